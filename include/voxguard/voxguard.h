@@ -1,0 +1,198 @@
+/*
+ * voxguard.h - the public C API of libvoxguard.
+ *
+ * libvoxguard is the client side of voxguardd: it connects to the service's
+ * Unix socket and asks it to use keys, store records and read the audit log.
+ * No secret key ever crosses this API: keys are named, and the service uses
+ * them on the caller's behalf after checking who the caller is (the kernel's
+ * SO_PEERCRED, never anything the caller says) and what it may do.
+ *
+ * This header is the authoritative description of the interface.
+ *
+ * Conventions
+ *  - Every fallible function returns vg_rc (VG_OK == 0) and is marked
+ *    warn_unused_result.
+ *  - Inputs come before outputs.
+ *  - Buffers returned through `uint8_t **out` are allocated by the library
+ *    (callee-allocated) and released by the caller with vg_free(); on
+ *    failure *out is NULL and nothing needs to be freed.
+ *  - Handles are opaque; destructors take a double pointer, accept NULL and
+ *    set the handle to NULL.
+ *  - A vg_client is not thread-safe: use one per thread.
+ */
+#ifndef VOXGUARD_VOXGUARD_H
+#define VOXGUARD_VOXGUARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(VG_BUILDING_LIBRARY)
+#define VG_EXPORT __attribute__((visibility("default")))
+#else
+#define VG_EXPORT
+#endif
+#define VG_NODISCARD __attribute__((warn_unused_result))
+
+#define VG_API_VERSION 1
+
+/* Limits of the wire protocol and of the objects the service keeps. */
+#define VG_MAX_NAME_LEN 128u                    /* key and record names */
+#define VG_MAX_VALUE_LEN (16u * 1024u * 1024u)  /* one record's value */
+#define VG_MAX_DATA_LEN (16u * 1024u * 1024u)   /* data to sign/encrypt */
+
+/* One error enum for the whole API. */
+typedef enum vg_rc {
+	VG_OK = 0,
+	VG_ERR_INVALID = 1,        /* malformed argument or request */
+	VG_ERR_NOMEM = 2,          /* out of memory */
+	VG_ERR_IO = 3,             /* I/O error (file, socket, database) */
+	VG_ERR_NOT_FOUND = 4,      /* no such key or record */
+	VG_ERR_EXISTS = 5,         /* a key or record of that name exists */
+	VG_ERR_DENIED = 6,         /* the caller is not authorized */
+	VG_ERR_POLICY = 7,         /* the key's usage policy forbids it */
+	VG_ERR_INTEGRITY = 8,      /* stored or received data failed authentication */
+	VG_ERR_ROLLBACK = 9,       /* the store is older than the root of trust says */
+	VG_ERR_CRYPTO = 10,        /* a cryptographic operation failed */
+	VG_ERR_PROTOCOL = 11,      /* malformed or unexpected message */
+	VG_ERR_TOO_LARGE = 12,     /* a size limit was exceeded */
+	VG_ERR_UNAVAILABLE = 13,   /* the service cannot be reached */
+	VG_ERR_VERIFY_FAILED = 14, /* a signature or MAC did not verify */
+	VG_ERR_UNSUPPORTED = 15,   /* unknown operation, type or version */
+	VG_ERR_INTERNAL = 16,      /* a bug: please report it */
+} vg_rc;
+
+/* A static English description of rc; never NULL. */
+VG_EXPORT const char *vg_rc_str(vg_rc rc);
+
+/* Frees a buffer returned by this library (wipes it first). NULL is fine. */
+VG_EXPORT void vg_free(void *p, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Connection                                                          */
+
+typedef struct vg_client vg_client;
+
+/*
+ * Connects to the service at socket_path; NULL means $VOXGUARD_SOCKET, then
+ * the default /run/voxguard/voxguard.sock. On success *out is a new client
+ * that the caller closes with vg_client_close().
+ */
+VG_EXPORT VG_NODISCARD vg_rc vg_client_open(vg_client **out, const char *socket_path);
+VG_EXPORT void vg_client_close(vg_client **c);
+
+/* The service's one-line reason for the last failed call on c ("" if
+ * none). Owned by c, valid until the next call. */
+VG_EXPORT const char *vg_client_last_error(const vg_client *c);
+
+/* Addresses the key and record namespace of another uid in the calls that
+ * follow (admins may list, inspect and delete there; nobody may use another
+ * uid's keys or records). owner < 0 returns to the caller's own. */
+VG_EXPORT void vg_client_set_owner(vg_client *c, int64_t owner);
+
+/* Service status: the caller's view of the device. Strings are owned by the
+ * struct and released with vg_status_free(). */
+typedef struct vg_status {
+	char *version;        /* voxguard version */
+	char *rot_backend;    /* "file", "tpm2", ... */
+	int rot_is_dev;       /* 1 if the root of trust is a development backend */
+	char *store_state;    /* "ok", "rollback", "integrity-error" */
+	uint64_t rot_counter; /* the root of trust's monotonic counter */
+	uint64_t audit_seq;   /* next audit sequence number */
+	uint32_t uid;         /* the caller as the service sees it */
+	char *role;           /* "user", "admin" */
+} vg_status;
+VG_EXPORT VG_NODISCARD vg_rc vg_status_get(vg_client *c, vg_status *out);
+VG_EXPORT void vg_status_free(vg_status *st);
+
+/* ------------------------------------------------------------------ */
+/* Keystore (SFR 4.2.11)                                               */
+
+typedef enum vg_key_type {
+	VG_KEY_P256 = 1,    /* ECDSA P-256; signatures DER over SHA-256 */
+	VG_KEY_ED25519 = 2, /* Ed25519 (pure); 64-byte signatures */
+	VG_KEY_AES256 = 3,  /* AES-256-GCM */
+	VG_KEY_HMAC256 = 4, /* HMAC-SHA256 */
+} vg_key_type;
+
+/* Usage bits, fixed when the key is created. */
+#define VG_USE_SIGN 0x01u
+#define VG_USE_VERIFY 0x02u
+#define VG_USE_ENCRYPT 0x04u
+#define VG_USE_DECRYPT 0x08u
+#define VG_USE_MAC 0x10u
+
+/* "p256", "ed25519", "aes256", "hmac256" <-> vg_key_type; 0 if unknown. */
+VG_EXPORT vg_key_type vg_key_type_from_str(const char *s);
+VG_EXPORT const char *vg_key_type_str(vg_key_type t);
+/* The usage bits a type allows, and its defaults when none are given. */
+VG_EXPORT uint32_t vg_key_type_usage_allowed(vg_key_type t);
+
+typedef struct vg_key_info {
+	char name[VG_MAX_NAME_LEN + 1];
+	vg_key_type type;
+	uint32_t usage;
+	uint32_t owner_uid;
+	uint64_t created; /* seconds since the epoch */
+} vg_key_info;
+
+/* Creates a key inside the service. usage == 0 means the type's defaults.
+ * The secret part never leaves the service. */
+VG_EXPORT VG_NODISCARD vg_rc vg_key_create(vg_client *c, const char *name, vg_key_type type,
+					   uint32_t usage);
+VG_EXPORT VG_NODISCARD vg_rc vg_key_delete(vg_client *c, const char *name);
+VG_EXPORT VG_NODISCARD vg_rc vg_key_info_get(vg_client *c, const char *name, vg_key_info *out);
+/* The caller's keys; *out is an array of *n entries, freed with vg_free(*out,
+ * *n * sizeof **out). */
+VG_EXPORT VG_NODISCARD vg_rc vg_key_list(vg_client *c, vg_key_info **out, size_t *n);
+/* SubjectPublicKeyInfo as PEM (NUL-terminated) for P-256 and Ed25519 keys. */
+VG_EXPORT VG_NODISCARD vg_rc vg_key_public_pem(vg_client *c, const char *name, char **pem,
+					       size_t *len);
+VG_EXPORT VG_NODISCARD vg_rc vg_key_sign(vg_client *c, const char *name, const uint8_t *msg,
+					 size_t msg_len, uint8_t **sig, size_t *sig_len);
+/* VG_OK: valid; VG_ERR_VERIFY_FAILED: invalid; anything else: error. */
+VG_EXPORT VG_NODISCARD vg_rc vg_key_verify(vg_client *c, const char *name, const uint8_t *msg,
+					   size_t msg_len, const uint8_t *sig, size_t sig_len);
+/* AES-256-GCM; the ciphertext is self-describing (version, nonce, tag) and
+ * only `decrypt` with the same key opens it. */
+VG_EXPORT VG_NODISCARD vg_rc vg_key_encrypt(vg_client *c, const char *name, const uint8_t *pt,
+					    size_t pt_len, uint8_t **ct, size_t *ct_len);
+VG_EXPORT VG_NODISCARD vg_rc vg_key_decrypt(vg_client *c, const char *name, const uint8_t *ct,
+					    size_t ct_len, uint8_t **pt, size_t *pt_len);
+/* HMAC-SHA256 tag (32 bytes) into mac. */
+VG_EXPORT VG_NODISCARD vg_rc vg_key_mac(vg_client *c, const char *name, const uint8_t *msg,
+					size_t msg_len, uint8_t mac[static 32]);
+
+/* ------------------------------------------------------------------ */
+/* Secure storage (SFR 4.2.4)                                          */
+
+VG_EXPORT VG_NODISCARD vg_rc vg_store_put(vg_client *c, const char *name, const uint8_t *value,
+					  size_t len);
+VG_EXPORT VG_NODISCARD vg_rc vg_store_get(vg_client *c, const char *name, uint8_t **value,
+					  size_t *len);
+VG_EXPORT VG_NODISCARD vg_rc vg_store_delete(vg_client *c, const char *name);
+/* The caller's record names: *names is an array of *n NUL-terminated strings;
+ * free with vg_strv_free(*names, *n). */
+VG_EXPORT VG_NODISCARD vg_rc vg_store_list(vg_client *c, char ***names, size_t *n);
+VG_EXPORT void vg_strv_free(char **v, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* Audit log (SFR 4.2.9): admin operations                             */
+
+/* A self-contained, versioned export (format in docs/FORMATS.md) that
+ * `voxguard log verify` checks offline and `voxguard log show` renders. */
+VG_EXPORT VG_NODISCARD vg_rc vg_log_export(vg_client *c, uint8_t **out, size_t *len);
+
+/* Hands the audit log's forward-secure MAC seed to the admin, once: the
+ * service destroys its copy, so from then on only the holder of the seed
+ * can check (and nobody can recompute) the per-record MACs. VG_ERR_NOT_FOUND
+ * once taken. */
+VG_EXPORT VG_NODISCARD vg_rc vg_log_take_seed(vg_client *c, uint8_t seed[static 32]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VOXGUARD_VOXGUARD_H */

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs the Debian 12 packages voxguard needs to build, test, fuzz and
+# benchmark, when they are missing. Idempotent; needs root (apt-get) only
+# when something is actually missing.
+set -eu
+
+PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev llvm
+libssl-dev openssl libsqlite3-dev sqlite3 libcbor-dev libjansson-dev
+libcmocka-dev libsystemd-dev libseccomp-dev binutils file procps"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+echo "install-deps: installing:$missing"
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+        echo "install-deps: missing packages:$missing (run as root)" >&2
+        exit 2
+    fi
+else
+    SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null

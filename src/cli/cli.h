@@ -1,0 +1,66 @@
+/*
+ * cli.h - shared pieces of the `voxguard` command-line tool.
+ *
+ * Exit codes (stable interface): 0 success, 1 a negative answer (signature
+ * invalid, verification failed), 2 usage or any error, with one line on
+ * stderr.
+ */
+#ifndef VG_CLI_H
+#define VG_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "voxguard/voxguard.h"
+
+#define EXIT_NEGATIVE 1
+#define EXIT_ERROR 2
+
+struct cli {
+	const char *socket; /* --socket, or NULL for $VOXGUARD_SOCKET/default */
+	int64_t owner;      /* --owner, -1 for the caller's own namespace */
+};
+
+struct cli_cmd {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	const char *help;
+};
+
+int cmd_key(struct cli *cli, int argc, char **argv);
+int cmd_store(struct cli *cli, int argc, char **argv);
+int cmd_log(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+
+/* Runs the subcommand named argv[0] from table (argc >= 1). */
+int cli_dispatch(struct cli *cli, const char *group, const struct cli_cmd *table, size_t n,
+		 int argc, char **argv);
+
+/* Prints "voxguard: <fmt>" to stderr and returns EXIT_ERROR. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reports rc from a service call, with the service's reason if any. */
+int cli_fail_rc(vg_client *c, const char *what, vg_rc rc);
+
+/* Connects (and applies --owner). */
+int cli_connect(struct cli *cli, vg_client **c);
+
+/* Options of a subcommand: `--name value` pairs and flags after positional
+ * arguments. spec is a list like "in=,out=,json" (= takes a value). */
+struct cli_opts {
+	const char *pos[4];
+	size_t n_pos;
+	const char *val[8];
+	bool flag[8];
+};
+int cli_parse(const char *spec, int argc, char **argv, struct cli_opts *o, size_t min_pos,
+	      size_t max_pos);
+const char *cli_opt(const struct cli_opts *o, const char *spec, const char *name);
+bool cli_flag(const struct cli_opts *o, const char *spec, const char *name);
+
+/* Reads a file ("-" or NULL: stdin) of at most max bytes. */
+vg_rc cli_read(const char *path, size_t max, uint8_t **out, size_t *len);
+/* Writes a file ("-" or NULL: stdout); files are created 0600, atomically. */
+vg_rc cli_write(const char *path, const uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,36 @@
+/* cmd_status.c - `voxguard status` */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+int cmd_status(struct cli *cli, int argc, char **argv)
+{
+	struct cli_opts o;
+	vg_client *c = NULL;
+	vg_status st;
+	int e = cli_parse("", argc, argv, &o, 0, 0);
+	vg_rc rc;
+
+	if (e || (e = cli_connect(cli, &c)))
+		return e;
+	rc = vg_status_get(c, &st);
+	if (rc != VG_OK) {
+		e = cli_fail_rc(c, "status", rc);
+		vg_client_close(&c);
+		return e;
+	}
+	(void)printf("voxguardd:      %s\n", st.version);
+	(void)printf("root of trust:  %s%s\n", st.rot_backend,
+		     st.rot_is_dev ? " (DEVELOPMENT backend: root key in a file, no hardware "
+				     "protection; not for production devices)"
+				   : "");
+	(void)printf("rot counter:    %llu\n", (unsigned long long)st.rot_counter);
+	(void)printf("secure store:   %s%s\n", st.store_state,
+		     st.store_state[0] == 'o' ? ""
+					      : " (records are refused; see the audit log)");
+	(void)printf("audit log:      next record #%llu\n", (unsigned long long)st.audit_seq);
+	(void)printf("you:            uid %u, role %s\n", st.uid, st.role);
+	vg_status_free(&st);
+	vg_client_close(&c);
+	return 0;
+}

@@ -1,0 +1,154 @@
+/* io.c - option parsing, files and errors for the CLI */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/util.h"
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)fputs("voxguard: ", stderr);
+	va_start(ap, fmt);
+	(void)vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	(void)fputc('\n', stderr);
+	return EXIT_ERROR;
+}
+
+int cli_fail_rc(vg_client *c, const char *what, vg_rc rc)
+{
+	const char *why = vg_client_last_error(c);
+
+	if (rc == VG_ERR_UNAVAILABLE)
+		return cli_fail("%s: cannot reach voxguardd (is it running? --socket or "
+				"VOXGUARD_SOCKET)", what);
+	if (why && *why && strcmp(why, vg_rc_str(rc)) != 0)
+		return cli_fail("%s: %s (%s)", what, vg_rc_str(rc), why);
+	return cli_fail("%s: %s", what, vg_rc_str(rc));
+}
+
+int cli_connect(struct cli *cli, vg_client **c)
+{
+	vg_rc rc = vg_client_open(c, cli->socket);
+
+	if (rc != VG_OK)
+		return cli_fail_rc(NULL, "connect", rc);
+	vg_client_set_owner(*c, cli->owner);
+	return 0;
+}
+
+int cli_dispatch(struct cli *cli, const char *group, const struct cli_cmd *table, size_t n,
+		 int argc, char **argv)
+{
+	if (argc >= 1) {
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(argv[0], table[i].name) == 0)
+				return table[i].fn(cli, argc - 1, argv + 1);
+	}
+	(void)fprintf(stderr, "usage: voxguard %s COMMAND ...\n", group);
+	for (size_t i = 0; i < n; i++)
+		(void)fprintf(stderr, "  %-8s %s\n", table[i].name, table[i].help);
+	return EXIT_ERROR;
+}
+
+/* Index of name in a spec like "in=,out=,json", or -1. */
+static int spec_index(const char *spec, const char *name, bool *takes_value)
+{
+	int idx = 0;
+	size_t nl = strlen(name);
+
+	for (const char *p = spec; *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		bool val = len > 0 && p[len - 1] == '=';
+		size_t kl = val ? len - 1 : len;
+		if (kl == nl && strncmp(p, name, nl) == 0) {
+			if (takes_value)
+				*takes_value = val;
+			return idx;
+		}
+		idx++;
+		p += len + (end ? 1 : 0);
+	}
+	return -1;
+}
+
+int cli_parse(const char *spec, int argc, char **argv, struct cli_opts *o, size_t min_pos,
+	      size_t max_pos)
+{
+	memset(o, 0, sizeof *o);
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) == 0 && a[2]) {
+			bool val = false;
+			int k = spec_index(spec, a + 2, &val);
+			if (k < 0 || k >= 8)
+				return cli_fail("unknown option %s", a);
+			if (val) {
+				if (i + 1 >= argc)
+					return cli_fail("option %s needs a value", a);
+				o->val[k] = argv[++i];
+			} else {
+				o->flag[k] = true;
+			}
+		} else {
+			if (o->n_pos >= max_pos || o->n_pos >= 4)
+				return cli_fail("unexpected argument '%s'", a);
+			o->pos[o->n_pos++] = a;
+		}
+	}
+	if (o->n_pos < min_pos)
+		return cli_fail("missing argument (see voxguard help)");
+	return 0;
+}
+
+const char *cli_opt(const struct cli_opts *o, const char *spec, const char *name)
+{
+	int k = spec_index(spec, name, NULL);
+
+	return k >= 0 && k < 8 ? o->val[k] : NULL;
+}
+
+bool cli_flag(const struct cli_opts *o, const char *spec, const char *name)
+{
+	int k = spec_index(spec, name, NULL);
+
+	return k >= 0 && k < 8 && o->flag[k];
+}
+
+vg_rc cli_read(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+	if (!path || strcmp(path, "-") == 0)
+		return vg_read_fd(STDIN_FILENO, max, out, len);
+	return vg_read_file(path, max, out, len);
+}
+
+vg_rc cli_write(const char *path, const uint8_t *buf, size_t len)
+{
+	struct stat st;
+	int fd;
+	vg_rc rc;
+
+	if (!path || strcmp(path, "-") == 0)
+		return vg_write_all(STDOUT_FILENO, buf, len);
+	/* Devices and pipes (/dev/null, a fifo) are written in place: an
+	 * atomic rename onto them would replace the device node itself. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return VG_ERR_IO;
+		rc = vg_write_all(fd, buf, len);
+		if (close(fd) != 0 && rc == VG_OK)
+			rc = VG_ERR_IO;
+		return rc;
+	}
+	return vg_write_file_atomic(path, buf, len, 0600);
+}

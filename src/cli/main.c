@@ -1,0 +1,84 @@
+/*
+ * voxguard - the one command-line tool of voxguard, on the device and on
+ * the build host.
+ *
+ *   voxguard [--socket PATH] [--owner UID] COMMAND ...
+ *
+ * Commands that talk to voxguardd use --socket, else $VOXGUARD_SOCKET,
+ * else /run/voxguard/voxguard.sock. Offline commands (log verify) need no
+ * service.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/util.h"
+#include "version.h"
+
+static int cmd_help(struct cli *cli, int argc, char **argv);
+static int cmd_version(struct cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	(void)argc;
+	(void)argv;
+	(void)printf("voxguard %s\n", VG_VERSION_STRING);
+	return 0;
+}
+
+static const struct cli_cmd commands[] = {
+	{"status", cmd_status, "the service's state and your identity"},
+	{"key", cmd_key, "keystore: create, list, info, public, delete, sign, verify, encrypt, "
+			 "decrypt, mac"},
+	{"store", cmd_store, "secure storage: put, get, list, delete"},
+	{"log", cmd_log, "audit log: show, export, verify (offline)"},
+	{"version", cmd_version, "print the version"},
+	{"help", cmd_help, "this help"},
+};
+
+static int cmd_help(struct cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	(void)argc;
+	(void)argv;
+	(void)printf("usage: voxguard [--socket PATH] [--owner UID] COMMAND ...\n\n");
+	for (size_t i = 0; i < VG_ARRAY_LEN(commands); i++)
+		(void)printf("  %-8s %s\n", commands[i].name, commands[i].help);
+	(void)printf("\n'voxguard COMMAND' alone lists its subcommands. Exit status: 0 "
+		     "success, 1 negative answer, 2 error.\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {.socket = NULL, .owner = -1};
+	int i = 1;
+
+	while (i < argc && strncmp(argv[i], "--", 2) == 0) {
+		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
+			cli.socket = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "--owner") == 0 && i + 1 < argc) {
+			char *end;
+			long long v = strtoll(argv[i + 1], &end, 10);
+			if (*end || v < 0 || v > 0xFFFFFFFFLL)
+				return cli_fail("--owner takes a uid");
+			cli.owner = v;
+			i += 2;
+		} else if (strcmp(argv[i], "--help") == 0) {
+			return cmd_help(&cli, 0, NULL);
+		} else if (strcmp(argv[i], "--version") == 0) {
+			return cmd_version(&cli, 0, NULL);
+		} else {
+			return cli_fail("unknown option %s (see voxguard help)", argv[i]);
+		}
+	}
+	if (i >= argc) {
+		(void)cmd_help(&cli, 0, NULL);
+		return EXIT_ERROR;
+	}
+	for (size_t k = 0; k < VG_ARRAY_LEN(commands); k++)
+		if (strcmp(argv[i], commands[k].name) == 0)
+			return commands[k].fn(&cli, argc - i - 1, argv + i + 1);
+	return cli_fail("unknown command '%s' (see voxguard help)", argv[i]);
+}

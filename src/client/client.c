@@ -1,0 +1,570 @@
+/* client.c - libvoxguard: see include/voxguard/voxguard.h */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "proto/wire.h"
+#include "voxguard/voxguard.h"
+
+#define DEFAULT_SOCKET "/run/voxguard/voxguard.sock"
+#define CLIENT_TIMEOUT_MS 60000
+
+struct vg_client {
+	int fd;
+	int64_t owner;
+	char last_error[256];
+};
+
+VG_EXPORT vg_rc vg_client_open(vg_client **out, const char *socket_path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	vg_client *c;
+
+	*out = NULL;
+	if (!socket_path || !*socket_path)
+		socket_path = getenv("VOXGUARD_SOCKET");
+	if (!socket_path || !*socket_path)
+		socket_path = DEFAULT_SOCKET;
+	if (strlen(socket_path) >= sizeof sa.sun_path)
+		return VG_ERR_INVALID;
+	strcpy(sa.sun_path, socket_path);
+	c = calloc(1, sizeof *c);
+	if (!c)
+		return VG_ERR_NOMEM;
+	c->owner = -1;
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		if (c->fd >= 0)
+			(void)close(c->fd);
+		free(c);
+		return VG_ERR_UNAVAILABLE;
+	}
+	*out = c;
+	return VG_OK;
+}
+
+VG_EXPORT void vg_client_close(vg_client **c)
+{
+	if (!c || !*c)
+		return;
+	(void)close((*c)->fd);
+	free(*c);
+	*c = NULL;
+}
+
+VG_EXPORT const char *vg_client_last_error(const vg_client *c)
+{
+	return c ? c->last_error : "";
+}
+
+VG_EXPORT void vg_client_set_owner(vg_client *c, int64_t owner)
+{
+	if (c)
+		c->owner = owner < 0 || owner > UINT32_MAX ? -1 : owner;
+}
+
+static vg_rc io_wait(int fd, short ev)
+{
+	struct pollfd p = {.fd = fd, .events = ev};
+	int r;
+
+	do
+		r = poll(&p, 1, CLIENT_TIMEOUT_MS);
+	while (r < 0 && errno == EINTR);
+	return r == 1 ? VG_OK : VG_ERR_UNAVAILABLE;
+}
+
+static vg_rc send_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && io_wait(fd, POLLOUT) == VG_OK)
+			continue;
+		if (n <= 0)
+			return VG_ERR_UNAVAILABLE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return VG_OK;
+}
+
+static vg_rc recv_all(int fd, uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n;
+		if (io_wait(fd, POLLIN) != VG_OK)
+			return VG_ERR_UNAVAILABLE;
+		n = recv(fd, p, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return VG_ERR_UNAVAILABLE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return VG_OK;
+}
+
+/* Sends op with args b (consumed), receives and decodes the reply into
+ * *reply. Returns the service's result code. */
+static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
+{
+	uint8_t *frame = NULL, hdr[VG_WIRE_HDR_LEN], *payload = NULL;
+	size_t frame_len = 0, len = 0;
+	vg_rc rc;
+
+	memset(reply, 0, sizeof *reply);
+	c->last_error[0] = '\0';
+	if (c->owner >= 0 && op != VG_OP_STATUS && op != VG_OP_LOG_EXPORT && op != VG_OP_LOG_SEED)
+		vg_msgb_uint(b, VG_A_OWNER, (uint64_t)c->owner);
+	rc = vg_wire_encode(op, b, &frame, &frame_len);
+	if (rc != VG_OK)
+		return rc;
+	rc = send_all(c->fd, frame, frame_len);
+	vg_free(frame, frame_len);
+	if (rc != VG_OK)
+		return rc;
+	rc = recv_all(c->fd, hdr, sizeof hdr);
+	if (rc == VG_OK)
+		rc = vg_wire_frame_len(hdr, &len);
+	if (rc != VG_OK)
+		return rc == VG_ERR_TOO_LARGE ? VG_ERR_PROTOCOL : rc;
+	payload = malloc(len);
+	if (!payload)
+		return VG_ERR_NOMEM;
+	rc = recv_all(c->fd, payload, len);
+	if (rc == VG_OK)
+		rc = vg_wire_decode(payload, len, reply);
+	vg_free(payload, len);
+	if (rc != VG_OK)
+		return rc;
+	if (reply->code != VG_OK) {
+		rc = reply->code > VG_ERR_INTERNAL ? VG_ERR_PROTOCOL : (vg_rc)reply->code;
+		VG_IGNORE(vg_msg_text(reply, VG_A_MSG, c->last_error, sizeof c->last_error));
+		vg_msg_free(reply);
+		return rc;
+	}
+	return VG_OK;
+}
+
+static vg_rc named(vg_msgb *b, const char *name)
+{
+	vg_rc rc;
+
+	if (!name || !vg_name_valid(name, strlen(name)))
+		return VG_ERR_INVALID;
+	rc = vg_msgb_init(b);
+	if (rc == VG_OK)
+		vg_msgb_text(b, VG_A_NAME, name);
+	return rc;
+}
+
+/* Simple call: named request, no result beyond the code. */
+static vg_rc call_named(vg_client *c, vg_op op, const char *name)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc = named(&b, name);
+
+	if (rc != VG_OK)
+		return rc;
+	rc = call(c, op, &b, &r);
+	vg_msg_free(&r);
+	return rc;
+}
+
+/* Copies a bytes result out of the reply. */
+static vg_rc take_bytes(vg_msg *r, unsigned key, uint8_t **out, size_t *len)
+{
+	const uint8_t *p;
+	size_t n;
+	vg_rc rc = vg_msg_bytes(r, key, &p, &n);
+
+	*out = NULL;
+	*len = 0;
+	if (rc != VG_OK)
+		return VG_ERR_PROTOCOL;
+	*out = malloc(n ? n : 1);
+	if (!*out)
+		return VG_ERR_NOMEM;
+	memcpy(*out, p, n);
+	*len = n;
+	return VG_OK;
+}
+
+static char *take_text(vg_msg *r, unsigned key, size_t max)
+{
+	char *s = malloc(max);
+
+	if (s && vg_msg_text(r, key, s, max) != VG_OK) {
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+VG_EXPORT vg_rc vg_status_get(vg_client *c, vg_status *out)
+{
+	vg_msgb b;
+	vg_msg r;
+	uint64_t v = 0;
+	vg_rc rc;
+
+	memset(out, 0, sizeof *out);
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	rc = call(c, VG_OP_STATUS, &b, &r);
+	if (rc != VG_OK)
+		return rc;
+	out->version = take_text(&r, VG_A_VERSION, 64);
+	out->rot_backend = take_text(&r, VG_A_ROT, 64);
+	out->store_state = take_text(&r, VG_A_STORE, 64);
+	out->role = take_text(&r, VG_A_ROLE, 64);
+	if (vg_msg_uint(&r, VG_A_ROT_DEV, &v) == VG_OK)
+		out->rot_is_dev = v != 0;
+	VG_IGNORE(vg_msg_uint(&r, VG_A_COUNTER, &out->rot_counter));
+	VG_IGNORE(vg_msg_uint(&r, VG_A_AUDIT_SEQ, &out->audit_seq));
+	if (vg_msg_uint(&r, VG_A_UID, &v) == VG_OK)
+		out->uid = (uint32_t)v;
+	vg_msg_free(&r);
+	if (!out->version || !out->rot_backend || !out->store_state || !out->role) {
+		vg_status_free(out);
+		return VG_ERR_PROTOCOL;
+	}
+	return VG_OK;
+}
+
+VG_EXPORT void vg_status_free(vg_status *st)
+{
+	if (!st)
+		return;
+	free(st->version);
+	free(st->rot_backend);
+	free(st->store_state);
+	free(st->role);
+	memset(st, 0, sizeof *st);
+}
+
+VG_EXPORT vg_rc vg_key_create(vg_client *c, const char *name, vg_key_type type, uint32_t usage)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc = named(&b, name);
+
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_uint(&b, VG_A_TYPE, type);
+	if (usage)
+		vg_msgb_uint(&b, VG_A_USAGE, usage);
+	rc = call(c, VG_OP_KEY_CREATE, &b, &r);
+	vg_msg_free(&r);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_key_delete(vg_client *c, const char *name)
+{
+	return call_named(c, VG_OP_KEY_DELETE, name);
+}
+
+static vg_rc info_from_map(const cbor_item_t *map, vg_key_info *out)
+{
+	cbor_item_t *it;
+	size_t n;
+
+	memset(out, 0, sizeof *out);
+	if (vg_map_get(map, VG_A_NAME, &it) != VG_OK || !cbor_isa_string(it) ||
+	    !cbor_string_is_definite(it) || (n = cbor_string_length(it)) > VG_MAX_NAME_LEN)
+		return VG_ERR_PROTOCOL;
+	memcpy(out->name, cbor_string_handle(it), n);
+	out->name[n] = '\0';
+	if (vg_map_get(map, VG_A_TYPE, &it) != VG_OK || !cbor_isa_uint(it))
+		return VG_ERR_INTEGRITY; /* the service could not read this key */
+	out->type = (vg_key_type)cbor_get_int(it);
+	if (vg_map_get(map, VG_A_USAGE, &it) == VG_OK && cbor_isa_uint(it))
+		out->usage = (uint32_t)cbor_get_int(it);
+	if (vg_map_get(map, VG_A_OWNER, &it) == VG_OK && cbor_isa_uint(it))
+		out->owner_uid = (uint32_t)cbor_get_int(it);
+	if (vg_map_get(map, VG_A_CREATED, &it) == VG_OK && cbor_isa_uint(it))
+		out->created = cbor_get_int(it);
+	return VG_OK;
+}
+
+VG_EXPORT vg_rc vg_key_info_get(vg_client *c, const char *name, vg_key_info *out)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc = named(&b, name);
+
+	memset(out, 0, sizeof *out);
+	if (rc != VG_OK)
+		return rc;
+	rc = call(c, VG_OP_KEY_INFO, &b, &r);
+	if (rc == VG_OK)
+		rc = info_from_map(r.args, out);
+	vg_msg_free(&r);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_key_list(vg_client *c, vg_key_info **out, size_t *n)
+{
+	vg_msgb b;
+	vg_msg r;
+	cbor_item_t *list;
+	size_t count;
+	vg_rc rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	rc = call(c, VG_OP_KEY_LIST, &b, &r);
+	if (rc != VG_OK)
+		return rc;
+	if (vg_msg_item(&r, VG_A_LIST, &list) != VG_OK || !cbor_isa_array(list)) {
+		vg_msg_free(&r);
+		return VG_ERR_PROTOCOL;
+	}
+	count = cbor_array_size(list);
+	*out = calloc(count ? count : 1, sizeof **out);
+	if (!*out) {
+		vg_msg_free(&r);
+		return VG_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		vg_rc e = info_from_map(cbor_array_handle(list)[i], &(*out)[i]);
+		if (e == VG_ERR_PROTOCOL) {
+			free(*out);
+			*out = NULL;
+			vg_msg_free(&r);
+			return e;
+		}
+		/* An unreadable key is listed with type 0. */
+	}
+	*n = count;
+	vg_msg_free(&r);
+	return VG_OK;
+}
+
+VG_EXPORT vg_rc vg_key_public_pem(vg_client *c, const char *name, char **pem, size_t *len)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc = named(&b, name);
+
+	*pem = NULL;
+	*len = 0;
+	if (rc != VG_OK)
+		return rc;
+	rc = call(c, VG_OP_KEY_PUBLIC, &b, &r);
+	if (rc == VG_OK) {
+		*pem = take_text(&r, VG_A_PEM, 4096);
+		if (!*pem)
+			rc = VG_ERR_PROTOCOL;
+		else
+			*len = strlen(*pem);
+	}
+	vg_msg_free(&r);
+	return rc;
+}
+
+/* A named request with one bytes argument and one bytes result. */
+static vg_rc data_call(vg_client *c, vg_op op, const char *name, unsigned in_key,
+		       const uint8_t *in, size_t in_len, unsigned out_key, uint8_t **out,
+		       size_t *out_len)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc;
+
+	if (out) {
+		*out = NULL;
+		*out_len = 0;
+	}
+	if (in_len > VG_MAX_DATA_LEN || (!in && in_len))
+		return in_len > VG_MAX_DATA_LEN ? VG_ERR_TOO_LARGE : VG_ERR_INVALID;
+	rc = named(&b, name);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_bytes(&b, in_key, in, in_len);
+	rc = call(c, op, &b, &r);
+	if (rc == VG_OK && out)
+		rc = take_bytes(&r, out_key, out, out_len);
+	vg_msg_free(&r);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_key_sign(vg_client *c, const char *name, const uint8_t *msg, size_t msg_len,
+			    uint8_t **sig, size_t *sig_len)
+{
+	return data_call(c, VG_OP_KEY_SIGN, name, VG_A_DATA, msg, msg_len, VG_A_SIG, sig, sig_len);
+}
+
+VG_EXPORT vg_rc vg_key_verify(vg_client *c, const char *name, const uint8_t *msg, size_t msg_len,
+			      const uint8_t *sig, size_t sig_len)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc;
+
+	if (msg_len > VG_MAX_DATA_LEN)
+		return VG_ERR_TOO_LARGE;
+	rc = named(&b, name);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_bytes(&b, VG_A_DATA, msg, msg_len);
+	vg_msgb_bytes(&b, VG_A_SIG, sig, sig_len);
+	rc = call(c, VG_OP_KEY_VERIFY, &b, &r);
+	vg_msg_free(&r);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_key_encrypt(vg_client *c, const char *name, const uint8_t *pt, size_t pt_len,
+			       uint8_t **ct, size_t *ct_len)
+{
+	return data_call(c, VG_OP_KEY_ENCRYPT, name, VG_A_DATA, pt, pt_len, VG_A_DATA, ct, ct_len);
+}
+
+VG_EXPORT vg_rc vg_key_decrypt(vg_client *c, const char *name, const uint8_t *ct, size_t ct_len,
+			       uint8_t **pt, size_t *pt_len)
+{
+	return data_call(c, VG_OP_KEY_DECRYPT, name, VG_A_DATA, ct, ct_len, VG_A_DATA, pt, pt_len);
+}
+
+VG_EXPORT vg_rc vg_key_mac(vg_client *c, const char *name, const uint8_t *msg, size_t msg_len,
+			   uint8_t mac[static 32])
+{
+	uint8_t *out = NULL;
+	size_t len = 0;
+	vg_rc rc = data_call(c, VG_OP_KEY_MAC, name, VG_A_DATA, msg, msg_len, VG_A_DATA, &out, &len);
+
+	if (rc == VG_OK && len != 32)
+		rc = VG_ERR_PROTOCOL;
+	if (rc == VG_OK)
+		memcpy(mac, out, 32);
+	vg_free(out, len);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_store_put(vg_client *c, const char *name, const uint8_t *value, size_t len)
+{
+	if (len > VG_MAX_VALUE_LEN)
+		return VG_ERR_TOO_LARGE;
+	return data_call(c, VG_OP_STORE_PUT, name, VG_A_VALUE, value, len, 0, NULL, NULL);
+}
+
+VG_EXPORT vg_rc vg_store_get(vg_client *c, const char *name, uint8_t **value, size_t *len)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc = named(&b, name);
+
+	*value = NULL;
+	*len = 0;
+	if (rc != VG_OK)
+		return rc;
+	rc = call(c, VG_OP_STORE_GET, &b, &r);
+	if (rc == VG_OK)
+		rc = take_bytes(&r, VG_A_VALUE, value, len);
+	vg_msg_free(&r);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_store_delete(vg_client *c, const char *name)
+{
+	return call_named(c, VG_OP_STORE_DELETE, name);
+}
+
+VG_EXPORT vg_rc vg_store_list(vg_client *c, char ***names, size_t *n)
+{
+	vg_msgb b;
+	vg_msg r;
+	cbor_item_t *list;
+	size_t count;
+	vg_rc rc;
+
+	*names = NULL;
+	*n = 0;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	rc = call(c, VG_OP_STORE_LIST, &b, &r);
+	if (rc != VG_OK)
+		return rc;
+	if (vg_msg_item(&r, VG_A_LIST, &list) != VG_OK || !cbor_isa_array(list)) {
+		vg_msg_free(&r);
+		return VG_ERR_PROTOCOL;
+	}
+	count = cbor_array_size(list);
+	*names = calloc(count ? count : 1, sizeof(char *));
+	if (!*names) {
+		vg_msg_free(&r);
+		return VG_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		cbor_item_t *it = cbor_array_handle(list)[i];
+		size_t len;
+		if (!cbor_isa_string(it) || !cbor_string_is_definite(it) ||
+		    (len = cbor_string_length(it)) > VG_MAX_NAME_LEN ||
+		    !((*names)[i] = malloc(len + 1))) {
+			vg_strv_free(*names, i);
+			*names = NULL;
+			vg_msg_free(&r);
+			return VG_ERR_PROTOCOL;
+		}
+		memcpy((*names)[i], cbor_string_handle(it), len);
+		(*names)[i][len] = '\0';
+	}
+	*n = count;
+	vg_msg_free(&r);
+	return VG_OK;
+}
+
+VG_EXPORT vg_rc vg_log_export(vg_client *c, uint8_t **out, size_t *len)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc;
+
+	*out = NULL;
+	*len = 0;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	rc = call(c, VG_OP_LOG_EXPORT, &b, &r);
+	if (rc == VG_OK)
+		rc = take_bytes(&r, VG_A_DATA, out, len);
+	vg_msg_free(&r);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_log_take_seed(vg_client *c, uint8_t seed[static 32])
+{
+	uint8_t *out = NULL;
+	size_t len = 0;
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc = vg_msgb_init(&b);
+
+	if (rc != VG_OK)
+		return rc;
+	rc = call(c, VG_OP_LOG_SEED, &b, &r);
+	if (rc == VG_OK)
+		rc = take_bytes(&r, VG_A_DATA, &out, &len);
+	if (rc == VG_OK && len != 32)
+		rc = VG_ERR_PROTOCOL;
+	if (rc == VG_OK)
+		memcpy(seed, out, 32);
+	vg_free(out, len);
+	vg_msg_free(&r);
+	return rc;
+}

@@ -1,0 +1,248 @@
+/* util.c - see util.h */
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+void vg_wipe(void *p, size_t n)
+{
+	if (p && n)
+		OPENSSL_cleanse(p, n);
+}
+
+void vg_secure_heap_init(size_t size)
+{
+	if (!CRYPTO_secure_malloc_initialized())
+		(void)CRYPTO_secure_malloc_init(size, 32);
+}
+
+void *vg_secret_alloc(size_t n)
+{
+	/* OpenSSL's secure heap when the service initialised one (locked,
+	 * MADV_DONTDUMP, and where OpenSSL keeps private BIGNUMs too);
+	 * otherwise ordinary memory, still wiped on free. */
+	return OPENSSL_secure_zalloc(n ? n : 1);
+}
+
+void vg_secret_free(void *p, size_t n)
+{
+	if (p)
+		OPENSSL_secure_clear_free(p, n ? n : 1);
+}
+
+vg_rc vg_read_fd(int fd, size_t max, uint8_t **out, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	uint8_t *buf = malloc(cap);
+
+	*out = NULL;
+	*len = 0;
+	if (!buf)
+		return VG_ERR_NOMEM;
+	for (;;) {
+		if (n == cap) {
+			if (cap >= max + 1) {
+				vg_wipe(buf, n);
+				free(buf);
+				return VG_ERR_TOO_LARGE;
+			}
+			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			uint8_t *nb = malloc(ncap);
+			if (!nb) {
+				vg_wipe(buf, n);
+				free(buf);
+				return VG_ERR_NOMEM;
+			}
+			memcpy(nb, buf, n);
+			vg_wipe(buf, n);
+			free(buf);
+			buf = nb;
+			cap = ncap;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			vg_wipe(buf, n);
+			free(buf);
+			return VG_ERR_IO;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max) {
+			vg_wipe(buf, n);
+			free(buf);
+			return VG_ERR_TOO_LARGE;
+		}
+	}
+	*out = buf;
+	*len = n;
+	return VG_OK;
+}
+
+vg_rc vg_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	vg_rc rc;
+
+	*out = NULL;
+	*len = 0;
+	if (fd < 0)
+		return errno == ENOENT ? VG_ERR_NOT_FOUND : VG_ERR_IO;
+	rc = vg_read_fd(fd, max, out, len);
+	(void)close(fd);
+	return rc;
+}
+
+vg_rc vg_write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return VG_ERR_IO;
+		p += w;
+		len -= (size_t)w;
+	}
+	return VG_OK;
+}
+
+vg_rc vg_fsync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, r;
+
+	if (!slash) {
+		strcpy(dir, ".");
+	} else if (slash == path) {
+		strcpy(dir, "/");
+	} else {
+		size_t n = (size_t)(slash - path);
+		if (n >= sizeof dir)
+			return VG_ERR_INVALID;
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return VG_ERR_IO;
+	r = fsync(fd);
+	(void)close(fd);
+	return r == 0 ? VG_OK : VG_ERR_IO;
+}
+
+vg_rc vg_write_file_atomic(const char *path, const void *buf, size_t len, unsigned mode)
+{
+	char tmp[PATH_MAX];
+	int fd;
+	vg_rc rc;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+		return VG_ERR_INVALID;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return VG_ERR_IO;
+	rc = vg_write_all(fd, buf, len);
+	if (rc == VG_OK && fsync(fd) != 0)
+		rc = VG_ERR_IO;
+	if (close(fd) != 0 && rc == VG_OK)
+		rc = VG_ERR_IO;
+	if (rc == VG_OK && rename(tmp, path) != 0)
+		rc = VG_ERR_IO;
+	if (rc != VG_OK) {
+		(void)unlink(tmp);
+		return rc;
+	}
+	return vg_fsync_dir_of(path);
+}
+
+void vg_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool vg_hex_decode(const char *in, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	size_t n = strlen(in);
+
+	if (n % 2 || n / 2 > out_cap)
+		return false;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			vg_wipe(out, i);
+			return false;
+		}
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*out_len = n / 2;
+	return true;
+}
+
+uint64_t vg_time_now(bool *synchronized)
+{
+	struct timespec ts;
+
+	if (synchronized) {
+		struct timex tx = {0};
+		/* adjtimex(2) returns TIME_ERROR while the clock is not
+		 * synchronized (STA_UNSYNC set), e.g. before NTP has run. */
+		int state = adjtimex(&tx);
+		*synchronized = state >= 0 && state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+	}
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+uint64_t vg_mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+bool vg_name_valid(const char *name, size_t len)
+{
+	if (!name || len == 0 || len > VG_MAX_NAME_LEN || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}

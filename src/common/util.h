@@ -1,0 +1,57 @@
+/*
+ * util.h - small helpers shared by every module: wiping secrets, locked
+ * secret memory, durable file writes, hex, time.
+ */
+#ifndef VG_UTIL_H
+#define VG_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "voxguard/voxguard.h"
+
+#define VG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* Deliberately discards a warn_unused_result value (GCC ignores (void)). */
+#define VG_IGNORE(x)                                                                       \
+	do {                                                                               \
+		if (x) {                                                                   \
+		}                                                                          \
+	} while (0)
+
+/* Wipes n bytes at p in a way the compiler cannot elide. NULL is fine. */
+void vg_wipe(void *p, size_t n);
+
+/* Secret memory, zeroed: OpenSSL's secure heap (locked, not in core dumps)
+ * once vg_secure_heap_init() ran, ordinary memory otherwise; wiped on free. */
+void vg_secure_heap_init(size_t size);
+void *vg_secret_alloc(size_t n);
+void vg_secret_free(void *p, size_t n);
+
+/* Reads a whole file (at most max bytes) into a malloc'ed buffer. */
+VG_NODISCARD vg_rc vg_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+/* Reads all of fd (at most max bytes). */
+VG_NODISCARD vg_rc vg_read_fd(int fd, size_t max, uint8_t **out, size_t *len);
+/* Writes all of buf to fd, retrying on EINTR and short writes. */
+VG_NODISCARD vg_rc vg_write_all(int fd, const void *buf, size_t len);
+/* Durable, atomic replace: write tmp, fsync, rename, fsync directory. */
+VG_NODISCARD vg_rc vg_write_file_atomic(const char *path, const void *buf, size_t len,
+					unsigned mode);
+/* fsync the directory that contains path. */
+VG_NODISCARD vg_rc vg_fsync_dir_of(const char *path);
+
+/* Lower-case hex; out must hold 2*len+1. */
+void vg_hex_encode(const uint8_t *in, size_t len, char *out);
+/* Strict hex decode; returns false on odd length or a bad digit. */
+bool vg_hex_decode(const char *in, uint8_t *out, size_t out_cap, size_t *out_len);
+
+/* Wall-clock time and whether the kernel reports it synchronized (NTP). */
+uint64_t vg_time_now(bool *synchronized);
+/* Monotonic milliseconds. */
+uint64_t vg_mono_ms(void);
+
+/* A name for keys and records: 1..VG_MAX_NAME_LEN bytes of [A-Za-z0-9._-],
+ * not starting with '.'. */
+bool vg_name_valid(const char *name, size_t len);
+
+#endif

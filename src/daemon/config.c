@@ -1,0 +1,170 @@
+/* config.c - see config.h */
+#include "daemon/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+#define MAX_FILE (64u * 1024u)
+#define MAX_LINE 512u
+
+void vg_config_defaults(vg_config *c)
+{
+	memset(c, 0, sizeof *c);
+	strcpy(c->user, "voxguard");
+	strcpy(c->rot, "file");
+	c->socket_mode = 0660;
+	c->max_clients = 256;
+	c->io_timeout_ms = 5000;
+	c->audit_checkpoint_every = 256;
+	c->audit_max_records = 100000;
+}
+
+static bool parse_u64(const char *v, uint64_t min, uint64_t max, int base, uint64_t *out)
+{
+	char *end;
+	unsigned long long x;
+
+	if (!*v || *v == '-' || *v == '+' || isspace((unsigned char)*v))
+		return false;
+	errno = 0;
+	x = strtoull(v, &end, base);
+	if (errno || *end || x < min || x > max)
+		return false;
+	*out = x;
+	return true;
+}
+
+static bool set_str(char *dst, size_t cap, const char *v, bool allow_empty)
+{
+	size_t n = strlen(v);
+
+	if (n >= cap || (!allow_empty && n == 0))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isprint((unsigned char)v[i]))
+			return false;
+	memcpy(dst, v, n + 1);
+	return true;
+}
+
+static bool apply(vg_config *c, const char *k, const char *v)
+{
+	uint64_t x;
+
+	if (strcmp(k, "user") == 0)
+		return set_str(c->user, sizeof c->user, v, true);
+	if (strcmp(k, "admin_group") == 0)
+		return set_str(c->admin_group, sizeof c->admin_group, v, true);
+	if (strcmp(k, "socket_group") == 0)
+		return set_str(c->socket_group, sizeof c->socket_group, v, true);
+	if (strcmp(k, "rot") == 0)
+		return set_str(c->rot, sizeof c->rot, v, false);
+	if (strcmp(k, "rot_param") == 0)
+		return set_str(c->rot_param, sizeof c->rot_param, v, true);
+	if (strcmp(k, "socket_mode") == 0) {
+		/* Never world-accessible: the socket is the service's door. */
+		if (!parse_u64(v, 0, 0770, 8, &x))
+			return false;
+		c->socket_mode = (unsigned)x;
+		return true;
+	}
+	if (strcmp(k, "max_clients") == 0 && parse_u64(v, 1, 4096, 10, &x)) {
+		c->max_clients = (uint32_t)x;
+		return true;
+	}
+	if (strcmp(k, "io_timeout_ms") == 0 && parse_u64(v, 10, 600000, 10, &x)) {
+		c->io_timeout_ms = (uint32_t)x;
+		return true;
+	}
+	if (strcmp(k, "audit_checkpoint_every") == 0 && parse_u64(v, 1, 1000000, 10, &x)) {
+		c->audit_checkpoint_every = (uint32_t)x;
+		return true;
+	}
+	if (strcmp(k, "audit_max_records") == 0 && parse_u64(v, 16, UINT64_C(1) << 40, 10, &x)) {
+		c->audit_max_records = x;
+		return true;
+	}
+	return false;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+vg_rc vg_config_parse(vg_config *c, const char *text, size_t len, char *err, size_t err_len)
+{
+	char line[MAX_LINE + 1];
+	size_t pos = 0;
+	unsigned lineno = 0;
+
+	if (len > MAX_FILE) {
+		if (err)
+			(void)snprintf(err, err_len, "configuration larger than %u bytes", MAX_FILE);
+		return VG_ERR_TOO_LARGE;
+	}
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		char *k, *v, *eq, *hash;
+
+		lineno++;
+		if (n > MAX_LINE || memchr(text + pos, '\0', n)) {
+			if (err)
+				(void)snprintf(err, err_len, "line %u: too long or binary", lineno);
+			return VG_ERR_INVALID;
+		}
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos += n + (nl ? 1 : 0);
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		k = trim(line);
+		if (!*k)
+			continue;
+		eq = strchr(k, '=');
+		if (!eq) {
+			if (err)
+				(void)snprintf(err, err_len, "line %u: expected 'key = value'", lineno);
+			return VG_ERR_INVALID;
+		}
+		*eq = '\0';
+		v = trim(eq + 1);
+		k = trim(k);
+		if (!apply(c, k, v)) {
+			if (err)
+				(void)snprintf(err, err_len, "line %u: bad setting '%.40s'", lineno, k);
+			return VG_ERR_INVALID;
+		}
+	}
+	return VG_OK;
+}
+
+vg_rc vg_config_load(vg_config *c, const char *path, char *err, size_t err_len)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	vg_rc rc = vg_read_file(path, MAX_FILE, &buf, &len);
+
+	if (rc != VG_OK) {
+		if (err)
+			(void)snprintf(err, err_len, "cannot read %s: %s", path, vg_rc_str(rc));
+		return rc;
+	}
+	rc = vg_config_parse(c, (const char *)buf, len, err, err_len);
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * config.h - voxguardd's configuration file.
+ *
+ * A plain `key = value` file, one setting a line, `#` comments, unknown keys
+ * and malformed lines rejected with the line number (fail closed: a typo in
+ * a security setting must not silently fall back to a default). Lines are at
+ * most 512 bytes, the file at most 64 KiB.
+ *
+ *   user            = voxguard      # drop to this user when started as root
+ *   admin_group     = voxguard-admin # members may do admin operations
+ *   socket_group    = voxguard      # group owner of the socket
+ *   socket_mode     = 0660
+ *   rot             = file          # root-of-trust backend
+ *   rot_param       =               # backend parameter (e.g. a TCTI)
+ *   max_clients     = 256
+ *   io_timeout_ms   = 5000          # a whole request must arrive within this
+ *   audit_checkpoint_every = 256
+ *   audit_max_records      = 100000
+ */
+#ifndef VG_CONFIG_H
+#define VG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "voxguard/voxguard.h"
+
+#define VG_CFG_STR 64u
+
+typedef struct vg_config {
+	char user[VG_CFG_STR];
+	char admin_group[VG_CFG_STR];
+	char socket_group[VG_CFG_STR];
+	unsigned socket_mode;
+	char rot[VG_CFG_STR];
+	char rot_param[256];
+	uint32_t max_clients;
+	uint32_t io_timeout_ms;
+	uint32_t audit_checkpoint_every;
+	uint64_t audit_max_records;
+} vg_config;
+
+void vg_config_defaults(vg_config *c);
+/* Parses text into c (on top of the defaults already there). On error,
+ * err (if not NULL) gets a one-line reason with the line number. */
+VG_NODISCARD vg_rc vg_config_parse(vg_config *c, const char *text, size_t len, char *err,
+				   size_t err_len);
+VG_NODISCARD vg_rc vg_config_load(vg_config *c, const char *path, char *err, size_t err_len);
+
+#endif

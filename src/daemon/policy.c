@@ -1,0 +1,98 @@
+/* policy.c - see policy.h */
+#include "daemon/policy.h"
+
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "keystore/keystore.h"
+
+vg_rc vg_policy_init(vg_policy *p, const vg_config *cfg, char *err, size_t err_len)
+{
+	memset(p, 0, sizeof *p);
+	if (cfg->admin_group[0]) {
+		struct group *g = getgrnam(cfg->admin_group);
+		if (!g) {
+			(void)snprintf(err, err_len, "admin group '%s' does not exist",
+				       cfg->admin_group);
+			return VG_ERR_INVALID;
+		}
+		p->have_admin_gid = true;
+		p->admin_gid = g->gr_gid;
+	}
+	return VG_OK;
+}
+
+vg_rc vg_policy_peer(const vg_policy *p, int fd, vg_peer *peer)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	gid_t groups[VG_PEER_MAX_GROUPS];
+	socklen_t glen = sizeof groups;
+
+	memset(peer, 0, sizeof *peer);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred)
+		return VG_ERR_IO;
+	peer->uid = cred.uid;
+	peer->gid = cred.gid;
+	peer->pid = cred.pid;
+	peer->admin = cred.uid == 0;
+	if (p->have_admin_gid && !peer->admin) {
+		if (cred.gid == p->admin_gid)
+			peer->admin = true;
+		/* Supplementary groups (Linux 4.13+). Too many groups to list
+		 * means no admin by supplementary membership: fail closed. */
+		if (!peer->admin &&
+		    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
+			for (size_t i = 0; i < glen / sizeof(gid_t); i++)
+				if (groups[i] == p->admin_gid)
+					peer->admin = true;
+		}
+	}
+	return VG_OK;
+}
+
+const char *vg_policy_role(const vg_peer *peer)
+{
+	return peer->admin ? "admin" : "user";
+}
+
+vg_rc vg_policy_check(const vg_policy *p, const vg_peer *peer, vg_op op, uint32_t owner)
+{
+	(void)p;
+	switch (op) {
+	case VG_OP_STATUS:
+		return VG_OK;
+	case VG_OP_LOG_EXPORT:
+	case VG_OP_LOG_SEED:
+		return peer->admin ? VG_OK : VG_ERR_DENIED;
+	case VG_OP_KEY_LIST:
+	case VG_OP_KEY_INFO:
+	case VG_OP_KEY_PUBLIC:
+	case VG_OP_KEY_DELETE:
+	case VG_OP_STORE_LIST:
+	case VG_OP_STORE_DELETE:
+		if (owner == peer->uid && owner != VG_OWNER_SERVICE)
+			return VG_OK;
+		if (!peer->admin)
+			return VG_ERR_DENIED;
+		/* Admins administer users' namespaces; the service's own keys
+		 * can be listed and their public halves read, never deleted. */
+		if (owner == VG_OWNER_SERVICE &&
+		    (op == VG_OP_KEY_DELETE || op == VG_OP_STORE_LIST || op == VG_OP_STORE_DELETE))
+			return VG_ERR_DENIED;
+		return VG_OK;
+	case VG_OP_KEY_CREATE:
+	case VG_OP_KEY_SIGN:
+	case VG_OP_KEY_VERIFY:
+	case VG_OP_KEY_ENCRYPT:
+	case VG_OP_KEY_DECRYPT:
+	case VG_OP_KEY_MAC:
+	case VG_OP_STORE_PUT:
+	case VG_OP_STORE_GET:
+		return owner == peer->uid && owner != VG_OWNER_SERVICE ? VG_OK : VG_ERR_DENIED;
+	default:
+		return VG_ERR_DENIED;
+	}
+}

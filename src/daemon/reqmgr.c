@@ -1,0 +1,451 @@
+/* reqmgr.c - see reqmgr.h */
+#include "daemon/reqmgr.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "proto/wire.h"
+#include "version.h"
+
+struct req {
+	vg_service *s;
+	const vg_peer *peer;
+	vg_msg msg;
+	vg_op op;
+	char name[VG_MAX_NAME_LEN + 1];
+	uint32_t owner; /* the namespace addressed; the caller's by default */
+	vg_msgb out;
+	const char *why; /* detail for an error reply */
+};
+
+static const char *op_name(vg_op op)
+{
+	switch (op) {
+	case VG_OP_STATUS: return "status";
+	case VG_OP_KEY_CREATE: return "key.create";
+	case VG_OP_KEY_DELETE: return "key.delete";
+	case VG_OP_KEY_INFO: return "key.info";
+	case VG_OP_KEY_LIST: return "key.list";
+	case VG_OP_KEY_PUBLIC: return "key.public";
+	case VG_OP_KEY_SIGN: return "key.sign";
+	case VG_OP_KEY_VERIFY: return "key.verify";
+	case VG_OP_KEY_ENCRYPT: return "key.encrypt";
+	case VG_OP_KEY_DECRYPT: return "key.decrypt";
+	case VG_OP_KEY_MAC: return "key.mac";
+	case VG_OP_STORE_PUT: return "store.put";
+	case VG_OP_STORE_GET: return "store.get";
+	case VG_OP_STORE_DELETE: return "store.delete";
+	case VG_OP_STORE_LIST: return "store.list";
+	case VG_OP_LOG_EXPORT: return "log.export";
+	case VG_OP_LOG_SEED: return "log.seed";
+	}
+	return NULL;
+}
+
+static bool needs_name(vg_op op)
+{
+	return op != VG_OP_STATUS && op != VG_OP_KEY_LIST && op != VG_OP_STORE_LIST &&
+	       op != VG_OP_LOG_EXPORT && op != VG_OP_LOG_SEED;
+}
+
+static void audit(struct req *r, const char *type, const char *outcome, const char *what)
+{
+	char detail[256];
+
+	(void)snprintf(detail, sizeof detail, "%s%s%s owner=%u", op_name(r->op),
+		       r->name[0] ? " " : "", r->name, r->owner);
+	if (what) {
+		size_t n = strlen(detail);
+		(void)snprintf(detail + n, sizeof detail - n, ": %s", what);
+	}
+	vg_service_audit(r->s, r->peer, type, outcome, detail);
+}
+
+/* Audit what the requirement names: denials, refusals by key policy,
+ * integrity and rollback errors, key creation and deletion. */
+static void audit_result(struct req *r, vg_rc rc)
+{
+	switch (rc) {
+	case VG_ERR_DENIED:
+		audit(r, "authz.denied", "denied", NULL);
+		break;
+	case VG_ERR_POLICY:
+		audit(r, "key.policy_denied", "denied", NULL);
+		break;
+	case VG_ERR_INTEGRITY:
+		audit(r, "store.integrity", "failure", NULL);
+		break;
+	case VG_ERR_ROLLBACK:
+		audit(r, "store.rollback", "failure", NULL);
+		break;
+	default:
+		if (r->op == VG_OP_KEY_CREATE || r->op == VG_OP_KEY_DELETE)
+			audit(r, r->op == VG_OP_KEY_CREATE ? "key.create" : "key.delete",
+			      rc == VG_OK ? "success" : "failure", rc == VG_OK ? NULL : vg_rc_str(rc));
+		else if ((r->op == VG_OP_LOG_EXPORT || r->op == VG_OP_LOG_SEED))
+			audit(r, op_name(r->op), rc == VG_OK ? "success" : "failure",
+			      rc == VG_OK ? NULL : vg_rc_str(rc));
+		break;
+	}
+}
+
+/* A required bytes argument. */
+static vg_rc arg_bytes(struct req *r, unsigned key, const uint8_t **p, size_t *len, size_t max)
+{
+	vg_rc rc = vg_msg_bytes(&r->msg, key, p, len);
+
+	if (rc == VG_ERR_NOT_FOUND) {
+		r->why = "missing argument";
+		return VG_ERR_INVALID;
+	}
+	if (rc == VG_OK && *len > max)
+		return VG_ERR_TOO_LARGE;
+	return rc;
+}
+
+static vg_rc do_status(struct req *r)
+{
+	vg_service *s = r->s;
+	vg_rc st = vg_db_state(s->db);
+	uint64_t counter = 0;
+
+	VG_IGNORE(vg_rot_counter_read(s->rot, &counter));
+	vg_msgb_text(&r->out, VG_A_VERSION, VG_VERSION_STRING);
+	vg_msgb_text(&r->out, VG_A_ROT, vg_rot_name(s->rot));
+	vg_msgb_uint(&r->out, VG_A_ROT_DEV, vg_rot_is_dev(s->rot));
+	vg_msgb_text(&r->out, VG_A_STORE,
+		     st == VG_OK ? "ok" : st == VG_ERR_ROLLBACK ? "rollback" : "integrity-error");
+	vg_msgb_uint(&r->out, VG_A_COUNTER, counter);
+	vg_msgb_uint(&r->out, VG_A_AUDIT_SEQ, vg_audit_next_seq(s->audit));
+	vg_msgb_uint(&r->out, VG_A_UID, r->peer->uid);
+	vg_msgb_text(&r->out, VG_A_ROLE, vg_policy_role(r->peer));
+	return VG_OK;
+}
+
+struct list_ctx {
+	struct req *r;
+	cbor_item_t *arr;
+	bool keys;
+	vg_rc rc;
+};
+
+static int list_cb(void *ctx, const char *name)
+{
+	struct list_ctx *l = ctx;
+	cbor_item_t *it;
+	bool failed = false;
+
+	if (!l->keys) {
+		it = cbor_build_string(name);
+	} else {
+		vg_key_info info;
+		vg_rc rc = vg_keystore_info(l->r->s->ks, l->r->owner, name, &info);
+		if (rc != VG_OK) {
+			/* One unreadable key does not hide the others. */
+			it = cbor_new_definite_map(2);
+			if (it) {
+				vg_map_add_text(it, VG_A_NAME, name, &failed);
+				vg_map_add_text(it, VG_A_MSG, vg_rc_str(rc), &failed);
+			}
+		} else {
+			it = cbor_new_definite_map(5);
+			if (it) {
+				vg_map_add_text(it, VG_A_NAME, name, &failed);
+				vg_map_add_uint(it, VG_A_TYPE, info.type, &failed);
+				vg_map_add_uint(it, VG_A_USAGE, info.usage, &failed);
+				vg_map_add_uint(it, VG_A_OWNER, info.owner_uid, &failed);
+				vg_map_add_uint(it, VG_A_CREATED, info.created, &failed);
+			}
+		}
+	}
+	if (!it || failed || !cbor_array_push(l->arr, it)) {
+		l->rc = VG_ERR_NOMEM;
+		if (it)
+			cbor_decref(&it);
+		return 1;
+	}
+	cbor_decref(&it);
+	return 0;
+}
+
+static vg_rc do_list(struct req *r, bool keys)
+{
+	struct list_ctx l = {.r = r, .keys = keys, .rc = VG_OK};
+	char ns[24];
+	vg_rc rc;
+
+	l.arr = cbor_new_indefinite_array();
+	if (!l.arr)
+		return VG_ERR_NOMEM;
+	if (keys) {
+		rc = vg_keystore_list(r->s->ks, r->owner, list_cb, &l);
+	} else {
+		(void)snprintf(ns, sizeof ns, "u/%u", r->owner);
+		rc = vg_secstore_list(r->s->store, ns, list_cb, &l);
+	}
+	if (rc == VG_OK)
+		rc = l.rc;
+	if (rc != VG_OK) {
+		cbor_decref(&l.arr);
+		return rc;
+	}
+	/* Re-pack as a definite array: our decoders accept nothing else. */
+	{
+		size_t n = cbor_array_size(l.arr);
+		cbor_item_t *def = cbor_new_definite_array(n);
+		if (!def) {
+			cbor_decref(&l.arr);
+			return VG_ERR_NOMEM;
+		}
+		for (size_t i = 0; i < n; i++) {
+			cbor_item_t *it = cbor_array_get(l.arr, i);
+			bool ok = cbor_array_push(def, it);
+			cbor_decref(&it);
+			if (!ok) {
+				cbor_decref(&def);
+				cbor_decref(&l.arr);
+				return VG_ERR_NOMEM;
+			}
+		}
+		cbor_decref(&l.arr);
+		vg_msgb_item(&r->out, VG_A_LIST, def);
+	}
+	return VG_OK;
+}
+
+static vg_rc do_key(struct req *r)
+{
+	vg_keystore *ks = r->s->ks;
+	const uint8_t *data = NULL, *sig = NULL;
+	size_t len = 0, sig_len = 0;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	uint64_t type = 0, usage = 0;
+	vg_key_info info;
+	vg_rc rc;
+
+	switch (r->op) {
+	case VG_OP_KEY_CREATE:
+		rc = vg_msg_uint(&r->msg, VG_A_TYPE, &type);
+		if (rc != VG_OK)
+			return rc == VG_ERR_NOT_FOUND ? VG_ERR_INVALID : rc;
+		rc = vg_msg_uint(&r->msg, VG_A_USAGE, &usage);
+		if (rc == VG_ERR_NOT_FOUND)
+			usage = 0;
+		else if (rc != VG_OK)
+			return rc;
+		if (type > 255 || usage > UINT32_MAX)
+			return VG_ERR_INVALID;
+		return vg_keystore_create(ks, r->owner, r->name, (vg_key_type)type,
+					  (uint32_t)usage);
+	case VG_OP_KEY_DELETE:
+		return vg_keystore_delete(ks, r->owner, r->name);
+	case VG_OP_KEY_INFO:
+		rc = vg_keystore_info(ks, r->owner, r->name, &info);
+		if (rc == VG_OK) {
+			vg_msgb_text(&r->out, VG_A_NAME, r->name);
+			vg_msgb_uint(&r->out, VG_A_TYPE, info.type);
+			vg_msgb_uint(&r->out, VG_A_USAGE, info.usage);
+			vg_msgb_uint(&r->out, VG_A_OWNER, info.owner_uid);
+			vg_msgb_uint(&r->out, VG_A_CREATED, info.created);
+		}
+		return rc;
+	case VG_OP_KEY_PUBLIC:
+		rc = vg_keystore_public(ks, r->owner, r->name, true, &out, &out_len);
+		if (rc == VG_OK)
+			vg_msgb_text(&r->out, VG_A_PEM, (const char *)out);
+		break;
+	case VG_OP_KEY_SIGN:
+		rc = arg_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN);
+		if (rc == VG_OK)
+			rc = vg_keystore_sign(ks, r->owner, r->name, data, len, &out, &out_len);
+		if (rc == VG_OK)
+			vg_msgb_bytes(&r->out, VG_A_SIG, out, out_len);
+		break;
+	case VG_OP_KEY_VERIFY:
+		rc = arg_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN);
+		if (rc == VG_OK)
+			rc = arg_bytes(r, VG_A_SIG, &sig, &sig_len, 1024);
+		if (rc == VG_OK)
+			rc = vg_keystore_verify(ks, r->owner, r->name, data, len, sig, sig_len);
+		return rc;
+	case VG_OP_KEY_ENCRYPT:
+		rc = arg_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN);
+		if (rc == VG_OK)
+			rc = vg_keystore_encrypt(ks, r->owner, r->name, data, len, &out, &out_len);
+		if (rc == VG_OK)
+			vg_msgb_bytes(&r->out, VG_A_DATA, out, out_len);
+		break;
+	case VG_OP_KEY_DECRYPT:
+		rc = arg_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN + 64);
+		if (rc == VG_OK)
+			rc = vg_keystore_decrypt(ks, r->owner, r->name, data, len, &out, &out_len);
+		if (rc == VG_OK)
+			vg_msgb_bytes(&r->out, VG_A_DATA, out, out_len);
+		break;
+	case VG_OP_KEY_MAC: {
+		uint8_t mac[32];
+		rc = arg_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN);
+		if (rc == VG_OK)
+			rc = vg_keystore_mac(ks, r->owner, r->name, data, len, mac);
+		if (rc == VG_OK)
+			vg_msgb_bytes(&r->out, VG_A_DATA, mac, sizeof mac);
+		vg_wipe(mac, sizeof mac);
+		return rc;
+	}
+	default:
+		return VG_ERR_UNSUPPORTED;
+	}
+	vg_free(out, out_len);
+	return rc;
+}
+
+static vg_rc do_store(struct req *r)
+{
+	char ns[24];
+	const uint8_t *val = NULL;
+	uint8_t *out = NULL;
+	size_t len = 0, out_len = 0;
+	vg_rc rc;
+
+	(void)snprintf(ns, sizeof ns, "u/%u", r->owner);
+	switch (r->op) {
+	case VG_OP_STORE_PUT:
+		rc = arg_bytes(r, VG_A_VALUE, &val, &len, VG_MAX_VALUE_LEN);
+		if (rc == VG_OK)
+			rc = vg_secstore_put(r->s->store, ns, r->name, val, len);
+		return rc;
+	case VG_OP_STORE_GET:
+		rc = vg_secstore_get(r->s->store, ns, r->name, &out, &out_len);
+		if (rc == VG_OK)
+			vg_msgb_bytes(&r->out, VG_A_VALUE, out, out_len);
+		vg_free(out, out_len);
+		return rc;
+	case VG_OP_STORE_DELETE:
+		return vg_secstore_delete(r->s->store, ns, r->name);
+	default:
+		return VG_ERR_UNSUPPORTED;
+	}
+}
+
+static vg_rc do_log_export(struct req *r)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	vg_rc rc = vg_audit_export(r->s->audit, &buf, &len);
+
+	if (rc == VG_OK && len > VG_WIRE_MAX_MSG - 1024)
+		rc = VG_ERR_TOO_LARGE;
+	if (rc == VG_OK)
+		vg_msgb_bytes(&r->out, VG_A_DATA, buf, len);
+	vg_free(buf, len);
+	return rc;
+}
+
+static vg_rc do_log_seed(struct req *r)
+{
+	uint8_t seed[32];
+	vg_rc rc = vg_audit_take_seed(r->s->audit, seed);
+
+	if (rc == VG_OK)
+		vg_msgb_bytes(&r->out, VG_A_DATA, seed, sizeof seed);
+	vg_wipe(seed, sizeof seed);
+	return rc;
+}
+
+static vg_rc dispatch(struct req *r)
+{
+	uint64_t owner;
+	vg_rc rc;
+
+	if (!op_name(r->op))
+		return VG_ERR_UNSUPPORTED;
+	if (needs_name(r->op)) {
+		rc = vg_msg_text(&r->msg, VG_A_NAME, r->name, sizeof r->name);
+		if (rc == VG_ERR_NOT_FOUND) {
+			r->why = "missing name";
+			return VG_ERR_INVALID;
+		}
+		if (rc != VG_OK)
+			return rc;
+		if (!vg_name_valid(r->name, strlen(r->name))) {
+			r->why = "invalid name: use 1-128 of [A-Za-z0-9._-], not starting with '.'";
+			return VG_ERR_INVALID;
+		}
+	}
+	rc = vg_msg_uint(&r->msg, VG_A_OWNER, &owner);
+	if (rc == VG_OK) {
+		if (owner > UINT32_MAX)
+			return VG_ERR_INVALID;
+		r->owner = (uint32_t)owner;
+	} else if (rc != VG_ERR_NOT_FOUND) {
+		return rc;
+	}
+	rc = vg_policy_check(&r->s->policy, r->peer, r->op, r->owner);
+	if (rc != VG_OK)
+		return rc;
+	switch (r->op) {
+	case VG_OP_STATUS:
+		return do_status(r);
+	case VG_OP_KEY_LIST:
+		return do_list(r, true);
+	case VG_OP_STORE_LIST:
+		return do_list(r, false);
+	case VG_OP_STORE_PUT:
+	case VG_OP_STORE_GET:
+	case VG_OP_STORE_DELETE:
+		return do_store(r);
+	case VG_OP_LOG_EXPORT:
+		return do_log_export(r);
+	case VG_OP_LOG_SEED:
+		return do_log_seed(r);
+	default:
+		return do_key(r);
+	}
+}
+
+static vg_rc error_reply(vg_rc rc, const char *why, uint8_t **reply, size_t *reply_len)
+{
+	vg_msgb b;
+	vg_rc e = vg_msgb_init(&b);
+
+	if (e != VG_OK)
+		return e;
+	vg_msgb_text(&b, VG_A_MSG, why ? why : vg_rc_str(rc));
+	return vg_wire_encode((uint64_t)rc, &b, reply, reply_len);
+}
+
+vg_rc vg_reqmgr_handle(vg_service *s, const vg_peer *peer, const uint8_t *payload, size_t len,
+		       uint8_t **reply, size_t *reply_len)
+{
+	struct req r = {.s = s, .peer = peer, .owner = peer->uid};
+	vg_rc rc, erc;
+
+	*reply = NULL;
+	*reply_len = 0;
+	rc = vg_wire_decode(payload, len, &r.msg);
+	if (rc != VG_OK) {
+		/* Garbage: answer once, then the connection is closed. */
+		erc = error_reply(rc, "malformed request", reply, reply_len);
+		(void)erc;
+		return VG_ERR_PROTOCOL;
+	}
+	r.op = r.msg.code > 0xffff ? (vg_op)0 : (vg_op)r.msg.code;
+	rc = vg_msgb_init(&r.out);
+	if (rc == VG_OK) {
+		rc = dispatch(&r);
+		audit_result(&r, rc);
+	}
+	if (rc == VG_OK) {
+		rc = vg_wire_encode(VG_OK, &r.out, reply, reply_len);
+		if (rc != VG_OK)
+			VG_IGNORE(error_reply(rc, NULL, reply, reply_len));
+	} else {
+		vg_msgb_free(&r.out);
+		VG_IGNORE(error_reply(rc, r.why, reply, reply_len));
+	}
+	vg_msg_free(&r.msg);
+	return VG_OK;
+}

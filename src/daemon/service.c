@@ -1,0 +1,179 @@
+/* service.c - see service.h */
+#include "daemon/service.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "version.h"
+
+vg_rc vg_state_dir_check(const char *dir, uid_t uid, char *err, size_t err_len)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) != 0) {
+		(void)snprintf(err, err_len, "state dir %s: %s", dir, strerror(errno));
+		return VG_ERR_IO;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		(void)snprintf(err, err_len, "state dir %s is not a directory", dir);
+		return VG_ERR_INVALID;
+	}
+	if (st.st_uid != uid) {
+		(void)snprintf(err, err_len,
+			       "state dir %s is owned by uid %u, not by the service (uid %u)", dir,
+			       (unsigned)st.st_uid, (unsigned)uid);
+		return VG_ERR_DENIED;
+	}
+	if (st.st_mode & 077) {
+		(void)snprintf(err, err_len,
+			       "state dir %s has mode %04o: it must not be group or world "
+			       "accessible (chmod 700)",
+			       dir, (unsigned)(st.st_mode & 07777));
+		return VG_ERR_DENIED;
+	}
+	return VG_OK;
+}
+
+void vg_service_audit(vg_service *s, const vg_peer *peer, const char *type, const char *outcome,
+		      const char *detail)
+{
+	vg_audit_event ev = {
+		.type = type,
+		.outcome = outcome,
+		.detail = detail,
+		.uid = peer->uid,
+		.gid = peer->gid,
+		.pid = peer->pid,
+		.role = peer == &s->self ? "service" : vg_policy_role(peer),
+	};
+
+	if (!s->audit || vg_audit_append(s->audit, &ev) != VG_OK)
+		(void)fprintf(stderr, "voxguardd: audit: could not record %s/%s\n", type, outcome);
+}
+
+static vg_rc audit_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t **sig,
+			size_t *sig_len)
+{
+	vg_service *s = ctx;
+
+	return vg_keystore_sign(s->ks, VG_OWNER_SERVICE, VG_AUDIT_KEY_NAME, msg, len, sig, sig_len);
+}
+
+/* The audit-signing key: created once, kept in the service namespace. */
+static vg_rc audit_key(vg_service *s, uint8_t **der, size_t *der_len)
+{
+	vg_rc rc = vg_keystore_public(s->ks, VG_OWNER_SERVICE, VG_AUDIT_KEY_NAME, false, der,
+				      der_len);
+
+	if (rc == VG_ERR_NOT_FOUND) {
+		rc = vg_keystore_create(s->ks, VG_OWNER_SERVICE, VG_AUDIT_KEY_NAME, VG_KEY_P256,
+					VG_USE_SIGN | VG_USE_VERIFY);
+		if (rc == VG_OK)
+			rc = vg_keystore_public(s->ks, VG_OWNER_SERVICE, VG_AUDIT_KEY_NAME, false,
+						der, der_len);
+	}
+	return rc;
+}
+
+vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *cfg, char *err,
+		      size_t err_len)
+{
+	vg_service *s = calloc(1, sizeof *s);
+	char path[PATH_MAX];
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	vg_audit_opts aopts = {0};
+	vg_rc rc, state;
+
+	*out = NULL;
+	if (!s)
+		return VG_ERR_NOMEM;
+	s->cfg = *cfg;
+	s->self.uid = (uint32_t)geteuid();
+	s->self.gid = (uint32_t)getegid();
+	s->self.pid = (int32_t)getpid();
+	s->started_ms = vg_mono_ms();
+	if (strlen(state_dir) >= sizeof s->state_dir - 32) {
+		(void)snprintf(err, err_len, "state dir path too long");
+		rc = VG_ERR_INVALID;
+		goto fail;
+	}
+	strcpy(s->state_dir, state_dir);
+	rc = vg_state_dir_check(state_dir, geteuid(), err, err_len);
+	if (rc != VG_OK)
+		goto fail;
+	rc = vg_policy_init(&s->policy, cfg, err, err_len);
+	if (rc != VG_OK)
+		goto fail;
+	rc = vg_rot_open(&s->rot, cfg->rot, state_dir, cfg->rot_param);
+	if (rc != VG_OK) {
+		(void)snprintf(err, err_len, "root of trust '%s': %s", cfg->rot, vg_rc_str(rc));
+		goto fail;
+	}
+	(void)snprintf(path, sizeof path, "%s/%s", state_dir, VG_DB_FILE);
+	rc = vg_db_open(&s->db, path, s->rot);
+	if (rc == VG_OK)
+		rc = vg_secstore_open(&s->store, s->db);
+	if (rc == VG_OK)
+		rc = vg_keystore_open(&s->ks, s->store);
+	if (rc != VG_OK) {
+		(void)snprintf(err, err_len, "database %s: %s", path, vg_rc_str(rc));
+		goto fail;
+	}
+	state = vg_db_state(s->db);
+	aopts.checkpoint_every = cfg->audit_checkpoint_every;
+	aopts.max_records = cfg->audit_max_records;
+	if (state == VG_OK) {
+		rc = audit_key(s, &der, &der_len);
+		if (rc != VG_OK) {
+			(void)snprintf(err, err_len, "audit signing key: %s", vg_rc_str(rc));
+			goto fail;
+		}
+	}
+	/* In a refused state the log stays in memory and on stderr: writing
+	 * to a rolled-back database would launder it (see db.h). */
+	rc = vg_audit_open(&s->audit, s->db, &aopts, state == VG_OK ? audit_sign : NULL, s, der,
+			   der_len);
+	vg_free(der, der_len);
+	if (rc != VG_OK) {
+		(void)snprintf(err, err_len, "audit log: %s", vg_rc_str(rc));
+		goto fail;
+	}
+	vg_service_audit(s, &s->self, "service.start", "success", "voxguard " VG_VERSION_STRING);
+	if (state == VG_ERR_ROLLBACK)
+		vg_service_audit(s, &s->self, "store.rollback", "failure",
+				 "database older than the root of trust counter; records refused");
+	else if (state != VG_OK)
+		vg_service_audit(s, &s->self, "store.integrity", "failure",
+				 "record set or meta does not verify; records refused");
+	VG_IGNORE(vg_audit_flush(s->audit));
+	*out = s;
+	return VG_OK;
+fail:
+	vg_service_close(&s);
+	return rc;
+}
+
+void vg_service_close(vg_service **ps)
+{
+	vg_service *s;
+
+	if (!ps || !*ps)
+		return;
+	s = *ps;
+	if (s->audit) {
+		vg_service_audit(s, &s->self, "service.stop", "success", NULL);
+		vg_audit_close(&s->audit); /* flushes and seals */
+	}
+	vg_keystore_close(&s->ks);
+	vg_secstore_close(&s->store);
+	vg_db_close(&s->db);
+	vg_rot_close(&s->rot);
+	free(s);
+	*ps = NULL;
+}

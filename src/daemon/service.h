@@ -1,0 +1,56 @@
+/*
+ * service.h - the service object: owns the root of trust, the database, the
+ * secure store, the keystore and the audit log, in that order of opening,
+ * and closes them in reverse. One per voxguardd process; single-threaded.
+ */
+#ifndef VG_SERVICE_H
+#define VG_SERVICE_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "audit/audit.h"
+#include "daemon/config.h"
+#include "daemon/policy.h"
+#include "keystore/keystore.h"
+#include "rot/rot.h"
+#include "storage/db.h"
+#include "storage/secstore.h"
+
+/* The service's audit-signing key, in the service namespace. */
+#define VG_AUDIT_KEY_NAME "audit-signing"
+
+typedef struct vg_service {
+	vg_config cfg;
+	char state_dir[PATH_MAX];
+	vg_rot *rot;
+	vg_db *db;
+	vg_secstore *store;
+	vg_keystore *ks;
+	vg_audit *audit;
+	vg_policy policy;
+	vg_peer self; /* the actor of the service's own events */
+	uint64_t started_ms;
+} vg_service;
+
+/*
+ * Checks the state dir (a directory owned by the effective uid with no
+ * group or world access), opens the root of trust and everything on top,
+ * creates the service keys on first start, and records service.start.
+ * A store in rollback or integrity-error state is not an open error: the
+ * service runs and refuses the records (see vg_db_state), and the
+ * detection is an audit event.
+ */
+VG_NODISCARD vg_rc vg_service_open(vg_service **out, const char *state_dir,
+				   const vg_config *cfg, char *err, size_t err_len);
+/* Records service.stop, seals the audit log, closes everything. */
+void vg_service_close(vg_service **s);
+
+/* Appends an audit record (queued; the event loop flushes each round). */
+void vg_service_audit(vg_service *s, const vg_peer *peer, const char *type,
+		      const char *outcome, const char *detail);
+
+/* Checks a state dir: exists, a directory, owned by uid, mode & 077 == 0. */
+VG_NODISCARD vg_rc vg_state_dir_check(const char *dir, uid_t uid, char *err, size_t err_len);
+
+#endif

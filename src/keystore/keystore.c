@@ -1,0 +1,502 @@
+/* keystore.c - see keystore.h */
+#include "keystore/keystore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "common/util.h"
+#include "crypto/seal.h"
+
+#define CACHE_MAX 128u
+#define BLOB_HDR 23u
+#define MAX_SECRET 512u
+
+struct cached {
+	bool used;
+	uint64_t last_use;
+	vg_key_info info;
+	EVP_PKEY *pkey;  /* P-256, Ed25519 */
+	uint8_t *secret; /* AES, HMAC: VG_KEY_LEN bytes of secret memory */
+};
+
+struct vg_keystore {
+	vg_secstore *store;
+	struct cached cache[CACHE_MAX];
+	uint64_t tick;
+};
+
+void vg_keystore_ns(uint32_t owner, char out[static 24])
+{
+	if (owner == VG_OWNER_SERVICE)
+		strcpy(out, "k/service");
+	else
+		(void)snprintf(out, 24, "k/%u", owner);
+}
+
+vg_rc vg_keystore_open(vg_keystore **out, vg_secstore *store)
+{
+	vg_keystore *ks = calloc(1, sizeof *ks);
+
+	*out = NULL;
+	if (!ks)
+		return VG_ERR_NOMEM;
+	ks->store = store;
+	*out = ks;
+	return VG_OK;
+}
+
+static void cache_drop(struct cached *c)
+{
+	EVP_PKEY_free(c->pkey);
+	vg_secret_free(c->secret, VG_KEY_LEN);
+	memset(c, 0, sizeof *c);
+}
+
+void vg_keystore_close(vg_keystore **pks)
+{
+	if (!pks || !*pks)
+		return;
+	for (size_t i = 0; i < CACHE_MAX; i++)
+		cache_drop(&(*pks)->cache[i]);
+	free(*pks);
+	*pks = NULL;
+}
+
+static void put_be(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t get_be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+vg_rc vg_keystore_blob_decode(const uint8_t *blob, size_t len, vg_key_info *info,
+			      EVP_PKEY **pkey, uint8_t **secret)
+{
+	size_t n;
+	const uint8_t *p;
+	EVP_PKEY *k = NULL;
+
+	*pkey = NULL;
+	*secret = NULL;
+	memset(info, 0, sizeof *info);
+	if (len < BLOB_HDR || memcmp(blob, "VGK1", 4) != 0)
+		return VG_ERR_INTEGRITY;
+	info->type = (vg_key_type)blob[4];
+	info->usage = (uint32_t)get_be(blob + 5, 4);
+	info->owner_uid = (uint32_t)get_be(blob + 9, 4);
+	info->created = get_be(blob + 13, 8);
+	n = (size_t)get_be(blob + 21, 2);
+	if (n != len - BLOB_HDR || (info->usage & ~vg_key_type_usage_allowed(info->type)))
+		return VG_ERR_INTEGRITY;
+	p = blob + BLOB_HDR;
+	switch (info->type) {
+	case VG_KEY_P256:
+	case VG_KEY_ED25519:
+		k = d2i_PrivateKey(info->type == VG_KEY_P256 ? EVP_PKEY_EC : EVP_PKEY_ED25519,
+				   NULL, &p, (long)n);
+		if (!k || p != blob + len)
+			goto bad;
+		if (info->type == VG_KEY_P256) {
+			char group[32];
+			size_t gl = 0;
+			if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
+							   sizeof group, &gl) != 1 ||
+			    strcmp(group, "prime256v1") != 0)
+				goto bad;
+		}
+		*pkey = k;
+		return VG_OK;
+	case VG_KEY_AES256:
+	case VG_KEY_HMAC256:
+		if (n != VG_KEY_LEN)
+			return VG_ERR_INTEGRITY;
+		*secret = vg_secret_alloc(VG_KEY_LEN);
+		if (!*secret)
+			return VG_ERR_NOMEM;
+		memcpy(*secret, p, VG_KEY_LEN);
+		return VG_OK;
+	}
+bad:
+	EVP_PKEY_free(k);
+	return VG_ERR_INTEGRITY;
+}
+
+/* Builds the blob for a fresh key; *blob is secret (wipe + free). */
+static vg_rc blob_encode(const vg_key_info *info, EVP_PKEY *pkey, const uint8_t *secret,
+			 uint8_t **blob, size_t *len)
+{
+	uint8_t *der = NULL, *b;
+	int n = 0;
+
+	if (pkey) {
+		n = i2d_PrivateKey(pkey, &der);
+		if (n <= 0 || (size_t)n > MAX_SECRET)
+			return VG_ERR_CRYPTO;
+	} else {
+		n = VG_KEY_LEN;
+	}
+	b = malloc(BLOB_HDR + (size_t)n);
+	if (!b) {
+		OPENSSL_clear_free(der, n > 0 ? (size_t)n : 0);
+		return VG_ERR_NOMEM;
+	}
+	memcpy(b, "VGK1", 4);
+	b[4] = (uint8_t)info->type;
+	put_be(b + 5, info->usage, 4);
+	put_be(b + 9, info->owner_uid, 4);
+	put_be(b + 13, info->created, 8);
+	put_be(b + 21, (uint64_t)n, 2);
+	memcpy(b + BLOB_HDR, pkey ? der : secret, (size_t)n);
+	if (der)
+		OPENSSL_clear_free(der, (size_t)n);
+	*blob = b;
+	*len = BLOB_HDR + (size_t)n;
+	return VG_OK;
+}
+
+static struct cached *cache_find(vg_keystore *ks, uint32_t owner, const char *name)
+{
+	for (size_t i = 0; i < CACHE_MAX; i++) {
+		struct cached *c = &ks->cache[i];
+		if (c->used && c->info.owner_uid == owner && strcmp(c->info.name, name) == 0) {
+			c->last_use = ++ks->tick;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+static struct cached *cache_slot(vg_keystore *ks)
+{
+	struct cached *lru = &ks->cache[0];
+
+	for (size_t i = 0; i < CACHE_MAX; i++) {
+		if (!ks->cache[i].used)
+			return &ks->cache[i];
+		if (ks->cache[i].last_use < lru->last_use)
+			lru = &ks->cache[i];
+	}
+	cache_drop(lru);
+	return lru;
+}
+
+/* Finds owner's key `name`, unsealing it into the cache if needed. */
+static vg_rc load(vg_keystore *ks, uint32_t owner, const char *name, struct cached **out)
+{
+	char ns[24];
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	struct cached *c;
+	vg_key_info info;
+	EVP_PKEY *pkey = NULL;
+	uint8_t *secret = NULL;
+	vg_rc rc;
+
+	*out = NULL;
+	if (!name || !vg_name_valid(name, strlen(name)))
+		return VG_ERR_INVALID;
+	/* The cache is only as good as the store under it. */
+	rc = vg_secstore_state(ks->store);
+	if (rc != VG_OK)
+		return rc;
+	c = cache_find(ks, owner, name);
+	if (c) {
+		*out = c;
+		return VG_OK;
+	}
+	vg_keystore_ns(owner, ns);
+	rc = vg_secstore_get(ks->store, ns, name, &blob, &len);
+	if (rc != VG_OK)
+		return rc;
+	rc = vg_keystore_blob_decode(blob, len, &info, &pkey, &secret);
+	vg_free(blob, len);
+	if (rc != VG_OK)
+		return rc;
+	if (info.owner_uid != owner) {
+		EVP_PKEY_free(pkey);
+		vg_secret_free(secret, VG_KEY_LEN);
+		return VG_ERR_INTEGRITY;
+	}
+	strcpy(info.name, name);
+	c = cache_slot(ks);
+	c->used = true;
+	c->last_use = ++ks->tick;
+	c->info = info;
+	c->pkey = pkey;
+	c->secret = secret;
+	*out = c;
+	return VG_OK;
+}
+
+vg_rc vg_keystore_create(vg_keystore *ks, uint32_t owner, const char *name, vg_key_type type,
+			 uint32_t usage)
+{
+	vg_key_info info = {0};
+	EVP_PKEY *pkey = NULL;
+	uint8_t *secret = NULL, *blob = NULL, *old = NULL;
+	size_t blob_len = 0, old_len = 0;
+	uint32_t allowed = vg_key_type_usage_allowed(type);
+	char ns[24];
+	vg_rc rc;
+
+	if (!name || !vg_name_valid(name, strlen(name)))
+		return VG_ERR_INVALID;
+	if (!allowed)
+		return VG_ERR_UNSUPPORTED;
+	if (usage == 0)
+		usage = allowed;
+	if (usage & ~allowed)
+		return VG_ERR_POLICY;
+	vg_keystore_ns(owner, ns);
+	rc = vg_secstore_get(ks->store, ns, name, &old, &old_len);
+	vg_free(old, old_len);
+	if (rc == VG_OK)
+		return VG_ERR_EXISTS;
+	if (rc != VG_ERR_NOT_FOUND)
+		return rc;
+
+	info.type = type;
+	info.usage = usage;
+	info.owner_uid = owner;
+	info.created = vg_time_now(NULL);
+	switch (type) {
+	case VG_KEY_P256:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		break;
+	case VG_KEY_ED25519:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		break;
+	default:
+		secret = vg_secret_alloc(VG_KEY_LEN);
+		if (secret && RAND_priv_bytes(secret, VG_KEY_LEN) != 1) {
+			vg_secret_free(secret, VG_KEY_LEN);
+			return VG_ERR_CRYPTO;
+		}
+		break;
+	}
+	if (!pkey && !secret)
+		return VG_ERR_CRYPTO;
+	rc = blob_encode(&info, pkey, secret, &blob, &blob_len);
+	if (rc == VG_OK)
+		rc = vg_secstore_put(ks->store, ns, name, blob, blob_len);
+	vg_free(blob, blob_len);
+	EVP_PKEY_free(pkey);
+	vg_secret_free(secret, VG_KEY_LEN);
+	return rc;
+}
+
+vg_rc vg_keystore_delete(vg_keystore *ks, uint32_t owner, const char *name)
+{
+	char ns[24];
+	struct cached *c;
+
+	if (!name || !vg_name_valid(name, strlen(name)))
+		return VG_ERR_INVALID;
+	c = cache_find(ks, owner, name);
+	if (c)
+		cache_drop(c);
+	vg_keystore_ns(owner, ns);
+	return vg_secstore_delete(ks->store, ns, name);
+}
+
+vg_rc vg_keystore_info(vg_keystore *ks, uint32_t owner, const char *name, vg_key_info *out)
+{
+	struct cached *c;
+	vg_rc rc = load(ks, owner, name, &c);
+
+	memset(out, 0, sizeof *out);
+	if (rc == VG_OK)
+		*out = c->info;
+	return rc;
+}
+
+vg_rc vg_keystore_list(vg_keystore *ks, uint32_t owner, int (*fn)(void *ctx, const char *name),
+		       void *ctx)
+{
+	char ns[24];
+
+	vg_keystore_ns(owner, ns);
+	return vg_secstore_list(ks->store, ns, fn, ctx);
+}
+
+static vg_rc need(const struct cached *c, uint32_t use)
+{
+	return (c->info.usage & use) == use ? VG_OK : VG_ERR_POLICY;
+}
+
+vg_rc vg_keystore_public(vg_keystore *ks, uint32_t owner, const char *name, bool pem,
+			 uint8_t **out, size_t *len)
+{
+	struct cached *c;
+	BIO *bio = NULL;
+	BUF_MEM *mem = NULL;
+	vg_rc rc = load(ks, owner, name, &c);
+
+	*out = NULL;
+	*len = 0;
+	if (rc != VG_OK)
+		return rc;
+	if (!c->pkey)
+		return VG_ERR_POLICY; /* symmetric keys have no public part */
+	bio = BIO_new(BIO_s_mem());
+	if (!bio)
+		return VG_ERR_NOMEM;
+	if ((pem ? PEM_write_bio_PUBKEY(bio, c->pkey) : i2d_PUBKEY_bio(bio, c->pkey)) != 1) {
+		rc = VG_ERR_CRYPTO;
+		goto out;
+	}
+	BIO_get_mem_ptr(bio, &mem);
+	*out = malloc(mem->length + 1);
+	if (!*out) {
+		rc = VG_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(*out, mem->data, mem->length);
+	(*out)[mem->length] = 0;
+	*len = mem->length;
+out:
+	BIO_free(bio);
+	return rc;
+}
+
+vg_rc vg_keystore_sign(vg_keystore *ks, uint32_t owner, const char *name, const uint8_t *msg,
+		       size_t len, uint8_t **sig, size_t *sig_len)
+{
+	struct cached *c;
+	EVP_MD_CTX *md = NULL;
+	size_t n = 0;
+	vg_rc rc = load(ks, owner, name, &c);
+
+	*sig = NULL;
+	*sig_len = 0;
+	if (rc != VG_OK)
+		return rc;
+	if ((rc = need(c, VG_USE_SIGN)) != VG_OK)
+		return rc;
+	if (!c->pkey)
+		return VG_ERR_POLICY;
+	md = EVP_MD_CTX_new();
+	if (!md)
+		return VG_ERR_NOMEM;
+	rc = VG_ERR_CRYPTO;
+	/* P-256: ECDSA over SHA-256, DER (what `openssl dgst -sha256 -verify`
+	 * takes); Ed25519: pure EdDSA, no pre-hash (RFC 8032). */
+	if (EVP_DigestSignInit_ex(md, NULL, c->info.type == VG_KEY_P256 ? "SHA256" : NULL, NULL,
+				  NULL, c->pkey, NULL) != 1 ||
+	    EVP_DigestSign(md, NULL, &n, msg, len) != 1)
+		goto out;
+	*sig = malloc(n);
+	if (!*sig) {
+		rc = VG_ERR_NOMEM;
+		goto out;
+	}
+	if (EVP_DigestSign(md, *sig, &n, msg, len) != 1) {
+		free(*sig);
+		*sig = NULL;
+		goto out;
+	}
+	*sig_len = n;
+	rc = VG_OK;
+out:
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+vg_rc vg_keystore_mac(vg_keystore *ks, uint32_t owner, const char *name, const uint8_t *msg,
+		      size_t len, uint8_t mac[static 32])
+{
+	struct cached *c;
+	vg_rc rc = load(ks, owner, name, &c);
+
+	if (rc != VG_OK)
+		return rc;
+	if (c->info.type != VG_KEY_HMAC256 || (rc = need(c, VG_USE_MAC)) != VG_OK)
+		return VG_ERR_POLICY;
+	return vg_hmac256(c->secret, VG_KEY_LEN, msg, len, mac);
+}
+
+vg_rc vg_keystore_verify(vg_keystore *ks, uint32_t owner, const char *name, const uint8_t *msg,
+			 size_t len, const uint8_t *sig, size_t sig_len)
+{
+	struct cached *c;
+	EVP_MD_CTX *md = NULL;
+	vg_rc rc = load(ks, owner, name, &c);
+	int r;
+
+	if (rc != VG_OK)
+		return rc;
+	if ((rc = need(c, VG_USE_VERIFY)) != VG_OK)
+		return rc;
+	if (c->info.type == VG_KEY_HMAC256) {
+		uint8_t tag[32];
+		rc = vg_hmac256(c->secret, VG_KEY_LEN, msg, len, tag);
+		if (rc == VG_OK)
+			rc = sig_len == 32 && CRYPTO_memcmp(tag, sig, 32) == 0 ? VG_OK
+									 : VG_ERR_VERIFY_FAILED;
+		vg_wipe(tag, sizeof tag);
+		return rc;
+	}
+	if (!c->pkey)
+		return VG_ERR_POLICY;
+	md = EVP_MD_CTX_new();
+	if (!md)
+		return VG_ERR_NOMEM;
+	if (EVP_DigestVerifyInit_ex(md, NULL, c->info.type == VG_KEY_P256 ? "SHA256" : NULL, NULL,
+				    NULL, c->pkey, NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return VG_ERR_CRYPTO;
+	}
+	r = EVP_DigestVerify(md, sig, sig_len, msg, len);
+	EVP_MD_CTX_free(md);
+	/* 0 and -1 (malformed DER) are both just "invalid" to the caller. */
+	return r == 1 ? VG_OK : VG_ERR_VERIFY_FAILED;
+}
+
+vg_rc vg_keystore_encrypt(vg_keystore *ks, uint32_t owner, const char *name, const uint8_t *pt,
+			  size_t len, uint8_t **ct, size_t *ct_len)
+{
+	struct cached *c;
+	vg_rc rc = load(ks, owner, name, &c);
+
+	*ct = NULL;
+	*ct_len = 0;
+	if (rc != VG_OK)
+		return rc;
+	if (c->info.type != VG_KEY_AES256 || (rc = need(c, VG_USE_ENCRYPT)) != VG_OK)
+		return VG_ERR_POLICY;
+	return vg_seal(c->secret, VG_SEAL_USER, 0, NULL, 0, pt, len, ct, ct_len);
+}
+
+vg_rc vg_keystore_decrypt(vg_keystore *ks, uint32_t owner, const char *name, const uint8_t *ct,
+			  size_t len, uint8_t **pt, size_t *pt_len)
+{
+	struct cached *c;
+	vg_rc rc = load(ks, owner, name, &c);
+
+	*pt = NULL;
+	*pt_len = 0;
+	if (rc != VG_OK)
+		return rc;
+	if (c->info.type != VG_KEY_AES256 || (rc = need(c, VG_USE_DECRYPT)) != VG_OK)
+		return VG_ERR_POLICY;
+	return vg_unseal(c->secret, VG_SEAL_USER, NULL, 0, ct, len, pt, pt_len, NULL);
+}

@@ -1,0 +1,78 @@
+/*
+ * keystore.h - the cryptographic keystore (SFR 4.2.11).
+ *
+ * Keys are generated inside the service and used by name only: there is no
+ * function here, nor an IPC operation, that returns private or secret key
+ * material. Each key has an owner (a uid, or VG_OWNER_SERVICE for the
+ * service's own keys) and a usage policy fixed at creation; an operation
+ * outside the policy returns VG_ERR_POLICY.
+ *
+ * Persistence: one secure-storage record per key, in namespace "k/<uid>"
+ * ("k/service" for the service's keys), whose sealed value is the key blob:
+ *
+ *   offset size  field
+ *   0      4     magic "VGK1"
+ *   4      1     type (vg_key_type)
+ *   5      4     usage bits (big-endian)
+ *   9      4     owner uid
+ *   13     8     created, seconds since the epoch
+ *   21     2     secret length n
+ *   23     n     secret: i2d_PrivateKey DER (RFC 5915 ECPrivateKey for P-256,
+ *                PKCS#8 for Ed25519) or 32 raw bytes (AES, HMAC)
+ *
+ * Unsealed keys are cached (bounded) in the OpenSSL secure heap; deleting a
+ * key evicts it and the store scrubs the WAL.
+ */
+#ifndef VG_KEYSTORE_H
+#define VG_KEYSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/secstore.h"
+#include "voxguard/voxguard.h"
+
+#define VG_OWNER_SERVICE 0xFFFFFFFFu
+
+typedef struct vg_keystore vg_keystore;
+
+VG_NODISCARD vg_rc vg_keystore_open(vg_keystore **out, vg_secstore *store);
+void vg_keystore_close(vg_keystore **ks);
+
+VG_NODISCARD vg_rc vg_keystore_create(vg_keystore *ks, uint32_t owner, const char *name,
+				      vg_key_type type, uint32_t usage);
+VG_NODISCARD vg_rc vg_keystore_delete(vg_keystore *ks, uint32_t owner, const char *name);
+VG_NODISCARD vg_rc vg_keystore_info(vg_keystore *ks, uint32_t owner, const char *name,
+				    vg_key_info *out);
+VG_NODISCARD vg_rc vg_keystore_list(vg_keystore *ks, uint32_t owner,
+				    int (*fn)(void *ctx, const char *name), void *ctx);
+/* SubjectPublicKeyInfo, PEM or DER; callee-allocated. */
+VG_NODISCARD vg_rc vg_keystore_public(vg_keystore *ks, uint32_t owner, const char *name,
+				      bool pem, uint8_t **out, size_t *len);
+VG_NODISCARD vg_rc vg_keystore_sign(vg_keystore *ks, uint32_t owner, const char *name,
+				    const uint8_t *msg, size_t len, uint8_t **sig, size_t *sig_len);
+/* VG_OK valid, VG_ERR_VERIFY_FAILED invalid. For HMAC keys sig is the tag. */
+VG_NODISCARD vg_rc vg_keystore_verify(vg_keystore *ks, uint32_t owner, const char *name,
+				      const uint8_t *msg, size_t len, const uint8_t *sig,
+				      size_t sig_len);
+VG_NODISCARD vg_rc vg_keystore_encrypt(vg_keystore *ks, uint32_t owner, const char *name,
+				       const uint8_t *pt, size_t len, uint8_t **ct,
+				       size_t *ct_len);
+VG_NODISCARD vg_rc vg_keystore_decrypt(vg_keystore *ks, uint32_t owner, const char *name,
+				       const uint8_t *ct, size_t len, uint8_t **pt,
+				       size_t *pt_len);
+VG_NODISCARD vg_rc vg_keystore_mac(vg_keystore *ks, uint32_t owner, const char *name,
+				   const uint8_t *msg, size_t len, uint8_t mac[static 32]);
+
+/* Decodes a key blob (the stored-record decoder the fuzz target drives).
+ * On success the caller owns *pkey (asymmetric) or *secret (symmetric,
+ * secret memory of 32 bytes, vg_secret_free). */
+struct evp_pkey_st;
+VG_NODISCARD vg_rc vg_keystore_blob_decode(const uint8_t *blob, size_t len, vg_key_info *info,
+					   struct evp_pkey_st **pkey, uint8_t **secret);
+
+/* The namespace of owner's keys, e.g. "k/1000". */
+void vg_keystore_ns(uint32_t owner, char out[static 24]);
+
+#endif

@@ -1,0 +1,389 @@
+/* wire.c - see wire.h */
+#include "proto/wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+/* ---- strict pre-validation on libcbor's streaming decoder ---- */
+
+enum item_kind { K_NONE, K_SCALAR, K_CONTAINER, K_BAD };
+
+struct head {
+	enum item_kind kind;
+	size_t children; /* slots a container opens (2 per map entry) */
+};
+
+static void on_scalar8(void *c, uint8_t v) { (void)v; ((struct head *)c)->kind = K_SCALAR; }
+static void on_scalar16(void *c, uint16_t v) { (void)v; ((struct head *)c)->kind = K_SCALAR; }
+static void on_scalar32(void *c, uint32_t v) { (void)v; ((struct head *)c)->kind = K_SCALAR; }
+static void on_scalar64(void *c, uint64_t v) { (void)v; ((struct head *)c)->kind = K_SCALAR; }
+static void on_string(void *c, cbor_data d, uint64_t n)
+{
+	(void)d;
+	(void)n;
+	((struct head *)c)->kind = K_SCALAR;
+}
+static void on_bool(void *c, bool v) { (void)v; ((struct head *)c)->kind = K_SCALAR; }
+static void on_null(void *c) { ((struct head *)c)->kind = K_SCALAR; }
+static void on_bad(void *c) { ((struct head *)c)->kind = K_BAD; }
+static void on_bad8(void *c, uint8_t v) { (void)v; ((struct head *)c)->kind = K_BAD; }
+static void on_bad16(void *c, uint16_t v) { (void)v; ((struct head *)c)->kind = K_BAD; }
+static void on_bad32(void *c, uint32_t v) { (void)v; ((struct head *)c)->kind = K_BAD; }
+static void on_bad64(void *c, uint64_t v) { (void)v; ((struct head *)c)->kind = K_BAD; }
+static void on_badf(void *c, float v) { (void)v; ((struct head *)c)->kind = K_BAD; }
+static void on_badd(void *c, double v) { (void)v; ((struct head *)c)->kind = K_BAD; }
+static void on_array(void *c, uint64_t n)
+{
+	struct head *h = c;
+	h->kind = K_CONTAINER;
+	h->children = n > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)n;
+}
+static void on_map(void *c, uint64_t n)
+{
+	struct head *h = c;
+	h->kind = K_CONTAINER;
+	h->children = n > SIZE_MAX / 4 ? SIZE_MAX / 2 : (size_t)n * 2;
+}
+
+static const struct cbor_callbacks validate_cb = {
+	.uint8 = on_scalar8,
+	.uint16 = on_scalar16,
+	.uint32 = on_scalar32,
+	.uint64 = on_scalar64,
+	/* Negative integers are not used by any voxguard format. */
+	.negint8 = on_bad8,
+	.negint16 = on_bad16,
+	.negint32 = on_bad32,
+	.negint64 = on_bad64,
+	.byte_string_start = on_bad, /* indefinite */
+	.byte_string = on_string,
+	.string = on_string,
+	.string_start = on_bad,
+	.indef_array_start = on_bad,
+	.array_start = on_array,
+	.indef_map_start = on_bad,
+	.map_start = on_map,
+	.tag = on_bad64,
+	.float2 = on_badf,
+	.float4 = on_badf,
+	.float8 = on_badd,
+	.undefined = on_bad,
+	.null = on_null,
+	.boolean = on_bool,
+	.indef_break = on_bad,
+};
+
+vg_rc vg_cbor_validate(const uint8_t *buf, size_t len, unsigned max_depth)
+{
+	size_t stack[16];
+	unsigned depth = 0;
+	size_t open_slots = 0, off = 0;
+	bool done = false;
+
+	if (max_depth > VG_ARRAY_LEN(stack))
+		max_depth = VG_ARRAY_LEN(stack);
+	if (!buf || len == 0)
+		return VG_ERR_PROTOCOL;
+	while (off < len) {
+		struct head h = {K_NONE, 0};
+		struct cbor_decoder_result r;
+
+		if (done)
+			return VG_ERR_PROTOCOL; /* trailing bytes */
+		r = cbor_stream_decode(buf + off, len - off, &validate_cb, &h);
+		if (r.status != CBOR_DECODER_FINISHED || r.read == 0 || h.kind == K_NONE ||
+		    h.kind == K_BAD)
+			return VG_ERR_PROTOCOL;
+		off += r.read;
+		/* This item fills one slot of the innermost open container. */
+		if (depth > 0) {
+			stack[depth - 1]--;
+			open_slots--;
+		}
+		if (h.kind == K_CONTAINER && h.children > 0) {
+			if (depth >= max_depth)
+				return VG_ERR_PROTOCOL;
+			/* Each open slot needs at least one more byte. */
+			if (h.children > len - off || open_slots + h.children > len - off)
+				return VG_ERR_PROTOCOL;
+			stack[depth++] = h.children;
+			open_slots += h.children;
+		}
+		while (depth > 0 && stack[depth - 1] == 0)
+			depth--;
+		if (depth == 0)
+			done = true;
+	}
+	return done ? VG_OK : VG_ERR_PROTOCOL;
+}
+
+vg_rc vg_wire_frame_len(const uint8_t hdr[static VG_WIRE_HDR_LEN], size_t *len)
+{
+	uint32_t n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 |
+		     hdr[3];
+
+	*len = n;
+	if (n == 0)
+		return VG_ERR_PROTOCOL;
+	return n > VG_WIRE_MAX_MSG ? VG_ERR_TOO_LARGE : VG_OK;
+}
+
+static bool map_keys_ok(const cbor_item_t *map)
+{
+	size_t n = cbor_map_size(map);
+	struct cbor_pair *p = cbor_map_handle(map);
+
+	if (n > VG_WIRE_MAX_ARGS)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!cbor_isa_uint(p[i].key))
+			return false;
+		for (size_t j = 0; j < i; j++)
+			if (cbor_get_int(p[j].key) == cbor_get_int(p[i].key))
+				return false;
+	}
+	return true;
+}
+
+vg_rc vg_wire_decode(const uint8_t *buf, size_t len, vg_msg *out)
+{
+	struct cbor_load_result res;
+	cbor_item_t *root, **items;
+	vg_rc rc;
+
+	memset(out, 0, sizeof *out);
+	if (len > VG_WIRE_MAX_MSG)
+		return VG_ERR_TOO_LARGE;
+	rc = vg_cbor_validate(buf, len, VG_WIRE_MAX_DEPTH);
+	if (rc != VG_OK)
+		return rc;
+	root = cbor_load(buf, len, &res);
+	if (!root)
+		return res.error.code == CBOR_ERR_MEMERROR ? VG_ERR_NOMEM : VG_ERR_PROTOCOL;
+	if (res.read != len || !cbor_isa_array(root) || cbor_array_size(root) != 3)
+		goto bad;
+	items = cbor_array_handle(root);
+	if (!cbor_isa_uint(items[0]) || !cbor_isa_uint(items[1]) || !cbor_isa_map(items[2]))
+		goto bad;
+	if (cbor_get_int(items[0]) != VG_WIRE_VERSION) {
+		cbor_decref(&root);
+		return VG_ERR_UNSUPPORTED;
+	}
+	if (!map_keys_ok(items[2]))
+		goto bad;
+	out->code = cbor_get_int(items[1]);
+	out->root = root;
+	out->args = items[2];
+	return VG_OK;
+bad:
+	cbor_decref(&root);
+	return VG_ERR_PROTOCOL;
+}
+
+void vg_msg_free(vg_msg *m)
+{
+	if (m && m->root)
+		cbor_decref(&m->root);
+	if (m)
+		memset(m, 0, sizeof *m);
+}
+
+vg_rc vg_map_get(const cbor_item_t *map, unsigned key, cbor_item_t **item)
+{
+	size_t n;
+	struct cbor_pair *p;
+
+	*item = NULL;
+	if (!map || !cbor_isa_map(map))
+		return VG_ERR_PROTOCOL;
+	n = cbor_map_size(map);
+	p = cbor_map_handle(map);
+	for (size_t i = 0; i < n; i++) {
+		if (!cbor_isa_uint(p[i].key))
+			return VG_ERR_PROTOCOL;
+		if (cbor_get_int(p[i].key) == key) {
+			if (*item)
+				return VG_ERR_PROTOCOL; /* duplicate */
+			*item = p[i].value;
+		}
+	}
+	return *item ? VG_OK : VG_ERR_NOT_FOUND;
+}
+
+vg_rc vg_msg_item(const vg_msg *m, unsigned key, cbor_item_t **item)
+{
+	return vg_map_get(m->args, key, item);
+}
+
+vg_rc vg_msg_bytes(const vg_msg *m, unsigned key, const uint8_t **p, size_t *len)
+{
+	cbor_item_t *it;
+	vg_rc rc = vg_map_get(m->args, key, &it);
+
+	*p = NULL;
+	*len = 0;
+	if (rc != VG_OK)
+		return rc;
+	if (!cbor_isa_bytestring(it) || !cbor_bytestring_is_definite(it))
+		return VG_ERR_PROTOCOL;
+	*p = cbor_bytestring_handle(it);
+	*len = cbor_bytestring_length(it);
+	return VG_OK;
+}
+
+vg_rc vg_msg_text(const vg_msg *m, unsigned key, char *out, size_t cap)
+{
+	cbor_item_t *it;
+	vg_rc rc = vg_map_get(m->args, key, &it);
+	size_t n;
+
+	if (cap)
+		out[0] = '\0';
+	if (rc != VG_OK)
+		return rc;
+	if (!cbor_isa_string(it) || !cbor_string_is_definite(it))
+		return VG_ERR_PROTOCOL;
+	n = cbor_string_length(it);
+	if (n >= cap || memchr(cbor_string_handle(it), 0, n))
+		return VG_ERR_PROTOCOL;
+	memcpy(out, cbor_string_handle(it), n);
+	out[n] = '\0';
+	return VG_OK;
+}
+
+vg_rc vg_msg_uint(const vg_msg *m, unsigned key, uint64_t *v)
+{
+	cbor_item_t *it;
+	vg_rc rc = vg_map_get(m->args, key, &it);
+
+	*v = 0;
+	if (rc != VG_OK)
+		return rc;
+	if (!cbor_isa_uint(it))
+		return VG_ERR_PROTOCOL;
+	*v = cbor_get_int(it);
+	return VG_OK;
+}
+
+/* ---- building ---- */
+
+vg_rc vg_msgb_init(vg_msgb *b)
+{
+	b->failed = false;
+	b->args = cbor_new_definite_map(VG_WIRE_MAX_ARGS);
+	return b->args ? VG_OK : VG_ERR_NOMEM;
+}
+
+void vg_msgb_item(vg_msgb *b, unsigned key, cbor_item_t *item)
+{
+	cbor_item_t *k = cbor_build_uint64(key);
+
+	if (!item || !k || b->failed ||
+	    !cbor_map_add(b->args, (struct cbor_pair){.key = k, .value = item}))
+		b->failed = true;
+	if (k)
+		cbor_decref(&k);
+	if (item)
+		cbor_decref(&item);
+}
+
+void vg_msgb_uint(vg_msgb *b, unsigned key, uint64_t v)
+{
+	vg_msgb_item(b, key, cbor_build_uint64(v));
+}
+
+void vg_msgb_bytes(vg_msgb *b, unsigned key, const uint8_t *p, size_t len)
+{
+	/* libcbor rejects a NULL handle even for an empty string. */
+	static const uint8_t empty[1];
+	vg_msgb_item(b, key, cbor_build_bytestring(p ? p : empty, len));
+}
+
+void vg_msgb_text(vg_msgb *b, unsigned key, const char *s)
+{
+	vg_msgb_item(b, key, cbor_build_stringn(s, strlen(s)));
+}
+
+void vg_map_add_uint(cbor_item_t *map, unsigned key, uint64_t v, bool *failed)
+{
+	cbor_item_t *k = cbor_build_uint64(key), *val = cbor_build_uint64(v);
+
+	if (!k || !val || !cbor_map_add(map, (struct cbor_pair){.key = k, .value = val}))
+		*failed = true;
+	if (k)
+		cbor_decref(&k);
+	if (val)
+		cbor_decref(&val);
+}
+
+void vg_map_add_text(cbor_item_t *map, unsigned key, const char *s, bool *failed)
+{
+	cbor_item_t *k = cbor_build_uint64(key), *val = cbor_build_stringn(s, strlen(s));
+
+	if (!k || !val || !cbor_map_add(map, (struct cbor_pair){.key = k, .value = val}))
+		*failed = true;
+	if (k)
+		cbor_decref(&k);
+	if (val)
+		cbor_decref(&val);
+}
+
+void vg_msgb_free(vg_msgb *b)
+{
+	if (b && b->args)
+		cbor_decref(&b->args);
+}
+
+vg_rc vg_wire_encode(uint64_t code, vg_msgb *b, uint8_t **out, size_t *len)
+{
+	cbor_item_t *root = NULL, *v = NULL, *c = NULL;
+	unsigned char *payload = NULL;
+	size_t cap = 0, n;
+	uint8_t *frame;
+	vg_rc rc = VG_ERR_NOMEM;
+
+	*out = NULL;
+	*len = 0;
+	if (b->failed || !b->args)
+		goto out;
+	root = cbor_new_definite_array(3);
+	v = cbor_build_uint8(VG_WIRE_VERSION);
+	c = cbor_build_uint64(code);
+	if (!root || !v || !c || !cbor_array_push(root, v) || !cbor_array_push(root, c) ||
+	    !cbor_array_push(root, b->args))
+		goto out;
+	n = cbor_serialize_alloc(root, &payload, &cap);
+	if (n == 0)
+		goto out;
+	if (n > VG_WIRE_MAX_MSG) {
+		rc = VG_ERR_TOO_LARGE;
+		goto out;
+	}
+	frame = malloc(VG_WIRE_HDR_LEN + n);
+	if (!frame)
+		goto out;
+	frame[0] = (uint8_t)(n >> 24);
+	frame[1] = (uint8_t)(n >> 16);
+	frame[2] = (uint8_t)(n >> 8);
+	frame[3] = (uint8_t)n;
+	memcpy(frame + VG_WIRE_HDR_LEN, payload, n);
+	*out = frame;
+	*len = VG_WIRE_HDR_LEN + n;
+	rc = VG_OK;
+out:
+	if (payload) {
+		/* Payloads may carry record values: wipe the copy. */
+		vg_wipe(payload, cap);
+		free(payload);
+	}
+	if (v)
+		cbor_decref(&v);
+	if (c)
+		cbor_decref(&c);
+	if (root)
+		cbor_decref(&root);
+	vg_msgb_free(b);
+	return rc;
+}

@@ -1,0 +1,128 @@
+/*
+ * wire.h - the IPC protocol between libvoxguard and voxguardd.
+ *
+ * Frame:   u32 big-endian payload length | payload
+ * Payload: CBOR, definite lengths only:
+ *            [ version: uint (1), code: uint, args: { uint => item } ]
+ *          In a request `code` is the operation (vg_op); in a reply it is
+ *          the vg_rc result. Replies to failed requests carry VG_A_MSG, a
+ *          one-line reason.
+ *
+ * Everything a peer sends is hostile: vg_wire_decode() walks the bytes with
+ * libcbor's streaming decoder before building anything, rejecting
+ * indefinite lengths, tags, floats, nesting deeper than VG_WIRE_MAX_DEPTH,
+ * trailing bytes, and any container whose declared size exceeds what the
+ * remaining bytes could hold (so a 5-byte header cannot make us allocate
+ * gigabytes). Accessors check the exact type and size of every argument;
+ * duplicate keys are a protocol error.
+ */
+#ifndef VG_WIRE_H
+#define VG_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cbor.h>
+
+#include "voxguard/voxguard.h"
+
+#define VG_WIRE_VERSION 1u
+#define VG_WIRE_HDR_LEN 4u
+/* One record value plus the envelope. */
+#define VG_WIRE_MAX_MSG (VG_MAX_VALUE_LEN + 64u * 1024u)
+#define VG_WIRE_MAX_DEPTH 6u
+#define VG_WIRE_MAX_ARGS 32u
+
+typedef enum vg_op {
+	VG_OP_STATUS = 1,
+	VG_OP_KEY_CREATE = 10,
+	VG_OP_KEY_DELETE = 11,
+	VG_OP_KEY_INFO = 12,
+	VG_OP_KEY_LIST = 13,
+	VG_OP_KEY_PUBLIC = 14,
+	VG_OP_KEY_SIGN = 15,
+	VG_OP_KEY_VERIFY = 16,
+	VG_OP_KEY_ENCRYPT = 17,
+	VG_OP_KEY_DECRYPT = 18,
+	VG_OP_KEY_MAC = 19,
+	VG_OP_STORE_PUT = 30,
+	VG_OP_STORE_GET = 31,
+	VG_OP_STORE_DELETE = 32,
+	VG_OP_STORE_LIST = 33,
+	VG_OP_LOG_EXPORT = 50,
+	VG_OP_LOG_SEED = 51,
+} vg_op;
+
+/* Argument and result keys. */
+enum vg_arg {
+	VG_A_MSG = 0,       /* text: reason of an error reply */
+	VG_A_NAME = 1,      /* text */
+	VG_A_TYPE = 2,      /* uint: vg_key_type */
+	VG_A_USAGE = 3,     /* uint: VG_USE_* bits */
+	VG_A_DATA = 4,      /* bytes: message, plaintext or ciphertext */
+	VG_A_SIG = 5,       /* bytes */
+	VG_A_VALUE = 6,     /* bytes: a record value */
+	VG_A_PEM = 7,       /* text */
+	VG_A_LIST = 8,      /* array */
+	VG_A_OWNER = 9,     /* uint */
+	VG_A_CREATED = 10,  /* uint */
+	VG_A_VERSION = 11,  /* text */
+	VG_A_ROT = 12,      /* text */
+	VG_A_ROT_DEV = 13,  /* uint 0/1 */
+	VG_A_STORE = 14,    /* text: store state */
+	VG_A_COUNTER = 15,  /* uint */
+	VG_A_AUDIT_SEQ = 16, /* uint */
+	VG_A_UID = 17,      /* uint */
+	VG_A_ROLE = 18,     /* text */
+};
+
+/* A decoded message. `args` points into `root`. */
+typedef struct vg_msg {
+	uint64_t code;
+	cbor_item_t *root;
+	cbor_item_t *args;
+} vg_msg;
+
+/* Decodes one payload (without the 4-byte header). */
+VG_NODISCARD vg_rc vg_wire_decode(const uint8_t *buf, size_t len, vg_msg *out);
+void vg_msg_free(vg_msg *m);
+
+/* Typed getters. VG_ERR_NOT_FOUND when absent (callers decide if that is
+ * optional), VG_ERR_PROTOCOL for a wrong type, size or a duplicate key. */
+VG_NODISCARD vg_rc vg_msg_bytes(const vg_msg *m, unsigned key, const uint8_t **p, size_t *len);
+/* Copies a text argument into out (NUL-terminated); text with a NUL byte or
+ * longer than cap-1 is a protocol error. */
+VG_NODISCARD vg_rc vg_msg_text(const vg_msg *m, unsigned key, char *out, size_t cap);
+VG_NODISCARD vg_rc vg_msg_uint(const vg_msg *m, unsigned key, uint64_t *v);
+VG_NODISCARD vg_rc vg_msg_item(const vg_msg *m, unsigned key, cbor_item_t **item);
+/* Same lookups on any map item (for nested maps in lists). */
+VG_NODISCARD vg_rc vg_map_get(const cbor_item_t *map, unsigned key, cbor_item_t **item);
+
+/* Building: a map of args, then vg_wire_encode() frames it. */
+typedef struct vg_msgb {
+	cbor_item_t *args;
+	bool failed; /* an allocation failed: encode reports VG_ERR_NOMEM */
+} vg_msgb;
+VG_NODISCARD vg_rc vg_msgb_init(vg_msgb *b);
+void vg_msgb_uint(vg_msgb *b, unsigned key, uint64_t v);
+void vg_msgb_bytes(vg_msgb *b, unsigned key, const uint8_t *p, size_t len);
+void vg_msgb_text(vg_msgb *b, unsigned key, const char *s);
+/* Takes ownership of item (a reference is moved in). */
+void vg_msgb_item(vg_msgb *b, unsigned key, cbor_item_t *item);
+/* Produces header + payload in a malloc'ed buffer, then releases b. */
+VG_NODISCARD vg_rc vg_wire_encode(uint64_t code, vg_msgb *b, uint8_t **out, size_t *len);
+void vg_msgb_free(vg_msgb *b);
+
+/* Helpers for nested maps. */
+void vg_map_add_uint(cbor_item_t *map, unsigned key, uint64_t v, bool *failed);
+void vg_map_add_text(cbor_item_t *map, unsigned key, const char *s, bool *failed);
+
+/* Validates a CBOR item per the rules above without building it. Exposed
+ * for the other decoders of outside bytes (stored records, log exports). */
+VG_NODISCARD vg_rc vg_cbor_validate(const uint8_t *buf, size_t len, unsigned max_depth);
+
+/* Parses the frame header: the payload length, or VG_ERR_TOO_LARGE. */
+VG_NODISCARD vg_rc vg_wire_frame_len(const uint8_t hdr[static VG_WIRE_HDR_LEN], size_t *len);
+
+#endif

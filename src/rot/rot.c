@@ -1,0 +1,53 @@
+/* rot.c - backend dispatch; see rot.h */
+#include "rot/rot.h"
+
+#include <string.h>
+
+vg_rc vg_rot_open(vg_rot **out, const char *name, const char *state_dir, const char *param)
+{
+	(void)param;
+	*out = NULL;
+	if (!name || strcmp(name, "file") == 0)
+		return vg_rot_file_open(out, state_dir);
+	/* "tpm2" arrives with the TPM issue; the table above is where it goes. */
+	return VG_ERR_UNSUPPORTED;
+}
+
+void vg_rot_close(vg_rot **r)
+{
+	if (!r || !*r)
+		return;
+	(*r)->ops->close(*r);
+	*r = NULL;
+}
+
+vg_rc vg_rot_derive(vg_rot *r, const char *label, const uint8_t *ctx, size_t ctx_len,
+		    uint8_t out[static VG_KEY_LEN])
+{
+	return r->ops->derive(r, label, ctx, ctx_len, out);
+}
+
+vg_rc vg_rot_counter_read(vg_rot *r, uint64_t *value)
+{
+	return r->ops->counter_read(r, value);
+}
+
+vg_rc vg_rot_counter_advance(vg_rot *r, uint64_t value)
+{
+	return r->ops->counter_advance(r, value);
+}
+
+vg_rc vg_rot_random(vg_rot *r, uint8_t *buf, size_t len)
+{
+	return r->ops->random(r, buf, len);
+}
+
+const char *vg_rot_name(const vg_rot *r)
+{
+	return r->ops->name;
+}
+
+bool vg_rot_is_dev(const vg_rot *r)
+{
+	return r->ops->is_dev;
+}

@@ -1,0 +1,67 @@
+/*
+ * rot.h - the root-of-trust backend interface.
+ *
+ * Everything voxguard protects hangs off three things a root of trust gives:
+ *  - a device-unique root key that never leaves the backend's custody and is
+ *    used only to derive purpose keys (HKDF-SHA256, see vg_rot_derive);
+ *  - a monotonic counter that never goes backwards, even across power cuts
+ *    and restores of the state dir (what rollback detection compares with);
+ *  - random bytes.
+ *
+ * Backends: `file` (development: the root key in a 0600 file in the state
+ * dir; vg_rot_is_dev() says so) and, later, `tpm2` (the key sealed in the
+ * TPM, the counter in TPM NV). Each lives in src/rot/<name>.c and fills a
+ * vg_rot_ops table.
+ */
+#ifndef VG_ROT_H
+#define VG_ROT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/seal.h"
+#include "voxguard/voxguard.h"
+
+typedef struct vg_rot vg_rot;
+
+typedef struct vg_rot_ops {
+	const char *name;
+	bool is_dev; /* a development backend: no hardware protection */
+	/* HKDF-SHA256 of the root key; info = label || 0 || ctx. */
+	vg_rc (*derive)(vg_rot *r, const char *label, const uint8_t *ctx, size_t ctx_len,
+			uint8_t out[VG_KEY_LEN]);
+	vg_rc (*counter_read)(vg_rot *r, uint64_t *value);
+	/* Raises the counter to `value` if it is lower; never lowers it.
+	 * Durable before it returns. */
+	vg_rc (*counter_advance)(vg_rot *r, uint64_t value);
+	vg_rc (*random)(vg_rot *r, uint8_t *buf, size_t len);
+	void (*close)(vg_rot *r);
+} vg_rot_ops;
+
+struct vg_rot {
+	const vg_rot_ops *ops;
+	void *priv;
+};
+
+/*
+ * Opens backend `name` ("file") for the state dir. `param` is
+ * backend-specific (a TCTI string for tpm2; unused by file). Creates the
+ * device's root key on first use.
+ */
+VG_NODISCARD vg_rc vg_rot_open(vg_rot **out, const char *name, const char *state_dir,
+			       const char *param);
+void vg_rot_close(vg_rot **r);
+
+VG_NODISCARD vg_rc vg_rot_derive(vg_rot *r, const char *label, const uint8_t *ctx,
+				 size_t ctx_len, uint8_t out[static VG_KEY_LEN]);
+VG_NODISCARD vg_rc vg_rot_counter_read(vg_rot *r, uint64_t *value);
+VG_NODISCARD vg_rc vg_rot_counter_advance(vg_rot *r, uint64_t value);
+VG_NODISCARD vg_rc vg_rot_random(vg_rot *r, uint8_t *buf, size_t len);
+const char *vg_rot_name(const vg_rot *r);
+bool vg_rot_is_dev(const vg_rot *r);
+
+/* Backends. */
+VG_NODISCARD vg_rc vg_rot_file_open(vg_rot **out, const char *state_dir);
+
+#endif

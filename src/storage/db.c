@@ -1,0 +1,342 @@
+/* db.c - see db.h */
+#include "storage/db.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "common/util.h"
+#include "crypto/seal.h"
+
+#define MAX_ANCHORS 16u
+#define ANCHOR_NAME_MAX 31u
+
+struct anchor {
+	char name[ANCHOR_NAME_MAX + 1];
+	uint8_t val[VG_ANCHOR_MAX];
+	size_t len;
+};
+
+struct vg_db {
+	sqlite3 *h;
+	vg_rot *rot;
+	uint8_t *meta_key; /* secret memory */
+	uint64_t counter;
+	vg_rc state;
+	bool in_tx;
+	struct anchor anchors[MAX_ANCHORS];
+	size_t n_anchors;
+	/* copies restored when a transaction is rolled back */
+	struct anchor saved[MAX_ANCHORS];
+	size_t n_saved;
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS meta(id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" counter INTEGER NOT NULL, mac BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS anchors(name TEXT PRIMARY KEY, val BLOB NOT NULL);";
+
+vg_rc vg_db_exec(vg_db *db, const char *sql)
+{
+	return sqlite3_exec(db->h, sql, NULL, NULL, NULL) == SQLITE_OK ? VG_OK : VG_ERR_IO;
+}
+
+sqlite3 *vg_db_handle(vg_db *db) { return db->h; }
+vg_rot *vg_db_rot(vg_db *db) { return db->rot; }
+vg_rc vg_db_state(const vg_db *db) { return db->state; }
+uint64_t vg_db_counter(const vg_db *db) { return db->counter; }
+bool vg_db_in_tx(const vg_db *db) { return db->in_tx; }
+
+void vg_db_set_state(vg_db *db, vg_rc state)
+{
+	/* Rollback outranks an integrity error: it names the cause. */
+	if (db->state == VG_OK || state == VG_ERR_ROLLBACK)
+		db->state = state;
+}
+
+static int anchor_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct anchor *)a)->name, ((const struct anchor *)b)->name);
+}
+
+/* HMAC over "VGM1" | counter | for each anchor by name: len|name|len|val. */
+static vg_rc meta_mac(vg_db *db, uint64_t counter, uint8_t mac[32])
+{
+	uint8_t buf[8 + 8 + MAX_ANCHORS * (2 + ANCHOR_NAME_MAX + VG_ANCHOR_MAX)];
+	size_t n = 0;
+
+	memcpy(buf, "VGM1", 4);
+	n = 4;
+	for (int i = 7; i >= 0; i--)
+		buf[n++] = (uint8_t)(counter >> (8 * i));
+	qsort(db->anchors, db->n_anchors, sizeof db->anchors[0], anchor_cmp);
+	for (size_t i = 0; i < db->n_anchors; i++) {
+		size_t nl = strlen(db->anchors[i].name);
+		buf[n++] = (uint8_t)nl;
+		memcpy(buf + n, db->anchors[i].name, nl);
+		n += nl;
+		buf[n++] = (uint8_t)db->anchors[i].len;
+		memcpy(buf + n, db->anchors[i].val, db->anchors[i].len);
+		n += db->anchors[i].len;
+	}
+	return vg_hmac256(db->meta_key, VG_KEY_LEN, buf, n, mac);
+}
+
+static vg_rc load_meta(vg_db *db, bool *present)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t mac[32], want[32];
+	vg_rc rc = VG_ERR_IO;
+	int r;
+
+	*present = false;
+	db->n_anchors = 0;
+	if (sqlite3_prepare_v2(db->h, "SELECT name, val FROM anchors", -1, &st, NULL) != SQLITE_OK)
+		return VG_ERR_IO;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const void *val = sqlite3_column_blob(st, 1);
+		int len = sqlite3_column_bytes(st, 1);
+		struct anchor *a;
+		if (db->n_anchors == MAX_ANCHORS || !name || strlen(name) > ANCHOR_NAME_MAX ||
+		    len < 0 || (size_t)len > VG_ANCHOR_MAX || sqlite3_column_type(st, 1) != SQLITE_BLOB) {
+			rc = VG_ERR_INTEGRITY;
+			goto out;
+		}
+		a = &db->anchors[db->n_anchors++];
+		strcpy(a->name, name);
+		memcpy(a->val, val, (size_t)len);
+		a->len = (size_t)len;
+	}
+	if (r != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+
+	if (sqlite3_prepare_v2(db->h, "SELECT counter, mac FROM meta WHERE id = 1", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto out;
+	r = sqlite3_step(st);
+	if (r == SQLITE_DONE) {
+		rc = db->n_anchors ? VG_ERR_INTEGRITY : VG_OK;
+		goto out;
+	}
+	if (r != SQLITE_ROW)
+		goto out;
+	*present = true;
+	if (sqlite3_column_type(st, 0) != SQLITE_INTEGER || sqlite3_column_int64(st, 0) < 0 ||
+	    sqlite3_column_type(st, 1) != SQLITE_BLOB || sqlite3_column_bytes(st, 1) != 32) {
+		rc = VG_ERR_INTEGRITY;
+		goto out;
+	}
+	db->counter = (uint64_t)sqlite3_column_int64(st, 0);
+	memcpy(mac, sqlite3_column_blob(st, 1), 32);
+	rc = meta_mac(db, db->counter, want);
+	if (rc == VG_OK && CRYPTO_memcmp(mac, want, 32) != 0)
+		rc = VG_ERR_INTEGRITY;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+vg_rc vg_db_open(vg_db **out, const char *path, vg_rot *rot)
+{
+	vg_db *db = calloc(1, sizeof *db);
+	uint64_t rot_counter = 0;
+	bool present;
+	vg_rc rc;
+
+	*out = NULL;
+	if (!db)
+		return VG_ERR_NOMEM;
+	db->rot = rot;
+	db->meta_key = vg_secret_alloc(VG_KEY_LEN);
+	if (!db->meta_key) {
+		free(db);
+		return VG_ERR_NOMEM;
+	}
+	rc = vg_rot_derive(rot, "db-meta", NULL, 0, db->meta_key);
+	if (rc != VG_OK)
+		goto fail;
+	if (sqlite3_open_v2(path, &db->h,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |
+				    SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK) {
+		rc = VG_ERR_IO;
+		goto fail;
+	}
+	(void)sqlite3_busy_timeout(db->h, 5000);
+	/* WAL + FULL: a commit is durable once COMMIT returns. secure_delete
+	 * zeroes freed content in the database file; vg_db_scrub() deals with
+	 * the WAL. cell_size_check turns some corruption into errors early. */
+	rc = vg_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			    "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;"
+			    "PRAGMA cell_size_check=ON; PRAGMA journal_size_limit=0;"
+			    "PRAGMA trusted_schema=OFF;");
+	if (rc == VG_OK)
+		rc = vg_db_exec(db, schema);
+	if (rc != VG_OK)
+		goto fail;
+
+	rc = vg_rot_counter_read(rot, &rot_counter);
+	if (rc != VG_OK)
+		goto fail;
+	rc = load_meta(db, &present);
+	if (rc == VG_ERR_IO)
+		goto fail;
+	db->state = rc;
+	if (db->state == VG_OK) {
+		if (db->counter < rot_counter) {
+			/* Also covers a deleted database on a used device. */
+			db->state = VG_ERR_ROLLBACK;
+		} else if (db->counter > rot_counter) {
+			/* Crash between COMMIT and the RoT write: the database
+			 * is newer (only we can MAC its meta), so catch up. */
+			rc = vg_rot_counter_advance(rot, db->counter);
+			if (rc != VG_OK)
+				goto fail;
+		}
+	}
+	*out = db;
+	return VG_OK;
+fail:
+	vg_db_close(&db);
+	return rc;
+}
+
+void vg_db_close(vg_db **pdb)
+{
+	vg_db *db;
+
+	if (!pdb || !*pdb)
+		return;
+	db = *pdb;
+	if (db->h) {
+		if (db->in_tx)
+			vg_db_rollback(db);
+		(void)sqlite3_close_v2(db->h);
+	}
+	vg_secret_free(db->meta_key, VG_KEY_LEN);
+	vg_wipe(db, sizeof *db);
+	free(db);
+	*pdb = NULL;
+}
+
+vg_rc vg_db_begin(vg_db *db)
+{
+	if (db->in_tx)
+		return VG_ERR_INTERNAL;
+	if (db->state != VG_OK)
+		return db->state; /* never write over evidence of an attack */
+	if (vg_db_exec(db, "BEGIN IMMEDIATE") != VG_OK)
+		return VG_ERR_IO;
+	memcpy(db->saved, db->anchors, sizeof db->anchors);
+	db->n_saved = db->n_anchors;
+	db->in_tx = true;
+	return VG_OK;
+}
+
+void vg_db_rollback(vg_db *db)
+{
+	if (!db->in_tx)
+		return;
+	VG_IGNORE(vg_db_exec(db, "ROLLBACK"));
+	memcpy(db->anchors, db->saved, sizeof db->anchors);
+	db->n_anchors = db->n_saved;
+	db->in_tx = false;
+}
+
+vg_rc vg_db_anchor_set(vg_db *db, const char *name, const uint8_t *val, size_t len)
+{
+	struct anchor *a = NULL;
+
+	if (!db->in_tx || strlen(name) > ANCHOR_NAME_MAX || len > VG_ANCHOR_MAX)
+		return VG_ERR_INTERNAL;
+	for (size_t i = 0; i < db->n_anchors; i++)
+		if (strcmp(db->anchors[i].name, name) == 0)
+			a = &db->anchors[i];
+	if (!a) {
+		if (db->n_anchors == MAX_ANCHORS)
+			return VG_ERR_INTERNAL;
+		a = &db->anchors[db->n_anchors++];
+		strcpy(a->name, name);
+	}
+	memcpy(a->val, val, len);
+	a->len = len;
+	return VG_OK;
+}
+
+vg_rc vg_db_anchor_get(const vg_db *db, const char *name, uint8_t *val, size_t cap, size_t *len)
+{
+	for (size_t i = 0; i < db->n_anchors; i++) {
+		if (strcmp(db->anchors[i].name, name) == 0) {
+			if (db->anchors[i].len > cap)
+				return VG_ERR_TOO_LARGE;
+			memcpy(val, db->anchors[i].val, db->anchors[i].len);
+			*len = db->anchors[i].len;
+			return VG_OK;
+		}
+	}
+	*len = 0;
+	return VG_ERR_NOT_FOUND;
+}
+
+vg_rc vg_db_commit(vg_db *db)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t mac[32];
+	uint64_t next = db->counter + 1;
+	vg_rc rc;
+
+	if (!db->in_tx)
+		return VG_ERR_INTERNAL;
+	rc = meta_mac(db, next, mac);
+	if (rc != VG_OK)
+		goto fail;
+	rc = VG_ERR_IO;
+	if (sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO anchors(name, val) VALUES (?, ?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	for (size_t i = 0; i < db->n_anchors; i++) {
+		(void)sqlite3_reset(st);
+		if (sqlite3_bind_text(st, 1, db->anchors[i].name, -1, SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_blob(st, 2, db->anchors[i].val, (int)db->anchors[i].len,
+				      SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO meta(id, counter, mac) VALUES (1, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, (sqlite3_int64)next) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 2, mac, 32, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (vg_db_exec(db, "COMMIT") != VG_OK)
+		goto fail;
+	db->in_tx = false;
+	db->counter = next;
+	/* The data is durable; now the RoT. A crash before this line is the
+	 * db > RoT case that vg_db_open accepts. */
+	return vg_rot_counter_advance(db->rot, next);
+fail:
+	sqlite3_finalize(st);
+	vg_db_rollback(db);
+	return rc == VG_OK ? VG_ERR_IO : rc;
+}
+
+vg_rc vg_db_scrub(vg_db *db)
+{
+	int log = 0, ckpt = 0;
+
+	if (db->in_tx)
+		return VG_ERR_INTERNAL;
+	return sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &ckpt) ==
+			       SQLITE_OK
+		       ? VG_OK
+		       : VG_ERR_IO;
+}

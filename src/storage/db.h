@@ -1,0 +1,72 @@
+/*
+ * db.h - the one SQLite database under the secure store and the audit log,
+ * and its binding to the root of trust (rollback detection).
+ *
+ * The database (state-dir/voxguard.db) runs in WAL mode with
+ * synchronous=FULL, so a commit that returned survives a power cut, and
+ * with secure_delete on. Modules keep their tables in it and publish small
+ * "anchors" (a digest of what they hold: the store's record-set digest, the
+ * audit log's head) through vg_db_anchor_set() inside a transaction.
+ *
+ * Every commit (vg_db_commit) raises the database's commit counter by one
+ * and rewrites the meta row: counter and all anchors under an HMAC keyed
+ * from the root of trust; after the commit it advances the root of trust's
+ * monotonic counter to the same value. At open:
+ *   - meta MAC bad or missing (with data present)  -> VG_ERR_INTEGRITY;
+ *   - db counter <  RoT counter                     -> VG_ERR_ROLLBACK
+ *     (an older copy of the database was restored);
+ *   - db counter >= RoT counter                     -> fine (equal, or the
+ *     crash window between the two writes; the RoT is advanced).
+ * In those two error states vg_db_open still returns a handle (so status and
+ * audit keep working) and vg_db_state() reports why the data is refused.
+ */
+#ifndef VG_DB_H
+#define VG_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "rot/rot.h"
+#include "voxguard/voxguard.h"
+
+#define VG_DB_FILE "voxguard.db"
+#define VG_ANCHOR_MAX 64u
+
+typedef struct vg_db vg_db;
+
+VG_NODISCARD vg_rc vg_db_open(vg_db **out, const char *path, vg_rot *rot);
+void vg_db_close(vg_db **db);
+
+sqlite3 *vg_db_handle(vg_db *db);
+vg_rot *vg_db_rot(vg_db *db);
+/* VG_OK, VG_ERR_ROLLBACK or VG_ERR_INTEGRITY (see above). */
+vg_rc vg_db_state(const vg_db *db);
+/* A module found its own content inconsistent with its anchor. */
+void vg_db_set_state(vg_db *db, vg_rc state);
+uint64_t vg_db_counter(const vg_db *db);
+
+/* BEGIN IMMEDIATE; nested calls are errors. */
+VG_NODISCARD vg_rc vg_db_begin(vg_db *db);
+/* Counter+1, meta rewrite, COMMIT, RoT advance. On failure the transaction
+ * is rolled back and in-memory anchors restored. */
+VG_NODISCARD vg_rc vg_db_commit(vg_db *db);
+void vg_db_rollback(vg_db *db);
+bool vg_db_in_tx(const vg_db *db);
+
+/* Anchors: name (<= 31 chars) -> up to VG_ANCHOR_MAX bytes. Set only inside
+ * a transaction; get returns VG_ERR_NOT_FOUND when never set. */
+VG_NODISCARD vg_rc vg_db_anchor_set(vg_db *db, const char *name, const uint8_t *val, size_t len);
+VG_NODISCARD vg_rc vg_db_anchor_get(const vg_db *db, const char *name, uint8_t *val, size_t cap,
+				    size_t *len);
+
+/* Checkpoints the WAL and truncates it, so that deleted or superseded
+ * secrets do not linger in the WAL file (secure_delete does not cover it). */
+VG_NODISCARD vg_rc vg_db_scrub(vg_db *db);
+
+/* Runs one SQL statement with no result rows (schema, pragmas). */
+VG_NODISCARD vg_rc vg_db_exec(vg_db *db, const char *sql);
+
+#endif

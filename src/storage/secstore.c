@@ -1,0 +1,470 @@
+/* secstore.c - see secstore.h */
+#include "storage/secstore.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "common/util.h"
+#include "crypto/seal.h"
+
+#define SET_ANCHOR "store.set"
+
+struct vg_secstore {
+	vg_db *db;
+	uint8_t *set_key; /* secret memory: keys the record-set digest */
+	uint8_t set[32];  /* XOR of the HMACs of all live records */
+	uint64_t count;
+	/* one derived key cached: puts and gets come in runs per namespace */
+	char cached_ns[VG_MAX_NS_LEN + 1];
+	uint8_t *ns_key; /* secret memory */
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS store_records("
+	" ns TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,"
+	" blob BLOB NOT NULL, PRIMARY KEY (ns, name)) WITHOUT ROWID;";
+
+static bool ns_valid(const char *ns)
+{
+	size_t n = ns ? strlen(ns) : 0;
+
+	/* Namespaces are chosen by the service ("u/1000", "k/1000", "sys"),
+	 * never by a client: still, check shape and size. */
+	return n > 0 && n <= VG_MAX_NS_LEN && !memchr(ns, 0, n);
+}
+
+static size_t record_aad(const char *ns, const char *name, uint8_t *aad)
+{
+	size_t nl = strlen(ns), ml = strlen(name), n = 0;
+
+	aad[n++] = (uint8_t)nl;
+	memcpy(aad + n, ns, nl);
+	n += nl;
+	aad[n++] = (uint8_t)ml;
+	memcpy(aad + n, name, ml);
+	return n + ml;
+}
+
+static vg_rc set_element(const vg_secstore *s, const char *ns, const char *name, uint64_t version,
+			 uint8_t out[32])
+{
+	uint8_t msg[2 + VG_MAX_NS_LEN + VG_MAX_NAME_LEN + 8];
+	size_t n = record_aad(ns, name, msg);
+
+	for (int i = 7; i >= 0; i--)
+		msg[n++] = (uint8_t)(version >> (8 * i));
+	return vg_hmac256(s->set_key, VG_KEY_LEN, msg, n, out);
+}
+
+static void xor32(uint8_t *acc, const uint8_t *x)
+{
+	for (int i = 0; i < 32; i++)
+		acc[i] ^= x[i];
+}
+
+static vg_rc ns_key(vg_secstore *s, const char *ns)
+{
+	vg_rc rc;
+
+	if (strcmp(s->cached_ns, ns) == 0)
+		return VG_OK;
+	s->cached_ns[0] = '\0';
+	rc = vg_rot_derive(vg_db_rot(s->db), "store-ns", (const uint8_t *)ns, strlen(ns),
+			   s->ns_key);
+	if (rc == VG_OK)
+		strcpy(s->cached_ns, ns);
+	return rc;
+}
+
+/* Recomputes the record-set digest from the rows and compares. */
+static vg_rc check_set(vg_secstore *s)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t acc[32] = {0}, el[32], anchor[32];
+	size_t alen = 0;
+	uint64_t count = 0;
+	vg_rc rc = VG_OK;
+	int r;
+
+	if (sqlite3_prepare_v2(vg_db_handle(s->db), "SELECT ns, name, version FROM store_records",
+			       -1, &st, NULL) != SQLITE_OK)
+		return VG_ERR_IO;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *ns = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		sqlite3_int64 v = sqlite3_column_int64(st, 2);
+		if (!ns || !name || !ns_valid(ns) || !vg_name_valid(name, strlen(name)) || v <= 0 ||
+		    (uint64_t)v > vg_db_counter(s->db)) {
+			rc = VG_ERR_INTEGRITY;
+			break;
+		}
+		rc = set_element(s, ns, name, (uint64_t)v, el);
+		if (rc != VG_OK)
+			break;
+		xor32(acc, el);
+		count++;
+	}
+	if (rc == VG_OK && r != SQLITE_DONE)
+		rc = r == SQLITE_CORRUPT ? VG_ERR_INTEGRITY : VG_ERR_IO;
+	sqlite3_finalize(st);
+	if (rc != VG_OK)
+		return rc;
+	if (vg_db_anchor_get(s->db, SET_ANCHOR, anchor, sizeof anchor, &alen) != VG_OK) {
+		/* A store that never committed a record has no anchor. */
+		memset(anchor, 0, sizeof anchor);
+		alen = sizeof anchor;
+	}
+	if (alen != 32 || CRYPTO_memcmp(anchor, acc, 32) != 0)
+		return VG_ERR_INTEGRITY;
+	memcpy(s->set, acc, 32);
+	s->count = count;
+	return VG_OK;
+}
+
+vg_rc vg_secstore_open(vg_secstore **out, vg_db *db)
+{
+	vg_secstore *s = calloc(1, sizeof *s);
+	vg_rc rc;
+
+	*out = NULL;
+	if (!s)
+		return VG_ERR_NOMEM;
+	s->db = db;
+	s->set_key = vg_secret_alloc(VG_KEY_LEN);
+	s->ns_key = vg_secret_alloc(VG_KEY_LEN);
+	if (!s->set_key || !s->ns_key) {
+		rc = VG_ERR_NOMEM;
+		goto fail;
+	}
+	rc = vg_rot_derive(vg_db_rot(db), "store-set", NULL, 0, s->set_key);
+	if (rc != VG_OK)
+		goto fail;
+	rc = vg_db_exec(db, schema);
+	if (rc != VG_OK)
+		goto fail;
+	if (vg_db_state(db) == VG_OK) {
+		rc = check_set(s);
+		if (rc == VG_ERR_INTEGRITY)
+			vg_db_set_state(db, VG_ERR_INTEGRITY);
+		else if (rc != VG_OK)
+			goto fail;
+	}
+	*out = s;
+	return VG_OK;
+fail:
+	vg_secstore_close(&s);
+	return rc;
+}
+
+void vg_secstore_close(vg_secstore **ps)
+{
+	vg_secstore *s;
+
+	if (!ps || !*ps)
+		return;
+	s = *ps;
+	vg_secret_free(s->set_key, VG_KEY_LEN);
+	vg_secret_free(s->ns_key, VG_KEY_LEN);
+	vg_wipe(s, sizeof *s);
+	free(s);
+	*ps = NULL;
+}
+
+vg_rc vg_secstore_state(const vg_secstore *s)
+{
+	return vg_db_state(s->db);
+}
+
+uint64_t vg_secstore_count(const vg_secstore *s)
+{
+	return s->count;
+}
+
+static vg_rc check_args(vg_secstore *s, const char *ns, const char *name)
+{
+	if (!ns_valid(ns) || !name || !vg_name_valid(name, strlen(name)))
+		return VG_ERR_INVALID;
+	return vg_secstore_state(s);
+}
+
+/* The version of (ns, name) or 0 if absent. */
+static vg_rc current_version(vg_secstore *s, const char *ns, const char *name, uint64_t *version)
+{
+	sqlite3_stmt *st = NULL;
+	vg_rc rc = VG_ERR_IO;
+	int r;
+
+	*version = 0;
+	if (sqlite3_prepare_v2(vg_db_handle(s->db),
+			       "SELECT version FROM store_records WHERE ns = ? AND name = ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return VG_ERR_IO;
+	if (sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK)
+		goto out;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		sqlite3_int64 v = sqlite3_column_int64(st, 0);
+		rc = v > 0 ? VG_OK : VG_ERR_INTEGRITY;
+		*version = v > 0 ? (uint64_t)v : 0;
+	} else if (r == SQLITE_DONE) {
+		rc = VG_OK;
+	} else if (r == SQLITE_CORRUPT) {
+		rc = VG_ERR_INTEGRITY;
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Swaps (ns, name, old) for (ns, name, new) in the set digest; 0 = none. */
+static vg_rc set_update(vg_secstore *s, const char *ns, const char *name, uint64_t old_v,
+			uint64_t new_v, uint8_t set[32])
+{
+	uint8_t el[32];
+	vg_rc rc = VG_OK;
+
+	memcpy(set, s->set, 32);
+	if (old_v && (rc = set_element(s, ns, name, old_v, el)) == VG_OK)
+		xor32(set, el);
+	if (rc == VG_OK && new_v && (rc = set_element(s, ns, name, new_v, el)) == VG_OK)
+		xor32(set, el);
+	return rc;
+}
+
+vg_rc vg_secstore_put(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
+		   size_t len)
+{
+	uint8_t aad[2 + VG_MAX_NS_LEN + VG_MAX_NAME_LEN], set[32], *blob = NULL;
+	size_t aad_len, blob_len = 0;
+	uint64_t old_v, new_v;
+	sqlite3_stmt *st = NULL;
+	vg_rc rc;
+
+	rc = check_args(s, ns, name);
+	if (rc != VG_OK)
+		return rc;
+	if (len > VG_MAX_VALUE_LEN)
+		return VG_ERR_TOO_LARGE;
+	rc = ns_key(s, ns);
+	if (rc != VG_OK)
+		return rc;
+	rc = vg_db_begin(s->db);
+	if (rc != VG_OK)
+		return rc;
+	rc = current_version(s, ns, name, &old_v);
+	if (rc != VG_OK)
+		goto fail;
+	new_v = vg_db_counter(s->db) + 1; /* the counter this commit sets */
+	aad_len = record_aad(ns, name, aad);
+	rc = vg_seal(s->ns_key, VG_SEAL_RECORD, new_v, aad, aad_len, value, len, &blob, &blob_len);
+	if (rc != VG_OK)
+		goto fail;
+	rc = set_update(s, ns, name, old_v, new_v, set);
+	if (rc != VG_OK)
+		goto fail;
+	rc = VG_ERR_IO;
+	if (sqlite3_prepare_v2(vg_db_handle(s->db),
+			       "INSERT OR REPLACE INTO store_records(ns, name, version, blob)"
+			       " VALUES (?, ?, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, (sqlite3_int64)new_v) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 4, blob, (int)blob_len, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = vg_db_anchor_set(s->db, SET_ANCHOR, set, 32);
+	if (rc != VG_OK)
+		goto fail;
+	rc = vg_db_commit(s->db);
+	free(blob);
+	if (rc != VG_OK)
+		return rc;
+	memcpy(s->set, set, 32);
+	if (!old_v)
+		s->count++;
+	return VG_OK;
+fail:
+	sqlite3_finalize(st);
+	free(blob);
+	vg_db_rollback(s->db);
+	return rc;
+}
+
+vg_rc vg_secstore_raw(vg_secstore *s, const char *ns, const char *name, uint8_t **blob, size_t *len,
+		   uint64_t *version)
+{
+	sqlite3_stmt *st = NULL;
+	vg_rc rc;
+	int r;
+
+	*blob = NULL;
+	*len = 0;
+	*version = 0;
+	rc = check_args(s, ns, name);
+	if (rc != VG_OK)
+		return rc;
+	if (sqlite3_prepare_v2(vg_db_handle(s->db),
+			       "SELECT version, blob FROM store_records WHERE ns = ? AND name = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return VG_ERR_IO;
+	rc = VG_ERR_IO;
+	if (sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK)
+		goto out;
+	r = sqlite3_step(st);
+	if (r == SQLITE_DONE) {
+		rc = VG_ERR_NOT_FOUND;
+	} else if (r == SQLITE_ROW) {
+		sqlite3_int64 v = sqlite3_column_int64(st, 0);
+		int n = sqlite3_column_bytes(st, 1);
+		const void *p = sqlite3_column_blob(st, 1);
+		if (v <= 0 || n <= 0 || !p || sqlite3_column_type(st, 1) != SQLITE_BLOB) {
+			rc = VG_ERR_INTEGRITY;
+			goto out;
+		}
+		*blob = malloc((size_t)n);
+		if (!*blob) {
+			rc = VG_ERR_NOMEM;
+			goto out;
+		}
+		memcpy(*blob, p, (size_t)n);
+		*len = (size_t)n;
+		*version = (uint64_t)v;
+		rc = VG_OK;
+	} else if (r == SQLITE_CORRUPT) {
+		rc = VG_ERR_INTEGRITY;
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+vg_rc vg_secstore_open_blob(const uint8_t key[static 32], const char *ns, const char *name,
+			 uint64_t version, const uint8_t *blob, size_t blob_len, uint8_t **value,
+			 size_t *len)
+{
+	uint8_t aad[2 + VG_MAX_NS_LEN + VG_MAX_NAME_LEN];
+	uint64_t sealed_v = 0;
+	vg_rc rc;
+
+	*value = NULL;
+	*len = 0;
+	if (!ns_valid(ns) || !vg_name_valid(name, strlen(name)))
+		return VG_ERR_INVALID;
+	rc = vg_unseal(key, VG_SEAL_RECORD, aad, record_aad(ns, name, aad), blob, blob_len, value,
+		       len, &sealed_v);
+	if (rc != VG_OK)
+		return VG_ERR_INTEGRITY;
+	if (sealed_v != version) {
+		/* An older value replayed under a newer row version. */
+		vg_free(*value, *len);
+		*value = NULL;
+		*len = 0;
+		return VG_ERR_INTEGRITY;
+	}
+	return VG_OK;
+}
+
+vg_rc vg_secstore_get(vg_secstore *s, const char *ns, const char *name, uint8_t **value, size_t *len)
+{
+	uint8_t *blob = NULL;
+	size_t blob_len = 0;
+	uint64_t version = 0;
+	vg_rc rc;
+
+	*value = NULL;
+	*len = 0;
+	rc = vg_secstore_raw(s, ns, name, &blob, &blob_len, &version);
+	if (rc != VG_OK)
+		return rc;
+	rc = ns_key(s, ns);
+	if (rc == VG_OK)
+		rc = vg_secstore_open_blob(s->ns_key, ns, name, version, blob, blob_len, value, len);
+	free(blob);
+	return rc;
+}
+
+vg_rc vg_secstore_delete(vg_secstore *s, const char *ns, const char *name)
+{
+	uint8_t set[32];
+	uint64_t old_v;
+	sqlite3_stmt *st = NULL;
+	vg_rc rc;
+
+	rc = check_args(s, ns, name);
+	if (rc != VG_OK)
+		return rc;
+	rc = vg_db_begin(s->db);
+	if (rc != VG_OK)
+		return rc;
+	rc = current_version(s, ns, name, &old_v);
+	if (rc == VG_OK && !old_v)
+		rc = VG_ERR_NOT_FOUND;
+	if (rc == VG_OK)
+		rc = set_update(s, ns, name, old_v, 0, set);
+	if (rc != VG_OK)
+		goto fail;
+	rc = VG_ERR_IO;
+	if (sqlite3_prepare_v2(vg_db_handle(s->db),
+			       "DELETE FROM store_records WHERE ns = ? AND name = ?", -1, &st,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = vg_db_anchor_set(s->db, SET_ANCHOR, set, 32);
+	if (rc != VG_OK)
+		goto fail;
+	rc = vg_db_commit(s->db);
+	if (rc != VG_OK)
+		return rc;
+	memcpy(s->set, set, 32);
+	s->count--;
+	/* secure_delete zeroed the row in the database file; the WAL still
+	 * holds the page images of before: checkpoint and truncate it. */
+	return vg_db_scrub(s->db);
+fail:
+	sqlite3_finalize(st);
+	vg_db_rollback(s->db);
+	return rc;
+}
+
+vg_rc vg_secstore_list(vg_secstore *s, const char *ns, int (*fn)(void *ctx, const char *name),
+		    void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	vg_rc rc;
+	int r;
+
+	if (!ns_valid(ns))
+		return VG_ERR_INVALID;
+	rc = vg_secstore_state(s);
+	if (rc != VG_OK)
+		return rc;
+	if (sqlite3_prepare_v2(vg_db_handle(s->db),
+			       "SELECT name FROM store_records WHERE ns = ? ORDER BY name", -1, &st,
+			       NULL) != SQLITE_OK)
+		return VG_ERR_IO;
+	rc = VG_ERR_IO;
+	if (sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK)
+		goto out;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		if (!name || !vg_name_valid(name, strlen(name)))
+			continue; /* the integrity check at open covers the set */
+		if (fn(ctx, name))
+			break;
+	}
+	rc = (r == SQLITE_ROW || r == SQLITE_DONE) ? VG_OK : VG_ERR_IO;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}

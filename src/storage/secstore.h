@@ -1,0 +1,67 @@
+/*
+ * secstore.h - secure storage (SFR 4.2.4; AVS SDK: protect configuration and
+ * persistent state).
+ *
+ * Records are (namespace, name) -> value, up to VG_MAX_VALUE_LEN bytes.
+ * Each value is sealed with AES-256-GCM (crypto/seal.h) under a key derived
+ * from the root of trust per namespace (HKDF label "store-ns", context the
+ * namespace), with the associated data
+ *     len(ns) | ns | len(name) | name
+ * and the record's version in the sealed header, so a value moved to
+ * another record, another namespace or another version fails to open.
+ *
+ * The record version is the database commit counter of the put that wrote
+ * it (unique and increasing). The store keeps a keyed digest of the whole
+ * record set — the XOR of HMAC(set-key, ns, name, version) over all live
+ * records, an XOR-MAC in the sense of Bellare, Guérin and Rogaway — as the
+ * "store.set" anchor of the database (storage/db.h), which MACs it together
+ * with the commit counter bound to the root of trust. At open the store
+ * recomputes the digest from the rows: a replayed, swapped, deleted or added
+ * row makes the whole store refuse service with VG_ERR_INTEGRITY (an attack,
+ * never a power cut: SQLite commits atomically). A corrupted value only
+ * fails that record's AEAD check: the others stay available.
+ */
+#ifndef VG_SECSTORE_H
+#define VG_SECSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/db.h"
+#include "voxguard/voxguard.h"
+
+#define VG_MAX_NS_LEN 64u
+
+typedef struct vg_secstore vg_secstore;
+
+/* Opens the store's table in db and checks the record set against its
+ * anchor. A failed check is not an open error: it sets vg_db_state(). */
+VG_NODISCARD vg_rc vg_secstore_open(vg_secstore **out, vg_db *db);
+void vg_secstore_close(vg_secstore **s);
+
+/* VG_OK, or why records are refused (VG_ERR_ROLLBACK, VG_ERR_INTEGRITY). */
+vg_rc vg_secstore_state(const vg_secstore *s);
+
+/* Durable when it returns VG_OK (one transaction, fsync'ed). */
+VG_NODISCARD vg_rc vg_secstore_put(vg_secstore *s, const char *ns, const char *name,
+				const uint8_t *value, size_t len);
+/* *value is callee-allocated; the caller frees it with vg_free(*value, *len). */
+VG_NODISCARD vg_rc vg_secstore_get(vg_secstore *s, const char *ns, const char *name, uint8_t **value,
+				size_t *len);
+VG_NODISCARD vg_rc vg_secstore_delete(vg_secstore *s, const char *ns, const char *name);
+/* Calls fn for each name in ns, in name order; fn returning non-zero stops. */
+VG_NODISCARD vg_rc vg_secstore_list(vg_secstore *s, const char *ns,
+				 int (*fn)(void *ctx, const char *name), void *ctx);
+uint64_t vg_secstore_count(const vg_secstore *s);
+
+/* The sealed blob of a record, as stored (for tests and tools). */
+VG_NODISCARD vg_rc vg_secstore_raw(vg_secstore *s, const char *ns, const char *name, uint8_t **blob,
+				size_t *len, uint64_t *version);
+
+/* Decodes a stored row's blob against its identity without the database:
+ * the stored-record decoder that the fuzz target drives. */
+VG_NODISCARD vg_rc vg_secstore_open_blob(const uint8_t key[static 32], const char *ns,
+				      const char *name, uint64_t version, const uint8_t *blob,
+				      size_t blob_len, uint8_t **value, size_t *len);
+
+#endif

@@ -1,0 +1,144 @@
+# Shared helpers for the integration tests: a real voxguardd on a temporary
+# state dir, driven through the real CLI. Sourced by test_*.sh.
+#
+# As root (CI), the tests create throw-away users and groups (vgsvc runs the
+# service; vgalice and vgbob are ordinary clients; vgcarol is an admin) and
+# run the service as root so that it drops to vgsvc itself. As an ordinary
+# user they run everything as that user, and the multi-user tests skip
+# (exit 77).
+set -eu
+: "${VOXGUARDD:?set by ctest}" "${VOXGUARD:?set by ctest}"
+
+T=$(mktemp -d /tmp/vgtest.XXXXXX)
+chmod 755 "$T"
+STATE=$T/state
+RUN=$T/run
+SOCK=$RUN/vg.sock
+DLOG=$T/daemon.log
+CONF=$T/voxguardd.conf
+DPID=
+FAILS=0
+PASSES=0
+
+if [ "$(id -u)" = 0 ]; then IS_ROOT=1; else IS_ROOT=0; fi
+
+cleanup() {
+	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
+		kill -TERM "$DPID" 2>/dev/null || true
+		wait "$DPID" 2>/dev/null || true
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+# Each check prints one line, like a test runner.
+ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
+not_ok() { FAILS=$((FAILS + 1)); echo "not ok - $*"; }
+check() { # check "description" command...
+	d=$1; shift
+	if "$@" >/dev/null 2>&1; then ok "$d"; else not_ok "$d"; fi
+}
+check_fails() { # check_fails "description" EXPECTED_EXIT command...
+	d=$1; want=$2; shift 2
+	set +e; "$@" >/dev/null 2>&1; got=$?; set -e
+	if [ "$got" = "$want" ]; then ok "$d"; else not_ok "$d (exit $got, wanted $want)"; fi
+}
+finish() {
+	echo "$PASSES passed, $FAILS failed"
+	[ "$FAILS" = 0 ]
+}
+
+setup_users() {
+	[ "$IS_ROOT" = 1 ] || return 0
+	for g in vgclients vgadmin; do
+		getent group "$g" >/dev/null || groupadd --system "$g"
+	done
+	for u in vgsvc vgalice vgbob vgcarol; do
+		getent passwd "$u" >/dev/null ||
+			useradd --system --no-create-home --home-dir /nonexistent \
+				--shell /usr/sbin/nologin "$u"
+	done
+	usermod -a -G vgclients vgalice
+	usermod -a -G vgclients vgbob
+	usermod -a -G vgclients,vgadmin vgcarol
+}
+
+# as USER CMD...: run a client as another user (root only).
+as() {
+	u=$1; shift
+	setpriv --reuid="$u" --regid="$u" --init-groups -- "$@"
+}
+
+write_config() {
+	if [ "$IS_ROOT" = 1 ]; then
+		cat >"$CONF" <<CFG
+user = vgsvc
+socket_group = vgclients
+admin_group = vgadmin
+socket_mode = 0660
+io_timeout_ms = ${IO_TIMEOUT_MS:-2000}
+audit_checkpoint_every = ${CHECKPOINT_EVERY:-16}
+$EXTRA_CONFIG
+CFG
+	else
+		cat >"$CONF" <<CFG
+admin_group = $(id -gn)
+io_timeout_ms = ${IO_TIMEOUT_MS:-2000}
+audit_checkpoint_every = ${CHECKPOINT_EVERY:-16}
+$EXTRA_CONFIG
+CFG
+	fi
+}
+EXTRA_CONFIG=
+
+make_state() {
+	mkdir -p "$STATE" "$RUN"
+	chmod 700 "$STATE"
+	chmod 755 "$RUN"
+	# Like systemd's StateDirectory= and RuntimeDirectory=: both belong to
+	# the service user, so it can remove its socket after the drop.
+	[ "$IS_ROOT" = 1 ] && chown vgsvc:vgsvc "$STATE" "$RUN"
+	return 0
+}
+
+# start_daemon: starts voxguardd and waits for its ready line.
+start_daemon() {
+	[ -f "$CONF" ] || write_config
+	[ -d "$STATE" ] && [ -d "$RUN" ] || make_state
+	: >"$DLOG"
+	"$VOXGUARDD" --state-dir "$STATE" --socket "$SOCK" --config "$CONF" >>"$DLOG" 2>&1 &
+	DPID=$!
+	i=0
+	while ! grep -q ready "$DLOG"; do
+		if ! kill -0 "$DPID" 2>/dev/null; then
+			echo "voxguardd did not start:"; cat "$DLOG"; DPID=; return 1
+		fi
+		i=$((i + 1))
+		[ $i -lt 400 ] || { echo "voxguardd: no ready line"; cat "$DLOG"; return 1; }
+		sleep 0.05
+	done
+	# Clients of other users must reach the socket.
+	chmod 755 "$T"
+}
+
+stop_daemon() {
+	[ -n "$DPID" ] || return 0
+	kill -TERM "$DPID"
+	set +e; wait "$DPID"; rc=$?; set -e
+	DPID=
+	return $rc
+}
+
+kill9_daemon() {
+	[ -n "$DPID" ] || return 0
+	kill -KILL "$DPID" 2>/dev/null || true
+	wait "$DPID" 2>/dev/null || true
+	DPID=
+}
+
+daemon_alive() { [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; }
+
+vg() { "$VOXGUARD" --socket "$SOCK" "$@"; }
+
+# sqlite3 on the service's database (the service must be stopped).
+db() { sqlite3 "$STATE/voxguard.db" "$@"; }
