@@ -22,6 +22,10 @@ PASSES=0
 
 if [ "$(id -u)" = 0 ]; then IS_ROOT=1; else IS_ROOT=0; fi
 
+# Every service log of the run, for the sanitizer check in finish().
+ALLLOG=$T/all-daemon.log
+save_log() { [ -f "$DLOG" ] && cat "$DLOG" >>"$ALLLOG"; : >"$DLOG"; }
+
 cleanup() {
 	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
 		kill -TERM "$DPID" 2>/dev/null || true
@@ -44,6 +48,13 @@ check_fails() { # check_fails "description" EXPECTED_EXIT command...
 	if [ "$got" = "$want" ]; then ok "$d"; else not_ok "$d (exit $got, wanted $want)"; fi
 }
 finish() {
+	save_log
+	if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer' "$ALLLOG" 2>/dev/null; then
+		not_ok "the service ran without sanitizer reports"
+		grep -E -A20 'Sanitizer|runtime error:' "$ALLLOG" | head -60
+	else
+		ok "the service ran without sanitizer reports"
+	fi
 	echo "$PASSES passed, $FAILS failed"
 	[ "$FAILS" = 0 ]
 }
@@ -105,7 +116,7 @@ make_state() {
 start_daemon() {
 	[ -f "$CONF" ] || write_config
 	[ -d "$STATE" ] && [ -d "$RUN" ] || make_state
-	: >"$DLOG"
+	save_log
 	"$VOXGUARDD" --state-dir "$STATE" --socket "$SOCK" --config "$CONF" >>"$DLOG" 2>&1 &
 	DPID=$!
 	i=0
@@ -121,12 +132,15 @@ start_daemon() {
 	chmod 755 "$T"
 }
 
+# stop_daemon: SIGTERM; a non-zero exit (a leak report, a crash) is a
+# failed check.
 stop_daemon() {
 	[ -n "$DPID" ] || return 0
 	kill -TERM "$DPID"
 	set +e; wait "$DPID"; rc=$?; set -e
 	DPID=
-	return $rc
+	if [ "$rc" = 0 ]; then ok "the service exited cleanly"; else not_ok "the service exited with $rc"; fi
+	return 0
 }
 
 kill9_daemon() {
