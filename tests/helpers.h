@@ -29,10 +29,10 @@
 
 #define VGT_PATH 512
 
-/* Every test dir is /tmp/vgtest.XXXXXX; the name must fit in dir[64]. */
+/* Every test dir is /tmp/vgunit.XXXXXX; the name must fit in dir[64]. */
 static inline int vgt_mkdtemp(char dir[static 64])
 {
-	strcpy(dir, "/tmp/vgtest.XXXXXX");
+	strcpy(dir, "/tmp/vgunit.XXXXXX");
 	return mkdtemp(dir) ? 0 : -1;
 }
 
@@ -47,7 +47,7 @@ static inline int vgt_rm_cb(const char *p, const struct stat *sb, int flag, stru
 /* rm -rf; only ever called on dirs made by vgt_mkdtemp. */
 static inline void vgt_rmrf(const char *dir)
 {
-	if (dir && strncmp(dir, "/tmp/vgtest.", 12) == 0)
+	if (dir && strncmp(dir, "/tmp/vgunit.", 12) == 0)
 		(void)nftw(dir, vgt_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -162,15 +162,16 @@ static inline int vgt_db_save(const char *dir, const char *tag)
 	return 0;
 }
 
-/* Removes the live database files and puts the saved copies in place. */
-static inline int vgt_db_restore(const char *dir, const char *tag)
+/* Removes the live database files and puts the saved copies in place;
+ * the saved copies are kept if keep, else removed. */
+static inline int vgt_db_restore(const char *dir, const char *tag, bool keep)
 {
 	for (size_t i = 0; i < 3; i++) {
 		char from[VGT_PATH], to[VGT_PATH];
 		(void)snprintf(from, sizeof from, "%s/%s.save%s", dir, tag, vgt_db_suffixes[i]);
 		(void)snprintf(to, sizeof to, "%s/%s%s", dir, VG_DB_FILE, vgt_db_suffixes[i]);
 		(void)unlink(to);
-		if (vgt_exists(from) && (vgt_copy(from, to) != 0 || unlink(from) != 0))
+		if (vgt_exists(from) && (vgt_copy(from, to) != 0 || (!keep && unlink(from) != 0)))
 			return -1;
 	}
 	return 0;
@@ -226,7 +227,7 @@ static inline int vgt_dir_grep(const char *dir, const void *needle, size_t nlen)
 			break;
 		}
 		if (memmem(b, n, needle, nlen)) {
-			fprintf(stderr, "  found in %s\n", p);
+			fprintf(stderr, "  (vgt_dir_grep: found in %s)\n", p);
 			hits++;
 		}
 		free(b);

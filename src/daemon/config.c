@@ -68,7 +68,7 @@ static bool apply(vg_config *c, const char *k, const char *v)
 		return set_str(c->rot_param, sizeof c->rot_param, v, true);
 	if (strcmp(k, "socket_mode") == 0) {
 		/* Never world-accessible: the socket is the service's door. */
-		if (!parse_u64(v, 0, 0770, 8, &x))
+		if (!parse_u64(v, 0, 0770, 8, &x) || (x & 07))
 			return false;
 		c->socket_mode = (unsigned)x;
 		return true;

@@ -2,12 +2,12 @@
  * file.c - the `file` root-of-trust backend (development only).
  *
  * root.key: 32 random bytes, mode 0600, created once with O_EXCL.
- * counter:  two 32-byte slots, each "VGC1" | value (u64 BE) | 20 zero bytes
- *           | CRC-free check: the first 4 bytes of SHA-256 over the first
- *           28 bytes. A write goes to the slot the value's parity selects and
- *           is fdatasync'ed in place (no rename), so a torn write leaves the
- *           other slot, holding the previous value, intact; the reader takes
- *           the highest valid slot.
+ * counter:  two 32-byte slots, each "VGC1" | value (u64 BE) | 16 zero bytes
+ *           | the first 4 bytes of SHA-256 over the first 28 bytes. A write
+ *           goes to the slot that does not hold the current value and is
+ *           fdatasync'ed in place (no rename), so a torn write leaves the
+ *           current value intact; the reader takes the highest valid slot.
+ *           Counter 0 is written when the device is created.
  *
  * Anyone who can read the state dir as the service user holds the root key:
  * that is why `voxguard status` calls this backend a development backend.
@@ -32,6 +32,7 @@ struct file_rot {
 	uint8_t *root; /* VG_KEY_LEN bytes of secret memory */
 	int counter_fd;
 	uint64_t counter;
+	int slot; /* the slot holding `counter`; the next write goes to the other */
 };
 
 static vg_rc file_derive(vg_rot *r, const char *label, const uint8_t *ctx, size_t ctx_len,
@@ -67,6 +68,22 @@ static bool slot_decode(const uint8_t s[SLOT_LEN], uint64_t *v)
 	return true;
 }
 
+/* Writes value into the slot that does NOT hold the current value, so a
+ * torn write can only lose the new value, never the current one. */
+static vg_rc counter_write(struct file_rot *f, uint64_t value)
+{
+	uint8_t s[SLOT_LEN];
+	int slot = 1 - f->slot;
+
+	slot_encode(value, s);
+	if (pwrite(f->counter_fd, s, SLOT_LEN, (off_t)slot * SLOT_LEN) != SLOT_LEN ||
+	    fdatasync(f->counter_fd) != 0)
+		return VG_ERR_IO;
+	f->counter = value;
+	f->slot = slot;
+	return VG_OK;
+}
+
 static vg_rc file_counter_read(vg_rot *r, uint64_t *value)
 {
 	*value = ((struct file_rot *)r->priv)->counter;
@@ -76,16 +93,10 @@ static vg_rc file_counter_read(vg_rot *r, uint64_t *value)
 static vg_rc file_counter_advance(vg_rot *r, uint64_t value)
 {
 	struct file_rot *f = r->priv;
-	uint8_t s[SLOT_LEN];
 
 	if (value <= f->counter)
 		return VG_OK;
-	slot_encode(value, s);
-	if (pwrite(f->counter_fd, s, SLOT_LEN, (off_t)((value & 1) * SLOT_LEN)) != SLOT_LEN ||
-	    fdatasync(f->counter_fd) != 0)
-		return VG_ERR_IO;
-	f->counter = value;
-	return VG_OK;
+	return counter_write(f, value);
 }
 
 static vg_rc file_random(vg_rot *r, uint8_t *buf, size_t len)
@@ -204,6 +215,14 @@ vg_rc vg_rot_file_open(vg_rot **out, const char *state_dir)
 			goto fail;
 		}
 	}
+	if (fresh) {
+		/* Counter 0 is written before the root key exists, so an empty
+		 * counter file next to a root key is never a crash: tampering. */
+		f->slot = 1;
+		rc = counter_write(f, 0);
+		if (rc != VG_OK)
+			goto fail;
+	}
 	rc = load_or_create_root(path, f->root);
 	if (rc != VG_OK)
 		goto fail;
@@ -215,16 +234,15 @@ vg_rc vg_rot_file_open(vg_rot **out, const char *state_dir)
 	}
 	va = slot_decode(slots, &a);
 	vb = slot_decode(slots + SLOT_LEN, &b);
-	if (n == 0) {
-		f->counter = 0;
-	} else if (!va && !vb) {
-		/* Both slots bad is never a torn write (one slot is written
-		 * at a time): someone damaged the counter. Fail closed. */
+	if (!va && !vb) {
+		/* Both slots bad (or an emptied file) is never a torn write:
+		 * one slot is written at a time, and slot 0 holds a value from
+		 * creation on. Someone damaged the counter: fail closed. */
 		rc = VG_ERR_INTEGRITY;
 		goto fail;
-	} else {
-		f->counter = va && (!vb || a > b) ? a : b;
 	}
+	f->slot = va && (!vb || a > b) ? 0 : 1;
+	f->counter = f->slot == 0 ? a : b;
 	*out = r;
 	return VG_OK;
 fail:

@@ -106,7 +106,8 @@ static vg_rc load_meta(vg_db *db, bool *present)
 		}
 		a = &db->anchors[db->n_anchors++];
 		strcpy(a->name, name);
-		memcpy(a->val, val, (size_t)len);
+		if (len > 0)
+			memcpy(a->val, val, (size_t)len);
 		a->len = (size_t)len;
 	}
 	if (r != SQLITE_DONE)
@@ -262,7 +263,8 @@ vg_rc vg_db_anchor_set(vg_db *db, const char *name, const uint8_t *val, size_t l
 		a = &db->anchors[db->n_anchors++];
 		strcpy(a->name, name);
 	}
-	memcpy(a->val, val, len);
+	if (len)
+		memcpy(a->val, val, len);
 	a->len = len;
 	return VG_OK;
 }

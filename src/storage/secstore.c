@@ -1,6 +1,7 @@
 /* secstore.c - see secstore.h */
 #include "storage/secstore.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,10 +93,20 @@ static vg_rc check_set(vg_secstore *s)
 			       -1, &st, NULL) != SQLITE_OK)
 		return VG_ERR_IO;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		/* Exact types and lengths: a BLOB namespace or a name with an
+		 * embedded NUL would be a distinct row to SQLite but read as the
+		 * same text here, and two equal elements cancel in the XOR. The
+		 * types are read first: column_text() converts the value. */
+		bool typed = sqlite3_column_type(st, 0) == SQLITE_TEXT &&
+			     sqlite3_column_type(st, 1) == SQLITE_TEXT &&
+			     sqlite3_column_type(st, 2) == SQLITE_INTEGER;
 		const char *ns = (const char *)sqlite3_column_text(st, 0);
 		const char *name = (const char *)sqlite3_column_text(st, 1);
 		sqlite3_int64 v = sqlite3_column_int64(st, 2);
-		if (!ns || !name || !ns_valid(ns) || !vg_name_valid(name, strlen(name)) || v <= 0 ||
+		if (!typed || !ns || !name ||
+		    (size_t)sqlite3_column_bytes(st, 0) != strlen(ns) ||
+		    (size_t)sqlite3_column_bytes(st, 1) != strlen(name) || !ns_valid(ns) ||
+		    !vg_name_valid(name, strlen(name)) || v <= 0 ||
 		    (uint64_t)v > vg_db_counter(s->db)) {
 			rc = VG_ERR_INTEGRITY;
 			break;
@@ -321,10 +332,12 @@ vg_rc vg_secstore_raw(vg_secstore *s, const char *ns, const char *name, uint8_t 
 	if (r == SQLITE_DONE) {
 		rc = VG_ERR_NOT_FOUND;
 	} else if (r == SQLITE_ROW) {
+		bool typed = sqlite3_column_type(st, 0) == SQLITE_INTEGER &&
+			     sqlite3_column_type(st, 1) == SQLITE_BLOB;
 		sqlite3_int64 v = sqlite3_column_int64(st, 0);
-		int n = sqlite3_column_bytes(st, 1);
 		const void *p = sqlite3_column_blob(st, 1);
-		if (v <= 0 || n <= 0 || !p || sqlite3_column_type(st, 1) != SQLITE_BLOB) {
+		int n = sqlite3_column_bytes(st, 1);
+		if (!typed || v <= 0 || n <= 0 || !p) {
 			rc = VG_ERR_INTEGRITY;
 			goto out;
 		}

@@ -1,0 +1,403 @@
+/*
+ * test_config.c - voxguardd's configuration file (src/daemon/config.h).
+ *
+ * AVS Device SDK: protect configuration (fail closed: a typo in a security
+ * setting is an error, never a silent default) and treat outside input as
+ * hostile (bounded lines and file, no binary). SFR 4.2.10: the socket, the
+ * service's door, is never world-accessible.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "daemon/config.h"
+#include "helpers.h"
+
+static vg_rc parse(vg_config *c, const char *text, char *err, size_t err_len)
+{
+	vg_config_defaults(c);
+	return vg_config_parse(c, text, strlen(text), err, err_len);
+}
+
+/* Parses one "key = value" line; returns the rc. */
+static vg_rc parse_kv(vg_config *c, const char *key, const char *value)
+{
+	char buf[1024], err[128];
+
+	(void)snprintf(buf, sizeof buf, "%s = %s\n", key, value);
+	return parse(c, buf, err, sizeof err);
+}
+
+static void assert_kv_invalid(const char *key, const char *value)
+{
+	vg_config c;
+	char buf[1024], err[128] = "";
+	vg_rc rc;
+
+	(void)snprintf(buf, sizeof buf, "# header\n%s = %s\n", key, value);
+	rc = parse(&c, buf, err, sizeof err);
+	if (rc != VG_ERR_INVALID)
+		fail_msg("'%s = %s' was accepted (rc %d)", key, value, rc);
+	assert_non_null(strstr(err, "line 2"));
+}
+
+/* AVS SDK (protect configuration): the documented defaults. */
+static void test_config_defaults(void **state)
+{
+	vg_config c;
+
+	(void)state;
+	memset(&c, 0xa5, sizeof c);
+	vg_config_defaults(&c);
+	assert_string_equal(c.user, "voxguard");
+	assert_string_equal(c.admin_group, "");
+	assert_string_equal(c.socket_group, "");
+	assert_int_equal(c.socket_mode, 0660);
+	assert_string_equal(c.rot, "file");
+	assert_string_equal(c.rot_param, "");
+	assert_int_equal(c.max_clients, 256);
+	assert_int_equal(c.io_timeout_ms, 5000);
+	assert_int_equal(c.audit_checkpoint_every, 256);
+	assert_int_equal(c.audit_max_records, 100000);
+	/* An empty file leaves the defaults. */
+	assert_int_equal(vg_config_parse(&c, "", 0, NULL, 0), VG_OK);
+	assert_int_equal(c.socket_mode, 0660);
+}
+
+/* AVS SDK (protect configuration): every documented key is parsed. */
+static void test_config_every_key_parsed(void **state)
+{
+	vg_config c;
+	char err[128] = "";
+	static const char text[] = "user = vgsvc\n"
+				   "admin_group = voxguard-admin\n"
+				   "socket_group = audio\n"
+				   "socket_mode = 0600\n"
+				   "rot = tpm2\n"
+				   "rot_param = device:/dev/tpmrm0\n"
+				   "max_clients = 4096\n"
+				   "io_timeout_ms = 600000\n"
+				   "audit_checkpoint_every = 1000000\n"
+				   "audit_max_records = 1099511627776\n";
+
+	(void)state;
+	assert_int_equal(parse(&c, text, err, sizeof err), VG_OK);
+	assert_string_equal(c.user, "vgsvc");
+	assert_string_equal(c.admin_group, "voxguard-admin");
+	assert_string_equal(c.socket_group, "audio");
+	assert_int_equal(c.socket_mode, 0600);
+	assert_string_equal(c.rot, "tpm2");
+	assert_string_equal(c.rot_param, "device:/dev/tpmrm0");
+	assert_int_equal(c.max_clients, 4096);
+	assert_int_equal(c.io_timeout_ms, 600000);
+	assert_int_equal(c.audit_checkpoint_every, 1000000);
+	assert_true(c.audit_max_records == (UINT64_C(1) << 40));
+
+	/* The lower bounds are accepted too. */
+	assert_int_equal(parse(&c,
+			       "max_clients=1\nio_timeout_ms=10\naudit_checkpoint_every=1\n"
+			       "audit_max_records=16\nsocket_mode=0\nsocket_mode=660\n",
+			       err, sizeof err),
+			 VG_OK);
+	assert_int_equal(c.max_clients, 1);
+	assert_int_equal(c.io_timeout_ms, 10);
+	assert_int_equal(c.audit_checkpoint_every, 1);
+	assert_int_equal(c.audit_max_records, 16);
+	assert_int_equal(c.socket_mode, 0660); /* octal, leading 0 or not */
+	/* Empty strings where allowed. */
+	assert_int_equal(parse(&c, "user =\nrot_param = \nadmin_group=\n", err, sizeof err),
+			 VG_OK);
+	assert_string_equal(c.user, "");
+	assert_string_equal(c.rot_param, "");
+}
+
+/* AVS SDK (protect configuration): comments (whole-line and trailing),
+ * blank and whitespace-only lines, tabs, CRLF endings and a last line
+ * without a newline are all fine. */
+static void test_config_comments_and_blanks(void **state)
+{
+	vg_config c;
+	char err[128] = "";
+	static const char text[] = "# voxguardd.conf\n"
+				   "\n"
+				   "   \n"
+				   "\t\t\n"
+				   "  # indented comment = with equals\n"
+				   "max_clients = 12   # trailing comment\n"
+				   "\tio_timeout_ms\t=\t250\t\n"
+				   "user = vgsvc\r\n"
+				   "#\n"
+				   "rot_param=abc#def\n"
+				   "audit_checkpoint_every=3";
+
+	(void)state;
+	assert_int_equal(parse(&c, text, err, sizeof err), VG_OK);
+	assert_int_equal(c.max_clients, 12);
+	assert_int_equal(c.io_timeout_ms, 250);
+	assert_string_equal(c.user, "vgsvc");
+	assert_string_equal(c.rot_param, "abc"); /* '#' starts a comment anywhere */
+	assert_int_equal(c.audit_checkpoint_every, 3);
+}
+
+/* AVS SDK (fail closed): an unknown key, or a known key with odd case or
+ * spacing, is VG_ERR_INVALID naming the line. */
+static void test_config_unknown_key_rejected(void **state)
+{
+	vg_config c;
+	char err[128] = "";
+
+	(void)state;
+	assert_int_equal(parse(&c, "user = a\nsocket_mod = 0600\n", err, sizeof err),
+			 VG_ERR_INVALID);
+	assert_non_null(strstr(err, "line 2"));
+	assert_non_null(strstr(err, "socket_mod"));
+	assert_kv_invalid("User", "a");
+	assert_kv_invalid("max clients", "5");
+	assert_kv_invalid("", "5");
+	assert_kv_invalid("rot.param", "x");
+}
+
+/* AVS SDK (fail closed): a line without '=' is VG_ERR_INVALID naming the
+ * line. */
+static void test_config_missing_equals_rejected(void **state)
+{
+	vg_config c;
+	char err[128] = "";
+
+	(void)state;
+	assert_int_equal(parse(&c, "# c\n\nuser voxguard\n", err, sizeof err), VG_ERR_INVALID);
+	assert_non_null(strstr(err, "line 3"));
+	assert_int_equal(parse(&c, "max_clients 5 # = here is a comment\n", err, sizeof err),
+			 VG_ERR_INVALID);
+	assert_non_null(strstr(err, "line 1"));
+}
+
+/* AVS SDK (fail closed): malformed numbers are VG_ERR_INVALID. */
+static void test_config_bad_numbers_rejected(void **state)
+{
+	static const char *const keys[] = {"max_clients", "io_timeout_ms",
+					   "audit_checkpoint_every", "audit_max_records",
+					   "socket_mode"};
+	static const char *const bad[] = {"", "abc", "12abc", "-1", "+5", "0x10", "1.5", "1e3",
+					  "1 2", "- 1", "99999999999999999999999999"};
+
+	(void)state;
+	for (size_t k = 0; k < VG_ARRAY_LEN(keys); k++)
+		for (size_t b = 0; b < VG_ARRAY_LEN(bad); b++)
+			assert_kv_invalid(keys[k], bad[b]);
+	assert_kv_invalid("socket_mode", "0680"); /* not octal */
+	assert_kv_invalid("socket_mode", "9");
+}
+
+/* AVS SDK (fail closed): numbers outside their range are VG_ERR_INVALID. */
+static void test_config_out_of_range_rejected(void **state)
+{
+	(void)state;
+	assert_kv_invalid("max_clients", "0");
+	assert_kv_invalid("max_clients", "4097");
+	assert_kv_invalid("io_timeout_ms", "9");
+	assert_kv_invalid("io_timeout_ms", "600001");
+	assert_kv_invalid("io_timeout_ms", "4294967306"); /* 2^32 + 10: no wrap */
+	assert_kv_invalid("audit_checkpoint_every", "0");
+	assert_kv_invalid("audit_checkpoint_every", "1000001");
+	assert_kv_invalid("audit_max_records", "15");
+	assert_kv_invalid("audit_max_records", "1099511627777");
+	assert_kv_invalid("audit_max_records", "18446744073709551615");
+	assert_kv_invalid("audit_max_records", "18446744073709551616");
+	assert_kv_invalid("socket_mode", "01000");
+	assert_kv_invalid("socket_mode", "04770");
+}
+
+/* SFR 4.2.10: the socket is never world-accessible: socket_mode 0777 (and
+ * 0771) is rejected; owner/group modes are accepted. */
+static void test_config_socket_mode_world_rejected(void **state)
+{
+	vg_config c;
+
+	(void)state;
+	assert_kv_invalid("socket_mode", "0777");
+	assert_kv_invalid("socket_mode", "777");
+	assert_kv_invalid("socket_mode", "0771");
+	assert_kv_invalid("socket_mode", "0772");
+	assert_int_equal(parse_kv(&c, "socket_mode", "0660"), VG_OK);
+	assert_int_equal(c.socket_mode, 0660);
+	assert_int_equal(parse_kv(&c, "socket_mode", "0770"), VG_OK);
+	assert_int_equal(c.socket_mode, 0770);
+	assert_int_equal(parse_kv(&c, "socket_mode", "0600"), VG_OK);
+	assert_int_equal(c.socket_mode, 0600);
+}
+
+/*
+ * Regression (was a bug in src/daemon/config.c, apply "socket_mode"): the world check is a
+ * numeric upper bound (x <= 0770), not a mask: every mode below 0770 with
+ * "other" bits passes, e.g. 0666 (world read/write: any local user can
+ * connect) or 0707. Fix direction: reject (x & 07) != 0 (and x > 0777).
+ */
+/* SFR 4.2.10: no mode with any world (other) bit is accepted. */
+static void test_config_socket_mode_world_bits_below_0770_accepted(void **state)
+{
+	static const char *const modes[] = {"0666", "0606", "0664", "0707", "0002", "0004",
+					    "0001"};
+	vg_config c;
+
+	(void)state;
+	for (size_t i = 0; i < VG_ARRAY_LEN(modes); i++) {
+		vg_rc rc = parse_kv(&c, "socket_mode", modes[i]);
+		if (rc != VG_ERR_INVALID)
+			fail_msg("world-accessible socket_mode %s accepted (rc %d, mode %04o)",
+				 modes[i], rc, c.socket_mode);
+	}
+}
+
+/* AVS SDK (fail closed): string settings: too long, empty where a value
+ * is required, or with control characters: VG_ERR_INVALID. */
+static void test_config_bad_strings_rejected(void **state)
+{
+	char v[300];
+	vg_config c;
+
+	(void)state;
+	memset(v, 'u', sizeof v);
+	v[VG_CFG_STR - 1] = '\0';
+	assert_int_equal(parse_kv(&c, "user", v), VG_OK);
+	assert_int_equal(strlen(c.user), VG_CFG_STR - 1);
+	v[VG_CFG_STR - 1] = 'u';
+	v[VG_CFG_STR] = '\0';
+	assert_kv_invalid("user", v);
+	assert_kv_invalid("admin_group", v);
+	assert_kv_invalid("socket_group", v);
+	assert_kv_invalid("rot", v);
+	memset(v, 'p', sizeof v);
+	v[255] = '\0';
+	assert_int_equal(parse_kv(&c, "rot_param", v), VG_OK);
+	v[255] = 'p';
+	v[256] = '\0';
+	assert_kv_invalid("rot_param", v);
+	assert_kv_invalid("rot", "");
+	assert_kv_invalid("user", "vg\x01svc");
+	assert_kv_invalid("user", "vg\x7fsvc");
+	assert_kv_invalid("rot_param", "a\x1b[31mb");
+	assert_kv_invalid("socket_group", "gr\xc3\xbcn");
+}
+
+/* AVS SDK (hostile input): a line of 512 bytes is fine, 513 is
+ * VG_ERR_INVALID naming the line. */
+static void test_config_long_line_rejected(void **state)
+{
+	char text[2048], err[128] = "";
+	vg_config c;
+	size_t n;
+
+	(void)state;
+	strcpy(text, "user = a\n");
+	n = strlen(text);
+	memset(text + n, '#', 512);
+	text[n + 512] = '\n';
+	text[n + 513] = '\0';
+	assert_int_equal(parse(&c, text, err, sizeof err), VG_OK);
+	text[n + 512] = '#';
+	text[n + 513] = '\n';
+	text[n + 514] = '\0';
+	assert_int_equal(parse(&c, text, err, sizeof err), VG_ERR_INVALID);
+	assert_non_null(strstr(err, "line 2"));
+	/* Also as the last line, without a newline. */
+	text[n + 513] = '\0';
+	assert_int_equal(parse(&c, text, err, sizeof err), VG_ERR_INVALID);
+	assert_non_null(strstr(err, "line 2"));
+}
+
+/* AVS SDK (hostile input): an embedded NUL (binary data) is VG_ERR_INVALID
+ * naming the line, even inside a comment. */
+static void test_config_embedded_nul_rejected(void **state)
+{
+	static const char text[] = "user = a\nrot = file\nrot_param = x\0y\n";
+	static const char in_comment[] = "# a\0b\n";
+	char err[128] = "";
+	vg_config c;
+
+	(void)state;
+	vg_config_defaults(&c);
+	assert_int_equal(vg_config_parse(&c, text, sizeof text - 1, err, sizeof err),
+			 VG_ERR_INVALID);
+	assert_non_null(strstr(err, "line 3"));
+	assert_int_equal(vg_config_parse(&c, in_comment, sizeof in_comment - 1, err, sizeof err),
+			 VG_ERR_INVALID);
+	assert_non_null(strstr(err, "line 1"));
+}
+
+/* AVS SDK (hostile input): a file of 64 KiB is fine, one byte more is
+ * VG_ERR_TOO_LARGE, from memory and from disk. */
+static void test_config_file_over_64k_rejected(void **state)
+{
+	size_t max = 64 * 1024;
+	char *text = malloc(max + 2), err[128] = "", dir[64], path[VGT_PATH];
+	vg_config c;
+
+	(void)state;
+	assert_non_null(text);
+	memset(text, '\n', max + 1);
+	memcpy(text, "max_clients = 7\n", 16);
+	vg_config_defaults(&c);
+	assert_int_equal(vg_config_parse(&c, text, max, err, sizeof err), VG_OK);
+	assert_int_equal(c.max_clients, 7);
+	vg_config_defaults(&c);
+	assert_int_equal(vg_config_parse(&c, text, max + 1, err, sizeof err), VG_ERR_TOO_LARGE);
+	assert_true(strlen(err) > 0);
+
+	assert_int_equal(vgt_mkdtemp(dir), 0);
+	vgt_path(path, dir, "voxguardd.conf");
+	assert_int_equal(vgt_write(path, text, max, 0600), 0);
+	assert_int_equal(vg_config_load(&c, path, err, sizeof err), VG_OK);
+	assert_int_equal(vgt_write(path, text, max + 1, 0600), 0);
+	assert_int_equal(vg_config_load(&c, path, err, sizeof err), VG_ERR_TOO_LARGE);
+	vgt_path(path, dir, "missing.conf");
+	assert_int_equal(vg_config_load(&c, path, err, sizeof err), VG_ERR_NOT_FOUND);
+	assert_non_null(strstr(err, "missing.conf"));
+	vgt_rmrf(dir);
+	free(text);
+}
+
+/* AVS SDK (protect configuration): the error names the failing line
+ * (counting blank and comment lines), fits any buffer, and err may be
+ * NULL. */
+static void test_config_error_names_line(void **state)
+{
+	vg_config c;
+	char err[128] = "", tiny[8];
+	static const char text[] = "# 1\n\n# 3\nuser = a\n\n\nmax_clients = lots\nrot = file\n";
+
+	(void)state;
+	assert_int_equal(parse(&c, text, err, sizeof err), VG_ERR_INVALID);
+	assert_non_null(strstr(err, "line 7"));
+	assert_int_equal(parse(&c, text, NULL, 0), VG_ERR_INVALID);
+	memset(tiny, 'x', sizeof tiny);
+	assert_int_equal(parse(&c, text, tiny, sizeof tiny), VG_ERR_INVALID);
+	assert_int_equal(strlen(tiny), sizeof tiny - 1);
+	assert_int_equal(parse(&c, "a=1\r\nb\r\n", err, sizeof err), VG_ERR_INVALID);
+	assert_non_null(strstr(err, "line 1"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_defaults),
+		cmocka_unit_test(test_config_every_key_parsed),
+		cmocka_unit_test(test_config_comments_and_blanks),
+		cmocka_unit_test(test_config_unknown_key_rejected),
+		cmocka_unit_test(test_config_missing_equals_rejected),
+		cmocka_unit_test(test_config_bad_numbers_rejected),
+		cmocka_unit_test(test_config_out_of_range_rejected),
+		cmocka_unit_test(test_config_socket_mode_world_rejected),
+		cmocka_unit_test(test_config_socket_mode_world_bits_below_0770_accepted),
+		cmocka_unit_test(test_config_bad_strings_rejected),
+		cmocka_unit_test(test_config_long_line_rejected),
+		cmocka_unit_test(test_config_embedded_nul_rejected),
+		cmocka_unit_test(test_config_file_over_64k_rejected),
+		cmocka_unit_test(test_config_error_names_line),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

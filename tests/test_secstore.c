@@ -1,0 +1,1031 @@
+/*
+ * test_secstore.c - secure storage (src/storage/secstore.h) over the
+ * database and its rollback binding (src/storage/db.h).
+ *
+ * SFR 4.2.4 secure storage; AVS Device SDK: protect configuration and
+ * persistent state. The attacks are done the way an attacker with the
+ * state dir would: with SQLite directly on the database file while the
+ * service is stopped, then the service restarts (the stack reopens).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <sys/wait.h>
+
+#include <openssl/rand.h>
+
+#include "helpers.h"
+
+#define NS "u/1000"
+#define NS2 "u/1001"
+
+static int setup(void **state)
+{
+	vgt_stack *s = vgt_stack_new();
+
+	*state = s;
+	return s ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	vgt_stack_free(*state);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static void put_str(vgt_stack *s, const char *ns, const char *name, const char *v)
+{
+	assert_int_equal(vg_secstore_put(s->st, ns, name, (const uint8_t *)v, strlen(v)), VG_OK);
+}
+
+static void assert_get_str(vgt_stack *s, const char *ns, const char *name, const char *want)
+{
+	uint8_t *v = NULL;
+	size_t n = 0;
+
+	assert_int_equal(vg_secstore_get(s->st, ns, name, &v, &n), VG_OK);
+	assert_non_null(v);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(v, want, n);
+	vg_free(v, n);
+}
+
+/* get fails with rc and returns nothing. */
+static void assert_get_fails(vgt_stack *s, const char *ns, const char *name, vg_rc rc)
+{
+	uint8_t sentinel, *v = &sentinel;
+	size_t n = 99;
+
+	assert_int_equal(vg_secstore_get(s->st, ns, name, &v, &n), rc);
+	assert_null(v);
+	assert_int_equal(n, 0);
+}
+
+static void reopen_ok(vgt_stack *s)
+{
+	assert_int_equal(vgt_stack_reopen(s), VG_OK);
+}
+
+struct names {
+	char v[16][VG_MAX_NAME_LEN + 1];
+	size_t n;
+	size_t stop_after;
+};
+
+static int collect(void *ctx, const char *name)
+{
+	struct names *l = ctx;
+
+	if (l->n < 16)
+		strcpy(l->v[l->n++], name);
+	return l->stop_after && l->n == l->stop_after;
+}
+
+/* The database file and its WAL, concatenated (what a write would change). */
+static uint8_t *db_files(vgt_stack *s, size_t *len)
+{
+	char wal[VGT_PATH];
+	uint8_t *a, *b = NULL, *all;
+	size_t al, bl = 0;
+
+	vgt_path(wal, s->dir, VG_DB_FILE "-wal");
+	assert_int_equal(vgt_read(s->db_path, &a, &al), 0);
+	if (vgt_exists(wal))
+		assert_int_equal(vgt_read(wal, &b, &bl), 0);
+	all = malloc(al + bl + 1);
+	assert_non_null(all);
+	memcpy(all, a, al);
+	if (bl)
+		memcpy(all + al, b, bl);
+	free(a);
+	free(b);
+	*len = al + bl;
+	return all;
+}
+
+/* Every record operation is refused with rc (and the db is not touched). */
+static void assert_store_refuses(vgt_stack *s, vg_rc rc)
+{
+	uint8_t *before, *after;
+	size_t bl, al;
+	struct names l;
+
+	memset(&l, 0, sizeof l);
+	assert_int_equal(vg_db_state(s->db), rc);
+	assert_int_equal(vg_secstore_state(s->st), rc);
+	before = db_files(s, &bl);
+	assert_int_equal(vg_secstore_put(s->st, NS, "new", (const uint8_t *)"x", 1), rc);
+	assert_int_equal(vg_secstore_put(s->st, NS, "a", (const uint8_t *)"x", 1), rc);
+	assert_get_fails(s, NS, "a", rc);
+	assert_get_fails(s, NS, "b", rc);
+	assert_int_equal(vg_secstore_delete(s->st, NS, "a"), rc);
+	assert_int_equal(vg_secstore_list(s->st, NS, collect, &l), rc);
+	assert_int_equal(l.n, 0);
+	/* Never writes over the evidence. */
+	after = db_files(s, &al);
+	assert_int_equal(bl, al);
+	assert_memory_equal(before, after, bl);
+	free(before);
+	free(after);
+}
+
+static struct names list_ns(vgt_stack *s, const char *ns)
+{
+	struct names l;
+
+	memset(&l, 0, sizeof l);
+	assert_int_equal(vg_secstore_list(s->st, ns, collect, &l), VG_OK);
+	return l;
+}
+
+/* Three records a, b, c in NS, one x in NS2; the stack is closed after. */
+static void populate_and_close(vgt_stack *s)
+{
+	put_str(s, NS, "a", "value of a");
+	put_str(s, NS, "b", "value of b");
+	put_str(s, NS, "c", "value of c");
+	put_str(s, NS2, "x", "value of x");
+	vgt_stack_close(s);
+}
+
+static void sql_ok(vgt_stack *s, const char *sql)
+{
+	int r = vgt_sql_script(s->db_path, sql);
+
+	if (r != SQLITE_OK)
+		fail_msg("sql '%s': %s", sql, sqlite3_errstr(r));
+}
+
+static uint8_t *row_blob(vgt_stack *s, const char *ns, const char *name, size_t *len)
+{
+	char sql[256];
+	uint8_t *b;
+
+	(void)snprintf(sql, sizeof sql,
+		       "SELECT blob FROM store_records WHERE ns = '%s' AND name = '%s'", ns, name);
+	assert_int_equal(vgt_sql_blob(s->db_path, sql, &b, len), 0);
+	return b;
+}
+
+static long long row_version(vgt_stack *s, const char *ns, const char *name)
+{
+	char sql[256];
+
+	(void)snprintf(sql, sizeof sql,
+		       "SELECT version FROM store_records WHERE ns = '%s' AND name = '%s'", ns,
+		       name);
+	return vgt_sql_int(s->db_path, sql);
+}
+
+static void set_row_blob(vgt_stack *s, const char *ns, const char *name, const uint8_t *b,
+			 size_t len)
+{
+	char sql[256];
+
+	(void)snprintf(sql, sizeof sql,
+		       "UPDATE store_records SET blob = ?1 WHERE ns = '%s' AND name = '%s'", ns,
+		       name);
+	assert_int_equal(vgt_sql(s->db_path, sql, b, len), SQLITE_DONE);
+}
+
+/* ---- functional ---- */
+
+/* SFR 4.2.4: put, get, overwrite, list (in name order), delete. */
+static void test_secstore_put_get_list_delete(void **state)
+{
+	vgt_stack *s = *state;
+	struct names l;
+	uint8_t *v = NULL;
+	size_t n = 1;
+
+	assert_int_equal(vg_secstore_count(s->st), 0);
+	put_str(s, NS, "wifi.psk", "correct horse");
+	put_str(s, NS, "alexa-token", "atza|IwEB");
+	put_str(s, NS, "Zed_1", "z");
+	assert_int_equal(vg_secstore_count(s->st), 3);
+	assert_get_str(s, NS, "wifi.psk", "correct horse");
+	assert_get_str(s, NS, "alexa-token", "atza|IwEB");
+
+	put_str(s, NS, "wifi.psk", "battery staple");
+	assert_get_str(s, NS, "wifi.psk", "battery staple");
+	assert_int_equal(vg_secstore_count(s->st), 3);
+
+	l = list_ns(s, NS);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0], "Zed_1");
+	assert_string_equal(l.v[1], "alexa-token");
+	assert_string_equal(l.v[2], "wifi.psk");
+	/* fn returning non-zero stops the walk. */
+	memset(&l, 0, sizeof l);
+	l.stop_after = 1;
+	assert_int_equal(vg_secstore_list(s->st, NS, collect, &l), VG_OK);
+	assert_int_equal(l.n, 1);
+
+	assert_int_equal(vg_secstore_delete(s->st, NS, "alexa-token"), VG_OK);
+	assert_int_equal(vg_secstore_count(s->st), 2);
+	assert_get_fails(s, NS, "alexa-token", VG_ERR_NOT_FOUND);
+	assert_int_equal(vg_secstore_delete(s->st, NS, "alexa-token"), VG_ERR_NOT_FOUND);
+	assert_int_equal(vg_secstore_delete(s->st, NS, "never-was"), VG_ERR_NOT_FOUND);
+	l = list_ns(s, NS);
+	assert_int_equal(l.n, 2);
+
+	/* An empty value is a value. */
+	assert_int_equal(vg_secstore_put(s->st, NS, "empty", NULL, 0), VG_OK);
+	assert_int_equal(vg_secstore_get(s->st, NS, "empty", &v, &n), VG_OK);
+	assert_int_equal(n, 0);
+	vg_free(v, n);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+}
+
+/* SFR 4.2.4: records, and the counter they are bound to, survive a
+ * restart; each commit advances the RoT counter with the db counter. */
+static void test_secstore_persists_across_reopen(void **state)
+{
+	vgt_stack *s = *state;
+	uint64_t rc0, rc1;
+
+	put_str(s, NS, "a", "one");
+	put_str(s, NS2, "a", "two");
+	assert_int_equal(vg_secstore_delete(s->st, NS2, "a"), VG_OK);
+	put_str(s, NS2, "b", "three");
+	assert_int_equal(vg_db_counter(s->db), 4);
+	assert_int_equal(vg_rot_counter_read(s->rot, &rc0), VG_OK);
+	assert_int_equal(rc0, 4);
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+	assert_int_equal(vg_db_counter(s->db), 4);
+	assert_int_equal(vg_rot_counter_read(s->rot, &rc1), VG_OK);
+	assert_int_equal(rc1, 4);
+	assert_int_equal(vg_secstore_count(s->st), 2);
+	assert_get_str(s, NS, "a", "one");
+	assert_get_str(s, NS2, "b", "three");
+	assert_get_fails(s, NS2, "a", VG_ERR_NOT_FOUND);
+}
+
+/* SFR 4.2.4: a value of exactly VG_MAX_VALUE_LEN (16 MiB) roundtrips,
+ * also after a restart. */
+static void test_secstore_16mib_value_roundtrip(void **state)
+{
+	vgt_stack *s = *state;
+	size_t n = VG_MAX_VALUE_LEN, got_len = 0;
+	uint8_t *v = malloc(n), *got = NULL;
+
+	assert_non_null(v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = (uint8_t)(i ^ (i >> 8) ^ (i >> 16));
+	assert_int_equal(vg_secstore_put(s->st, NS, "big", v, n), VG_OK);
+	assert_int_equal(vg_secstore_get(s->st, NS, "big", &got, &got_len), VG_OK);
+	assert_int_equal(got_len, n);
+	assert_true(memcmp(got, v, n) == 0);
+	vg_free(got, got_len);
+	reopen_ok(s);
+	assert_int_equal(vg_secstore_get(s->st, NS, "big", &got, &got_len), VG_OK);
+	assert_int_equal(got_len, n);
+	assert_true(memcmp(got, v, n) == 0);
+	vg_free(got, got_len);
+	free(v);
+}
+
+/* SFR 4.2.4: one byte over VG_MAX_VALUE_LEN is VG_ERR_TOO_LARGE and
+ * nothing is written. */
+static void test_secstore_value_too_large(void **state)
+{
+	vgt_stack *s = *state;
+	size_t n = VG_MAX_VALUE_LEN + 1;
+	uint8_t *v = calloc(1, n);
+
+	assert_non_null(v);
+	assert_int_equal(vg_secstore_put(s->st, NS, "big", v, n), VG_ERR_TOO_LARGE);
+	assert_get_fails(s, NS, "big", VG_ERR_NOT_FOUND);
+	assert_int_equal(vg_db_counter(s->db), 0);
+	free(v);
+}
+
+/* SFR 4.2.4 / AVS SDK (hostile input): malformed record names and
+ * namespaces are VG_ERR_INVALID for every operation. */
+static void test_secstore_invalid_names(void **state)
+{
+	vgt_stack *s = *state;
+	char longest[VG_MAX_NAME_LEN + 2], long_ns[VG_MAX_NS_LEN + 2];
+	const char *bad[] = {"", ".hidden", "..", "a/b", "a b", "a\tb", "caf\xc3\xa9", "a;b",
+			     "a'b", "a%b", "*", longest};
+	uint8_t *v = NULL, *blob = NULL;
+	size_t n = 0;
+	uint64_t ver;
+	int dummy = 0;
+
+	memset(longest, 'n', VG_MAX_NAME_LEN);
+	longest[VG_MAX_NAME_LEN] = '\0';
+	put_str(s, NS, longest, "128 is fine");
+	assert_get_str(s, NS, longest, "128 is fine");
+	longest[VG_MAX_NAME_LEN] = 'n';
+	longest[VG_MAX_NAME_LEN + 1] = '\0';
+	for (size_t i = 0; i < VG_ARRAY_LEN(bad); i++) {
+		assert_int_equal(vg_secstore_put(s->st, NS, bad[i], (const uint8_t *)"v", 1),
+				 VG_ERR_INVALID);
+		assert_int_equal(vg_secstore_get(s->st, NS, bad[i], &v, &n), VG_ERR_INVALID);
+		assert_int_equal(vg_secstore_delete(s->st, NS, bad[i]), VG_ERR_INVALID);
+		assert_int_equal(vg_secstore_raw(s->st, NS, bad[i], &blob, &n, &ver),
+				 VG_ERR_INVALID);
+	}
+	assert_int_equal(vg_secstore_put(s->st, NS, NULL, (const uint8_t *)"v", 1), VG_ERR_INVALID);
+	assert_int_equal(vg_secstore_get(s->st, NS, NULL, &v, &n), VG_ERR_INVALID);
+
+	memset(long_ns, 'u', VG_MAX_NS_LEN + 1);
+	long_ns[VG_MAX_NS_LEN + 1] = '\0';
+	assert_int_equal(vg_secstore_put(s->st, long_ns, "a", (const uint8_t *)"v", 1),
+			 VG_ERR_INVALID);
+	assert_int_equal(vg_secstore_put(s->st, "", "a", (const uint8_t *)"v", 1), VG_ERR_INVALID);
+	assert_int_equal(vg_secstore_put(s->st, NULL, "a", (const uint8_t *)"v", 1),
+			 VG_ERR_INVALID);
+	assert_int_equal(vg_secstore_get(s->st, "", "a", &v, &n), VG_ERR_INVALID);
+	assert_int_equal(vg_secstore_list(s->st, "", collect, &dummy), VG_ERR_INVALID);
+	assert_int_equal(vg_secstore_list(s->st, long_ns, collect, &dummy), VG_ERR_INVALID);
+	long_ns[VG_MAX_NS_LEN] = '\0';
+	put_str(s, long_ns, "a", "64 is fine");
+	assert_int_equal(vg_secstore_count(s->st), 2);
+}
+
+/* SFR 4.2.4 / 4.2.10: namespaces are isolated: the same name in two
+ * namespaces is two records, listing and deleting stay in their namespace,
+ * and each namespace has its own key. */
+static void test_secstore_namespaces_isolated(void **state)
+{
+	vgt_stack *s = *state;
+	struct names l;
+	uint8_t *b1, *b2, k1[VG_KEY_LEN], k2[VG_KEY_LEN], *v = NULL;
+	size_t l1, l2, n;
+	uint64_t v1, v2;
+
+	put_str(s, NS, "pin", "alice's pin");
+	put_str(s, NS2, "pin", "bob's pin");
+	put_str(s, NS2, "only-bob", "b");
+	assert_get_str(s, NS, "pin", "alice's pin");
+	assert_get_str(s, NS2, "pin", "bob's pin");
+	assert_get_fails(s, NS, "only-bob", VG_ERR_NOT_FOUND);
+	l = list_ns(s, NS);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0], "pin");
+	l = list_ns(s, "u/10");
+	assert_int_equal(l.n, 0);
+	assert_int_equal(vg_secstore_delete(s->st, NS, "only-bob"), VG_ERR_NOT_FOUND);
+	assert_int_equal(vg_secstore_delete(s->st, NS, "pin"), VG_OK);
+	assert_get_str(s, NS2, "pin", "bob's pin");
+
+	/* Per-namespace keys: bob's blob does not open under alice's key. */
+	assert_int_equal(vg_secstore_raw(s->st, NS2, "pin", &b2, &l2, &v2), VG_OK);
+	assert_int_equal(vg_rot_derive(s->rot, "store-ns", (const uint8_t *)NS, strlen(NS), k1),
+			 VG_OK);
+	assert_int_equal(vg_rot_derive(s->rot, "store-ns", (const uint8_t *)NS2, strlen(NS2), k2),
+			 VG_OK);
+	assert_memory_not_equal(k1, k2, VG_KEY_LEN);
+	assert_int_equal(vg_secstore_open_blob(k2, NS2, "pin", v2, b2, l2, &v, &n), VG_OK);
+	vg_free(v, n);
+	assert_int_equal(vg_secstore_open_blob(k1, NS2, "pin", v2, b2, l2, &v, &n),
+			 VG_ERR_INTEGRITY);
+	assert_null(v);
+	assert_int_equal(vg_secstore_open_blob(k1, NS, "pin", v2, b2, l2, &v, &n),
+			 VG_ERR_INTEGRITY);
+	assert_null(v);
+	put_str(s, NS, "pin", "alice again");
+	assert_int_equal(vg_secstore_raw(s->st, NS, "pin", &b1, &l1, &v1), VG_OK);
+	assert_memory_not_equal(b1 + VG_SEAL_HDR_LEN, b2 + VG_SEAL_HDR_LEN, VG_SEAL_NONCE_LEN);
+	free(b1);
+	free(b2);
+}
+
+/* SFR 4.2.4: the stored blob is sealed at the record's version and bound to
+ * its identity: open_blob refuses another name, namespace or version. */
+static void test_secstore_open_blob_binds_identity(void **state)
+{
+	vgt_stack *s = *state;
+	uint8_t *b, k[VG_KEY_LEN], *v = NULL;
+	size_t len, n = 0;
+	uint64_t ver;
+	vg_seal_kind kind;
+	uint64_t gen;
+
+	put_str(s, NS, "a", "first");
+	put_str(s, NS, "a", "second");
+	assert_int_equal(vg_secstore_raw(s->st, NS, "a", &b, &len, &ver), VG_OK);
+	assert_int_equal(ver, 2);
+	assert_int_equal(vg_seal_parse_header(b, len, &kind, &gen), VG_OK);
+	assert_int_equal(kind, VG_SEAL_RECORD);
+	assert_int_equal(gen, ver);
+	assert_int_equal(vg_rot_derive(s->rot, "store-ns", (const uint8_t *)NS, strlen(NS), k),
+			 VG_OK);
+	assert_int_equal(vg_secstore_open_blob(k, NS, "a", ver, b, len, &v, &n), VG_OK);
+	assert_int_equal(n, 6);
+	assert_memory_equal(v, "second", 6);
+	vg_free(v, n);
+	assert_int_equal(vg_secstore_open_blob(k, NS, "a", ver - 1, b, len, &v, &n),
+			 VG_ERR_INTEGRITY);
+	assert_null(v);
+	assert_int_equal(vg_secstore_open_blob(k, NS, "a", ver + 1, b, len, &v, &n),
+			 VG_ERR_INTEGRITY);
+	assert_int_equal(vg_secstore_open_blob(k, NS, "b", ver, b, len, &v, &n), VG_ERR_INTEGRITY);
+	assert_int_equal(vg_secstore_open_blob(k, "u/100", "0a", ver, b, len, &v, &n),
+			 VG_ERR_INTEGRITY);
+	assert_int_equal(vg_secstore_open_blob(k, NS, "../a", ver, b, len, &v, &n),
+			 VG_ERR_INVALID);
+	assert_null(v);
+	assert_int_equal(n, 0);
+	free(b);
+}
+
+/* ---- attacks on the stopped service's files ---- */
+
+/* SFR 4.2.4 (a): a byte flipped in one record's blob (header, nonce,
+ * ciphertext or tag) fails that record with VG_ERR_INTEGRITY; the other
+ * records stay readable and the store stays in service. */
+static void test_secstore_flipped_blob_byte_fails_only_that_record(void **state)
+{
+	vgt_stack *s = *state;
+	size_t len;
+	uint8_t *orig;
+
+	populate_and_close(s);
+	orig = row_blob(s, NS, "b", &len);
+	const size_t at[] = {0, 5, 9, 15, VG_SEAL_HDR_LEN + 3, VG_SEAL_HDR_LEN + VG_SEAL_NONCE_LEN,
+			     len - VG_SEAL_TAG_LEN - 1, len - 1};
+	for (size_t i = 0; i < VG_ARRAY_LEN(at); i++) {
+		uint8_t *b = malloc(len);
+		assert_non_null(b);
+		memcpy(b, orig, len);
+		b[at[i]] ^= 0x01;
+		set_row_blob(s, NS, "b", b, len);
+		free(b);
+		reopen_ok(s);
+		assert_int_equal(vg_db_state(s->db), VG_OK);
+		assert_get_fails(s, NS, "b", VG_ERR_INTEGRITY);
+		assert_get_str(s, NS, "a", "value of a");
+		assert_get_str(s, NS, "c", "value of c");
+		assert_get_str(s, NS2, "x", "value of x");
+		vgt_stack_close(s);
+	}
+	/* Truncated and empty-ish blobs too. */
+	set_row_blob(s, NS, "b", orig, len - 1);
+	reopen_ok(s);
+	assert_get_fails(s, NS, "b", VG_ERR_INTEGRITY);
+	assert_get_str(s, NS, "a", "value of a");
+	vgt_stack_close(s);
+	set_row_blob(s, NS, "b", orig, 1);
+	reopen_ok(s);
+	assert_get_fails(s, NS, "b", VG_ERR_INTEGRITY);
+	assert_get_str(s, NS, "c", "value of c");
+	free(orig);
+}
+
+/* SFR 4.2.4 (b): swapping the blobs of two records (same namespace, or the
+ * same name in two namespaces) never returns the other record's value:
+ * both fail with VG_ERR_INTEGRITY. (The record set is unchanged, so the
+ * store stays in service: only the AEAD binding catches it.) */
+static void test_secstore_swapped_blobs_fail(void **state)
+{
+	vgt_stack *s = *state;
+	uint8_t *ba, *bc, *bx, *bp;
+	size_t la, lc, lx, lp;
+
+	put_str(s, NS, "x", "alice's x");
+	populate_and_close(s);
+	ba = row_blob(s, NS, "a", &la);
+	bc = row_blob(s, NS, "c", &lc);
+	assert_int_equal(la, lc);
+	set_row_blob(s, NS, "a", bc, lc);
+	set_row_blob(s, NS, "c", ba, la);
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+	assert_get_fails(s, NS, "a", VG_ERR_INTEGRITY);
+	assert_get_fails(s, NS, "c", VG_ERR_INTEGRITY);
+	assert_get_str(s, NS, "b", "value of b");
+	vgt_stack_close(s);
+
+	/* Across namespaces: alice's x <-> bob's x. */
+	bx = row_blob(s, NS2, "x", &lx);
+	bp = row_blob(s, NS, "x", &lp);
+	set_row_blob(s, NS, "x", bx, lx);
+	set_row_blob(s, NS2, "x", bp, lp);
+	reopen_ok(s);
+	assert_get_fails(s, NS, "x", VG_ERR_INTEGRITY);
+	assert_get_fails(s, NS2, "x", VG_ERR_INTEGRITY);
+	assert_get_str(s, NS, "b", "value of b");
+	free(ba);
+	free(bc);
+	free(bx);
+	free(bp);
+}
+
+/* SFR 4.2.4 (c): replaying an old version of a record (old row saved,
+ * new value put, old row restored while stopped) makes the store refuse
+ * service with VG_ERR_INTEGRITY at restart; no record is served. */
+static void test_secstore_replayed_old_version_refused(void **state)
+{
+	vgt_stack *s = *state;
+	uint8_t *old;
+	size_t len;
+	long long old_v;
+	char sql[128];
+
+	put_str(s, NS, "a", "old secret");
+	put_str(s, NS, "b", "value of b");
+	vgt_stack_close(s);
+	old = row_blob(s, NS, "a", &len);
+	old_v = row_version(s, NS, "a");
+	assert_true(old_v > 0);
+	reopen_ok(s);
+	put_str(s, NS, "a", "new secret");
+	vgt_stack_close(s);
+	assert_true(row_version(s, NS, "a") > old_v);
+
+	set_row_blob(s, NS, "a", old, len);
+	(void)snprintf(sql, sizeof sql,
+		       "UPDATE store_records SET version = %lld WHERE ns = '" NS "' AND name = 'a'",
+		       old_v);
+	sql_ok(s, sql);
+	reopen_ok(s);
+	assert_store_refuses(s, VG_ERR_INTEGRITY);
+	/* The refusal survives another restart. */
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_ERR_INTEGRITY);
+	free(old);
+}
+
+/* SFR 4.2.4 (c): the old blob under the new row version (the version left
+ * alone so the record set still matches) fails that record. */
+static void test_secstore_replayed_old_blob_under_new_version_fails(void **state)
+{
+	vgt_stack *s = *state;
+	uint8_t *old;
+	size_t len;
+
+	put_str(s, NS, "a", "old secret");
+	put_str(s, NS, "b", "value of b");
+	vgt_stack_close(s);
+	old = row_blob(s, NS, "a", &len);
+	reopen_ok(s);
+	put_str(s, NS, "a", "new secret");
+	vgt_stack_close(s);
+	set_row_blob(s, NS, "a", old, len);
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+	assert_get_fails(s, NS, "a", VG_ERR_INTEGRITY);
+	assert_get_str(s, NS, "b", "value of b");
+	free(old);
+}
+
+/* SFR 4.2.4: deleting, adding, renaming, moving or re-versioning a row
+ * changes the record set: VG_ERR_INTEGRITY at restart, service refused. */
+static void test_secstore_row_set_edits_refused(void **state)
+{
+	vgt_stack *s = *state;
+	static const char *const edits[] = {
+		"DELETE FROM store_records WHERE name = 'b'",
+		("INSERT INTO store_records SELECT ns, 'b2', version, blob FROM store_records"
+		 " WHERE name = 'b'"),
+		"UPDATE store_records SET name = 'b2' WHERE name = 'b'",
+		"UPDATE store_records SET ns = 'u/1001' WHERE name = 'b'",
+		"UPDATE store_records SET ns = 'u/1002' WHERE ns = 'u/1001'",
+		"UPDATE store_records SET version = version + 1 WHERE name = 'a'",
+		"UPDATE store_records SET version = version - 1 WHERE name = 'c'",
+		"UPDATE store_records SET version = 0 WHERE name = 'c'",
+		"UPDATE store_records SET version = -3 WHERE name = 'c'",
+		"UPDATE store_records SET version = 999999 WHERE name = 'c'",
+		"UPDATE store_records SET name = '.hidden' WHERE name = 'c'",
+		"UPDATE store_records SET version = 'x' WHERE name = 'c'",
+		"DELETE FROM store_records",
+	};
+
+	populate_and_close(s);
+	assert_int_equal(vgt_db_save(s->dir, "clean"), 0);
+	for (size_t i = 0; i < VG_ARRAY_LEN(edits); i++) {
+		assert_int_equal(vgt_db_restore(s->dir, "clean", true), 0);
+		sql_ok(s, edits[i]);
+		reopen_ok(s);
+		if (vg_db_state(s->db) != VG_ERR_INTEGRITY)
+			fail_msg("edit '%s' was not detected (state %d)", edits[i],
+				 vg_db_state(s->db));
+		assert_store_refuses(s, VG_ERR_INTEGRITY);
+		vgt_stack_close(s);
+	}
+	/* The clean copy itself is fine: the failures were the edits. */
+	assert_int_equal(vgt_db_restore(s->dir, "clean", false), 0);
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+	assert_get_str(s, NS, "b", "value of b");
+}
+
+/* SFR 4.2.4 (d): restoring a copy of the whole database (db, -wal, -shm,
+ * copied while stopped) taken before further puts is a rollback:
+ * VG_ERR_ROLLBACK at restart, and every record operation refused with it. */
+static void test_secstore_restored_db_copy_rollback(void **state)
+{
+	vgt_stack *s = *state;
+	uint64_t rot_before, rot_after;
+
+	put_str(s, NS, "a", "value of a");
+	put_str(s, NS, "pin", "1234");
+	vgt_stack_close(s);
+	assert_int_equal(vgt_db_save(s->dir, "old"), 0);
+	reopen_ok(s);
+	put_str(s, NS, "pin", "9876"); /* the user changed the PIN */
+	put_str(s, NS, "b", "value of b");
+	assert_int_equal(vg_rot_counter_read(s->rot, &rot_before), VG_OK);
+	vgt_stack_close(s);
+
+	assert_int_equal(vgt_db_restore(s->dir, "old", false), 0);
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_ERR_ROLLBACK);
+	assert_store_refuses(s, VG_ERR_ROLLBACK);
+	assert_get_fails(s, NS, "pin", VG_ERR_ROLLBACK);
+	assert_int_equal(vg_rot_counter_read(s->rot, &rot_after), VG_OK);
+	assert_int_equal(rot_after, rot_before);
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_ERR_ROLLBACK);
+}
+
+/* SFR 4.2.4 (d): the same with a hot copy, taken while the service runs
+ * (WAL and shared memory still there). */
+static void test_secstore_restored_hot_copy_rollback(void **state)
+{
+	vgt_stack *s = *state;
+	char wal[VGT_PATH];
+
+	put_str(s, NS, "a", "value of a");
+	vgt_path(wal, s->dir, VG_DB_FILE "-wal");
+	assert_true(vgt_exists(wal));
+	assert_int_equal(vgt_db_save(s->dir, "hot"), 0);
+	put_str(s, NS, "a", "newer a");
+	vgt_stack_close(s);
+	assert_int_equal(vgt_db_restore(s->dir, "hot", false), 0);
+	reopen_ok(s);
+	assert_store_refuses(s, VG_ERR_ROLLBACK);
+}
+
+/* SFR 4.2.4 (e): deleting the database on a used device is a rollback;
+ * on a device that never stored anything, a missing database is fine. */
+static void test_secstore_deleted_db_rollback(void **state)
+{
+	vgt_stack *s = *state;
+
+	vgt_stack_close(s);
+	vgt_db_remove(s->dir);
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+
+	put_str(s, NS, "a", "value of a");
+	vgt_stack_close(s);
+	vgt_db_remove(s->dir);
+	reopen_ok(s);
+	assert_store_refuses(s, VG_ERR_ROLLBACK);
+}
+
+/* SFR 4.2.4 (f): any edit of the meta row or the anchors table (the MAC'd
+ * commit counter and record-set digest) is VG_ERR_INTEGRITY at restart;
+ * emptying both is a database with no history: a rollback. */
+static void test_secstore_meta_and_anchor_edits_refused(void **state)
+{
+	vgt_stack *s = *state;
+	static const struct {
+		const char *sql;
+		vg_rc want;
+	} edits[] = {
+		{"UPDATE meta SET counter = counter + 1", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET counter = counter - 1", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET counter = 1000000", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET counter = -1", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET counter = CAST(counter AS TEXT) || 'x'", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET mac = zeroblob(32)", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET mac = substr(mac, 1, 31)", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET mac = mac || x'00'", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET mac = hex(mac)", VG_ERR_INTEGRITY},
+		{"DELETE FROM meta", VG_ERR_INTEGRITY},
+		{"UPDATE anchors SET val = zeroblob(32)", VG_ERR_INTEGRITY},
+		{"UPDATE anchors SET val = substr(val, 2)", VG_ERR_INTEGRITY},
+		{"UPDATE anchors SET val = zeroblob(65)", VG_ERR_INTEGRITY},
+		{"UPDATE anchors SET val = CAST(val AS TEXT)", VG_ERR_INTEGRITY},
+		{"UPDATE anchors SET name = 'store.sex'", VG_ERR_INTEGRITY},
+		{"INSERT INTO anchors VALUES ('evil', x'01')", VG_ERR_INTEGRITY},
+		{"INSERT INTO anchors VALUES ('a-name-longer-than-thirty-one-chars', x'01')",
+		 VG_ERR_INTEGRITY},
+		{"DELETE FROM anchors", VG_ERR_INTEGRITY},
+		{"DELETE FROM meta; DELETE FROM anchors", VG_ERR_ROLLBACK},
+	};
+
+	populate_and_close(s);
+	assert_int_equal(vgt_db_save(s->dir, "clean"), 0);
+	for (size_t i = 0; i < VG_ARRAY_LEN(edits); i++) {
+		assert_int_equal(vgt_db_restore(s->dir, "clean", true), 0);
+		sql_ok(s, edits[i].sql);
+		reopen_ok(s);
+		if (vg_db_state(s->db) != edits[i].want)
+			fail_msg("edit '%s': state %d, wanted %d", edits[i].sql, vg_db_state(s->db),
+				 edits[i].want);
+		assert_store_refuses(s, edits[i].want);
+		vgt_stack_close(s);
+	}
+	assert_int_equal(vgt_db_restore(s->dir, "clean", false), 0);
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+}
+
+/* SFR 4.2.4 (g): the crash window between the database commit and the RoT
+ * counter write leaves a database one commit ahead of the RoT: it is
+ * accepted (only the service can MAC the meta row) and the RoT catches up.
+ * Simulated by putting the counter file back to its bytes from before the
+ * last put (what a power cut before the RoT write leaves). */
+static void test_secstore_crash_window_db_ahead_accepted(void **state)
+{
+	vgt_stack *s = *state;
+	char ctr[VGT_PATH];
+	uint8_t *saved;
+	size_t saved_len;
+	uint64_t rot;
+
+	vgt_path(ctr, s->dir, "counter");
+	put_str(s, NS, "a", "value of a");
+	vgt_stack_close(s);
+	assert_int_equal(vgt_read(ctr, &saved, &saved_len), 0);
+	reopen_ok(s);
+	put_str(s, NS, "b", "value of b");
+	assert_int_equal(vg_db_counter(s->db), 2);
+	vgt_stack_close(s);
+	assert_int_equal(vgt_write(ctr, saved, saved_len, 0600), 0);
+	free(saved);
+
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+	assert_int_equal(vg_db_counter(s->db), 2);
+	assert_int_equal(vg_rot_counter_read(s->rot, &rot), VG_OK);
+	assert_int_equal(rot, 2); /* caught up at open */
+	assert_get_str(s, NS, "a", "value of a");
+	assert_get_str(s, NS, "b", "value of b");
+	put_str(s, NS, "c", "value of c");
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+	assert_int_equal(vg_rot_counter_read(s->rot, &rot), VG_OK);
+	assert_int_equal(rot, 3);
+	assert_get_str(s, NS, "c", "value of c");
+}
+
+/*
+ * Regression (was a bug in src/storage/db.c, load_meta): an anchor whose value is an empty BLOB
+ * makes sqlite3_column_blob() return NULL, and load_meta then calls
+ * memcpy(a->val, NULL, 0): undefined behaviour on data an attacker wrote
+ * (UBSan aborts the service). Fix direction: skip the memcpy when len == 0,
+ * or refuse len == 0 (no anchor is ever empty) with VG_ERR_INTEGRITY.
+ */
+/* SFR 4.2.4 (f): an anchor emptied to x'' is VG_ERR_INTEGRITY at restart,
+ * without undefined behaviour (checked in a child: UBSan aborts it). */
+static void test_secstore_empty_anchor_value_is_undefined_behaviour(void **state)
+{
+	vgt_stack *s = *state;
+	pid_t pid;
+	int status = 0;
+
+	populate_and_close(s);
+	sql_ok(s, "UPDATE anchors SET val = x''");
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		vg_rc rc = vgt_stack_open(s);
+		int ok = rc == VG_OK && vg_db_state(s->db) == VG_ERR_INTEGRITY;
+		vgt_stack_close(s);
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status))
+		fail_msg("opening a db with an empty anchor value killed the process "
+			 "(signal %d)",
+			 WTERMSIG(status));
+	if (WEXITSTATUS(status) != 0)
+		fail_msg("opening a db with an empty anchor value: exit %d (UBSan: memcpy "
+			 "from NULL in load_meta, or state not VG_ERR_INTEGRITY)",
+			 WEXITSTATUS(status));
+}
+
+/* ---- what the files hold ---- */
+
+/* SFR 4.2.4 / AVS SDK (protect persistent state): a stored value's
+ * plaintext is in no file of the state dir (db, WAL, shm, RoT files),
+ * neither while the service runs nor after it stopped, also for a value
+ * large enough to span overflow pages. */
+static void test_secstore_plaintext_not_in_any_file(void **state)
+{
+	vgt_stack *s = *state;
+	uint8_t rnd[12];
+	char hex[25], marker[64];
+	size_t big_len = 200 * 1024;
+	char *big = malloc(big_len);
+
+	assert_non_null(big);
+	assert_int_equal(RAND_bytes(rnd, sizeof rnd), 1);
+	vg_hex_encode(rnd, sizeof rnd, hex);
+	(void)snprintf(marker, sizeof marker, "VGMARKER-%s", hex);
+	for (size_t i = 0; i < big_len; i++)
+		big[i] = marker[i % strlen(marker)];
+
+	put_str(s, NS, "small", marker);
+	assert_int_equal(vg_secstore_put(s->st, NS, "big", (const uint8_t *)big, big_len), VG_OK);
+	put_str(s, NS, "small", marker); /* an overwrite too */
+	assert_get_str(s, NS, "small", marker);
+	assert_int_equal(vgt_dir_grep(s->dir, marker, strlen(marker)), 0);
+	assert_int_equal(vgt_dir_grep(s->dir, hex, strlen(hex)), 0);
+	vgt_stack_close(s);
+	assert_int_equal(vgt_dir_grep(s->dir, marker, strlen(marker)), 0);
+	assert_int_equal(vgt_dir_grep(s->dir, hex, strlen(hex)), 0);
+	/* The grep does find what is there: record names are not secret. */
+	assert_true(vgt_dir_grep(s->dir, "small", 5) > 0);
+	free(big);
+}
+
+static void assert_blob_gone(const char *dir, const uint8_t *blob, size_t len)
+{
+	/* Windows of the nonce+ciphertext and the tag: 24 bytes of random-looking
+	 * data do not turn up by chance. */
+	const size_t at[] = {VG_SEAL_HDR_LEN, len / 2, len - 24};
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(at); i++)
+		if (vgt_dir_grep(dir, blob + at[i], 24) != 0)
+			fail_msg("ciphertext bytes at offset %zu of a deleted record remain",
+				 at[i]);
+}
+
+/* SFR 4.2.4: after delete, the record's ciphertext (this version and the
+ * superseded one) is in no file: secure_delete zeroes the db pages and the
+ * WAL is checkpointed and truncated. Checked while running and after stop. */
+static void test_secstore_deleted_record_scrubbed(void **state)
+{
+	vgt_stack *s = *state;
+	uint8_t v[3000], *b1, *b2, *bk;
+	size_t l1, l2, lk;
+	uint64_t ver;
+	char wal[VGT_PATH];
+	struct stat st;
+
+	assert_int_equal(RAND_bytes(v, sizeof v), 1);
+	assert_int_equal(vg_secstore_put(s->st, NS, "gone", v, sizeof v), VG_OK);
+	assert_int_equal(vg_secstore_raw(s->st, NS, "gone", &b1, &l1, &ver), VG_OK);
+	put_str(s, NS, "keep", "kept value");
+	assert_int_equal(vg_secstore_put(s->st, NS, "gone", v, sizeof v - 1), VG_OK);
+	assert_int_equal(vg_secstore_raw(s->st, NS, "gone", &b2, &l2, &ver), VG_OK);
+	assert_int_equal(vg_secstore_raw(s->st, NS, "keep", &bk, &lk, &ver), VG_OK);
+	/* Before the delete the ciphertext is there: the grep can see it. */
+	assert_true(vgt_dir_grep(s->dir, b2 + l2 / 2, 24) > 0);
+
+	assert_int_equal(vg_secstore_delete(s->st, NS, "gone"), VG_OK);
+	vgt_path(wal, s->dir, VG_DB_FILE "-wal");
+	if (stat(wal, &st) == 0)
+		assert_int_equal(st.st_size, 0);
+	assert_blob_gone(s->dir, b1, l1);
+	assert_blob_gone(s->dir, b2, l2);
+	assert_true(vgt_dir_grep(s->dir, bk + lk - 24, 24) > 0); /* the live one stays */
+	assert_get_str(s, NS, "keep", "kept value");
+	vgt_stack_close(s);
+	assert_blob_gone(s->dir, b1, l1);
+	assert_blob_gone(s->dir, b2, l2);
+	free(b1);
+	free(b2);
+	free(bk);
+}
+
+/* ---- regression: twin rows defeat the XOR record-set digest ---- */
+
+/*
+ * Regression (was a bug in src/storage/secstore.c, check_set): the record-set digest is the XOR
+ * of HMAC(ns, name, version) over the rows, and check_set reads ns and name
+ * with sqlite3_column_text() without checking their storage class or for an
+ * embedded NUL. The (ns, name) primary key compares SQLite values, so a row
+ * whose ns is the BLOB 'u/1000' (or whose name is 'pin' || char(0)) is a
+ * distinct row that check_set hashes exactly like the TEXT row. Two such
+ * twins of (ns, name, version) cancel out in the XOR, so an attacker can add
+ * an old row plus its twin without changing the digest: a deleted record is
+ * resurrected and an old version replayed, with the store reporting VG_OK.
+ * Fix direction: in check_set require SQLITE_TEXT/SQLITE_INTEGER types and
+ * sqlite3_column_bytes() == strlen() (then the primary key makes every
+ * (ns, name) unique, so no element can appear twice).
+ */
+
+/* SFR 4.2.4: a deleted record cannot be brought back (here: its old row
+ * re-inserted with a BLOB-typed twin that cancels it in the digest). */
+static void test_secstore_deleted_record_resurrected_by_twin_rows(void **state)
+{
+	vgt_stack *s = *state;
+	uint8_t *blob, *v = NULL;
+	size_t len, n = 0;
+	long long ver;
+	char sql[256];
+	vg_rc rc, st;
+
+	put_str(s, NS, "pin", "old pin 1234");
+	put_str(s, NS, "other", "value");
+	vgt_stack_close(s);
+	blob = row_blob(s, NS, "pin", &len);
+	ver = row_version(s, NS, "pin");
+	reopen_ok(s);
+	assert_int_equal(vg_secstore_delete(s->st, NS, "pin"), VG_OK);
+	vgt_stack_close(s);
+
+	(void)snprintf(sql, sizeof sql,
+		       "INSERT INTO store_records VALUES ('" NS "', 'pin', %lld, ?1)", ver);
+	assert_int_equal(vgt_sql(s->db_path, sql, blob, len), SQLITE_DONE);
+	(void)snprintf(sql, sizeof sql,
+		       "INSERT INTO store_records VALUES (CAST('" NS "' AS BLOB), 'pin', %lld, x'00')",
+		       ver);
+	sql_ok(s, sql);
+	free(blob);
+
+	reopen_ok(s);
+	st = vg_db_state(s->db);
+	rc = vg_secstore_get(s->st, NS, "pin", &v, &n);
+	if (rc == VG_OK) {
+		int same = n == 12 && memcmp(v, "old pin 1234", 12) == 0;
+		vg_free(v, n);
+		fail_msg("deleted record resurrected (store state %d, value %s)", st,
+			 same ? "'old pin 1234'" : "other");
+	}
+	assert_int_equal(st, VG_ERR_INTEGRITY);
+	assert_int_equal(rc, VG_ERR_INTEGRITY);
+}
+
+/* SFR 4.2.4: an old version cannot be replayed (here: the old row restored,
+ * with a twin that cancels it and a twin that stands in for the new one,
+ * using an embedded NUL and a BLOB name). */
+static void test_secstore_old_version_replayed_by_twin_rows(void **state)
+{
+	vgt_stack *s = *state;
+	uint8_t *old, *v = NULL;
+	size_t len, n = 0;
+	long long old_v, new_v;
+	char sql[512];
+	vg_rc rc, st;
+
+	put_str(s, NS, "a", "old secret");
+	put_str(s, NS, "b", "value of b");
+	vgt_stack_close(s);
+	old = row_blob(s, NS, "a", &len);
+	old_v = row_version(s, NS, "a");
+	reopen_ok(s);
+	put_str(s, NS, "a", "new secret");
+	vgt_stack_close(s);
+	new_v = row_version(s, NS, "a");
+
+	set_row_blob(s, NS, "a", old, len);
+	(void)snprintf(sql, sizeof sql,
+		       "UPDATE store_records SET version = %lld WHERE ns = '" NS "' AND name = 'a';"
+		       "INSERT INTO store_records VALUES ('" NS "', 'a' || char(0), %lld, x'00');"
+		       "INSERT INTO store_records VALUES ('" NS "', CAST('a' AS BLOB), %lld, x'00');",
+		       old_v, old_v, new_v);
+	sql_ok(s, sql);
+	free(old);
+
+	reopen_ok(s);
+	st = vg_db_state(s->db);
+	rc = vg_secstore_get(s->st, NS, "a", &v, &n);
+	if (rc == VG_OK) {
+		int same = n == 10 && memcmp(v, "old secret", 10) == 0;
+		vg_free(v, n);
+		fail_msg("old version replayed (store state %d, value %s)", st,
+			 same ? "'old secret'" : "other");
+	}
+	assert_int_equal(st, VG_ERR_INTEGRITY);
+	assert_int_equal(rc, VG_ERR_INTEGRITY);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_secstore_put_get_list_delete),
+		T(test_secstore_persists_across_reopen),
+		T(test_secstore_16mib_value_roundtrip),
+		T(test_secstore_value_too_large),
+		T(test_secstore_invalid_names),
+		T(test_secstore_namespaces_isolated),
+		T(test_secstore_open_blob_binds_identity),
+		T(test_secstore_flipped_blob_byte_fails_only_that_record),
+		T(test_secstore_swapped_blobs_fail),
+		T(test_secstore_replayed_old_version_refused),
+		T(test_secstore_replayed_old_blob_under_new_version_fails),
+		T(test_secstore_row_set_edits_refused),
+		T(test_secstore_restored_db_copy_rollback),
+		T(test_secstore_restored_hot_copy_rollback),
+		T(test_secstore_deleted_db_rollback),
+		T(test_secstore_meta_and_anchor_edits_refused),
+		T(test_secstore_crash_window_db_ahead_accepted),
+		T(test_secstore_plaintext_not_in_any_file),
+		T(test_secstore_deleted_record_scrubbed),
+		T(test_secstore_deleted_record_resurrected_by_twin_rows),
+		T(test_secstore_old_version_replayed_by_twin_rows),
+		T(test_secstore_empty_anchor_value_is_undefined_behaviour),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
