@@ -132,8 +132,8 @@ static vg_rc state_put(vg_audit *a, const char *name, const uint8_t *val, size_t
 	vg_rc rc = VG_ERR_IO;
 
 	if (sqlite3_prepare_v2(vg_db_handle(a->db),
-			       "INSERT OR REPLACE INTO audit_state(name, val) VALUES (?, ?)", -1, &st,
-			       NULL) == SQLITE_OK &&
+			       "INSERT OR REPLACE INTO audit_state(name, val) VALUES (?, ?)", -1,
+			       &st, NULL) == SQLITE_OK &&
 	    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) == SQLITE_OK &&
 	    sqlite3_bind_blob(st, 2, val, (int)len, SQLITE_STATIC) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_DONE)
@@ -232,8 +232,8 @@ static vg_rc seal_blob(vg_audit *a, bool seed, uint64_t seq, const uint8_t *k, u
 	return rc;
 }
 
-static vg_rc unseal_blob(vg_audit *a, bool seed, uint64_t seq, const uint8_t *blob,
-			 size_t blob_len, uint8_t k[static KEY_LEN])
+static vg_rc unseal_blob(vg_audit *a, bool seed, uint64_t seq, const uint8_t *blob, size_t blob_len,
+			 uint8_t k[static KEY_LEN])
 {
 	uint8_t sk[KEY_LEN], aad[FSKEY_AAD_LEN], *pt = NULL;
 	size_t aad_len, pt_len = 0;
@@ -265,11 +265,15 @@ static void echo(const vg_audit_record *r, const char *why)
 {
 	/* Fields are checked names and a sanitized detail (no control
 	 * characters): one line each, never a secret. */
+	char seq[24] = "none";
+
+	if (r->seq != UINT64_MAX)
+		(void)snprintf(seq, sizeof seq, "%" PRIu64, r->seq);
 	(void)fprintf(stderr,
-		      "voxguardd: audit event not committed (%s): seq=%" PRIu64 " time=%" PRIu64
+		      "voxguardd: audit event not committed (%s): seq=%s time=%" PRIu64
 		      " clock_synced=%d type=%s outcome=%s uid=%" PRIu32 " gid=%" PRIu32
 		      " pid=%" PRId32 " role=%s detail=\"",
-		      why, r->seq, r->time, r->clock_synced ? 1 : 0, r->type, r->outcome, r->uid,
+		      why, seq, r->time, r->clock_synced ? 1 : 0, r->type, r->outcome, r->uid,
 		      r->gid, r->pid, r->role);
 	for (const char *p = r->detail ? r->detail : ""; *p; p++) {
 		if (*p == '"' || *p == '\\')
@@ -317,8 +321,8 @@ static char *sanitize_detail(const char *s)
 
 static bool event_valid(const vg_audit_event *ev)
 {
-	return ev && ev->type && vg_audit_name_valid(ev->type, strlen(ev->type), VG_AUDIT_TYPE_MAX) &&
-	       ev->outcome &&
+	return ev && ev->type &&
+	       vg_audit_name_valid(ev->type, strlen(ev->type), VG_AUDIT_TYPE_MAX) && ev->outcome &&
 	       vg_audit_name_valid(ev->outcome, strlen(ev->outcome), VG_AUDIT_OUTCOME_MAX) &&
 	       ev->role && vg_audit_name_valid(ev->role, strlen(ev->role), VG_AUDIT_ROLE_MAX);
 }
@@ -564,8 +568,8 @@ static vg_rc flush_internal(vg_audit *a, uint32_t force_kind)
 		goto out;
 	rc = VG_ERR_IO;
 	if (n && sqlite3_prepare_v2(vg_db_handle(a->db),
-				    "INSERT INTO audit_records(seq, rec, hash) VALUES (?, ?, ?)", -1,
-				    &st, NULL) != SQLITE_OK)
+				    "INSERT INTO audit_records(seq, rec, hash) VALUES (?, ?, ?)",
+				    -1, &st, NULL) != SQLITE_OK)
 		goto rollback;
 	for (size_t i = 0; i < n; i++) {
 		rc = insert_record(a, st, &a->q[i].r, enc[i], enc_len[i]);
@@ -578,8 +582,8 @@ static vg_rc flush_internal(vg_audit *a, uint32_t force_kind)
 		sqlite3_stmt *cs = NULL;
 		rc = VG_ERR_IO;
 		if (sqlite3_prepare_v2(vg_db_handle(a->db),
-				       "INSERT INTO audit_checkpoints(next_seq, cp) VALUES (?, ?)", -1,
-				       &cs, NULL) == SQLITE_OK &&
+				       "INSERT INTO audit_checkpoints(next_seq, cp) VALUES (?, ?)",
+				       -1, &cs, NULL) == SQLITE_OK &&
 		    sqlite3_bind_int64(cs, 1, (int64_t)new_next) == SQLITE_OK &&
 		    sqlite3_bind_blob(cs, 2, cp_enc, (int)cp_enc_len, SQLITE_STATIC) == SQLITE_OK &&
 		    sqlite3_step(cs) == SQLITE_DONE)
@@ -658,8 +662,7 @@ static void broken(struct loaded *ld, const char *fmt, ...)
 	va_end(ap);
 }
 
-static vg_rc load_checkpoints(vg_audit *a, vg_audit_cp **out, size_t *n,
-			      struct loaded *ld)
+static vg_rc load_checkpoints(vg_audit *a, vg_audit_cp **out, size_t *n, struct loaded *ld)
 {
 	sqlite3_stmt *st = NULL;
 	vg_audit_cp *cps = NULL;
@@ -670,8 +673,8 @@ static vg_rc load_checkpoints(vg_audit *a, vg_audit_cp **out, size_t *n,
 	*out = NULL;
 	*n = 0;
 	if (sqlite3_prepare_v2(vg_db_handle(a->db),
-			       "SELECT next_seq, cp FROM audit_checkpoints ORDER BY next_seq, id", -1,
-			       &st, NULL) != SQLITE_OK)
+			       "SELECT next_seq, cp FROM audit_checkpoints ORDER BY next_seq, id",
+			       -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		vg_audit_cp cp;
@@ -766,7 +769,9 @@ static vg_rc walk_chain(vg_audit *a, struct loaded *ld, uint64_t *walk_next,
 		while (judging && ci < ncp && cps[ci].next_seq <= expect) {
 			if (cps[ci].next_seq < expect ||
 			    CRYPTO_memcmp(cps[ci].head, h, sizeof h) != 0) {
-				broken(ld, "checkpoint for seq < %" PRIu64 " disagrees with the records",
+				broken(ld,
+				       "checkpoint for seq < %" PRIu64
+				       " disagrees with the records",
 				       cps[ci].next_seq);
 				judging = false;
 			}
@@ -790,8 +795,8 @@ static vg_rc walk_chain(vg_audit *a, struct loaded *ld, uint64_t *walk_next,
 			expect = seq >= 0 ? (uint64_t)seq + 1 : expect;
 			continue;
 		}
-		if (rl <= 0 || vg_audit_record_decode(sqlite3_column_blob(st, 1), (size_t)rl,
-						       &rec) != VG_OK) {
+		if (rl <= 0 ||
+		    vg_audit_record_decode(sqlite3_column_blob(st, 1), (size_t)rl, &rec) != VG_OK) {
 			broken(ld, "record %" PRIu64 " unreadable", expect);
 			judging = false;
 			expect++;
@@ -800,8 +805,9 @@ static vg_rc walk_chain(vg_audit *a, struct loaded *ld, uint64_t *walk_next,
 		rc = vg_audit_record_hash(h, &rec, nh);
 		if (rc == VG_OK && rec.seq != expect)
 			broken(ld, "record %" PRIu64 " carries seq %" PRIu64, expect, rec.seq);
-		else if (rc == VG_OK && (sqlite3_column_bytes(st, 2) != VG_AUDIT_HASH_LEN ||
-					 CRYPTO_memcmp(sqlite3_column_blob(st, 2), nh, sizeof nh) != 0))
+		else if (rc == VG_OK &&
+			 (sqlite3_column_bytes(st, 2) != VG_AUDIT_HASH_LEN ||
+			  CRYPTO_memcmp(sqlite3_column_blob(st, 2), nh, sizeof nh) != 0))
 			broken(ld, "record %" PRIu64 " was altered", expect);
 		vg_audit_record_clear(&rec);
 		if (rc != VG_OK)
@@ -1060,8 +1066,8 @@ vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts, vg_aud
 	a->sign = sign;
 	a->sign_ctx = sign_ctx;
 	a->state = VG_OK;
-	a->cp_every = opts && opts->checkpoint_every ? opts->checkpoint_every
-						     : DEFAULT_CHECKPOINT_EVERY;
+	a->cp_every =
+		opts && opts->checkpoint_every ? opts->checkpoint_every : DEFAULT_CHECKPOINT_EVERY;
 	a->max_records = opts && opts->max_records ? opts->max_records : DEFAULT_MAX_RECORDS;
 	a->max_queue = opts && opts->max_queue ? opts->max_queue : DEFAULT_MAX_QUEUE;
 	/* Rotation needs a checkpoint inside the last max_records records. */
@@ -1131,6 +1137,7 @@ vg_rc vg_audit_append(vg_audit *a, const vg_audit_event *ev)
 			/* Memory stays bounded: the event goes to stderr only,
 			 * unnumbered, and the loss is recorded later. */
 			vg_audit_record r = {
+				.seq = UINT64_MAX, /* not numbered */
 				.type = (char *)ev->type,
 				.outcome = (char *)ev->outcome,
 				.detail = ev->detail ? sanitize_detail(ev->detail) : NULL,

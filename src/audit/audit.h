@@ -41,7 +41,7 @@ typedef struct vg_audit_event {
 				cut to VG_AUDIT_DETAIL_MAX bytes */
 	uint32_t uid, gid;
 	int32_t pid;
-	const char *role;    /* "user", "admin", "service" (same charset, <= 32) */
+	const char *role; /* "user", "admin", "service" (same charset, <= 32) */
 } vg_audit_event;
 
 /* Produces a DER ECDSA P-256 / SHA-256 signature of msg (callee-allocated,
@@ -76,6 +76,9 @@ typedef struct vg_audit_opts {
  *
  * If vg_db_state(db) != VG_OK nothing is ever written: events stay in
  * memory (at most max_queue) and each is printed to stderr as one line.
+ * Only in that state may sign and pub_der be NULL (the stored signer key
+ * is then used to check and export what is stored). VG_ERR_INVALID for a
+ * missing or non-P-256 key, or one that `sign` does not match.
  * On success *out is closed with vg_audit_close().
  */
 VG_NODISCARD vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts,

@@ -321,24 +321,58 @@ vg_rc vg_audit_record_hash(const uint8_t prev[static 32], const vg_audit_record 
 	return rc;
 }
 
-vg_rc vg_audit_key_evolve(const uint8_t key[static 32], uint64_t seq, uint8_t next[static 32])
+/* HMAC-SHA256 contexts for key evolution: the verifier catches up from K0
+ * to the first record (up to VG_AUDIT_MAX_EVOLVE steps), so it keeps one
+ * context instead of fetching the algorithm at every step. */
+static EVP_MAC_CTX *evolver_new(void)
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *c = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+
+	EVP_MAC_free(mac); /* the context keeps its own reference */
+	if (c && EVP_MAC_CTX_set_params(c, params) != 1) {
+		EVP_MAC_CTX_free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+static vg_rc evolve_with(EVP_MAC_CTX *c, const uint8_t key[32], uint64_t seq, uint8_t next[32])
 {
 	uint8_t msg[sizeof evolve_label + 8];
 	uint8_t tmp[32];
-	vg_rc rc;
+	size_t n = 0;
+	vg_rc rc = VG_ERR_CRYPTO;
 
 	memcpy(msg, evolve_label, sizeof evolve_label);
 	put_be64(msg + sizeof evolve_label, seq);
-	rc = vg_hmac256(key, 32, msg, sizeof msg, tmp);
-	if (rc == VG_OK)
+	if (EVP_MAC_init(c, key, 32, NULL) == 1 && EVP_MAC_update(c, msg, sizeof msg) == 1 &&
+	    EVP_MAC_final(c, tmp, &n, sizeof tmp) == 1 && n == sizeof tmp) {
 		memcpy(next, tmp, 32);
+		rc = VG_OK;
+	}
 	vg_wipe(tmp, sizeof tmp);
 	return rc;
 }
 
+vg_rc vg_audit_key_evolve(const uint8_t key[static 32], uint64_t seq, uint8_t next[static 32])
+{
+	EVP_MAC_CTX *c = evolver_new();
+	vg_rc rc;
+
+	if (!c)
+		return VG_ERR_CRYPTO;
+	rc = evolve_with(c, key, seq, next);
+	EVP_MAC_CTX_free(c); /* cleanses the keyed state */
+	return rc;
+}
+
 void vg_audit_checkpoint_message(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
-				 const vg_audit_cp *cp,
-				 uint8_t msg[static VG_AUDIT_CP_MSG_LEN])
+				 const vg_audit_cp *cp, uint8_t msg[static VG_AUDIT_CP_MSG_LEN])
 {
 	size_t n = 0;
 
@@ -372,10 +406,9 @@ vg_rc vg_audit_checkpoint_encode(const vg_audit_cp *cp, uint8_t **out, size_t *l
 }
 
 vg_rc vg_audit_export_encode(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
-			     const uint8_t *pub_der, size_t pub_len,
-			     const vg_audit_cp *anchor, const vg_audit_record *recs,
-			     size_t n_recs, const vg_audit_cp *cps, size_t n_cps,
-			     uint8_t **out, size_t *len)
+			     const uint8_t *pub_der, size_t pub_len, const vg_audit_cp *anchor,
+			     const vg_audit_record *recs, size_t n_recs, const vg_audit_cp *cps,
+			     size_t n_cps, uint8_t **out, size_t *len)
 {
 	struct enc e = {0};
 
@@ -427,9 +460,18 @@ static void tok_uint(void *c, uint64_t v)
 	t->t = T_UINT;
 	t->v = v;
 }
-static void tok_u8(void *c, uint8_t v) { tok_uint(c, v); }
-static void tok_u16(void *c, uint16_t v) { tok_uint(c, v); }
-static void tok_u32(void *c, uint32_t v) { tok_uint(c, v); }
+static void tok_u8(void *c, uint8_t v)
+{
+	tok_uint(c, v);
+}
+static void tok_u16(void *c, uint16_t v)
+{
+	tok_uint(c, v);
+}
+static void tok_u32(void *c, uint32_t v)
+{
+	tok_uint(c, v);
+}
 static void tok_bytes(void *c, cbor_data d, size_t n)
 {
 	struct tok *t = c;
@@ -456,15 +498,42 @@ static void tok_bool(void *c, bool b)
 	t->t = T_BOOL;
 	t->v = b;
 }
-static void tok_null(void *c) { ((struct tok *)c)->t = T_NULL; }
-static void tok_bad(void *c) { ((struct tok *)c)->t = T_BAD; }
-static void tok_bad8(void *c, uint8_t v) { tok_bad(c); }
-static void tok_bad16(void *c, uint16_t v) { tok_bad(c); }
-static void tok_bad32(void *c, uint32_t v) { tok_bad(c); }
-static void tok_bad64(void *c, uint64_t v) { tok_bad(c); }
-static void tok_badn(void *c, size_t n) { tok_bad(c); }
-static void tok_badf(void *c, float v) { tok_bad(c); }
-static void tok_badd(void *c, double v) { tok_bad(c); }
+static void tok_null(void *c)
+{
+	((struct tok *)c)->t = T_NULL;
+}
+static void tok_bad(void *c)
+{
+	((struct tok *)c)->t = T_BAD;
+}
+static void tok_bad8(void *c, uint8_t v)
+{
+	tok_bad(c);
+}
+static void tok_bad16(void *c, uint16_t v)
+{
+	tok_bad(c);
+}
+static void tok_bad32(void *c, uint32_t v)
+{
+	tok_bad(c);
+}
+static void tok_bad64(void *c, uint64_t v)
+{
+	tok_bad(c);
+}
+static void tok_badn(void *c, size_t n)
+{
+	tok_bad(c);
+}
+static void tok_badf(void *c, float v)
+{
+	tok_bad(c);
+}
+static void tok_badd(void *c, double v)
+{
+	tok_bad(c);
+}
 
 static const struct cbor_callbacks pull_cb = {
 	.uint8 = tok_u8,
@@ -588,8 +657,7 @@ static bool pull_name(struct pull *p, size_t max, char **s, bool *nomem)
 {
 	struct tok t;
 
-	if (!pull_next(p, &t) || t.t != T_TEXT ||
-	    !vg_audit_name_valid((const char *)t.p, t.n, max))
+	if (!pull_next(p, &t) || t.t != T_TEXT || !vg_audit_name_valid((const char *)t.p, t.n, max))
 		return false;
 	*s = dup_text(t.p, t.n);
 	if (!*s)
@@ -837,14 +905,20 @@ out:
 	return rc;
 }
 
-size_t vg_audit_log_count(const vg_audit_log *l) { return l ? l->n_recs : 0; }
+size_t vg_audit_log_count(const vg_audit_log *l)
+{
+	return l ? l->n_recs : 0;
+}
 
 const vg_audit_record *vg_audit_log_record(const vg_audit_log *l, size_t i)
 {
 	return l && i < l->n_recs ? &l->recs[i] : NULL;
 }
 
-size_t vg_audit_log_checkpoint_count(const vg_audit_log *l) { return l ? l->n_cps : 0; }
+size_t vg_audit_log_checkpoint_count(const vg_audit_log *l)
+{
+	return l ? l->n_cps : 0;
+}
 
 const vg_audit_cp *vg_audit_log_checkpoint(const vg_audit_log *l, size_t i)
 {
@@ -862,24 +936,43 @@ const uint8_t *vg_audit_log_pubkey(const vg_audit_log *l, size_t *len)
 	return l ? l->pub : NULL;
 }
 
-const uint8_t *vg_audit_log_id(const vg_audit_log *l) { return l ? l->log_id : NULL; }
+const uint8_t *vg_audit_log_id(const vg_audit_log *l)
+{
+	return l ? l->log_id : NULL;
+}
 
 /* ---- signatures ---- */
+
+static bool der_exact(EVP_PKEY *k, const uint8_t *der, size_t len)
+{
+	uint8_t *re = NULL;
+	int n = i2d_PUBKEY(k, &re);
+	bool ok = n > 0 && (size_t)n == len && memcmp(re, der, len) == 0;
+
+	OPENSSL_free(re);
+	return ok;
+}
 
 static EVP_PKEY *load_pub(const uint8_t *der, size_t len)
 {
 	const unsigned char *p = der;
 	EVP_PKEY *k = NULL;
-	char group[32];
+	char group[32], fmt[32];
 	size_t glen = 0;
 
 	if (!der || len == 0 || len > VG_AUDIT_PUBKEY_MAX)
 		return NULL;
 	k = d2i_PUBKEY(NULL, &p, (long)len);
-	if (k && (p != der + len || !EVP_PKEY_is_a(k, "EC") ||
-		  EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
-						 sizeof group, &glen) != 1 ||
-		  strcmp(group, "prime256v1") != 0)) {
+	/* Only the DER encoding, and no hybrid point form: OpenSSL accepts
+	 * both variants (a BIT STRING with unused bits, a 0x06/0x07 point)
+	 * and the carried key must not be malleable. */
+	if (k && (p != der + len || !der_exact(k, der, len) || !EVP_PKEY_is_a(k, "EC") ||
+		  EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+						 &glen) != 1 ||
+		  strcmp(group, "prime256v1") != 0 ||
+		  EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, fmt,
+						 sizeof fmt, &glen) != 1 ||
+		  strcmp(fmt, "hybrid") == 0)) {
 		EVP_PKEY_free(k);
 		k = NULL;
 	}
@@ -989,10 +1082,11 @@ static vg_rc check_cp(struct verifier *v, const vg_audit_cp *cp, const char *wha
 	return VG_OK;
 }
 
-vg_rc vg_audit_log_verify(const vg_audit_log *l, const uint8_t *pinned_pub_der,
-			  size_t pinned_len, const uint8_t *seed, vg_audit_report *report)
+vg_rc vg_audit_log_verify(const vg_audit_log *l, const uint8_t *pinned_pub_der, size_t pinned_len,
+			  const uint8_t *seed, vg_audit_report *report)
 {
 	struct verifier v = {0};
+	EVP_MAC_CTX *ev = NULL;
 	uint8_t *k = NULL;
 	size_t ci = 0;
 	vg_rc rc = VG_OK;
@@ -1007,15 +1101,23 @@ vg_rc vg_audit_log_verify(const vg_audit_log *l, const uint8_t *pinned_pub_der,
 	report->end_seq = report->first_seq;
 	v.expect = v.sealed = report->first_seq;
 
-	if (pinned_pub_der &&
-	    (pinned_len != l->pub_len || CRYPTO_memcmp(pinned_pub_der, l->pub, l->pub_len) != 0)) {
-		rc = fail(&v, v.expect, "the export is signed by a key other than the pinned key");
-		goto out;
-	}
 	v.key = load_pub(l->pub, l->pub_len);
 	if (!v.key) {
 		rc = fail(&v, v.expect, "the signing key is not an EC P-256 public key");
 		goto out;
+	}
+	if (pinned_pub_der) {
+		/* Compared as keys, so a pinned key in another point format
+		 * still matches. */
+		EVP_PKEY *pin = load_pub(pinned_pub_der, pinned_len);
+		bool same = pin && EVP_PKEY_eq(pin, v.key) == 1;
+		EVP_PKEY_free(pin);
+		ERR_clear_error();
+		if (!same) {
+			rc = fail(&v, v.expect,
+				  "the export is signed by a key other than the pinned key");
+			goto out;
+		}
 	}
 
 	/* The anchor: where the remaining chain hangs after rotation. */
@@ -1034,18 +1136,20 @@ vg_rc vg_audit_log_verify(const vg_audit_log *l, const uint8_t *pinned_pub_der,
 		if (v.expect > VG_AUDIT_MAX_EVOLVE) {
 			rc = VG_ERR_TOO_LARGE;
 			(void)snprintf(report->reason, sizeof report->reason,
-				       "first record %" PRIu64 " is too far from the seed to check MACs",
+				       "first record %" PRIu64
+				       " is too far from the seed to check MACs",
 				       v.expect);
 			goto out;
 		}
 		k = vg_secret_alloc(VG_AUDIT_SEED_LEN);
-		if (!k) {
-			rc = VG_ERR_NOMEM;
+		ev = evolver_new();
+		if (!k || !ev) {
+			rc = k ? VG_ERR_CRYPTO : VG_ERR_NOMEM;
 			goto out;
 		}
 		memcpy(k, seed, VG_AUDIT_SEED_LEN);
 		for (uint64_t s = 0; s < v.expect; s++) {
-			rc = vg_audit_key_evolve(k, s, k);
+			rc = evolve_with(ev, k, s, k);
 			if (rc != VG_OK)
 				goto out;
 		}
@@ -1086,7 +1190,7 @@ vg_rc vg_audit_log_verify(const vg_audit_log *l, const uint8_t *pinned_pub_der,
 				rc = fail(&v, r->seq, "record %" PRIu64 ": MAC does not verify",
 					  r->seq);
 			if (rc == VG_OK)
-				rc = vg_audit_key_evolve(k, r->seq, k);
+				rc = evolve_with(ev, k, r->seq, k);
 			if (rc != VG_OK)
 				goto out;
 		}
@@ -1103,14 +1207,15 @@ vg_rc vg_audit_log_verify(const vg_audit_log *l, const uint8_t *pinned_pub_der,
 	}
 	if (ci < l->n_cps) {
 		rc = fail(&v, v.expect,
-			  "records from seq %" PRIu64 " are missing: a checkpoint covers seq < %" PRIu64,
+			  "records from seq %" PRIu64
+			  " are missing: a checkpoint covers seq < %" PRIu64,
 			  v.expect, l->cps[ci].next_seq);
 		goto out;
 	}
 	report->unsealed_tail = v.expect - v.sealed;
 	if (report->unsealed_tail) {
-		rc = fail(&v, v.sealed,
-			  "records from seq %" PRIu64 " are covered by no checkpoint", v.sealed);
+		rc = fail(&v, v.sealed, "records from seq %" PRIu64 " are covered by no checkpoint",
+			  v.sealed);
 		goto out;
 	}
 	if (v.last_kind != VG_AUDIT_CP_EXPORT) {
@@ -1127,6 +1232,7 @@ out:
 	if (rc != VG_OK)
 		report->unsealed_tail = v.expect > v.sealed ? v.expect - v.sealed : 0;
 	vg_secret_free(k, VG_AUDIT_SEED_LEN);
+	EVP_MAC_CTX_free(ev);
 	EVP_PKEY_free(v.key);
 	return rc;
 }
@@ -1180,9 +1286,8 @@ static void text_cp(FILE *f, const vg_audit_cp *cp, const char *role)
 
 	vg_hex_encode(cp->head, VG_AUDIT_HASH_LEN, head);
 	fmt_time(cp->time, ts);
-	(void)fprintf(f, "-- %s (%s) covering seq < %" PRIu64 ", head %.16s..., at %s%s --\n",
-		      role, kind_name(cp->kind), cp->next_seq, head, cp->clock_synced ? "" : "~",
-		      ts);
+	(void)fprintf(f, "-- %s (%s) covering seq < %" PRIu64 ", head %.16s..., at %s%s --\n", role,
+		      kind_name(cp->kind), cp->next_seq, head, cp->clock_synced ? "" : "~", ts);
 }
 
 vg_rc vg_audit_log_write_json(const vg_audit_log *l, FILE *f, bool json_lines)
@@ -1247,8 +1352,9 @@ vg_rc vg_audit_log_write_json(const vg_audit_log *l, FILE *f, bool json_lines)
 				json_str(f, r->detail);
 			else
 				(void)fputs("null", f);
-			(void)fprintf(f, ",\"uid\":%" PRIu32 ",\"gid\":%" PRIu32 ",\"pid\":%" PRId32
-					 ",\"role\":",
+			(void)fprintf(f,
+				      ",\"uid\":%" PRIu32 ",\"gid\":%" PRIu32 ",\"pid\":%" PRId32
+				      ",\"role\":",
 				      r->uid, r->gid, r->pid);
 			json_str(f, r->role);
 			(void)fprintf(f, ",\"mac\":\"%s\",\"hash\":\"%s\"}\n", mac, hash);

@@ -33,17 +33,17 @@
 #define VG_AUDIT_SEED_LEN 32u
 
 /* Field limits, enforced by the device when it records and by the parser. */
-#define VG_AUDIT_TYPE_MAX 64u     /* [A-Za-z0-9._-]+ */
-#define VG_AUDIT_OUTCOME_MAX 32u  /* [A-Za-z0-9._-]+ */
-#define VG_AUDIT_ROLE_MAX 32u     /* [A-Za-z0-9._-]+ */
-#define VG_AUDIT_DETAIL_MAX 256u  /* UTF-8 without control characters */
-#define VG_AUDIT_PUBKEY_MAX 512u  /* SubjectPublicKeyInfo DER */
-#define VG_AUDIT_SIG_MAX 128u     /* DER ECDSA P-256 is at most 72 */
+#define VG_AUDIT_TYPE_MAX 64u    /* [A-Za-z0-9._-]+ */
+#define VG_AUDIT_OUTCOME_MAX 32u /* [A-Za-z0-9._-]+ */
+#define VG_AUDIT_ROLE_MAX 32u    /* [A-Za-z0-9._-]+ */
+#define VG_AUDIT_DETAIL_MAX 256u /* UTF-8 without control characters */
+#define VG_AUDIT_PUBKEY_MAX 512u /* SubjectPublicKeyInfo DER */
+#define VG_AUDIT_SIG_MAX 128u    /* DER ECDSA P-256 is at most 72 */
 #define VG_AUDIT_EXPORT_MAX (64u * 1024u * 1024u)
 /* Sequence numbers stay below 2^63 (SQLite integers, int64 reports). */
 #define VG_AUDIT_SEQ_MAX ((uint64_t)INT64_MAX)
-/* The MAC check evolves the seed up to the export's first record: refuse
- * exports that would make that take more than about a minute. */
+/* The MAC check evolves the seed up to the export's first record (about
+ * 0.7 us a step): refuse exports that would make that take over a minute. */
 #define VG_AUDIT_MAX_EVOLVE (1ull << 26)
 
 /* Checkpoint kinds: why the device signed its chain head. */
@@ -69,12 +69,12 @@ typedef struct vg_audit_record {
 } vg_audit_record;
 
 typedef struct vg_audit_cp {
-	uint32_t kind;      /* VG_AUDIT_CP_* */
-	uint64_t next_seq;  /* covers every record with seq < next_seq */
+	uint32_t kind;                   /* VG_AUDIT_CP_* */
+	uint64_t next_seq;               /* covers every record with seq < next_seq */
 	uint8_t head[VG_AUDIT_HASH_LEN]; /* h_{next_seq-1} (or the anchor's) */
 	uint64_t time;
 	bool clock_synced;
-	uint8_t *sig;       /* DER ECDSA P-256 / SHA-256 */
+	uint8_t *sig;                    /* DER ECDSA P-256 / SHA-256 */
 	size_t sig_len;
 } vg_audit_cp;
 
@@ -137,8 +137,9 @@ VG_NODISCARD vg_rc vg_audit_log_verify(const vg_audit_log *l, const uint8_t *pin
 
 /*
  * Renders the export (without verifying it: verify first). json_lines:
- * one JSON object per line, each with a "kind" of "header", "record" or
- * "checkpoint"; otherwise human-readable lines for `log show`.
+ * one JSON object per line, each with a "kind" of "header", "anchor",
+ * "record" or "checkpoint" (checkpoints follow the last record they cover);
+ * otherwise human-readable lines for `log show`.
  * VG_ERR_IO when writing to f fails.
  */
 VG_NODISCARD vg_rc vg_audit_log_write_json(const vg_audit_log *l, FILE *f, bool json_lines);
@@ -170,30 +171,25 @@ VG_NODISCARD vg_rc vg_audit_key_evolve(const uint8_t key[static 32], uint64_t se
 /* "voxguard-audit-checkpoint-v1\0" || log_id || kind (1) || next_seq BE64 ||
  * head || time BE64 || synced (1): what the device key signs. */
 void vg_audit_checkpoint_message(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
-				 const vg_audit_cp *cp,
-				 uint8_t msg[static VG_AUDIT_CP_MSG_LEN]);
+				 const vg_audit_cp *cp, uint8_t msg[static VG_AUDIT_CP_MSG_LEN]);
 /* CBOR array(6) [kind, next_seq, head, time, synced, sig]. */
-VG_NODISCARD vg_rc vg_audit_checkpoint_encode(const vg_audit_cp *cp, uint8_t **out,
-					      size_t *len);
+VG_NODISCARD vg_rc vg_audit_checkpoint_encode(const vg_audit_cp *cp, uint8_t **out, size_t *len);
 /* sig is malloc'ed; release with vg_audit_checkpoint_clear(). */
-VG_NODISCARD vg_rc vg_audit_checkpoint_decode(const uint8_t *buf, size_t len,
-					      vg_audit_cp *cp);
+VG_NODISCARD vg_rc vg_audit_checkpoint_decode(const uint8_t *buf, size_t len, vg_audit_cp *cp);
 void vg_audit_checkpoint_clear(vg_audit_cp *cp);
 
 /* VG_OK if pub_der is exactly one EC P-256 SubjectPublicKeyInfo. */
 VG_NODISCARD vg_rc vg_audit_pubkey_check(const uint8_t *pub_der, size_t len);
 /* VG_OK: valid; VG_ERR_VERIFY_FAILED: invalid; VG_ERR_INVALID: bad key. */
-VG_NODISCARD vg_rc vg_audit_sig_verify(const uint8_t *pub_der, size_t pub_len,
-				       const uint8_t *msg, size_t msg_len, const uint8_t *sig,
-				       size_t sig_len);
+VG_NODISCARD vg_rc vg_audit_sig_verify(const uint8_t *pub_der, size_t pub_len, const uint8_t *msg,
+				       size_t msg_len, const uint8_t *sig, size_t sig_len);
 
 /* Builds an export (records must carry their hash). anchor may be NULL.
  * VG_ERR_TOO_LARGE beyond VG_AUDIT_EXPORT_MAX. */
 VG_NODISCARD vg_rc vg_audit_export_encode(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
 					  const uint8_t *pub_der, size_t pub_len,
-					  const vg_audit_cp *anchor,
-					  const vg_audit_record *recs, size_t n_recs,
-					  const vg_audit_cp *cps, size_t n_cps,
+					  const vg_audit_cp *anchor, const vg_audit_record *recs,
+					  size_t n_recs, const vg_audit_cp *cps, size_t n_cps,
 					  uint8_t **out, size_t *len);
 
 /* Field checks the device and the parser share: a name of 1..max bytes of

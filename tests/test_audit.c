@@ -1,0 +1,1393 @@
+/*
+ * test_audit.c - SFR 4.2.9 (audit log generation and storage): the device
+ * side (audit.c) and the offline verifier (audit_export.c).
+ *
+ * Every negative test proves the attack fails: the verifier must return
+ * VG_ERR_VERIFY_FAILED (or the parser refuse the bytes) and name the first
+ * record that is not vouched for.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, nftw (the build defines it too) */
+#endif
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <sqlite3.h>
+
+#include "audit/audit.h"
+#include "audit/audit_export.h"
+#include "common/util.h"
+#include "rot/rot.h"
+#include "storage/db.h"
+
+struct fx {
+	char dir[64];
+	char db_path[512];
+	vg_rot *rot;
+	vg_db *db;
+	vg_audit *a;
+	EVP_PKEY *key;   /* the device's audit signing key */
+	EVP_PKEY *other; /* someone else's key */
+	uint8_t *pub, *other_pub;
+	size_t pub_len, other_pub_len;
+	vg_audit_opts opts;
+};
+
+/* ---- fixture ---- */
+
+static vg_rc sign_with(EVP_PKEY *k, const uint8_t *msg, size_t len, uint8_t **sig, size_t *sig_len)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	uint8_t *s = NULL;
+	size_t n = 0;
+	vg_rc rc = VG_ERR_CRYPTO;
+
+	*sig = NULL;
+	*sig_len = 0;
+	if (c && EVP_DigestSignInit(c, NULL, EVP_sha256(), NULL, k) == 1 &&
+	    EVP_DigestSign(c, NULL, &n, msg, len) == 1 && (s = malloc(n)) != NULL &&
+	    EVP_DigestSign(c, s, &n, msg, len) == 1) {
+		*sig = s;
+		*sig_len = n;
+		s = NULL;
+		rc = VG_OK;
+	}
+	free(s);
+	EVP_MD_CTX_free(c);
+	return rc;
+}
+
+/* Set to make the keystore's signing fail (key unavailable). */
+static bool g_sign_fails;
+
+static vg_rc test_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t **sig, size_t *sig_len)
+{
+	if (g_sign_fails)
+		return VG_ERR_UNAVAILABLE;
+	return sign_with(ctx, msg, len, sig, sig_len);
+}
+
+static void pub_der(EVP_PKEY *k, uint8_t **out, size_t *len)
+{
+	uint8_t *p = NULL;
+	int n = i2d_PUBKEY(k, &p);
+
+	assert_true(n > 0);
+	*out = malloc((size_t)n);
+	assert_non_null(*out);
+	memcpy(*out, p, (size_t)n);
+	*len = (size_t)n;
+	OPENSSL_free(p);
+}
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static void open_stack(struct fx *f)
+{
+	assert_int_equal(vg_rot_file_open(&f->rot, f->dir), VG_OK);
+	assert_int_equal(vg_db_open(&f->db, f->db_path, f->rot), VG_OK);
+}
+
+static void open_audit(struct fx *f)
+{
+	assert_int_equal(
+		vg_audit_open(&f->a, f->db, &f->opts, test_sign, f->key, f->pub, f->pub_len),
+		VG_OK);
+}
+
+static void close_all(struct fx *f)
+{
+	vg_audit_close(&f->a);
+	vg_db_close(&f->db);
+	vg_rot_close(&f->rot);
+}
+
+/* A service restart: clean shutdown (seal), then open everything again. */
+static void restart(struct fx *f)
+{
+	close_all(f);
+	open_stack(f);
+	open_audit(f);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/vgtest.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	(void)snprintf(f->db_path, sizeof f->db_path, "%s/%s", f->dir, VG_DB_FILE);
+	f->key = EVP_EC_gen("P-256");
+	f->other = EVP_EC_gen("P-256");
+	if (!f->key || !f->other)
+		return -1;
+	pub_der(f->key, &f->pub, &f->pub_len);
+	pub_der(f->other, &f->other_pub, &f->other_pub_len);
+	open_stack(f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	g_sign_fails = false;
+	close_all(f);
+	EVP_PKEY_free(f->key);
+	EVP_PKEY_free(f->other);
+	free(f->pub);
+	free(f->other_pub);
+	if (strncmp(f->dir, "/tmp/vgtest.", 12) == 0)
+		(void)nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static void add_event(struct fx *f, const char *type, const char *outcome, const char *detail,
+		      uint32_t uid, const char *role)
+{
+	vg_audit_event ev = {
+		.type = type,
+		.outcome = outcome,
+		.detail = detail,
+		.uid = uid,
+		.gid = uid + 1,
+		.pid = 4242,
+		.role = role,
+	};
+
+	assert_int_equal(vg_audit_append(f->a, &ev), VG_OK);
+}
+
+/* n events whose detail "ev#<seq>#" is unique in the export. */
+static void add_n(struct fx *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char d[32];
+		(void)snprintf(d, sizeof d, "ev#%llu#",
+			       (unsigned long long)vg_audit_next_seq(f->a));
+		add_event(f, "authz.denied", "denied", d, 1000, "user");
+	}
+}
+
+static void do_export(struct fx *f, uint8_t **buf, size_t *len)
+{
+	assert_int_equal(vg_audit_export(f->a, buf, len), VG_OK);
+	assert_non_null(*buf);
+}
+
+/* Parses and verifies; a parse failure is reported as first_bad_seq -2. */
+static vg_rc verify_buf(const uint8_t *buf, size_t len, const uint8_t *pin, size_t pin_len,
+			const uint8_t *seed, vg_audit_report *rep)
+{
+	vg_audit_log *l = NULL;
+	vg_rc rc = vg_audit_log_parse(buf, len, &l);
+
+	if (rc != VG_OK) {
+		memset(rep, 0, sizeof *rep);
+		rep->first_bad_seq = -2;
+		assert_null(l);
+		return rc;
+	}
+	rc = vg_audit_log_verify(l, pin, pin_len, seed, rep);
+	vg_audit_log_free(&l);
+	assert_null(l);
+	return rc;
+}
+
+static void expect_bad(const uint8_t *buf, size_t len, const uint8_t *pin, size_t pin_len,
+		       const uint8_t *seed, int64_t first_bad)
+{
+	vg_audit_report rep;
+
+	assert_int_equal(verify_buf(buf, len, pin, pin_len, seed, &rep), VG_ERR_VERIFY_FAILED);
+	assert_true(rep.reason[0] != '\0');
+	if (rep.first_bad_seq != first_bad)
+		print_error("first_bad_seq %lld, want %lld: %s\n", (long long)rep.first_bad_seq,
+			    (long long)first_bad, rep.reason);
+	assert_int_equal(rep.first_bad_seq, first_bad);
+}
+
+static void expect_ok(const uint8_t *buf, size_t len, const uint8_t *pin, size_t pin_len,
+		      const uint8_t *seed, vg_audit_report *rep)
+{
+	vg_rc rc = verify_buf(buf, len, pin, pin_len, seed, rep);
+
+	if (rc != VG_OK)
+		print_error("verify: %s: %s\n", vg_rc_str(rc), rep->reason);
+	assert_int_equal(rc, VG_OK);
+	assert_int_equal(rep->first_bad_seq, -1);
+	assert_int_equal(rep->unsealed_tail, 0);
+}
+
+/* A parsed export taken apart (shallow copies) to be edited and rebuilt. */
+struct parts {
+	vg_audit_log *l;
+	vg_audit_record *recs;
+	size_t n;
+	vg_audit_cp *cps;
+	size_t m;
+	const vg_audit_cp *anchor;
+	vg_audit_cp anchor_copy;
+	const uint8_t *pub;
+	size_t pub_len;
+	uint8_t *sigs[64]; /* signatures made while forging */
+	size_t n_sigs;
+};
+
+static void parts_load(struct parts *p, const uint8_t *buf, size_t len)
+{
+	memset(p, 0, sizeof *p);
+	assert_int_equal(vg_audit_log_parse(buf, len, &p->l), VG_OK);
+	p->n = vg_audit_log_count(p->l);
+	p->m = vg_audit_log_checkpoint_count(p->l);
+	p->recs = calloc(p->n + 2, sizeof *p->recs);
+	p->cps = calloc(p->m + 2, sizeof *p->cps);
+	assert_non_null(p->recs);
+	assert_non_null(p->cps);
+	for (size_t i = 0; i < p->n; i++)
+		p->recs[i] = *vg_audit_log_record(p->l, i);
+	for (size_t i = 0; i < p->m; i++)
+		p->cps[i] = *vg_audit_log_checkpoint(p->l, i);
+	if (vg_audit_log_anchor(p->l)) {
+		p->anchor_copy = *vg_audit_log_anchor(p->l);
+		p->anchor = &p->anchor_copy;
+	}
+	p->pub = vg_audit_log_pubkey(p->l, &p->pub_len);
+}
+
+static void parts_build(struct parts *p, uint8_t **out, size_t *len)
+{
+	assert_int_equal(vg_audit_export_encode(vg_audit_log_id(p->l), p->pub, p->pub_len,
+						p->anchor, p->recs, p->n, p->cps, p->m, out, len),
+			 VG_OK);
+}
+
+static void parts_free(struct parts *p)
+{
+	for (size_t i = 0; i < p->n_sigs; i++)
+		free(p->sigs[i]);
+	free(p->recs);
+	free(p->cps);
+	vg_audit_log_free(&p->l);
+}
+
+/* What someone holding the device signing key (but no MAC key) can do:
+ * recompute every chain hash after an edit and re-sign every checkpoint. */
+static void parts_rechain_resign(struct parts *p, EVP_PKEY *signer)
+{
+	uint8_t prev[32] = {0};
+	uint8_t msg[VG_AUDIT_CP_MSG_LEN];
+
+	if (p->anchor)
+		memcpy(prev, p->anchor->head, 32);
+	for (size_t i = 0; i < p->n; i++) {
+		assert_int_equal(vg_audit_record_hash(prev, &p->recs[i], p->recs[i].hash), VG_OK);
+		memcpy(prev, p->recs[i].hash, 32);
+	}
+	for (size_t j = 0; j < p->m + (p->anchor ? 1 : 0); j++) {
+		vg_audit_cp *cp = j < p->m ? &p->cps[j] : &p->anchor_copy;
+		if (j < p->m) {
+			/* the head of the record just before next_seq */
+			for (size_t i = 0; i < p->n; i++)
+				if (p->recs[i].seq + 1 == cp->next_seq)
+					memcpy(cp->head, p->recs[i].hash, 32);
+		}
+		vg_audit_checkpoint_message(vg_audit_log_id(p->l), cp, msg);
+		assert_true(p->n_sigs < 64);
+		assert_int_equal(sign_with(signer, msg, sizeof msg, &cp->sig, &cp->sig_len), VG_OK);
+		p->sigs[p->n_sigs++] = cp->sig;
+	}
+}
+
+static size_t find(const uint8_t *buf, size_t len, const char *needle)
+{
+	const uint8_t *hit = memmem(buf, len, needle, strlen(needle));
+
+	assert_non_null(hit);
+	/* exactly once */
+	assert_null(memmem(hit + 1, len - (size_t)(hit + 1 - buf), needle, strlen(needle)));
+	return (size_t)(hit - buf);
+}
+
+static long long sql_int(struct fx *f, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(vg_db_handle(f->db), sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Raw SQL on the closed database: what an attacker with the files can do. */
+static void attacker_sql(struct fx *f, const char *sql, const void *blob, size_t len)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_open_v2(f->db_path, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	if (blob)
+		assert_int_equal(sqlite3_bind_blob(st, 1, blob, (int)len, SQLITE_TRANSIENT),
+				 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_close(h), SQLITE_OK);
+}
+
+static bool log_has_type(const uint8_t *buf, size_t len, const char *type)
+{
+	vg_audit_log *l = NULL;
+	bool found = false;
+
+	assert_int_equal(vg_audit_log_parse(buf, len, &l), VG_OK);
+	for (size_t i = 0; i < vg_audit_log_count(l); i++)
+		if (strcmp(vg_audit_log_record(l, i)->type, type) == 0)
+			found = true;
+	vg_audit_log_free(&l);
+	return found;
+}
+
+/* ---- tests ---- */
+
+/* SFR 4.2.9: every event is recorded with its nature, outcome, time, clock
+ * sync flag and actor, exported and verified offline with public material */
+static void test_audit_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	vg_audit_log *l = NULL;
+	vg_audit_report rep;
+	const vg_audit_record *r;
+	bool synced;
+	uint64_t t0 = vg_time_now(&synced), t1;
+	char *out = NULL;
+	size_t out_len = 0;
+	FILE *mf;
+
+	open_audit(f);
+	assert_int_equal(vg_audit_state(f->a), VG_OK);
+	assert_int_equal(vg_audit_next_seq(f->a), 0);
+	add_event(f, "service.start", "success", NULL, 0, "service");
+	add_event(f, "key.create", "success", "key \"a\" \\ made", 1000, "admin");
+	add_n(f, 8);
+	add_event(f, "key.delete", "failure", "bad\x01utf8\xff\xfe end", 1001, "user");
+	assert_int_equal(vg_audit_pending(f->a), 11);
+	assert_int_equal(vg_audit_next_seq(f->a), 11);
+	assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	assert_int_equal(vg_audit_pending(f->a), 0);
+	t1 = vg_time_now(NULL);
+	do_export(f, &buf, &len);
+	assert_memory_equal(buf + 1,
+			    "\x6e"
+			    "voxguard-audit"
+			    "\x01",
+			    16);
+
+	expect_ok(buf, len, NULL, 0, NULL, &rep);
+	assert_int_equal(rep.records_verified, 11);
+	assert_int_equal(rep.first_seq, 0);
+	assert_int_equal(rep.end_seq, 11);
+	assert_false(rep.macs_checked);
+	expect_ok(buf, len, f->pub, f->pub_len, NULL, &rep);
+
+	assert_int_equal(vg_audit_log_parse(buf, len, &l), VG_OK);
+	assert_int_equal(vg_audit_log_count(l), 11);
+	assert_null(vg_audit_log_record(l, 11));
+	assert_null(vg_audit_log_anchor(l));
+	for (size_t i = 0; i < 11; i++) {
+		r = vg_audit_log_record(l, i);
+		assert_int_equal(r->seq, i);
+		assert_true(r->time >= t0 && r->time <= t1);
+		assert_int_equal(r->clock_synced, synced);
+		assert_int_equal(r->pid, 4242);
+	}
+	r = vg_audit_log_record(l, 0);
+	assert_string_equal(r->type, "service.start");
+	assert_null(r->detail);
+	assert_string_equal(r->role, "service");
+	r = vg_audit_log_record(l, 1);
+	assert_string_equal(r->type, "key.create");
+	assert_string_equal(r->outcome, "success");
+	assert_string_equal(r->detail, "key \"a\" \\ made");
+	assert_int_equal(r->uid, 1000);
+	assert_int_equal(r->gid, 1001);
+	assert_string_equal(r->role, "admin");
+	/* Control characters and invalid UTF-8 never reach the log. */
+	r = vg_audit_log_record(l, 10);
+	assert_string_equal(r->detail, "bad?utf8?? end");
+	/* The export ends with an export checkpoint over the head. */
+	assert_true(vg_audit_log_checkpoint_count(l) >= 1);
+	assert_int_equal(vg_audit_log_checkpoint(l, vg_audit_log_checkpoint_count(l) - 1)->kind,
+			 VG_AUDIT_CP_EXPORT);
+
+	mf = open_memstream(&out, &out_len);
+	assert_non_null(mf);
+	assert_int_equal(vg_audit_log_write_json(l, mf, true), VG_OK);
+	assert_int_equal(fclose(mf), 0);
+	assert_non_null(strstr(out, "{\"kind\":\"header\",\"format\":\"voxguard-audit\""));
+	assert_non_null(strstr(out, "\"kind\":\"record\",\"seq\":1,"));
+	assert_non_null(strstr(out, "\"type\":\"key.create\",\"outcome\":\"success\","
+				    "\"detail\":\"key \\\"a\\\" \\\\ made\",\"uid\":1000,"
+				    "\"gid\":1001,\"pid\":4242,\"role\":\"admin\""));
+	assert_non_null(strstr(out, "\"detail\":null"));
+	assert_non_null(strstr(out, "\"checkpoint\":\"export\",\"next_seq\":11"));
+	assert_non_null(strstr(out, synced ? "\"clock_synced\":true" : "\"clock_synced\":false"));
+	free(out);
+	out = NULL;
+	mf = open_memstream(&out, &out_len);
+	assert_non_null(mf);
+	assert_int_equal(vg_audit_log_write_json(l, mf, false), VG_OK);
+	assert_int_equal(fclose(mf), 0);
+	assert_non_null(
+		strstr(out, "#1  key.create  success  uid=1000 gid=1001 pid=4242 role=admin"));
+	assert_non_null(strstr(out, "-- checkpoint (export) covering seq < 11"));
+	free(out);
+	vg_audit_log_free(&l);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: malformed events are refused, not recorded half-way */
+static void test_audit_invalid_event(void **state)
+{
+	struct fx *f = *state;
+	vg_audit_event ev = {.type = "key create", .outcome = "success", .role = "user"};
+
+	open_audit(f);
+	assert_int_equal(vg_audit_append(f->a, &ev), VG_ERR_INVALID);
+	ev.type = "key.create";
+	ev.role = NULL;
+	assert_int_equal(vg_audit_append(f->a, &ev), VG_ERR_INVALID);
+	ev.role = "user";
+	ev.outcome = "";
+	assert_int_equal(vg_audit_append(f->a, &ev), VG_ERR_INVALID);
+	assert_int_equal(vg_audit_append(f->a, NULL), VG_ERR_INVALID);
+	assert_int_equal(vg_audit_pending(f->a), 0);
+	assert_int_equal(vg_audit_next_seq(f->a), 0);
+}
+
+/* SFR 4.2.9: durable appends use group commit: a burst of records costs one
+ * transaction, and an empty flush costs none */
+static void test_audit_group_commit(void **state)
+{
+	struct fx *f = *state;
+	uint64_t c0;
+
+	open_audit(f);
+	c0 = vg_db_counter(f->db);
+	add_n(f, 300);
+	assert_int_equal(vg_audit_pending(f->a), 300);
+	assert_int_equal(vg_db_counter(f->db), c0); /* nothing written yet */
+	assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	assert_int_equal(vg_db_counter(f->db), c0 + 1);
+	assert_int_equal(vg_audit_pending(f->a), 0);
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM audit_records"), 300);
+	/* 300 >= 256 records: the periodic checkpoint rode in the same commit */
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM audit_checkpoints"), 1);
+	assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	assert_int_equal(vg_db_counter(f->db), c0 + 1);
+}
+
+/* SFR 4.2.9: a full in-memory queue forces a flush (bounded memory) */
+static void test_audit_queue_forces_flush(void **state)
+{
+	struct fx *f = *state;
+	uint64_t c0;
+
+	f->opts.max_queue = 16;
+	open_audit(f);
+	c0 = vg_db_counter(f->db);
+	add_n(f, 40);
+	assert_true(vg_audit_pending(f->a) <= 16);
+	assert_int_equal(vg_db_counter(f->db), c0 + 2);
+	assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM audit_records"), 40);
+}
+
+/* SFR 4.2.9: a failed group commit loses nothing: the records stay queued
+ * with their sequence numbers and the retry commits them gap-free; events
+ * that did not fit are counted and the loss is itself recorded */
+static void test_audit_flush_failure_retries(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	vg_audit_log *l = NULL;
+	vg_audit_report rep;
+	uint64_t c0;
+	vg_audit_event ev = {.type = "authz.denied", .outcome = "denied", .role = "user"};
+
+	f->opts.checkpoint_every = 1; /* every flush must sign */
+	f->opts.max_queue = 4;
+	open_audit(f);
+	add_n(f, 2);
+	assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	c0 = vg_db_counter(f->db);
+	g_sign_fails = true;
+	add_n(f, 4);
+	assert_int_equal(vg_audit_flush(f->a), VG_ERR_UNAVAILABLE);
+	assert_int_equal(vg_audit_pending(f->a), 4);
+	assert_int_equal(vg_db_counter(f->db), c0);
+	/* the queue is full and cannot drain: the event is dropped, counted */
+	assert_int_equal(vg_audit_append(f->a, &ev), VG_ERR_UNAVAILABLE);
+	assert_int_equal(vg_audit_pending(f->a), 4);
+	assert_int_equal(vg_audit_next_seq(f->a), 6);
+	g_sign_fails = false;
+	assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	assert_int_equal(vg_audit_pending(f->a), 0);
+	assert_int_equal(vg_db_counter(f->db), c0 + 1);
+	do_export(f, &buf, &len);
+	expect_ok(buf, len, f->pub, f->pub_len, NULL, &rep);
+	assert_int_equal(rep.records_verified, 7);
+	assert_int_equal(vg_audit_log_parse(buf, len, &l), VG_OK);
+	assert_string_equal(vg_audit_log_record(l, 6)->type, "audit.dropped");
+	assert_string_equal(vg_audit_log_record(l, 6)->detail, "1 events dropped: queue full");
+	vg_audit_log_free(&l);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: an edited record fails verification and is named */
+static void test_audit_edit_byte(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL;
+	size_t len = 0, off;
+
+	open_audit(f);
+	add_n(f, 20);
+	do_export(f, &buf, &len);
+	off = find(buf, len, "ev#7#");
+	buf[off + 1] = 'w'; /* "ew#7#": still a valid export, different content */
+	expect_bad(buf, len, NULL, 0, NULL, 7);
+	buf[off + 1] = 'v';
+	off = find(buf, len, "ev#12#");
+	buf[off + 3] = '3'; /* a record claiming to be something else */
+	expect_bad(buf, len, NULL, 0, NULL, 12);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: no single-bit change anywhere in an export is accepted */
+static void test_audit_every_bit_flip_detected(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	vg_audit_report rep;
+
+	f->opts.checkpoint_every = 2;
+	open_audit(f);
+	add_n(f, 2);
+	assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	add_n(f, 1);
+	do_export(f, &buf, &len);
+	expect_ok(buf, len, NULL, 0, NULL, &rep);
+	for (size_t i = 0; i < len; i++) {
+		for (int b = 0; b < 8; b++) {
+			vg_rc rc;
+			buf[i] ^= (uint8_t)(1u << b);
+			rc = verify_buf(buf, len, NULL, 0, NULL, &rep);
+			if (rc == VG_OK)
+				print_error("bit %d of byte %zu flipped: accepted\n", b, i);
+			assert_int_not_equal(rc, VG_OK);
+			buf[i] ^= (uint8_t)(1u << b);
+		}
+	}
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: a deleted record fails verification and is named */
+static void test_audit_delete_record(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL, *bad = NULL;
+	size_t len = 0, bad_len = 0;
+	struct parts p;
+
+	open_audit(f);
+	add_n(f, 20);
+	do_export(f, &buf, &len);
+	parts_load(&p, buf, len);
+	memmove(&p.recs[5], &p.recs[6], (p.n - 6) * sizeof p.recs[0]);
+	p.n--;
+	parts_build(&p, &bad, &bad_len);
+	expect_bad(bad, bad_len, NULL, 0, NULL, 5);
+	vg_free(bad, bad_len);
+	/* the first record too */
+	memmove(&p.recs[0], &p.recs[1], (p.n - 1) * sizeof p.recs[0]);
+	p.n--;
+	parts_build(&p, &bad, &bad_len);
+	expect_bad(bad, bad_len, NULL, 0, NULL, 0);
+	vg_free(bad, bad_len);
+	parts_free(&p);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: reordered or duplicated records fail verification */
+static void test_audit_reorder_records(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL, *bad = NULL;
+	size_t len = 0, bad_len = 0;
+	struct parts p;
+	vg_audit_record t;
+
+	open_audit(f);
+	add_n(f, 20);
+	do_export(f, &buf, &len);
+	parts_load(&p, buf, len);
+	t = p.recs[3];
+	p.recs[3] = p.recs[4];
+	p.recs[4] = t;
+	parts_build(&p, &bad, &bad_len);
+	expect_bad(bad, bad_len, NULL, 0, NULL, 3);
+	vg_free(bad, bad_len);
+	/* even with seq numbers rewritten to look gap-free */
+	p.recs[3].seq = 3;
+	p.recs[4].seq = 4;
+	parts_build(&p, &bad, &bad_len);
+	expect_bad(bad, bad_len, NULL, 0, NULL, 3);
+	vg_free(bad, bad_len);
+	/* an inserted duplicate */
+	parts_free(&p);
+	parts_load(&p, buf, len);
+	memmove(&p.recs[6], &p.recs[5], (p.n - 5) * sizeof p.recs[0]);
+	p.recs[5] = p.recs[4];
+	p.n++;
+	parts_build(&p, &bad, &bad_len);
+	expect_bad(bad, bad_len, NULL, 0, NULL, 5);
+	vg_free(bad, bad_len);
+	parts_free(&p);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: records cut from the tail while their checkpoint stays are
+ * detected (the first missing record is named) */
+static void test_audit_truncate_records_only(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL, *bad = NULL;
+	size_t len = 0, bad_len = 0;
+	struct parts p;
+
+	open_audit(f);
+	add_n(f, 20);
+	do_export(f, &buf, &len);
+	parts_load(&p, buf, len);
+	p.n = 15;
+	parts_build(&p, &bad, &bad_len);
+	expect_bad(bad, bad_len, NULL, 0, NULL, 15);
+	vg_free(bad, bad_len);
+	parts_free(&p);
+	/* and cut anywhere in the byte stream: never a valid export */
+	for (size_t n = 0; n < len; n++) {
+		vg_audit_log *l = NULL;
+		assert_int_not_equal(vg_audit_log_parse(buf, n, &l), VG_OK);
+		assert_null(l);
+	}
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: cutting the tail together with its checkpoints is detected
+ * because every export ends with an export checkpoint; cutting exactly at
+ * an earlier export checkpoint is not (the documented limit: compare
+ * end_seq with an earlier export) */
+static void test_audit_truncate_tail_and_checkpoint(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL, *first = NULL, *bad = NULL;
+	size_t len = 0, first_len = 0, bad_len = 0;
+	struct parts p;
+	vg_audit_report rep;
+
+	f->opts.checkpoint_every = 8;
+	open_audit(f);
+	add_n(f, 10);
+	do_export(f, &first, &first_len); /* export checkpoint at 10 */
+	for (int i = 0; i < 4; i++) {
+		add_n(f, 3);
+		assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	}
+	add_n(f, 8);
+	do_export(f, &buf, &len); /* 30 records */
+	parts_load(&p, buf, len);
+	assert_int_equal(p.n, 30);
+
+	/* Cut after the periodic checkpoint at 19: records 19.. and the later
+	 * checkpoints gone. */
+	for (size_t j = 0; j < p.m; j++) {
+		if (p.cps[j].next_seq == 19 && p.cps[j].kind == VG_AUDIT_CP_PERIODIC) {
+			p.m = j + 1;
+			break;
+		}
+	}
+	assert_int_equal(p.cps[p.m - 1].next_seq, 19);
+	p.n = 19;
+	parts_build(&p, &bad, &bad_len);
+	expect_bad(bad, bad_len, NULL, 0, NULL, 19);
+	vg_free(bad, bad_len);
+
+	/* Cut exactly at the earlier export checkpoint: it verifies, and only
+	 * the covered range tells a back end that knew the first export. */
+	for (size_t j = 0; j < p.m; j++) {
+		if (p.cps[j].next_seq == 10 && p.cps[j].kind == VG_AUDIT_CP_EXPORT) {
+			p.m = j + 1;
+			break;
+		}
+	}
+	p.n = 10;
+	parts_build(&p, &bad, &bad_len);
+	expect_ok(bad, bad_len, f->pub, f->pub_len, NULL, &rep);
+	assert_int_equal(rep.end_seq, 10);
+	expect_ok(first, first_len, f->pub, f->pub_len, NULL, &rep);
+	assert_int_equal(rep.end_seq, 10);
+	expect_ok(buf, len, f->pub, f->pub_len, NULL, &rep);
+	assert_int_equal(rep.end_seq, 30);
+	assert_int_equal(rep.records_verified, 30);
+	vg_free(bad, bad_len);
+	parts_free(&p);
+	vg_free(first, first_len);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: a forged or transplanted checkpoint signature fails */
+static void test_audit_forged_checkpoint_signature(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL, *bad = NULL, msg[VG_AUDIT_CP_MSG_LEN], *orig;
+	size_t len = 0, bad_len = 0, orig_len;
+	struct parts p;
+	vg_audit_cp *last;
+	vg_audit_report rep;
+
+	f->opts.checkpoint_every = 5;
+	open_audit(f);
+	add_n(f, 6);
+	assert_int_equal(vg_audit_flush(f->a), VG_OK); /* periodic checkpoint at 6 */
+	add_n(f, 6);
+	do_export(f, &buf, &len);
+	parts_load(&p, buf, len);
+	assert_int_equal(p.m, 2);
+	last = &p.cps[1];
+	assert_int_equal(last->next_seq, 12);
+	orig = last->sig;
+	orig_len = last->sig_len;
+
+	/* a signature by another key over the right message: records 6..11
+	 * are no longer vouched for */
+	vg_audit_checkpoint_message(vg_audit_log_id(p.l), last, msg);
+	assert_int_equal(sign_with(f->other, msg, sizeof msg, &last->sig, &last->sig_len), VG_OK);
+	p.sigs[p.n_sigs++] = last->sig;
+	parts_build(&p, &bad, &bad_len);
+	expect_bad(bad, bad_len, NULL, 0, NULL, 6);
+	vg_free(bad, bad_len);
+
+	/* a genuine signature taken from another checkpoint */
+	last->sig = p.cps[0].sig;
+	last->sig_len = p.cps[0].sig_len;
+	parts_build(&p, &bad, &bad_len);
+	expect_bad(bad, bad_len, NULL, 0, NULL, 6);
+	vg_free(bad, bad_len);
+
+	/* one byte of the signature */
+	last->sig = orig;
+	last->sig_len = orig_len;
+	parts_build(&p, &bad, &bad_len);
+	expect_ok(bad, bad_len, NULL, 0, NULL, &rep);
+	bad[bad_len - 5] ^= 0x10;
+	expect_bad(bad, bad_len, NULL, 0, NULL, 6);
+	vg_free(bad, bad_len);
+
+	/* a checkpoint moved to claim other records */
+	p.cps[0].next_seq = 5;
+	parts_build(&p, &bad, &bad_len);
+	expect_bad(bad, bad_len, NULL, 0, NULL, 0);
+	vg_free(bad, bad_len);
+	parts_free(&p);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: a wrong pinned key fails; an attacker who re-signs the whole
+ * export with their own key and swaps the carried key is caught by pinning */
+static void test_audit_wrong_pinned_key(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL, *bad = NULL;
+	size_t len = 0, bad_len = 0;
+	struct parts p;
+	vg_audit_report rep;
+
+	open_audit(f);
+	add_n(f, 6);
+	do_export(f, &buf, &len);
+	expect_ok(buf, len, f->pub, f->pub_len, NULL, &rep);
+	expect_bad(buf, len, f->other_pub, f->other_pub_len, NULL, 0);
+
+	parts_load(&p, buf, len);
+	p.recs[2].detail = "nothing happened";
+	p.pub = f->other_pub;
+	p.pub_len = f->other_pub_len;
+	parts_rechain_resign(&p, f->other);
+	parts_build(&p, &bad, &bad_len);
+	/* Self-consistent under the attacker's key... */
+	expect_ok(bad, bad_len, NULL, 0, NULL, &rep);
+	/* ...but not under the device key the verifier pins. */
+	expect_bad(bad, bad_len, f->pub, f->pub_len, NULL, 0);
+	/* A signing key that is not P-256 is refused outright. */
+	p.pub = (const uint8_t *)"not a key";
+	p.pub_len = 9;
+	vg_free(bad, bad_len);
+	parts_build(&p, &bad, &bad_len);
+	expect_bad(bad, bad_len, NULL, 0, NULL, 0);
+	vg_free(bad, bad_len);
+	parts_free(&p);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: with the admin's seed every record's forward-secure MAC is
+ * checked: a record re-forged with a recomputed hash chain and re-signed
+ * checkpoints (a compromised device key) but without K_i fails */
+static void test_audit_mac_with_seed(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL, *bad = NULL, seed[32], wrong[32];
+	size_t len = 0, bad_len = 0;
+	struct parts p;
+	vg_audit_report rep;
+
+	f->opts.checkpoint_every = 4;
+	open_audit(f);
+	assert_int_equal(vg_audit_take_seed(f->a, seed), VG_OK);
+	add_n(f, 14);
+	do_export(f, &buf, &len);
+	expect_ok(buf, len, f->pub, f->pub_len, seed, &rep);
+	assert_true(rep.macs_checked);
+	assert_int_equal(rep.records_verified, 15); /* + audit.seed_taken */
+
+	memcpy(wrong, seed, sizeof wrong);
+	wrong[0] ^= 1;
+	expect_bad(buf, len, f->pub, f->pub_len, wrong, 0);
+
+	parts_load(&p, buf, len);
+	p.recs[5].detail = "nothing to see";
+	p.recs[5].outcome = "success";
+	parts_rechain_resign(&p, f->key);
+	parts_build(&p, &bad, &bad_len);
+	/* the public checks pass: only the MAC tells */
+	expect_ok(bad, bad_len, f->pub, f->pub_len, NULL, &rep);
+	expect_bad(bad, bad_len, f->pub, f->pub_len, seed, 5);
+	vg_free(bad, bad_len);
+	parts_free(&p);
+	vg_free(buf, len);
+	vg_wipe(seed, sizeof seed);
+}
+
+/* SFR 4.2.9: the MAC seed is handed out once and then destroyed on the
+ * device */
+static void test_audit_take_seed_once(void **state)
+{
+	struct fx *f = *state;
+	uint8_t seed[32], again[32];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	vg_audit_report rep;
+
+	open_audit(f);
+	add_n(f, 3);
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM audit_state WHERE name = 'seed'"), 1);
+	assert_int_equal(vg_audit_take_seed(f->a, seed), VG_OK);
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM audit_state WHERE name = 'seed'"), 0);
+	memset(again, 0x55, sizeof again);
+	assert_int_equal(vg_audit_take_seed(f->a, again), VG_ERR_NOT_FOUND);
+	for (size_t i = 0; i < sizeof again; i++)
+		assert_int_equal(again[i], 0); /* wiped on failure */
+	restart(f);
+	assert_int_equal(vg_audit_take_seed(f->a, again), VG_ERR_NOT_FOUND);
+	do_export(f, &buf, &len);
+	assert_true(log_has_type(buf, len, "audit.seed_taken"));
+	expect_ok(buf, len, f->pub, f->pub_len, seed, &rep);
+	assert_true(rep.macs_checked);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: the log is bounded; rotation drops the oldest records at a
+ * checkpoint that anchors the rest, which still verifies (MACs included) */
+static void test_audit_rotation(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL, seed[32];
+	size_t len = 0;
+	vg_audit_log *l = NULL;
+	vg_audit_report rep;
+
+	f->opts.checkpoint_every = 10;
+	f->opts.max_records = 50;
+	open_audit(f);
+	assert_int_equal(vg_audit_take_seed(f->a, seed), VG_OK);
+	for (int i = 0; i < 30; i++) {
+		add_n(f, 7);
+		assert_int_equal(vg_audit_flush(f->a), VG_OK);
+		assert_true(sql_int(f, "SELECT COUNT(*) FROM audit_records") <= 50);
+	}
+	assert_int_equal(vg_audit_next_seq(f->a), 211);
+	assert_true(sql_int(f, "SELECT MIN(next_seq) FROM audit_checkpoints") >=
+		    sql_int(f, "SELECT MIN(seq) FROM audit_records"));
+	do_export(f, &buf, &len);
+	assert_int_equal(vg_audit_log_parse(buf, len, &l), VG_OK);
+	assert_non_null(vg_audit_log_anchor(l));
+	assert_true(vg_audit_log_count(l) <= 50);
+	assert_true(vg_audit_log_count(l) >= 30);
+	assert_int_equal(vg_audit_log_record(l, 0)->seq, vg_audit_log_anchor(l)->next_seq);
+	assert_int_equal(vg_audit_log_record(l, vg_audit_log_count(l) - 1)->seq, 210);
+	expect_ok(buf, len, f->pub, f->pub_len, seed, &rep);
+	assert_int_equal(rep.first_seq, vg_audit_log_anchor(l)->next_seq);
+	assert_int_equal(rep.records_verified, vg_audit_log_count(l));
+	vg_audit_log_free(&l);
+	vg_free(buf, len);
+	/* the rotated log reopens cleanly and continues */
+	restart(f);
+	assert_int_equal(vg_audit_state(f->a), VG_OK);
+	add_n(f, 2);
+	do_export(f, &buf, &len);
+	expect_ok(buf, len, f->pub, f->pub_len, seed, &rep);
+	vg_free(buf, len);
+	vg_wipe(seed, sizeof seed);
+}
+
+/* SFR 4.2.9: the chain continues across a restart (gap-free sequence, the
+ * key state persisted) and the clean shutdown leaves a seal checkpoint */
+static void test_audit_persistence(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL, seed[32];
+	size_t len = 0;
+	vg_audit_log *l = NULL;
+	vg_audit_report rep;
+	bool seal = false;
+	long long ncp;
+
+	open_audit(f);
+	assert_int_equal(vg_audit_take_seed(f->a, seed), VG_OK);
+	add_n(f, 4);
+	restart(f);
+	assert_int_equal(vg_audit_state(f->a), VG_OK);
+	assert_int_equal(vg_audit_pending(f->a), 0); /* no unsealed-shutdown event */
+	assert_int_equal(vg_audit_next_seq(f->a), 5);
+	/* restarts without events add no checkpoints */
+	ncp = sql_int(f, "SELECT COUNT(*) FROM audit_checkpoints");
+	restart(f);
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM audit_checkpoints"), ncp);
+	add_n(f, 3);
+	do_export(f, &buf, &len);
+	expect_ok(buf, len, f->pub, f->pub_len, seed, &rep);
+	assert_int_equal(rep.records_verified, 8);
+	assert_false(log_has_type(buf, len, "audit.unsealed_shutdown"));
+	assert_int_equal(vg_audit_log_parse(buf, len, &l), VG_OK);
+	for (size_t i = 0; i < vg_audit_log_checkpoint_count(l); i++) {
+		const vg_audit_cp *cp = vg_audit_log_checkpoint(l, i);
+		if (cp->kind == VG_AUDIT_CP_SEAL && cp->next_seq == 5)
+			seal = true;
+	}
+	assert_true(seal);
+	vg_audit_log_free(&l);
+	vg_free(buf, len);
+	vg_wipe(seed, sizeof seed);
+}
+
+/* SFR 4.2.9: a run that ended without its seal (crash, power cut) is
+ * itself recorded at the next start */
+static void test_audit_unsealed_shutdown_recorded(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	vg_audit_report rep;
+	pid_t pid;
+	int status = 0;
+
+	open_audit(f);
+	add_n(f, 2);
+	close_all(f);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* The child appends and commits, then dies without closing. */
+		vg_audit *a = NULL;
+		vg_rot *rot = NULL;
+		vg_db *db = NULL;
+		vg_audit_event ev = {.type = "key.create", .outcome = "success", .role = "user"};
+		if (vg_rot_file_open(&rot, f->dir) != VG_OK ||
+		    vg_db_open(&db, f->db_path, rot) != VG_OK ||
+		    vg_audit_open(&a, db, &f->opts, test_sign, f->key, f->pub, f->pub_len) !=
+			    VG_OK ||
+		    vg_audit_append(a, &ev) != VG_OK || vg_audit_flush(a) != VG_OK)
+			_exit(1);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	open_stack(f);
+	open_audit(f);
+	assert_int_equal(vg_audit_state(f->a), VG_OK);
+	assert_int_equal(vg_audit_next_seq(f->a), 4);
+	do_export(f, &buf, &len);
+	assert_true(log_has_type(buf, len, "audit.unsealed_shutdown"));
+	expect_ok(buf, len, f->pub, f->pub_len, NULL, &rep);
+	assert_int_equal(rep.records_verified, 4);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: rows edited in the database while the service was down are
+ * detected at open; the log is marked broken, keeps running, records an
+ * audit.integrity event, and the export names the edited record */
+static void test_audit_tampered_row_detected_at_open(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL, *blob = NULL;
+	size_t len = 0, blob_len = 0;
+	vg_audit_record r;
+	sqlite3_stmt *st = NULL;
+
+	open_audit(f);
+	add_n(f, 10);
+	assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	assert_int_equal(sqlite3_prepare_v2(vg_db_handle(f->db),
+					    "SELECT rec FROM audit_records WHERE seq = 3", -1, &st,
+					    NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(vg_audit_record_decode(sqlite3_column_blob(st, 0),
+						(size_t)sqlite3_column_bytes(st, 0), &r),
+			 VG_OK);
+	sqlite3_finalize(st);
+	close_all(f);
+
+	free(r.detail);
+	r.detail = strdup("routine");
+	assert_int_equal(vg_audit_record_encode(&r, &blob, &blob_len), VG_OK);
+	attacker_sql(f, "UPDATE audit_records SET rec = ?1 WHERE seq = 3", blob, blob_len);
+	vg_free(blob, blob_len);
+	vg_audit_record_clear(&r);
+
+	open_stack(f);
+	open_audit(f);
+	assert_int_equal(vg_audit_state(f->a), VG_ERR_INTEGRITY);
+	assert_int_equal(vg_audit_next_seq(f->a), 11); /* the integrity event took seq 10 */
+	add_n(f, 1);
+	assert_int_equal(vg_audit_flush(f->a), VG_OK); /* keeps running */
+	do_export(f, &buf, &len);
+	assert_true(log_has_type(buf, len, "audit.integrity"));
+	expect_bad(buf, len, f->pub, f->pub_len, NULL, 3);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: a deleted row is detected at open and in the export */
+static void test_audit_deleted_row_detected_at_open(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	open_audit(f);
+	add_n(f, 10);
+	close_all(f);
+	attacker_sql(f, "DELETE FROM audit_records WHERE seq = 4", NULL, 0);
+	open_stack(f);
+	open_audit(f);
+	assert_int_equal(vg_audit_state(f->a), VG_ERR_INTEGRITY);
+	do_export(f, &buf, &len);
+	expect_bad(buf, len, f->pub, f->pub_len, NULL, 4);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: rows forged past the anchored head are taken out of the chain
+ * (kept in audit_quarantine) and the attempt itself is recorded */
+static void test_audit_forged_row_quarantined(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	vg_audit_log *l = NULL;
+	vg_audit_report rep;
+
+	open_audit(f);
+	add_n(f, 5);
+	close_all(f);
+	attacker_sql(f,
+		     "INSERT INTO audit_records(seq, rec, hash) SELECT 5, rec, hash FROM"
+		     " audit_records WHERE seq = 4",
+		     NULL, 0);
+	open_stack(f);
+	open_audit(f);
+	assert_int_equal(vg_audit_state(f->a), VG_ERR_INTEGRITY);
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM audit_quarantine"), 1);
+	do_export(f, &buf, &len);
+	/* The genuine log is intact and says what happened. */
+	expect_ok(buf, len, f->pub, f->pub_len, NULL, &rep);
+	assert_int_equal(vg_audit_log_parse(buf, len, &l), VG_OK);
+	assert_int_equal(vg_audit_log_count(l), 6);
+	assert_string_equal(vg_audit_log_record(l, 5)->type, "audit.integrity");
+	assert_string_equal(vg_audit_log_record(l, 5)->outcome, "failure");
+	vg_audit_log_free(&l);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: while the database refuses writes (rollback/integrity), events
+ * stay in memory (bounded), go to stderr one line each, and are never
+ * committed */
+static void test_audit_db_refused_stays_in_memory(void **state)
+{
+	struct fx *f = *state;
+	char path[600];
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	uint64_t c0;
+	int saved, fd, lines = 0;
+	FILE *in;
+	char line[1024];
+
+	f->opts.max_queue = 8;
+	open_audit(f);
+	add_n(f, 2);
+	assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	c0 = vg_db_counter(f->db);
+	vg_db_set_state(f->db, VG_ERR_ROLLBACK);
+
+	(void)snprintf(path, sizeof path, "%s/stderr.txt", f->dir);
+	(void)fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	assert_true(dup2(fd, 2) >= 0);
+	(void)close(fd);
+	add_n(f, 3);
+	assert_int_equal(vg_audit_pending(f->a), 3);
+	assert_int_equal(vg_audit_flush(f->a), VG_ERR_ROLLBACK);
+	assert_int_equal(vg_audit_pending(f->a), 3);
+	add_n(f, 5);
+	assert_int_equal(vg_audit_pending(f->a), 8);
+	{
+		vg_audit_event ev = {.type = "authz.denied", .outcome = "denied", .role = "user"};
+		assert_int_equal(vg_audit_append(f->a, &ev), VG_ERR_TOO_LARGE);
+	}
+	assert_int_equal(vg_audit_pending(f->a), 8); /* bounded */
+	assert_int_equal(vg_audit_checkpoint(f->a), VG_ERR_ROLLBACK);
+	assert_int_equal(vg_audit_take_seed(f->a, (uint8_t[32]){0}), VG_ERR_ROLLBACK);
+	/* the stored part can still be exported for forensics */
+	assert_int_equal(vg_audit_export(f->a, &out, &out_len), VG_OK);
+	vg_free(out, out_len);
+	vg_audit_close(&f->a);
+	(void)fflush(stderr);
+	assert_true(dup2(saved, 2) >= 0);
+	(void)close(saved);
+
+	assert_int_equal(vg_db_counter(f->db), c0);
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM audit_records"), 2);
+	in = fopen(path, "r");
+	assert_non_null(in);
+	while (fgets(line, sizeof line, in)) {
+		assert_non_null(strstr(line, "audit event not committed"));
+		assert_non_null(strstr(line, "type=authz.denied"));
+		lines++;
+	}
+	(void)fclose(in);
+	assert_int_equal(lines, 9); /* 8 queued + 1 dropped, each once */
+
+	/* The next run finds the previous one unsealed; nothing leaked in. */
+	vg_db_close(&f->db);
+	vg_rot_close(&f->rot);
+	open_stack(f);
+	open_audit(f);
+	assert_int_equal(vg_audit_state(f->a), VG_OK);
+	assert_int_equal(vg_audit_next_seq(f->a), 3); /* 2 + audit.unsealed_shutdown */
+}
+
+/* SFR 4.2.9: the service may open the log without its key only when the
+ * database refuses writes; a key that does not match the log is refused */
+static void test_audit_open_key_checks(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	vg_audit_report rep;
+
+	assert_int_equal(vg_audit_open(&f->a, f->db, NULL, NULL, NULL, NULL, 0), VG_ERR_INVALID);
+	assert_int_equal(vg_audit_open(&f->a, f->db, NULL, test_sign, f->other, f->pub, f->pub_len),
+			 VG_ERR_INVALID); /* sign and pub disagree */
+	assert_null(f->a);
+	open_audit(f);
+	add_n(f, 2);
+	close_all(f);
+	open_stack(f);
+	assert_int_equal(vg_audit_open(&f->a, f->db, NULL, test_sign, f->other, f->other_pub,
+				       f->other_pub_len),
+			 VG_ERR_INVALID); /* the log is bound to its key */
+	vg_db_set_state(f->db, VG_ERR_INTEGRITY);
+	assert_int_equal(vg_audit_open(&f->a, f->db, NULL, NULL, NULL, NULL, 0), VG_OK);
+	assert_int_equal(vg_audit_next_seq(f->a), 2);
+	assert_int_equal(vg_audit_export(f->a, &buf, &len), VG_OK);
+	/* stored as it was, sealed at the clean shutdown */
+	assert_int_equal(verify_buf(buf, len, f->pub, f->pub_len, NULL, &rep),
+			 VG_ERR_VERIFY_FAILED);
+	assert_int_equal(rep.records_verified, 2);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: the parser refuses garbage, truncation, oversized declared
+ * lengths, wrong types, unknown versions and trailing bytes, without
+ * crashing or allocating what the input merely declares */
+static void test_audit_parser_rejects(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL, *big;
+	size_t len = 0;
+	vg_audit_log *l = NULL;
+	uint8_t junk[512];
+	static const uint8_t hdr[] = {0x87, 0x6e, 'v', 'o', 'x', 'g', 'u', 'a', 'r',
+				      'd',  '-',  'a', 'u', 'd', 'i', 't', 0x01};
+	uint8_t crafted[256];
+	size_t n;
+
+	assert_int_equal(vg_audit_log_parse(NULL, 0, &l), VG_ERR_INVALID);
+	assert_int_equal(vg_audit_log_parse((const uint8_t *)"", 0, &l), VG_ERR_INVALID);
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = (uint8_t)(i * 131 + 7);
+	assert_int_equal(vg_audit_log_parse(junk, sizeof junk, &l), VG_ERR_INVALID);
+	assert_null(l);
+
+	/* a 4 GiB byte string declared in a few bytes */
+	n = 0;
+	memcpy(crafted, hdr, sizeof hdr);
+	n += sizeof hdr;
+	crafted[n++] = 0x50;
+	memset(crafted + n, 1, 16);
+	n += 16;
+	crafted[n++] = 0x5a;
+	memset(crafted + n, 0xff, 4);
+	n += 4;
+	memset(crafted + n, 0, 40);
+	n += 40;
+	assert_int_equal(vg_audit_log_parse(crafted, n, &l), VG_ERR_INVALID);
+	/* 2^32 records declared */
+	n = sizeof hdr + 17;
+	crafted[n++] = 0x41;
+	crafted[n++] = 0x00;
+	crafted[n++] = 0xf6;
+	crafted[n++] = 0x9a;
+	memset(crafted + n, 0xff, 4);
+	n += 4;
+	memset(crafted + n, 0, 60);
+	n += 60;
+	assert_int_equal(vg_audit_log_parse(crafted, n, &l), VG_ERR_INVALID);
+	/* a tag, a negative integer, a float, an indefinite array */
+	for (int k = 0; k < 4; k++) {
+		static const uint8_t bad_items[4][3] = {{0xc1, 0x00, 0x00},
+							{0x20, 0x00, 0x00},
+							{0xf9, 0x00, 0x00},
+							{0x9f, 0xff, 0x00}};
+		n = 0;
+		crafted[n++] = 0x83;
+		memcpy(crafted + n, hdr + 1, sizeof hdr - 1);
+		n += sizeof hdr - 1;
+		memcpy(crafted + n, bad_items[k], 3);
+		n += k == 1 ? 1 : (k == 2 ? 3 : 2);
+		assert_int_equal(vg_audit_log_parse(crafted, n, &l), VG_ERR_INVALID);
+	}
+	big = calloc(1, (size_t)VG_AUDIT_EXPORT_MAX + 1);
+	assert_non_null(big);
+	assert_int_equal(vg_audit_log_parse(big, (size_t)VG_AUDIT_EXPORT_MAX + 1, &l),
+			 VG_ERR_TOO_LARGE);
+	free(big);
+
+	open_audit(f);
+	add_n(f, 3);
+	do_export(f, &buf, &len);
+	assert_int_equal(vg_audit_log_parse(buf, len, &l), VG_OK);
+	vg_audit_log_free(&l);
+	/* trailing byte */
+	big = malloc(len + 1);
+	assert_non_null(big);
+	memcpy(big, buf, len);
+	big[len] = 0;
+	assert_int_equal(vg_audit_log_parse(big, len + 1, &l), VG_ERR_INVALID);
+	/* a newer version is refused as such */
+	big[16] = 0x02;
+	assert_int_equal(vg_audit_log_parse(big, len, &l), VG_ERR_UNSUPPORTED);
+	big[16] = 0x01;
+	/* another magic */
+	big[2] = 'V';
+	assert_int_equal(vg_audit_log_parse(big, len, &l), VG_ERR_INVALID);
+	big[2] = 'v';
+	/* a terminal escape smuggled into a detail */
+	big[find(big, len, "ev#1#") + 2] = 0x1b;
+	assert_int_equal(vg_audit_log_parse(big, len, &l), VG_ERR_INVALID);
+	assert_null(l);
+	free(big);
+	vg_free(buf, len);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_audit_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_invalid_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_queue_forces_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_flush_failure_retries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_edit_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_every_bit_flip_detected, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_audit_delete_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_reorder_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_truncate_records_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_truncate_tail_and_checkpoint, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_audit_forged_checkpoint_signature, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_audit_wrong_pinned_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_mac_with_seed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_take_seed_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_persistence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_unsealed_shutdown_recorded, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_audit_tampered_row_detected_at_open, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_audit_deleted_row_detected_at_open, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_audit_forged_row_quarantined, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_db_refused_stays_in_memory, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_audit_open_key_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_parser_rejects, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("audit", tests, NULL, NULL);
+}
