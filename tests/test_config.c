@@ -61,10 +61,32 @@ static void test_config_defaults(void **state)
 	assert_int_equal(c.max_clients, 256);
 	assert_int_equal(c.io_timeout_ms, 5000);
 	assert_int_equal(c.audit_checkpoint_every, 256);
-	assert_int_equal(c.audit_max_records, 100000);
+	assert_int_equal(c.audit_max_records, 50000);
+	assert_int_equal(c.rot_sync_ms, 50);
 	/* An empty file leaves the defaults. */
 	assert_int_equal(vg_config_parse(&c, "", 0, NULL, 0), VG_OK);
 	assert_int_equal(c.socket_mode, 0660);
+}
+
+/* AVS SDK (protect configuration): the canonical form the service seals in
+ * its store parses back to the same settings. */
+static void test_config_format_roundtrip(void **state)
+{
+	static const char in[] = "admin_group = adm\nrot_sync_ms = 0\n";
+	vg_config a, b;
+	char text[1024], err[128];
+	size_t n;
+
+	(void)state;
+	vg_config_defaults(&a);
+	assert_int_equal(vg_config_parse(&a, in, sizeof in - 1, err, sizeof err), VG_OK);
+	assert_int_equal(a.rot_sync_ms, 0);
+	n = vg_config_format(&a, text, sizeof text);
+	assert_true(n > 0);
+	vg_config_defaults(&b);
+	assert_int_equal(vg_config_parse(&b, text, n, err, sizeof err), VG_OK);
+	assert_memory_equal(&a, &b, sizeof a);
+	assert_int_equal(vg_config_format(&a, text, 16), 0); /* too small: 0 */
 }
 
 /* AVS SDK (protect configuration): every documented key is parsed. */
@@ -80,6 +102,7 @@ static void test_config_every_key_parsed(void **state)
 				   "rot_param = device:/dev/tpmrm0\n"
 				   "max_clients = 4096\n"
 				   "io_timeout_ms = 600000\n"
+				   "rot_sync_ms = 1000\n"
 				   "audit_checkpoint_every = 1000000\n"
 				   "audit_max_records = 1099511627776\n";
 
@@ -93,6 +116,7 @@ static void test_config_every_key_parsed(void **state)
 	assert_string_equal(c.rot_param, "device:/dev/tpmrm0");
 	assert_int_equal(c.max_clients, 4096);
 	assert_int_equal(c.io_timeout_ms, 600000);
+	assert_int_equal(c.rot_sync_ms, 1000);
 	assert_int_equal(c.audit_checkpoint_every, 1000000);
 	assert_true(c.audit_max_records == (UINT64_C(1) << 40));
 
@@ -200,6 +224,8 @@ static void test_config_out_of_range_rejected(void **state)
 	assert_kv_invalid("max_clients", "4097");
 	assert_kv_invalid("io_timeout_ms", "9");
 	assert_kv_invalid("io_timeout_ms", "600001");
+	assert_kv_invalid("rot_sync_ms", "1001");
+	assert_kv_invalid("rot_sync_ms", "-1");
 	assert_kv_invalid("io_timeout_ms", "4294967306"); /* 2^32 + 10: no wrap */
 	assert_kv_invalid("audit_checkpoint_every", "0");
 	assert_kv_invalid("audit_checkpoint_every", "1000001");
@@ -384,6 +410,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_defaults),
+		cmocka_unit_test(test_config_format_roundtrip),
 		cmocka_unit_test(test_config_every_key_parsed),
 		cmocka_unit_test(test_config_comments_and_blanks),
 		cmocka_unit_test(test_config_unknown_key_rejected),

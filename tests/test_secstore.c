@@ -695,26 +695,32 @@ static void test_secstore_meta_and_anchor_edits_refused(void **state)
 		const char *sql;
 		vg_rc want;
 	} edits[] = {
-		{"UPDATE meta SET counter = counter + 1", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET counter = counter - 1", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET counter = 1000000", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET counter = -1", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET counter = CAST(counter AS TEXT) || 'x'", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET mac = zeroblob(32)", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET mac = substr(mac, 1, 31)", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET mac = mac || x'00'", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET mac = hex(mac)", VG_ERR_INTEGRITY},
-		{"DELETE FROM meta", VG_ERR_INTEGRITY},
-		{"UPDATE anchors SET val = zeroblob(32)", VG_ERR_INTEGRITY},
-		{"UPDATE anchors SET val = substr(val, 2)", VG_ERR_INTEGRITY},
-		{"UPDATE anchors SET val = zeroblob(65)", VG_ERR_INTEGRITY},
-		{"UPDATE anchors SET val = CAST(val AS TEXT)", VG_ERR_INTEGRITY},
-		{"UPDATE anchors SET name = 'store.sex'", VG_ERR_INTEGRITY},
-		{"INSERT INTO anchors VALUES ('evil', x'01')", VG_ERR_INTEGRITY},
-		{"INSERT INTO anchors VALUES ('a-name-longer-than-thirty-one-chars', x'01')",
+		/* the commit counter */
+		{"UPDATE meta SET val = x'00000000000f4240' WHERE name = '#counter'", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET val = x'0000000000000001' WHERE name = '#counter'", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET val = x'ffffffffffffffff' WHERE name = '#counter'", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET val = substr(val, 2) WHERE name = '#counter'", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET val = CAST(val AS TEXT) WHERE name = '#counter'", VG_ERR_INTEGRITY},
+		{"DELETE FROM meta WHERE name = '#counter'", VG_ERR_INTEGRITY},
+		/* the MAC */
+		{"UPDATE meta SET val = zeroblob(32) WHERE name = '#mac'", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET val = substr(val, 1, 31) WHERE name = '#mac'", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET val = val || x'00' WHERE name = '#mac'", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET val = hex(val) WHERE name = '#mac'", VG_ERR_INTEGRITY},
+		{"DELETE FROM meta WHERE name = '#mac'", VG_ERR_INTEGRITY},
+		/* the anchors */
+		{"UPDATE meta SET val = zeroblob(32) WHERE name = 'store.set'", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET val = substr(val, 2) WHERE name = 'store.set'", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET val = zeroblob(65) WHERE name = 'store.set'", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET val = CAST(val AS TEXT) WHERE name = 'store.set'", VG_ERR_INTEGRITY},
+		{"UPDATE meta SET name = 'store.sex' WHERE name = 'store.set'", VG_ERR_INTEGRITY},
+		{"INSERT INTO meta VALUES ('evil', x'01')", VG_ERR_INTEGRITY},
+		{"INSERT INTO meta VALUES ('#other', x'01')", VG_ERR_INTEGRITY},
+		{"INSERT INTO meta VALUES (CAST('#mac' AS BLOB), zeroblob(32))", VG_ERR_INTEGRITY},
+		{"INSERT INTO meta VALUES ('a-name-longer-than-thirty-one-chars', x'01')",
 		 VG_ERR_INTEGRITY},
-		{"DELETE FROM anchors", VG_ERR_INTEGRITY},
-		{"DELETE FROM meta; DELETE FROM anchors", VG_ERR_ROLLBACK},
+		{"DELETE FROM meta WHERE name = 'store.set'", VG_ERR_INTEGRITY},
+		{"DELETE FROM meta", VG_ERR_ROLLBACK},
 	};
 
 	populate_and_close(s);
@@ -789,7 +795,7 @@ static void test_secstore_empty_anchor_value_is_undefined_behaviour(void **state
 	int status = 0;
 
 	populate_and_close(s);
-	sql_ok(s, "UPDATE anchors SET val = x''");
+	sql_ok(s, "UPDATE meta SET val = x'' WHERE name = 'store.set'");
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);

@@ -20,8 +20,9 @@ void vg_config_defaults(vg_config *c)
 	c->socket_mode = 0660;
 	c->max_clients = 256;
 	c->io_timeout_ms = 5000;
+	c->rot_sync_ms = 50;
 	c->audit_checkpoint_every = 256;
-	c->audit_max_records = 100000;
+	c->audit_max_records = 50000;
 }
 
 static bool parse_u64(const char *v, uint64_t min, uint64_t max, int base, uint64_t *out)
@@ -79,6 +80,10 @@ static bool apply(vg_config *c, const char *k, const char *v)
 	}
 	if (strcmp(k, "io_timeout_ms") == 0 && parse_u64(v, 10, 600000, 10, &x)) {
 		c->io_timeout_ms = (uint32_t)x;
+		return true;
+	}
+	if (strcmp(k, "rot_sync_ms") == 0 && parse_u64(v, 0, 1000, 10, &x)) {
+		c->rot_sync_ms = (uint32_t)x;
 		return true;
 	}
 	if (strcmp(k, "audit_checkpoint_every") == 0 && parse_u64(v, 1, 1000000, 10, &x)) {
@@ -151,6 +156,20 @@ vg_rc vg_config_parse(vg_config *c, const char *text, size_t len, char *err, siz
 		}
 	}
 	return VG_OK;
+}
+
+size_t vg_config_format(const vg_config *c, char *out, size_t cap)
+{
+	int n = snprintf(out, cap,
+			 "user = %s\nadmin_group = %s\nsocket_group = %s\nsocket_mode = %04o\n"
+			 "rot = %s\nrot_param = %s\nmax_clients = %u\nio_timeout_ms = %u\n"
+			 "rot_sync_ms = %u\naudit_checkpoint_every = %u\n"
+			 "audit_max_records = %llu\n",
+			 c->user, c->admin_group, c->socket_group, c->socket_mode, c->rot,
+			 c->rot_param, c->max_clients, c->io_timeout_ms, c->rot_sync_ms,
+			 c->audit_checkpoint_every, (unsigned long long)c->audit_max_records);
+
+	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
 vg_rc vg_config_load(vg_config *c, const char *path, char *err, size_t err_len)

@@ -14,8 +14,10 @@
  *   rot_param       =               # backend parameter (e.g. a TCTI)
  *   max_clients     = 256
  *   io_timeout_ms   = 5000          # a whole request must arrive within this
+ *   rot_sync_ms     = 50            # RoT counter follows commits within this
+ *                                   # (0: in every commit; see storage/db.h)
  *   audit_checkpoint_every = 256
- *   audit_max_records      = 100000
+ *   audit_max_records      = 50000  # an export must fit one IPC frame
  */
 #ifndef VG_CONFIG_H
 #define VG_CONFIG_H
@@ -36,6 +38,7 @@ typedef struct vg_config {
 	char rot_param[256];
 	uint32_t max_clients;
 	uint32_t io_timeout_ms;
+	uint32_t rot_sync_ms;
 	uint32_t audit_checkpoint_every;
 	uint64_t audit_max_records;
 } vg_config;
@@ -46,5 +49,9 @@ void vg_config_defaults(vg_config *c);
 VG_NODISCARD vg_rc vg_config_parse(vg_config *c, const char *text, size_t len, char *err,
 				   size_t err_len);
 VG_NODISCARD vg_rc vg_config_load(vg_config *c, const char *path, char *err, size_t err_len);
+/* The effective configuration in canonical `key = value` form (what the
+ * service seals in its store to evidence changes between starts). Returns
+ * the length written, or 0 if out is too small. */
+size_t vg_config_format(const vg_config *c, char *out, size_t cap);
 
 #endif

@@ -18,9 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifdef VG_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
+#include <dlfcn.h>
 
 #include "common/util.h"
 #include "daemon/config.h"
@@ -39,13 +37,33 @@ static void on_signal(int sig)
 
 static const char *g_socket;
 
+/* systemd's sd_notify(3), from libsystemd loaded only when systemd asked
+ * for notifications ($NOTIFY_SOCKET) and only for the call: the library
+ * and what it pulls in (libgcrypt, compressors) would otherwise stay
+ * mapped for the service's whole life. */
+static void notify(const char *state)
+{
+	void *lib;
+	int (*fn)(int, const char *);
+
+	if (!getenv("NOTIFY_SOCKET"))
+		return;
+	lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		(void)fprintf(stderr, "voxguardd: cannot notify systemd: %s\n", dlerror());
+		return;
+	}
+	*(void **)&fn = dlsym(lib, "sd_notify");
+	if (fn)
+		(void)fn(0, state);
+	(void)dlclose(lib);
+}
+
 static void on_ready(void)
 {
 	(void)printf("voxguardd: ready on %s\n", g_socket);
 	(void)fflush(stdout);
-#ifdef VG_HAVE_SYSTEMD
-	(void)sd_notify(0, "READY=1");
-#endif
+	notify("READY=1");
 }
 
 static void usage(FILE *f)
@@ -131,9 +149,7 @@ int main(int argc, char **argv)
 		(void)fprintf(stderr, "voxguardd: event loop: %s\n", vg_rc_str(rc));
 	else
 		status = 0;
-#ifdef VG_HAVE_SYSTEMD
-	(void)sd_notify(0, "STOPPING=1");
-#endif
+	notify("STOPPING=1");
 out:
 	vg_service_close(&svc);
 	if (lfd >= 0) {

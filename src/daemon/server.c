@@ -30,6 +30,7 @@ struct conn {
 	size_t out_len, out_off;
 	uint64_t deadline; /* 0: idle, no deadline */
 	bool close_after;
+	bool out_armed; /* waiting for EPOLLOUT (the reply did not fit at once) */
 	struct conn *next;
 };
 
@@ -187,7 +188,7 @@ static void start_reply(struct server *sv, struct conn *c)
 	c->out_off = 0;
 	c->state = C_WRITING;
 	c->deadline = vg_mono_ms() + sv->s->cfg.io_timeout_ms;
-	conn_events(sv, c, EPOLLOUT | EPOLLRDHUP);
+	/* The caller writes at once; EPOLLOUT is armed only on EAGAIN. */
 }
 
 /* Returns false when the connection must be closed. */
@@ -254,8 +255,13 @@ static bool do_write(struct server *sv, struct conn *c)
 		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!c->out_armed) {
+				conn_events(sv, c, EPOLLOUT | EPOLLRDHUP);
+				c->out_armed = true;
+			}
 			return true;
+		}
 		if (n <= 0)
 			return false;
 		c->out_off += (size_t)n;
@@ -267,7 +273,10 @@ static bool do_write(struct server *sv, struct conn *c)
 		return false;
 	c->state = C_HEADER;
 	c->deadline = 0;
-	conn_events(sv, c, EPOLLIN | EPOLLRDHUP);
+	if (c->out_armed) {
+		conn_events(sv, c, EPOLLIN | EPOLLRDHUP);
+		c->out_armed = false;
+	}
 	return true;
 }
 
@@ -278,9 +287,14 @@ static int next_timeout(struct server *sv)
 	for (struct conn *c = sv->conns; c; c = c->next)
 		if (c->deadline && c->deadline < best)
 			best = c->deadline;
+	int rot_due = vg_db_rot_sync_due_ms(sv->s->db);
+	int t;
+
 	if (best == UINT64_MAX)
-		return 1000; /* wake now and then for periodic work */
-	return best <= now ? 0 : (int)(best - now > 1000 ? 1000 : best - now);
+		t = 1000; /* wake now and then for periodic work */
+	else
+		t = best <= now ? 0 : (int)(best - now > 1000 ? 1000 : best - now);
+	return rot_due >= 0 && rot_due < t ? rot_due : t;
 }
 
 static void expire(struct server *sv)
@@ -352,6 +366,10 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 		expire(&sv);
 		/* Group commit: one transaction for this round's events. */
 		VG_IGNORE(vg_audit_flush(s->audit));
+		/* The RoT counter follows the commits within rot_sync_ms. */
+		if (vg_db_rot_sync(s->db, false) != VG_OK)
+			vg_service_audit(s, &s->self, "rot.counter", "failure",
+					 "cannot advance the root of trust counter");
 	}
 	while (sv.conns)
 		conn_free(&sv, sv.conns);

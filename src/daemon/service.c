@@ -80,6 +80,39 @@ static vg_rc audit_key(vg_service *s, uint8_t **der, size_t *der_len)
 	return rc;
 }
 
+/* The service's own configuration lives in its sealed store too: the
+ * effective settings are sealed at every start, and a difference from the
+ * previous start is an audit event, so a changed configuration file is
+ * evidenced even though the OEM ships it in /etc. */
+static void seal_config(vg_service *s)
+{
+	char text[1024];
+	uint8_t *old = NULL, h_old[32], h_new[32];
+	size_t old_len = 0, len = vg_config_format(&s->cfg, text, sizeof text);
+	char detail[160], ho[17], hn[17];
+	vg_rc rc;
+
+	if (!len || vg_sha256((const uint8_t *)text, len, h_new) != VG_OK)
+		return;
+	rc = vg_secstore_get(s->store, "sys", "config", &old, &old_len);
+	if (rc == VG_OK && old_len == len && memcmp(old, text, len) == 0) {
+		vg_free(old, old_len);
+		return;
+	}
+	vg_hex_encode(h_new, 8, hn);
+	if (rc == VG_OK && vg_sha256(old, old_len, h_old) == VG_OK) {
+		vg_hex_encode(h_old, 8, ho);
+		(void)snprintf(detail, sizeof detail, "configuration changed: sha256 %s... -> %s...",
+			       ho, hn);
+	} else {
+		(void)snprintf(detail, sizeof detail, "configuration recorded: sha256 %s...", hn);
+	}
+	vg_free(old, old_len);
+	rc = vg_secstore_put(s->store, "sys", "config", (const uint8_t *)text, len);
+	vg_service_audit(s, &s->self, "config.changed", rc == VG_OK ? "success" : "failure",
+			 detail);
+}
+
 vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *cfg, char *err,
 		      size_t err_len)
 {
@@ -118,6 +151,8 @@ vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *
 	(void)snprintf(path, sizeof path, "%s/%s", state_dir, VG_DB_FILE);
 	rc = vg_db_open(&s->db, path, s->rot);
 	if (rc == VG_OK)
+		vg_db_set_rot_sync_ms(s->db, cfg->rot_sync_ms);
+	if (rc == VG_OK)
 		rc = vg_secstore_open(&s->store, s->db);
 	if (rc == VG_OK)
 		rc = vg_keystore_open(&s->ks, s->store);
@@ -145,6 +180,8 @@ vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *
 		goto fail;
 	}
 	vg_service_audit(s, &s->self, "service.start", "success", "voxguard " VG_VERSION_STRING);
+	if (state == VG_OK)
+		seal_config(s);
 	if (state == VG_ERR_ROLLBACK)
 		vg_service_audit(s, &s->self, "store.rollback", "failure",
 				 "database older than the root of trust counter; records refused");

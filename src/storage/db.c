@@ -1,6 +1,7 @@
 /* db.c - see db.h */
 #include "storage/db.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ struct anchor {
 	char name[ANCHOR_NAME_MAX + 1];
 	uint8_t val[VG_ANCHOR_MAX];
 	size_t len;
+	bool dirty; /* changed in the open transaction */
 };
 
 struct vg_db {
@@ -25,6 +27,10 @@ struct vg_db {
 	uint64_t counter;
 	vg_rc state;
 	bool in_tx;
+	sqlite3_stmt *st_meta_put;
+	uint32_t rot_sync_ms;   /* 0: advance the RoT in every commit */
+	bool rot_pending;       /* committed counter not yet in the RoT */
+	uint64_t rot_synced_ms; /* monotonic time of the last RoT advance */
 	struct anchor anchors[MAX_ANCHORS];
 	size_t n_anchors;
 	/* copies restored when a transaction is rolled back */
@@ -32,10 +38,14 @@ struct vg_db {
 	size_t n_saved;
 };
 
+/* One small B-tree, so a commit dirties one meta page: rows "#counter"
+ * (8 bytes, big-endian), "#mac" (32) and one per anchor. */
 static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS meta(id INTEGER PRIMARY KEY CHECK (id = 1),"
-	" counter INTEGER NOT NULL, mac BLOB NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS anchors(name TEXT PRIMARY KEY, val BLOB NOT NULL);";
+	"CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, val BLOB NOT NULL)"
+	" WITHOUT ROWID;";
+
+#define ROW_COUNTER "#counter"
+#define ROW_MAC "#mac"
 
 vg_rc vg_db_exec(vg_db *db, const char *sql)
 {
@@ -83,61 +93,75 @@ static vg_rc meta_mac(vg_db *db, uint64_t counter, uint8_t mac[32])
 	return vg_hmac256(db->meta_key, VG_KEY_LEN, buf, n, mac);
 }
 
+static uint64_t be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Reads the meta rows strictly: exact storage types (checked before any
+ * conversion), lengths and names; every anomaly is an integrity error. */
 static vg_rc load_meta(vg_db *db, bool *present)
 {
 	sqlite3_stmt *st = NULL;
 	uint8_t mac[32], want[32];
-	vg_rc rc = VG_ERR_IO;
+	bool have_counter = false, have_mac = false;
+	vg_rc rc = VG_OK;
 	int r;
 
 	*present = false;
 	db->n_anchors = 0;
-	if (sqlite3_prepare_v2(db->h, "SELECT name, val FROM anchors", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db->h, "SELECT name, val FROM meta", -1, &st, NULL) != SQLITE_OK)
 		return VG_ERR_IO;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		bool typed = sqlite3_column_type(st, 0) == SQLITE_TEXT &&
+			     sqlite3_column_type(st, 1) == SQLITE_BLOB;
 		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const void *val = sqlite3_column_blob(st, 1);
+		int name_len = sqlite3_column_bytes(st, 0);
+		const uint8_t *val = sqlite3_column_blob(st, 1);
 		int len = sqlite3_column_bytes(st, 1);
-		struct anchor *a;
-		if (db->n_anchors == MAX_ANCHORS || !name || strlen(name) > ANCHOR_NAME_MAX ||
-		    len < 0 || (size_t)len > VG_ANCHOR_MAX || sqlite3_column_type(st, 1) != SQLITE_BLOB) {
-			rc = VG_ERR_INTEGRITY;
-			goto out;
-		}
-		a = &db->anchors[db->n_anchors++];
-		strcpy(a->name, name);
-		if (len > 0)
-			memcpy(a->val, val, (size_t)len);
-		a->len = (size_t)len;
-	}
-	if (r != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(st);
-	st = NULL;
 
-	if (sqlite3_prepare_v2(db->h, "SELECT counter, mac FROM meta WHERE id = 1", -1, &st,
-			       NULL) != SQLITE_OK)
-		goto out;
-	r = sqlite3_step(st);
-	if (r == SQLITE_DONE) {
-		rc = db->n_anchors ? VG_ERR_INTEGRITY : VG_OK;
-		goto out;
+		if (!typed || !name || name_len < 1 || (size_t)name_len != strlen(name) ||
+		    len < 0 || (size_t)len > VG_ANCHOR_MAX || (len > 0 && !val)) {
+			rc = VG_ERR_INTEGRITY;
+			break;
+		}
+		if (strcmp(name, ROW_COUNTER) == 0 && len == 8 && !have_counter) {
+			db->counter = be64(val);
+			have_counter = true;
+		} else if (strcmp(name, ROW_MAC) == 0 && len == 32 && !have_mac) {
+			memcpy(mac, val, 32);
+			have_mac = true;
+		} else if (name[0] != '#' && (size_t)name_len <= ANCHOR_NAME_MAX &&
+			   db->n_anchors < MAX_ANCHORS) {
+			struct anchor *a = &db->anchors[db->n_anchors++];
+			memcpy(a->name, name, (size_t)name_len + 1);
+			if (len > 0)
+				memcpy(a->val, val, (size_t)len);
+			a->len = (size_t)len;
+		} else {
+			rc = VG_ERR_INTEGRITY;
+			break;
+		}
 	}
-	if (r != SQLITE_ROW)
-		goto out;
+	if (rc == VG_OK && r != SQLITE_DONE)
+		rc = r == SQLITE_CORRUPT ? VG_ERR_INTEGRITY : VG_ERR_IO;
+	sqlite3_finalize(st);
+	if (rc != VG_OK)
+		return rc;
+	if (!have_counter && !have_mac && db->n_anchors == 0) {
+		db->counter = 0; /* a database that never committed */
+		return VG_OK;
+	}
 	*present = true;
-	if (sqlite3_column_type(st, 0) != SQLITE_INTEGER || sqlite3_column_int64(st, 0) < 0 ||
-	    sqlite3_column_type(st, 1) != SQLITE_BLOB || sqlite3_column_bytes(st, 1) != 32) {
-		rc = VG_ERR_INTEGRITY;
-		goto out;
-	}
-	db->counter = (uint64_t)sqlite3_column_int64(st, 0);
-	memcpy(mac, sqlite3_column_blob(st, 1), 32);
+	if (!have_counter || !have_mac || db->counter > INT64_MAX)
+		return VG_ERR_INTEGRITY;
 	rc = meta_mac(db, db->counter, want);
 	if (rc == VG_OK && CRYPTO_memcmp(mac, want, 32) != 0)
 		rc = VG_ERR_INTEGRITY;
-out:
-	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -171,12 +195,22 @@ vg_rc vg_db_open(vg_db **out, const char *path, vg_rot *rot)
 	/* WAL + FULL: a commit is durable once COMMIT returns. secure_delete
 	 * zeroes freed content in the database file; vg_db_scrub() deals with
 	 * the WAL. cell_size_check turns some corruption into errors early. */
-	rc = vg_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			    "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;"
-			    "PRAGMA cell_size_check=ON; PRAGMA journal_size_limit=0;"
+	/* Exclusive locking: only the service ever opens its database (no
+	 * other process may read it while it runs), and it saves the lock
+	 * system calls and the shared-memory file of every transaction. The
+	 * WAL keeps its size between checkpoints, so appends overwrite it in
+	 * place and fdatasync need not commit a size change; vg_db_scrub
+	 * truncates it where a secret was deleted. */
+	rc = vg_db_exec(db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"
+			    "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
+			    "PRAGMA foreign_keys=ON; PRAGMA cell_size_check=ON;"
 			    "PRAGMA trusted_schema=OFF;");
 	if (rc == VG_OK)
 		rc = vg_db_exec(db, schema);
+	if (rc == VG_OK &&
+	    sqlite3_prepare_v3(db->h, "INSERT OR REPLACE INTO meta(name, val) VALUES (?, ?)", -1,
+			       SQLITE_PREPARE_PERSISTENT, &db->st_meta_put, NULL) != SQLITE_OK)
+		rc = VG_ERR_IO;
 	if (rc != VG_OK)
 		goto fail;
 
@@ -216,6 +250,11 @@ void vg_db_close(vg_db **pdb)
 	if (db->h) {
 		if (db->in_tx)
 			vg_db_rollback(db);
+		/* Whatever was committed reaches the RoT before we go. */
+		if (db->rot_pending && vg_db_rot_sync(db, true) != VG_OK)
+			(void)fprintf(stderr, "voxguardd: could not advance the root of trust "
+					      "counter at close\n");
+		sqlite3_finalize(db->st_meta_put);
 		(void)sqlite3_close_v2(db->h);
 	}
 	vg_secret_free(db->meta_key, VG_KEY_LEN);
@@ -252,7 +291,8 @@ vg_rc vg_db_anchor_set(vg_db *db, const char *name, const uint8_t *val, size_t l
 {
 	struct anchor *a = NULL;
 
-	if (!db->in_tx || strlen(name) > ANCHOR_NAME_MAX || len > VG_ANCHOR_MAX)
+	if (!db->in_tx || !name[0] || name[0] == '#' || strlen(name) > ANCHOR_NAME_MAX ||
+	    len > VG_ANCHOR_MAX)
 		return VG_ERR_INTERNAL;
 	for (size_t i = 0; i < db->n_anchors; i++)
 		if (strcmp(db->anchors[i].name, name) == 0)
@@ -266,6 +306,7 @@ vg_rc vg_db_anchor_set(vg_db *db, const char *name, const uint8_t *val, size_t l
 	if (len)
 		memcpy(a->val, val, len);
 	a->len = len;
+	a->dirty = true;
 	return VG_OK;
 }
 
@@ -284,51 +325,91 @@ vg_rc vg_db_anchor_get(const vg_db *db, const char *name, uint8_t *val, size_t c
 	return VG_ERR_NOT_FOUND;
 }
 
+static vg_rc meta_put(vg_db *db, const char *name, const uint8_t *val, size_t len)
+{
+	sqlite3_stmt *st = db->st_meta_put;
+
+	(void)sqlite3_reset(st);
+	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 2, len ? (const void *)val : "", (int)len, SQLITE_STATIC) !=
+		    SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		(void)sqlite3_reset(st);
+		return VG_ERR_IO;
+	}
+	(void)sqlite3_reset(st);
+	return VG_OK;
+}
+
 vg_rc vg_db_commit(vg_db *db)
 {
-	sqlite3_stmt *st = NULL;
-	uint8_t mac[32];
+	uint8_t mac[32], ctr[8];
 	uint64_t next = db->counter + 1;
 	vg_rc rc;
 
 	if (!db->in_tx)
 		return VG_ERR_INTERNAL;
 	rc = meta_mac(db, next, mac);
-	if (rc != VG_OK)
-		goto fail;
-	rc = VG_ERR_IO;
-	if (sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO anchors(name, val) VALUES (?, ?)",
-			       -1, &st, NULL) != SQLITE_OK)
-		goto fail;
-	for (size_t i = 0; i < db->n_anchors; i++) {
-		(void)sqlite3_reset(st);
-		if (sqlite3_bind_text(st, 1, db->anchors[i].name, -1, SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_bind_blob(st, 2, db->anchors[i].val, (int)db->anchors[i].len,
-				      SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_step(st) != SQLITE_DONE)
-			goto fail;
+	for (int i = 0; i < 8; i++)
+		ctr[i] = (uint8_t)(next >> (56 - 8 * i));
+	if (rc == VG_OK)
+		rc = meta_put(db, ROW_COUNTER, ctr, sizeof ctr);
+	if (rc == VG_OK)
+		rc = meta_put(db, ROW_MAC, mac, sizeof mac);
+	/* Only anchors changed in this transaction are rewritten. */
+	for (size_t i = 0; rc == VG_OK && i < db->n_anchors; i++)
+		if (db->anchors[i].dirty)
+			rc = meta_put(db, db->anchors[i].name, db->anchors[i].val,
+				      db->anchors[i].len);
+	if (rc == VG_OK && vg_db_exec(db, "COMMIT") != VG_OK)
+		rc = VG_ERR_IO;
+	if (rc != VG_OK) {
+		vg_db_rollback(db);
+		return rc;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO meta(id, counter, mac) VALUES (1, ?, ?)",
-			       -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 1, (sqlite3_int64)next) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 2, mac, 32, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (vg_db_exec(db, "COMMIT") != VG_OK)
-		goto fail;
 	db->in_tx = false;
 	db->counter = next;
-	/* The data is durable; now the RoT. A crash before this line is the
-	 * db > RoT case that vg_db_open accepts. */
-	return vg_rot_counter_advance(db->rot, next);
-fail:
-	sqlite3_finalize(st);
-	vg_db_rollback(db);
-	return rc == VG_OK ? VG_ERR_IO : rc;
+	for (size_t i = 0; i < db->n_anchors; i++)
+		db->anchors[i].dirty = false;
+	/* The data is durable. The RoT follows, now or within rot_sync_ms
+	 * (vg_db_rot_sync); a crash in between is the db > RoT case that
+	 * vg_db_open accepts. */
+	db->rot_pending = true;
+	return db->rot_sync_ms == 0 ? vg_db_rot_sync(db, true) : VG_OK;
+}
+
+vg_rc vg_db_rot_sync(vg_db *db, bool force)
+{
+	uint64_t now;
+	vg_rc rc;
+
+	if (!db || !db->rot_pending)
+		return VG_OK;
+	now = vg_mono_ms();
+	if (!force && now - db->rot_synced_ms < db->rot_sync_ms)
+		return VG_OK;
+	rc = vg_rot_counter_advance(db->rot, db->counter);
+	if (rc == VG_OK) {
+		db->rot_pending = false;
+		db->rot_synced_ms = now;
+	}
+	return rc;
+}
+
+int vg_db_rot_sync_due_ms(const vg_db *db)
+{
+	uint64_t now, due;
+
+	if (!db || !db->rot_pending)
+		return -1;
+	now = vg_mono_ms();
+	due = db->rot_synced_ms + db->rot_sync_ms;
+	return due <= now ? 0 : (int)(due - now);
+}
+
+void vg_db_set_rot_sync_ms(vg_db *db, uint32_t ms)
+{
+	db->rot_sync_ms = ms;
 }
 
 vg_rc vg_db_scrub(vg_db *db)

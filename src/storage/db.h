@@ -9,9 +9,14 @@
  * audit log's head) through vg_db_anchor_set() inside a transaction.
  *
  * Every commit (vg_db_commit) raises the database's commit counter by one
- * and rewrites the meta row: counter and all anchors under an HMAC keyed
- * from the root of trust; after the commit it advances the root of trust's
- * monotonic counter to the same value. At open:
+ * and rewrites the meta table: counter and all anchors under an HMAC keyed
+ * from the root of trust. After the commit the root of trust's monotonic
+ * counter is advanced to the same value: in the commit itself when
+ * rot_sync_ms is 0, otherwise at most rot_sync_ms later (vg_db_rot_sync,
+ * called by the event loop and at close). The delay batches RoT writes (an
+ * fsync on the file backend, an NV write with limited endurance on a TPM);
+ * its cost is a window: a copy of the database taken less than rot_sync_ms
+ * before a power cut can be restored undetected. At open:
  *   - meta MAC bad or missing (with data present)  -> VG_ERR_INTEGRITY;
  *   - db counter <  RoT counter                     -> VG_ERR_ROLLBACK
  *     (an older copy of the database was restored);
@@ -61,6 +66,15 @@ bool vg_db_in_tx(const vg_db *db);
 VG_NODISCARD vg_rc vg_db_anchor_set(vg_db *db, const char *name, const uint8_t *val, size_t len);
 VG_NODISCARD vg_rc vg_db_anchor_get(const vg_db *db, const char *name, uint8_t *val, size_t cap,
 				    size_t *len);
+
+/* Sets the RoT batching window (0 = advance the RoT in every commit). */
+void vg_db_set_rot_sync_ms(vg_db *db, uint32_t ms);
+/* Advances the RoT counter to the committed counter if one is pending and
+ * the window has passed (or force). */
+VG_NODISCARD vg_rc vg_db_rot_sync(vg_db *db, bool force);
+/* Milliseconds until a pending RoT advance is due, 0 if due now, -1 if
+ * none is pending (for the event loop's timeout). */
+int vg_db_rot_sync_due_ms(const vg_db *db);
 
 /* Checkpoints the WAL and truncates it, so that deleted or superseded
  * secrets do not linger in the WAL file (secure_delete does not cover it). */

@@ -12,8 +12,11 @@
 
 #define SET_ANCHOR "store.set"
 
+#define N_STMT 8
+
 struct vg_secstore {
 	vg_db *db;
+	sqlite3_stmt *stmts[N_STMT]; /* prepared once, reused */
 	uint8_t *set_key; /* secret memory: keys the record-set digest */
 	uint8_t set[32];  /* XOR of the HMACs of all live records */
 	uint64_t count;
@@ -26,6 +29,25 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS store_records("
 	" ns TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,"
 	" blob BLOB NOT NULL, PRIMARY KEY (ns, name)) WITHOUT ROWID;";
+
+/* The cached statement `id` for sql, prepared on first use. */
+static sqlite3_stmt *stmt(vg_secstore *s, int id, const char *sql)
+{
+	if (!s->stmts[id] && sqlite3_prepare_v3(vg_db_handle(s->db), sql, -1,
+						SQLITE_PREPARE_PERSISTENT, &s->stmts[id],
+						NULL) != SQLITE_OK)
+		return NULL;
+	return s->stmts[id];
+}
+
+/* Ready a cached statement for its next use (NULL is fine). */
+static void release(sqlite3_stmt *st)
+{
+	if (st) {
+		(void)sqlite3_reset(st);
+		(void)sqlite3_clear_bindings(st);
+	}
+}
 
 static bool ns_valid(const char *ns)
 {
@@ -89,8 +111,7 @@ static vg_rc check_set(vg_secstore *s)
 	vg_rc rc = VG_OK;
 	int r;
 
-	if (sqlite3_prepare_v2(vg_db_handle(s->db), "SELECT ns, name, version FROM store_records",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (!(st = stmt(s, 0, "SELECT ns, name, version FROM store_records")))
 		return VG_ERR_IO;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		/* Exact types and lengths: a BLOB namespace or a name with an
@@ -119,7 +140,7 @@ static vg_rc check_set(vg_secstore *s)
 	}
 	if (rc == VG_OK && r != SQLITE_DONE)
 		rc = r == SQLITE_CORRUPT ? VG_ERR_INTEGRITY : VG_ERR_IO;
-	sqlite3_finalize(st);
+	release(st);
 	if (rc != VG_OK)
 		return rc;
 	if (vg_db_anchor_get(s->db, SET_ANCHOR, anchor, sizeof anchor, &alen) != VG_OK) {
@@ -176,6 +197,8 @@ void vg_secstore_close(vg_secstore **ps)
 	if (!ps || !*ps)
 		return;
 	s = *ps;
+	for (int i = 0; i < N_STMT; i++)
+		sqlite3_finalize(s->stmts[i]);
 	vg_secret_free(s->set_key, VG_KEY_LEN);
 	vg_secret_free(s->ns_key, VG_KEY_LEN);
 	vg_wipe(s, sizeof *s);
@@ -208,9 +231,7 @@ static vg_rc current_version(vg_secstore *s, const char *ns, const char *name, u
 	int r;
 
 	*version = 0;
-	if (sqlite3_prepare_v2(vg_db_handle(s->db),
-			       "SELECT version FROM store_records WHERE ns = ? AND name = ?", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (!(st = stmt(s, 1, "SELECT version FROM store_records WHERE ns = ? AND name = ?")))
 		return VG_ERR_IO;
 	if (sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK)
@@ -226,7 +247,7 @@ static vg_rc current_version(vg_secstore *s, const char *ns, const char *name, u
 		rc = VG_ERR_INTEGRITY;
 	}
 out:
-	sqlite3_finalize(st);
+	release(st);
 	return rc;
 }
 
@@ -277,17 +298,15 @@ vg_rc vg_secstore_put(vg_secstore *s, const char *ns, const char *name, const ui
 	if (rc != VG_OK)
 		goto fail;
 	rc = VG_ERR_IO;
-	if (sqlite3_prepare_v2(vg_db_handle(s->db),
-			       "INSERT OR REPLACE INTO store_records(ns, name, version, blob)"
-			       " VALUES (?, ?, ?, ?)",
-			       -1, &st, NULL) != SQLITE_OK ||
+	if (!(st = stmt(s, 2, "INSERT OR REPLACE INTO store_records(ns, name, version, blob)"
+			       " VALUES (?, ?, ?, ?)")) ||
 	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 3, (sqlite3_int64)new_v) != SQLITE_OK ||
 	    sqlite3_bind_blob(st, 4, blob, (int)blob_len, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
-	sqlite3_finalize(st);
+	release(st);
 	st = NULL;
 	rc = vg_db_anchor_set(s->db, SET_ANCHOR, set, 32);
 	if (rc != VG_OK)
@@ -301,7 +320,7 @@ vg_rc vg_secstore_put(vg_secstore *s, const char *ns, const char *name, const ui
 		s->count++;
 	return VG_OK;
 fail:
-	sqlite3_finalize(st);
+	release(st);
 	free(blob);
 	vg_db_rollback(s->db);
 	return rc;
@@ -320,9 +339,7 @@ vg_rc vg_secstore_raw(vg_secstore *s, const char *ns, const char *name, uint8_t 
 	rc = check_args(s, ns, name);
 	if (rc != VG_OK)
 		return rc;
-	if (sqlite3_prepare_v2(vg_db_handle(s->db),
-			       "SELECT version, blob FROM store_records WHERE ns = ? AND name = ?",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (!(st = stmt(s, 3, "SELECT version, blob FROM store_records WHERE ns = ? AND name = ?")))
 		return VG_ERR_IO;
 	rc = VG_ERR_IO;
 	if (sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -354,7 +371,7 @@ vg_rc vg_secstore_raw(vg_secstore *s, const char *ns, const char *name, uint8_t 
 		rc = VG_ERR_INTEGRITY;
 	}
 out:
-	sqlite3_finalize(st);
+	release(st);
 	return rc;
 }
 
@@ -424,14 +441,12 @@ vg_rc vg_secstore_delete(vg_secstore *s, const char *ns, const char *name)
 	if (rc != VG_OK)
 		goto fail;
 	rc = VG_ERR_IO;
-	if (sqlite3_prepare_v2(vg_db_handle(s->db),
-			       "DELETE FROM store_records WHERE ns = ? AND name = ?", -1, &st,
-			       NULL) != SQLITE_OK ||
+	if (!(st = stmt(s, 4, "DELETE FROM store_records WHERE ns = ? AND name = ?")) ||
 	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
-	sqlite3_finalize(st);
+	release(st);
 	st = NULL;
 	rc = vg_db_anchor_set(s->db, SET_ANCHOR, set, 32);
 	if (rc != VG_OK)
@@ -445,7 +460,7 @@ vg_rc vg_secstore_delete(vg_secstore *s, const char *ns, const char *name)
 	 * holds the page images of before: checkpoint and truncate it. */
 	return vg_db_scrub(s->db);
 fail:
-	sqlite3_finalize(st);
+	release(st);
 	vg_db_rollback(s->db);
 	return rc;
 }
@@ -462,9 +477,7 @@ vg_rc vg_secstore_list(vg_secstore *s, const char *ns, int (*fn)(void *ctx, cons
 	rc = vg_secstore_state(s);
 	if (rc != VG_OK)
 		return rc;
-	if (sqlite3_prepare_v2(vg_db_handle(s->db),
-			       "SELECT name FROM store_records WHERE ns = ? ORDER BY name", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (!(st = stmt(s, 5, "SELECT name FROM store_records WHERE ns = ? ORDER BY name")))
 		return VG_ERR_IO;
 	rc = VG_ERR_IO;
 	if (sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK)
@@ -478,6 +491,6 @@ vg_rc vg_secstore_list(vg_secstore *s, const char *ns, int (*fn)(void *ctx, cons
 	}
 	rc = (r == SQLITE_ROW || r == SQLITE_DONE) ? VG_OK : VG_ERR_IO;
 out:
-	sqlite3_finalize(st);
+	release(st);
 	return rc;
 }

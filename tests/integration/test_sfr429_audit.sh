@@ -76,4 +76,14 @@ check "SFR 4.2.9: the clean stop was recorded" grep -q '"service.stop"' "$W/log3
 n1=$(grep -c '"kind":"record"' "$W/log.json"); n3=$(grep -c '"kind":"record"' "$W/log3.json")
 check "SFR 4.2.9: the log grew, nothing was lost ($n1 -> $n3)" test "$n3" -gt "$n1"
 stop_daemon
+
+# AVS SDK (protect configuration): the effective configuration is sealed
+# in the store at each start; a changed configuration file is an event.
+check "AVS SDK: the first configuration was recorded" grep -q 'configuration recorded' "$W/log3.json"
+IO_TIMEOUT_MS=3000 write_config
+start_daemon
+vg log export --out "$W/log4.vgl"
+vg log show --in "$W/log4.vgl" --json >"$W/log4.json"
+check "AVS SDK: a changed configuration file is an audit event" grep -q 'configuration changed' "$W/log4.json"
+stop_daemon
 finish
