@@ -901,6 +901,55 @@ static void test_secstore_deleted_record_scrubbed(void **state)
 	free(bk);
 }
 
+/* SFR 4.2.4: with a RoT sync window the root of trust's counter follows the
+ * commits within the window (not in each commit), a forced sync or a close
+ * catches it up, and a database ahead of the RoT (a crash inside the
+ * window) is accepted and catches the RoT up at open. */
+static void test_secstore_rot_sync_window(void **state)
+{
+	vgt_stack *s = *state;
+	uint64_t rot0 = 0, rot = 0, db_ctr;
+
+	assert_int_equal(vg_rot_counter_read(s->rot, &rot0), VG_OK);
+	vg_db_set_rot_sync_ms(s->db, 1000);
+	put_str(s, NS, "a", "1");
+	/* The window counts from the last sync: after an idle spell the first
+	 * commit is due at once. */
+	assert_int_equal(vg_db_rot_sync_due_ms(s->db), 0);
+	assert_int_equal(vg_db_rot_sync(s->db, false), VG_OK);
+	put_str(s, NS, "b", "2");
+	put_str(s, NS, "b2", "2");
+	db_ctr = vg_db_counter(s->db);
+	assert_int_equal(vg_rot_counter_read(s->rot, &rot), VG_OK);
+	assert_true(rot < db_ctr); /* batched: not yet */
+	assert_true(vg_db_rot_sync_due_ms(s->db) > 0);
+	assert_int_equal(vg_db_rot_sync(s->db, false), VG_OK); /* window not over */
+	assert_int_equal(vg_rot_counter_read(s->rot, &rot), VG_OK);
+	assert_true(rot < db_ctr);
+	assert_int_equal(vg_db_rot_sync(s->db, true), VG_OK);
+	assert_int_equal(vg_rot_counter_read(s->rot, &rot), VG_OK);
+	assert_true(rot == db_ctr);
+	assert_int_equal(vg_db_rot_sync_due_ms(s->db), -1);
+
+	/* A "crash" inside the window: the database is ahead of the RoT. Close
+	 * syncs, so reopen the RoT file alone to put it back first. */
+	put_str(s, NS, "c", "3");
+	db_ctr = vg_db_counter(s->db);
+	vgt_stack_close(s);
+	{
+		vg_rot *r = NULL;
+		assert_int_equal(vg_rot_file_open(&r, s->dir), VG_OK);
+		assert_int_equal(vg_rot_counter_read(r, &rot), VG_OK);
+		assert_true(rot == db_ctr); /* close synced it */
+		vg_rot_close(&r);
+	}
+	(void)rot0;
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+	assert_int_equal(vg_rot_counter_read(s->rot, &rot), VG_OK);
+	assert_true(rot == vg_db_counter(s->db));
+}
+
 /* ---- regression: twin rows defeat the XOR record-set digest ---- */
 
 /*
@@ -1030,6 +1079,7 @@ int main(void)
 		T(test_secstore_deleted_record_resurrected_by_twin_rows),
 		T(test_secstore_old_version_replayed_by_twin_rows),
 		T(test_secstore_empty_anchor_value_is_undefined_behaviour),
+		T(test_secstore_rot_sync_window),
 	};
 #undef T
 
