@@ -234,7 +234,7 @@ static double raw_sqlite_put(const char *path)
 		die("raw sqlite");
 	t0 = now();
 	do {
-		(void)snprintf(name, sizeof name, "k%ld", n % 1000);
+		(void)snprintf(name, sizeof name, "k0-%ld", n % 1000);
 		(void)sqlite3_reset(st);
 		(void)sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 		(void)sqlite3_bind_int64(st, 2, n);
@@ -263,7 +263,7 @@ static double raw_sqlite_get(const char *path)
 		die("raw sqlite");
 	t0 = now();
 	do {
-		(void)snprintf(name, sizeof name, "k%ld", n % 1000);
+		(void)snprintf(name, sizeof name, "k0-%ld", n % 1000);
 		(void)sqlite3_reset(st);
 		(void)sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(st) != SQLITE_ROW)
@@ -276,18 +276,18 @@ static double raw_sqlite_get(const char *path)
 	return (double)n / t;
 }
 
-static double service_store(const char *sock, int put)
+static long store_loop(const char *sock, int put, int id)
 {
 	vg_client *c = NULL;
 	long n = 0;
-	double t0, t;
+	double t0;
 	char name[32];
 
 	if (vg_client_open(&c, sock) != VG_OK)
 		die("connect");
 	t0 = now();
 	do {
-		(void)snprintf(name, sizeof name, "k%ld", n % 1000);
+		(void)snprintf(name, sizeof name, "k%d-%ld", id, n % 1000);
 		if (put) {
 			if (vg_store_put(c, name, value, sizeof value) != VG_OK)
 				die("service put");
@@ -299,10 +299,46 @@ static double service_store(const char *sock, int put)
 			vg_free(v, l);
 		}
 		n++;
-		t = now() - t0;
-	} while (t < secs);
+	} while (now() - t0 < secs);
 	vg_client_close(&c);
-	return (double)n / t;
+	return n;
+}
+
+/* clients processes doing puts or gets for `secs`; total ops/s. */
+static double service_store(const char *sock, int put, int clients)
+{
+	int p[2];
+	long total = 0;
+	pid_t pids[16];
+	double t0;
+
+	if (clients == 1) {
+		t0 = now();
+		total = store_loop(sock, put, 0);
+		return (double)total / (now() - t0);
+	}
+	if (pipe(p) != 0 || clients > 16)
+		die("pipe");
+	t0 = now();
+	for (int i = 0; i < clients; i++) {
+		if ((pids[i] = fork()) == 0) {
+			long n = store_loop(sock, put, i);
+			if (write(p[1], &n, sizeof n) != sizeof n)
+				_exit(1);
+			_exit(0);
+		}
+	}
+	(void)close(p[1]);
+	for (int i = 0; i < clients; i++) {
+		long n;
+		if (read(p[0], &n, sizeof n) != sizeof n)
+			die("a client failed");
+		total += n;
+	}
+	(void)close(p[0]);
+	for (int i = 0; i < clients; i++)
+		(void)waitpid(pids[i], NULL, 0);
+	return (double)total / (now() - t0);
 }
 
 /* ---- audit ---- */
@@ -403,7 +439,7 @@ static double raw_sqlite_insert(const char *path, int batch)
 static void row(const char *what, double ours, double base, const char *base_name,
 		double ratio)
 {
-	(void)printf("%-34s %10.0f /s   %-26s %10.0f /s   ratio %5.2f\n", what, ours, base_name,
+	(void)printf("%-40s %10.0f /s   %-22s %10.0f /s   ratio %5.2f\n", what, ours, base_name,
 		     base, ratio);
 }
 
@@ -448,8 +484,9 @@ static double m_svc_ed_1(void) { return service_sign(g_sock, "e", 1); }
 static double m_svc_ed_4(void) { return service_sign(g_sock, "e", 4); }
 static double m_raw_put(void) { return raw_sqlite_put(g_raw); }
 static double m_raw_get(void) { return raw_sqlite_get(g_raw); }
-static double m_svc_put(void) { return service_store(g_sock, 1); }
-static double m_svc_get(void) { return service_store(g_sock, 0); }
+static double m_svc_put(void) { return service_store(g_sock, 1, 1); }
+static double m_svc_put4(void) { return service_store(g_sock, 1, 4); }
+static double m_svc_get(void) { return service_store(g_sock, 0, 1); }
 static double m_raw_ins1(void) { return raw_sqlite_insert(g_raw_log1, 1); }
 static double m_raw_ins64(void) { return raw_sqlite_insert(g_raw_log64, 64); }
 static double m_audit(void)
@@ -504,7 +541,7 @@ int main(int argc, char **argv)
 		die("setup keys");
 	vg_client_close(&c);
 
-	(void)printf("%-34s %13s   %-26s %13s   (median of %d alternating rounds)\n", "voxguard",
+	(void)printf("%-40s %13s   %-22s %13s   (median of %d alternating rounds)\n", "voxguard",
 		     "", "baseline (same run)", "", ROUNDS);
 	g_sock = sock;
 	figure("P-256 sign, service, 1 client", m_svc_p256_1, m_inproc_p256, "in-process OpenSSL");
@@ -512,7 +549,8 @@ int main(int argc, char **argv)
 	figure("Ed25519 sign, service, 1 client", m_svc_ed_1, m_inproc_ed, "in-process OpenSSL");
 	figure("Ed25519 sign, service, 4 clients", m_svc_ed_4, m_inproc_ed, "in-process OpenSSL");
 	(void)snprintf(g_raw, sizeof g_raw, "%s/raw.db", dir);
-	figure("store put (durable, 256 B)", m_svc_put, m_raw_put, "raw SQLite WAL+FULL");
+	figure("store put (durable, 256 B), 1 client", m_svc_put, m_raw_put, "raw SQLite WAL+FULL");
+	figure("store put (durable, 256 B), 4 clients", m_svc_put4, m_raw_put, "raw SQLite WAL+FULL");
 	figure("store get (256 B)", m_svc_get, m_raw_get, "raw SQLite SELECT");
 	(void)snprintf(g_audit_state, sizeof g_audit_state, "%s/audit-state", dir);
 	(void)snprintf(g_raw_log1, sizeof g_raw_log1, "%s/raw-log1.db", dir);

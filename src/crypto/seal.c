@@ -1,10 +1,12 @@
 /* seal.c - see seal.h */
 #include "crypto/seal.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
@@ -14,6 +16,25 @@
 #include "common/util.h"
 
 static const uint8_t seal_magic[3] = {'V', 'G', 'S'};
+
+/* OpenSSL 3 looks an algorithm up in its providers at every implicit use
+ * (EVP_aes_256_gcm(), HMAC()); fetch each once for the process. */
+static CRYPTO_ONCE fetch_once = CRYPTO_ONCE_STATIC_INIT;
+static EVP_CIPHER *aes_gcm;
+static EVP_MAC *hmac;
+static EVP_MD *sha256;
+
+static void fetch_algs(void)
+{
+	aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static bool algs(void)
+{
+	return CRYPTO_THREAD_run_once(&fetch_once, fetch_algs) && aes_gcm && hmac && sha256;
+}
 #define SEAL_VERSION 1u
 #define SEAL_ALG_AES256GCM 1u
 
@@ -87,7 +108,7 @@ static vg_rc gcm(int enc, const uint8_t key[VG_KEY_LEN], const uint8_t nonce[12]
 		return VG_ERR_NOMEM;
 	if (len > INT32_MAX || aad_len > INT32_MAX)
 		goto out;
-	if (EVP_CipherInit_ex2(c, EVP_aes_256_gcm(), key, nonce, enc, NULL) != 1)
+	if (!algs() || EVP_CipherInit_ex2(c, aes_gcm, key, nonce, enc, NULL) != 1)
 		goto out;
 	if (EVP_CipherUpdate(c, NULL, &n, hdr, VG_SEAL_HDR_LEN) != 1)
 		goto out;
@@ -202,18 +223,28 @@ vg_rc vg_unseal(const uint8_t key[static VG_KEY_LEN], vg_seal_kind kind, const u
 vg_rc vg_hmac256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t msg_len,
 		 uint8_t out[static 32])
 {
-	unsigned int n = 32;
+	EVP_MAC_CTX *c;
+	size_t n = 0;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	vg_rc rc = VG_ERR_CRYPTO;
 
-	if (!HMAC(EVP_sha256(), key, (int)key_len, msg, msg_len, out, &n) || n != 32)
+	if (!algs() || !(c = EVP_MAC_CTX_new(hmac)))
 		return VG_ERR_CRYPTO;
-	return VG_OK;
+	if (EVP_MAC_init(c, key, key_len, params) == 1 && EVP_MAC_update(c, msg, msg_len) == 1 &&
+	    EVP_MAC_final(c, out, &n, 32) == 1 && n == 32)
+		rc = VG_OK;
+	EVP_MAC_CTX_free(c);
+	return rc;
 }
 
 vg_rc vg_sha256(const uint8_t *msg, size_t len, uint8_t out[static 32])
 {
 	unsigned int n = 32;
 
-	if (EVP_Digest(msg, len, out, &n, EVP_sha256(), NULL) != 1)
+	if (!algs() || EVP_Digest(msg, len, out, &n, sha256, NULL) != 1)
 		return VG_ERR_CRYPTO;
 	return VG_OK;
 }

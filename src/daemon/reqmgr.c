@@ -18,6 +18,7 @@ struct req {
 	uint32_t owner; /* the namespace addressed; the caller's by default */
 	vg_msgb out;
 	const char *why; /* detail for an error reply */
+	bool deferred;   /* a batched put: reply after the group commit */
 };
 
 static const char *op_name(vg_op op)
@@ -315,7 +316,8 @@ static vg_rc do_store(struct req *r)
 	case VG_OP_STORE_PUT:
 		rc = arg_bytes(r, VG_A_VALUE, &val, &len, VG_MAX_VALUE_LEN);
 		if (rc == VG_OK)
-			rc = vg_secstore_put(r->s->store, ns, r->name, val, len);
+			rc = vg_secstore_put_batched(r->s->store, ns, r->name, val, len);
+		r->deferred = rc == VG_OK;
 		return rc;
 	case VG_OP_STORE_GET:
 		rc = vg_secstore_get(r->s->store, ns, r->name, &out, &out_len);
@@ -406,6 +408,18 @@ static vg_rc dispatch(struct req *r)
 	}
 }
 
+unsigned vg_reqmgr_peek_op(const uint8_t *p, size_t len)
+{
+	/* [1, op, ...]: 0x83 0x01, then op as a one- or two-byte uint head. */
+	if (len < 3 || p[0] != 0x83 || p[1] != VG_WIRE_VERSION)
+		return 0;
+	if (p[2] < 24)
+		return p[2];
+	if (p[2] == 0x18 && len >= 4)
+		return p[3];
+	return 0;
+}
+
 static vg_rc error_reply(vg_rc rc, const char *why, uint8_t **reply, size_t *reply_len)
 {
 	vg_msgb b;
@@ -417,14 +431,20 @@ static vg_rc error_reply(vg_rc rc, const char *why, uint8_t **reply, size_t *rep
 	return vg_wire_encode((uint64_t)rc, &b, reply, reply_len);
 }
 
+vg_rc vg_reqmgr_error_reply(vg_rc rc, const char *why, uint8_t **reply, size_t *reply_len)
+{
+	return error_reply(rc, why, reply, reply_len);
+}
+
 vg_rc vg_reqmgr_handle(vg_service *s, const vg_peer *peer, const uint8_t *payload, size_t len,
-		       uint8_t **reply, size_t *reply_len)
+		       uint8_t **reply, size_t *reply_len, bool *deferred)
 {
 	struct req r = {.s = s, .peer = peer, .owner = peer->uid};
 	vg_rc rc, erc;
 
 	*reply = NULL;
 	*reply_len = 0;
+	*deferred = false;
 	rc = vg_wire_decode(payload, len, &r.msg);
 	if (rc != VG_OK) {
 		/* Garbage: answer once, then the connection is closed. */
@@ -438,6 +458,7 @@ vg_rc vg_reqmgr_handle(vg_service *s, const vg_peer *peer, const uint8_t *payloa
 		rc = dispatch(&r);
 		audit_result(&r, rc);
 	}
+	*deferred = rc == VG_OK && r.deferred;
 	if (rc == VG_OK) {
 		rc = vg_wire_encode(VG_OK, &r.out, reply, reply_len);
 		if (rc != VG_OK)

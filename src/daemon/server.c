@@ -31,6 +31,8 @@ struct conn {
 	uint64_t deadline; /* 0: idle, no deadline */
 	bool close_after;
 	bool out_armed; /* waiting for EPOLLOUT (the reply did not fit at once) */
+	bool deferred;  /* reply held until this round's group commit */
+	bool dead;      /* closed at the end of the round */
 	struct conn *next;
 };
 
@@ -165,11 +167,50 @@ static void do_accept(struct server *sv, int lfd)
 	}
 }
 
+static bool do_write(struct server *sv, struct conn *c);
+
+/* Group commit of the store puts of this round, then their replies: a put
+ * is acknowledged only once durable, and a failed commit tells every put
+ * of the batch that it was not stored. */
+static void flush_batch(struct server *sv)
+{
+	vg_rc rc;
+
+	if (!vg_secstore_batch_pending(sv->s->store))
+		return;
+	rc = vg_secstore_batch_commit(sv->s->store);
+	if (rc != VG_OK)
+		vg_service_audit(sv->s, &sv->s->self, "store.commit", "failure", vg_rc_str(rc));
+	for (struct conn *c = sv->conns; c; c = c->next) {
+		if (!c->deferred)
+			continue;
+		c->deferred = false;
+		if (rc != VG_OK) {
+			vg_free(c->out, c->out_len);
+			c->out = NULL;
+			c->out_len = 0;
+			if (vg_reqmgr_error_reply(rc, "not stored: the commit failed", &c->out,
+						  &c->out_len) != VG_OK)
+				c->dead = true;
+		}
+		if (!c->dead && !do_write(sv, c))
+			c->dead = true;
+	}
+}
+
 static void start_reply(struct server *sv, struct conn *c)
 {
 	uint8_t *reply = NULL;
 	size_t reply_len = 0;
-	vg_rc rc = vg_reqmgr_handle(sv->s, &c->peer, c->buf, c->want, &reply, &reply_len);
+	bool deferred = false;
+	vg_rc rc;
+
+	/* Nothing but another put may see the store before a pending batch
+	 * is durable. */
+	if (vg_reqmgr_peek_op(c->buf, c->want) != VG_OP_STORE_PUT)
+		flush_batch(sv);
+	rc = vg_reqmgr_handle(sv->s, &c->peer, c->buf, c->want, &reply, &reply_len, &deferred);
+	c->deferred = deferred;
 
 	/* The request may hold a secret (a record value): wipe it now. */
 	sv->buffered -= c->cap;
@@ -280,6 +321,17 @@ static bool do_write(struct server *sv, struct conn *c)
 	return true;
 }
 
+static void sweep(struct server *sv)
+{
+	struct conn *c = sv->conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (c->dead)
+			conn_free(sv, c);
+	}
+}
+
 static int next_timeout(struct server *sv)
 {
 	uint64_t now = vg_mono_ms(), best = UINT64_MAX;
@@ -341,8 +393,8 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 				do_accept(&sv, listen_fd);
 				continue;
 			}
-			if ((void *)c == (void *)&sv)
-				continue; /* closed earlier in this round */
+			if (c->dead)
+				continue; /* closed at the end of this round */
 			if (c->state == C_WRITING) {
 				if (events[i].events & (EPOLLERR | EPOLLHUP))
 					keep = false;
@@ -350,27 +402,27 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 					keep = do_write(&sv, c);
 			} else if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 				keep = do_read(&sv, c);
-				/* Try the reply at once: most fit the socket buffer. */
-				if (keep && c->state == C_WRITING)
+				/* Try the reply at once: most fit the socket buffer.
+				 * A batched put's waits for the group commit. */
+				if (keep && c->state == C_WRITING && !c->deferred)
 					keep = c->out ? do_write(&sv, c) : false;
 			}
-			if (!keep) {
-				/* The connection may already be gone from the list of
-				 * this round's events: closing it here is enough. */
-				conn_free(&sv, c);
-				for (int j = i + 1; j < n; j++)
-					if (events[j].data.ptr == c)
-						events[j].data.ptr = (void *)&sv; /* tombstone */
-			}
+			if (!keep)
+				c->dead = true;
 		}
+		/* Group commit of this round's puts, then their replies. */
+		flush_batch(&sv);
+		sweep(&sv);
 		expire(&sv);
-		/* Group commit: one transaction for this round's events. */
+		/* Group commit: one transaction for this round's audit events. */
 		VG_IGNORE(vg_audit_flush(s->audit));
 		/* The RoT counter follows the commits within rot_sync_ms. */
 		if (vg_db_rot_sync(s->db, false) != VG_OK)
 			vg_service_audit(s, &s->self, "rot.counter", "failure",
 					 "cannot advance the root of trust counter");
 	}
+	/* What was acknowledged or is about to be is made durable first. */
+	flush_batch(&sv);
 	while (sv.conns)
 		conn_free(&sv, sv.conns);
 	(void)close(sv.ep);

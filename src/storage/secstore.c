@@ -20,6 +20,10 @@ struct vg_secstore {
 	uint8_t *set_key; /* secret memory: keys the record-set digest */
 	uint8_t set[32];  /* XOR of the HMACs of all live records */
 	uint64_t count;
+	/* group commit: puts of one event-loop round in one transaction */
+	bool batching;
+	uint8_t batch_set[32];
+	uint64_t batch_count;
 	/* one derived key cached: puts and gets come in runs per namespace */
 	char cached_ns[VG_MAX_NS_LEN + 1];
 	uint8_t *ns_key; /* secret memory */
@@ -252,13 +256,13 @@ out:
 }
 
 /* Swaps (ns, name, old) for (ns, name, new) in the set digest; 0 = none. */
-static vg_rc set_update(vg_secstore *s, const char *ns, const char *name, uint64_t old_v,
-			uint64_t new_v, uint8_t set[32])
+static vg_rc set_update(vg_secstore *s, const uint8_t base[32], const char *ns, const char *name,
+			uint64_t old_v, uint64_t new_v, uint8_t set[32])
 {
 	uint8_t el[32];
 	vg_rc rc = VG_OK;
 
-	memcpy(set, s->set, 32);
+	memcpy(set, base, 32);
 	if (old_v && (rc = set_element(s, ns, name, old_v, el)) == VG_OK)
 		xor32(set, el);
 	if (rc == VG_OK && new_v && (rc = set_element(s, ns, name, new_v, el)) == VG_OK)
@@ -266,37 +270,27 @@ static vg_rc set_update(vg_secstore *s, const char *ns, const char *name, uint64
 	return rc;
 }
 
-vg_rc vg_secstore_put(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
-		   size_t len)
+/* The body of a put inside an open transaction: row written, record-set
+ * digest updated from *set (in place) and published as the anchor. */
+static vg_rc put_in_tx(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
+		       size_t len, uint8_t set[32], bool *added)
 {
-	uint8_t aad[2 + VG_MAX_NS_LEN + VG_MAX_NAME_LEN], set[32], *blob = NULL;
+	uint8_t aad[2 + VG_MAX_NS_LEN + VG_MAX_NAME_LEN], nset[32], *blob = NULL;
 	size_t aad_len, blob_len = 0;
 	uint64_t old_v, new_v;
 	sqlite3_stmt *st = NULL;
 	vg_rc rc;
 
-	rc = check_args(s, ns, name);
-	if (rc != VG_OK)
-		return rc;
-	if (len > VG_MAX_VALUE_LEN)
-		return VG_ERR_TOO_LARGE;
-	rc = ns_key(s, ns);
-	if (rc != VG_OK)
-		return rc;
-	rc = vg_db_begin(s->db);
-	if (rc != VG_OK)
-		return rc;
 	rc = current_version(s, ns, name, &old_v);
 	if (rc != VG_OK)
-		goto fail;
+		return rc;
 	new_v = vg_db_counter(s->db) + 1; /* the counter this commit sets */
 	aad_len = record_aad(ns, name, aad);
 	rc = vg_seal(s->ns_key, VG_SEAL_RECORD, new_v, aad, aad_len, value, len, &blob, &blob_len);
+	if (rc == VG_OK)
+		rc = set_update(s, set, ns, name, old_v, new_v, nset);
 	if (rc != VG_OK)
-		goto fail;
-	rc = set_update(s, ns, name, old_v, new_v, set);
-	if (rc != VG_OK)
-		goto fail;
+		goto out;
 	rc = VG_ERR_IO;
 	if (!(st = stmt(s, 2, "INSERT OR REPLACE INTO store_records(ns, name, version, blob)"
 			       " VALUES (?, ?, ?, ?)")) ||
@@ -305,25 +299,106 @@ vg_rc vg_secstore_put(vg_secstore *s, const char *ns, const char *name, const ui
 	    sqlite3_bind_int64(st, 3, (sqlite3_int64)new_v) != SQLITE_OK ||
 	    sqlite3_bind_blob(st, 4, blob, (int)blob_len, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE)
-		goto fail;
+		goto out;
+	rc = vg_db_anchor_set(s->db, SET_ANCHOR, nset, 32);
+	if (rc == VG_OK) {
+		memcpy(set, nset, 32);
+		*added = old_v == 0;
+	}
+out:
 	release(st);
-	st = NULL;
-	rc = vg_db_anchor_set(s->db, SET_ANCHOR, set, 32);
-	if (rc != VG_OK)
-		goto fail;
-	rc = vg_db_commit(s->db);
 	free(blob);
+	return rc;
+}
+
+static vg_rc put_checks(vg_secstore *s, const char *ns, const char *name, size_t len)
+{
+	vg_rc rc = check_args(s, ns, name);
+
+	if (rc != VG_OK)
+		return rc;
+	if (len > VG_MAX_VALUE_LEN)
+		return VG_ERR_TOO_LARGE;
+	return ns_key(s, ns);
+}
+
+vg_rc vg_secstore_put(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
+		      size_t len)
+{
+	uint8_t set[32];
+	bool added = false;
+	vg_rc rc;
+
+	if (s->batching)
+		return VG_ERR_INTERNAL; /* commit the batch first */
+	rc = put_checks(s, ns, name, len);
+	if (rc == VG_OK)
+		rc = vg_db_begin(s->db);
+	if (rc != VG_OK)
+		return rc;
+	memcpy(set, s->set, 32);
+	rc = put_in_tx(s, ns, name, value, len, set, &added);
+	if (rc != VG_OK) {
+		vg_db_rollback(s->db);
+		return rc;
+	}
+	rc = vg_db_commit(s->db);
 	if (rc != VG_OK)
 		return rc;
 	memcpy(s->set, set, 32);
-	if (!old_v)
-		s->count++;
+	s->count += added;
 	return VG_OK;
-fail:
-	release(st);
-	free(blob);
-	vg_db_rollback(s->db);
-	return rc;
+}
+
+vg_rc vg_secstore_put_batched(vg_secstore *s, const char *ns, const char *name,
+			      const uint8_t *value, size_t len)
+{
+	bool added = false;
+	vg_rc rc = put_checks(s, ns, name, len);
+
+	if (rc != VG_OK)
+		return rc;
+	if (!s->batching) {
+		rc = vg_db_begin(s->db);
+		if (rc != VG_OK)
+			return rc;
+		s->batching = true;
+		memcpy(s->batch_set, s->set, 32);
+		s->batch_count = s->count;
+	}
+	/* Each put in its own savepoint: one that fails leaves the others. */
+	if (vg_db_exec(s->db, "SAVEPOINT vg_put") != VG_OK)
+		return VG_ERR_IO;
+	rc = put_in_tx(s, ns, name, value, len, s->batch_set, &added);
+	if (rc != VG_OK) {
+		VG_IGNORE(vg_db_exec(s->db, "ROLLBACK TO vg_put"));
+		VG_IGNORE(vg_db_exec(s->db, "RELEASE vg_put"));
+		return rc;
+	}
+	if (vg_db_exec(s->db, "RELEASE vg_put") != VG_OK)
+		return VG_ERR_IO;
+	s->batch_count += added;
+	return VG_OK;
+}
+
+bool vg_secstore_batch_pending(const vg_secstore *s)
+{
+	return s->batching;
+}
+
+vg_rc vg_secstore_batch_commit(vg_secstore *s)
+{
+	vg_rc rc;
+
+	if (!s->batching)
+		return VG_OK;
+	s->batching = false;
+	rc = vg_db_commit(s->db); /* rolls back everything on failure */
+	if (rc != VG_OK)
+		return rc;
+	memcpy(s->set, s->batch_set, 32);
+	s->count = s->batch_count;
+	return VG_OK;
 }
 
 vg_rc vg_secstore_raw(vg_secstore *s, const char *ns, const char *name, uint8_t **blob, size_t *len,
@@ -333,6 +408,8 @@ vg_rc vg_secstore_raw(vg_secstore *s, const char *ns, const char *name, uint8_t 
 	vg_rc rc;
 	int r;
 
+	if (s->batching)
+		return VG_ERR_INTERNAL; /* a batch must be committed first */
 	*blob = NULL;
 	*len = 0;
 	*version = 0;
@@ -427,6 +504,8 @@ vg_rc vg_secstore_delete(vg_secstore *s, const char *ns, const char *name)
 	sqlite3_stmt *st = NULL;
 	vg_rc rc;
 
+	if (s->batching)
+		return VG_ERR_INTERNAL; /* a batch must be committed first */
 	rc = check_args(s, ns, name);
 	if (rc != VG_OK)
 		return rc;
@@ -437,7 +516,7 @@ vg_rc vg_secstore_delete(vg_secstore *s, const char *ns, const char *name)
 	if (rc == VG_OK && !old_v)
 		rc = VG_ERR_NOT_FOUND;
 	if (rc == VG_OK)
-		rc = set_update(s, ns, name, old_v, 0, set);
+		rc = set_update(s, s->set, ns, name, old_v, 0, set);
 	if (rc != VG_OK)
 		goto fail;
 	rc = VG_ERR_IO;
@@ -472,6 +551,8 @@ vg_rc vg_secstore_list(vg_secstore *s, const char *ns, int (*fn)(void *ctx, cons
 	vg_rc rc;
 	int r;
 
+	if (s->batching)
+		return VG_ERR_INTERNAL; /* a batch must be committed first */
 	if (!ns_valid(ns))
 		return VG_ERR_INVALID;
 	rc = vg_secstore_state(s);

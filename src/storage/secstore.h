@@ -46,6 +46,20 @@ vg_rc vg_secstore_state(const vg_secstore *s);
 VG_NODISCARD vg_rc vg_secstore_put(vg_secstore *s, const char *ns, const char *name,
 				const uint8_t *value, size_t len);
 /* *value is callee-allocated; the caller frees it with vg_free(*value, *len). */
+/*
+ * Group commit. put_batched adds the put to a transaction left open (each
+ * put in its own savepoint, so one failing put does not affect the
+ * others) and returns before anything is durable: the caller must not
+ * acknowledge it until vg_secstore_batch_commit() returned VG_OK, and must
+ * commit before any other store, keystore or audit operation (no one may
+ * read what is not durable yet). A failed batch commit loses the whole
+ * batch (nothing of it is durable) and says so to every put in it.
+ */
+VG_NODISCARD vg_rc vg_secstore_put_batched(vg_secstore *s, const char *ns, const char *name,
+					   const uint8_t *value, size_t len);
+VG_NODISCARD vg_rc vg_secstore_batch_commit(vg_secstore *s);
+bool vg_secstore_batch_pending(const vg_secstore *s);
+
 VG_NODISCARD vg_rc vg_secstore_get(vg_secstore *s, const char *ns, const char *name, uint8_t **value,
 				size_t *len);
 VG_NODISCARD vg_rc vg_secstore_delete(vg_secstore *s, const char *ns, const char *name);

@@ -82,21 +82,26 @@ stop_daemon
 check "SFR 4.2.4: the deleted ciphertext is in no file (secure_delete + WAL scrub)" sh -c \
 	"for f in '$STATE'/*; do od -An -v -tx1 \"\$f\" | tr -d ' \n' | tr a-f A-F | grep -q '$hex' && exit 1; done; exit 0"
 
-# kill -9 during writes: every put that returned success survives.
+# kill -9 during writes from three concurrent writers (so puts are
+# group-committed): every put that returned success survives.
 rm -rf "$STATE"; cp -a "$T/pristine" "$STATE"
 start_daemon
-: >"$W/acked"
-( i=0; while [ $i -lt 400 ]; do
-	if printf 'v%s' "$i" | "$VOXGUARD" --socket "$SOCK" store put "k$i" 2>/dev/null; then echo "$i" >>"$W/acked"; fi
-	i=$((i + 1)); done ) &
-writer=$!
-sleep 1
+writers=
+for w in a b c; do
+	: >"$W/acked-$w"
+	( i=0; while [ $i -lt 300 ]; do
+		if printf 'v%s' "$i" | "$VOXGUARD" --socket "$SOCK" store put "$w$i" 2>/dev/null; then echo "$w$i" >>"$W/acked-$w"; fi
+		i=$((i + 1)); done ) &
+	writers="$writers $!"
+done
+sleep 1.5
 kill9_daemon
-wait $writer || true
+for p in $writers; do wait "$p" || true; done
+cat "$W"/acked-? >"$W/acked"
 start_daemon
 lost=0
-while read -r i; do
-	[ "$(vg store get "k$i" 2>/dev/null)" = "v$i" ] || lost=$((lost + 1))
+while read -r k; do
+	[ "$(vg store get "$k" 2>/dev/null)" = "v${k#?}" ] || lost=$((lost + 1))
 done <"$W/acked"
 check "SFR 4.2.4: no acknowledged put lost across kill -9 ($(wc -l <"$W/acked") acked)" test "$lost" -eq 0
 check "SFR 4.2.4: the store is healthy after the crash" sh -c "'$VOXGUARD' --socket '$SOCK' status | grep -q 'secure store: *ok'"
