@@ -67,6 +67,7 @@ cp -a "$STATE" "$T/old-state"
 start
 printf 'new-psk' | vg store put wifi-psk
 stop
+cp -a "$STATE" "$T/latest-state"
 cp "$T/old-state/voxguard.db" "$STATE/voxguard.db"
 rm -f "$STATE/voxguard.db-wal" "$STATE/voxguard.db-shm"
 [ -f "$T/old-state/voxguard.db-wal" ] && cp "$T/old-state/voxguard.db-wal" "$STATE/"
@@ -76,9 +77,8 @@ vg status | grep 'secure store'
 stop
 
 step "5. The audit log: export and verify offline (SFR 4.2.9)"
-# Restore the device to its latest state for the rest of the tour.
-rm -rf "$STATE"; mkdir -m 700 "$STATE"
-[ "$(id -u)" = 0 ] && chown voxguard: "$STATE"
+# Put the device's latest database back for the rest of the tour.
+rm -rf "$STATE"; cp -a "$T/latest-state" "$STATE"
 start
 vg key create k --type ed25519
 vg key create vonly --type p256 --usage verify
