@@ -31,7 +31,7 @@ static const struct cli_cmd commands[] = {
 	{"key", cmd_key, "keystore: create, list, info, public, delete, sign, verify, encrypt, "
 			 "decrypt, mac"},
 	{"store", cmd_store, "secure storage: put, get, list, delete"},
-	{"log", cmd_log, "audit log: show, export, verify (offline)"},
+	{"log", cmd_log, "audit log: show, export, verify (offline), seed"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "this help"},
 };

@@ -6,10 +6,13 @@
  * a security setting must not silently fall back to a default). Lines are at
  * most 512 bytes, the file at most 64 KiB.
  *
+ * Keys and their defaults (etc/voxguardd.conf is the installed example):
  *   user            = voxguard      # drop to this user when started as root
- *   admin_group     = voxguard-admin # members may do admin operations
- *   socket_group    = voxguard      # group owner of the socket
- *   socket_mode     = 0660
+ *   admin_group     =               # members may do admin operations
+ *                                   # (empty: root only)
+ *   socket_group    =               # group owner of the socket (empty: the
+ *                                   # service's primary group)
+ *   socket_mode     = 0660          # never world-accessible
  *   rot             = file          # root-of-trust backend
  *   rot_param       =               # backend parameter (e.g. a TCTI)
  *   max_clients     = 256

@@ -20,6 +20,14 @@ check "install: public header" test -f "$R/include/voxguard/voxguard.h"
 check "install: pkg-config file" test -f "$R/$libdir/pkgconfig/voxguard.pc"
 check "install: systemd unit with sandboxing" grep -q '^NoNewPrivileges=yes' "$R/lib/systemd/system/voxguardd.service"
 check "install: man page" test -f "$R/share/man/man1/voxguard.1"
+conf=$(find "$D" -name voxguardd.conf | head -n 1)
+check "install: a default configuration" test -n "$conf"
+check "install: the unit points at it" grep -qF -e "--config ${conf#"$D"}" "$R/lib/systemd/system/voxguardd.service"
+write_config
+grep -v '^user\|^socket_group' "$conf" >>"$CONF"   # its settings, with the test's users
+start_daemon
+check "install: the service accepts the default configuration" vg status
+stop_daemon
 check "the shared library exports only vg_* symbols" sh -c \
 	"[ -z \"\$(nm -D --defined-only '$R/$libdir/libvoxguard.so' | awk '{print \$3}' | grep -v '^vg_' | grep -v '^VOXGUARD_0')\" ]"
 
