@@ -64,6 +64,17 @@ check "a slow-loris client does not stall others" vg status
 wait $sp || true
 check "the slow-loris connection is closed after the deadline" grep -q 'closed after [0-2] s' "$W/stall"
 
+# A client that asks for a 16 MiB record and never reads the reply is cut
+# off after io_timeout_ms (the write deadline) without stalling others.
+head -c 16000000 /dev/urandom >"$W/big"
+vg store put big --in "$W/big"
+P noread big 4 >"$W/noread" &
+np=$!
+sleep 0.5
+check "a client that does not read its reply does not stall others" vg status
+wait $np || true
+check "the write deadline closes a connection that does not read" grep -q 'then closed' "$W/noread"
+
 # Many concurrent clients.
 pids=
 i=0

@@ -48,8 +48,22 @@ if [ "$IS_ROOT" = 1 ]; then
 	check "SFR 4.2.10: files it creates belong to it" sh -c "[ -z \"\$(find '$STATE' ! -user vgsvc)\" ]"
 fi
 
+# Under systemd (Type=notify): READY=1 once serving, STOPPING=1 at stop.
+stop_daemon
+: "${IPC_PROBE:?set by ctest}"
+"$IPC_PROBE" "$T/notify" notify 8 >"$T/notify.out" &
+np=$!
+i=0; until grep -q listening "$T/notify.out" 2>/dev/null || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
+NOTIFY_SOCKET=$T/notify
+export NOTIFY_SOCKET
+start_daemon
+unset NOTIFY_SOCKET
+check "sd_notify: READY=1 is sent to systemd once the service serves" sh -c "sleep 0.3; grep -q '^READY=1' '$T/notify.out'"
+
 # Clean shutdown on SIGTERM, and on SIGINT.
 stop_daemon
+wait $np || true
+check "sd_notify: STOPPING=1 is sent at shutdown" grep -q '^STOPPING=1' "$T/notify.out"
 check "SIGTERM stops the service cleanly" grep -q 'voxguardd: stopped' "$DLOG"
 check "the socket is removed" test ! -e "$SOCK"
 start_daemon

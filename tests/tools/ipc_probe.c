@@ -10,6 +10,13 @@
  *   ipc_probe SOCKET hold N         open N idle connections and keep them
  *                                   until stdin closes
  *   ipc_probe SOCKET status         one valid status request: "reply 0"
+ *   ipc_probe SOCKET noread NAME N  ask for record NAME (a large one) and
+ *                                   read nothing for N seconds, then count
+ *                                   what arrives: "got B bytes of a
+ *                                   reply, then closed" or "complete"
+ *   ipc_probe PATH notify N         bind a datagram socket at PATH (as
+ *                                   systemd's $NOTIFY_SOCKET) and print
+ *                                   each message received for N seconds
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,6 +98,39 @@ int main(int argc, char **argv)
 
 	if (argc < 3)
 		return 2;
+	if (strcmp(argv[2], "notify") == 0 && argc == 4) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		struct timespec a, b;
+		char buf[512];
+		if (s < 0 || strlen(argv[1]) >= sizeof sa.sun_path)
+			return 2;
+		strcpy(sa.sun_path, argv[1]);
+		(void)unlink(argv[1]);
+		if (bind(s, (struct sockaddr *)&sa, sizeof sa) != 0)
+			return 2;
+		(void)chmod(argv[1], 0777); /* the service writes as its own user */
+		(void)printf("listening\n");
+		(void)fflush(stdout);
+		(void)clock_gettime(CLOCK_MONOTONIC, &a);
+		for (;;) {
+			struct pollfd pf = {.fd = s, .events = POLLIN};
+			ssize_t n;
+			(void)clock_gettime(CLOCK_MONOTONIC, &b);
+			if (b.tv_sec - a.tv_sec >= atoi(argv[3]) || poll(&pf, 1, 200) < 0)
+				break;
+			if (!(pf.revents & POLLIN))
+				continue;
+			n = recv(s, buf, sizeof buf - 1, 0);
+			if (n > 0) {
+				buf[n] = '\0';
+				(void)printf("%s\n", buf);
+				(void)fflush(stdout);
+			}
+		}
+		(void)unlink(argv[1]);
+		return 0;
+	}
 	if (strcmp(argv[2], "hold") == 0 && argc == 4) {
 		int n = atoi(argv[3]);
 		char c;
@@ -130,6 +171,30 @@ int main(int argc, char **argv)
 		}
 		(void)printf("still open\n");
 		return 1;
+	}
+	if (strcmp(argv[2], "noread") == 0 && argc == 5) {
+		vg_msgb b;
+		uint8_t *f, buf[65536];
+		size_t n, total = 0;
+		ssize_t r;
+		int rcvbuf = 4096;
+		/* A small receive buffer so the reply cannot all be queued. */
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+		if (vg_msgb_init(&b) != VG_OK)
+			return 2;
+		vg_msgb_text(&b, VG_A_NAME, argv[3]);
+		if (vg_wire_encode(VG_OP_STORE_GET, &b, &f, &n) != VG_OK)
+			return 2;
+		(void)send(fd, f, n, MSG_NOSIGNAL);
+		free(f);
+		(void)sleep((unsigned)atoi(argv[4]));
+		while ((r = read(fd, buf, sizeof buf)) > 0)
+			total += (size_t)r;
+		if (total >= (16u << 20))
+			(void)printf("complete\n");
+		else
+			(void)printf("got %zu bytes of a reply, then closed\n", total);
+		return 0;
 	}
 	if (strcmp(argv[2], "status") == 0) {
 		vg_msgb b;
