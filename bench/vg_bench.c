@@ -165,34 +165,24 @@ static double inproc_sign(const char *alg)
 	return (double)n / t;
 }
 
-/* n client processes signing for `secs`; returns total ops/s. */
-static double service_sign(const char *sock, const char *key, int clients)
+/* One client's loop: ops done in `secs`. */
+typedef long (*client_fn)(const char *sock, const char *arg, int id);
+
+/* `clients` processes running fn concurrently; total ops/s. */
+static double run_clients(int clients, client_fn fn, const char *sock, const char *arg)
 {
 	int p[2];
 	long total = 0;
-	double t0;
 	pid_t pids[16];
+	double t0;
 
 	if (pipe(p) != 0 || clients > 16)
 		die("pipe");
 	t0 = now();
 	for (int i = 0; i < clients; i++) {
 		if ((pids[i] = fork()) == 0) {
-			vg_client *c = NULL;
-			long n = 0;
-			double s = now();
+			long n = fn(sock, arg, i);
 			(void)close(p[0]);
-			if (vg_client_open(&c, sock) != VG_OK)
-				_exit(1);
-			while (now() - s < secs) {
-				uint8_t *sig = NULL;
-				size_t sl = 0;
-				if (vg_key_sign(c, key, msg, sizeof msg, &sig, &sl) != VG_OK)
-					_exit(1);
-				vg_free(sig, sl);
-				n++;
-			}
-			vg_client_close(&c);
 			if (write(p[1], &n, sizeof n) != sizeof n)
 				_exit(1);
 			_exit(0);
@@ -209,6 +199,32 @@ static double service_sign(const char *sock, const char *key, int clients)
 	for (int i = 0; i < clients; i++)
 		(void)waitpid(pids[i], NULL, 0);
 	return (double)total / (now() - t0);
+}
+
+static long sign_loop(const char *sock, const char *key, int id)
+{
+	vg_client *c = NULL;
+	long n = 0;
+	double s = now();
+
+	(void)id;
+	if (vg_client_open(&c, sock) != VG_OK)
+		_exit(1);
+	while (now() - s < secs) {
+		uint8_t *sig = NULL;
+		size_t sl = 0;
+		if (vg_key_sign(c, key, msg, sizeof msg, &sig, &sl) != VG_OK)
+			_exit(1);
+		vg_free(sig, sl);
+		n++;
+	}
+	vg_client_close(&c);
+	return n;
+}
+
+static double service_sign(const char *sock, const char *key, int clients)
+{
+	return run_clients(clients, sign_loop, sock, key);
 }
 
 /* ---- storage ---- */
@@ -276,26 +292,28 @@ static double raw_sqlite_get(const char *path)
 	return (double)n / t;
 }
 
-static long store_loop(const char *sock, int put, int id)
+/* arg "put" or "get". */
+static long store_loop(const char *sock, const char *arg, int id)
 {
+	int put = strcmp(arg, "put") == 0;
 	vg_client *c = NULL;
 	long n = 0;
 	double t0;
 	char name[32];
 
 	if (vg_client_open(&c, sock) != VG_OK)
-		die("connect");
+		_exit(1);
 	t0 = now();
 	do {
 		(void)snprintf(name, sizeof name, "k%d-%ld", id, n % 1000);
 		if (put) {
 			if (vg_store_put(c, name, value, sizeof value) != VG_OK)
-				die("service put");
+				_exit(1);
 		} else {
 			uint8_t *v = NULL;
 			size_t l = 0;
 			if (vg_store_get(c, name, &v, &l) != VG_OK)
-				die("service get");
+				_exit(1);
 			vg_free(v, l);
 		}
 		n++;
@@ -304,41 +322,9 @@ static long store_loop(const char *sock, int put, int id)
 	return n;
 }
 
-/* clients processes doing puts or gets for `secs`; total ops/s. */
 static double service_store(const char *sock, int put, int clients)
 {
-	int p[2];
-	long total = 0;
-	pid_t pids[16];
-	double t0;
-
-	if (clients == 1) {
-		t0 = now();
-		total = store_loop(sock, put, 0);
-		return (double)total / (now() - t0);
-	}
-	if (pipe(p) != 0 || clients > 16)
-		die("pipe");
-	t0 = now();
-	for (int i = 0; i < clients; i++) {
-		if ((pids[i] = fork()) == 0) {
-			long n = store_loop(sock, put, i);
-			if (write(p[1], &n, sizeof n) != sizeof n)
-				_exit(1);
-			_exit(0);
-		}
-	}
-	(void)close(p[1]);
-	for (int i = 0; i < clients; i++) {
-		long n;
-		if (read(p[0], &n, sizeof n) != sizeof n)
-			die("a client failed");
-		total += n;
-	}
-	(void)close(p[0]);
-	for (int i = 0; i < clients; i++)
-		(void)waitpid(pids[i], NULL, 0);
-	return (double)total / (now() - t0);
+	return run_clients(clients, store_loop, sock, put ? "put" : "get");
 }
 
 /* ---- audit ---- */

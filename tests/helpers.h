@@ -387,4 +387,19 @@ static inline vg_rc vgt_stack_reopen(vgt_stack *s)
 	return vgt_stack_open(s);
 }
 
+/* cmocka fixtures: a fresh stack (rot, db, store, keystore) per test. */
+static inline int vgt_stack_setup(void **state)
+{
+	vgt_stack *s = vgt_stack_new();
+
+	*state = s;
+	return s ? 0 : -1;
+}
+
+static inline int vgt_stack_teardown(void **state)
+{
+	vgt_stack_free(*state);
+	return 0;
+}
+
 #endif

@@ -27,19 +27,6 @@
 static const uint8_t msg[] = "turn on the kitchen lights";
 #define MSG_LEN (sizeof msg - 1)
 
-static int setup(void **state)
-{
-	vgt_stack *s = vgt_stack_new();
-
-	*state = s;
-	return s ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	vgt_stack_free(*state);
-	return 0;
-}
 
 /* ---- helpers ---- */
 
@@ -1019,7 +1006,7 @@ static void test_keystore_blob_decode_rejects_wrong_curve_and_der(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, vgt_stack_setup, vgt_stack_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_keystore_create_each_type_default_and_explicit),
 		T(test_keystore_create_usage_outside_type_policy),

@@ -23,19 +23,6 @@
 #define NS "u/1000"
 #define NS2 "u/1001"
 
-static int setup(void **state)
-{
-	vgt_stack *s = vgt_stack_new();
-
-	*state = s;
-	return s ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	vgt_stack_free(*state);
-	return 0;
-}
 
 /* ---- helpers ---- */
 
@@ -1055,7 +1042,7 @@ static void test_secstore_old_version_replayed_by_twin_rows(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, vgt_stack_setup, vgt_stack_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_secstore_put_get_list_delete),
 		T(test_secstore_persists_across_reopen),
