@@ -240,11 +240,12 @@ static double raw_sqlite_put(const char *path)
 	char name[32];
 
 	if (sqlite3_open(path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db,
-			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
-			 "CREATE TABLE IF NOT EXISTS r(ns TEXT, name TEXT, version INTEGER, blob BLOB,"
-			 " PRIMARY KEY(ns, name)) WITHOUT ROWID;",
-			 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(
+		db,
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
+		"CREATE TABLE IF NOT EXISTS r(ns TEXT, name TEXT, version INTEGER, blob BLOB,"
+		" PRIMARY KEY(ns, name)) WITHOUT ROWID;",
+		NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO r VALUES ('u/0', ?, ?, ?)", -1, &st,
 			       NULL) != SQLITE_OK)
 		die("raw sqlite");
@@ -337,7 +338,8 @@ static vg_rc bench_sign(void *ctx, const uint8_t *m, size_t len, uint8_t **sig, 
 	(void)ctx;
 	*sig = malloc(80);
 	*sl = 80;
-	if (!c || !*sig || EVP_DigestSignInit_ex(c, NULL, "SHA256", NULL, NULL, audit_key, NULL) != 1 ||
+	if (!c || !*sig ||
+	    EVP_DigestSignInit_ex(c, NULL, "SHA256", NULL, NULL, audit_key, NULL) != 1 ||
 	    EVP_DigestSign(c, *sig, sl, m, len) != 1)
 		die("audit sign");
 	EVP_MD_CTX_free(c);
@@ -350,9 +352,13 @@ static double audit_appends(const char *state)
 	vg_db *db = NULL;
 	vg_audit *a = NULL;
 	vg_audit_opts o = {.checkpoint_every = 256, .max_records = 1000000};
-	vg_audit_event ev = {.type = "authz.denied", .outcome = "denied",
-			     .detail = "key.sign k owner=1000", .uid = 1000, .gid = 1000,
-			     .pid = 4242, .role = "user"};
+	vg_audit_event ev = {.type = "authz.denied",
+			     .outcome = "denied",
+			     .detail = "key.sign k owner=1000",
+			     .uid = 1000,
+			     .gid = 1000,
+			     .pid = 4242,
+			     .role = "user"};
 	uint8_t *der = NULL;
 	char path[512];
 	long n = 0;
@@ -394,10 +400,11 @@ static double raw_sqlite_insert(const char *path, int batch)
 
 	memset(rec, 0x5a, sizeof rec);
 	if (sqlite3_open(path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db,
-			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			 "CREATE TABLE IF NOT EXISTS log(seq INTEGER PRIMARY KEY, rec BLOB, hash BLOB);",
-			 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(
+		db,
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+		"CREATE TABLE IF NOT EXISTS log(seq INTEGER PRIMARY KEY, rec BLOB, hash BLOB);",
+		NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO log VALUES (?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
 		die("raw sqlite");
 	t0 = now();
@@ -422,8 +429,7 @@ static double raw_sqlite_insert(const char *path, int batch)
 	return (double)n / t;
 }
 
-static void row(const char *what, double ours, double base, const char *base_name,
-		double ratio)
+static void row(const char *what, double ours, double base, const char *base_name, double ratio)
 {
 	(void)printf("%-40s %10.0f /s   %-22s %10.0f /s   ratio %5.2f\n", what, ours, base_name,
 		     base, ratio);
@@ -462,19 +468,58 @@ static void figure(const char *what, meter ours, meter base, const char *base_na
 static const char *g_sock;
 static char g_raw[300], g_raw_log1[300], g_raw_log64[300], g_audit_state[300];
 static int g_audit_round;
-static double m_inproc_p256(void) { return inproc_sign("p256"); }
-static double m_inproc_ed(void) { return inproc_sign("ed25519"); }
-static double m_svc_p256_1(void) { return service_sign(g_sock, "p", 1); }
-static double m_svc_p256_4(void) { return service_sign(g_sock, "p", 4); }
-static double m_svc_ed_1(void) { return service_sign(g_sock, "e", 1); }
-static double m_svc_ed_4(void) { return service_sign(g_sock, "e", 4); }
-static double m_raw_put(void) { return raw_sqlite_put(g_raw); }
-static double m_raw_get(void) { return raw_sqlite_get(g_raw); }
-static double m_svc_put(void) { return service_store(g_sock, 1, 1); }
-static double m_svc_put4(void) { return service_store(g_sock, 1, 4); }
-static double m_svc_get(void) { return service_store(g_sock, 0, 1); }
-static double m_raw_ins1(void) { return raw_sqlite_insert(g_raw_log1, 1); }
-static double m_raw_ins64(void) { return raw_sqlite_insert(g_raw_log64, 64); }
+static double m_inproc_p256(void)
+{
+	return inproc_sign("p256");
+}
+static double m_inproc_ed(void)
+{
+	return inproc_sign("ed25519");
+}
+static double m_svc_p256_1(void)
+{
+	return service_sign(g_sock, "p", 1);
+}
+static double m_svc_p256_4(void)
+{
+	return service_sign(g_sock, "p", 4);
+}
+static double m_svc_ed_1(void)
+{
+	return service_sign(g_sock, "e", 1);
+}
+static double m_svc_ed_4(void)
+{
+	return service_sign(g_sock, "e", 4);
+}
+static double m_raw_put(void)
+{
+	return raw_sqlite_put(g_raw);
+}
+static double m_raw_get(void)
+{
+	return raw_sqlite_get(g_raw);
+}
+static double m_svc_put(void)
+{
+	return service_store(g_sock, 1, 1);
+}
+static double m_svc_put4(void)
+{
+	return service_store(g_sock, 1, 4);
+}
+static double m_svc_get(void)
+{
+	return service_store(g_sock, 0, 1);
+}
+static double m_raw_ins1(void)
+{
+	return raw_sqlite_insert(g_raw_log1, 1);
+}
+static double m_raw_ins64(void)
+{
+	return raw_sqlite_insert(g_raw_log64, 64);
+}
 static double m_audit(void)
 {
 	char p[320];
@@ -496,7 +541,8 @@ int main(int argc, char **argv)
 	if (argc > 2)
 		secs = atof(argv[2]);
 	/* A disk-backed dir, as on a device: /var/tmp, not tmpfs. */
-	(void)snprintf(dir, sizeof dir, "%s/vgbench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp");
+	(void)snprintf(dir, sizeof dir, "%s/vgbench.XXXXXX",
+		       getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp");
 	if (!mkdtemp(dir))
 		die("mkdtemp");
 	(void)snprintf(state, sizeof state, "%s/state", dir);
@@ -536,7 +582,8 @@ int main(int argc, char **argv)
 	figure("Ed25519 sign, service, 4 clients", m_svc_ed_4, m_inproc_ed, "in-process OpenSSL");
 	(void)snprintf(g_raw, sizeof g_raw, "%s/raw.db", dir);
 	figure("store put (durable, 256 B), 1 client", m_svc_put, m_raw_put, "raw SQLite WAL+FULL");
-	figure("store put (durable, 256 B), 4 clients", m_svc_put4, m_raw_put, "raw SQLite WAL+FULL");
+	figure("store put (durable, 256 B), 4 clients", m_svc_put4, m_raw_put,
+	       "raw SQLite WAL+FULL");
 	figure("store get (256 B)", m_svc_get, m_raw_get, "raw SQLite SELECT");
 	(void)snprintf(g_audit_state, sizeof g_audit_state, "%s/audit-state", dir);
 	(void)snprintf(g_raw_log1, sizeof g_raw_log1, "%s/raw-log1.db", dir);
@@ -558,9 +605,10 @@ int main(int argc, char **argv)
 		}
 		stop_daemon();
 	}
-	(void)printf("service start-up (exec to ready): first start %.1f ms (creates the audit key), "
-		     "warm start %.1f ms\n",
-		     t_first * 1e3, t_warm / 5 * 1e3);
+	(void)printf(
+	    "service start-up (exec to ready): first start %.1f ms (creates the audit key), "
+	    "warm start %.1f ms\n",
+	    t_first * 1e3, t_warm / 5 * 1e3);
 	{
 		char cmd[400];
 		(void)snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

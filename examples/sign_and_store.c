@@ -55,7 +55,7 @@ int main(int argc, char **argv)
 		return fail("store get", rc, c);
 	printf("stored and read back %zu bytes: %s\n", value_len,
 	       value_len == strlen(secret) && memcmp(value, secret, value_len) == 0 ? "match"
-										   : "MISMATCH");
+										    : "MISMATCH");
 	vg_free(value, value_len); /* wipes, then frees */
 	vg_client_close(&c);
 	return 0;

@@ -39,10 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_str(c.rot_param, sizeof c.rot_param);
 	if (rc != VG_OK)
 		return 0;
-	if (c.rot[0] == '\0' || c.socket_mode > 0770 || c.max_clients < 1 ||
-	    c.max_clients > 4096 || c.io_timeout_ms < 10 || c.io_timeout_ms > 600000 ||
-	    c.audit_checkpoint_every < 1 || c.audit_checkpoint_every > 1000000 ||
-	    c.audit_max_records < 16 || c.audit_max_records > (UINT64_C(1) << 40))
+	if (c.rot[0] == '\0' || c.socket_mode > 0770 || c.max_clients < 1 || c.max_clients > 4096 ||
+	    c.io_timeout_ms < 10 || c.io_timeout_ms > 600000 || c.audit_checkpoint_every < 1 ||
+	    c.audit_checkpoint_every > 1000000 || c.audit_max_records < 16 ||
+	    c.audit_max_records > (UINT64_C(1) << 40))
 		abort();
 	return 0;
 }

@@ -109,8 +109,7 @@ static void open_stack(struct fx *f)
 static void open_audit(struct fx *f)
 {
 	assert_int_equal(
-		vg_audit_open(&f->a, f->db, &f->opts, test_sign, f->key, f->pub, f->pub_len),
-		VG_OK);
+	    vg_audit_open(&f->a, f->db, &f->opts, test_sign, f->key, f->pub, f->pub_len), VG_OK);
 }
 
 static void close_all(struct fx *f)
@@ -171,13 +170,13 @@ static void add_event(struct fx *f, const char *type, const char *outcome, const
 		      uint32_t uid, const char *role)
 {
 	vg_audit_event ev = {
-		.type = type,
-		.outcome = outcome,
-		.detail = detail,
-		.uid = uid,
-		.gid = uid + 1,
-		.pid = 4242,
-		.role = role,
+	    .type = type,
+	    .outcome = outcome,
+	    .detail = detail,
+	    .uid = uid,
+	    .gid = uid + 1,
+	    .pid = 4242,
+	    .role = role,
 	};
 
 	assert_int_equal(vg_audit_append(f->a, &ev), VG_OK);
@@ -468,7 +467,7 @@ static void test_audit_roundtrip(void **state)
 	assert_int_equal(vg_audit_log_write_json(l, mf, false), VG_OK);
 	assert_int_equal(fclose(mf), 0);
 	assert_non_null(
-		strstr(out, "#1  key.create  success  uid=1000 gid=1001 pid=4242 role=admin"));
+	    strstr(out, "#1  key.create  success  uid=1000 gid=1001 pid=4242 role=admin"));
 	assert_non_null(strstr(out, "-- checkpoint (export) covering seq < 11"));
 	free(out);
 	vg_audit_log_free(&l);
@@ -1046,7 +1045,7 @@ static void test_audit_unsealed_shutdown_recorded(void **state)
 		if (vg_rot_file_open(&rot, f->dir) != VG_OK ||
 		    vg_db_open(&db, f->db_path, rot) != VG_OK ||
 		    vg_audit_open(&a, db, &f->opts, test_sign, f->key, f->pub, f->pub_len) !=
-			    VG_OK ||
+			VG_OK ||
 		    vg_audit_append(a, &ev) != VG_OK || vg_audit_flush(a) != VG_OK)
 			_exit(1);
 		_exit(0);
@@ -1246,9 +1245,9 @@ static void test_audit_open_key_checks(void **state)
 	add_n(f, 2);
 	close_all(f);
 	open_stack(f);
-	assert_int_equal(vg_audit_open(&f->a, f->db, NULL, test_sign, f->other, f->other_pub,
-				       f->other_pub_len),
-			 VG_ERR_INVALID); /* the log is bound to its key */
+	assert_int_equal(
+	    vg_audit_open(&f->a, f->db, NULL, test_sign, f->other, f->other_pub, f->other_pub_len),
+	    VG_ERR_INVALID); /* the log is bound to its key */
 	vg_db_set_state(f->db, VG_ERR_INTEGRITY);
 	assert_int_equal(vg_audit_open(&f->a, f->db, NULL, NULL, NULL, NULL, 0), VG_OK);
 	assert_int_equal(vg_audit_next_seq(f->a), 2);
@@ -1308,10 +1307,8 @@ static void test_audit_parser_rejects(void **state)
 	assert_int_equal(vg_audit_log_parse(crafted, n, &l), VG_ERR_INVALID);
 	/* a tag, a negative integer, a float, an indefinite array */
 	for (int k = 0; k < 4; k++) {
-		static const uint8_t bad_items[4][3] = {{0xc1, 0x00, 0x00},
-							{0x20, 0x00, 0x00},
-							{0xf9, 0x00, 0x00},
-							{0x9f, 0xff, 0x00}};
+		static const uint8_t bad_items[4][3] = {
+		    {0xc1, 0x00, 0x00}, {0x20, 0x00, 0x00}, {0xf9, 0x00, 0x00}, {0x9f, 0xff, 0x00}};
 		n = 0;
 		crafted[n++] = 0x83;
 		memcpy(crafted + n, hdr + 1, sizeof hdr - 1);
@@ -1356,37 +1353,34 @@ static void test_audit_parser_rejects(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_audit_roundtrip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_invalid_event, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_group_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_queue_forces_flush, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_flush_failure_retries, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_edit_byte, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_every_bit_flip_detected, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_audit_delete_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_reorder_records, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_truncate_records_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_truncate_tail_and_checkpoint, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_audit_forged_checkpoint_signature, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_audit_wrong_pinned_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_mac_with_seed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_take_seed_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_rotation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_persistence, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_unsealed_shutdown_recorded, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_audit_tampered_row_detected_at_open, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_audit_deleted_row_detected_at_open, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_audit_forged_row_quarantined, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_db_refused_stays_in_memory, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_audit_open_key_checks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_parser_rejects, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_roundtrip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_invalid_event, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_group_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_queue_forces_flush, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_flush_failure_retries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_edit_byte, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_every_bit_flip_detected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_delete_record, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_reorder_records, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_truncate_records_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_truncate_tail_and_checkpoint, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_forged_checkpoint_signature, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_wrong_pinned_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_mac_with_seed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_take_seed_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_rotation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_persistence, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_unsealed_shutdown_recorded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_tampered_row_detected_at_open, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_deleted_row_detected_at_open, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_forged_row_quarantined, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_db_refused_stays_in_memory, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_open_key_checks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_parser_rejects, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("audit", tests, NULL, NULL);

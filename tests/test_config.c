@@ -132,8 +132,7 @@ static void test_config_every_key_parsed(void **state)
 	assert_int_equal(c.audit_max_records, 16);
 	assert_int_equal(c.socket_mode, 0660); /* octal, leading 0 or not */
 	/* Empty strings where allowed. */
-	assert_int_equal(parse(&c, "user =\nrot_param = \nadmin_group=\n", err, sizeof err),
-			 VG_OK);
+	assert_int_equal(parse(&c, "user =\nrot_param = \nadmin_group=\n", err, sizeof err), VG_OK);
 	assert_string_equal(c.user, "");
 	assert_string_equal(c.rot_param, "");
 }
@@ -202,11 +201,19 @@ static void test_config_missing_equals_rejected(void **state)
 /* AVS SDK (fail closed): malformed numbers are VG_ERR_INVALID. */
 static void test_config_bad_numbers_rejected(void **state)
 {
-	static const char *const keys[] = {"max_clients", "io_timeout_ms",
-					   "audit_checkpoint_every", "audit_max_records",
-					   "socket_mode"};
-	static const char *const bad[] = {"", "abc", "12abc", "-1", "+5", "0x10", "1.5", "1e3",
-					  "1 2", "- 1", "99999999999999999999999999"};
+	static const char *const keys[] = {"max_clients", "io_timeout_ms", "audit_checkpoint_every",
+					   "audit_max_records", "socket_mode"};
+	static const char *const bad[] = {"",
+					  "abc",
+					  "12abc",
+					  "-1",
+					  "+5",
+					  "0x10",
+					  "1.5",
+					  "1e3",
+					  "1 2",
+					  "- 1",
+					  "99999999999999999999999999"};
 
 	(void)state;
 	for (size_t k = 0; k < VG_ARRAY_LEN(keys); k++)
@@ -265,8 +272,7 @@ static void test_config_socket_mode_world_rejected(void **state)
 /* SFR 4.2.10: no mode with any world (other) bit is accepted. */
 static void test_config_socket_mode_world_bits_below_0770_accepted(void **state)
 {
-	static const char *const modes[] = {"0666", "0606", "0664", "0707", "0002", "0004",
-					    "0001"};
+	static const char *const modes[] = {"0666", "0606", "0664", "0707", "0002", "0004", "0001"};
 	vg_config c;
 
 	(void)state;
@@ -409,21 +415,21 @@ static void test_config_error_names_line(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config_defaults),
-		cmocka_unit_test(test_config_format_roundtrip),
-		cmocka_unit_test(test_config_every_key_parsed),
-		cmocka_unit_test(test_config_comments_and_blanks),
-		cmocka_unit_test(test_config_unknown_key_rejected),
-		cmocka_unit_test(test_config_missing_equals_rejected),
-		cmocka_unit_test(test_config_bad_numbers_rejected),
-		cmocka_unit_test(test_config_out_of_range_rejected),
-		cmocka_unit_test(test_config_socket_mode_world_rejected),
-		cmocka_unit_test(test_config_socket_mode_world_bits_below_0770_accepted),
-		cmocka_unit_test(test_config_bad_strings_rejected),
-		cmocka_unit_test(test_config_long_line_rejected),
-		cmocka_unit_test(test_config_embedded_nul_rejected),
-		cmocka_unit_test(test_config_file_over_64k_rejected),
-		cmocka_unit_test(test_config_error_names_line),
+	    cmocka_unit_test(test_config_defaults),
+	    cmocka_unit_test(test_config_format_roundtrip),
+	    cmocka_unit_test(test_config_every_key_parsed),
+	    cmocka_unit_test(test_config_comments_and_blanks),
+	    cmocka_unit_test(test_config_unknown_key_rejected),
+	    cmocka_unit_test(test_config_missing_equals_rejected),
+	    cmocka_unit_test(test_config_bad_numbers_rejected),
+	    cmocka_unit_test(test_config_out_of_range_rejected),
+	    cmocka_unit_test(test_config_socket_mode_world_rejected),
+	    cmocka_unit_test(test_config_socket_mode_world_bits_below_0770_accepted),
+	    cmocka_unit_test(test_config_bad_strings_rejected),
+	    cmocka_unit_test(test_config_long_line_rejected),
+	    cmocka_unit_test(test_config_embedded_nul_rejected),
+	    cmocka_unit_test(test_config_file_over_64k_rejected),
+	    cmocka_unit_test(test_config_error_names_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,18 +20,16 @@
 
 #include "helpers.h"
 
-#define ALICE 1000u
-#define BOB 1001u
+#define ALICE    1000u
+#define BOB      1001u
 #define ALL_USES (VG_USE_SIGN | VG_USE_VERIFY | VG_USE_ENCRYPT | VG_USE_DECRYPT | VG_USE_MAC)
 
 static const uint8_t msg[] = "turn on the kitchen lights";
 #define MSG_LEN (sizeof msg - 1)
 
-
 /* ---- helpers ---- */
 
-static void create_ok(vgt_stack *s, uint32_t owner, const char *name, vg_key_type t,
-		      uint32_t usage)
+static void create_ok(vgt_stack *s, uint32_t owner, const char *name, vg_key_type t, uint32_t usage)
 {
 	assert_int_equal(vg_keystore_create(s->ks, owner, name, t, usage), VG_OK);
 }
@@ -112,8 +110,8 @@ static uint8_t *make_blob(vg_key_type t, uint32_t usage, uint32_t owner, const u
 /* i2d_PrivateKey DER of a fresh key of an OpenSSL algorithm/group. */
 static uint8_t *fresh_der(const char *alg, const char *group, size_t *len)
 {
-	EVP_PKEY *k = group ? EVP_PKEY_Q_keygen(NULL, NULL, alg, group)
-			    : EVP_PKEY_Q_keygen(NULL, NULL, alg);
+	EVP_PKEY *k =
+	    group ? EVP_PKEY_Q_keygen(NULL, NULL, alg, group) : EVP_PKEY_Q_keygen(NULL, NULL, alg);
 	uint8_t *der = NULL, *copy;
 	int n;
 
@@ -173,10 +171,10 @@ static void test_keystore_create_each_type_default_and_explicit(void **state)
 		vg_key_type t;
 		uint32_t defaults, explicit_usage;
 	} types[] = {
-		{VG_KEY_P256, VG_USE_SIGN | VG_USE_VERIFY, VG_USE_VERIFY},
-		{VG_KEY_ED25519, VG_USE_SIGN | VG_USE_VERIFY, VG_USE_SIGN},
-		{VG_KEY_AES256, VG_USE_ENCRYPT | VG_USE_DECRYPT, VG_USE_DECRYPT},
-		{VG_KEY_HMAC256, VG_USE_MAC | VG_USE_VERIFY, VG_USE_MAC},
+	    {VG_KEY_P256, VG_USE_SIGN | VG_USE_VERIFY, VG_USE_VERIFY},
+	    {VG_KEY_ED25519, VG_USE_SIGN | VG_USE_VERIFY, VG_USE_SIGN},
+	    {VG_KEY_AES256, VG_USE_ENCRYPT | VG_USE_DECRYPT, VG_USE_DECRYPT},
+	    {VG_KEY_HMAC256, VG_USE_MAC | VG_USE_VERIFY, VG_USE_MAC},
 	};
 	uint64_t now = vg_time_now(NULL);
 
@@ -221,9 +219,9 @@ static void test_keystore_create_usage_outside_type_policy(void **state)
 				continue;
 			assert_int_equal(vg_keystore_create(s->ks, ALICE, "k", types[i], bit),
 					 VG_ERR_POLICY);
-			assert_int_equal(vg_keystore_create(s->ks, ALICE, "k", types[i],
-							    allowed | bit),
-					 VG_ERR_POLICY);
+			assert_int_equal(
+			    vg_keystore_create(s->ks, ALICE, "k", types[i], allowed | bit),
+			    VG_ERR_POLICY);
 			if (bit == 0x80000000u)
 				break;
 		}
@@ -246,8 +244,7 @@ static void test_keystore_create_rejects_bad_type_and_name(void **state)
 			 VG_ERR_UNSUPPORTED);
 	assert_int_equal(vg_keystore_create(s->ks, ALICE, "", VG_KEY_P256, 0), VG_ERR_INVALID);
 	assert_int_equal(vg_keystore_create(s->ks, ALICE, NULL, VG_KEY_P256, 0), VG_ERR_INVALID);
-	assert_int_equal(vg_keystore_create(s->ks, ALICE, "../k", VG_KEY_P256, 0),
-			 VG_ERR_INVALID);
+	assert_int_equal(vg_keystore_create(s->ks, ALICE, "../k", VG_KEY_P256, 0), VG_ERR_INVALID);
 	assert_int_equal(vg_keystore_create(s->ks, ALICE, ".k", VG_KEY_P256, 0), VG_ERR_INVALID);
 }
 
@@ -302,13 +299,13 @@ static void test_keystore_operation_outside_usage_policy(void **state)
 	assert_int_equal(vg_keystore_verify(s->ks, ALICE, "p256-verify", msg, MSG_LEN, junk_sig,
 					    sizeof junk_sig),
 			 VG_ERR_VERIFY_FAILED);
-	assert_int_equal(vg_keystore_verify(s->ks, ALICE, "p256-sign", msg, MSG_LEN, junk_sig,
-					    sizeof junk_sig),
-			 VG_ERR_POLICY);
+	assert_int_equal(
+	    vg_keystore_verify(s->ks, ALICE, "p256-sign", msg, MSG_LEN, junk_sig, sizeof junk_sig),
+	    VG_ERR_POLICY);
 	out = (uint8_t *)&out;
-	assert_int_equal(vg_keystore_decrypt(s->ks, ALICE, "aes-enc", junk_sig, sizeof junk_sig,
-					     &out, &len),
-			 VG_ERR_POLICY);
+	assert_int_equal(
+	    vg_keystore_decrypt(s->ks, ALICE, "aes-enc", junk_sig, sizeof junk_sig, &out, &len),
+	    VG_ERR_POLICY);
 	assert_null(out);
 	out = (uint8_t *)&out;
 	assert_int_equal(vg_keystore_encrypt(s->ks, ALICE, "aes-dec", msg, MSG_LEN, &out, &len),
@@ -414,19 +411,19 @@ static void test_keystore_verify_rejects_flipped_signature(void **state)
 
 		for (size_t i = 0; i < len; i++) {
 			sig[i] ^= 0x01;
-			assert_int_equal(vg_keystore_verify(s->ks, ALICE, names[k], msg, MSG_LEN,
-							    sig, len),
-					 VG_ERR_VERIFY_FAILED);
+			assert_int_equal(
+			    vg_keystore_verify(s->ks, ALICE, names[k], msg, MSG_LEN, sig, len),
+			    VG_ERR_VERIFY_FAILED);
 			sig[i] ^= 0x01;
 		}
 		assert_int_equal(vg_keystore_verify(s->ks, ALICE, names[k], msg, MSG_LEN, sig, len),
 				 VG_OK);
-		assert_int_equal(vg_keystore_verify(s->ks, ALICE, names[k], msg, MSG_LEN - 1, sig,
-						    len),
-				 VG_ERR_VERIFY_FAILED);
-		assert_int_equal(vg_keystore_verify(s->ks, ALICE, names[k], msg, MSG_LEN, sig,
-						    len - 1),
-				 VG_ERR_VERIFY_FAILED);
+		assert_int_equal(
+		    vg_keystore_verify(s->ks, ALICE, names[k], msg, MSG_LEN - 1, sig, len),
+		    VG_ERR_VERIFY_FAILED);
+		assert_int_equal(
+		    vg_keystore_verify(s->ks, ALICE, names[k], msg, MSG_LEN, sig, len - 1),
+		    VG_ERR_VERIFY_FAILED);
 		assert_int_equal(vg_keystore_verify(s->ks, ALICE, names[k], msg, MSG_LEN, sig, 0),
 				 VG_ERR_VERIFY_FAILED);
 		free(sig);
@@ -451,13 +448,12 @@ static void test_keystore_aes_roundtrip_and_tamper(void **state)
 		uint8_t *ct = NULL, *pt = NULL;
 		size_t ct_len = 0, pt_len = 0;
 		assert_int_equal(
-			vg_keystore_encrypt(s->ks, ALICE, "aes", big, sizes[i], &ct, &ct_len),
-			VG_OK);
+		    vg_keystore_encrypt(s->ks, ALICE, "aes", big, sizes[i], &ct, &ct_len), VG_OK);
 		assert_int_equal(ct_len, sizes[i] + VG_SEAL_OVERHEAD);
 		if (sizes[i] >= 8)
 			assert_null(memmem(ct, ct_len, big, 8));
-		assert_int_equal(
-			vg_keystore_decrypt(s->ks, ALICE, "aes", ct, ct_len, &pt, &pt_len), VG_OK);
+		assert_int_equal(vg_keystore_decrypt(s->ks, ALICE, "aes", ct, ct_len, &pt, &pt_len),
+				 VG_OK);
 		assert_int_equal(pt_len, sizes[i]);
 		if (sizes[i])
 			assert_memory_equal(pt, big, sizes[i]);
@@ -467,28 +463,29 @@ static void test_keystore_aes_roundtrip_and_tamper(void **state)
 	{
 		uint8_t *ct = NULL, *pt;
 		size_t ct_len = 0, pt_len;
-		assert_int_equal(vg_keystore_encrypt(s->ks, ALICE, "aes", msg, MSG_LEN, &ct, &ct_len),
-				 VG_OK);
+		assert_int_equal(
+		    vg_keystore_encrypt(s->ks, ALICE, "aes", msg, MSG_LEN, &ct, &ct_len), VG_OK);
 		for (size_t i = 0; i < ct_len; i++) {
 			ct[i] ^= 0x10;
 			pt = (uint8_t *)&pt;
 			pt_len = 5;
-			assert_int_equal(vg_keystore_decrypt(s->ks, ALICE, "aes", ct, ct_len, &pt,
-							     &pt_len),
-					 VG_ERR_INTEGRITY);
+			assert_int_equal(
+			    vg_keystore_decrypt(s->ks, ALICE, "aes", ct, ct_len, &pt, &pt_len),
+			    VG_ERR_INTEGRITY);
 			assert_null(pt);
 			assert_int_equal(pt_len, 0);
 			ct[i] ^= 0x10;
 		}
 		for (size_t n = 0; n < ct_len; n += 7) {
 			pt = (uint8_t *)&pt;
-			assert_int_equal(vg_keystore_decrypt(s->ks, ALICE, "aes", ct, n, &pt,
-							     &pt_len),
-					 VG_ERR_INTEGRITY);
+			assert_int_equal(
+			    vg_keystore_decrypt(s->ks, ALICE, "aes", ct, n, &pt, &pt_len),
+			    VG_ERR_INTEGRITY);
 			assert_null(pt);
 		}
-		assert_int_equal(vg_keystore_decrypt(s->ks, ALICE, "aes2", ct, ct_len, &pt, &pt_len),
-				 VG_ERR_INTEGRITY);
+		assert_int_equal(
+		    vg_keystore_decrypt(s->ks, ALICE, "aes2", ct, ct_len, &pt, &pt_len),
+		    VG_ERR_INTEGRITY);
 		assert_null(pt);
 		free(ct);
 	}
@@ -646,8 +643,7 @@ static void test_keystore_delete_then_use_not_found(void **state)
 	assert_int_equal(vg_keystore_verify(s->ks, ALICE, "k", msg, MSG_LEN, sig, sig_len),
 			 VG_ERR_NOT_FOUND);
 	assert_int_equal(vg_keystore_info(s->ks, ALICE, "k", &info), VG_ERR_NOT_FOUND);
-	assert_int_equal(vg_keystore_public(s->ks, ALICE, "k", true, &out, &len),
-			 VG_ERR_NOT_FOUND);
+	assert_int_equal(vg_keystore_public(s->ks, ALICE, "k", true, &out, &len), VG_ERR_NOT_FOUND);
 	assert_int_equal(vg_keystore_mac(s->ks, ALICE, "h", msg, MSG_LEN, mac), VG_ERR_NOT_FOUND);
 	assert_int_equal(vg_keystore_delete(s->ks, ALICE, "k"), VG_ERR_NOT_FOUND);
 	assert_int_equal(vg_keystore_delete(s->ks, ALICE, "never"), VG_ERR_NOT_FOUND);
@@ -946,13 +942,10 @@ static void test_keystore_blob_decode_rejects_wrong_curve_and_der(void **state)
 		vg_key_type type;
 		const char *alg, *group;
 	} wrong[] = {
-		{VG_KEY_P256, "EC", "P-384"},
-		{VG_KEY_P256, "EC", "secp256k1"},
-		{VG_KEY_P256, "ED25519", NULL},
-		{VG_KEY_P256, "X25519", NULL},
-		{VG_KEY_ED25519, "EC", "P-256"},
-		{VG_KEY_ED25519, "X25519", NULL},
-		{VG_KEY_ED25519, "ED448", NULL},
+	    {VG_KEY_P256, "EC", "P-384"},    {VG_KEY_P256, "EC", "secp256k1"},
+	    {VG_KEY_P256, "ED25519", NULL},  {VG_KEY_P256, "X25519", NULL},
+	    {VG_KEY_ED25519, "EC", "P-256"}, {VG_KEY_ED25519, "X25519", NULL},
+	    {VG_KEY_ED25519, "ED448", NULL},
 	};
 	size_t dl, bl;
 	uint8_t *der, *b, *t;
@@ -1008,28 +1001,28 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, vgt_stack_setup, vgt_stack_teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_keystore_create_each_type_default_and_explicit),
-		T(test_keystore_create_usage_outside_type_policy),
-		T(test_keystore_create_rejects_bad_type_and_name),
-		T(test_keystore_duplicate_create_exists),
-		T(test_keystore_operation_outside_usage_policy),
-		T(test_keystore_p256_signature_verifies_with_openssl),
-		T(test_keystore_ed25519_signature_verifies_with_openssl),
-		T(test_keystore_verify_rejects_flipped_signature),
-		T(test_keystore_aes_roundtrip_and_tamper),
-		T(test_keystore_hmac_mac_and_verify),
-		T(test_keystore_owner_isolation),
-		T(test_keystore_namespaces),
-		T(test_keystore_blob_of_other_owner_refused),
-		T(test_keystore_delete_then_use_not_found),
-		T(test_keystore_persists_across_reopen),
-		T(test_keystore_cache_eviction_keeps_keys),
-		T(test_keystore_refuses_when_store_refuses),
-		T(test_keystore_no_export_of_secret_material),
-		T(test_keystore_blob_decode_valid),
-		T(test_keystore_blob_decode_rejects_truncated),
-		T(test_keystore_blob_decode_rejects_bad_header),
-		T(test_keystore_blob_decode_rejects_wrong_curve_and_der),
+	    T(test_keystore_create_each_type_default_and_explicit),
+	    T(test_keystore_create_usage_outside_type_policy),
+	    T(test_keystore_create_rejects_bad_type_and_name),
+	    T(test_keystore_duplicate_create_exists),
+	    T(test_keystore_operation_outside_usage_policy),
+	    T(test_keystore_p256_signature_verifies_with_openssl),
+	    T(test_keystore_ed25519_signature_verifies_with_openssl),
+	    T(test_keystore_verify_rejects_flipped_signature),
+	    T(test_keystore_aes_roundtrip_and_tamper),
+	    T(test_keystore_hmac_mac_and_verify),
+	    T(test_keystore_owner_isolation),
+	    T(test_keystore_namespaces),
+	    T(test_keystore_blob_of_other_owner_refused),
+	    T(test_keystore_delete_then_use_not_found),
+	    T(test_keystore_persists_across_reopen),
+	    T(test_keystore_cache_eviction_keeps_keys),
+	    T(test_keystore_refuses_when_store_refuses),
+	    T(test_keystore_no_export_of_secret_material),
+	    T(test_keystore_blob_decode_valid),
+	    T(test_keystore_blob_decode_rejects_truncated),
+	    T(test_keystore_blob_decode_rejects_bad_header),
+	    T(test_keystore_blob_decode_rejects_wrong_curve_and_der),
 	};
 #undef T
 

@@ -21,15 +21,15 @@
 #include "helpers.h"
 
 #define ALICE 1000u
-#define BOB 1001u
+#define BOB   1001u
 
 static const vg_op use_ops[] = {
-	VG_OP_KEY_SIGN,    VG_OP_KEY_VERIFY, VG_OP_KEY_ENCRYPT, VG_OP_KEY_DECRYPT,
-	VG_OP_KEY_MAC,     VG_OP_STORE_GET,  VG_OP_STORE_PUT,   VG_OP_KEY_CREATE,
+    VG_OP_KEY_SIGN, VG_OP_KEY_VERIFY, VG_OP_KEY_ENCRYPT, VG_OP_KEY_DECRYPT,
+    VG_OP_KEY_MAC,  VG_OP_STORE_GET,  VG_OP_STORE_PUT,   VG_OP_KEY_CREATE,
 };
 static const vg_op admin_ops[] = {
-	VG_OP_KEY_LIST,   VG_OP_KEY_INFO,   VG_OP_KEY_PUBLIC,
-	VG_OP_KEY_DELETE, VG_OP_STORE_LIST, VG_OP_STORE_DELETE,
+    VG_OP_KEY_LIST,   VG_OP_KEY_INFO,   VG_OP_KEY_PUBLIC,
+    VG_OP_KEY_DELETE, VG_OP_STORE_LIST, VG_OP_STORE_DELETE,
 };
 static const vg_op log_ops[] = {VG_OP_LOG_EXPORT, VG_OP_LOG_SEED};
 
@@ -98,11 +98,11 @@ static void test_policy_admin_administers_other_namespaces(void **state)
 static void test_policy_service_namespace_never_used(void **state)
 {
 	static const vg_peer peers[] = {
-		{.uid = ALICE, .admin = false},
-		{.uid = ALICE, .admin = true},
-		{.uid = 0, .admin = true},
-		{.uid = VG_OWNER_SERVICE, .admin = false},
-		{.uid = VG_OWNER_SERVICE, .admin = true},
+	    {.uid = ALICE, .admin = false},
+	    {.uid = ALICE, .admin = true},
+	    {.uid = 0, .admin = true},
+	    {.uid = VG_OWNER_SERVICE, .admin = false},
+	    {.uid = VG_OWNER_SERVICE, .admin = true},
 	};
 
 	(void)state;
@@ -151,8 +151,8 @@ static void test_policy_status_open_to_all(void **state)
  * (default deny). */
 static void test_policy_unknown_op_denied(void **state)
 {
-	static const uint32_t unknown[] = {0, 2, 9, 20, 29, 34, 49, 52, 99, 1000, 0x7fffffff,
-					   0xffffffff};
+	static const uint32_t unknown[] = {0,  2,  9,  20,   29,         34,
+					   49, 52, 99, 1000, 0x7fffffff, 0xffffffff};
 
 	(void)state;
 	for (size_t i = 0; i < VG_ARRAY_LEN(unknown); i++) {
@@ -230,16 +230,16 @@ static void test_policy_peer_from_socket(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_policy_owner_uses_own_namespace),
-		cmocka_unit_test(test_policy_other_uid_denied_every_use_op),
-		cmocka_unit_test(test_policy_admin_administers_other_namespaces),
-		cmocka_unit_test(test_policy_service_namespace_never_used),
-		cmocka_unit_test(test_policy_log_export_admin_only),
-		cmocka_unit_test(test_policy_status_open_to_all),
-		cmocka_unit_test(test_policy_unknown_op_denied),
-		cmocka_unit_test(test_policy_role),
-		cmocka_unit_test(test_policy_init_admin_group),
-		cmocka_unit_test(test_policy_peer_from_socket),
+	    cmocka_unit_test(test_policy_owner_uses_own_namespace),
+	    cmocka_unit_test(test_policy_other_uid_denied_every_use_op),
+	    cmocka_unit_test(test_policy_admin_administers_other_namespaces),
+	    cmocka_unit_test(test_policy_service_namespace_never_used),
+	    cmocka_unit_test(test_policy_log_export_admin_only),
+	    cmocka_unit_test(test_policy_status_open_to_all),
+	    cmocka_unit_test(test_policy_unknown_op_denied),
+	    cmocka_unit_test(test_policy_role),
+	    cmocka_unit_test(test_policy_init_admin_group),
+	    cmocka_unit_test(test_policy_peer_from_socket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,8 +67,8 @@ static uint64_t counter_of(vg_rot *r)
 
 static void derive(vg_rot *r, const char *label, const char *ctx, uint8_t out[VG_KEY_LEN])
 {
-	assert_int_equal(
-		vg_rot_derive(r, label, (const uint8_t *)ctx, ctx ? strlen(ctx) : 0, out), VG_OK);
+	assert_int_equal(vg_rot_derive(r, label, (const uint8_t *)ctx, ctx ? strlen(ctx) : 0, out),
+			 VG_OK);
 }
 
 static void reopen_expect(const struct fx *f, vg_rc want)
@@ -438,22 +438,22 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_rot_fresh_dir_creates_key_and_counter),
-		T(test_rot_unknown_backend_unsupported),
-		T(test_rot_same_keys_after_reopen),
-		T(test_rot_derive_is_hkdf_of_root_key),
-		T(test_rot_different_dirs_different_keys),
-		T(test_rot_random),
-		T(test_rot_counter_monotonic),
-		T(test_rot_counter_persists),
-		T(test_rot_torn_write_keeps_other_slot),
-		T(test_rot_torn_write_after_even_jump_never_goes_back),
-		T(test_rot_both_slots_garbage_integrity),
-		T(test_rot_slot_check_value_verified),
-		T(test_rot_counter_deleted_integrity),
-		T(test_rot_counter_emptied_integrity),
-		T(test_rot_root_key_mode_0644_refused),
-		T(test_rot_root_key_shape_refused),
+	    T(test_rot_fresh_dir_creates_key_and_counter),
+	    T(test_rot_unknown_backend_unsupported),
+	    T(test_rot_same_keys_after_reopen),
+	    T(test_rot_derive_is_hkdf_of_root_key),
+	    T(test_rot_different_dirs_different_keys),
+	    T(test_rot_random),
+	    T(test_rot_counter_monotonic),
+	    T(test_rot_counter_persists),
+	    T(test_rot_torn_write_keeps_other_slot),
+	    T(test_rot_torn_write_after_even_jump_never_goes_back),
+	    T(test_rot_both_slots_garbage_integrity),
+	    T(test_rot_slot_check_value_verified),
+	    T(test_rot_counter_deleted_integrity),
+	    T(test_rot_counter_emptied_integrity),
+	    T(test_rot_root_key_mode_0644_refused),
+	    T(test_rot_root_key_shape_refused),
 	};
 #undef T
 

@@ -25,9 +25,8 @@
 #include "crypto/seal.h"
 
 static const uint8_t key_a[VG_KEY_LEN] = {
-	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
-	0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15,
-	0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+    0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
 };
 static const uint8_t aad_a[] = "\x06u/1000\x04door";
 #define AAD_A_LEN (sizeof aad_a - 1)
@@ -52,8 +51,7 @@ static uint8_t *seal_a(uint64_t gen, size_t *len)
 
 /* Opens blob and asserts it fails with VG_ERR_INTEGRITY and no output. */
 static void assert_unseal_fails(const uint8_t key[VG_KEY_LEN], vg_seal_kind kind,
-				const uint8_t *aad, size_t aad_len, const uint8_t *blob,
-				size_t len)
+				const uint8_t *aad, size_t aad_len, const uint8_t *blob, size_t len)
 {
 	uint8_t sentinel, *pt = &sentinel;
 	size_t pt_len = 12345;
@@ -108,8 +106,9 @@ static void test_seal_blob_layout(void **state)
 {
 	size_t len;
 	uint8_t *blob = seal_a(0x1122334455667788ull, &len);
-	static const uint8_t hdr[VG_SEAL_HDR_LEN] = {'V', 'G', 'S', 1, 1, VG_SEAL_RECORD, 0, 0,
-						     0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88};
+	static const uint8_t hdr[VG_SEAL_HDR_LEN] = {'V',  'G',  'S',  1,    1,    VG_SEAL_RECORD,
+						     0,    0,    0x11, 0x22, 0x33, 0x44,
+						     0x55, 0x66, 0x77, 0x88};
 
 	(void)state;
 	assert_int_equal(len, MSG_A_LEN + VG_SEAL_OVERHEAD);
@@ -300,8 +299,8 @@ static void ref_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, si
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
 	if (salt)
-		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
-							 salt_len);
+		*p++ =
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
 	*p = OSSL_PARAM_construct_end();
 	assert_int_equal(EVP_KDF_derive(kctx, out, out_len, params), 1);
@@ -336,11 +335,11 @@ static void test_seal_hkdf_matches_openssl(void **state)
 		const char *ctx;
 		size_t ctx_len;
 	} cases[] = {
-		{"store-ns", "u/1000", 6},
-		{"db-meta", "", 0},
-		{"store-set", NULL, 0},
-		{"x", "\0\x01\xff", 3},
-		{"a-rather-long-label-for-some-future-purpose", "k/4294967295", 12},
+	    {"store-ns", "u/1000", 6},
+	    {"db-meta", "", 0},
+	    {"store-set", NULL, 0},
+	    {"x", "\0\x01\xff", 3},
+	    {"a-rather-long-label-for-some-future-purpose", "k/4294967295", 12},
 	};
 
 	(void)state;
@@ -361,8 +360,8 @@ static void test_seal_hkdf_matches_openssl(void **state)
 	assert_memory_equal(okm, want, 42);
 
 	for (size_t i = 0; i < VG_ARRAY_LEN(cases); i++) {
-		size_t il = vg_info(cases[i].label, (const uint8_t *)cases[i].ctx, cases[i].ctx_len,
-				    info);
+		size_t il =
+		    vg_info(cases[i].label, (const uint8_t *)cases[i].ctx, cases[i].ctx_len, info);
 		ref_hkdf(key_a, sizeof key_a, NULL, 0, info, il, want, VG_KEY_LEN);
 		assert_int_equal(vg_hkdf(key_a, sizeof key_a, cases[i].label,
 					 (const uint8_t *)cases[i].ctx, cases[i].ctx_len, out),
@@ -379,8 +378,8 @@ static void test_seal_hkdf_known_answers(void **state)
 	size_t n;
 
 	(void)state;
-	assert_int_equal(vg_hkdf(key_a, sizeof key_a, "store-ns", (const uint8_t *)"u/1000", 6, out),
-			 VG_OK);
+	assert_int_equal(
+	    vg_hkdf(key_a, sizeof key_a, "store-ns", (const uint8_t *)"u/1000", 6, out), VG_OK);
 	hex2bin("baaeba2ce279f65c32a4e43f20e9f13c146d2c1c3e1d572500dbee4080086b3b", want,
 		sizeof want, &n);
 	assert_memory_equal(out, want, VG_KEY_LEN);
@@ -410,7 +409,8 @@ static void test_seal_hkdf_separation(void **state)
 	assert_memory_not_equal(k1, k2, VG_KEY_LEN);
 	memcpy(other_ikm, key_a, 32);
 	other_ikm[0] ^= 1;
-	assert_int_equal(vg_hkdf(other_ikm, 32, "store-ns", (const uint8_t *)"u/1000", 6, k2), VG_OK);
+	assert_int_equal(vg_hkdf(other_ikm, 32, "store-ns", (const uint8_t *)"u/1000", 6, k2),
+			 VG_OK);
 	assert_memory_not_equal(k1, k2, VG_KEY_LEN);
 
 	assert_int_equal(vg_hkdf(key_a, 32, "ab", NULL, 0, k1), VG_OK);
@@ -445,20 +445,20 @@ static void test_seal_hmac_sha256_known_answers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_seal_roundtrip),
-		cmocka_unit_test(test_seal_blob_layout),
-		cmocka_unit_test(test_seal_nonce_is_fresh),
-		cmocka_unit_test(test_seal_every_byte_flip_fails),
-		cmocka_unit_test(test_seal_wrong_aad_fails),
-		cmocka_unit_test(test_seal_wrong_kind_fails),
-		cmocka_unit_test(test_seal_wrong_key_fails),
-		cmocka_unit_test(test_seal_truncated_fails),
-		cmocka_unit_test(test_seal_generation_is_authenticated),
-		cmocka_unit_test(test_seal_parse_header),
-		cmocka_unit_test(test_seal_hkdf_matches_openssl),
-		cmocka_unit_test(test_seal_hkdf_known_answers),
-		cmocka_unit_test(test_seal_hkdf_separation),
-		cmocka_unit_test(test_seal_hmac_sha256_known_answers),
+	    cmocka_unit_test(test_seal_roundtrip),
+	    cmocka_unit_test(test_seal_blob_layout),
+	    cmocka_unit_test(test_seal_nonce_is_fresh),
+	    cmocka_unit_test(test_seal_every_byte_flip_fails),
+	    cmocka_unit_test(test_seal_wrong_aad_fails),
+	    cmocka_unit_test(test_seal_wrong_kind_fails),
+	    cmocka_unit_test(test_seal_wrong_key_fails),
+	    cmocka_unit_test(test_seal_truncated_fails),
+	    cmocka_unit_test(test_seal_generation_is_authenticated),
+	    cmocka_unit_test(test_seal_parse_header),
+	    cmocka_unit_test(test_seal_hkdf_matches_openssl),
+	    cmocka_unit_test(test_seal_hkdf_known_answers),
+	    cmocka_unit_test(test_seal_hkdf_separation),
+	    cmocka_unit_test(test_seal_hmac_sha256_known_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

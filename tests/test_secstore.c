@@ -20,9 +20,8 @@
 
 #include "helpers.h"
 
-#define NS "u/1000"
+#define NS  "u/1000"
 #define NS2 "u/1001"
-
 
 /* ---- helpers ---- */
 
@@ -300,8 +299,8 @@ static void test_secstore_invalid_names(void **state)
 {
 	vgt_stack *s = *state;
 	char longest[VG_MAX_NAME_LEN + 2], long_ns[VG_MAX_NS_LEN + 2];
-	const char *bad[] = {"", ".hidden", "..", "a/b", "a b", "a\tb", "caf\xc3\xa9", "a;b",
-			     "a'b", "a%b", "*", longest};
+	const char *bad[] = {"",    ".hidden", "..",  "a/b", "a b",  "a\tb", "caf\xc3\xa9",
+			     "a;b", "a'b",     "a%b", "*",   longest};
 	uint8_t *v = NULL, *blob = NULL;
 	size_t n = 0;
 	uint64_t ver;
@@ -419,8 +418,7 @@ static void test_secstore_open_blob_binds_identity(void **state)
 	assert_int_equal(vg_secstore_open_blob(k, NS, "b", ver, b, len, &v, &n), VG_ERR_INTEGRITY);
 	assert_int_equal(vg_secstore_open_blob(k, "u/100", "0a", ver, b, len, &v, &n),
 			 VG_ERR_INTEGRITY);
-	assert_int_equal(vg_secstore_open_blob(k, NS, "../a", ver, b, len, &v, &n),
-			 VG_ERR_INVALID);
+	assert_int_equal(vg_secstore_open_blob(k, NS, "../a", ver, b, len, &v, &n), VG_ERR_INVALID);
 	assert_null(v);
 	assert_int_equal(n, 0);
 	free(b);
@@ -439,8 +437,14 @@ static void test_secstore_flipped_blob_byte_fails_only_that_record(void **state)
 
 	populate_and_close(s);
 	orig = row_blob(s, NS, "b", &len);
-	const size_t at[] = {0, 5, 9, 15, VG_SEAL_HDR_LEN + 3, VG_SEAL_HDR_LEN + VG_SEAL_NONCE_LEN,
-			     len - VG_SEAL_TAG_LEN - 1, len - 1};
+	const size_t at[] = {0,
+			     5,
+			     9,
+			     15,
+			     VG_SEAL_HDR_LEN + 3,
+			     VG_SEAL_HDR_LEN + VG_SEAL_NONCE_LEN,
+			     len - VG_SEAL_TAG_LEN - 1,
+			     len - 1};
 	for (size_t i = 0; i < VG_ARRAY_LEN(at); i++) {
 		uint8_t *b = malloc(len);
 		assert_non_null(b);
@@ -572,20 +576,20 @@ static void test_secstore_row_set_edits_refused(void **state)
 {
 	vgt_stack *s = *state;
 	static const char *const edits[] = {
-		"DELETE FROM store_records WHERE name = 'b'",
-		("INSERT INTO store_records SELECT ns, 'b2', version, blob FROM store_records"
-		 " WHERE name = 'b'"),
-		"UPDATE store_records SET name = 'b2' WHERE name = 'b'",
-		"UPDATE store_records SET ns = 'u/1001' WHERE name = 'b'",
-		"UPDATE store_records SET ns = 'u/1002' WHERE ns = 'u/1001'",
-		"UPDATE store_records SET version = version + 1 WHERE name = 'a'",
-		"UPDATE store_records SET version = version - 1 WHERE name = 'c'",
-		"UPDATE store_records SET version = 0 WHERE name = 'c'",
-		"UPDATE store_records SET version = -3 WHERE name = 'c'",
-		"UPDATE store_records SET version = 999999 WHERE name = 'c'",
-		"UPDATE store_records SET name = '.hidden' WHERE name = 'c'",
-		"UPDATE store_records SET version = 'x' WHERE name = 'c'",
-		"DELETE FROM store_records",
+	    "DELETE FROM store_records WHERE name = 'b'",
+	    ("INSERT INTO store_records SELECT ns, 'b2', version, blob FROM store_records"
+	     " WHERE name = 'b'"),
+	    "UPDATE store_records SET name = 'b2' WHERE name = 'b'",
+	    "UPDATE store_records SET ns = 'u/1001' WHERE name = 'b'",
+	    "UPDATE store_records SET ns = 'u/1002' WHERE ns = 'u/1001'",
+	    "UPDATE store_records SET version = version + 1 WHERE name = 'a'",
+	    "UPDATE store_records SET version = version - 1 WHERE name = 'c'",
+	    "UPDATE store_records SET version = 0 WHERE name = 'c'",
+	    "UPDATE store_records SET version = -3 WHERE name = 'c'",
+	    "UPDATE store_records SET version = 999999 WHERE name = 'c'",
+	    "UPDATE store_records SET name = '.hidden' WHERE name = 'c'",
+	    "UPDATE store_records SET version = 'x' WHERE name = 'c'",
+	    "DELETE FROM store_records",
 	};
 
 	populate_and_close(s);
@@ -682,32 +686,32 @@ static void test_secstore_meta_and_anchor_edits_refused(void **state)
 		const char *sql;
 		vg_rc want;
 	} edits[] = {
-		/* the commit counter */
-		{"UPDATE meta SET val = x'00000000000f4240' WHERE name = '#counter'", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET val = x'0000000000000001' WHERE name = '#counter'", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET val = x'ffffffffffffffff' WHERE name = '#counter'", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET val = substr(val, 2) WHERE name = '#counter'", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET val = CAST(val AS TEXT) WHERE name = '#counter'", VG_ERR_INTEGRITY},
-		{"DELETE FROM meta WHERE name = '#counter'", VG_ERR_INTEGRITY},
-		/* the MAC */
-		{"UPDATE meta SET val = zeroblob(32) WHERE name = '#mac'", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET val = substr(val, 1, 31) WHERE name = '#mac'", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET val = val || x'00' WHERE name = '#mac'", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET val = hex(val) WHERE name = '#mac'", VG_ERR_INTEGRITY},
-		{"DELETE FROM meta WHERE name = '#mac'", VG_ERR_INTEGRITY},
-		/* the anchors */
-		{"UPDATE meta SET val = zeroblob(32) WHERE name = 'store.set'", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET val = substr(val, 2) WHERE name = 'store.set'", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET val = zeroblob(65) WHERE name = 'store.set'", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET val = CAST(val AS TEXT) WHERE name = 'store.set'", VG_ERR_INTEGRITY},
-		{"UPDATE meta SET name = 'store.sex' WHERE name = 'store.set'", VG_ERR_INTEGRITY},
-		{"INSERT INTO meta VALUES ('evil', x'01')", VG_ERR_INTEGRITY},
-		{"INSERT INTO meta VALUES ('#other', x'01')", VG_ERR_INTEGRITY},
-		{"INSERT INTO meta VALUES (CAST('#mac' AS BLOB), zeroblob(32))", VG_ERR_INTEGRITY},
-		{"INSERT INTO meta VALUES ('a-name-longer-than-thirty-one-chars', x'01')",
-		 VG_ERR_INTEGRITY},
-		{"DELETE FROM meta WHERE name = 'store.set'", VG_ERR_INTEGRITY},
-		{"DELETE FROM meta", VG_ERR_ROLLBACK},
+	    /* the commit counter */
+	    {"UPDATE meta SET val = x'00000000000f4240' WHERE name = '#counter'", VG_ERR_INTEGRITY},
+	    {"UPDATE meta SET val = x'0000000000000001' WHERE name = '#counter'", VG_ERR_INTEGRITY},
+	    {"UPDATE meta SET val = x'ffffffffffffffff' WHERE name = '#counter'", VG_ERR_INTEGRITY},
+	    {"UPDATE meta SET val = substr(val, 2) WHERE name = '#counter'", VG_ERR_INTEGRITY},
+	    {"UPDATE meta SET val = CAST(val AS TEXT) WHERE name = '#counter'", VG_ERR_INTEGRITY},
+	    {"DELETE FROM meta WHERE name = '#counter'", VG_ERR_INTEGRITY},
+	    /* the MAC */
+	    {"UPDATE meta SET val = zeroblob(32) WHERE name = '#mac'", VG_ERR_INTEGRITY},
+	    {"UPDATE meta SET val = substr(val, 1, 31) WHERE name = '#mac'", VG_ERR_INTEGRITY},
+	    {"UPDATE meta SET val = val || x'00' WHERE name = '#mac'", VG_ERR_INTEGRITY},
+	    {"UPDATE meta SET val = hex(val) WHERE name = '#mac'", VG_ERR_INTEGRITY},
+	    {"DELETE FROM meta WHERE name = '#mac'", VG_ERR_INTEGRITY},
+	    /* the anchors */
+	    {"UPDATE meta SET val = zeroblob(32) WHERE name = 'store.set'", VG_ERR_INTEGRITY},
+	    {"UPDATE meta SET val = substr(val, 2) WHERE name = 'store.set'", VG_ERR_INTEGRITY},
+	    {"UPDATE meta SET val = zeroblob(65) WHERE name = 'store.set'", VG_ERR_INTEGRITY},
+	    {"UPDATE meta SET val = CAST(val AS TEXT) WHERE name = 'store.set'", VG_ERR_INTEGRITY},
+	    {"UPDATE meta SET name = 'store.sex' WHERE name = 'store.set'", VG_ERR_INTEGRITY},
+	    {"INSERT INTO meta VALUES ('evil', x'01')", VG_ERR_INTEGRITY},
+	    {"INSERT INTO meta VALUES ('#other', x'01')", VG_ERR_INTEGRITY},
+	    {"INSERT INTO meta VALUES (CAST('#mac' AS BLOB), zeroblob(32))", VG_ERR_INTEGRITY},
+	    {"INSERT INTO meta VALUES ('a-name-longer-than-thirty-one-chars', x'01')",
+	     VG_ERR_INTEGRITY},
+	    {"DELETE FROM meta WHERE name = 'store.set'", VG_ERR_INTEGRITY},
+	    {"DELETE FROM meta", VG_ERR_ROLLBACK},
 	};
 
 	populate_and_close(s);
@@ -977,9 +981,9 @@ static void test_secstore_deleted_record_resurrected_by_twin_rows(void **state)
 	(void)snprintf(sql, sizeof sql,
 		       "INSERT INTO store_records VALUES ('" NS "', 'pin', %lld, ?1)", ver);
 	assert_int_equal(vgt_sql(s->db_path, sql, blob, len), SQLITE_DONE);
-	(void)snprintf(sql, sizeof sql,
-		       "INSERT INTO store_records VALUES (CAST('" NS "' AS BLOB), 'pin', %lld, x'00')",
-		       ver);
+	(void)snprintf(
+	    sql, sizeof sql,
+	    "INSERT INTO store_records VALUES (CAST('" NS "' AS BLOB), 'pin', %lld, x'00')", ver);
 	sql_ok(s, sql);
 	free(blob);
 
@@ -1022,7 +1026,8 @@ static void test_secstore_old_version_replayed_by_twin_rows(void **state)
 	(void)snprintf(sql, sizeof sql,
 		       "UPDATE store_records SET version = %lld WHERE ns = '" NS "' AND name = 'a';"
 		       "INSERT INTO store_records VALUES ('" NS "', 'a' || char(0), %lld, x'00');"
-		       "INSERT INTO store_records VALUES ('" NS "', CAST('a' AS BLOB), %lld, x'00');",
+		       "INSERT INTO store_records VALUES ('" NS
+		       "', CAST('a' AS BLOB), %lld, x'00');",
 		       old_v, old_v, new_v);
 	sql_ok(s, sql);
 	free(old);
@@ -1044,29 +1049,29 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, vgt_stack_setup, vgt_stack_teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_secstore_put_get_list_delete),
-		T(test_secstore_persists_across_reopen),
-		T(test_secstore_16mib_value_roundtrip),
-		T(test_secstore_value_too_large),
-		T(test_secstore_invalid_names),
-		T(test_secstore_namespaces_isolated),
-		T(test_secstore_open_blob_binds_identity),
-		T(test_secstore_flipped_blob_byte_fails_only_that_record),
-		T(test_secstore_swapped_blobs_fail),
-		T(test_secstore_replayed_old_version_refused),
-		T(test_secstore_replayed_old_blob_under_new_version_fails),
-		T(test_secstore_row_set_edits_refused),
-		T(test_secstore_restored_db_copy_rollback),
-		T(test_secstore_restored_hot_copy_rollback),
-		T(test_secstore_deleted_db_rollback),
-		T(test_secstore_meta_and_anchor_edits_refused),
-		T(test_secstore_crash_window_db_ahead_accepted),
-		T(test_secstore_plaintext_not_in_any_file),
-		T(test_secstore_deleted_record_scrubbed),
-		T(test_secstore_deleted_record_resurrected_by_twin_rows),
-		T(test_secstore_old_version_replayed_by_twin_rows),
-		T(test_secstore_empty_anchor_value_is_undefined_behaviour),
-		T(test_secstore_rot_sync_window),
+	    T(test_secstore_put_get_list_delete),
+	    T(test_secstore_persists_across_reopen),
+	    T(test_secstore_16mib_value_roundtrip),
+	    T(test_secstore_value_too_large),
+	    T(test_secstore_invalid_names),
+	    T(test_secstore_namespaces_isolated),
+	    T(test_secstore_open_blob_binds_identity),
+	    T(test_secstore_flipped_blob_byte_fails_only_that_record),
+	    T(test_secstore_swapped_blobs_fail),
+	    T(test_secstore_replayed_old_version_refused),
+	    T(test_secstore_replayed_old_blob_under_new_version_fails),
+	    T(test_secstore_row_set_edits_refused),
+	    T(test_secstore_restored_db_copy_rollback),
+	    T(test_secstore_restored_hot_copy_rollback),
+	    T(test_secstore_deleted_db_rollback),
+	    T(test_secstore_meta_and_anchor_edits_refused),
+	    T(test_secstore_crash_window_db_ahead_accepted),
+	    T(test_secstore_plaintext_not_in_any_file),
+	    T(test_secstore_deleted_record_scrubbed),
+	    T(test_secstore_deleted_record_resurrected_by_twin_rows),
+	    T(test_secstore_old_version_replayed_by_twin_rows),
+	    T(test_secstore_empty_anchor_value_is_undefined_behaviour),
+	    T(test_secstore_rot_sync_window),
 	};
 #undef T
 

@@ -23,7 +23,7 @@
 
 int __sanitizer_install_malloc_and_free_hooks(void (*m)(const volatile void *, size_t),
 					      void (*f)(const volatile void *))
-	__attribute__((weak));
+    __attribute__((weak));
 
 static size_t g_max_alloc;
 static bool g_hooks;
@@ -395,8 +395,8 @@ static void test_wire_decode_rejects_duplicate_keys(void **state)
 	static const uint8_t dup_far[] = {0x83, 0x01, 0x01, 0xa3, 0x01, 0x01,
 					  0x02, 0x01, 0x18, 0x01, 0x02};
 	/* {8: {1: 1, 1: 2}}: decodes, but the nested lookup refuses it. */
-	static const uint8_t nested[] = {0x83, 0x01, 0x01, 0xa1, 0x08, 0xa2,
-					 0x01, 0x01, 0x01, 0x02};
+	static const uint8_t nested[] = {0x83, 0x01, 0x01, 0xa1, 0x08,
+					 0xa2, 0x01, 0x01, 0x01, 0x02};
 	vg_msg m;
 	cbor_item_t *it, *got;
 
@@ -476,8 +476,8 @@ static void test_wire_decode_rejects_floats(void **state)
 {
 	static const uint8_t f16[] = {0x83, 0x01, 0x01, 0xa1, 0x02, 0xf9, 0x3c, 0x00};
 	static const uint8_t f32[] = {0x83, 0x01, 0x01, 0xa1, 0x02, 0xfa, 0x3f, 0x80, 0, 0};
-	static const uint8_t f64[] = {0x83, 0x01, 0x01, 0xa1, 0x02, 0xfb, 0x3f, 0xf0,
-				      0, 0, 0, 0, 0, 0};
+	static const uint8_t f64[] = {0x83, 0x01, 0x01, 0xa1, 0x02, 0xfb, 0x3f,
+				      0xf0, 0,    0,    0,    0,    0,    0};
 	static const uint8_t fcode[] = {0x83, 0x01, 0xf9, 0x3c, 0x00, 0xa0};
 
 	(void)state;
@@ -574,14 +574,16 @@ static void test_wire_decode_huge_declared_sizes_fail_fast(void **state)
 	static const uint8_t map[] = {0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 0x01};
 	static const uint8_t bytes[] = {0x5b, 0, 0, 0, 1, 0, 0, 0, 0, 0x01};
 	static const uint8_t text[] = {0x7b, 0, 0, 0, 1, 0, 0, 0, 0, 0x61};
-	static const uint8_t max_arr[] = {0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
-	static const uint8_t max_map[] = {0xbb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+	static const uint8_t max_arr[] = {0x9b, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0x01};
+	static const uint8_t max_map[] = {0xbb, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0x01};
 	/* Inside the args, where the outer container is already open. */
 	static const uint8_t inner[] = {0x83, 0x01, 0x01, 0xa1, 0x08, 0x9a, 0xff, 0xff, 0xff, 0xff};
 	/* Declares two more items than bytes remain. */
 	static const uint8_t short_by_one[] = {0x83, 0x01, 0x01, 0xa1, 0x08, 0x83, 0x01, 0x01};
 	const uint8_t *cases[] = {arr, map, bytes, text, max_arr, max_map, inner, short_by_one};
-	const size_t lens[] = {sizeof arr, sizeof map, sizeof bytes, sizeof text,
+	const size_t lens[] = {sizeof arr,     sizeof map,     sizeof bytes, sizeof text,
 			       sizeof max_arr, sizeof max_map, sizeof inner, sizeof short_by_one};
 	uint64_t t0 = vg_mono_ms();
 
@@ -645,29 +647,29 @@ static void test_wire_text_too_long_for_buffer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_wire_roundtrip_every_arg_type),
-		cmocka_unit_test(test_wire_roundtrip_empty_args),
-		cmocka_unit_test(test_wire_encode_refuses_too_many_args),
-		cmocka_unit_test(test_wire_frame_len_limits),
-		cmocka_unit_test(test_wire_decode_rejects_oversized_payload),
-		cmocka_unit_test(test_wire_decode_rejects_empty),
-		cmocka_unit_test(test_wire_decode_rejects_every_truncation),
-		cmocka_unit_test(test_wire_decode_rejects_trailing_bytes),
-		cmocka_unit_test(test_wire_decode_rejects_wrong_version),
-		cmocka_unit_test(test_wire_decode_rejects_not_array),
-		cmocka_unit_test(test_wire_decode_rejects_wrong_shape),
-		cmocka_unit_test(test_wire_decode_rejects_non_uint_keys),
-		cmocka_unit_test(test_wire_decode_rejects_duplicate_keys),
-		cmocka_unit_test(test_wire_decode_rejects_too_many_args),
-		cmocka_unit_test(test_wire_decode_rejects_indefinite_lengths),
-		cmocka_unit_test(test_wire_decode_rejects_tags),
-		cmocka_unit_test(test_wire_decode_rejects_floats),
-		cmocka_unit_test(test_wire_decode_rejects_negative_ints),
-		cmocka_unit_test(test_wire_decode_rejects_other_simple_values),
-		cmocka_unit_test(test_wire_decode_rejects_deep_nesting),
-		cmocka_unit_test(test_wire_decode_huge_declared_sizes_fail_fast),
-		cmocka_unit_test(test_wire_text_with_embedded_nul),
-		cmocka_unit_test(test_wire_text_too_long_for_buffer),
+	    cmocka_unit_test(test_wire_roundtrip_every_arg_type),
+	    cmocka_unit_test(test_wire_roundtrip_empty_args),
+	    cmocka_unit_test(test_wire_encode_refuses_too_many_args),
+	    cmocka_unit_test(test_wire_frame_len_limits),
+	    cmocka_unit_test(test_wire_decode_rejects_oversized_payload),
+	    cmocka_unit_test(test_wire_decode_rejects_empty),
+	    cmocka_unit_test(test_wire_decode_rejects_every_truncation),
+	    cmocka_unit_test(test_wire_decode_rejects_trailing_bytes),
+	    cmocka_unit_test(test_wire_decode_rejects_wrong_version),
+	    cmocka_unit_test(test_wire_decode_rejects_not_array),
+	    cmocka_unit_test(test_wire_decode_rejects_wrong_shape),
+	    cmocka_unit_test(test_wire_decode_rejects_non_uint_keys),
+	    cmocka_unit_test(test_wire_decode_rejects_duplicate_keys),
+	    cmocka_unit_test(test_wire_decode_rejects_too_many_args),
+	    cmocka_unit_test(test_wire_decode_rejects_indefinite_lengths),
+	    cmocka_unit_test(test_wire_decode_rejects_tags),
+	    cmocka_unit_test(test_wire_decode_rejects_floats),
+	    cmocka_unit_test(test_wire_decode_rejects_negative_ints),
+	    cmocka_unit_test(test_wire_decode_rejects_other_simple_values),
+	    cmocka_unit_test(test_wire_decode_rejects_deep_nesting),
+	    cmocka_unit_test(test_wire_decode_huge_declared_sizes_fail_fast),
+	    cmocka_unit_test(test_wire_text_with_embedded_nul),
+	    cmocka_unit_test(test_wire_text_too_long_for_buffer),
 	};
 
 	return cmocka_run_group_tests(tests, install_hooks, NULL);

@@ -40,9 +40,9 @@ extern "C" {
 #define VG_API_VERSION 1
 
 /* Limits of the wire protocol and of the objects the service keeps. */
-#define VG_MAX_NAME_LEN 128u                    /* key and record names */
-#define VG_MAX_VALUE_LEN (16u * 1024u * 1024u)  /* one record's value */
-#define VG_MAX_DATA_LEN (16u * 1024u * 1024u)   /* data to sign/encrypt */
+#define VG_MAX_NAME_LEN  128u                  /* key and record names */
+#define VG_MAX_VALUE_LEN (16u * 1024u * 1024u) /* one record's value */
+#define VG_MAX_DATA_LEN  (16u * 1024u * 1024u) /* data to sign/encrypt */
 
 /* One error enum for the whole API. */
 typedef enum vg_rc {
@@ -119,11 +119,11 @@ typedef enum vg_key_type {
 } vg_key_type;
 
 /* Usage bits, fixed when the key is created. */
-#define VG_USE_SIGN 0x01u
-#define VG_USE_VERIFY 0x02u
+#define VG_USE_SIGN    0x01u
+#define VG_USE_VERIFY  0x02u
 #define VG_USE_ENCRYPT 0x04u
 #define VG_USE_DECRYPT 0x08u
-#define VG_USE_MAC 0x10u
+#define VG_USE_MAC     0x10u
 
 /* "p256", "ed25519", "aes256", "hmac256" <-> vg_key_type; 0 if unknown. */
 VG_EXPORT vg_key_type vg_key_type_from_str(const char *s);

@@ -15,22 +15,22 @@
 #include "rot/rot.h"
 
 #define DEFAULT_CHECKPOINT_EVERY 256u
-#define DEFAULT_MAX_RECORDS 100000u
-#define DEFAULT_MAX_QUEUE 1024u
-#define HEAD_ANCHOR "audit.head"
-#define HEAD_ANCHOR_LEN (8u + VG_AUDIT_HASH_LEN)
-#define LOG_ROW_VERSION 1u
-#define KEY_LEN 32u
+#define DEFAULT_MAX_RECORDS      100000u
+#define DEFAULT_MAX_QUEUE        1024u
+#define HEAD_ANCHOR              "audit.head"
+#define HEAD_ANCHOR_LEN          (8u + VG_AUDIT_HASH_LEN)
+#define LOG_ROW_VERSION          1u
+#define KEY_LEN                  32u
 
 static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS audit_records(seq INTEGER PRIMARY KEY,"
-	" rec BLOB NOT NULL, hash BLOB NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS audit_checkpoints(id INTEGER PRIMARY KEY,"
-	" next_seq INTEGER NOT NULL, cp BLOB NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS audit_checkpoints_seq ON audit_checkpoints(next_seq);"
-	"CREATE TABLE IF NOT EXISTS audit_state(name TEXT PRIMARY KEY, val BLOB NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS audit_quarantine(id INTEGER PRIMARY KEY, what TEXT NOT NULL,"
-	" seq INTEGER NOT NULL, val BLOB NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS audit_records(seq INTEGER PRIMARY KEY,"
+    " rec BLOB NOT NULL, hash BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS audit_checkpoints(id INTEGER PRIMARY KEY,"
+    " next_seq INTEGER NOT NULL, cp BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS audit_checkpoints_seq ON audit_checkpoints(next_seq);"
+    "CREATE TABLE IF NOT EXISTS audit_state(name TEXT PRIMARY KEY, val BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS audit_quarantine(id INTEGER PRIMARY KEY, what TEXT NOT NULL,"
+    " seq INTEGER NOT NULL, val BLOB NOT NULL);";
 
 /* Labels (with their NUL) for associated data and the key probe. */
 static const char fskey_label[] = "voxguard-audit-fskey";
@@ -369,13 +369,13 @@ static vg_rc enqueue(vg_audit *a, const vg_audit_event *ev)
 static vg_rc self_event(vg_audit *a, const char *type, const char *outcome, const char *detail)
 {
 	vg_audit_event ev = {
-		.type = type,
-		.outcome = outcome,
-		.detail = detail,
-		.uid = (uint32_t)getuid(),
-		.gid = (uint32_t)getgid(),
-		.pid = (int32_t)getpid(),
-		.role = "service",
+	    .type = type,
+	    .outcome = outcome,
+	    .detail = detail,
+	    .uid = (uint32_t)getuid(),
+	    .gid = (uint32_t)getgid(),
+	    .pid = (int32_t)getpid(),
+	    .role = "service",
 	};
 
 	return enqueue(a, &ev);
@@ -1067,7 +1067,7 @@ vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts, vg_aud
 	a->sign_ctx = sign_ctx;
 	a->state = VG_OK;
 	a->cp_every =
-		opts && opts->checkpoint_every ? opts->checkpoint_every : DEFAULT_CHECKPOINT_EVERY;
+	    opts && opts->checkpoint_every ? opts->checkpoint_every : DEFAULT_CHECKPOINT_EVERY;
 	a->max_records = opts && opts->max_records ? opts->max_records : DEFAULT_MAX_RECORDS;
 	a->max_queue = opts && opts->max_queue ? opts->max_queue : DEFAULT_MAX_QUEUE;
 	/* Rotation needs a checkpoint inside the last max_records records. */
@@ -1137,14 +1137,14 @@ vg_rc vg_audit_append(vg_audit *a, const vg_audit_event *ev)
 			/* Memory stays bounded: the event goes to stderr only,
 			 * unnumbered, and the loss is recorded later. */
 			vg_audit_record r = {
-				.seq = UINT64_MAX, /* not numbered */
-				.type = (char *)ev->type,
-				.outcome = (char *)ev->outcome,
-				.detail = ev->detail ? sanitize_detail(ev->detail) : NULL,
-				.uid = ev->uid,
-				.gid = ev->gid,
-				.pid = ev->pid,
-				.role = (char *)ev->role,
+			    .seq = UINT64_MAX, /* not numbered */
+			    .type = (char *)ev->type,
+			    .outcome = (char *)ev->outcome,
+			    .detail = ev->detail ? sanitize_detail(ev->detail) : NULL,
+			    .uid = ev->uid,
+			    .gid = ev->gid,
+			    .pid = ev->pid,
+			    .role = (char *)ev->role,
 			};
 			r.time = vg_time_now(&r.clock_synced);
 			echo(&r, "dropped: queue full, seq not assigned");

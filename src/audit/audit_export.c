@@ -25,11 +25,11 @@ static const char cp_label[] = "voxguard-audit-checkpoint-v1";
 
 #define REC_STORED_FIELDS 11u
 #define REC_EXPORT_FIELDS 12u
-#define CP_FIELDS 6u
-#define EXPORT_FIELDS 7u
+#define CP_FIELDS         6u
+#define EXPORT_FIELDS     7u
 /* Smallest possible encodings, to bound array sizes before allocating. */
 #define REC_MIN_BYTES 80u
-#define CP_MIN_BYTES 40u
+#define CP_MIN_BYTES  40u
 /* top array -> records/checkpoints array -> record/checkpoint */
 #define EXPORT_MAX_DEPTH 3u
 
@@ -329,8 +329,8 @@ static EVP_MAC_CTX *evolver_new(void)
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	EVP_MAC_CTX *c = mac ? EVP_MAC_CTX_new(mac) : NULL;
 	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
-		OSSL_PARAM_construct_end(),
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+	    OSSL_PARAM_construct_end(),
 	};
 
 	EVP_MAC_free(mac); /* the context keeps its own reference */
@@ -377,7 +377,7 @@ void vg_audit_checkpoint_message(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN
 	size_t n = 0;
 
 	_Static_assert(sizeof cp_label + VG_AUDIT_LOG_ID_LEN + 1 + 8 + VG_AUDIT_HASH_LEN + 8 + 1 ==
-			       VG_AUDIT_CP_MSG_LEN,
+			   VG_AUDIT_CP_MSG_LEN,
 		       "checkpoint message layout");
 	memcpy(msg, cp_label, sizeof cp_label);
 	n += sizeof cp_label;
@@ -536,30 +536,30 @@ static void tok_badd(void *c, double v)
 }
 
 static const struct cbor_callbacks pull_cb = {
-	.uint8 = tok_u8,
-	.uint16 = tok_u16,
-	.uint32 = tok_u32,
-	.uint64 = tok_uint,
-	.negint8 = tok_bad8,
-	.negint16 = tok_bad16,
-	.negint32 = tok_bad32,
-	.negint64 = tok_bad64,
-	.byte_string_start = tok_bad,
-	.byte_string = tok_bytes,
-	.string = tok_text,
-	.string_start = tok_bad,
-	.indef_array_start = tok_bad,
-	.array_start = tok_array,
-	.indef_map_start = tok_bad,
-	.map_start = tok_badn,
-	.tag = tok_bad64,
-	.float2 = tok_badf,
-	.float4 = tok_badf,
-	.float8 = tok_badd,
-	.undefined = tok_bad,
-	.null = tok_null,
-	.boolean = tok_bool,
-	.indef_break = tok_bad,
+    .uint8 = tok_u8,
+    .uint16 = tok_u16,
+    .uint32 = tok_u32,
+    .uint64 = tok_uint,
+    .negint8 = tok_bad8,
+    .negint16 = tok_bad16,
+    .negint32 = tok_bad32,
+    .negint64 = tok_bad64,
+    .byte_string_start = tok_bad,
+    .byte_string = tok_bytes,
+    .string = tok_text,
+    .string_start = tok_bad,
+    .indef_array_start = tok_bad,
+    .array_start = tok_array,
+    .indef_map_start = tok_bad,
+    .map_start = tok_badn,
+    .tag = tok_bad64,
+    .float2 = tok_badf,
+    .float4 = tok_badf,
+    .float8 = tok_badd,
+    .undefined = tok_bad,
+    .null = tok_null,
+    .boolean = tok_bool,
+    .indef_break = tok_bad,
 };
 
 struct pull {
@@ -1034,7 +1034,7 @@ struct verifier {
 };
 
 static vg_rc fail(struct verifier *v, uint64_t seq, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static vg_rc fail(struct verifier *v, uint64_t seq, const char *fmt, ...)
 {
@@ -1050,10 +1050,14 @@ static vg_rc fail(struct verifier *v, uint64_t seq, const char *fmt, ...)
 static const char *kind_name(uint32_t kind)
 {
 	switch (kind) {
-	case VG_AUDIT_CP_PERIODIC: return "periodic";
-	case VG_AUDIT_CP_EXPORT: return "export";
-	case VG_AUDIT_CP_SEAL: return "seal";
-	default: return "unknown";
+	case VG_AUDIT_CP_PERIODIC:
+		return "periodic";
+	case VG_AUDIT_CP_EXPORT:
+		return "export";
+	case VG_AUDIT_CP_SEAL:
+		return "seal";
+	default:
+		return "unknown";
 	}
 }
 

@@ -25,21 +25,21 @@
 
 #include "voxguard/voxguard.h"
 
-#define VG_AUDIT_MAGIC "voxguard-audit"
+#define VG_AUDIT_MAGIC          "voxguard-audit"
 #define VG_AUDIT_FORMAT_VERSION 1u
-#define VG_AUDIT_LOG_ID_LEN 16u
-#define VG_AUDIT_HASH_LEN 32u
-#define VG_AUDIT_MAC_LEN 32u
-#define VG_AUDIT_SEED_LEN 32u
+#define VG_AUDIT_LOG_ID_LEN     16u
+#define VG_AUDIT_HASH_LEN       32u
+#define VG_AUDIT_MAC_LEN        32u
+#define VG_AUDIT_SEED_LEN       32u
 
 /* Field limits, enforced by the device when it records and by the parser. */
-#define VG_AUDIT_TYPE_MAX 64u    /* [A-Za-z0-9._-]+ */
-#define VG_AUDIT_OUTCOME_MAX 32u /* [A-Za-z0-9._-]+ */
-#define VG_AUDIT_ROLE_MAX 32u    /* [A-Za-z0-9._-]+ */
-#define VG_AUDIT_DETAIL_MAX 256u /* UTF-8 without control characters */
-#define VG_AUDIT_PUBKEY_MAX 512u /* SubjectPublicKeyInfo DER */
-#define VG_AUDIT_SIG_MAX 128u    /* DER ECDSA P-256 is at most 72 */
-#define VG_AUDIT_EXPORT_MAX (64u * 1024u * 1024u)
+#define VG_AUDIT_TYPE_MAX    64u  /* [A-Za-z0-9._-]+ */
+#define VG_AUDIT_OUTCOME_MAX 32u  /* [A-Za-z0-9._-]+ */
+#define VG_AUDIT_ROLE_MAX    32u  /* [A-Za-z0-9._-]+ */
+#define VG_AUDIT_DETAIL_MAX  256u /* UTF-8 without control characters */
+#define VG_AUDIT_PUBKEY_MAX  512u /* SubjectPublicKeyInfo DER */
+#define VG_AUDIT_SIG_MAX     128u /* DER ECDSA P-256 is at most 72 */
+#define VG_AUDIT_EXPORT_MAX  (64u * 1024u * 1024u)
 /* Sequence numbers stay below 2^63 (SQLite integers, int64 reports). */
 #define VG_AUDIT_SEQ_MAX ((uint64_t)INT64_MAX)
 /* The MAC check evolves the seed up to the export's first record (about
@@ -48,8 +48,8 @@
 
 /* Checkpoint kinds: why the device signed its chain head. */
 #define VG_AUDIT_CP_PERIODIC 1u /* every checkpoint_every records */
-#define VG_AUDIT_CP_EXPORT 2u   /* at the end of every export */
-#define VG_AUDIT_CP_SEAL 3u     /* at clean shutdown */
+#define VG_AUDIT_CP_EXPORT   2u /* at the end of every export */
+#define VG_AUDIT_CP_SEAL     3u /* at clean shutdown */
 
 /* The signed checkpoint message (see vg_audit_checkpoint_message). */
 #define VG_AUDIT_CP_MSG_LEN 95u
@@ -74,7 +74,7 @@ typedef struct vg_audit_cp {
 	uint8_t head[VG_AUDIT_HASH_LEN]; /* h_{next_seq-1} (or the anchor's) */
 	uint64_t time;
 	bool clock_synced;
-	uint8_t *sig;                    /* DER ECDSA P-256 / SHA-256 */
+	uint8_t *sig; /* DER ECDSA P-256 / SHA-256 */
 	size_t sig_len;
 } vg_audit_cp;
 

@@ -15,7 +15,7 @@
 #include "voxguard/voxguard.h"
 
 #define EXIT_NEGATIVE 1
-#define EXIT_ERROR 2
+#define EXIT_ERROR    2
 
 struct cli {
 	const char *socket; /* --socket, or NULL for $VOXGUARD_SOCKET/default */

@@ -12,8 +12,10 @@ static uint32_t parse_usage(const char *s, bool *ok)
 	static const struct {
 		const char *name;
 		uint32_t bit;
-	} bits[] = {{"sign", VG_USE_SIGN},       {"verify", VG_USE_VERIFY},
-		    {"encrypt", VG_USE_ENCRYPT}, {"decrypt", VG_USE_DECRYPT},
+	} bits[] = {{"sign", VG_USE_SIGN},
+		    {"verify", VG_USE_VERIFY},
+		    {"encrypt", VG_USE_ENCRYPT},
+		    {"decrypt", VG_USE_DECRYPT},
 		    {"mac", VG_USE_MAC}};
 	uint32_t u = 0;
 
@@ -167,8 +169,8 @@ static int key_delete(struct cli *cli, int argc, char **argv)
 
 /* sign, encrypt, decrypt: --in F (stdin) --out F (stdout). */
 static int key_transform(struct cli *cli, int argc, char **argv, const char *what,
-			 vg_rc (*fn)(vg_client *, const char *, const uint8_t *, size_t,
-				     uint8_t **, size_t *))
+			 vg_rc (*fn)(vg_client *, const char *, const uint8_t *, size_t, uint8_t **,
+				     size_t *))
 {
 	static const char spec[] = "in=,out=";
 	struct cli_opts o;
@@ -289,16 +291,16 @@ static int key_mac(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_cmd key_cmds[] = {
-	{"create", key_create, "NAME --type p256|ed25519|aes256|hmac256 [--usage sign,verify,...]"},
-	{"list", key_list, "list your keys"},
-	{"info", key_info, "NAME: type, usage, owner, creation time"},
-	{"public", key_public, "NAME [--out F]: public key as PEM"},
-	{"delete", key_delete, "NAME"},
-	{"sign", key_sign, "NAME --in F --out SIG (P-256: DER ECDSA/SHA-256; Ed25519)"},
-	{"verify", key_verify, "NAME --in F --sig SIG (exit 0 valid, 1 invalid)"},
-	{"encrypt", key_encrypt, "NAME --in F --out C (AES-256-GCM)"},
-	{"decrypt", key_decrypt, "NAME --in C --out F"},
-	{"mac", key_mac, "NAME --in F [--out F] (HMAC-SHA256, hex on stdout)"},
+    {"create", key_create, "NAME --type p256|ed25519|aes256|hmac256 [--usage sign,verify,...]"},
+    {"list", key_list, "list your keys"},
+    {"info", key_info, "NAME: type, usage, owner, creation time"},
+    {"public", key_public, "NAME [--out F]: public key as PEM"},
+    {"delete", key_delete, "NAME"},
+    {"sign", key_sign, "NAME --in F --out SIG (P-256: DER ECDSA/SHA-256; Ed25519)"},
+    {"verify", key_verify, "NAME --in F --sig SIG (exit 0 valid, 1 invalid)"},
+    {"encrypt", key_encrypt, "NAME --in F --out C (AES-256-GCM)"},
+    {"decrypt", key_decrypt, "NAME --in C --out F"},
+    {"mac", key_mac, "NAME --in F [--out F] (HMAC-SHA256, hex on stdout)"},
 };
 
 int cmd_key(struct cli *cli, int argc, char **argv)

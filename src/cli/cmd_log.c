@@ -63,8 +63,8 @@ static int pem_to_der(const char *path, uint8_t **der, size_t *len)
 	return 0;
 }
 
-static int report(const vg_audit_log *log, const uint8_t *pin, size_t pin_len,
-		  const uint8_t *seed, bool quiet_ok)
+static int report(const vg_audit_log *log, const uint8_t *pin, size_t pin_len, const uint8_t *seed,
+		  bool quiet_ok)
 {
 	vg_audit_report rep;
 	vg_rc rc = vg_audit_log_verify(log, pin, pin_len, seed, &rep);
@@ -89,8 +89,7 @@ static int report(const vg_audit_log *log, const uint8_t *pin, size_t pin_len,
 			     (unsigned long long)rep.records_verified);
 		return EXIT_NEGATIVE;
 	}
-	return cli_fail("log verify: %s%s%s", vg_rc_str(rc), rep.reason[0] ? ": " : "",
-			rep.reason);
+	return cli_fail("log verify: %s%s%s", vg_rc_str(rc), rep.reason[0] ? ": " : "", rep.reason);
 }
 
 static int log_show(struct cli *cli, int argc, char **argv)
@@ -194,7 +193,8 @@ static int log_seed(struct cli *cli, int argc, char **argv)
 		return e;
 	rc = vg_log_take_seed(c, seed);
 	if (rc == VG_OK && cli_write(cli_opt(&o, spec, "out"), seed, sizeof seed) != VG_OK)
-		e = cli_fail("log seed: cannot write %s: the seed is lost", cli_opt(&o, spec, "out"));
+		e = cli_fail("log seed: cannot write %s: the seed is lost",
+			     cli_opt(&o, spec, "out"));
 	else if (rc != VG_OK)
 		e = cli_fail_rc(c, "log seed", rc);
 	vg_wipe(seed, sizeof seed);
@@ -203,10 +203,10 @@ static int log_seed(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_cmd log_cmds[] = {
-	{"show", log_show, "[--json] [--in EXPORT]: print the log (admin)"},
-	{"export", log_export, "--out F: a self-contained, verifiable export (admin)"},
-	{"verify", log_verify, "F [--key PEM] [--seed F]: offline check (exit 1 if tampered)"},
-	{"seed", log_seed, "--out F: take the forward-secure MAC seed, once (admin)"},
+    {"show", log_show, "[--json] [--in EXPORT]: print the log (admin)"},
+    {"export", log_export, "--out F: a self-contained, verifiable export (admin)"},
+    {"verify", log_verify, "F [--key PEM] [--seed F]: offline check (exit 1 if tampered)"},
+    {"seed", log_seed, "--out F: take the forward-secure MAC seed, once (admin)"},
 };
 
 int cmd_log(struct cli *cli, int argc, char **argv)

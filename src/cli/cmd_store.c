@@ -93,10 +93,10 @@ static int store_delete(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_cmd store_cmds[] = {
-	{"put", store_put, "NAME [--in F]: store a value (stdin by default), 16 MiB at most"},
-	{"get", store_get, "NAME [--out F]: print a value (stdout by default)"},
-	{"list", store_list, "list your records"},
-	{"delete", store_delete, "NAME"},
+    {"put", store_put, "NAME [--in F]: store a value (stdin by default), 16 MiB at most"},
+    {"get", store_get, "NAME [--out F]: print a value (stdout by default)"},
+    {"list", store_list, "list your records"},
+    {"delete", store_delete, "NAME"},
 };
 
 int cmd_store(struct cli *cli, int argc, char **argv)

@@ -29,7 +29,8 @@ int cli_fail_rc(vg_client *c, const char *what, vg_rc rc)
 
 	if (rc == VG_ERR_UNAVAILABLE)
 		return cli_fail("%s: cannot reach voxguardd (is it running? --socket or "
-				"VOXGUARD_SOCKET)", what);
+				"VOXGUARD_SOCKET)",
+				what);
 	if (why && *why && strcmp(why, vg_rc_str(rc)) != 0)
 		return cli_fail("%s: %s (%s)", what, vg_rc_str(rc), why);
 	return cli_fail("%s: %s", what, vg_rc_str(rc));

@@ -27,13 +27,14 @@ static int cmd_version(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_cmd commands[] = {
-	{"status", cmd_status, "the service's state and your identity"},
-	{"key", cmd_key, "keystore: create, list, info, public, delete, sign, verify, encrypt, "
-			 "decrypt, mac"},
-	{"store", cmd_store, "secure storage: put, get, list, delete"},
-	{"log", cmd_log, "audit log: show, export, verify (offline), seed"},
-	{"version", cmd_version, "print the version"},
-	{"help", cmd_help, "this help"},
+    {"status", cmd_status, "the service's state and your identity"},
+    {"key", cmd_key,
+     "keystore: create, list, info, public, delete, sign, verify, encrypt, "
+     "decrypt, mac"},
+    {"store", cmd_store, "secure storage: put, get, list, delete"},
+    {"log", cmd_log, "audit log: show, export, verify (offline), seed"},
+    {"version", cmd_version, "print the version"},
+    {"help", cmd_help, "this help"},
 };
 
 static int cmd_help(struct cli *cli, int argc, char **argv)

@@ -12,7 +12,7 @@
 #include "proto/wire.h"
 #include "voxguard/voxguard.h"
 
-#define DEFAULT_SOCKET "/run/voxguard/voxguard.sock"
+#define DEFAULT_SOCKET    "/run/voxguard/voxguard.sock"
 #define CLIENT_TIMEOUT_MS 60000
 
 struct vg_client {
@@ -378,9 +378,8 @@ VG_EXPORT vg_rc vg_key_public_pem(vg_client *c, const char *name, char **pem, si
 }
 
 /* A named request with one bytes argument and one bytes result. */
-static vg_rc data_call(vg_client *c, vg_op op, const char *name, unsigned in_key,
-		       const uint8_t *in, size_t in_len, unsigned out_key, uint8_t **out,
-		       size_t *out_len)
+static vg_rc data_call(vg_client *c, vg_op op, const char *name, unsigned in_key, const uint8_t *in,
+		       size_t in_len, unsigned out_key, uint8_t **out, size_t *out_len)
 {
 	vg_msgb b;
 	vg_msg r;
@@ -445,7 +444,8 @@ VG_EXPORT vg_rc vg_key_mac(vg_client *c, const char *name, const uint8_t *msg, s
 {
 	uint8_t *out = NULL;
 	size_t len = 0;
-	vg_rc rc = data_call(c, VG_OP_KEY_MAC, name, VG_A_DATA, msg, msg_len, VG_A_DATA, &out, &len);
+	vg_rc rc =
+	    data_call(c, VG_OP_KEY_MAC, name, VG_A_DATA, msg, msg_len, VG_A_DATA, &out, &len);
 
 	if (rc == VG_OK && len != 32)
 		rc = VG_ERR_PROTOCOL;

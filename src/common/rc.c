@@ -8,23 +8,40 @@
 VG_EXPORT const char *vg_rc_str(vg_rc rc)
 {
 	switch (rc) {
-	case VG_OK: return "success";
-	case VG_ERR_INVALID: return "invalid argument";
-	case VG_ERR_NOMEM: return "out of memory";
-	case VG_ERR_IO: return "I/O error";
-	case VG_ERR_NOT_FOUND: return "not found";
-	case VG_ERR_EXISTS: return "already exists";
-	case VG_ERR_DENIED: return "permission denied";
-	case VG_ERR_POLICY: return "operation not allowed by the key's usage policy";
-	case VG_ERR_INTEGRITY: return "integrity error";
-	case VG_ERR_ROLLBACK: return "rollback detected: the store is older than the root of trust's counter";
-	case VG_ERR_CRYPTO: return "cryptographic operation failed";
-	case VG_ERR_PROTOCOL: return "protocol error";
-	case VG_ERR_TOO_LARGE: return "too large";
-	case VG_ERR_UNAVAILABLE: return "service unavailable";
-	case VG_ERR_VERIFY_FAILED: return "verification failed";
-	case VG_ERR_UNSUPPORTED: return "not supported";
-	case VG_ERR_INTERNAL: return "internal error";
+	case VG_OK:
+		return "success";
+	case VG_ERR_INVALID:
+		return "invalid argument";
+	case VG_ERR_NOMEM:
+		return "out of memory";
+	case VG_ERR_IO:
+		return "I/O error";
+	case VG_ERR_NOT_FOUND:
+		return "not found";
+	case VG_ERR_EXISTS:
+		return "already exists";
+	case VG_ERR_DENIED:
+		return "permission denied";
+	case VG_ERR_POLICY:
+		return "operation not allowed by the key's usage policy";
+	case VG_ERR_INTEGRITY:
+		return "integrity error";
+	case VG_ERR_ROLLBACK:
+		return "rollback detected: the store is older than the root of trust's counter";
+	case VG_ERR_CRYPTO:
+		return "cryptographic operation failed";
+	case VG_ERR_PROTOCOL:
+		return "protocol error";
+	case VG_ERR_TOO_LARGE:
+		return "too large";
+	case VG_ERR_UNAVAILABLE:
+		return "service unavailable";
+	case VG_ERR_VERIFY_FAILED:
+		return "verification failed";
+	case VG_ERR_UNSUPPORTED:
+		return "not supported";
+	case VG_ERR_INTERNAL:
+		return "internal error";
 	}
 	return "unknown error";
 }
@@ -51,10 +68,10 @@ static const struct {
 	vg_key_type type;
 	uint32_t allowed;
 } key_types[] = {
-	{"p256", VG_KEY_P256, VG_USE_SIGN | VG_USE_VERIFY},
-	{"ed25519", VG_KEY_ED25519, VG_USE_SIGN | VG_USE_VERIFY},
-	{"aes256", VG_KEY_AES256, VG_USE_ENCRYPT | VG_USE_DECRYPT},
-	{"hmac256", VG_KEY_HMAC256, VG_USE_MAC | VG_USE_VERIFY},
+    {"p256", VG_KEY_P256, VG_USE_SIGN | VG_USE_VERIFY},
+    {"ed25519", VG_KEY_ED25519, VG_USE_SIGN | VG_USE_VERIFY},
+    {"aes256", VG_KEY_AES256, VG_USE_ENCRYPT | VG_USE_DECRYPT},
+    {"hmac256", VG_KEY_HMAC256, VG_USE_MAC | VG_USE_VERIFY},
 };
 
 VG_EXPORT vg_key_type vg_key_type_from_str(const char *s)

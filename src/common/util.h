@@ -13,10 +13,10 @@
 
 #define VG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 /* Deliberately discards a warn_unused_result value (GCC ignores (void)). */
-#define VG_IGNORE(x)                                                                       \
-	do {                                                                               \
-		if (x) {                                                                   \
-		}                                                                          \
+#define VG_IGNORE(x)     \
+	do {             \
+		if (x) { \
+		}        \
 	} while (0)
 
 /* Wipes n bytes at p in a way the compiler cannot elide. NULL is fine. */

@@ -35,7 +35,7 @@ static bool algs(void)
 {
 	return CRYPTO_THREAD_run_once(&fetch_once, fetch_algs) && aes_gcm && hmac && sha256;
 }
-#define SEAL_VERSION 1u
+#define SEAL_VERSION       1u
 #define SEAL_ALG_AES256GCM 1u
 
 vg_rc vg_hkdf(const uint8_t *ikm, size_t ikm_len, const char *label, const uint8_t *ctx,
@@ -61,11 +61,10 @@ vg_rc vg_hkdf(const uint8_t *ikm, size_t ikm_len, const char *label, const uint8
 	kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
 	if (kctx) {
 		OSSL_PARAM params[] = {
-			OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
-			OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm,
-							  ikm_len),
-			OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, info_len),
-			OSSL_PARAM_construct_end(),
+		    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len),
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, info_len),
+		    OSSL_PARAM_construct_end(),
 		};
 		if (EVP_KDF_derive(kctx, out, VG_KEY_LEN, params) == 1)
 			rc = VG_OK;
@@ -131,8 +130,8 @@ out:
 }
 
 vg_rc vg_seal(const uint8_t key[static VG_KEY_LEN], vg_seal_kind kind, uint64_t generation,
-	      const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
-	      uint8_t **out, size_t *out_len)
+	      const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t **out,
+	      size_t *out_len)
 {
 	size_t n = pt_len + VG_SEAL_OVERHEAD;
 	uint8_t *b;
@@ -183,8 +182,8 @@ vg_rc vg_seal_parse_header(const uint8_t *blob, size_t blob_len, vg_seal_kind *k
 }
 
 vg_rc vg_unseal(const uint8_t key[static VG_KEY_LEN], vg_seal_kind kind, const uint8_t *aad,
-		size_t aad_len, const uint8_t *blob, size_t blob_len, uint8_t **pt,
-		size_t *pt_len, uint64_t *generation)
+		size_t aad_len, const uint8_t *blob, size_t blob_len, uint8_t **pt, size_t *pt_len,
+		uint64_t *generation)
 {
 	vg_seal_kind k;
 	uint64_t gen;
@@ -226,8 +225,8 @@ vg_rc vg_hmac256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t 
 	EVP_MAC_CTX *c;
 	size_t n = 0;
 	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
-		OSSL_PARAM_construct_end(),
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+	    OSSL_PARAM_construct_end(),
 	};
 	vg_rc rc = VG_ERR_CRYPTO;
 

@@ -28,11 +28,11 @@
 
 #include "voxguard/voxguard.h"
 
-#define VG_KEY_LEN 32u
-#define VG_SEAL_HDR_LEN 16u
+#define VG_KEY_LEN        32u
+#define VG_SEAL_HDR_LEN   16u
 #define VG_SEAL_NONCE_LEN 12u
-#define VG_SEAL_TAG_LEN 16u
-#define VG_SEAL_OVERHEAD (VG_SEAL_HDR_LEN + VG_SEAL_NONCE_LEN + VG_SEAL_TAG_LEN)
+#define VG_SEAL_TAG_LEN   16u
+#define VG_SEAL_OVERHEAD  (VG_SEAL_HDR_LEN + VG_SEAL_NONCE_LEN + VG_SEAL_TAG_LEN)
 
 typedef enum vg_seal_kind {
 	VG_SEAL_RECORD = 1, /* a secure-storage record value */
@@ -58,8 +58,8 @@ VG_NODISCARD vg_rc vg_unseal(const uint8_t key[static VG_KEY_LEN], vg_seal_kind 
 			     size_t blob_len, uint8_t **pt, size_t *pt_len, uint64_t *generation);
 
 /* Reads a blob's header without any cryptography (for tools and fuzzing). */
-VG_NODISCARD vg_rc vg_seal_parse_header(const uint8_t *blob, size_t blob_len,
-					vg_seal_kind *kind, uint64_t *generation);
+VG_NODISCARD vg_rc vg_seal_parse_header(const uint8_t *blob, size_t blob_len, vg_seal_kind *kind,
+					uint64_t *generation);
 
 /* HMAC-SHA256. */
 VG_NODISCARD vg_rc vg_hmac256(const uint8_t *key, size_t key_len, const uint8_t *msg,

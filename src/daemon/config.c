@@ -117,7 +117,8 @@ vg_rc vg_config_parse(vg_config *c, const char *text, size_t len, char *err, siz
 
 	if (len > MAX_FILE) {
 		if (err)
-			(void)snprintf(err, err_len, "configuration larger than %u bytes", MAX_FILE);
+			(void)snprintf(err, err_len, "configuration larger than %u bytes",
+				       MAX_FILE);
 		return VG_ERR_TOO_LARGE;
 	}
 	while (pos < len) {
@@ -143,7 +144,8 @@ vg_rc vg_config_parse(vg_config *c, const char *text, size_t len, char *err, siz
 		eq = strchr(k, '=');
 		if (!eq) {
 			if (err)
-				(void)snprintf(err, err_len, "line %u: expected 'key = value'", lineno);
+				(void)snprintf(err, err_len, "line %u: expected 'key = value'",
+					       lineno);
 			return VG_ERR_INVALID;
 		}
 		*eq = '\0';
@@ -151,7 +153,8 @@ vg_rc vg_config_parse(vg_config *c, const char *text, size_t len, char *err, siz
 		k = trim(k);
 		if (!apply(c, k, v)) {
 			if (err)
-				(void)snprintf(err, err_len, "line %u: bad setting '%.40s'", lineno, k);
+				(void)snprintf(err, err_len, "line %u: bad setting '%.40s'", lineno,
+					       k);
 			return VG_ERR_INVALID;
 		}
 	}

@@ -74,12 +74,9 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"state-dir", required_argument, NULL, 'd'},
-		{"socket", required_argument, NULL, 's'},
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"state-dir", required_argument, NULL, 'd'}, {"socket", required_argument, NULL, 's'},
+	    {"config", required_argument, NULL, 'c'},    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
 	};
 	const char *state_dir = NULL, *config = NULL;
 	char err[512] = "";
@@ -92,12 +89,24 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'd': state_dir = optarg; break;
-		case 's': g_socket = optarg; break;
-		case 'c': config = optarg; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': (void)printf("voxguardd %s\n", VG_VERSION_STRING); return 0;
-		default: usage(stderr); return 2;
+		case 'd':
+			state_dir = optarg;
+			break;
+		case 's':
+			g_socket = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			(void)printf("voxguardd %s\n", VG_VERSION_STRING);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!state_dir || !g_socket || optind != argc) {

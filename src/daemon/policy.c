@@ -43,8 +43,7 @@ vg_rc vg_policy_peer(const vg_policy *p, int fd, vg_peer *peer)
 			peer->admin = true;
 		/* Supplementary groups (Linux 4.13+). Too many groups to list
 		 * means no admin by supplementary membership: fail closed. */
-		if (!peer->admin &&
-		    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
+		if (!peer->admin && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
 			for (size_t i = 0; i < glen / sizeof(gid_t); i++)
 				if (groups[i] == p->admin_gid)
 					peer->admin = true;

@@ -38,8 +38,7 @@ typedef struct vg_policy {
 } vg_policy;
 
 /* Resolves the admin group; an unknown configured group is an error. */
-VG_NODISCARD vg_rc vg_policy_init(vg_policy *p, const vg_config *cfg, char *err,
-				  size_t err_len);
+VG_NODISCARD vg_rc vg_policy_init(vg_policy *p, const vg_config *cfg, char *err, size_t err_len);
 /* Fills peer from a connected Unix socket's credentials. */
 VG_NODISCARD vg_rc vg_policy_peer(const vg_policy *p, int fd, vg_peer *peer);
 /* The role name for audit records. */

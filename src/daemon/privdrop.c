@@ -54,7 +54,8 @@ vg_rc vg_privdrop(const char *user, char *err, size_t err_len)
 
 	if (geteuid() == 0 && getuid() == 0) {
 		if (!user || !*user) {
-			(void)snprintf(err, err_len, "running as root needs 'user' in the configuration");
+			(void)snprintf(err, err_len,
+				       "running as root needs 'user' in the configuration");
 			return VG_ERR_INVALID;
 		}
 		if (vg_privdrop_lookup(user, &uid, &gid) != VG_OK) {
@@ -62,7 +63,8 @@ vg_rc vg_privdrop(const char *user, char *err, size_t err_len)
 			return VG_ERR_NOT_FOUND;
 		}
 		if (uid == 0) {
-			(void)snprintf(err, err_len, "refusing to run as root: user '%s' has uid 0", user);
+			(void)snprintf(err, err_len, "refusing to run as root: user '%s' has uid 0",
+				       user);
 			return VG_ERR_INVALID;
 		}
 		if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 ||

@@ -24,23 +24,40 @@ struct req {
 static const char *op_name(vg_op op)
 {
 	switch (op) {
-	case VG_OP_STATUS: return "status";
-	case VG_OP_KEY_CREATE: return "key.create";
-	case VG_OP_KEY_DELETE: return "key.delete";
-	case VG_OP_KEY_INFO: return "key.info";
-	case VG_OP_KEY_LIST: return "key.list";
-	case VG_OP_KEY_PUBLIC: return "key.public";
-	case VG_OP_KEY_SIGN: return "key.sign";
-	case VG_OP_KEY_VERIFY: return "key.verify";
-	case VG_OP_KEY_ENCRYPT: return "key.encrypt";
-	case VG_OP_KEY_DECRYPT: return "key.decrypt";
-	case VG_OP_KEY_MAC: return "key.mac";
-	case VG_OP_STORE_PUT: return "store.put";
-	case VG_OP_STORE_GET: return "store.get";
-	case VG_OP_STORE_DELETE: return "store.delete";
-	case VG_OP_STORE_LIST: return "store.list";
-	case VG_OP_LOG_EXPORT: return "log.export";
-	case VG_OP_LOG_SEED: return "log.seed";
+	case VG_OP_STATUS:
+		return "status";
+	case VG_OP_KEY_CREATE:
+		return "key.create";
+	case VG_OP_KEY_DELETE:
+		return "key.delete";
+	case VG_OP_KEY_INFO:
+		return "key.info";
+	case VG_OP_KEY_LIST:
+		return "key.list";
+	case VG_OP_KEY_PUBLIC:
+		return "key.public";
+	case VG_OP_KEY_SIGN:
+		return "key.sign";
+	case VG_OP_KEY_VERIFY:
+		return "key.verify";
+	case VG_OP_KEY_ENCRYPT:
+		return "key.encrypt";
+	case VG_OP_KEY_DECRYPT:
+		return "key.decrypt";
+	case VG_OP_KEY_MAC:
+		return "key.mac";
+	case VG_OP_STORE_PUT:
+		return "store.put";
+	case VG_OP_STORE_GET:
+		return "store.get";
+	case VG_OP_STORE_DELETE:
+		return "store.delete";
+	case VG_OP_STORE_LIST:
+		return "store.list";
+	case VG_OP_LOG_EXPORT:
+		return "log.export";
+	case VG_OP_LOG_SEED:
+		return "log.seed";
 	}
 	return NULL;
 }
@@ -84,7 +101,8 @@ static void audit_result(struct req *r, vg_rc rc)
 	default:
 		if (r->op == VG_OP_KEY_CREATE || r->op == VG_OP_KEY_DELETE)
 			audit(r, r->op == VG_OP_KEY_CREATE ? "key.create" : "key.delete",
-			      rc == VG_OK ? "success" : "failure", rc == VG_OK ? NULL : vg_rc_str(rc));
+			      rc == VG_OK ? "success" : "failure",
+			      rc == VG_OK ? NULL : vg_rc_str(rc));
 		else if ((r->op == VG_OP_LOG_EXPORT || r->op == VG_OP_LOG_SEED))
 			audit(r, op_name(r->op), rc == VG_OK ? "success" : "failure",
 			      rc == VG_OK ? NULL : vg_rc_str(rc));
@@ -117,7 +135,9 @@ static vg_rc do_status(struct req *r)
 	vg_msgb_text(&r->out, VG_A_ROT, vg_rot_name(s->rot));
 	vg_msgb_uint(&r->out, VG_A_ROT_DEV, vg_rot_is_dev(s->rot));
 	vg_msgb_text(&r->out, VG_A_STORE,
-		     st == VG_OK ? "ok" : st == VG_ERR_ROLLBACK ? "rollback" : "integrity-error");
+		     st == VG_OK             ? "ok"
+		     : st == VG_ERR_ROLLBACK ? "rollback"
+					     : "integrity-error");
 	vg_msgb_uint(&r->out, VG_A_COUNTER, counter);
 	vg_msgb_uint(&r->out, VG_A_AUDIT_SEQ, vg_audit_next_seq(s->audit));
 	vg_msgb_uint(&r->out, VG_A_UID, r->peer->uid);

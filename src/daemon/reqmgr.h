@@ -26,8 +26,7 @@
  * (vg_reqmgr_peek_op).
  */
 VG_NODISCARD vg_rc vg_reqmgr_handle(vg_service *s, const vg_peer *peer, const uint8_t *payload,
-				    size_t len, uint8_t **reply, size_t *reply_len,
-				    bool *deferred);
+				    size_t len, uint8_t **reply, size_t *reply_len, bool *deferred);
 
 /* The operation a payload asks for, read from its first bytes without
  * decoding it (0 if it does not look like a request): used only to decide

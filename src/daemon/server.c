@@ -148,8 +148,8 @@ static void do_accept(struct server *sv, int lfd)
 		    sv->n_conns >= sv->s->cfg.max_clients ||
 		    uid_count(sv, c->peer.uid) >= sv->per_uid_max) {
 			if (c->peer.uid || c->peer.pid)
-				vg_service_audit(sv->s, &c->peer, "ipc.connection_refused", "denied",
-						 "too many connections");
+				vg_service_audit(sv->s, &c->peer, "ipc.connection_refused",
+						 "denied", "too many connections");
 			(void)close(fd);
 			free(c);
 			continue;
@@ -400,7 +400,8 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 					keep = false;
 				else if (events[i].events & EPOLLOUT)
 					keep = do_write(&sv, c);
-			} else if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+			} else if (events[i].events &
+				   (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 				keep = do_read(&sv, c);
 				/* Try the reply at once: most fit the socket buffer.
 				 * A batched put's waits for the group commit. */

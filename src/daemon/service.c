@@ -43,21 +43,20 @@ void vg_service_audit(vg_service *s, const vg_peer *peer, const char *type, cons
 		      const char *detail)
 {
 	vg_audit_event ev = {
-		.type = type,
-		.outcome = outcome,
-		.detail = detail,
-		.uid = peer->uid,
-		.gid = peer->gid,
-		.pid = peer->pid,
-		.role = peer == &s->self ? "service" : vg_policy_role(peer),
+	    .type = type,
+	    .outcome = outcome,
+	    .detail = detail,
+	    .uid = peer->uid,
+	    .gid = peer->gid,
+	    .pid = peer->pid,
+	    .role = peer == &s->self ? "service" : vg_policy_role(peer),
 	};
 
 	if (!s->audit || vg_audit_append(s->audit, &ev) != VG_OK)
 		(void)fprintf(stderr, "voxguardd: audit: could not record %s/%s\n", type, outcome);
 }
 
-static vg_rc audit_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t **sig,
-			size_t *sig_len)
+static vg_rc audit_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t **sig, size_t *sig_len)
 {
 	vg_service *s = ctx;
 
@@ -67,8 +66,8 @@ static vg_rc audit_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t **sig
 /* The audit-signing key: created once, kept in the service namespace. */
 static vg_rc audit_key(vg_service *s, uint8_t **der, size_t *der_len)
 {
-	vg_rc rc = vg_keystore_public(s->ks, VG_OWNER_SERVICE, VG_AUDIT_KEY_NAME, false, der,
-				      der_len);
+	vg_rc rc =
+	    vg_keystore_public(s->ks, VG_OWNER_SERVICE, VG_AUDIT_KEY_NAME, false, der, der_len);
 
 	if (rc == VG_ERR_NOT_FOUND) {
 		rc = vg_keystore_create(s->ks, VG_OWNER_SERVICE, VG_AUDIT_KEY_NAME, VG_KEY_P256,
@@ -102,8 +101,8 @@ static void seal_config(vg_service *s)
 	vg_hex_encode(h_new, 8, hn);
 	if (rc == VG_OK && vg_sha256(old, old_len, h_old) == VG_OK) {
 		vg_hex_encode(h_old, 8, ho);
-		(void)snprintf(detail, sizeof detail, "configuration changed: sha256 %s... -> %s...",
-			       ho, hn);
+		(void)snprintf(detail, sizeof detail,
+			       "configuration changed: sha256 %s... -> %s...", ho, hn);
 	} else {
 		(void)snprintf(detail, sizeof detail, "configuration recorded: sha256 %s...", hn);
 	}

@@ -41,14 +41,14 @@ typedef struct vg_service {
  * service runs and refuses the records (see vg_db_state), and the
  * detection is an audit event.
  */
-VG_NODISCARD vg_rc vg_service_open(vg_service **out, const char *state_dir,
-				   const vg_config *cfg, char *err, size_t err_len);
+VG_NODISCARD vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *cfg,
+				   char *err, size_t err_len);
 /* Records service.stop, seals the audit log, closes everything. */
 void vg_service_close(vg_service **s);
 
 /* Appends an audit record (queued; the event loop flushes each round). */
-void vg_service_audit(vg_service *s, const vg_peer *peer, const char *type,
-		      const char *outcome, const char *detail);
+void vg_service_audit(vg_service *s, const vg_peer *peer, const char *type, const char *outcome,
+		      const char *detail);
 
 /* Checks a state dir: exists, a directory, owned by uid, mode & 077 == 0. */
 VG_NODISCARD vg_rc vg_state_dir_check(const char *dir, uid_t uid, char *err, size_t err_len);

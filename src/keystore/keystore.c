@@ -16,8 +16,8 @@
 #include "common/util.h"
 #include "crypto/seal.h"
 
-#define CACHE_MAX 128u
-#define BLOB_HDR 23u
+#define CACHE_MAX  128u
+#define BLOB_HDR   23u
 #define MAX_SECRET 512u
 
 struct cached {
@@ -88,8 +88,8 @@ static uint64_t get_be(const uint8_t *p, int n)
 	return v;
 }
 
-vg_rc vg_keystore_blob_decode(const uint8_t *blob, size_t len, vg_key_info *info,
-			      EVP_PKEY **pkey, uint8_t **secret)
+vg_rc vg_keystore_blob_decode(const uint8_t *blob, size_t len, vg_key_info *info, EVP_PKEY **pkey,
+			      uint8_t **secret)
 {
 	size_t n;
 	const uint8_t *p;
@@ -111,8 +111,8 @@ vg_rc vg_keystore_blob_decode(const uint8_t *blob, size_t len, vg_key_info *info
 	switch (info->type) {
 	case VG_KEY_P256:
 	case VG_KEY_ED25519:
-		k = d2i_PrivateKey(info->type == VG_KEY_P256 ? EVP_PKEY_EC : EVP_PKEY_ED25519,
-				   NULL, &p, (long)n);
+		k = d2i_PrivateKey(info->type == VG_KEY_P256 ? EVP_PKEY_EC : EVP_PKEY_ED25519, NULL,
+				   &p, (long)n);
 		if (!k || p != blob + len)
 			goto bad;
 		if (info->type == VG_KEY_P256) {
@@ -343,8 +343,8 @@ static vg_rc need(const struct cached *c, uint32_t use)
 	return (c->info.usage & use) == use ? VG_OK : VG_ERR_POLICY;
 }
 
-vg_rc vg_keystore_public(vg_keystore *ks, uint32_t owner, const char *name, bool pem,
-			 uint8_t **out, size_t *len)
+vg_rc vg_keystore_public(vg_keystore *ks, uint32_t owner, const char *name, bool pem, uint8_t **out,
+			 size_t *len)
 {
 	struct cached *c;
 	BIO *bio = NULL;
@@ -450,8 +450,9 @@ vg_rc vg_keystore_verify(vg_keystore *ks, uint32_t owner, const char *name, cons
 		uint8_t tag[32];
 		rc = vg_hmac256(c->secret, VG_KEY_LEN, msg, len, tag);
 		if (rc == VG_OK)
-			rc = sig_len == 32 && CRYPTO_memcmp(tag, sig, 32) == 0 ? VG_OK
-									 : VG_ERR_VERIFY_FAILED;
+			rc = sig_len == 32 && CRYPTO_memcmp(tag, sig, 32) == 0
+				 ? VG_OK
+				 : VG_ERR_VERIFY_FAILED;
 		vg_wipe(tag, sizeof tag);
 		return rc;
 	}

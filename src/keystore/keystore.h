@@ -48,8 +48,8 @@ VG_NODISCARD vg_rc vg_keystore_info(vg_keystore *ks, uint32_t owner, const char 
 VG_NODISCARD vg_rc vg_keystore_list(vg_keystore *ks, uint32_t owner,
 				    int (*fn)(void *ctx, const char *name), void *ctx);
 /* SubjectPublicKeyInfo, PEM or DER; callee-allocated. */
-VG_NODISCARD vg_rc vg_keystore_public(vg_keystore *ks, uint32_t owner, const char *name,
-				      bool pem, uint8_t **out, size_t *len);
+VG_NODISCARD vg_rc vg_keystore_public(vg_keystore *ks, uint32_t owner, const char *name, bool pem,
+				      uint8_t **out, size_t *len);
 VG_NODISCARD vg_rc vg_keystore_sign(vg_keystore *ks, uint32_t owner, const char *name,
 				    const uint8_t *msg, size_t len, uint8_t **sig, size_t *sig_len);
 /* VG_OK valid, VG_ERR_VERIFY_FAILED invalid. For HMAC keys sig is the tag. */
@@ -57,11 +57,9 @@ VG_NODISCARD vg_rc vg_keystore_verify(vg_keystore *ks, uint32_t owner, const cha
 				      const uint8_t *msg, size_t len, const uint8_t *sig,
 				      size_t sig_len);
 VG_NODISCARD vg_rc vg_keystore_encrypt(vg_keystore *ks, uint32_t owner, const char *name,
-				       const uint8_t *pt, size_t len, uint8_t **ct,
-				       size_t *ct_len);
+				       const uint8_t *pt, size_t len, uint8_t **ct, size_t *ct_len);
 VG_NODISCARD vg_rc vg_keystore_decrypt(vg_keystore *ks, uint32_t owner, const char *name,
-				       const uint8_t *ct, size_t len, uint8_t **pt,
-				       size_t *pt_len);
+				       const uint8_t *ct, size_t len, uint8_t **pt, size_t *pt_len);
 VG_NODISCARD vg_rc vg_keystore_mac(vg_keystore *ks, uint32_t owner, const char *name,
 				   const uint8_t *msg, size_t len, uint8_t mac[static 32]);
 

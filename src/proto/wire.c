@@ -15,25 +15,75 @@ struct head {
 	size_t children; /* slots a container opens (2 per map entry) */
 };
 
-static void on_scalar8(void *c, uint8_t v) { (void)v; ((struct head *)c)->kind = K_SCALAR; }
-static void on_scalar16(void *c, uint16_t v) { (void)v; ((struct head *)c)->kind = K_SCALAR; }
-static void on_scalar32(void *c, uint32_t v) { (void)v; ((struct head *)c)->kind = K_SCALAR; }
-static void on_scalar64(void *c, uint64_t v) { (void)v; ((struct head *)c)->kind = K_SCALAR; }
+static void on_scalar8(void *c, uint8_t v)
+{
+	(void)v;
+	((struct head *)c)->kind = K_SCALAR;
+}
+static void on_scalar16(void *c, uint16_t v)
+{
+	(void)v;
+	((struct head *)c)->kind = K_SCALAR;
+}
+static void on_scalar32(void *c, uint32_t v)
+{
+	(void)v;
+	((struct head *)c)->kind = K_SCALAR;
+}
+static void on_scalar64(void *c, uint64_t v)
+{
+	(void)v;
+	((struct head *)c)->kind = K_SCALAR;
+}
 static void on_string(void *c, cbor_data d, uint64_t n)
 {
 	(void)d;
 	(void)n;
 	((struct head *)c)->kind = K_SCALAR;
 }
-static void on_bool(void *c, bool v) { (void)v; ((struct head *)c)->kind = K_SCALAR; }
-static void on_null(void *c) { ((struct head *)c)->kind = K_SCALAR; }
-static void on_bad(void *c) { ((struct head *)c)->kind = K_BAD; }
-static void on_bad8(void *c, uint8_t v) { (void)v; ((struct head *)c)->kind = K_BAD; }
-static void on_bad16(void *c, uint16_t v) { (void)v; ((struct head *)c)->kind = K_BAD; }
-static void on_bad32(void *c, uint32_t v) { (void)v; ((struct head *)c)->kind = K_BAD; }
-static void on_bad64(void *c, uint64_t v) { (void)v; ((struct head *)c)->kind = K_BAD; }
-static void on_badf(void *c, float v) { (void)v; ((struct head *)c)->kind = K_BAD; }
-static void on_badd(void *c, double v) { (void)v; ((struct head *)c)->kind = K_BAD; }
+static void on_bool(void *c, bool v)
+{
+	(void)v;
+	((struct head *)c)->kind = K_SCALAR;
+}
+static void on_null(void *c)
+{
+	((struct head *)c)->kind = K_SCALAR;
+}
+static void on_bad(void *c)
+{
+	((struct head *)c)->kind = K_BAD;
+}
+static void on_bad8(void *c, uint8_t v)
+{
+	(void)v;
+	((struct head *)c)->kind = K_BAD;
+}
+static void on_bad16(void *c, uint16_t v)
+{
+	(void)v;
+	((struct head *)c)->kind = K_BAD;
+}
+static void on_bad32(void *c, uint32_t v)
+{
+	(void)v;
+	((struct head *)c)->kind = K_BAD;
+}
+static void on_bad64(void *c, uint64_t v)
+{
+	(void)v;
+	((struct head *)c)->kind = K_BAD;
+}
+static void on_badf(void *c, float v)
+{
+	(void)v;
+	((struct head *)c)->kind = K_BAD;
+}
+static void on_badd(void *c, double v)
+{
+	(void)v;
+	((struct head *)c)->kind = K_BAD;
+}
 static void on_array(void *c, uint64_t n)
 {
 	struct head *h = c;
@@ -48,31 +98,31 @@ static void on_map(void *c, uint64_t n)
 }
 
 static const struct cbor_callbacks validate_cb = {
-	.uint8 = on_scalar8,
-	.uint16 = on_scalar16,
-	.uint32 = on_scalar32,
-	.uint64 = on_scalar64,
-	/* Negative integers are not used by any voxguard format. */
-	.negint8 = on_bad8,
-	.negint16 = on_bad16,
-	.negint32 = on_bad32,
-	.negint64 = on_bad64,
-	.byte_string_start = on_bad, /* indefinite */
-	.byte_string = on_string,
-	.string = on_string,
-	.string_start = on_bad,
-	.indef_array_start = on_bad,
-	.array_start = on_array,
-	.indef_map_start = on_bad,
-	.map_start = on_map,
-	.tag = on_bad64,
-	.float2 = on_badf,
-	.float4 = on_badf,
-	.float8 = on_badd,
-	.undefined = on_bad,
-	.null = on_null,
-	.boolean = on_bool,
-	.indef_break = on_bad,
+    .uint8 = on_scalar8,
+    .uint16 = on_scalar16,
+    .uint32 = on_scalar32,
+    .uint64 = on_scalar64,
+    /* Negative integers are not used by any voxguard format. */
+    .negint8 = on_bad8,
+    .negint16 = on_bad16,
+    .negint32 = on_bad32,
+    .negint64 = on_bad64,
+    .byte_string_start = on_bad, /* indefinite */
+    .byte_string = on_string,
+    .string = on_string,
+    .string_start = on_bad,
+    .indef_array_start = on_bad,
+    .array_start = on_array,
+    .indef_map_start = on_bad,
+    .map_start = on_map,
+    .tag = on_bad64,
+    .float2 = on_badf,
+    .float4 = on_badf,
+    .float8 = on_badd,
+    .undefined = on_bad,
+    .null = on_null,
+    .boolean = on_bool,
+    .indef_break = on_bad,
 };
 
 vg_rc vg_cbor_validate(const uint8_t *buf, size_t len, unsigned max_depth)
@@ -121,8 +171,8 @@ vg_rc vg_cbor_validate(const uint8_t *buf, size_t len, unsigned max_depth)
 
 vg_rc vg_wire_frame_len(const uint8_t hdr[static VG_WIRE_HDR_LEN], size_t *len)
 {
-	uint32_t n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 |
-		     hdr[3];
+	uint32_t n =
+	    (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
 
 	*len = n;
 	if (n == 0)

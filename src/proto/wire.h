@@ -30,9 +30,9 @@
 #define VG_WIRE_VERSION 1u
 #define VG_WIRE_HDR_LEN 4u
 /* One record value plus the envelope. */
-#define VG_WIRE_MAX_MSG (VG_MAX_VALUE_LEN + 64u * 1024u)
+#define VG_WIRE_MAX_MSG   (VG_MAX_VALUE_LEN + 64u * 1024u)
 #define VG_WIRE_MAX_DEPTH 6u
-#define VG_WIRE_MAX_ARGS 32u
+#define VG_WIRE_MAX_ARGS  32u
 
 typedef enum vg_op {
 	VG_OP_STATUS = 1,
@@ -56,25 +56,25 @@ typedef enum vg_op {
 
 /* Argument and result keys. */
 enum vg_arg {
-	VG_A_MSG = 0,       /* text: reason of an error reply */
-	VG_A_NAME = 1,      /* text */
-	VG_A_TYPE = 2,      /* uint: vg_key_type */
-	VG_A_USAGE = 3,     /* uint: VG_USE_* bits */
-	VG_A_DATA = 4,      /* bytes: message, plaintext or ciphertext */
-	VG_A_SIG = 5,       /* bytes */
-	VG_A_VALUE = 6,     /* bytes: a record value */
-	VG_A_PEM = 7,       /* text */
-	VG_A_LIST = 8,      /* array */
-	VG_A_OWNER = 9,     /* uint */
-	VG_A_CREATED = 10,  /* uint */
-	VG_A_VERSION = 11,  /* text */
-	VG_A_ROT = 12,      /* text */
-	VG_A_ROT_DEV = 13,  /* uint 0/1 */
-	VG_A_STORE = 14,    /* text: store state */
-	VG_A_COUNTER = 15,  /* uint */
+	VG_A_MSG = 0,        /* text: reason of an error reply */
+	VG_A_NAME = 1,       /* text */
+	VG_A_TYPE = 2,       /* uint: vg_key_type */
+	VG_A_USAGE = 3,      /* uint: VG_USE_* bits */
+	VG_A_DATA = 4,       /* bytes: message, plaintext or ciphertext */
+	VG_A_SIG = 5,        /* bytes */
+	VG_A_VALUE = 6,      /* bytes: a record value */
+	VG_A_PEM = 7,        /* text */
+	VG_A_LIST = 8,       /* array */
+	VG_A_OWNER = 9,      /* uint */
+	VG_A_CREATED = 10,   /* uint */
+	VG_A_VERSION = 11,   /* text */
+	VG_A_ROT = 12,       /* text */
+	VG_A_ROT_DEV = 13,   /* uint 0/1 */
+	VG_A_STORE = 14,     /* text: store state */
+	VG_A_COUNTER = 15,   /* uint */
 	VG_A_AUDIT_SEQ = 16, /* uint */
-	VG_A_UID = 17,      /* uint */
-	VG_A_ROLE = 18,     /* text */
+	VG_A_UID = 17,       /* uint */
+	VG_A_ROLE = 18,      /* text */
 };
 
 /* A decoded message. `args` points into `root`. */

@@ -59,8 +59,7 @@ static bool slot_decode(const uint8_t s[SLOT_LEN], uint64_t *v)
 {
 	uint8_t d[32];
 
-	if (memcmp(s, "VGC1", 4) != 0 || vg_sha256(s, 28, d) != VG_OK ||
-	    memcmp(s + 28, d, 4) != 0)
+	if (memcmp(s, "VGC1", 4) != 0 || vg_sha256(s, 28, d) != VG_OK || memcmp(s + 28, d, 4) != 0)
 		return false;
 	*v = 0;
 	for (int i = 0; i < 8; i++)
@@ -119,13 +118,13 @@ static void file_close(vg_rot *r)
 }
 
 static const vg_rot_ops file_ops = {
-	.name = "file",
-	.is_dev = true,
-	.derive = file_derive,
-	.counter_read = file_counter_read,
-	.counter_advance = file_counter_advance,
-	.random = file_random,
-	.close = file_close,
+    .name = "file",
+    .is_dev = true,
+    .derive = file_derive,
+    .counter_read = file_counter_read,
+    .counter_advance = file_counter_advance,
+    .random = file_random,
+    .close = file_close,
 };
 
 static vg_rc load_or_create_root(const char *path, uint8_t *root)
@@ -208,8 +207,8 @@ vg_rc vg_rot_file_open(vg_rot **out, const char *state_dir)
 	{
 		char cpath[4096];
 		(void)snprintf(cpath, sizeof cpath, "%s/counter", state_dir);
-		f->counter_fd = open(cpath, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (fresh ? O_CREAT : 0),
-				     0600);
+		f->counter_fd =
+		    open(cpath, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (fresh ? O_CREAT : 0), 0600);
 		if (f->counter_fd < 0) {
 			rc = errno == ENOENT ? VG_ERR_INTEGRITY : VG_ERR_IO;
 			goto fail;

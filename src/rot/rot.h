@@ -53,8 +53,8 @@ VG_NODISCARD vg_rc vg_rot_open(vg_rot **out, const char *name, const char *state
 			       const char *param);
 void vg_rot_close(vg_rot **r);
 
-VG_NODISCARD vg_rc vg_rot_derive(vg_rot *r, const char *label, const uint8_t *ctx,
-				 size_t ctx_len, uint8_t out[static VG_KEY_LEN]);
+VG_NODISCARD vg_rc vg_rot_derive(vg_rot *r, const char *label, const uint8_t *ctx, size_t ctx_len,
+				 uint8_t out[static VG_KEY_LEN]);
 VG_NODISCARD vg_rc vg_rot_counter_read(vg_rot *r, uint64_t *value);
 VG_NODISCARD vg_rc vg_rot_counter_advance(vg_rot *r, uint64_t value);
 VG_NODISCARD vg_rc vg_rot_random(vg_rot *r, uint8_t *buf, size_t len);

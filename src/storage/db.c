@@ -10,7 +10,7 @@
 #include "common/util.h"
 #include "crypto/seal.h"
 
-#define MAX_ANCHORS 16u
+#define MAX_ANCHORS     16u
 #define ANCHOR_NAME_MAX 31u
 
 struct anchor {
@@ -41,22 +41,37 @@ struct vg_db {
 /* One small B-tree, so a commit dirties one meta page: rows "#counter"
  * (8 bytes, big-endian), "#mac" (32) and one per anchor. */
 static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, val BLOB NOT NULL)"
-	" WITHOUT ROWID;";
+    "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, val BLOB NOT NULL)"
+    " WITHOUT ROWID;";
 
 #define ROW_COUNTER "#counter"
-#define ROW_MAC "#mac"
+#define ROW_MAC     "#mac"
 
 vg_rc vg_db_exec(vg_db *db, const char *sql)
 {
 	return sqlite3_exec(db->h, sql, NULL, NULL, NULL) == SQLITE_OK ? VG_OK : VG_ERR_IO;
 }
 
-sqlite3 *vg_db_handle(vg_db *db) { return db->h; }
-vg_rot *vg_db_rot(vg_db *db) { return db->rot; }
-vg_rc vg_db_state(const vg_db *db) { return db->state; }
-uint64_t vg_db_counter(const vg_db *db) { return db->counter; }
-bool vg_db_in_tx(const vg_db *db) { return db->in_tx; }
+sqlite3 *vg_db_handle(vg_db *db)
+{
+	return db->h;
+}
+vg_rot *vg_db_rot(vg_db *db)
+{
+	return db->rot;
+}
+vg_rc vg_db_state(const vg_db *db)
+{
+	return db->state;
+}
+uint64_t vg_db_counter(const vg_db *db)
+{
+	return db->counter;
+}
+bool vg_db_in_tx(const vg_db *db)
+{
+	return db->in_tx;
+}
 
 void vg_db_set_state(vg_db *db, vg_rc state)
 {
@@ -186,7 +201,7 @@ vg_rc vg_db_open(vg_db **out, const char *path, vg_rot *rot)
 		goto fail;
 	if (sqlite3_open_v2(path, &db->h,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |
-				    SQLITE_OPEN_FULLMUTEX,
+				SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
 		rc = VG_ERR_IO;
 		goto fail;
@@ -335,7 +350,7 @@ static vg_rc meta_put(vg_db *db, const char *name, const uint8_t *val, size_t le
 	(void)sqlite3_reset(st);
 	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_blob(st, 2, len ? (const void *)val : "", (int)len, SQLITE_STATIC) !=
-		    SQLITE_OK ||
+		SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE) {
 		(void)sqlite3_reset(st);
 		return VG_ERR_IO;
@@ -422,7 +437,7 @@ vg_rc vg_db_scrub(vg_db *db)
 	if (db->in_tx)
 		return VG_ERR_INTERNAL;
 	return sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &ckpt) ==
-			       SQLITE_OK
-		       ? VG_OK
-		       : VG_ERR_IO;
+		       SQLITE_OK
+		   ? VG_OK
+		   : VG_ERR_IO;
 }

@@ -37,7 +37,7 @@
 #include "rot/rot.h"
 #include "voxguard/voxguard.h"
 
-#define VG_DB_FILE "voxguard.db"
+#define VG_DB_FILE    "voxguard.db"
 #define VG_ANCHOR_MAX 64u
 
 typedef struct vg_db vg_db;

@@ -17,8 +17,8 @@
 struct vg_secstore {
 	vg_db *db;
 	sqlite3_stmt *stmts[N_STMT]; /* prepared once, reused */
-	uint8_t *set_key; /* secret memory: keys the record-set digest */
-	uint8_t set[32];  /* XOR of the HMACs of all live records */
+	uint8_t *set_key;            /* secret memory: keys the record-set digest */
+	uint8_t set[32];             /* XOR of the HMACs of all live records */
 	uint64_t count;
 	/* group commit: puts of one event-loop round in one transaction */
 	bool batching;
@@ -29,17 +29,16 @@ struct vg_secstore {
 	uint8_t *ns_key; /* secret memory */
 };
 
-static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS store_records("
-	" ns TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,"
-	" blob BLOB NOT NULL, PRIMARY KEY (ns, name)) WITHOUT ROWID;";
+static const char schema[] = "CREATE TABLE IF NOT EXISTS store_records("
+			     " ns TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,"
+			     " blob BLOB NOT NULL, PRIMARY KEY (ns, name)) WITHOUT ROWID;";
 
 /* The cached statement `id` for sql, prepared on first use. */
 static sqlite3_stmt *stmt(vg_secstore *s, int id, const char *sql)
 {
-	if (!s->stmts[id] && sqlite3_prepare_v3(vg_db_handle(s->db), sql, -1,
-						SQLITE_PREPARE_PERSISTENT, &s->stmts[id],
-						NULL) != SQLITE_OK)
+	if (!s->stmts[id] &&
+	    sqlite3_prepare_v3(vg_db_handle(s->db), sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &s->stmts[id], NULL) != SQLITE_OK)
 		return NULL;
 	return s->stmts[id];
 }
@@ -98,8 +97,8 @@ static vg_rc ns_key(vg_secstore *s, const char *ns)
 	if (strcmp(s->cached_ns, ns) == 0)
 		return VG_OK;
 	s->cached_ns[0] = '\0';
-	rc = vg_rot_derive(vg_db_rot(s->db), "store-ns", (const uint8_t *)ns, strlen(ns),
-			   s->ns_key);
+	rc =
+	    vg_rot_derive(vg_db_rot(s->db), "store-ns", (const uint8_t *)ns, strlen(ns), s->ns_key);
 	if (rc == VG_OK)
 		strcpy(s->cached_ns, ns);
 	return rc;
@@ -128,8 +127,7 @@ static vg_rc check_set(vg_secstore *s)
 		const char *ns = (const char *)sqlite3_column_text(st, 0);
 		const char *name = (const char *)sqlite3_column_text(st, 1);
 		sqlite3_int64 v = sqlite3_column_int64(st, 2);
-		if (!typed || !ns || !name ||
-		    (size_t)sqlite3_column_bytes(st, 0) != strlen(ns) ||
+		if (!typed || !ns || !name || (size_t)sqlite3_column_bytes(st, 0) != strlen(ns) ||
 		    (size_t)sqlite3_column_bytes(st, 1) != strlen(name) || !ns_valid(ns) ||
 		    !vg_name_valid(name, strlen(name)) || v <= 0 ||
 		    (uint64_t)v > vg_db_counter(s->db)) {
@@ -292,8 +290,9 @@ static vg_rc put_in_tx(vg_secstore *s, const char *ns, const char *name, const u
 	if (rc != VG_OK)
 		goto out;
 	rc = VG_ERR_IO;
-	if (!(st = stmt(s, 2, "INSERT OR REPLACE INTO store_records(ns, name, version, blob)"
-			       " VALUES (?, ?, ?, ?)")) ||
+	if (!(st = stmt(s, 2,
+			"INSERT OR REPLACE INTO store_records(ns, name, version, blob)"
+			" VALUES (?, ?, ?, ?)")) ||
 	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 3, (sqlite3_int64)new_v) != SQLITE_OK ||
@@ -402,7 +401,7 @@ vg_rc vg_secstore_batch_commit(vg_secstore *s)
 }
 
 vg_rc vg_secstore_raw(vg_secstore *s, const char *ns, const char *name, uint8_t **blob, size_t *len,
-		   uint64_t *version)
+		      uint64_t *version)
 {
 	sqlite3_stmt *st = NULL;
 	vg_rc rc;
@@ -453,8 +452,8 @@ out:
 }
 
 vg_rc vg_secstore_open_blob(const uint8_t key[static 32], const char *ns, const char *name,
-			 uint64_t version, const uint8_t *blob, size_t blob_len, uint8_t **value,
-			 size_t *len)
+			    uint64_t version, const uint8_t *blob, size_t blob_len, uint8_t **value,
+			    size_t *len)
 {
 	uint8_t aad[2 + VG_MAX_NS_LEN + VG_MAX_NAME_LEN];
 	uint64_t sealed_v = 0;
@@ -478,7 +477,8 @@ vg_rc vg_secstore_open_blob(const uint8_t key[static 32], const char *ns, const 
 	return VG_OK;
 }
 
-vg_rc vg_secstore_get(vg_secstore *s, const char *ns, const char *name, uint8_t **value, size_t *len)
+vg_rc vg_secstore_get(vg_secstore *s, const char *ns, const char *name, uint8_t **value,
+		      size_t *len)
 {
 	uint8_t *blob = NULL;
 	size_t blob_len = 0;
@@ -492,7 +492,8 @@ vg_rc vg_secstore_get(vg_secstore *s, const char *ns, const char *name, uint8_t 
 		return rc;
 	rc = ns_key(s, ns);
 	if (rc == VG_OK)
-		rc = vg_secstore_open_blob(s->ns_key, ns, name, version, blob, blob_len, value, len);
+		rc =
+		    vg_secstore_open_blob(s->ns_key, ns, name, version, blob, blob_len, value, len);
 	free(blob);
 	return rc;
 }
@@ -545,7 +546,7 @@ fail:
 }
 
 vg_rc vg_secstore_list(vg_secstore *s, const char *ns, int (*fn)(void *ctx, const char *name),
-		    void *ctx)
+		       void *ctx)
 {
 	sqlite3_stmt *st = NULL;
 	vg_rc rc;

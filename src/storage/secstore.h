@@ -44,7 +44,7 @@ vg_rc vg_secstore_state(const vg_secstore *s);
 
 /* Durable when it returns VG_OK (one transaction, fsync'ed). */
 VG_NODISCARD vg_rc vg_secstore_put(vg_secstore *s, const char *ns, const char *name,
-				const uint8_t *value, size_t len);
+				   const uint8_t *value, size_t len);
 /* *value is callee-allocated; the caller frees it with vg_free(*value, *len). */
 /*
  * Group commit. put_batched adds the put to a transaction left open (each
@@ -60,22 +60,22 @@ VG_NODISCARD vg_rc vg_secstore_put_batched(vg_secstore *s, const char *ns, const
 VG_NODISCARD vg_rc vg_secstore_batch_commit(vg_secstore *s);
 bool vg_secstore_batch_pending(const vg_secstore *s);
 
-VG_NODISCARD vg_rc vg_secstore_get(vg_secstore *s, const char *ns, const char *name, uint8_t **value,
-				size_t *len);
+VG_NODISCARD vg_rc vg_secstore_get(vg_secstore *s, const char *ns, const char *name,
+				   uint8_t **value, size_t *len);
 VG_NODISCARD vg_rc vg_secstore_delete(vg_secstore *s, const char *ns, const char *name);
 /* Calls fn for each name in ns, in name order; fn returning non-zero stops. */
 VG_NODISCARD vg_rc vg_secstore_list(vg_secstore *s, const char *ns,
-				 int (*fn)(void *ctx, const char *name), void *ctx);
+				    int (*fn)(void *ctx, const char *name), void *ctx);
 uint64_t vg_secstore_count(const vg_secstore *s);
 
 /* The sealed blob of a record, as stored (for tests and tools). */
 VG_NODISCARD vg_rc vg_secstore_raw(vg_secstore *s, const char *ns, const char *name, uint8_t **blob,
-				size_t *len, uint64_t *version);
+				   size_t *len, uint64_t *version);
 
 /* Decodes a stored row's blob against its identity without the database:
  * the stored-record decoder that the fuzz target drives. */
 VG_NODISCARD vg_rc vg_secstore_open_blob(const uint8_t key[static 32], const char *ns,
-				      const char *name, uint64_t version, const uint8_t *blob,
-				      size_t blob_len, uint8_t **value, size_t *len);
+					 const char *name, uint64_t version, const uint8_t *blob,
+					 size_t blob_len, uint8_t **value, size_t *len);
 
 #endif
