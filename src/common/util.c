@@ -152,12 +152,16 @@ vg_rc vg_write_file_atomic(const char *path, const void *buf, size_t len, unsign
 	int fd;
 	vg_rc rc;
 
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+	/* A unique, exclusively created temporary beside the target: in a
+	 * shared directory nobody can pre-create it to read what we write. */
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= sizeof tmp)
 		return VG_ERR_INVALID;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return VG_ERR_IO;
-	rc = vg_write_all(fd, buf, len);
+	rc = fchmod(fd, (mode_t)mode) == 0 ? VG_OK : VG_ERR_IO;
+	if (rc == VG_OK)
+		rc = vg_write_all(fd, buf, len);
 	if (rc == VG_OK && fsync(fd) != 0)
 		rc = VG_ERR_IO;
 	if (close(fd) != 0 && rc == VG_OK)

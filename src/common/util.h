@@ -34,7 +34,8 @@ VG_NODISCARD vg_rc vg_read_file(const char *path, size_t max, uint8_t **out, siz
 VG_NODISCARD vg_rc vg_read_fd(int fd, size_t max, uint8_t **out, size_t *len);
 /* Writes all of buf to fd, retrying on EINTR and short writes. */
 VG_NODISCARD vg_rc vg_write_all(int fd, const void *buf, size_t len);
-/* Durable, atomic replace: write tmp, fsync, rename, fsync directory. */
+/* Durable, atomic replace: write a unique temporary (mkostemp, created
+ * exclusively, then given `mode`), fsync, rename, fsync the directory. */
 VG_NODISCARD vg_rc vg_write_file_atomic(const char *path, const void *buf, size_t len,
 					unsigned mode);
 /* fsync the directory that contains path. */

@@ -139,6 +139,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		sock_gid = g->gr_gid;
+	} else if (geteuid() == 0 && cfg.user[0]) {
+		/* Started as root with no socket group: the socket belongs to the
+		 * service user's group, not root's (or only root could connect). */
+		uid_t u;
+		if (vg_privdrop_lookup(cfg.user, &u, &sock_gid) != VG_OK)
+			sock_gid = (gid_t)-1; /* vg_privdrop reports the missing user */
 	}
 	/* What needs privilege first (the socket, possibly in /run), then
 	 * the drop, then everything else as the service user. */

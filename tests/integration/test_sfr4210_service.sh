@@ -22,6 +22,15 @@ if [ "$IS_ROOT" = 1 ]; then
 	set -e
 	check "SFR 4.2.10: a state dir owned by another user is refused" sh -c "[ $rc -ne 0 ] && grep -q 'owned by uid' '$T/out'"
 	chown vgsvc:vgsvc "$STATE"
+	# With no socket_group, the socket belongs to the service user's group
+	# (not root's: then only root could connect).
+	grep -v '^socket_group' "$CONF" >"$T/nogroup.conf"
+	"$VOXGUARDD" --state-dir "$STATE" --socket "$SOCK" --config "$T/nogroup.conf" >"$T/out" 2>&1 &
+	p=$!
+	i=0; until grep -q ready "$T/out" || [ $i -gt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	check "SFR 4.2.10: without socket_group the socket belongs to the service user's group" \
+		sh -c "[ \"\$(stat -c %G '$SOCK')\" = \"\$(id -gn vgsvc)\" ]"
+	kill -TERM $p; wait $p || true
 fi
 
 printf 'bogus_setting = 1\n' >"$T/bad.conf"
