@@ -24,8 +24,24 @@ static int fetch(struct cli *cli, const char *path, uint8_t **buf, size_t *len)
 	if ((e = cli_connect(cli, &c)))
 		return e;
 	rc = vg_log_export(c, buf, len);
-	if (rc != VG_OK)
+	if (rc != VG_OK) {
 		e = cli_fail_rc(c, "log", rc);
+	} else {
+		/* In a refused state the service writes nothing to its database:
+		 * the log it exports is the stored one, unsealed, and the
+		 * detection events are on its journal. Say so. */
+		vg_status st;
+		if (vg_status_get(c, &st) == VG_OK) {
+			if (strcmp(st.store_state, "ok") != 0)
+				(void)fprintf(stderr,
+					      "voxguard: warning: the store is in state '%s': this "
+					      "is the log as stored, which cannot be sealed now; "
+					      "the events since start-up are on the service's "
+					      "journal\n",
+					      st.store_state);
+			vg_status_free(&st);
+		}
+	}
 	vg_client_close(&c);
 	return e;
 }

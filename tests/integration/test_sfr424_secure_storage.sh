@@ -70,6 +70,8 @@ check "SFR 4.2.4: the refusal says rollback" sh -c "'$VOXGUARD' --socket '$SOCK'
 check "SFR 4.2.4: status shows the rollback" sh -c "'$VOXGUARD' --socket '$SOCK' status | grep -q 'secure store:.*rollback'"
 check_fails "SFR 4.2.4: and writes are refused too (no laundering)" 2 sh -c "printf x | '$VOXGUARD' --socket '$SOCK' store put x"
 check "SFR 4.2.9: the rollback is reported on the service log" grep -q 'store.rollback' "$DLOG"
+check "SFR 4.2.9: a log export in this state warns that it cannot be sealed" sh -c \
+	"'$VOXGUARD' --socket '$SOCK' log export --out '$W/rb.vgl' 2>&1 | grep -q 'cannot be sealed'"
 stop_daemon
 
 # Deleted secrets do not linger in the database or its WAL.
