@@ -1,6 +1,6 @@
 /* client.c - libvoxguard: see include/voxguard/voxguard.h */
 #include <errno.h>
-#include <poll.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +39,11 @@ VG_EXPORT vg_rc vg_client_open(vg_client **out, const char *socket_path)
 		return VG_ERR_NOMEM;
 	c->owner = -1;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd >= 0) {
+		struct timeval tv = {.tv_sec = CLIENT_TIMEOUT_MS / 1000};
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	}
 	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		if (c->fd >= 0)
 			(void)close(c->fd);
@@ -69,24 +74,13 @@ VG_EXPORT void vg_client_set_owner(vg_client *c, int64_t owner)
 		c->owner = owner < 0 || owner > UINT32_MAX ? -1 : owner;
 }
 
-static vg_rc io_wait(int fd, short ev)
-{
-	struct pollfd p = {.fd = fd, .events = ev};
-	int r;
-
-	do
-		r = poll(&p, 1, CLIENT_TIMEOUT_MS);
-	while (r < 0 && errno == EINTR);
-	return r == 1 ? VG_OK : VG_ERR_UNAVAILABLE;
-}
-
+/* The socket has send and receive timeouts (SO_SNDTIMEO/SO_RCVTIMEO), so
+ * a blocking call cannot hang on a stalled service. */
 static vg_rc send_all(int fd, const uint8_t *p, size_t len)
 {
 	while (len) {
 		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN && io_wait(fd, POLLOUT) == VG_OK)
 			continue;
 		if (n <= 0)
 			return VG_ERR_UNAVAILABLE;
@@ -99,10 +93,7 @@ static vg_rc send_all(int fd, const uint8_t *p, size_t len)
 static vg_rc recv_all(int fd, uint8_t *p, size_t len)
 {
 	while (len) {
-		ssize_t n;
-		if (io_wait(fd, POLLIN) != VG_OK)
-			return VG_ERR_UNAVAILABLE;
-		n = recv(fd, p, len, 0);
+		ssize_t n = recv(fd, p, len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -113,11 +104,51 @@ static vg_rc recv_all(int fd, uint8_t *p, size_t len)
 	return VG_OK;
 }
 
+/* Receives one reply frame; *payload is malloc'ed. Most replies arrive in
+ * the first read together with their header. */
+static vg_rc recv_frame(int fd, uint8_t **payload, size_t *len)
+{
+	uint8_t first[4096];
+	size_t got = 0, plen;
+	vg_rc rc;
+
+	*payload = NULL;
+	*len = 0;
+	while (got < VG_WIRE_HDR_LEN) {
+		ssize_t n = recv(fd, first + got, sizeof first - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return VG_ERR_UNAVAILABLE;
+		got += (size_t)n;
+	}
+	rc = vg_wire_frame_len(first, &plen);
+	if (rc != VG_OK)
+		return rc == VG_ERR_TOO_LARGE ? VG_ERR_PROTOCOL : rc;
+	/* The service answers one request at a time: more bytes than the
+	 * frame holds is a protocol error, not the next reply. */
+	if (got - VG_WIRE_HDR_LEN > plen)
+		return VG_ERR_PROTOCOL;
+	*payload = malloc(plen);
+	if (!*payload)
+		return VG_ERR_NOMEM;
+	memcpy(*payload, first + VG_WIRE_HDR_LEN, got - VG_WIRE_HDR_LEN);
+	rc = recv_all(fd, *payload + (got - VG_WIRE_HDR_LEN), plen - (got - VG_WIRE_HDR_LEN));
+	vg_wipe(first, got);
+	if (rc != VG_OK) {
+		vg_free(*payload, plen);
+		*payload = NULL;
+		return rc;
+	}
+	*len = plen;
+	return VG_OK;
+}
+
 /* Sends op with args b (consumed), receives and decodes the reply into
  * *reply. Returns the service's result code. */
 static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
 {
-	uint8_t *frame = NULL, hdr[VG_WIRE_HDR_LEN], *payload = NULL;
+	uint8_t *frame = NULL, *payload = NULL;
 	size_t frame_len = 0, len = 0;
 	vg_rc rc;
 
@@ -132,15 +163,7 @@ static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
 	vg_free(frame, frame_len);
 	if (rc != VG_OK)
 		return rc;
-	rc = recv_all(c->fd, hdr, sizeof hdr);
-	if (rc == VG_OK)
-		rc = vg_wire_frame_len(hdr, &len);
-	if (rc != VG_OK)
-		return rc == VG_ERR_TOO_LARGE ? VG_ERR_PROTOCOL : rc;
-	payload = malloc(len);
-	if (!payload)
-		return VG_ERR_NOMEM;
-	rc = recv_all(c->fd, payload, len);
+	rc = recv_frame(c->fd, &payload, &len);
 	if (rc == VG_OK)
 		rc = vg_wire_decode(payload, len, reply);
 	vg_free(payload, len);
