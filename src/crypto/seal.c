@@ -239,6 +239,56 @@ vg_rc vg_hmac256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t 
 	return rc;
 }
 
+struct vg_hmac_key {
+	EVP_MAC_CTX *ctx; /* initialised with the key; duplicated per use */
+};
+
+vg_rc vg_hmac_key_new(const uint8_t *key, size_t key_len, vg_hmac_key **out)
+{
+	vg_hmac_key *k;
+	OSSL_PARAM params[] = {
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+	    OSSL_PARAM_construct_end(),
+	};
+
+	*out = NULL;
+	if (!algs())
+		return VG_ERR_CRYPTO;
+	k = calloc(1, sizeof *k);
+	if (!k)
+		return VG_ERR_NOMEM;
+	k->ctx = EVP_MAC_CTX_new(hmac);
+	if (!k->ctx || EVP_MAC_init(k->ctx, key, key_len, params) != 1) {
+		vg_hmac_key_free(&k);
+		return VG_ERR_CRYPTO;
+	}
+	*out = k;
+	return VG_OK;
+}
+
+void vg_hmac_key_free(vg_hmac_key **k)
+{
+	if (!k || !*k)
+		return;
+	EVP_MAC_CTX_free((*k)->ctx); /* OpenSSL cleanses the key state */
+	free(*k);
+	*k = NULL;
+}
+
+vg_rc vg_hmac_with(const vg_hmac_key *k, const uint8_t *msg, size_t msg_len, uint8_t out[static 32])
+{
+	EVP_MAC_CTX *c = EVP_MAC_CTX_dup(k->ctx);
+	size_t n = 0;
+	vg_rc rc = VG_ERR_CRYPTO;
+
+	if (!c)
+		return VG_ERR_NOMEM;
+	if (EVP_MAC_update(c, msg, msg_len) == 1 && EVP_MAC_final(c, out, &n, 32) == 1 && n == 32)
+		rc = VG_OK;
+	EVP_MAC_CTX_free(c);
+	return rc;
+}
+
 vg_rc vg_sha256(const uint8_t *msg, size_t len, uint8_t out[static 32])
 {
 	unsigned int n = 32;

@@ -64,6 +64,15 @@ VG_NODISCARD vg_rc vg_seal_parse_header(const uint8_t *blob, size_t blob_len, vg
 /* HMAC-SHA256. */
 VG_NODISCARD vg_rc vg_hmac256(const uint8_t *key, size_t key_len, const uint8_t *msg,
 			      size_t msg_len, uint8_t out[static 32]);
+/* A keyed HMAC-SHA256 kept ready for repeated use (the key schedule and the
+ * algorithm lookup done once). The key is copied into OpenSSL's context;
+ * free with vg_hmac_key_free (NULL-safe), which wipes it. */
+typedef struct vg_hmac_key vg_hmac_key;
+VG_NODISCARD vg_rc vg_hmac_key_new(const uint8_t *key, size_t key_len, vg_hmac_key **out);
+void vg_hmac_key_free(vg_hmac_key **k);
+VG_NODISCARD vg_rc vg_hmac_with(const vg_hmac_key *k, const uint8_t *msg, size_t msg_len,
+				uint8_t out[static 32]);
+
 VG_NODISCARD vg_rc vg_sha256(const uint8_t *msg, size_t len, uint8_t out[static 32]);
 
 #endif

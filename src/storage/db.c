@@ -23,7 +23,7 @@ struct anchor {
 struct vg_db {
 	sqlite3 *h;
 	vg_rot *rot;
-	uint8_t *meta_key; /* secret memory */
+	vg_hmac_key *meta_key; /* keys the meta MAC */
 	uint64_t counter;
 	vg_rc state;
 	bool in_tx;
@@ -105,7 +105,7 @@ static vg_rc meta_mac(vg_db *db, uint64_t counter, uint8_t mac[32])
 		memcpy(buf + n, db->anchors[i].val, db->anchors[i].len);
 		n += db->anchors[i].len;
 	}
-	return vg_hmac256(db->meta_key, VG_KEY_LEN, buf, n, mac);
+	return vg_hmac_with(db->meta_key, buf, n, mac);
 }
 
 static uint64_t be64(const uint8_t *p)
@@ -191,12 +191,13 @@ vg_rc vg_db_open(vg_db **out, const char *path, vg_rot *rot)
 	if (!db)
 		return VG_ERR_NOMEM;
 	db->rot = rot;
-	db->meta_key = vg_secret_alloc(VG_KEY_LEN);
-	if (!db->meta_key) {
-		free(db);
-		return VG_ERR_NOMEM;
+	{
+		uint8_t k[VG_KEY_LEN];
+		rc = vg_rot_derive(rot, "db-meta", NULL, 0, k);
+		if (rc == VG_OK)
+			rc = vg_hmac_key_new(k, sizeof k, &db->meta_key);
+		vg_wipe(k, sizeof k);
 	}
-	rc = vg_rot_derive(rot, "db-meta", NULL, 0, db->meta_key);
 	if (rc != VG_OK)
 		goto fail;
 	if (sqlite3_open_v2(path, &db->h,
@@ -275,7 +276,7 @@ void vg_db_close(vg_db **pdb)
 		sqlite3_finalize(db->st_meta_put);
 		(void)sqlite3_close_v2(db->h);
 	}
-	vg_secret_free(db->meta_key, VG_KEY_LEN);
+	vg_hmac_key_free(&db->meta_key);
 	vg_wipe(db, sizeof *db);
 	free(db);
 	*pdb = NULL;

@@ -17,7 +17,7 @@
 struct vg_secstore {
 	vg_db *db;
 	sqlite3_stmt *stmts[N_STMT]; /* prepared once, reused */
-	uint8_t *set_key;            /* secret memory: keys the record-set digest */
+	vg_hmac_key *set_key;        /* keys the record-set digest */
 	uint8_t set[32];             /* XOR of the HMACs of all live records */
 	uint64_t count;
 	/* group commit: puts of one event-loop round in one transaction */
@@ -81,7 +81,7 @@ static vg_rc set_element(const vg_secstore *s, const char *ns, const char *name,
 
 	for (int i = 7; i >= 0; i--)
 		msg[n++] = (uint8_t)(version >> (8 * i));
-	return vg_hmac256(s->set_key, VG_KEY_LEN, msg, n, out);
+	return vg_hmac_with(s->set_key, msg, n, out);
 }
 
 static void xor32(uint8_t *acc, const uint8_t *x)
@@ -166,13 +166,18 @@ vg_rc vg_secstore_open(vg_secstore **out, vg_db *db)
 	if (!s)
 		return VG_ERR_NOMEM;
 	s->db = db;
-	s->set_key = vg_secret_alloc(VG_KEY_LEN);
 	s->ns_key = vg_secret_alloc(VG_KEY_LEN);
-	if (!s->set_key || !s->ns_key) {
+	if (!s->ns_key) {
 		rc = VG_ERR_NOMEM;
 		goto fail;
 	}
-	rc = vg_rot_derive(vg_db_rot(db), "store-set", NULL, 0, s->set_key);
+	{
+		uint8_t k[VG_KEY_LEN];
+		rc = vg_rot_derive(vg_db_rot(db), "store-set", NULL, 0, k);
+		if (rc == VG_OK)
+			rc = vg_hmac_key_new(k, sizeof k, &s->set_key);
+		vg_wipe(k, sizeof k);
+	}
 	if (rc != VG_OK)
 		goto fail;
 	rc = vg_db_exec(db, schema);
@@ -201,7 +206,7 @@ void vg_secstore_close(vg_secstore **ps)
 	s = *ps;
 	for (int i = 0; i < N_STMT; i++)
 		sqlite3_finalize(s->stmts[i]);
-	vg_secret_free(s->set_key, VG_KEY_LEN);
+	vg_hmac_key_free(&s->set_key);
 	vg_secret_free(s->ns_key, VG_KEY_LEN);
 	vg_wipe(s, sizeof *s);
 	free(s);
