@@ -270,7 +270,7 @@ static void test_config_socket_mode_world_rejected(void **state)
  * connect) or 0707. Fix direction: reject (x & 07) != 0 (and x > 0777).
  */
 /* SFR 4.2.10: no mode with any world (other) bit is accepted. */
-static void test_config_socket_mode_world_bits_below_0770_accepted(void **state)
+static void test_config_socket_mode_world_bits_below_0770_rejected(void **state)
 {
 	static const char *const modes[] = {"0666", "0606", "0664", "0707", "0002", "0004", "0001"};
 	vg_config c;
@@ -424,7 +424,7 @@ int main(void)
 	    cmocka_unit_test(test_config_bad_numbers_rejected),
 	    cmocka_unit_test(test_config_out_of_range_rejected),
 	    cmocka_unit_test(test_config_socket_mode_world_rejected),
-	    cmocka_unit_test(test_config_socket_mode_world_bits_below_0770_accepted),
+	    cmocka_unit_test(test_config_socket_mode_world_bits_below_0770_rejected),
 	    cmocka_unit_test(test_config_bad_strings_rejected),
 	    cmocka_unit_test(test_config_long_line_rejected),
 	    cmocka_unit_test(test_config_embedded_nul_rejected),
