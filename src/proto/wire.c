@@ -8,10 +8,11 @@
 
 /* ---- strict pre-validation on libcbor's streaming decoder ---- */
 
-enum item_kind { K_NONE, K_SCALAR, K_CONTAINER, K_BAD };
+enum item_kind { K_NONE, K_SCALAR, K_CONTAINER, K_TAG, K_BAD };
 
 struct head {
 	enum item_kind kind;
+	unsigned flags;  /* VG_CBOR_ALLOW_* */
 	size_t children; /* slots a container opens (2 per map entry) */
 };
 
@@ -35,6 +36,37 @@ static void on_scalar64(void *c, uint64_t v)
 	(void)v;
 	((struct head *)c)->kind = K_SCALAR;
 }
+static void on_negint(struct head *h)
+{
+	h->kind = (h->flags & VG_CBOR_ALLOW_NEGATIVE) ? K_SCALAR : K_BAD;
+}
+static void on_neg8(void *c, uint8_t v)
+{
+	(void)v;
+	on_negint(c);
+}
+static void on_neg16(void *c, uint16_t v)
+{
+	(void)v;
+	on_negint(c);
+}
+static void on_neg32(void *c, uint32_t v)
+{
+	(void)v;
+	on_negint(c);
+}
+static void on_neg64(void *c, uint64_t v)
+{
+	(void)v;
+	on_negint(c);
+}
+static void on_tag(void *c, uint64_t v)
+{
+	struct head *h = c;
+
+	(void)v;
+	h->kind = (h->flags & VG_CBOR_ALLOW_TAGS) ? K_TAG : K_BAD;
+}
 static void on_string(void *c, cbor_data d, uint64_t n)
 {
 	(void)d;
@@ -52,26 +84,6 @@ static void on_null(void *c)
 }
 static void on_bad(void *c)
 {
-	((struct head *)c)->kind = K_BAD;
-}
-static void on_bad8(void *c, uint8_t v)
-{
-	(void)v;
-	((struct head *)c)->kind = K_BAD;
-}
-static void on_bad16(void *c, uint16_t v)
-{
-	(void)v;
-	((struct head *)c)->kind = K_BAD;
-}
-static void on_bad32(void *c, uint32_t v)
-{
-	(void)v;
-	((struct head *)c)->kind = K_BAD;
-}
-static void on_bad64(void *c, uint64_t v)
-{
-	(void)v;
 	((struct head *)c)->kind = K_BAD;
 }
 static void on_badf(void *c, float v)
@@ -102,11 +114,12 @@ static const struct cbor_callbacks validate_cb = {
     .uint16 = on_scalar16,
     .uint32 = on_scalar32,
     .uint64 = on_scalar64,
-    /* Negative integers are not used by any voxguard format. */
-    .negint8 = on_bad8,
-    .negint16 = on_bad16,
-    .negint32 = on_bad32,
-    .negint64 = on_bad64,
+    /* Negative integers and tags only where the caller's format has them
+     * (COSE); the voxguard formats use neither. */
+    .negint8 = on_neg8,
+    .negint16 = on_neg16,
+    .negint32 = on_neg32,
+    .negint64 = on_neg64,
     .byte_string_start = on_bad, /* indefinite */
     .byte_string = on_string,
     .string = on_string,
@@ -115,7 +128,7 @@ static const struct cbor_callbacks validate_cb = {
     .array_start = on_array,
     .indef_map_start = on_bad,
     .map_start = on_map,
-    .tag = on_bad64,
+    .tag = on_tag,
     .float2 = on_badf,
     .float4 = on_badf,
     .float8 = on_badd,
@@ -127,6 +140,11 @@ static const struct cbor_callbacks validate_cb = {
 
 vg_rc vg_cbor_validate(const uint8_t *buf, size_t len, unsigned max_depth)
 {
+	return vg_cbor_validate_ex(buf, len, max_depth, 0);
+}
+
+vg_rc vg_cbor_validate_ex(const uint8_t *buf, size_t len, unsigned max_depth, unsigned flags)
+{
 	size_t stack[16];
 	unsigned depth = 0;
 	size_t open_slots = 0, off = 0;
@@ -134,10 +152,10 @@ vg_rc vg_cbor_validate(const uint8_t *buf, size_t len, unsigned max_depth)
 
 	if (max_depth > VG_ARRAY_LEN(stack))
 		max_depth = VG_ARRAY_LEN(stack);
-	if (!buf || len == 0)
+	if (!buf || len == 0 || (flags & ~(unsigned)(VG_CBOR_ALLOW_NEGATIVE | VG_CBOR_ALLOW_TAGS)))
 		return VG_ERR_PROTOCOL;
 	while (off < len) {
-		struct head h = {K_NONE, 0};
+		struct head h = {K_NONE, flags, 0};
 		struct cbor_decoder_result r;
 
 		if (done)
@@ -147,6 +165,10 @@ vg_rc vg_cbor_validate(const uint8_t *buf, size_t len, unsigned max_depth)
 		    h.kind == K_BAD)
 			return VG_ERR_PROTOCOL;
 		off += r.read;
+		/* A tag is a prefix: the item after it fills the slot. A tag at
+		 * the very end leaves `done` false, so it is rejected below. */
+		if (h.kind == K_TAG)
+			continue;
 		/* This item fills one slot of the innermost open container. */
 		if (depth > 0) {
 			stack[depth - 1]--;

@@ -122,6 +122,19 @@ void vg_map_add_text(cbor_item_t *map, unsigned key, const char *s, bool *failed
  * for the other decoders of outside bytes (stored records, log exports). */
 VG_NODISCARD vg_rc vg_cbor_validate(const uint8_t *buf, size_t len, unsigned max_depth);
 
+/* The same walk for formats defined outside voxguard (COSE, EAT): flags
+ * admit negative integers and/or tags (each tag must be followed by the
+ * item it wraps; a tag does not count as a nesting level). Every other rule
+ * holds: definite lengths only, no floats or undefined, the depth bound, no
+ * trailing bytes, declared sizes bounded by the remaining bytes. Flags 0 is
+ * exactly vg_cbor_validate(). Unknown flag bits are VG_ERR_PROTOCOL.
+ * Note: libcbor 0.8 rejects the one-byte heads of tags 6..20 (0xc6..0xd4,
+ * e.g. COSE's 17 and 18): read such an outer tag yourself and pass the rest. */
+#define VG_CBOR_ALLOW_NEGATIVE 0x1u
+#define VG_CBOR_ALLOW_TAGS     0x2u
+VG_NODISCARD vg_rc vg_cbor_validate_ex(const uint8_t *buf, size_t len, unsigned max_depth,
+				       unsigned flags);
+
 /* Parses the frame header: the payload length, or VG_ERR_TOO_LARGE. */
 VG_NODISCARD vg_rc vg_wire_frame_len(const uint8_t hdr[static VG_WIRE_HDR_LEN], size_t *len);
 
