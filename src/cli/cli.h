@@ -32,6 +32,7 @@ int cmd_key(struct cli *cli, int argc, char **argv);
 int cmd_store(struct cli *cli, int argc, char **argv);
 int cmd_log(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_verify_token(struct cli *cli, int argc, char **argv);
 
 /* Runs the subcommand named argv[0] from table (argc >= 1). */
 int cli_dispatch(struct cli *cli, const char *group, const struct cli_cmd *table, size_t n,
@@ -57,6 +58,10 @@ int cli_parse(const char *spec, int argc, char **argv, struct cli_opts *o, size_
 	      size_t max_pos);
 const char *cli_opt(const struct cli_opts *o, const char *spec, const char *name);
 bool cli_flag(const struct cli_opts *o, const char *spec, const char *name);
+
+/* A public key from a PEM file (a public key, or a private key whose public
+ * half is taken) as SubjectPublicKeyInfo DER; free with OPENSSL_free. */
+int cli_read_pubkey(const char *path, uint8_t **der, size_t *len);
 
 /* Reads a file ("-" or NULL: stdin) of at most max bytes. */
 vg_rc cli_read(const char *path, size_t max, uint8_t **out, size_t *len);

@@ -3,8 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include <openssl/crypto.h>
 
 #include "audit/audit_export.h"
 #include "cli/cli.h"
@@ -54,28 +53,6 @@ static int parse(const uint8_t *buf, size_t len, vg_audit_log **log)
 		return cli_fail("not a well-formed voxguard audit export (tampered or truncated)");
 	if (rc != VG_OK)
 		return cli_fail("cannot read the export: %s", vg_rc_str(rc));
-	return 0;
-}
-
-/* Reads a PEM public key into DER. */
-static int pem_to_der(const char *path, uint8_t **der, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	EVP_PKEY *k;
-	int n;
-
-	*der = NULL;
-	if (!f)
-		return cli_fail("cannot open %s", path);
-	k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-	(void)fclose(f);
-	if (!k)
-		return cli_fail("%s: not a PEM public key", path);
-	n = i2d_PUBKEY(k, der);
-	EVP_PKEY_free(k);
-	if (n <= 0)
-		return cli_fail("%s: cannot encode the key", path);
-	*len = (size_t)n;
 	return 0;
 }
 
@@ -164,7 +141,8 @@ static int log_verify(struct cli *cli, int argc, char **argv)
 	(void)cli;
 	if (e)
 		return e;
-	if (cli_opt(&o, spec, "key") && (e = pem_to_der(cli_opt(&o, spec, "key"), &pin, &pin_len)))
+	if (cli_opt(&o, spec, "key") &&
+	    (e = cli_read_pubkey(cli_opt(&o, spec, "key"), &pin, &pin_len)))
 		return e;
 	if (cli_opt(&o, spec, "seed")) {
 		rc = cli_read(cli_opt(&o, spec, "seed"), 64, &seed, &seed_len);

@@ -26,8 +26,10 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 				   : "");
 	(void)printf("rot counter:    %llu\n", (unsigned long long)st.rot_counter);
 	(void)printf("secure store:   %s%s\n", st.store_state,
-		     st.store_state[0] == 'o' ? "" : " (records are refused; the detection is on the service's "
-						"journal: nothing is written to a store in this state)");
+		     st.store_state[0] == 'o'
+			 ? ""
+			 : " (records are refused; the detection is on the service's "
+			   "journal: nothing is written to a store in this state)");
 	(void)printf("audit log:      next record #%llu\n", (unsigned long long)st.audit_seq);
 	(void)printf("you:            uid %u, role %s\n", st.uid, st.role);
 	vg_status_free(&st);

@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "cli/cli.h"
 #include "common/util.h"
 
@@ -152,4 +155,31 @@ vg_rc cli_write(const char *path, const uint8_t *buf, size_t len)
 		return rc;
 	}
 	return vg_write_file_atomic(path, buf, len, 0600);
+}
+
+int cli_read_pubkey(const char *path, uint8_t **der, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *k;
+	int n;
+
+	*der = NULL;
+	*len = 0;
+	if (!f)
+		return cli_fail("cannot open %s", path);
+	k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	if (!k) {
+		/* A private key file will do: only its public half is used. */
+		rewind(f);
+		k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	}
+	(void)fclose(f);
+	if (!k)
+		return cli_fail("%s: not a PEM public or private key", path);
+	n = i2d_PUBKEY(k, der);
+	EVP_PKEY_free(k);
+	if (n <= 0)
+		return cli_fail("%s: cannot encode the key", path);
+	*len = (size_t)n;
+	return 0;
 }

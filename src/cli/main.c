@@ -32,6 +32,8 @@ static const struct cli_cmd commands[] = {
      "keystore: create, list, info, public, delete, sign, verify, encrypt, "
      "decrypt, mac"},
     {"store", cmd_store, "secure storage: put, get, list, delete"},
+    {"verify-token", cmd_verify_token,
+     "TOKEN --key PEM [--nonce HEX] [--json]: check a PSA attestation token offline"},
     {"log", cmd_log, "audit log: show, export, verify (offline), seed"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this help"},
