@@ -18,6 +18,7 @@
 
 #include "common/util.h"
 #include "crypto/seal.h"
+#include "proto/cborw.h"
 #include "proto/wire.h"
 
 #define COSE_TAG_MAC0  17u
@@ -757,6 +758,22 @@ bad:
 	return rc;
 }
 
+/* Hands the claims and profile out on success; zeroes them on failure, so
+ * a caller can never act on claims that did not verify. */
+static vg_rc hand_out(vg_rc rc, vg_psa_claims *c, vg_psa_profile p, vg_psa_claims *out,
+		      vg_psa_profile *profile)
+{
+	if (rc != VG_OK) {
+		memset(c, 0, sizeof *c);
+		p = 0;
+	}
+	if (out)
+		*out = *c;
+	if (profile)
+		*profile = p;
+	return rc;
+}
+
 vg_rc vg_psa_token_decode(const uint8_t *token, size_t len, vg_psa_claims *out,
 			  vg_psa_profile *profile, char *why, size_t why_len)
 {
@@ -774,15 +791,7 @@ vg_rc vg_psa_token_decode(const uint8_t *token, size_t len, vg_psa_claims *out,
 	rc = parse_claims(e.payload, e.payload_len, &c, &p, why, why_len);
 	cbor_decref(&e.root);
 out:
-	if (rc != VG_OK) {
-		memset(&c, 0, sizeof c);
-		p = 0;
-	}
-	if (out)
-		*out = c;
-	if (profile)
-		*profile = p;
-	return rc;
+	return hand_out(rc, &c, p, out, profile);
 }
 
 static bool component_matches(const vg_psa_sw_component *t, const vg_psa_sw_component *r)
@@ -894,149 +903,66 @@ out:
 	if (e.root)
 		cbor_decref(&e.root);
 	EVP_PKEY_free(pk);
-	if (rc != VG_OK) {
-		memset(&c, 0, sizeof c);
-		p = 0;
-	}
-	if (out)
-		*out = c;
-	if (profile)
-		*profile = p;
-	return rc;
+	return hand_out(rc, &c, p, out, profile);
 }
 
 /* ---- encoding ---- */
 
-struct wbuf {
-	uint8_t *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static int wput(void *ctx, const uint8_t *d, size_t n)
-{
-	struct wbuf *w = ctx;
-
-	if (w->failed)
-		return 0;
-	if (n > w->cap - w->len) {
-		size_t cap = w->cap ? w->cap : 512;
-		uint8_t *np;
-
-		while (n > cap - w->len) {
-			if (cap > VG_PSA_MAX_TOKEN * 4) {
-				w->failed = true;
-				return 0;
-			}
-			cap *= 2;
-		}
-		np = realloc(w->p, cap);
-		if (!np) {
-			w->failed = true;
-			return 0;
-		}
-		w->p = np;
-		w->cap = cap;
-	}
-	if (n)
-		memcpy(w->p + w->len, d, n);
-	w->len += n;
-	return 1;
-}
-
-/* One CBOR head through libcbor's encoder (preferred serialization). */
-static void w_head(struct wbuf *w, size_t (*enc)(size_t, unsigned char *, size_t), size_t v)
-{
-	uint8_t h[9];
-	size_t n = enc(v, h, sizeof h);
-
-	if (n == 0)
-		w->failed = true;
-	else
-		wput(w, h, n);
-}
-
-static void w_int(struct wbuf *w, int64_t v)
-{
-	uint8_t h[9];
-	size_t n = v >= 0 ? cbor_encode_uint((uint64_t)v, h, sizeof h)
-			  : cbor_encode_negint((uint64_t)(-1 - v), h, sizeof h);
-
-	if (n == 0)
-		w->failed = true;
-	else
-		wput(w, h, n);
-}
-
-static void w_bytes(struct wbuf *w, const uint8_t *p, size_t n)
-{
-	w_head(w, cbor_encode_bytestring_start, n);
-	wput(w, p, n);
-}
-
-static void w_text(struct wbuf *w, const char *s)
-{
-	size_t n = strlen(s);
-
-	w_head(w, cbor_encode_string_start, n);
-	wput(w, (const uint8_t *)s, n);
-}
-
-static void encode_claims(struct wbuf *w, const vg_psa_claims *c)
+static void encode_claims(vg_cborw *w, const vg_psa_claims *c)
 {
 	const int64_t *k = claim_keys[VG_PSA_PROFILE_RFC9783 - 1];
 	/* 7 mandatory claims, then the optional ones that are set */
 	size_t n = 7 + (c->boot_seed_len > 0) + (c->certification_reference[0] != '\0') +
 		   (c->verification_service[0] != '\0');
 
-	w_head(w, cbor_encode_map_start, n);
-	w_int(w, k[C_PROFILE]);
-	w_text(w, VG_PSA_PROFILE_RFC9783_NAME);
-	w_int(w, k[C_NONCE]);
-	w_bytes(w, c->nonce, c->nonce_len);
-	w_int(w, k[C_INSTANCE]);
-	w_bytes(w, c->instance_id, sizeof c->instance_id);
-	w_int(w, k[C_IMPL]);
-	w_bytes(w, c->implementation_id, sizeof c->implementation_id);
-	w_int(w, k[C_CLIENT]);
-	w_int(w, c->client_id);
-	w_int(w, k[C_LIFECYCLE]);
-	w_int(w, c->lifecycle);
+	vg_cborw_head(w, cbor_encode_map_start, n);
+	vg_cborw_int(w, k[C_PROFILE]);
+	vg_cborw_text(w, VG_PSA_PROFILE_RFC9783_NAME);
+	vg_cborw_int(w, k[C_NONCE]);
+	vg_cborw_bytes(w, c->nonce, c->nonce_len);
+	vg_cborw_int(w, k[C_INSTANCE]);
+	vg_cborw_bytes(w, c->instance_id, sizeof c->instance_id);
+	vg_cborw_int(w, k[C_IMPL]);
+	vg_cborw_bytes(w, c->implementation_id, sizeof c->implementation_id);
+	vg_cborw_int(w, k[C_CLIENT]);
+	vg_cborw_int(w, c->client_id);
+	vg_cborw_int(w, k[C_LIFECYCLE]);
+	vg_cborw_int(w, c->lifecycle);
 	if (c->boot_seed_len) {
-		w_int(w, k[C_BOOT_SEED]);
-		w_bytes(w, c->boot_seed, c->boot_seed_len);
+		vg_cborw_int(w, k[C_BOOT_SEED]);
+		vg_cborw_bytes(w, c->boot_seed, c->boot_seed_len);
 	}
 	if (c->certification_reference[0]) {
-		w_int(w, k[C_CERT_REF]);
-		w_text(w, c->certification_reference);
+		vg_cborw_int(w, k[C_CERT_REF]);
+		vg_cborw_text(w, c->certification_reference);
 	}
 	if (c->verification_service[0]) {
-		w_int(w, k[C_VSI]);
-		w_text(w, c->verification_service);
+		vg_cborw_int(w, k[C_VSI]);
+		vg_cborw_text(w, c->verification_service);
 	}
-	w_int(w, k[C_SW]);
-	w_head(w, cbor_encode_array_start, c->n_components);
+	vg_cborw_int(w, k[C_SW]);
+	vg_cborw_head(w, cbor_encode_array_start, c->n_components);
 	for (size_t i = 0; i < c->n_components; i++) {
 		const vg_psa_sw_component *sc = &c->components[i];
 
-		w_head(w, cbor_encode_map_start,
-		       2 + (sc->measurement_type[0] != '\0') + (sc->version[0] != '\0') +
-			   (sc->measurement_desc[0] != '\0'));
+		vg_cborw_head(w, cbor_encode_map_start,
+			      2 + (sc->measurement_type[0] != '\0') + (sc->version[0] != '\0') +
+				  (sc->measurement_desc[0] != '\0'));
 		if (sc->measurement_type[0]) {
-			w_int(w, SW_TYPE);
-			w_text(w, sc->measurement_type);
+			vg_cborw_int(w, SW_TYPE);
+			vg_cborw_text(w, sc->measurement_type);
 		}
-		w_int(w, SW_MEASUREMENT);
-		w_bytes(w, sc->measurement, sc->measurement_len);
+		vg_cborw_int(w, SW_MEASUREMENT);
+		vg_cborw_bytes(w, sc->measurement, sc->measurement_len);
 		if (sc->version[0]) {
-			w_int(w, SW_VERSION);
-			w_text(w, sc->version);
+			vg_cborw_int(w, SW_VERSION);
+			vg_cborw_text(w, sc->version);
 		}
-		w_int(w, SW_SIGNER);
-		w_bytes(w, sc->signer_id, sc->signer_id_len);
+		vg_cborw_int(w, SW_SIGNER);
+		vg_cborw_bytes(w, sc->signer_id, sc->signer_id_len);
 		if (sc->measurement_desc[0]) {
-			w_int(w, SW_DESC);
-			w_text(w, sc->measurement_desc);
+			vg_cborw_int(w, SW_DESC);
+			vg_cborw_text(w, sc->measurement_desc);
 		}
 	}
 }
@@ -1068,7 +994,8 @@ out:
 vg_rc vg_psa_token_encode(const vg_psa_claims *c, vg_psa_sign_fn sign, void *ctx, uint8_t **token,
 			  size_t *len)
 {
-	struct wbuf payload = {0}, tbs = {0}, tok = {0};
+	vg_cborw payload = {.max = 4 * VG_PSA_MAX_TOKEN}, tbs = {.max = 4 * VG_PSA_MAX_TOKEN},
+		 tok = {.max = 4 * VG_PSA_MAX_TOKEN};
 	uint8_t *der = NULL, raw[VG_PSA_ES256_SIG_LEN];
 	size_t der_len = 0;
 	vg_rc rc;
@@ -1090,7 +1017,7 @@ vg_rc vg_psa_token_encode(const vg_psa_claims *c, vg_psa_sign_fn sign, void *ctx
 	encode_claims(&payload, c);
 	if (payload.failed)
 		goto out;
-	if (!sig_structure(wput, &tbs, es256_protected, sizeof es256_protected, payload.p,
+	if (!sig_structure(vg_cborw_put, &tbs, es256_protected, sizeof es256_protected, payload.p,
 			   payload.len) ||
 	    tbs.failed)
 		goto out;
@@ -1101,12 +1028,12 @@ vg_rc vg_psa_token_encode(const vg_psa_claims *c, vg_psa_sign_fn sign, void *ctx
 		goto out;
 
 	rc = VG_ERR_NOMEM;
-	w_head(&tok, cbor_encode_tag, COSE_TAG_SIGN1);
-	w_head(&tok, cbor_encode_array_start, 4);
-	w_bytes(&tok, es256_protected, sizeof es256_protected);
-	w_head(&tok, cbor_encode_map_start, 0);
-	w_bytes(&tok, payload.p, payload.len);
-	w_bytes(&tok, raw, sizeof raw);
+	vg_cborw_head(&tok, cbor_encode_tag, COSE_TAG_SIGN1);
+	vg_cborw_head(&tok, cbor_encode_array_start, 4);
+	vg_cborw_bytes(&tok, es256_protected, sizeof es256_protected);
+	vg_cborw_head(&tok, cbor_encode_map_start, 0);
+	vg_cborw_bytes(&tok, payload.p, payload.len);
+	vg_cborw_bytes(&tok, raw, sizeof raw);
 	if (tok.failed)
 		goto out;
 	if (tok.len > VG_PSA_MAX_TOKEN) {

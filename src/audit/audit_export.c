@@ -16,6 +16,7 @@
 
 #include "common/util.h"
 #include "crypto/seal.h"
+#include "proto/cborw.h"
 #include "proto/wire.h"
 
 /* Domain-separation labels; each is used with its terminating NUL. */
@@ -120,127 +121,32 @@ bool vg_audit_detail_valid(const char *s, size_t len)
 	return true;
 }
 
-/* ---- canonical encoder on libcbor's low-level encoders ---- */
-
-struct enc {
-	uint8_t *p;
-	size_t len, cap;
-	bool failed, too_large;
-};
-
-static void enc_raw(struct enc *e, const void *d, size_t n)
-{
-	if (e->failed || n == 0)
-		return;
-	if (n > VG_AUDIT_EXPORT_MAX - e->len) {
-		e->failed = e->too_large = true;
-		return;
-	}
-	if (e->len + n > e->cap) {
-		size_t cap = e->cap ? e->cap : 256;
-		uint8_t *np;
-		while (cap < e->len + n)
-			cap *= 2;
-		np = realloc(e->p, cap);
-		if (!np) {
-			e->failed = true;
-			return;
-		}
-		e->p = np;
-		e->cap = cap;
-	}
-	memcpy(e->p + e->len, d, n);
-	e->len += n;
-}
-
-static void enc_head(struct enc *e, size_t (*fn)(size_t, unsigned char *, size_t), size_t v)
-{
-	uint8_t t[9];
-	size_t n = fn(v, t, sizeof t);
-
-	if (n == 0)
-		e->failed = true;
-	enc_raw(e, t, n);
-}
-
-static void enc_uint(struct enc *e, uint64_t v)
-{
-	uint8_t t[9];
-	/* cbor_encode_uint picks the shortest head: canonical. */
-	size_t n = cbor_encode_uint(v, t, sizeof t);
-
-	if (n == 0)
-		e->failed = true;
-	enc_raw(e, t, n);
-}
-
-static void enc_bytes(struct enc *e, const uint8_t *p, size_t n)
-{
-	enc_head(e, cbor_encode_bytestring_start, n);
-	enc_raw(e, p, n);
-}
-
-static void enc_text(struct enc *e, const char *s)
-{
-	size_t n = strlen(s);
-
-	enc_head(e, cbor_encode_string_start, n);
-	enc_raw(e, s, n);
-}
-
-static void enc_bool(struct enc *e, bool b)
-{
-	uint8_t t[1];
-
-	if (cbor_encode_bool(b, t, sizeof t) != 1)
-		e->failed = true;
-	enc_raw(e, t, 1);
-}
-
-static void enc_null(struct enc *e)
-{
-	uint8_t t[1];
-
-	if (cbor_encode_null(t, sizeof t) != 1)
-		e->failed = true;
-	enc_raw(e, t, 1);
-}
-
-static vg_rc enc_finish(struct enc *e, uint8_t **out, size_t *len)
-{
-	if (e->failed) {
-		free(e->p);
-		return e->too_large ? VG_ERR_TOO_LARGE : VG_ERR_NOMEM;
-	}
-	*out = e->p;
-	*len = e->len;
-	return VG_OK;
-}
+/* ---- canonical encodings (proto/cborw.h) ---- */
 
 enum rec_form { FORM_BODY = 10, FORM_STORED = 11, FORM_EXPORT = 12 };
 
-static void enc_record(struct enc *e, const vg_audit_record *r, enum rec_form form)
+static void enc_record(vg_cborw *e, const vg_audit_record *r, enum rec_form form)
 {
-	enc_head(e, cbor_encode_array_start, (size_t)form);
-	enc_uint(e, r->seq);
-	enc_uint(e, r->time);
-	enc_bool(e, r->clock_synced);
-	enc_text(e, r->type);
-	enc_text(e, r->outcome);
+	vg_cborw_head(e, cbor_encode_array_start, (size_t)form);
+	vg_cborw_uint(e, r->seq);
+	vg_cborw_uint(e, r->time);
+	vg_cborw_bool(e, r->clock_synced);
+	vg_cborw_text(e, r->type);
+	vg_cborw_text(e, r->outcome);
 	if (r->detail)
-		enc_text(e, r->detail);
+		vg_cborw_text(e, r->detail);
 	else
-		enc_null(e);
-	enc_uint(e, r->uid);
-	enc_uint(e, r->gid);
+		vg_cborw_null(e);
+	vg_cborw_uint(e, r->uid);
+	vg_cborw_uint(e, r->gid);
 	/* CBOR negative integers are outside every voxguard format: the pid
 	 * travels as its 32-bit two's complement. */
-	enc_uint(e, (uint32_t)r->pid);
-	enc_text(e, r->role);
+	vg_cborw_uint(e, (uint32_t)r->pid);
+	vg_cborw_text(e, r->role);
 	if (form >= FORM_STORED)
-		enc_bytes(e, r->mac, VG_AUDIT_MAC_LEN);
+		vg_cborw_bytes(e, r->mac, VG_AUDIT_MAC_LEN);
 	if (form == FORM_EXPORT)
-		enc_bytes(e, r->hash, VG_AUDIT_HASH_LEN);
+		vg_cborw_bytes(e, r->hash, VG_AUDIT_HASH_LEN);
 }
 
 static bool record_fields_ok(const vg_audit_record *r)
@@ -252,15 +158,15 @@ static bool record_fields_ok(const vg_audit_record *r)
 	       (!r->detail || vg_audit_detail_valid(r->detail, strlen(r->detail)));
 }
 
-static void enc_checkpoint(struct enc *e, const vg_audit_cp *cp)
+static void enc_checkpoint(vg_cborw *e, const vg_audit_cp *cp)
 {
-	enc_head(e, cbor_encode_array_start, CP_FIELDS);
-	enc_uint(e, cp->kind);
-	enc_uint(e, cp->next_seq);
-	enc_bytes(e, cp->head, VG_AUDIT_HASH_LEN);
-	enc_uint(e, cp->time);
-	enc_bool(e, cp->clock_synced);
-	enc_bytes(e, cp->sig, cp->sig_len);
+	vg_cborw_head(e, cbor_encode_array_start, CP_FIELDS);
+	vg_cborw_uint(e, cp->kind);
+	vg_cborw_uint(e, cp->next_seq);
+	vg_cborw_bytes(e, cp->head, VG_AUDIT_HASH_LEN);
+	vg_cborw_uint(e, cp->time);
+	vg_cborw_bool(e, cp->clock_synced);
+	vg_cborw_bytes(e, cp->sig, cp->sig_len);
 }
 
 static bool checkpoint_fields_ok(const vg_audit_cp *cp)
@@ -272,26 +178,26 @@ static bool checkpoint_fields_ok(const vg_audit_cp *cp)
 
 vg_rc vg_audit_record_encode(const vg_audit_record *r, uint8_t **out, size_t *len)
 {
-	struct enc e = {0};
+	vg_cborw e = {.max = VG_AUDIT_EXPORT_MAX};
 
 	*out = NULL;
 	*len = 0;
 	if (!record_fields_ok(r))
 		return VG_ERR_INVALID;
 	enc_record(&e, r, FORM_STORED);
-	return enc_finish(&e, out, len);
+	return vg_cborw_finish(&e, out, len);
 }
 
 vg_rc vg_audit_record_mac(const uint8_t key[static 32], const uint8_t prev[static 32],
 			  const vg_audit_record *r, uint8_t mac[static 32])
 {
-	struct enc e = {0};
+	vg_cborw e = {.max = VG_AUDIT_EXPORT_MAX};
 	vg_rc rc;
 
 	if (!record_fields_ok(r))
 		return VG_ERR_INVALID;
-	enc_raw(&e, mac_label, sizeof mac_label);
-	enc_raw(&e, prev, VG_AUDIT_HASH_LEN);
+	vg_cborw_raw(&e, mac_label, sizeof mac_label);
+	vg_cborw_raw(&e, prev, VG_AUDIT_HASH_LEN);
 	enc_record(&e, r, FORM_BODY);
 	if (e.failed) {
 		free(e.p);
@@ -305,12 +211,12 @@ vg_rc vg_audit_record_mac(const uint8_t key[static 32], const uint8_t prev[stati
 vg_rc vg_audit_record_hash(const uint8_t prev[static 32], const vg_audit_record *r,
 			   uint8_t out[static 32])
 {
-	struct enc e = {0};
+	vg_cborw e = {.max = VG_AUDIT_EXPORT_MAX};
 	vg_rc rc;
 
 	if (!record_fields_ok(r))
 		return VG_ERR_INVALID;
-	enc_raw(&e, prev, VG_AUDIT_HASH_LEN);
+	vg_cborw_raw(&e, prev, VG_AUDIT_HASH_LEN);
 	enc_record(&e, r, FORM_STORED);
 	if (e.failed) {
 		free(e.p);
@@ -395,14 +301,14 @@ void vg_audit_checkpoint_message(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN
 
 vg_rc vg_audit_checkpoint_encode(const vg_audit_cp *cp, uint8_t **out, size_t *len)
 {
-	struct enc e = {0};
+	vg_cborw e = {.max = VG_AUDIT_EXPORT_MAX};
 
 	*out = NULL;
 	*len = 0;
 	if (!checkpoint_fields_ok(cp))
 		return VG_ERR_INVALID;
 	enc_checkpoint(&e, cp);
-	return enc_finish(&e, out, len);
+	return vg_cborw_finish(&e, out, len);
 }
 
 vg_rc vg_audit_export_encode(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
@@ -410,7 +316,7 @@ vg_rc vg_audit_export_encode(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
 			     const vg_audit_record *recs, size_t n_recs, const vg_audit_cp *cps,
 			     size_t n_cps, uint8_t **out, size_t *len)
 {
-	struct enc e = {0};
+	vg_cborw e = {.max = VG_AUDIT_EXPORT_MAX};
 
 	*out = NULL;
 	*len = 0;
@@ -423,22 +329,22 @@ vg_rc vg_audit_export_encode(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
 	for (size_t i = 0; i < n_cps; i++)
 		if (!checkpoint_fields_ok(&cps[i]))
 			return VG_ERR_INVALID;
-	enc_head(&e, cbor_encode_array_start, EXPORT_FIELDS);
-	enc_text(&e, VG_AUDIT_MAGIC);
-	enc_uint(&e, VG_AUDIT_FORMAT_VERSION);
-	enc_bytes(&e, log_id, VG_AUDIT_LOG_ID_LEN);
-	enc_bytes(&e, pub_der, pub_len);
+	vg_cborw_head(&e, cbor_encode_array_start, EXPORT_FIELDS);
+	vg_cborw_text(&e, VG_AUDIT_MAGIC);
+	vg_cborw_uint(&e, VG_AUDIT_FORMAT_VERSION);
+	vg_cborw_bytes(&e, log_id, VG_AUDIT_LOG_ID_LEN);
+	vg_cborw_bytes(&e, pub_der, pub_len);
 	if (anchor)
 		enc_checkpoint(&e, anchor);
 	else
-		enc_null(&e);
-	enc_head(&e, cbor_encode_array_start, n_recs);
+		vg_cborw_null(&e);
+	vg_cborw_head(&e, cbor_encode_array_start, n_recs);
 	for (size_t i = 0; i < n_recs && !e.failed; i++)
 		enc_record(&e, &recs[i], FORM_EXPORT);
-	enc_head(&e, cbor_encode_array_start, n_cps);
+	vg_cborw_head(&e, cbor_encode_array_start, n_cps);
 	for (size_t i = 0; i < n_cps && !e.failed; i++)
 		enc_checkpoint(&e, &cps[i]);
-	return enc_finish(&e, out, len);
+	return vg_cborw_finish(&e, out, len);
 }
 
 /* ---- strict pull decoder on libcbor's streaming decoder ----
