@@ -24,7 +24,9 @@ struct vg_db {
 	sqlite3 *h;
 	vg_rot *rot;
 	vg_hmac_key *meta_key; /* keys the meta MAC */
-	uint64_t counter;
+	uint64_t counter;   /* commits, ever (record versions hang off it) */
+	uint64_t epoch;     /* the RoT counter value this state is bound to */
+	uint64_t rot_value; /* the RoT counter as last read or advanced */
 	vg_rc state;
 	bool in_tx;
 	sqlite3_stmt *st_meta_put;
@@ -39,12 +41,13 @@ struct vg_db {
 };
 
 /* One small B-tree, so a commit dirties one meta page: rows "#counter"
- * (8 bytes, big-endian), "#mac" (32) and one per anchor. */
+ * and "#epoch" (8 bytes each, big-endian), "#mac" (32) and one per anchor. */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, val BLOB NOT NULL)"
     " WITHOUT ROWID;";
 
 #define ROW_COUNTER "#counter"
+#define ROW_EPOCH   "#epoch"
 #define ROW_MAC     "#mac"
 
 vg_rc vg_db_exec(vg_db *db, const char *sql)
@@ -68,6 +71,10 @@ uint64_t vg_db_counter(const vg_db *db)
 {
 	return db->counter;
 }
+uint64_t vg_db_epoch(const vg_db *db)
+{
+	return db->epoch;
+}
 bool vg_db_in_tx(const vg_db *db)
 {
 	return db->in_tx;
@@ -85,16 +92,19 @@ static int anchor_cmp(const void *a, const void *b)
 	return strcmp(((const struct anchor *)a)->name, ((const struct anchor *)b)->name);
 }
 
-/* HMAC over "VGM1" | counter | for each anchor by name: len|name|len|val. */
-static vg_rc meta_mac(vg_db *db, uint64_t counter, uint8_t mac[32])
+/* HMAC over "VGM2" | counter | epoch | for each anchor by name:
+ * len|name|len|val. */
+static vg_rc meta_mac(vg_db *db, uint64_t counter, uint64_t epoch, uint8_t mac[32])
 {
-	uint8_t buf[8 + 8 + MAX_ANCHORS * (2 + ANCHOR_NAME_MAX + VG_ANCHOR_MAX)];
+	uint8_t buf[4 + 8 + 8 + MAX_ANCHORS * (2 + ANCHOR_NAME_MAX + VG_ANCHOR_MAX)];
 	size_t n = 0;
 
-	memcpy(buf, "VGM1", 4);
+	memcpy(buf, "VGM2", 4);
 	n = 4;
 	for (int i = 7; i >= 0; i--)
 		buf[n++] = (uint8_t)(counter >> (8 * i));
+	for (int i = 7; i >= 0; i--)
+		buf[n++] = (uint8_t)(epoch >> (8 * i));
 	qsort(db->anchors, db->n_anchors, sizeof db->anchors[0], anchor_cmp);
 	for (size_t i = 0; i < db->n_anchors; i++) {
 		size_t nl = strlen(db->anchors[i].name);
@@ -123,7 +133,7 @@ static vg_rc load_meta(vg_db *db, bool *present)
 {
 	sqlite3_stmt *st = NULL;
 	uint8_t mac[32], want[32];
-	bool have_counter = false, have_mac = false;
+	bool have_counter = false, have_epoch = false, have_mac = false;
 	vg_rc rc = VG_OK;
 	int r;
 
@@ -147,6 +157,9 @@ static vg_rc load_meta(vg_db *db, bool *present)
 		if (strcmp(name, ROW_COUNTER) == 0 && len == 8 && !have_counter) {
 			db->counter = be64(val);
 			have_counter = true;
+		} else if (strcmp(name, ROW_EPOCH) == 0 && len == 8 && !have_epoch) {
+			db->epoch = be64(val);
+			have_epoch = true;
 		} else if (strcmp(name, ROW_MAC) == 0 && len == 32 && !have_mac) {
 			memcpy(mac, val, 32);
 			have_mac = true;
@@ -167,14 +180,16 @@ static vg_rc load_meta(vg_db *db, bool *present)
 	sqlite3_finalize(st);
 	if (rc != VG_OK)
 		return rc;
-	if (!have_counter && !have_mac && db->n_anchors == 0) {
+	if (!have_counter && !have_epoch && !have_mac && db->n_anchors == 0) {
 		db->counter = 0; /* a database that never committed */
+		db->epoch = 0;
 		return VG_OK;
 	}
 	*present = true;
-	if (!have_counter || !have_mac || db->counter > INT64_MAX)
+	if (!have_counter || !have_epoch || !have_mac || db->counter > INT64_MAX ||
+	    db->epoch > INT64_MAX)
 		return VG_ERR_INTEGRITY;
-	rc = meta_mac(db, db->counter, want);
+	rc = meta_mac(db, db->counter, db->epoch, want);
 	if (rc == VG_OK && CRYPTO_memcmp(mac, want, 32) != 0)
 		rc = VG_ERR_INTEGRITY;
 	return rc;
@@ -240,16 +255,18 @@ vg_rc vg_db_open(vg_db **out, const char *path, vg_rot *rot)
 	if (rc == VG_ERR_IO)
 		goto fail;
 	db->state = rc;
+	db->rot_value = rot_counter;
 	if (db->state == VG_OK) {
-		if (db->counter < rot_counter) {
+		if (db->epoch < rot_counter) {
 			/* Also covers a deleted database on a used device. */
 			db->state = VG_ERR_ROLLBACK;
-		} else if (db->counter > rot_counter) {
+		} else if (db->epoch > rot_counter) {
 			/* Crash between COMMIT and the RoT write: the database
 			 * is newer (only we can MAC its meta), so catch up. */
-			rc = vg_rot_counter_advance(rot, db->counter);
+			rc = vg_rot_counter_advance(rot, db->epoch);
 			if (rc != VG_OK)
 				goto fail;
+			db->rot_value = db->epoch;
 		}
 	}
 	*out = db;
@@ -362,17 +379,25 @@ static vg_rc meta_put(vg_db *db, const char *name, const uint8_t *val, size_t le
 
 vg_rc vg_db_commit(vg_db *db)
 {
-	uint8_t mac[32], ctr[8];
+	uint8_t mac[32], ctr[8], ep[8];
 	uint64_t next = db->counter + 1;
+	/* Every commit belongs to the epoch after the RoT's current value;
+	 * the RoT reaches it at the next sync. So the RoT only ever steps by
+	 * one (all a TPM NV counter can do), once per sync window. */
+	uint64_t epoch = db->rot_value + 1;
 	vg_rc rc;
 
 	if (!db->in_tx)
 		return VG_ERR_INTERNAL;
-	rc = meta_mac(db, next, mac);
-	for (int i = 0; i < 8; i++)
+	rc = meta_mac(db, next, epoch, mac);
+	for (int i = 0; i < 8; i++) {
 		ctr[i] = (uint8_t)(next >> (56 - 8 * i));
+		ep[i] = (uint8_t)(epoch >> (56 - 8 * i));
+	}
 	if (rc == VG_OK)
 		rc = meta_put(db, ROW_COUNTER, ctr, sizeof ctr);
+	if (rc == VG_OK)
+		rc = meta_put(db, ROW_EPOCH, ep, sizeof ep);
 	if (rc == VG_OK)
 		rc = meta_put(db, ROW_MAC, mac, sizeof mac);
 	/* Only anchors changed in this transaction are rewritten. */
@@ -388,6 +413,7 @@ vg_rc vg_db_commit(vg_db *db)
 	}
 	db->in_tx = false;
 	db->counter = next;
+	db->epoch = epoch;
 	for (size_t i = 0; i < db->n_anchors; i++)
 		db->anchors[i].dirty = false;
 	/* The data is durable. The RoT follows, now or within rot_sync_ms
@@ -407,8 +433,9 @@ vg_rc vg_db_rot_sync(vg_db *db, bool force)
 	now = vg_mono_ms();
 	if (!force && now - db->rot_synced_ms < db->rot_sync_ms)
 		return VG_OK;
-	rc = vg_rot_counter_advance(db->rot, db->counter);
+	rc = vg_rot_counter_advance(db->rot, db->epoch);
 	if (rc == VG_OK) {
+		db->rot_value = db->epoch;
 		db->rot_pending = false;
 		db->rot_synced_ms = now;
 	}

@@ -9,18 +9,21 @@
  * audit log's head) through vg_db_anchor_set() inside a transaction.
  *
  * Every commit (vg_db_commit) raises the database's commit counter by one
- * and rewrites the meta table: counter and all anchors under an HMAC keyed
- * from the root of trust. After the commit the root of trust's monotonic
- * counter is advanced to the same value: in the commit itself when
- * rot_sync_ms is 0, otherwise at most rot_sync_ms later (vg_db_rot_sync,
- * called by the event loop and at close). The delay batches RoT writes (an
- * fsync on the file backend, an NV write with limited endurance on a TPM);
- * its cost is a window: a copy of the database taken less than rot_sync_ms
- * before a power cut can be restored undetected. At open:
+ * and rewrites the meta table: commit counter, epoch and all anchors under
+ * an HMAC keyed from the root of trust. The epoch binds the database to the
+ * root of trust's monotonic counter R: every commit is stamped with epoch
+ * R+1, and after it the RoT counter is advanced to R+1 -- in the commit
+ * itself when rot_sync_ms is 0, otherwise at most rot_sync_ms later
+ * (vg_db_rot_sync, called by the event loop and at close). So the RoT only
+ * ever steps by one (all a TPM NV counter can do) and at most once per
+ * window, however many commits the window holds. The delay batches RoT
+ * writes (an fsync on the file backend, an NV write with limited endurance
+ * on a TPM); its cost is a window: a copy of the database taken less than
+ * rot_sync_ms before a power cut can be restored undetected. At open:
  *   - meta MAC bad or missing (with data present)  -> VG_ERR_INTEGRITY;
- *   - db counter <  RoT counter                     -> VG_ERR_ROLLBACK
+ *   - db epoch <  RoT counter                       -> VG_ERR_ROLLBACK
  *     (an older copy of the database was restored);
- *   - db counter >= RoT counter                     -> fine (equal, or the
+ *   - db epoch >= RoT counter                       -> fine (equal, or the
  *     crash window between the two writes; the RoT is advanced).
  * In those two error states vg_db_open still returns a handle (so status and
  * audit keep working) and vg_db_state() reports why the data is refused.
@@ -52,6 +55,8 @@ vg_rc vg_db_state(const vg_db *db);
 /* A module found its own content inconsistent with its anchor. */
 void vg_db_set_state(vg_db *db, vg_rc state);
 uint64_t vg_db_counter(const vg_db *db);
+/* The RoT counter value the committed state is bound to (see above). */
+uint64_t vg_db_epoch(const vg_db *db);
 
 /* BEGIN IMMEDIATE; nested calls are errors. */
 VG_NODISCARD vg_rc vg_db_begin(vg_db *db);
@@ -69,7 +74,7 @@ VG_NODISCARD vg_rc vg_db_anchor_get(const vg_db *db, const char *name, uint8_t *
 
 /* Sets the RoT batching window (0 = advance the RoT in every commit). */
 void vg_db_set_rot_sync_ms(vg_db *db, uint32_t ms);
-/* Advances the RoT counter to the committed counter if one is pending and
+/* Advances the RoT counter to the committed epoch if one is pending and
  * the window has passed (or force). */
 VG_NODISCARD vg_rc vg_db_rot_sync(vg_db *db, bool force);
 /* Milliseconds until a pending RoT advance is due, 0 if due now, -1 if
