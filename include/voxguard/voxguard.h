@@ -63,6 +63,10 @@ typedef enum vg_rc {
 	VG_ERR_VERIFY_FAILED = 14, /* a signature or MAC did not verify */
 	VG_ERR_UNSUPPORTED = 15,   /* unknown operation, type or version */
 	VG_ERR_INTERNAL = 16,      /* a bug: please report it */
+	VG_ERR_AUTH_REQUIRED = 17, /* an admin operation needs a valid admin session */
+	VG_ERR_AUTH_FAILED = 18,   /* wrong password, setup code or signature */
+	VG_ERR_LOCKED = 19,        /* too many failed attempts: wait and retry */
+	VG_ERR_STATE = 20,         /* not allowed in the device's current state */
 } vg_rc;
 
 /* A static English description of rc; never NULL. */

@@ -42,6 +42,14 @@ VG_EXPORT const char *vg_rc_str(vg_rc rc)
 		return "not supported";
 	case VG_ERR_INTERNAL:
 		return "internal error";
+	case VG_ERR_AUTH_REQUIRED:
+		return "admin authentication required: log in with `voxguard admin login`";
+	case VG_ERR_AUTH_FAILED:
+		return "authentication failed";
+	case VG_ERR_LOCKED:
+		return "too many failed attempts: locked, try again later";
+	case VG_ERR_STATE:
+		return "not allowed in the device's current state";
 	}
 	return "unknown error";
 }

@@ -42,6 +42,11 @@ vg_rc vg_rot_random(vg_rot *r, uint8_t *buf, size_t len)
 	return r->ops->random(r, buf, len);
 }
 
+vg_rc vg_rot_measure(vg_rot *r, const char *what, const uint8_t digest[static 32])
+{
+	return r->ops->measure ? r->ops->measure(r, what, digest) : VG_ERR_UNSUPPORTED;
+}
+
 const char *vg_rot_name(const vg_rot *r)
 {
 	return r->ops->name;

@@ -36,6 +36,10 @@ typedef struct vg_rot_ops {
 	 * Durable before it returns. */
 	vg_rc (*counter_advance)(vg_rot *r, uint64_t value);
 	vg_rc (*random)(vg_rot *r, uint8_t *buf, size_t len);
+	/* Optional (NULL: VG_ERR_UNSUPPORTED): extends a platform
+	 * measurement (SHA-256 digest of a component named `what`) into the
+	 * backend's measurement register (a TPM PCR). */
+	vg_rc (*measure)(vg_rot *r, const char *what, const uint8_t digest[32]);
 	void (*close)(vg_rot *r);
 } vg_rot_ops;
 
@@ -58,6 +62,7 @@ VG_NODISCARD vg_rc vg_rot_derive(vg_rot *r, const char *label, const uint8_t *ct
 VG_NODISCARD vg_rc vg_rot_counter_read(vg_rot *r, uint64_t *value);
 VG_NODISCARD vg_rc vg_rot_counter_advance(vg_rot *r, uint64_t value);
 VG_NODISCARD vg_rc vg_rot_random(vg_rot *r, uint8_t *buf, size_t len);
+VG_NODISCARD vg_rc vg_rot_measure(vg_rot *r, const char *what, const uint8_t digest[static 32]);
 const char *vg_rot_name(const vg_rot *r);
 bool vg_rot_is_dev(const vg_rot *r);
 
