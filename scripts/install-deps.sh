@@ -5,8 +5,9 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev llvm
-libssl-dev openssl libsqlite3-dev sqlite3 libcbor-dev libjansson-dev
-libcmocka-dev libsystemd-dev libseccomp-dev binutils file procps"
+libssl-dev openssl libsqlite3-dev sqlite3 libcbor-dev libjansson-dev nodejs
+libcmocka-dev libsystemd-dev libseccomp-dev binutils file procps
+libtss2-dev swtpm swtpm-tools tpm2-tools"
 
 missing=""
 for p in $PKGS; do

@@ -196,6 +196,69 @@ VG_EXPORT VG_NODISCARD vg_rc vg_log_export(vg_client *c, uint8_t **out, size_t *
  * once taken. */
 VG_EXPORT VG_NODISCARD vg_rc vg_log_take_seed(vg_client *c, uint8_t seed[static 32]);
 
+/* ------------------------------------------------------------------ */
+/* Device identity and attestation (SFR 4.2.1, 4.2.2, 4.2.3)           */
+
+/* The setup code: "XXXX-XXXX-XXXX-XXXX" and its NUL. */
+#define VG_SETUP_CODE_SIZE 20u
+
+typedef struct vg_provision_req {
+	const char *oem;                  /* required: printable ASCII, < 64 */
+	const char *model;                /* required, < 64 */
+	const char *hw_rev;               /* required, < 32 */
+	const char *verification_service; /* optional URL, < 128; NULL for none */
+} vg_provision_req;
+
+/* Factory provisioning (admin; once per device, VG_ERR_STATE after): the
+ * service creates the attestation and device identity keys, records the
+ * platform identity and returns the device's setup code. */
+VG_EXPORT VG_NODISCARD vg_rc vg_device_provision(vg_client *c, const vg_provision_req *req,
+						 char code[static VG_SETUP_CODE_SIZE]);
+
+typedef struct vg_component {
+	char name[32];
+	char version[32];
+	uint8_t measurement[64];
+	size_t measurement_len;
+	uint8_t signer_id[64];
+	size_t signer_id_len;
+} vg_component;
+
+#define VG_MAX_COMPONENTS 16u
+
+typedef struct vg_device_identity {
+	int provisioned;
+	char oem[64];
+	char model[64];
+	char hw_rev[32];
+	char verification_service[128];
+	uint64_t provisioned_at; /* seconds since the epoch */
+	uint8_t instance_id[33]; /* RFC 9783 UEID of the attestation key */
+	uint8_t implementation_id[32];
+	uint32_t lifecycle; /* PSA security lifecycle (RFC 9783 4.3.1) */
+	uint8_t boot_seed[32];
+	char rot_backend[16];
+	char attestation_key_pem[512]; /* "" before provisioning */
+	vg_component components[VG_MAX_COMPONENTS];
+	size_t n_components;
+} vg_device_identity;
+
+/* Platform and instance identity (open to every caller). */
+VG_EXPORT VG_NODISCARD vg_rc vg_device_identity_get(vg_client *c, vg_device_identity *out);
+
+/* A PSA attestation token (RFC 9783) over nonce (32, 48 or 64 bytes),
+ * naming the caller as its client ID; *token is freed with vg_free. */
+VG_EXPORT VG_NODISCARD vg_rc vg_attest(vg_client *c, const uint8_t *nonce, size_t nonce_len,
+				       uint8_t **token, size_t *len);
+
+/* A PKCS#10 CSR (PEM) for the device identity key (admin); cn NULL for
+ * the default subject. Free *pem with vg_free(*pem, *len). */
+VG_EXPORT VG_NODISCARD vg_rc vg_device_csr(vg_client *c, const char *cn, char **pem, size_t *len);
+/* Stores the OEM CA's certificate for the device identity key (admin). */
+VG_EXPORT VG_NODISCARD vg_rc vg_device_set_cert(vg_client *c, const char *pem, size_t len);
+/* The stored certificate (PEM); VG_ERR_NOT_FOUND if none. */
+VG_EXPORT VG_NODISCARD vg_rc vg_device_cert(vg_client *c, char **pem, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,6 +33,9 @@ int cmd_store(struct cli *cli, int argc, char **argv);
 int cmd_log(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_verify_token(struct cli *cli, int argc, char **argv);
+int cmd_provision(struct cli *cli, int argc, char **argv);
+int cmd_identity(struct cli *cli, int argc, char **argv);
+int cmd_attest(struct cli *cli, int argc, char **argv);
 
 /* Runs the subcommand named argv[0] from table (argc >= 1). */
 int cli_dispatch(struct cli *cli, const char *group, const struct cli_cmd *table, size_t n,

@@ -7,16 +7,18 @@
 #include <openssl/crypto.h>
 
 #include "attest/psa_token.h"
+#include "attest/reference.h"
 #include "cli/cli.h"
 #include "common/util.h"
 
 int cmd_verify_token(struct cli *cli, int argc, char **argv)
 {
-	static const char spec[] = "nonce=,key=,json";
+	static const char spec[] = "nonce=,key=,reference=,json";
 	struct cli_opts o;
 	uint8_t *tok = NULL, *key = NULL, nonce[64];
 	size_t tok_len = 0, key_len = 0, nonce_len = 0;
 	vg_psa_verify_opts opts = {0};
+	vg_psa_sw_component ref[VG_PSA_MAX_COMPONENTS];
 	vg_psa_claims claims;
 	vg_psa_profile profile = 0;
 	char why[160] = "";
@@ -36,6 +38,22 @@ int cmd_verify_token(struct cli *cli, int argc, char **argv)
 		opts.nonce = nonce;
 		opts.nonce_len = nonce_len;
 	}
+	if (cli_opt(&o, spec, "reference")) {
+		uint8_t *txt = NULL;
+		size_t txt_len = 0;
+		rc =
+		    cli_read(cli_opt(&o, spec, "reference"), VG_REFERENCE_MAX_FILE, &txt, &txt_len);
+		if (rc != VG_OK)
+			return cli_fail("cannot read %s: %s", cli_opt(&o, spec, "reference"),
+					vg_rc_str(rc));
+		rc = vg_psa_reference_parse((const char *)txt, txt_len, ref, &opts.n_reference, why,
+					    sizeof why);
+		free(txt);
+		if (rc != VG_OK)
+			return cli_fail("verify-token: %s: %s", cli_opt(&o, spec, "reference"),
+					why);
+		opts.reference = ref;
+	}
 	if ((e = cli_read_pubkey(cli_opt(&o, spec, "key"), &key, &key_len)))
 		return e;
 	rc = cli_read(o.pos[0], VG_PSA_MAX_TOKEN + 1, &tok, &tok_len);
@@ -54,10 +72,11 @@ int cmd_verify_token(struct cli *cli, int argc, char **argv)
 			char iid[2 * VG_PSA_INSTANCE_ID_LEN + 1];
 			vg_hex_encode(claims.instance_id, VG_PSA_INSTANCE_ID_LEN, iid);
 			(void)printf("token valid: profile %s, instance %s, lifecycle %s, %zu "
-				     "software components%s\n",
+				     "software components%s%s\n",
 				     vg_psa_profile_name(profile), iid,
 				     vg_psa_lifecycle_name(claims.lifecycle), claims.n_components,
-				     opts.nonce ? ", nonce matches" : "");
+				     opts.nonce ? ", nonce matches" : "",
+				     opts.reference ? ", components match the reference" : "");
 		}
 		if (!opts.nonce)
 			(void)fprintf(stderr, "voxguard: warning: no --nonce given: the token's "

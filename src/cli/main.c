@@ -32,8 +32,15 @@ static const struct cli_cmd commands[] = {
      "keystore: create, list, info, public, delete, sign, verify, encrypt, "
      "decrypt, mac"},
     {"store", cmd_store, "secure storage: put, get, list, delete"},
+    {"provision", cmd_provision,
+     "--oem N --model N --hw-rev R --setup-code-out F: factory provisioning (once)"},
+    {"identity", cmd_identity,
+     "[--json | --public-key | --csr-out F [--cn CN] | --set-cert F | --cert]: device "
+     "identity"},
+    {"attest", cmd_attest, "--nonce HEX --out TOKEN: a PSA attestation token (RFC 9783)"},
     {"verify-token", cmd_verify_token,
-     "TOKEN --key PEM [--nonce HEX] [--json]: check a PSA attestation token offline"},
+     "TOKEN --key PEM [--nonce HEX] [--reference F] [--json]: check a PSA attestation "
+     "token offline"},
     {"log", cmd_log, "audit log: show, export, verify (offline), seed"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this help"},
@@ -46,7 +53,7 @@ static int cmd_help(struct cli *cli, int argc, char **argv)
 	(void)argv;
 	(void)printf("usage: voxguard [--socket PATH] [--owner UID] COMMAND ...\n\n");
 	for (size_t i = 0; i < VG_ARRAY_LEN(commands); i++)
-		(void)printf("  %-8s %s\n", commands[i].name, commands[i].help);
+		(void)printf("  %-12s %s\n", commands[i].name, commands[i].help);
 	(void)printf("\n'voxguard COMMAND' alone lists its subcommands. Exit status: 0 "
 		     "success, 1 negative answer, 2 error.\n");
 	return 0;

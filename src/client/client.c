@@ -154,7 +154,7 @@ static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
 
 	memset(reply, 0, sizeof *reply);
 	c->last_error[0] = '\0';
-	if (c->owner >= 0 && op != VG_OP_STATUS && op != VG_OP_LOG_EXPORT && op != VG_OP_LOG_SEED)
+	if (c->owner >= 0 && op != VG_OP_STATUS && op < VG_OP_LOG_EXPORT)
 		vg_msgb_uint(b, VG_A_OWNER, (uint64_t)c->owner);
 	rc = vg_wire_encode(op, b, &frame, &frame_len);
 	if (rc != VG_OK)
@@ -170,7 +170,7 @@ static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
 	if (rc != VG_OK)
 		return rc;
 	if (reply->code != VG_OK) {
-		rc = reply->code > VG_ERR_INTERNAL ? VG_ERR_PROTOCOL : (vg_rc)reply->code;
+		rc = reply->code > VG_ERR_STATE ? VG_ERR_PROTOCOL : (vg_rc)reply->code;
 		VG_IGNORE(vg_msg_text(reply, VG_A_MSG, c->last_error, sizeof c->last_error));
 		vg_msg_free(reply);
 		return rc;
@@ -590,4 +590,221 @@ VG_EXPORT vg_rc vg_log_take_seed(vg_client *c, uint8_t seed[static 32])
 	vg_free(out, len);
 	vg_msg_free(&r);
 	return rc;
+}
+
+/* ---- identity and attestation ---- */
+
+VG_EXPORT vg_rc vg_device_provision(vg_client *c, const vg_provision_req *req,
+				    char code[static VG_SETUP_CODE_SIZE])
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc;
+
+	code[0] = '\0';
+	if (!req || !req->oem || !req->model || !req->hw_rev)
+		return VG_ERR_INVALID;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_text(&b, VG_A_OEM, req->oem);
+	vg_msgb_text(&b, VG_A_MODEL, req->model);
+	vg_msgb_text(&b, VG_A_HW_REV, req->hw_rev);
+	if (req->verification_service)
+		vg_msgb_text(&b, VG_A_VSI, req->verification_service);
+	rc = call(c, VG_OP_PROVISION, &b, &r);
+	if (rc != VG_OK)
+		return rc;
+	if (vg_msg_text(&r, VG_A_CODE, code, VG_SETUP_CODE_SIZE) != VG_OK) {
+		code[0] = '\0';
+		rc = VG_ERR_PROTOCOL;
+	}
+	vg_msg_free(&r);
+	return rc;
+}
+
+static vg_rc copy_bytes(const vg_msg *r, unsigned key, uint8_t *out, size_t cap, size_t *n,
+			bool exact)
+{
+	const uint8_t *p;
+	size_t len;
+
+	if (vg_msg_bytes(r, key, &p, &len) != VG_OK || len > cap || (exact && len != cap))
+		return VG_ERR_PROTOCOL;
+	memcpy(out, p, len);
+	if (n)
+		*n = len;
+	return VG_OK;
+}
+
+static vg_rc component_from_map(const cbor_item_t *m, vg_component *c)
+{
+	cbor_item_t *it = NULL;
+	const struct {
+		unsigned key;
+		char *out;
+		size_t cap;
+	} texts[] = {{VG_A_NAME, c->name, sizeof c->name},
+		     {VG_A_VERSION, c->version, sizeof c->version}};
+	const struct {
+		unsigned key;
+		uint8_t *out;
+		size_t *len;
+	} bins[] = {{VG_A_DATA, c->measurement, &c->measurement_len},
+		    {VG_A_SIG, c->signer_id, &c->signer_id_len}};
+
+	for (size_t i = 0; i < 2; i++) {
+		size_t n;
+		if (vg_map_get(m, texts[i].key, &it) != VG_OK || !cbor_isa_string(it) ||
+		    (n = cbor_string_length(it)) >= texts[i].cap)
+			return VG_ERR_PROTOCOL;
+		memcpy(texts[i].out, cbor_string_handle(it), n);
+		texts[i].out[n] = '\0';
+		if (memchr(texts[i].out, 0, n))
+			return VG_ERR_PROTOCOL;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		size_t n;
+		if (vg_map_get(m, bins[i].key, &it) != VG_OK || !cbor_isa_bytestring(it) ||
+		    (n = cbor_bytestring_length(it)) > 64)
+			return VG_ERR_PROTOCOL;
+		memcpy(bins[i].out, cbor_bytestring_handle(it), n);
+		*bins[i].len = n;
+	}
+	return VG_OK;
+}
+
+VG_EXPORT vg_rc vg_device_identity_get(vg_client *c, vg_device_identity *out)
+{
+	vg_msgb b;
+	vg_msg r;
+	cbor_item_t *arr = NULL;
+	uint64_t v = 0, lc = 0;
+	vg_rc rc;
+
+	memset(out, 0, sizeof *out);
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	rc = call(c, VG_OP_IDENTITY, &b, &r);
+	if (rc != VG_OK)
+		return rc;
+	if (vg_msg_uint(&r, VG_A_PROVISIONED, &v) != VG_OK ||
+	    copy_bytes(&r, VG_A_IMPL, out->implementation_id, sizeof out->implementation_id, NULL,
+		       true) != VG_OK ||
+	    vg_msg_uint(&r, VG_A_LIFECYCLE, &lc) != VG_OK || lc > UINT32_MAX ||
+	    copy_bytes(&r, VG_A_BOOT_SEED, out->boot_seed, sizeof out->boot_seed, NULL, true) !=
+		VG_OK ||
+	    vg_msg_text(&r, VG_A_ROT, out->rot_backend, sizeof out->rot_backend) != VG_OK)
+		rc = VG_ERR_PROTOCOL;
+	out->lifecycle = (uint32_t)lc;
+	out->provisioned = v != 0;
+	if (rc == VG_OK && out->provisioned &&
+	    (copy_bytes(&r, VG_A_INSTANCE, out->instance_id, sizeof out->instance_id, NULL, true) !=
+		 VG_OK ||
+	     vg_msg_text(&r, VG_A_OEM, out->oem, sizeof out->oem) != VG_OK ||
+	     vg_msg_text(&r, VG_A_MODEL, out->model, sizeof out->model) != VG_OK ||
+	     vg_msg_text(&r, VG_A_HW_REV, out->hw_rev, sizeof out->hw_rev) != VG_OK ||
+	     vg_msg_text(&r, VG_A_VSI, out->verification_service,
+			 sizeof out->verification_service) != VG_OK ||
+	     vg_msg_uint(&r, VG_A_CREATED, &out->provisioned_at) != VG_OK ||
+	     vg_msg_text(&r, VG_A_PEM, out->attestation_key_pem, sizeof out->attestation_key_pem) !=
+		 VG_OK))
+		rc = VG_ERR_PROTOCOL;
+	if (rc == VG_OK && (vg_msg_item(&r, VG_A_COMPONENTS, &arr) != VG_OK ||
+			    !cbor_isa_array(arr) || cbor_array_size(arr) > VG_MAX_COMPONENTS))
+		rc = VG_ERR_PROTOCOL;
+	for (size_t i = 0; rc == VG_OK && i < cbor_array_size(arr); i++) {
+		cbor_item_t *m = cbor_array_handle(arr)[i];
+		if (!cbor_isa_map(m) || component_from_map(m, &out->components[i]) != VG_OK)
+			rc = VG_ERR_PROTOCOL;
+		else
+			out->n_components = i + 1;
+	}
+	vg_msg_free(&r);
+	if (rc != VG_OK)
+		memset(out, 0, sizeof *out);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_attest(vg_client *c, const uint8_t *nonce, size_t nonce_len, uint8_t **token,
+			  size_t *len)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc;
+
+	*token = NULL;
+	*len = 0;
+	if (!nonce || (nonce_len != 32 && nonce_len != 48 && nonce_len != 64))
+		return VG_ERR_INVALID;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_bytes(&b, VG_A_NONCE, nonce, nonce_len);
+	rc = call(c, VG_OP_ATTEST, &b, &r);
+	if (rc == VG_OK)
+		rc = take_bytes(&r, VG_A_DATA, token, len);
+	vg_msg_free(&r);
+	return rc;
+}
+
+static vg_rc pem_result(vg_client *c, vg_op op, vg_msgb *b, char **pem, size_t *len)
+{
+	vg_msg r;
+	vg_rc rc = call(c, op, b, &r);
+
+	if (rc != VG_OK)
+		return rc;
+	*pem = take_text(&r, VG_A_PEM, 16384 + 1);
+	vg_msg_free(&r);
+	if (!*pem)
+		return VG_ERR_PROTOCOL;
+	*len = strlen(*pem);
+	return VG_OK;
+}
+
+VG_EXPORT vg_rc vg_device_csr(vg_client *c, const char *cn, char **pem, size_t *len)
+{
+	vg_msgb b;
+	vg_rc rc;
+
+	*pem = NULL;
+	*len = 0;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	if (cn)
+		vg_msgb_text(&b, VG_A_SUBJECT, cn);
+	return pem_result(c, VG_OP_IDENTITY_CSR, &b, pem, len);
+}
+
+VG_EXPORT vg_rc vg_device_set_cert(vg_client *c, const char *pem, size_t len)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc;
+
+	if (!pem || len == 0)
+		return VG_ERR_INVALID;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_bytes(&b, VG_A_DATA, (const uint8_t *)pem, len);
+	rc = call(c, VG_OP_IDENTITY_SET_CERT, &b, &r);
+	vg_msg_free(&r);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_device_cert(vg_client *c, char **pem, size_t *len)
+{
+	vg_msgb b;
+	vg_rc rc;
+
+	*pem = NULL;
+	*len = 0;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	return pem_result(c, VG_OP_IDENTITY_CERT, &b, pem, len);
 }

@@ -62,7 +62,13 @@ vg_rc vg_policy_check(const vg_policy *p, const vg_peer *peer, vg_op op, uint32_
 	(void)p;
 	switch (op) {
 	case VG_OP_STATUS:
+	case VG_OP_IDENTITY:
+	case VG_OP_IDENTITY_CERT:
+	case VG_OP_ATTEST: /* attestation of genuineness is open to every app */
 		return VG_OK;
+	case VG_OP_PROVISION:
+	case VG_OP_IDENTITY_CSR:
+	case VG_OP_IDENTITY_SET_CERT:
 	case VG_OP_LOG_EXPORT:
 	case VG_OP_LOG_SEED:
 		return peer->admin ? VG_OK : VG_ERR_DENIED;

@@ -10,7 +10,10 @@
  *  - admins (members of admin_group, or uid 0) may administer other
  *    namespaces (list, info, public key, delete) and read the audit log;
  *  - the service's own namespace is never usable by clients;
- *  - status is open to all.
+ *  - status, identity and attestation are open to all (the token names
+ *    the caller as its client ID);
+ *  - provisioning and the identity certificate (CSR, store) are admin
+ *    operations.
  * Every denial is returned as VG_ERR_DENIED and audited by the caller.
  */
 #ifndef VG_POLICY_H

@@ -58,14 +58,26 @@ static const char *op_name(vg_op op)
 		return "log.export";
 	case VG_OP_LOG_SEED:
 		return "log.seed";
+	case VG_OP_PROVISION:
+		return "identity.provision";
+	case VG_OP_IDENTITY:
+		return "identity.show";
+	case VG_OP_ATTEST:
+		return "attest";
+	case VG_OP_IDENTITY_CSR:
+		return "identity.csr";
+	case VG_OP_IDENTITY_SET_CERT:
+		return "identity.set_cert";
+	case VG_OP_IDENTITY_CERT:
+		return "identity.cert";
 	}
 	return NULL;
 }
 
 static bool needs_name(vg_op op)
 {
-	return op != VG_OP_STATUS && op != VG_OP_KEY_LIST && op != VG_OP_STORE_LIST &&
-	       op != VG_OP_LOG_EXPORT && op != VG_OP_LOG_SEED;
+	return op < VG_OP_PROVISION && op != VG_OP_STATUS && op != VG_OP_KEY_LIST &&
+	       op != VG_OP_STORE_LIST && op != VG_OP_LOG_EXPORT && op != VG_OP_LOG_SEED;
 }
 
 static void audit(struct req *r, const char *type, const char *outcome, const char *what)
@@ -103,7 +115,9 @@ static void audit_result(struct req *r, vg_rc rc)
 			audit(r, r->op == VG_OP_KEY_CREATE ? "key.create" : "key.delete",
 			      rc == VG_OK ? "success" : "failure",
 			      rc == VG_OK ? NULL : vg_rc_str(rc));
-		else if ((r->op == VG_OP_LOG_EXPORT || r->op == VG_OP_LOG_SEED))
+		else if (r->op == VG_OP_LOG_EXPORT || r->op == VG_OP_LOG_SEED ||
+			 r->op == VG_OP_PROVISION || r->op == VG_OP_IDENTITY_CSR ||
+			 r->op == VG_OP_IDENTITY_SET_CERT)
 			audit(r, op_name(r->op), rc == VG_OK ? "success" : "failure",
 			      rc == VG_OK ? NULL : vg_rc_str(rc));
 		break;
@@ -377,6 +391,178 @@ static vg_rc do_log_seed(struct req *r)
 	return rc;
 }
 
+/* A required text argument into out (cap bytes). */
+static vg_rc arg_text(struct req *r, unsigned key, char *out, size_t cap, bool required)
+{
+	vg_rc rc = vg_msg_text(&r->msg, key, out, cap);
+
+	if (rc == VG_ERR_NOT_FOUND) {
+		out[0] = '\0';
+		if (!required)
+			return VG_OK;
+		r->why = "missing argument";
+		return VG_ERR_INVALID;
+	}
+	if (rc == VG_ERR_PROTOCOL) {
+		r->why = "argument too long or not text";
+		return VG_ERR_INVALID;
+	}
+	return rc;
+}
+
+static vg_rc do_provision(struct req *r)
+{
+	vg_platform p;
+	char code[VG_SETUP_CODE_LEN + 1];
+	vg_rc rc;
+
+	memset(&p, 0, sizeof p);
+	rc = arg_text(r, VG_A_OEM, p.oem, sizeof p.oem, true);
+	if (rc == VG_OK)
+		rc = arg_text(r, VG_A_MODEL, p.model, sizeof p.model, true);
+	if (rc == VG_OK)
+		rc = arg_text(r, VG_A_HW_REV, p.hw_rev, sizeof p.hw_rev, true);
+	if (rc == VG_OK)
+		rc = arg_text(r, VG_A_VSI, p.verification_service, sizeof p.verification_service,
+			      false);
+	if (rc != VG_OK)
+		return rc;
+	rc = vg_identity_provision(r->s->identity, &p, code);
+	if (rc == VG_ERR_STATE)
+		r->why = "already provisioned: provisioning is a one-time factory operation";
+	else if (rc == VG_ERR_INVALID)
+		r->why = "oem, model and hw-rev must be printable ASCII, non-empty and short";
+	if (rc == VG_OK)
+		vg_msgb_text(&r->out, VG_A_CODE, code);
+	vg_wipe(code, sizeof code);
+	return rc;
+}
+
+static vg_rc do_identity(struct req *r)
+{
+	vg_identity *id = r->s->identity;
+	const vg_platform *p = vg_identity_platform(id);
+	vg_psa_claims c;
+	cbor_item_t *arr;
+	uint8_t *pem = NULL;
+	size_t pem_len = 0;
+	bool failed = false;
+	vg_rc rc = vg_identity_claims(id, &c);
+
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_uint(&r->out, VG_A_PROVISIONED, p != NULL);
+	vg_msgb_bytes(&r->out, VG_A_IMPL, c.implementation_id, sizeof c.implementation_id);
+	vg_msgb_uint(&r->out, VG_A_LIFECYCLE, c.lifecycle);
+	vg_msgb_bytes(&r->out, VG_A_BOOT_SEED, c.boot_seed, c.boot_seed_len);
+	vg_msgb_text(&r->out, VG_A_ROT, vg_rot_name(r->s->rot));
+	if (p) {
+		vg_msgb_bytes(&r->out, VG_A_INSTANCE, c.instance_id, sizeof c.instance_id);
+		vg_msgb_text(&r->out, VG_A_OEM, p->oem);
+		vg_msgb_text(&r->out, VG_A_MODEL, p->model);
+		vg_msgb_text(&r->out, VG_A_HW_REV, p->hw_rev);
+		vg_msgb_text(&r->out, VG_A_VSI, p->verification_service);
+		vg_msgb_uint(&r->out, VG_A_CREATED, p->provisioned_at);
+		rc = vg_identity_public(id, true, &pem, &pem_len);
+		if (rc != VG_OK)
+			return rc;
+		vg_msgb_text(&r->out, VG_A_PEM, (const char *)pem);
+		vg_free(pem, pem_len);
+	}
+	arr = cbor_new_definite_array(c.n_components);
+	if (!arr)
+		return VG_ERR_NOMEM;
+	for (size_t i = 0; i < c.n_components && !failed; i++) {
+		const vg_psa_sw_component *sc = &c.components[i];
+		cbor_item_t *m = cbor_new_definite_map(4), *b1 = NULL, *b2 = NULL;
+		if (!m) {
+			failed = true;
+			break;
+		}
+		vg_map_add_text(m, VG_A_NAME, sc->measurement_type, &failed);
+		vg_map_add_text(m, VG_A_VERSION, sc->version, &failed);
+		b1 = cbor_build_bytestring(sc->measurement, sc->measurement_len);
+		b2 = cbor_build_bytestring(sc->signer_id, sc->signer_id_len);
+		if (!b1 || !b2 ||
+		    !cbor_map_add(m,
+				  (struct cbor_pair){.key = cbor_move(cbor_build_uint8(VG_A_DATA)),
+						     .value = b1}) ||
+		    !cbor_map_add(m,
+				  (struct cbor_pair){.key = cbor_move(cbor_build_uint8(VG_A_SIG)),
+						     .value = b2}) ||
+		    !cbor_array_push(arr, m))
+			failed = true;
+		if (b1)
+			cbor_decref(&b1);
+		if (b2)
+			cbor_decref(&b2);
+		cbor_decref(&m);
+	}
+	if (failed) {
+		cbor_decref(&arr);
+		return VG_ERR_NOMEM;
+	}
+	vg_msgb_item(&r->out, VG_A_COMPONENTS, arr);
+	return VG_OK;
+}
+
+static vg_rc do_attest(struct req *r)
+{
+	const uint8_t *nonce = NULL;
+	uint8_t *tok = NULL;
+	size_t nonce_len = 0, len = 0;
+	vg_rc rc = arg_bytes(r, VG_A_NONCE, &nonce, &nonce_len, 64);
+
+	if (rc == VG_ERR_TOO_LARGE ||
+	    (rc == VG_OK && nonce_len != 32 && nonce_len != 48 && nonce_len != 64)) {
+		r->why = "the nonce must be 32, 48 or 64 bytes";
+		return VG_ERR_INVALID;
+	}
+	if (rc == VG_OK)
+		rc = vg_identity_attest(r->s->identity, r->peer->uid, nonce, nonce_len, &tok, &len);
+	if (rc == VG_ERR_STATE)
+		r->why = "the device is not provisioned: no attestation key";
+	if (rc == VG_OK)
+		vg_msgb_bytes(&r->out, VG_A_DATA, tok, len);
+	vg_free(tok, len);
+	return rc;
+}
+
+static vg_rc do_identity_cert(struct req *r)
+{
+	char subject[201], *pem = NULL;
+	const uint8_t *in = NULL;
+	size_t len = 0, in_len = 0;
+	vg_rc rc;
+
+	switch (r->op) {
+	case VG_OP_IDENTITY_CSR:
+		rc = arg_text(r, VG_A_SUBJECT, subject, sizeof subject, false);
+		if (rc == VG_OK)
+			rc = vg_identity_csr(r->s->identity, subject[0] ? subject : NULL, &pem,
+					     &len);
+		break;
+	case VG_OP_IDENTITY_SET_CERT:
+		rc = arg_bytes(r, VG_A_DATA, &in, &in_len, VG_MAX_CERT_PEM);
+		if (rc == VG_OK)
+			rc = vg_identity_set_cert(r->s->identity, (const char *)in, in_len);
+		if (rc == VG_ERR_INVALID)
+			r->why = "not one PEM certificate for the device identity key";
+		return rc;
+	default:
+		rc = vg_identity_cert(r->s->identity, &pem, &len);
+		if (rc == VG_ERR_NOT_FOUND)
+			r->why = "no device identity certificate stored";
+		break;
+	}
+	if (rc == VG_ERR_STATE)
+		r->why = "the device is not provisioned";
+	if (rc == VG_OK)
+		vg_msgb_text(&r->out, VG_A_PEM, pem);
+	free(pem);
+	return rc;
+}
+
 static vg_rc dispatch(struct req *r)
 {
 	uint64_t owner;
@@ -423,6 +609,16 @@ static vg_rc dispatch(struct req *r)
 		return do_log_export(r);
 	case VG_OP_LOG_SEED:
 		return do_log_seed(r);
+	case VG_OP_PROVISION:
+		return do_provision(r);
+	case VG_OP_IDENTITY:
+		return do_identity(r);
+	case VG_OP_ATTEST:
+		return do_attest(r);
+	case VG_OP_IDENTITY_CSR:
+	case VG_OP_IDENTITY_SET_CERT:
+	case VG_OP_IDENTITY_CERT:
+		return do_identity_cert(r);
 	default:
 		return do_key(r);
 	}

@@ -112,6 +112,28 @@ static void seal_config(vg_service *s)
 			 detail);
 }
 
+/* The platform's software components. Until the signed platform manifest
+ * (secure-init issue) lists them, they are voxguard's own binaries: the
+ * running service and the CLI installed next to it. */
+static vg_rc open_identity(vg_service *s)
+{
+	char exe[PATH_MAX], cli[PATH_MAX + 16];
+	const char *paths[2], *names[2] = {"voxguardd", "voxguard"};
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char *slash;
+
+	if (n <= 0)
+		return vg_identity_open(&s->identity, s->store, s->ks, s->rot, NULL, NULL, 0);
+	exe[n] = '\0';
+	(void)snprintf(cli, sizeof cli, "%s", exe);
+	slash = strrchr(cli, '/');
+	if (slash)
+		(void)snprintf(slash + 1, sizeof cli - (size_t)(slash + 1 - cli), "voxguard");
+	paths[0] = exe;
+	paths[1] = cli;
+	return vg_identity_open(&s->identity, s->store, s->ks, s->rot, paths, names, 2);
+}
+
 vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *cfg, char *err,
 		      size_t err_len)
 {
@@ -157,6 +179,11 @@ vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *
 		rc = vg_keystore_open(&s->ks, s->store);
 	if (rc != VG_OK) {
 		(void)snprintf(err, err_len, "database %s: %s", path, vg_rc_str(rc));
+		goto fail;
+	}
+	rc = open_identity(s);
+	if (rc != VG_OK) {
+		(void)snprintf(err, err_len, "platform identity: %s", vg_rc_str(rc));
 		goto fail;
 	}
 	state = vg_db_state(s->db);
@@ -206,6 +233,7 @@ void vg_service_close(vg_service **ps)
 		vg_service_audit(s, &s->self, "service.stop", "success", NULL);
 		vg_audit_close(&s->audit); /* flushes and seals */
 	}
+	vg_identity_close(&s->identity);
 	vg_keystore_close(&s->ks);
 	vg_secstore_close(&s->store);
 	vg_db_close(&s->db);

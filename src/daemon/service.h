@@ -12,6 +12,7 @@
 #include "audit/audit.h"
 #include "daemon/config.h"
 #include "daemon/policy.h"
+#include "identity/identity.h"
 #include "keystore/keystore.h"
 #include "rot/rot.h"
 #include "storage/db.h"
@@ -27,6 +28,7 @@ typedef struct vg_service {
 	vg_db *db;
 	vg_secstore *store;
 	vg_keystore *ks;
+	vg_identity *identity;
 	vg_audit *audit;
 	vg_policy policy;
 	vg_peer self; /* the actor of the service's own events */

@@ -52,29 +52,48 @@ typedef enum vg_op {
 	VG_OP_STORE_LIST = 33,
 	VG_OP_LOG_EXPORT = 50,
 	VG_OP_LOG_SEED = 51,
+	VG_OP_PROVISION = 60,
+	VG_OP_IDENTITY = 61,
+	VG_OP_ATTEST = 62,
+	VG_OP_IDENTITY_CSR = 63,
+	VG_OP_IDENTITY_SET_CERT = 64,
+	VG_OP_IDENTITY_CERT = 65,
 } vg_op;
 
 /* Argument and result keys. */
 enum vg_arg {
-	VG_A_MSG = 0,        /* text: reason of an error reply */
-	VG_A_NAME = 1,       /* text */
-	VG_A_TYPE = 2,       /* uint: vg_key_type */
-	VG_A_USAGE = 3,      /* uint: VG_USE_* bits */
-	VG_A_DATA = 4,       /* bytes: message, plaintext or ciphertext */
-	VG_A_SIG = 5,        /* bytes */
-	VG_A_VALUE = 6,      /* bytes: a record value */
-	VG_A_PEM = 7,        /* text */
-	VG_A_LIST = 8,       /* array */
-	VG_A_OWNER = 9,      /* uint */
-	VG_A_CREATED = 10,   /* uint */
-	VG_A_VERSION = 11,   /* text */
-	VG_A_ROT = 12,       /* text */
-	VG_A_ROT_DEV = 13,   /* uint 0/1 */
-	VG_A_STORE = 14,     /* text: store state */
-	VG_A_COUNTER = 15,   /* uint */
-	VG_A_AUDIT_SEQ = 16, /* uint */
-	VG_A_UID = 17,       /* uint */
-	VG_A_ROLE = 18,      /* text */
+	VG_A_MSG = 0,          /* text: reason of an error reply */
+	VG_A_NAME = 1,         /* text */
+	VG_A_TYPE = 2,         /* uint: vg_key_type */
+	VG_A_USAGE = 3,        /* uint: VG_USE_* bits */
+	VG_A_DATA = 4,         /* bytes: message, plaintext or ciphertext */
+	VG_A_SIG = 5,          /* bytes */
+	VG_A_VALUE = 6,        /* bytes: a record value */
+	VG_A_PEM = 7,          /* text */
+	VG_A_LIST = 8,         /* array */
+	VG_A_OWNER = 9,        /* uint */
+	VG_A_CREATED = 10,     /* uint */
+	VG_A_VERSION = 11,     /* text */
+	VG_A_ROT = 12,         /* text */
+	VG_A_ROT_DEV = 13,     /* uint 0/1 */
+	VG_A_STORE = 14,       /* text: store state */
+	VG_A_COUNTER = 15,     /* uint */
+	VG_A_AUDIT_SEQ = 16,   /* uint */
+	VG_A_UID = 17,         /* uint */
+	VG_A_ROLE = 18,        /* text */
+	VG_A_OEM = 19,         /* text */
+	VG_A_MODEL = 20,       /* text */
+	VG_A_HW_REV = 21,      /* text */
+	VG_A_VSI = 22,         /* text: verification service indicator */
+	VG_A_CODE = 23,        /* text: setup code */
+	VG_A_NONCE = 24,       /* bytes */
+	VG_A_INSTANCE = 25,    /* bytes: instance ID (UEID) */
+	VG_A_IMPL = 26,        /* bytes: implementation ID */
+	VG_A_LIFECYCLE = 27,   /* uint */
+	VG_A_COMPONENTS = 28,  /* array of maps {NAME, VERSION, DATA: measurement, SIG: signer} */
+	VG_A_PROVISIONED = 29, /* uint 0/1 */
+	VG_A_SUBJECT = 30,     /* text: a CSR's common name */
+	VG_A_BOOT_SEED = 31,   /* bytes */
 };
 
 /* A decoded message. `args` points into `root`. */

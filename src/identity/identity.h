@@ -1,0 +1,131 @@
+/*
+ * identity.h - factory provisioning, platform and instance identity, and
+ * attestation of genuineness (SFR 4.2.1, 4.2.2, 4.2.3).
+ *
+ * Provisioning (once per device, at the factory) creates two ECDSA P-256
+ * keys inside the service's keystore namespace -- the attestation key
+ * ("attestation", signs PSA tokens only) and the device identity key
+ * ("device-identity", for an OEM-CA certificate: TLS client auth, ...) --
+ * records the platform identity (OEM, model, hardware revision, optional
+ * verification service URL) and a per-device random setup code. All of it
+ * lives in the sealed store under namespace "sys", which factory reset
+ * keeps.
+ *
+ * Identity, as attested:
+ *  - instance ID: the RFC 9783 UEID of the attestation key,
+ *    0x01 || SHA-256(uncompressed public point);
+ *  - implementation ID: SHA-256("voxguard-implementation-id-v1" 0 oem 0
+ *    model 0 hw_rev 0), i.e. one value per product and hardware revision;
+ *  - software components: each measured platform file (name, version,
+ *    SHA-256, signer ID) -- until the signed platform manifest (secure-init
+ *    issue) lands, the voxguard binaries themselves, measured at service
+ *    start, with an all-zero signer ID (no signer yet); each measurement is
+ *    also extended into the root of trust (a TPM PCR) where it can;
+ *  - security lifecycle: PSA_ROT_PROVISIONING (0x2000) before provisioning,
+ *    SECURED (0x3000) after, NON_PSA_ROT_DEBUG (0x4000) while debug is
+ *    unlocked;
+ *  - boot seed: HMAC(root-derived key, the kernel's boot_id), so it is the
+ *    same for every token of one boot and unlinkable across devices;
+ *  - client ID: the caller, -1 - uid (negative: a non-secure caller).
+ *
+ * The setup code (VG_SETUP_CODE_LEN characters, 80 random bits, in groups
+ * of 4 from an alphabet without look-alike characters) stands in for the
+ * label printed on the device: it is the only way to set the first admin
+ * credential (see the admin module).
+ */
+#ifndef VG_IDENTITY_H
+#define VG_IDENTITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attest/psa_token.h"
+#include "keystore/keystore.h"
+#include "rot/rot.h"
+#include "storage/secstore.h"
+#include "voxguard/voxguard.h"
+
+#define VG_ATTEST_KEY_NAME   "attestation"
+#define VG_IDENTITY_KEY_NAME "device-identity"
+#define VG_SETUP_CODE_LEN    19u /* XXXX-XXXX-XXXX-XXXX */
+#define VG_MAX_CERT_PEM      16384u
+
+typedef struct vg_platform {
+	char oem[64];
+	char model[64];
+	char hw_rev[32];
+	char verification_service[128]; /* optional: "" */
+	uint64_t provisioned_at;        /* seconds since the epoch */
+} vg_platform;
+
+typedef struct vg_identity vg_identity;
+
+/*
+ * Measures the component files (paths[i] named names[i]; a missing file is
+ * skipped with a warning, an unreadable one is an error), extends each
+ * measurement into the RoT, computes the boot seed and loads the
+ * provisioning record if there is one. A store that refuses reads
+ * (rollback, integrity) leaves the device unprovisioned as far as this
+ * boot is concerned.
+ */
+VG_NODISCARD vg_rc vg_identity_open(vg_identity **out, vg_secstore *store, vg_keystore *ks,
+				    vg_rot *rot, const char *const *paths, const char *const *names,
+				    size_t n);
+void vg_identity_close(vg_identity **id);
+
+bool vg_identity_provisioned(const vg_identity *id);
+/* NULL before provisioning. */
+const vg_platform *vg_identity_platform(const vg_identity *id);
+uint32_t vg_identity_lifecycle(const vg_identity *id);
+/* Debug unlocked (SFR 4.3.1) shows in the lifecycle. */
+void vg_identity_set_debug(vg_identity *id, bool unlocked);
+
+/*
+ * Provisions the device: VG_ERR_STATE if it already is; VG_ERR_INVALID for
+ * empty, too long or non-printable strings. Writes the setup code
+ * (NUL-terminated) into code. The provisioning record is written last, so
+ * an interrupted run leaves the device unprovisioned and may be repeated.
+ */
+VG_NODISCARD vg_rc vg_identity_provision(vg_identity *id, const vg_platform *p,
+					 char code[static VG_SETUP_CODE_LEN + 1]);
+
+/* The claims a token would carry now, without nonce and client ID. */
+VG_NODISCARD vg_rc vg_identity_claims(const vg_identity *id, vg_psa_claims *c);
+
+/*
+ * A PSA attestation token (RFC 9783) for nonce (32, 48 or 64 bytes) with
+ * client ID -1 - uid, signed by the attestation key. VG_ERR_STATE before
+ * provisioning. *token is callee-allocated (vg_free).
+ */
+VG_NODISCARD vg_rc vg_identity_attest(vg_identity *id, uint32_t uid, const uint8_t *nonce,
+				      size_t nonce_len, uint8_t **token, size_t *len);
+
+/* The attestation public key (SubjectPublicKeyInfo), PEM or DER. */
+VG_NODISCARD vg_rc vg_identity_public(vg_identity *id, bool pem, uint8_t **out, size_t *len);
+
+/*
+ * A PKCS#10 CSR (PEM) for the device identity key, signed inside the
+ * service. Subject: CN = cn (default "<oem> <model> <instance ID hex>"),
+ * O = oem, serialNumber = the instance ID's SHA-256 (after its 0x01
+ * type byte) in hex.
+ */
+VG_NODISCARD vg_rc vg_identity_csr(vg_identity *id, const char *cn, char **pem, size_t *len);
+/* Stores the certificate the OEM CA issued for the device identity key:
+ * VG_ERR_INVALID unless one PEM X.509 certificate whose public key is the
+ * device identity key. */
+VG_NODISCARD vg_rc vg_identity_set_cert(vg_identity *id, const char *pem, size_t len);
+/* VG_ERR_NOT_FOUND when none was stored. */
+VG_NODISCARD vg_rc vg_identity_cert(vg_identity *id, char **pem, size_t *len);
+
+/* Constant-time check of a setup code (case and '-' insensitive):
+ * VG_OK or VG_ERR_AUTH_FAILED; VG_ERR_STATE before provisioning. */
+VG_NODISCARD vg_rc vg_identity_check_setup_code(vg_identity *id, const char *code);
+
+/* Words a password must not contain (oem, model, hw_rev, setup code with
+ * and without dashes, instance ID hex): up to VG_IDENTITY_MAX_WORDS
+ * pointers into id, valid until the next provision or close. */
+#define VG_IDENTITY_MAX_WORDS 6u
+size_t vg_identity_device_words(const vg_identity *id, const char *words[VG_IDENTITY_MAX_WORDS]);
+
+#endif

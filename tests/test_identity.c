@@ -1,0 +1,503 @@
+/*
+ * test_identity.c - provisioning, platform and instance identity, and
+ * attestation (src/identity/identity.h).
+ *
+ * SFR 4.2.1 (platform identity), SFR 4.2.2 (instance identity), SFR 4.2.3
+ * (attestation of genuineness): provisioning happens once and survives a
+ * restart; tokens carry the claims RFC 9783 asks for and verify with the
+ * device's attestation public key, bound to its instance ID; the setup
+ * code is checked in constant time.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ctype.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
+#include "attest/psa_token.h"
+#include "helpers.h"
+#include "identity/identity.h"
+
+struct fx {
+	vgt_stack *s;
+	vg_identity *id;
+	char comp_a[VGT_PATH], comp_b[VGT_PATH];
+};
+
+static const char *const names[] = {"bootloader", "voice-app", "missing"};
+
+static vg_rc open_id(struct fx *f)
+{
+	char missing[VGT_PATH];
+	const char *paths[3];
+
+	vgt_path(missing, f->s->dir, "no-such-file");
+	paths[0] = f->comp_a;
+	paths[1] = f->comp_b;
+	paths[2] = missing;
+	return vg_identity_open(&f->id, f->s->st, f->s->ks, f->s->rot, paths, names, 3);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+
+	if (!f || !(f->s = vgt_stack_new()))
+		return -1;
+	vgt_path(f->comp_a, f->s->dir, "bl.bin");
+	vgt_path(f->comp_b, f->s->dir, "app.bin");
+	if (vgt_write(f->comp_a, "bootloader image", 16, 0600) != 0 ||
+	    vgt_write(f->comp_b, "voice application image", 23, 0600) != 0 || open_id(f) != VG_OK)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	vg_identity_close(&f->id);
+	vgt_stack_free(f->s);
+	free(f);
+	return 0;
+}
+
+static void reopen(struct fx *f)
+{
+	vg_identity_close(&f->id);
+	assert_int_equal(vgt_stack_reopen(f->s), VG_OK);
+	assert_int_equal(open_id(f), VG_OK);
+}
+
+static const vg_platform acme = {.oem = "Acme",
+				 .model = "Echo One",
+				 .hw_rev = "B2",
+				 .verification_service = "https://verifier.acme.example/psa"};
+
+static void provision_ok(struct fx *f, char code[VG_SETUP_CODE_LEN + 1])
+{
+	assert_int_equal(vg_identity_provision(f->id, &acme, code), VG_OK);
+}
+
+static void nonce_of(uint8_t n[64], uint8_t seed)
+{
+	for (int i = 0; i < 64; i++)
+		n[i] = (uint8_t)(seed + i * 7);
+}
+
+static vg_rc verify(struct fx *f, const uint8_t *tok, size_t len, const uint8_t *nonce, size_t nlen,
+		    vg_psa_claims *out)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	vg_psa_verify_opts o = {.nonce = nonce, .nonce_len = nlen, .bind_instance_id = true};
+	vg_psa_profile p = 0;
+	char why[160];
+	vg_rc rc;
+
+	assert_int_equal(vg_identity_public(f->id, false, &der, &der_len), VG_OK);
+	rc = vg_psa_token_verify(tok, len, der, der_len, &o, out, &p, why, sizeof why);
+	vg_free(der, der_len);
+	if (rc == VG_OK)
+		assert_int_equal(p, VG_PSA_PROFILE_RFC9783);
+	return rc;
+}
+
+/* ---- tests ---- */
+
+/* SFR 4.2.1/4.2.3: before provisioning there is no attestation key: the
+ * lifecycle says so and tokens are refused, not forged with a stand-in. */
+static void test_sfr423_unprovisioned_refuses_tokens(void **state)
+{
+	struct fx *f = *state;
+	uint8_t n[64], *tok = (uint8_t *)f, *der = NULL;
+	size_t len = 1, der_len = 0;
+
+	nonce_of(n, 1);
+	assert_false(vg_identity_provisioned(f->id));
+	assert_null(vg_identity_platform(f->id));
+	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_PSA_ROT_PROVISIONING);
+	assert_int_equal(vg_identity_attest(f->id, 1000, n, 32, &tok, &len), VG_ERR_STATE);
+	assert_null(tok);
+	assert_int_equal(len, 0);
+	assert_int_equal(vg_identity_public(f->id, true, &der, &der_len), VG_ERR_STATE);
+	assert_int_equal(vg_identity_check_setup_code(f->id, "AAAA-AAAA-AAAA-AAAA"), VG_ERR_STATE);
+}
+
+/* SFR 4.2.1/4.2.2: provisioning happens once; the identity and the setup
+ * code survive a restart; a second provisioning is refused. */
+static void test_sfr421_provision_once_and_persist(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1], code2[VG_SETUP_CODE_LEN + 1];
+	vg_psa_claims c1, c2;
+
+	provision_ok(f, code);
+	assert_int_equal(strlen(code), VG_SETUP_CODE_LEN);
+	for (size_t i = 0; i < VG_SETUP_CODE_LEN; i++) {
+		if (i % 5 == 4)
+			assert_int_equal(code[i], '-');
+		else
+			assert_non_null(strchr("ABCDEFGHJKMNPQRSTUVWXYZ23456789", code[i]));
+	}
+	assert_true(vg_identity_provisioned(f->id));
+	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_SECURED);
+	assert_int_equal(vg_identity_claims(f->id, &c1), VG_OK);
+	assert_int_equal(c1.instance_id[0], 0x01);
+
+	assert_int_equal(vg_identity_provision(f->id, &acme, code2), VG_ERR_STATE);
+	assert_string_equal(code2, "");
+	reopen(f);
+	assert_true(vg_identity_provisioned(f->id));
+	assert_string_equal(vg_identity_platform(f->id)->model, "Echo One");
+	assert_int_equal(vg_identity_provision(f->id, &acme, code2), VG_ERR_STATE);
+	assert_int_equal(vg_identity_claims(f->id, &c2), VG_OK);
+	assert_memory_equal(c1.instance_id, c2.instance_id, sizeof c1.instance_id);
+	assert_memory_equal(c1.implementation_id, c2.implementation_id,
+			    sizeof c1.implementation_id);
+	/* One boot, one boot seed. */
+	assert_int_equal(c2.boot_seed_len, 32);
+	assert_memory_equal(c1.boot_seed, c2.boot_seed, 32);
+	assert_int_equal(vg_identity_check_setup_code(f->id, code), VG_OK);
+}
+
+/* SFR 4.2.2: the instance ID is the RFC 9783 UEID of the attestation key:
+ * 0x01 || SHA-256 of the uncompressed public point. */
+static void test_sfr422_instance_id_is_ueid_of_attestation_key(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1];
+	uint8_t *der = NULL, pt[65], want[33];
+	size_t der_len = 0, pt_len = 0;
+	const unsigned char *p;
+	EVP_PKEY *k;
+	vg_psa_claims c;
+
+	provision_ok(f, code);
+	assert_int_equal(vg_identity_public(f->id, false, &der, &der_len), VG_OK);
+	p = der;
+	k = d2i_PUBKEY(NULL, &p, (long)der_len);
+	assert_non_null(k);
+	assert_int_equal(
+	    EVP_PKEY_get_octet_string_param(k, "encoded-pub-key", pt, sizeof pt, &pt_len), 1);
+	assert_int_equal(pt_len, 65);
+	want[0] = 0x01;
+	assert_non_null(SHA256(pt, 65, want + 1));
+	assert_int_equal(vg_identity_claims(f->id, &c), VG_OK);
+	assert_memory_equal(c.instance_id, want, 33);
+	EVP_PKEY_free(k);
+	vg_free(der, der_len);
+}
+
+/* SFR 4.2.3: a token carries the caller's nonce (32, 48 or 64 bytes), the
+ * caller as a negative client ID, the lifecycle, the boot seed, the
+ * measured components (missing files skipped) and the verification
+ * service; it verifies with the device key, bound to the instance ID. */
+static void test_sfr423_token_claims_and_signature(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1];
+	uint8_t n[64], *tok = NULL, want[32];
+	size_t len = 0;
+	vg_psa_claims c;
+	const size_t sizes[] = {32, 48, 64};
+
+	provision_ok(f, code);
+	nonce_of(n, 9);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(vg_identity_attest(f->id, 1000, n, sizes[i], &tok, &len), VG_OK);
+		assert_int_equal(verify(f, tok, len, n, sizes[i], &c), VG_OK);
+		assert_int_equal(c.nonce_len, sizes[i]);
+		vg_free(tok, len);
+	}
+	assert_int_equal(c.client_id, -1001);
+	assert_int_equal(c.lifecycle, VG_PSA_LC_SECURED);
+	assert_int_equal(c.boot_seed_len, 32);
+	assert_string_equal(c.verification_service, "https://verifier.acme.example/psa");
+	assert_int_equal(c.n_components, 2);
+	assert_string_equal(c.components[0].measurement_type, "bootloader");
+	assert_string_equal(c.components[1].measurement_type, "voice-app");
+	assert_non_null(SHA256((const uint8_t *)"bootloader image", 16, want));
+	assert_memory_equal(c.components[0].measurement, want, 32);
+	assert_int_equal(c.components[0].signer_id_len, 32);
+	/* Another uid, another client ID; root is -1. */
+	assert_int_equal(vg_identity_attest(f->id, 0, n, 32, &tok, &len), VG_OK);
+	assert_int_equal(verify(f, tok, len, n, 32, &c), VG_OK);
+	assert_int_equal(c.client_id, -1);
+	/* The wrong nonce does not verify. */
+	n[0] ^= 1;
+	assert_int_equal(verify(f, tok, len, n, 32, &c), VG_ERR_VERIFY_FAILED);
+	vg_free(tok, len);
+	/* Bad nonce sizes and unrepresentable uids are refused. */
+	assert_int_equal(vg_identity_attest(f->id, 1000, n, 31, &tok, &len), VG_ERR_INVALID);
+	assert_int_equal(vg_identity_attest(f->id, 1000, n, 0, &tok, &len), VG_ERR_INVALID);
+	assert_int_equal(vg_identity_attest(f->id, 0x7fffffffu, n, 32, &tok, &len), VG_ERR_INVALID);
+	assert_null(tok);
+}
+
+/* SFR 4.2.3: a component that changes on disk changes the measurement the
+ * next start reports (the reference comparison then fails). */
+static void test_sfr423_changed_component_changes_measurement(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1];
+	vg_psa_claims c1, c2;
+
+	provision_ok(f, code);
+	assert_int_equal(vg_identity_claims(f->id, &c1), VG_OK);
+	assert_int_equal(vgt_write(f->comp_b, "voice application imagE", 23, 0600), 0);
+	reopen(f);
+	assert_int_equal(vg_identity_claims(f->id, &c2), VG_OK);
+	assert_memory_equal(c1.components[0].measurement, c2.components[0].measurement, 32);
+	assert_memory_not_equal(c1.components[1].measurement, c2.components[1].measurement, 32);
+}
+
+/* SFR 4.2.1: the implementation ID depends on the product (OEM, model,
+ * hardware revision), not on the instance. */
+static void test_sfr421_implementation_id_per_product(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1];
+	vg_psa_claims before, after;
+	struct fx g = {0};
+	vg_platform other = acme;
+
+	assert_int_equal(vg_identity_claims(f->id, &before), VG_OK);
+	provision_ok(f, code);
+	assert_int_equal(vg_identity_claims(f->id, &after), VG_OK);
+	assert_memory_not_equal(before.implementation_id, after.implementation_id, 32);
+
+	/* A second device of the same product: same implementation ID,
+	 * another instance ID. */
+	g.s = vgt_stack_new();
+	assert_non_null(g.s);
+	assert_int_equal(vg_identity_open(&g.id, g.s->st, g.s->ks, g.s->rot, NULL, NULL, 0), VG_OK);
+	assert_int_equal(vg_identity_provision(g.id, &acme, code), VG_OK);
+	assert_int_equal(vg_identity_claims(g.id, &before), VG_OK);
+	assert_memory_equal(before.implementation_id, after.implementation_id, 32);
+	assert_memory_not_equal(before.instance_id, after.instance_id, 33);
+	/* No components: no token (RFC 9783 needs one). */
+	{
+		uint8_t n[32] = {0}, *tok = NULL;
+		size_t len = 0;
+		assert_int_equal(vg_identity_attest(g.id, 5, n, 32, &tok, &len), VG_ERR_STATE);
+	}
+	vg_identity_close(&g.id);
+	vgt_stack_free(g.s);
+
+	/* Another hardware revision: another implementation ID. */
+	g.s = vgt_stack_new();
+	assert_non_null(g.s);
+	assert_int_equal(vg_identity_open(&g.id, g.s->st, g.s->ks, g.s->rot, NULL, NULL, 0), VG_OK);
+	(void)snprintf(other.hw_rev, sizeof other.hw_rev, "C1");
+	assert_int_equal(vg_identity_provision(g.id, &other, code), VG_OK);
+	assert_int_equal(vg_identity_claims(g.id, &before), VG_OK);
+	assert_memory_not_equal(before.implementation_id, after.implementation_id, 32);
+	vg_identity_close(&g.id);
+	vgt_stack_free(g.s);
+}
+
+/* SFR 4.2.1: platform strings must be printable, non-empty and fit. */
+static void test_sfr421_provision_rejects_bad_strings(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1];
+	vg_platform p = acme;
+
+	p.oem[0] = '\0';
+	assert_int_equal(vg_identity_provision(f->id, &p, code), VG_ERR_INVALID);
+	p = acme;
+	p.model[2] = '\n';
+	assert_int_equal(vg_identity_provision(f->id, &p, code), VG_ERR_INVALID);
+	p = acme;
+	memset(p.hw_rev, 'x', sizeof p.hw_rev); /* no terminator */
+	assert_int_equal(vg_identity_provision(f->id, &p, code), VG_ERR_INVALID);
+	p = acme;
+	p.verification_service[0] = '\x7f';
+	assert_int_equal(vg_identity_provision(f->id, &p, code), VG_ERR_INVALID);
+	assert_false(vg_identity_provisioned(f->id));
+	provision_ok(f, code);
+}
+
+/* SFR 4.2.1: a provisioning interrupted after the keys were made (no
+ * provisioning record) leaves the device unprovisioned; the next run
+ * replaces the leftover keys instead of reusing them. */
+static void test_sfr421_interrupted_provisioning_restarts_clean(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1];
+	uint8_t *old = NULL, *now = NULL;
+	size_t old_len = 0, now_len = 0;
+
+	assert_int_equal(vg_keystore_create(f->s->ks, VG_OWNER_SERVICE, VG_ATTEST_KEY_NAME,
+					    VG_KEY_P256, VG_USE_SIGN),
+			 VG_OK);
+	assert_int_equal(vg_keystore_public(f->s->ks, VG_OWNER_SERVICE, VG_ATTEST_KEY_NAME, false,
+					    &old, &old_len),
+			 VG_OK);
+	reopen(f);
+	assert_false(vg_identity_provisioned(f->id));
+	provision_ok(f, code);
+	assert_int_equal(vg_identity_public(f->id, false, &now, &now_len), VG_OK);
+	assert_false(old_len == now_len && memcmp(old, now, now_len) == 0);
+	vg_free(old, old_len);
+	vg_free(now, now_len);
+}
+
+/* AVS 1.2 / SFR 4.2.13: the setup code is checked exactly (dashes and case
+ * do not matter; any other difference, a prefix, or extra characters do). */
+static void test_avs12_setup_code_check(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1], v[64];
+	size_t j = 0;
+
+	provision_ok(f, code);
+	assert_int_equal(vg_identity_check_setup_code(f->id, code), VG_OK);
+	for (size_t i = 0; code[i]; i++)
+		if (code[i] != '-')
+			v[j++] = (char)tolower((unsigned char)code[i]);
+	v[j] = '\0';
+	assert_int_equal(vg_identity_check_setup_code(f->id, v), VG_OK);
+	v[3] = v[3] == 'a' ? 'b' : 'a';
+	assert_int_equal(vg_identity_check_setup_code(f->id, v), VG_ERR_AUTH_FAILED);
+	memcpy(v, code, sizeof code);
+	v[VG_SETUP_CODE_LEN - 1] = '\0';
+	assert_int_equal(vg_identity_check_setup_code(f->id, v), VG_ERR_AUTH_FAILED);
+	(void)snprintf(v, sizeof v, "%sA", code);
+	assert_int_equal(vg_identity_check_setup_code(f->id, v), VG_ERR_AUTH_FAILED);
+	assert_int_equal(vg_identity_check_setup_code(f->id, ""), VG_ERR_AUTH_FAILED);
+	/* The device words include the code, so no password may contain it. */
+	{
+		const char *w[VG_IDENTITY_MAX_WORDS];
+		size_t n = vg_identity_device_words(f->id, w);
+		bool found = false;
+		for (size_t i = 0; i < n; i++)
+			found |= strcmp(w[i], code) == 0;
+		assert_true(found);
+	}
+}
+
+/* SFR 4.2.2: the CSR for the device identity key verifies, names the
+ * device, and a certificate is stored only if it certifies that key. */
+static void test_sfr422_csr_and_certificate(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1], *pem = NULL, *got = NULL, cn[128];
+	size_t len = 0, got_len = 0;
+	BIO *b;
+	X509_REQ *req;
+	EVP_PKEY *pub, *ca;
+	X509 *cert;
+	BIO *o;
+	BUF_MEM *bm;
+
+	assert_int_equal(vg_identity_csr(f->id, NULL, &pem, &len), VG_ERR_STATE);
+	provision_ok(f, code);
+	assert_int_equal(vg_identity_csr(f->id, NULL, &pem, &len), VG_OK);
+	b = BIO_new_mem_buf(pem, (int)len);
+	req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	assert_non_null(req);
+	pub = X509_REQ_get_pubkey(req);
+	assert_int_equal(X509_REQ_verify(req, pub), 1);
+	assert_true(X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req), NID_commonName, cn,
+					      sizeof cn) > 0);
+	assert_non_null(strstr(cn, "Acme Echo One"));
+	BIO_free(b);
+	vg_free(pem, len);
+
+	/* An OEM CA issues the certificate. */
+	ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_non_null(ca);
+	cert = X509_new();
+	assert_non_null(cert);
+	assert_int_equal(X509_set_version(cert, 2), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(cert), 7), 1);
+	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(cert), 0));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(cert), 3600));
+	assert_int_equal(X509_set_subject_name(cert, X509_REQ_get_subject_name(req)), 1);
+	assert_int_equal(X509_set_issuer_name(cert, X509_REQ_get_subject_name(req)), 1);
+	/* First a certificate for the wrong key: refused. */
+	assert_int_equal(X509_set_pubkey(cert, ca), 1);
+	assert_true(X509_sign(cert, ca, EVP_sha256()) > 0);
+	o = BIO_new(BIO_s_mem());
+	assert_int_equal(PEM_write_bio_X509(o, cert), 1);
+	BIO_get_mem_ptr(o, &bm);
+	assert_int_equal(vg_identity_set_cert(f->id, bm->data, bm->length), VG_ERR_INVALID);
+	BIO_free(o);
+	assert_int_equal(vg_identity_cert(f->id, &got, &got_len), VG_ERR_NOT_FOUND);
+	/* Then the right one: stored and returned. */
+	assert_int_equal(X509_set_pubkey(cert, pub), 1);
+	assert_true(X509_sign(cert, ca, EVP_sha256()) > 0);
+	o = BIO_new(BIO_s_mem());
+	assert_int_equal(PEM_write_bio_X509(o, cert), 1);
+	BIO_get_mem_ptr(o, &bm);
+	assert_int_equal(vg_identity_set_cert(f->id, "garbage", 7), VG_ERR_INVALID);
+	assert_int_equal(vg_identity_set_cert(f->id, bm->data, bm->length), VG_OK);
+	reopen(f);
+	assert_int_equal(vg_identity_cert(f->id, &got, &got_len), VG_OK);
+	assert_int_equal(got_len, bm->length);
+	assert_memory_equal(got, bm->data, got_len);
+	vg_free(got, got_len);
+	BIO_free(o);
+	X509_free(cert);
+	EVP_PKEY_free(ca);
+	EVP_PKEY_free(pub);
+	X509_REQ_free(req);
+}
+
+/* SFR 4.3.1: an unlocked debug state shows in the lifecycle (and so in
+ * every token). */
+static void test_sfr431_debug_shows_in_lifecycle(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1];
+	uint8_t n[32] = {1}, *tok = NULL;
+	size_t len = 0;
+	vg_psa_claims c;
+
+	provision_ok(f, code);
+	vg_identity_set_debug(f->id, true);
+	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_NON_PSA_ROT_DEBUG);
+	assert_int_equal(vg_identity_attest(f->id, 1000, n, 32, &tok, &len), VG_OK);
+	assert_int_equal(verify(f, tok, len, n, 32, &c), VG_OK);
+	assert_int_equal(c.lifecycle, VG_PSA_LC_NON_PSA_ROT_DEBUG);
+	vg_free(tok, len);
+	vg_identity_set_debug(f->id, false);
+	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_SECURED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_sfr423_unprovisioned_refuses_tokens, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr421_provision_once_and_persist, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr422_instance_id_is_ueid_of_attestation_key,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr423_token_claims_and_signature, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr423_changed_component_changes_measurement,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr421_implementation_id_per_product, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr421_provision_rejects_bad_strings, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr421_interrupted_provisioning_restarts_clean,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_avs12_setup_code_check, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr422_csr_and_certificate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr431_debug_shows_in_lifecycle, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
