@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,9 +31,11 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <sqlite3.h>
 
+#include "attest/psa_token.h"
 #include "audit/audit.h"
 #include "common/util.h"
 #include "rot/rot.h"
@@ -225,6 +228,91 @@ static long sign_loop(const char *sock, const char *key, int id)
 static double service_sign(const char *sock, const char *key, int clients)
 {
 	return run_clients(clients, sign_loop, sock, key);
+}
+
+/* ---- attestation (SFR 4.2.3) ---- */
+
+static uint8_t nonce[32] = "a verifier's 32-byte fresh nonce";
+
+static long attest_loop(const char *sock, const char *arg, int id)
+{
+	vg_client *c = NULL;
+	long n = 0;
+	double s = now();
+
+	(void)arg;
+	(void)id;
+	if (vg_client_open(&c, sock) != VG_OK)
+		_exit(1);
+	while (now() - s < secs) {
+		uint8_t *tok = NULL;
+		size_t len = 0;
+		if (vg_attest(c, nonce, sizeof nonce, &tok, &len) != VG_OK)
+			_exit(1);
+		vg_free(tok, len);
+		n++;
+	}
+	vg_client_close(&c);
+	return n;
+}
+
+/* A token and the device key, for the verify figures. */
+static uint8_t *g_token, *g_pub;
+static size_t g_token_len, g_pub_len;
+
+static double token_verify(void)
+{
+	vg_psa_verify_opts o = {
+	    .nonce = nonce, .nonce_len = sizeof nonce, .bind_instance_id = true};
+	long n = 0;
+	double t0 = now(), t;
+
+	do {
+		for (int i = 0; i < 50; i++)
+			if (vg_psa_token_verify(g_token, g_token_len, g_pub, g_pub_len, &o, NULL,
+						NULL, NULL, 0) != VG_OK)
+				die("token verify");
+		n += 50;
+		t = now() - t0;
+	} while (t < secs);
+	return (double)n / t;
+}
+
+/* The baseline: OpenSSL ECDSA P-256 verify of a 64-byte message, with the
+ * key parsed from DER each time as the token verifier does. */
+static double inproc_verify(void)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	uint8_t sig[128], *der = NULL;
+	size_t sl = sizeof sig;
+	int dl = i2d_PUBKEY(k, &der);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	long n = 0;
+	double t0, t;
+
+	if (dl <= 0 || EVP_DigestSignInit_ex(c, NULL, "SHA256", NULL, NULL, k, NULL) != 1 ||
+	    EVP_DigestSign(c, sig, &sl, msg, sizeof msg) != 1)
+		die("baseline verify setup");
+	EVP_MD_CTX_free(c);
+	t0 = now();
+	do {
+		for (int i = 0; i < 50; i++) {
+			const unsigned char *p = der;
+			EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, dl);
+			c = EVP_MD_CTX_new();
+			if (!pk ||
+			    EVP_DigestVerifyInit_ex(c, NULL, "SHA256", NULL, NULL, pk, NULL) != 1 ||
+			    EVP_DigestVerify(c, sig, sl, msg, sizeof msg) != 1)
+				die("baseline verify");
+			EVP_MD_CTX_free(c);
+			EVP_PKEY_free(pk);
+		}
+		n += 50;
+		t = now() - t0;
+	} while (t < secs);
+	OPENSSL_free(der);
+	EVP_PKEY_free(k);
+	return (double)n / t;
 }
 
 /* ---- storage ---- */
@@ -431,7 +519,7 @@ static double raw_sqlite_insert(const char *path, int batch)
 
 static void row(const char *what, double ours, double base, const char *base_name, double ratio)
 {
-	(void)printf("%-40s %10.0f /s   %-22s %10.0f /s   ratio %5.2f\n", what, ours, base_name,
+	(void)printf("%-44s %10.0f /s   %-22s %10.0f /s   ratio %5.2f\n", what, ours, base_name,
 		     base, ratio);
 }
 
@@ -491,6 +579,14 @@ static double m_svc_ed_1(void)
 static double m_svc_ed_4(void)
 {
 	return service_sign(g_sock, "e", 4);
+}
+static double m_attest_1(void)
+{
+	return run_clients(1, attest_loop, g_sock, NULL);
+}
+static double m_attest_4(void)
+{
+	return run_clients(4, attest_loop, g_sock, NULL);
 }
 static double m_raw_put(void)
 {
@@ -561,6 +657,12 @@ int main(int argc, char **argv)
 			if (!pw || chown(state, pw->pw_uid, pw->pw_gid) != 0)
 				die("chown state dir to nobody");
 			(void)fprintf(f, "user = nobody\n");
+		} else {
+			/* Provisioning is an admin operation. */
+			struct group *gr = getgrgid(getegid());
+			if (!gr)
+				die("own group");
+			(void)fprintf(f, "admin_group = %s\n", gr->gr_name);
 		}
 		(void)fclose(f);
 	}
@@ -571,15 +673,41 @@ int main(int argc, char **argv)
 	if (vg_client_open(&c, sock) != VG_OK || vg_key_create(c, "p", VG_KEY_P256, 0) != VG_OK ||
 	    vg_key_create(c, "e", VG_KEY_ED25519, 0) != VG_OK)
 		die("setup keys");
+	{
+		vg_provision_req req = {.oem = "Bench", .model = "Speaker", .hw_rev = "1"};
+		vg_device_identity id;
+		char code[VG_SETUP_CODE_SIZE];
+		BIO *b;
+		EVP_PKEY *pk;
+		int dl;
+		if (vg_device_provision(c, &req, code) != VG_OK ||
+		    vg_device_identity_get(c, &id) != VG_OK ||
+		    vg_attest(c, nonce, sizeof nonce, &g_token, &g_token_len) != VG_OK)
+			die("provision and attest");
+		b = BIO_new_mem_buf(id.attestation_key_pem, -1);
+		pk = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
+		g_pub = NULL;
+		if (!pk || (dl = i2d_PUBKEY(pk, &g_pub)) <= 0)
+			die("attestation key");
+		g_pub_len = (size_t)dl;
+		EVP_PKEY_free(pk);
+		BIO_free(b);
+	}
 	vg_client_close(&c);
 
-	(void)printf("%-40s %13s   %-22s %13s   (median of %d alternating rounds)\n", "voxguard",
+	(void)printf("%-44s %13s   %-22s %13s   (median of %d alternating rounds)\n", "voxguard",
 		     "", "baseline (same run)", "", ROUNDS);
 	g_sock = sock;
 	figure("P-256 sign, service, 1 client", m_svc_p256_1, m_inproc_p256, "in-process OpenSSL");
 	figure("P-256 sign, service, 4 clients", m_svc_p256_4, m_inproc_p256, "in-process OpenSSL");
 	figure("Ed25519 sign, service, 1 client", m_svc_ed_1, m_inproc_ed, "in-process OpenSSL");
 	figure("Ed25519 sign, service, 4 clients", m_svc_ed_4, m_inproc_ed, "in-process OpenSSL");
+	figure("attestation token issue, service, 1 client", m_attest_1, m_inproc_p256,
+	       "in-process OpenSSL");
+	figure("attestation token issue, service, 4 clients", m_attest_4, m_inproc_p256,
+	       "in-process OpenSSL");
+	figure("attestation token verify (library)", token_verify, inproc_verify,
+	       "OpenSSL ECDSA verify");
 	(void)snprintf(g_raw, sizeof g_raw, "%s/raw.db", dir);
 	figure("store put (durable, 256 B), 1 client", m_svc_put, m_raw_put, "raw SQLite WAL+FULL");
 	figure("store put (durable, 256 B), 4 clients", m_svc_put4, m_raw_put,
