@@ -434,6 +434,38 @@ static void test_rot_root_key_shape_refused(void **state)
 	free(k);
 }
 
+/* SFR 4.2.12: the erase secret is created on first use, stays the same
+ * across reopen, and a rotation replaces it durably, in place. */
+static void test_sfr4212_erase_secret_rotates(void **state)
+{
+	struct fx *f = *state;
+	uint8_t a[VG_KEY_LEN], b[VG_KEY_LEN], c[VG_KEY_LEN], *raw = NULL;
+	char p[VGT_PATH];
+	size_t n = 0;
+	vg_rot *r = open_ok(f);
+
+	vgt_path(p, f->dir, "erase.key");
+	assert_int_equal(vg_rot_erase_secret(r, false, a), VG_OK);
+	assert_int_equal(vgt_read(p, &raw, &n), 0);
+	assert_int_equal(n, VG_KEY_LEN);
+	assert_memory_equal(raw, a, VG_KEY_LEN);
+	free(raw);
+	vg_rot_close(&r);
+	r = open_ok(f);
+	assert_int_equal(vg_rot_erase_secret(r, false, b), VG_OK);
+	assert_memory_equal(a, b, VG_KEY_LEN);
+	assert_int_equal(vg_rot_erase_secret(r, true, b), VG_OK);
+	assert_memory_not_equal(a, b, VG_KEY_LEN);
+	vg_rot_close(&r);
+	r = open_ok(f);
+	assert_int_equal(vg_rot_erase_secret(r, false, c), VG_OK);
+	assert_memory_equal(b, c, VG_KEY_LEN);
+	/* A file of the wrong size is tampering, not a fresh secret. */
+	assert_int_equal(vgt_write(p, "short", 5, 0600), 0);
+	assert_int_equal(vg_rot_erase_secret(r, false, c), VG_ERR_INTEGRITY);
+	vg_rot_close(&r);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -454,6 +486,7 @@ int main(void)
 	    T(test_rot_counter_emptied_integrity),
 	    T(test_rot_root_key_mode_0644_refused),
 	    T(test_rot_root_key_shape_refused),
+	    T(test_sfr4212_erase_secret_rotates),
 	};
 #undef T
 

@@ -183,6 +183,20 @@ static void set_row_blob(vgt_stack *s, const char *ns, const char *name, const u
 /* ---- functional ---- */
 
 /* SFR 4.2.4: put, get, overwrite, list (in name order), delete. */
+/* The key of a user namespace, as documented in secstore.h: HKDF label
+ * "store-ns-user", context ns | 0 | the RoT's erase secret. */
+static void user_ns_key(vgt_stack *s, const char *ns, uint8_t k[VG_KEY_LEN])
+{
+	uint8_t ctx[VG_MAX_NS_LEN + 1 + VG_KEY_LEN], e[VG_KEY_LEN];
+	size_t n = strlen(ns);
+
+	assert_int_equal(vg_rot_erase_secret(s->rot, false, e), VG_OK);
+	memcpy(ctx, ns, n);
+	ctx[n] = 0;
+	memcpy(ctx + n + 1, e, VG_KEY_LEN);
+	assert_int_equal(vg_rot_derive(s->rot, "store-ns-user", ctx, n + 1 + VG_KEY_LEN, k), VG_OK);
+}
+
 static void test_secstore_put_get_list_delete(void **state)
 {
 	vgt_stack *s = *state;
@@ -366,10 +380,8 @@ static void test_secstore_namespaces_isolated(void **state)
 
 	/* Per-namespace keys: bob's blob does not open under alice's key. */
 	assert_int_equal(vg_secstore_raw(s->st, NS2, "pin", &b2, &l2, &v2), VG_OK);
-	assert_int_equal(vg_rot_derive(s->rot, "store-ns", (const uint8_t *)NS, strlen(NS), k1),
-			 VG_OK);
-	assert_int_equal(vg_rot_derive(s->rot, "store-ns", (const uint8_t *)NS2, strlen(NS2), k2),
-			 VG_OK);
+	user_ns_key(s, NS, k1);
+	user_ns_key(s, NS2, k2);
 	assert_memory_not_equal(k1, k2, VG_KEY_LEN);
 	assert_int_equal(vg_secstore_open_blob(k2, NS2, "pin", v2, b2, l2, &v, &n), VG_OK);
 	vg_free(v, n);
@@ -404,8 +416,7 @@ static void test_secstore_open_blob_binds_identity(void **state)
 	assert_int_equal(vg_seal_parse_header(b, len, &kind, &gen), VG_OK);
 	assert_int_equal(kind, VG_SEAL_RECORD);
 	assert_int_equal(gen, ver);
-	assert_int_equal(vg_rot_derive(s->rot, "store-ns", (const uint8_t *)NS, strlen(NS), k),
-			 VG_OK);
+	user_ns_key(s, NS, k);
 	assert_int_equal(vg_secstore_open_blob(k, NS, "a", ver, b, len, &v, &n), VG_OK);
 	assert_int_equal(n, 6);
 	assert_memory_equal(v, "second", 6);
@@ -1048,6 +1059,61 @@ static void test_secstore_old_version_replayed_by_twin_rows(void **state)
 	assert_int_equal(rc, VG_ERR_INTEGRITY);
 }
 
+/* SFR 4.2.12: crypto-erase deletes every user record (any namespace but
+ * "sys" and "k/service"), keeps the persistent ones, leaves a store that
+ * verifies at the next open, and a copy of the old database is useless:
+ * its user blobs do not open under the new keys, and restoring it is a
+ * rollback. Repeating the erase (a reset resumed after a power cut) is
+ * harmless. */
+static void test_sfr4212_crypto_erase_user_data(void **state)
+{
+	vgt_stack *s = *state;
+	uint8_t *old_blob = NULL, k[VG_KEY_LEN], *v = NULL;
+	size_t old_len = 0, n = 0;
+	uint64_t old_v = 0;
+
+	put_str(s, NS, "pin", "1234");
+	put_str(s, "k/1000", "voice-key", "key blob");
+	put_str(s, "adm", "password", "hash");
+	put_str(s, "sys", "identity", "acme");
+	put_str(s, "k/service", "attestation", "service key");
+	assert_int_equal(vg_secstore_raw(s->st, NS, "pin", &old_blob, &old_len, &old_v), VG_OK);
+	vgt_stack_close(s);
+	assert_int_equal(vgt_db_save(s->dir, "before"), 0);
+	reopen_ok(s);
+
+	assert_int_equal(vg_secstore_crypto_erase(s->st, true), VG_OK);
+	assert_get_fails(s, NS, "pin", VG_ERR_NOT_FOUND);
+	assert_get_fails(s, "k/1000", "voice-key", VG_ERR_NOT_FOUND);
+	assert_get_fails(s, "adm", "password", VG_ERR_NOT_FOUND);
+	assert_get_str(s, "sys", "identity", "acme");
+	assert_get_str(s, "k/service", "attestation", "service key");
+	assert_int_equal(vg_secstore_count(s->st), 2);
+	/* Resumed after a power cut: again, with or without rotation. */
+	assert_int_equal(vg_secstore_crypto_erase(s->st, true), VG_OK);
+	assert_int_equal(vg_secstore_crypto_erase(s->st, false), VG_OK);
+	assert_int_equal(vg_secstore_count(s->st), 2);
+	/* New user data works under the new secret. */
+	put_str(s, NS, "pin", "5678");
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+	assert_get_str(s, NS, "pin", "5678");
+	assert_get_str(s, "sys", "identity", "acme");
+
+	/* The old blob does not open under the key the device has now. */
+	user_ns_key(s, NS, k);
+	assert_int_equal(vg_secstore_open_blob(k, NS, "pin", old_v, old_blob, old_len, &v, &n),
+			 VG_ERR_INTEGRITY);
+	assert_null(v);
+	free(old_blob);
+	/* And putting the old database back is a rollback. */
+	vgt_stack_close(s);
+	assert_int_equal(vgt_db_restore(s->dir, "before", false), 0);
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_ERR_ROLLBACK);
+	assert_int_equal(vg_secstore_crypto_erase(s->st, true), VG_ERR_ROLLBACK);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, vgt_stack_setup, vgt_stack_teardown)
@@ -1075,6 +1141,7 @@ int main(void)
 	    T(test_secstore_old_version_replayed_by_twin_rows),
 	    T(test_secstore_empty_anchor_value_is_undefined_behaviour),
 	    T(test_secstore_rot_sync_window),
+	    T(test_sfr4212_crypto_erase_user_data),
 	};
 #undef T
 

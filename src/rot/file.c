@@ -9,6 +9,10 @@
  *           current value intact; the reader takes the highest valid slot.
  *           Counter 0 is written when the device is created.
  *
+ * erase.key: 32 random bytes, mode 0600, the erase secret (rot.h), created
+ *           on first use and overwritten in place (then fdatasync'ed) when
+ *           rotated, so the old value does not survive in a freed block.
+ *
  * Anyone who can read the state dir as the service user holds the root key:
  * that is why `voxguard status` calls this backend a development backend.
  */
@@ -33,6 +37,7 @@ struct file_rot {
 	int counter_fd;
 	uint64_t counter;
 	int slot; /* the slot holding `counter`; the next write goes to the other */
+	char erase_path[4096];
 };
 
 static vg_rc file_derive(vg_rot *r, const char *label, const uint8_t *ctx, size_t ctx_len,
@@ -104,6 +109,40 @@ static vg_rc file_random(vg_rot *r, uint8_t *buf, size_t len)
 	return RAND_priv_bytes(buf, (int)len) == 1 ? VG_OK : VG_ERR_CRYPTO;
 }
 
+static vg_rc file_erase_secret(vg_rot *r, bool rotate, uint8_t out[VG_KEY_LEN])
+{
+	struct file_rot *f = r->priv;
+	int fd = open(f->erase_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	bool create = fd < 0 && errno == ENOENT;
+	struct stat st;
+	vg_rc rc = VG_OK;
+
+	if (create)
+		fd = open(f->erase_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return VG_ERR_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) ||
+	    st.st_uid != geteuid() || (!create && st.st_size != VG_KEY_LEN)) {
+		(void)close(fd);
+		return VG_ERR_INTEGRITY;
+	}
+	if (create || rotate) {
+		if (RAND_priv_bytes(out, VG_KEY_LEN) != 1)
+			rc = VG_ERR_CRYPTO;
+		if (rc == VG_OK &&
+		    (pwrite(fd, out, VG_KEY_LEN, 0) != VG_KEY_LEN || fdatasync(fd) != 0))
+			rc = VG_ERR_IO;
+		if (rc == VG_OK && create)
+			rc = vg_fsync_dir_of(f->erase_path);
+	} else if (pread(fd, out, VG_KEY_LEN, 0) != VG_KEY_LEN) {
+		rc = VG_ERR_IO;
+	}
+	(void)close(fd);
+	if (rc != VG_OK)
+		vg_wipe(out, VG_KEY_LEN);
+	return rc;
+}
+
 static void file_close(vg_rot *r)
 {
 	struct file_rot *f = r->priv;
@@ -124,6 +163,7 @@ static const vg_rot_ops file_ops = {
     .counter_read = file_counter_read,
     .counter_advance = file_counter_advance,
     .random = file_random,
+    .erase_secret = file_erase_secret,
     .close = file_close,
 };
 
@@ -195,7 +235,9 @@ vg_rc vg_rot_file_open(vg_rot **out, const char *state_dir)
 		rc = VG_ERR_NOMEM;
 		goto fail;
 	}
-	if ((size_t)snprintf(path, sizeof path, "%s/root.key", state_dir) >= sizeof path) {
+	if ((size_t)snprintf(f->erase_path, sizeof f->erase_path, "%s/erase.key", state_dir) >=
+		sizeof f->erase_path ||
+	    (size_t)snprintf(path, sizeof path, "%s/root.key", state_dir) >= sizeof path) {
 		rc = VG_ERR_INVALID;
 		goto fail;
 	}

@@ -47,6 +47,11 @@ vg_rc vg_rot_measure(vg_rot *r, const char *what, const uint8_t digest[static 32
 	return r->ops->measure ? r->ops->measure(r, what, digest) : VG_ERR_UNSUPPORTED;
 }
 
+vg_rc vg_rot_erase_secret(vg_rot *r, bool rotate, uint8_t out[static VG_KEY_LEN])
+{
+	return r->ops->erase_secret ? r->ops->erase_secret(r, rotate, out) : VG_ERR_UNSUPPORTED;
+}
+
 const char *vg_rot_name(const vg_rot *r)
 {
 	return r->ops->name;

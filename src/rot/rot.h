@@ -40,6 +40,12 @@ typedef struct vg_rot_ops {
 	 * measurement (SHA-256 digest of a component named `what`) into the
 	 * backend's measurement register (a TPM PCR). */
 	vg_rc (*measure)(vg_rot *r, const char *what, const uint8_t digest[32]);
+	/* The erase secret: 32 random bytes kept by the backend (not in the
+	 * database), mixed into the keys of all user data so that replacing
+	 * it crypto-erases that data (factory reset, SFR 4.2.12). Created on
+	 * first use; rotate replaces it, overwriting the old value in place,
+	 * durably before returning. out receives the current value. */
+	vg_rc (*erase_secret)(vg_rot *r, bool rotate, uint8_t out[VG_KEY_LEN]);
 	void (*close)(vg_rot *r);
 } vg_rot_ops;
 
@@ -62,6 +68,8 @@ VG_NODISCARD vg_rc vg_rot_derive(vg_rot *r, const char *label, const uint8_t *ct
 VG_NODISCARD vg_rc vg_rot_counter_read(vg_rot *r, uint64_t *value);
 VG_NODISCARD vg_rc vg_rot_counter_advance(vg_rot *r, uint64_t value);
 VG_NODISCARD vg_rc vg_rot_random(vg_rot *r, uint8_t *buf, size_t len);
+/* VG_ERR_UNSUPPORTED when the backend has no erase secret. */
+VG_NODISCARD vg_rc vg_rot_erase_secret(vg_rot *r, bool rotate, uint8_t out[static VG_KEY_LEN]);
 VG_NODISCARD vg_rc vg_rot_measure(vg_rot *r, const char *what, const uint8_t digest[static 32]);
 const char *vg_rot_name(const vg_rot *r);
 bool vg_rot_is_dev(const vg_rot *r);

@@ -27,6 +27,8 @@ struct vg_secstore {
 	/* one derived key cached: puts and gets come in runs per namespace */
 	char cached_ns[VG_MAX_NS_LEN + 1];
 	uint8_t *ns_key; /* secret memory */
+	uint8_t *erase;  /* the RoT's erase secret (secret memory) */
+	bool can_erase;  /* the RoT has one (else erase is all zero) */
 };
 
 static const char schema[] = "CREATE TABLE IF NOT EXISTS store_records("
@@ -90,15 +92,32 @@ static void xor32(uint8_t *acc, const uint8_t *x)
 		acc[i] ^= x[i];
 }
 
+bool vg_secstore_ns_persistent(const char *ns)
+{
+	return strcmp(ns, "sys") == 0 || strcmp(ns, "k/service") == 0;
+}
+
 static vg_rc ns_key(vg_secstore *s, const char *ns)
 {
+	uint8_t ctx[VG_MAX_NS_LEN + 1 + VG_KEY_LEN];
+	size_t n = strlen(ns);
 	vg_rc rc;
 
 	if (strcmp(s->cached_ns, ns) == 0)
 		return VG_OK;
 	s->cached_ns[0] = '\0';
-	rc =
-	    vg_rot_derive(vg_db_rot(s->db), "store-ns", (const uint8_t *)ns, strlen(ns), s->ns_key);
+	if (vg_secstore_ns_persistent(ns)) {
+		rc = vg_rot_derive(vg_db_rot(s->db), "store-ns", (const uint8_t *)ns, n, s->ns_key);
+	} else {
+		/* User data: keyed by the erase secret too, so replacing it
+		 * (factory reset) makes every copy of these records useless. */
+		memcpy(ctx, ns, n);
+		ctx[n] = 0;
+		memcpy(ctx + n + 1, s->erase, VG_KEY_LEN);
+		rc = vg_rot_derive(vg_db_rot(s->db), "store-ns-user", ctx, n + 1 + VG_KEY_LEN,
+				   s->ns_key);
+		vg_wipe(ctx, sizeof ctx);
+	}
 	if (rc == VG_OK)
 		strcpy(s->cached_ns, ns);
 	return rc;
@@ -167,10 +186,20 @@ vg_rc vg_secstore_open(vg_secstore **out, vg_db *db)
 		return VG_ERR_NOMEM;
 	s->db = db;
 	s->ns_key = vg_secret_alloc(VG_KEY_LEN);
-	if (!s->ns_key) {
+	s->erase = vg_secret_alloc(VG_KEY_LEN);
+	if (!s->ns_key || !s->erase) {
 		rc = VG_ERR_NOMEM;
 		goto fail;
 	}
+	rc = vg_rot_erase_secret(vg_db_rot(db), false, s->erase);
+	if (rc == VG_ERR_UNSUPPORTED) {
+		memset(s->erase, 0, VG_KEY_LEN); /* no crypto-erase on this RoT */
+		rc = VG_OK;
+	} else if (rc == VG_OK) {
+		s->can_erase = true;
+	}
+	if (rc != VG_OK)
+		goto fail;
 	{
 		uint8_t k[VG_KEY_LEN];
 		rc = vg_rot_derive(vg_db_rot(db), "store-set", NULL, 0, k);
@@ -208,6 +237,7 @@ void vg_secstore_close(vg_secstore **ps)
 		sqlite3_finalize(s->stmts[i]);
 	vg_hmac_key_free(&s->set_key);
 	vg_secret_free(s->ns_key, VG_KEY_LEN);
+	vg_secret_free(s->erase, VG_KEY_LEN);
 	vg_wipe(s, sizeof *s);
 	free(s);
 	*ps = NULL;
@@ -579,5 +609,77 @@ vg_rc vg_secstore_list(vg_secstore *s, const char *ns, int (*fn)(void *ctx, cons
 	rc = (r == SQLITE_ROW || r == SQLITE_DONE) ? VG_OK : VG_ERR_IO;
 out:
 	release(st);
+	return rc;
+}
+
+vg_rc vg_secstore_crypto_erase(vg_secstore *s, bool rotate)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t set[32], el[32];
+	uint64_t removed = 0;
+	vg_rc rc;
+	int r;
+
+	if (s->batching)
+		return VG_ERR_INTERNAL;
+	if (!s->can_erase)
+		return VG_ERR_UNSUPPORTED;
+	rc = vg_secstore_state(s);
+	if (rc != VG_OK)
+		return rc;
+	if (rotate) {
+		/* From here on no user record opens, whatever happens next. */
+		s->cached_ns[0] = '\0';
+		rc = vg_rot_erase_secret(vg_db_rot(s->db), true, s->erase);
+		if (rc != VG_OK)
+			return rc;
+	}
+	rc = vg_db_begin(s->db);
+	if (rc != VG_OK)
+		return rc;
+	memcpy(set, s->set, 32);
+	if (sqlite3_prepare_v2(vg_db_handle(s->db), "SELECT ns, name, version FROM store_records",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = VG_ERR_IO;
+		goto fail;
+	}
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *ns = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		sqlite3_int64 v = sqlite3_column_int64(st, 2);
+		if (!ns || !name || v <= 0) {
+			rc = VG_ERR_INTEGRITY;
+			break;
+		}
+		if (vg_secstore_ns_persistent(ns))
+			continue;
+		rc = set_element(s, ns, name, (uint64_t)v, el);
+		if (rc != VG_OK)
+			break;
+		xor32(set, el);
+		removed++;
+	}
+	if (rc == VG_OK && r != SQLITE_DONE)
+		rc = VG_ERR_IO;
+	sqlite3_finalize(st);
+	if (rc != VG_OK)
+		goto fail;
+	if (vg_db_exec(s->db, "DELETE FROM store_records WHERE ns NOT IN ('sys', 'k/service')") !=
+	    VG_OK) {
+		rc = VG_ERR_IO;
+		goto fail;
+	}
+	rc = vg_db_anchor_set(s->db, SET_ANCHOR, set, 32);
+	if (rc != VG_OK)
+		goto fail;
+	rc = vg_db_commit(s->db);
+	if (rc != VG_OK)
+		return rc;
+	memcpy(s->set, set, 32);
+	s->count -= removed;
+	/* secure_delete zeroed the freed pages; the WAL is next. */
+	return vg_db_scrub(s->db);
+fail:
+	vg_db_rollback(s->db);
 	return rc;
 }

@@ -20,10 +20,18 @@
  * row makes the whole store refuse service with VG_ERR_INTEGRITY (an attack,
  * never a power cut: SQLite commits atomically). A corrupted value only
  * fails that record's AEAD check: the others stay available.
+ *
+ * Persistent and erasable namespaces (factory reset, SFR 4.2.12): "sys"
+ * (provisioning) and "k/service" (the service's own keys) survive a reset;
+ * every other namespace holds user data, whose key also mixes in the root
+ * of trust's erase secret (rot.h: HKDF label "store-ns-user", context
+ * ns | 0 | erase secret). vg_secstore_crypto_erase() replaces that secret
+ * and deletes the user rows.
  */
 #ifndef VG_SECSTORE_H
 #define VG_SECSTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +66,18 @@ VG_NODISCARD vg_rc vg_secstore_put(vg_secstore *s, const char *ns, const char *n
 VG_NODISCARD vg_rc vg_secstore_put_batched(vg_secstore *s, const char *ns, const char *name,
 					   const uint8_t *value, size_t len);
 VG_NODISCARD vg_rc vg_secstore_batch_commit(vg_secstore *s);
+
+/* "sys" and "k/service": namespaces a factory reset keeps. */
+bool vg_secstore_ns_persistent(const char *ns);
+/*
+ * Crypto-erase of all user data: with rotate, first replaces the RoT's
+ * erase secret (after which no user record can be opened, by us or from
+ * any copy of the files), then deletes every row outside the persistent
+ * namespaces in one transaction and scrubs the WAL. Idempotent: a reset
+ * interrupted after the rotation completes by calling it again (rotate
+ * may be repeated). VG_ERR_UNSUPPORTED if the RoT has no erase secret.
+ */
+VG_NODISCARD vg_rc vg_secstore_crypto_erase(vg_secstore *s, bool rotate);
 bool vg_secstore_batch_pending(const vg_secstore *s);
 
 VG_NODISCARD vg_rc vg_secstore_get(vg_secstore *s, const char *ns, const char *name,
