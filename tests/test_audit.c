@@ -980,6 +980,47 @@ static void test_audit_rotation(void **state)
 	vg_wipe(seed, sizeof seed);
 }
 
+/* SFR 4.2.12 / 4.2.9: a factory reset starts the log afresh: the old
+ * records are gone, the anchor is a signed checkpoint over the old head
+ * (the link), the new first record chains from it, and the log exports,
+ * verifies and reopens cleanly. */
+static void test_sfr4212_audit_truncate_links_new_log(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL, head[32], seed[32];
+	size_t len = 0;
+	uint64_t old_next = 0;
+	vg_audit_log *l = NULL;
+	vg_audit_report rep;
+
+	open_audit(f);
+	assert_int_equal(vg_audit_take_seed(f->a, seed), VG_OK);
+	add_n(f, 25);
+	assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	assert_int_equal(vg_audit_truncate(f->a, &old_next, head), VG_OK);
+	assert_int_equal(old_next, vg_audit_next_seq(f->a));
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM audit_records"), 0);
+	add_event(f, "factory.reset", "success", "first event of the new log", 0, "admin");
+	do_export(f, &buf, &len);
+	assert_int_equal(vg_audit_log_parse(buf, len, &l), VG_OK);
+	assert_non_null(vg_audit_log_anchor(l));
+	assert_int_equal(vg_audit_log_anchor(l)->next_seq, old_next);
+	assert_memory_equal(vg_audit_log_anchor(l)->head, head, 32);
+	assert_int_equal(vg_audit_log_record(l, 0)->seq, old_next);
+	assert_true(log_has_type(buf, len, "factory.reset"));
+	assert_false(log_has_type(buf, len, "authz.denied"));
+	expect_ok(buf, len, f->pub, f->pub_len, seed, &rep);
+	vg_audit_log_free(&l);
+	vg_free(buf, len);
+	restart(f);
+	assert_int_equal(vg_audit_state(f->a), VG_OK);
+	add_n(f, 3);
+	do_export(f, &buf, &len);
+	expect_ok(buf, len, f->pub, f->pub_len, seed, &rep);
+	vg_free(buf, len);
+	vg_wipe(seed, sizeof seed);
+}
+
 /* SFR 4.2.9: the chain continues across a restart (gap-free sequence, the
  * key state persisted) and the clean shutdown leaves a seal checkpoint */
 static void test_audit_persistence(void **state)
@@ -1371,6 +1412,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_audit_mac_with_seed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_take_seed_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_rotation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr4212_audit_truncate_links_new_log, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_persistence, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_unsealed_shutdown_recorded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_tampered_row_detected_at_open, setup,

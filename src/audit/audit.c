@@ -1375,6 +1375,56 @@ out:
 	return rc;
 }
 
+vg_rc vg_audit_truncate(vg_audit *a, uint64_t *old_next, uint8_t old_head[static 32])
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t *cp = NULL;
+	size_t cp_len = 0;
+	vg_rc rc;
+
+	/* A signed checkpoint over the head first: it becomes the anchor, the
+	 * signed link from what follows to the chain that is dropped. */
+	rc = flush_internal(a, VG_AUDIT_CP_EXPORT);
+	if (rc != VG_OK)
+		return rc;
+	if (sqlite3_prepare_v2(vg_db_handle(a->db),
+			       "SELECT cp FROM audit_checkpoints WHERE next_seq = ?"
+			       " ORDER BY id DESC LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, (int64_t)a->next_seq) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 0) <= 0) {
+		sqlite3_finalize(st);
+		return VG_ERR_IO;
+	}
+	cp_len = (size_t)sqlite3_column_bytes(st, 0);
+	cp = malloc(cp_len);
+	if (cp)
+		memcpy(cp, sqlite3_column_blob(st, 0), cp_len);
+	sqlite3_finalize(st);
+	if (!cp)
+		return VG_ERR_NOMEM;
+	rc = vg_db_begin(a->db);
+	if (rc == VG_OK) {
+		rc = exec2(a, "DELETE FROM audit_records WHERE seq < ?", (int64_t)a->next_seq, 0);
+		if (rc == VG_OK)
+			rc = exec2(a, "DELETE FROM audit_checkpoints WHERE next_seq < ?",
+				   (int64_t)a->next_seq, 0);
+		if (rc == VG_OK)
+			rc = state_put(a, "anchor", cp, cp_len);
+		if (rc == VG_OK)
+			rc = vg_db_commit(a->db);
+		else
+			vg_db_rollback(a->db);
+	}
+	free(cp);
+	if (rc != VG_OK)
+		return rc;
+	a->first_seq = a->next_seq;
+	*old_next = a->next_seq;
+	memcpy(old_head, a->head, 32);
+	return vg_db_scrub(a->db);
+}
+
 uint64_t vg_audit_next_seq(const vg_audit *a)
 {
 	return a ? a->next_seq + a->nq : 0;

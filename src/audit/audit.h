@@ -124,6 +124,15 @@ VG_NODISCARD vg_rc vg_audit_export(vg_audit *a, uint8_t **out, size_t *len);
  */
 VG_NODISCARD vg_rc vg_audit_take_seed(vg_audit *a, uint8_t seed[static 32]);
 
+/*
+ * Starts the log afresh (factory reset, SFR 4.2.12): flushes, signs a
+ * checkpoint over the current head, deletes every record and older
+ * checkpoint, and keeps that checkpoint as the rotation anchor -- the
+ * signed link from the records that follow to the chain that was dropped.
+ * Sequence numbers continue. Returns the old head (next_seq and hash) for
+ * the caller's first event of the new log.
+ */
+VG_NODISCARD vg_rc vg_audit_truncate(vg_audit *a, uint64_t *old_next, uint8_t old_head[static 32]);
 /* The sequence number the next appended event will get. */
 uint64_t vg_audit_next_seq(const vg_audit *a);
 /* VG_OK, or VG_ERR_INTEGRITY if the stored log disagreed with its anchor at
