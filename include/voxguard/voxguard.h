@@ -108,6 +108,9 @@ typedef struct vg_status {
 	uint64_t audit_seq;   /* next audit sequence number */
 	uint32_t uid;         /* the caller as the service sees it */
 	char *role;           /* "user", "admin" */
+	int admin_configured; /* 1 once an admin credential exists */
+	int debug_unlocked;   /* 1 while debug is unlocked (SFR 4.3.1) */
+	uint32_t lifecycle;   /* PSA security lifecycle */
 } vg_status;
 VG_EXPORT VG_NODISCARD vg_rc vg_status_get(vg_client *c, vg_status *out);
 VG_EXPORT void vg_status_free(vg_status *st);
@@ -207,6 +210,8 @@ typedef struct vg_provision_req {
 	const char *model;                /* required, < 64 */
 	const char *hw_rev;               /* required, < 32 */
 	const char *verification_service; /* optional URL, < 128; NULL for none */
+	const uint8_t *debug_key;         /* optional OEM debug public key (PEM or */
+	size_t debug_key_len;             /* DER, P-256 or Ed25519), for SFR 4.3.1 */
 } vg_provision_req;
 
 /* Factory provisioning (admin; once per device, VG_ERR_STATE after): the
@@ -258,6 +263,63 @@ VG_EXPORT VG_NODISCARD vg_rc vg_device_csr(vg_client *c, const char *cn, char **
 VG_EXPORT VG_NODISCARD vg_rc vg_device_set_cert(vg_client *c, const char *pem, size_t len);
 /* The stored certificate (PEM); VG_ERR_NOT_FOUND if none. */
 VG_EXPORT VG_NODISCARD vg_rc vg_device_cert(vg_client *c, char **pem, size_t *len);
+
+/* ------------------------------------------------------------------ */
+/* Admin authentication (SFR 4.2.13, AVS 1.2)                          */
+
+/* A session token: 64 hex characters and its NUL. */
+#define VG_SESSION_TOKEN_SIZE 65u
+
+/* Sends token with every request on c that follows (NULL: none). Admin
+ * operations need one once an admin credential exists. */
+VG_EXPORT void vg_client_set_session(vg_client *c, const char *token);
+
+/* The first admin credential, with the device's setup code (once; again
+ * only after a factory reset). Passwords are bytes, never logged; the
+ * service refuses short, common and device-derived ones (VG_ERR_POLICY).
+ * On success token holds a session for the caller. Failed attempts are
+ * throttled (VG_ERR_LOCKED: vg_client_last_error() says how long). */
+VG_EXPORT VG_NODISCARD vg_rc vg_admin_setup(vg_client *c, const char *code, const uint8_t *pw,
+					    size_t pw_len,
+					    char token[static VG_SESSION_TOKEN_SIZE]);
+VG_EXPORT VG_NODISCARD vg_rc vg_admin_login(vg_client *c, const uint8_t *pw, size_t pw_len,
+					    char token[static VG_SESSION_TOKEN_SIZE]);
+/* Ends the session set on c. */
+VG_EXPORT VG_NODISCARD vg_rc vg_admin_logout(vg_client *c);
+/* Changes the password (needs a session and the current password); every
+ * session is revoked and a new one returned. */
+VG_EXPORT VG_NODISCARD vg_rc vg_admin_passwd(vg_client *c, const uint8_t *old_pw, size_t old_len,
+					     const uint8_t *new_pw, size_t new_len,
+					     char token[static VG_SESSION_TOKEN_SIZE]);
+/* Registers (needs a session) or removes a companion app's admin public
+ * key, P-256 or Ed25519, PEM or DER. */
+VG_EXPORT VG_NODISCARD vg_rc vg_admin_key_add(vg_client *c, const char *name, const uint8_t *pub,
+					      size_t pub_len);
+VG_EXPORT VG_NODISCARD vg_rc vg_admin_key_delete(vg_client *c, const char *name);
+/* Key-based login: a single-use 32-byte challenge for the caller; the app
+ * signs vg_admin_challenge_message(nonce, its uid) with its registered key
+ * (ECDSA P-256 over SHA-256, DER; or Ed25519) and answers. */
+#define VG_ADMIN_CHALLENGE_MSG_LEN (23u + 32u + 4u)
+VG_EXPORT VG_NODISCARD vg_rc vg_admin_challenge(vg_client *c, uint8_t nonce[static 32]);
+VG_EXPORT void vg_admin_challenge_message(const uint8_t nonce[static 32], uint32_t uid,
+					  uint8_t msg[static VG_ADMIN_CHALLENGE_MSG_LEN]);
+VG_EXPORT VG_NODISCARD vg_rc vg_admin_answer(vg_client *c, const char *name,
+					     const uint8_t nonce[static 32], const uint8_t *sig,
+					     size_t sig_len,
+					     char token[static VG_SESSION_TOKEN_SIZE]);
+
+/* ------------------------------------------------------------------ */
+/* Factory reset and secure debugging (SFR 4.2.12, 4.3.1)              */
+
+/* Erases every user record, user key and admin credential (admin with a
+ * session, or anyone while the configured reset button is held). */
+VG_EXPORT VG_NODISCARD vg_rc vg_device_factory_reset(vg_client *c);
+/* The exact bytes the OEM signs with its debug key to unlock debug on
+ * this device, once (free with vg_free). Admin. */
+VG_EXPORT VG_NODISCARD vg_rc vg_device_debug_challenge(vg_client *c, uint8_t **msg, size_t *len);
+VG_EXPORT VG_NODISCARD vg_rc vg_device_debug_unlock(vg_client *c, const uint8_t *sig,
+						    size_t sig_len);
+VG_EXPORT VG_NODISCARD vg_rc vg_device_debug_lock(vg_client *c);
 
 #ifdef __cplusplus
 }

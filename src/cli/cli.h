@@ -36,6 +36,9 @@ int cmd_verify_token(struct cli *cli, int argc, char **argv);
 int cmd_provision(struct cli *cli, int argc, char **argv);
 int cmd_identity(struct cli *cli, int argc, char **argv);
 int cmd_attest(struct cli *cli, int argc, char **argv);
+int cmd_admin(struct cli *cli, int argc, char **argv);
+int cmd_factory_reset(struct cli *cli, int argc, char **argv);
+int cmd_debug(struct cli *cli, int argc, char **argv);
 
 /* Runs the subcommand named argv[0] from table (argc >= 1). */
 int cli_dispatch(struct cli *cli, const char *group, const struct cli_cmd *table, size_t n,
@@ -46,8 +49,14 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reports rc from a service call, with the service's reason if any. */
 int cli_fail_rc(vg_client *c, const char *what, vg_rc rc);
 
-/* Connects (and applies --owner). */
+/* Connects (and applies --owner and the saved admin session, if any). */
 int cli_connect(struct cli *cli, vg_client **c);
+/* Where the admin session token is kept: $VOXGUARD_SESSION (a file path;
+ * or the token itself, 64 hex digits: returns 1), else
+ * $XDG_RUNTIME_DIR/voxguard-session, else /run/user/UID/voxguard-session,
+ * else /tmp/voxguard-UID/session (a 0700 dir we own). 0 with the path in
+ * out, -1 if no safe place exists. */
+int cli_session_path(char *out, size_t cap);
 
 /* Options of a subcommand: `--name value` pairs and flags after positional
  * arguments. spec is a list like "in=,out=,json" (= takes a value). */

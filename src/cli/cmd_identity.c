@@ -37,12 +37,14 @@ static int write_csr(vg_client *c, const char *cn, const char *out)
 
 int cmd_provision(struct cli *cli, int argc, char **argv)
 {
-	static const char spec[] =
-	    "oem=,model=,hw-rev=,setup-code-out=,verification-service=,csr-out=,csr-cn=";
+	static const char spec[] = "oem=,model=,hw-rev=,setup-code-out=,verification-service=,"
+				   "csr-out=,csr-cn=,debug-key=";
 	struct cli_opts o;
 	vg_provision_req req = {0};
 	char code[VG_SETUP_CODE_SIZE], dir[4096], line[VG_SETUP_CODE_SIZE + 1];
 	const char *out;
+	uint8_t *dkey = NULL;
+	size_t dkey_len = 0;
 	vg_client *c = NULL;
 	int e = cli_parse(spec, argc, argv, &o, 0, 0);
 	vg_rc rc;
@@ -54,18 +56,29 @@ int cmd_provision(struct cli *cli, int argc, char **argv)
 	req.hw_rev = cli_opt(&o, spec, "hw-rev");
 	req.verification_service = cli_opt(&o, spec, "verification-service");
 	out = cli_opt(&o, spec, "setup-code-out");
+	if (cli_opt(&o, spec, "debug-key")) {
+		rc = cli_read(cli_opt(&o, spec, "debug-key"), 8192, &dkey, &dkey_len);
+		if (rc != VG_OK)
+			return cli_fail("cannot read %s: %s", cli_opt(&o, spec, "debug-key"),
+					vg_rc_str(rc));
+		req.debug_key = dkey;
+		req.debug_key_len = dkey_len;
+	}
 	if (!req.oem || !req.model || !req.hw_rev || !out)
 		return cli_fail("usage: voxguard provision --oem NAME --model NAME --hw-rev REV "
 				"--setup-code-out FILE [--verification-service URL] "
-				"[--csr-out FILE [--csr-cn CN]]");
+				"[--csr-out FILE [--csr-cn CN]] [--debug-key OEM-DEBUG-PUB.pem]");
 	/* The setup code exists once: make sure it can be written before the
 	 * service makes it. */
 	(void)snprintf(dir, sizeof dir, "%s", out);
 	if (strcmp(out, "-") != 0 && access(dirname(dir), W_OK) != 0)
 		return cli_fail("provision: cannot write into the directory of %s", out);
-	if ((e = cli_connect(cli, &c)))
+	if ((e = cli_connect(cli, &c))) {
+		free(dkey);
 		return e;
+	}
 	rc = vg_device_provision(c, &req, code);
+	free(dkey);
 	if (rc != VG_OK) {
 		e = cli_fail_rc(c, "provision", rc);
 		vg_client_close(&c);

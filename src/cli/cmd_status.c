@@ -31,6 +31,17 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			 : " (records are refused; the detection is on the service's "
 			   "journal: nothing is written to a store in this state)");
 	(void)printf("audit log:      next record #%llu\n", (unsigned long long)st.audit_seq);
+	(void)printf("lifecycle:      %s\n", st.lifecycle == 0x2000
+						 ? "provisioning (not provisioned)"
+					     : st.lifecycle == 0x3000 ? "secured"
+					     : st.lifecycle == 0x4000 ? "non-PSA-RoT debug"
+								      : "other");
+	(void)printf("admin:          %s\n",
+		     st.admin_configured ? "set up (admin operations need a session)"
+					 : "not set up (development device: admin operations "
+					   "need no session; run `voxguard admin setup`)");
+	(void)printf("debug:          %s\n",
+		     st.debug_unlocked ? "UNLOCKED (applications' data sealed away)" : "locked");
 	(void)printf("you:            uid %u, role %s\n", st.uid, st.role);
 	vg_status_free(&st);
 	vg_client_close(&c);

@@ -39,13 +39,91 @@ int cli_fail_rc(vg_client *c, const char *what, vg_rc rc)
 	return cli_fail("%s: %s", what, vg_rc_str(rc));
 }
 
+static bool is_token(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n != VG_SESSION_TOKEN_SIZE - 1)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int cli_session_path(char *out, size_t cap)
+{
+	const char *env = getenv("VOXGUARD_SESSION"), *xdg = getenv("XDG_RUNTIME_DIR");
+	char dir[256];
+	struct stat st;
+	uid_t uid = getuid();
+
+	if (env && *env) {
+		if (is_token(env))
+			return 1; /* the token itself */
+		(void)snprintf(out, cap, "%s", env);
+		return 0;
+	}
+	if (xdg && *xdg && stat(xdg, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid) {
+		(void)snprintf(out, cap, "%s/voxguard-session", xdg);
+		return 0;
+	}
+	(void)snprintf(dir, sizeof dir, "/run/user/%u", (unsigned)uid);
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid) {
+		(void)snprintf(out, cap, "%s/voxguard-session", dir);
+		return 0;
+	}
+	/* No runtime dir (a service account, a minimal system): a private
+	 * directory of ours under /tmp, checked before use. */
+	(void)snprintf(dir, sizeof dir, "/tmp/voxguard-%u", (unsigned)uid);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return -1;
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 077))
+		return -1;
+	(void)snprintf(out, cap, "%s/session", dir);
+	return 0;
+}
+
+/* The saved session token, if any, into tok (NUL-terminated). */
+static bool load_session(char tok[VG_SESSION_TOKEN_SIZE])
+{
+	char path[512];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int k = cli_session_path(path, sizeof path);
+	bool ok = false;
+
+	tok[0] = '\0';
+	if (k == 1) {
+		(void)snprintf(tok, VG_SESSION_TOKEN_SIZE, "%s", getenv("VOXGUARD_SESSION"));
+		return true;
+	}
+	if (k != 0 || vg_read_file(path, 256, &buf, &len) != VG_OK)
+		return false;
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (len == VG_SESSION_TOKEN_SIZE - 1) {
+		memcpy(tok, buf, len);
+		tok[len] = '\0';
+		ok = is_token(tok);
+	}
+	vg_free(buf, len);
+	if (!ok)
+		vg_wipe(tok, VG_SESSION_TOKEN_SIZE);
+	return ok;
+}
+
 int cli_connect(struct cli *cli, vg_client **c)
 {
+	char tok[VG_SESSION_TOKEN_SIZE];
 	vg_rc rc = vg_client_open(c, cli->socket);
 
 	if (rc != VG_OK)
 		return cli_fail_rc(NULL, "connect", rc);
 	vg_client_set_owner(*c, cli->owner);
+	if (load_session(tok))
+		vg_client_set_session(*c, tok);
+	vg_wipe(tok, sizeof tok);
 	return 0;
 }
 

@@ -42,6 +42,9 @@ static const struct cli_cmd commands[] = {
      "TOKEN --key PEM [--nonce HEX] [--reference F] [--json]: check a PSA attestation "
      "token offline"},
     {"log", cmd_log, "audit log: show, export, verify (offline), seed"},
+    {"admin", cmd_admin, "admin access: setup, login, logout, passwd, key (add, delete, login)"},
+    {"factory-reset", cmd_factory_reset, "[--yes]: erase all user data and admin credentials"},
+    {"debug", cmd_debug, "secure debugging: challenge, unlock, lock (OEM debug key)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this help"},
 };

@@ -19,7 +19,15 @@ struct vg_client {
 	int fd;
 	int64_t owner;
 	char last_error[256];
+	char session[VG_SESSION_TOKEN_SIZE]; /* "" when none */
 };
+
+VG_EXPORT void vg_client_set_session(vg_client *c, const char *token)
+{
+	vg_wipe(c->session, sizeof c->session);
+	if (token && strlen(token) < sizeof c->session)
+		strcpy(c->session, token);
+}
 
 VG_EXPORT vg_rc vg_client_open(vg_client **out, const char *socket_path)
 {
@@ -156,6 +164,8 @@ static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
 	c->last_error[0] = '\0';
 	if (c->owner >= 0 && op != VG_OP_STATUS && op < VG_OP_LOG_EXPORT)
 		vg_msgb_uint(b, VG_A_OWNER, (uint64_t)c->owner);
+	if (c->session[0])
+		vg_msgb_text(b, VG_A_SESSION, c->session);
 	rc = vg_wire_encode(op, b, &frame, &frame_len);
 	if (rc != VG_OK)
 		return rc;
@@ -258,6 +268,12 @@ VG_EXPORT vg_rc vg_status_get(vg_client *c, vg_status *out)
 	VG_IGNORE(vg_msg_uint(&r, VG_A_AUDIT_SEQ, &out->audit_seq));
 	if (vg_msg_uint(&r, VG_A_UID, &v) == VG_OK)
 		out->uid = (uint32_t)v;
+	if (vg_msg_uint(&r, VG_A_ADMIN_SET, &v) == VG_OK)
+		out->admin_configured = v != 0;
+	if (vg_msg_uint(&r, VG_A_DEBUG, &v) == VG_OK)
+		out->debug_unlocked = v != 0;
+	if (vg_msg_uint(&r, VG_A_LIFECYCLE, &v) == VG_OK && v <= UINT32_MAX)
+		out->lifecycle = (uint32_t)v;
 	vg_msg_free(&r);
 	if (!out->version || !out->rot_backend || !out->store_state || !out->role) {
 		vg_status_free(out);
@@ -612,6 +628,8 @@ VG_EXPORT vg_rc vg_device_provision(vg_client *c, const vg_provision_req *req,
 	vg_msgb_text(&b, VG_A_HW_REV, req->hw_rev);
 	if (req->verification_service)
 		vg_msgb_text(&b, VG_A_VSI, req->verification_service);
+	if (req->debug_key && req->debug_key_len)
+		vg_msgb_bytes(&b, VG_A_DATA, req->debug_key, req->debug_key_len);
 	rc = call(c, VG_OP_PROVISION, &b, &r);
 	if (rc != VG_OK)
 		return rc;
@@ -807,4 +825,201 @@ VG_EXPORT vg_rc vg_device_cert(vg_client *c, char **pem, size_t *len)
 	if (rc != VG_OK)
 		return rc;
 	return pem_result(c, VG_OP_IDENTITY_CERT, &b, pem, len);
+}
+
+/* ---- admin authentication (SFR 4.2.13) ---- */
+
+static vg_rc session_reply(vg_client *c, vg_op op, vg_msgb *b, char token[VG_SESSION_TOKEN_SIZE])
+{
+	vg_msg r;
+	vg_rc rc = call(c, op, b, &r);
+
+	if (token)
+		token[0] = '\0';
+	if (rc != VG_OK)
+		return rc;
+	if (token && vg_msg_text(&r, VG_A_TOKEN, token, VG_SESSION_TOKEN_SIZE) != VG_OK) {
+		token[0] = '\0';
+		rc = VG_ERR_PROTOCOL;
+	}
+	vg_msg_free(&r);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_admin_setup(vg_client *c, const char *code, const uint8_t *pw, size_t pw_len,
+			       char token[static VG_SESSION_TOKEN_SIZE])
+{
+	vg_msgb b;
+	vg_rc rc;
+
+	token[0] = '\0';
+	if (!code || !pw)
+		return VG_ERR_INVALID;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_text(&b, VG_A_CODE, code);
+	vg_msgb_bytes(&b, VG_A_PASSWORD, pw, pw_len);
+	return session_reply(c, VG_OP_ADMIN_SETUP, &b, token);
+}
+
+VG_EXPORT vg_rc vg_admin_login(vg_client *c, const uint8_t *pw, size_t pw_len,
+			       char token[static VG_SESSION_TOKEN_SIZE])
+{
+	vg_msgb b;
+	vg_rc rc;
+
+	token[0] = '\0';
+	if (!pw)
+		return VG_ERR_INVALID;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_bytes(&b, VG_A_PASSWORD, pw, pw_len);
+	return session_reply(c, VG_OP_ADMIN_LOGIN, &b, token);
+}
+
+VG_EXPORT vg_rc vg_admin_logout(vg_client *c)
+{
+	vg_msgb b;
+	vg_rc rc = vg_msgb_init(&b);
+
+	if (rc != VG_OK)
+		return rc;
+	rc = session_reply(c, VG_OP_ADMIN_LOGOUT, &b, NULL);
+	vg_client_set_session(c, NULL);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_admin_passwd(vg_client *c, const uint8_t *old_pw, size_t old_len,
+				const uint8_t *new_pw, size_t new_len,
+				char token[static VG_SESSION_TOKEN_SIZE])
+{
+	vg_msgb b;
+	vg_rc rc;
+
+	token[0] = '\0';
+	if (!old_pw || !new_pw)
+		return VG_ERR_INVALID;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_bytes(&b, VG_A_PASSWORD, old_pw, old_len);
+	vg_msgb_bytes(&b, VG_A_NEW_PASSWORD, new_pw, new_len);
+	return session_reply(c, VG_OP_ADMIN_PASSWD, &b, token);
+}
+
+VG_EXPORT vg_rc vg_admin_key_add(vg_client *c, const char *name, const uint8_t *pub, size_t pub_len)
+{
+	vg_msgb b;
+	vg_rc rc = named(&b, name);
+
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_bytes(&b, VG_A_DATA, pub, pub_len);
+	return session_reply(c, VG_OP_ADMIN_KEY_ADD, &b, NULL);
+}
+
+VG_EXPORT vg_rc vg_admin_key_delete(vg_client *c, const char *name)
+{
+	return call_named(c, VG_OP_ADMIN_KEY_DELETE, name);
+}
+
+VG_EXPORT vg_rc vg_admin_challenge(vg_client *c, uint8_t nonce[static 32])
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc = vg_msgb_init(&b);
+
+	if (rc != VG_OK)
+		return rc;
+	rc = call(c, VG_OP_ADMIN_CHALLENGE, &b, &r);
+	if (rc != VG_OK)
+		return rc;
+	rc = copy_bytes(&r, VG_A_NONCE, nonce, 32, NULL, true);
+	vg_msg_free(&r);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_admin_answer(vg_client *c, const char *name, const uint8_t nonce[static 32],
+				const uint8_t *sig, size_t sig_len,
+				char token[static VG_SESSION_TOKEN_SIZE])
+{
+	vg_msgb b;
+	vg_rc rc;
+
+	token[0] = '\0';
+	if (!sig)
+		return VG_ERR_INVALID;
+	rc = named(&b, name);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_bytes(&b, VG_A_NONCE, nonce, 32);
+	vg_msgb_bytes(&b, VG_A_SIG, sig, sig_len);
+	return session_reply(c, VG_OP_ADMIN_ANSWER, &b, token);
+}
+
+VG_EXPORT void vg_admin_challenge_message(const uint8_t nonce[static 32], uint32_t uid,
+					  uint8_t msg[static VG_ADMIN_CHALLENGE_MSG_LEN])
+{
+	static const char label[] = "voxguard-admin-auth-v1";
+
+	memcpy(msg, label, sizeof label); /* with its NUL */
+	memcpy(msg + sizeof label, nonce, 32);
+	for (int i = 0; i < 4; i++)
+		msg[sizeof label + 32 + i] = (uint8_t)(uid >> (24 - 8 * i));
+}
+
+/* ---- factory reset and secure debugging (SFR 4.2.12, 4.3.1) ---- */
+
+static vg_rc simple(vg_client *c, vg_op op)
+{
+	vg_msgb b;
+	vg_rc rc = vg_msgb_init(&b);
+
+	if (rc != VG_OK)
+		return rc;
+	return session_reply(c, op, &b, NULL);
+}
+
+VG_EXPORT vg_rc vg_device_factory_reset(vg_client *c)
+{
+	return simple(c, VG_OP_FACTORY_RESET);
+}
+
+VG_EXPORT vg_rc vg_device_debug_challenge(vg_client *c, uint8_t **msg, size_t *len)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc;
+
+	*msg = NULL;
+	*len = 0;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	rc = call(c, VG_OP_DEBUG_CHALLENGE, &b, &r);
+	if (rc == VG_OK)
+		rc = take_bytes(&r, VG_A_DATA, msg, len);
+	vg_msg_free(&r);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_device_debug_unlock(vg_client *c, const uint8_t *sig, size_t sig_len)
+{
+	vg_msgb b;
+	vg_rc rc;
+
+	if (!sig)
+		return VG_ERR_INVALID;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_bytes(&b, VG_A_SIG, sig, sig_len);
+	return session_reply(c, VG_OP_DEBUG_UNLOCK, &b, NULL);
+}
+
+VG_EXPORT vg_rc vg_device_debug_lock(vg_client *c)
+{
+	return simple(c, VG_OP_DEBUG_LOCK);
 }

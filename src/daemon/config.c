@@ -23,6 +23,8 @@ void vg_config_defaults(vg_config *c)
 	c->rot_sync_ms = 50;
 	c->audit_checkpoint_every = 256;
 	c->audit_max_records = 50000;
+	c->admin_session_s = 900;
+	c->admin_pw_cost = 15;
 }
 
 static bool parse_u64(const char *v, uint64_t min, uint64_t max, int base, uint64_t *out)
@@ -94,6 +96,17 @@ static bool apply(vg_config *c, const char *k, const char *v)
 		c->audit_max_records = x;
 		return true;
 	}
+	if (strcmp(k, "admin_session_s") == 0 && parse_u64(v, 5, 86400, 10, &x)) {
+		c->admin_session_s = (uint32_t)x;
+		return true;
+	}
+	if (strcmp(k, "admin_pw_cost") == 0 && parse_u64(v, 10, 20, 10, &x)) {
+		c->admin_pw_cost = (uint32_t)x;
+		return true;
+	}
+	if (strcmp(k, "reset_button") == 0)
+		return set_str(c->reset_button, sizeof c->reset_button, v, true) &&
+		       (!*v || *v == '/');
 	return false;
 }
 
@@ -167,10 +180,12 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 			 "user = %s\nadmin_group = %s\nsocket_group = %s\nsocket_mode = %04o\n"
 			 "rot = %s\nrot_param = %s\nmax_clients = %u\nio_timeout_ms = %u\n"
 			 "rot_sync_ms = %u\naudit_checkpoint_every = %u\n"
-			 "audit_max_records = %llu\n",
+			 "audit_max_records = %llu\nadmin_session_s = %u\nadmin_pw_cost = %u\n"
+			 "reset_button = %s\n",
 			 c->user, c->admin_group, c->socket_group, c->socket_mode, c->rot,
 			 c->rot_param, c->max_clients, c->io_timeout_ms, c->rot_sync_ms,
-			 c->audit_checkpoint_every, (unsigned long long)c->audit_max_records);
+			 c->audit_checkpoint_every, (unsigned long long)c->audit_max_records,
+			 c->admin_session_s, c->admin_pw_cost, c->reset_button);
 
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }

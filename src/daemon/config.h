@@ -21,6 +21,11 @@
  *                                   # (0: in every commit; see storage/db.h)
  *   audit_checkpoint_every = 256
  *   audit_max_records      = 50000  # an export must fit one IPC frame
+ *   admin_session_s = 900           # admin session lifetime (5..86400)
+ *   admin_pw_cost   = 15            # scrypt cost: N = 2^cost (10..20)
+ *   reset_button    =               # absolute path of a file or GPIO value
+ *                                   # file reading "1" while the reset
+ *                                   # button is held (physical presence)
  */
 #ifndef VG_CONFIG_H
 #define VG_CONFIG_H
@@ -44,6 +49,9 @@ typedef struct vg_config {
 	uint32_t rot_sync_ms;
 	uint32_t audit_checkpoint_every;
 	uint64_t audit_max_records;
+	uint32_t admin_session_s;
+	uint32_t admin_pw_cost;
+	char reset_button[256];
 } vg_config;
 
 void vg_config_defaults(vg_config *c);

@@ -66,6 +66,19 @@ vg_rc vg_policy_check(const vg_policy *p, const vg_peer *peer, vg_op op, uint32_
 	case VG_OP_IDENTITY_CERT:
 	case VG_OP_ATTEST: /* attestation of genuineness is open to every app */
 		return VG_OK;
+	case VG_OP_ADMIN_LOGOUT:
+		return VG_OK; /* ends the caller's own session, if any */
+	case VG_OP_ADMIN_SETUP:
+	case VG_OP_ADMIN_LOGIN:
+	case VG_OP_ADMIN_PASSWD:
+	case VG_OP_ADMIN_KEY_ADD:
+	case VG_OP_ADMIN_KEY_DELETE:
+	case VG_OP_ADMIN_CHALLENGE:
+	case VG_OP_ADMIN_ANSWER:
+	case VG_OP_FACTORY_RESET:
+	case VG_OP_DEBUG_CHALLENGE:
+	case VG_OP_DEBUG_UNLOCK:
+	case VG_OP_DEBUG_LOCK:
 	case VG_OP_PROVISION:
 	case VG_OP_IDENTITY_CSR:
 	case VG_OP_IDENTITY_SET_CERT:

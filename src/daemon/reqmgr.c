@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "common/util.h"
 #include "proto/wire.h"
 #include "version.h"
@@ -18,7 +20,9 @@ struct req {
 	uint32_t owner; /* the namespace addressed; the caller's by default */
 	vg_msgb out;
 	const char *why; /* detail for an error reply */
-	bool deferred;   /* a batched put: reply after the group commit */
+	char why_buf[160];
+	bool deferred; /* a batched put: reply after the group commit */
+	bool presence; /* factory reset by the reset button */
 };
 
 static const char *op_name(vg_op op)
@@ -70,14 +74,40 @@ static const char *op_name(vg_op op)
 		return "identity.set_cert";
 	case VG_OP_IDENTITY_CERT:
 		return "identity.cert";
+	case VG_OP_ADMIN_SETUP:
+		return "admin.setup";
+	case VG_OP_ADMIN_LOGIN:
+		return "admin.login";
+	case VG_OP_ADMIN_LOGOUT:
+		return "admin.logout";
+	case VG_OP_ADMIN_PASSWD:
+		return "admin.passwd";
+	case VG_OP_ADMIN_KEY_ADD:
+		return "admin.key_add";
+	case VG_OP_ADMIN_KEY_DELETE:
+		return "admin.key_delete";
+	case VG_OP_ADMIN_CHALLENGE:
+		return "admin.challenge";
+	case VG_OP_ADMIN_ANSWER:
+		return "admin.key_login";
+	case VG_OP_FACTORY_RESET:
+		return "factory.reset";
+	case VG_OP_DEBUG_CHALLENGE:
+		return "debug.challenge";
+	case VG_OP_DEBUG_UNLOCK:
+		return "debug.unlock";
+	case VG_OP_DEBUG_LOCK:
+		return "debug.lock";
 	}
 	return NULL;
 }
 
 static bool needs_name(vg_op op)
 {
-	return op < VG_OP_PROVISION && op != VG_OP_STATUS && op != VG_OP_KEY_LIST &&
-	       op != VG_OP_STORE_LIST && op != VG_OP_LOG_EXPORT && op != VG_OP_LOG_SEED;
+	return (op < VG_OP_PROVISION && op != VG_OP_STATUS && op != VG_OP_KEY_LIST &&
+		op != VG_OP_STORE_LIST && op != VG_OP_LOG_EXPORT && op != VG_OP_LOG_SEED) ||
+	       op == VG_OP_ADMIN_KEY_ADD || op == VG_OP_ADMIN_KEY_DELETE ||
+	       op == VG_OP_ADMIN_ANSWER;
 }
 
 static void audit(struct req *r, const char *type, const char *outcome, const char *what)
@@ -110,8 +140,16 @@ static void audit_result(struct req *r, vg_rc rc)
 	case VG_ERR_ROLLBACK:
 		audit(r, "store.rollback", "failure", NULL);
 		break;
+	case VG_ERR_AUTH_REQUIRED:
+		audit(r, "auth.required", "denied", "no valid admin session");
+		break;
 	default:
-		if (r->op == VG_OP_KEY_CREATE || r->op == VG_OP_KEY_DELETE)
+		if (r->op >= VG_OP_ADMIN_SETUP && r->op <= VG_OP_DEBUG_LOCK &&
+		    r->op != VG_OP_ADMIN_CHALLENGE && r->op != VG_OP_DEBUG_CHALLENGE)
+			/* SFR 4.2.9/4.2.13: every attempt, failed or not. */
+			audit(r, op_name(r->op), rc == VG_OK ? "success" : "failure",
+			      rc == VG_OK ? NULL : vg_rc_str(rc));
+		else if (r->op == VG_OP_KEY_CREATE || r->op == VG_OP_KEY_DELETE)
 			audit(r, r->op == VG_OP_KEY_CREATE ? "key.create" : "key.delete",
 			      rc == VG_OK ? "success" : "failure",
 			      rc == VG_OK ? NULL : vg_rc_str(rc));
@@ -156,6 +194,9 @@ static vg_rc do_status(struct req *r)
 	vg_msgb_uint(&r->out, VG_A_AUDIT_SEQ, vg_audit_next_seq(s->audit));
 	vg_msgb_uint(&r->out, VG_A_UID, r->peer->uid);
 	vg_msgb_text(&r->out, VG_A_ROLE, vg_policy_role(r->peer));
+	vg_msgb_uint(&r->out, VG_A_ADMIN_SET, s->admin && vg_adminsvc_configured(s->admin));
+	vg_msgb_uint(&r->out, VG_A_DEBUG, s->debug.unlocked);
+	vg_msgb_uint(&r->out, VG_A_LIFECYCLE, vg_identity_lifecycle(s->identity));
 	return VG_OK;
 }
 
@@ -414,6 +455,9 @@ static vg_rc do_provision(struct req *r)
 {
 	vg_platform p;
 	char code[VG_SETUP_CODE_LEN + 1];
+	const uint8_t *dk = NULL;
+	uint8_t *dk_der = NULL;
+	size_t dk_len = 0, dk_der_len = 0;
 	vg_rc rc;
 
 	memset(&p, 0, sizeof p);
@@ -427,7 +471,21 @@ static vg_rc do_provision(struct req *r)
 			      false);
 	if (rc != VG_OK)
 		return rc;
+	/* An OEM debug key may be registered now, and only now (SFR 4.3.1). */
+	rc = vg_msg_bytes(&r->msg, VG_A_DATA, &dk, &dk_len);
+	if (rc == VG_OK) {
+		rc = vg_debug_key_parse(dk, dk_len, &dk_der, &dk_der_len);
+		if (rc != VG_OK) {
+			r->why = "the debug key is not a P-256 or Ed25519 public key";
+			return VG_ERR_INVALID;
+		}
+	} else if (rc != VG_ERR_NOT_FOUND) {
+		return rc;
+	}
 	rc = vg_identity_provision(r->s->identity, &p, code);
+	if (rc == VG_OK && dk_der)
+		rc = vg_secstore_put(r->s->store, "sys", "debug-key", dk_der, dk_der_len);
+	OPENSSL_free(dk_der);
 	if (rc == VG_ERR_STATE)
 		r->why = "already provisioned: provisioning is a one-time factory operation";
 	else if (rc == VG_ERR_INVALID)
@@ -563,6 +621,233 @@ static vg_rc do_identity_cert(struct req *r)
 	return rc;
 }
 
+/* ---- admin authentication (SFR 4.2.13) ---- */
+
+/* Operations that need an authenticated admin once a credential exists:
+ * everything an admin may do beyond a user's own namespace. */
+static bool needs_session(const struct req *r)
+{
+	switch (r->op) {
+	case VG_OP_LOG_EXPORT:
+	case VG_OP_LOG_SEED:
+	case VG_OP_PROVISION:
+	case VG_OP_IDENTITY_CSR:
+	case VG_OP_IDENTITY_SET_CERT:
+	case VG_OP_ADMIN_PASSWD:
+	case VG_OP_ADMIN_KEY_ADD:
+	case VG_OP_ADMIN_KEY_DELETE:
+	case VG_OP_FACTORY_RESET:
+	case VG_OP_DEBUG_CHALLENGE:
+	case VG_OP_DEBUG_UNLOCK:
+	case VG_OP_DEBUG_LOCK:
+		return true;
+	case VG_OP_KEY_LIST:
+	case VG_OP_KEY_INFO:
+	case VG_OP_KEY_PUBLIC:
+	case VG_OP_KEY_DELETE:
+	case VG_OP_STORE_LIST:
+	case VG_OP_STORE_DELETE:
+		return r->owner != r->peer->uid; /* administering another's */
+	default:
+		return false;
+	}
+}
+
+static vg_rc require_session(struct req *r)
+{
+	char token[VG_TOKEN_HEX + 1];
+	vg_rc rc;
+
+	if (!r->s->admin) {
+		/* A refused store: no credential can be read, so none can be
+		 * checked. Only root, who owns the device anyway, may look. */
+		if (r->peer->uid == 0)
+			return VG_OK;
+		r->why = "the store is refused: admin operations are limited to root";
+		return VG_ERR_AUTH_REQUIRED;
+	}
+	if (!vg_adminsvc_configured(r->s->admin))
+		return VG_OK; /* development device: no admin set up yet */
+	rc = vg_msg_text(&r->msg, VG_A_SESSION, token, sizeof token);
+	if (rc != VG_OK) {
+		r->why = "admin authentication required: log in with `voxguard admin login`";
+		return VG_ERR_AUTH_REQUIRED;
+	}
+	rc = vg_adminsvc_check(r->s->admin, token, r->peer->uid);
+	vg_wipe(token, sizeof token);
+	if (rc != VG_OK)
+		r->why = "no valid admin session (expired, revoked or not yours): log in again";
+	return rc;
+}
+
+static void locked_why(struct req *r, uint64_t wait_s)
+{
+	(void)snprintf(r->why_buf, sizeof r->why_buf,
+		       "too many failed attempts: try again in %llu s", (unsigned long long)wait_s);
+	r->why = r->why_buf;
+	vg_msgb_uint(&r->out, VG_A_WAIT, wait_s);
+}
+
+static vg_rc reply_session(struct req *r, vg_rc rc, const char *token, uint64_t wait_s)
+{
+	if (rc == VG_OK) {
+		vg_msgb_text(&r->out, VG_A_TOKEN, token);
+		vg_msgb_uint(&r->out, VG_A_EXPIRES, r->s->cfg.admin_session_s);
+	} else if (rc == VG_ERR_LOCKED) {
+		locked_why(r, wait_s);
+	}
+	return rc;
+}
+
+static vg_rc do_admin(struct req *r)
+{
+	vg_adminsvc *a = r->s->admin;
+	char token[VG_TOKEN_HEX + 1] = "", code[64];
+	const uint8_t *pw = NULL, *npw = NULL, *data = NULL;
+	size_t pw_len = 0, npw_len = 0, len = 0;
+	uint64_t wait_s = 0;
+	vg_rc rc;
+
+	if (!a)
+		return vg_db_state(r->s->db);
+	switch (r->op) {
+	case VG_OP_ADMIN_SETUP:
+		rc = arg_text(r, VG_A_CODE, code, sizeof code, true);
+		if (rc == VG_OK)
+			rc = arg_bytes(r, VG_A_PASSWORD, &pw, &pw_len, 4096);
+		if (rc == VG_OK)
+			rc = vg_adminsvc_setup(a, r->peer->uid, code, pw, pw_len, token, &wait_s,
+					       r->why_buf, sizeof r->why_buf);
+		vg_wipe(code, sizeof code);
+		if (rc == VG_ERR_POLICY)
+			r->why = r->why_buf;
+		else if (rc == VG_ERR_STATE)
+			r->why = vg_identity_provisioned(r->s->identity)
+				     ? "an admin is already set up: the setup code is spent"
+				     : "the device is not provisioned: no setup code yet";
+		else if (rc == VG_ERR_AUTH_FAILED)
+			r->why = "wrong setup code";
+		break;
+	case VG_OP_ADMIN_LOGIN:
+		rc = arg_bytes(r, VG_A_PASSWORD, &pw, &pw_len, 4096);
+		if (rc == VG_OK)
+			rc = vg_adminsvc_login(a, r->peer->uid, pw, pw_len, token, &wait_s);
+		if (rc == VG_ERR_STATE)
+			r->why = "no admin is set up yet: use `voxguard admin setup`";
+		else if (rc == VG_ERR_AUTH_FAILED)
+			r->why = "wrong password";
+		break;
+	case VG_OP_ADMIN_LOGOUT:
+		if (vg_msg_text(&r->msg, VG_A_SESSION, token, sizeof token) == VG_OK)
+			vg_adminsvc_logout(a, token);
+		vg_wipe(token, sizeof token);
+		return VG_OK;
+	case VG_OP_ADMIN_PASSWD:
+		rc = arg_bytes(r, VG_A_PASSWORD, &pw, &pw_len, 4096);
+		if (rc == VG_OK)
+			rc = arg_bytes(r, VG_A_NEW_PASSWORD, &npw, &npw_len, 4096);
+		if (rc == VG_OK)
+			rc = vg_adminsvc_passwd(a, r->peer->uid, pw, pw_len, npw, npw_len, token,
+						&wait_s, r->why_buf, sizeof r->why_buf);
+		if (rc == VG_ERR_POLICY)
+			r->why = r->why_buf;
+		else if (rc == VG_ERR_AUTH_FAILED)
+			r->why = "wrong current password";
+		break;
+	case VG_OP_ADMIN_KEY_ADD:
+		rc = arg_bytes(r, VG_A_DATA, &data, &len, 8192);
+		if (rc == VG_OK)
+			rc = vg_adminsvc_key_add(a, r->name, data, len);
+		if (rc == VG_ERR_INVALID)
+			r->why = "not a P-256 or Ed25519 public key (PEM or DER)";
+		return rc;
+	case VG_OP_ADMIN_KEY_DELETE:
+		return vg_adminsvc_key_delete(a, r->name);
+	case VG_OP_ADMIN_CHALLENGE: {
+		uint8_t nonce[32];
+		rc = vg_adminsvc_challenge(a, r->peer->uid, nonce);
+		if (rc == VG_OK)
+			vg_msgb_bytes(&r->out, VG_A_NONCE, nonce, sizeof nonce);
+		if (rc == VG_ERR_STATE)
+			r->why = "no admin is set up yet: use `voxguard admin setup`";
+		return rc;
+	}
+	case VG_OP_ADMIN_ANSWER:
+		rc = arg_bytes(r, VG_A_NONCE, &data, &len, 32);
+		if (rc == VG_OK && len != 32)
+			rc = VG_ERR_INVALID;
+		if (rc == VG_OK)
+			rc = arg_bytes(r, VG_A_SIG, &pw, &pw_len, 256);
+		if (rc == VG_OK)
+			rc = vg_adminsvc_answer(a, r->peer->uid, r->name, data, pw, pw_len, token,
+						&wait_s);
+		if (rc == VG_ERR_AUTH_FAILED)
+			r->why = "the signature does not verify with that registered key";
+		else if (rc == VG_ERR_AUTH_REQUIRED)
+			r->why = "no such challenge for you (expired, used, or never issued)";
+		break;
+	default:
+		return VG_ERR_UNSUPPORTED;
+	}
+	rc = reply_session(r, rc, token, wait_s);
+	vg_wipe(token, sizeof token);
+	return rc;
+}
+
+/* ---- factory reset and secure debugging (SFR 4.2.12, 4.3.1) ---- */
+
+static vg_rc do_reset(struct req *r)
+{
+	return vg_service_factory_reset(r->s, r->peer, r->presence ? "reset button" : "admin");
+}
+
+static vg_rc do_debug(struct req *r)
+{
+	vg_service *s = r->s;
+	uint8_t *key = NULL, nonce[32], msg[VG_DEBUG_MSG_LEN];
+	size_t key_len = 0, sig_len = 0;
+	const uint8_t *sig = NULL;
+	vg_psa_claims c;
+	vg_rc rc;
+
+	if (r->op == VG_OP_DEBUG_LOCK) {
+		vg_service_set_debug(s, false);
+		return VG_OK;
+	}
+	if (!vg_identity_provisioned(s->identity)) {
+		r->why = "the device is not provisioned: no debug key";
+		return VG_ERR_STATE;
+	}
+	rc = vg_secstore_get(s->store, "sys", "debug-key", &key, &key_len);
+	if (rc == VG_ERR_NOT_FOUND) {
+		r->why = "no OEM debug key was registered at provisioning: debug stays locked";
+		return VG_ERR_STATE;
+	}
+	if (rc != VG_OK)
+		return rc;
+	rc = vg_identity_claims(s->identity, &c);
+	if (rc == VG_OK && r->op == VG_OP_DEBUG_CHALLENGE) {
+		rc = vg_debug_challenge(&s->debug, vg_mono_ms(), nonce);
+		if (rc == VG_OK) {
+			vg_debug_message(nonce, c.instance_id, msg);
+			vg_msgb_bytes(&r->out, VG_A_DATA, msg, sizeof msg);
+		}
+	} else if (rc == VG_OK) {
+		rc = arg_bytes(r, VG_A_SIG, &sig, &sig_len, 256);
+		if (rc == VG_OK)
+			rc = vg_debug_unlock(&s->debug, vg_mono_ms(), c.instance_id, sig, sig_len,
+					     key, key_len);
+		if (rc == VG_OK)
+			vg_service_set_debug(s, true);
+		else if (rc == VG_ERR_AUTH_FAILED)
+			r->why = "the signature does not verify with the OEM debug key";
+		else if (rc == VG_ERR_AUTH_REQUIRED)
+			r->why = "no live debug challenge: ask for one first";
+	}
+	vg_free(key, key_len);
+	return rc;
+}
+
 static vg_rc dispatch(struct req *r)
 {
 	uint64_t owner;
@@ -591,9 +876,16 @@ static vg_rc dispatch(struct req *r)
 	} else if (rc != VG_ERR_NOT_FOUND) {
 		return rc;
 	}
-	rc = vg_policy_check(&r->s->policy, r->peer, r->op, r->owner);
-	if (rc != VG_OK)
-		return rc;
+	if (r->op == VG_OP_FACTORY_RESET && vg_service_reset_button(r->s)) {
+		/* Physical presence: the reset button is held. */
+		r->presence = true;
+	} else {
+		rc = vg_policy_check(&r->s->policy, r->peer, r->op, r->owner);
+		if (rc == VG_OK && needs_session(r))
+			rc = require_session(r);
+		if (rc != VG_OK)
+			return rc;
+	}
 	switch (r->op) {
 	case VG_OP_STATUS:
 		return do_status(r);
@@ -619,6 +911,21 @@ static vg_rc dispatch(struct req *r)
 	case VG_OP_IDENTITY_SET_CERT:
 	case VG_OP_IDENTITY_CERT:
 		return do_identity_cert(r);
+	case VG_OP_ADMIN_SETUP:
+	case VG_OP_ADMIN_LOGIN:
+	case VG_OP_ADMIN_LOGOUT:
+	case VG_OP_ADMIN_PASSWD:
+	case VG_OP_ADMIN_KEY_ADD:
+	case VG_OP_ADMIN_KEY_DELETE:
+	case VG_OP_ADMIN_CHALLENGE:
+	case VG_OP_ADMIN_ANSWER:
+		return do_admin(r);
+	case VG_OP_FACTORY_RESET:
+		return do_reset(r);
+	case VG_OP_DEBUG_CHALLENGE:
+	case VG_OP_DEBUG_UNLOCK:
+	case VG_OP_DEBUG_LOCK:
+		return do_debug(r);
 	default:
 		return do_key(r);
 	}
@@ -674,6 +981,11 @@ vg_rc vg_reqmgr_handle(vg_service *s, const vg_peer *peer, const uint8_t *payloa
 		rc = dispatch(&r);
 		audit_result(&r, rc);
 	}
+	if (s->debug.unlocked)
+		/* The debug function: a trace of every request (SFR 4.3.1). */
+		(void)fprintf(stderr, "voxguardd: debug trace: uid %u pid %d op %s: %s\n",
+			      peer->uid, peer->pid, op_name(r.op) ? op_name(r.op) : "unknown",
+			      vg_rc_str(rc));
 	*deferred = rc == VG_OK && r.deferred;
 	if (rc == VG_OK) {
 		rc = vg_wire_encode(VG_OK, &r.out, reply, reply_len);

@@ -85,7 +85,7 @@ static vg_rc audit_key(vg_service *s, uint8_t **der, size_t *der_len)
  * evidenced even though the OEM ships it in /etc. */
 static void seal_config(vg_service *s)
 {
-	char text[1024];
+	char text[2048];
 	uint8_t *old = NULL, h_old[32], h_new[32];
 	size_t old_len = 0, len = vg_config_format(&s->cfg, text, sizeof text);
 	char detail[160], ho[17], hn[17];
@@ -132,6 +132,88 @@ static vg_rc open_identity(vg_service *s)
 	paths[0] = exe;
 	paths[1] = cli;
 	return vg_identity_open(&s->identity, s->store, s->ks, s->rot, paths, names, 2);
+}
+
+#define RESET_MARKER "reset.pending"
+
+#define MARKER_PATH_MAX (PATH_MAX + 32)
+
+static void marker_path(const vg_service *s, char out[MARKER_PATH_MAX])
+{
+	(void)snprintf(out, MARKER_PATH_MAX, "%s/%s", s->state_dir, RESET_MARKER);
+}
+
+bool vg_service_reset_button(const vg_service *s)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	bool pressed;
+
+	if (!s->cfg.reset_button[0] || vg_read_file(s->cfg.reset_button, 64, &buf, &len) != VG_OK)
+		return false;
+	pressed = len >= 1 && buf[0] == '1';
+	vg_free(buf, len);
+	return pressed;
+}
+
+void vg_service_set_debug(vg_service *s, bool unlocked)
+{
+	if (unlocked) {
+		/* debug.unlocked was set by vg_debug_unlock */
+	} else {
+		vg_debug_lock(&s->debug);
+	}
+	vg_secstore_seal_away(s->store, unlocked);
+	vg_keystore_forget(s->ks);
+	vg_identity_set_debug(s->identity, unlocked);
+}
+
+/* Steps 2.. of the reset: each idempotent, so a resumed reset reruns them. */
+static vg_rc reset_steps(vg_service *s, const vg_peer *peer, const char *trigger)
+{
+	char path[MARKER_PATH_MAX], detail[256], head_hex[17];
+	uint8_t head[32];
+	uint64_t old_next = 0;
+	vg_rc rc;
+
+	rc = vg_secstore_crypto_erase(s->store, true);
+	vg_keystore_forget(s->ks);
+	if (rc != VG_OK)
+		return rc;
+	if (s->admin)
+		vg_adminsvc_reset(s->admin);
+	if (s->debug.unlocked)
+		vg_service_set_debug(s, false);
+	rc = vg_audit_truncate(s->audit, &old_next, head);
+	if (rc != VG_OK)
+		return rc;
+	vg_hex_encode(head, 8, head_hex);
+	(void)snprintf(detail, sizeof detail,
+		       "factory reset (%s): user data crypto-erased; previous log ended before "
+		       "seq %llu, head %s...",
+		       trigger, (unsigned long long)old_next, head_hex);
+	vg_service_audit(s, peer, "factory.reset", "success", detail);
+	rc = vg_audit_checkpoint(s->audit);
+	if (rc != VG_OK)
+		return rc;
+	marker_path(s, path);
+	if (unlink(path) != 0 && errno != ENOENT)
+		return VG_ERR_IO;
+	return vg_fsync_dir_of(path);
+}
+
+vg_rc vg_service_factory_reset(vg_service *s, const vg_peer *peer, const char *trigger)
+{
+	char path[MARKER_PATH_MAX];
+	vg_rc rc = vg_db_state(s->db);
+
+	if (rc != VG_OK)
+		return rc; /* never write over evidence of an attack */
+	marker_path(s, path);
+	rc = vg_write_file_atomic(path, trigger, strlen(trigger), 0600);
+	if (rc != VG_OK)
+		return rc;
+	return reset_steps(s, peer, trigger);
 }
 
 vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *cfg, char *err,
@@ -214,7 +296,30 @@ vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *
 	else if (state != VG_OK)
 		vg_service_audit(s, &s->self, "store.integrity", "failure",
 				 "record set or meta does not verify; records refused");
+	if (state == VG_OK) {
+		rc = vg_adminsvc_open(&s->admin, s->store, s->identity, cfg->admin_pw_cost,
+				      cfg->admin_session_s);
+		if (rc != VG_OK) {
+			(void)snprintf(err, err_len, "admin credentials: %s", vg_rc_str(rc));
+			goto fail;
+		}
+	}
 	VG_IGNORE(vg_audit_flush(s->audit));
+	if (state == VG_OK) {
+		char mpath[MARKER_PATH_MAX];
+		marker_path(s, mpath);
+		if (access(mpath, F_OK) == 0) {
+			/* A reset was cut short: finish it before serving. */
+			rc = reset_steps(s, &s->self, "resumed after an interruption");
+			if (rc != VG_OK) {
+				(void)snprintf(err, err_len,
+					       "completing the interrupted factory "
+					       "reset: %s",
+					       vg_rc_str(rc));
+				goto fail;
+			}
+		}
+	}
 	*out = s;
 	return VG_OK;
 fail:
@@ -233,6 +338,7 @@ void vg_service_close(vg_service **ps)
 		vg_service_audit(s, &s->self, "service.stop", "success", NULL);
 		vg_audit_close(&s->audit); /* flushes and seals */
 	}
+	vg_adminsvc_close(&s->admin);
 	vg_identity_close(&s->identity);
 	vg_keystore_close(&s->ks);
 	vg_secstore_close(&s->store);

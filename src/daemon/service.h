@@ -10,7 +10,9 @@
 #include <stdbool.h>
 
 #include "audit/audit.h"
+#include "daemon/admin.h"
 #include "daemon/config.h"
+#include "daemon/debug.h"
 #include "daemon/policy.h"
 #include "identity/identity.h"
 #include "keystore/keystore.h"
@@ -29,6 +31,8 @@ typedef struct vg_service {
 	vg_secstore *store;
 	vg_keystore *ks;
 	vg_identity *identity;
+	vg_adminsvc *admin;
+	vg_debug debug;
 	vg_audit *audit;
 	vg_policy policy;
 	vg_peer self; /* the actor of the service's own events */
@@ -51,6 +55,26 @@ void vg_service_close(vg_service **s);
 /* Appends an audit record (queued; the event loop flushes each round). */
 void vg_service_audit(vg_service *s, const vg_peer *peer, const char *type, const char *outcome,
 		      const char *detail);
+
+/*
+ * Factory reset (SFR 4.2.12): returns the device to its delivered state.
+ * In order, each step durable before the next: a marker file
+ * (state-dir/reset.pending); the RoT's erase secret replaced and every
+ * user record, user key and admin credential deleted
+ * (vg_secstore_crypto_erase); unsealed keys dropped from memory; sessions
+ * and debug unlock ended; the audit log restarted with a signed link to
+ * the old head and a "factory.reset" event naming the actor and trigger;
+ * the marker removed. Provisioning (identity, setup code, service keys)
+ * survives. A reset interrupted at any point is completed by the next
+ * vg_service_open before anything is served.
+ */
+VG_NODISCARD vg_rc vg_service_factory_reset(vg_service *s, const vg_peer *peer,
+					    const char *trigger);
+/* Debug unlocked or locked: seals the apps' data away (or back), drops
+ * unsealed keys, shows in the lifecycle. */
+void vg_service_set_debug(vg_service *s, bool unlocked);
+/* Reads the configured reset button: true while it reads "1". */
+bool vg_service_reset_button(const vg_service *s);
 
 /* Checks a state dir: exists, a directory, owned by uid, mode & 077 == 0. */
 VG_NODISCARD vg_rc vg_state_dir_check(const char *dir, uid_t uid, char *err, size_t err_len);

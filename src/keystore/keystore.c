@@ -61,6 +61,12 @@ static void cache_drop(struct cached *c)
 	memset(c, 0, sizeof *c);
 }
 
+void vg_keystore_forget(vg_keystore *ks)
+{
+	for (size_t i = 0; i < CACHE_MAX; i++)
+		cache_drop(&ks->cache[i]);
+}
+
 void vg_keystore_close(vg_keystore **pks)
 {
 	if (!pks || !*pks)
@@ -218,6 +224,8 @@ static vg_rc load(vg_keystore *ks, uint32_t owner, const char *name, struct cach
 	rc = vg_secstore_state(ks->store);
 	if (rc != VG_OK)
 		return rc;
+	if (owner != VG_OWNER_SERVICE && vg_secstore_sealed_away(ks->store))
+		return VG_ERR_STATE; /* debug unlocked: apps' keys sealed away */
 	c = cache_find(ks, owner, name);
 	if (c) {
 		*out = c;

@@ -39,6 +39,9 @@ typedef struct vg_keystore vg_keystore;
 
 VG_NODISCARD vg_rc vg_keystore_open(vg_keystore **out, vg_secstore *store);
 void vg_keystore_close(vg_keystore **ks);
+/* Drops every unsealed key from the cache (after a crypto-erase of the
+ * store under it: no erased key may live on in memory). */
+void vg_keystore_forget(vg_keystore *ks);
 
 VG_NODISCARD vg_rc vg_keystore_create(vg_keystore *ks, uint32_t owner, const char *name,
 				      vg_key_type type, uint32_t usage);

@@ -26,9 +26,10 @@ struct vg_secstore {
 	uint64_t batch_count;
 	/* one derived key cached: puts and gets come in runs per namespace */
 	char cached_ns[VG_MAX_NS_LEN + 1];
-	uint8_t *ns_key; /* secret memory */
-	uint8_t *erase;  /* the RoT's erase secret (secret memory) */
-	bool can_erase;  /* the RoT has one (else erase is all zero) */
+	uint8_t *ns_key;  /* secret memory */
+	uint8_t *erase;   /* the RoT's erase secret (secret memory) */
+	bool can_erase;   /* the RoT has one (else erase is all zero) */
+	bool sealed_away; /* debug unlocked: apps' records refused */
 };
 
 static const char schema[] = "CREATE TABLE IF NOT EXISTS store_records("
@@ -253,10 +254,29 @@ uint64_t vg_secstore_count(const vg_secstore *s)
 	return s->count;
 }
 
+static bool app_ns(const char *ns)
+{
+	return (strncmp(ns, "u/", 2) == 0 || strncmp(ns, "k/", 2) == 0) &&
+	       strcmp(ns, "k/service") != 0;
+}
+
+void vg_secstore_seal_away(vg_secstore *s, bool sealed)
+{
+	s->sealed_away = sealed;
+	s->cached_ns[0] = '\0';
+}
+
+bool vg_secstore_sealed_away(const vg_secstore *s)
+{
+	return s->sealed_away;
+}
+
 static vg_rc check_args(vg_secstore *s, const char *ns, const char *name)
 {
 	if (!ns_valid(ns) || !name || !vg_name_valid(name, strlen(name)))
 		return VG_ERR_INVALID;
+	if (s->sealed_away && app_ns(ns))
+		return VG_ERR_STATE;
 	return vg_secstore_state(s);
 }
 
@@ -591,6 +611,8 @@ vg_rc vg_secstore_list(vg_secstore *s, const char *ns, int (*fn)(void *ctx, cons
 		return VG_ERR_INTERNAL; /* a batch must be committed first */
 	if (!ns_valid(ns))
 		return VG_ERR_INVALID;
+	if (s->sealed_away && app_ns(ns))
+		return VG_ERR_STATE;
 	rc = vg_secstore_state(s);
 	if (rc != VG_OK)
 		return rc;

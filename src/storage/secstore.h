@@ -67,6 +67,14 @@ VG_NODISCARD vg_rc vg_secstore_put_batched(vg_secstore *s, const char *ns, const
 					   const uint8_t *value, size_t len);
 VG_NODISCARD vg_rc vg_secstore_batch_commit(vg_secstore *s);
 
+/*
+ * Secure debugging (SFR 4.3.1): while debug is unlocked the applications'
+ * records and keys (namespaces "u/<uid>" and "k/<uid>") are sealed away:
+ * every access is VG_ERR_STATE. The service's own namespaces stay usable.
+ */
+void vg_secstore_seal_away(vg_secstore *s, bool sealed);
+bool vg_secstore_sealed_away(const vg_secstore *s);
+
 /* "sys" and "k/service": namespaces a factory reset keeps. */
 bool vg_secstore_ns_persistent(const char *ns);
 /*
