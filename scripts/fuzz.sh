@@ -13,16 +13,17 @@ for f in "$build"/fuzz/fuzz_*; do
 	name=$(basename "$f")
 	corpus="$src/fuzz/corpus/${name#fuzz_}"
 	work=$(mktemp -d)
+	scratch=$(mktemp -d) # TMPDIR of targets that need state on disk
 	echo "fuzz: $name for ${secs}s"
-	if ! "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+	if ! TMPDIR="$scratch" "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
 		"$work" "$corpus" >"$work.log" 2>&1; then
 		tail -n 40 "$work.log"
 		echo "fuzz: $name FAILED (crash input in $(pwd))"
-		rm -rf "$work"
+		rm -rf "$work" "$scratch"
 		exit 1
 	fi
 	grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$work.log" | sed "s/^/fuzz: $name: /"
-	rm -rf "$work" "$work.log"
+	rm -rf "$work" "$work.log" "$scratch"
 done
 [ $found -eq 1 ] || { echo "fuzz: no fuzz targets in $build/fuzz"; exit 1; }
 echo "fuzz: all targets ran clean"

@@ -18,9 +18,11 @@
 #define SALT_LEN 16u
 #define HASH_LEN 32u
 
+/* Also bounds the memory scrypt takes (128 * r * N) to 256 MiB. */
 static bool params_ok(unsigned ln, unsigned r, unsigned p)
 {
-	return ln >= 10 && ln <= 20 && r >= 1 && r <= 32 && p >= 1 && p <= 4;
+	return ln >= 10 && ln <= 20 && r >= 1 && r <= 32 && p >= 1 && p <= 4 &&
+	       (UINT64_C(128) * r << ln) <= (UINT64_C(256) << 20);
 }
 
 static vg_rc scrypt(const char *pw, size_t pw_len, const uint8_t *salt, size_t salt_len,
@@ -78,6 +80,16 @@ static bool b64_dec(const char *in, size_t len, uint8_t *out, size_t want)
 	n = EVP_DecodeBlock(tmp, (const unsigned char *)buf, (int)(len + pad));
 	if (n < 0 || (size_t)n - pad != want)
 		return false;
+	/* Canonical only: unused low bits of the last digit must be zero,
+	 * so each value has exactly one accepted spelling. */
+	{
+		char again[64];
+		b64_enc(tmp, want, again);
+		if (strlen(again) != len || memcmp(again, in, len) != 0) {
+			vg_wipe(tmp, sizeof tmp);
+			return false;
+		}
+	}
 	memcpy(out, tmp, want);
 	vg_wipe(tmp, sizeof tmp);
 	return true;
@@ -128,13 +140,11 @@ static bool small_uint(const char **p, const char *key, char end, unsigned *v)
 	return true;
 }
 
-vg_rc vg_pw_verify(const char *pw, size_t pw_len, const char *enc)
+vg_rc vg_pw_parse(const char *enc, vg_pw_params *params, uint8_t salt[static 16],
+		  uint8_t hash[static 32])
 {
-	uint8_t salt[SALT_LEN], want[HASH_LEN], got[HASH_LEN];
 	unsigned ln = 0, r = 0, p = 0;
 	const char *s = enc, *dollar;
-	size_t len;
-	vg_rc rc;
 
 	if (!enc || strnlen(enc, VG_PW_ENCODED_MAX) >= VG_PW_ENCODED_MAX ||
 	    strncmp(s, "$scrypt$", 8) != 0)
@@ -144,13 +154,28 @@ vg_rc vg_pw_verify(const char *pw, size_t pw_len, const char *enc)
 	    !small_uint(&s, "p", '$', &p) || !params_ok(ln, r, p))
 		return VG_ERR_INVALID;
 	dollar = strchr(s, '$');
-	if (!dollar || !b64_dec(s, (size_t)(dollar - s), salt, sizeof salt))
+	if (!dollar || !b64_dec(s, (size_t)(dollar - s), salt, SALT_LEN))
 		return VG_ERR_INVALID;
 	s = dollar + 1;
-	len = strlen(s);
-	if (!b64_dec(s, len, want, sizeof want))
+	if (!b64_dec(s, strlen(s), hash, HASH_LEN)) {
+		vg_wipe(salt, SALT_LEN);
 		return VG_ERR_INVALID;
-	rc = scrypt(pw, pw_len, salt, sizeof salt, ln, r, p, got);
+	}
+	params->log2_n = ln;
+	params->r = r;
+	params->p = p;
+	return VG_OK;
+}
+
+vg_rc vg_pw_verify(const char *pw, size_t pw_len, const char *enc)
+{
+	uint8_t salt[SALT_LEN], want[HASH_LEN], got[HASH_LEN];
+	vg_pw_params prm;
+	vg_rc rc = vg_pw_parse(enc, &prm, salt, want);
+
+	if (rc != VG_OK)
+		return rc;
+	rc = scrypt(pw, pw_len, salt, sizeof salt, prm.log2_n, prm.r, prm.p, got);
 	if (rc == VG_OK && CRYPTO_memcmp(got, want, HASH_LEN) != 0)
 		rc = VG_ERR_AUTH_FAILED;
 	vg_wipe(got, sizeof got);

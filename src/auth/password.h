@@ -8,8 +8,8 @@
  * Default cost ln=15, r=8, p=1: 32 MiB and about 0.1 s per hash on the
  * reference machine (docs/BENCHMARKS.md has the measured login latency).
  * Verification honours the parameters stored with the hash, but only
- * within ln 10..20, r 1..32, p 1..4, so a forged record cannot make the
- * service allocate gigabytes.
+ * within ln 10..20, r 1..32, p 1..4 and 128 * r * N <= 256 MiB, so a
+ * forged record cannot make the service allocate gigabytes.
  */
 #ifndef VG_AUTH_PASSWORD_H
 #define VG_AUTH_PASSWORD_H
@@ -35,6 +35,10 @@ typedef struct vg_pw_params {
  * parameters out of range or a too small out. */
 VG_NODISCARD vg_rc vg_pw_hash(const char *pw, size_t pw_len, const vg_pw_params *p, char *out,
 			      size_t cap);
+/* Parses a PHC string strictly (the stored-bytes parser, fuzzed):
+ * VG_ERR_INVALID for anything malformed or out of bounds. */
+VG_NODISCARD vg_rc vg_pw_parse(const char *encoded, vg_pw_params *p, uint8_t salt[static 16],
+			       uint8_t hash[static 32]);
 /* VG_OK on a match, VG_ERR_AUTH_FAILED on a mismatch (constant-time
  * compare), VG_ERR_INVALID if encoded is not a well-formed string of ours. */
 VG_NODISCARD vg_rc vg_pw_verify(const char *pw, size_t pw_len, const char *encoded);
