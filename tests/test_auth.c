@@ -202,7 +202,9 @@ static void test_sfr4213_throttle_encoding(void **state)
 	(void)state;
 	vg_throttle_encode(&t, b);
 	assert_int_equal(vg_throttle_decode(b, sizeof b, &u), VG_OK);
-	assert_memory_equal(&t, &u, sizeof t);
+	assert_int_equal(u.failures, t.failures);
+	assert_true(u.last_fail_s == t.last_fail_s);
+	assert_true(u.locked_until_s == t.locked_until_s);
 	assert_int_equal(vg_throttle_decode(b, sizeof b - 1, &u), VG_ERR_INTEGRITY);
 	b[0] ^= 1;
 	assert_int_equal(vg_throttle_decode(b, sizeof b, &u), VG_ERR_INTEGRITY);
