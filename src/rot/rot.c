@@ -5,11 +5,11 @@
 
 vg_rc vg_rot_open(vg_rot **out, const char *name, const char *state_dir, const char *param)
 {
-	(void)param;
 	*out = NULL;
 	if (!name || strcmp(name, "file") == 0)
 		return vg_rot_file_open(out, state_dir);
-	/* "tpm2" arrives with the TPM issue; the table above is where it goes. */
+	if (strcmp(name, "tpm2") == 0)
+		return vg_rot_tpm2_open(out, state_dir, param);
 	return VG_ERR_UNSUPPORTED;
 }
 

@@ -9,8 +9,8 @@
  *  - random bytes.
  *
  * Backends: `file` (development: the root key in a 0600 file in the state
- * dir; vg_rot_is_dev() says so) and, later, `tpm2` (the key sealed in the
- * TPM, the counter in TPM NV). Each lives in src/rot/<name>.c and fills a
+ * dir; vg_rot_is_dev() says so) and `tpm2` (the key sealed in the TPM, the
+ * counter and the erase secret in TPM NV; src/rot/tpm2.c, docs/TPM2.md). Each lives in src/rot/<name>.c and fills a
  * vg_rot_ops table.
  */
 #ifndef VG_ROT_H
@@ -76,5 +76,8 @@ bool vg_rot_is_dev(const vg_rot *r);
 
 /* Backends. */
 VG_NODISCARD vg_rc vg_rot_file_open(vg_rot **out, const char *state_dir);
+/* tcti: a TCTI configuration string ("swtpm:host=127.0.0.1,port=2321",
+ * "device:/dev/tpmrm0"); NULL or "" for the tpm2-tss default. */
+VG_NODISCARD vg_rc vg_rot_tpm2_open(vg_rot **out, const char *state_dir, const char *tcti);
 
 #endif
