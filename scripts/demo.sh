@@ -91,6 +91,27 @@ size=$(wc -c <"$T/tampered.vgl")
 printf 'X' | dd of="$T/tampered.vgl" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
 printf '$ voxguard log verify tampered.vgl -> '
 "$VG" log verify "$T/tampered.vgl" || echo "(exit $?)"
+
+step "6. Identity and attestation: provision once, prove genuineness (SFR 4.2.1-4.2.3)"
+run "$VG" --socket "$SOCK" provision --oem Acme --model "Echo Demo" --hw-rev B2 --setup-code-out "$T/setup-code"
+run "$VG" --socket "$SOCK" identity
+vg identity --public-key >"$T/device.pem"
+vg identity --json >"$T/golden.json"
+nonce=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+run "$VG" --socket "$SOCK" attest --nonce "$nonce" --out "$T/token.cbor"
+run "$VG" verify-token "$T/token.cbor" --key "$T/device.pem" --nonce "$nonce" --reference "$T/golden.json"
+printf '$ voxguard verify-token (another nonce) -> '
+"$VG" verify-token "$T/token.cbor" --key "$T/device.pem" --nonce "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" || echo "(exit $?)"
+
+step "7. Admin access: no default password, the setup code, sessions (SFR 4.2.13, AVS 1.2)"
+printf 'a demo passphrase for %s\n' "$(id -un)" >"$T/pw"
+export VOXGUARD_SESSION="$T/session"
+run "$VG" --socket "$SOCK" admin setup --code "$(cat "$T/setup-code")" --password-file "$T/pw"
+run "$VG" --socket "$SOCK" admin logout
+printf '$ voxguard log export (no session) -> '
+vg log export --out "$T/audit2.vgl" || echo "(exit $?)"
+run "$VG" --socket "$SOCK" admin login --password-file "$T/pw"
+run "$VG" --socket "$SOCK" log export --out "$T/audit2.vgl"
 stop
 echo
 echo "demo: done. Everything above ran against a real voxguardd; see README.md for the tour."
