@@ -710,7 +710,7 @@ int main(int argc, char **argv)
 	    vg_key_create(c, "e", VG_KEY_ED25519, 0) != VG_OK)
 		die("setup keys");
 	{
-		vg_provision_req req = {.oem = "Bench", .model = "Speaker", .hw_rev = "1"};
+		vg_provision_req req = {.oem = "Acme", .model = "Speaker", .hw_rev = "1"};
 		vg_device_identity id;
 		char code[VG_SETUP_CODE_SIZE];
 		BIO *b;
