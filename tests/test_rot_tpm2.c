@@ -3,9 +3,13 @@
  * against swtpm, which scripts/swtpm.sh starts on loopback and stops.
  *
  * SFR 4.2.11 (hardware-backed keystore), AVS 1.16: the root key is sealed
- * by the TPM and never in a file in the clear; the monotonic counter is a
- * TPM NV counter that a restored state dir cannot take back; a copy of the
- * state dir is useless with another TPM; the erase secret lives in TPM NV.
+ * by the TPM, never in a file in the clear and never on the TPM interface
+ * in the clear; the monotonic counter is a TPM NV counter that a restored
+ * state dir cannot take back; a copy of the state dir is useless with
+ * another TPM; the erase secret lives in TPM NV (SFR 4.2.12).
+ *
+ * Files: tpm2-root.pub / tpm2-root.priv = "VGT2" | 1 | kind (1, 2) | TPM2B.
+ * NV: counter 0x01500016, erase secret 0x01500017. PCR 23.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,11 +18,14 @@
 
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "helpers.h"
+
+#define BLOB_HDR 6
 
 struct tpm {
 	char dir[64];
@@ -46,12 +53,18 @@ static int tpm_start(struct tpm *t)
 	uint8_t *b = NULL;
 	size_t n = 0;
 
-	if (!src || vgt_mkdtemp(t->dir) != 0 ||
+	if (!src) {
+		fprintf(stderr, "VG_SRC is not set (ctest sets it)\n");
+		return -1;
+	}
+	if (vgt_mkdtemp(t->dir) != 0 ||
 	    sh("sh '%s/scripts/swtpm.sh' start '%s' >/dev/null", src, t->dir) != 0)
 		return -1;
 	vgt_path(p, t->dir, "tcti");
-	if (vgt_read(p, &b, &n) != 0 || n == 0 || n >= sizeof t->tcti)
+	if (vgt_read(p, &b, &n) != 0 || n == 0 || n >= sizeof t->tcti) {
+		free(b);
 		return -1;
+	}
 	memcpy(t->tcti, b, n);
 	t->tcti[n] = '\0';
 	t->tcti[strcspn(t->tcti, "\n")] = '\0';
@@ -85,6 +98,8 @@ static int group_teardown(void **state)
 
 struct fx {
 	char dir[64]; /* the device's state dir */
+	char pub[VGT_PATH];
+	char priv[VGT_PATH];
 };
 
 static int setup(void **state)
@@ -93,6 +108,8 @@ static int setup(void **state)
 
 	if (!f || vgt_mkdtemp(f->dir) != 0)
 		return -1;
+	vgt_path(f->pub, f->dir, "tpm2-root.pub");
+	vgt_path(f->priv, f->dir, "tpm2-root.priv");
 	*state = f;
 	return 0;
 }
@@ -115,6 +132,15 @@ static vg_rot *open_on(const char *dir, const struct tpm *t)
 	return r;
 }
 
+/* Opening must fail with want, and reset *out. */
+static void open_fails(const char *dir, const struct tpm *t, vg_rc want)
+{
+	vg_rot *r = (vg_rot *)&r;
+
+	assert_int_equal(vg_rot_open(&r, "tpm2", dir, t->tcti), want);
+	assert_null(r);
+}
+
 static uint64_t ctr(vg_rot *r)
 {
 	uint64_t v = 99;
@@ -123,67 +149,148 @@ static uint64_t ctr(vg_rot *r)
 	return v;
 }
 
+static void derive(vg_rot *r, const char *label, uint8_t out[VG_KEY_LEN])
+{
+	assert_int_equal(vg_rot_derive(r, label, (const uint8_t *)"u/1", 3, out), VG_OK);
+}
+
+/* tpm2-tools on the test's TPM (what anybody with access to it can do). */
+static int tools(const struct tpm *t, const char *args)
+{
+	return sh("TPM2TOOLS_TCTI='%s' %s >/dev/null 2>&1", t->tcti, args);
+}
+
+/* True when some 32-byte window of buf, taken as a root key, derives
+ * `want` for `label` (so the root key is in buf in the clear). */
+static bool has_root_key(const uint8_t *buf, size_t n, const char *label,
+			 const uint8_t want[VG_KEY_LEN])
+{
+	uint8_t got[VG_KEY_LEN];
+
+	for (size_t off = 0; off + VG_KEY_LEN <= n; off++) {
+		assert_int_equal(
+		    vg_hkdf(buf + off, VG_KEY_LEN, label, (const uint8_t *)"u/1", 3, got), VG_OK);
+		if (memcmp(got, want, VG_KEY_LEN) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* SFR 4.2.11: a fresh device starts at counter 0, is no development
- * backend, and derives the same keys after a reopen. */
+ * backend, writes its two sealed-object files (0600, versioned header), no
+ * root key file, and derives the same keys after a reopen. */
 static void test_sfr4211_tpm2_create_and_reopen(void **state)
 {
 	struct fx *f = *state;
-	uint8_t k1[VG_KEY_LEN], k2[VG_KEY_LEN];
+	uint8_t k1[VG_KEY_LEN], k2[VG_KEY_LEN], *b = NULL;
 	char p[VGT_PATH];
+	struct stat st;
+	size_t n = 0;
 	vg_rot *r = open_on(f->dir, &tpm_a);
 
 	assert_string_equal(vg_rot_name(r), "tpm2");
 	assert_false(vg_rot_is_dev(r));
 	assert_int_equal(ctr(r), 0);
-	assert_int_equal(vg_rot_derive(r, "store-ns", (const uint8_t *)"u/1", 3, k1), VG_OK);
+	derive(r, "store-ns", k1);
 	vg_rot_close(&r);
-	vgt_path(p, f->dir, "tpm2-root.pub");
-	assert_true(vgt_exists(p));
-	vgt_path(p, f->dir, "tpm2-root.priv");
-	assert_true(vgt_exists(p));
+	assert_null(r);
+	vg_rot_close(&r); /* NULL-safe */
+	for (int i = 0; i < 2; i++) {
+		const char *path = i == 0 ? f->pub : f->priv;
+		assert_int_equal(lstat(path, &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+		assert_int_equal(st.st_mode & 07777, 0600);
+		assert_int_equal(vgt_read(path, &b, &n), 0);
+		assert_true(n > BLOB_HDR + 2);
+		assert_memory_equal(b, "VGT2", 4);
+		assert_int_equal(b[4], 1);
+		assert_int_equal(b[5], i + 1);
+		free(b);
+	}
 	vgt_path(p, f->dir, "root.key");
 	assert_false(vgt_exists(p));
 	r = open_on(f->dir, &tpm_a);
-	assert_int_equal(vg_rot_derive(r, "store-ns", (const uint8_t *)"u/1", 3, k2), VG_OK);
+	derive(r, "store-ns", k2);
 	assert_memory_equal(k1, k2, VG_KEY_LEN);
 	assert_int_equal(ctr(r), 0);
 	vg_rot_close(&r);
 }
 
-/* SFR 4.2.11: the root key is in no file of the state dir: no 32-byte
- * window of any file, taken as a root key, derives the device's keys. */
+/* SFR 4.2.11: the root key is in no file of the state dir (no 32-byte
+ * window of any file derives the device's keys), and no derived key is in
+ * the private blob either. */
 static void test_sfr4211_tpm2_root_key_never_in_a_file(void **state)
 {
 	struct fx *f = *state;
-	static const char *const files[] = {"tpm2-root.pub", "tpm2-root.priv"};
-	uint8_t want[VG_KEY_LEN], got[VG_KEY_LEN];
+	static const char *const labels[] = {"store-ns", "db-meta", "audit"};
+	uint8_t keys[3][VG_KEY_LEN];
 	vg_rot *r = open_on(f->dir, &tpm_a);
 
-	assert_int_equal(vg_rot_derive(r, "probe", NULL, 0, want), VG_OK);
+	for (size_t i = 0; i < 3; i++)
+		derive(r, labels[i], keys[i]);
 	vg_rot_close(&r);
-	for (size_t i = 0; i < 2; i++) {
-		char p[VGT_PATH];
+	for (int i = 0; i < 2; i++) {
 		uint8_t *b = NULL;
 		size_t n = 0;
-		vgt_path(p, f->dir, files[i]);
-		assert_int_equal(vgt_read(p, &b, &n), 0);
-		for (size_t off = 0; off + VG_KEY_LEN <= n; off++) {
-			assert_int_equal(vg_hkdf(b + off, VG_KEY_LEN, "probe", NULL, 0, got),
-					 VG_OK);
-			assert_memory_not_equal(got, want, VG_KEY_LEN);
-		}
+		assert_int_equal(vgt_read(i == 0 ? f->pub : f->priv, &b, &n), 0);
+		assert_false(has_root_key(b, n, labels[0], keys[0]));
 		free(b);
 	}
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(vgt_dir_grep(f->dir, keys[i], VG_KEY_LEN), 0);
+}
+
+/* SFR 4.2.11: the root key, the erase secret and TPM random bytes never
+ * cross the TPM interface in the clear (every TPM command and response of
+ * a creation, a reopen, an erase-secret read and rotation and a random()
+ * call, recorded with the pcap TCTI). */
+static void test_sfr4211_tpm2_secrets_encrypted_on_the_bus(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t cc_unseal[4] = {0x00, 0x00, 0x01, 0x5e};
+	static const uint8_t cc_create[4] = {0x00, 0x00, 0x01, 0x53};
+	uint8_t k[VG_KEY_LEN], e1[VG_KEY_LEN], e2[VG_KEY_LEN], rnd[64], *cap = NULL;
+	char tcti[256], pcap[VGT_PATH];
+	size_t n = 0;
+	vg_rot *r = NULL;
+
+	vgt_path(pcap, f->dir, "bus.pcap");
+	(void)snprintf(tcti, sizeof tcti, "pcap:%s", tpm_a.tcti);
+	assert_int_equal(setenv("TCTI_PCAP_FILE", pcap, 1), 0);
+	assert_int_equal(vg_rot_open(&r, "tpm2", f->dir, tcti), VG_OK); /* creates */
+	vg_rot_close(&r);
+	assert_int_equal(vg_rot_open(&r, "tpm2", f->dir, tcti), VG_OK); /* unseals */
+	derive(r, "store-ns", k);
+	assert_int_equal(vg_rot_erase_secret(r, false, e1), VG_OK);
+	assert_int_equal(vg_rot_erase_secret(r, true, e2), VG_OK);
+	assert_int_equal(vg_rot_random(r, rnd, sizeof rnd), VG_OK);
+	vg_rot_close(&r);
+	assert_int_equal(unsetenv("TCTI_PCAP_FILE"), 0);
+
+	assert_int_equal(vgt_read(pcap, &cap, &n), 0);
+	/* The capture holds the Create and the Unseal commands... */
+	assert_non_null(memmem(cap, n, cc_create, sizeof cc_create));
+	assert_non_null(memmem(cap, n, cc_unseal, sizeof cc_unseal));
+	/* ...but none of the secrets. */
+	assert_false(has_root_key(cap, n, "store-ns", k));
+	assert_null(memmem(cap, n, e1, sizeof e1));
+	assert_null(memmem(cap, n, e2, sizeof e2));
+	assert_null(memmem(cap, n, rnd, 16));
+	assert_null(memmem(cap, n, rnd + 48, 16));
+	free(cap);
+	assert_int_equal(unlink(pcap), 0);
 }
 
 /* SFR 4.2.4/4.2.11: the counter only goes up, by steps the TPM makes; it
- * persists; a restored copy of the state dir still sees the new value. */
+ * persists; a restored copy of the state dir (or of the sealed-object
+ * files) still sees the new value; steps beyond 1024 are refused. */
 static void test_sfr4211_tpm2_counter_hardware_monotonic(void **state)
 {
 	struct fx *f = *state;
-	char save[VGT_PATH], cmd[2 * VGT_PATH];
+	char save[80], cmd[2 * VGT_PATH], old_pub[VGT_PATH], old_priv[VGT_PATH];
 	vg_rot *r = open_on(f->dir, &tpm_a);
 
+	assert_int_equal(ctr(r), 0);
 	(void)snprintf(save, sizeof save, "%s.copy", f->dir);
 	(void)snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", f->dir, save);
 	assert_int_equal(system(cmd), 0); /* the attacker's copy, at counter 0 */
@@ -193,64 +300,182 @@ static void test_sfr4211_tpm2_counter_hardware_monotonic(void **state)
 	assert_int_equal(ctr(r), 3);
 	assert_int_equal(vg_rot_counter_advance(r, 2), VG_OK); /* never lowers */
 	assert_int_equal(ctr(r), 3);
+	assert_int_equal(vg_rot_counter_advance(r, 0), VG_OK);
+	assert_int_equal(ctr(r), 3);
 	assert_int_equal(vg_rot_counter_advance(r, 3 + 1025), VG_ERR_INVALID);
 	assert_int_equal(ctr(r), 3);
+	assert_int_equal(vg_rot_counter_advance(r, UINT64_MAX), VG_ERR_INVALID);
+	assert_int_equal(ctr(r), 3);
+	assert_int_equal(vg_rot_counter_advance(r, 3 + 1024), VG_OK); /* the limit */
+	assert_int_equal(ctr(r), 3 + 1024);
 	vg_rot_close(&r);
 	r = open_on(f->dir, &tpm_a);
-	assert_int_equal(ctr(r), 3);
+	assert_int_equal(ctr(r), 1027);
 	vg_rot_close(&r);
 	/* Restore the old state dir: the counter is in the TPM, not there. */
 	r = open_on(save, &tpm_a);
-	assert_int_equal(ctr(r), 3);
+	assert_int_equal(ctr(r), 1027);
+	vg_rot_close(&r);
+	/* The same with the old sealed-object files put back in place. */
+	vgt_path(old_pub, save, "tpm2-root.pub");
+	vgt_path(old_priv, save, "tpm2-root.priv");
+	assert_int_equal(vgt_copy(old_pub, f->pub), 0);
+	assert_int_equal(vgt_copy(old_priv, f->priv), 0);
+	r = open_on(f->dir, &tpm_a);
+	assert_int_equal(ctr(r), 1027);
 	vg_rot_close(&r);
 	vgt_rmrf(save);
 }
 
-/* SFR 4.2.11: a copy of the state dir is useless with another TPM, and a
- * damaged sealed object is an integrity error, not a crash. */
+/* SFR 4.2.11: a copy of the state dir is useless with another TPM; a
+ * second device derives other keys; a damaged sealed object is an
+ * integrity error, not a crash. */
 static void test_sfr4211_tpm2_other_tpm_and_tampering(void **state)
 {
 	struct fx *f = *state;
-	char p[VGT_PATH];
-	uint8_t *b = NULL, ka[VG_KEY_LEN], kb[VG_KEY_LEN];
-	size_t n = 0;
+	uint8_t *pub = NULL, *priv = NULL, ka[VG_KEY_LEN], kb[VG_KEY_LEN];
+	size_t npub = 0, npriv = 0;
 	vg_rot *r = open_on(f->dir, &tpm_a), *other;
 	struct fx g;
 
-	assert_int_equal(vg_rot_derive(r, "x", NULL, 0, ka), VG_OK);
+	derive(r, "x", ka);
 	vg_rot_close(&r);
-	assert_int_equal(vg_rot_open(&r, "tpm2", f->dir, tpm_b.tcti), VG_ERR_INTEGRITY);
-	assert_null(r);
+	open_fails(f->dir, &tpm_b, VG_ERR_INTEGRITY);
 	/* A second device on the other TPM derives other keys. */
 	assert_int_equal(vgt_mkdtemp(g.dir), 0);
 	other = open_on(g.dir, &tpm_b);
-	assert_int_equal(vg_rot_derive(other, "x", NULL, 0, kb), VG_OK);
+	derive(other, "x", kb);
 	assert_memory_not_equal(ka, kb, VG_KEY_LEN);
 	vg_rot_close(&other);
 	vgt_rmrf(g.dir);
-	/* Flip a byte near the end of the private part. */
-	vgt_path(p, f->dir, "tpm2-root.priv");
-	assert_int_equal(vgt_read(p, &b, &n), 0);
-	b[n - 3] ^= 0x40;
-	assert_int_equal(vgt_write(p, b, n, 0600), 0);
-	free(b);
-	assert_int_equal(vg_rot_open(&r, "tpm2", f->dir, tpm_a.tcti), VG_ERR_INTEGRITY);
-	assert_null(r);
+
+	assert_int_equal(vgt_read(f->pub, &pub, &npub), 0);
+	assert_int_equal(vgt_read(f->priv, &priv, &npriv), 0);
+	/* Flip one byte of the private blob, anywhere: TPM-encrypted part,
+	 * size field or our header. */
+	for (size_t off = 0; off < npriv; off += off < 10 ? 1 : 17) {
+		priv[off] ^= 0x40;
+		assert_int_equal(vgt_write(f->priv, priv, npriv, 0600), 0);
+		open_fails(f->dir, &tpm_a, VG_ERR_INTEGRITY);
+		priv[off] ^= 0x40;
+	}
+	/* Truncated, or with a trailing byte. */
+	assert_int_equal(vgt_write(f->priv, priv, npriv - 1, 0600), 0);
+	open_fails(f->dir, &tpm_a, VG_ERR_INTEGRITY);
+	priv[npriv] = 0; /* vgt_read leaves room */
+	assert_int_equal(vgt_write(f->priv, priv, npriv + 1, 0600), 0);
+	open_fails(f->dir, &tpm_a, VG_ERR_INTEGRITY);
+	assert_int_equal(vgt_write(f->priv, priv, npriv, 0600), 0);
+	/* A byte of the public blob (its attributes, its unique field). */
+	for (size_t off = 4; off < npub; off += 5) {
+		pub[off] ^= 0x01;
+		assert_int_equal(vgt_write(f->pub, pub, npub, 0600), 0);
+		open_fails(f->dir, &tpm_a, VG_ERR_INTEGRITY);
+		pub[off] ^= 0x01;
+	}
+	assert_int_equal(vgt_write(f->pub, pub, npub, 0600), 0);
+	/* Readable by others: refused, like the file backend's root.key. */
+	assert_int_equal(chmod(f->priv, 0644), 0);
+	open_fails(f->dir, &tpm_a, VG_ERR_INTEGRITY);
+	assert_int_equal(chmod(f->priv, 0600), 0);
+	/* Intact again: the same device. */
+	r = open_on(f->dir, &tpm_a);
+	derive(r, "x", kb);
+	assert_memory_equal(ka, kb, VG_KEY_LEN);
+	vg_rot_close(&r);
+	free(pub);
+	free(priv);
+}
+
+/* SFR 4.2.11: the public blob without the private one is never a crash
+ * (the private one is written first): refused. The private one alone is
+ * an interrupted first start: a new device (nothing was protected by it). */
+static void test_sfr4211_tpm2_half_written_state(void **state)
+{
+	struct fx *f = *state;
+	uint8_t k1[VG_KEY_LEN], k2[VG_KEY_LEN];
+	char other[VGT_PATH];
+	vg_rot *r = open_on(f->dir, &tpm_a);
+
+	derive(r, "x", k1);
+	vg_rot_close(&r);
+	vgt_path(other, f->dir, "moved");
+	assert_int_equal(rename(f->priv, other), 0);
+	open_fails(f->dir, &tpm_a, VG_ERR_INTEGRITY);
+	assert_false(vgt_exists(f->priv));
+	assert_int_equal(rename(other, f->priv), 0);
+	assert_int_equal(unlink(f->pub), 0);
+	r = open_on(f->dir, &tpm_a);
+	assert_int_equal(ctr(r), 0);
+	derive(r, "x", k2);
+	assert_memory_not_equal(k1, k2, VG_KEY_LEN);
+	vg_rot_close(&r);
+	assert_true(vgt_exists(f->pub));
 }
 
 /* SFR 4.2.11: the sealed state without its NV counter (a cleared TPM, an
- * undefined index) is refused. */
+ * undefined index) is refused, and stays refused. */
 static void test_sfr4211_tpm2_missing_counter_refused(void **state)
 {
 	struct fx *f = *state;
 	vg_rot *r = open_on(f->dir, &tpm_b);
 
+	assert_int_equal(vg_rot_counter_advance(r, 2), VG_OK);
 	vg_rot_close(&r);
-	assert_int_equal(
-	    sh("TPM2TOOLS_TCTI='%s' tpm2_nvundefine -C o 0x01500016 >/dev/null 2>&1", tpm_b.tcti),
-	    0);
-	assert_int_equal(vg_rot_open(&r, "tpm2", f->dir, tpm_b.tcti), VG_ERR_INTEGRITY);
-	assert_null(r);
+	assert_int_equal(tools(&tpm_b, "tpm2_nvundefine -C o 0x01500016"), 0);
+	open_fails(f->dir, &tpm_b, VG_ERR_INTEGRITY);
+	open_fails(f->dir, &tpm_b, VG_ERR_INTEGRITY);
+	/* Redefined by somebody (never incremented): still not our counter. */
+	assert_int_equal(tools(&tpm_b, "tpm2_nvdefine -C o -s 8 -a "
+				       "'nt=counter|ownerwrite|ownerread|no_da' 0x01500016"),
+			 0);
+	open_fails(f->dir, &tpm_b, VG_ERR_INTEGRITY);
+}
+
+/* SFR 4.2.4: an NV index at our handles with other attributes is not ours:
+ * an ORDERLY counter (not durable at each increment, so a power cut could
+ * take it back) or one writable with its own auth is refused, for a new
+ * device and for an existing one; so is a foreign erase-secret index. */
+static void test_sfr4211_tpm2_foreign_nv_index_refused(void **state)
+{
+	struct fx *f = *state;
+	static const char *const bad[] = {
+	    "nt=counter|ownerwrite|ownerread|no_da|orderly",
+	    "nt=counter|ownerwrite|ownerread|authwrite|authread|no_da",
+	    "nt=counter|ownerwrite|ownerread",
+	};
+	uint8_t e[VG_KEY_LEN];
+	char cmd[256];
+	struct fx g;
+	vg_rot *r = open_on(f->dir, &tpm_b);
+
+	vg_rot_close(&r);
+	for (size_t i = 0; i < VG_ARRAY_LEN(bad); i++) {
+		(void)tools(&tpm_b, "tpm2_nvundefine -C o 0x01500016");
+		(void)snprintf(cmd, sizeof cmd, "tpm2_nvdefine -C o -s 8 -a '%s' 0x01500016",
+			       bad[i]);
+		assert_int_equal(tools(&tpm_b, cmd), 0);
+		assert_int_equal(tools(&tpm_b, "tpm2_nvincrement -C o 0x01500016"), 0);
+		open_fails(f->dir, &tpm_b, VG_ERR_INTEGRITY);
+		assert_int_equal(vgt_mkdtemp(g.dir), 0);
+		open_fails(g.dir, &tpm_b, VG_ERR_INTEGRITY);
+		vgt_rmrf(g.dir);
+	}
+	/* Ours again (defined by the backend on a new device)... */
+	assert_int_equal(tools(&tpm_b, "tpm2_nvundefine -C o 0x01500016"), 0);
+	assert_int_equal(vgt_mkdtemp(g.dir), 0);
+	r = open_on(g.dir, &tpm_b);
+	/* ...but a foreign erase-secret index (readable with its own auth). */
+	(void)tools(&tpm_b, "tpm2_nvundefine -C o 0x01500017");
+	assert_int_equal(tools(&tpm_b, "tpm2_nvdefine -C o -s 32 -a "
+				       "'ownerwrite|ownerread|authread|no_da' 0x01500017"),
+			 0);
+	assert_int_equal(vg_rot_erase_secret(r, false, e), VG_ERR_INTEGRITY);
+	assert_int_equal(vg_rot_erase_secret(r, true, e), VG_ERR_INTEGRITY);
+	assert_int_equal(tools(&tpm_b, "tpm2_nvundefine -C o 0x01500017"), 0);
+	assert_int_equal(vg_rot_erase_secret(r, false, e), VG_OK);
+	vg_rot_close(&r);
+	vgt_rmrf(g.dir);
 }
 
 /* SFR 4.2.11: random bytes come from the TPM, any length. */
@@ -260,44 +485,56 @@ static void test_sfr4211_tpm2_random(void **state)
 	uint8_t a[100], b[100], zero[100] = {0};
 	vg_rot *r = open_on(f->dir, &tpm_a);
 
+	memset(a, 0, sizeof a);
+	memset(b, 0, sizeof b);
 	assert_int_equal(vg_rot_random(r, a, sizeof a), VG_OK);
 	assert_int_equal(vg_rot_random(r, b, sizeof b), VG_OK);
 	assert_memory_not_equal(a, b, sizeof a);
-	assert_memory_not_equal(a + 68, zero, 32); /* the tail is filled too */
+	for (size_t off = 0; off + 16 <= sizeof a; off += 16) /* every chunk filled */
+		assert_memory_not_equal(a + off, zero, 16);
+	assert_memory_not_equal(a + 84, zero, 16); /* the tail too */
+	assert_int_equal(vg_rot_random(r, a, 0), VG_OK);
 	vg_rot_close(&r);
 }
 
-static int pcr23(const struct tpm *t, char out[80])
+/* PCR 23 of the SHA-256 bank, read with tpm2_pcrread. */
+static void pcr23(const struct tpm *t, uint8_t out[32])
 {
-	char cmd[512];
+	char cmd[512], line[128];
+	size_t n = 0;
 	FILE *p;
-	int ok;
 
 	(void)snprintf(
 	    cmd, sizeof cmd,
-	    "TPM2TOOLS_TCTI='%s' tpm2_pcrread sha256:23 2>/dev/null | grep -o '0x[0-9A-F]*'",
+	    "TPM2TOOLS_TCTI='%s' tpm2_pcrread sha256:23 2>/dev/null | grep -o '0x[0-9A-Fa-f]*'",
 	    t->tcti);
 	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	ok = fgets(out, 80, p) != NULL;
+	assert_non_null(p);
+	assert_non_null(fgets(line, sizeof line, p));
 	(void)pclose(p);
-	return ok ? 0 : -1;
+	line[strcspn(line, "\n")] = '\0';
+	for (char *c = line; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	assert_true(vg_hex_decode(line + 2, out, 32, &n));
+	assert_int_equal(n, 32);
 }
 
-/* SFR 4.2.1 (measurements into hardware): measure() extends PCR 23. */
+/* SFR 4.2.1 (measurements into hardware): measure() extends exactly the
+ * digest given into PCR 23: new = SHA-256(old || digest). */
 static void test_sfr4211_tpm2_measure_extends_pcr(void **state)
 {
 	struct fx *f = *state;
-	char before[80], after[80];
-	uint8_t d[32];
+	uint8_t before[32], after[32], want[32], cat[64], d[32];
 	vg_rot *r = open_on(f->dir, &tpm_a);
 
 	memset(d, 0x5a, sizeof d);
-	assert_int_equal(pcr23(&tpm_a, before), 0);
+	pcr23(&tpm_a, before);
 	assert_int_equal(vg_rot_measure(r, "voxguardd", d), VG_OK);
-	assert_int_equal(pcr23(&tpm_a, after), 0);
-	assert_string_not_equal(before, after);
+	pcr23(&tpm_a, after);
+	memcpy(cat, before, 32);
+	memcpy(cat + 32, d, 32);
+	assert_int_equal(vg_sha256(cat, sizeof cat, want), VG_OK);
+	assert_memory_equal(after, want, 32);
 	vg_rot_close(&r);
 }
 
@@ -319,6 +556,7 @@ static void test_sfr4212_tpm2_erase_secret(void **state)
 	assert_int_equal(vg_rot_erase_secret(r, false, c), VG_OK);
 	assert_memory_equal(b, c, VG_KEY_LEN);
 	vg_rot_close(&r);
+	assert_int_equal(vgt_dir_grep(f->dir, c, VG_KEY_LEN), 0);
 }
 
 /* SFR 4.2.11: no TPM to talk to is an I/O error, promptly. */
@@ -326,10 +564,65 @@ static void test_sfr4211_tpm2_unreachable(void **state)
 {
 	struct fx *f = *state;
 	vg_rot *r = (vg_rot *)f;
+	uint64_t t0 = vg_mono_ms();
 
 	/* A port nobody listens on (discard, 9). */
 	assert_int_equal(vg_rot_open(&r, "tpm2", f->dir, "swtpm:host=127.0.0.1,port=9"), VG_ERR_IO);
 	assert_null(r);
+	assert_true(vg_mono_ms() - t0 < 5000);
+	/* Nothing was written for a device that was never created. */
+	assert_false(vgt_exists(f->pub));
+	assert_false(vgt_exists(f->priv));
+}
+
+/* SFR 4.2.11: a TPM that goes away under an open device gives I/O errors
+ * (never a counter of 0, never a crash), and the device is intact once
+ * the TPM is back. */
+static void test_sfr4211_tpm2_tpm_goes_away(void **state)
+{
+	struct fx *f = *state;
+	struct tpm c;
+	uint8_t k1[VG_KEY_LEN], k2[VG_KEY_LEN], buf[40];
+	uint64_t v = 77;
+	vg_rot *r;
+
+	memset(&c, 0, sizeof c);
+	assert_int_equal(tpm_start(&c), 0);
+	r = open_on(f->dir, &c);
+	assert_int_equal(vg_rot_counter_advance(r, 4), VG_OK);
+	derive(r, "x", k1);
+	tpm_stop(&c);
+	assert_int_equal(vg_rot_counter_read(r, &v), VG_ERR_IO);
+	assert_int_equal(vg_rot_counter_advance(r, 5), VG_ERR_IO);
+	assert_int_equal(vg_rot_random(r, buf, sizeof buf), VG_ERR_IO);
+	assert_int_equal(vg_rot_measure(r, "x", buf), VG_ERR_IO);
+	derive(r, "x", k2); /* no round trip */
+	assert_memory_equal(k1, k2, VG_KEY_LEN);
+	vg_rot_close(&r);
+	open_fails(f->dir, &c, VG_ERR_IO);
+	/* Back (same TPM state, new port). */
+	{
+		const char *src = getenv("VG_SRC");
+		char p[VGT_PATH];
+		uint8_t *b = NULL;
+		size_t n = 0;
+		assert_int_equal(sh("sh '%s/scripts/swtpm.sh' start '%s' >/dev/null", src, c.dir),
+				 0);
+		vgt_path(p, c.dir, "tcti");
+		assert_int_equal(vgt_read(p, &b, &n), 0);
+		assert_true(n > 0 && n < sizeof c.tcti);
+		memcpy(c.tcti, b, n);
+		c.tcti[n] = '\0';
+		c.tcti[strcspn(c.tcti, "\n")] = '\0';
+		free(b);
+	}
+	r = open_on(f->dir, &c);
+	assert_int_equal(ctr(r), 4);
+	derive(r, "x", k2);
+	assert_memory_equal(k1, k2, VG_KEY_LEN);
+	vg_rot_close(&r);
+	tpm_stop(&c);
+	vgt_rmrf(c.dir);
 }
 
 int main(void)
@@ -338,13 +631,17 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_sfr4211_tpm2_create_and_reopen),
 	    T(test_sfr4211_tpm2_root_key_never_in_a_file),
+	    T(test_sfr4211_tpm2_secrets_encrypted_on_the_bus),
 	    T(test_sfr4211_tpm2_counter_hardware_monotonic),
 	    T(test_sfr4211_tpm2_other_tpm_and_tampering),
+	    T(test_sfr4211_tpm2_half_written_state),
 	    T(test_sfr4211_tpm2_missing_counter_refused),
+	    T(test_sfr4211_tpm2_foreign_nv_index_refused),
 	    T(test_sfr4211_tpm2_random),
 	    T(test_sfr4211_tpm2_measure_extends_pcr),
 	    T(test_sfr4212_tpm2_erase_secret),
 	    T(test_sfr4211_tpm2_unreachable),
+	    T(test_sfr4211_tpm2_tpm_goes_away),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

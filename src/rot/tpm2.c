@@ -1,35 +1,78 @@
 /*
- * tpm2.c - the `tpm2` root-of-trust backend (SFR 4.2.11 hardware-backed,
- * AVS 1.16), on tpm2-tss ESYS.
+ * tpm2.c - the `tpm2` root-of-trust backend (tpm2-tss ESYS; swtpm in tests).
  *
- * What lives where (docs/TPM2.md):
- *  - the root key: 32 random bytes from the TPM, sealed in a KEYEDHASH
- *    sealed-data object under the storage primary key (the standard ECC
- *    P-256 SRK template, re-created deterministically at every open, so
- *    nothing needs a persistent handle). The object's public and private
- *    parts (the private part encrypted by the TPM) are the files
- *    tpm2-root.pub and tpm2-root.priv in the state dir: useless without
- *    this TPM. The sealed data is root key (32) || counter base (8, BE).
- *    Unsealed once at open into secure memory; derive() is HKDF as in the
- *    file backend, with no TPM round trip.
- *  - the monotonic counter: NV counter index VG_TPM2_NV_COUNTER. A TPM NV
- *    counter starts, at its first increment, at the highest value any
- *    counter of that TPM ever had, and only ever steps by one; so the value
- *    read at creation is sealed with the root key as the base, and
- *    counter_read() returns NV - base (0 on a fresh device). The database
- *    only asks for current + 1 (storage/db.h epochs).
- *  - the erase secret: 32 bytes in the ordinary NV index
- *    VG_TPM2_NV_ERASE, overwritten by a rotation (factory reset): after it,
- *    no copy of the state dir can open user data again, on this TPM or any.
- *  - measurements: extended into PCR VG_TPM2_PCR (23, the application PCR;
- *    the platform-manifest issue decides the final one).
- * Authorisation: empty owner and object auth, and no PCR policy on the
- * sealed object yet (binding to measured boot comes with secure init).
+ * What lives where (docs/TPM2.md has the whole story):
+ *  - The root key: 32 bytes from TPM2_GetRandom, sealed together with the
+ *    counter base (below) as a KEYEDHASH sealed-data object under the
+ *    owner hierarchy's storage key, sealed data = root key (32) || base
+ *    (u64 BE). Its public and private blobs are the state dir's
+ *    tpm2-root.pub and tpm2-root.priv (0600), each "VGT2" | version 1 |
+ *    kind (1 public, 2 private) | the marshaled TPM2B_PUBLIC / TPM2B_PRIVATE.
+ *    The private blob is encrypted and integrity-protected by the TPM under
+ *    a key that never leaves it, and the object is fixedTPM: a copy of the
+ *    state dir is useless on any other TPM. At open the object is loaded and
+ *    unsealed into secret memory; derive() is HKDF of it, exactly as in
+ *    file.c, with no TPM round trip.
+ *  - The storage key: the usual ECC NIST P-256 / AES-128-CFB storage-key
+ *    (SRK) template (restricted decrypt, fixedTPM, fixedParent,
+ *    sensitiveDataOrigin, userWithAuth, noDA, empty unique), re-created
+ *    with TPM2_CreatePrimary at every open and never persisted: the owner
+ *    seed makes it the same key each time, so nothing has to be
+ *    provisioned and no persistent handle is taken (0x81000001, the SRK's
+ *    conventional handle, stays the platform's to assign); after a
+ *    TPM2_Clear it becomes a different key, so the sealed blob no longer
+ *    loads (VG_ERR_INTEGRITY).
+ *  - The monotonic counter: NV counter index VG_TPM2_NV_COUNTER
+ *    (0x01500016; TPM2_NT_COUNTER, owner read and write with the owner's
+ *    (empty) auth, noDA, not orderly).
+ *    An NV counter only steps by one and starts, at its first increment, at
+ *    the highest value any counter of this TPM ever had. So at creation the
+ *    index is defined (or, if a previous installation left it, reused),
+ *    incremented once and read: that value is the base b, sealed with the
+ *    root key (so nobody can change it without the TPM noticing), and
+ *    counter_read() = NV - b. A restored old state dir brings back the old
+ *    b with the same (or a higher) NV value: the counter never goes back.
+ *    A pre-existing index with other attributes is refused.
+ *  - The erase secret (rot.h): 32 bytes in the ordinary NV index
+ *    VG_TPM2_NV_ERASE (0x01500017), overwritten in place by a rotation
+ *    (factory reset). It is only ever created when the index is unwritten,
+ *    never because a read failed.
+ *  - Measurements: TPM2_PCR_Extend into the SHA-256 bank of PCR
+ *    VG_TPM2_PCR (23: the debug/application PCR that is resettable from
+ *    locality 0, so tests can use it; the platform-manifest issue decides
+ *    the final PCR). The digest is extended as given, as measured boot does,
+ *    so a verifier replays the plain digests of the event log; the
+ *    component name belongs in that log (the audit log), not in the PCR.
+ *
+ * Files: the private blob is written first, so a state dir holding only
+ * tpm2-root.priv is an interrupted first start (nothing was ever protected
+ * by that key) and is provisioned afresh; one holding only tpm2-root.pub
+ * cannot come from a crash and is refused (VG_ERR_INTEGRITY).
+ *
+ * Every command after the storage key exists runs in one HMAC session
+ * salted to that key (ECDH): the root key crosses the TPM interface only
+ * encrypted (Create with parameter decryption, Unseal and GetRandom with
+ * response encryption; the erase secret likewise), and NV, PCR and Unseal responses are
+ * HMAC-verified by ESYS.
+ *
+ * Limits, stated plainly: the sealed object and the owner hierarchy have
+ * empty authValues and no policy, so whoever can talk to this TPM and read
+ * the state dir can unseal the root key on this device (binding the object
+ * to a PCR policy comes with the secure-initialization issue); one
+ * voxguard state dir per TPM (the NV indices are the device's); a TPM that
+ * accepts the connection and never answers blocks the caller (the kernel
+ * TPM driver times out for real hardware). tpm2-tss keeps copies of command
+ * parameters in its context and does not wipe them: at creation the
+ * plaintext sealed data may linger in that heap until reused; everything
+ * this file holds is wiped.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <tss2/tss2_esys.h>
@@ -40,292 +83,583 @@
 #include "common/util.h"
 #include "rot/rot.h"
 
+#define PUB_FILE     "tpm2-root.pub"
+#define PRIV_FILE    "tpm2-root.priv"
+#define BLOB_MAGIC   "VGT2"
+#define BLOB_VERSION 1u
+#define BLOB_PUBLIC  1u
+#define BLOB_PRIVATE 2u
+#define BLOB_HDR     6u
+#define BLOB_MAX     4096u
+#define SEALED_LEN   (VG_KEY_LEN + 8u)
+/* The database raises the counter by one per sync window; anything much
+ * larger is a bug or an attack on NV endurance. */
+#define ADVANCE_MAX 1024u
+/* TPM2_GetRandom returns at most the size of the largest digest. */
+#define RANDOM_CHUNK 32u
+/* NV rate limiting: retry for at most NV_RATE_TRIES * 100 ms. */
+#define NV_RATE_TRIES 50
+
+/* Fixed NV indices in the owner-allocated part of the NV handle space
+ * (index values are assigned by convention, not enforced by the TPM: the
+ * integrator keeps these two free; docs/TPM2.md). Owner read/write with
+ * the owner's (empty) authorization, no DA, not orderly (each write is
+ * durable when the command returns). */
 #define VG_TPM2_NV_COUNTER 0x01500016u
 #define VG_TPM2_NV_ERASE   0x01500017u
 #define VG_TPM2_PCR        23u
-#define SEALED_LEN         (VG_KEY_LEN + 8u)
-#define MAX_ADVANCE        1024u
+#define NV_OWNER_ATTRS     (TPMA_NV_OWNERWRITE | TPMA_NV_OWNERREAD | TPMA_NV_NO_DA)
+#define COUNTER_ATTRS      ((TPMA_NV)((TPM2_NT_COUNTER << TPMA_NV_TPM2_NT_SHIFT) | NV_OWNER_ATTRS))
+#define ERASE_ATTRS        ((TPMA_NV)((TPM2_NT_ORDINARY << TPMA_NV_TPM2_NT_SHIFT) | NV_OWNER_ATTRS))
+/* Set by the TPM at run time, not part of the definition. */
+#define NV_RUNTIME_ATTRS ((TPMA_NV)(TPMA_NV_WRITTEN | TPMA_NV_WRITELOCKED | TPMA_NV_READLOCKED))
+
+#define SEAL_ATTRS                                                                                 \
+	((TPMA_OBJECT)(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_USERWITHAUTH | \
+		       TPMA_OBJECT_NODA))
 
 struct tpm2_rot {
-	TSS2_TCTI_CONTEXT *tcti;
-	ESYS_CONTEXT *esys;
 	uint8_t *root; /* VG_KEY_LEN bytes of secret memory */
-	uint64_t base;
-	ESYS_TR counter;
-	char dir[4096];
+	uint64_t base; /* NV value that reads as counter 0 */
+	TSS2_TCTI_CONTEXT *tcti;
+	ESYS_CONTEXT *ctx;
+	ESYS_TR srk;  /* transient; flushed once the sealed object is loaded */
+	ESYS_TR sess; /* salted HMAC session, for the handle's lifetime */
+	ESYS_TR nv;   /* the counter index */
 };
 
-static vg_rc tss_fail(const char *what, TSS2_RC r)
+/* ---- errors ---- */
+
+/* A TPM response code without the handle/parameter/session number that
+ * format-one codes carry. */
+static TSS2_RC tpm_base(TSS2_RC rc)
 {
-	/* The decoded TSS code names the failure; no secret is involved. */
-	(void)fprintf(stderr, "voxguardd: tpm2: %s: %s\n", what, Tss2_RC_Decode(r));
-	return VG_ERR_IO;
+	if (rc & TPM2_RC_FMT1)
+		return rc & (TPM2_RC_FMT1 | 0x3fu);
+	return rc & 0xfffu;
 }
 
-static vg_rc nv_handle(struct tpm2_rot *t, TPM2_HANDLE index, ESYS_TR *tr)
+static bool is_tpm_layer(TSS2_RC rc)
 {
-	TSS2_RC r =
-	    Esys_TR_FromTPMPublic(t->esys, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, tr);
+	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
 
-	return r == TSS2_RC_SUCCESS ? VG_OK : VG_ERR_NOT_FOUND;
+	return layer == TSS2_TPM_RC_LAYER || layer == TSS2_RESMGR_TPM_RC_LAYER;
 }
 
-static vg_rc nv_define(struct tpm2_rot *t, TPM2_HANDLE index, TPMA_NV type_attr, uint16_t size,
-		       ESYS_TR *tr)
+/* Maps a TSS2 code to a vg_rc: transport and TPM-busy conditions are I/O
+ * errors (the TPM does not answer), a bad response HMAC is an integrity
+ * error, and anything else the TPM refuses gets `tpm_err` (the caller
+ * knows whether that means a damaged blob). */
+static vg_rc tss_map(TSS2_RC rc, vg_rc tpm_err)
 {
-	TPM2B_AUTH auth = {.size = 0};
-	TPM2B_NV_PUBLIC pub = {
-	    .nvPublic = {
-		.nvIndex = index,
-		.nameAlg = TPM2_ALG_SHA256,
-		.attributes = type_attr | TPMA_NV_OWNERWRITE | TPMA_NV_OWNERREAD | TPMA_NV_NO_DA,
-		.authPolicy = {.size = 0},
-		.dataSize = size,
-	    }};
-	TSS2_RC r = Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-					ESYS_TR_NONE, &auth, &pub, tr);
+	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK, base = rc & 0xffffu;
 
-	return r == TSS2_RC_SUCCESS ? VG_OK : tss_fail("NV_DefineSpace", r);
+	if (is_tpm_layer(rc)) {
+		if ((rc & TPM2_RC_FMT1) == 0 && (rc & TPM2_RC_WARN) == TPM2_RC_WARN)
+			return VG_ERR_IO; /* NV_RATE, RETRY, LOCKOUT, ... */
+		return tpm_err;
+	}
+	if (base == TSS2_BASE_RC_MEMORY)
+		return VG_ERR_NOMEM;
+	if (base == TSS2_BASE_RC_RSP_AUTH_FAILED)
+		return VG_ERR_INTEGRITY;
+	if (layer == TSS2_TCTI_RC_LAYER || layer == TSS2_RESMGR_RC_LAYER)
+		return base == TSS2_BASE_RC_BAD_VALUE ? VG_ERR_INVALID : VG_ERR_IO;
+	switch (base) {
+	case TSS2_BASE_RC_IO_ERROR:
+	case TSS2_BASE_RC_NO_CONNECTION:
+	case TSS2_BASE_RC_TRY_AGAIN:
+	case TSS2_BASE_RC_MALFORMED_RESPONSE:
+	case TSS2_BASE_RC_INSUFFICIENT_RESPONSE:
+		return VG_ERR_IO;
+	default:
+		return tpm_err;
+	}
 }
 
-/* Checks an existing index has the attributes we would have given it. */
-static vg_rc nv_check(struct tpm2_rot *t, ESYS_TR tr, TPMA_NV type_attr, uint16_t size)
+/* One line on stderr (never a secret: only the command and the code). */
+static vg_rc tss_fail(const char *what, TSS2_RC rc, vg_rc tpm_err)
+{
+	(void)fprintf(stderr, "voxguard: tpm2: %s: %s\n", what, Tss2_RC_Decode(rc));
+	return tss_map(rc, tpm_err);
+}
+
+static vg_rc fail(const char *why, vg_rc rc)
+{
+	(void)fprintf(stderr, "voxguard: tpm2: %s\n", why);
+	return rc;
+}
+
+/* tpm2-tss logs through stderr at level "error" unless TSS2_LOG says
+ * otherwise, including expected failures (a missing NV index at creation)
+ * and, with the default TCTI, every device it probes. This file reports
+ * what matters itself, so the library is silenced unless the operator set
+ * TSS2_LOG (e.g. TSS2_LOG=all+debug to debug). */
+static void tss_quiet(void)
+{
+	if (!getenv("TSS2_LOG"))
+		(void)setenv("TSS2_LOG", "all+none", 0);
+}
+
+/* ---- the session ---- */
+
+/* Sets the session's attributes for the next command: `bits` (DECRYPT,
+ * ENCRYPT) only where the command's first parameter is a sized buffer. */
+static vg_rc sess_use(struct tpm2_rot *t, TPMA_SESSION bits)
+{
+	TSS2_RC rc =
+	    Esys_TRSess_SetAttributes(t->ctx, t->sess, TPMA_SESSION_CONTINUESESSION | bits, 0xff);
+
+	return rc == TSS2_RC_SUCCESS ? VG_OK : tss_fail("session attributes", rc, VG_ERR_INTERNAL);
+}
+
+static vg_rc start_session(struct tpm2_rot *t)
+{
+	const TPMT_SYM_DEF sym = {
+	    .algorithm = TPM2_ALG_AES,
+	    .keyBits.aes = 128,
+	    .mode.aes = TPM2_ALG_CFB,
+	};
+	TSS2_RC rc = Esys_StartAuthSession(t->ctx, t->srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+					   ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym, TPM2_ALG_SHA256,
+					   &t->sess);
+
+	if (rc != TSS2_RC_SUCCESS) {
+		t->sess = ESYS_TR_NONE;
+		return tss_fail("StartAuthSession", rc, VG_ERR_IO);
+	}
+	return VG_OK;
+}
+
+/* ---- the storage key ---- */
+
+static vg_rc create_srk(struct tpm2_rot *t)
+{
+	const TPM2B_SENSITIVE_CREATE sens = {0};
+	const TPM2B_PUBLIC tmpl = {
+	    .publicArea =
+		{
+		    .type = TPM2_ALG_ECC,
+		    .nameAlg = TPM2_ALG_SHA256,
+		    .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+					TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+					TPMA_OBJECT_NODA | TPMA_OBJECT_RESTRICTED |
+					TPMA_OBJECT_DECRYPT,
+		    .parameters.eccDetail =
+			{
+			    .symmetric = {.algorithm = TPM2_ALG_AES,
+					  .keyBits.aes = 128,
+					  .mode.aes = TPM2_ALG_CFB},
+			    .scheme = {.scheme = TPM2_ALG_NULL},
+			    .curveID = TPM2_ECC_NIST_P256,
+			    .kdf = {.scheme = TPM2_ALG_NULL},
+			},
+		},
+	};
+	const TPM2B_DATA outside = {0};
+	const TPML_PCR_SELECTION pcrs = {0};
+	TSS2_RC rc;
+
+	rc = Esys_CreatePrimary(t->ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+				ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &t->srk, NULL, NULL,
+				NULL, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		t->srk = ESYS_TR_NONE;
+		return tss_fail("CreatePrimary (owner storage key)", rc, VG_ERR_IO);
+	}
+	return VG_OK;
+}
+
+static void flush(struct tpm2_rot *t, ESYS_TR *h)
+{
+	if (*h != ESYS_TR_NONE)
+		(void)Esys_FlushContext(t->ctx, *h);
+	*h = ESYS_TR_NONE;
+}
+
+/* ---- NV indices ---- */
+
+/* Finds an index; *missing tells a TPM without it from other errors. */
+static vg_rc nv_find(struct tpm2_rot *t, TPM2_HANDLE index, ESYS_TR *tr, bool *missing)
+{
+	TSS2_RC rc =
+	    Esys_TR_FromTPMPublic(t->ctx, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, tr);
+
+	*missing = false;
+	if (rc == TSS2_RC_SUCCESS)
+		return VG_OK;
+	*tr = ESYS_TR_NONE;
+	if (is_tpm_layer(rc) && tpm_base(rc) == TPM2_RC_HANDLE) {
+		*missing = true;
+		return VG_ERR_NOT_FOUND;
+	}
+	return tss_fail("NV index lookup", rc, VG_ERR_IO);
+}
+
+/* The index must be exactly what nv_define makes: these attributes (an
+ * ORDERLY counter, say, would not be durable at each increment; an
+ * AUTHWRITE one writable by whoever chose its auth), SHA-256 name, this
+ * size, no policy. Anything else is somebody else's index, or a trap:
+ * fail closed. */
+static vg_rc nv_check(struct tpm2_rot *t, ESYS_TR tr, TPM2_HANDLE index, TPMA_NV attrs,
+		      uint16_t size, bool *written)
 {
 	TPM2B_NV_PUBLIC *pub = NULL;
-	TPM2B_NAME *name = NULL;
-	TSS2_RC r =
-	    Esys_NV_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, &name);
-	vg_rc rc = VG_OK;
+	TSS2_RC rc =
+	    Esys_NV_ReadPublic(t->ctx, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
+	vg_rc ret = VG_OK;
 
-	if (r != TSS2_RC_SUCCESS)
-		return tss_fail("NV_ReadPublic", r);
-	if ((pub->nvPublic.attributes & TPMA_NV_TPM2_NT_MASK) !=
-		(type_attr & TPMA_NV_TPM2_NT_MASK) ||
-	    pub->nvPublic.dataSize != size || !(pub->nvPublic.attributes & TPMA_NV_OWNERWRITE) ||
-	    !(pub->nvPublic.attributes & TPMA_NV_OWNERREAD))
-		rc = VG_ERR_INTEGRITY;
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("NV_ReadPublic", rc, VG_ERR_IO);
+	if (pub->nvPublic.nvIndex != index ||
+	    (pub->nvPublic.attributes & ~NV_RUNTIME_ATTRS) != attrs ||
+	    pub->nvPublic.nameAlg != TPM2_ALG_SHA256 || pub->nvPublic.dataSize != size ||
+	    pub->nvPublic.authPolicy.size != 0) {
+		(void)fprintf(stderr,
+			      "voxguard: tpm2: NV index 0x%08x exists with other attributes: "
+			      "not ours, refused\n",
+			      (unsigned)index);
+		ret = VG_ERR_INTEGRITY;
+	}
+	*written = (pub->nvPublic.attributes & TPMA_NV_WRITTEN) != 0;
 	Esys_Free(pub);
-	Esys_Free(name);
-	return rc;
+	return ret;
 }
 
+static vg_rc nv_define(struct tpm2_rot *t, TPM2_HANDLE index, TPMA_NV attrs, uint16_t size,
+		       ESYS_TR *tr)
+{
+	const TPM2B_AUTH auth = {0};
+	const TPM2B_NV_PUBLIC pub = {
+	    .nvPublic =
+		{
+		    .nvIndex = index,
+		    .nameAlg = TPM2_ALG_SHA256,
+		    .attributes = attrs,
+		    .dataSize = size,
+		},
+	};
+	TSS2_RC rc;
+	vg_rc v = sess_use(t, 0);
+
+	if (v != VG_OK)
+		return v;
+	rc = Esys_NV_DefineSpace(t->ctx, ESYS_TR_RH_OWNER, t->sess, ESYS_TR_NONE, ESYS_TR_NONE,
+				 &auth, &pub, tr);
+	if (rc != TSS2_RC_SUCCESS) {
+		*tr = ESYS_TR_NONE;
+		return tss_fail("NV_DefineSpace", rc, VG_ERR_IO);
+	}
+	return VG_OK;
+}
+
+/* Reads size bytes (owner authorization; the response encrypted, since the
+ * erase secret is read this way too). */
 static vg_rc nv_read(struct tpm2_rot *t, ESYS_TR tr, uint8_t *out, uint16_t size)
 {
-	TPM2B_MAX_NV_BUFFER *data = NULL;
-	TSS2_RC r = Esys_NV_Read(t->esys, ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-				 ESYS_TR_NONE, size, 0, &data);
+	TPM2B_MAX_NV_BUFFER *d = NULL;
+	TSS2_RC rc;
+	vg_rc v = sess_use(t, TPMA_SESSION_ENCRYPT);
 
-	if (r != TSS2_RC_SUCCESS)
-		return tss_fail("NV_Read", r);
-	if (data->size != size) {
-		Esys_Free(data);
-		return VG_ERR_INTEGRITY;
-	}
-	memcpy(out, data->buffer, size);
-	vg_wipe(data->buffer, data->size);
-	Esys_Free(data);
-	return VG_OK;
+	if (v != VG_OK)
+		return v;
+	rc = Esys_NV_Read(t->ctx, ESYS_TR_RH_OWNER, tr, t->sess, ESYS_TR_NONE, ESYS_TR_NONE, size,
+			  0, &d);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("NV_Read", rc, VG_ERR_IO);
+	if (d->size == size)
+		memcpy(out, d->buffer, size);
+	else
+		v = fail("NV_Read: wrong size", VG_ERR_INTEGRITY);
+	vg_wipe(d, sizeof *d);
+	Esys_Free(d);
+	return v;
 }
 
-static vg_rc counter_raw(struct tpm2_rot *t, uint64_t *v)
+static vg_rc nv_counter(struct tpm2_rot *t, uint64_t *value)
 {
 	uint8_t b[8];
-	vg_rc rc = nv_read(t, t->counter, b, sizeof b);
+	vg_rc v = nv_read(t, t->nv, b, sizeof b);
 
-	*v = 0;
-	for (int i = 0; rc == VG_OK && i < 8; i++)
-		*v = *v << 8 | b[i];
-	return rc;
+	*value = 0;
+	for (int i = 0; v == VG_OK && i < 8; i++)
+		*value = *value << 8 | b[i];
+	return v;
 }
 
-static vg_rc counter_increment(struct tpm2_rot *t)
+static vg_rc nv_increment(struct tpm2_rot *t)
 {
-	TSS2_RC r = Esys_NV_Increment(t->esys, ESYS_TR_RH_OWNER, t->counter, ESYS_TR_PASSWORD,
-				      ESYS_TR_NONE, ESYS_TR_NONE);
+	TSS2_RC rc = TSS2_RC_SUCCESS;
 
-	return r == TSS2_RC_SUCCESS ? VG_OK : tss_fail("NV_Increment", r);
+	for (int tries = 0; tries < NV_RATE_TRIES; tries++) {
+		const struct timespec pause = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+		vg_rc v = sess_use(t, 0);
+
+		if (v != VG_OK)
+			return v;
+		rc = Esys_NV_Increment(t->ctx, ESYS_TR_RH_OWNER, t->nv, t->sess, ESYS_TR_NONE,
+				       ESYS_TR_NONE);
+		if (rc == TSS2_RC_SUCCESS)
+			return VG_OK;
+		/* NV wear protection: the TPM asks us to slow down. */
+		if (!is_tpm_layer(rc) || tpm_base(rc) != TPM2_RC_NV_RATE)
+			break;
+		(void)nanosleep(&pause, NULL);
+	}
+	return tss_fail("NV_Increment", rc, VG_ERR_IO);
 }
 
+/* TPM2_GetRandom, RANDOM_CHUNK bytes per command, the response encrypted
+ * (these bytes become keys). On failure buf is wiped. */
 static vg_rc tpm_random(struct tpm2_rot *t, uint8_t *buf, size_t len)
 {
-	while (len > 0) {
-		TPM2B_DIGEST *rnd = NULL;
-		uint16_t want = len > 32 ? 32 : (uint16_t)len;
-		TSS2_RC r =
-		    Esys_GetRandom(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, want, &rnd);
-		size_t got;
+	vg_rc v = VG_OK;
 
-		if (r != TSS2_RC_SUCCESS)
-			return tss_fail("GetRandom", r);
-		got = rnd->size < want ? rnd->size : want;
-		memcpy(buf, rnd->buffer, got);
-		vg_wipe(rnd->buffer, rnd->size);
-		Esys_Free(rnd);
-		if (got == 0)
-			return VG_ERR_IO;
-		buf += got;
-		len -= got;
+	for (size_t off = 0; v == VG_OK && off < len;) {
+		size_t want = len - off < RANDOM_CHUNK ? len - off : RANDOM_CHUNK;
+		TPM2B_DIGEST *d = NULL;
+		TSS2_RC rc;
+
+		v = sess_use(t, TPMA_SESSION_ENCRYPT);
+		if (v != VG_OK)
+			break;
+		rc = Esys_GetRandom(t->ctx, t->sess, ESYS_TR_NONE, ESYS_TR_NONE, (UINT16)want, &d);
+		if (rc != TSS2_RC_SUCCESS) {
+			v = tss_fail("GetRandom", rc, VG_ERR_IO);
+			break;
+		}
+		if (d->size == 0 || d->size > want) {
+			v = fail("GetRandom: bad size", VG_ERR_IO);
+		} else {
+			memcpy(buf + off, d->buffer, d->size);
+			off += d->size;
+		}
+		vg_wipe(d, sizeof *d);
+		Esys_Free(d);
 	}
+	if (v != VG_OK)
+		vg_wipe(buf, len);
+	return v;
+}
+
+/* ---- the sealed blob files ---- */
+
+static vg_rc blob_encode(unsigned kind, const void *tpm2b, uint8_t *buf, size_t *len)
+{
+	size_t off = BLOB_HDR;
+	TSS2_RC rc;
+
+	memcpy(buf, BLOB_MAGIC, 4);
+	buf[4] = BLOB_VERSION;
+	buf[5] = (uint8_t)kind;
+	if (kind == BLOB_PUBLIC)
+		rc = Tss2_MU_TPM2B_PUBLIC_Marshal(tpm2b, buf, BLOB_MAX, &off);
+	else
+		rc = Tss2_MU_TPM2B_PRIVATE_Marshal(tpm2b, buf, BLOB_MAX, &off);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("marshal", rc, VG_ERR_INTERNAL);
+	*len = off;
 	return VG_OK;
 }
 
-/* The storage primary key, from the standard ECC P-256 template. */
-static vg_rc create_srk(struct tpm2_rot *t, ESYS_TR *srk)
+/* Strict: our header, one TPM2B, nothing after it. */
+static vg_rc blob_decode(unsigned kind, const uint8_t *buf, size_t len, void *tpm2b)
 {
-	TPM2B_SENSITIVE_CREATE sens = {.size = 0};
-	TPM2B_PUBLIC tmpl = {.publicArea = {
-				 .type = TPM2_ALG_ECC,
-				 .nameAlg = TPM2_ALG_SHA256,
-				 .objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT |
-						     TPMA_OBJECT_FIXEDTPM |
-						     TPMA_OBJECT_FIXEDPARENT |
-						     TPMA_OBJECT_SENSITIVEDATAORIGIN |
-						     TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA,
-				 .authPolicy = {.size = 0},
-				 .parameters.eccDetail =
-				     {
-					 .symmetric = {.algorithm = TPM2_ALG_AES,
-						       .keyBits.aes = 128,
-						       .mode.aes = TPM2_ALG_CFB},
-					 .scheme = {.scheme = TPM2_ALG_NULL},
-					 .curveID = TPM2_ECC_NIST_P256,
-					 .kdf = {.scheme = TPM2_ALG_NULL},
-				     },
-				 .unique.ecc = {.x = {.size = 0}, .y = {.size = 0}},
-			     }};
-	TPM2B_DATA outside = {.size = 0};
-	TPML_PCR_SELECTION pcrs = {.count = 0};
-	TPM2B_PUBLIC *pub = NULL;
-	TPM2B_CREATION_DATA *cdata = NULL;
-	TPM2B_DIGEST *chash = NULL;
-	TPMT_TK_CREATION *ticket = NULL;
-	TSS2_RC r = Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-				       ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, srk, &pub,
-				       &cdata, &chash, &ticket);
+	size_t off = BLOB_HDR;
+	TSS2_RC rc;
 
-	Esys_Free(pub);
-	Esys_Free(cdata);
-	Esys_Free(chash);
-	Esys_Free(ticket);
-	return r == TSS2_RC_SUCCESS ? VG_OK : tss_fail("CreatePrimary", r);
+	if (len < BLOB_HDR || memcmp(buf, BLOB_MAGIC, 4) != 0 || buf[4] != BLOB_VERSION ||
+	    buf[5] != kind)
+		return VG_ERR_INTEGRITY;
+	if (kind == BLOB_PUBLIC)
+		rc = Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, tpm2b);
+	else
+		rc = Tss2_MU_TPM2B_PRIVATE_Unmarshal(buf, len, &off, tpm2b);
+	return rc == TSS2_RC_SUCCESS && off == len ? VG_OK : VG_ERR_INTEGRITY;
 }
 
-static void path_of(const struct tpm2_rot *t, const char *name, char out[4200])
+/* Reads one of our files: regular, ours, 0600 or stricter, not a symlink
+ * (O_NOFOLLOW: an I/O error, as in file.c), at most BLOB_MAX bytes. */
+static vg_rc blob_read(const char *path, uint8_t **buf, size_t *len)
 {
-	(void)snprintf(out, 4200, "%s/%s", t->dir, name);
-}
-
-/* Seals data under srk and writes tpm2-root.pub/.priv. */
-static vg_rc seal_new(struct tpm2_rot *t, ESYS_TR srk, const uint8_t data[SEALED_LEN])
-{
-	TPM2B_SENSITIVE_CREATE sens = {.size = 0};
-	TPM2B_PUBLIC tmpl = {.publicArea = {
-				 .type = TPM2_ALG_KEYEDHASH,
-				 .nameAlg = TPM2_ALG_SHA256,
-				 .objectAttributes = TPMA_OBJECT_FIXEDTPM |
-						     TPMA_OBJECT_FIXEDPARENT |
-						     TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA,
-				 .authPolicy = {.size = 0},
-				 .parameters.keyedHashDetail.scheme = {.scheme = TPM2_ALG_NULL},
-				 .unique.keyedHash = {.size = 0},
-			     }};
-	TPM2B_DATA outside = {.size = 0};
-	TPML_PCR_SELECTION pcrs = {.count = 0};
-	TPM2B_PRIVATE *priv = NULL;
-	TPM2B_PUBLIC *pub = NULL;
-	TPM2B_CREATION_DATA *cdata = NULL;
-	TPM2B_DIGEST *chash = NULL;
-	TPMT_TK_CREATION *ticket = NULL;
-	uint8_t pbuf[sizeof(TPM2B_PUBLIC)], sbuf[sizeof(TPM2B_PRIVATE)];
-	size_t plen = 0, slen = 0;
-	char path[4200];
-	TSS2_RC r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
 	vg_rc rc;
 
-	sens.sensitive.data.size = SEALED_LEN;
-	memcpy(sens.sensitive.data.buffer, data, SEALED_LEN);
-	r = Esys_Create(t->esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl,
-			&outside, &pcrs, &priv, &pub, &cdata, &chash, &ticket);
-	vg_wipe(&sens, sizeof sens);
-	Esys_Free(cdata);
-	Esys_Free(chash);
-	Esys_Free(ticket);
-	if (r != TSS2_RC_SUCCESS) {
-		Esys_Free(priv);
-		Esys_Free(pub);
-		return tss_fail("Create (seal)", r);
+	if (fd < 0)
+		return VG_ERR_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) ||
+	    st.st_uid != geteuid() || st.st_size > (off_t)BLOB_MAX) {
+		(void)close(fd);
+		return VG_ERR_INTEGRITY;
 	}
-	rc =
-	    Tss2_MU_TPM2B_PUBLIC_Marshal(pub, pbuf, sizeof pbuf, &plen) == TSS2_RC_SUCCESS &&
-		    Tss2_MU_TPM2B_PRIVATE_Marshal(priv, sbuf, sizeof sbuf, &slen) == TSS2_RC_SUCCESS
-		? VG_OK
-		: VG_ERR_INTERNAL;
-	Esys_Free(priv);
-	Esys_Free(pub);
-	/* The private part first: a crash between the two leaves no .pub, so
-	 * the next open starts over instead of finding half a device. */
-	if (rc == VG_OK) {
-		path_of(t, "tpm2-root.priv", path);
-		rc = vg_write_file_atomic(path, sbuf, slen, 0600);
-	}
-	if (rc == VG_OK) {
-		path_of(t, "tpm2-root.pub", path);
-		rc = vg_write_file_atomic(path, pbuf, plen, 0600);
-	}
+	rc = vg_read_fd(fd, BLOB_MAX, buf, len);
+	(void)close(fd);
 	return rc;
 }
 
-/* Loads and unseals the stored object. */
-static vg_rc unseal(struct tpm2_rot *t, ESYS_TR srk, uint8_t out[SEALED_LEN])
+/* 1: present (whatever it is), 0: absent, -1: cannot tell. */
+static int present(const char *path)
 {
-	uint8_t *pb = NULL, *sb = NULL;
-	size_t pl = 0, sl = 0, off = 0;
-	TPM2B_PUBLIC pub = {0};
-	TPM2B_PRIVATE priv = {0};
-	TPM2B_SENSITIVE_DATA *data = NULL;
-	ESYS_TR obj = ESYS_TR_NONE;
-	char path[4200];
-	TSS2_RC r;
-	vg_rc rc;
+	struct stat st;
 
-	path_of(t, "tpm2-root.pub", path);
-	rc = vg_read_file(path, sizeof(TPM2B_PUBLIC), &pb, &pl);
-	if (rc == VG_OK) {
-		path_of(t, "tpm2-root.priv", path);
-		rc = vg_read_file(path, sizeof(TPM2B_PRIVATE), &sb, &sl);
+	if (lstat(path, &st) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -1;
+}
+
+/* The public area must be the one seal_new() makes: a sealed data object,
+ * fixed to this TPM, no policy. The TPM checks that the private blob
+ * belongs to it when loading. */
+static bool sealed_public_ok(const TPM2B_PUBLIC *p)
+{
+	const TPMT_PUBLIC *a = &p->publicArea;
+
+	return a->type == TPM2_ALG_KEYEDHASH && a->nameAlg == TPM2_ALG_SHA256 &&
+	       a->objectAttributes == SEAL_ATTRS && a->authPolicy.size == 0 &&
+	       a->parameters.keyedHashDetail.scheme.scheme == TPM2_ALG_NULL &&
+	       a->unique.keyedHash.size == 32;
+}
+
+/* ---- creation and loading ---- */
+
+/* A fresh state dir: counter index (defined or reused), base, root key,
+ * sealed object, files. The private blob is written first; a state dir with
+ * only one of the two files is refused at open. */
+static vg_rc seal_new(struct tpm2_rot *t, const char *pub_path, const char *priv_path)
+{
+	TPM2B_SENSITIVE_CREATE *sens = NULL;
+	const TPM2B_PUBLIC tmpl = {
+	    .publicArea =
+		{
+		    .type = TPM2_ALG_KEYEDHASH,
+		    .nameAlg = TPM2_ALG_SHA256,
+		    .objectAttributes = SEAL_ATTRS,
+		    .parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL,
+		},
+	};
+	const TPM2B_DATA outside = {0};
+	const TPML_PCR_SELECTION pcrs = {0};
+	TPM2B_PRIVATE *opriv = NULL;
+	TPM2B_PUBLIC *opub = NULL;
+	uint8_t buf[BLOB_MAX];
+	size_t len;
+	uint64_t base;
+	bool missing, written;
+	TSS2_RC rc;
+	vg_rc v;
+
+	v = nv_find(t, VG_TPM2_NV_COUNTER, &t->nv, &missing);
+	if (v == VG_OK) /* left by an earlier installation: reused */
+		v = nv_check(t, t->nv, VG_TPM2_NV_COUNTER, COUNTER_ATTRS, 8, &written);
+	else if (missing)
+		v = nv_define(t, VG_TPM2_NV_COUNTER, COUNTER_ATTRS, 8, &t->nv);
+	if (v == VG_OK)
+		v = nv_increment(t); /* gives the counter its value */
+	if (v == VG_OK)
+		v = nv_counter(t, &base);
+	if (v != VG_OK)
+		return v;
+
+	sens = vg_secret_alloc(sizeof *sens);
+	if (!sens)
+		return VG_ERR_NOMEM;
+	sens->sensitive.data.size = SEALED_LEN;
+	v = tpm_random(t, sens->sensitive.data.buffer, VG_KEY_LEN);
+	if (v != VG_OK)
+		goto out;
+	for (int i = 0; i < 8; i++)
+		sens->sensitive.data.buffer[VG_KEY_LEN + i] = (uint8_t)(base >> (56 - 8 * i));
+
+	v = sess_use(t, TPMA_SESSION_DECRYPT);
+	if (v != VG_OK)
+		goto out;
+	rc = Esys_Create(t->ctx, t->srk, t->sess, ESYS_TR_NONE, ESYS_TR_NONE, sens, &tmpl, &outside,
+			 &pcrs, &opriv, &opub, NULL, NULL, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		v = tss_fail("Create (sealed root key)", rc, VG_ERR_IO);
+		goto out;
 	}
-	if (rc != VG_OK)
-		goto out;
-	rc = VG_ERR_INTEGRITY;
-	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(pb, pl, &off, &pub) != TSS2_RC_SUCCESS || off != pl)
-		goto out;
-	off = 0;
-	if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(sb, sl, &off, &priv) != TSS2_RC_SUCCESS || off != sl)
-		goto out;
-	r = Esys_Load(t->esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub,
-		      &obj);
-	if (r != TSS2_RC_SUCCESS) {
-		(void)tss_fail("Load (the sealed root key is not this TPM's, or damaged)", r);
-		goto out;
+	v = blob_encode(BLOB_PRIVATE, opriv, buf, &len);
+	if (v == VG_OK)
+		v = vg_write_file_atomic(priv_path, buf, len, 0600);
+	if (v == VG_OK)
+		v = blob_encode(BLOB_PUBLIC, opub, buf, &len);
+	if (v == VG_OK)
+		v = vg_write_file_atomic(pub_path, buf, len, 0600);
+	if (v != VG_OK) {
+		(void)unlink(priv_path);
+		(void)fprintf(stderr, "voxguard: tpm2: cannot write %s: %s\n", priv_path,
+			      vg_rc_str(v));
 	}
-	r = Esys_Unseal(t->esys, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &data);
-	if (r != TSS2_RC_SUCCESS) {
-		(void)tss_fail("Unseal", r);
-		goto out;
-	}
-	if (data->size == SEALED_LEN) {
-		memcpy(out, data->buffer, SEALED_LEN);
-		rc = VG_OK;
-	}
-	vg_wipe(data->buffer, data->size);
-	Esys_Free(data);
 out:
-	if (obj != ESYS_TR_NONE)
-		(void)Esys_FlushContext(t->esys, obj);
-	free(pb);
-	vg_free(sb, sl);
-	return rc;
+	vg_secret_free(sens, sizeof *sens);
+	Esys_Free(opriv);
+	Esys_Free(opub);
+	return v;
 }
+
+static vg_rc unseal(struct tpm2_rot *t, const char *pub_path, const char *priv_path)
+{
+	TPM2B_SENSITIVE_DATA *out = NULL;
+	TPM2B_PUBLIC pub;
+	TPM2B_PRIVATE priv;
+	ESYS_TR obj = ESYS_TR_NONE;
+	uint8_t *b = NULL;
+	size_t n;
+	TSS2_RC rc;
+	vg_rc v;
+
+	memset(&pub, 0, sizeof pub);
+	memset(&priv, 0, sizeof priv);
+	v = blob_read(pub_path, &b, &n);
+	if (v == VG_OK) {
+		v = blob_decode(BLOB_PUBLIC, b, n, &pub);
+		free(b);
+	}
+	if (v == VG_OK && !sealed_public_ok(&pub))
+		v = VG_ERR_INTEGRITY;
+	if (v != VG_OK)
+		return fail("tpm2-root.pub: unreadable, damaged or not ours", v);
+	v = blob_read(priv_path, &b, &n);
+	if (v == VG_OK) {
+		v = blob_decode(BLOB_PRIVATE, b, n, &priv);
+		free(b);
+	}
+	if (v != VG_OK)
+		return fail("tpm2-root.priv: unreadable, damaged or not ours", v);
+
+	v = sess_use(t, 0);
+	if (v != VG_OK)
+		return v;
+	rc = Esys_Load(t->ctx, t->srk, t->sess, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub, &obj);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("Load (sealed root key; another TPM, a cleared TPM or a damaged "
+				"blob)",
+				rc, VG_ERR_INTEGRITY);
+	v = sess_use(t, TPMA_SESSION_ENCRYPT);
+	if (v == VG_OK) {
+		rc = Esys_Unseal(t->ctx, obj, t->sess, ESYS_TR_NONE, ESYS_TR_NONE, &out);
+		if (rc != TSS2_RC_SUCCESS)
+			v = tss_fail("Unseal", rc, VG_ERR_INTEGRITY);
+	}
+	flush(t, &obj);
+	if (v != VG_OK)
+		return v;
+	if (out->size != SEALED_LEN) {
+		v = fail("Unseal: unexpected size", VG_ERR_INTEGRITY);
+	} else {
+		memcpy(t->root, out->buffer, VG_KEY_LEN);
+		t->base = 0;
+		for (unsigned i = 0; i < 8; i++)
+			t->base = t->base << 8 | out->buffer[VG_KEY_LEN + i];
+	}
+	vg_wipe(out, sizeof *out);
+	Esys_Free(out);
+	return v;
+}
+
+/* ---- the ops ---- */
 
 static vg_rc tpm2_derive(vg_rot *r, const char *label, const uint8_t *ctx, size_t ctx_len,
 			 uint8_t out[VG_KEY_LEN])
@@ -335,97 +669,114 @@ static vg_rc tpm2_derive(vg_rot *r, const char *label, const uint8_t *ctx, size_
 	return vg_hkdf(t->root, VG_KEY_LEN, label, ctx, ctx_len, out);
 }
 
-static vg_rc tpm2_counter_read(vg_rot *r, uint64_t *value)
+static vg_rc counter_now(struct tpm2_rot *t, uint64_t *value)
 {
-	struct tpm2_rot *t = r->priv;
-	uint64_t nv = 0;
-	vg_rc rc = counter_raw(t, &nv);
+	uint64_t nv;
+	vg_rc v = nv_counter(t, &nv);
 
-	*value = 0;
-	if (rc != VG_OK)
-		return rc;
+	if (v != VG_OK)
+		return v;
 	if (nv < t->base)
-		return VG_ERR_INTEGRITY;
+		return fail("NV counter below the sealed base: not this device's counter",
+			    VG_ERR_INTEGRITY);
 	*value = nv - t->base;
 	return VG_OK;
+}
+
+static vg_rc tpm2_counter_read(vg_rot *r, uint64_t *value)
+{
+	return counter_now(r->priv, value);
 }
 
 static vg_rc tpm2_counter_advance(vg_rot *r, uint64_t value)
 {
 	struct tpm2_rot *t = r->priv;
-	uint64_t cur = 0;
-	vg_rc rc = tpm2_counter_read(r, &cur);
+	uint64_t cur;
+	vg_rc v = counter_now(t, &cur);
 
-	if (rc != VG_OK || value <= cur)
-		return rc;
-	if (value - cur > MAX_ADVANCE)
-		return VG_ERR_INVALID; /* the database only ever steps by one */
-	while (rc == VG_OK && cur < value) {
-		rc = counter_increment(t);
-		cur++;
+	if (v != VG_OK || value <= cur)
+		return v;
+	if (value - cur > ADVANCE_MAX)
+		return fail("counter_advance: step too large for an NV counter", VG_ERR_INVALID);
+	/* Each increment is durable in NV when it returns (the index is not
+	 * orderly); a failure part-way leaves a higher, never a lower value. */
+	for (uint64_t i = cur; i < value; i++) {
+		v = nv_increment(t);
+		if (v != VG_OK)
+			return v;
 	}
-	return rc;
+	return VG_OK;
 }
 
 static vg_rc tpm2_random(vg_rot *r, uint8_t *buf, size_t len)
 {
+	if (!buf && len)
+		return VG_ERR_INVALID;
 	return tpm_random(r->priv, buf, len);
 }
 
 static vg_rc tpm2_measure(vg_rot *r, const char *what, const uint8_t digest[32])
 {
 	struct tpm2_rot *t = r->priv;
-	TPML_DIGEST_VALUES d = {.count = 1};
+	TPML_DIGEST_VALUES dv;
 	TSS2_RC rc;
+	vg_rc v;
 
-	(void)what;
-	d.digests[0].hashAlg = TPM2_ALG_SHA256;
-	memcpy(d.digests[0].digest.sha256, digest, 32);
-	rc = Esys_PCR_Extend(t->esys, ESYS_TR_PCR0 + VG_TPM2_PCR, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-			     ESYS_TR_NONE, &d);
-	return rc == TSS2_RC_SUCCESS ? VG_OK : tss_fail("PCR_Extend", rc);
+	if (!what || !*what)
+		return VG_ERR_INVALID;
+	memset(&dv, 0, sizeof dv);
+	dv.count = 1;
+	dv.digests[0].hashAlg = TPM2_ALG_SHA256;
+	memcpy(dv.digests[0].digest.sha256, digest, 32);
+	v = sess_use(t, 0);
+	if (v != VG_OK)
+		return v;
+	rc = Esys_PCR_Extend(t->ctx, ESYS_TR_PCR0 + VG_TPM2_PCR, t->sess, ESYS_TR_NONE,
+			     ESYS_TR_NONE, &dv);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("PCR_Extend", rc, VG_ERR_IO);
+	return VG_OK;
 }
 
 static vg_rc tpm2_erase_secret(vg_rot *r, bool rotate, uint8_t out[VG_KEY_LEN])
 {
 	struct tpm2_rot *t = r->priv;
-	TPMA_NV ordinary = TPM2_NT_ORDINARY << TPMA_NV_TPM2_NT_SHIFT;
 	ESYS_TR tr = ESYS_TR_NONE;
-	vg_rc rc = nv_handle(t, VG_TPM2_NV_ERASE, &tr);
-	bool fresh = false;
+	bool missing, written = false;
+	vg_rc v = nv_find(t, VG_TPM2_NV_ERASE, &tr, &missing);
 
-	if (rc == VG_ERR_NOT_FOUND) {
-		rc = nv_define(t, VG_TPM2_NV_ERASE, ordinary, VG_KEY_LEN, &tr);
-		fresh = true;
-	} else if (rc == VG_OK) {
-		rc = nv_check(t, tr, ordinary, VG_KEY_LEN);
-	}
-	if (rc == VG_OK && !fresh && !rotate) {
-		rc = nv_read(t, tr, out, VG_KEY_LEN);
-		if (rc == VG_OK)
-			goto done;
-		/* Defined but never written (a crash right after define). */
-		rc = VG_OK;
-	}
-	if (rc == VG_OK) {
-		TPM2B_MAX_NV_BUFFER data = {.size = VG_KEY_LEN};
-		TSS2_RC e;
-		rc = tpm_random(t, out, VG_KEY_LEN);
-		if (rc == VG_OK) {
-			memcpy(data.buffer, out, VG_KEY_LEN);
-			e = Esys_NV_Write(t->esys, ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD,
-					  ESYS_TR_NONE, ESYS_TR_NONE, &data, 0);
-			vg_wipe(&data, sizeof data);
-			if (e != TSS2_RC_SUCCESS)
-				rc = tss_fail("NV_Write", e);
+	if (missing)
+		v = nv_define(t, VG_TPM2_NV_ERASE, ERASE_ATTRS, VG_KEY_LEN, &tr);
+	else if (v == VG_OK)
+		v = nv_check(t, tr, VG_TPM2_NV_ERASE, ERASE_ATTRS, VG_KEY_LEN, &written);
+	if (v == VG_OK && written && !rotate) {
+		/* A read error is an error: never a reason to make a new secret,
+		 * which would crypto-erase every user's data. */
+		v = nv_read(t, tr, out, VG_KEY_LEN);
+	} else if (v == VG_OK) {
+		/* New, never written (a crash right after the define), or a
+		 * rotation: the old value is overwritten in NV, durably. */
+		TPM2B_MAX_NV_BUFFER *data = vg_secret_alloc(sizeof *data);
+		TSS2_RC rc;
+
+		v = data ? tpm_random(t, out, VG_KEY_LEN) : VG_ERR_NOMEM;
+		if (v == VG_OK)
+			v = sess_use(t, TPMA_SESSION_DECRYPT);
+		if (v == VG_OK) {
+			data->size = VG_KEY_LEN;
+			memcpy(data->buffer, out, VG_KEY_LEN);
+			rc = Esys_NV_Write(t->ctx, ESYS_TR_RH_OWNER, tr, t->sess, ESYS_TR_NONE,
+					   ESYS_TR_NONE, data, 0);
+			if (rc != TSS2_RC_SUCCESS)
+				v = tss_fail("NV_Write (erase secret)", rc, VG_ERR_IO);
 		}
+		vg_secret_free(data, sizeof *data);
 	}
-done:
 	if (tr != ESYS_TR_NONE)
-		(void)Esys_TR_Close(t->esys, &tr);
-	if (rc != VG_OK)
+		(void)Esys_TR_Close(t->ctx, &tr);
+	if (v != VG_OK)
 		vg_wipe(out, VG_KEY_LEN);
-	return rc;
+	return v;
 }
 
 static void tpm2_close(vg_rot *r)
@@ -433,11 +784,14 @@ static void tpm2_close(vg_rot *r)
 	struct tpm2_rot *t = r->priv;
 
 	if (t) {
-		vg_secret_free(t->root, VG_KEY_LEN);
-		if (t->esys)
-			Esys_Finalize(&t->esys);
+		if (t->ctx) {
+			flush(t, &t->srk);
+			flush(t, &t->sess);
+			Esys_Finalize(&t->ctx);
+		}
 		if (t->tcti)
 			Tss2_TctiLdr_Finalize(&t->tcti);
+		vg_secret_free(t->root, VG_KEY_LEN);
 		vg_wipe(t, sizeof *t);
 		free(t);
 	}
@@ -458,17 +812,23 @@ static const vg_rot_ops tpm2_ops = {
 
 vg_rc vg_rot_tpm2_open(vg_rot **out, const char *state_dir, const char *tcti)
 {
-	TPMA_NV counter_attr = TPM2_NT_COUNTER << TPMA_NV_TPM2_NT_SHIFT;
+	char pub_path[4096], priv_path[4096];
 	struct tpm2_rot *t = NULL;
 	vg_rot *r = NULL;
-	uint8_t sealed[SEALED_LEN];
-	ESYS_TR srk = ESYS_TR_NONE;
-	char path[4200];
-	bool have_pub, have_priv;
-	TSS2_RC e;
-	vg_rc rc;
+	int has_pub, has_priv;
+	bool missing, written;
+	uint64_t now;
+	TSS2_RC rc;
+	vg_rc v;
 
 	*out = NULL;
+	if (!state_dir)
+		return VG_ERR_INVALID;
+	if ((size_t)snprintf(pub_path, sizeof pub_path, "%s/" PUB_FILE, state_dir) >=
+		sizeof pub_path ||
+	    (size_t)snprintf(priv_path, sizeof priv_path, "%s/" PRIV_FILE, state_dir) >=
+		sizeof priv_path)
+		return VG_ERR_INVALID;
 	r = calloc(1, sizeof *r);
 	t = calloc(1, sizeof *t);
 	if (!r || !t) {
@@ -476,89 +836,81 @@ vg_rc vg_rot_tpm2_open(vg_rot **out, const char *state_dir, const char *tcti)
 		free(t);
 		return VG_ERR_NOMEM;
 	}
+	t->srk = t->sess = t->nv = ESYS_TR_NONE;
 	r->ops = &tpm2_ops;
 	r->priv = t;
-	t->counter = ESYS_TR_NONE;
-	if ((size_t)snprintf(t->dir, sizeof t->dir, "%s", state_dir) >= sizeof t->dir) {
-		rc = VG_ERR_INVALID;
-		goto fail;
-	}
 	t->root = vg_secret_alloc(VG_KEY_LEN);
 	if (!t->root) {
-		rc = VG_ERR_NOMEM;
+		v = VG_ERR_NOMEM;
 		goto fail;
 	}
-	/* tpm2-tss logs every TPM error code it sees (an absent NV index is
-	 * an expected answer here); our own one-line errors say what matters.
-	 * An operator who wants its log sets TSS2_LOG. */
-	(void)setenv("TSS2_LOG", "all+none", 0);
-	e = Tss2_TctiLdr_Initialize(tcti && *tcti ? tcti : NULL, &t->tcti);
-	if (e != TSS2_RC_SUCCESS) {
-		rc = tss_fail("TCTI", e);
+
+	/* Neither file: a fresh device; the private blob alone: a first start
+	 * interrupted between the two writes (seal_new() writes it first),
+	 * provisioned afresh. The public blob alone is never a crash. */
+	has_pub = present(pub_path);
+	has_priv = present(priv_path);
+	if (has_pub < 0 || has_priv < 0) {
+		v = fail("cannot examine the state dir", VG_ERR_IO);
 		goto fail;
 	}
-	e = Esys_Initialize(&t->esys, t->tcti, NULL);
-	if (e != TSS2_RC_SUCCESS) {
-		rc = tss_fail("Esys_Initialize", e);
+	if (has_pub && !has_priv) {
+		v = fail("tpm2-root.pub without tpm2-root.priv: refused", VG_ERR_INTEGRITY);
 		goto fail;
 	}
-	e = Esys_Startup(t->esys, TPM2_SU_CLEAR);
-	if (e != TSS2_RC_SUCCESS && e != TPM2_RC_INITIALIZE) {
-		rc = tss_fail("Startup (is the TPM reachable?)", e);
+
+	tss_quiet();
+	rc = Tss2_TctiLdr_Initialize(tcti && *tcti ? tcti : NULL, &t->tcti);
+	if (rc != TSS2_RC_SUCCESS) {
+		t->tcti = NULL;
+		v = tss_fail("cannot reach the TPM", rc, VG_ERR_IO);
 		goto fail;
 	}
-	rc = create_srk(t, &srk);
-	if (rc != VG_OK)
+	rc = Esys_Initialize(&t->ctx, t->tcti, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		t->ctx = NULL;
+		v = tss_fail("Esys_Initialize", rc, VG_ERR_IO);
 		goto fail;
-	path_of(t, "tpm2-root.pub", path);
-	have_pub = access(path, F_OK) == 0;
-	path_of(t, "tpm2-root.priv", path);
-	have_priv = access(path, F_OK) == 0;
-	if (have_pub) {
-		/* An existing device: its counter must still be there. */
-		rc = unseal(t, srk, sealed);
-		if (rc == VG_OK && nv_handle(t, VG_TPM2_NV_COUNTER, &t->counter) != VG_OK) {
-			(void)fprintf(stderr, "voxguardd: tpm2: the NV counter is gone (TPM "
-					      "cleared?): refusing the sealed state\n");
-			rc = VG_ERR_INTEGRITY;
-		}
-		if (rc == VG_OK)
-			rc = nv_check(t, t->counter, counter_attr, 8);
-	} else {
-		/* A fresh device (a .priv alone is a crash during creation). */
-		(void)have_priv;
-		rc = nv_handle(t, VG_TPM2_NV_COUNTER, &t->counter);
-		if (rc == VG_ERR_NOT_FOUND)
-			rc = nv_define(t, VG_TPM2_NV_COUNTER, counter_attr, 8, &t->counter);
-		else if (rc == VG_OK)
-			rc = nv_check(t, t->counter, counter_attr, 8);
-		if (rc == VG_OK)
-			rc = counter_increment(t); /* defines its value */
-		if (rc == VG_OK)
-			rc = counter_raw(t, &t->base);
-		if (rc == VG_OK)
-			rc = tpm_random(t, sealed, VG_KEY_LEN);
-		for (int i = 0; rc == VG_OK && i < 8; i++)
-			sealed[VG_KEY_LEN + i] = (uint8_t)(t->base >> (56 - 8 * i));
-		if (rc == VG_OK)
-			rc = seal_new(t, srk, sealed);
 	}
-	if (rc == VG_OK) {
-		memcpy(t->root, sealed, VG_KEY_LEN);
-		t->base = 0;
-		for (int i = 0; i < 8; i++)
-			t->base = t->base << 8 | sealed[VG_KEY_LEN + i];
+	/* A simulator or a bare TPM may need TPM2_Startup; a started one
+	 * answers TPM2_RC_INITIALIZE, which is fine. */
+	rc = Esys_Startup(t->ctx, TPM2_SU_CLEAR);
+	if (rc != TSS2_RC_SUCCESS && rc != TPM2_RC_INITIALIZE) {
+		v = tss_fail("Startup (is the TPM reachable?)", rc, VG_ERR_IO);
+		goto fail;
 	}
-	vg_wipe(sealed, sizeof sealed);
-	(void)Esys_FlushContext(t->esys, srk);
-	srk = ESYS_TR_NONE;
-	if (rc != VG_OK)
+	v = create_srk(t);
+	if (v == VG_OK)
+		v = start_session(t);
+	if (v == VG_OK && !has_pub)
+		v = seal_new(t, pub_path, priv_path);
+	if (v == VG_OK)
+		v = unseal(t, pub_path, priv_path);
+	/* The storage key has done its work (the session is salted, the object
+	 * unsealed): free the TPM's scarce transient slot. */
+	flush(t, &t->srk);
+	if (v != VG_OK)
+		goto fail;
+
+	/* The sealed blob exists, so its counter must too: a TPM without the
+	 * index was cleared, or the state dir belongs to another TPM. */
+	v = nv_find(t, VG_TPM2_NV_COUNTER, &t->nv, &missing);
+	if (missing)
+		v = fail("NV counter index 0x01500016 missing (TPM cleared or state dir "
+			 "swapped)",
+			 VG_ERR_INTEGRITY);
+	if (v == VG_OK)
+		v = nv_check(t, t->nv, VG_TPM2_NV_COUNTER, COUNTER_ATTRS, 8, &written);
+	if (v == VG_OK && !written)
+		v = fail("NV counter never incremented: not the sealed blob's counter",
+			 VG_ERR_INTEGRITY);
+	if (v == VG_OK)
+		v = counter_now(t, &now);
+	if (v != VG_OK)
 		goto fail;
 	*out = r;
 	return VG_OK;
 fail:
-	if (srk != ESYS_TR_NONE)
-		(void)Esys_FlushContext(t->esys, srk);
 	tpm2_close(r);
-	return rc;
+	return v;
 }
