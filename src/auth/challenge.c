@@ -6,11 +6,10 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/x509.h>
 
 #include "common/util.h"
+#include "crypto/pubkey.h"
 
 struct pending {
 	bool used;
@@ -83,10 +82,6 @@ vg_rc vg_challenge_answer(vg_challenges *c, uint32_t uid, const uint8_t nonce[st
 {
 	uint8_t msg[VG_CHALLENGE_MSG_LEN];
 	struct pending *hit = NULL;
-	const unsigned char *p = pub_der;
-	EVP_PKEY *k;
-	EVP_MD_CTX *md;
-	int ok = 0, type;
 
 	for (size_t i = 0; i < VG_CHALLENGES_MAX; i++) {
 		struct pending *q = &c->p[i];
@@ -101,19 +96,7 @@ vg_rc vg_challenge_answer(vg_challenges *c, uint32_t uid, const uint8_t nonce[st
 	}
 	memset(hit, 0, sizeof *hit); /* single use, whatever follows */
 	vg_challenge_message(nonce, uid, msg);
-	k = pub_der ? d2i_PUBKEY(NULL, &p, (long)pub_len) : NULL;
-	md = EVP_MD_CTX_new();
-	if (k && md && sig && sig_len > 0 && sig_len <= 256) {
-		type = EVP_PKEY_get_base_id(k);
-		if (type == EVP_PKEY_ED25519)
-			ok = EVP_DigestVerifyInit_ex(md, NULL, NULL, NULL, NULL, k, NULL) == 1 &&
-			     EVP_DigestVerify(md, sig, sig_len, msg, sizeof msg) == 1;
-		else if (type == EVP_PKEY_EC && EVP_PKEY_get_bits(k) == 256)
-			ok =
-			    EVP_DigestVerifyInit_ex(md, NULL, "SHA256", NULL, NULL, k, NULL) == 1 &&
-			    EVP_DigestVerify(md, sig, sig_len, msg, sizeof msg) == 1;
-	}
-	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(k);
-	return ok ? VG_OK : VG_ERR_AUTH_FAILED;
+	return vg_pubkey_verify(pub_der, pub_len, msg, sizeof msg, sig, sig_len) == VG_OK
+		   ? VG_OK
+		   : VG_ERR_AUTH_FAILED;
 }

@@ -6,12 +6,12 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include <openssl/crypto.h>
 
 #include "auth/challenge.h"
 #include "auth/throttle.h"
 #include "common/util.h"
+#include "crypto/pubkey.h"
 
 #define NS_ADM       "adm"
 #define REC_PASSWORD "password"
@@ -203,27 +203,32 @@ static vg_rc verify_password(vg_adminsvc *a, const uint8_t *pw, size_t len)
 	return rc;
 }
 
-vg_rc vg_adminsvc_login(vg_adminsvc *a, uint32_t uid, const uint8_t *pw, size_t pw_len,
-			char token[static VG_TOKEN_HEX + 1], uint64_t *wait_s)
+/* A throttled password check whose outcome is recorded durably. */
+static vg_rc authenticate(vg_adminsvc *a, const uint8_t *pw, size_t len, uint64_t *wait_s)
 {
 	vg_rc rc, rr;
 
-	token[0] = '\0';
 	*wait_s = 0;
 	if (!a->configured)
 		return VG_ERR_STATE;
 	rc = gate(a, wait_s);
 	if (rc != VG_OK)
 		return rc;
-	rc = verify_password(a, pw, pw_len);
+	rc = verify_password(a, pw, len);
 	if (rc != VG_OK && rc != VG_ERR_AUTH_FAILED)
 		return rc;
 	rr = record(a, rc == VG_OK);
-	if (rc != VG_OK)
-		return rc;
-	if (rr != VG_OK)
-		return rr;
-	return new_session(a, uid, token);
+	return rc != VG_OK ? rc : rr;
+}
+
+vg_rc vg_adminsvc_login(vg_adminsvc *a, uint32_t uid, const uint8_t *pw, size_t pw_len,
+			char token[static VG_TOKEN_HEX + 1], uint64_t *wait_s)
+{
+	vg_rc rc;
+
+	token[0] = '\0';
+	rc = authenticate(a, pw, pw_len, wait_s);
+	return rc == VG_OK ? new_session(a, uid, token) : rc;
 }
 
 void vg_adminsvc_logout(vg_adminsvc *a, const char *token)
@@ -235,23 +240,12 @@ vg_rc vg_adminsvc_passwd(vg_adminsvc *a, uint32_t uid, const uint8_t *old_pw, si
 			 const uint8_t *new_pw, size_t new_len, char token[static VG_TOKEN_HEX + 1],
 			 uint64_t *wait_s, char *why, size_t why_len)
 {
-	vg_rc rc, rr;
+	vg_rc rc;
 
 	token[0] = '\0';
-	*wait_s = 0;
-	if (!a->configured)
-		return VG_ERR_STATE;
-	rc = gate(a, wait_s);
+	rc = authenticate(a, old_pw, old_len, wait_s);
 	if (rc != VG_OK)
 		return rc;
-	rc = verify_password(a, old_pw, old_len);
-	if (rc != VG_OK && rc != VG_ERR_AUTH_FAILED)
-		return rc;
-	rr = record(a, rc == VG_OK);
-	if (rc != VG_OK)
-		return rc;
-	if (rr != VG_OK)
-		return rr;
 	rc = check_new_password(a, new_pw, new_len, why, why_len);
 	if (rc == VG_OK)
 		rc = store_password(a, new_pw, new_len);
@@ -274,45 +268,21 @@ static bool key_name(const char *name, char out[VG_MAX_NAME_LEN + 1])
 vg_rc vg_adminsvc_key_add(vg_adminsvc *a, const char *name, const uint8_t *pub, size_t pub_len)
 {
 	char rec[VG_MAX_NAME_LEN + 1];
-	EVP_PKEY *k = NULL;
 	uint8_t *der = NULL, *old = NULL;
-	size_t old_len = 0;
-	int der_len, type;
+	size_t old_len = 0, der_len = 0;
 	vg_rc rc;
 
-	if (!key_name(name, rec) || pub_len == 0 || pub_len > 8192)
+	if (!key_name(name, rec))
 		return VG_ERR_INVALID;
-	{
-		BIO *b = BIO_new_mem_buf(pub, (int)pub_len);
-		if (b)
-			k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
-		BIO_free(b);
-		if (!k) {
-			const unsigned char *p = pub;
-			k = d2i_PUBKEY(NULL, &p, (long)pub_len);
-			if (k && p != pub + pub_len) {
-				EVP_PKEY_free(k);
-				k = NULL;
-			}
-		}
-	}
-	if (!k)
-		return VG_ERR_INVALID;
-	type = EVP_PKEY_get_base_id(k);
-	if (!(type == EVP_PKEY_ED25519 || (type == EVP_PKEY_EC && EVP_PKEY_get_bits(k) == 256))) {
-		EVP_PKEY_free(k);
-		return VG_ERR_UNSUPPORTED;
-	}
-	der_len = i2d_PUBKEY(k, &der);
-	EVP_PKEY_free(k);
-	if (der_len <= 0)
-		return VG_ERR_CRYPTO;
+	rc = vg_pubkey_parse(pub, pub_len, &der, &der_len);
+	if (rc != VG_OK)
+		return rc;
 	rc = vg_secstore_get(a->store, NS_ADM, rec, &old, &old_len);
 	vg_free(old, old_len);
 	if (rc == VG_OK)
 		rc = VG_ERR_EXISTS;
 	else if (rc == VG_ERR_NOT_FOUND)
-		rc = vg_secstore_put(a->store, NS_ADM, rec, der, (size_t)der_len);
+		rc = vg_secstore_put(a->store, NS_ADM, rec, der, der_len);
 	OPENSSL_free(der);
 	return rc;
 }

@@ -50,9 +50,4 @@ VG_NODISCARD vg_rc vg_debug_unlock(vg_debug *d, uint64_t now_ms, const uint8_t i
 				   size_t key_len);
 void vg_debug_lock(vg_debug *d);
 
-/* Parses an OEM debug public key (PEM or DER; P-256 or Ed25519) into DER
- * SubjectPublicKeyInfo (OPENSSL_free). VG_ERR_INVALID otherwise. */
-VG_NODISCARD vg_rc vg_debug_key_parse(const uint8_t *in, size_t len, uint8_t **der,
-				      size_t *der_len);
-
 #endif

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "common/util.h"
+#include "crypto/pubkey.h"
 #include "proto/wire.h"
 #include "version.h"
 
@@ -474,7 +475,7 @@ static vg_rc do_provision(struct req *r)
 	/* An OEM debug key may be registered now, and only now (SFR 4.3.1). */
 	rc = vg_msg_bytes(&r->msg, VG_A_DATA, &dk, &dk_len);
 	if (rc == VG_OK) {
-		rc = vg_debug_key_parse(dk, dk_len, &dk_der, &dk_der_len);
+		rc = vg_pubkey_parse(dk, dk_len, &dk_der, &dk_der_len);
 		if (rc != VG_OK) {
 			r->why = "the debug key is not a P-256 or Ed25519 public key";
 			return VG_ERR_INVALID;
