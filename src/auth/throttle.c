@@ -12,9 +12,9 @@ uint64_t vg_throttle_delay(uint32_t failures)
 	if (failures <= VG_THROTTLE_FREE)
 		return 0;
 	k = failures - VG_THROTTLE_FREE - 1; /* 4th failure: 2^0 */
-	return k >= 9                                       ? VG_THROTTLE_MAX_DELAY
-	       : (UINT64_C(1) << k) > VG_THROTTLE_MAX_DELAY ? VG_THROTTLE_MAX_DELAY
-							    : UINT64_C(1) << k;
+	if (k >= 9 || (UINT64_C(1) << k) > VG_THROTTLE_MAX_DELAY)
+		return VG_THROTTLE_MAX_DELAY; /* unreachable below the lock-out */
+	return UINT64_C(1) << k;
 }
 
 vg_rc vg_throttle_check(const vg_throttle *t, uint64_t now_s, uint64_t *wait_s)
@@ -31,12 +31,16 @@ vg_rc vg_throttle_check(const vg_throttle *t, uint64_t now_s, uint64_t *wait_s)
 
 void vg_throttle_fail(vg_throttle *t, uint64_t now_s)
 {
+	uint64_t delay;
+
 	if (t->failures < UINT32_MAX)
 		t->failures++;
 	/* A clock set back must not shorten the wait: keep the later time. */
 	if (now_s > t->last_fail_s)
 		t->last_fail_s = now_s;
-	t->locked_until_s = t->last_fail_s + vg_throttle_delay(t->failures);
+	delay = vg_throttle_delay(t->failures);
+	t->locked_until_s =
+	    t->last_fail_s > UINT64_MAX - delay ? UINT64_MAX : t->last_fail_s + delay;
 }
 
 void vg_throttle_success(vg_throttle *t)
@@ -69,8 +73,10 @@ void vg_throttle_encode(const vg_throttle *t, uint8_t out[static VG_THROTTLE_LEN
 
 vg_rc vg_throttle_decode(const uint8_t *buf, size_t len, vg_throttle *t)
 {
+	if (!t)
+		return VG_ERR_INVALID;
 	memset(t, 0, sizeof *t);
-	if (len != VG_THROTTLE_LEN || memcmp(buf, "VGT1", 4) != 0)
+	if (!buf || len != VG_THROTTLE_LEN || memcmp(buf, "VGT1", 4) != 0)
 		return VG_ERR_INTEGRITY;
 	t->failures = (uint32_t)rd(buf + 4, 4);
 	t->last_fail_s = rd(buf + 8, 8);
