@@ -121,6 +121,7 @@ static void test_sfr431_pubkey_parse(void **state)
 {
 	EVP_PKEY *ok = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	EVP_PKEY *k1 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1"); /* 256 bits, not P-256 */
 	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	uint8_t *der = NULL, *out = NULL, big[9000];
 	size_t dl = der_of(ok, &der), ol = 0;
@@ -149,6 +150,10 @@ static void test_sfr431_pubkey_parse(void **state)
 	assert_int_equal(vg_pubkey_parse(der, dl, &out, &ol), VG_ERR_INVALID);
 	OPENSSL_free(der);
 	der = NULL;
+	dl = der_of(k1, &der);
+	assert_int_equal(vg_pubkey_parse(der, dl, &out, &ol), VG_ERR_INVALID);
+	OPENSSL_free(der);
+	der = NULL;
 	dl = der_of(rsa, &der);
 	assert_int_equal(vg_pubkey_parse(der, dl, &out, &ol), VG_ERR_INVALID);
 	OPENSSL_free(der);
@@ -158,6 +163,7 @@ static void test_sfr431_pubkey_parse(void **state)
 	assert_null(out);
 	EVP_PKEY_free(ok);
 	EVP_PKEY_free(p384);
+	EVP_PKEY_free(k1);
 	EVP_PKEY_free(rsa);
 }
 

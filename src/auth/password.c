@@ -48,8 +48,8 @@ static vg_rc scrypt(const char *pw, size_t pw_len, const uint8_t salt[VG_PW_SALT
 	    OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
 	    OSSL_PARAM_construct_end(),
 	};
-	vg_rc rc = ctx && EVP_KDF_derive(ctx, out, VG_PW_HASH_LEN, params) == 1 ? VG_OK
-										  : VG_ERR_CRYPTO;
+	vg_rc rc =
+	    ctx && EVP_KDF_derive(ctx, out, VG_PW_HASH_LEN, params) == 1 ? VG_OK : VG_ERR_CRYPTO;
 
 	if (rc != VG_OK)
 		vg_wipe(out, VG_PW_HASH_LEN);
@@ -217,7 +217,7 @@ static const char *const common[] = {
 #include "auth/common_passwords.inc"
 };
 
-/* Longest password, as code points, and a candidate string with its NUL. */
+/* A copy of the password (or a part of it) with its NUL. */
 #define PW_BUF (VG_PW_MAX_LEN + 1)
 
 static char lower_ascii(char c)
@@ -250,8 +250,8 @@ static bool is_common(const char *lower)
 {
 	const char *key = lower;
 
-	return lower[0] && bsearch(&key, common, VG_ARRAY_LEN(common), sizeof common[0],
-				   cmp_str) != NULL;
+	return lower[0] &&
+	       bsearch(&key, common, VG_ARRAY_LEN(common), sizeof common[0], cmp_str) != NULL;
 }
 
 /* Strict UTF-8 into code points (ASCII letters folded to lower case);
@@ -308,9 +308,9 @@ static const char *const sequences[] = {
     "qwertyuiop[]\\",
     "asdfghjkl;'",
     "zxcvbnm,./",
-    "qwertyuiopasdfghjklzxcvbnm", /* rows read on, as typed */
-    "qwertzuiopasdfghjklyxcvbnm", /* QWERTZ */
-    "azertyuiopqsdfghjklmwxcvbn", /* AZERTY */
+    "qwertyuiopasdfghjklzxcvbnm",               /* rows read on, as typed */
+    "qwertzuiopasdfghjklyxcvbnm",               /* QWERTZ */
+    "azertyuiopqsdfghjklmwxcvbn",               /* AZERTY */
     "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,9ol.0p;/", /* columns, downwards */
     "zaq1xsw2cde3vfr4bgt5nhy6mju7,ki8.lo9/;p0", /* columns, upwards */
     "qazwsxedcrfvtgbyhnujmikolp",
@@ -384,62 +384,57 @@ static char unleet(char c, char one)
 	}
 }
 
-/* Copies in to out without trailing (and, if both, leading) digits,
- * punctuation and spaces. */
-static void strip(const char *in, char *out, bool both)
-{
-	size_t a = 0, b = strlen(in);
+/* Longer than every entry of the list (test_auth_password checks). */
+#define COMMON_MAX 64u
 
-	while (b > 0 && (is_digit(in[b - 1]) || is_punct_or_space(in[b - 1])))
-		b--;
-	while (both && a < b && (is_digit(in[a]) || is_punct_or_space(in[a])))
-		a++;
-	memmove(out, in + a, b - a);
-	out[b - a] = '\0';
+static bool junk(char c)
+{
+	return is_digit(c) || is_punct_or_space(c);
 }
 
-static void leet(const char *in, char *out, char one)
-{
-	size_t i;
-
-	for (i = 0; in[i]; i++)
-		out[i] = unleet(in[i], one);
-	out[i] = '\0';
-}
-
-/* The stripped forms must keep 4 characters: the list has 4-character
- * entries ("love") but "ab" + digits is not a variant of anything. */
-static bool common_stripped(const char *s, char *tmp)
-{
-	strip(s, tmp, false);
-	if (strlen(tmp) >= 4 && is_common(tmp))
-		return true;
-	strip(s, tmp, true);
-	return strlen(tmp) >= 4 && is_common(tmp);
-}
-
-/* lower: the password, ASCII letters in lower case. */
-static bool common_variant(const char *lower, char *a, char *b)
+static bool common_or_leet(const char *s, char *tmp)
 {
 	static const char ones[] = {'i', 'l'};
 
-	if (is_common(lower) || common_stripped(lower, a))
+	if (is_common(s))
 		return true;
 	for (size_t k = 0; k < sizeof ones; k++) {
-		/* leet first ("p@ssw0rd"), then strip what is left */
-		leet(lower, a, ones[k]);
-		if (is_common(a) || common_stripped(a, b))
+		size_t i;
+		for (i = 0; s[i]; i++)
+			tmp[i] = unleet(s[i], ones[k]);
+		tmp[i] = '\0';
+		if (is_common(tmp))
 			return true;
-		/* strip first, so that trailing digits stay digits:
-		 * "p@ssw0rd123" */
-		strip(lower, b, false);
-		leet(b, a, ones[k]);
-		if (strlen(a) >= 4 && is_common(a))
-			return true;
-		strip(lower, b, true);
-		leet(b, a, ones[k]);
-		if (strlen(a) >= 4 && is_common(a))
-			return true;
+	}
+	return false;
+}
+
+/*
+ * lower: the password (n bytes, ASCII letters in lower case). Tries every
+ * core left by removing some of the digits, punctuation and spaces at
+ * either end, as is and with leet undone. Every cut, not only the longest,
+ * because leet digits belong to the word: "h3ll0" + "1990!" is "hello".
+ * At most (leading run + 1) * COMMON_MAX cores, each a binary search.
+ */
+static bool common_variant(const char *lower, size_t n, char *a, char *b)
+{
+	size_t lead = 0, trail = n;
+
+	while (lead < n && junk(lower[lead]))
+		lead++;
+	while (trail > 0 && junk(lower[trail - 1]))
+		trail--;
+	for (size_t s = 0; s <= lead && s < n; s++) {
+		/* a core keeps 4 characters: "love" is listed, but "ab" and
+		 * digits is no variant of anything */
+		for (size_t e = trail > s + 4 ? trail : s + 4; e <= n; e++) {
+			if (e - s >= COMMON_MAX)
+				break;
+			memcpy(a, lower + s, e - s);
+			a[e - s] = '\0';
+			if (common_or_leet(a, b))
+				return true;
+		}
 	}
 	return false;
 }
@@ -510,7 +505,7 @@ vg_rc vg_pw_policy_check(const char *pw, size_t n, const char *const *words, siz
 		rc = refuse(why, why_len, "too few different characters: use at least 5");
 	else if (is_sequence(cps, n_cps))
 		rc = refuse(why, why_len, "a keyboard, alphabet or number sequence");
-	else if (common_variant(lower, a, b))
+	else if (common_variant(lower, n, a, b))
 		rc = refuse(why, why_len, "a common password (or a variant of one)");
 	for (size_t i = 0; rc == VG_OK && i < n_words; i++)
 		if (words[i] && contains_word(lower, lower_an, words[i], a))

@@ -116,10 +116,11 @@ VG_NODISCARD vg_rc vg_pw_verify(const char *pw, size_t pw_len, const char *encod
  *     AZERTY row or column, or on a numeric keypad), so "abcdefghijkl",
  *     "qwertyuiopas", "1234567890ab" and "1qaz2wsx3edc" are refused;
  *  6. not one of the ~1000 most common passwords (common_passwords.inc),
- *     compared ASCII-case-insensitively as is, after stripping trailing
- *     (or leading and trailing) digits, punctuation and spaces, and after
- *     undoing leet substitutions (0 o, 1 i or l, 3 e, 4 a, 5 s, 7 t, @ a,
- *     $ s, ! i), in either order ("P@ssw0rd2024!" is "password");
+ *     compared ASCII-case-insensitively: the whole password, and every
+ *     core of 4 or more characters left by removing digits, punctuation
+ *     and spaces from its start and end, each as is and with leet
+ *     substitutions undone (0 o, 1 i or l, 3 e, 4 a, 5 s, 7 t, @ a, $ s,
+ *     ! i): "P@ssw0rd2024!", "2024-Superman!" and "H3ll01990" are refused;
  *  7. not containing any of the n_words device_words that has 4 or more
  *     bytes (setup code, OEM, model, hardware revision, instance ID),
  *     ASCII-case-insensitively, also with everything but letters and

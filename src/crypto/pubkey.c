@@ -2,17 +2,28 @@
 #include "crypto/pubkey.h"
 
 #include <stdbool.h>
+#include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+/* Ed25519, or EC on the P-256 curve by name (not any 256-bit curve:
+ * secp256k1 and brainpoolP256r1 are 256 bits too). */
 static bool supported(EVP_PKEY *k)
 {
+	char group[64] = "";
 	int type = EVP_PKEY_get_base_id(k);
 
-	return type == EVP_PKEY_ED25519 || (type == EVP_PKEY_EC && EVP_PKEY_get_bits(k) == 256);
+	if (type == EVP_PKEY_ED25519)
+		return true;
+	return type == EVP_PKEY_EC &&
+	       EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+					      NULL) == 1 &&
+	       strcmp(group, SN_X9_62_prime256v1) == 0;
 }
 
 vg_rc vg_pubkey_parse(const uint8_t *in, size_t len, uint8_t **der, size_t *der_len)
