@@ -21,6 +21,9 @@
 
 #include <sqlite3.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "common/util.h"
 #include "keystore/keystore.h"
 #include "rot/rot.h"
@@ -400,6 +403,31 @@ static inline int vgt_stack_teardown(void **state)
 {
 	vgt_stack_free(*state);
 	return 0;
+}
+
+/* ---- outside keys: what an OEM or a companion app does with its key ---- */
+
+/* Signs msg as voxguard expects: ECDSA over SHA-256 (DER) for EC keys, pure
+ * Ed25519 otherwise. sig must hold 256 bytes; returns the length. */
+static inline size_t vgt_sign(EVP_PKEY *k, const uint8_t *msg, size_t len, uint8_t sig[256])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	size_t n = 256;
+	const char *md = EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519 ? NULL : "SHA256";
+
+	assert_int_equal(EVP_DigestSignInit_ex(c, NULL, md, NULL, NULL, k, NULL), 1);
+	assert_int_equal(EVP_DigestSign(c, sig, &n, msg, len), 1);
+	EVP_MD_CTX_free(c);
+	return n;
+}
+
+/* The SubjectPublicKeyInfo DER of k (OPENSSL_free). */
+static inline size_t vgt_pub_der(EVP_PKEY *k, uint8_t **der)
+{
+	int n = i2d_PUBKEY(k, der);
+
+	assert_true(n > 0);
+	return (size_t)n;
 }
 
 #endif

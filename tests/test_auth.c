@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "auth/challenge.h"
+#include "helpers.h"
 #include "auth/password.h"
 #include "auth/session.h"
 #include "auth/throttle.h"
@@ -270,26 +271,6 @@ static void test_sfr4213_sessions(void **state)
 
 /* ---- challenges ---- */
 
-static size_t sign(EVP_PKEY *k, const uint8_t *msg, size_t len, uint8_t *sig)
-{
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	size_t n = 256;
-	const char *md = EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519 ? NULL : "SHA256";
-
-	assert_int_equal(EVP_DigestSignInit_ex(c, NULL, md, NULL, NULL, k, NULL), 1);
-	assert_int_equal(EVP_DigestSign(c, sig, &n, msg, len), 1);
-	EVP_MD_CTX_free(c);
-	return n;
-}
-
-static size_t der_of(EVP_PKEY *k, uint8_t **der)
-{
-	int n = i2d_PUBKEY(k, der);
-
-	assert_true(n > 0);
-	return (size_t)n;
-}
-
 /* SFR 4.2.13: a companion app's registered key (P-256 or Ed25519) answers
  * a challenge; another key, a replay, another uid or a late answer fail. */
 static void test_sfr4213_key_challenges(void **state)
@@ -303,11 +284,11 @@ static void test_sfr4213_key_challenges(void **state)
 	assert_int_equal(vg_challenges_new(&c), VG_OK);
 	for (int i = 0; i < 2; i++) {
 		uint8_t nonce[32], msg[VG_CHALLENGE_MSG_LEN], sig[256], *der = NULL;
-		size_t sl, dl = der_of(keys[i], &der);
+		size_t sl, dl = vgt_pub_der(keys[i], &der);
 
 		assert_int_equal(vg_challenge_issue(c, 1000, 0, nonce), VG_OK);
 		vg_challenge_message(nonce, 1000, msg);
-		sl = sign(keys[i], msg, sizeof msg, sig);
+		sl = vgt_sign(keys[i], msg, sizeof msg, sig);
 		assert_int_equal(vg_challenge_answer(c, 1000, nonce, sig, sl, der, dl, 10), VG_OK);
 		/* Replay. */
 		assert_int_equal(vg_challenge_answer(c, 1000, nonce, sig, sl, der, dl, 11),
@@ -315,30 +296,30 @@ static void test_sfr4213_key_challenges(void **state)
 		/* Another uid answering alice's challenge. */
 		assert_int_equal(vg_challenge_issue(c, 1000, 0, nonce), VG_OK);
 		vg_challenge_message(nonce, 1000, msg);
-		sl = sign(keys[i], msg, sizeof msg, sig);
+		sl = vgt_sign(keys[i], msg, sizeof msg, sig);
 		assert_int_equal(vg_challenge_answer(c, 1001, nonce, sig, sl, der, dl, 10),
 				 VG_ERR_AUTH_REQUIRED);
 		/* Signed for another uid's message. */
 		vg_challenge_message(nonce, 1001, msg);
-		sl = sign(keys[i], msg, sizeof msg, sig);
+		sl = vgt_sign(keys[i], msg, sizeof msg, sig);
 		assert_int_equal(vg_challenge_answer(c, 1000, nonce, sig, sl, der, dl, 10),
 				 VG_ERR_AUTH_FAILED);
 		/* Consumed by the failure. */
 		vg_challenge_message(nonce, 1000, msg);
-		sl = sign(keys[i], msg, sizeof msg, sig);
+		sl = vgt_sign(keys[i], msg, sizeof msg, sig);
 		assert_int_equal(vg_challenge_answer(c, 1000, nonce, sig, sl, der, dl, 10),
 				 VG_ERR_AUTH_REQUIRED);
 		/* Too late. */
 		assert_int_equal(vg_challenge_issue(c, 1000, 0, nonce), VG_OK);
 		vg_challenge_message(nonce, 1000, msg);
-		sl = sign(keys[i], msg, sizeof msg, sig);
+		sl = vgt_sign(keys[i], msg, sizeof msg, sig);
 		assert_int_equal(
 		    vg_challenge_answer(c, 1000, nonce, sig, sl, der, dl, VG_CHALLENGE_TTL_MS + 1),
 		    VG_ERR_AUTH_REQUIRED);
 		/* Another key's signature. */
 		assert_int_equal(vg_challenge_issue(c, 1000, 0, nonce), VG_OK);
 		vg_challenge_message(nonce, 1000, msg);
-		sl = sign(evil, msg, sizeof msg, sig);
+		sl = vgt_sign(evil, msg, sizeof msg, sig);
 		assert_int_equal(vg_challenge_answer(c, 1000, nonce, sig, sl, der, dl, 10),
 				 VG_ERR_AUTH_FAILED);
 		OPENSSL_free(der);

@@ -19,29 +19,10 @@
 #include <openssl/x509.h>
 
 #include "crypto/pubkey.h"
+#include "helpers.h"
 #include "daemon/debug.h"
 
 static const uint8_t iid[33] = {0x01, 0xaa, 0xbb};
-
-static size_t sign(EVP_PKEY *k, const uint8_t *msg, size_t len, uint8_t sig[256])
-{
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	size_t n = 256;
-	const char *md = EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519 ? NULL : "SHA256";
-
-	assert_int_equal(EVP_DigestSignInit_ex(c, NULL, md, NULL, NULL, k, NULL), 1);
-	assert_int_equal(EVP_DigestSign(c, sig, &n, msg, len), 1);
-	EVP_MD_CTX_free(c);
-	return n;
-}
-
-static size_t der_of(EVP_PKEY *k, uint8_t **der)
-{
-	int n = i2d_PUBKEY(k, der);
-
-	assert_true(n > 0);
-	return (size_t)n;
-}
 
 /* SFR 4.3.1: the OEM key's signature over a fresh challenge unlocks, once;
  * replays, late answers, other keys and other devices do not. */
@@ -55,7 +36,7 @@ static void test_sfr431_debug_unlock_rules(void **state)
 	for (int i = 0; i < 2; i++) {
 		vg_debug d = {0};
 		uint8_t nonce[32], msg[VG_DEBUG_MSG_LEN], other[33], sig[256], *der = NULL;
-		size_t dl = der_of(keys[i], &der), sl;
+		size_t dl = vgt_pub_der(keys[i], &der), sl;
 
 		assert_false(d.unlocked);
 		/* No challenge yet. */
@@ -65,7 +46,7 @@ static void test_sfr431_debug_unlock_rules(void **state)
 		assert_int_equal(vg_debug_challenge(&d, 1000, nonce), VG_OK);
 		vg_debug_message(nonce, iid, msg);
 		assert_int_equal(memcmp(msg, "voxguard-debug-unlock-v1", 25), 0);
-		sl = sign(keys[i], msg, sizeof msg, sig);
+		sl = vgt_sign(keys[i], msg, sizeof msg, sig);
 		assert_int_equal(vg_debug_unlock(&d, 2000, iid, sig, sl, der, dl), VG_OK);
 		assert_true(d.unlocked);
 		vg_debug_lock(&d);
@@ -79,24 +60,24 @@ static void test_sfr431_debug_unlock_rules(void **state)
 		other[5] ^= 1;
 		assert_int_equal(vg_debug_challenge(&d, 3000, nonce), VG_OK);
 		vg_debug_message(nonce, other, msg);
-		sl = sign(keys[i], msg, sizeof msg, sig);
+		sl = vgt_sign(keys[i], msg, sizeof msg, sig);
 		assert_int_equal(vg_debug_unlock(&d, 3001, iid, sig, sl, der, dl),
 				 VG_ERR_AUTH_FAILED);
 		/* ...which consumed the challenge. */
 		vg_debug_message(nonce, iid, msg);
-		sl = sign(keys[i], msg, sizeof msg, sig);
+		sl = vgt_sign(keys[i], msg, sizeof msg, sig);
 		assert_int_equal(vg_debug_unlock(&d, 3002, iid, sig, sl, der, dl),
 				 VG_ERR_AUTH_REQUIRED);
 		/* Another key. */
 		assert_int_equal(vg_debug_challenge(&d, 4000, nonce), VG_OK);
 		vg_debug_message(nonce, iid, msg);
-		sl = sign(evil, msg, sizeof msg, sig);
+		sl = vgt_sign(evil, msg, sizeof msg, sig);
 		assert_int_equal(vg_debug_unlock(&d, 4001, iid, sig, sl, der, dl),
 				 VG_ERR_AUTH_FAILED);
 		/* Too late: challenges live 5 minutes. */
 		assert_int_equal(vg_debug_challenge(&d, 5000, nonce), VG_OK);
 		vg_debug_message(nonce, iid, msg);
-		sl = sign(keys[i], msg, sizeof msg, sig);
+		sl = vgt_sign(keys[i], msg, sizeof msg, sig);
 		assert_int_equal(
 		    vg_debug_unlock(&d, 5000 + 5 * 60 * 1000 + 1, iid, sig, sl, der, dl),
 		    VG_ERR_AUTH_REQUIRED);
@@ -124,7 +105,7 @@ static void test_sfr431_pubkey_parse(void **state)
 	EVP_PKEY *k1 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1"); /* 256 bits, not P-256 */
 	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	uint8_t *der = NULL, *out = NULL, big[9000];
-	size_t dl = der_of(ok, &der), ol = 0;
+	size_t dl = vgt_pub_der(ok, &der), ol = 0;
 	BIO *b = BIO_new(BIO_s_mem());
 	BUF_MEM *bm;
 
@@ -146,15 +127,15 @@ static void test_sfr431_pubkey_parse(void **state)
 	assert_int_equal(vg_pubkey_parse(der, dl - 1, &out, &ol), VG_ERR_INVALID);
 	OPENSSL_free(der);
 	der = NULL;
-	dl = der_of(p384, &der);
+	dl = vgt_pub_der(p384, &der);
 	assert_int_equal(vg_pubkey_parse(der, dl, &out, &ol), VG_ERR_INVALID);
 	OPENSSL_free(der);
 	der = NULL;
-	dl = der_of(k1, &der);
+	dl = vgt_pub_der(k1, &der);
 	assert_int_equal(vg_pubkey_parse(der, dl, &out, &ol), VG_ERR_INVALID);
 	OPENSSL_free(der);
 	der = NULL;
-	dl = der_of(rsa, &der);
+	dl = vgt_pub_der(rsa, &der);
 	assert_int_equal(vg_pubkey_parse(der, dl, &out, &ol), VG_ERR_INVALID);
 	OPENSSL_free(der);
 	memset(big, 'A', sizeof big);
