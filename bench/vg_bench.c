@@ -140,6 +140,45 @@ static void print_mem(const char *when, struct mem m)
 		     when, m.rss, m.pss, m.anon, m.private_dirty);
 }
 
+/* The idle-RSS baseline: bench/rss_floor, a minimal OpenSSL 3 process. */
+static struct mem floor_mem(const char *vgd)
+{
+	char path[512], line[16];
+	struct mem m = {-1, -1, -1, -1};
+	const char *slash = strrchr(vgd, '/');
+	int fd[2], st;
+	pid_t pid;
+	FILE *f;
+
+	(void)snprintf(path, sizeof path, "%.*s/bench/rss_floor",
+		       slash ? (int)(slash - vgd) : 1, slash ? vgd : ".");
+	if (pipe(fd) != 0)
+		return m;
+	pid = fork();
+	if (pid == 0) {
+		(void)dup2(fd[1], 1);
+		(void)close(fd[0]);
+		(void)close(fd[1]);
+		execl(path, path, (char *)NULL);
+		_exit(127);
+	}
+	(void)close(fd[1]);
+	f = fdopen(fd[0], "r");
+	if (pid > 0 && f && fgets(line, sizeof line, f) && strncmp(line, "ready", 5) == 0) {
+		(void)usleep(200000);
+		m = mem_of(pid);
+	}
+	if (f)
+		(void)fclose(f);
+	else
+		(void)close(fd[0]);
+	if (pid > 0) {
+		(void)kill(pid, SIGTERM);
+		(void)waitpid(pid, &st, 0);
+	}
+	return m;
+}
+
 /* ---- signing ---- */
 
 static const uint8_t msg[64] = "a 64-byte message: the size of a digest-and-nonce challenge...";
@@ -420,7 +459,7 @@ static double raw_sqlite_get(const char *path)
 /* arg "put" or "get". */
 static long store_loop(const char *sock, const char *arg, int id)
 {
-	int put = strcmp(arg, "put") == 0;
+	int put = strcmp(arg, "put") == 0, ping = strcmp(arg, "status") == 0;
 	vg_client *c = NULL;
 	long n = 0;
 	double t0;
@@ -431,7 +470,12 @@ static long store_loop(const char *sock, const char *arg, int id)
 	t0 = now();
 	do {
 		(void)snprintf(name, sizeof name, "k%d-%ld", id, n % 1000);
-		if (put) {
+		if (ping) {
+			vg_status st;
+			if (vg_status_get(c, &st) != VG_OK)
+				_exit(1);
+			vg_status_free(&st);
+		} else if (put) {
 			if (vg_store_put(c, name, value, sizeof value) != VG_OK)
 				_exit(1);
 		} else {
@@ -574,7 +618,11 @@ typedef double (*meter)(void);
 static void figure(const char *what, meter ours, meter base, const char *base_name)
 {
 	double o[ROUNDS], b[ROUNDS], r[ROUNDS], total = secs;
+	const char *only = getenv("BENCH_ONLY");
 
+	/* BENCH_ONLY=text runs only the figures whose name contains it. */
+	if (only && *only && !strstr(what, only))
+		return;
 	secs = total / ROUNDS;
 	for (int i = 0; i < ROUNDS; i++) {
 		b[i] = base();
@@ -627,6 +675,15 @@ static double m_attest_4(void)
 static double m_raw_put(void)
 {
 	return raw_sqlite_put(g_raw);
+}
+/* What one client can reach at best: a raw SQLite put plus one IPC round
+ * trip (a status request), both measured now. */
+static double m_raw_put_rtt(void)
+{
+	double raw = raw_sqlite_put(g_raw);
+	double ping = run_clients(1, store_loop, g_sock, "status");
+
+	return 1.0 / (1.0 / raw + 1.0 / ping);
 }
 static double m_raw_get(void)
 {
@@ -754,6 +811,8 @@ int main(int argc, char **argv)
 	}
 	(void)snprintf(g_raw, sizeof g_raw, "%s/raw.db", dir);
 	figure("store put (durable, 256 B), 1 client", m_svc_put, m_raw_put, "raw SQLite WAL+FULL");
+	figure("store put (durable, 256 B), 1 client", m_svc_put, m_raw_put_rtt,
+	       "raw SQLite + 1 IPC trip");
 	figure("store put (durable, 256 B), 4 clients", m_svc_put4, m_raw_put,
 	       "raw SQLite WAL+FULL");
 	figure("store get (256 B)", m_svc_get, m_raw_get, "raw SQLite SELECT");
@@ -773,7 +832,17 @@ int main(int argc, char **argv)
 			(void)usleep(200000);
 			(void)printf("\n");
 			print_mem("idle after the benchmarks", m);
-			print_mem("idle after a warm start", mem_of(daemon_pid));
+			struct mem w = mem_of(daemon_pid), fl = floor_mem(argv[1]);
+			print_mem("idle after a warm start", w);
+			(void)printf("baseline: a minimal OpenSSL 3 process (bench/rss_floor): RSS %ld "
+				     "KiB (PSS %ld), its own %ld KiB\n",
+				     fl.rss, fl.pss, fl.anon);
+			if (fl.rss > 0)
+				(void)printf("%-44s %10ld KiB   %-22s %10ld KiB   ratio %5.2f "
+					     "(+%ld KiB)\n",
+					     "idle RSS, warm start", w.rss,
+					     "minimal OpenSSL proc", fl.rss,
+					     (double)w.rss / (double)fl.rss, w.rss - fl.rss);
 		}
 		stop_daemon();
 	}

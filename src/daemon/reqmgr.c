@@ -1,6 +1,7 @@
 /* reqmgr.c - see reqmgr.h */
 #include "daemon/reqmgr.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -934,14 +935,22 @@ static vg_rc dispatch(struct req *r)
 
 unsigned vg_reqmgr_peek_op(const uint8_t *p, size_t len)
 {
-	/* [1, op, ...]: 0x83 0x01, then op as a one- or two-byte uint head. */
-	if (len < 3 || p[0] != 0x83 || p[1] != VG_WIRE_VERSION)
+	/* [1, op, ...]: 0x83 0x01, then op as a CBOR uint of any head size
+	 * (libcbor's encoder writes 8-byte heads). 0 when it is not that. */
+	static const uint8_t extra[4] = {1, 2, 4, 8};
+	uint64_t v = 0;
+	size_t n;
+
+	if (len < 3 || p[0] != 0x83 || p[1] != VG_WIRE_VERSION || p[2] > 0x1b)
 		return 0;
 	if (p[2] < 24)
 		return p[2];
-	if (p[2] == 0x18 && len >= 4)
-		return p[3];
-	return 0;
+	n = extra[p[2] - 24];
+	if (len < 3 + n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | p[3 + i];
+	return v > UINT_MAX ? 0 : (unsigned)v;
 }
 
 static vg_rc error_reply(vg_rc rc, const char *why, uint8_t **reply, size_t *reply_len)

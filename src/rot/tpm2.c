@@ -75,13 +75,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <tss2/tss2_esys.h>
-#include <tss2/tss2_mu.h>
-#include <tss2/tss2_rc.h>
-#include <tss2/tss2_tctildr.h>
-
 #include "common/util.h"
 #include "rot/rot.h"
+#include "rot/tss2_dl.h" /* tpm2-tss, dlopen()ed at the first open */
 
 #define PUB_FILE     "tpm2-root.pub"
 #define PRIV_FILE    "tpm2-root.priv"
@@ -824,6 +820,9 @@ vg_rc vg_rot_tpm2_open(vg_rot **out, const char *state_dir, const char *tcti)
 	*out = NULL;
 	if (!state_dir)
 		return VG_ERR_INVALID;
+	v = vg_tss2_load();
+	if (v != VG_OK)
+		return v;
 	if ((size_t)snprintf(pub_path, sizeof pub_path, "%s/" PUB_FILE, state_dir) >=
 		sizeof pub_path ||
 	    (size_t)snprintf(priv_path, sizeof priv_path, "%s/" PRIV_FILE, state_dir) >=

@@ -24,6 +24,7 @@ start_daemon
 
 $V status >"$W/status"
 check "AVS 1.16: the service runs on the tpm2 root of trust" grep -q 'root of trust:  tpm2$' "$W/status"
+check "AVS 1.16: tpm2-tss is loaded for the tpm2 root of trust" grep -q libtss2-esys "/proc/$DPID/maps"
 check "AVS 1.16: status does not call it a development backend" sh -c "! grep -q DEVELOPMENT '$W/status'"
 check "SFR 4.2.11: no root key file in the state dir" test ! -e "$STATE/root.key"
 check "SFR 4.2.11: the sealed root key object is there" test -s "$STATE/tpm2-root.priv"
@@ -70,4 +71,13 @@ kill $pid 2>/dev/null; wait $pid; rc=$?
 set -e
 check "SFR 4.2.11: the state dir is useless with another TPM (refuses to start)" sh -c "[ $rc != 0 ] && grep -q 'root of trust' '$W/other.log'"
 cat "$W/other.log" >>"$ALLLOG"
+
+# A device without a TPM does not map tpm2-tss at all (dlopen()ed for
+# rot = tpm2 only: src/rot/tss2_dl.c).
+EXTRA_CONFIG=""
+write_config
+rm -rf "$STATE"
+start_daemon
+check "AVS 1.16: the file root of trust does not load tpm2-tss" sh -c "! grep -q libtss2 /proc/$DPID/maps"
+stop_daemon
 finish
