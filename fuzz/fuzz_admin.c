@@ -2,9 +2,9 @@
  * fuzz_admin.c - libFuzzer harness for the admin protocol messages
  * (SFR 4.2.13, 4.3.1; hostile input on the socket): the first byte picks
  * an admin operation (setup, login, logout, passwd, key add/delete/login,
- * challenge, debug challenge/unlock/lock), the rest is taken as its
- * argument map, and the whole request goes through the real request
- * manager of a real service (provisioned, admin set up, on a temporary
+ * challenge, debug challenge/unlock/lock, platform verify), the rest is
+ * taken as its argument map, and the whole request goes through the real
+ * request manager of a real service (provisioned, admin set up, on a temporary
  * state dir). Every input must get a well-formed reply frame; the service
  * must stay provisioned with its admin and never unlock debug (nobody can
  * forge the OEM signature). Seed corpus: fuzz/corpus/admin/ (argument maps).
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const uint8_t ops[] = {
     VG_OP_ADMIN_SETUP,     VG_OP_ADMIN_LOGIN,      VG_OP_ADMIN_LOGOUT,    VG_OP_ADMIN_PASSWD,
     VG_OP_ADMIN_KEY_ADD,   VG_OP_ADMIN_KEY_DELETE, VG_OP_ADMIN_CHALLENGE, VG_OP_ADMIN_ANSWER,
-    VG_OP_DEBUG_CHALLENGE, VG_OP_DEBUG_UNLOCK,     VG_OP_DEBUG_LOCK,
+    VG_OP_DEBUG_CHALLENGE, VG_OP_DEBUG_UNLOCK,     VG_OP_DEBUG_LOCK,      VG_OP_PLATFORM_VERIFY,
 };
 
 static vg_service *svc;

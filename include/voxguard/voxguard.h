@@ -111,6 +111,13 @@ typedef struct vg_status {
 	int admin_configured; /* 1 once an admin credential exists */
 	int debug_unlocked;   /* 1 while debug is unlocked (SFR 4.3.1) */
 	uint32_t lifecycle;   /* PSA security lifecycle */
+	/* Secure initialization (SFR 4.2.5): "normal", "recovery" or
+	 * "unverified" (no release key provisioned), why (empty when
+	 * normal), and the verified manifest's version (NULL if none). */
+	char *platform_state;
+	char *platform_why;
+	char *platform_version;
+	uint64_t security_version;
 } vg_status;
 VG_EXPORT VG_NODISCARD vg_rc vg_status_get(vg_client *c, vg_status *out);
 VG_EXPORT void vg_status_free(vg_status *st);
@@ -212,6 +219,9 @@ typedef struct vg_provision_req {
 	const char *verification_service; /* optional URL, < 128; NULL for none */
 	const uint8_t *debug_key;         /* optional OEM debug public key (PEM or */
 	size_t debug_key_len;             /* DER, P-256 or Ed25519), for SFR 4.3.1 */
+	const uint8_t *release_key;       /* optional OEM release public key (PEM or */
+	size_t release_key_len;           /* DER): platform manifests must be signed
+					   * by it from the next start (SFR 4.2.5) */
 } vg_provision_req;
 
 /* Factory provisioning (admin; once per device, VG_ERR_STATE after): the
@@ -247,6 +257,31 @@ typedef struct vg_device_identity {
 	vg_component components[VG_MAX_COMPONENTS];
 	size_t n_components;
 } vg_device_identity;
+
+/* ------------------------------------------------------------------ */
+/* Secure initialization (SFR 4.2.5)                                   */
+
+#define VG_MAX_PLATFORM_COMPONENTS 16u
+
+typedef struct vg_platform_report {
+	char state[16];    /* "normal", "recovery", "unverified" */
+	char reason[320];  /* the first failure; "" when normal */
+	char version[64];  /* the manifest's platform version ("" if unread) */
+	uint64_t security_version;
+	size_t n;
+	struct {
+		char name[32];
+		char path[256];
+		vg_rc rc;      /* VG_OK: measures as listed */
+		char why[160]; /* otherwise: what differs */
+	} components[VG_MAX_PLATFORM_COMPONENTS];
+} vg_platform_report;
+
+/* Re-runs the platform check (admin role; no session needed, so a boot
+ * unit can run it): the manifest signature, then every component. The
+ * result becomes the service's state (normal or recovery) and is
+ * audited. Returns VG_OK whatever the state: read out->state. */
+VG_EXPORT VG_NODISCARD vg_rc vg_platform_verify(vg_client *c, vg_platform_report *out);
 
 /* Platform and instance identity (open to every caller). */
 VG_EXPORT VG_NODISCARD vg_rc vg_device_identity_get(vg_client *c, vg_device_identity *out);

@@ -39,6 +39,8 @@ int cmd_attest(struct cli *cli, int argc, char **argv);
 int cmd_admin(struct cli *cli, int argc, char **argv);
 int cmd_factory_reset(struct cli *cli, int argc, char **argv);
 int cmd_debug(struct cli *cli, int argc, char **argv);
+int cmd_manifest(struct cli *cli, int argc, char **argv);
+int cmd_verify_platform(struct cli *cli, int argc, char **argv);
 
 /* Runs the subcommand named argv[0] from table (argc >= 1). */
 int cli_dispatch(struct cli *cli, const char *group, const struct cli_cmd *table, size_t n,
@@ -60,11 +62,13 @@ int cli_session_path(char *out, size_t cap);
 
 /* Options of a subcommand: `--name value` pairs and flags after positional
  * arguments. spec is a list like "in=,out=,json" (= takes a value). */
+#define CLI_MAX_POS  17 /* manifest create: up to 16 components */
+#define CLI_MAX_OPTS 12
 struct cli_opts {
-	const char *pos[4];
+	const char *pos[CLI_MAX_POS];
 	size_t n_pos;
-	const char *val[8];
-	bool flag[8];
+	const char *val[CLI_MAX_OPTS];
+	bool flag[CLI_MAX_OPTS];
 };
 int cli_parse(const char *spec, int argc, char **argv, struct cli_opts *o, size_t min_pos,
 	      size_t max_pos);

@@ -38,13 +38,13 @@ static int write_csr(vg_client *c, const char *cn, const char *out)
 int cmd_provision(struct cli *cli, int argc, char **argv)
 {
 	static const char spec[] = "oem=,model=,hw-rev=,setup-code-out=,verification-service=,"
-				   "csr-out=,csr-cn=,debug-key=";
+				   "csr-out=,csr-cn=,debug-key=,release-key=";
 	struct cli_opts o;
 	vg_provision_req req = {0};
 	char code[VG_SETUP_CODE_SIZE], dir[4096], line[VG_SETUP_CODE_SIZE + 1];
 	const char *out;
-	uint8_t *dkey = NULL;
-	size_t dkey_len = 0;
+	uint8_t *dkey = NULL, *rkey = NULL;
+	size_t dkey_len = 0, rkey_len = 0;
 	vg_client *c = NULL;
 	int e = cli_parse(spec, argc, argv, &o, 0, 0);
 	vg_rc rc;
@@ -64,10 +64,21 @@ int cmd_provision(struct cli *cli, int argc, char **argv)
 		req.debug_key = dkey;
 		req.debug_key_len = dkey_len;
 	}
+	if (cli_opt(&o, spec, "release-key")) {
+		rc = cli_read(cli_opt(&o, spec, "release-key"), 8192, &rkey, &rkey_len);
+		if (rc != VG_OK) {
+			free(dkey);
+			return cli_fail("cannot read %s: %s", cli_opt(&o, spec, "release-key"),
+					vg_rc_str(rc));
+		}
+		req.release_key = rkey;
+		req.release_key_len = rkey_len;
+	}
 	if (!req.oem || !req.model || !req.hw_rev || !out)
 		return cli_fail("usage: voxguard provision --oem NAME --model NAME --hw-rev REV "
 				"--setup-code-out FILE [--verification-service URL] "
-				"[--csr-out FILE [--csr-cn CN]] [--debug-key OEM-DEBUG-PUB.pem]");
+				"[--csr-out FILE [--csr-cn CN]] [--debug-key OEM-DEBUG-PUB.pem] "
+				"[--release-key OEM-RELEASE-PUB.pem]");
 	/* The setup code exists once: make sure it can be written before the
 	 * service makes it. */
 	(void)snprintf(dir, sizeof dir, "%s", out);
@@ -75,10 +86,12 @@ int cmd_provision(struct cli *cli, int argc, char **argv)
 		return cli_fail("provision: cannot write into the directory of %s", out);
 	if ((e = cli_connect(cli, &c))) {
 		free(dkey);
+		free(rkey);
 		return e;
 	}
 	rc = vg_device_provision(c, &req, code);
 	free(dkey);
+	free(rkey);
 	if (rc != VG_OK) {
 		e = cli_fail_rc(c, "provision", rc);
 		vg_client_close(&c);

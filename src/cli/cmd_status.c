@@ -42,6 +42,19 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 					   "need no session; run `voxguard admin setup`)");
 	(void)printf("debug:          %s\n",
 		     st.debug_unlocked ? "UNLOCKED (applications' data sealed away)" : "locked");
+	if (st.platform_state) {
+		if (st.platform_version && st.platform_state[0] == 'n')
+			(void)printf("platform:       normal (verified: platform %s, security "
+				     "version %llu)\n",
+				     st.platform_version, (unsigned long long)st.security_version);
+		else if (st.platform_state[0] == 'r')
+			(void)printf("platform:       RECOVERY: %s (application keys and records "
+				     "are refused; see voxguard verify-platform)\n",
+				     st.platform_why ? st.platform_why : "");
+		else
+			(void)printf("platform:       %s (%s)\n", st.platform_state,
+				     st.platform_why ? st.platform_why : "");
+	}
 	(void)printf("you:            uid %u, role %s\n", st.uid, st.role);
 	vg_status_free(&st);
 	vg_client_close(&c);

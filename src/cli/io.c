@@ -172,7 +172,7 @@ int cli_parse(const char *spec, int argc, char **argv, struct cli_opts *o, size_
 		if (strncmp(a, "--", 2) == 0 && a[2]) {
 			bool val = false;
 			int k = spec_index(spec, a + 2, &val);
-			if (k < 0 || k >= 8)
+			if (k < 0 || k >= CLI_MAX_OPTS)
 				return cli_fail("unknown option %s", a);
 			if (val) {
 				if (i + 1 >= argc)
@@ -182,7 +182,7 @@ int cli_parse(const char *spec, int argc, char **argv, struct cli_opts *o, size_
 				o->flag[k] = true;
 			}
 		} else {
-			if (o->n_pos >= max_pos || o->n_pos >= 4)
+			if (o->n_pos >= max_pos || o->n_pos >= CLI_MAX_POS)
 				return cli_fail("unexpected argument '%s'", a);
 			o->pos[o->n_pos++] = a;
 		}
@@ -196,14 +196,14 @@ const char *cli_opt(const struct cli_opts *o, const char *spec, const char *name
 {
 	int k = spec_index(spec, name, NULL);
 
-	return k >= 0 && k < 8 ? o->val[k] : NULL;
+	return k >= 0 && k < CLI_MAX_OPTS ? o->val[k] : NULL;
 }
 
 bool cli_flag(const struct cli_opts *o, const char *spec, const char *name)
 {
 	int k = spec_index(spec, name, NULL);
 
-	return k >= 0 && k < 8 && o->flag[k];
+	return k >= 0 && k < CLI_MAX_OPTS && o->flag[k];
 }
 
 vg_rc cli_read(const char *path, size_t max, uint8_t **out, size_t *len)

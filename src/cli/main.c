@@ -45,6 +45,10 @@ static const struct cli_cmd commands[] = {
     {"admin", cmd_admin, "admin access: setup, login, logout, passwd, key (add, delete, login)"},
     {"factory-reset", cmd_factory_reset, "[--yes]: erase all user data and admin credentials"},
     {"debug", cmd_debug, "secure debugging: challenge, unlock, lock (OEM debug key)"},
+    {"manifest", cmd_manifest,
+     "signed platform manifest (build host): create, sign, verify, show"},
+    {"verify-platform", cmd_verify_platform,
+     "secure initialization: exit 0 only if the platform is genuine"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this help"},
 };

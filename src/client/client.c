@@ -274,6 +274,10 @@ VG_EXPORT vg_rc vg_status_get(vg_client *c, vg_status *out)
 		out->debug_unlocked = v != 0;
 	if (vg_msg_uint(&r, VG_A_LIFECYCLE, &v) == VG_OK && v <= UINT32_MAX)
 		out->lifecycle = (uint32_t)v;
+	out->platform_state = take_text(&r, VG_A_PLATFORM, 16);
+	out->platform_why = take_text(&r, VG_A_PLATFORM_WHY, 320);
+	out->platform_version = take_text(&r, VG_A_PLATFORM_VERSION, 64);
+	VG_IGNORE(vg_msg_uint(&r, VG_A_SECVER, &out->security_version));
 	vg_msg_free(&r);
 	if (!out->version || !out->rot_backend || !out->store_state || !out->role) {
 		vg_status_free(out);
@@ -290,6 +294,9 @@ VG_EXPORT void vg_status_free(vg_status *st)
 	free(st->rot_backend);
 	free(st->store_state);
 	free(st->role);
+	free(st->platform_state);
+	free(st->platform_why);
+	free(st->platform_version);
 	memset(st, 0, sizeof *st);
 }
 
@@ -630,6 +637,8 @@ VG_EXPORT vg_rc vg_device_provision(vg_client *c, const vg_provision_req *req,
 		vg_msgb_text(&b, VG_A_VSI, req->verification_service);
 	if (req->debug_key && req->debug_key_len)
 		vg_msgb_bytes(&b, VG_A_DATA, req->debug_key, req->debug_key_len);
+	if (req->release_key && req->release_key_len)
+		vg_msgb_bytes(&b, VG_A_RELEASE_KEY, req->release_key, req->release_key_len);
 	rc = call(c, VG_OP_PROVISION, &b, &r);
 	if (rc != VG_OK)
 		return rc;
@@ -738,6 +747,64 @@ VG_EXPORT vg_rc vg_device_identity_get(vg_client *c, vg_device_identity *out)
 			rc = VG_ERR_PROTOCOL;
 		else
 			out->n_components = i + 1;
+	}
+	vg_msg_free(&r);
+	if (rc != VG_OK)
+		memset(out, 0, sizeof *out);
+	return rc;
+}
+
+/* A text of a nested map into a fixed buffer (NUL-free). */
+static vg_rc map_text(const cbor_item_t *m, unsigned key, char *out, size_t cap)
+{
+	cbor_item_t *it = NULL;
+	size_t n;
+
+	if (vg_map_get(m, key, &it) != VG_OK || !cbor_isa_string(it) ||
+	    (n = cbor_string_length(it)) >= cap)
+		return VG_ERR_PROTOCOL;
+	memcpy(out, cbor_string_handle(it), n);
+	out[n] = '\0';
+	return memchr(out, 0, n) ? VG_ERR_PROTOCOL : VG_OK;
+}
+
+VG_EXPORT vg_rc vg_platform_verify(vg_client *c, vg_platform_report *out)
+{
+	cbor_item_t *arr = NULL;
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc;
+
+	memset(out, 0, sizeof *out);
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	rc = call(c, VG_OP_PLATFORM_VERIFY, &b, &r);
+	if (rc != VG_OK)
+		return rc;
+	if (vg_msg_text(&r, VG_A_PLATFORM, out->state, sizeof out->state) != VG_OK ||
+	    vg_msg_text(&r, VG_A_PLATFORM_WHY, out->reason, sizeof out->reason) != VG_OK ||
+	    vg_msg_text(&r, VG_A_PLATFORM_VERSION, out->version, sizeof out->version) != VG_OK ||
+	    vg_msg_uint(&r, VG_A_SECVER, &out->security_version) != VG_OK ||
+	    vg_msg_item(&r, VG_A_RESULTS, &arr) != VG_OK || !cbor_isa_array(arr) ||
+	    cbor_array_size(arr) > VG_MAX_PLATFORM_COMPONENTS)
+		rc = VG_ERR_PROTOCOL;
+	for (size_t i = 0; rc == VG_OK && i < cbor_array_size(arr); i++) {
+		cbor_item_t *m = cbor_array_handle(arr)[i], *it = NULL;
+		if (!cbor_isa_map(m) ||
+		    map_text(m, VG_A_NAME, out->components[i].name,
+			     sizeof out->components[i].name) != VG_OK ||
+		    map_text(m, VG_A_PATH, out->components[i].path,
+			     sizeof out->components[i].path) != VG_OK ||
+		    map_text(m, VG_A_MSG, out->components[i].why, sizeof out->components[i].why) !=
+			VG_OK ||
+		    vg_map_get(m, VG_A_RC, &it) != VG_OK || !cbor_isa_uint(it) ||
+		    cbor_get_int(it) > VG_ERR_STATE)
+			rc = VG_ERR_PROTOCOL;
+		else {
+			out->components[i].rc = (vg_rc)cbor_get_int(it);
+			out->n = i + 1;
+		}
 	}
 	vg_msg_free(&r);
 	if (rc != VG_OK)

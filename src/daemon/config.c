@@ -107,6 +107,8 @@ static bool apply(vg_config *c, const char *k, const char *v)
 	if (strcmp(k, "reset_button") == 0)
 		return set_str(c->reset_button, sizeof c->reset_button, v, true) &&
 		       (!*v || *v == '/');
+	if (strcmp(k, "manifest") == 0)
+		return set_str(c->manifest, sizeof c->manifest, v, true) && (!*v || *v == '/');
 	return false;
 }
 
@@ -181,11 +183,11 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 			 "rot = %s\nrot_param = %s\nmax_clients = %u\nio_timeout_ms = %u\n"
 			 "rot_sync_ms = %u\naudit_checkpoint_every = %u\n"
 			 "audit_max_records = %llu\nadmin_session_s = %u\nadmin_pw_cost = %u\n"
-			 "reset_button = %s\n",
+			 "reset_button = %s\nmanifest = %s\n",
 			 c->user, c->admin_group, c->socket_group, c->socket_mode, c->rot,
 			 c->rot_param, c->max_clients, c->io_timeout_ms, c->rot_sync_ms,
 			 c->audit_checkpoint_every, (unsigned long long)c->audit_max_records,
-			 c->admin_session_s, c->admin_pw_cost, c->reset_button);
+			 c->admin_session_s, c->admin_pw_cost, c->reset_button, c->manifest);
 
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }

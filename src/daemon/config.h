@@ -26,6 +26,9 @@
  *   reset_button    =               # absolute path of a file or GPIO value
  *                                   # file reading "1" while the reset
  *                                   # button is held (physical presence)
+ *   manifest        =               # absolute path of the signed platform
+ *                                   # manifest, checked at every start
+ *                                   # (SFR 4.2.5; docs/SECURE_INIT.md)
  */
 #ifndef VG_CONFIG_H
 #define VG_CONFIG_H
@@ -52,6 +55,7 @@ typedef struct vg_config {
 	uint32_t admin_session_s;
 	uint32_t admin_pw_cost;
 	char reset_button[256];
+	char manifest[256];
 } vg_config;
 
 void vg_config_defaults(vg_config *c);

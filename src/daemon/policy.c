@@ -84,6 +84,7 @@ vg_rc vg_policy_check(const vg_policy *p, const vg_peer *peer, vg_op op, uint32_
 	case VG_OP_IDENTITY_SET_CERT:
 	case VG_OP_LOG_EXPORT:
 	case VG_OP_LOG_SEED:
+	case VG_OP_PLATFORM_VERIFY:
 		return peer->admin ? VG_OK : VG_ERR_DENIED;
 	case VG_OP_KEY_LIST:
 	case VG_OP_KEY_INFO:

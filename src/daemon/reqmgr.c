@@ -22,7 +22,8 @@ struct req {
 	uint32_t owner; /* the namespace addressed; the caller's by default */
 	vg_msgb out;
 	const char *why; /* detail for an error reply */
-	char why_buf[160];
+	char why_buf[320];
+	bool recovery_denied; /* refused because the platform is in recovery */
 	bool deferred; /* a batched put: reply after the group commit */
 	bool presence; /* factory reset by the reset button */
 };
@@ -100,6 +101,8 @@ static const char *op_name(vg_op op)
 		return "debug.unlock";
 	case VG_OP_DEBUG_LOCK:
 		return "debug.lock";
+	case VG_OP_PLATFORM_VERIFY:
+		return "platform.verify";
 	}
 	return NULL;
 }
@@ -145,6 +148,12 @@ static void audit_result(struct req *r, vg_rc rc)
 	case VG_ERR_AUTH_REQUIRED:
 		audit(r, "auth.required", "denied", "no valid admin session");
 		break;
+	case VG_ERR_STATE:
+		if (r->recovery_denied) {
+			audit(r, "platform.recovery_denied", "denied", NULL);
+			break;
+		}
+		/* fall through */
 	default:
 		if (r->op >= VG_OP_ADMIN_SETUP && r->op <= VG_OP_DEBUG_LOCK &&
 		    r->op != VG_OP_ADMIN_CHALLENGE && r->op != VG_OP_DEBUG_CHALLENGE)
@@ -198,6 +207,14 @@ static vg_rc do_status(struct req *r)
 	vg_msgb_text(&r->out, VG_A_ROLE, vg_policy_role(r->peer));
 	vg_msgb_uint(&r->out, VG_A_ADMIN_SET, s->admin && vg_adminsvc_configured(s->admin));
 	vg_msgb_uint(&r->out, VG_A_DEBUG, s->debug.unlocked);
+	if (s->platform) {
+		vg_msgb_text(&r->out, VG_A_PLATFORM, vg_platform_state_name(s->platform->state));
+		vg_msgb_text(&r->out, VG_A_PLATFORM_WHY, s->platform->reason);
+		if (s->platform->manifest_ok) {
+			vg_msgb_text(&r->out, VG_A_PLATFORM_VERSION, s->platform->version);
+			vg_msgb_uint(&r->out, VG_A_SECVER, s->platform->security_version);
+		}
+	}
 	vg_msgb_uint(&r->out, VG_A_LIFECYCLE, vg_identity_lifecycle(s->identity));
 	return VG_OK;
 }
@@ -457,9 +474,9 @@ static vg_rc do_provision(struct req *r)
 {
 	vg_platform p;
 	char code[VG_SETUP_CODE_LEN + 1];
-	const uint8_t *dk = NULL;
-	uint8_t *dk_der = NULL;
-	size_t dk_len = 0, dk_der_len = 0;
+	const uint8_t *dk = NULL, *rk = NULL;
+	uint8_t *dk_der = NULL, *rk_der = NULL;
+	size_t dk_len = 0, dk_der_len = 0, rk_len = 0, rk_der_len = 0;
 	vg_rc rc;
 
 	memset(&p, 0, sizeof p);
@@ -484,10 +501,33 @@ static vg_rc do_provision(struct req *r)
 	} else if (rc != VG_ERR_NOT_FOUND) {
 		return rc;
 	}
-	rc = vg_identity_provision(r->s->identity, &p, code);
+	/* The OEM release key, now and only now (SFR 4.2.5): it decides which
+	 * platform manifests this device accepts from its next start on. */
+	rc = vg_msg_bytes(&r->msg, VG_A_RELEASE_KEY, &rk, &rk_len);
+	if (rc == VG_OK) {
+		rc = vg_pubkey_parse(rk, rk_len, &rk_der, &rk_der_len);
+		if (rc != VG_OK) {
+			OPENSSL_free(dk_der);
+			r->why = "the release key is not a P-256 or Ed25519 public key";
+			return VG_ERR_INVALID;
+		}
+	} else if (rc != VG_ERR_NOT_FOUND) {
+		OPENSSL_free(dk_der);
+		return rc;
+	}
+	/* The keys are written before the provisioning record, which comes
+	 * last: an interrupted run is redone whole; a provisioned device
+	 * keeps its keys. */
+	rc = vg_identity_provisioned(r->s->identity) ? VG_ERR_STATE : VG_OK;
 	if (rc == VG_OK && dk_der)
 		rc = vg_secstore_put(r->s->store, "sys", "debug-key", dk_der, dk_der_len);
+	if (rc == VG_OK && rk_der)
+		rc = vg_secstore_put(r->s->store, "sys", VG_RELEASE_KEY_RECORD, rk_der,
+				     rk_der_len);
+	if (rc == VG_OK)
+		rc = vg_identity_provision(r->s->identity, &p, code);
 	OPENSSL_free(dk_der);
+	OPENSSL_free(rk_der);
 	if (rc == VG_ERR_STATE)
 		r->why = "already provisioned: provisioning is a one-time factory operation";
 	else if (rc == VG_ERR_INVALID)
@@ -850,6 +890,75 @@ static vg_rc do_debug(struct req *r)
 	return rc;
 }
 
+/* ---- secure initialization (SFR 4.2.5) ---- */
+
+static vg_rc do_platform_verify(struct req *r)
+{
+	vg_secinit_report *p;
+	cbor_item_t *arr;
+	bool failed = false;
+	vg_rc rc = vg_service_platform_check(r->s);
+
+	if (rc != VG_OK)
+		return rc;
+	p = r->s->platform;
+	vg_msgb_text(&r->out, VG_A_PLATFORM, vg_platform_state_name(p->state));
+	vg_msgb_text(&r->out, VG_A_PLATFORM_WHY, p->reason);
+	vg_msgb_text(&r->out, VG_A_PLATFORM_VERSION, p->version);
+	vg_msgb_uint(&r->out, VG_A_SECVER, p->security_version);
+	arr = cbor_new_definite_array(p->n);
+	if (!arr)
+		return VG_ERR_NOMEM;
+	for (size_t i = 0; i < p->n && !failed; i++) {
+		cbor_item_t *m = cbor_new_definite_map(4);
+		if (!m) {
+			failed = true;
+			break;
+		}
+		vg_map_add_text(m, VG_A_NAME, p->comp[i].name, &failed);
+		vg_map_add_text(m, VG_A_PATH, p->comp[i].path, &failed);
+		vg_map_add_text(m, VG_A_MSG, p->res[i].why, &failed);
+		if (!cbor_map_add(m, (struct cbor_pair){
+					 .key = cbor_move(cbor_build_uint8(VG_A_RC)),
+					 .value = cbor_move(cbor_build_uint8((uint8_t)p->res[i].rc))}) ||
+		    !cbor_array_push(arr, m))
+			failed = true;
+		cbor_decref(&m);
+	}
+	if (failed) {
+		cbor_decref(&arr);
+		return VG_ERR_NOMEM;
+	}
+	vg_msgb_item(&r->out, VG_A_RESULTS, arr);
+	return VG_OK;
+}
+
+/* In recovery (SFR 4.2.5) the service answers only what diagnoses and
+ * repairs the device: status, the audit log, identity and attestation
+ * (which report the failure), the platform check, factory reset and the
+ * admin login it needs; updates join them with the update module.
+ * Every application key and record operation is refused. */
+static bool recovery_allows(vg_op op)
+{
+	switch (op) {
+	case VG_OP_STATUS:
+	case VG_OP_LOG_EXPORT:
+	case VG_OP_LOG_SEED:
+	case VG_OP_IDENTITY:
+	case VG_OP_IDENTITY_CERT:
+	case VG_OP_ATTEST:
+	case VG_OP_PLATFORM_VERIFY:
+	case VG_OP_FACTORY_RESET:
+	case VG_OP_ADMIN_LOGIN:
+	case VG_OP_ADMIN_LOGOUT:
+	case VG_OP_ADMIN_CHALLENGE:
+	case VG_OP_ADMIN_ANSWER:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static vg_rc dispatch(struct req *r)
 {
 	uint64_t owner;
@@ -857,6 +966,15 @@ static vg_rc dispatch(struct req *r)
 
 	if (!op_name(r->op))
 		return VG_ERR_UNSUPPORTED;
+	if (vg_service_in_recovery(r->s) && !recovery_allows(r->op)) {
+		(void)snprintf(r->why_buf, sizeof r->why_buf,
+			       "the platform is in recovery (%.*s): only status, audit log, "
+			       "identity, attestation, update and factory reset are served",
+			       (int)(sizeof r->why_buf - 120), r->s->platform->reason);
+		r->why = r->why_buf;
+		r->recovery_denied = true;
+		return VG_ERR_STATE;
+	}
 	if (needs_name(r->op)) {
 		rc = vg_msg_text(&r->msg, VG_A_NAME, r->name, sizeof r->name);
 		if (rc == VG_ERR_NOT_FOUND) {
@@ -928,6 +1046,8 @@ static vg_rc dispatch(struct req *r)
 	case VG_OP_DEBUG_UNLOCK:
 	case VG_OP_DEBUG_LOCK:
 		return do_debug(r);
+	case VG_OP_PLATFORM_VERIFY:
+		return do_platform_verify(r);
 	default:
 		return do_key(r);
 	}

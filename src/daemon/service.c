@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "platform/secinit.h"
 #include "version.h"
 
 vg_rc vg_state_dir_check(const char *dir, uid_t uid, char *err, size_t err_len)
@@ -112,10 +113,10 @@ static void seal_config(vg_service *s)
 			 detail);
 }
 
-/* The platform's software components. Until the signed platform manifest
- * (secure-init issue) lists them, they are voxguard's own binaries: the
- * running service and the CLI installed next to it. */
-static vg_rc open_identity(vg_service *s)
+/* Without a provisioned release key (a development device): the
+ * components are voxguard's own binaries, the running service and the CLI
+ * installed next to it. */
+static vg_rc open_identity_unverified(vg_service *s)
 {
 	char exe[PATH_MAX], cli[PATH_MAX + 16];
 	const char *paths[2], *names[2] = {"voxguardd", "voxguard"};
@@ -132,6 +133,148 @@ static vg_rc open_identity(vg_service *s)
 	paths[0] = exe;
 	paths[1] = cli;
 	return vg_identity_open(&s->identity, s->store, s->ks, s->rot, paths, names, 2);
+}
+
+/* The attested components: each one the manifest lists, as measured now
+ * (a failed one shows its real digest), then the manifest itself. */
+static void report_components(const vg_secinit_report *r, vg_psa_sw_component *out, size_t *n)
+{
+	static const uint8_t zero[32];
+	size_t k = 0;
+
+	for (size_t i = 0; i < r->n && k < VG_PSA_MAX_COMPONENTS - 1; i++, k++) {
+		vg_psa_sw_component *c = &out[k];
+		memset(c, 0, sizeof *c);
+		(void)snprintf(c->measurement_type, sizeof c->measurement_type, "%s",
+			       r->comp[i].name);
+		(void)snprintf(c->version, sizeof c->version, "%s", r->comp[i].version);
+		/* The algorithm: a Merkle root is SHA-256 too (the manifest
+		 * says which; the reference values come from it). */
+		(void)snprintf(c->measurement_desc, sizeof c->measurement_desc, "sha-256");
+		memcpy(c->measurement, r->res[i].rc == VG_OK ? r->comp[i].digest : r->res[i].measured,
+		       32);
+		c->measurement_len = 32;
+		memcpy(c->signer_id, r->comp[i].signer, 32);
+		c->signer_id_len = 32;
+	}
+	if (memcmp(r->manifest_digest, zero, 32) != 0) {
+		vg_psa_sw_component *c = &out[k++];
+		memset(c, 0, sizeof *c);
+		(void)snprintf(c->measurement_type, sizeof c->measurement_type, "platform-manifest");
+		(void)snprintf(c->version, sizeof c->version, "%.31s", r->version);
+		(void)snprintf(c->measurement_desc, sizeof c->measurement_desc, "sha-256");
+		memcpy(c->measurement, r->manifest_digest, 32);
+		c->measurement_len = 32;
+		memcpy(c->signer_id, r->release_keyid, 32);
+		c->signer_id_len = 32;
+	}
+	*n = k;
+}
+
+vg_rc vg_service_platform_check(vg_service *s)
+{
+	vg_secinit_input in = {.manifest_path = s->cfg.manifest, .root = ""};
+	const vg_platform *p = vg_identity_platform(s->identity);
+	uint8_t *key = NULL, *minv = NULL;
+	size_t key_len = 0, minv_len = 0;
+	vg_rc rc = VG_OK;
+	char detail[VG_MANIFEST_WHY_LEN + 96];
+
+	if (!s->platform) {
+		s->platform = calloc(1, sizeof *s->platform);
+		if (!s->platform)
+			return VG_ERR_NOMEM;
+	}
+	if (vg_secstore_state(s->store) != VG_OK) {
+		/* A refused store cannot say whether a release key exists; it
+		 * already refuses every application key and record, which is
+		 * what recovery would do. */
+		memset(s->platform, 0, sizeof *s->platform);
+		s->platform->state = VG_PLATFORM_UNVERIFIED;
+		(void)snprintf(s->platform->reason, sizeof s->platform->reason,
+			       "not checked: the sealed store is refused (rollback or integrity)");
+	} else {
+		rc = vg_secstore_get(s->store, "sys", VG_RELEASE_KEY_RECORD, &key, &key_len);
+		if (rc == VG_OK || rc == VG_ERR_NOT_FOUND) {
+			vg_rc r2 = vg_secstore_get(s->store, "sys", VG_MIN_SECVER_RECORD, &minv,
+						   &minv_len);
+			if (r2 == VG_OK && minv_len == 8)
+				for (int i = 0; i < 8; i++)
+					in.min_security_version = in.min_security_version << 8 | minv[i];
+			else if (r2 != VG_ERR_NOT_FOUND)
+				rc = r2 == VG_OK ? VG_ERR_INTEGRITY : r2;
+		}
+		if (rc == VG_OK || rc == VG_ERR_NOT_FOUND) {
+			in.release_key = rc == VG_OK ? key : NULL;
+			in.release_key_len = key_len;
+			if (p) {
+				in.oem = p->oem;
+				in.model = p->model;
+				in.hw_rev = p->hw_rev;
+			}
+			rc = vg_secinit_check(&in, s->platform);
+		} else {
+			memset(s->platform, 0, sizeof *s->platform);
+			s->platform->state = VG_PLATFORM_RECOVERY;
+			(void)snprintf(s->platform->reason, sizeof s->platform->reason,
+				       "the release key record cannot be read: %s", vg_rc_str(rc));
+			rc = VG_OK;
+		}
+	}
+	vg_free(key, key_len);
+	vg_free(minv, minv_len);
+	if (rc != VG_OK)
+		return rc;
+	/* SFR 4.2.5/4.2.9: the outcome, and each failing component, audited. */
+	for (size_t i = 0; i < s->platform->n; i++)
+		if (s->platform->res[i].rc != VG_OK) {
+			(void)snprintf(detail, sizeof detail, "component %s: %s",
+				       s->platform->comp[i].name, s->platform->res[i].why);
+			vg_service_audit(s, &s->self, "platform.component", "failure", detail);
+		}
+	if (s->platform->state == VG_PLATFORM_NORMAL)
+		(void)snprintf(detail, sizeof detail, "normal: platform %s, security version %llu, "
+			       "%zu components verified", s->platform->version,
+			       (unsigned long long)s->platform->security_version, s->platform->n);
+	else
+		(void)snprintf(detail, sizeof detail, "%s: %s",
+			       vg_platform_state_name(s->platform->state), s->platform->reason);
+	vg_service_audit(s, &s->self, "platform.verify",
+			 s->platform->state == VG_PLATFORM_NORMAL	    ? "success"
+			 : s->platform->state == VG_PLATFORM_RECOVERY ? "failure"
+								       : "skipped",
+			 detail);
+	if (s->platform->state != VG_PLATFORM_UNVERIFIED) {
+		vg_psa_sw_component comps[VG_PSA_MAX_COMPONENTS];
+		size_t n = 0;
+		report_components(s->platform, comps, &n);
+		rc = vg_identity_set_components(s->identity, comps, n);
+	}
+	return rc;
+}
+
+bool vg_service_in_recovery(const vg_service *s)
+{
+	return s->platform && s->platform->state == VG_PLATFORM_RECOVERY;
+}
+
+/* Secure initialization (SFR 4.2.5): with a release key provisioned, the
+ * components come from the signed platform manifest. */
+static vg_rc open_identity(vg_service *s)
+{
+	uint8_t *key = NULL;
+	size_t key_len = 0;
+	bool has_key = vg_secstore_state(s->store) == VG_OK &&
+		       vg_secstore_get(s->store, "sys", VG_RELEASE_KEY_RECORD, &key, &key_len) ==
+			   VG_OK;
+	vg_rc rc;
+
+	vg_free(key, key_len);
+	/* The manifest's components are measured by vg_service_platform_check(),
+	 * once the audit log is open. */
+	rc = has_key ? vg_identity_open(&s->identity, s->store, s->ks, s->rot, NULL, NULL, 0)
+		     : open_identity_unverified(s);
+	return rc;
 }
 
 #define RESET_MARKER "reset.pending"
@@ -288,6 +431,11 @@ vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *
 		goto fail;
 	}
 	vg_service_audit(s, &s->self, "service.start", "success", "voxguard " VG_VERSION_STRING);
+	rc = vg_service_platform_check(s);
+	if (rc != VG_OK) {
+		(void)snprintf(err, err_len, "platform verification: %s", vg_rc_str(rc));
+		goto fail;
+	}
 	if (state == VG_OK)
 		seal_config(s);
 	if (state == VG_ERR_ROLLBACK)
@@ -344,6 +492,7 @@ void vg_service_close(vg_service **ps)
 	vg_secstore_close(&s->store);
 	vg_db_close(&s->db);
 	vg_rot_close(&s->rot);
+	free(s->platform);
 	free(s);
 	*ps = NULL;
 }

@@ -16,6 +16,7 @@
 #include "daemon/policy.h"
 #include "identity/identity.h"
 #include "keystore/keystore.h"
+#include "platform/secinit.h"
 #include "rot/rot.h"
 #include "storage/db.h"
 #include "storage/secstore.h"
@@ -37,7 +38,25 @@ typedef struct vg_service {
 	vg_policy policy;
 	vg_peer self; /* the actor of the service's own events */
 	uint64_t started_ms;
+	vg_secinit_report *platform; /* secure initialization (SFR 4.2.5) */
 } vg_service;
+
+/* Records of namespace "sys" (persistent across factory reset). */
+#define VG_RELEASE_KEY_RECORD "release-key"     /* DER SPKI, set at provisioning */
+#define VG_MIN_SECVER_RECORD  "min-security-version" /* 8 bytes, big-endian */
+
+/*
+ * Secure initialization (SFR 4.2.5): verifies the signed platform manifest
+ * (cfg.manifest) against the provisioned release key and measures every
+ * component (platform/secinit.h); the result is s->platform (normal,
+ * recovery or unverified), each failure and the outcome are audit events,
+ * and the measurements become the attested software components. Run at
+ * every start and by "voxguard verify-platform".
+ */
+VG_NODISCARD vg_rc vg_service_platform_check(vg_service *s);
+
+/* True when only recovery operations may be served (SFR 4.2.5). */
+bool vg_service_in_recovery(const vg_service *s);
 
 /*
  * Checks the state dir (a directory owned by the effective uid with no

@@ -289,6 +289,20 @@ vg_rc vg_identity_open(vg_identity **out, vg_secstore *store, vg_keystore *ks, v
 	return VG_OK;
 }
 
+vg_rc vg_identity_set_components(vg_identity *id, const vg_psa_sw_component *c, size_t n)
+{
+	if (n > VG_PSA_MAX_COMPONENTS)
+		return VG_ERR_INVALID;
+	for (size_t i = 0; i < n; i++) {
+		vg_rc rc = vg_rot_measure(id->rot, c[i].measurement_type, c[i].measurement);
+		if (rc != VG_OK && rc != VG_ERR_UNSUPPORTED)
+			return rc;
+	}
+	memcpy(id->comp, c, n * sizeof c[0]);
+	id->n_comp = n;
+	return VG_OK;
+}
+
 void vg_identity_close(vg_identity **pid)
 {
 	if (!pid || !*pid)

@@ -16,11 +16,12 @@
  *    0x01 || SHA-256(uncompressed public point);
  *  - implementation ID: SHA-256("voxguard-implementation-id-v1" 0 oem 0
  *    model 0 hw_rev 0), i.e. one value per product and hardware revision;
- *  - software components: each measured platform file (name, version,
- *    SHA-256, signer ID) -- until the signed platform manifest (secure-init
- *    issue) lands, the voxguard binaries themselves, measured at service
- *    start, with an all-zero signer ID (no signer yet); each measurement is
- *    also extended into the root of trust (a TPM PCR) where it can;
+ *  - software components: the components of the signed platform manifest
+ *    as measured at start (name, version, measured SHA-256 or Merkle root,
+ *    signer ID = SHA-256 of the signer's public key), plus the manifest
+ *    itself; on a device without a provisioned release key, the voxguard
+ *    binaries, with an all-zero signer ID. Each measurement is also
+ *    extended into the root of trust (a TPM PCR) where it can;
  *  - security lifecycle: PSA_ROT_PROVISIONING (0x2000) before provisioning,
  *    SECURED (0x3000) after, NON_PSA_ROT_DEBUG (0x4000) while debug is
  *    unlocked;
@@ -73,6 +74,13 @@ VG_NODISCARD vg_rc vg_identity_open(vg_identity **out, vg_secstore *store, vg_ke
 				    vg_rot *rot, const char *const *paths, const char *const *names,
 				    size_t n);
 void vg_identity_close(vg_identity **id);
+
+/* Replaces the software components with those measured against the signed
+ * platform manifest (secure initialization, platform/secinit.h), extending
+ * each measurement into the root of trust where it can. Call it once, after
+ * vg_identity_open() with no paths. */
+VG_NODISCARD vg_rc vg_identity_set_components(vg_identity *id, const vg_psa_sw_component *c,
+					      size_t n);
 
 bool vg_identity_provisioned(const vg_identity *id);
 /* NULL before provisioning. */

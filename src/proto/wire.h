@@ -70,6 +70,7 @@ typedef enum vg_op {
 	VG_OP_DEBUG_CHALLENGE = 81,
 	VG_OP_DEBUG_UNLOCK = 82,
 	VG_OP_DEBUG_LOCK = 83,
+	VG_OP_PLATFORM_VERIFY = 90, /* secure initialization: re-run the check (admin) */
 } vg_op;
 
 /* Argument and result keys. */
@@ -114,6 +115,14 @@ enum vg_arg {
 	VG_A_EXPIRES = 37,      /* uint: session lifetime in seconds */
 	VG_A_ADMIN_SET = 38,    /* uint 0/1: an admin credential exists */
 	VG_A_DEBUG = 39,        /* uint 0/1: debug unlocked */
+	VG_A_PLATFORM = 40,     /* text: "normal", "recovery" or "unverified" */
+	VG_A_PLATFORM_WHY = 41, /* text: why recovery or unverified ("" when normal) */
+	VG_A_SECVER = 42,       /* uint: the platform manifest's security version */
+	VG_A_RESULTS = 43,      /* array of maps {NAME, PATH: text, RC: uint, MSG: why} */
+	VG_A_PATH = 44,         /* text: a component's path */
+	VG_A_RELEASE_KEY = 45,  /* bytes: the OEM release public key (provisioning) */
+	VG_A_RC = 46,           /* uint: a vg_rc (per component in RESULTS) */
+	VG_A_PLATFORM_VERSION = 47, /* text: the platform manifest's version */
 };
 
 /* A decoded message. `args` points into `root`. */

@@ -23,6 +23,7 @@ check "install: man page" test -f "$R/share/man/man1/voxguard.1"
 conf=$(find "$D" -name voxguardd.conf | head -n 1)
 check "install: a default configuration" test -n "$conf"
 check "install: the unit points at it" grep -qF -e "--config ${conf#"$D"}" "$R/lib/systemd/system/voxguardd.service"
+check "install: the verify-platform boot unit (SFR 4.2.5)" grep -q "verify-platform" "$R/lib/systemd/system/voxguard-verify-platform.service"
 write_config
 grep -v '^user\|^socket_group' "$conf" >>"$CONF"   # its settings, with the test's users
 start_daemon

@@ -1,0 +1,147 @@
+#!/bin/sh
+# SFR 4.2.5 (secure initialization), AVS 1.1, threat A.3.3 (firmware
+# abuse): the signed platform manifest, made and signed on the build host
+# with `voxguard manifest`, is checked by voxguardd at every start and by
+# `voxguard verify-platform`. A genuine platform runs normally; anything
+# else puts the service in recovery, where application keys and records are
+# refused and status, audit log, identity, attestation and factory reset
+# still work. Attacks: a changed, resized or missing component, a changed
+# manifest, a manifest signed by another key, an unsigned one, one for
+# another product, a missing manifest.
+. "$(dirname "$0")/lib.sh"
+setup_users
+W=$T/work; mkdir -p "$W"; chmod 1777 "$W"
+V="$VOXGUARD --socket $SOCK"
+H="env VOXGUARD_SOCKET=/nonexistent $VOXGUARD" # the build host: no service
+if [ "$IS_ROOT" = 1 ]; then ADMIN="as vgcarol"; USER="as vgalice"; else ADMIN=""; USER=""; fi
+U() { $USER $V "$@"; }
+ASU=""; [ "$IS_ROOT" = 1 ] && ASU="setpriv --reuid=vgalice --regid=vgalice --init-groups --"
+A() { $ADMIN $V "$@"; }
+
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/release.key" 2>/dev/null
+openssl pkey -in "$W/release.key" -pubout -out "$W/release.pub"
+openssl genpkey -algorithm ED25519 -out "$W/other.key" 2>/dev/null
+openssl pkey -in "$W/other.key" -pubout -out "$W/other.pub"
+
+# The platform: a voice app, a library and a 3 MiB image (a Merkle root).
+R=$W/rootfs
+mkdir -p "$R/usr/bin" "$R/usr/lib" "$R/images"
+printf '#!/bin/sh\necho voice\n' >"$R/usr/bin/voice-app"
+head -c 20000 /dev/urandom >"$R/usr/lib/libwake.so"
+head -c 3145733 /dev/urandom >"$R/images/dsp.img"
+chmod -R a+rX "$W"
+chmod 644 "$W"/*.key
+
+MAN=$W/platform.json
+check "SFR 4.2.5: manifest create measures the components on the build host" \
+	$H manifest create --out "$MAN" --version 2026.11.0 --security-version 3 \
+	--oem Acme --model Echo --hw-rev B2 --merkle-above 1048576 \
+	"voice-app:1.4.2=$R/usr/bin/voice-app" "libwake=$R/usr/lib/libwake.so" \
+	"dsp-image:7=$R/images/dsp.img"
+check "SFR 4.2.5: large images get a Merkle root" sh -c "$H manifest show '$MAN' | grep dsp-image | grep -q merkle"
+check_fails "AVS 1.1: an unsigned manifest does not verify" 1 $H manifest verify --key "$W/release.pub" "$MAN"
+cp "$MAN" "$W/unsigned.json"
+check "AVS 1.1: manifest sign with the OEM release key" $H manifest sign --key "$W/release.key" "$MAN"
+check "SFR 4.2.5: manifest verify on the build host: genuine" $H manifest verify --key "$W/release.pub" "$MAN"
+check_fails "AVS 1.1: another key's signature is not the release key's" 1 $H manifest verify --key "$W/other.pub" "$MAN"
+# A staging tree on the build host: the same paths under --root.
+mkdir -p "$W/stage$W"; cp -a "$R" "$W/stage$R"
+check "SFR 4.2.5: manifest verify --root checks a staging tree" \
+	$H manifest verify --key "$W/release.pub" --root "$W/stage" "$MAN"
+sed 's/"version": "2026.11.0"/"version": "2026.11.1"/' "$MAN" >"$W/edited.json"
+check_fails "AVS 1.1: an edited manifest no longer verifies" 1 $H manifest verify --key "$W/release.pub" "$W/edited.json"
+chmod 644 "$W"/*.json
+
+EXTRA_CONFIG="manifest = $MAN"
+start_daemon
+check "SFR 4.2.5: before a release key is provisioned the platform is unverified" \
+	sh -c "$V status | grep -q 'platform:       unverified'"
+A provision --oem Acme --model Echo --hw-rev B2 --setup-code-out "$W/code" \
+	--release-key "$W/release.pub" >/dev/null
+check "SFR 4.2.5: verify-platform: genuine, exit 0" A verify-platform
+check "SFR 4.2.5: status shows the verified platform" sh -c "$V status | grep -q 'platform:       normal (verified: platform 2026.11.0, security version 3)'"
+printf 'profile' | U store put profile
+check "SFR 4.2.5: in the normal state applications work" U key create k --type p256
+if [ "$IS_ROOT" = 1 ]; then
+	check_fails "SFR 4.2.5: verify-platform is an admin operation" 2 U verify-platform
+fi
+stop_daemon
+start_daemon
+check "SFR 4.2.5: a start with a genuine platform is normal" sh -c "$V status | grep -q 'platform:       normal'"
+$V identity --json >"$W/ref.json"
+check "SFR 4.2.1: the attested components are the manifest's" grep -q '"voice-app"' "$W/ref.json"
+check "SFR 4.2.1: and the manifest itself" grep -q '"platform-manifest"' "$W/ref.json"
+N=$(openssl rand -hex 32)
+$V identity --public-key >"$W/att.pem"
+U attest --nonce "$N" --out "$W/t1"
+check "SFR 4.2.3: a token verifies against the manifest's reference values" \
+	$H verify-token "$W/t1" --key "$W/att.pem" --nonce "$N" --reference "$W/ref.json"
+
+# A changed component (same size, one byte): recovery, named.
+cp "$R/usr/bin/voice-app" "$W/voice-app.good"
+printf '#!/bin/sh\necho VOICE\n' >"$R/usr/bin/voice-app"
+rc=0; A verify-platform >"$W/vp.out" 2>&1 || rc=$?
+check "SFR 4.2.5: a changed component fails verify-platform (exit 1)" test "$rc" = 1
+check "SFR 4.2.5: the failure names the component" grep -q 'voice-app.*FAILED' "$W/vp.out"
+check "SFR 4.2.5: status shows recovery and why" sh -c "$V status | grep -q 'RECOVERY: component voice-app'"
+check_fails "SFR 4.2.5: in recovery application records are refused" 2 U store get profile
+check_fails "SFR 4.2.5: and application keys" 2 U key sign k --in "$R/usr/lib/libwake.so" --out "$W/sig"
+check "SFR 4.2.5: the refusal says why" sh -c "$ASU $V store get profile 2>&1 | grep -q 'recovery'"
+check "SFR 4.2.5: in recovery status works" $V status
+check "SFR 4.2.5: in recovery identity works" $V identity
+U attest --nonce "$N" --out "$W/t2"
+check_fails "SFR 4.2.3: the token reports the changed component to a verifier" 1 \
+	$H verify-token "$W/t2" --key "$W/att.pem" --nonce "$N" --reference "$W/ref.json"
+cp "$W/voice-app.good" "$R/usr/bin/voice-app"
+check "SFR 4.2.5: the component restored, verify-platform is genuine again" A verify-platform
+check "SFR 4.2.5: and applications work again" sh -c "$ASU $V store get profile | grep -q profile"
+
+# A resized component: bytes appended are not 'outside the image'.
+cp "$R/usr/lib/libwake.so" "$W/libwake.good"
+printf 'x' >>"$R/usr/lib/libwake.so"
+check_fails "SFR 4.2.5: an appended byte fails" 1 A verify-platform
+cp "$W/libwake.good" "$R/usr/lib/libwake.so"
+# A byte of the large image (Merkle).
+cp "$R/images/dsp.img" "$W/dsp.good"
+printf 'Z' | dd of="$R/images/dsp.img" bs=1 seek=2000000 conv=notrunc 2>/dev/null
+stop_daemon
+start_daemon
+check "SFR 4.2.5: a changed image puts the service in recovery at start" sh -c "$V status | grep -q 'RECOVERY: component dsp-image'"
+cp "$W/dsp.good" "$R/images/dsp.img"
+rm "$R/usr/lib/libwake.so"
+check_fails "SFR 4.2.5: a missing component fails" 1 A verify-platform
+cp "$W/libwake.good" "$R/usr/lib/libwake.so"
+check "SFR 4.2.5: all restored: genuine" A verify-platform
+
+# Manifests that must not be accepted.
+try_manifest() { # description file
+	cp "$2" "$MAN"; chmod 644 "$MAN"
+	rc=0; A verify-platform >"$W/vp.out" 2>&1 || rc=$?
+	check "$1" sh -c "[ $rc = 1 ] && $V status | grep -q RECOVERY"
+}
+cp "$MAN" "$W/good.json"
+try_manifest "AVS 1.1: an edited manifest puts the device in recovery" "$W/edited.json"
+try_manifest "AVS 1.1: an unsigned manifest puts the device in recovery" "$W/unsigned.json"
+cp "$W/good.json" "$W/other-signed.json"; $H manifest sign --key "$W/other.key" "$W/other-signed.json" >/dev/null
+try_manifest "AVS 1.1: a manifest signed by another key puts the device in recovery" "$W/other-signed.json"
+$H manifest create --out "$W/foreign.json" --version 2026.11.0 --security-version 3 \
+	--oem Acme --model Dot --hw-rev B2 "voice-app:1.4.2=$R/usr/bin/voice-app" >/dev/null
+$H manifest sign --key "$W/release.key" "$W/foreign.json" >/dev/null
+try_manifest "SFR 4.2.5: another product's manifest puts the device in recovery" "$W/foreign.json"
+check "SFR 4.2.5: and says which product it is for" sh -c "$V status | grep -q 'Acme Dot rev B2'"
+printf 'not json' >"$W/garbage.json"
+try_manifest "SFR 4.2.5: a garbage manifest puts the device in recovery" "$W/garbage.json"
+rm -f "$MAN"
+rc=0; A verify-platform >/dev/null 2>&1 || rc=$?
+check "SFR 4.2.5: a missing manifest puts the device in recovery" sh -c "[ $rc = 1 ] && $V status | grep -q 'RECOVERY: platform manifest'"
+A log export --out "$W/log.vgl"
+$H log show --in "$W/log.vgl" --json >"$W/log.json"
+check "SFR 4.2.9: each failing component is an audit event" grep -q '"platform.component".*"failure".*voice-app' "$W/log.json"
+check "SFR 4.2.9: the verification outcome is an audit event" grep -q '"platform.verify".*"success"' "$W/log.json"
+check "SFR 4.2.9: refusals in recovery are audit events" grep -q '"platform.recovery_denied"' "$W/log.json"
+check "SFR 4.2.12: factory reset is served in recovery" A factory-reset --yes
+cp "$W/good.json" "$MAN"
+check "SFR 4.2.5: the release key survives a factory reset" A verify-platform
+
+stop_daemon
+finish
