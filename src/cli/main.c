@@ -49,6 +49,9 @@ static const struct cli_cmd commands[] = {
      "signed platform manifest (build host): create, sign, verify, show"},
     {"verify-platform", cmd_verify_platform,
      "secure initialization: exit 0 only if the platform is genuine"},
+    {"repo", cmd_repo, "TUF repository (build host): init, add, sign, root, publish, expire"},
+    {"tuf-client", cmd_tuf_client,
+     "TUF client (tuf-conformance CLI): --metadata-dir D init ROOT | refresh | download"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this help"},
 };
