@@ -9,6 +9,10 @@ libssl-dev openssl libsqlite3-dev sqlite3 libcbor-dev libjansson-dev nodejs
 libcmocka-dev libsystemd-dev libseccomp-dev binutils file procps
 libtss2-dev swtpm swtpm-tools tpm2-tools libcurl4-openssl-dev python3 faketime"
 
+# npm for the tuf-js interop test: Debian's package when the Node.js
+# installed does not bring its own.
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
