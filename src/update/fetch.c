@@ -43,7 +43,7 @@ static vg_rc fetch_path(const char *path, uint64_t max, struct sink *s, char *wh
 
 	if (fd < 0) {
 		int e = errno;
-		(void)snprintf(why, VG_FETCH_WHY_LEN, "%s: %s", path, strerror(e));
+		(void)snprintf(why, VG_FETCH_WHY_LEN, "%.200s: %s", path, strerror(e));
 		return e == ENOENT || e == ENOTDIR ? VG_ERR_NOT_FOUND : VG_ERR_IO;
 	}
 	s->max = max;
@@ -53,7 +53,7 @@ static vg_rc fetch_path(const char *path, uint64_t max, struct sink *s, char *wh
 			continue;
 		if (n < 0) {
 			rc = VG_ERR_IO;
-			(void)snprintf(why, VG_FETCH_WHY_LEN, "%s: read error", path);
+			(void)snprintf(why, VG_FETCH_WHY_LEN, "%.200s: read error", path);
 		}
 		if (n <= 0)
 			break;
@@ -62,7 +62,8 @@ static vg_rc fetch_path(const char *path, uint64_t max, struct sink *s, char *wh
 	}
 	if (rc == VG_ERR_TOO_LARGE)
 		(void)snprintf(why, VG_FETCH_WHY_LEN,
-			       "%s: more than the %" PRIu64 " bytes the metadata allows", path, max);
+			       "%.150s: more than the %" PRIu64 " bytes the metadata allows", path,
+			       max);
 	(void)close(fd);
 	return rc;
 }
@@ -111,22 +112,22 @@ vg_rc vg_fetch_stream(const char *url, uint64_t max, vg_fetch_sink cb, void *ctx
 	if (s.rc != VG_OK) {
 		if (s.rc == VG_ERR_TOO_LARGE)
 			(void)snprintf(why, VG_FETCH_WHY_LEN,
-				       "%s: more than the %" PRIu64
+				       "%.150s: more than the %" PRIu64
 				       " bytes the metadata allows (endless data?)",
 				       url, max);
 		return s.rc;
 	}
 	if (cc == CURLE_FILE_COULDNT_READ_FILE) {
-		(void)snprintf(why, VG_FETCH_WHY_LEN, "%s: not found", url);
+		(void)snprintf(why, VG_FETCH_WHY_LEN, "%.200s: not found", url);
 		return VG_ERR_NOT_FOUND;
 	}
 	if (cc != CURLE_OK) {
-		(void)snprintf(why, VG_FETCH_WHY_LEN, "%s: %s", url,
+		(void)snprintf(why, VG_FETCH_WHY_LEN, "%.120s: %.120s", url,
 			       errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		return VG_ERR_IO;
 	}
 	if (strncmp(url, "file://", 7) != 0 && status != 200) {
-		(void)snprintf(why, VG_FETCH_WHY_LEN, "%s: HTTP %ld", url, status);
+		(void)snprintf(why, VG_FETCH_WHY_LEN, "%.200s: HTTP %ld", url, status);
 		return status == 403 || status == 404 ? VG_ERR_NOT_FOUND : VG_ERR_IO;
 	}
 	return VG_OK;

@@ -19,7 +19,8 @@
 
 struct role_doc {
 	char name[256];
-	json_t *doc; /* the whole metadata; "signed" validated */
+	char delegator[256]; /* the role whose delegation it was verified under */
+	json_t *doc;         /* the whole metadata; "signed" validated */
 };
 
 struct vg_tuf_set {
@@ -91,7 +92,7 @@ bool vg_tuf_parse_time(const char *s, time_t *out)
 					      : !digit)
 			return false;
 	}
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59)
 		return false;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
@@ -100,6 +101,13 @@ bool vg_tuf_parse_time(const char *s, time_t *out)
 	tm.tm_min = mi;
 	tm.tm_sec = se;
 	*out = timegm(&tm);
+	/* A date that does not exist (February 31st) comes back changed. */
+	{
+		struct tm back;
+		if (!gmtime_r(out, &back) || back.tm_mday != d || back.tm_mon != mo - 1 ||
+		    back.tm_year != y - 1900)
+			return false;
+	}
 	return true;
 }
 
@@ -178,36 +186,57 @@ out:
 
 /* The role's keyids and threshold: from a root's "roles" or a delegation. */
 vg_rc vg_tuf_check_signed(const json_t *doc, const json_t *keys, const json_t *role,
-			      const char *name, char *why)
+			  const char *name, char *why)
 {
 	const json_t *keyids = json_object_get(role, "keyids"), *sigs;
+	EVP_PKEY *seen[64];
 	uint64_t threshold = 0, good = 0;
+	size_t n_seen = 0, i;
 	char *canon = NULL;
-	size_t clen = 0, i;
+	size_t clen = 0;
 	json_t *v;
 	vg_rc rc;
 
 	if (!get_u64(role, "threshold", &threshold) || threshold < 1 || !json_is_array(keyids))
 		return fail(why, VG_ERR_INVALID, "%s: no valid role definition", name);
-	rc = vg_canonical_json(sg(doc), &canon, &clen);
+	sigs = json_object_get(doc, "signatures");
+	if (!json_is_array(sigs))
+		return fail(why, VG_ERR_INVALID, "%s: no signatures", name);
+	rc = vg_canonical_json(json_object_get(doc, "signed"), &canon, &clen);
 	if (rc != VG_OK)
 		return fail(why, VG_ERR_INVALID, "%s: not canonical-JSON encodable", name);
-	sigs = json_object_get(doc, "signatures");
 	json_array_foreach(keyids, i, v) {
 		const char *kid = json_string_value(v);
 		const json_t *key = json_object_get(keys, kid ? kid : "");
+		const char *md = NULL;
 		size_t j;
 		json_t *s;
 		if (!kid || !key)
 			continue;
 		json_array_foreach(sigs, j, s) {
-			if (strcmp(get_str(s, "keyid"), kid) == 0) {
-				if (sig_ok(key, (const uint8_t *)canon, clen, get_str(s, "sig")))
-					good++;
-				break; /* signature keyids are unique (checked at parse) */
+			const char *skid = get_str(s, "keyid");
+			EVP_PKEY *pk;
+			bool dup = false;
+			if (!skid || strcmp(skid, kid) != 0)
+				continue;
+			if (!sig_ok(key, (const uint8_t *)canon, clen, get_str(s, "sig")))
+				break;
+			/* One key counts once, whatever key IDs name it (TUF spec
+			 * #154): compare the keys themselves. */
+			pk = key_from_json(key, &md);
+			for (size_t k = 0; pk && k < n_seen && !dup; k++)
+				dup = EVP_PKEY_eq(seen[k], pk) == 1;
+			if (pk && !dup && n_seen < VG_ARRAY_LEN(seen)) {
+				seen[n_seen++] = pk;
+				good++;
+			} else {
+				EVP_PKEY_free(pk);
 			}
+			break;
 		}
 	}
+	for (size_t k = 0; k < n_seen; k++)
+		EVP_PKEY_free(seen[k]);
 	free(canon);
 	if (good < threshold)
 		return fail(why, VG_ERR_VERIFY_FAILED,
@@ -310,17 +339,20 @@ static vg_rc parse_common(const uint8_t *data, size_t len, const char *type, jso
 	if (!json_is_object(s) || !json_is_array(sigs))
 		goto bad;
 	if (!t || strcmp(t, type) != 0) {
+		/* The reason first: t points into doc. */
+		vg_rc rc = fail(why, VG_ERR_INVALID, "expected %s metadata, got \"%.40s\"", type,
+				t ? t : "?");
 		json_decref(doc);
-		return fail(why, VG_ERR_INVALID, "expected %s metadata, got \"%s\"", type,
-			    t ? t : "?");
+		return rc;
 	}
 	/* "1", "1.0" or "1.0.31": major version 1. */
 	if (!spec || strncmp(spec, "1.", 2) != 0 || !spec[2] ||
 	    strspn(spec + 2, "0123456789.") != strlen(spec + 2) || strstr(spec, "..") ||
 	    spec[strlen(spec) - 1] == '.') {
+		vg_rc rc = fail(why, VG_ERR_UNSUPPORTED, "%s: spec_version \"%.40s\" is not 1.x",
+				type, spec ? spec : "?");
 		json_decref(doc);
-		return fail(why, VG_ERR_UNSUPPORTED, "%s: spec_version \"%s\" is not 1.x", type,
-			    spec ? spec : "?");
+		return rc;
 	}
 	if (!get_u64(s, "version", &ver) || ver < 1 ||
 	    !vg_tuf_parse_time(get_str(s, "expires"), &exp))
@@ -793,9 +825,7 @@ vg_rc vg_tuf_update_targets(vg_tuf_set *s, const char *role, const char *delegat
 	rc = check_final_snapshot(s, why);
 	if (rc != VG_OK)
 		return rc;
-	if (targets_doc(s, role))
-		return VG_OK;
-	if (s->n_targets >= VG_TUF_MAX_ROLES)
+	if (s->n_targets >= VG_TUF_MAX_ROLES && !targets_doc(s, role))
 		return fail(why, VG_ERR_TOO_LARGE, "too many delegated roles");
 	if (strcmp(delegator, "root") == 0) {
 		if (strcmp(role, "targets") != 0)
@@ -813,10 +843,23 @@ vg_rc vg_tuf_update_targets(vg_tuf_set *s, const char *role, const char *delegat
 			return fail(why, VG_ERR_DENIED, "%s does not delegate to %s", delegator,
 				    role);
 	}
+	/* Already trusted: only if this delegation trusts it too (a role
+	 * reached through another delegator must meet that one's keys). */
+	for (size_t i = 0; i < s->n_targets; i++) {
+		struct role_doc *r = &s->targets[i];
+		if (strcmp(r->name, role) != 0)
+			continue;
+		if (strcmp(r->delegator, delegator) == 0)
+			return VG_OK;
+		return vg_tuf_check_signed(r->doc, keys, def, role, why);
+	}
+	if (!data)
+		return fail(why, VG_ERR_STATE, "%s is not loaded", role);
 	(void)snprintf(key, sizeof key, "%s.json", role);
 	info = json_object_get(json_object_get(sg(s->snapshot), "meta"), key);
 	if (!info)
-		return fail(why, VG_ERR_NOT_FOUND, "%s is not in the snapshot", key);
+		return fail(why, VG_ERR_INTEGRITY,
+			    "%s is not in the snapshot (an inconsistent repository)", key);
 	rc = vg_tuf_check_file(info, data, len, false, why);
 	if (rc == VG_OK)
 		rc = parse_targets(data, len, &doc, why);
@@ -838,6 +881,8 @@ vg_rc vg_tuf_update_targets(vg_tuf_set *s, const char *role, const char *delegat
 		return rc;
 	}
 	(void)snprintf(s->targets[s->n_targets].name, sizeof s->targets[0].name, "%s", role);
+	(void)snprintf(s->targets[s->n_targets].delegator, sizeof s->targets[0].delegator, "%s",
+		       delegator);
 	s->targets[s->n_targets++].doc = doc;
 	return VG_OK;
 }
@@ -960,8 +1005,9 @@ vg_rc vg_tuf_check_file(const json_t *info, const uint8_t *data, size_t len, boo
 	} else if (require) {
 		return fail(why, VG_ERR_INVALID, "the metadata gives no length");
 	}
-	if (!hashes) {
-		return require ? fail(why, VG_ERR_INVALID, "the metadata gives no hashes") : VG_OK;
+	if (!hashes || json_object_size(hashes) == 0) {
+		return require || hashes ? fail(why, VG_ERR_INVALID, "the metadata gives no hashes")
+					 : VG_OK;
 	}
 	json_object_foreach((json_t *)hashes, alg, v) {
 		const EVP_MD *md = strcmp(alg, "sha256") == 0   ? EVP_sha256()

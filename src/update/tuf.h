@@ -27,9 +27,12 @@
  *     them says; no targets metadata dropped from a snapshot);
  *   - checks lengths and hashes where the metadata above lists them;
  *   - checks expiry against the update's fixed reference time.
- * An error leaves the set as it was, except where the workflow says an
- * accepted file is kept for rollback protection although it is expired
- * (timestamp, snapshot: VG_ERR_STATE "expired" after storing it).
+ * An error leaves the set as it was, except where the workflow keeps a
+ * signed file for rollback protection although it cannot be final: an
+ * expired timestamp or snapshot (VG_ERR_STATE), and a snapshot whose
+ * version is not the one the timestamp names (VG_ERR_ROLLBACK), as
+ * python-tuf does. A targets role already trusted is trusted through
+ * another delegator only if that delegation's keys sign it too.
  * why receives one line.
  */
 #ifndef VG_UPDATE_TUF_H

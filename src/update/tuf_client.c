@@ -217,8 +217,8 @@ static vg_rc load_targets(vg_tuf_updater *u, const char *role, const char *deleg
 	char ignored[VG_TUF_WHY_LEN];
 	vg_rc rc;
 
-	if (vg_tuf_have(u->set, role))
-		return VG_OK;
+	if (vg_tuf_have(u->set, role)) /* still this delegator's to trust? */
+		return vg_tuf_update_targets(u->set, role, delegator, NULL, 0, why);
 	if (load_local(u, role, VG_TUF_TARGETS_MAX, &buf, &len) == VG_OK &&
 	    vg_tuf_update_targets(u->set, role, delegator, buf, len, ignored) == VG_OK) {
 		free(buf);
@@ -228,8 +228,11 @@ static vg_rc load_targets(vg_tuf_updater *u, const char *role, const char *deleg
 	buf = NULL;
 	rc = vg_tuf_role_meta(u->set, role, &version, &length);
 	if (rc == VG_ERR_NOT_FOUND) {
-		(void)snprintf(why, VG_TUF_WHY_LEN, "%s.json is not in the snapshot", role);
-		return rc;
+		/* Delegated but not in the snapshot: the repository is broken,
+		 * which is not the same as "no such target". */
+		(void)snprintf(why, VG_TUF_WHY_LEN,
+			       "%.200s.json is delegated but not in the snapshot", role);
+		return VG_ERR_INTEGRITY;
 	}
 	if (rc != VG_OK)
 		return rc;
@@ -265,6 +268,7 @@ vg_rc vg_tuf_find_target(vg_tuf_updater *u, const char *path, const json_t **inf
 		char role[256], parent[256];
 	} *stack = NULL;
 	char (*visited)[256] = NULL;
+	vg_tuf_child *kids = NULL;
 	size_t depth = 0, n_visited = 0, budget = VG_TUF_MAX_DELEGATIONS;
 	const size_t cap = 4 * VG_TUF_MAX_ROLES;
 	vg_rc rc = VG_ERR_NOT_FOUND;
@@ -272,9 +276,11 @@ vg_rc vg_tuf_find_target(vg_tuf_updater *u, const char *path, const json_t **inf
 	*info = NULL;
 	stack = calloc(cap, sizeof *stack);
 	visited = calloc(VG_TUF_MAX_DELEGATIONS + 1, sizeof *visited);
-	if (!stack || !visited) {
+	kids = calloc(VG_TUF_MAX_ROLES, sizeof *kids);
+	if (!stack || !visited || !kids) {
 		free(stack);
 		free(visited);
+		free(kids);
 		return VG_ERR_NOMEM;
 	}
 	strcpy(stack[0].role, "targets");
@@ -282,7 +288,6 @@ vg_rc vg_tuf_find_target(vg_tuf_updater *u, const char *path, const json_t **inf
 	depth = 1;
 	while (depth > 0 && budget > 0) {
 		char role[256], parent[256];
-		vg_tuf_child kids[64];
 		size_t n = 0;
 		bool seen = false;
 
@@ -303,9 +308,12 @@ vg_rc vg_tuf_find_target(vg_tuf_updater *u, const char *path, const json_t **inf
 		}
 		strcpy(visited[n_visited++], role);
 		budget--;
-		rc = vg_tuf_children(u->set, role, path, kids, VG_ARRAY_LEN(kids), &n);
-		if (rc != VG_OK)
+		rc = vg_tuf_children(u->set, role, path, kids, VG_TUF_MAX_ROLES, &n);
+		if (rc != VG_OK) {
+			(void)snprintf(why, VG_TUF_WHY_LEN, "%.200s: more than %u delegations match",
+				       role, VG_TUF_MAX_ROLES);
 			break;
+		}
 		rc = VG_ERR_NOT_FOUND;
 		/* Children go on the stack in reverse, so the first is next;
 		 * a terminating one ends the search after itself. */
@@ -328,6 +336,7 @@ vg_rc vg_tuf_find_target(vg_tuf_updater *u, const char *path, const json_t **inf
 			       path);
 	free(stack);
 	free(visited);
+	free(kids);
 	return rc;
 }
 

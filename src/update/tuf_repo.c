@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,8 +73,12 @@ void vg_tuf_format_time(time_t t, char out[21])
 {
 	struct tm tm;
 
-	(void)gmtime_r(&t, &tm);
-	(void)strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* TUF's form has 4-digit years: clamp to what it can say. */
+	if (t < 0)
+		t = 0;
+	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999 ||
+	    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
+		memcpy(out, "9999-12-31T23:59:59Z", 21);
 }
 
 json_t *vg_tuf_meta_new(const char *type, uint64_t version, time_t expires)
@@ -595,6 +600,104 @@ static vg_rc issue(const char *dir, const json_t *root, const char *role, EVP_PK
 	return rc == VG_OK ? save_json(dir, "metadata", file, doc, why) : rc;
 }
 
+/* Publishing happens in a copy: DIR/.publish.XXXXXX/metadata gets the
+ * current files and the new ones, is checked as a client would, and only
+ * then are the new files renamed into DIR/metadata (the timestamp last,
+ * so a client never sees it name a snapshot that is not there yet). */
+static void work_remove(const char *work)
+{
+	char p[4096];
+	DIR *d;
+	struct dirent *e;
+
+	(void)snprintf(p, sizeof p, "%s/metadata", work);
+	d = opendir(p);
+	while (d && (e = readdir(d))) {
+		char f[4096 + 256];
+		if (e->d_name[0] == '.')
+			continue;
+		(void)snprintf(f, sizeof f, "%s/%s", p, e->d_name);
+		(void)unlink(f);
+	}
+	if (d)
+		(void)closedir(d);
+	(void)rmdir(p);
+	(void)rmdir(work);
+}
+
+static vg_rc work_begin(const char *dir, char work[2048])
+{
+	char from[4096], to[4096];
+	DIR *d;
+	struct dirent *e;
+	vg_rc rc = VG_OK;
+
+	if ((size_t)snprintf(work, 2048, "%s/.publish.XXXXXX", dir) >= 2048 || !mkdtemp(work))
+		return VG_ERR_IO;
+	(void)snprintf(to, sizeof to, "%s/metadata", work);
+	if (mkdir(to, 0755) != 0) {
+		(void)rmdir(work);
+		return VG_ERR_IO;
+	}
+	if (rpath(from, dir, "metadata", NULL) != VG_OK || !(d = opendir(from))) {
+		work_remove(work);
+		return VG_ERR_IO;
+	}
+	while (rc == VG_OK && (e = readdir(d))) {
+		char a[4096 + 256], b[4096 + 256];
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		(void)snprintf(a, sizeof a, "%s/%s", from, e->d_name);
+		(void)snprintf(b, sizeof b, "%s/%s", to, e->d_name);
+		if (lstat(a, &st) == 0 && S_ISREG(st.st_mode))
+			rc = copy_file(a, b);
+	}
+	(void)closedir(d);
+	if (rc != VG_OK)
+		work_remove(work);
+	return rc;
+}
+
+static vg_rc work_commit(const char *dir, const char *work)
+{
+	char from[4096], to[4096];
+	DIR *d;
+	struct dirent *e;
+	vg_rc rc = VG_OK;
+
+	(void)snprintf(from, sizeof from, "%s/metadata", work);
+	if (rpath(to, dir, "metadata", NULL) != VG_OK)
+		return VG_ERR_TOO_LARGE;
+	/* Pass 0: everything else; pass 1: root.json; pass 2: timestamp.json. */
+	for (int pass = 0; pass < 3 && rc == VG_OK; pass++) {
+		d = opendir(from);
+		if (!d)
+			return VG_ERR_IO;
+		while (rc == VG_OK && (e = readdir(d))) {
+			char a[4096 + 256], b[4096 + 256];
+			int which = strcmp(e->d_name, "root.json") == 0 ? 1
+				    : strcmp(e->d_name, "timestamp.json") == 0 ? 2
+									       : 0;
+			if (e->d_name[0] == '.' || which != pass)
+				continue;
+			(void)snprintf(a, sizeof a, "%s/%s", from, e->d_name);
+			(void)snprintf(b, sizeof b, "%s/%s", to, e->d_name);
+			if (rename(a, b) != 0)
+				rc = VG_ERR_IO;
+		}
+		(void)closedir(d);
+	}
+	{
+		char any[4096 + 16];
+		(void)snprintf(any, sizeof any, "%s/timestamp.json", to);
+		if (rc == VG_OK && vg_fsync_dir_of(any) != VG_OK)
+			rc = VG_ERR_IO;
+	}
+	work_remove(work);
+	return rc;
+}
+
 /* Reads the published repository back as a client that trusts 1.root.json. */
 static vg_rc self_check(const char *dir, char *why)
 {
@@ -648,8 +751,15 @@ vg_rc vg_tuf_repo_publish(const char *dir, EVP_PKEY *snapshot_key, EVP_PKEY *tim
 	uint64_t tver = published_targets_version(dir), sver = 0, tsver = 0;
 	char name[64], *txt = NULL;
 	size_t len = 0;
-	vg_rc rc = VG_OK;
+	char work[2048];
+	vg_rc rc = work_begin(dir, work);
 
+	if (rc != VG_OK) {
+		json_decref(root);
+		json_decref(st);
+		json_decref(tg);
+		return rfail(why, rc, "%s: cannot prepare the publication", dir);
+	}
 	/* 1. A newer staged root: signed by the old root's keys and its own. */
 	if (st && (!root || ver(st) > ver(root))) {
 		vg_tuf_set *set = NULL;
@@ -668,10 +778,10 @@ vg_rc vg_tuf_repo_publish(const char *dir, EVP_PKEY *snapshot_key, EVP_PKEY *tim
 		free(b);
 		if (rc == VG_OK) {
 			(void)snprintf(name, sizeof name, "%" PRIu64 ".root.json", ver(st));
-			rc = save_json(dir, "metadata", name, st, why);
+			rc = save_json(work, "metadata", name, st, why);
 		}
 		if (rc == VG_OK)
-			rc = save_json(dir, "metadata", "root.json", st, why);
+			rc = save_json(work, "metadata", "root.json", st, why);
 		if (rc == VG_OK) {
 			json_decref(root);
 			root = json_incref(st);
@@ -688,7 +798,7 @@ vg_rc vg_tuf_repo_publish(const char *dir, EVP_PKEY *snapshot_key, EVP_PKEY *tim
 		if (rc == VG_OK) {
 			tver = ver(tg);
 			(void)snprintf(name, sizeof name, "%" PRIu64 ".targets.json", tver);
-			rc = save_json(dir, "metadata", name, tg, why);
+			rc = save_json(work, "metadata", name, tg, why);
 		}
 	}
 	if (rc == VG_OK && tver == 0)
@@ -715,7 +825,7 @@ vg_rc vg_tuf_repo_publish(const char *dir, EVP_PKEY *snapshot_key, EVP_PKEY *tim
 		(void)snprintf(name, sizeof name, "%" PRIu64 ".snapshot.json", sver + 1);
 	}
 	if (rc == VG_OK)
-		rc = issue(dir, root, "snapshot", snapshot_key, sn, name, why);
+		rc = issue(work, root, "snapshot", snapshot_key, sn, name, why);
 	if (rc == VG_OK)
 		rc = vg_tuf_dump(sn, &txt, &len);
 	if (rc == VG_OK) {
@@ -731,9 +841,13 @@ vg_rc vg_tuf_repo_publish(const char *dir, EVP_PKEY *snapshot_key, EVP_PKEY *tim
 				      vg_tuf_fileinfo((const uint8_t *)txt, len, sver + 1)));
 	}
 	if (rc == VG_OK)
-		rc = issue(dir, root, "timestamp", timestamp_key, ts, "timestamp.json", why);
+		rc = issue(work, root, "timestamp", timestamp_key, ts, "timestamp.json", why);
 	if (rc == VG_OK)
-		rc = self_check(dir, why);
+		rc = self_check(work, why);
+	if (rc == VG_OK)
+		rc = work_commit(dir, work);
+	else
+		work_remove(work);
 	free(txt);
 	json_decref(root);
 	json_decref(st);
@@ -748,6 +862,7 @@ vg_rc vg_tuf_repo_expire(const char *dir, EVP_PKEY *timestamp_key, unsigned time
 {
 	json_t *root = load_json(dir, "metadata", "root.json"),
 	       *ts = load_json(dir, "metadata", "timestamp.json");
+	char work[2048];
 	vg_rc rc;
 
 	if (!root || !ts) {
@@ -756,9 +871,16 @@ vg_rc vg_tuf_repo_expire(const char *dir, EVP_PKEY *timestamp_key, unsigned time
 		return rfail(why, VG_ERR_STATE, "%s: nothing published yet", dir);
 	}
 	new_version(ts, ver(ts) + 1, timestamp_days ? timestamp_days : 1);
-	rc = issue(dir, root, "timestamp", timestamp_key, ts, "timestamp.json", why);
-	if (rc == VG_OK)
-		rc = self_check(dir, why);
+	rc = work_begin(dir, work);
+	if (rc == VG_OK) {
+		rc = issue(work, root, "timestamp", timestamp_key, ts, "timestamp.json", why);
+		if (rc == VG_OK)
+			rc = self_check(work, why);
+		if (rc == VG_OK)
+			rc = work_commit(dir, work);
+		else
+			work_remove(work);
+	}
 	json_decref(root);
 	json_decref(ts);
 	return rc;

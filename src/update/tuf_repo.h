@@ -53,9 +53,11 @@ VG_NODISCARD vg_rc vg_tuf_dump(const json_t *doc, char **out, size_t *len);
  *   DIR/staged/    root.json and targets.json being prepared and signed
  *                  (the root and targets keys can stay offline: sign
  *                  anywhere, copy the file back)
- * Publishing checks every threshold and then reads the result back with
- * the client (tuf_client.h), so a repository that a device would refuse is
- * never published.
+ * Publishing checks every threshold, writes the new files into a copy of
+ * the metadata (DIR/.publish.XXXXXX), reads that copy back with the client
+ * (tuf_client.h), and only then renames the new files into DIR/metadata,
+ * the timestamp last: a repository that a device would refuse is never
+ * published, and a client never sees a timestamp before its snapshot.
  */
 #define VG_TUF_ROLES 4 /* root, timestamp, snapshot, targets */
 
