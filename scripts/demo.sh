@@ -2,7 +2,9 @@
 # `make demo`: the main job end to end on the embedded default root of
 # trust (the file backend): start voxguardd, keep a key and a secret in it,
 # prove the signature with OpenSSL, show that the state dir holds nothing in
-# the clear, catch a rollback of the store, and verify the audit log.
+# the clear, catch a rollback of the store, verify the audit log, provision
+# and attest, set up admin access, check the platform against its signed
+# manifest, and fetch an update through TUF.
 set -eu
 build=${1:-build}
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +25,7 @@ if [ "$(id -u)" = 0 ]; then
 	echo "user = voxguard" >"$T/voxguardd.conf"
 fi
 echo "admin_group = $(id -gn)" >>"$T/voxguardd.conf"
+echo "manifest = $T/platform.json" >>"$T/voxguardd.conf"
 DPID=
 cleanup() { [ -n "$DPID" ] && kill "$DPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT INT TERM
@@ -93,7 +96,16 @@ printf '$ voxguard log verify tampered.vgl -> '
 "$VG" log verify "$T/tampered.vgl" || echo "(exit $?)"
 
 step "6. Identity and attestation: provision once, prove genuineness (SFR 4.2.1-4.2.3)"
-run "$VG" --socket "$SOCK" provision --oem Acme --model "Echo Demo" --hw-rev B2 --setup-code-out "$T/setup-code"
+# The OEM's release key and the platform manifest it signs (build host).
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/release.key" 2>/dev/null
+openssl pkey -in "$T/release.key" -pubout -out "$T/release.pub"
+printf '#!/bin/sh\necho "the voice application"\n' >"$T/voice-app"
+run "$VG" manifest create --out "$T/platform.json" --version 2026.11.0 --security-version 1 \
+	--oem Acme --model "Echo Demo" --hw-rev B2 "voice-app:1.0=$T/voice-app" "voxguardd=$VGD"
+run "$VG" manifest sign --key "$T/release.key" "$T/platform.json"
+chmod 644 "$T/platform.json"
+run "$VG" --socket "$SOCK" provision --oem Acme --model "Echo Demo" --hw-rev B2 --setup-code-out "$T/setup-code" \
+	--release-key "$T/release.pub"
 run "$VG" --socket "$SOCK" identity
 vg identity --public-key >"$T/device.pem"
 vg identity --json >"$T/golden.json"
@@ -112,6 +124,44 @@ printf '$ voxguard log export (no session) -> '
 vg log export --out "$T/audit2.vgl" || echo "(exit $?)"
 run "$VG" --socket "$SOCK" admin login --password-file "$T/pw"
 run "$VG" --socket "$SOCK" log export --out "$T/audit2.vgl"
+
+step "8. Secure start-up: the platform against its signed manifest (SFR 4.2.5)"
+stop
+start
+run "$VG" --socket "$SOCK" verify-platform
+printf '#!/bin/sh\necho "a modified voice app"\n' >"$T/voice-app"
+printf '$ voxguard verify-platform (voice-app modified) -> '
+vg verify-platform || echo "(exit $?)"
+vg status | grep platform
+printf '$ voxguard store get wifi-password (in recovery) -> '
+vg store get wifi-password || echo "(exit $?)"
+printf '#!/bin/sh\necho "the voice application"\n' >"$T/voice-app"
+run "$VG" --socket "$SOCK" verify-platform
+
+step "9. Secure update: a TUF repository and the client (SFR 4.2.6, AVS 1.1)"
+for r in root timestamp snapshot targets; do
+	openssl genpkey -algorithm ED25519 -out "$T/$r.key" 2>/dev/null
+	openssl pkey -in "$T/$r.key" -pubout -out "$T/$r.pub"
+done
+R=$T/repo
+run "$VG" repo init "$R" --root-key "$T/root.pub" --targets-key "$T/targets.pub" \
+	--snapshot-key "$T/snapshot.pub" --timestamp-key "$T/timestamp.pub"
+run "$VG" repo sign "$R" root --key "$T/root.key"
+printf 'firmware 2026.12\n' >"$T/firmware.bin"
+run "$VG" repo add "$R" --name firmware/speaker.bin "$T/firmware.bin"
+run "$VG" repo sign "$R" targets --key "$T/targets.key"
+run "$VG" repo publish "$R" --snapshot-key "$T/snapshot.key" --timestamp-key "$T/timestamp.key"
+mkdir -p "$T/tuf" "$T/dl"
+run "$VG" tuf-client --metadata-dir "$T/tuf" init "$R/metadata/1.root.json"
+run "$VG" tuf-client --metadata-dir "$T/tuf" --metadata-url "$R/metadata" \
+	--target-name firmware/speaker.bin --target-base-url "$R/targets" --target-dir "$T/dl" download
+cat "$T/dl/firmware%2Fspeaker.bin"
+printf 'firmware 6.66\n' >"$(ls "$R"/targets/firmware/*.speaker.bin)"
+rm -f "$T/dl"/*
+printf '$ voxguard tuf-client download (target replaced on the server) -> '
+"$VG" tuf-client --metadata-dir "$T/tuf" --metadata-url "$R/metadata" \
+	--target-name firmware/speaker.bin --target-base-url "$R/targets" --target-dir "$T/dl" download ||
+	echo "(exit $?)"
 stop
 echo
 echo "demo: done. Everything above ran against a real voxguardd; see README.md for the tour."
