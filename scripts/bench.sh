@@ -8,3 +8,34 @@ secs=${BENCH_SECONDS:-2}
 [ -x "$build/bench/vg_bench" ] || { echo "bench: build first (make)"; exit 2; }
 echo "machine: $(nproc) cores, $(uname -m), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 "$build/bench/vg_bench" "$build/voxguardd" "$secs"
+
+# Update install (issue #4): `voxguard bundle install` of a 256 MiB and a
+# 1 GiB image into a slot file, against `cat IMAGE > SLOT` and `sha256sum
+# IMAGE` in the same run (page cache warm for all three; median of 3), and
+# the install's peak RSS. Skipped with BENCH_ONLY set to anything else.
+case ${BENCH_ONLY:-install} in *install*) ;; *) exit 0 ;; esac
+V=$build/voxguard
+B=$(mktemp -d /var/tmp/vgbench-install.XXXXXX)
+trap 'rm -rf "$B"' EXIT
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$B/k" 2>/dev/null
+openssl pkey -in "$B/k" -pubout -out "$B/p"
+t() { s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
+median3() { printf '%s\n%s\n%s\n' "$1" "$2" "$3" | sort -g | sed -n 2p; }
+echo
+printf '%-44s %12s %12s %12s %10s %10s %12s\n' "update install (MiB/s, median of 3)" voxguard "cat>slot" sha256sum "vs cat" "vs sha256" "peak RSS"
+for mib in 256 1024; do
+	head -c $((mib * 1048576)) /dev/urandom >"$B/img"
+	"$V" bundle create --out "$B/b" --version 1 --key "$B/k" rootfs="$B/img" >/dev/null
+	cat "$B/b" "$B/img" >/dev/null
+	set -- ; for i in 1 2 3; do set -- "$@" "$(t "$V" bundle install --key "$B/p" --image rootfs --slot "$B/slot" "$B/b")"; done
+	ours=$(median3 "$@")
+	set -- ; for i in 1 2 3; do set -- "$@" "$(t sh -c "cat '$B/img' > '$B/slot2'")"; done
+	cat_t=$(median3 "$@")
+	set -- ; for i in 1 2 3; do set -- "$@" "$(t sha256sum "$B/img")"; done
+	sha_t=$(median3 "$@")
+	/usr/bin/time -f %M -o "$B/rss" "$V" bundle install --key "$B/p" --image rootfs --slot "$B/slot" "$B/b" >/dev/null
+	printf '%-44s %12.0f %12.0f %12.0f %10.2f %10.2f %9s KiB\n' "$mib MiB image into a slot file" \
+		"$(echo "$mib / $ours" | bc -l)" "$(echo "$mib / $cat_t" | bc -l)" "$(echo "$mib / $sha_t" | bc -l)" \
+		"$(echo "$cat_t / $ours" | bc -l)" "$(echo "$sha_t / $ours" | bc -l)" "$(cat "$B/rss")"
+	rm -f "$B/img" "$B/b" "$B/slot" "$B/slot2"
+done

@@ -43,6 +43,7 @@ int cmd_manifest(struct cli *cli, int argc, char **argv);
 int cmd_verify_platform(struct cli *cli, int argc, char **argv);
 int cmd_tuf_client(struct cli *cli, int argc, char **argv);
 int cmd_repo(struct cli *cli, int argc, char **argv);
+int cmd_bundle(struct cli *cli, int argc, char **argv);
 
 /* Runs the subcommand named argv[0] from table (argc >= 1). */
 int cli_dispatch(struct cli *cli, const char *group, const struct cli_cmd *table, size_t n,

@@ -49,6 +49,7 @@ static const struct cli_cmd commands[] = {
      "signed platform manifest (build host): create, sign, verify, show"},
     {"verify-platform", cmd_verify_platform,
      "secure initialization: exit 0 only if the platform is genuine"},
+    {"bundle", cmd_bundle, "update bundles: create (build host), verify, install into a slot"},
     {"repo", cmd_repo, "TUF repository (build host): init, add, sign, root, publish, expire"},
     {"tuf-client", cmd_tuf_client,
      "TUF client (tuf-conformance CLI): --metadata-dir D init ROOT | refresh | download"},
