@@ -575,7 +575,8 @@ VG_EXPORT vg_rc vg_store_list(vg_client *c, char ***names, size_t *n)
 	return VG_OK;
 }
 
-VG_EXPORT vg_rc vg_log_export(vg_client *c, uint8_t **out, size_t *len)
+/* An operation without arguments whose reply is DATA bytes. */
+static vg_rc call_for_data(vg_client *c, vg_op op, uint8_t **out, size_t *len)
 {
 	vg_msgb b;
 	vg_msg r;
@@ -586,11 +587,16 @@ VG_EXPORT vg_rc vg_log_export(vg_client *c, uint8_t **out, size_t *len)
 	rc = vg_msgb_init(&b);
 	if (rc != VG_OK)
 		return rc;
-	rc = call(c, VG_OP_LOG_EXPORT, &b, &r);
+	rc = call(c, op, &b, &r);
 	if (rc == VG_OK)
 		rc = take_bytes(&r, VG_A_DATA, out, len);
 	vg_msg_free(&r);
 	return rc;
+}
+
+VG_EXPORT vg_rc vg_log_export(vg_client *c, uint8_t **out, size_t *len)
+{
+	return call_for_data(c, VG_OP_LOG_EXPORT, out, len);
 }
 
 VG_EXPORT vg_rc vg_log_take_seed(vg_client *c, uint8_t seed[static 32])
@@ -1056,20 +1062,7 @@ VG_EXPORT vg_rc vg_device_factory_reset(vg_client *c)
 
 VG_EXPORT vg_rc vg_device_debug_challenge(vg_client *c, uint8_t **msg, size_t *len)
 {
-	vg_msgb b;
-	vg_msg r;
-	vg_rc rc;
-
-	*msg = NULL;
-	*len = 0;
-	rc = vg_msgb_init(&b);
-	if (rc != VG_OK)
-		return rc;
-	rc = call(c, VG_OP_DEBUG_CHALLENGE, &b, &r);
-	if (rc == VG_OK)
-		rc = take_bytes(&r, VG_A_DATA, msg, len);
-	vg_msg_free(&r);
-	return rc;
+	return call_for_data(c, VG_OP_DEBUG_CHALLENGE, msg, len);
 }
 
 VG_EXPORT vg_rc vg_device_debug_unlock(vg_client *c, const uint8_t *sig, size_t sig_len)

@@ -105,6 +105,42 @@ vg_rc vg_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 	return rc;
 }
 
+vg_rc vg_pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t r = pread(fd, p, len, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return VG_ERR_IO;
+		if (r == 0)
+			return VG_ERR_INTEGRITY;
+		p += r;
+		len -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return VG_OK;
+}
+
+vg_rc vg_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t r = pwrite(fd, p, len, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return VG_ERR_IO;
+		p += r;
+		len -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return VG_OK;
+}
+
 vg_rc vg_write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;

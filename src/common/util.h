@@ -32,6 +32,11 @@ void vg_secret_free(void *p, size_t n);
 VG_NODISCARD vg_rc vg_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 /* Reads all of fd (at most max bytes). */
 VG_NODISCARD vg_rc vg_read_fd(int fd, size_t max, uint8_t **out, size_t *len);
+/* Reads exactly len bytes at off: VG_OK, VG_ERR_INTEGRITY when the file
+ * ends first (it is shorter than it should be), VG_ERR_IO on an error. */
+VG_NODISCARD vg_rc vg_pread_all(int fd, void *buf, size_t len, uint64_t off);
+/* Writes all of buf at off, retrying on EINTR and short writes. */
+VG_NODISCARD vg_rc vg_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 /* Writes all of buf to fd, retrying on EINTR and short writes. */
 VG_NODISCARD vg_rc vg_write_all(int fd, const void *buf, size_t len);
 /* Durable, atomic replace: write a unique temporary (mkostemp, created

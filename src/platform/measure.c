@@ -91,25 +91,6 @@ vg_rc vg_measure_size(const char *path, uint64_t *size, char *why)
 	return rc;
 }
 
-/* Reads exactly n bytes at off (a short read of a file that shrank is an
- * integrity error: the image changed under us). */
-static vg_rc read_at(int fd, uint8_t *p, size_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t r = pread(fd, p, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return VG_ERR_IO;
-		if (r == 0)
-			return VG_ERR_INTEGRITY;
-		p += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return VG_OK;
-}
-
 vg_rc vg_measure_sha256(const char *path, uint64_t size, uint8_t out[32], char *why)
 {
 	EVP_MD_CTX *c = NULL;
@@ -127,7 +108,7 @@ vg_rc vg_measure_sha256(const char *path, uint64_t size, uint8_t out[32], char *
 		rc = VG_ERR_NOMEM;
 	while (rc == VG_OK && off < size) {
 		size_t n = size - off < READ_CHUNK ? (size_t)(size - off) : READ_CHUNK;
-		rc = read_at(fd, buf, n, off);
+		rc = vg_pread_all(fd, buf, n, off);
 		if (rc == VG_OK && EVP_DigestUpdate(c, buf, n) != 1)
 			rc = VG_ERR_INTERNAL;
 		if (rc == VG_OK)
@@ -231,7 +212,7 @@ static void *leaf_worker(void *arg)
 		size_t l = w->size - off < w->bs ? (size_t)(w->size - off) : w->bs;
 		if (w->size == 0)
 			l = 0;
-		w->rc = read_at(w->fd, buf, l, off);
+		w->rc = vg_pread_all(w->fd, buf, l, off);
 		if (w->rc == VG_OK)
 			w->rc = hash2(0x00, buf, l, NULL, 0, w->h[i]);
 		else

@@ -48,42 +48,6 @@ __attribute__((format(printf, 3, 4))) static vg_rc fail(char *why, vg_rc rc, con
 	return rc;
 }
 
-static vg_rc read_at(int fd, void *p, size_t n, uint64_t off)
-{
-	uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = pread(fd, b, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return VG_ERR_IO;
-		if (r == 0)
-			return VG_ERR_INTEGRITY; /* truncated */
-		b += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return VG_OK;
-}
-
-static vg_rc write_at(int fd, const void *p, size_t n, uint64_t off)
-{
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = pwrite(fd, b, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return VG_ERR_IO;
-		b += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return VG_OK;
-}
-
 static bool hex32(const json_t *v, uint8_t out[32])
 {
 	const char *s = json_string_value(v);
@@ -241,7 +205,7 @@ vg_rc vg_bundle_open(vg_bundle **out, const char *path, const vg_bundle_policy *
 		return fail(why, errno == ENOENT ? VG_ERR_NOT_FOUND : VG_ERR_IO, "%s: %s", path,
 			    strerror(errno));
 	}
-	rc = read_at(b->fd, hdr, HDR_LEN, 0);
+	rc = vg_pread_all(b->fd, hdr, HDR_LEN, 0);
 	if (rc != VG_OK || memcmp(hdr, VG_BUNDLE_MAGIC, 8) != 0) {
 		rc = fail(why, VG_ERR_INVALID, "%s: not a voxguard bundle (format 1)", path);
 		goto out;
@@ -257,7 +221,7 @@ vg_rc vg_bundle_open(vg_bundle **out, const char *path, const vg_bundle_policy *
 		rc = VG_ERR_NOMEM;
 		goto out;
 	}
-	rc = read_at(b->fd, m, mlen, HDR_LEN);
+	rc = vg_pread_all(b->fd, m, mlen, HDR_LEN);
 	if (rc != VG_OK) {
 		rc = fail(why, VG_ERR_INVALID, "%s: truncated manifest", path);
 		goto out;
@@ -391,7 +355,7 @@ vg_rc vg_bundle_install(vg_bundle *b, const char *name, const char *slot, vg_bun
 	for (uint64_t c = 0; c < img->n_chunks; c++) {
 		size_t n = img->size - done < b->chunk_size ? (size_t)(img->size - done)
 							    : b->chunk_size;
-		rc = read_at(b->fd, buf, n, off + done);
+		rc = vg_pread_all(b->fd, buf, n, off + done);
 		if (rc == VG_ERR_INTEGRITY) {
 			rc = fail(why, rc, "image %s: the bundle ends in chunk %" PRIu64 " (truncated)",
 				  name, c);
@@ -418,7 +382,7 @@ vg_rc vg_bundle_install(vg_bundle *b, const char *name, const char *slot, vg_bun
 			goto out;
 		}
 		if (sfd >= 0) {
-			rc = write_at(sfd, buf, n, done);
+			rc = vg_pwrite_all(sfd, buf, n, done);
 			if (rc != VG_OK) {
 				rc = fail(why, rc, "slot %s: write error at byte %" PRIu64, slot, done);
 				goto out;
@@ -461,7 +425,7 @@ static vg_rc hash_image(const char *path, uint64_t size, uint32_t cs, json_t *ch
 	while (rc == VG_OK && done < size) {
 		size_t n = size - done < cs ? (size_t)(size - done) : cs;
 		char hex[65];
-		rc = read_at(fd, buf, n, done);
+		rc = vg_pread_all(fd, buf, n, done);
 		if (rc != VG_OK) {
 			rc = fail(why, rc, "%s: changed while being read", path);
 			break;
@@ -493,9 +457,9 @@ static vg_rc append_file(int out, const char *path, uint64_t size, uint64_t at)
 		return VG_ERR_IO;
 	while (rc == VG_OK && done < size) {
 		size_t n = size - done < sizeof buf ? (size_t)(size - done) : sizeof buf;
-		rc = read_at(fd, buf, n, done);
+		rc = vg_pread_all(fd, buf, n, done);
 		if (rc == VG_OK)
-			rc = write_at(out, buf, n, at + done);
+			rc = vg_pwrite_all(out, buf, n, at + done);
 		done += n;
 	}
 	(void)close(fd);
@@ -595,9 +559,9 @@ vg_rc vg_bundle_create(const char *out, const vg_bundle_spec *s, EVP_PKEY *priv,
 		hdr[9] = (uint8_t)(tl >> 16);
 		hdr[10] = (uint8_t)(tl >> 8);
 		hdr[11] = (uint8_t)tl;
-		rc = write_at(fd, hdr, HDR_LEN, 0);
+		rc = vg_pwrite_all(fd, hdr, HDR_LEN, 0);
 		if (rc == VG_OK)
-			rc = write_at(fd, txt, tl, HDR_LEN);
+			rc = vg_pwrite_all(fd, txt, tl, HDR_LEN);
 		at = HDR_LEN + (uint64_t)tl;
 		for (size_t i = 0; rc == VG_OK && i < s->n; i++) {
 			rc = append_file(fd, s->files[i], sizes[i], at);
