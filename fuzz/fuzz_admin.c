@@ -27,6 +27,8 @@ static const uint8_t ops[] = {
     VG_OP_ADMIN_SETUP,     VG_OP_ADMIN_LOGIN,      VG_OP_ADMIN_LOGOUT,    VG_OP_ADMIN_PASSWD,
     VG_OP_ADMIN_KEY_ADD,   VG_OP_ADMIN_KEY_DELETE, VG_OP_ADMIN_CHALLENGE, VG_OP_ADMIN_ANSWER,
     VG_OP_DEBUG_CHALLENGE, VG_OP_DEBUG_UNLOCK,     VG_OP_DEBUG_LOCK,      VG_OP_PLATFORM_VERIFY,
+    VG_OP_UPDATE_BEGIN,    VG_OP_UPDATE_REPORT,    VG_OP_UPDATE_CONFIRM,  VG_OP_UPDATE_STATUS,
+    VG_OP_UPDATE_KEY,
 };
 
 static vg_service *svc;
@@ -49,6 +51,20 @@ static void setup(void)
 	vg_config_defaults(&cfg);
 	cfg.admin_pw_cost = 10;
 	cfg.rot_sync_ms = 1000;
+	/* A/B updates configured, running slot a, so the update operations
+	 * get past "not configured". */
+	{
+		char cmdline[600];
+		FILE *f;
+		(void)snprintf(cfg.update_slots, sizeof cfg.update_slots, "rootfs %s/a %s/b", dir,
+			       dir);
+		(void)snprintf(cfg.bootloader_param, sizeof cfg.bootloader_param, "%s/env", dir);
+		(void)snprintf(cmdline, sizeof cmdline, "%s/cmdline", dir);
+		(void)snprintf(cfg.boot_cmdline, sizeof cfg.boot_cmdline, "%s", cmdline);
+		f = fopen(cmdline, "w");
+		if (!f || fputs("quiet voxguard.slot=a\n", f) < 0 || fclose(f) != 0)
+			abort();
+	}
 	if (vg_service_open(&svc, dir, &cfg, err, sizeof err) != VG_OK ||
 	    vg_identity_provision(svc->identity, &p, code) != VG_OK ||
 	    vg_adminsvc_setup(svc->admin, 0, code, (const uint8_t *)pw, sizeof pw - 1, tok, &wait_s,

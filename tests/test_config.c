@@ -74,7 +74,7 @@ static void test_config_format_roundtrip(void **state)
 {
 	static const char in[] = "admin_group = adm\nrot_sync_ms = 0\n";
 	vg_config a, b;
-	char text[1024], err[128];
+	char text[4096], err[128];
 	size_t n;
 
 	(void)state;
@@ -395,6 +395,45 @@ static void test_config_file_over_64k_rejected(void **state)
 /* AVS SDK (protect configuration): the error names the failing line
  * (counting blank and comment lines), fits any buffer, and err may be
  * NULL. */
+/* SFR 4.2.6: the A/B update settings: slots per image, the bootloader;
+ * malformed ones are rejected (fail closed). */
+static void test_config_update_settings(void **state)
+{
+	static const char good[] = "update_slots = rootfs /dev/p2 /dev/p3; kernel /dev/p1 /dev/p4\n"
+				   "bootloader = uboot\nbootloader_param = /etc/fw_env.config\n"
+				   "boot_tries = 5\nboot_cmdline = /run/cmdline\n";
+	static const char *const bad[] = {
+	    "update_slots = rootfs /dev/p2\n",                    /* one slot */
+	    "update_slots = rootfs /dev/p2 /dev/p2\n",            /* the same twice */
+	    "update_slots = rootfs dev/p2 /dev/p3\n",             /* relative */
+	    "update_slots = rootfs /a /b; rootfs /c /d\n",        /* image twice */
+	    "update_slots = root/fs /a /b\n",                     /* bad name */
+	    "update_slots = rootfs /a /b /c\n",                   /* three */
+	    "bootloader = lilo\n", "boot_tries = 0\n", "boot_tries = 10\n",
+	    "boot_cmdline = proc/cmdline\n", "bootloader_param = fw_env.config\n",
+	};
+	vg_config c;
+	vg_slot_map m;
+
+	(void)state;
+	vg_config_defaults(&c);
+	assert_string_equal(c.bootloader, "file");
+	assert_int_equal(c.boot_tries, 3);
+	assert_string_equal(c.boot_cmdline, "/proc/cmdline");
+	assert_int_equal(vg_config_parse(&c, good, sizeof good - 1, NULL, 0), VG_OK);
+	assert_string_equal(c.bootloader, "uboot");
+	assert_int_equal(c.boot_tries, 5);
+	assert_int_equal(vg_config_slots(c.update_slots, &m), VG_OK);
+	assert_int_equal(m.n, 2);
+	assert_string_equal(m.e[1].image, "kernel");
+	assert_string_equal(m.e[1].path[1], "/dev/p4");
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		vg_config_defaults(&c);
+		assert_int_equal(vg_config_parse(&c, bad[i], strlen(bad[i]), NULL, 0),
+				 VG_ERR_INVALID);
+	}
+}
+
 static void test_config_error_names_line(void **state)
 {
 	vg_config c;
@@ -430,6 +469,7 @@ int main(void)
 	    cmocka_unit_test(test_config_embedded_nul_rejected),
 	    cmocka_unit_test(test_config_file_over_64k_rejected),
 	    cmocka_unit_test(test_config_error_names_line),
+	    cmocka_unit_test(test_config_update_settings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

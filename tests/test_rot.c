@@ -9,6 +9,10 @@
  *
  * counter file: two 32-byte slots, "VGC1" | u64 BE | 16 zero bytes | first 4
  * bytes of SHA-256 of the first 28 bytes (see file.c).
+ *
+ * SFR 4.2.6 (anti-rollback): the security-version counter, a second counter
+ * in its own file `secver`, the same two slots with magic "VGS1", created
+ * at 0 on first use; independent of the storage counter.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +29,7 @@ struct fx {
 	char dir[64];
 	char key_path[VGT_PATH];
 	char ctr_path[VGT_PATH];
+	char sv_path[VGT_PATH];
 };
 
 static int setup(void **state)
@@ -35,6 +40,7 @@ static int setup(void **state)
 		return -1;
 	vgt_path(f->key_path, f->dir, "root.key");
 	vgt_path(f->ctr_path, f->dir, "counter");
+	vgt_path(f->sv_path, f->dir, "secver");
 	*state = f;
 	return 0;
 }
@@ -466,6 +472,247 @@ static void test_sfr4212_erase_secret_rotates(void **state)
 	vg_rot_close(&r);
 }
 
+/* ---- the security-version counter (SFR 4.2.6) ---- */
+
+static uint64_t secver_of(vg_rot *r)
+{
+	uint64_t v = 0xdeadbeef;
+
+	assert_int_equal(vg_rot_secver_read(r, &v), VG_OK);
+	return v;
+}
+
+static void garble_secver_slot(const struct fx *f, int slot)
+{
+	uint8_t junk[SLOT_LEN];
+
+	memset(junk, 0x5a, sizeof junk);
+	assert_int_equal(vgt_pwrite(f->sv_path, (off_t)slot * SLOT_LEN, junk, sizeof junk), 0);
+}
+
+/* The value slot `slot` of the secver file holds, checking its format:
+ * "VGS1" | u64 BE | 16 zero bytes | SHA-256(first 28 bytes)[0..4]. */
+static bool secver_slot(const struct fx *f, int slot, uint64_t *v)
+{
+	uint8_t *b = NULL, d[32];
+	size_t n = 0;
+	bool ok;
+
+	assert_int_equal(vgt_read(f->sv_path, &b, &n), 0);
+	assert_int_equal(n, 2 * SLOT_LEN);
+	ok = memcmp(b + slot * SLOT_LEN, "VGS1", 4) == 0;
+	assert_int_equal(vg_sha256(b + slot * SLOT_LEN, 28, d), VG_OK);
+	ok = ok && memcmp(b + slot * SLOT_LEN + 28, d, 4) == 0;
+	*v = 0;
+	for (int i = 0; i < 8; i++)
+		*v = *v << 8 | b[slot * SLOT_LEN + 4 + i];
+	free(b);
+	return ok;
+}
+
+/* SFR 4.2.6: the security version starts at 0 and its file is made on
+ * first use (0600, the documented format), not by opening the backend: a
+ * state dir from before it existed opens unchanged and reads 0. */
+static void test_rot_secver_starts_at_zero_on_first_use(void **state)
+{
+	struct fx *f = *state;
+	struct stat st;
+	uint64_t v;
+	vg_rot *r = open_ok(f);
+
+	assert_int_equal(vg_rot_counter_advance(r, 3), VG_OK);
+	vg_rot_close(&r);
+	r = open_ok(f);
+	assert_false(vgt_exists(f->sv_path)); /* an "old" state dir */
+	assert_int_equal(secver_of(r), 0);
+	assert_int_equal(lstat(f->sv_path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_true(secver_slot(f, 0, &v));
+	assert_int_equal(v, 0);
+	assert_false(secver_slot(f, 1, &v));
+	assert_int_equal(counter_of(r), 3);
+	vg_rot_close(&r);
+	r = open_ok(f);
+	assert_int_equal(secver_of(r), 0);
+	vg_rot_close(&r);
+}
+
+/* SFR 4.2.6: the security version only goes up: a lower or equal value
+ * changes nothing, and every raise is durable (seen after a reopen). */
+static void test_rot_secver_monotonic_and_persists(void **state)
+{
+	struct fx *f = *state;
+	uint64_t v;
+	vg_rot *r = open_ok(f);
+
+	assert_int_equal(vg_rot_secver_advance(r, 1), VG_OK);
+	assert_int_equal(secver_of(r), 1);
+	assert_int_equal(vg_rot_secver_advance(r, 4), VG_OK);
+	assert_int_equal(secver_of(r), 4);
+	assert_int_equal(vg_rot_secver_advance(r, 2), VG_OK); /* never lowers */
+	assert_int_equal(secver_of(r), 4);
+	assert_int_equal(vg_rot_secver_advance(r, 0), VG_OK);
+	assert_int_equal(vg_rot_secver_advance(r, 4), VG_OK);
+	assert_int_equal(secver_of(r), 4);
+	vg_rot_close(&r);
+	assert_true(secver_slot(f, 0, &v)); /* 0, 1 -> slot 1, 4 -> slot 0 */
+	assert_int_equal(v, 4);
+	r = open_ok(f);
+	assert_int_equal(secver_of(r), 4);
+	assert_int_equal(vg_rot_secver_advance(r, 3), VG_OK);
+	vg_rot_close(&r);
+	for (uint64_t want = 4; want <= 7; want++) {
+		r = open_ok(f);
+		assert_int_equal(secver_of(r), want);
+		assert_int_equal(vg_rot_secver_advance(r, want + 1), VG_OK);
+		vg_rot_close(&r);
+	}
+	r = open_ok(f);
+	assert_int_equal(secver_of(r), 8);
+	vg_rot_close(&r);
+}
+
+/* SFR 4.2.6: a raise of more than VG_ROT_SECVER_MAX_STEP (4096) at once is
+ * refused with VG_ERR_INVALID and changes nothing; exactly the limit is
+ * fine. */
+static void test_rot_secver_step_limit(void **state)
+{
+	struct fx *f = *state;
+	vg_rot *r = open_ok(f);
+
+	assert_int_equal(VG_ROT_SECVER_MAX_STEP, 4096);
+	assert_int_equal(vg_rot_secver_advance(r, 2), VG_OK);
+	assert_int_equal(vg_rot_secver_advance(r, 2 + 4097), VG_ERR_INVALID);
+	assert_int_equal(secver_of(r), 2);
+	assert_int_equal(vg_rot_secver_advance(r, UINT64_MAX), VG_ERR_INVALID);
+	assert_int_equal(secver_of(r), 2);
+	vg_rot_close(&r);
+	r = open_ok(f);
+	assert_int_equal(secver_of(r), 2);
+	assert_int_equal(vg_rot_secver_advance(r, 2 + 4096), VG_OK);
+	assert_int_equal(secver_of(r), 4098);
+	vg_rot_close(&r);
+	r = open_ok(f);
+	assert_int_equal(secver_of(r), 4098);
+	vg_rot_close(&r);
+}
+
+/* SFR 4.2.6: a torn write of one slot keeps the other slot's value (the
+ * previous one), also after a raise by more than one; both slots damaged,
+ * an emptied file, or a file others may write is refused
+ * (VG_ERR_INTEGRITY), never read as 0, and the backend still opens. */
+static void test_rot_secver_torn_write_keeps_other_slot(void **state)
+{
+	struct fx *f = *state;
+	uint64_t v = 77;
+	vg_rot *r = open_ok(f);
+
+	for (uint64_t i = 1; i <= 3; i++)
+		assert_int_equal(vg_rot_secver_advance(r, i), VG_OK);
+	vg_rot_close(&r);
+	garble_secver_slot(f, 1); /* 3 was in slot 1: 2 remains in slot 0 */
+	r = open_ok(f);
+	assert_int_equal(secver_of(r), 2);
+	assert_int_equal(vg_rot_secver_advance(r, 6), VG_OK); /* into slot 1 */
+	vg_rot_close(&r);
+	garble_secver_slot(f, 1); /* the raise to 6 torn: 2, not below */
+	r = open_ok(f);
+	assert_int_equal(secver_of(r), 2);
+	assert_int_equal(vg_rot_secver_advance(r, 6), VG_OK);
+	vg_rot_close(&r);
+	garble_secver_slot(f, 0); /* the older slot torn: 6 stays */
+	r = open_ok(f);
+	assert_int_equal(secver_of(r), 6);
+	vg_rot_close(&r);
+
+	garble_secver_slot(f, 0);
+	garble_secver_slot(f, 1);
+	r = open_ok(f);
+	assert_int_equal(vg_rot_secver_read(r, &v), VG_ERR_INTEGRITY);
+	assert_int_equal(v, 0);
+	assert_int_equal(vg_rot_secver_advance(r, 7), VG_ERR_INTEGRITY);
+	assert_int_equal(counter_of(r), 0); /* the rest of the backend works */
+	vg_rot_close(&r);
+	assert_int_equal(truncate(f->sv_path, 0), 0);
+	r = open_ok(f);
+	assert_int_equal(vg_rot_secver_read(r, &v), VG_ERR_INTEGRITY);
+	vg_rot_close(&r);
+	{
+		vg_rot *g = NULL;
+		char dir2[64];
+		char p[VGT_PATH];
+		/* A good file from another state dir, made writable by others. */
+		assert_int_equal(vgt_mkdtemp(dir2), 0);
+		assert_int_equal(vg_rot_open(&g, "file", dir2, NULL), VG_OK);
+		assert_int_equal(vg_rot_secver_advance(g, 5), VG_OK);
+		vg_rot_close(&g);
+		vgt_path(p, dir2, "secver");
+		assert_int_equal(vgt_copy(p, f->sv_path), 0);
+		r = open_ok(f);
+		assert_int_equal(secver_of(r), 5);
+		vg_rot_close(&r);
+		assert_int_equal(chmod(f->sv_path, 0620), 0);
+		r = open_ok(f);
+		assert_int_equal(vg_rot_secver_read(r, &v), VG_ERR_INTEGRITY);
+		vg_rot_close(&r);
+		vgt_rmrf(dir2);
+	}
+}
+
+/* SFR 4.2.6: the security version and the storage counter are separate:
+ * raising one leaves the other alone, and neither file passes for the
+ * other (a copy of the counter file is not a security version). */
+static void test_rot_secver_independent_of_storage_counter(void **state)
+{
+	struct fx *f = *state;
+	uint8_t e1[VG_KEY_LEN], e2[VG_KEY_LEN];
+	uint64_t v = 77;
+	vg_rot *r = open_ok(f);
+
+	assert_int_equal(vg_rot_counter_advance(r, 10), VG_OK);
+	assert_int_equal(secver_of(r), 0);
+	assert_int_equal(vg_rot_secver_advance(r, 3), VG_OK);
+	assert_int_equal(counter_of(r), 10);
+	assert_int_equal(vg_rot_counter_advance(r, 11), VG_OK);
+	assert_int_equal(secver_of(r), 3);
+	/* A factory reset rotates the erase secret: the version stays. */
+	assert_int_equal(vg_rot_erase_secret(r, false, e1), VG_OK);
+	assert_int_equal(vg_rot_erase_secret(r, true, e2), VG_OK);
+	assert_memory_not_equal(e1, e2, VG_KEY_LEN);
+	assert_int_equal(secver_of(r), 3);
+	vg_rot_close(&r);
+	r = open_ok(f);
+	assert_int_equal(counter_of(r), 11);
+	assert_int_equal(secver_of(r), 3);
+	vg_rot_close(&r);
+	assert_int_equal(vgt_copy(f->ctr_path, f->sv_path), 0);
+	r = open_ok(f);
+	assert_int_equal(vg_rot_secver_read(r, &v), VG_ERR_INTEGRITY);
+	assert_int_equal(counter_of(r), 11);
+	vg_rot_close(&r);
+}
+
+/* A backend without the operations: VG_ERR_UNSUPPORTED, value 0. */
+static vg_rc none_counter(vg_rot *r, uint64_t *v)
+{
+	(void)r;
+	*v = 0;
+	return VG_OK;
+}
+
+static void test_rot_secver_unsupported_without_ops(void **state)
+{
+	static const vg_rot_ops ops = {.name = "none", .counter_read = none_counter};
+	vg_rot r = {.ops = &ops, .priv = NULL};
+	uint64_t v = 77;
+
+	(void)state;
+	assert_int_equal(vg_rot_secver_read(&r, &v), VG_ERR_UNSUPPORTED);
+	assert_int_equal(v, 0);
+	assert_int_equal(vg_rot_secver_advance(&r, 1), VG_ERR_UNSUPPORTED);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -487,6 +734,12 @@ int main(void)
 	    T(test_rot_root_key_mode_0644_refused),
 	    T(test_rot_root_key_shape_refused),
 	    T(test_sfr4212_erase_secret_rotates),
+	    T(test_rot_secver_starts_at_zero_on_first_use),
+	    T(test_rot_secver_monotonic_and_persists),
+	    T(test_rot_secver_step_limit),
+	    T(test_rot_secver_torn_write_keeps_other_slot),
+	    T(test_rot_secver_independent_of_storage_counter),
+	    T(test_rot_secver_unsupported_without_ops),
 	};
 #undef T
 

@@ -6,10 +6,13 @@
  * by the TPM, never in a file in the clear and never on the TPM interface
  * in the clear; the monotonic counter is a TPM NV counter that a restored
  * state dir cannot take back; a copy of the state dir is useless with
- * another TPM; the erase secret lives in TPM NV (SFR 4.2.12).
+ * another TPM; the erase secret lives in TPM NV (SFR 4.2.12); the
+ * security-version counter (SFR 4.2.6 anti-rollback) is a second NV
+ * counter whose base is in TPM NV too, so no state dir can take it back.
  *
  * Files: tpm2-root.pub / tpm2-root.priv = "VGT2" | 1 | kind (1, 2) | TPM2B.
- * NV: counter 0x01500016, erase secret 0x01500017. PCR 23.
+ * NV: counter 0x01500016, erase secret 0x01500017, security-version
+ * counter 0x01500018 and its base 0x01500019. PCR 23.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -146,6 +149,14 @@ static uint64_t ctr(vg_rot *r)
 	uint64_t v = 99;
 
 	assert_int_equal(vg_rot_counter_read(r, &v), VG_OK);
+	return v;
+}
+
+static uint64_t secver(vg_rot *r)
+{
+	uint64_t v = 99;
+
+	assert_int_equal(vg_rot_secver_read(r, &v), VG_OK);
 	return v;
 }
 
@@ -590,8 +601,12 @@ static void test_sfr4211_tpm2_tpm_goes_away(void **state)
 	assert_int_equal(tpm_start(&c), 0);
 	r = open_on(f->dir, &c);
 	assert_int_equal(vg_rot_counter_advance(r, 4), VG_OK);
+	assert_int_equal(vg_rot_secver_advance(r, 2), VG_OK);
 	derive(r, "x", k1);
 	tpm_stop(&c);
+	assert_int_equal(vg_rot_secver_read(r, &v), VG_ERR_IO);
+	assert_int_equal(v, 0); /* never a value to trust */
+	assert_int_equal(vg_rot_secver_advance(r, 3), VG_ERR_IO);
 	assert_int_equal(vg_rot_counter_read(r, &v), VG_ERR_IO);
 	assert_int_equal(vg_rot_counter_advance(r, 5), VG_ERR_IO);
 	assert_int_equal(vg_rot_random(r, buf, sizeof buf), VG_ERR_IO);
@@ -618,11 +633,268 @@ static void test_sfr4211_tpm2_tpm_goes_away(void **state)
 	}
 	r = open_on(f->dir, &c);
 	assert_int_equal(ctr(r), 4);
+	assert_int_equal(secver(r), 2);
 	derive(r, "x", k2);
 	assert_memory_equal(k1, k2, VG_KEY_LEN);
 	vg_rot_close(&r);
 	tpm_stop(&c);
 	vgt_rmrf(c.dir);
+}
+
+/* ---- the security-version counter (SFR 4.2.6) ---- */
+
+#define SECVER      "0x01500018"
+#define SECVER_BASE "0x01500019"
+
+static bool nv_defined(const struct tpm *t, const char *index)
+{
+	char cmd[64];
+
+	(void)snprintf(cmd, sizeof cmd, "tpm2_nvreadpublic %s", index);
+	return tools(t, cmd) == 0;
+}
+
+/* The TPM as voxguard before the security-version counter left it. */
+static void secver_undefine(const struct tpm *t)
+{
+	(void)tools(t, "tpm2_nvundefine -C o " SECVER);
+	(void)tools(t, "tpm2_nvundefine -C o " SECVER_BASE);
+	assert_false(nv_defined(t, SECVER));
+	assert_false(nv_defined(t, SECVER_BASE));
+}
+
+/* SFR 4.2.6: the security version starts at 0, only goes up in NV counter
+ * steps, never lowers, refuses raises over 4096 (VG_ERR_INVALID, nothing
+ * changed), persists, and is separate from the storage counter. */
+static void test_sfr426_tpm2_secver_monotonic(void **state)
+{
+	struct fx *f = *state;
+	uint64_t v = 99;
+	vg_rot *r;
+
+	secver_undefine(&tpm_a);
+	r = open_on(f->dir, &tpm_a);
+	assert_int_equal(secver(r), 0);
+	assert_int_equal(vg_rot_secver_advance(r, 1), VG_OK);
+	assert_int_equal(secver(r), 1);
+	assert_int_equal(vg_rot_secver_advance(r, 3), VG_OK);
+	assert_int_equal(secver(r), 3);
+	assert_int_equal(vg_rot_secver_advance(r, 2), VG_OK); /* never lowers */
+	assert_int_equal(vg_rot_secver_advance(r, 0), VG_OK);
+	assert_int_equal(vg_rot_secver_advance(r, 3), VG_OK);
+	assert_int_equal(secver(r), 3);
+	assert_int_equal(vg_rot_secver_advance(r, 3 + 4097), VG_ERR_INVALID);
+	assert_int_equal(vg_rot_secver_advance(r, UINT64_MAX), VG_ERR_INVALID);
+	assert_int_equal(secver(r), 3);
+	/* Separate from the storage counter, both ways. */
+	assert_int_equal(ctr(r), 0);
+	assert_int_equal(vg_rot_counter_advance(r, 5), VG_OK);
+	assert_int_equal(secver(r), 3);
+	assert_int_equal(ctr(r), 5);
+	vg_rot_close(&r);
+	r = open_on(f->dir, &tpm_a);
+	assert_int_equal(secver(r), 3);
+	assert_int_equal(ctr(r), 5);
+	/* A raise of many steps (the exact 4096 limit is test_rot.c's: one
+	 * NV_Increment per step takes swtpm several ms). */
+	assert_int_equal(vg_rot_secver_advance(r, 3 + 4096 + 1), VG_ERR_INVALID);
+	assert_int_equal(vg_rot_secver_advance(r, 3 + 100), VG_OK);
+	assert_int_equal(vg_rot_secver_read(r, &v), VG_OK);
+	assert_int_equal(v, 103);
+	assert_int_equal(ctr(r), 5);
+	vg_rot_close(&r);
+	r = open_on(f->dir, &tpm_a);
+	assert_int_equal(secver(r), 103);
+	vg_rot_close(&r);
+}
+
+/* SFR 4.2.6: the security version is the TPM's, not the state dir's: a
+ * restored copy of the state dir (taken before the version was ever
+ * raised, so without any trace of it), a wiped and reprovisioned state
+ * dir, and a factory reset's rotation of the erase secret all leave it
+ * where it was; the storage counter of a new device starts at 0 as
+ * before. */
+static void test_sfr426_tpm2_secver_survives_state_dir(void **state)
+{
+	struct fx *f = *state;
+	char save[80], cmd[2 * VGT_PATH];
+	uint8_t e[VG_KEY_LEN];
+	vg_rot *r;
+
+	secver_undefine(&tpm_a);
+	r = open_on(f->dir, &tpm_a);
+	(void)snprintf(save, sizeof save, "%s.copy", f->dir);
+	(void)snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", f->dir, save);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(vg_rot_secver_advance(r, 5), VG_OK);
+	assert_int_equal(vg_rot_erase_secret(r, true, e), VG_OK);
+	assert_int_equal(secver(r), 5);
+	vg_rot_close(&r);
+	r = open_on(save, &tpm_a);
+	assert_int_equal(secver(r), 5);
+	vg_rot_close(&r);
+	vgt_rmrf(save);
+	/* Wiped: a new device on the same TPM, same security version. */
+	vgt_rmrf(f->dir);
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	r = open_on(f->dir, &tpm_a);
+	assert_int_equal(ctr(r), 0);
+	assert_int_equal(secver(r), 5);
+	vg_rot_close(&r);
+}
+
+/* SFR 4.2.6: a device from before the security-version counter (a state
+ * dir and a TPM without its indices) opens as before, creates nothing
+ * until the first use, then reads 0 and works; the base index is then
+ * locked against writes. */
+static void test_sfr426_tpm2_secver_upgrade_existing(void **state)
+{
+	struct fx *f = *state;
+	char p[VGT_PATH], cmd[VGT_PATH + 64];
+	vg_rot *r;
+
+	secver_undefine(&tpm_b);
+	r = open_on(f->dir, &tpm_b);
+	assert_int_equal(vg_rot_counter_advance(r, 2), VG_OK);
+	vg_rot_close(&r);
+	r = open_on(f->dir, &tpm_b);
+	assert_false(nv_defined(&tpm_b, SECVER));
+	assert_false(nv_defined(&tpm_b, SECVER_BASE));
+	assert_int_equal(secver(r), 0);
+	assert_true(nv_defined(&tpm_b, SECVER));
+	assert_true(nv_defined(&tpm_b, SECVER_BASE));
+	assert_int_equal(ctr(r), 2);
+	assert_int_equal(vg_rot_secver_advance(r, 1), VG_OK);
+	assert_int_equal(secver(r), 1);
+	assert_int_equal(ctr(r), 2);
+	vg_rot_close(&r);
+	/* The base cannot be rewritten (writeDefine, locked). */
+	vgt_path(p, f->dir, "zero8");
+	assert_int_equal(vgt_write(p, "\0\0\0\0\0\0\0\0", 8, 0600), 0);
+	(void)snprintf(cmd, sizeof cmd, "tpm2_nvwrite -C o -i '%s' " SECVER_BASE, p);
+	assert_int_not_equal(tools(&tpm_b, cmd), 0);
+	r = open_on(f->dir, &tpm_b);
+	assert_int_equal(secver(r), 1);
+	vg_rot_close(&r);
+}
+
+/* SFR 4.2.6: a setup cut short at any step resumes and reads 0: the
+ * counter defined but never incremented; incremented (several times, by
+ * anyone) without a base; the base index defined but unwritten; the base
+ * written but not yet locked. */
+static void test_sfr426_tpm2_secver_interrupted_setup(void **state)
+{
+	struct fx *f = *state;
+	char p[VGT_PATH], cmd[VGT_PATH + 64];
+	uint8_t nv[8];
+	vg_rot *r;
+
+	r = open_on(f->dir, &tpm_b);
+	vg_rot_close(&r);
+	/* Defined only. */
+	secver_undefine(&tpm_b);
+	assert_int_equal(tools(&tpm_b, "tpm2_nvdefine -C o -s 8 -a "
+				       "'nt=counter|ownerwrite|ownerread|no_da' " SECVER),
+			 0);
+	r = open_on(f->dir, &tpm_b);
+	assert_int_equal(secver(r), 0);
+	assert_int_equal(vg_rot_secver_advance(r, 2), VG_OK);
+	assert_int_equal(secver(r), 2);
+	vg_rot_close(&r);
+	/* Incremented, no base index. */
+	secver_undefine(&tpm_b);
+	assert_int_equal(tools(&tpm_b, "tpm2_nvdefine -C o -s 8 -a "
+				       "'nt=counter|ownerwrite|ownerread|no_da' " SECVER),
+			 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(tools(&tpm_b, "tpm2_nvincrement -C o " SECVER), 0);
+	r = open_on(f->dir, &tpm_b);
+	assert_int_equal(secver(r), 0);
+	assert_int_equal(vg_rot_secver_advance(r, 1), VG_OK);
+	vg_rot_close(&r);
+	r = open_on(f->dir, &tpm_b);
+	assert_int_equal(secver(r), 1);
+	vg_rot_close(&r);
+	/* The base index defined, unwritten. */
+	assert_int_equal(tools(&tpm_b, "tpm2_nvundefine -C o " SECVER_BASE), 0);
+	assert_int_equal(tools(&tpm_b, "tpm2_nvdefine -C o -s 8 -a "
+				       "'ownerwrite|ownerread|no_da|writedefine' " SECVER_BASE),
+			 0);
+	r = open_on(f->dir, &tpm_b);
+	assert_int_equal(secver(r), 0);
+	vg_rot_close(&r);
+	/* Written (with the counter's value, as the backend does) but not
+	 * locked: the backend locks it. */
+	assert_int_equal(tools(&tpm_b, "tpm2_nvundefine -C o " SECVER_BASE), 0);
+	assert_int_equal(tools(&tpm_b, "tpm2_nvdefine -C o -s 8 -a "
+				       "'ownerwrite|ownerread|no_da|writedefine' " SECVER_BASE),
+			 0);
+	vgt_path(p, f->dir, "nv8");
+	(void)snprintf(cmd, sizeof cmd, "tpm2_nvread -C o -s 8 -o '%s' " SECVER, p);
+	assert_int_equal(tools(&tpm_b, cmd), 0);
+	(void)snprintf(cmd, sizeof cmd, "tpm2_nvwrite -C o -i '%s' " SECVER_BASE, p);
+	assert_int_equal(tools(&tpm_b, cmd), 0);
+	assert_int_equal(tools(&tpm_b, "tpm2_nvincrement -C o " SECVER), 0);
+	r = open_on(f->dir, &tpm_b);
+	assert_int_equal(secver(r), 1);
+	vg_rot_close(&r);
+	memset(nv, 0xff, sizeof nv);
+	assert_int_equal(vgt_write(p, nv, sizeof nv, 0600), 0);
+	assert_int_not_equal(tools(&tpm_b, cmd), 0); /* locked now */
+}
+
+/* SFR 4.2.6: never silently back to 0: a recorded base whose counter was
+ * undefined, or undefined and redefined, is refused (VG_ERR_INTEGRITY);
+ * indices at our handles with other attributes are refused; a counter
+ * redefined and incremented by someone starts above its old value (the
+ * TPM's rule for new NV counters), so it never reads lower. */
+static void test_sfr426_tpm2_secver_tampered_nv_refused(void **state)
+{
+	struct fx *f = *state;
+	uint64_t v = 99;
+	vg_rot *r;
+
+	secver_undefine(&tpm_b);
+	r = open_on(f->dir, &tpm_b);
+	assert_int_equal(vg_rot_secver_advance(r, 4), VG_OK);
+	vg_rot_close(&r);
+	assert_int_equal(tools(&tpm_b, "tpm2_nvundefine -C o " SECVER), 0);
+	r = open_on(f->dir, &tpm_b); /* the rest of the device still opens */
+	assert_int_equal(vg_rot_secver_read(r, &v), VG_ERR_INTEGRITY);
+	assert_int_equal(v, 0);
+	assert_int_equal(vg_rot_secver_advance(r, 5), VG_ERR_INTEGRITY);
+	assert_false(nv_defined(&tpm_b, SECVER)); /* not redefined by us */
+	assert_int_equal(tools(&tpm_b, "tpm2_nvdefine -C o -s 8 -a "
+				       "'nt=counter|ownerwrite|ownerread|no_da' " SECVER),
+			 0);
+	assert_int_equal(vg_rot_secver_read(r, &v), VG_ERR_INTEGRITY);
+	assert_int_equal(ctr(r), 0);
+	vg_rot_close(&r);
+	assert_int_equal(tools(&tpm_b, "tpm2_nvincrement -C o " SECVER), 0);
+	r = open_on(f->dir, &tpm_b);
+	assert_true(secver(r) >= 4);
+	vg_rot_close(&r);
+
+	/* Foreign attributes: an orderly counter; a base without writeDefine. */
+	secver_undefine(&tpm_b);
+	assert_int_equal(tools(&tpm_b, "tpm2_nvdefine -C o -s 8 -a "
+				       "'nt=counter|ownerwrite|ownerread|no_da|orderly' " SECVER),
+			 0);
+	r = open_on(f->dir, &tpm_b);
+	assert_int_equal(vg_rot_secver_read(r, &v), VG_ERR_INTEGRITY);
+	assert_int_equal(vg_rot_secver_advance(r, 1), VG_ERR_INTEGRITY);
+	vg_rot_close(&r);
+	secver_undefine(&tpm_b);
+	assert_int_equal(
+	    tools(&tpm_b, "tpm2_nvdefine -C o -s 8 -a 'ownerwrite|ownerread|no_da' " SECVER_BASE),
+	    0);
+	r = open_on(f->dir, &tpm_b);
+	assert_int_equal(vg_rot_secver_read(r, &v), VG_ERR_INTEGRITY);
+	vg_rot_close(&r);
+	secver_undefine(&tpm_b);
+	r = open_on(f->dir, &tpm_b);
+	assert_int_equal(secver(r), 0);
+	vg_rot_close(&r);
 }
 
 int main(void)
@@ -642,6 +914,11 @@ int main(void)
 	    T(test_sfr4212_tpm2_erase_secret),
 	    T(test_sfr4211_tpm2_unreachable),
 	    T(test_sfr4211_tpm2_tpm_goes_away),
+	    T(test_sfr426_tpm2_secver_monotonic),
+	    T(test_sfr426_tpm2_secver_survives_state_dir),
+	    T(test_sfr426_tpm2_secver_upgrade_existing),
+	    T(test_sfr426_tpm2_secver_interrupted_setup),
+	    T(test_sfr426_tpm2_secver_tampered_nv_refused),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

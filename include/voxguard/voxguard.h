@@ -23,6 +23,7 @@
 #ifndef VOXGUARD_VOXGUARD_H
 #define VOXGUARD_VOXGUARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -282,6 +283,71 @@ typedef struct vg_platform_report {
  * result becomes the service's state (normal or recovery) and is
  * audited. Returns VG_OK whatever the state: read out->state. */
 VG_EXPORT VG_NODISCARD vg_rc vg_platform_verify(vg_client *c, vg_platform_report *out);
+
+/* ------------------------------------------------------------------ */
+/* A/B updates (SFR 4.2.6, 4.2.9; docs/UPDATE.md). All admin role, no    */
+/* session: the release key's signature on a bundle authorizes it.     */
+
+#define VG_MAX_UPDATE_IMAGES 8u
+
+/* The service's decision on a bundle (vg_update_begin). */
+typedef struct vg_update_plan {
+	char slot;        /* 'a' or 'b': the inactive slot to write */
+	char booted;      /* the slot running now */
+	char bundle[65];  /* the bundle ID: hex SHA-256 of its manifest */
+	bool resume;      /* the slot may hold part of this bundle: resume */
+	uint64_t min_security_version;
+	uint8_t *release_key; /* DER SPKI (vg_update_plan_free) */
+	size_t release_key_len;
+	bool has_cek;     /* an encrypted bundle: its content key */
+	uint8_t cek[32];
+	size_t n;
+	struct {
+		char name[32];
+		char path[256];
+	} images[VG_MAX_UPDATE_IMAGES];
+	char bootloader[16]; /* file, uboot, grub */
+	char boot_param[256];
+	unsigned tries;
+} vg_update_plan;
+
+/* Hands the service a bundle's manifest; it verifies the release-key
+ * signature, product and security version, unwraps the content key of an
+ * encrypted bundle, picks the inactive slot, records and audits the
+ * request. */
+VG_EXPORT VG_NODISCARD vg_rc vg_update_begin(vg_client *c, const uint8_t *manifest, size_t len,
+					     vg_update_plan *out);
+/* Wipes the content key, frees the release key. */
+VG_EXPORT void vg_update_plan_free(vg_update_plan *p);
+/* Reports a stage of bundle `bundle`: "downloaded", "written",
+ * "activated" or "failed" (detail: what happened, with the reason). */
+VG_EXPORT VG_NODISCARD vg_rc vg_update_report(vg_client *c, const char *bundle, const char *stage,
+					      const char *detail);
+
+typedef struct vg_update_status {
+	char state[16];     /* idle, installing, installed, activated, trial */
+	char version[64];   /* the update in progress or the last one */
+	char slot;          /* its target slot (0 if none) */
+	char booted;        /* the slot running now (0 if unknown) */
+	char bundle[65];
+	char last[200];     /* the last outcome */
+	uint64_t min_security_version;
+	char confirmed[64]; /* vg_update_confirm: the version just confirmed */
+	char bootloader[16];
+	char boot_param[256];
+	unsigned tries;
+} vg_update_status;
+VG_EXPORT VG_NODISCARD vg_rc vg_update_status_get(vg_client *c, vg_update_status *out);
+/* Mark-good after the health check: confirms a version on trial (raising
+ * the minimum security version) and tells the caller the running slot to
+ * mark good in the bootloader. */
+VG_EXPORT VG_NODISCARD vg_rc vg_update_confirm(vg_client *c, vg_update_status *out);
+/* The device's update public key (PEM, created on first use) to encrypt
+ * bundles for, and the fleet key's if one is installed; fleet_pem (or
+ * NULL) installs the fleet's private key once (factory). Free both PEMs
+ * with free(). */
+VG_EXPORT VG_NODISCARD vg_rc vg_update_keys(vg_client *c, const char *fleet_pem,
+					    char **device_pem, char **fleet_pub_pem);
 
 /* Platform and instance identity (open to every caller). */
 VG_EXPORT VG_NODISCARD vg_rc vg_device_identity_get(vg_client *c, vg_device_identity *out);

@@ -44,6 +44,17 @@ int cmd_verify_platform(struct cli *cli, int argc, char **argv);
 int cmd_tuf_client(struct cli *cli, int argc, char **argv);
 int cmd_repo(struct cli *cli, int argc, char **argv);
 int cmd_bundle(struct cli *cli, int argc, char **argv);
+int cmd_update(struct cli *cli, int argc, char **argv);
+
+/* A progress bar with rate and ETA on stderr, drawn only on a terminal,
+ * at most 5 times a second (a vg_bundle_progress callback). */
+struct cli_bar {
+	double t0, last;
+	bool tty;
+	const char *label; /* NULL: none */
+};
+void cli_bar_start(struct cli_bar *b, const char *label);
+void cli_bar_progress(void *ctx, uint64_t done, uint64_t total);
 
 /* Runs the subcommand named argv[0] from table (argc >= 1). */
 int cli_dispatch(struct cli *cli, const char *group, const struct cli_cmd *table, size_t n,

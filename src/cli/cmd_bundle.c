@@ -3,10 +3,18 @@
  *
  *   bundle create --out B --version V [--security-version N]
  *                 [--oem O --model M --hw-rev R] [--chunk-size BYTES]
+ *                 [--encrypt-for KEY.pub[,KEY2.pub...]]
  *                 --key RELEASE.key NAME=IMAGE ...
- *   bundle verify --key RELEASE.pub [--min-security-version N] B
- *   bundle install --key RELEASE.pub --image NAME --slot PATH
- *                 [--min-security-version N] [--oem O --model M --hw-rev R] B
+ *   bundle verify --key RELEASE.pub [--min-security-version N]
+ *                 [--decrypt-key KEY.pem] B
+ *   bundle install --key RELEASE.pub --image NAME --slot PATH [--resume]
+ *                 [--min-security-version N] [--oem O --model M --hw-rev R]
+ *                 [--decrypt-key KEY.pem] B
+ *
+ * --encrypt-for makes a format 2 bundle whose payload only holders of one
+ * of the listed P-256 keys can read (a device's `voxguard update key`, or a
+ * fleet key); --decrypt-key reads one on the host with a private key (a
+ * device decrypts through the service: `voxguard update install`).
  *
  * install streams the image into the slot with every chunk verified
  * before it is written, and draws a progress bar with an ETA on stderr
@@ -22,47 +30,38 @@
 #include <openssl/pem.h>
 
 #include "cli/cli.h"
+#include "crypto/wrap.h"
 #include "update/bundle.h"
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-struct bar {
-	double t0, last;
-	bool tty;
-};
-
-static void progress(void *ctx, uint64_t done, uint64_t total)
-{
-	struct bar *b = ctx;
-	double t = now_s(), el = t - b->t0, rate, eta;
-	int pct, fill;
-
-	if (!b->tty || (t - b->last < 0.2 && done < total))
-		return;
-	b->last = t;
-	pct = total ? (int)(done * 100 / total) : 100;
-	fill = pct / 4;
-	rate = el > 0 ? (double)done / el : 0;
-	eta = rate > 0 ? (double)(total - done) / rate : 0;
-	(void)fprintf(stderr, "\r[%-25.*s] %3d%%  %7.1f MiB/s  ETA %3.0f s ", fill,
-		      "#########################", pct, rate / 1048576.0, eta);
-	if (done >= total)
-		(void)fputc('\n', stderr);
-}
 
 static int parse_opts(int argc, char **argv, const char *spec, struct cli_opts *o, size_t max_pos)
 {
 	return cli_parse(spec, argc, argv, o, 1, max_pos);
 }
 
+/* Host-side unwrap with a private key from a PEM file. */
+static vg_rc unwrap_with(void *ctx, const uint8_t kid[32], const uint8_t *epk, size_t epk_len,
+			 const uint8_t wrapped[40], uint8_t cek[32])
+{
+	uint8_t mine[32];
+
+	if (vg_wrap_kid(ctx, mine) != VG_OK || memcmp(mine, kid, 32) != 0)
+		return VG_ERR_NOT_FOUND;
+	return vg_unwrap_key(ctx, epk, epk_len, wrapped, cek);
+}
+
+static EVP_PKEY *read_private(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+
+	if (f)
+		(void)fclose(f);
+	return k;
+}
+
 static int open_bundle(const struct cli_opts *o, const char *spec, vg_bundle **b)
 {
+	EVP_PKEY *dk = NULL;
 	uint8_t *der = NULL;
 	size_t len = 0;
 	vg_bundle_policy p = {0};
@@ -85,7 +84,17 @@ static int open_bundle(const struct cli_opts *o, const char *spec, vg_bundle **b
 		OPENSSL_free(der);
 		return cli_fail("bundle: --oem, --model and --hw-rev go together");
 	}
+	if (cli_opt(o, spec, "decrypt-key")) {
+		dk = read_private(cli_opt(o, spec, "decrypt-key"));
+		if (!dk) {
+			OPENSSL_free(der);
+			return cli_fail("%s: not a PEM private key", cli_opt(o, spec, "decrypt-key"));
+		}
+		p.unwrap = unwrap_with;
+		p.unwrap_ctx = dk;
+	}
 	rc = vg_bundle_open(b, o->pos[o->n_pos - 1], &p, why);
+	EVP_PKEY_free(dk);
 	OPENSSL_free(der);
 	if (rc != VG_OK) {
 		(void)fprintf(stderr, "voxguard: bundle: %s\n", why[0] ? why : vg_rc_str(rc));
@@ -97,12 +106,11 @@ static int open_bundle(const struct cli_opts *o, const char *spec, vg_bundle **b
 static int bundle_create(struct cli *cli, int argc, char **argv)
 {
 	static const char spec[] = "out=,version=,security-version=,oem=,model=,hw-rev=,"
-				   "chunk-size=,key=";
+				   "chunk-size=,key=,encrypt-for=";
 	struct cli_opts o;
 	vg_bundle_spec s = {0};
 	char why[VG_BUNDLE_WHY_LEN] = "";
 	EVP_PKEY *k;
-	FILE *f;
 	int e = cli_parse(spec, argc, argv, &o, 1, VG_BUNDLE_MAX_IMAGES);
 	vg_rc rc;
 
@@ -133,26 +141,48 @@ static int bundle_create(struct cli *cli, int argc, char **argv)
 		s.names[s.n] = o.pos[i];
 		s.files[s.n++] = eq + 1;
 	}
-	f = fopen(cli_opt(&o, spec, "key"), "r");
-	if (!f)
-		return cli_fail("cannot open %s", cli_opt(&o, spec, "key"));
-	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	(void)fclose(f);
-	if (!k)
-		return cli_fail("%s: not a PEM private key", cli_opt(&o, spec, "key"));
+	if (cli_opt(&o, spec, "encrypt-for")) {
+		char list[4096], *save = NULL;
+		if (strlen(cli_opt(&o, spec, "encrypt-for")) >= sizeof list)
+			return cli_fail("bundle create: --encrypt-for list too long");
+		strcpy(list, cli_opt(&o, spec, "encrypt-for"));
+		for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			FILE *pf = fopen(t, "r");
+			EVP_PKEY *pk = pf ? PEM_read_PUBKEY(pf, NULL, NULL, NULL) : NULL;
+			if (pf)
+				(void)fclose(pf);
+			if (!pk || s.n_recipients == VG_BUNDLE_MAX_RECIPIENTS) {
+				EVP_PKEY_free(pk);
+				e = cli_fail("bundle create: %s: %s", t,
+					     pk ? "too many recipients" : "not a PEM public key");
+				goto out;
+			}
+			s.recipients[s.n_recipients++] = pk;
+		}
+	}
+	k = read_private(cli_opt(&o, spec, "key"));
+	if (!k) {
+		e = cli_fail("%s: not a PEM private key", cli_opt(&o, spec, "key"));
+		goto out;
+	}
 	rc = vg_bundle_create(cli_opt(&o, spec, "out"), &s, k, why);
 	EVP_PKEY_free(k);
-	if (rc != VG_OK)
-		return cli_fail("bundle create: %s", why[0] ? why : vg_rc_str(rc));
-	(void)printf("bundle %s: version %s, security version %" PRIu64 ", %zu image%s\n",
+	if (rc != VG_OK) {
+		e = cli_fail("bundle create: %s", why[0] ? why : vg_rc_str(rc));
+		goto out;
+	}
+	(void)printf("bundle %s: version %s, security version %" PRIu64 ", %zu image%s%s\n",
 		     cli_opt(&o, spec, "out"), s.version, s.security_version, s.n,
-		     s.n == 1 ? "" : "s");
-	return 0;
+		     s.n == 1 ? "" : "s", s.n_recipients ? ", encrypted" : "");
+out:
+	for (size_t i = 0; i < s.n_recipients; i++)
+		EVP_PKEY_free(s.recipients[i]);
+	return e;
 }
 
 static int bundle_verify(struct cli *cli, int argc, char **argv)
 {
-	static const char spec[] = "key=,min-security-version=,oem=,model=,hw-rev=";
+	static const char spec[] = "key=,min-security-version=,oem=,model=,hw-rev=,decrypt-key=";
 	struct cli_opts o;
 	vg_bundle *b = NULL;
 	int e = parse_opts(argc, argv, spec, &o, 1);
@@ -181,10 +211,11 @@ static int bundle_verify(struct cli *cli, int argc, char **argv)
 
 static int bundle_install(struct cli *cli, int argc, char **argv)
 {
-	static const char spec[] = "key=,image=,slot=,min-security-version=,oem=,model=,hw-rev=";
+	static const char spec[] = "key=,image=,slot=,min-security-version=,oem=,model=,hw-rev=,"
+				   "decrypt-key=,resume";
 	struct cli_opts o;
 	vg_bundle *b = NULL;
-	struct bar bar = {.t0 = now_s(), .tty = isatty(2) == 1};
+	struct cli_bar bar;
 	char why[VG_BUNDLE_WHY_LEN] = "";
 	uint64_t written = 0;
 	int e = parse_opts(argc, argv, spec, &o, 1);
@@ -198,8 +229,18 @@ static int bundle_install(struct cli *cli, int argc, char **argv)
 				"--slot PATH [--min-security-version N] BUNDLE");
 	if ((e = open_bundle(&o, spec, &b)))
 		return e;
-	rc = vg_bundle_install(b, cli_opt(&o, spec, "image"), cli_opt(&o, spec, "slot"), progress,
-			       &bar, &written, why);
+	cli_bar_start(&bar, NULL);
+	{
+		vg_bundle_install_opts io = {
+		    .resume = cli_flag(&o, spec, "resume"), .progress = cli_bar_progress, .ctx = &bar};
+		vg_bundle_install_result r;
+		rc = vg_bundle_install_ex(b, cli_opt(&o, spec, "image"), cli_opt(&o, spec, "slot"),
+					  &io, &r, why);
+		written = r.written;
+		if (r.resumed)
+			(void)printf("resumed: %" PRIu64 " bytes already in the slot verified\n",
+				     r.resumed);
+	}
 	if (rc != VG_OK) {
 		(void)fprintf(stderr, "voxguard: bundle install: %s (%" PRIu64
 				      " verified bytes were written to the slot)\n",

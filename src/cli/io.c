@@ -6,6 +6,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
@@ -260,4 +261,37 @@ int cli_read_pubkey(const char *path, uint8_t **der, size_t *len)
 		return cli_fail("%s: cannot encode the key", path);
 	*len = (size_t)n;
 	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+void cli_bar_start(struct cli_bar *b, const char *label)
+{
+	b->t0 = now_s();
+	b->last = 0;
+	b->tty = isatty(2) == 1;
+	b->label = label;
+}
+
+void cli_bar_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct cli_bar *b = ctx;
+	double t = now_s(), el = t - b->t0, rate = el > 0 ? (double)done / el : 0;
+	int pct = total ? (int)(done * 100 / total) : 100;
+
+	if (!b->tty || (t - b->last < 0.2 && done < total))
+		return;
+	b->last = t;
+	(void)fprintf(stderr, "\r%s%s[%-25.*s] %3d%%  %7.1f MiB/s  ETA %3.0f s ",
+		      b->label ? b->label : "", b->label ? " " : "", pct / 4,
+		      "#########################", pct, rate / 1048576.0,
+		      rate > 0 ? (double)(total - done) / rate : 0);
+	if (done >= total)
+		(void)fputc('\n', stderr);
 }

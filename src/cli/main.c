@@ -50,6 +50,8 @@ static const struct cli_cmd commands[] = {
     {"verify-platform", cmd_verify_platform,
      "secure initialization: exit 0 only if the platform is genuine"},
     {"bundle", cmd_bundle, "update bundles: create (build host), verify, install into a slot"},
+    {"update", cmd_update,
+     "A/B updates on the device: install, check, download, mark-good, status, key"},
     {"repo", cmd_repo, "TUF repository (build host): init, add, sign, root, publish, expire"},
     {"tuf-client", cmd_tuf_client,
      "TUF client (tuf-conformance CLI): --metadata-dir D init ROOT | refresh | download"},

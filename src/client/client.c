@@ -1083,3 +1083,175 @@ VG_EXPORT vg_rc vg_device_debug_lock(vg_client *c)
 {
 	return simple(c, VG_OP_DEBUG_LOCK);
 }
+
+/* ---- A/B updates (SFR 4.2.6) ---- */
+
+static char slot_of(vg_msg *r, unsigned key)
+{
+	char s[2] = "";
+
+	return vg_msg_text(r, key, s, sizeof s) == VG_OK ? s[0] : 0;
+}
+
+static void boot_of(vg_msg *r, char *bl, size_t bl_cap, char *param, size_t param_cap,
+		    unsigned *tries)
+{
+	uint64_t t = 0;
+
+	VG_IGNORE(vg_msg_text(r, VG_A_BOOTLOADER, bl, bl_cap));
+	VG_IGNORE(vg_msg_text(r, VG_A_BOOT_PARAM, param, param_cap));
+	*tries = vg_msg_uint(r, VG_A_TRIES, &t) == VG_OK && t <= 9 ? (unsigned)t : 0;
+}
+
+VG_EXPORT vg_rc vg_update_begin(vg_client *c, const uint8_t *manifest, size_t len,
+				vg_update_plan *out)
+{
+	cbor_item_t *arr = NULL;
+	const uint8_t *cek = NULL;
+	size_t cek_len = 0;
+	uint64_t resume = 0;
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc;
+
+	memset(out, 0, sizeof *out);
+	if (!manifest || len == 0)
+		return VG_ERR_INVALID;
+	if (len > VG_MAX_VALUE_LEN)
+		return VG_ERR_TOO_LARGE;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_bytes(&b, VG_A_MANIFEST, manifest, len);
+	rc = call(c, VG_OP_UPDATE_BEGIN, &b, &r);
+	if (rc != VG_OK)
+		return rc;
+	out->slot = slot_of(&r, VG_A_SLOT);
+	out->booted = slot_of(&r, VG_A_BOOTED);
+	if ((out->slot != 'a' && out->slot != 'b') ||
+	    vg_msg_text(&r, VG_A_BUNDLE, out->bundle, sizeof out->bundle) != VG_OK ||
+	    vg_msg_uint(&r, VG_A_RESUME, &resume) != VG_OK ||
+	    vg_msg_uint(&r, VG_A_SECVER, &out->min_security_version) != VG_OK ||
+	    take_bytes(&r, VG_A_RELEASE_KEY, &out->release_key, &out->release_key_len) != VG_OK ||
+	    vg_msg_item(&r, VG_A_SLOTS, &arr) != VG_OK || !cbor_isa_array(arr) ||
+	    cbor_array_size(arr) > VG_MAX_UPDATE_IMAGES)
+		rc = VG_ERR_PROTOCOL;
+	out->resume = resume != 0;
+	for (size_t i = 0; rc == VG_OK && i < cbor_array_size(arr); i++) {
+		cbor_item_t *m = cbor_array_handle(arr)[i];
+		if (!cbor_isa_map(m) ||
+		    map_text(m, VG_A_NAME, out->images[i].name, sizeof out->images[i].name) !=
+			VG_OK ||
+		    map_text(m, VG_A_PATH, out->images[i].path, sizeof out->images[i].path) != VG_OK)
+			rc = VG_ERR_PROTOCOL;
+		else
+			out->n = i + 1;
+	}
+	if (rc == VG_OK && vg_msg_bytes(&r, VG_A_CEK, &cek, &cek_len) == VG_OK) {
+		if (cek_len != sizeof out->cek)
+			rc = VG_ERR_PROTOCOL;
+		else {
+			memcpy(out->cek, cek, sizeof out->cek);
+			out->has_cek = true;
+		}
+	}
+	boot_of(&r, out->bootloader, sizeof out->bootloader, out->boot_param,
+		sizeof out->boot_param, &out->tries);
+	vg_msg_free(&r);
+	if (rc != VG_OK)
+		vg_update_plan_free(out);
+	return rc;
+}
+
+VG_EXPORT void vg_update_plan_free(vg_update_plan *p)
+{
+	if (!p)
+		return;
+	free(p->release_key);
+	vg_wipe(p, sizeof *p);
+}
+
+VG_EXPORT vg_rc vg_update_report(vg_client *c, const char *bundle, const char *stage,
+				 const char *detail)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc;
+
+	if (!bundle || !stage)
+		return VG_ERR_INVALID;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_text(&b, VG_A_BUNDLE, bundle);
+	vg_msgb_text(&b, VG_A_STAGE, stage);
+	if (detail)
+		vg_msgb_text(&b, VG_A_MSG, detail);
+	rc = call(c, VG_OP_UPDATE_REPORT, &b, &r);
+	vg_msg_free(&r);
+	return rc;
+}
+
+static vg_rc update_state_call(vg_client *c, vg_op op, vg_update_status *out)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc;
+
+	memset(out, 0, sizeof *out);
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	rc = call(c, op, &b, &r);
+	if (rc != VG_OK)
+		return rc;
+	out->booted = slot_of(&r, VG_A_BOOTED);
+	if (op == VG_OP_UPDATE_STATUS) {
+		out->slot = slot_of(&r, VG_A_SLOT);
+		if (vg_msg_text(&r, VG_A_STAGE, out->state, sizeof out->state) != VG_OK ||
+		    vg_msg_text(&r, VG_A_VERSION, out->version, sizeof out->version) != VG_OK ||
+		    vg_msg_text(&r, VG_A_BUNDLE, out->bundle, sizeof out->bundle) != VG_OK ||
+		    vg_msg_text(&r, VG_A_LAST, out->last, sizeof out->last) != VG_OK ||
+		    vg_msg_uint(&r, VG_A_SECVER, &out->min_security_version) != VG_OK)
+			rc = VG_ERR_PROTOCOL;
+	} else {
+		VG_IGNORE(vg_msg_text(&r, VG_A_VERSION, out->confirmed, sizeof out->confirmed));
+	}
+	boot_of(&r, out->bootloader, sizeof out->bootloader, out->boot_param,
+		sizeof out->boot_param, &out->tries);
+	vg_msg_free(&r);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_update_status_get(vg_client *c, vg_update_status *out)
+{
+	return update_state_call(c, VG_OP_UPDATE_STATUS, out);
+}
+
+VG_EXPORT vg_rc vg_update_confirm(vg_client *c, vg_update_status *out)
+{
+	return update_state_call(c, VG_OP_UPDATE_CONFIRM, out);
+}
+
+VG_EXPORT vg_rc vg_update_keys(vg_client *c, const char *fleet_pem, char **device_pem,
+			       char **fleet_pub_pem)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc;
+
+	*device_pem = NULL;
+	*fleet_pub_pem = NULL;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	if (fleet_pem)
+		vg_msgb_bytes(&b, VG_A_DATA, (const uint8_t *)fleet_pem, strlen(fleet_pem));
+	rc = call(c, VG_OP_UPDATE_KEY, &b, &r);
+	if (rc != VG_OK)
+		return rc;
+	*device_pem = take_text(&r, VG_A_PEM, 8192);
+	*fleet_pub_pem = take_text(&r, VG_A_VALUE, 8192);
+	vg_msg_free(&r);
+	return *device_pem ? VG_OK : VG_ERR_PROTOCOL;
+}

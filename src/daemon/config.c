@@ -25,6 +25,10 @@ void vg_config_defaults(vg_config *c)
 	c->audit_max_records = 50000;
 	c->admin_session_s = 900;
 	c->admin_pw_cost = 15;
+	strcpy(c->bootloader, "file");
+	c->boot_tries = 3;
+	strcpy(c->boot_cmdline, "/proc/cmdline");
+	strcpy(c->boot_id, "/proc/sys/kernel/random/boot_id");
 }
 
 static bool parse_u64(const char *v, uint64_t min, uint64_t max, int base, uint64_t *out)
@@ -109,7 +113,60 @@ static bool apply(vg_config *c, const char *k, const char *v)
 		       (!*v || *v == '/');
 	if (strcmp(k, "manifest") == 0)
 		return set_str(c->manifest, sizeof c->manifest, v, true) && (!*v || *v == '/');
+	if (strcmp(k, "update_slots") == 0) {
+		vg_slot_map m;
+		return set_str(c->update_slots, sizeof c->update_slots, v, true) &&
+		       (!*v || vg_config_slots(v, &m) == VG_OK);
+	}
+	if (strcmp(k, "bootloader") == 0)
+		return (!strcmp(v, "file") || !strcmp(v, "uboot") || !strcmp(v, "grub")) &&
+		       set_str(c->bootloader, sizeof c->bootloader, v, false);
+	if (strcmp(k, "bootloader_param") == 0)
+		return set_str(c->bootloader_param, sizeof c->bootloader_param, v, true) &&
+		       (!*v || *v == '/');
+	if (strcmp(k, "boot_tries") == 0 && parse_u64(v, 1, 9, 10, &x)) {
+		c->boot_tries = (uint32_t)x;
+		return true;
+	}
+	if (strcmp(k, "boot_cmdline") == 0)
+		return set_str(c->boot_cmdline, sizeof c->boot_cmdline, v, false) && *v == '/';
+	if (strcmp(k, "boot_id") == 0)
+		return set_str(c->boot_id, sizeof c->boot_id, v, false) && *v == '/';
 	return false;
+}
+
+vg_rc vg_config_slots(const char *v, vg_slot_map *out)
+{
+	char buf[512], *save = NULL;
+
+	memset(out, 0, sizeof *out);
+	if (strlen(v) >= sizeof buf)
+		return VG_ERR_INVALID;
+	strcpy(buf, v);
+	for (char *item = strtok_r(buf, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
+		char *f[4], *s2 = NULL;
+		size_t n = 0;
+		for (char *t = strtok_r(item, " \t", &s2); t; t = strtok_r(NULL, " \t", &s2)) {
+			if (n == 4)
+				return VG_ERR_INVALID;
+			f[n++] = t;
+		}
+		if (n == 0)
+			continue;
+		if (n != 3 || out->n == VG_CFG_MAX_SLOTS || strlen(f[0]) >= sizeof out->e[0].image ||
+		    !vg_name_valid(f[0], strlen(f[0])) || f[1][0] != '/' || f[2][0] != '/' ||
+		    strlen(f[1]) >= sizeof out->e[0].path[0] ||
+		    strlen(f[2]) >= sizeof out->e[0].path[0] || strcmp(f[1], f[2]) == 0)
+			return VG_ERR_INVALID;
+		for (size_t i = 0; i < out->n; i++)
+			if (strcmp(out->e[i].image, f[0]) == 0)
+				return VG_ERR_INVALID;
+		strcpy(out->e[out->n].image, f[0]);
+		strcpy(out->e[out->n].path[0], f[1]);
+		strcpy(out->e[out->n].path[1], f[2]);
+		out->n++;
+	}
+	return out->n ? VG_OK : VG_ERR_INVALID;
 }
 
 static char *trim(char *s)
@@ -183,11 +240,14 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 			 "rot = %s\nrot_param = %s\nmax_clients = %u\nio_timeout_ms = %u\n"
 			 "rot_sync_ms = %u\naudit_checkpoint_every = %u\n"
 			 "audit_max_records = %llu\nadmin_session_s = %u\nadmin_pw_cost = %u\n"
-			 "reset_button = %s\nmanifest = %s\n",
+			 "reset_button = %s\nmanifest = %s\nupdate_slots = %s\nbootloader = %s\n"
+			 "bootloader_param = %s\nboot_tries = %u\nboot_cmdline = %s\nboot_id = %s\n",
 			 c->user, c->admin_group, c->socket_group, c->socket_mode, c->rot,
 			 c->rot_param, c->max_clients, c->io_timeout_ms, c->rot_sync_ms,
 			 c->audit_checkpoint_every, (unsigned long long)c->audit_max_records,
-			 c->admin_session_s, c->admin_pw_cost, c->reset_button, c->manifest);
+			 c->admin_session_s, c->admin_pw_cost, c->reset_button, c->manifest,
+			 c->update_slots, c->bootloader, c->bootloader_param, c->boot_tries,
+			 c->boot_cmdline, c->boot_id);
 
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }

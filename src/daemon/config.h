@@ -29,6 +29,14 @@
  *   manifest        =               # absolute path of the signed platform
  *                                   # manifest, checked at every start
  *                                   # (SFR 4.2.5; docs/SECURE_INIT.md)
+ *   A/B updates (SFR 4.2.6; docs/UPDATE.md), off while update_slots is empty:
+ *   update_slots    =               # "IMAGE SLOT_A SLOT_B[; IMAGE A B]...":
+ *                                   # absolute paths (block devices or files)
+ *   bootloader      = file          # file, uboot or grub (docs/BOOTLOADER.md)
+ *   bootloader_param =              # the env file, fw_env.config or grubenv
+ *   boot_tries      = 3             # boot attempts for a new slot (1..9)
+ *   boot_cmdline    = /proc/cmdline # carries voxguard.slot=a|b
+ *   boot_id         = /proc/sys/kernel/random/boot_id
  */
 #ifndef VG_CONFIG_H
 #define VG_CONFIG_H
@@ -56,7 +64,24 @@ typedef struct vg_config {
 	uint32_t admin_pw_cost;
 	char reset_button[256];
 	char manifest[256];
+	char update_slots[448];
+	char bootloader[16];
+	char bootloader_param[256];
+	uint32_t boot_tries;
+	char boot_cmdline[256];
+	char boot_id[256];
 } vg_config;
+
+#define VG_CFG_MAX_SLOTS 8u
+typedef struct vg_slot_map {
+	size_t n;
+	struct {
+		char image[32];
+		char path[2][224]; /* slot a, slot b */
+	} e[VG_CFG_MAX_SLOTS];
+} vg_slot_map;
+/* Parses an update_slots value. VG_ERR_INVALID when malformed. */
+VG_NODISCARD vg_rc vg_config_slots(const char *v, vg_slot_map *out);
 
 void vg_config_defaults(vg_config *c);
 /* Parses text into c (on top of the defaults already there). On error,

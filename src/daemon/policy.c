@@ -85,6 +85,11 @@ vg_rc vg_policy_check(const vg_policy *p, const vg_peer *peer, vg_op op, uint32_
 	case VG_OP_LOG_EXPORT:
 	case VG_OP_LOG_SEED:
 	case VG_OP_PLATFORM_VERIFY:
+	case VG_OP_UPDATE_BEGIN:
+	case VG_OP_UPDATE_REPORT:
+	case VG_OP_UPDATE_CONFIRM:
+	case VG_OP_UPDATE_STATUS:
+	case VG_OP_UPDATE_KEY:
 		return peer->admin ? VG_OK : VG_ERR_DENIED;
 	case VG_OP_KEY_LIST:
 	case VG_OP_KEY_INFO:

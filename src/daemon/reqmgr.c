@@ -10,6 +10,7 @@
 
 #include "common/util.h"
 #include "crypto/pubkey.h"
+#include "daemon/update.h"
 #include "proto/wire.h"
 #include "version.h"
 
@@ -103,6 +104,16 @@ static const char *op_name(vg_op op)
 		return "debug.lock";
 	case VG_OP_PLATFORM_VERIFY:
 		return "platform.verify";
+	case VG_OP_UPDATE_BEGIN:
+		return "update.begin";
+	case VG_OP_UPDATE_REPORT:
+		return "update.report";
+	case VG_OP_UPDATE_CONFIRM:
+		return "update.confirm";
+	case VG_OP_UPDATE_STATUS:
+		return "update.status";
+	case VG_OP_UPDATE_KEY:
+		return "update.key";
 	}
 	return NULL;
 }
@@ -936,7 +947,7 @@ static vg_rc do_platform_verify(struct req *r)
 /* In recovery (SFR 4.2.5) the service answers only what diagnoses and
  * repairs the device: status, the audit log, identity and attestation
  * (which report the failure), the platform check, factory reset and the
- * admin login it needs; updates join them with the update module.
+ * admin login it needs, and updates (the way out of recovery).
  * Every application key and record operation is refused. */
 static bool recovery_allows(vg_op op)
 {
@@ -953,10 +964,28 @@ static bool recovery_allows(vg_op op)
 	case VG_OP_ADMIN_LOGOUT:
 	case VG_OP_ADMIN_CHALLENGE:
 	case VG_OP_ADMIN_ANSWER:
+	case VG_OP_UPDATE_BEGIN:
+	case VG_OP_UPDATE_REPORT:
+	case VG_OP_UPDATE_CONFIRM:
+	case VG_OP_UPDATE_STATUS:
+	case VG_OP_UPDATE_KEY:
 		return true;
 	default:
 		return false;
 	}
+}
+
+/* A/B updates (SFR 4.2.6): the admin role (root or admin_group), no
+ * session: what authorizes an update is the release key's signature on
+ * the bundle, checked by the service, not the operator. */
+static vg_rc do_update(struct req *r)
+{
+	vg_rc rc = vg_update_handle(r->s, r->peer, r->op, &r->msg, &r->out, r->why_buf,
+				    sizeof r->why_buf);
+
+	if (rc != VG_OK && r->why_buf[0])
+		r->why = r->why_buf;
+	return rc;
 }
 
 static vg_rc dispatch(struct req *r)
@@ -1048,6 +1077,12 @@ static vg_rc dispatch(struct req *r)
 		return do_debug(r);
 	case VG_OP_PLATFORM_VERIFY:
 		return do_platform_verify(r);
+	case VG_OP_UPDATE_BEGIN:
+	case VG_OP_UPDATE_REPORT:
+	case VG_OP_UPDATE_CONFIRM:
+	case VG_OP_UPDATE_STATUS:
+	case VG_OP_UPDATE_KEY:
+		return do_update(r);
 	default:
 		return do_key(r);
 	}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "daemon/update.h"
 #include "platform/secinit.h"
 #include "version.h"
 
@@ -86,7 +87,7 @@ static vg_rc audit_key(vg_service *s, uint8_t **der, size_t *der_len)
  * evidenced even though the OEM ships it in /etc. */
 static void seal_config(vg_service *s)
 {
-	char text[2048];
+	char text[4096];
 	uint8_t *old = NULL, h_old[32], h_new[32];
 	size_t old_len = 0, len = vg_config_format(&s->cfg, text, sizeof text);
 	char detail[160], ho[17], hn[17];
@@ -436,6 +437,7 @@ vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *
 		(void)snprintf(err, err_len, "platform verification: %s", vg_rc_str(rc));
 		goto fail;
 	}
+	vg_update_at_start(s); /* a reboot after an activation: trial or fallback */
 	if (state == VG_OK)
 		seal_config(s);
 	if (state == VG_ERR_ROLLBACK)

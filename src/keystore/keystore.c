@@ -15,6 +15,7 @@
 
 #include "common/util.h"
 #include "crypto/seal.h"
+#include "crypto/wrap.h"
 
 #define CACHE_MAX  128u
 #define BLOB_HDR   23u
@@ -94,6 +95,15 @@ static uint64_t get_be(const uint8_t *p, int n)
 	return v;
 }
 
+/* What a key may be used for: the type's public usages, and for the
+ * service's own P-256 keys the internal unwrap usage too. */
+static uint32_t allowed_for(vg_key_type type, uint32_t owner)
+{
+	uint32_t a = vg_key_type_usage_allowed(type);
+
+	return type == VG_KEY_P256 && owner == VG_OWNER_SERVICE ? a | VG_KS_USE_UNWRAP : a;
+}
+
 vg_rc vg_keystore_blob_decode(const uint8_t *blob, size_t len, vg_key_info *info, EVP_PKEY **pkey,
 			      uint8_t **secret)
 {
@@ -111,7 +121,8 @@ vg_rc vg_keystore_blob_decode(const uint8_t *blob, size_t len, vg_key_info *info
 	info->owner_uid = (uint32_t)get_be(blob + 9, 4);
 	info->created = get_be(blob + 13, 8);
 	n = (size_t)get_be(blob + 21, 2);
-	if (n != len - BLOB_HDR || (info->usage & ~vg_key_type_usage_allowed(info->type)))
+	if (n != len - BLOB_HDR ||
+	    (info->usage & ~allowed_for(info->type, info->owner_uid)))
 		return VG_ERR_INTEGRITY;
 	p = blob + BLOB_HDR;
 	switch (info->type) {
@@ -255,14 +266,25 @@ static vg_rc load(vg_keystore *ks, uint32_t owner, const char *name, struct cach
 	return VG_OK;
 }
 
+/* VG_OK when no key of that name exists in ns, VG_ERR_EXISTS when one does. */
+static vg_rc name_free(vg_keystore *ks, const char *ns, const char *name)
+{
+	uint8_t *old = NULL;
+	size_t old_len = 0;
+	vg_rc rc = vg_secstore_get(ks->store, ns, name, &old, &old_len);
+
+	vg_free(old, old_len);
+	return rc == VG_OK ? VG_ERR_EXISTS : rc == VG_ERR_NOT_FOUND ? VG_OK : rc;
+}
+
 vg_rc vg_keystore_create(vg_keystore *ks, uint32_t owner, const char *name, vg_key_type type,
 			 uint32_t usage)
 {
 	vg_key_info info = {0};
 	EVP_PKEY *pkey = NULL;
-	uint8_t *secret = NULL, *blob = NULL, *old = NULL;
-	size_t blob_len = 0, old_len = 0;
-	uint32_t allowed = vg_key_type_usage_allowed(type);
+	uint8_t *secret = NULL, *blob = NULL;
+	size_t blob_len = 0;
+	uint32_t allowed = allowed_for(type, owner);
 	char ns[24];
 	vg_rc rc;
 
@@ -271,15 +293,12 @@ vg_rc vg_keystore_create(vg_keystore *ks, uint32_t owner, const char *name, vg_k
 	if (!allowed)
 		return VG_ERR_UNSUPPORTED;
 	if (usage == 0)
-		usage = allowed;
+		usage = vg_key_type_usage_allowed(type);
 	if (usage & ~allowed)
 		return VG_ERR_POLICY;
 	vg_keystore_ns(owner, ns);
-	rc = vg_secstore_get(ks->store, ns, name, &old, &old_len);
-	vg_free(old, old_len);
-	if (rc == VG_OK)
-		return VG_ERR_EXISTS;
-	if (rc != VG_ERR_NOT_FOUND)
+	rc = name_free(ks, ns, name);
+	if (rc != VG_OK)
 		return rc;
 
 	info.type = type;
@@ -310,6 +329,55 @@ vg_rc vg_keystore_create(vg_keystore *ks, uint32_t owner, const char *name, vg_k
 	EVP_PKEY_free(pkey);
 	vg_secret_free(secret, VG_KEY_LEN);
 	return rc;
+}
+
+static vg_rc need(const struct cached *c, uint32_t use);
+
+vg_rc vg_keystore_import(vg_keystore *ks, uint32_t owner, const char *name, EVP_PKEY *key,
+			 uint32_t usage)
+{
+	vg_key_info info = {.type = VG_KEY_P256, .usage = usage, .owner_uid = owner};
+	uint8_t *blob = NULL;
+	size_t blob_len = 0;
+	char group[32], ns[24];
+	size_t gl = 0;
+	vg_rc rc;
+
+	if (!name || !vg_name_valid(name, strlen(name)) || owner != VG_OWNER_SERVICE ||
+	    usage != VG_KS_USE_UNWRAP || !key || !EVP_PKEY_is_a(key, "EC") ||
+	    EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+					   &gl) != 1 ||
+	    strcmp(group, "prime256v1") != 0)
+		return VG_ERR_INVALID;
+	vg_keystore_ns(owner, ns);
+	rc = name_free(ks, ns, name);
+	if (rc != VG_OK)
+		return rc;
+	info.created = vg_time_now(NULL);
+	rc = blob_encode(&info, key, NULL, &blob, &blob_len);
+	if (rc == VG_OK)
+		rc = vg_secstore_put(ks->store, ns, name, blob, blob_len);
+	vg_free(blob, blob_len);
+	return rc;
+}
+
+vg_rc vg_keystore_unwrap(vg_keystore *ks, uint32_t owner, const char *name, const uint8_t kid[32],
+			 const uint8_t *epk, size_t epk_len, const uint8_t wrapped[40],
+			 uint8_t cek[32])
+{
+	struct cached *c;
+	uint8_t mine[32];
+	vg_rc rc = load(ks, owner, name, &c);
+
+	if (rc != VG_OK)
+		return rc;
+	if (c->info.type != VG_KEY_P256 || need(c, VG_KS_USE_UNWRAP) != VG_OK)
+		return VG_ERR_POLICY;
+	if (vg_wrap_kid(c->pkey, mine) != VG_OK)
+		return VG_ERR_CRYPTO;
+	if (memcmp(mine, kid, 32) != 0)
+		return VG_ERR_NOT_FOUND;
+	return vg_unwrap_key(c->pkey, epk, epk_len, wrapped, cek);
 }
 
 vg_rc vg_keystore_delete(vg_keystore *ks, uint32_t owner, const char *name)

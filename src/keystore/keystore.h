@@ -34,6 +34,10 @@
 #include "voxguard/voxguard.h"
 
 #define VG_OWNER_SERVICE 0xFFFFFFFFu
+/* Internal usage bit (never granted through IPC): a service-owned P-256
+ * key used for ECDH key unwrapping (update bundle decryption, crypto/wrap.h)
+ * and for nothing else. */
+#define VG_KS_USE_UNWRAP 0x100u
 
 typedef struct vg_keystore vg_keystore;
 
@@ -45,6 +49,19 @@ void vg_keystore_forget(vg_keystore *ks);
 
 VG_NODISCARD vg_rc vg_keystore_create(vg_keystore *ks, uint32_t owner, const char *name,
 				      vg_key_type type, uint32_t usage);
+/* Imports a private key the service is given once (an update fleet key at
+ * provisioning): service-owned P-256 only, usage VG_KS_USE_UNWRAP.
+ * VG_ERR_EXISTS if the name is taken. */
+struct evp_pkey_st;
+VG_NODISCARD vg_rc vg_keystore_import(vg_keystore *ks, uint32_t owner, const char *name,
+				      struct evp_pkey_st *key, uint32_t usage);
+/* Unwraps a content key wrapped for key `name` (crypto/wrap.h), when kid is
+ * that key's. VG_ERR_NOT_FOUND: kid is another key's (or no such key);
+ * VG_ERR_POLICY: the key is not an unwrap key; VG_ERR_VERIFY_FAILED: the
+ * wrap does not open. */
+VG_NODISCARD vg_rc vg_keystore_unwrap(vg_keystore *ks, uint32_t owner, const char *name,
+				      const uint8_t kid[32], const uint8_t *epk, size_t epk_len,
+				      const uint8_t wrapped[40], uint8_t cek[32]);
 VG_NODISCARD vg_rc vg_keystore_delete(vg_keystore *ks, uint32_t owner, const char *name);
 VG_NODISCARD vg_rc vg_keystore_info(vg_keystore *ks, uint32_t owner, const char *name,
 				    vg_key_info *out);

@@ -71,6 +71,11 @@ typedef enum vg_op {
 	VG_OP_DEBUG_UNLOCK = 82,
 	VG_OP_DEBUG_LOCK = 83,
 	VG_OP_PLATFORM_VERIFY = 90, /* secure initialization: re-run the check (admin) */
+	VG_OP_UPDATE_BEGIN = 91,    /* A/B update: decide on a bundle manifest (admin) */
+	VG_OP_UPDATE_REPORT = 92,   /* A/B update: the agent reports a stage (admin) */
+	VG_OP_UPDATE_CONFIRM = 93,  /* A/B update: mark-good after the health check (admin) */
+	VG_OP_UPDATE_STATUS = 94,   /* A/B update: state and slots (admin) */
+	VG_OP_UPDATE_KEY = 95,      /* the update decryption keys (admin) */
 } vg_op;
 
 /* Argument and result keys. */
@@ -123,6 +128,18 @@ enum vg_arg {
 	VG_A_RELEASE_KEY = 45,  /* bytes: the OEM release public key (provisioning) */
 	VG_A_RC = 46,           /* uint: a vg_rc (per component in RESULTS) */
 	VG_A_PLATFORM_VERSION = 47, /* text: the platform manifest's version */
+	VG_A_MANIFEST = 48,     /* bytes: an update bundle's manifest */
+	VG_A_SLOT = 49,         /* text: "a" or "b" */
+	VG_A_SLOTS = 50,        /* array of maps {NAME: image, PATH: slot path} */
+	VG_A_RESUME = 51,       /* uint 0/1: the slot holds part of this bundle */
+	VG_A_CEK = 52,          /* bytes: an encrypted bundle's content key */
+	VG_A_BOOTLOADER = 53,   /* text: file, uboot or grub */
+	VG_A_BOOT_PARAM = 54,   /* text: the bootloader adapter's parameter */
+	VG_A_TRIES = 55,        /* uint: boot attempts */
+	VG_A_STAGE = 56,        /* text: an update stage or state */
+	VG_A_BUNDLE = 57,       /* text: a bundle ID (hex SHA-256 of its manifest) */
+	VG_A_BOOTED = 58,       /* text: the slot running now ("a", "b" or "") */
+	VG_A_LAST = 59,         /* text: the last update's outcome */
 };
 
 /* A decoded message. `args` points into `root`. */

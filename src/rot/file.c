@@ -9,6 +9,16 @@
  *           current value intact; the reader takes the highest valid slot.
  *           Counter 0 is written when the device is created.
  *
+ * secver:   the security-version counter (rot.h), the same two slots with
+ *           magic "VGS1" (so neither file passes for the other), created
+ *           whole on first use (value 0 in slot 0, written to a temporary
+ *           file and renamed into place), so an existing secver file always
+ *           holds a valid slot: one with no valid slot is damage, refused.
+ *           It lives in the state dir, so a restored or wiped state dir
+ *           takes it back (to 0 if the file is gone): the hardware
+ *           backend's promise (rot.h) does not hold here, one more reason
+ *           this is a development backend.
+ *
  * erase.key: 32 random bytes, mode 0600, the erase secret (rot.h), created
  *           on first use and overwritten in place (then fdatasync'ed) when
  *           rotated, so the old value does not survive in a freed block.
@@ -30,14 +40,24 @@
 #include "common/util.h"
 #include "rot/rot.h"
 
-#define SLOT_LEN 32u
+#define SLOT_LEN      32u
+#define COUNTER_MAGIC "VGC1"
+#define SECVER_MAGIC  "VGS1"
+
+/* A two-slot counter file. */
+struct slots {
+	const char *magic;
+	int fd; /* -1: not open (yet) */
+	uint64_t value;
+	int slot; /* the slot holding `value`; the next write goes to the other */
+};
 
 struct file_rot {
 	uint8_t *root; /* VG_KEY_LEN bytes of secret memory */
-	int counter_fd;
-	uint64_t counter;
-	int slot; /* the slot holding `counter`; the next write goes to the other */
+	struct slots counter;
+	struct slots secver; /* opened (or created) on first use */
 	char erase_path[4096];
+	char secver_path[4096];
 };
 
 static vg_rc file_derive(vg_rot *r, const char *label, const uint8_t *ctx, size_t ctx_len,
@@ -48,23 +68,23 @@ static vg_rc file_derive(vg_rot *r, const char *label, const uint8_t *ctx, size_
 	return vg_hkdf(f->root, VG_KEY_LEN, label, ctx, ctx_len, out);
 }
 
-static void slot_encode(uint64_t v, uint8_t s[SLOT_LEN])
+static void slot_encode(const char *magic, uint64_t v, uint8_t s[SLOT_LEN])
 {
 	uint8_t d[32];
 
 	memset(s, 0, SLOT_LEN);
-	memcpy(s, "VGC1", 4);
+	memcpy(s, magic, 4);
 	for (int i = 0; i < 8; i++)
 		s[4 + i] = (uint8_t)(v >> (56 - 8 * i));
 	VG_IGNORE(vg_sha256(s, 28, d));
 	memcpy(s + 28, d, 4);
 }
 
-static bool slot_decode(const uint8_t s[SLOT_LEN], uint64_t *v)
+static bool slot_decode(const char *magic, const uint8_t s[SLOT_LEN], uint64_t *v)
 {
 	uint8_t d[32];
 
-	if (memcmp(s, "VGC1", 4) != 0 || vg_sha256(s, 28, d) != VG_OK || memcmp(s + 28, d, 4) != 0)
+	if (memcmp(s, magic, 4) != 0 || vg_sha256(s, 28, d) != VG_OK || memcmp(s + 28, d, 4) != 0)
 		return false;
 	*v = 0;
 	for (int i = 0; i < 8; i++)
@@ -74,23 +94,43 @@ static bool slot_decode(const uint8_t s[SLOT_LEN], uint64_t *v)
 
 /* Writes value into the slot that does NOT hold the current value, so a
  * torn write can only lose the new value, never the current one. */
-static vg_rc counter_write(struct file_rot *f, uint64_t value)
+static vg_rc counter_write(struct slots *c, uint64_t value)
 {
 	uint8_t s[SLOT_LEN];
-	int slot = 1 - f->slot;
+	int slot = 1 - c->slot;
 
-	slot_encode(value, s);
-	if (pwrite(f->counter_fd, s, SLOT_LEN, (off_t)slot * SLOT_LEN) != SLOT_LEN ||
-	    fdatasync(f->counter_fd) != 0)
+	slot_encode(c->magic, value, s);
+	if (pwrite(c->fd, s, SLOT_LEN, (off_t)slot * SLOT_LEN) != SLOT_LEN || fdatasync(c->fd) != 0)
 		return VG_ERR_IO;
-	f->counter = value;
-	f->slot = slot;
+	c->value = value;
+	c->slot = slot;
+	return VG_OK;
+}
+
+/* Takes the highest valid slot. Both slots bad (or an emptied file) is
+ * never a torn write: one slot is written at a time, and slot 0 holds a
+ * value from creation on. Someone damaged the counter: fail closed. */
+static vg_rc counter_load(struct slots *c)
+{
+	uint8_t s[2 * SLOT_LEN];
+	uint64_t a = 0, b = 0;
+	bool va, vb;
+
+	memset(s, 0, sizeof s);
+	if (pread(c->fd, s, sizeof s, 0) < 0)
+		return VG_ERR_IO;
+	va = slot_decode(c->magic, s, &a);
+	vb = slot_decode(c->magic, s + SLOT_LEN, &b);
+	if (!va && !vb)
+		return VG_ERR_INTEGRITY;
+	c->slot = va && (!vb || a > b) ? 0 : 1;
+	c->value = c->slot == 0 ? a : b;
 	return VG_OK;
 }
 
 static vg_rc file_counter_read(vg_rot *r, uint64_t *value)
 {
-	*value = ((struct file_rot *)r->priv)->counter;
+	*value = ((struct file_rot *)r->priv)->counter.value;
 	return VG_OK;
 }
 
@@ -98,9 +138,69 @@ static vg_rc file_counter_advance(vg_rot *r, uint64_t value)
 {
 	struct file_rot *f = r->priv;
 
-	if (value <= f->counter)
+	if (value <= f->counter.value)
 		return VG_OK;
-	return counter_write(f, value);
+	return counter_write(&f->counter, value);
+}
+
+/* Opens the security-version file, creating it at 0 on first use. It is
+ * created whole (temporary file, fsync, rename, fsync of the dir), so no
+ * crash leaves a secver file without a valid slot 0. */
+static vg_rc secver_open(struct file_rot *f)
+{
+	struct stat st;
+	vg_rc rc;
+	int fd;
+
+	if (f->secver.fd >= 0)
+		return VG_OK;
+	fd = open(f->secver_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		uint8_t init[2 * SLOT_LEN];
+
+		memset(init, 0, sizeof init);
+		slot_encode(SECVER_MAGIC, 0, init);
+		rc = vg_write_file_atomic(f->secver_path, init, sizeof init, 0600);
+		if (rc != VG_OK)
+			return rc;
+		fd = open(f->secver_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (fd < 0)
+		return VG_ERR_IO;
+	/* Like root.key: ours, a regular file, nobody else's to write. */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) ||
+	    st.st_uid != geteuid()) {
+		(void)close(fd);
+		return VG_ERR_INTEGRITY;
+	}
+	f->secver.fd = fd;
+	rc = counter_load(&f->secver);
+	if (rc != VG_OK) {
+		f->secver.fd = -1;
+		(void)close(fd);
+	}
+	return rc;
+}
+
+static vg_rc file_secver_read(vg_rot *r, uint64_t *value)
+{
+	struct file_rot *f = r->priv;
+	vg_rc rc = secver_open(f);
+
+	*value = rc == VG_OK ? f->secver.value : 0;
+	return rc;
+}
+
+static vg_rc file_secver_advance(vg_rot *r, uint64_t value)
+{
+	struct file_rot *f = r->priv;
+	vg_rc rc = secver_open(f);
+
+	if (rc != VG_OK || value <= f->secver.value)
+		return rc;
+	if (value - f->secver.value > VG_ROT_SECVER_MAX_STEP)
+		return VG_ERR_INVALID;
+	return counter_write(&f->secver, value);
 }
 
 static vg_rc file_random(vg_rot *r, uint8_t *buf, size_t len)
@@ -149,8 +249,10 @@ static void file_close(vg_rot *r)
 
 	if (f) {
 		vg_secret_free(f->root, VG_KEY_LEN);
-		if (f->counter_fd >= 0)
-			(void)close(f->counter_fd);
+		if (f->counter.fd >= 0)
+			(void)close(f->counter.fd);
+		if (f->secver.fd >= 0)
+			(void)close(f->secver.fd);
 		free(f);
 	}
 	free(r);
@@ -164,6 +266,8 @@ static const vg_rot_ops file_ops = {
     .counter_advance = file_counter_advance,
     .random = file_random,
     .erase_secret = file_erase_secret,
+    .secver_read = file_secver_read,
+    .secver_advance = file_secver_advance,
     .close = file_close,
 };
 
@@ -213,10 +317,7 @@ vg_rc vg_rot_file_open(vg_rot **out, const char *state_dir)
 	char path[4096];
 	struct file_rot *f = NULL;
 	vg_rot *r = NULL;
-	uint8_t slots[2 * SLOT_LEN];
-	uint64_t a = 0, b = 0;
-	bool va, vb, fresh;
-	ssize_t n;
+	bool fresh;
 	vg_rc rc;
 
 	*out = NULL;
@@ -227,7 +328,8 @@ vg_rc vg_rot_file_open(vg_rot **out, const char *state_dir)
 		free(f);
 		return VG_ERR_NOMEM;
 	}
-	f->counter_fd = -1;
+	f->counter = (struct slots){.magic = COUNTER_MAGIC, .fd = -1};
+	f->secver = (struct slots){.magic = SECVER_MAGIC, .fd = -1};
 	r->ops = &file_ops;
 	r->priv = f;
 	f->root = vg_secret_alloc(VG_KEY_LEN);
@@ -237,6 +339,8 @@ vg_rc vg_rot_file_open(vg_rot **out, const char *state_dir)
 	}
 	if ((size_t)snprintf(f->erase_path, sizeof f->erase_path, "%s/erase.key", state_dir) >=
 		sizeof f->erase_path ||
+	    (size_t)snprintf(f->secver_path, sizeof f->secver_path, "%s/secver", state_dir) >=
+		sizeof f->secver_path ||
 	    (size_t)snprintf(path, sizeof path, "%s/root.key", state_dir) >= sizeof path) {
 		rc = VG_ERR_INVALID;
 		goto fail;
@@ -249,9 +353,9 @@ vg_rc vg_rot_file_open(vg_rot **out, const char *state_dir)
 	{
 		char cpath[4096];
 		(void)snprintf(cpath, sizeof cpath, "%s/counter", state_dir);
-		f->counter_fd =
+		f->counter.fd =
 		    open(cpath, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (fresh ? O_CREAT : 0), 0600);
-		if (f->counter_fd < 0) {
+		if (f->counter.fd < 0) {
 			rc = errno == ENOENT ? VG_ERR_INTEGRITY : VG_ERR_IO;
 			goto fail;
 		}
@@ -259,31 +363,17 @@ vg_rc vg_rot_file_open(vg_rot **out, const char *state_dir)
 	if (fresh) {
 		/* Counter 0 is written before the root key exists, so an empty
 		 * counter file next to a root key is never a crash: tampering. */
-		f->slot = 1;
-		rc = counter_write(f, 0);
+		f->counter.slot = 1;
+		rc = counter_write(&f->counter, 0);
 		if (rc != VG_OK)
 			goto fail;
 	}
 	rc = load_or_create_root(path, f->root);
 	if (rc != VG_OK)
 		goto fail;
-	memset(slots, 0, sizeof slots);
-	n = pread(f->counter_fd, slots, sizeof slots, 0);
-	if (n < 0) {
-		rc = VG_ERR_IO;
+	rc = counter_load(&f->counter);
+	if (rc != VG_OK)
 		goto fail;
-	}
-	va = slot_decode(slots, &a);
-	vb = slot_decode(slots + SLOT_LEN, &b);
-	if (!va && !vb) {
-		/* Both slots bad (or an emptied file) is never a torn write:
-		 * one slot is written at a time, and slot 0 holds a value from
-		 * creation on. Someone damaged the counter: fail closed. */
-		rc = VG_ERR_INTEGRITY;
-		goto fail;
-	}
-	f->slot = va && (!vb || a > b) ? 0 : 1;
-	f->counter = f->slot == 0 ? a : b;
 	*out = r;
 	return VG_OK;
 fail:

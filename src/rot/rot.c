@@ -52,6 +52,17 @@ vg_rc vg_rot_erase_secret(vg_rot *r, bool rotate, uint8_t out[static VG_KEY_LEN]
 	return r->ops->erase_secret ? r->ops->erase_secret(r, rotate, out) : VG_ERR_UNSUPPORTED;
 }
 
+vg_rc vg_rot_secver_read(vg_rot *r, uint64_t *value)
+{
+	*value = 0;
+	return r->ops->secver_read ? r->ops->secver_read(r, value) : VG_ERR_UNSUPPORTED;
+}
+
+vg_rc vg_rot_secver_advance(vg_rot *r, uint64_t value)
+{
+	return r->ops->secver_advance ? r->ops->secver_advance(r, value) : VG_ERR_UNSUPPORTED;
+}
+
 const char *vg_rot_name(const vg_rot *r)
 {
 	return r->ops->name;

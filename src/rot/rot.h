@@ -6,11 +6,14 @@
  *    used only to derive purpose keys (HKDF-SHA256, see vg_rot_derive);
  *  - a monotonic counter that never goes backwards, even across power cuts
  *    and restores of the state dir (what rollback detection compares with);
+ *  - a second monotonic counter, the security-version counter: the
+ *    device's minimum firmware security version (anti-rollback, SFR 4.2.6),
+ *    raised rarely (once a new firmware has booted and been confirmed);
  *  - random bytes.
  *
  * Backends: `file` (development: the root key in a 0600 file in the state
  * dir; vg_rot_is_dev() says so) and `tpm2` (the key sealed in the TPM, the
- * counter and the erase secret in TPM NV; src/rot/tpm2.c, docs/TPM2.md). Each lives in src/rot/<name>.c and fills a
+ * counters and the erase secret in TPM NV; src/rot/tpm2.c, docs/TPM2.md). Each lives in src/rot/<name>.c and fills a
  * vg_rot_ops table.
  */
 #ifndef VG_ROT_H
@@ -24,6 +27,10 @@
 #include "voxguard/voxguard.h"
 
 typedef struct vg_rot vg_rot;
+
+/* The largest raise secver_advance accepts in one call: a TPM NV counter
+ * steps by one per command. */
+#define VG_ROT_SECVER_MAX_STEP 4096u
 
 typedef struct vg_rot_ops {
 	const char *name;
@@ -46,6 +53,16 @@ typedef struct vg_rot_ops {
 	 * first use; rotate replaces it, overwriting the old value in place,
 	 * durably before returning. out receives the current value. */
 	vg_rc (*erase_secret)(vg_rot *r, bool rotate, uint8_t out[VG_KEY_LEN]);
+	/* The security-version counter: the device's minimum firmware
+	 * security version (anti-rollback, SFR 4.2.6). Starts at 0; never
+	 * goes down; survives factory reset and restores (and wipes) of the
+	 * state dir (tpm2: it lives in TPM NV; file, a development backend,
+	 * keeps it in the state dir, so there only factory reset). Separate
+	 * from the storage counter. Optional (NULL: VG_ERR_UNSUPPORTED). */
+	vg_rc (*secver_read)(vg_rot *r, uint64_t *value);
+	/* Raises it to value if lower (never lowers); durable before return.
+	 * VG_ERR_INVALID if value - current > VG_ROT_SECVER_MAX_STEP. */
+	vg_rc (*secver_advance)(vg_rot *r, uint64_t value);
 	void (*close)(vg_rot *r);
 } vg_rot_ops;
 
@@ -71,6 +88,20 @@ VG_NODISCARD vg_rc vg_rot_random(vg_rot *r, uint8_t *buf, size_t len);
 /* VG_ERR_UNSUPPORTED when the backend has no erase secret. */
 VG_NODISCARD vg_rc vg_rot_erase_secret(vg_rot *r, bool rotate, uint8_t out[static VG_KEY_LEN]);
 VG_NODISCARD vg_rc vg_rot_measure(vg_rot *r, const char *what, const uint8_t digest[static 32]);
+/*
+ * The security-version counter (the ops above; SFR 4.2.6 anti-rollback).
+ * read: *value = the current minimum security version (0 on a device that
+ * never raised it); on failure *value is 0 and must not be taken as the
+ * minimum (fail closed). advance: raises it to value (a lower or equal
+ * value is VG_OK and changes nothing); VG_ERR_INVALID, nothing changed,
+ * when value - current > VG_ROT_SECVER_MAX_STEP. An advance that fails
+ * part-way (VG_ERR_IO) may leave it anywhere between the old value and
+ * value, never below the old one: read it again. The first use may create
+ * its backing store (file: `secver` in the state dir; tpm2: two NV
+ * indices). VG_ERR_UNSUPPORTED when the backend has none.
+ */
+VG_NODISCARD vg_rc vg_rot_secver_read(vg_rot *r, uint64_t *value);
+VG_NODISCARD vg_rc vg_rot_secver_advance(vg_rot *r, uint64_t value);
 const char *vg_rot_name(const vg_rot *r);
 bool vg_rot_is_dev(const vg_rot *r);
 

@@ -33,6 +33,18 @@
  *    counter_read() = NV - b. A restored old state dir brings back the old
  *    b with the same (or a higher) NV value: the counter never goes back.
  *    A pre-existing index with other attributes is refused.
+ *  - The security-version counter (rot.h, SFR 4.2.6 anti-rollback): NV
+ *    counter index VG_TPM2_NV_SECVER (0x01500018, the same attributes as
+ *    the storage counter) read as NV - b' like the storage counter, but its
+ *    base b' lives in TPM NV, in the ordinary 8-byte index
+ *    VG_TPM2_NV_SECVER_BASE (0x01500019; writeDefine, written once and then
+ *    write-locked for good), not in the state dir: the security version
+ *    must survive a restored, wiped or reprovisioned state dir (a base
+ *    sealed in tpm2-root.* would be lost, or brought back without it, with
+ *    the files) and a factory reset. Both indices are set up on first use
+ *    (secver_setup()), so state dirs and TPMs from before they existed
+ *    keep working and read 0 at first. Only the TPM's owner (empty auth,
+ *    see Limits) can take it back, by undefining the indices.
  *  - The erase secret (rot.h): 32 bytes in the ordinary NV index
  *    VG_TPM2_NV_ERASE (0x01500017), overwritten in place by a rotation
  *    (factory reset). It is only ever created when the index is unwritten,
@@ -101,12 +113,18 @@
  * integrator keeps these two free; docs/TPM2.md). Owner read/write with
  * the owner's (empty) authorization, no DA, not orderly (each write is
  * durable when the command returns). */
-#define VG_TPM2_NV_COUNTER 0x01500016u
-#define VG_TPM2_NV_ERASE   0x01500017u
-#define VG_TPM2_PCR        23u
-#define NV_OWNER_ATTRS     (TPMA_NV_OWNERWRITE | TPMA_NV_OWNERREAD | TPMA_NV_NO_DA)
-#define COUNTER_ATTRS      ((TPMA_NV)((TPM2_NT_COUNTER << TPMA_NV_TPM2_NT_SHIFT) | NV_OWNER_ATTRS))
-#define ERASE_ATTRS        ((TPMA_NV)((TPM2_NT_ORDINARY << TPMA_NV_TPM2_NT_SHIFT) | NV_OWNER_ATTRS))
+#define VG_TPM2_NV_COUNTER     0x01500016u
+#define VG_TPM2_NV_ERASE       0x01500017u
+#define VG_TPM2_NV_SECVER      0x01500018u
+#define VG_TPM2_NV_SECVER_BASE 0x01500019u
+#define VG_TPM2_PCR            23u
+#define NV_OWNER_ATTRS         (TPMA_NV_OWNERWRITE | TPMA_NV_OWNERREAD | TPMA_NV_NO_DA)
+#define COUNTER_ATTRS          ((TPMA_NV)((TPM2_NT_COUNTER << TPMA_NV_TPM2_NT_SHIFT) | NV_OWNER_ATTRS))
+#define ERASE_ATTRS            ((TPMA_NV)((TPM2_NT_ORDINARY << TPMA_NV_TPM2_NT_SHIFT) | NV_OWNER_ATTRS))
+/* writeDefine: TPM2_NV_WriteLock locks it until the index is deleted. */
+#define SECVER_BASE_ATTRS                                                         \
+	((TPMA_NV)((TPM2_NT_ORDINARY << TPMA_NV_TPM2_NT_SHIFT) | NV_OWNER_ATTRS | \
+		   TPMA_NV_WRITEDEFINE))
 /* Set by the TPM at run time, not part of the definition. */
 #define NV_RUNTIME_ATTRS ((TPMA_NV)(TPMA_NV_WRITTEN | TPMA_NV_WRITELOCKED | TPMA_NV_READLOCKED))
 
@@ -122,6 +140,10 @@ struct tpm2_rot {
 	ESYS_TR srk;  /* transient; flushed once the sealed object is loaded */
 	ESYS_TR sess; /* salted HMAC session, for the handle's lifetime */
 	ESYS_TR nv;   /* the counter index */
+	/* The security-version counter, once secver_setup() succeeded. */
+	bool secver_ready;
+	ESYS_TR secver;
+	uint64_t secver_base; /* NV value that reads as security version 0 */
 };
 
 /* ---- errors ---- */
@@ -297,8 +319,8 @@ static vg_rc nv_find(struct tpm2_rot *t, TPM2_HANDLE index, ESYS_TR *tr, bool *m
  * AUTHWRITE one writable by whoever chose its auth), SHA-256 name, this
  * size, no policy. Anything else is somebody else's index, or a trap:
  * fail closed. */
-static vg_rc nv_check(struct tpm2_rot *t, ESYS_TR tr, TPM2_HANDLE index, TPMA_NV attrs,
-		      uint16_t size, bool *written)
+static vg_rc nv_check_state(struct tpm2_rot *t, ESYS_TR tr, TPM2_HANDLE index, TPMA_NV attrs,
+			    uint16_t size, TPMA_NV *state)
 {
 	TPM2B_NV_PUBLIC *pub = NULL;
 	TSS2_RC rc =
@@ -317,9 +339,19 @@ static vg_rc nv_check(struct tpm2_rot *t, ESYS_TR tr, TPM2_HANDLE index, TPMA_NV
 			      (unsigned)index);
 		ret = VG_ERR_INTEGRITY;
 	}
-	*written = (pub->nvPublic.attributes & TPMA_NV_WRITTEN) != 0;
+	*state = pub->nvPublic.attributes & NV_RUNTIME_ATTRS;
 	Esys_Free(pub);
 	return ret;
+}
+
+static vg_rc nv_check(struct tpm2_rot *t, ESYS_TR tr, TPM2_HANDLE index, TPMA_NV attrs,
+		      uint16_t size, bool *written)
+{
+	TPMA_NV state = 0;
+	vg_rc v = nv_check_state(t, tr, index, attrs, size, &state);
+
+	*written = (state & TPMA_NV_WRITTEN) != 0;
+	return v;
 }
 
 static vg_rc nv_define(struct tpm2_rot *t, TPM2_HANDLE index, TPMA_NV attrs, uint16_t size,
@@ -372,10 +404,11 @@ static vg_rc nv_read(struct tpm2_rot *t, ESYS_TR tr, uint8_t *out, uint16_t size
 	return v;
 }
 
-static vg_rc nv_counter(struct tpm2_rot *t, uint64_t *value)
+/* An 8-byte index (a counter, or the security-version base) as a u64. */
+static vg_rc nv_u64(struct tpm2_rot *t, ESYS_TR tr, uint64_t *value)
 {
 	uint8_t b[8];
-	vg_rc v = nv_read(t, t->nv, b, sizeof b);
+	vg_rc v = nv_read(t, tr, b, sizeof b);
 
 	*value = 0;
 	for (int i = 0; v == VG_OK && i < 8; i++)
@@ -383,7 +416,12 @@ static vg_rc nv_counter(struct tpm2_rot *t, uint64_t *value)
 	return v;
 }
 
-static vg_rc nv_increment(struct tpm2_rot *t)
+static vg_rc nv_counter(struct tpm2_rot *t, uint64_t *value)
+{
+	return nv_u64(t, t->nv, value);
+}
+
+static vg_rc nv_increment_index(struct tpm2_rot *t, ESYS_TR tr)
 {
 	TSS2_RC rc = TSS2_RC_SUCCESS;
 
@@ -393,7 +431,7 @@ static vg_rc nv_increment(struct tpm2_rot *t)
 
 		if (v != VG_OK)
 			return v;
-		rc = Esys_NV_Increment(t->ctx, ESYS_TR_RH_OWNER, t->nv, t->sess, ESYS_TR_NONE,
+		rc = Esys_NV_Increment(t->ctx, ESYS_TR_RH_OWNER, tr, t->sess, ESYS_TR_NONE,
 				       ESYS_TR_NONE);
 		if (rc == TSS2_RC_SUCCESS)
 			return VG_OK;
@@ -403,6 +441,11 @@ static vg_rc nv_increment(struct tpm2_rot *t)
 		(void)nanosleep(&pause, NULL);
 	}
 	return tss_fail("NV_Increment", rc, VG_ERR_IO);
+}
+
+static vg_rc nv_increment(struct tpm2_rot *t)
+{
+	return nv_increment_index(t, t->nv);
 }
 
 /* TPM2_GetRandom, RANDOM_CHUNK bytes per command, the response encrypted
@@ -775,6 +818,165 @@ static vg_rc tpm2_erase_secret(vg_rot *r, bool rotate, uint8_t out[VG_KEY_LEN])
 	return v;
 }
 
+/* ---- the security-version counter ---- */
+
+/* Records the base: an 8-byte big-endian value into the (unwritten) base
+ * index, then locks the index for good. */
+static vg_rc secver_base_write(struct tpm2_rot *t, ESYS_TR tr, uint64_t base)
+{
+	TPM2B_MAX_NV_BUFFER data;
+	TSS2_RC rc;
+	vg_rc v = sess_use(t, 0);
+
+	if (v != VG_OK)
+		return v;
+	memset(&data, 0, sizeof data);
+	data.size = 8;
+	for (int i = 0; i < 8; i++)
+		data.buffer[i] = (uint8_t)(base >> (56 - 8 * i));
+	rc = Esys_NV_Write(t->ctx, ESYS_TR_RH_OWNER, tr, t->sess, ESYS_TR_NONE, ESYS_TR_NONE, &data,
+			   0);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("NV_Write (security-version base)", rc, VG_ERR_IO);
+	return VG_OK;
+}
+
+static vg_rc secver_base_lock(struct tpm2_rot *t, ESYS_TR tr)
+{
+	TSS2_RC rc;
+	vg_rc v = sess_use(t, 0);
+
+	if (v != VG_OK)
+		return v;
+	rc = Esys_NV_WriteLock(t->ctx, ESYS_TR_RH_OWNER, tr, t->sess, ESYS_TR_NONE, ESYS_TR_NONE);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("NV_WriteLock (security-version base)", rc, VG_ERR_IO);
+	return VG_OK;
+}
+
+/*
+ * Finds, checks or creates the security-version counter and its base, on
+ * first use. Every step is redone after a crash until the base is
+ * written: define the counter, increment it once, define the base index,
+ * write NV into it, lock it. Until the base is written nothing can have
+ * advanced the counter (advancing needs the base), so a written counter
+ * without a written base (a crash, or a TPM from before this index existed)
+ * takes its current value as the base: security version 0. A written base
+ * without its written counter (the counter undefined, or redefined, since)
+ * is refused, never silently restarted.
+ */
+static vg_rc secver_setup(struct tpm2_rot *t)
+{
+	ESYS_TR ctr = ESYS_TR_NONE, base_tr = ESYS_TR_NONE;
+	bool ctr_missing = false, base_missing = false, ctr_written = false;
+	TPMA_NV base_state = 0;
+	uint64_t base = 0, nv = 0;
+	vg_rc v;
+
+	if (t->secver_ready)
+		return VG_OK;
+	v = nv_find(t, VG_TPM2_NV_SECVER, &ctr, &ctr_missing);
+	if (v == VG_OK)
+		v = nv_check(t, ctr, VG_TPM2_NV_SECVER, COUNTER_ATTRS, 8, &ctr_written);
+	else if (ctr_missing)
+		v = VG_OK;
+	if (v != VG_OK)
+		goto out;
+	v = nv_find(t, VG_TPM2_NV_SECVER_BASE, &base_tr, &base_missing);
+	if (v == VG_OK)
+		v = nv_check_state(t, base_tr, VG_TPM2_NV_SECVER_BASE, SECVER_BASE_ATTRS, 8,
+				   &base_state);
+	else if (base_missing)
+		v = VG_OK;
+	if (v != VG_OK)
+		goto out;
+	if ((base_state & TPMA_NV_WRITTEN) && !ctr_written) {
+		v = fail("security-version base recorded but its NV counter 0x01500018 is "
+			 "missing or was redefined (TPM NV tampered with): refused",
+			 VG_ERR_INTEGRITY);
+		goto out;
+	}
+	if (ctr_missing)
+		v = nv_define(t, VG_TPM2_NV_SECVER, COUNTER_ATTRS, 8, &ctr);
+	if (v == VG_OK && !ctr_written)
+		v = nv_increment_index(t, ctr); /* gives the counter its value */
+	if (v == VG_OK && base_missing)
+		v = nv_define(t, VG_TPM2_NV_SECVER_BASE, SECVER_BASE_ATTRS, 8, &base_tr);
+	if (v != VG_OK)
+		goto out;
+	if (base_state & TPMA_NV_WRITTEN) {
+		v = nv_u64(t, base_tr, &base);
+	} else {
+		v = nv_u64(t, ctr, &base);
+		if (v == VG_OK)
+			v = secver_base_write(t, base_tr, base);
+	}
+	if (v == VG_OK && !(base_state & TPMA_NV_WRITELOCKED))
+		v = secver_base_lock(t, base_tr);
+	if (v == VG_OK)
+		v = nv_u64(t, ctr, &nv);
+	if (v == VG_OK && nv < base)
+		v = fail("security-version counter below its base: not the base's counter",
+			 VG_ERR_INTEGRITY);
+	if (v == VG_OK) {
+		t->secver = ctr;
+		t->secver_base = base;
+		t->secver_ready = true;
+		ctr = ESYS_TR_NONE;
+	}
+out:
+	if (ctr != ESYS_TR_NONE)
+		(void)Esys_TR_Close(t->ctx, &ctr);
+	if (base_tr != ESYS_TR_NONE)
+		(void)Esys_TR_Close(t->ctx, &base_tr);
+	return v;
+}
+
+static vg_rc secver_now(struct tpm2_rot *t, uint64_t *value)
+{
+	uint64_t nv;
+	vg_rc v = secver_setup(t);
+
+	if (v == VG_OK)
+		v = nv_u64(t, t->secver, &nv);
+	if (v != VG_OK)
+		return v;
+	if (nv < t->secver_base)
+		return fail("security-version counter below its base: not this device's counter",
+			    VG_ERR_INTEGRITY);
+	*value = nv - t->secver_base;
+	return VG_OK;
+}
+
+static vg_rc tpm2_secver_read(vg_rot *r, uint64_t *value)
+{
+	vg_rc v = secver_now(r->priv, value);
+
+	if (v != VG_OK)
+		*value = 0;
+	return v;
+}
+
+static vg_rc tpm2_secver_advance(vg_rot *r, uint64_t value)
+{
+	struct tpm2_rot *t = r->priv;
+	uint64_t cur;
+	vg_rc v = secver_now(t, &cur);
+
+	if (v != VG_OK || value <= cur)
+		return v;
+	if (value - cur > VG_ROT_SECVER_MAX_STEP)
+		return fail("secver_advance: step too large for an NV counter", VG_ERR_INVALID);
+	/* One durable NV write per step; a failure part-way leaves a higher,
+	 * never a lower value. */
+	for (uint64_t i = cur; i < value; i++) {
+		v = nv_increment_index(t, t->secver);
+		if (v != VG_OK)
+			return v;
+	}
+	return VG_OK;
+}
+
 static void tpm2_close(vg_rot *r)
 {
 	struct tpm2_rot *t = r->priv;
@@ -803,6 +1005,8 @@ static const vg_rot_ops tpm2_ops = {
     .random = tpm2_random,
     .measure = tpm2_measure,
     .erase_secret = tpm2_erase_secret,
+    .secver_read = tpm2_secver_read,
+    .secver_advance = tpm2_secver_advance,
     .close = tpm2_close,
 };
 
@@ -835,7 +1039,7 @@ vg_rc vg_rot_tpm2_open(vg_rot **out, const char *state_dir, const char *tcti)
 		free(t);
 		return VG_ERR_NOMEM;
 	}
-	t->srk = t->sess = t->nv = ESYS_TR_NONE;
+	t->srk = t->sess = t->nv = t->secver = ESYS_TR_NONE;
 	r->ops = &tpm2_ops;
 	r->priv = t;
 	t->root = vg_secret_alloc(VG_KEY_LEN);

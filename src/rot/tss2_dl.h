@@ -47,6 +47,7 @@
 	X(ESYS, Esys_NV_Read)                                                                      \
 	X(ESYS, Esys_NV_Write)                                                                     \
 	X(ESYS, Esys_NV_Increment)                                                                 \
+	X(ESYS, Esys_NV_WriteLock)                                                                 \
 	X(MU, Tss2_MU_TPM2B_PUBLIC_Marshal)                                                        \
 	X(MU, Tss2_MU_TPM2B_PUBLIC_Unmarshal)                                                      \
 	X(MU, Tss2_MU_TPM2B_PRIVATE_Marshal)                                                       \
@@ -89,6 +90,7 @@ extern const struct vg_tss2_api *vg_tss2;
 #define Esys_NV_Read (vg_tss2->Esys_NV_Read)
 #define Esys_NV_Write (vg_tss2->Esys_NV_Write)
 #define Esys_NV_Increment (vg_tss2->Esys_NV_Increment)
+#define Esys_NV_WriteLock (vg_tss2->Esys_NV_WriteLock)
 #define Tss2_MU_TPM2B_PUBLIC_Marshal (vg_tss2->Tss2_MU_TPM2B_PUBLIC_Marshal)
 #define Tss2_MU_TPM2B_PUBLIC_Unmarshal (vg_tss2->Tss2_MU_TPM2B_PUBLIC_Unmarshal)
 #define Tss2_MU_TPM2B_PRIVATE_Marshal (vg_tss2->Tss2_MU_TPM2B_PRIVATE_Marshal)
