@@ -39,3 +39,15 @@ for mib in 256 1024; do
 		"$(echo "$cat_t / $ours" | bc -l)" "$(echo "$sha_t / $ours" | bc -l)" "$(cat "$B/rss")"
 	rm -f "$B/img" "$B/b" "$B/slot" "$B/slot2"
 done
+
+# Debian's SWUpdate side by side (issue #4): the same image into a slot
+# file, and the tampered-bundle experiment; scripts/bench-swupdate.sh.
+if command -v swupdate >/dev/null 2>&1 && command -v cpio >/dev/null 2>&1; then
+	echo
+	for mib in 256 1024; do
+		SWU_TAMPER_MIB=$([ $mib = 256 ] && echo 64 || echo 0) \
+			sh "$(dirname "$0")/bench-swupdate.sh" "$V" "$B" "$mib"
+	done
+else
+	echo "bench: swupdate or cpio not installed, SWUpdate comparison skipped"
+fi
