@@ -4,7 +4,8 @@
 # prove the signature with OpenSSL, show that the state dir holds nothing in
 # the clear, catch a rollback of the store, verify the audit log, provision
 # and attest, set up admin access, check the platform against its signed
-# manifest, and fetch an update through TUF.
+# manifest, fetch an update through TUF, and install an encrypted bundle
+# into the inactive A/B slot.
 set -eu
 build=${1:-build}
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +27,17 @@ if [ "$(id -u)" = 0 ]; then
 fi
 echo "admin_group = $(id -gn)" >>"$T/voxguardd.conf"
 echo "manifest = $T/platform.json" >>"$T/voxguardd.conf"
+# A/B updates: one image (rootfs) with slots a and b, the file bootloader
+# adapter, and the kernel command line the boot script would write.
+cat >>"$T/voxguardd.conf" <<CONF
+update_slots = rootfs $T/slot-a $T/slot-b
+bootloader = file
+bootloader_param = $T/bootenv
+boot_cmdline = $T/cmdline
+boot_id = $T/boot_id
+CONF
+echo "console=ttyS0 voxguard.slot=a" >"$T/cmdline"
+echo "boot-1" >"$T/boot_id"
 DPID=
 cleanup() { [ -n "$DPID" ] && kill "$DPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT INT TERM
@@ -162,6 +174,32 @@ printf '$ voxguard tuf-client download (target replaced on the server) -> '
 "$VG" tuf-client --metadata-dir "$T/tuf" --metadata-url "$R/metadata" \
 	--target-name firmware/speaker.bin --target-base-url "$R/targets" --target-dir "$T/dl" download ||
 	echo "(exit $?)"
+
+step "10. A/B update: an encrypted bundle through TUF into the inactive slot (SFR 4.2.6, 4.2.9)"
+vg update key >"$T/device-update.pub"
+echo "the device's update key (in the service; bundles are encrypted for it):"
+cat "$T/device-update.pub"
+head -c 4194304 /dev/urandom >"$T/rootfs.img"
+run "$VG" bundle create --out "$T/speaker-2.vgb" --version 2026.12.0 --security-version 1 \
+	--encrypt-for "$T/device-update.pub" --key "$T/release.key" rootfs="$T/rootfs.img"
+run "$VG" repo add "$R" --name firmware/speaker-2.vgb "$T/speaker-2.vgb"
+run "$VG" repo sign "$R" targets --key "$T/targets.key"
+run "$VG" repo publish "$R" --snapshot-key "$T/snapshot.key" --timestamp-key "$T/timestamp.key"
+run "$VG" --socket "$SOCK" update install --repo "$R/metadata" --targets-url "$R/targets" \
+	--metadata-dir "$T/tuf" --download-dir "$T/dl" --target firmware/speaker-2.vgb
+cmp "$T/slot-b" "$T/rootfs.img" && echo "slot b holds the decrypted, verified image; slot a (running) untouched"
+echo "(reboot: the boot script tries slot b)"
+"$VG" update simulate-boot --bootloader file --param "$T/bootenv" |
+	sed 's/^/console=ttyS0 /' >"$T/cmdline"
+echo "boot-2" >"$T/boot_id"
+stop
+start
+run "$VG" --socket "$SOCK" update status
+run "$VG" --socket "$SOCK" update mark-good
+run "$VG" --socket "$SOCK" update status
+echo "the update's audit trail (SFR 4.2.9):"
+vg admin login --password-file "$T/pw" >/dev/null
+vg log show | grep ' update\.' || true
 stop
 echo
 echo "demo: done. Everything above ran against a real voxguardd; see README.md for the tour."
