@@ -188,6 +188,19 @@ static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
 	return VG_OK;
 }
 
+/* A request without arguments. */
+static vg_rc call_noargs(vg_client *c, vg_op op, vg_msg *reply)
+{
+	vg_msgb b;
+	vg_rc rc = vg_msgb_init(&b);
+
+	if (rc != VG_OK) {
+		memset(reply, 0, sizeof *reply);
+		return rc;
+	}
+	return call(c, op, &b, reply);
+}
+
 static vg_rc named(vg_msgb *b, const char *name)
 {
 	vg_rc rc;
@@ -246,16 +259,12 @@ static char *take_text(vg_msg *r, unsigned key, size_t max)
 
 VG_EXPORT vg_rc vg_status_get(vg_client *c, vg_status *out)
 {
-	vg_msgb b;
 	vg_msg r;
 	uint64_t v = 0;
 	vg_rc rc;
 
 	memset(out, 0, sizeof *out);
-	rc = vg_msgb_init(&b);
-	if (rc != VG_OK)
-		return rc;
-	rc = call(c, VG_OP_STATUS, &b, &r);
+	rc = call_noargs(c, VG_OP_STATUS, &r);
 	if (rc != VG_OK)
 		return rc;
 	out->version = take_text(&r, VG_A_VERSION, 64);
@@ -362,7 +371,6 @@ VG_EXPORT vg_rc vg_key_info_get(vg_client *c, const char *name, vg_key_info *out
 
 VG_EXPORT vg_rc vg_key_list(vg_client *c, vg_key_info **out, size_t *n)
 {
-	vg_msgb b;
 	vg_msg r;
 	cbor_item_t *list;
 	size_t count;
@@ -370,10 +378,7 @@ VG_EXPORT vg_rc vg_key_list(vg_client *c, vg_key_info **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	rc = vg_msgb_init(&b);
-	if (rc != VG_OK)
-		return rc;
-	rc = call(c, VG_OP_KEY_LIST, &b, &r);
+	rc = call_noargs(c, VG_OP_KEY_LIST, &r);
 	if (rc != VG_OK)
 		return rc;
 	if (vg_msg_item(&r, VG_A_LIST, &list) != VG_OK || !cbor_isa_array(list)) {
@@ -532,7 +537,6 @@ VG_EXPORT vg_rc vg_store_delete(vg_client *c, const char *name)
 
 VG_EXPORT vg_rc vg_store_list(vg_client *c, char ***names, size_t *n)
 {
-	vg_msgb b;
 	vg_msg r;
 	cbor_item_t *list;
 	size_t count;
@@ -540,10 +544,7 @@ VG_EXPORT vg_rc vg_store_list(vg_client *c, char ***names, size_t *n)
 
 	*names = NULL;
 	*n = 0;
-	rc = vg_msgb_init(&b);
-	if (rc != VG_OK)
-		return rc;
-	rc = call(c, VG_OP_STORE_LIST, &b, &r);
+	rc = call_noargs(c, VG_OP_STORE_LIST, &r);
 	if (rc != VG_OK)
 		return rc;
 	if (vg_msg_item(&r, VG_A_LIST, &list) != VG_OK || !cbor_isa_array(list)) {
@@ -578,16 +579,12 @@ VG_EXPORT vg_rc vg_store_list(vg_client *c, char ***names, size_t *n)
 /* An operation without arguments whose reply is DATA bytes. */
 static vg_rc call_for_data(vg_client *c, vg_op op, uint8_t **out, size_t *len)
 {
-	vg_msgb b;
 	vg_msg r;
 	vg_rc rc;
 
 	*out = NULL;
 	*len = 0;
-	rc = vg_msgb_init(&b);
-	if (rc != VG_OK)
-		return rc;
-	rc = call(c, op, &b, &r);
+	rc = call_noargs(c, op, &r);
 	if (rc == VG_OK)
 		rc = take_bytes(&r, VG_A_DATA, out, len);
 	vg_msg_free(&r);
@@ -603,13 +600,9 @@ VG_EXPORT vg_rc vg_log_take_seed(vg_client *c, uint8_t seed[static 32])
 {
 	uint8_t *out = NULL;
 	size_t len = 0;
-	vg_msgb b;
 	vg_msg r;
-	vg_rc rc = vg_msgb_init(&b);
+	vg_rc rc = call_noargs(c, VG_OP_LOG_SEED, &r);
 
-	if (rc != VG_OK)
-		return rc;
-	rc = call(c, VG_OP_LOG_SEED, &b, &r);
 	if (rc == VG_OK)
 		rc = take_bytes(&r, VG_A_DATA, &out, &len);
 	if (rc == VG_OK && len != 32)
@@ -709,17 +702,13 @@ static vg_rc component_from_map(const cbor_item_t *m, vg_component *c)
 
 VG_EXPORT vg_rc vg_device_identity_get(vg_client *c, vg_device_identity *out)
 {
-	vg_msgb b;
 	vg_msg r;
 	cbor_item_t *arr = NULL;
 	uint64_t v = 0, lc = 0;
 	vg_rc rc;
 
 	memset(out, 0, sizeof *out);
-	rc = vg_msgb_init(&b);
-	if (rc != VG_OK)
-		return rc;
-	rc = call(c, VG_OP_IDENTITY, &b, &r);
+	rc = call_noargs(c, VG_OP_IDENTITY, &r);
 	if (rc != VG_OK)
 		return rc;
 	if (vg_msg_uint(&r, VG_A_PROVISIONED, &v) != VG_OK ||
@@ -777,15 +766,11 @@ static vg_rc map_text(const cbor_item_t *m, unsigned key, char *out, size_t cap)
 VG_EXPORT vg_rc vg_platform_verify(vg_client *c, vg_platform_report *out)
 {
 	cbor_item_t *arr = NULL;
-	vg_msgb b;
 	vg_msg r;
 	vg_rc rc;
 
 	memset(out, 0, sizeof *out);
-	rc = vg_msgb_init(&b);
-	if (rc != VG_OK)
-		return rc;
-	rc = call(c, VG_OP_PLATFORM_VERIFY, &b, &r);
+	rc = call_noargs(c, VG_OP_PLATFORM_VERIFY, &r);
 	if (rc != VG_OK)
 		return rc;
 	if (vg_msg_text(&r, VG_A_PLATFORM, out->state, sizeof out->state) != VG_OK ||
@@ -1000,13 +985,9 @@ VG_EXPORT vg_rc vg_admin_key_delete(vg_client *c, const char *name)
 
 VG_EXPORT vg_rc vg_admin_challenge(vg_client *c, uint8_t nonce[static 32])
 {
-	vg_msgb b;
 	vg_msg r;
-	vg_rc rc = vg_msgb_init(&b);
+	vg_rc rc = call_noargs(c, VG_OP_ADMIN_CHALLENGE, &r);
 
-	if (rc != VG_OK)
-		return rc;
-	rc = call(c, VG_OP_ADMIN_CHALLENGE, &b, &r);
 	if (rc != VG_OK)
 		return rc;
 	rc = copy_bytes(&r, VG_A_NONCE, nonce, 32, NULL, true);
@@ -1194,15 +1175,11 @@ VG_EXPORT vg_rc vg_update_report(vg_client *c, const char *bundle, const char *s
 
 static vg_rc update_state_call(vg_client *c, vg_op op, vg_update_status *out)
 {
-	vg_msgb b;
 	vg_msg r;
 	vg_rc rc;
 
 	memset(out, 0, sizeof *out);
-	rc = vg_msgb_init(&b);
-	if (rc != VG_OK)
-		return rc;
-	rc = call(c, op, &b, &r);
+	rc = call_noargs(c, op, &r);
 	if (rc != VG_OK)
 		return rc;
 	out->booted = slot_of(&r, VG_A_BOOTED);

@@ -743,6 +743,22 @@ static vg_rc self_check(const char *dir, char *why)
 	return rc;
 }
 
+/* The last step of publish and expire: a new timestamp into the work copy,
+ * the copy read back as a client, then moved in (or dropped). rc is the
+ * outcome so far; work exists only when rc is VG_OK. */
+static vg_rc timestamp_and_commit(const char *dir, const char *work, vg_rc rc, json_t *root,
+				  EVP_PKEY *timestamp_key, json_t *ts, char *why)
+{
+	if (rc == VG_OK)
+		rc = issue(work, root, "timestamp", timestamp_key, ts, "timestamp.json", why);
+	if (rc == VG_OK)
+		rc = self_check(work, why);
+	if (rc == VG_OK)
+		return work_commit(dir, work);
+	work_remove(work);
+	return rc;
+}
+
 vg_rc vg_tuf_repo_publish(const char *dir, EVP_PKEY *snapshot_key, EVP_PKEY *timestamp_key,
 			  unsigned snapshot_days, unsigned timestamp_days, char *why)
 {
@@ -840,14 +856,7 @@ vg_rc vg_tuf_repo_publish(const char *dir, EVP_PKEY *snapshot_key, EVP_PKEY *tim
 			    json_pack("{s:o}", "snapshot.json",
 				      vg_tuf_fileinfo((const uint8_t *)txt, len, sver + 1)));
 	}
-	if (rc == VG_OK)
-		rc = issue(work, root, "timestamp", timestamp_key, ts, "timestamp.json", why);
-	if (rc == VG_OK)
-		rc = self_check(work, why);
-	if (rc == VG_OK)
-		rc = work_commit(dir, work);
-	else
-		work_remove(work);
+	rc = timestamp_and_commit(dir, work, rc, root, timestamp_key, ts, why);
 	free(txt);
 	json_decref(root);
 	json_decref(st);
@@ -872,15 +881,8 @@ vg_rc vg_tuf_repo_expire(const char *dir, EVP_PKEY *timestamp_key, unsigned time
 	}
 	new_version(ts, ver(ts) + 1, timestamp_days ? timestamp_days : 1);
 	rc = work_begin(dir, work);
-	if (rc == VG_OK) {
-		rc = issue(work, root, "timestamp", timestamp_key, ts, "timestamp.json", why);
-		if (rc == VG_OK)
-			rc = self_check(work, why);
-		if (rc == VG_OK)
-			rc = work_commit(dir, work);
-		else
-			work_remove(work);
-	}
+	if (rc == VG_OK)
+		rc = timestamp_and_commit(dir, work, rc, root, timestamp_key, ts, why);
 	json_decref(root);
 	json_decref(ts);
 	return rc;

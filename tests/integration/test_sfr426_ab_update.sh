@@ -45,6 +45,10 @@ reboot_into() { # the boot script picks a slot; the kernel command line says whi
 audit() { $V log show 2>/dev/null | grep -c "$1" || true; }
 
 check_fails "SFR 4.2.6: no update before a release key is provisioned" 2 $V update install /dev/null
+if [ "$IS_ROOT" = 1 ]; then
+	check_fails "SFR 4.2.10: an ordinary user cannot ask for an update" 2 as vgalice $V update status
+	check_fails "SFR 4.2.10: ... nor for the device's update key" 2 as vgalice $V update key
+fi
 $V provision --oem Acme --model Echo --hw-rev B2 --setup-code-out code --release-key rel.pub >/dev/null
 check "SFR 4.2.6: update key: the device's update encryption key (created in the service)" \
 	sh -c "$V update key >dev.pub && openssl pkey -pubin -in dev.pub -noout"
