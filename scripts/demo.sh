@@ -185,8 +185,11 @@ run "$VG" bundle create --out "$T/speaker-2.vgb" --version 2026.12.0 --security-
 run "$VG" repo add "$R" --name firmware/speaker-2.vgb "$T/speaker-2.vgb"
 run "$VG" repo sign "$R" targets --key "$T/targets.key"
 run "$VG" repo publish "$R" --snapshot-key "$T/snapshot.key" --timestamp-key "$T/timestamp.key"
+echo "the repository's root metadata, trusted by the service (sealed; at the factory this is"
+echo "\`voxguard provision --tuf-root\`):"
+run "$VG" --socket "$SOCK" update trust-root "$R/metadata/1.root.json"
 run "$VG" --socket "$SOCK" update install --repo "$R/metadata" --targets-url "$R/targets" \
-	--metadata-dir "$T/tuf" --download-dir "$T/dl" --target firmware/speaker-2.vgb
+	--metadata-dir "$T/agent" --download-dir "$T/dl" --target firmware/speaker-2.vgb
 cmp "$T/slot-b" "$T/rootfs.img" && echo "slot b holds the decrypted, verified image; slot a (running) untouched"
 echo "(reboot: the boot script tries slot b)"
 "$VG" update simulate-boot --bootloader file --param "$T/bootenv" |

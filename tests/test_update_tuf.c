@@ -25,7 +25,9 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -1021,6 +1023,88 @@ static void test_sfr426_tuf_root_rotation_version_must_match(void **state)
 	assert_int_equal(client_version(f, "root.json"), 2);
 }
 
+/* The agent's sink: records what the rotation hands over, or refuses. */
+typedef struct root_sink {
+	uint64_t versions[8];
+	size_t n;
+	vg_rc answer;
+} root_sink;
+
+static vg_rc sink_cb(void *ctx, const uint8_t *root, size_t len, char *why)
+{
+	root_sink *k = ctx;
+	json_t *doc = json_loadb((const char *)root, len, 0, NULL);
+
+	assert_non_null(doc);
+	assert_true(k->n < 8);
+	k->versions[k->n++] = version_of(doc);
+	json_decref(doc);
+	if (k->answer != VG_OK)
+		(void)snprintf(why, VG_TUF_WHY_LEN, "the keeper refused it");
+	return k->answer;
+}
+
+/* SFR 4.2.6 (the trusted root kept in the service): the updater starts
+ * from root bytes it was given, never reads or writes root.json, and hands
+ * each rotation step to the keeper in order; the keeper's refusal stops
+ * the refresh before any other role is trusted. */
+static void test_sfr426_tuf_root_kept_by_the_service(void **state)
+{
+	fx *f = *state;
+	char name[128], p[VGT_PATH];
+	uint8_t *root = NULL;
+	size_t len = 0;
+	root_sink k = {.answer = VG_OK};
+
+	join(p, f->client, "root.json");
+	assert_int_equal(vg_read_file(p, VG_TUF_ROOT_MAX, &root, &len), VG_OK);
+	assert_int_equal(unlink(p), 0);
+	json_decref(put_signed(f, vname(name, 2, "root"), mk_root(f, 2, f->exp_root), K_ROOT, -1));
+	role_keys(f, R_ROOT, 1, K_ROOT2, -1);
+	json_decref(
+	    put_signed(f, vname(name, 3, "root"), mk_root(f, 3, f->exp_root), K_ROOT, K_ROOT2, -1));
+
+	/* no keeper, no updater */
+	assert_int_equal(vg_tuf_updater_open_root(&f->u, root, len, f->client, f->meta, NULL,
+						  NULL, f->why),
+			 VG_ERR_INVALID);
+	assert_null(f->u);
+
+	/* the keeper refuses the first step: nothing else is trusted */
+	k.answer = VG_ERR_VERIFY_FAILED;
+	assert_int_equal(vg_tuf_updater_open_root(&f->u, root, len, f->client, f->meta, sink_cb,
+						  &k, f->why),
+			 VG_OK);
+	assert_int_equal(vg_tuf_refresh(f->u, f->why), VG_ERR_VERIFY_FAILED);
+	assert_string_equal(f->why, "the keeper refused it");
+	assert_int_equal(k.n, 1);
+	assert_int_equal(k.versions[0], 2);
+	assert_false(client_has(f, "timestamp.json"));
+	vg_tuf_updater_close(&f->u);
+
+	/* the keeper takes both steps, in order */
+	k = (root_sink){.answer = VG_OK};
+	assert_int_equal(vg_tuf_updater_open_root(&f->u, root, len, f->client, f->meta, sink_cb,
+						  &k, f->why),
+			 VG_OK);
+	assert_int_equal(vg_tuf_refresh(f->u, f->why), VG_OK);
+	assert_int_equal(k.n, 2);
+	assert_int_equal(k.versions[0], 2);
+	assert_int_equal(k.versions[1], 3);
+	assert_int_equal(vg_tuf_root_version(vg_tuf_updater_set(f->u)), 3);
+	assert_true(client_has(f, "timestamp.json"));
+	assert_false(client_has(f, "root.json"));
+	vg_tuf_updater_close(&f->u);
+
+	/* a root the keeper was given that does not verify is refused */
+	root[len / 2] ^= 1;
+	assert_int_not_equal(vg_tuf_updater_open_root(&f->u, root, len, f->client, f->meta,
+						      sink_cb, &k, f->why),
+			     VG_OK);
+	assert_null(f->u);
+	free(root);
+}
+
 /* SFR 4.2.6 (fast-forward attack recovery): a timestamp at version 100
  * blocks every lower version until the root rotates the timestamp key;
  * then the old local timestamp no longer verifies and version 1 signed by
@@ -1581,6 +1665,7 @@ int main(void)
 	    T(test_sfr426_tuf_key_rotation_replaces_compromised_timestamp_key),
 	    T(test_sfr426_tuf_root_rotation_needs_old_and_new_keys),
 	    T(test_sfr426_tuf_root_rotation_version_must_match),
+	    T(test_sfr426_tuf_root_kept_by_the_service),
 	    T(test_sfr426_tuf_fast_forward_attack_recovery),
 	    T(test_sfr426_tuf_delegation_limits_paths),
 	    T(test_sfr426_tuf_delegation_wrong_key),

@@ -348,6 +348,16 @@ VG_EXPORT VG_NODISCARD vg_rc vg_update_confirm(vg_client *c, vg_update_status *o
  * with free(). */
 VG_EXPORT VG_NODISCARD vg_rc vg_update_keys(vg_client *c, const char *fleet_pem,
 					    char **device_pem, char **fleet_pub_pem);
+/* The trusted root metadata of the TUF update repository, kept in the
+ * service's sealed store (it survives factory reset). next NULL: read it
+ * (VG_ERR_NOT_FOUND: none installed yet). next set: install the first one
+ * (it must carry its own threshold of signatures), or rotate to the next
+ * version, which the service accepts only when signed by a threshold of
+ * the trusted root's keys and of its own (TUF root rotation); handing
+ * over the trusted root again is not an error. *root receives the root
+ * trusted afterwards; free it with vg_free(*root, *len). */
+VG_EXPORT VG_NODISCARD vg_rc vg_update_tuf_root(vg_client *c, const uint8_t *next,
+						size_t next_len, uint8_t **root, size_t *len);
 
 /* Platform and instance identity (open to every caller). */
 VG_EXPORT VG_NODISCARD vg_rc vg_device_identity_get(vg_client *c, vg_device_identity *out);

@@ -45,6 +45,10 @@ int cmd_tuf_client(struct cli *cli, int argc, char **argv);
 int cmd_repo(struct cli *cli, int argc, char **argv);
 int cmd_bundle(struct cli *cli, int argc, char **argv);
 int cmd_update(struct cli *cli, int argc, char **argv);
+/* Hands root.json (path) to the service as its trusted TUF root and
+ * prints the version it trusts afterwards (`update trust-root`, and
+ * `provision --tuf-root`). */
+int cli_trust_root(vg_client *c, const char *path);
 
 /* A progress bar with rate and ETA on stderr, drawn only on a terminal,
  * at most 5 times a second (a vg_bundle_progress callback). */

@@ -38,7 +38,7 @@ static int write_csr(vg_client *c, const char *cn, const char *out)
 int cmd_provision(struct cli *cli, int argc, char **argv)
 {
 	static const char spec[] = "oem=,model=,hw-rev=,setup-code-out=,verification-service=,"
-				   "csr-out=,csr-cn=,debug-key=,release-key=";
+				   "csr-out=,csr-cn=,debug-key=,release-key=,tuf-root=";
 	struct cli_opts o;
 	vg_provision_req req = {0};
 	char code[VG_SETUP_CODE_SIZE], dir[4096], line[VG_SETUP_CODE_SIZE + 1];
@@ -74,11 +74,20 @@ int cmd_provision(struct cli *cli, int argc, char **argv)
 		req.release_key = rkey;
 		req.release_key_len = rkey_len;
 	}
-	if (!req.oem || !req.model || !req.hw_rev || !out)
+	if (!req.oem || !req.model || !req.hw_rev || !out) {
+		free(dkey);
+		free(rkey);
 		return cli_fail("usage: voxguard provision --oem NAME --model NAME --hw-rev REV "
 				"--setup-code-out FILE [--verification-service URL] "
 				"[--csr-out FILE [--csr-cn CN]] [--debug-key OEM-DEBUG-PUB.pem] "
-				"[--release-key OEM-RELEASE-PUB.pem]");
+				"[--release-key OEM-RELEASE-PUB.pem] [--tuf-root ROOT.json]");
+	}
+	/* Readable before the one-time provisioning, not found missing after. */
+	if (cli_opt(&o, spec, "tuf-root") && access(cli_opt(&o, spec, "tuf-root"), R_OK) != 0) {
+		free(dkey);
+		free(rkey);
+		return cli_fail("cannot read %s", cli_opt(&o, spec, "tuf-root"));
+	}
 	/* The setup code exists once: make sure it can be written before the
 	 * service makes it. */
 	(void)snprintf(dir, sizeof dir, "%s", out);
@@ -113,6 +122,8 @@ int cmd_provision(struct cli *cli, int argc, char **argv)
 	}
 	vg_wipe(code, sizeof code);
 	vg_wipe(line, sizeof line);
+	if (!e && cli_opt(&o, spec, "tuf-root"))
+		e = cli_trust_root(c, cli_opt(&o, spec, "tuf-root"));
 	if (!e && cli_opt(&o, spec, "csr-out"))
 		e = write_csr(c, cli_opt(&o, spec, "csr-cn"), cli_opt(&o, spec, "csr-out"));
 	vg_client_close(&c);

@@ -12,27 +12,37 @@
  *   update mark-good        after the health check, at every boot
  *   update status
  *   update key [--fleet-key FLEET.pem]   the device's update public key
+ *   update trust-root ROOT.json          the TUF root the service trusts
  *   update simulate-boot --bootloader K [--param P]   (boot-script stand-in
  *                  for tests and host experiments: picks and counts a slot)
  *
  * --repo is a TUF repository's metadata URL (https://, file:// or a
- * directory such as a USB stick); the trusted root.json must already be in
- * the metadata dir (put there at the factory: docs/UPDATE.md). Targets are
- * downloaded only after TUF verified them, then installed as any bundle.
+ * directory such as a USB stick). The trusted root metadata is the
+ * service's (sealed, installed at the factory with `update trust-root` or
+ * `provision --tuf-root`): every refresh starts from it, and each new root
+ * version the rotation finds is handed to the service, which verifies it
+ * again before it trusts it. The metadata dir keeps timestamp, snapshot
+ * and targets. Targets are downloaded only after TUF verified them, then
+ * installed as any bundle.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "update/bootenv.h"
 #include "update/bundle.h"
 #include "update/tuf_client.h"
 
-#define DEFAULT_METADATA_DIR "/var/lib/voxguard/tuf"
-#define DEFAULT_DOWNLOAD_DIR "/var/lib/voxguard/downloads"
+/* The agent's own directories (not the service's state dir), created
+ * root-only on first use. */
+#define AGENT_DIR            "/var/lib/voxguard-update"
+#define DEFAULT_METADATA_DIR AGENT_DIR "/metadata"
+#define DEFAULT_DOWNLOAD_DIR AGENT_DIR "/downloads"
 
 /* Reports a failure to the service (audited) and to the user. */
 static int failed(vg_client *c, const char *bundle, const char *prefix, const char *why)
@@ -155,13 +165,97 @@ out:
 	return e;
 }
 
-/* TUF: refresh the metadata, find the target, optionally download it. */
-static int tuf_fetch(const struct cli_opts *o, const char *spec, bool download, char *out_path)
+/* mkdir -p, mode 0700 for what it creates. */
+static int make_dirs(const char *path)
+{
+	char p[4096];
+	struct stat st;
+
+	if (strlen(path) >= sizeof p)
+		return cli_fail("update: path too long: %s", path);
+	strcpy(p, path);
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			return cli_fail("update: cannot create %s: %s", p, strerror(errno));
+		*s = c;
+		if (!c)
+			break;
+	}
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return cli_fail("update: %s is not a directory", path);
+	return 0;
+}
+
+/* What a root.json says about itself: "version N, expires T". */
+static void root_summary(const uint8_t *root, size_t len, char *out, size_t cap)
+{
+	json_t *o = json_loadb((const char *)root, len, 0, NULL);
+	const json_t *sg = json_object_get(o, "signed");
+
+	(void)snprintf(out, cap, "version %" JSON_INTEGER_FORMAT ", expires %s",
+		       json_integer_value(json_object_get(sg, "version")),
+		       json_string_value(json_object_get(sg, "expires"))
+			   ? json_string_value(json_object_get(sg, "expires"))
+			   : "?");
+	json_decref(o);
+}
+
+int cli_trust_root(vg_client *c, const char *path)
+{
+	uint8_t *next = NULL, *now = NULL;
+	size_t next_len = 0, now_len = 0;
+	char sum[128];
+	vg_rc rc = cli_read(path, VG_TUF_ROOT_MAX, &next, &next_len);
+
+	if (rc != VG_OK)
+		return cli_fail("cannot read %s: %s", path, vg_rc_str(rc));
+	rc = vg_update_tuf_root(c, next, next_len, &now, &now_len);
+	free(next);
+	if (rc != VG_OK) {
+		/* A root judged and refused is a negative answer (1). */
+		int e = cli_fail_rc(c, "trusted TUF root refused", rc);
+		return rc == VG_ERR_VERIFY_FAILED || rc == VG_ERR_ROLLBACK ||
+			       rc == VG_ERR_INTEGRITY || rc == VG_ERR_INVALID
+			   ? EXIT_NEGATIVE
+			   : e;
+	}
+	root_summary(now, now_len, sum, sizeof sum);
+	vg_free(now, now_len);
+	(void)printf("trusted TUF root: %s (kept by voxguardd)\n", sum);
+	return 0;
+}
+
+/* The agent's side of a root rotation: the service must take it too. */
+static vg_rc root_to_service(void *ctx, const uint8_t *root, size_t len, char *why)
+{
+	uint8_t *now = NULL;
+	size_t now_len = 0;
+	vg_client *c = ctx;
+	vg_rc rc = vg_update_tuf_root(c, root, len, &now, &now_len);
+
+	vg_free(now, now_len);
+	if (rc != VG_OK)
+		(void)snprintf(why, VG_TUF_WHY_LEN, "voxguardd refused the new root: %.180s",
+			       vg_client_last_error(c)[0] ? vg_client_last_error(c)
+							   : vg_rc_str(rc));
+	return rc;
+}
+
+/* TUF: refresh the metadata from the service's trusted root, find the
+ * target, optionally download it. */
+static int tuf_fetch(vg_client *c, const struct cli_opts *o, const char *spec, bool download,
+		     char *out_path)
 {
 	const char *repo = cli_opt(o, spec, "repo"), *target = cli_opt(o, spec, "target"),
 		   *md = cli_opt(o, spec, "metadata-dir"), *tu = cli_opt(o, spec, "targets-url"),
 		   *dd = cli_opt(o, spec, "download-dir");
 	char why[512] = "", turl[4096];
+	uint8_t *root = NULL;
+	size_t root_len = 0;
 	vg_tuf_updater *u = NULL;
 	const json_t *info = NULL;
 	vg_rc rc;
@@ -169,19 +263,25 @@ static int tuf_fetch(const struct cli_opts *o, const char *spec, bool download, 
 	if (!repo || !target)
 		return cli_fail("update: --repo URL and --target NAME are required");
 	md = md ? md : DEFAULT_METADATA_DIR;
+	dd = dd ? dd : DEFAULT_DOWNLOAD_DIR;
+	if (make_dirs(md) || (download && make_dirs(dd)))
+		return EXIT_ERROR;
 	if (!tu) {
 		if ((size_t)snprintf(turl, sizeof turl, "%s/targets", repo) >= sizeof turl)
 			return cli_fail("update: --repo too long");
 		tu = turl;
 	}
-	rc = vg_tuf_updater_open(&u, md, repo, why);
+	rc = vg_update_tuf_root(c, NULL, 0, &root, &root_len);
+	if (rc != VG_OK)
+		return cli_fail_rc(c, "update: the trusted TUF root", rc);
+	rc = vg_tuf_updater_open_root(&u, root, root_len, md, repo, root_to_service, c, why);
+	vg_free(root, root_len);
 	if (rc == VG_OK)
 		rc = vg_tuf_refresh(u, why);
 	if (rc == VG_OK)
 		rc = vg_tuf_find_target(u, target, &info, why);
 	if (rc == VG_OK && download)
-		rc = vg_tuf_download_target(u, target, info, tu, dd ? dd : DEFAULT_DOWNLOAD_DIR,
-					    out_path, why);
+		rc = vg_tuf_download_target(u, target, info, tu, dd, out_path, why);
 	if (rc == VG_OK && !download)
 		(void)printf("%s: available, %" JSON_INTEGER_FORMAT " bytes (TUF metadata verified)\n",
 			     target, json_integer_value(json_object_get(info, "length")));
@@ -211,19 +311,20 @@ static int update_install(struct cli *cli, int argc, char **argv)
 		return e;
 	if ((o.n_pos == 1) == (cli_opt(&o, spec, "repo") != NULL))
 		return cli_fail("usage: voxguard update install BUNDLE | --repo URL --target NAME");
+	if (o.n_pos == 1 && strlen(o.pos[0]) >= sizeof path)
+		return cli_fail("update: path too long");
+	if ((e = cli_connect(cli, &c)))
+		return e;
 	if (o.n_pos == 0) {
-		if ((e = tuf_fetch(&o, spec, true, path)))
-			return e;
+		e = tuf_fetch(c, &o, spec, true, path);
 		(void)snprintf(src, sizeof src, "TUF target %.120s verified and downloaded",
 			       cli_opt(&o, spec, "target"));
-	} else if (strlen(o.pos[0]) >= sizeof path) {
-		return cli_fail("update: path too long");
 	} else {
 		strcpy(path, o.pos[0]);
 	}
-	if ((e = cli_connect(cli, &c)))
-		return e;
-	e = install_file(c, path, !cli_flag(&o, spec, "no-activate"), src[0] ? src : NULL);
+	if (!e)
+		e = install_file(c, path, !cli_flag(&o, spec, "no-activate"),
+				 src[0] ? src : NULL);
 	vg_client_close(&c);
 	return e;
 }
@@ -232,10 +333,14 @@ static int update_check(struct cli *cli, int argc, char **argv)
 {
 	static const char spec[] = TUF_SPEC;
 	struct cli_opts o;
+	vg_client *c = NULL;
 	int e = cli_parse(spec, argc, argv, &o, 0, 0);
 
-	(void)cli;
-	return e ? e : tuf_fetch(&o, spec, false, NULL);
+	if (e || (e = cli_connect(cli, &c)))
+		return e;
+	e = tuf_fetch(c, &o, spec, false, NULL);
+	vg_client_close(&c);
+	return e;
 }
 
 static int update_download(struct cli *cli, int argc, char **argv)
@@ -243,13 +348,16 @@ static int update_download(struct cli *cli, int argc, char **argv)
 	static const char spec[] = TUF_SPEC;
 	struct cli_opts o;
 	char path[4096] = "";
+	vg_client *c = NULL;
 	int e = cli_parse(spec, argc, argv, &o, 0, 0);
 
-	(void)cli;
-	if (e || (e = tuf_fetch(&o, spec, true, path)))
+	if (e || (e = cli_connect(cli, &c)))
 		return e;
-	(void)printf("%s\n", path);
-	return 0;
+	e = tuf_fetch(c, &o, spec, true, path);
+	vg_client_close(&c);
+	if (!e)
+		(void)printf("%s\n", path);
+	return e;
 }
 
 static int update_mark_good(struct cli *cli, int argc, char **argv)
@@ -291,12 +399,23 @@ static int update_status(struct cli *cli, int argc, char **argv)
 	struct cli_opts o;
 	vg_client *c = NULL;
 	vg_update_status st;
+	uint8_t *root = NULL;
+	size_t root_len = 0;
+	char sum[128] = "none: install it with `voxguard update trust-root ROOT.json`";
 	int e = cli_parse("", argc, argv, &o, 0, 0);
 	vg_rc rc;
 
 	if (e || (e = cli_connect(cli, &c)))
 		return e;
 	rc = vg_update_status_get(c, &st);
+	if (rc == VG_OK) {
+		vg_rc r2 = vg_update_tuf_root(c, NULL, 0, &root, &root_len);
+		if (r2 == VG_OK)
+			root_summary(root, root_len, sum, sizeof sum);
+		else if (r2 != VG_ERR_NOT_FOUND)
+			(void)snprintf(sum, sizeof sum, "unreadable (%s)", vg_rc_str(r2));
+		vg_free(root, root_len);
+	}
 	if (rc != VG_OK) {
 		e = cli_fail_rc(c, "update status", rc);
 		vg_client_close(&c);
@@ -312,6 +431,7 @@ static int update_status(struct cli *cli, int argc, char **argv)
 	(void)printf("last outcome:     %s\n", st.last[0] ? st.last : "-");
 	(void)printf("bootloader:       %s %s (%u attempts)\n", st.bootloader, st.boot_param,
 		     st.tries);
+	(void)printf("TUF root:         %s\n", sum);
 	return 0;
 }
 
@@ -349,6 +469,21 @@ static int update_key(struct cli *cli, int argc, char **argv)
 		(void)printf("%s%s", dev, fleet ? fleet : "");
 	free(dev);
 	free(fleet);
+	vg_client_close(&c);
+	return e;
+}
+
+static int update_trust_root(struct cli *cli, int argc, char **argv)
+{
+	struct cli_opts o;
+	vg_client *c = NULL;
+	int e = cli_parse("", argc, argv, &o, 1, 1);
+
+	if (e)
+		return e;
+	if ((e = cli_connect(cli, &c)))
+		return e;
+	e = cli_trust_root(c, o.pos[0]);
 	vg_client_close(&c);
 	return e;
 }
@@ -394,6 +529,8 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 	    {"mark-good", update_mark_good, "the running slot is healthy: confirm the update"},
 	    {"status", update_status, "the update state, the slots and the minimum version"},
 	    {"key", update_key, "[--fleet-key F.pem]: the device's update encryption key"},
+	    {"trust-root", update_trust_root,
+	     "ROOT.json: the TUF root the service trusts (first one, or the next version)"},
 	    {"simulate-boot", update_simulate_boot,
 	     "--bootloader K [--param P]: do what the boot script does (tests)"},
 	};

@@ -33,7 +33,8 @@ static const struct cli_cmd commands[] = {
      "decrypt, mac"},
     {"store", cmd_store, "secure storage: put, get, list, delete"},
     {"provision", cmd_provision,
-     "--oem N --model N --hw-rev R --setup-code-out F: factory provisioning (once)"},
+     "--oem N --model N --hw-rev R --setup-code-out F [--release-key P] [--tuf-root R]: "
+     "factory provisioning (once)"},
     {"identity", cmd_identity,
      "[--json | --public-key | --csr-out F [--cn CN] | --set-cert F | --cert]: device "
      "identity"},

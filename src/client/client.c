@@ -201,6 +201,21 @@ static vg_rc call_noargs(vg_client *c, vg_op op, vg_msg *reply)
 	return call(c, op, &b, reply);
 }
 
+/* A request with one optional bytes argument, VG_A_DATA (p NULL: none). */
+static vg_rc call_data(vg_client *c, vg_op op, const uint8_t *p, size_t len, vg_msg *reply)
+{
+	vg_msgb b;
+	vg_rc rc = vg_msgb_init(&b);
+
+	if (rc != VG_OK) {
+		memset(reply, 0, sizeof *reply);
+		return rc;
+	}
+	if (p)
+		vg_msgb_bytes(&b, VG_A_DATA, p, len);
+	return call(c, op, &b, reply);
+}
+
 static vg_rc named(vg_msgb *b, const char *name)
 {
 	vg_rc rc;
@@ -1213,22 +1228,33 @@ VG_EXPORT vg_rc vg_update_confirm(vg_client *c, vg_update_status *out)
 VG_EXPORT vg_rc vg_update_keys(vg_client *c, const char *fleet_pem, char **device_pem,
 			       char **fleet_pub_pem)
 {
-	vg_msgb b;
 	vg_msg r;
 	vg_rc rc;
 
 	*device_pem = NULL;
 	*fleet_pub_pem = NULL;
-	rc = vg_msgb_init(&b);
-	if (rc != VG_OK)
-		return rc;
-	if (fleet_pem)
-		vg_msgb_bytes(&b, VG_A_DATA, (const uint8_t *)fleet_pem, strlen(fleet_pem));
-	rc = call(c, VG_OP_UPDATE_KEY, &b, &r);
+	rc = call_data(c, VG_OP_UPDATE_KEY, (const uint8_t *)fleet_pem,
+		       fleet_pem ? strlen(fleet_pem) : 0, &r);
 	if (rc != VG_OK)
 		return rc;
 	*device_pem = take_text(&r, VG_A_PEM, 8192);
 	*fleet_pub_pem = take_text(&r, VG_A_VALUE, 8192);
 	vg_msg_free(&r);
 	return *device_pem ? VG_OK : VG_ERR_PROTOCOL;
+}
+
+VG_EXPORT vg_rc vg_update_tuf_root(vg_client *c, const uint8_t *next, size_t next_len,
+				   uint8_t **root, size_t *len)
+{
+	vg_msg r;
+	vg_rc rc;
+
+	*root = NULL;
+	*len = 0;
+	rc = call_data(c, VG_OP_UPDATE_ROOT, next, next_len, &r);
+	if (rc != VG_OK)
+		return rc;
+	rc = take_bytes(&r, VG_A_DATA, root, len);
+	vg_msg_free(&r);
+	return rc;
 }

@@ -27,7 +27,7 @@ VG_EXPORT const char *vg_rc_str(vg_rc rc)
 	case VG_ERR_INTEGRITY:
 		return "integrity error";
 	case VG_ERR_ROLLBACK:
-		return "rollback detected: the store is older than the root of trust's counter";
+		return "rollback detected: older than what the device already trusts";
 	case VG_ERR_CRYPTO:
 		return "cryptographic operation failed";
 	case VG_ERR_PROTOCOL:

@@ -90,6 +90,7 @@ vg_rc vg_policy_check(const vg_policy *p, const vg_peer *peer, vg_op op, uint32_
 	case VG_OP_UPDATE_CONFIRM:
 	case VG_OP_UPDATE_STATUS:
 	case VG_OP_UPDATE_KEY:
+	case VG_OP_UPDATE_ROOT:
 		return peer->admin ? VG_OK : VG_ERR_DENIED;
 	case VG_OP_KEY_LIST:
 	case VG_OP_KEY_INFO:

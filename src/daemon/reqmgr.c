@@ -114,6 +114,8 @@ static const char *op_name(vg_op op)
 		return "update.status";
 	case VG_OP_UPDATE_KEY:
 		return "update.key";
+	case VG_OP_UPDATE_ROOT:
+		return "update.root";
 	}
 	return NULL;
 }
@@ -154,7 +156,9 @@ static void audit_result(struct req *r, vg_rc rc)
 		audit(r, "store.integrity", "failure", NULL);
 		break;
 	case VG_ERR_ROLLBACK:
-		audit(r, "store.rollback", "failure", NULL);
+		/* An old bundle or root: the update module audits its refusals. */
+		if (r->op < VG_OP_UPDATE_BEGIN || r->op > VG_OP_UPDATE_ROOT)
+			audit(r, "store.rollback", "failure", NULL);
 		break;
 	case VG_ERR_AUTH_REQUIRED:
 		audit(r, "auth.required", "denied", "no valid admin session");
@@ -969,6 +973,7 @@ static bool recovery_allows(vg_op op)
 	case VG_OP_UPDATE_CONFIRM:
 	case VG_OP_UPDATE_STATUS:
 	case VG_OP_UPDATE_KEY:
+	case VG_OP_UPDATE_ROOT:
 		return true;
 	default:
 		return false;
@@ -1082,6 +1087,7 @@ static vg_rc dispatch(struct req *r)
 	case VG_OP_UPDATE_CONFIRM:
 	case VG_OP_UPDATE_STATUS:
 	case VG_OP_UPDATE_KEY:
+	case VG_OP_UPDATE_ROOT:
 		return do_update(r);
 	default:
 		return do_key(r);

@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "crypto/wrap.h"
 #include "update/bundle.h"
+#include "update/tuf.h"
 
 struct ustate {
 	char state[16]; /* idle, installing, installed, activated, trial */
@@ -618,12 +619,122 @@ static vg_rc keys(vg_service *s, const vg_peer *peer, const vg_msg *in, vg_msgb 
 	return VG_OK;
 }
 
+/* ---- the trusted TUF root ---- */
+
+/* Reads the "version" and "expires" of root metadata already checked by
+ * vg_tuf_set_new, for audit details. */
+static uint64_t root_version(const uint8_t *root, size_t len)
+{
+	json_t *o = json_loadb((const char *)root, len, 0, NULL);
+	json_int_t v = json_integer_value(json_object_get(json_object_get(o, "signed"), "version"));
+
+	json_decref(o);
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+/* Without DATA: the root trusted now. With DATA: the first root (none
+ * stored yet: it must carry its own threshold of signatures), or the next
+ * version of the stored one, signed by a threshold of the stored root's
+ * keys and of its own (the TUF root rotation, verified here: the agent's
+ * word counts for nothing). Handing over the root already trusted is not
+ * an error. */
+static vg_rc tuf_root(vg_service *s, const vg_peer *peer, const vg_msg *in, vg_msgb *out,
+		      char *why, size_t cap)
+{
+	const uint8_t *next = NULL;
+	uint8_t *cur = NULL;
+	size_t next_len = 0, cur_len = 0;
+	char twhy[VG_TUF_WHY_LEN] = "";
+	vg_tuf_set *set = NULL;
+	vg_rc rc = vg_secstore_get(s->store, "sys", VG_UPDATE_TUF_ROOT_RECORD, &cur, &cur_len);
+	vg_rc arg = vg_msg_bytes(in, VG_A_DATA, &next, &next_len);
+
+	if (rc != VG_OK && rc != VG_ERR_NOT_FOUND)
+		return say(why, cap, rc, "the trusted TUF root cannot be read");
+	if (arg == VG_ERR_NOT_FOUND) {
+		if (rc == VG_ERR_NOT_FOUND)
+			return say(why, cap, rc,
+				   "no trusted TUF root: install the repository's root.json with "
+				   "`voxguard update trust-root` (factory step, docs/UPDATE.md)");
+		vg_msgb_bytes(out, VG_A_DATA, cur, cur_len);
+		vg_free(cur, cur_len);
+		return VG_OK;
+	}
+	if (arg != VG_OK || next_len > VG_TUF_ROOT_MAX) {
+		vg_free(cur, cur_len);
+		return say(why, cap, VG_ERR_INVALID, "the root metadata must be at most %u bytes",
+			   VG_TUF_ROOT_MAX);
+	}
+	if (rc == VG_OK && cur_len == next_len && memcmp(cur, next, cur_len) == 0) {
+		vg_msgb_bytes(out, VG_A_DATA, cur, cur_len);
+		vg_free(cur, cur_len);
+		return VG_OK; /* already the trusted one */
+	}
+	if (rc == VG_OK) {
+		uint64_t from = root_version(cur, cur_len), to = root_version(next, next_len);
+		/* The clearest reason first; vg_tuf_update_root checks it too. */
+		if (to && to <= from) {
+			vg_free(cur, cur_len);
+			event(s, peer, "update.tuf_root", false,
+			      "root version %" PRIu64 " refused: not newer than the trusted %" PRIu64,
+			      to, from);
+			return say(why, cap, VG_ERR_ROLLBACK,
+				   "root version %" PRIu64 " is not newer than the trusted version %" PRIu64,
+				   to, from);
+		}
+		if (to > from + 1) {
+			vg_free(cur, cur_len);
+			event(s, peer, "update.tuf_root", false,
+			      "root version %" PRIu64 " refused: skips version %" PRIu64, to,
+			      from + 1);
+			return say(why, cap, VG_ERR_INVALID,
+				   "root version %" PRIu64 " skips version %" PRIu64
+				   ": hand over every root version in order",
+				   to, from + 1);
+		}
+		rc = vg_tuf_set_new(&set, cur, cur_len, time(NULL), twhy);
+		vg_free(cur, cur_len);
+		if (rc != VG_OK)
+			return say(why, cap, VG_ERR_INTEGRITY, "the stored TUF root is unusable: %s",
+				   twhy);
+		rc = vg_tuf_update_root(set, next, next_len, twhy);
+		vg_tuf_set_free(&set);
+		if (rc != VG_OK) {
+			event(s, peer, "update.tuf_root", false,
+			      "rotation from root version %" PRIu64 " refused: %s", from, twhy);
+			return say(why, cap, rc, "root rotation refused: %s", twhy);
+		}
+		rc = vg_secstore_put(s->store, "sys", VG_UPDATE_TUF_ROOT_RECORD, next, next_len);
+		if (rc != VG_OK)
+			return say(why, cap, rc, "the new TUF root cannot be stored");
+		event(s, peer, "update.tuf_root", true,
+		      "trusted TUF root rotated from version %" PRIu64 " to %" PRIu64, from,
+		      from + 1);
+	} else {
+		rc = vg_tuf_set_new(&set, next, next_len, time(NULL), twhy);
+		vg_tuf_set_free(&set);
+		if (rc != VG_OK) {
+			event(s, peer, "update.tuf_root", false, "first root refused: %s", twhy);
+			return say(why, cap, rc, "not a usable TUF root: %s", twhy);
+		}
+		rc = vg_secstore_put(s->store, "sys", VG_UPDATE_TUF_ROOT_RECORD, next, next_len);
+		if (rc != VG_OK)
+			return say(why, cap, rc, "the TUF root cannot be stored");
+		event(s, peer, "update.tuf_root", true, "trusted TUF root version %" PRIu64
+		      " installed", root_version(next, next_len));
+	}
+	vg_msgb_bytes(out, VG_A_DATA, next, next_len);
+	return VG_OK;
+}
+
 vg_rc vg_update_handle(vg_service *s, const vg_peer *peer, vg_op op, const vg_msg *in,
 		       vg_msgb *out, char *why, size_t cap)
 {
 	vg_rc rc = vg_secstore_state(s->store);
 
 	why[0] = '\0';
+	if (rc == VG_ERR_ROLLBACK) /* reqmgr leaves update rollbacks to us */
+		event(s, peer, "store.rollback", false, "update request refused");
 	if (rc != VG_OK)
 		return say(why, cap, rc, "the sealed store is refused: no update decisions");
 	switch (op) {
@@ -637,6 +748,8 @@ vg_rc vg_update_handle(vg_service *s, const vg_peer *peer, vg_op op, const vg_ms
 		return status(s, out, why, cap);
 	case VG_OP_UPDATE_KEY:
 		return keys(s, peer, in, out, why, cap);
+	case VG_OP_UPDATE_ROOT:
+		return tuf_root(s, peer, in, out, why, cap);
 	default:
 		return VG_ERR_UNSUPPORTED;
 	}

@@ -18,6 +18,11 @@
  *  - the update's state, sealed (record sys/update-state), and the audit
  *    trail: update.requested, .verified, .downloaded, .written,
  *    .activated, .booted, .confirmed, .failed (with the reason);
+ *  - the trusted TUF root metadata (record sys/tuf-root): the agent
+ *    starts every refresh from it and hands over each new root version;
+ *    the service verifies the rotation (threshold of the old keys and of
+ *    the new) before it replaces the record, and audits it
+ *    (update.tuf_root); it survives a factory reset like the release key;
  *  - anti-rollback: the minimum security version is raised only by
  *    mark-good, after the new version has booted from the new slot, in the
  *    RoT counter and the sealed record.
@@ -39,6 +44,9 @@
 #define VG_UPDATE_KEY_NAME   "update-device" /* generated on first use */
 #define VG_UPDATE_FLEET_NAME "update-fleet"  /* imported once */
 #define VG_UPDATE_STATE_RECORD "update-state"
+/* The trusted TUF root (root.json bytes) of namespace "sys": installed
+ * once, then replaced only by its next version, verified here. */
+#define VG_UPDATE_TUF_ROOT_RECORD "tuf-root"
 
 /* Handles VG_OP_UPDATE_*: reads the request's arguments from in, writes
  * the reply's into out; why (cap bytes) gets the reason of an error. */

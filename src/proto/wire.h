@@ -76,6 +76,7 @@ typedef enum vg_op {
 	VG_OP_UPDATE_CONFIRM = 93,  /* A/B update: mark-good after the health check (admin) */
 	VG_OP_UPDATE_STATUS = 94,   /* A/B update: state and slots (admin) */
 	VG_OP_UPDATE_KEY = 95,      /* the update decryption keys (admin) */
+	VG_OP_UPDATE_ROOT = 96,     /* the trusted TUF root: read, install, rotate (admin) */
 } vg_op;
 
 /* Argument and result keys. */

@@ -17,6 +17,8 @@ struct vg_tuf_updater {
 	char dir[4096];
 	char url[2048];
 	vg_tuf_set *set;
+	vg_tuf_root_sink sink; /* NULL: root.json lives in dir */
+	void *ctx;
 };
 
 static void say(char *why, const char *what, const char *detail)
@@ -74,22 +76,18 @@ static vg_rc download(const vg_tuf_updater *u, const char *role, uint64_t versio
 	return vg_fetch(url, max, buf, len, why);
 }
 
-vg_rc vg_tuf_updater_open(vg_tuf_updater **out, const char *metadata_dir,
-			  const char *metadata_url, char *why)
+static vg_rc updater_new(vg_tuf_updater **out, const char *metadata_dir,
+			 const char *metadata_url)
 {
-	vg_tuf_updater *u = calloc(1, sizeof *u);
-	uint8_t *root = NULL;
-	size_t len = 0;
-	vg_rc rc;
+	vg_tuf_updater *u;
 
 	*out = NULL;
+	if (strlen(metadata_dir) >= sizeof u->dir ||
+	    (metadata_url && strlen(metadata_url) >= sizeof u->url))
+		return VG_ERR_INVALID;
+	u = calloc(1, sizeof *u);
 	if (!u)
 		return VG_ERR_NOMEM;
-	if (strlen(metadata_dir) >= sizeof u->dir ||
-	    (metadata_url && strlen(metadata_url) >= sizeof u->url)) {
-		free(u);
-		return VG_ERR_INVALID;
-	}
 	strcpy(u->dir, metadata_dir);
 	if (metadata_url) {
 		strcpy(u->url, metadata_url);
@@ -97,6 +95,21 @@ vg_rc vg_tuf_updater_open(vg_tuf_updater **out, const char *metadata_dir,
 		while (strlen(u->url) > 1 && u->url[strlen(u->url) - 1] == '/')
 			u->url[strlen(u->url) - 1] = '\0';
 	}
+	*out = u;
+	return VG_OK;
+}
+
+vg_rc vg_tuf_updater_open(vg_tuf_updater **out, const char *metadata_dir,
+			  const char *metadata_url, char *why)
+{
+	vg_tuf_updater *u = NULL;
+	uint8_t *root = NULL;
+	size_t len = 0;
+	vg_rc rc = updater_new(&u, metadata_dir, metadata_url);
+
+	*out = NULL;
+	if (rc != VG_OK)
+		return rc;
 	rc = load_local(u, "root", VG_TUF_ROOT_MAX, &root, &len);
 	if (rc != VG_OK) {
 		say(why, "trusted root", "cannot read root.json in the metadata directory");
@@ -104,6 +117,27 @@ vg_rc vg_tuf_updater_open(vg_tuf_updater **out, const char *metadata_dir,
 		rc = vg_tuf_set_new(&u->set, root, len, time(NULL), why);
 		free(root);
 	}
+	if (rc != VG_OK) {
+		free(u);
+		return rc;
+	}
+	*out = u;
+	return VG_OK;
+}
+
+vg_rc vg_tuf_updater_open_root(vg_tuf_updater **out, const uint8_t *root, size_t len,
+			       const char *metadata_dir, const char *metadata_url,
+			       vg_tuf_root_sink sink, void *ctx, char *why)
+{
+	vg_tuf_updater *u = NULL;
+	vg_rc rc = sink ? updater_new(&u, metadata_dir, metadata_url) : VG_ERR_INVALID;
+
+	*out = NULL;
+	if (rc != VG_OK)
+		return rc;
+	u->sink = sink;
+	u->ctx = ctx;
+	rc = vg_tuf_set_new(&u->set, root, len, time(NULL), why);
 	if (rc != VG_OK) {
 		free(u);
 		return rc;
@@ -139,7 +173,7 @@ static vg_rc load_root(vg_tuf_updater *u, char *why)
 		if (rc == VG_OK)
 			rc = vg_tuf_update_root(u->set, buf, len, why);
 		if (rc == VG_OK)
-			rc = persist(u, "root", buf, len, why);
+			rc = u->sink ? u->sink(u->ctx, buf, len, why) : persist(u, "root", buf, len, why);
 		free(buf);
 		if (rc != VG_OK)
 			return rc;

@@ -35,6 +35,18 @@ typedef struct vg_tuf_updater vg_tuf_updater;
 
 VG_NODISCARD vg_rc vg_tuf_updater_open(vg_tuf_updater **out, const char *metadata_dir,
 				       const char *metadata_url, char *why);
+
+/* Where the trusted root is kept elsewhere (the update agent: in
+ * voxguardd's sealed store, docs/UPDATE.md): starts from root bytes the
+ * caller read there, and hands every root version the rotation accepts to
+ * sink, in order, instead of writing METADATA_DIR/root.json (which is then
+ * neither read nor written). An error from sink stops the refresh; why
+ * then holds the sink's reason. */
+typedef vg_rc (*vg_tuf_root_sink)(void *ctx, const uint8_t *root, size_t len, char *why);
+VG_NODISCARD vg_rc vg_tuf_updater_open_root(vg_tuf_updater **out, const uint8_t *root,
+					    size_t len, const char *metadata_dir,
+					    const char *metadata_url, vg_tuf_root_sink sink,
+					    void *ctx, char *why);
 void vg_tuf_updater_close(vg_tuf_updater **u);
 
 VG_NODISCARD vg_rc vg_tuf_refresh(vg_tuf_updater *u, char *why);
