@@ -30,7 +30,10 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 
+#include "common/canonjson.h"
 #include "helpers.h"
 #include "update/tuf.h"
 #include "update/tuf_client.h"
@@ -43,7 +46,8 @@
 enum { R_ROOT, R_TS, R_SNAP, R_TGT, R_N };
 static const char *const role_names[R_N] = {"root", "timestamp", "snapshot", "targets"};
 
-enum { K_ROOT, K_ROOT2, K_TS, K_TS2, K_SNAP, K_TGT, K_TGT2, K_DEL, K_DEL2, K_N };
+/* K_X0 .. K_X0 + 9: spare keys for threshold and rotation sequences. */
+enum { K_ROOT, K_ROOT2, K_TS, K_TS2, K_SNAP, K_TGT, K_TGT2, K_DEL, K_DEL2, K_X0, K_N = K_X0 + 10 };
 
 typedef struct tkey {
 	EVP_PKEY *pk;
@@ -56,9 +60,10 @@ typedef struct fx {
 	char meta[VGT_PATH], tdir[VGT_PATH], client[VGT_PATH], out[VGT_PATH];
 	tkey k[K_N];
 	time_t now;
-	int keys[R_N][4]; /* the root's role keys (K_*), -1 terminated */
+	int keys[R_N][8]; /* the root's role keys (K_*), -1 terminated */
 	uint64_t threshold[R_N];
-	int signers[R_N][4]; /* who signs what publish() writes, -1 terminated */
+	int signers[R_N][8]; /* who signs what publish() writes, -1 terminated */
+	bool plain;          /* no consistent snapshots: ROLE.json, targets/NAME */
 	bool dup_sig[R_N];   /* list the first signature twice */
 	time_t exp_root, exp_ts, exp_snap, exp_tgt;
 	json_t *targets;              /* path -> TargetFile of the top-level targets */
@@ -112,9 +117,54 @@ static void signers(fx *f, int role, int a, int b)
 	f->signers[role][2] = -1;
 }
 
+/* The root gives role the keys (K_*, -1 terminated) and threshold; sigs
+ * (K_*, -1 terminated) sign what publish() writes for it. */
+static void role_set(fx *f, int role, uint64_t threshold, const int *keys, const int *sigs)
+{
+	size_t i;
+
+	for (i = 0; keys[i] >= 0; i++) {
+		assert_true(i + 1 < VG_ARRAY_LEN(f->keys[role]));
+		f->keys[role][i] = keys[i];
+	}
+	f->keys[role][i] = -1;
+	for (i = 0; sigs[i] >= 0; i++) {
+		assert_true(i + 1 < VG_ARRAY_LEN(f->signers[role]));
+		f->signers[role][i] = sigs[i];
+	}
+	f->signers[role][i] = -1;
+	f->threshold[role] = threshold;
+}
+
+/* K_X0 + rel[i] for each rel[i] (-1 terminated) into out. */
+static const int *spare(int out[8], const int *rel)
+{
+	size_t i;
+
+	for (i = 0; rel[i] >= 0; i++) {
+		assert_true(i + 1 < 8 && rel[i] < 10);
+		out[i] = K_X0 + rel[i];
+	}
+	out[i] = -1;
+	return out;
+}
+
 static const char *vname(char buf[128], uint64_t v, const char *role)
 {
 	(void)snprintf(buf, 128, "%" PRIu64 ".%s.json", v, role);
+	return buf;
+}
+
+/* The repository's file name of a targets, snapshot or delegated role's
+ * version v: V.QUOTED.json, or QUOTED.json without consistent snapshots. */
+static const char *mname(const fx *f, char buf[128], uint64_t v, const char *role)
+{
+	char q[96];
+
+	assert_int_equal(vg_tuf_quote(role, q, sizeof q), VG_OK);
+	if (!f->plain)
+		return vname(buf, v, q);
+	(void)snprintf(buf, 128, "%s.json", q);
 	return buf;
 }
 
@@ -150,7 +200,7 @@ static json_t *mk_root(fx *f, uint64_t v, time_t exp)
 	}
 	set(s, "keys", keys);
 	set(s, "roles", roles);
-	set(s, "consistent_snapshot", json_true());
+	set(s, "consistent_snapshot", json_boolean(!f->plain));
 	return d;
 }
 
@@ -243,12 +293,12 @@ static void publish(fx *f, uint64_t tv, uint64_t sv, uint64_t tsv)
 
 	json_decref(f->tgt_info);
 	json_decref(f->snap_info);
-	f->tgt_info = put_role(f, vname(name, tv, "targets"),
+	f->tgt_info = put_role(f, mname(f, name, tv, "targets"),
 			       mk_targets(tv, f->exp_tgt, f->targets, f->delegations), R_TGT);
 	meta = json_deep_copy(f->snap_extra);
 	set(meta, "targets.json", json_incref(f->tgt_info));
 	f->snap_info =
-	    put_role(f, vname(name, sv, "snapshot"), mk_snapshot(sv, f->exp_snap, meta), R_SNAP);
+	    put_role(f, mname(f, name, sv, "snapshot"), mk_snapshot(sv, f->exp_snap, meta), R_SNAP);
 	json_decref(meta);
 	json_decref(
 	    put_role(f, "timestamp.json", mk_timestamp(tsv, f->exp_ts, f->snap_info), R_TS));
@@ -266,16 +316,20 @@ static void mkdirs(const char *base, const char *rel)
 	}
 }
 
-/* REPO/targets/[DIR/]SHA256.NAME of a target (consistent snapshots). */
+/* REPO/targets/[DIR/]HASH.NAME of a target (consistent snapshots: its
+ * sha256, else its first hash), or REPO/targets/PATH without them. */
 static void target_file(const fx *f, const char *path, const json_t *info, char out[VGT_PATH])
 {
-	const char *sha =
-	    json_string_value(json_object_get(json_object_get(info, "hashes"), "sha256"));
+	const json_t *hashes = json_object_get(info, "hashes");
+	const char *sha = json_string_value(json_object_get(hashes, "sha256"));
 	const char *slash = strrchr(path, '/');
 	int dl = slash ? (int)(slash - path + 1) : 0, r;
 
+	if (!sha)
+		sha = json_string_value(json_object_iter_value(json_object_iter((json_t *)hashes)));
 	assert_non_null(sha);
-	r = snprintf(out, VGT_PATH, "%s/%.*s%s.%s", f->tdir, dl, path, sha, path + dl);
+	r = f->plain ? snprintf(out, VGT_PATH, "%s/%s", f->tdir, path)
+		     : snprintf(out, VGT_PATH, "%s/%.*s%s.%s", f->tdir, dl, path, sha, path + dl);
 	assert_true(r > 0 && r < VGT_PATH);
 }
 
@@ -293,31 +347,46 @@ static void add_target(fx *f, json_t *map, const char *path, const char *content
 	set(map, path, info);
 }
 
-/* The top-level targets delegate to name (key, threshold 1) the
+/* *deleg (created if NULL) delegates to name (key, threshold 1) the
  * paths or path_hash_prefixes (field) [pattern]. */
-static void add_delegation(fx *f, const char *name, int key, bool terminating, const char *field,
-			   const char *pattern)
+static void add_delegation_to(fx *f, json_t **deleg, const char *name, int key, bool terminating,
+			      const char *field, const char *pattern)
 {
-	if (!f->delegations)
-		f->delegations = json_pack("{s:{}, s:[]}", "keys", "roles");
-	assert_non_null(f->delegations);
-	set(json_object_get(f->delegations, "keys"), f->k[key].id, json_deep_copy(f->k[key].pub));
+	if (!*deleg)
+		*deleg = json_pack("{s:{}, s:[]}", "keys", "roles");
+	assert_non_null(*deleg);
+	set(json_object_get(*deleg, "keys"), f->k[key].id, json_deep_copy(f->k[key].pub));
 	assert_int_equal(
-	    json_array_append_new(json_object_get(f->delegations, "roles"),
+	    json_array_append_new(json_object_get(*deleg, "roles"),
 				  json_pack("{s:s, s:[s], s:i, s:b, s:[s]}", "name", name, "keyids",
 					    f->k[key].id, "threshold", 1, "terminating",
 					    terminating, field, pattern)),
 	    0);
 }
 
+/* The top-level targets delegate (add_delegation_to). */
+static void add_delegation(fx *f, const char *name, int key, bool terminating, const char *field,
+			   const char *pattern)
+{
+	add_delegation_to(f, &f->delegations, name, key, terminating, field, pattern);
+}
+
+/* Role name's version v listing map and delegating deleg (borrowed, may be
+ * NULL), expiring at exp, signed by key, listed in the next snapshot. */
+static void publish_role(fx *f, const char *name, uint64_t v, time_t exp, json_t *map,
+			 json_t *deleg, int key)
+{
+	char fname[128], sname[300];
+
+	(void)snprintf(sname, sizeof sname, "%s.json", name);
+	set(f->snap_extra, sname,
+	    put_signed(f, mname(f, fname, v, name), mk_targets(v, exp, map, deleg), key, -1));
+}
+
 /* V.NAME.json listing map, signed by key, listed in the next snapshot. */
 static void publish_delegated(fx *f, const char *name, uint64_t v, json_t *map, int key)
 {
-	char fname[128], mname[128];
-
-	(void)snprintf(mname, sizeof mname, "%s.json", name);
-	set(f->snap_extra, mname,
-	    put_signed(f, vname(fname, v, name), mk_targets(v, f->exp_tgt, map, NULL), key, -1));
+	publish_role(f, name, v, f->exp_tgt, map, NULL, key);
 }
 
 /* 1.root.json from the role configuration, signed by K_ROOT, and the
@@ -420,6 +489,30 @@ static size_t count_entries(const char *dir)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* A client that has only its trusted root.json (or nothing at all), and
+ * an empty download directory. */
+static void client_reset(fx *f, bool keep_root)
+{
+	const char *dirs[] = {f->client, f->out};
+
+	vg_tuf_updater_close(&f->u);
+	for (size_t i = 0; i < VG_ARRAY_LEN(dirs); i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *e;
+		char p[VGT_PATH];
+
+		assert_non_null(d);
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+			    (keep_root && i == 0 && strcmp(e->d_name, "root.json") == 0))
+				continue;
+			join(p, dirs[i], e->d_name);
+			assert_int_equal(unlink(p), 0);
+		}
+		closedir(d);
+	}
 }
 
 static void assert_file(const char *path, const char *content)
@@ -1643,6 +1736,1222 @@ static void test_sfr426_tuf_many_matching_delegations(void **state)
 	json_decref(m);
 }
 
+/* ---- scenarios of the tuf-conformance suite ---- */
+
+/* clang-format off */
+#define KS(...) {__VA_ARGS__, -1}
+/* clang-format on */
+
+/* One root version of a rotation sequence: the root role's keys (spare
+ * keys, K_X0 + i) and threshold, the spare keys that sign it, and whether
+ * the client accepts it. */
+typedef struct root_step {
+	int keys[6];
+	uint64_t threshold;
+	int sigs[7];
+	bool ok;
+} root_step;
+
+/* tuf-conformance test_root_rotation: sequences of root versions that
+ * rotate keys and change thresholds; each version must meet the trusted
+ * root's root threshold and its own (spec 5.3.4, 5.3.5), signatures by
+ * keys the root does not name do not matter; a refused version leaves
+ * the one before it trusted */
+static void test_sfr426_tuf_root_rotation_thresholds(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t n;
+		root_step v[4];
+	} cases[] = {
+	    {"1-of-1 key rotation",
+	     3,
+	     {{KS(1), 1, KS(1), true}, {KS(2), 1, KS(2, 1), true}, {KS(2), 1, KS(2), true}}},
+	    {"1-of-1 key rotation, unused signatures",
+	     3,
+	     {{KS(1), 1, KS(3, 1, 4), true},
+	      {KS(2), 1, KS(3, 2, 1, 4), true},
+	      {KS(2), 1, KS(3, 2, 4), true}}},
+	    {"3-of-5, other key combinations",
+	     4,
+	     {{KS(0, 1, 2, 3, 4), 3, KS(0, 2, 4), true},
+	      {KS(0, 1, 2, 3, 4), 3, KS(0, 4, 1), true},
+	      {KS(0, 1, 2, 3, 4), 3, KS(0, 1, 3), true},
+	      {KS(0, 1, 2, 3, 4), 3, KS(0, 1, 3), true}}},
+	    {"3-of-5, one key rotated",
+	     2,
+	     {{KS(0, 1, 2, 3, 4), 3, KS(0, 2, 4), true},
+	      {KS(0, 1, 3, 4, 5), 3, KS(0, 4, 1), true}}},
+	    {"3-of-5, one key rotated with an intermediate step",
+	     3,
+	     {{KS(0, 1, 2, 3, 4), 3, KS(0, 2, 4), true},
+	      {KS(0, 1, 3, 4, 5), 3, KS(0, 2, 4, 5), true},
+	      {KS(0, 1, 3, 4, 5), 3, KS(0, 4, 5), true}}},
+	    {"3-of-5, all keys rotated with an intermediate step",
+	     3,
+	     {{KS(0, 1, 2, 3, 4), 3, KS(0, 2, 4), true},
+	      {KS(5, 6, 7, 8, 9), 3, KS(0, 2, 4, 5, 6, 7), true},
+	      {KS(5, 6, 7, 8, 9), 3, KS(5, 6, 7), true}}},
+	    {"1-of-3 to 2-of-3",
+	     2,
+	     {{KS(1, 2, 3), 1, KS(1), true}, {KS(1, 2, 3), 2, KS(1, 2), true}}},
+	    {"2-of-3 to 1-of-3",
+	     3,
+	     {{KS(1, 2, 3), 2, KS(1, 2), true},
+	      {KS(1, 2, 3), 1, KS(1, 2), true},
+	      {KS(1, 2, 3), 1, KS(1), true}}},
+	    {"1-of-1 to 2-of-2", 2, {{KS(1), 1, KS(1), true}, {KS(1, 2), 2, KS(1, 2), true}}},
+	    {"1-of-1 rotation not signed by the old key",
+	     2,
+	     {{KS(1), 1, KS(1), true}, {KS(2), 1, KS(2, 3, 4), false}}},
+	    {"1-of-1 rotation not signed by the new key",
+	     2,
+	     {{KS(1), 1, KS(1), true}, {KS(2), 1, KS(1, 3, 4), false}}},
+	    {"3-of-5, one key rotated, 2 of the new keys sign",
+	     2,
+	     {{KS(0, 1, 2, 3, 4), 3, KS(0, 2, 4), true},
+	      {KS(0, 1, 3, 4, 5), 3, KS(0, 2, 4), false}}},
+	    {"3-of-5, one key rotated, 2 of the old keys sign",
+	     2,
+	     {{KS(0, 1, 2, 3, 4), 3, KS(0, 2, 4), true},
+	      {KS(0, 1, 3, 4, 5), 3, KS(0, 4, 5), false}}},
+	    {"1-of-3 to 2-of-3, one signature",
+	     2,
+	     {{KS(1, 2, 3), 1, KS(1), true}, {KS(1, 2, 3), 2, KS(2), false}}},
+	    {"2-of-3 to 1-of-3, one signature",
+	     2,
+	     {{KS(1, 2, 3), 2, KS(1, 2), true}, {KS(1, 2, 3), 1, KS(1), false}}},
+	};
+	fx *f = *state;
+	char name[128], from[VGT_PATH], to[VGT_PATH];
+	int ks[8];
+
+	for (size_t c = 0; c < VG_ARRAY_LEN(cases); c++) {
+		size_t n = cases[c].n;
+		bool ok = cases[c].v[n - 1].ok;
+
+		print_message("  %s\n", cases[c].name);
+		client_reset(f, false);
+		for (uint64_t v = 2; v <= 4; v++) {
+			join(from, f->meta, vname(name, v, "root"));
+			(void)unlink(from);
+		}
+		for (size_t i = 0; i < n; i++) {
+			const root_step *st = &cases[c].v[i];
+			json_t *doc;
+
+			role_set(f, R_ROOT, st->threshold, spare(ks, st->keys), ks);
+			doc = mk_root(f, i + 1, f->exp_root);
+			sign_with(f, doc, spare(ks, st->sigs), false);
+			json_decref(put_doc(f, vname(name, i + 1, "root"), doc));
+		}
+		join(from, f->meta, "1.root.json");
+		join(to, f->client, "root.json");
+		assert_int_equal(vgt_copy(from, to), 0);
+		assert_int_equal(refresh(f), ok ? VG_OK : VG_ERR_VERIFY_FAILED);
+		assert_int_equal(client_version(f, "root.json"), ok ? n : n - 1);
+		assert_int_equal(client_has(f, "timestamp.json"), ok);
+	}
+}
+
+/* tuf-conformance test_non_root_rotations (and, as cases of it,
+ * test_snapshot_does_not_meet_threshold, test_snapshot_has_too_few_keys,
+ * test_unsigned_metadata[timestamp, snapshot, targets]): the timestamp,
+ * snapshot and targets roles in turn get other keys and thresholds (a
+ * new root each time) and are signed by some keys; the role's metadata is
+ * taken only with threshold-many signatures by keys the root gives it */
+static void test_sfr426_tuf_role_key_thresholds(void **state)
+{
+	static const struct {
+		const char *name;
+		int keys[7];
+		uint64_t threshold;
+		int sigs[7];
+		bool ok;
+	} cases[] = {
+	    {"1-of-1 key rotation", KS(2), 1, KS(2), true},
+	    {"1-of-1, unused signatures", KS(1), 1, KS(3, 1, 4), true},
+	    {"1-of-1, not signed by the new key", KS(2), 1, KS(1, 3, 4), false},
+	    {"3-of-5, one signature by a key not given", KS(0, 1, 3, 4, 5), 3, KS(0, 2, 4), false},
+	    {"3-of-5, two signatures", KS(0, 1, 3, 4, 5), 3, KS(0, 4), false},
+	    {"3-of-5, keys 0 2 4", KS(0, 1, 2, 3, 4), 3, KS(0, 2, 4), true},
+	    {"3-of-5, keys 0 4 1", KS(0, 1, 2, 3, 4), 3, KS(0, 4, 1), true},
+	    {"3-of-5, keys 0 1 3", KS(0, 1, 2, 3, 4), 3, KS(0, 1, 3), true},
+	    {"3-of-5, keys 1 2 3", KS(0, 1, 2, 3, 4), 3, KS(1, 2, 3), true},
+	    {"3-of-5, keys 2 3 4", KS(0, 1, 2, 3, 4), 3, KS(2, 3, 4), true},
+	    {"6-of-5 (unreachable)", KS(0, 1, 2, 3, 4), 6, KS(0, 1, 2, 3, 4), false},
+	    {"no signature at all", KS(0), 1, {-1}, false},
+	};
+	static const int roles[] = {R_TS, R_SNAP, R_TGT}, plain[] = {K_TS, K_SNAP, K_TGT};
+	fx *f = *state;
+	uint64_t rv = 1, n = 1;
+	char name[128], file[32];
+	int ks[8], ss[8];
+
+	assert_int_equal(refresh(f), VG_OK);
+	for (size_t c = 0; c < VG_ARRAY_LEN(cases); c++) {
+		print_message("  %s\n", cases[c].name);
+		for (size_t r = 0; r < VG_ARRAY_LEN(roles); r++) {
+			role_set(f, roles[r], cases[c].threshold, spare(ks, cases[c].keys),
+				 spare(ss, cases[c].sigs));
+			rv++;
+			n++;
+			json_decref(put_signed(f, vname(name, rv, "root"),
+					       mk_root(f, rv, f->exp_root), K_ROOT, -1));
+			publish(f, n, n, n);
+			(void)snprintf(file, sizeof file, "%s.json", role_names[roles[r]]);
+			assert_int_equal(refresh(f), cases[c].ok ? VG_OK : VG_ERR_VERIFY_FAILED);
+			assert_int_equal(client_version(f, "root.json"), rv);
+			if (cases[c].ok)
+				assert_int_equal(client_version(f, file), n);
+			else
+				assert_int_not_equal(client_version(f, file), n);
+		}
+		/* control: back to one key each, which the client takes */
+		for (size_t r = 0; r < VG_ARRAY_LEN(roles); r++)
+			role_keys(f, roles[r], 1, plain[r], -1);
+		rv++;
+		n++;
+		json_decref(put_signed(f, vname(name, rv, "root"), mk_root(f, rv, f->exp_root),
+				       K_ROOT, -1));
+		publish(f, n, n, n);
+		assert_int_equal(refresh(f), VG_OK);
+		assert_int_equal(client_version(f, "targets.json"), n);
+	}
+}
+
+/* An RSA public key as TUF names it (rsa / rsassa-pss-sha256, PEM). */
+static json_t *rsa_key_new(EVP_PKEY *pk)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem = NULL, *s;
+	long n;
+	json_t *k;
+
+	assert_non_null(b);
+	assert_int_equal(PEM_write_bio_PUBKEY(b, pk), 1);
+	n = BIO_get_mem_data(b, &pem);
+	assert_true(n > 0);
+	s = strndup(pem, (size_t)n);
+	assert_non_null(s);
+	k = json_pack("{s:s, s:s, s:{s:s}}", "keytype", "rsa", "scheme", "rsassa-pss-sha256",
+		      "keyval", "public", s);
+	assert_non_null(k);
+	free(s);
+	BIO_free(b);
+	return k;
+}
+
+/* Appends an RSASSA-PSS (SHA-256, MGF1-SHA-256, salt of the digest's
+ * length) signature of doc's canonical "signed". */
+static void rsa_pss_sign(json_t *doc, EVP_PKEY *pk, const char *keyid)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pc = NULL;
+	uint8_t sig[512];
+	char hex[2 * sizeof sig + 1], *canon = NULL;
+	size_t sl = sizeof sig, cl = 0;
+
+	assert_non_null(c);
+	assert_int_equal(vg_canonical_json(json_object_get(doc, "signed"), &canon, &cl), VG_OK);
+	assert_int_equal(EVP_DigestSignInit_ex(c, &pc, "SHA256", NULL, NULL, pk, NULL), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, RSA_PSS_SALTLEN_DIGEST), 1);
+	assert_int_equal(EVP_DigestSign(c, sig, &sl, (const uint8_t *)canon, cl), 1);
+	EVP_MD_CTX_free(c);
+	free(canon);
+	vg_hex_encode(sig, sl, hex);
+	assert_int_equal(json_array_append_new(json_object_get(doc, "signatures"),
+					       json_pack("{s:s, s:s}", "keyid", keyid, "sig", hex)),
+			 0);
+}
+
+/* The signature string keyid made in doc (borrowed), or NULL. */
+static json_t *sig_of(json_t *doc, const char *keyid)
+{
+	size_t i;
+	json_t *s;
+
+	json_array_foreach(json_object_get(doc, "signatures"), i, s) {
+		if (strcmp(json_string_value(json_object_get(s, "keyid")), keyid) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+/* mk_root() whose root role also names key (id), threshold 2. */
+static json_t *mk_root_plus(fx *f, uint64_t v, const json_t *key, const char *id)
+{
+	json_t *d = mk_root(f, v, f->exp_root), *s = json_object_get(d, "signed");
+	json_t *rr = json_object_get(json_object_get(s, "roles"), "root");
+
+	set(json_object_get(s, "keys"), id, json_deep_copy(key));
+	assert_int_equal(json_array_append_new(json_object_get(rr, "keyids"), json_string(id)), 0);
+	set(rr, "threshold", json_integer(2));
+	return d;
+}
+
+/* tuf-conformance test_keytype_and_scheme[ecdsa/ecdsa-sha2-nistp256,
+ * rsa/rsassa-pss-sha256] and test_invalid_sig_in_valid_metadata: a root
+ * that needs an ECDSA P-256, then an RSA-PSS key's signature is taken;
+ * the same root with that signature replaced by one of the right form
+ * over other bytes, or by an empty string, is not; one bad signature next
+ * to a threshold of good ones does not spoil the metadata */
+static void test_sfr426_tuf_keytypes_and_bad_signatures(void **state)
+{
+	fx *f = *state;
+	EVP_PKEY *pk[2];
+	json_t *pub[2], *doc, *ts;
+	char id[2][65], name[128], *good = NULL, *old = NULL;
+	uint64_t rv = 1;
+	uint8_t *b = NULL;
+	size_t bl = 0;
+
+	pk[0] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	pk[1] = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	assert_non_null(pk[0]);
+	assert_non_null(pk[1]);
+	pub[0] = vg_tuf_key_new(pk[0]);
+	pub[1] = rsa_key_new(pk[1]);
+	assert_non_null(pub[0]);
+	assert_string_equal(json_string_value(json_object_get(pub[0], "keytype")), "ecdsa");
+	for (int t = 0; t < 2; t++)
+		assert_int_equal(vg_tuf_keyid(pub[t], id[t]), VG_OK);
+	assert_int_equal(refresh(f), VG_OK);
+
+	for (int t = 0; t < 2; t++) {
+		/* 0: good; 1: a well-formed signature over other bytes; 2: "" */
+		for (int bad = 0; bad < 3; bad++) {
+			doc = mk_root_plus(f, rv + 1, pub[t], id[t]);
+			/* K_ROOT and the new key; the ECDSA key is also the trusted
+			 * root's second key when the RSA key comes in */
+			assert_int_equal(vg_tuf_sign(doc, f->k[K_ROOT].pk, f->k[K_ROOT].id), VG_OK);
+			assert_int_equal(vg_tuf_sign(doc, pk[0], id[0]), VG_OK);
+			if (t == 1)
+				rsa_pss_sign(doc, pk[1], id[1]);
+			if (bad == 0) {
+				free(good);
+				good = strdup(
+				    json_string_value(json_object_get(sig_of(doc, id[t]), "sig")));
+				assert_non_null(good);
+			} else {
+				set(sig_of(doc, id[t]), "sig", json_string(bad == 1 ? good : ""));
+			}
+			json_decref(put_doc(f, vname(name, rv + 1, "root"), doc));
+			if (bad == 0) {
+				assert_int_equal(refresh(f), VG_OK);
+				assert_int_equal(client_version(f, "root.json"), rv + 1);
+				/* the next version: the same signature is of other bytes */
+				rv++;
+			} else {
+				assert_int_equal(refresh(f), VG_ERR_VERIFY_FAILED);
+				assert_int_equal(client_version(f, "root.json"), rv);
+			}
+		}
+	}
+
+	/* timestamp: keys K_TS and K_TS2, threshold 1 (the trusted root
+	 * needs K_ROOT and the RSA key) */
+	role_keys(f, R_TS, 1, K_TS, K_TS2);
+	doc = mk_root(f, rv + 1, f->exp_root);
+	assert_int_equal(vg_tuf_sign(doc, f->k[K_ROOT].pk, f->k[K_ROOT].id), VG_OK);
+	rsa_pss_sign(doc, pk[1], id[1]);
+	json_decref(put_doc(f, vname(name, ++rv, "root"), doc));
+	read_bytes(f->meta, "timestamp.json", &b, &bl);
+	doc = json_loadb((const char *)b, bl, 0, NULL);
+	assert_non_null(doc);
+	old = strdup(json_string_value(json_object_get(sig_of(doc, f->k[K_TS].id), "sig")));
+	assert_non_null(old);
+	json_decref(doc);
+	for (int i = 0; i < 3; i++) {
+		ts = mk_timestamp(2 + (uint64_t)i, f->exp_ts, f->snap_info);
+		sign_with(f, ts, (const int[]){K_TS, K_TS2, -1}, false);
+		/* K_TS's signature: of an older timestamp, then empty */
+		set(sig_of(ts, f->k[K_TS].id), "sig", json_string(i == 1 ? "" : old));
+		if (i == 2) /* control: neither verifies */
+			set(sig_of(ts, f->k[K_TS2].id), "sig", json_string(""));
+		json_decref(put_doc(f, "timestamp.json", ts));
+		assert_int_equal(refresh(f), i < 2 ? VG_OK : VG_ERR_VERIFY_FAILED);
+		assert_int_equal(client_version(f, "timestamp.json"), i < 2 ? 2 + i : 3);
+	}
+	assert_int_equal(client_version(f, "root.json"), rv);
+	free(b);
+	free(good);
+	free(old);
+	for (int t = 0; t < 2; t++) {
+		EVP_PKEY_free(pk[t]);
+		json_decref(pub[t]);
+	}
+}
+
+/* A delegation of a graph: from delegates to to the paths [path] ("*"
+ * when NULL). */
+typedef struct edge {
+	const char *from, *to;
+	bool terminating;
+	const char *path;
+} edge;
+
+/* clang-format off */
+#define E(from, to)        {from, to, false, NULL}
+#define ET(from, to)       {from, to, true, NULL}
+#define EP(from, to, path) {from, to, false, path}
+/* clang-format on */
+
+/* The sha256 of the content role's metadata gives target probe-k. */
+static void probe_content(char out[64], size_t k, const char *role)
+{
+	(void)snprintf(out, 64, "probe-%zu listed by %s\n", k, role);
+}
+
+/* tuf-conformance test_graph_traversal: the search visits delegated roles
+ * in pre-order, depth first, in the order each delegator lists them, each
+ * role once, a terminating delegation ending the search after its own
+ * subtree, a delegation whose paths do not match skipped. A search for a
+ * missing path loads exactly the roles of the expected order; target
+ * probe-k is listed by the roles from place k of the order on, and must
+ * be found in the one at place k (which proves the relative order). */
+static void test_sfr426_tuf_delegation_graph_search_order(void **state)
+{
+	static const struct {
+		const char *name;
+		edge e[6];
+		const char *order[5];
+	} graphs[] = {
+	    {"basic delegation", {E("targets", "A")}, {"A"}},
+	    {"single level", {E("targets", "A"), E("targets", "B")}, {"A", "B"}},
+	    {"two levels", {E("targets", "A"), E("targets", "B"), E("B", "C")}, {"A", "B", "C"}},
+	    {"two levels, depth first",
+	     {E("targets", "A"), E("targets", "B"), E("A", "C"), E("A", "D")},
+	     {"A", "C", "D", "B"}},
+	    {"three levels, depth first",
+	     {E("targets", "A"), E("targets", "B"), E("A", "C"), E("C", "D")},
+	     {"A", "C", "D", "B"}},
+	    {"two levels, terminating",
+	     {E("targets", "A"), E("targets", "B"), ET("A", "C"), E("A", "D")},
+	     {"A", "C"}},
+	    {"three levels, terminating",
+	     {E("targets", "A"), E("targets", "B"), ET("A", "C"), E("C", "D")},
+	     {"A", "C", "D"}},
+	    {"two levels, paths not matching",
+	     {EP("targets", "A", "*.py"), E("targets", "B"), E("A", "C")},
+	     {"B"}},
+	    {"three levels, paths not matching",
+	     {E("targets", "A"), E("targets", "B"), EP("A", "C", "*.py"), E("C", "D")},
+	     {"A", "B"}},
+	    {"cycle",
+	     {E("targets", "A"), E("targets", "B"), E("B", "C"), E("C", "D"), E("D", "B")},
+	     {"A", "B", "C", "D"}},
+	    {"two roles delegating to a third",
+	     {E("targets", "A"), E("targets", "B"), E("B", "C"), E("A", "C")},
+	     {"A", "C", "B"}},
+	    {"two roles delegating to a third, other paths",
+	     {E("targets", "A"), E("targets", "B"), E("B", "C"), EP("A", "C", "*.py")},
+	     {"A", "B", "C"}},
+	};
+	fx *f = *state;
+
+	for (size_t g = 0; g < VG_ARRAY_LEN(graphs); g++) {
+		const char *roles[6];
+		size_t nr = 0, no = 0;
+		const json_t *info = NULL;
+		char path[32], c[64], h[65], file[32];
+
+		print_message("  %s\n", graphs[g].name);
+		client_reset(f, true);
+		json_object_clear(f->snap_extra);
+		json_decref(f->delegations);
+		f->delegations = NULL;
+		while (no < VG_ARRAY_LEN(graphs[g].order) && graphs[g].order[no])
+			no++;
+		for (const edge *e = graphs[g].e; e->from; e++) {
+			bool have = false;
+			for (size_t i = 0; i < nr; i++)
+				have = have || strcmp(roles[i], e->to) == 0;
+			if (!have)
+				roles[nr++] = e->to;
+			if (strcmp(e->from, "targets") == 0)
+				add_delegation(f, e->to, K_DEL, e->terminating, "paths",
+					       e->path ? e->path : "*");
+		}
+		for (size_t i = 0; i < nr; i++) {
+			json_t *map = json_object(), *deleg = NULL;
+			size_t at = no;
+
+			for (size_t k = 0; k < no; k++)
+				if (strcmp(graphs[g].order[k], roles[i]) == 0)
+					at = k;
+			for (size_t k = 0; at < no && k <= at; k++) {
+				(void)snprintf(path, sizeof path, "probe-%zu", k);
+				probe_content(c, k, roles[i]);
+				set(map, path, vg_tuf_fileinfo((const uint8_t *)c, strlen(c), 0));
+			}
+			for (const edge *e = graphs[g].e; e->from; e++)
+				if (strcmp(e->from, roles[i]) == 0)
+					add_delegation_to(f, &deleg, e->to, K_DEL, e->terminating,
+							  "paths", e->path ? e->path : "*");
+			publish_role(f, roles[i], g + 2, f->exp_tgt, map, deleg, K_DEL);
+			json_decref(map);
+			json_decref(deleg);
+		}
+		publish(f, g + 2, g + 2, g + 2);
+		assert_int_equal(refresh(f), VG_OK);
+		assert_int_equal(find(f, "missingpath", &info), VG_ERR_NOT_FOUND);
+		for (size_t i = 0; i < nr; i++) {
+			bool visited = false;
+			for (size_t k = 0; k < no; k++)
+				visited = visited || strcmp(graphs[g].order[k], roles[i]) == 0;
+			(void)snprintf(file, sizeof file, "%s.json", roles[i]);
+			if (client_has(f, file) != visited)
+				fail_msg("%s: %s %s", graphs[g].name, roles[i],
+					 visited ? "not visited" : "visited");
+		}
+		for (size_t k = 0; k < no; k++) {
+			(void)snprintf(path, sizeof path, "probe-%zu", k);
+			assert_int_equal(find(f, path, &info), VG_OK);
+			probe_content(c, k, graphs[g].order[k]);
+			hex_sha256(c, h);
+			info = json_object_get(info, "hashes");
+			if (strcmp(json_string_value(json_object_get(info, "sha256")), h) != 0)
+				fail_msg("%s: %s not found in %s first", graphs[g].name, path,
+					 graphs[g].order[k]);
+		}
+	}
+}
+
+/* tuf-conformance test_targetfile_search: targets delegates the paths
+ * matching "*.doc" or "*.md" to A, and releases/DIR/FILE (any DIR, FILE)
+ * to B; B delegates releases/x/FILE to C and releases/y/FILE.zip to D. A
+ * target is found in the role that lists it through the delegations that
+ * cover its path, loading only the roles on the way, and not at all when
+ * a role on the way does not delegate its path (releases/z/z_v1.zip,
+ * which D lists) */
+static void test_sfr426_tuf_delegation_tree_target_search(void **state)
+{
+	static const struct {
+		const char *path, *content; /* content NULL: not found */
+		const char *loaded[3];
+	} cases[] = {
+	    {"targetfile", "targetfile by targets\n", {NULL}},
+	    {"README.md", "README by A\n", {"A"}},
+	    {"releases/x/x_v1", "x release by C\n", {"B", "C"}},
+	    {"releases/y/y_v1.zip", "y release by D\n", {"B", "D"}},
+	    {"releases/z/z_v1.zip", NULL, {"B"}},
+	};
+	static const char *const all[] = {"A", "B", "C", "D"};
+	fx *f = *state;
+	json_t *ma = json_object(), *mb = json_object(), *mc = json_object(), *md = json_object();
+	json_t *bdeleg = NULL;
+	char file[16];
+
+	add_target(f, f->targets, "targetfile", "targetfile by targets\n");
+	add_target(f, ma, "README.md", "README by A\n");
+	add_target(f, mc, "releases/x/x_v1", "x release by C\n");
+	add_target(f, md, "releases/y/y_v1.zip", "y release by D\n");
+	add_target(f, md, "releases/z/z_v1.zip", "z release by D\n");
+	add_delegation(f, "A", K_DEL, false, "paths", "*.doc");
+	assert_int_equal(
+	    json_array_append_new(
+		json_object_get(json_array_get(json_object_get(f->delegations, "roles"), 0),
+				"paths"),
+		json_string("*.md")),
+	    0);
+	add_delegation(f, "B", K_DEL, false, "paths", "releases/*/*");
+	add_delegation_to(f, &bdeleg, "C", K_DEL2, false, "paths", "releases/x/*");
+	add_delegation_to(f, &bdeleg, "D", K_DEL2, false, "paths", "releases/y/*.zip");
+	publish_role(f, "A", 1, f->exp_tgt, ma, NULL, K_DEL);
+	publish_role(f, "B", 1, f->exp_tgt, mb, bdeleg, K_DEL);
+	publish_role(f, "C", 1, f->exp_tgt, mc, NULL, K_DEL2);
+	publish_role(f, "D", 1, f->exp_tgt, md, NULL, K_DEL2);
+	publish(f, 2, 2, 2);
+	for (size_t i = 0; i < VG_ARRAY_LEN(cases); i++) {
+		const json_t *info = NULL;
+
+		client_reset(f, true);
+		assert_int_equal(refresh(f), VG_OK);
+		if (cases[i].content)
+			fetch_ok(f, cases[i].path, cases[i].content);
+		else
+			assert_int_equal(find(f, cases[i].path, &info), VG_ERR_NOT_FOUND);
+		for (size_t r = 0; r < VG_ARRAY_LEN(all); r++) {
+			bool want = false;
+			for (size_t k = 0; k < VG_ARRAY_LEN(cases[i].loaded) && cases[i].loaded[k];
+			     k++)
+				want = want || strcmp(cases[i].loaded[k], all[r]) == 0;
+			(void)snprintf(file, sizeof file, "%s.json", all[r]);
+			if (client_has(f, file) != want)
+				fail_msg("%s: %s %s", cases[i].path, all[r],
+					 want ? "not loaded" : "loaded");
+		}
+	}
+	json_decref(ma);
+	json_decref(mb);
+	json_decref(mc);
+	json_decref(md);
+	json_decref(bdeleg);
+}
+
+/* tuf-conformance test_succinct_roles_graph_traversal: with succinct hash
+ * bins of 1, 2 and 8 bits, a search loads exactly the one bin whose
+ * number is the first bits of the path's SHA-256, named with as many hex
+ * digits as the largest bin number has ("bar" is in bin-fc of 256) */
+static void test_sfr426_tuf_succinct_bin_lengths(void **state)
+{
+	static const struct {
+		unsigned bits;
+		const char *path;
+	} cases[] = {{1, "boo"}, {1, "too"}, {2, "foo"}, {2, "doo"},
+		     {2, "too"}, {2, "bar"}, {8, "bar"}};
+	fx *f = *state;
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(cases); i++) {
+		const json_t *info = NULL;
+		char h[65], bin[16], file[32];
+		unsigned first = 0;
+
+		client_reset(f, true);
+		json_object_clear(f->snap_extra);
+		json_decref(f->delegations);
+		f->delegations = json_pack("{s:{s:O}, s:{s:[s], s:i, s:i, s:s}}", "keys",
+					   f->k[K_DEL].id, f->k[K_DEL].pub, "succinct_roles",
+					   "keyids", f->k[K_DEL].id, "threshold", 1, "bit_length",
+					   (int)cases[i].bits, "name_prefix", "bin");
+		assert_non_null(f->delegations);
+		hex_sha256(cases[i].path, h);
+		assert_int_equal(sscanf(h, "%2x", &first), 1);
+		(void)snprintf(bin, sizeof bin, "bin-%0*x", cases[i].bits > 4 ? 2 : 1,
+			       first >> (8 - cases[i].bits));
+		if (cases[i].bits == 8 && strcmp(cases[i].path, "bar") == 0)
+			assert_string_equal(bin, "bin-fc");
+		/* only the expected bin exists: another would be missing from
+		 * the snapshot, an error rather than "not found" */
+		publish_role(f, bin, 1, f->exp_tgt, NULL, NULL, K_DEL);
+		publish(f, i + 2, i + 2, i + 2);
+		assert_int_equal(refresh(f), VG_OK);
+		assert_int_equal(find(f, cases[i].path, &info), VG_ERR_NOT_FOUND);
+		(void)snprintf(file, sizeof file, "%s.json", bin);
+		assert_true(client_has(f, file));
+		assert_int_equal(count_entries(f->client), 5);
+	}
+}
+
+/* tuf-conformance test_unusual_role_name (and the roles "." and ".." of
+ * its test_TestDelegateConsistentSnapshotDisabled): a role name is
+ * quoted as python's quote(name, "") both in the URL (V.QUOTED.json) and
+ * in the metadata directory, so it can neither leave that directory nor
+ * change the request */
+static void test_sfr426_tuf_unusual_role_names(void **state)
+{
+	static const char *const names[] = {
+	    "?", "#", "/delegatedrole", "../delegatedrole", ".", "..", "a b%2F/../c",
+	};
+	fx *f = *state;
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(names); i++) {
+		json_t *m = json_object();
+		const json_t *info = NULL;
+		char q[64], file[80], path[32], c[32];
+
+		print_message("  role \"%s\"\n", names[i]);
+		client_reset(f, true);
+		json_object_clear(f->snap_extra);
+		json_decref(f->delegations);
+		f->delegations = NULL;
+		(void)snprintf(path, sizeof path, "t%zu.txt", i);
+		(void)snprintf(c, sizeof c, "target %zu\n", i);
+		add_target(f, m, path, c);
+		add_delegation(f, names[i], K_DEL, false, "paths", "*");
+		publish_role(f, names[i], 1, f->exp_tgt, m, NULL, K_DEL);
+		publish(f, i + 2, i + 2, i + 2);
+		assert_int_equal(refresh(f), VG_OK);
+		assert_int_equal(find(f, "nonexistent target", &info), VG_ERR_NOT_FOUND);
+		assert_int_equal(vg_tuf_quote(names[i], q, sizeof q), VG_OK);
+		(void)snprintf(file, sizeof file, "%s.json", q);
+		assert_true(client_has(f, file));
+		assert_int_equal(count_entries(f->client), 5);
+		fetch_ok(f, path, c);
+		assert_int_equal(count_entries(f->client), 5);
+		json_decref(m);
+	}
+}
+
+/* tuf-conformance test_delegated_targets_expired,
+ * test_expired_local_delegated_targets and
+ * test_expired_local_delegated_targets_updates: a delegated role that is
+ * expired when first seen is not trusted; a trusted local copy that has
+ * expired since is not used, nor the same expired version from the
+ * repository; a newer version that has not expired is */
+static void test_sfr426_tuf_delegated_role_expiry(void **state)
+{
+	fx *f = *state;
+	json_t *m = json_object();
+	const json_t *info = NULL;
+	char from[VGT_PATH], to[VGT_PATH];
+
+	add_target(f, m, "d/first", "first\n");
+	add_target(f, m, "d/second", "second\n");
+	add_delegation(f, "delegated", K_DEL, false, "paths", "d/*");
+	publish_role(f, "delegated", 1, f->now - 60, m, NULL, K_DEL);
+	publish(f, 2, 2, 2);
+	assert_int_equal(refresh(f), VG_OK);
+	assert_int_equal(find(f, "d/first", &info), VG_ERR_STATE);
+	assert_false(client_has(f, "delegated.json"));
+	assert_int_equal(count_entries(f->out), 0);
+	assert_int_equal(count_entries(f->client), 4);
+
+	/* the expired version 1 as a copy trusted before it expired */
+	join(from, f->meta, "1.delegated.json");
+	join(to, f->client, "delegated.json");
+	assert_int_equal(vgt_copy(from, to), 0);
+	assert_int_equal(refresh(f), VG_OK);
+	assert_int_equal(find(f, "d/second", &info), VG_ERR_STATE);
+	assert_int_equal(count_entries(f->out), 0);
+
+	/* version 2, fresh */
+	publish_role(f, "delegated", 2, f->exp_tgt, m, NULL, K_DEL);
+	publish(f, 3, 3, 3);
+	assert_int_equal(refresh(f), VG_OK);
+	fetch_ok(f, "d/second", "second\n");
+	assert_int_equal(client_version(f, "delegated.json"), 2);
+	json_decref(m);
+}
+
+/* The trusted set over REPO's 1.root.json, timestamp.json and version v
+ * of snapshot and targets, with reference time now: the first error. */
+static vg_rc walk_set(fx *f, time_t now, uint64_t v)
+{
+	uint8_t *b[4] = {NULL};
+	size_t n[4] = {0};
+	char sn[128], tn[128], why[VG_TUF_WHY_LEN];
+	vg_tuf_set *s = NULL;
+	vg_rc rc;
+
+	read_bytes(f->meta, "1.root.json", &b[0], &n[0]);
+	read_bytes(f->meta, "timestamp.json", &b[1], &n[1]);
+	read_bytes(f->meta, vname(sn, v, "snapshot"), &b[2], &n[2]);
+	read_bytes(f->meta, vname(tn, v, "targets"), &b[3], &n[3]);
+	rc = vg_tuf_set_new(&s, b[0], n[0], now, why);
+	if (rc == VG_OK)
+		rc = vg_tuf_check_root(s, why);
+	if (rc == VG_OK)
+		rc = vg_tuf_update_timestamp(s, b[1], n[1], why);
+	if (rc == VG_OK)
+		rc = vg_tuf_update_snapshot(s, b[2], n[2], false, why);
+	if (rc == VG_OK)
+		rc = vg_tuf_update_targets(s, "targets", "root", b[3], n[3], why);
+	vg_tuf_set_free(&s);
+	for (size_t i = 0; i < 4; i++)
+		free(b[i]);
+	return rc;
+}
+
+/* tuf-conformance test_faketime and the expiry tests at their edge: the
+ * specification (5.3.10, 5.4.4, 5.5.6, 5.6.6) wants an expiry higher than
+ * the update's fixed start time, so metadata that expires exactly then
+ * is expired, for each top-level role; one second earlier it is not */
+static void test_sfr426_tuf_expiry_at_the_reference_time(void **state)
+{
+	fx *f = *state;
+	const time_t t = f->now + 10 * DAY;
+	time_t *exp[] = {&f->exp_root, &f->exp_ts, &f->exp_snap, &f->exp_tgt};
+
+	for (size_t r = 0; r < VG_ARRAY_LEN(exp); r++) {
+		for (size_t i = 0; i < VG_ARRAY_LEN(exp); i++)
+			*exp[i] = i == r ? t : t + DAY;
+		init_root(f);
+		publish(f, r + 2, r + 2, r + 2);
+		assert_int_equal(walk_set(f, t - DAY, r + 2), VG_OK);
+		assert_int_equal(walk_set(f, t - 1, r + 2), VG_OK);
+		assert_int_equal(walk_set(f, t, r + 2), VG_ERR_STATE);
+		assert_int_equal(walk_set(f, t + 1, r + 2), VG_ERR_STATE);
+	}
+}
+
+/* tuf-conformance test_timestamp_expired, test_snapshot_expired,
+ * test_expired_metadata, test_root_expired: new metadata that has expired
+ * is neither used nor stored (the freeze check comes before the metadata
+ * is persisted: spec 5.4.4-5.4.5, 5.5.6-5.5.7); a local timestamp and
+ * snapshot that expired since they were trusted still guard against
+ * rollback, and fresh ones replace them; expired intermediate roots do
+ * not matter; an expired final root is stored (5.3.8 comes before
+ * 5.3.10) but ends the update */
+static void test_sfr426_tuf_expired_metadata_handling(void **state)
+{
+	static const char *const local[][2] = {{"timestamp.json", "timestamp.json"},
+					       {"5.snapshot.json", "snapshot.json"},
+					       {"5.targets.json", "targets.json"}};
+	fx *f = *state;
+	char name[128], from[VGT_PATH], to[VGT_PATH];
+
+	assert_int_equal(refresh(f), VG_OK);
+	f->exp_ts = f->now - 5 * DAY;
+	publish(f, 2, 2, 2);
+	assert_int_equal(refresh(f), VG_ERR_STATE);
+	assert_int_equal(client_version(f, "timestamp.json"), 1);
+	assert_int_equal(client_version(f, "snapshot.json"), 1);
+	f->exp_ts = f->now + DAY;
+	f->exp_snap = f->now - 5 * DAY;
+	publish(f, 3, 3, 3);
+	assert_int_equal(refresh(f), VG_ERR_STATE);
+	assert_int_equal(client_version(f, "timestamp.json"), 3);
+	assert_int_equal(client_version(f, "snapshot.json"), 1);
+	assert_int_equal(client_version(f, "targets.json"), 1);
+
+	/* version 5 of each, trusted before it expired */
+	f->exp_ts = f->exp_snap = f->now - 60;
+	publish(f, 5, 5, 5);
+	for (size_t i = 0; i < VG_ARRAY_LEN(local); i++) {
+		join(from, f->meta, local[i][0]);
+		join(to, f->client, local[i][1]);
+		assert_int_equal(vgt_copy(from, to), 0);
+	}
+	f->exp_ts = f->exp_snap = f->now + DAY;
+	publish(f, 4, 4, 4);
+	assert_int_equal(refresh(f), VG_ERR_ROLLBACK);
+	assert_int_equal(client_version(f, "timestamp.json"), 5);
+	publish(f, 6, 6, 6);
+	assert_int_equal(refresh(f), VG_OK);
+	assert_int_equal(client_version(f, "timestamp.json"), 6);
+	assert_int_equal(client_version(f, "snapshot.json"), 6);
+	assert_int_equal(client_version(f, "targets.json"), 6);
+
+	/* root 2 expired, root 3 fresh */
+	json_decref(put_signed(f, vname(name, 2, "root"), mk_root(f, 2, f->now - 60), K_ROOT, -1));
+	json_decref(put_signed(f, vname(name, 3, "root"), mk_root(f, 3, f->exp_root), K_ROOT, -1));
+	assert_int_equal(refresh(f), VG_OK);
+	assert_int_equal(client_version(f, "root.json"), 3);
+	/* root 4 expired, and the last */
+	json_decref(put_signed(f, vname(name, 4, "root"), mk_root(f, 4, f->now - DAY), K_ROOT, -1));
+	publish(f, 7, 7, 7);
+	assert_int_equal(refresh(f), VG_ERR_STATE);
+	assert_int_equal(client_version(f, "root.json"), 4);
+	assert_int_equal(client_version(f, "timestamp.json"), 6);
+	assert_int_equal(client_version(f, "snapshot.json"), 6);
+}
+
+/* The snapshot's "meta": the delegated roles' MetaFiles and ti (borrowed)
+ * for targets.json. */
+static json_t *snap_meta(const fx *f, json_t *ti)
+{
+	json_t *m = json_deep_copy(f->snap_extra);
+
+	assert_non_null(m);
+	set(m, "targets.json", json_incref(ti));
+	return m;
+}
+
+/* tuf-conformance test_TestDelegateConsistentSnapshotDisabled, and the
+ * version checks without consistent snapshots (spec 5.5.3-5.5.5, 5.6.3):
+ * the client fetches snapshot.json, targets.json, ROLE.json and targets
+ * by their plain paths; as those names carry no version, the version
+ * inside must be the one the metadata above names, with or without
+ * length and hashes */
+static void test_sfr426_tuf_no_consistent_snapshots(void **state)
+{
+	fx *f = *state;
+	json_t *m = json_object(), *meta, *si, *ti;
+
+	f->plain = true;
+	client_reset(f, false);
+	init_root(f);
+	add_target(f, f->targets, "hello.txt", HELLO);
+	add_target(f, f->targets, "dir/plain.txt", "plain\n");
+	add_target(f, m, "a/x.txt", "x in a\n");
+	add_delegation(f, "delegated", K_DEL, false, "paths", "a/*");
+	publish_delegated(f, "delegated", 1, m, K_DEL);
+	publish(f, 1, 1, 1);
+	assert_int_equal(refresh(f), VG_OK);
+	assert_false(vg_tuf_consistent_snapshot(vg_tuf_updater_set(f->u)));
+	fetch_ok(f, "hello.txt", HELLO);
+	fetch_ok(f, "dir/plain.txt", "plain\n");
+	fetch_ok(f, "a/x.txt", "x in a\n");
+	assert_int_equal(client_version(f, "delegated.json"), 1);
+
+	/* snapshot.json: a validly signed version 3 where the timestamp
+	 * names version 2 (with the length and hash of those bytes) */
+	meta = snap_meta(f, f->tgt_info);
+	si = put_role(f, "snapshot.json", mk_snapshot(3, f->exp_snap, meta), R_SNAP);
+	set(si, "version", json_integer(2));
+	json_decref(put_role(f, "timestamp.json", mk_timestamp(2, f->exp_ts, si), R_TS));
+	json_decref(meta);
+	json_decref(si);
+	assert_int_equal(refresh(f), VG_ERR_ROLLBACK);
+	assert_int_equal(client_version(f, "timestamp.json"), 2);
+	assert_int_equal(client_version(f, "snapshot.json"), 1);
+
+	/* targets.json: version 3 where snapshot 3 names version 2 */
+	ti = put_role(f, "targets.json", mk_targets(3, f->exp_tgt, f->targets, f->delegations),
+		      R_TGT);
+	set(ti, "version", json_integer(2));
+	meta = snap_meta(f, ti);
+	si = put_role(f, "snapshot.json", mk_snapshot(3, f->exp_snap, meta), R_SNAP);
+	json_decref(put_role(f, "timestamp.json", mk_timestamp(3, f->exp_ts, si), R_TS));
+	json_decref(meta);
+	json_decref(si);
+	json_decref(ti);
+	assert_int_equal(refresh(f), VG_ERR_ROLLBACK);
+	assert_int_equal(client_version(f, "snapshot.json"), 3);
+	assert_int_equal(client_version(f, "targets.json"), 1);
+
+	/* versions only: snapshot.json is version 5 where the timestamp
+	 * names 4 */
+	ti = json_pack("{s:i}", "version", 4);
+	json_decref(put_role(f, "targets.json",
+			     mk_targets(4, f->exp_tgt, f->targets, f->delegations), R_TGT));
+	meta = snap_meta(f, ti);
+	json_decref(put_role(f, "snapshot.json", mk_snapshot(5, f->exp_snap, meta), R_SNAP));
+	si = json_pack("{s:i}", "version", 4);
+	json_decref(put_role(f, "timestamp.json", mk_timestamp(4, f->exp_ts, si), R_TS));
+	json_decref(si);
+	assert_int_equal(refresh(f), VG_ERR_ROLLBACK);
+	assert_int_equal(client_version(f, "timestamp.json"), 4);
+	assert_int_equal(client_version(f, "snapshot.json"), 3);
+	/* control: snapshot.json is version 4 (the same timestamp) */
+	json_decref(put_role(f, "snapshot.json", mk_snapshot(4, f->exp_snap, meta), R_SNAP));
+	assert_int_equal(refresh(f), VG_OK);
+	assert_int_equal(client_version(f, "snapshot.json"), 4);
+	assert_int_equal(client_version(f, "targets.json"), 4);
+	fetch_ok(f, "a/x.txt", "x in a\n");
+	json_decref(meta);
+	json_decref(ti);
+	json_decref(m);
+}
+
+/* tuf-conformance test_download_with_hash_algorithms[sha256, sha512,
+ * sha256+sha512] and test_download_with_unknown_hash_algorithm: a target
+ * listed with sha512 only is fetched under that hash's prefix and checked
+ * against it; when several are listed every one must match; a target
+ * whose only hash is of an unknown algorithm is not accepted */
+static void test_sfr426_tuf_target_hash_algorithms(void **state)
+{
+	static const char *const algs[][2] = {
+	    {"sha256", NULL}, {"sha512", NULL}, {"sha256", "sha512"}, {"unknown-hash", NULL}};
+	fx *f = *state;
+	const json_t *info = NULL;
+	char out[4096], p[VGT_PATH];
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(algs); i++) {
+		json_t *h = json_object(), *ti;
+		char path[16], c[32];
+
+		(void)snprintf(path, sizeof path, "t%zu.txt", i);
+		(void)snprintf(c, sizeof c, "content %zu\n", i);
+		for (size_t j = 0; j < 2 && algs[i][j]; j++) {
+			const EVP_MD *md =
+			    strcmp(algs[i][j], "sha256") == 0 ? EVP_sha256() : EVP_sha512();
+			uint8_t d[64];
+			unsigned int dl = 0;
+			char hex[129];
+
+			assert_int_equal(EVP_Digest(c, strlen(c), d, &dl, md, NULL), 1);
+			vg_hex_encode(d, dl, hex);
+			set(h, algs[i][j], json_string(hex));
+		}
+		ti = json_pack("{s:I, s:o}", "length", (json_int_t)strlen(c), "hashes", h);
+		assert_non_null(ti);
+		target_file(f, path, ti, p);
+		assert_int_equal(vgt_write(p, c, strlen(c), 0644), 0);
+		set(f->targets, path, ti);
+	}
+	publish(f, 2, 2, 2);
+	assert_int_equal(refresh(f), VG_OK);
+	fetch_ok(f, "t0.txt", "content 0\n");
+	fetch_ok(f, "t1.txt", "content 1\n");
+	fetch_ok(f, "t2.txt", "content 2\n");
+	assert_int_equal(find(f, "t3.txt", &info), VG_OK);
+	assert_int_equal(download(f, "t3.txt", info, out), VG_ERR_UNSUPPORTED);
+	assert_int_equal(count_entries(f->out), 3);
+
+	/* both listed, the sha512 wrong: refused although sha256 matches */
+	set(json_object_get(json_object_get(f->targets, "t2.txt"), "hashes"), "sha512",
+	    json_string(json_string_value(json_object_get(
+		json_object_get(json_object_get(f->targets, "t1.txt"), "hashes"), "sha512"))));
+	publish(f, 3, 3, 3);
+	assert_int_equal(refresh(f), VG_OK);
+	join(p, f->out, "t2.txt");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(find(f, "t2.txt", &info), VG_OK);
+	assert_int_equal(download(f, "t2.txt", info, out), VG_ERR_INTEGRITY);
+	assert_int_equal(count_entries(f->out), 2);
+}
+
+/* tuf-conformance test_multiple_changes_to_target and
+ * test_repository_substitutes_target_file: a target that changes with its
+ * metadata is fetched again into the same file; bytes the repository
+ * substitutes without changing the metadata are never accepted, whether
+ * the client has a good copy (kept) or not (refused, nothing written) */
+static void test_sfr426_tuf_target_changes_and_substitution(void **state)
+{
+	fx *f = *state;
+	const json_t *info = NULL;
+	char c[64], nc[64], bad[64], name[16], p[VGT_PATH], out[4096];
+	uint64_t v = 1;
+
+	assert_int_equal(refresh(f), VG_OK);
+	fetch_ok(f, "hello.txt", HELLO);
+	for (int i = 0; i < 3; i++) {
+		(void)snprintf(c, sizeof c, "modified file contents %d\n", i);
+		(void)snprintf(nc, sizeof nc, "new file contents %d\n", i);
+		(void)snprintf(name, sizeof name, "new-%d", i);
+		add_target(f, f->targets, "hello.txt", c);
+		add_target(f, f->targets, name, nc);
+		v++;
+		publish(f, v, v, v);
+		assert_int_equal(refresh(f), VG_OK);
+		fetch_ok(f, "hello.txt", c);
+		fetch_ok(f, name, nc);
+		assert_int_equal(count_entries(f->out), 2);
+
+		/* the repository substitutes both */
+		(void)snprintf(bad, sizeof bad, "malicious contents %d\n", i);
+		target_file(f, "hello.txt", json_object_get(f->targets, "hello.txt"), p);
+		assert_int_equal(vgt_write(p, bad, strlen(bad), 0644), 0);
+		target_file(f, name, json_object_get(f->targets, name), p);
+		assert_int_equal(vgt_write(p, bad, strlen(bad), 0644), 0);
+		v++;
+		publish(f, v, v, v);
+		assert_int_equal(refresh(f), VG_OK);
+		assert_int_equal(find(f, "hello.txt", &info), VG_OK);
+		assert_int_equal(download(f, "hello.txt", info, out), VG_OK);
+		assert_file(out, c);
+		join(p, f->out, name);
+		assert_int_equal(unlink(p), 0);
+		assert_int_equal(find(f, name, &info), VG_OK);
+		assert_int_not_equal(download(f, name, info, out), VG_OK);
+		assert_false(vgt_exists(p));
+		assert_int_equal(count_entries(f->out), 1);
+	}
+}
+
+/* tuf-conformance test_timestamp_404, test_snapshot_404,
+ * test_targets_404, test_url_and_metadata_version_mismatch[snapshot,
+ * targets] and test_basic_metadata_hash_support: metadata the role above
+ * names but the repository does not have ends the refresh, keeping what
+ * was accepted before it; targets metadata whose hash is not the one the
+ * snapshot gives is refused */
+static void test_sfr426_tuf_missing_or_mismatching_metadata(void **state)
+{
+	fx *f = *state;
+	json_t *meta, *si, *ti;
+	char p[VGT_PATH];
+
+	assert_int_equal(refresh(f), VG_OK);
+	/* timestamp 2 names snapshot 2, which is not there */
+	si = json_pack("{s:i}", "version", 2);
+	json_decref(put_role(f, "timestamp.json", mk_timestamp(2, f->exp_ts, si), R_TS));
+	json_decref(si);
+	assert_int_equal(refresh(f), VG_ERR_NOT_FOUND);
+	assert_int_equal(client_version(f, "timestamp.json"), 2);
+	assert_int_equal(client_version(f, "snapshot.json"), 1);
+	assert_int_equal(client_version(f, "targets.json"), 1);
+
+	/* snapshot 2 names targets 2, which is not there */
+	meta = json_pack("{s:{s:i}}", "targets.json", "version", 2);
+	si = put_role(f, "2.snapshot.json", mk_snapshot(2, f->exp_snap, meta), R_SNAP);
+	json_decref(put_role(f, "timestamp.json", mk_timestamp(3, f->exp_ts, si), R_TS));
+	json_decref(meta);
+	json_decref(si);
+	assert_int_equal(refresh(f), VG_ERR_NOT_FOUND);
+	assert_int_equal(client_version(f, "timestamp.json"), 3);
+	assert_int_equal(client_version(f, "snapshot.json"), 2);
+	assert_int_equal(client_version(f, "targets.json"), 1);
+
+	/* snapshot 3 gives targets 3 a wrong hash */
+	ti = put_role(f, "3.targets.json", mk_targets(3, f->exp_tgt, f->targets, NULL), R_TGT);
+	set(json_object_get(ti, "hashes"), "sha256",
+	    json_string("46419349341cfb2d95f6ae3d4cd5c3d3dd7f4673985dad42a45130be5e0531a0"));
+	meta = json_pack("{s:O}", "targets.json", ti);
+	si = put_role(f, "3.snapshot.json", mk_snapshot(3, f->exp_snap, meta), R_SNAP);
+	json_decref(put_role(f, "timestamp.json", mk_timestamp(4, f->exp_ts, si), R_TS));
+	json_decref(meta);
+	json_decref(si);
+	json_decref(ti);
+	assert_int_equal(refresh(f), VG_ERR_INTEGRITY);
+	assert_int_equal(client_version(f, "snapshot.json"), 3);
+	assert_int_equal(client_version(f, "targets.json"), 1);
+
+	/* no timestamp.json at all */
+	join(p, f->meta, "timestamp.json");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(refresh(f), VG_ERR_NOT_FOUND);
+	assert_int_equal(client_version(f, "timestamp.json"), 4);
+
+	/* control */
+	publish(f, 4, 4, 5);
+	assert_int_equal(refresh(f), VG_OK);
+	assert_int_equal(client_version(f, "targets.json"), 4);
+}
+
+/* tuf-conformance test_metadata_bytes_match and
+ * test_timestamp_content_changes: the client stores the bytes it received
+ * (not a serialization of its own); a validly signed timestamp of the
+ * version it has, with other content, changes nothing */
+static void test_sfr426_tuf_timestamp_same_version_other_content(void **state)
+{
+	fx *f = *state;
+	uint8_t *b = NULL, *got = NULL, *nb;
+	size_t n = 0, gn = 0;
+	json_t *si;
+
+	read_bytes(f->meta, "timestamp.json", &b, &n);
+	nb = realloc(b, n + 1);
+	assert_non_null(nb);
+	b = nb;
+	b[n++] = ' ';
+	write_bytes(f->meta, "timestamp.json", b, n);
+	assert_int_equal(refresh(f), VG_OK);
+	read_bytes(f->client, "timestamp.json", &got, &gn);
+	assert_int_equal(gn, n);
+	assert_memory_equal(got, b, n);
+	free(got);
+
+	si = json_pack("{s:i}", "version", 100);
+	json_decref(put_role(f, "timestamp.json", mk_timestamp(1, f->exp_ts, si), R_TS));
+	json_decref(si);
+	assert_int_equal(refresh(f), VG_OK);
+	read_bytes(f->client, "timestamp.json", &got, &gn);
+	assert_int_equal(gn, n);
+	assert_memory_equal(got, b, n);
+	assert_int_equal(client_version(f, "snapshot.json"), 1);
+	fetch_ok(f, "hello.txt", HELLO);
+	free(got);
+	free(b);
+}
+
+/* tuf-conformance test_custom_fields and
+ * test_deprecated_keyid_hash_algorithms: fields the specification does not
+ * define (in the root, in a role, in a key, a target; keyid_hash_algorithms
+ * with a misleading value) are covered by the signatures and change
+ * nothing else */
+static void test_sfr426_tuf_custom_fields(void **state)
+{
+	fx *f = *state;
+	json_t *doc, *s;
+	char name[128];
+
+	assert_int_equal(refresh(f), VG_OK);
+	set(f->k[K_X0].pub, "extra-field", json_pack("{s:i, s:i}", "a", 1, "b", 2));
+	assert_int_equal(vg_tuf_keyid(f->k[K_X0].pub, f->k[K_X0].id), VG_OK);
+	set(f->k[K_X0 + 1].pub, "keyid_hash_algorithms", json_string("md5"));
+	assert_int_equal(vg_tuf_keyid(f->k[K_X0 + 1].pub, f->k[K_X0 + 1].id), VG_OK);
+	role_keys(f, R_ROOT, 1, K_ROOT, K_X0);
+	role_keys(f, R_SNAP, 1, K_X0 + 1, -1);
+	doc = mk_root(f, 2, f->exp_root);
+	s = json_object_get(doc, "signed");
+	set(s, "custom-field", json_string("value"));
+	set(json_object_get(json_object_get(s, "roles"), "root"), "another-field",
+	    json_string("value"));
+	sign_with(f, doc, (const int[]){K_ROOT, K_X0, -1}, false);
+	json_decref(put_doc(f, vname(name, 2, "root"), doc));
+	set(json_object_get(f->targets, "hello.txt"), "custom", json_pack("{s:s}", "k", "v"));
+	publish(f, 2, 2, 2);
+	assert_int_equal(refresh(f), VG_OK);
+	assert_int_equal(client_version(f, "root.json"), 2);
+	assert_int_equal(client_version(f, "snapshot.json"), 2);
+	fetch_ok(f, "hello.txt", HELLO);
+}
+
+/* tuf-conformance test_new_targets_fast_forward_recovery and
+ * test_new_snapshot_fast_forward_recovery (spec 5.3.11): after targets
+ * (snapshot) version 100, lower versions are refused until the root
+ * rotates the snapshot (and timestamp) keys; then the trusted snapshot
+ * (and timestamp) no longer verify and version 1 is accepted */
+static void test_sfr426_tuf_fast_forward_recovery_snapshot_targets(void **state)
+{
+	fx *f = *state;
+	char name[128];
+
+	publish(f, 100, 2, 2);
+	assert_int_equal(refresh(f), VG_OK);
+	assert_int_equal(client_version(f, "targets.json"), 100);
+	publish(f, 1, 3, 3);
+	assert_int_equal(refresh(f), VG_ERR_ROLLBACK);
+	assert_int_equal(client_version(f, "targets.json"), 100);
+	role_keys(f, R_SNAP, 1, K_X0, -1);
+	json_decref(put_signed(f, vname(name, 2, "root"), mk_root(f, 2, f->exp_root), K_ROOT, -1));
+	publish(f, 1, 4, 4);
+	assert_int_equal(refresh(f), VG_OK);
+	assert_int_equal(client_version(f, "targets.json"), 1);
+	assert_int_equal(client_version(f, "snapshot.json"), 4);
+
+	publish(f, 2, 100, 5);
+	assert_int_equal(refresh(f), VG_OK);
+	assert_int_equal(client_version(f, "snapshot.json"), 100);
+	publish(f, 3, 1, 6);
+	assert_int_equal(refresh(f), VG_ERR_ROLLBACK);
+	assert_int_equal(client_version(f, "timestamp.json"), 5);
+	role_keys(f, R_SNAP, 1, K_X0 + 1, -1);
+	role_keys(f, R_TS, 1, K_X0 + 2, -1);
+	json_decref(put_signed(f, vname(name, 3, "root"), mk_root(f, 3, f->exp_root), K_ROOT, -1));
+	publish(f, 3, 1, 1);
+	assert_int_equal(refresh(f), VG_OK);
+	assert_int_equal(client_version(f, "timestamp.json"), 1);
+	assert_int_equal(client_version(f, "snapshot.json"), 1);
+	assert_int_equal(client_version(f, "targets.json"), 3);
+	fetch_ok(f, "hello.txt", HELLO);
+}
+
+/* V.snapshot.json naming targets version tv only; timestamp.json version
+ * tsv naming snapshot version sv only. */
+static void put_bare_snapshot(fx *f, uint64_t v, uint64_t tv)
+{
+	char name[128];
+	json_t *meta = json_pack("{s:{s:I}}", "targets.json", "version", (json_int_t)tv);
+
+	json_decref(
+	    put_role(f, vname(name, v, "snapshot"), mk_snapshot(v, f->exp_snap, meta), R_SNAP));
+	json_decref(meta);
+}
+
+static void put_bare_timestamp(fx *f, uint64_t tsv, uint64_t sv)
+{
+	json_t *si = json_pack("{s:I}", "version", (json_int_t)sv);
+
+	json_decref(put_role(f, "timestamp.json", mk_timestamp(tsv, f->exp_ts, si), R_TS));
+	json_decref(si);
+}
+
+/* tuf-conformance test_snapshot_rollback[basic], test_targets_rollback
+ * [basic] and test_simple_snapshot_rollback: with MetaFiles that give
+ * versions only, the trusted timestamp and snapshot still refuse older
+ * snapshot and targets versions; older bytes served under the name of
+ * the snapshot the client has are not even fetched */
+static void test_sfr426_tuf_rollback_version_only_meta(void **state)
+{
+	fx *f = *state;
+	char from[VGT_PATH], to[VGT_PATH];
+
+	json_decref(
+	    put_role(f, "2.targets.json", mk_targets(2, f->exp_tgt, f->targets, NULL), R_TGT));
+	put_bare_snapshot(f, 2, 2);
+	put_bare_timestamp(f, 2, 2);
+	assert_int_equal(refresh(f), VG_OK);
+	assert_int_equal(client_version(f, "snapshot.json"), 2);
+	assert_int_equal(client_version(f, "targets.json"), 2);
+
+	put_bare_timestamp(f, 3, 1);
+	assert_int_equal(refresh(f), VG_ERR_ROLLBACK);
+	assert_int_equal(client_version(f, "timestamp.json"), 2);
+	assert_int_equal(client_version(f, "snapshot.json"), 2);
+
+	put_bare_snapshot(f, 3, 1);
+	put_bare_timestamp(f, 4, 3);
+	assert_int_equal(refresh(f), VG_ERR_ROLLBACK);
+	assert_int_equal(client_version(f, "snapshot.json"), 2);
+	assert_int_equal(client_version(f, "targets.json"), 2);
+
+	put_bare_snapshot(f, 3, 2);
+	put_bare_timestamp(f, 5, 3);
+	assert_int_equal(refresh(f), VG_OK);
+	assert_int_equal(client_version(f, "snapshot.json"), 3);
+	join(from, f->meta, "1.snapshot.json");
+	join(to, f->meta, "3.snapshot.json");
+	assert_int_equal(vgt_copy(from, to), 0);
+	assert_int_equal(refresh(f), VG_OK);
+	assert_int_equal(client_version(f, "snapshot.json"), 3);
+	fetch_ok(f, "hello.txt", HELLO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1683,6 +2992,25 @@ int main(void)
 	    /* wrong _type and spec_version (a use-after-free in parse_common()
 	     * once: the reason was formatted after the JSON was freed) */
 	    T(test_sfr426_tuf_wrong_type_or_spec_version_refused),
+	    /* scenarios of the tuf-conformance suite */
+	    T(test_sfr426_tuf_root_rotation_thresholds),
+	    T(test_sfr426_tuf_role_key_thresholds),
+	    T(test_sfr426_tuf_keytypes_and_bad_signatures),
+	    T(test_sfr426_tuf_delegation_graph_search_order),
+	    T(test_sfr426_tuf_delegation_tree_target_search),
+	    T(test_sfr426_tuf_succinct_bin_lengths),
+	    T(test_sfr426_tuf_unusual_role_names),
+	    T(test_sfr426_tuf_delegated_role_expiry),
+	    T(test_sfr426_tuf_expiry_at_the_reference_time),
+	    T(test_sfr426_tuf_expired_metadata_handling),
+	    T(test_sfr426_tuf_no_consistent_snapshots),
+	    T(test_sfr426_tuf_target_hash_algorithms),
+	    T(test_sfr426_tuf_target_changes_and_substitution),
+	    T(test_sfr426_tuf_missing_or_mismatching_metadata),
+	    T(test_sfr426_tuf_timestamp_same_version_other_content),
+	    T(test_sfr426_tuf_custom_fields),
+	    T(test_sfr426_tuf_fast_forward_recovery_snapshot_targets),
+	    T(test_sfr426_tuf_rollback_version_only_meta),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -204,12 +204,10 @@ static vg_rc load_timestamp(vg_tuf_updater *u, char *why)
 				   ? VG_OK
 				   : VG_ERR_STATE;
 		}
-		/* Expired is an error, but it is stored (rollback protection). */
-		if (rc == VG_OK || rc == VG_ERR_STATE) {
-			vg_rc p = persist(u, "timestamp", buf, len, why);
-			if (p != VG_OK)
-				rc = p;
-		}
+		/* Persisted only once it passed the freeze check (spec 5.4.4,
+		 * 5.4.5): an expired one is kept in memory, not on disk. */
+		if (rc == VG_OK)
+			rc = persist(u, "timestamp", buf, len, why);
 	}
 	free(buf);
 	return rc;
