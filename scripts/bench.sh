@@ -9,6 +9,17 @@ secs=${BENCH_SECONDS:-2}
 echo "machine: $(nproc) cores, $(uname -m), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 "$build/bench/vg_bench" "$build/voxguardd" "$secs"
 
+# The trusted TUF root kept by the service (issue #4): `update check`
+# against the same client with root.json on disk; scripts/bench-tuf.sh.
+case ${BENCH_ONLY:-tuf} in
+*tuf*)
+	echo
+	TB=$(mktemp -d /var/tmp/vgbench-tuf.XXXXXX)
+	sh "$(dirname "$0")/bench-tuf.sh" "$build/voxguard" "$build/voxguardd" "$TB" || true
+	rm -rf "$TB"
+	;;
+esac
+
 # Update install (issue #4): `voxguard bundle install` of a 256 MiB and a
 # 1 GiB image into a slot file, against `cat IMAGE > SLOT` and `sha256sum
 # IMAGE` in the same run (page cache warm for all three; median of 3), and
