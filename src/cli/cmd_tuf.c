@@ -10,6 +10,9 @@
  *       --target-name P [--target-name P2 ...] --target-base-url TURL
  *       --target-dir TD download
  *
+ * Beyond the protocol: --ca-file PEM pins the CA certificates HTTPS
+ * servers are checked against (default: the system's trust store).
+ *
  * Exit 0 on full success, 1 on any failure (the protocol's codes), with
  * one line on stderr saying why.
  */
@@ -42,7 +45,7 @@ static int failed(const char *what, const char *why)
 int cmd_tuf_client(struct cli *cli, int argc, char **argv)
 {
 	const char *mdir = NULL, *murl = NULL, *tbase = NULL, *tdir = NULL, *cmd = NULL,
-		   *arg = NULL, *targets[MAX_TARGETS];
+		   *arg = NULL, *ca = NULL, *targets[MAX_TARGETS];
 	size_t n_targets = 0;
 	vg_tuf_updater *u = NULL;
 	char why[VG_TUF_WHY_LEN] = "";
@@ -56,6 +59,7 @@ int cmd_tuf_client(struct cli *cli, int argc, char **argv)
 				    : strcmp(a, "--metadata-url") == 0	   ? &murl
 				    : strcmp(a, "--target-base-url") == 0 ? &tbase
 				    : strcmp(a, "--target-dir") == 0	   ? &tdir
+				    : strcmp(a, "--ca-file") == 0	   ? &ca
 									   : NULL;
 		if (slot || strcmp(a, "--target-name") == 0) {
 			if (i + 1 >= argc)
@@ -101,6 +105,10 @@ int cmd_tuf_client(struct cli *cli, int argc, char **argv)
 	rc = vg_tuf_updater_open(&u, mdir, murl, why);
 	if (rc != VG_OK)
 		return failed("trusted metadata", why[0] ? why : vg_rc_str(rc));
+	if (ca && vg_tuf_updater_set_ca_file(u, ca) != VG_OK) {
+		vg_tuf_updater_close(&u);
+		return failed("--ca-file", "path too long");
+	}
 	rc = vg_tuf_refresh(u, why);
 	if (rc != VG_OK)
 		e = failed("refresh", why[0] ? why : vg_rc_str(rc));

@@ -5,7 +5,8 @@
  * every decision (bundle verified, inactive slot, content key, state).
  *
  *   update install BUNDLE | --repo URL --target NAME [--metadata-dir D]
- *                  [--targets-url U] [--download-dir D] [--no-activate]
+ *                  [--targets-url U] [--download-dir D] [--ca-file PEM]
+ *                  [--no-activate]
  *   update check    --repo URL --target NAME [--metadata-dir D]
  *   update download --repo URL --target NAME [--metadata-dir D]
  *                  [--targets-url U] [--download-dir D]
@@ -252,7 +253,7 @@ static int tuf_fetch(vg_client *c, const struct cli_opts *o, const char *spec, b
 {
 	const char *repo = cli_opt(o, spec, "repo"), *target = cli_opt(o, spec, "target"),
 		   *md = cli_opt(o, spec, "metadata-dir"), *tu = cli_opt(o, spec, "targets-url"),
-		   *dd = cli_opt(o, spec, "download-dir");
+		   *dd = cli_opt(o, spec, "download-dir"), *ca = cli_opt(o, spec, "ca-file");
 	char why[512] = "", turl[4096];
 	uint8_t *root = NULL;
 	size_t root_len = 0;
@@ -276,6 +277,10 @@ static int tuf_fetch(vg_client *c, const struct cli_opts *o, const char *spec, b
 		return cli_fail_rc(c, "update: the trusted TUF root", rc);
 	rc = vg_tuf_updater_open_root(&u, root, root_len, md, repo, root_to_service, c, why);
 	vg_free(root, root_len);
+	if (rc == VG_OK && ca && vg_tuf_updater_set_ca_file(u, ca) != VG_OK) {
+		(void)snprintf(why, sizeof why, "--ca-file: path too long");
+		rc = VG_ERR_INVALID;
+	}
 	if (rc == VG_OK)
 		rc = vg_tuf_refresh(u, why);
 	if (rc == VG_OK)
@@ -297,7 +302,7 @@ static int tuf_fetch(vg_client *c, const struct cli_opts *o, const char *spec, b
 	return 0;
 }
 
-#define TUF_SPEC "repo=,target=,metadata-dir=,targets-url=,download-dir="
+#define TUF_SPEC "repo=,target=,metadata-dir=,targets-url=,download-dir=,ca-file="
 
 static int update_install(struct cli *cli, int argc, char **argv)
 {

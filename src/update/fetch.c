@@ -74,7 +74,8 @@ static bool has_scheme(const char *url)
 	       strncmp(url, "file://", 7) == 0;
 }
 
-vg_rc vg_fetch_stream(const char *url, uint64_t max, vg_fetch_sink cb, void *ctx, char *why)
+vg_rc vg_fetch_stream(const char *url, const char *ca_file, uint64_t max, vg_fetch_sink cb,
+		      void *ctx, char *why)
 {
 	struct sink s = {.max = max, .cb = cb, .ctx = ctx, .rc = VG_OK};
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -92,12 +93,17 @@ vg_rc vg_fetch_stream(const char *url, uint64_t max, vg_fetch_sink cb, void *ctx
 		return VG_ERR_NOMEM;
 	(void)curl_easy_setopt(c, CURLOPT_URL, url);
 	(void)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
-	(void)curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	(void)curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+			       strncmp(url, "https://", 8) == 0 ? "https" : "http,https");
 	(void)curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 	(void)curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
 	(void)curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca_file) {
+		(void)curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+		(void)curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
 	(void)curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
 	(void)curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	(void)curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)VG_FETCH_STALL_S);
@@ -158,10 +164,11 @@ static vg_rc to_mem(void *ctx, const uint8_t *p, size_t n)
 	return VG_OK;
 }
 
-vg_rc vg_fetch(const char *url, size_t max, uint8_t **out, size_t *len, char *why)
+vg_rc vg_fetch(const char *url, const char *ca_file, size_t max, uint8_t **out, size_t *len,
+	       char *why)
 {
 	struct membuf m = {0};
-	vg_rc rc = vg_fetch_stream(url, max, to_mem, &m, why);
+	vg_rc rc = vg_fetch_stream(url, ca_file, max, to_mem, &m, why);
 
 	*out = NULL;
 	*len = 0;

@@ -18,6 +18,7 @@ struct vg_tuf_updater {
 	char url[2048];
 	vg_tuf_set *set;
 	vg_tuf_root_sink sink; /* NULL: root.json lives in dir */
+	char ca[4096];         /* "": the system's trust store */
 	void *ctx;
 };
 
@@ -73,7 +74,7 @@ static vg_rc download(const vg_tuf_updater *u, const char *role, uint64_t versio
 		(void)snprintf(url, sizeof url, "%s/%" PRIu64 ".%s.json", u->url, version, q);
 	else
 		(void)snprintf(url, sizeof url, "%s/%s.json", u->url, q);
-	return vg_fetch(url, max, buf, len, why);
+	return vg_fetch(url, u->ca[0] ? u->ca : NULL, max, buf, len, why);
 }
 
 static vg_rc updater_new(vg_tuf_updater **out, const char *metadata_dir,
@@ -153,6 +154,14 @@ void vg_tuf_updater_close(vg_tuf_updater **pu)
 	vg_tuf_set_free(&(*pu)->set);
 	free(*pu);
 	*pu = NULL;
+}
+
+vg_rc vg_tuf_updater_set_ca_file(vg_tuf_updater *u, const char *ca_file)
+{
+	if (!ca_file || strlen(ca_file) >= sizeof u->ca)
+		return VG_ERR_INVALID;
+	strcpy(u->ca, ca_file);
+	return VG_OK;
 }
 
 const vg_tuf_set *vg_tuf_updater_set(const vg_tuf_updater *u)
@@ -425,7 +434,7 @@ vg_rc vg_tuf_download_target(vg_tuf_updater *u, const char *path, const json_t *
 	}
 	if (length < 0)
 		return VG_ERR_INVALID;
-	rc = vg_fetch(url, (size_t)length, &buf, &len, why);
+	rc = vg_fetch(url, u->ca[0] ? u->ca : NULL, (size_t)length, &buf, &len, why);
 	if (rc == VG_OK)
 		rc = vg_tuf_check_file(info, buf, len, true, why);
 	if (rc == VG_OK) {

@@ -60,6 +60,10 @@ VG_NODISCARD vg_rc vg_tuf_download_target(vg_tuf_updater *u, const char *path,
 					  const json_t *info, const char *target_base_url,
 					  const char *target_dir, char *out_path, char *why);
 
+/* HTTPS: check servers against the CA certificates in ca_file (PEM) only,
+ * instead of the system's trust store (see fetch.h). */
+VG_NODISCARD vg_rc vg_tuf_updater_set_ca_file(vg_tuf_updater *u, const char *ca_file);
+
 /* The trusted set, for callers that read more (custom fields). */
 const vg_tuf_set *vg_tuf_updater_set(const vg_tuf_updater *u);
 

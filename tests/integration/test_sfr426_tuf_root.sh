@@ -17,7 +17,7 @@ setup_users
 W=$T/work; mkdir -p "$W"; chmod 755 "$W"
 H="env VOXGUARD_SOCKET=/nonexistent $VOXGUARD" # the build host
 V="$VOXGUARD --socket $SOCK"                   # the update agent (root)
-trap 'sh "$VG_SRC/scripts/http-server.sh" stop "$W/http"; cleanup' EXIT INT TERM
+trap 'sh "$VG_SRC/scripts/http-server.sh" stop "$W/http"; sh "$VG_SRC/scripts/https-server.sh" stop "$W/https"; cleanup' EXIT INT TERM
 cd "$W"
 for r in root root2 evil timestamp snapshot targets; do
 	openssl genpkey -algorithm ED25519 -out $r.key 2>/dev/null
@@ -45,6 +45,15 @@ $H repo publish "$R" --snapshot-key snapshot.key --timestamp-key timestamp.key >
 $H repo sign "$E" targets --key evil.key >/dev/null
 $H repo publish "$E" --snapshot-key evil.key --timestamp-key evil.key >/dev/null
 URL=$(sh "$VG_SRC/scripts/http-server.sh" start "$W/http" "$W")
+# The OEM's update server over HTTPS, its CA pinned on the device.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+	-days 30 -subj /CN=update-ca 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr \
+	-subj /CN=updates 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' >srv.ext
+openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -extfile srv.ext \
+	-out srv.pem 2>/dev/null
+TLS=$(sh "$VG_SRC/scripts/https-server.sh" start "$W/https" "$W" srv.pem srv.key)
 
 : >rootfs-a; : >rootfs-b
 printf 'console=ttyS0 voxguard.slot=a\n' >cmdline
@@ -94,8 +103,9 @@ check_fails "A.3.3: another repository's metadata is refused, whatever root.json
 check "SFR 4.2.6: the genuine repository verifies" U check --repo "$URL/repo/metadata"
 check "SFR 4.2.6: the agent's directory keeps the other roles, not the root" sh -c \
 	"test -s '$MD/timestamp.json' && cmp -s '$MD/root.json' '$E/metadata/1.root.json'"
-check "SFR 4.2.6: install over HTTPS-less loopback HTTP into slot b" \
-	U install --repo "$URL/repo/metadata" --targets-url "$URL/repo/targets" --no-activate
+check "SFR 4.2.6: install over HTTPS (the update CA pinned) into slot b" \
+	U install --repo "$TLS/repo/metadata" --targets-url "$TLS/repo/targets" --ca-file ca.pem \
+	--no-activate
 check "SFR 4.2.6: slot b holds the image" cmp -n 2097153 rootfs-b rootfs2.img
 
 # Root rotation: root2 replaces root (signed by both), published.
