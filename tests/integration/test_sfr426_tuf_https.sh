@@ -3,17 +3,14 @@
 # TLS 1.2 or newer, the server's certificate checked against the pinned CA
 # (--ca-file) or the system's trust store, the host name checked, and no
 # redirect from HTTPS down to plain HTTP. Test servers on loopback
-# (scripts/https-server.sh, Debian's python3), each with a control that
+# (scripts/http-server.sh, Debian's python3), each with a control that
 # shows the failure is the one named.
 . "$(dirname "$0")/lib.sh"
 : "${VG_SRC:?set by ctest}"
 W=$T/work; mkdir -p "$W"
 H="env VOXGUARD_SOCKET=/nonexistent $VOXGUARD"
-S="sh $VG_SRC/scripts/https-server.sh"
-stop_all() {
-	for s in good short old other redir; do $S stop "$W/$s"; done
-	sh "$VG_SRC/scripts/http-server.sh" stop "$W/http"
-}
+S="sh $VG_SRC/scripts/http-server.sh"
+stop_all() { for s in http good short old other redir; do $S stop "$W/$s"; done; }
 trap 'stop_all; cleanup' EXIT INT TERM
 cd "$W"
 
@@ -45,7 +42,7 @@ leaf() { # leaf NAME CA DAYS
 ca oem-ca; ca other-ca
 leaf good oem-ca 30; leaf short oem-ca 2; leaf other other-ca 30
 
-PLAIN=$(sh "$VG_SRC/scripts/http-server.sh" start "$W/http" "$R")
+PLAIN=$($S start "$W/http" "$R")
 GOOD=$($S start "$W/good" "$R" good.pem good.key)
 SHORT=$($S start "$W/short" "$R" short.pem short.key)
 OLD=$($S start "$W/old" "$R" good.pem good.key tls1.1)

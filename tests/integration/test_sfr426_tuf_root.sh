@@ -17,7 +17,7 @@ setup_users
 W=$T/work; mkdir -p "$W"; chmod 755 "$W"
 H="env VOXGUARD_SOCKET=/nonexistent $VOXGUARD" # the build host
 V="$VOXGUARD --socket $SOCK"                   # the update agent (root)
-trap 'sh "$VG_SRC/scripts/http-server.sh" stop "$W/http"; sh "$VG_SRC/scripts/https-server.sh" stop "$W/https"; cleanup' EXIT INT TERM
+trap 'sh "$VG_SRC/scripts/http-server.sh" stop "$W/http"; sh "$VG_SRC/scripts/http-server.sh" stop "$W/https"; cleanup' EXIT INT TERM
 cd "$W"
 for r in root root2 evil timestamp snapshot targets; do
 	openssl genpkey -algorithm ED25519 -out $r.key 2>/dev/null
@@ -53,7 +53,7 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -
 printf 'subjectAltName=IP:127.0.0.1\n' >srv.ext
 openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -extfile srv.ext \
 	-out srv.pem 2>/dev/null
-TLS=$(sh "$VG_SRC/scripts/https-server.sh" start "$W/https" "$W" srv.pem srv.key)
+TLS=$(sh "$VG_SRC/scripts/http-server.sh" start "$W/https" "$W" srv.pem srv.key)
 
 : >rootfs-a; : >rootfs-b
 printf 'console=ttyS0 voxguard.slot=a\n' >cmdline
