@@ -3,7 +3,6 @@
 
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,18 +37,7 @@ static const char sig1_context[] = "Signature1";
 
 /* ---- messages ---- */
 
-__attribute__((format(printf, 4, 5))) static vg_rc fail(char *why, size_t why_len, vg_rc rc,
-							const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && why_len) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#define fail vg_why
 
 const char *vg_psa_profile_name(vg_psa_profile p)
 {

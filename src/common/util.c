@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,4 +286,16 @@ bool vg_name_valid(const char *name, size_t len)
 			return false;
 	}
 	return true;
+}
+
+vg_rc vg_why(char *why, size_t cap, vg_rc rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && cap) {
+		va_start(ap, fmt);
+		(void)vsnprintf(why, cap, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
 }

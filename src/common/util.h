@@ -60,4 +60,10 @@ uint64_t vg_mono_ms(void);
  * not starting with '.'. */
 bool vg_name_valid(const char *name, size_t len);
 
+/* A failure's one-line reason: formats into why (cap bytes; nothing when
+ * why is NULL or cap is 0) and returns rc, so that `return vg_why(why,
+ * cap, VG_ERR_..., "...", ...)` reports and fails in one step. */
+__attribute__((format(printf, 4, 5))) vg_rc vg_why(char *why, size_t cap, vg_rc rc,
+						   const char *fmt, ...);
+
 #endif

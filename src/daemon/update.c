@@ -27,16 +27,7 @@ struct ustate {
 	char last[200];
 };
 
-__attribute__((format(printf, 4, 5))) static vg_rc say(char *why, size_t cap, vg_rc rc,
-						       const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(why, cap, fmt, ap);
-	va_end(ap);
-	return rc;
-}
+#define say vg_why
 
 /* ---- persistent state: a small JSON object, sealed ---- */
 

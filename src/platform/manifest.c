@@ -4,7 +4,6 @@
 #include "platform/manifest.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +14,7 @@
 #include "common/canonjson.h"
 #include "crypto/pubkey.h"
 
-__attribute__((format(printf, 2, 3))) static vg_rc bad(char *why, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why) {
-		va_start(ap, fmt);
-		(void)vsnprintf(why, VG_MANIFEST_WHY_LEN, fmt, ap);
-		va_end(ap);
-	}
-	return VG_ERR_INVALID;
-}
+#define bad(why, ...) vg_why(why, VG_MANIFEST_WHY_LEN, VG_ERR_INVALID, __VA_ARGS__)
 
 bool vg_manifest_text_ok(const char *s, size_t cap)
 {

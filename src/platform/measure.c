@@ -8,7 +8,6 @@
 #include <inttypes.h>
 #include <linux/fs.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +19,7 @@
 
 #define READ_CHUNK (1u << 20)
 
-__attribute__((format(printf, 2, 3))) static void say(char *why, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, VG_MEASURE_WHY_LEN, fmt, ap);
-	va_end(ap);
-}
+#define say(why, ...) (void)vg_why(why, VG_MEASURE_WHY_LEN, VG_OK, __VA_ARGS__)
 
 /* Opens path and checks it holds an image of `size` bytes (see measure.h);
  * size UINT64_MAX: any size, returned in *actual. */

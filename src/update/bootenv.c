@@ -41,17 +41,7 @@ struct vg_bootenv {
 
 static const char *const var_names[3] = {"VG_BOOT_ORDER", "VG_A_LEFT", "VG_B_LEFT"};
 
-__attribute__((format(printf, 3, 4))) static vg_rc fail(char *why, vg_rc rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why) {
-		va_start(ap, fmt);
-		(void)vsnprintf(why, VG_BOOTENV_WHY_LEN, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#define fail(why, rc, ...) vg_why(why, VG_BOOTENV_WHY_LEN, rc, __VA_ARGS__)
 
 /* Appends to a why that fail() filled. */
 __attribute__((format(printf, 2, 3))) static void add_why(char *why, const char *fmt, ...)

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/fs.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,17 +59,7 @@ static void chunk_iv(size_t i, uint64_t c, uint8_t iv[12])
 		iv[4 + k] = (uint8_t)(c >> (56 - 8 * k));
 }
 
-__attribute__((format(printf, 3, 4))) static vg_rc fail(char *why, vg_rc rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why) {
-		va_start(ap, fmt);
-		(void)vsnprintf(why, VG_BUNDLE_WHY_LEN, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#define fail(why, rc, ...) vg_why(why, VG_BUNDLE_WHY_LEN, rc, __VA_ARGS__)
 
 static bool hex32(const json_t *v, uint8_t out[32])
 {

@@ -5,7 +5,6 @@
 
 #include <fnmatch.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,17 +29,7 @@ struct vg_tuf_set {
 	size_t n_targets;
 };
 
-__attribute__((format(printf, 3, 4))) static vg_rc fail(char *why, vg_rc rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why) {
-		va_start(ap, fmt);
-		(void)vsnprintf(why, VG_TUF_WHY_LEN, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#define fail(why, rc, ...) vg_why(why, VG_TUF_WHY_LEN, rc, __VA_ARGS__)
 
 /* ---- small helpers ---- */
 

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,18 +159,7 @@ vg_rc vg_tuf_dump(const json_t *doc, char **out, size_t *len)
 static const char *const role_names[VG_TUF_ROLES] = {"root", "timestamp", "snapshot", "targets"};
 static const unsigned default_days[VG_TUF_ROLES] = {365, 1, 7, 90};
 
-__attribute__((format(printf, 3, 4))) static vg_rc rfail(char *why, vg_rc rc, const char *fmt,
-							 ...)
-{
-	va_list ap;
-
-	if (why) {
-		va_start(ap, fmt);
-		(void)vsnprintf(why, VG_TUF_WHY_LEN, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#define rfail(why, rc, ...) vg_why(why, VG_TUF_WHY_LEN, rc, __VA_ARGS__)
 
 static vg_rc rpath(char out[4096], const char *dir, const char *sub, const char *name)
 {

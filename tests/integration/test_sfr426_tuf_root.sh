@@ -139,6 +139,12 @@ sed 's/^  "version": 2$/  "version": 3/' "$R/metadata/2.root.json" >forged.json
 check "(the forged root differs from the genuine one)" sh -c "! cmp -s forged.json '$R/metadata/2.root.json'"
 check_fails "SFR 4.2.6: a root whose signatures do not cover it is refused" 1 \
 	$V update trust-root forged.json
+sed 's/^  "version": 2$/  "version": 4/' "$R/metadata/2.root.json" >skip.json
+check_fails "SFR 4.2.6: a root that skips a version is refused" 1 $V update trust-root skip.json
+check "SFR 4.2.6: ... and the error names the missing version" sh -c \
+	"$V update trust-root skip.json 2>&1 | grep -q 'skips version 3'"
+head -c 600 "$R/staged/root.json" >truncated.json
+check_fails "SFR 4.2.6: a truncated root is refused" 1 $V update trust-root truncated.json
 head -c 5000 /dev/urandom >garbage.json
 check_fails "SFR 4.2.6: garbage is refused" 1 $V update trust-root garbage.json
 head -c 600000 /dev/zero | tr '\0' ' ' >huge.json
