@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "update/bootenv.h"
@@ -166,29 +165,12 @@ out:
 	return e;
 }
 
-/* mkdir -p, mode 0700 for what it creates. */
+/* The agent's directories, root-only where it creates them. */
 static int make_dirs(const char *path)
 {
-	char p[4096];
-	struct stat st;
-
-	if (strlen(path) >= sizeof p)
-		return cli_fail("update: path too long: %s", path);
-	strcpy(p, path);
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST)
-			return cli_fail("update: cannot create %s: %s", p, strerror(errno));
-		*s = c;
-		if (!c)
-			break;
-	}
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-		return cli_fail("update: %s is not a directory", path);
-	return 0;
+	return vg_mkdirs(path, 0700) == VG_OK
+		   ? 0
+		   : cli_fail("update: cannot create the directory %s: %s", path, strerror(errno));
 }
 
 /* What a root.json says about itself: "version N, expires T". */

@@ -299,3 +299,31 @@ vg_rc vg_why(char *why, size_t cap, vg_rc rc, const char *fmt, ...)
 	}
 	return rc;
 }
+
+vg_rc vg_mkdirs(const char *path, unsigned mode)
+{
+	char p[4096];
+	struct stat st;
+
+	if (strlen(path) >= sizeof p)
+		return VG_ERR_TOO_LARGE;
+	strcpy(p, path);
+	for (char *s = p + 1;; s++) {
+		char c = *s;
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST)
+			return VG_ERR_IO;
+		*s = c;
+		if (!c)
+			break;
+	}
+	if (stat(path, &st) != 0)
+		return VG_ERR_IO;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return VG_ERR_IO;
+	}
+	return VG_OK;
+}

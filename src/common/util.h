@@ -60,6 +60,10 @@ uint64_t vg_mono_ms(void);
  * not starting with '.'. */
 bool vg_name_valid(const char *name, size_t len);
 
+/* mkdir -p: path and its missing parents (mode for those it creates);
+ * VG_ERR_IO if one cannot be made or path is not a directory. */
+VG_NODISCARD vg_rc vg_mkdirs(const char *path, unsigned mode);
+
 /* A failure's one-line reason: formats into why (cap bytes; nothing when
  * why is NULL or cap is 0) and returns rc, so that `return vg_why(why,
  * cap, VG_ERR_..., "...", ...)` reports and fails in one step. */

@@ -380,22 +380,20 @@ static vg_rc copy_file(const char *from, const char *to)
 	return rc;
 }
 
+/* The directories a file path needs. */
 static vg_rc mkdirs_for(const char *file)
 {
 	char p[4096];
+	char *slash;
 
 	if (strlen(file) >= sizeof p)
 		return VG_ERR_TOO_LARGE;
 	strcpy(p, file);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
-			return VG_ERR_IO;
-		*s = '/';
-	}
-	return VG_OK;
+	slash = strrchr(p, '/');
+	if (!slash || slash == p)
+		return VG_OK;
+	*slash = '\0';
+	return vg_mkdirs(p, 0755);
 }
 
 vg_rc vg_tuf_repo_add(const char *dir, const char *name, const char *src, char *why)
