@@ -68,6 +68,8 @@ typedef enum vg_rc {
 	VG_ERR_AUTH_FAILED = 18,   /* wrong password, setup code or signature */
 	VG_ERR_LOCKED = 19,        /* too many failed attempts: wait and retry */
 	VG_ERR_STATE = 20,         /* not allowed in the device's current state */
+	VG_ERR_QUOTA = 21,         /* the caller's budget of a shared resource is spent */
+	VG_ERR_UNTRUSTED = 22,     /* the socket is not served by the voxguard service */
 } vg_rc;
 
 /* A static English description of rc; never NULL. */

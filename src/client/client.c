@@ -180,7 +180,7 @@ static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
 	if (rc != VG_OK)
 		return rc;
 	if (reply->code != VG_OK) {
-		rc = reply->code > VG_ERR_STATE ? VG_ERR_PROTOCOL : (vg_rc)reply->code;
+		rc = reply->code > VG_ERR_UNTRUSTED ? VG_ERR_PROTOCOL : (vg_rc)reply->code;
 		VG_IGNORE(vg_msg_text(reply, VG_A_MSG, c->last_error, sizeof c->last_error));
 		vg_msg_free(reply);
 		return rc;
@@ -805,7 +805,7 @@ VG_EXPORT vg_rc vg_platform_verify(vg_client *c, vg_platform_report *out)
 		    map_text(m, VG_A_MSG, out->components[i].why, sizeof out->components[i].why) !=
 			VG_OK ||
 		    vg_map_get(m, VG_A_RC, &it) != VG_OK || !cbor_isa_uint(it) ||
-		    cbor_get_int(it) > VG_ERR_STATE)
+		    cbor_get_int(it) > VG_ERR_UNTRUSTED)
 			rc = VG_ERR_PROTOCOL;
 		else {
 			out->components[i].rc = (vg_rc)cbor_get_int(it);

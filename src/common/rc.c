@@ -50,6 +50,10 @@ VG_EXPORT const char *vg_rc_str(vg_rc rc)
 		return "too many failed attempts: locked, try again later";
 	case VG_ERR_STATE:
 		return "not allowed in the device's current state";
+	case VG_ERR_QUOTA:
+		return "quota exceeded";
+	case VG_ERR_UNTRUSTED:
+		return "the socket is not served by the voxguard service";
 	}
 	return "unknown error";
 }

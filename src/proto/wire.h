@@ -141,6 +141,8 @@ enum vg_arg {
 	VG_A_BUNDLE = 57,       /* text: a bundle ID (hex SHA-256 of its manifest) */
 	VG_A_BOOTED = 58,       /* text: the slot running now ("a", "b" or "") */
 	VG_A_LAST = 59,         /* text: the last update's outcome */
+	/* 60-69: the audit log's retention and paged export (audit.h) */
+	/* 70-89: per-uid budgets and their use (daemon/budget.h) */
 };
 
 /* A decoded message. `args` points into `root`. */
