@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "daemon/ops.h"
 #include "daemon/policy.h"
 #include "helpers.h"
 
@@ -227,6 +228,127 @@ static void test_policy_peer_from_socket(void **state)
 	assert_int_equal(pr.uid, 0);
 }
 
+/* The one table of operations (ops.h): every row is complete and unique,
+ * and every operation code the service knows has exactly one row. */
+static void test_policy_table_rows_complete(void **state)
+{
+	size_t n;
+	const vg_op_def *t = vg_op_table(&n);
+
+	(void)state;
+	assert_true(n >= 40);
+	for (size_t i = 0; i < n; i++) {
+		assert_non_null(t[i].name);
+		assert_non_null(t[i].handler);
+		assert_true(t[i].access >= VG_ACCESS_ANY && t[i].access <= VG_ACCESS_MANAGE);
+		assert_ptr_equal(vg_op_find(t[i].op), &t[i]);
+		for (size_t j = i + 1; j < n; j++) {
+			assert_int_not_equal(t[i].op, t[j].op);
+			assert_string_not_equal(t[i].name, t[j].name);
+		}
+		/* A session is only ever asked of the admin role or of
+		 * someone administering another's namespace. */
+		if ((t[i].flags & VG_OPF_SESSION) || t[i].session_if)
+			assert_int_equal(t[i].access, VG_ACCESS_ADMIN);
+		if (t[i].flags & (VG_OPF_SESSION_OTHER | VG_OPF_NOT_SERVICE))
+			assert_int_equal(t[i].access, VG_ACCESS_MANAGE);
+	}
+	/* Codes between rows (the 78 and 79 an attacker tried) have none. */
+	for (uint64_t op = 0; op < 70000; op++) {
+		bool known = false;
+		for (size_t i = 0; i < n; i++)
+			known = known || t[i].op == op;
+		assert_true(known == (vg_op_find(op) != NULL));
+	}
+	assert_null(vg_op_find(78));
+	assert_null(vg_op_find(79));
+	assert_null(vg_op_find(UINT64_C(1) << 32 | VG_OP_STATUS));
+}
+
+/* SFR 4.2.10: the table decides: every row's access class gives the
+ * answer vg_policy_check gives, for users, admins and root. */
+static void test_policy_table_drives_the_check(void **state)
+{
+	size_t n;
+	const vg_op_def *t = vg_op_table(&n);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		vg_rc user_own = check(peer(ALICE, false), t[i].op, ALICE);
+		vg_rc user_other = check(peer(ALICE, false), t[i].op, BOB);
+		vg_rc admin_other = check(peer(ALICE, true), t[i].op, BOB);
+		switch (t[i].access) {
+		case VG_ACCESS_ANY:
+			assert_int_equal(user_own, VG_OK);
+			assert_int_equal(user_other, VG_OK);
+			break;
+		case VG_ACCESS_ADMIN:
+			assert_int_equal(user_own, VG_ERR_DENIED);
+			assert_int_equal(admin_other, VG_OK);
+			assert_int_equal(check(peer(0, true), t[i].op, 0), VG_OK);
+			break;
+		case VG_ACCESS_OWN:
+			assert_int_equal(user_own, VG_OK);
+			assert_int_equal(user_other, VG_ERR_DENIED);
+			assert_int_equal(admin_other, VG_ERR_DENIED);
+			break;
+		case VG_ACCESS_MANAGE:
+			assert_int_equal(user_own, VG_OK);
+			assert_int_equal(user_other, VG_ERR_DENIED);
+			assert_int_equal(admin_other, VG_OK);
+			break;
+		}
+	}
+}
+
+/* SFR 4.2.13: everything that changes what the device trusts needs an
+ * authenticated admin session once an admin exists: the TUF root, the
+ * fleet update key, admin keys and passwords, provisioning (the release
+ * key), the identity certificate, debug unlock, factory reset, and the
+ * audit log's export and seed. */
+static void test_policy_trust_changes_need_a_session(void **state)
+{
+	static const vg_op with_session[] = {
+	    VG_OP_PROVISION,     VG_OP_IDENTITY_CSR,    VG_OP_IDENTITY_SET_CERT,
+	    VG_OP_ADMIN_PASSWD,  VG_OP_ADMIN_KEY_ADD,   VG_OP_ADMIN_KEY_DELETE,
+	    VG_OP_FACTORY_RESET, VG_OP_DEBUG_CHALLENGE, VG_OP_DEBUG_UNLOCK,
+	    VG_OP_DEBUG_LOCK,    VG_OP_LOG_EXPORT,      VG_OP_LOG_SEED,
+	};
+	static const vg_op when_changing[] = {VG_OP_UPDATE_ROOT, VG_OP_UPDATE_KEY};
+
+	(void)state;
+	for (size_t i = 0; i < VG_ARRAY_LEN(with_session); i++)
+		assert_true(vg_op_find(with_session[i])->flags & VG_OPF_SESSION);
+	for (size_t i = 0; i < VG_ARRAY_LEN(when_changing); i++)
+		assert_non_null(vg_op_find(when_changing[i])->session_if);
+}
+
+/* SFR 4.2.4 durability: only a store put is group-committed; anything
+ * else makes the pending batch durable before it runs. */
+static void test_policy_only_put_is_batched(void **state)
+{
+	size_t n;
+	const vg_op_def *t = vg_op_table(&n);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(!!(t[i].flags & VG_OPF_BATCH), t[i].op == VG_OP_STORE_PUT);
+}
+
+/* SFR 4.2.5: in recovery nothing touches an application's keys or records. */
+static void test_policy_recovery_serves_no_app_data(void **state)
+{
+	size_t n;
+	const vg_op_def *t = vg_op_table(&n);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		if (t[i].access == VG_ACCESS_OWN || t[i].access == VG_ACCESS_MANAGE)
+			assert_false(t[i].flags & VG_OPF_RECOVERY);
+	assert_true(vg_op_find(VG_OP_FACTORY_RESET)->flags & VG_OPF_RECOVERY);
+	assert_true(vg_op_find(VG_OP_STATUS)->flags & VG_OPF_RECOVERY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +361,11 @@ int main(void)
 	    cmocka_unit_test(test_policy_unknown_op_denied),
 	    cmocka_unit_test(test_policy_role),
 	    cmocka_unit_test(test_policy_init_admin_group),
+	    cmocka_unit_test(test_policy_table_rows_complete),
+	    cmocka_unit_test(test_policy_table_drives_the_check),
+	    cmocka_unit_test(test_policy_trust_changes_need_a_session),
+	    cmocka_unit_test(test_policy_only_put_is_batched),
+	    cmocka_unit_test(test_policy_recovery_serves_no_app_data),
 	    cmocka_unit_test(test_policy_peer_from_socket),
 	};
 

@@ -195,44 +195,6 @@ static void test_wire_roundtrip_empty_args(void **state)
 	free(p);
 }
 
-/* SFR 4.2.4 durability with group commit: the event loop peeks at the op to
- * decide whether a pending batch of puts must be committed first. It must
- * read the op the way our encoder writes it (libcbor: 8-byte uint heads),
- * and say 0 (not a put: commit first) for anything it cannot read. */
-static void test_wire_peek_op_reads_the_encoders_op(void **state)
-{
-	static const uint64_t ops[] = {1, 23, 24, VG_OP_STORE_PUT, 255, 256, 65535, 70000};
-	vg_msgb b;
-	size_t len;
-	uint8_t *p;
-
-	(void)state;
-	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-		assert_int_equal(vg_msgb_init(&b), VG_OK);
-		vg_msgb_text(&b, VG_A_NAME, "k");
-		p = encode_payload(ops[i], &b, &len);
-		assert_int_equal(vg_reqmgr_peek_op(p, len), ops[i]);
-		/* Every truncation of the head is "unknown", never a guess. */
-		for (size_t cut = 0; cut < 3; cut++)
-			assert_int_equal(vg_reqmgr_peek_op(p, cut), 0);
-		if (p[2] >= 0x18)
-			assert_int_equal(vg_reqmgr_peek_op(p, 3), 0);
-		free(p);
-	}
-	{
-		/* Wrong version, not an array, a negative int, an op > 2^32. */
-		static const uint8_t bad[][12] = {
-		    {0x83, 0x02, 0x01},
-		    {0xa3, 0x01, 0x01},
-		    {0x83, 0x01, 0x20},
-		    {0x83, 0x01, 0x1b, 0, 0, 0, 1, 0, 0, 0, 0},
-		    {0x83, 0x01, 0x1c, 0, 0, 0, 0, 0, 0, 0, 0},
-		};
-		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-			assert_int_equal(vg_reqmgr_peek_op(bad[i], sizeof bad[i]), 0);
-	}
-}
-
 /* AVS SDK (hostile input): the builder refuses more than VG_WIRE_MAX_ARGS
  * arguments rather than producing a message the peer must reject. */
 static void test_wire_encode_refuses_too_many_args(void **state)
@@ -688,7 +650,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_wire_roundtrip_every_arg_type),
 	    cmocka_unit_test(test_wire_roundtrip_empty_args),
-	    cmocka_unit_test(test_wire_peek_op_reads_the_encoders_op),
 	    cmocka_unit_test(test_wire_encode_refuses_too_many_args),
 	    cmocka_unit_test(test_wire_frame_len_limits),
 	    cmocka_unit_test(test_wire_decode_rejects_oversized_payload),

@@ -111,7 +111,8 @@ typedef struct vg_status {
 	uint64_t audit_seq;   /* next audit sequence number */
 	uint32_t uid;         /* the caller as the service sees it */
 	char *role;           /* "user", "admin" */
-	int admin_configured; /* 1 once an admin credential exists */
+	int admin_configured; /* 1 once an admin credential exists; -1 unknown (the
+				 sealed store is refused: admin operations are too) */
 	int debug_unlocked;   /* 1 while debug is unlocked (SFR 4.3.1) */
 	uint32_t lifecycle;   /* PSA security lifecycle */
 	/* Secure initialization (SFR 4.2.5): "normal", "recovery" or

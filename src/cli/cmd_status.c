@@ -37,9 +37,13 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 					     : st.lifecycle == 0x4000 ? "non-PSA-RoT debug"
 								      : "other");
 	(void)printf("admin:          %s\n",
-		     st.admin_configured ? "set up (admin operations need a session)"
-					 : "not set up (development device: admin operations "
-					   "need no session; run `voxguard admin setup`)");
+		     st.admin_configured < 0
+			 ? "unknown: the sealed store is refused, so no admin credential can be "
+			   "checked and admin operations are refused; a local admin's factory "
+			   "reset is the way out (docs/FIELD.md)"
+		     : st.admin_configured ? "set up (admin operations need a session)"
+					   : "not set up (development device: admin operations "
+					     "need no session; run `voxguard admin setup`)");
 	(void)printf("debug:          %s\n",
 		     st.debug_unlocked ? "UNLOCKED (applications' data sealed away)" : "locked");
 	if (st.platform_state) {

@@ -293,7 +293,7 @@ VG_EXPORT vg_rc vg_status_get(vg_client *c, vg_status *out)
 	if (vg_msg_uint(&r, VG_A_UID, &v) == VG_OK)
 		out->uid = (uint32_t)v;
 	if (vg_msg_uint(&r, VG_A_ADMIN_SET, &v) == VG_OK)
-		out->admin_configured = v != 0;
+		out->admin_configured = v == 2 ? -1 : v != 0;
 	if (vg_msg_uint(&r, VG_A_DEBUG, &v) == VG_OK)
 		out->debug_unlocked = v != 0;
 	if (vg_msg_uint(&r, VG_A_LIFECYCLE, &v) == VG_OK && v <= UINT32_MAX)

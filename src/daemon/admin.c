@@ -11,11 +11,11 @@
 #include "auth/challenge.h"
 #include "auth/throttle.h"
 #include "common/util.h"
+#include "storage/sysrec.h"
 #include "crypto/pubkey.h"
 
 #define NS_ADM       "adm"
 #define REC_PASSWORD "password"
-#define REC_THROTTLE "auth-throttle"
 #define PW_MAX       256u
 #define KEY_PREFIX   "key."
 
@@ -51,7 +51,7 @@ static vg_rc load_state(vg_adminsvc *a)
 	vg_free(buf, len);
 	if (rc != VG_OK && rc != VG_ERR_NOT_FOUND)
 		return rc;
-	rc = vg_secstore_get(a->store, "sys", REC_THROTTLE, &buf, &len);
+	rc = vg_sysrec_get(a->store, VG_SYS_ADMIN_THROTTLE, &buf, &len);
 	if (rc == VG_OK)
 		rc = vg_throttle_decode(buf, len, &a->throttle);
 	vg_free(buf, len);
@@ -121,7 +121,7 @@ static vg_rc record(vg_adminsvc *a, bool ok)
 	else
 		vg_throttle_fail(&a->throttle, wall_s());
 	vg_throttle_encode(&a->throttle, enc);
-	return vg_secstore_put(a->store, "sys", REC_THROTTLE, enc, sizeof enc);
+	return vg_sysrec_put(a->store, VG_SYS_ADMIN_THROTTLE, enc, sizeof enc);
 }
 
 static vg_rc new_session(vg_adminsvc *a, uint32_t uid, char token[static VG_TOKEN_HEX + 1])

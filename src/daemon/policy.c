@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "daemon/ops.h"
 #include "keystore/keystore.h"
 
 vg_rc vg_policy_init(vg_policy *p, const vg_config *cfg, char *err, size_t err_len)
@@ -59,65 +60,29 @@ const char *vg_policy_role(const vg_peer *peer)
 
 vg_rc vg_policy_check(const vg_policy *p, const vg_peer *peer, vg_op op, uint32_t owner)
 {
+	const vg_op_def *d = vg_op_find(op);
+	bool own = owner == peer->uid && owner != VG_OWNER_SERVICE;
+
 	(void)p;
-	switch (op) {
-	case VG_OP_STATUS:
-	case VG_OP_IDENTITY:
-	case VG_OP_IDENTITY_CERT:
-	case VG_OP_ATTEST: /* attestation of genuineness is open to every app */
+	if (!d)
+		return VG_ERR_DENIED; /* no row: default deny */
+	switch (d->access) {
+	case VG_ACCESS_ANY:
 		return VG_OK;
-	case VG_OP_ADMIN_LOGOUT:
-		return VG_OK; /* ends the caller's own session, if any */
-	case VG_OP_ADMIN_SETUP:
-	case VG_OP_ADMIN_LOGIN:
-	case VG_OP_ADMIN_PASSWD:
-	case VG_OP_ADMIN_KEY_ADD:
-	case VG_OP_ADMIN_KEY_DELETE:
-	case VG_OP_ADMIN_CHALLENGE:
-	case VG_OP_ADMIN_ANSWER:
-	case VG_OP_FACTORY_RESET:
-	case VG_OP_DEBUG_CHALLENGE:
-	case VG_OP_DEBUG_UNLOCK:
-	case VG_OP_DEBUG_LOCK:
-	case VG_OP_PROVISION:
-	case VG_OP_IDENTITY_CSR:
-	case VG_OP_IDENTITY_SET_CERT:
-	case VG_OP_LOG_EXPORT:
-	case VG_OP_LOG_SEED:
-	case VG_OP_PLATFORM_VERIFY:
-	case VG_OP_UPDATE_BEGIN:
-	case VG_OP_UPDATE_REPORT:
-	case VG_OP_UPDATE_CONFIRM:
-	case VG_OP_UPDATE_STATUS:
-	case VG_OP_UPDATE_KEY:
-	case VG_OP_UPDATE_ROOT:
+	case VG_ACCESS_ADMIN:
 		return peer->admin ? VG_OK : VG_ERR_DENIED;
-	case VG_OP_KEY_LIST:
-	case VG_OP_KEY_INFO:
-	case VG_OP_KEY_PUBLIC:
-	case VG_OP_KEY_DELETE:
-	case VG_OP_STORE_LIST:
-	case VG_OP_STORE_DELETE:
-		if (owner == peer->uid && owner != VG_OWNER_SERVICE)
+	case VG_ACCESS_OWN:
+		return own ? VG_OK : VG_ERR_DENIED;
+	case VG_ACCESS_MANAGE:
+		if (own)
 			return VG_OK;
 		if (!peer->admin)
 			return VG_ERR_DENIED;
 		/* Admins administer users' namespaces; the service's own keys
 		 * can be listed and their public halves read, never deleted. */
-		if (owner == VG_OWNER_SERVICE &&
-		    (op == VG_OP_KEY_DELETE || op == VG_OP_STORE_LIST || op == VG_OP_STORE_DELETE))
+		if (owner == VG_OWNER_SERVICE && (d->flags & VG_OPF_NOT_SERVICE))
 			return VG_ERR_DENIED;
 		return VG_OK;
-	case VG_OP_KEY_CREATE:
-	case VG_OP_KEY_SIGN:
-	case VG_OP_KEY_VERIFY:
-	case VG_OP_KEY_ENCRYPT:
-	case VG_OP_KEY_DECRYPT:
-	case VG_OP_KEY_MAC:
-	case VG_OP_STORE_PUT:
-	case VG_OP_STORE_GET:
-		return owner == peer->uid && owner != VG_OWNER_SERVICE ? VG_OK : VG_ERR_DENIED;
-	default:
-		return VG_ERR_DENIED;
 	}
+	return VG_ERR_DENIED;
 }

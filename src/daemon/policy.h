@@ -14,6 +14,7 @@
  *    the caller as its client ID);
  *  - provisioning and the identity certificate (CSR, store) are admin
  *    operations.
+ * Which rule applies to an operation is its row in the table (ops.h).
  * Every denial is returned as VG_ERR_DENIED and audited by the caller.
  */
 #ifndef VG_POLICY_H

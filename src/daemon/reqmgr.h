@@ -13,6 +13,13 @@
 #include "daemon/policy.h"
 #include "daemon/service.h"
 
+/* How the request manager commits the server's pending batch of store
+ * puts (group commit) before serving anything else. */
+typedef struct vg_reqmgr_batch {
+	void (*commit)(void *ctx);
+	void *ctx;
+} vg_reqmgr_batch;
+
 /*
  * Handles one payload (the frame without its length header). *reply is a
  * complete frame to send (callee-allocated, free with vg_free). Returns
@@ -21,18 +28,14 @@
  *
  * A store put is group-committed (vg_secstore_put_batched): *deferred is
  * then true and the reply must be held until vg_secstore_batch_commit()
- * succeeded (or be replaced by an error reply if it failed). The caller
- * commits the batch before any request that is not a put
- * (vg_reqmgr_peek_op).
+ * succeeded (or be replaced by an error reply if it failed). Any request
+ * whose operation is not batched (ops.h: VG_OPF_BATCH) first has
+ * batch->commit run, so that nothing sees the store before a pending
+ * batch is durable (batch may be NULL when the caller batches nothing).
  */
 VG_NODISCARD vg_rc vg_reqmgr_handle(vg_service *s, const vg_peer *peer, const uint8_t *payload,
-				    size_t len, uint8_t **reply, size_t *reply_len, bool *deferred);
-
-/* The operation a payload asks for, read from its first bytes without
- * decoding it (0 if it does not look like a request): used only to decide
- * whether a pending batch must be committed first, so a wrong answer can
- * only cost a commit. */
-unsigned vg_reqmgr_peek_op(const uint8_t *payload, size_t len);
+				    size_t len, const vg_reqmgr_batch *batch, uint8_t **reply,
+				    size_t *reply_len, bool *deferred);
 
 /* An error reply frame (for deferred replies whose batch failed). */
 VG_NODISCARD vg_rc vg_reqmgr_error_reply(vg_rc rc, const char *why, uint8_t **reply,

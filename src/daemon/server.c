@@ -198,6 +198,11 @@ static void flush_batch(struct server *sv)
 	}
 }
 
+static void flush_batch_cb(void *ctx)
+{
+	flush_batch(ctx);
+}
+
 static void start_reply(struct server *sv, struct conn *c)
 {
 	uint8_t *reply = NULL;
@@ -205,11 +210,12 @@ static void start_reply(struct server *sv, struct conn *c)
 	bool deferred = false;
 	vg_rc rc;
 
-	/* Nothing but another put may see the store before a pending batch
-	 * is durable. */
-	if (vg_reqmgr_peek_op(c->buf, c->want) != VG_OP_STORE_PUT)
-		flush_batch(sv);
-	rc = vg_reqmgr_handle(sv->s, &c->peer, c->buf, c->want, &reply, &reply_len, &deferred);
+	const vg_reqmgr_batch batch = {.commit = flush_batch_cb, .ctx = sv};
+
+	/* The request manager commits the pending batch first unless this is
+	 * another batched put: it decodes the operation anyway. */
+	rc = vg_reqmgr_handle(sv->s, &c->peer, c->buf, c->want, &batch, &reply, &reply_len,
+			      &deferred);
 	c->deferred = deferred;
 
 	/* The request may hold a secret (a record value): wipe it now. */

@@ -95,7 +95,7 @@ static void seal_config(vg_service *s)
 
 	if (!len || vg_sha256((const uint8_t *)text, len, h_new) != VG_OK)
 		return;
-	rc = vg_secstore_get(s->store, "sys", "config", &old, &old_len);
+	rc = vg_sysrec_get(s->store, VG_SYS_CONFIG, &old, &old_len);
 	if (rc == VG_OK && old_len == len && memcmp(old, text, len) == 0) {
 		vg_free(old, old_len);
 		return;
@@ -109,7 +109,7 @@ static void seal_config(vg_service *s)
 		(void)snprintf(detail, sizeof detail, "configuration recorded: sha256 %s...", hn);
 	}
 	vg_free(old, old_len);
-	rc = vg_secstore_put(s->store, "sys", "config", (const uint8_t *)text, len);
+	rc = vg_sysrec_put(s->store, VG_SYS_CONFIG, (const uint8_t *)text, len);
 	vg_service_audit(s, &s->self, "config.changed", rc == VG_OK ? "success" : "failure",
 			 detail);
 }
@@ -152,8 +152,8 @@ static void report_components(const vg_secinit_report *r, vg_psa_sw_component *o
 		/* The algorithm: a Merkle root is SHA-256 too (the manifest
 		 * says which; the reference values come from it). */
 		(void)snprintf(c->measurement_desc, sizeof c->measurement_desc, "sha-256");
-		memcpy(c->measurement, r->res[i].rc == VG_OK ? r->comp[i].digest : r->res[i].measured,
-		       32);
+		memcpy(c->measurement,
+		       r->res[i].rc == VG_OK ? r->comp[i].digest : r->res[i].measured, 32);
 		c->measurement_len = 32;
 		memcpy(c->signer_id, r->comp[i].signer, 32);
 		c->signer_id_len = 32;
@@ -161,7 +161,8 @@ static void report_components(const vg_secinit_report *r, vg_psa_sw_component *o
 	if (memcmp(r->manifest_digest, zero, 32) != 0) {
 		vg_psa_sw_component *c = &out[k++];
 		memset(c, 0, sizeof *c);
-		(void)snprintf(c->measurement_type, sizeof c->measurement_type, "platform-manifest");
+		(void)snprintf(c->measurement_type, sizeof c->measurement_type,
+			       "platform-manifest");
 		(void)snprintf(c->version, sizeof c->version, "%.31s", r->version);
 		(void)snprintf(c->measurement_desc, sizeof c->measurement_desc, "sha-256");
 		memcpy(c->measurement, r->manifest_digest, 32);
@@ -195,15 +196,15 @@ vg_rc vg_service_platform_check(vg_service *s)
 		(void)snprintf(s->platform->reason, sizeof s->platform->reason,
 			       "not checked: the sealed store is refused (rollback or integrity)");
 	} else {
-		rc = vg_secstore_get(s->store, "sys", VG_RELEASE_KEY_RECORD, &key, &key_len);
+		rc = vg_sysrec_get(s->store, VG_SYS_RELEASE_KEY, &key, &key_len);
 		if (rc == VG_OK || rc == VG_ERR_NOT_FOUND) {
-			vg_rc r2 = vg_secstore_get(s->store, "sys", VG_MIN_SECVER_RECORD, &minv,
-						   &minv_len);
-			if (r2 == VG_OK && minv_len == 8)
-				for (int i = 0; i < 8; i++)
-					in.min_security_version = in.min_security_version << 8 | minv[i];
-			else if (r2 != VG_ERR_NOT_FOUND)
-				rc = r2 == VG_OK ? VG_ERR_INTEGRITY : r2;
+			/* The same minimum as the update decision: the larger of
+			 * the record and the RoT counter (a power cut between
+			 * raising the counter and the record leaves only the
+			 * counter knowing it). */
+			vg_rc r2 = vg_sysrec_min_secver(s->store, s->rot, &in.min_security_version);
+			if (r2 != VG_OK)
+				rc = r2;
 		}
 		if (rc == VG_OK || rc == VG_ERR_NOT_FOUND) {
 			in.release_key = rc == VG_OK ? key : NULL;
@@ -234,16 +235,18 @@ vg_rc vg_service_platform_check(vg_service *s)
 			vg_service_audit(s, &s->self, "platform.component", "failure", detail);
 		}
 	if (s->platform->state == VG_PLATFORM_NORMAL)
-		(void)snprintf(detail, sizeof detail, "normal: platform %s, security version %llu, "
-			       "%zu components verified", s->platform->version,
+		(void)snprintf(detail, sizeof detail,
+			       "normal: platform %s, security version %llu, "
+			       "%zu components verified",
+			       s->platform->version,
 			       (unsigned long long)s->platform->security_version, s->platform->n);
 	else
 		(void)snprintf(detail, sizeof detail, "%s: %s",
 			       vg_platform_state_name(s->platform->state), s->platform->reason);
 	vg_service_audit(s, &s->self, "platform.verify",
-			 s->platform->state == VG_PLATFORM_NORMAL	    ? "success"
+			 s->platform->state == VG_PLATFORM_NORMAL     ? "success"
 			 : s->platform->state == VG_PLATFORM_RECOVERY ? "failure"
-								       : "skipped",
+								      : "skipped",
 			 detail);
 	if (s->platform->state != VG_PLATFORM_UNVERIFIED) {
 		vg_psa_sw_component comps[VG_PSA_MAX_COMPONENTS];
@@ -266,8 +269,7 @@ static vg_rc open_identity(vg_service *s)
 	uint8_t *key = NULL;
 	size_t key_len = 0;
 	bool has_key = vg_secstore_state(s->store) == VG_OK &&
-		       vg_secstore_get(s->store, "sys", VG_RELEASE_KEY_RECORD, &key, &key_len) ==
-			   VG_OK;
+		       vg_sysrec_get(s->store, VG_SYS_RELEASE_KEY, &key, &key_len) == VG_OK;
 	vg_rc rc;
 
 	vg_free(key, key_len);
@@ -346,13 +348,78 @@ static vg_rc reset_steps(vg_service *s, const vg_peer *peer, const char *trigger
 	return vg_fsync_dir_of(path);
 }
 
+static bool marker_read(const vg_service *s, char *out, size_t cap)
+{
+	char path[MARKER_PATH_MAX];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	marker_path(s, path);
+	if (access(path, F_OK) != 0)
+		return false;
+	out[0] = '\0';
+	if (vg_read_file(path, 256, &buf, &len) == VG_OK) {
+		size_t n = 0;
+		while (n < len && n + 1 < cap && buf[n] >= 0x20 && buf[n] < 0x7f) {
+			out[n] = (char)buf[n];
+			n++;
+		}
+		out[n] = '\0';
+	}
+	vg_free(buf, len);
+	return true;
+}
+
+static vg_rc open_upper(vg_service *s, bool resume, char *err, size_t err_len);
+
+/*
+ * A factory reset from a refused store (rollback or integrity error): it
+ * only erases, so it is safe whatever the state, and it is the way back
+ * for a device in the field (docs/FIELD.md). The store is accepted as the
+ * device's from now on (vg_secstore_accept: new erase secret, user data
+ * deleted, unauthentic records dropped, re-anchored to the RoT), then
+ * everything above it is opened afresh on the accepted store and the
+ * ordinary reset steps run from the marker, as after an interruption.
+ */
+static vg_rc reset_refused(vg_service *s, const vg_peer *peer, const char *trigger)
+{
+	char path[MARKER_PATH_MAX], text[200], err[256] = "";
+	uint64_t dropped = 0;
+	vg_rc from = vg_db_state(s->db), rc;
+
+	(void)snprintf(text, sizeof text, "%s, from a refused store (%s), uid %u", trigger,
+		       from == VG_ERR_ROLLBACK ? "rollback" : "integrity error", peer->uid);
+	marker_path(s, path);
+	rc = vg_write_file_atomic(path, text, strlen(text), 0600);
+	if (rc != VG_OK)
+		return rc;
+	vg_adminsvc_close(&s->admin);
+	rc = vg_secstore_accept(s->store, &dropped);
+	vg_keystore_forget(s->ks);
+	if (rc != VG_OK)
+		return rc;
+	if (dropped)
+		(void)fprintf(stderr,
+			      "voxguardd: factory reset: %llu unauthentic service records "
+			      "dropped\n",
+			      (unsigned long long)dropped);
+	vg_audit_close(&s->audit);
+	vg_identity_close(&s->identity);
+	rc = open_upper(s, false, err, sizeof err);
+	if (rc != VG_OK) {
+		(void)fprintf(stderr, "voxguardd: factory reset: %s\n", err);
+		return rc;
+	}
+	return reset_steps(s, peer, text);
+}
+
 vg_rc vg_service_factory_reset(vg_service *s, const vg_peer *peer, const char *trigger)
 {
 	char path[MARKER_PATH_MAX];
 	vg_rc rc = vg_db_state(s->db);
 
 	if (rc != VG_OK)
-		return rc; /* never write over evidence of an attack */
+		return reset_refused(s, peer, trigger);
 	marker_path(s, path);
 	rc = vg_write_file_atomic(path, trigger, strlen(trigger), 0600);
 	if (rc != VG_OK)
@@ -360,15 +427,91 @@ vg_rc vg_service_factory_reset(vg_service *s, const vg_peer *peer, const char *t
 	return reset_steps(s, peer, trigger);
 }
 
+/* Everything above the store: identity, audit log, platform check, admin
+ * credentials; then a factory reset left pending is completed. Run at
+ * open, and again after a reset from a refused store. */
+static vg_rc open_upper(vg_service *s, bool resume, char *err, size_t err_len)
+{
+	const vg_config *cfg = &s->cfg;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	vg_audit_opts aopts = {0};
+	vg_rc rc, state;
+
+	rc = open_identity(s);
+	if (rc != VG_OK) {
+		(void)snprintf(err, err_len, "platform identity: %s", vg_rc_str(rc));
+		return rc;
+	}
+	state = vg_db_state(s->db);
+	aopts.checkpoint_every = cfg->audit_checkpoint_every;
+	aopts.max_records = cfg->audit_max_records;
+	if (state == VG_OK) {
+		rc = audit_key(s, &der, &der_len);
+		if (rc != VG_OK) {
+			(void)snprintf(err, err_len, "audit signing key: %s", vg_rc_str(rc));
+			return rc;
+		}
+	}
+	/* In a refused state the log stays in memory and on stderr: writing
+	 * to a rolled-back database would launder it (see db.h). */
+	rc = vg_audit_open(&s->audit, s->db, &aopts, state == VG_OK ? audit_sign : NULL, s, der,
+			   der_len);
+	vg_free(der, der_len);
+	if (rc != VG_OK) {
+		(void)snprintf(err, err_len, "audit log: %s", vg_rc_str(rc));
+		return rc;
+	}
+	vg_service_audit(s, &s->self, "service.start", "success", "voxguard " VG_VERSION_STRING);
+	rc = vg_service_platform_check(s);
+	if (rc != VG_OK) {
+		(void)snprintf(err, err_len, "platform verification: %s", vg_rc_str(rc));
+		return rc;
+	}
+	vg_update_at_start(s); /* a reboot after an activation: trial or fallback */
+	if (state == VG_OK)
+		seal_config(s);
+	if (state == VG_ERR_ROLLBACK)
+		vg_service_audit(s, &s->self, "store.rollback", "failure",
+				 "database older than the root of trust counter; records refused");
+	else if (state != VG_OK)
+		vg_service_audit(s, &s->self, "store.integrity", "failure",
+				 "record set or meta does not verify; records refused");
+	if (state == VG_OK) {
+		rc = vg_adminsvc_open(&s->admin, s->store, s->identity, cfg->admin_pw_cost,
+				      cfg->admin_session_s);
+		if (rc != VG_OK) {
+			(void)snprintf(err, err_len, "admin credentials: %s", vg_rc_str(rc));
+			return rc;
+		}
+	}
+	VG_IGNORE(vg_audit_flush(s->audit));
+	if (state == VG_OK) {
+		char trigger[256], what[300];
+		if (resume && marker_read(s, trigger, sizeof trigger)) {
+			/* A reset was cut short (or is being completed from a
+			 * refused store): finish it before serving. */
+			(void)snprintf(what, sizeof what, "%s; resumed after an interruption",
+				       trigger[0] ? trigger : "interrupted");
+			rc = reset_steps(s, &s->self, what);
+			if (rc != VG_OK) {
+				(void)snprintf(err, err_len,
+					       "completing the interrupted factory "
+					       "reset: %s",
+					       vg_rc_str(rc));
+				return rc;
+			}
+		}
+	}
+	return VG_OK;
+}
+
 vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *cfg, char *err,
 		      size_t err_len)
 {
 	vg_service *s = calloc(1, sizeof *s);
 	char path[PATH_MAX];
-	uint8_t *der = NULL;
-	size_t der_len = 0;
-	vg_audit_opts aopts = {0};
-	vg_rc rc, state;
+	vg_rc rc;
 
 	*out = NULL;
 	if (!s)
@@ -407,69 +550,24 @@ vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *
 		(void)snprintf(err, err_len, "database %s: %s", path, vg_rc_str(rc));
 		goto fail;
 	}
-	rc = open_identity(s);
-	if (rc != VG_OK) {
-		(void)snprintf(err, err_len, "platform identity: %s", vg_rc_str(rc));
-		goto fail;
-	}
-	state = vg_db_state(s->db);
-	aopts.checkpoint_every = cfg->audit_checkpoint_every;
-	aopts.max_records = cfg->audit_max_records;
-	if (state == VG_OK) {
-		rc = audit_key(s, &der, &der_len);
-		if (rc != VG_OK) {
-			(void)snprintf(err, err_len, "audit signing key: %s", vg_rc_str(rc));
-			goto fail;
-		}
-	}
-	/* In a refused state the log stays in memory and on stderr: writing
-	 * to a rolled-back database would launder it (see db.h). */
-	rc = vg_audit_open(&s->audit, s->db, &aopts, state == VG_OK ? audit_sign : NULL, s, der,
-			   der_len);
-	vg_free(der, der_len);
-	if (rc != VG_OK) {
-		(void)snprintf(err, err_len, "audit log: %s", vg_rc_str(rc));
-		goto fail;
-	}
-	vg_service_audit(s, &s->self, "service.start", "success", "voxguard " VG_VERSION_STRING);
-	rc = vg_service_platform_check(s);
-	if (rc != VG_OK) {
-		(void)snprintf(err, err_len, "platform verification: %s", vg_rc_str(rc));
-		goto fail;
-	}
-	vg_update_at_start(s); /* a reboot after an activation: trial or fallback */
-	if (state == VG_OK)
-		seal_config(s);
-	if (state == VG_ERR_ROLLBACK)
-		vg_service_audit(s, &s->self, "store.rollback", "failure",
-				 "database older than the root of trust counter; records refused");
-	else if (state != VG_OK)
-		vg_service_audit(s, &s->self, "store.integrity", "failure",
-				 "record set or meta does not verify; records refused");
-	if (state == VG_OK) {
-		rc = vg_adminsvc_open(&s->admin, s->store, s->identity, cfg->admin_pw_cost,
-				      cfg->admin_session_s);
-		if (rc != VG_OK) {
-			(void)snprintf(err, err_len, "admin credentials: %s", vg_rc_str(rc));
-			goto fail;
-		}
-	}
-	VG_IGNORE(vg_audit_flush(s->audit));
-	if (state == VG_OK) {
-		char mpath[MARKER_PATH_MAX];
-		marker_path(s, mpath);
-		if (access(mpath, F_OK) == 0) {
-			/* A reset was cut short: finish it before serving. */
-			rc = reset_steps(s, &s->self, "resumed after an interruption");
+	{
+		/* A reset from a refused store that was cut short: accept the
+		 * store again (idempotent) before anything else opens. */
+		char why[200];
+		uint64_t dropped = 0;
+		if (vg_db_state(s->db) != VG_OK && marker_read(s, why, sizeof why) &&
+		    strstr(why, "from a refused store")) {
+			rc = vg_secstore_accept(s->store, &dropped);
 			if (rc != VG_OK) {
-				(void)snprintf(err, err_len,
-					       "completing the interrupted factory "
-					       "reset: %s",
+				(void)snprintf(err, err_len, "completing the factory reset: %s",
 					       vg_rc_str(rc));
 				goto fail;
 			}
 		}
 	}
+	rc = open_upper(s, true, err, err_len);
+	if (rc != VG_OK)
+		goto fail;
 	*out = s;
 	return VG_OK;
 fail:

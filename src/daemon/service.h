@@ -20,6 +20,7 @@
 #include "rot/rot.h"
 #include "storage/db.h"
 #include "storage/secstore.h"
+#include "storage/sysrec.h"
 
 /* The service's audit-signing key, in the service namespace. */
 #define VG_AUDIT_KEY_NAME "audit-signing"
@@ -41,9 +42,8 @@ typedef struct vg_service {
 	vg_secinit_report *platform; /* secure initialization (SFR 4.2.5) */
 } vg_service;
 
-/* Records of namespace "sys" (persistent across factory reset). */
-#define VG_RELEASE_KEY_RECORD "release-key"     /* DER SPKI, set at provisioning */
-#define VG_MIN_SECVER_RECORD  "min-security-version" /* 8 bytes, big-endian */
+/* The service's own records (persistent across factory reset) have one
+ * owner: storage/sysrec.h. */
 
 /*
  * Secure initialization (SFR 4.2.5): verifies the signed platform manifest

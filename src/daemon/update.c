@@ -51,7 +51,7 @@ static vg_rc load_state(vg_service *s, struct ustate *u)
 
 	memset(u, 0, sizeof *u);
 	strcpy(u->state, "idle");
-	rc = vg_secstore_get(s->store, "sys", VG_UPDATE_STATE_RECORD, &buf, &len);
+	rc = vg_sysrec_get(s->store, VG_SYS_UPDATE_STATE, &buf, &len);
 	if (rc == VG_ERR_NOT_FOUND)
 		return VG_OK;
 	if (rc != VG_OK)
@@ -82,9 +82,9 @@ static vg_rc save_state(vg_service *s, const struct ustate *u)
 			      u->bundle, "version", u->version, "secver", (json_int_t)u->secver,
 			      "target", t, "boot_id", u->boot_id, "last", u->last);
 	char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	vg_rc rc = txt ? vg_secstore_put(s->store, "sys", VG_UPDATE_STATE_RECORD,
-					 (const uint8_t *)txt, strlen(txt))
-		       : VG_ERR_NOMEM;
+	vg_rc rc =
+	    txt ? vg_sysrec_put(s->store, VG_SYS_UPDATE_STATE, (const uint8_t *)txt, strlen(txt))
+		: VG_ERR_NOMEM;
 
 	free(txt);
 	json_decref(o);
@@ -99,7 +99,8 @@ char vg_update_booted_slot(const char *c, size_t len)
 	const size_t kl = sizeof key - 1;
 
 	for (size_t i = 0; i + kl < len; i++) {
-		if ((i == 0 || c[i - 1] == ' ' || c[i - 1] == '\t') && memcmp(c + i, key, kl) == 0) {
+		if ((i == 0 || c[i - 1] == ' ' || c[i - 1] == '\t') &&
+		    memcmp(c + i, key, kl) == 0) {
 			char v = c[i + kl];
 			bool end = i + kl + 1 == len || c[i + kl + 1] == ' ' ||
 				   c[i + kl + 1] == '\n' || c[i + kl + 1] == '\t';
@@ -138,53 +139,12 @@ static void boot_id(const vg_service *s, char out[48])
 
 static vg_rc min_secver(vg_service *s, uint64_t *out)
 {
-	uint8_t *v = NULL;
-	size_t len = 0;
-	uint64_t rec = 0, ctr = 0;
-	vg_rc rc = vg_secstore_get(s->store, "sys", VG_MIN_SECVER_RECORD, &v, &len);
-
-	if (rc == VG_OK && len == 8)
-		for (int i = 0; i < 8; i++)
-			rec = rec << 8 | v[i];
-	else if (rc == VG_OK)
-		rc = VG_ERR_INTEGRITY;
-	vg_free(v, len);
-	if (rc != VG_OK && rc != VG_ERR_NOT_FOUND)
-		return rc;
-	rc = vg_rot_secver_read(s->rot, &ctr);
-	if (rc != VG_OK && rc != VG_ERR_UNSUPPORTED)
-		return rc;
-	*out = rec > ctr ? rec : ctr;
-	return VG_OK;
+	return vg_sysrec_min_secver(s->store, s->rot, out);
 }
 
-/* Anti-rollback: the RoT counter first (it cannot be undone), then the
- * sealed record. */
 static vg_rc raise_secver(vg_service *s, uint64_t to)
 {
-	uint8_t v[8];
-	uint64_t cur = 0;
-	vg_rc rc = min_secver(s, &cur);
-
-	if (rc != VG_OK || to <= cur)
-		return rc;
-	/* The RoT counter may lag the record (a device that had the record
-	 * before the counter existed): catch up in steps it accepts. */
-	for (;;) {
-		uint64_t ctr = 0, step;
-		rc = vg_rot_secver_read(s->rot, &ctr);
-		if (rc == VG_ERR_UNSUPPORTED || (rc == VG_OK && ctr >= to))
-			break;
-		if (rc != VG_OK)
-			return rc;
-		step = to - ctr > VG_ROT_SECVER_MAX_STEP ? ctr + VG_ROT_SECVER_MAX_STEP : to;
-		rc = vg_rot_secver_advance(s->rot, step);
-		if (rc != VG_OK)
-			return rc;
-	}
-	for (int i = 0; i < 8; i++)
-		v[i] = (uint8_t)(to >> (56 - 8 * i));
-	return vg_secstore_put(s->store, "sys", VG_MIN_SECVER_RECORD, v, sizeof v);
+	return vg_sysrec_raise_secver(s->store, s->rot, to);
 }
 
 static vg_rc unwrap_cb(void *ctx, const uint8_t kid[32], const uint8_t *epk, size_t epk_len,
@@ -200,10 +160,10 @@ static vg_rc unwrap_cb(void *ctx, const uint8_t kid[32], const uint8_t *epk, siz
 	return rc;
 }
 
-static void event(vg_service *s, const vg_peer *peer, const char *type, bool ok,
-		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void event(vg_service *s, const vg_peer *peer, const char *type, bool ok,
-		  const char *fmt, ...)
+static void event(vg_service *s, const vg_peer *peer, const char *type, bool ok, const char *fmt,
+		  ...) __attribute__((format(printf, 5, 6)));
+static void event(vg_service *s, const vg_peer *peer, const char *type, bool ok, const char *fmt,
+		  ...)
 {
 	char detail[256];
 	va_list ap;
@@ -303,7 +263,7 @@ static vg_rc begin(vg_service *s, const vg_peer *peer, const vg_msg *in, vg_msgb
 		return say(why, cap, VG_ERR_STATE,
 			   "version %s is activated in slot %c and waits for a reboot", u.version,
 			   u.target);
-	rc = vg_secstore_get(s->store, "sys", VG_RELEASE_KEY_RECORD, &key, &key_len);
+	rc = vg_sysrec_get(s->store, VG_SYS_RELEASE_KEY, &key, &key_len);
 	if (rc == VG_ERR_NOT_FOUND)
 		return say(why, cap, VG_ERR_STATE,
 			   "no release key provisioned: `voxguard provision --release-key` at the "
@@ -344,7 +304,8 @@ static vg_rc begin(vg_service *s, const vg_peer *peer, const vg_msg *in, vg_msgb
 	if (vg_bundle_security_version(b) - p.min_security_version > VG_ROT_SECVER_MAX_STEP) {
 		/* Each step is one NV write in a TPM: keep raises small. */
 		rc = say(why, cap, VG_ERR_INVALID,
-			 "security version %" PRIu64 " jumps more than %u above the device's %" PRIu64
+			 "security version %" PRIu64
+			 " jumps more than %u above the device's %" PRIu64
 			 ": raise security versions in small steps",
 			 vg_bundle_security_version(b), (unsigned)VG_ROT_SECVER_MAX_STEP,
 			 p.min_security_version);
@@ -453,8 +414,7 @@ static vg_rc report(vg_service *s, const vg_peer *peer, const vg_msg *in, char *
 		      u.target, detail);
 		return rc;
 	}
-	return say(why, cap, VG_ERR_STATE, "stage '%s' does not follow state '%s'", stage,
-		   u.state);
+	return say(why, cap, VG_ERR_STATE, "stage '%s' does not follow state '%s'", stage, u.state);
 }
 
 /* ---- start, confirm, status, keys ---- */
@@ -629,15 +589,15 @@ static uint64_t root_version(const uint8_t *root, size_t len)
  * keys and of its own (the TUF root rotation, verified here: the agent's
  * word counts for nothing). Handing over the root already trusted is not
  * an error. */
-static vg_rc tuf_root(vg_service *s, const vg_peer *peer, const vg_msg *in, vg_msgb *out,
-		      char *why, size_t cap)
+static vg_rc tuf_root(vg_service *s, const vg_peer *peer, const vg_msg *in, vg_msgb *out, char *why,
+		      size_t cap)
 {
 	const uint8_t *next = NULL;
 	uint8_t *cur = NULL;
 	size_t next_len = 0, cur_len = 0;
 	char twhy[VG_TUF_WHY_LEN] = "";
 	vg_tuf_set *set = NULL;
-	vg_rc rc = vg_secstore_get(s->store, "sys", VG_UPDATE_TUF_ROOT_RECORD, &cur, &cur_len);
+	vg_rc rc = vg_sysrec_get(s->store, VG_SYS_TUF_ROOT, &cur, &cur_len);
 	vg_rc arg = vg_msg_bytes(in, VG_A_DATA, &next, &next_len);
 
 	if (rc != VG_OK && rc != VG_ERR_NOT_FOUND)
@@ -667,10 +627,12 @@ static vg_rc tuf_root(vg_service *s, const vg_peer *peer, const vg_msg *in, vg_m
 		if (to && to <= from) {
 			vg_free(cur, cur_len);
 			event(s, peer, "update.tuf_root", false,
-			      "root version %" PRIu64 " refused: not newer than the trusted %" PRIu64,
+			      "root version %" PRIu64
+			      " refused: not newer than the trusted %" PRIu64,
 			      to, from);
 			return say(why, cap, VG_ERR_ROLLBACK,
-				   "root version %" PRIu64 " is not newer than the trusted version %" PRIu64,
+				   "root version %" PRIu64
+				   " is not newer than the trusted version %" PRIu64,
 				   to, from);
 		}
 		if (to > from + 1) {
@@ -686,8 +648,8 @@ static vg_rc tuf_root(vg_service *s, const vg_peer *peer, const vg_msg *in, vg_m
 		rc = vg_tuf_set_new(&set, cur, cur_len, time(NULL), twhy);
 		vg_free(cur, cur_len);
 		if (rc != VG_OK)
-			return say(why, cap, VG_ERR_INTEGRITY, "the stored TUF root is unusable: %s",
-				   twhy);
+			return say(why, cap, VG_ERR_INTEGRITY,
+				   "the stored TUF root is unusable: %s", twhy);
 		rc = vg_tuf_update_root(set, next, next_len, twhy);
 		vg_tuf_set_free(&set);
 		if (rc != VG_OK) {
@@ -695,7 +657,7 @@ static vg_rc tuf_root(vg_service *s, const vg_peer *peer, const vg_msg *in, vg_m
 			      "rotation from root version %" PRIu64 " refused: %s", from, twhy);
 			return say(why, cap, rc, "root rotation refused: %s", twhy);
 		}
-		rc = vg_secstore_put(s->store, "sys", VG_UPDATE_TUF_ROOT_RECORD, next, next_len);
+		rc = vg_sysrec_put(s->store, VG_SYS_TUF_ROOT, next, next_len);
 		if (rc != VG_OK)
 			return say(why, cap, rc, "the new TUF root cannot be stored");
 		event(s, peer, "update.tuf_root", true,
@@ -708,18 +670,29 @@ static vg_rc tuf_root(vg_service *s, const vg_peer *peer, const vg_msg *in, vg_m
 			event(s, peer, "update.tuf_root", false, "first root refused: %s", twhy);
 			return say(why, cap, rc, "not a usable TUF root: %s", twhy);
 		}
-		rc = vg_secstore_put(s->store, "sys", VG_UPDATE_TUF_ROOT_RECORD, next, next_len);
+		rc = vg_sysrec_put(s->store, VG_SYS_TUF_ROOT, next, next_len);
 		if (rc != VG_OK)
 			return say(why, cap, rc, "the TUF root cannot be stored");
-		event(s, peer, "update.tuf_root", true, "trusted TUF root version %" PRIu64
-		      " installed", root_version(next, next_len));
+		event(s, peer, "update.tuf_root", true,
+		      "trusted TUF root version %" PRIu64 " installed",
+		      root_version(next, next_len));
 	}
 	vg_msgb_bytes(out, VG_A_DATA, next, next_len);
 	return VG_OK;
 }
 
-vg_rc vg_update_handle(vg_service *s, const vg_peer *peer, vg_op op, const vg_msg *in,
-		       vg_msgb *out, char *why, size_t cap)
+bool vg_update_root_installed(vg_service *s)
+{
+	uint8_t *cur = NULL;
+	size_t len = 0;
+	vg_rc rc = vg_sysrec_get(s->store, VG_SYS_TUF_ROOT, &cur, &len);
+
+	vg_free(cur, len);
+	return rc == VG_OK;
+}
+
+vg_rc vg_update_handle(vg_service *s, const vg_peer *peer, vg_op op, const vg_msg *in, vg_msgb *out,
+		       char *why, size_t cap)
 {
 	vg_rc rc = vg_secstore_state(s->store);
 

@@ -38,20 +38,24 @@
 #define VG_DAEMON_UPDATE_H
 
 #include "daemon/service.h"
+#include "storage/sysrec.h"
 #include "proto/wire.h"
 
 /* Service keys of namespace "k/service". */
 #define VG_UPDATE_KEY_NAME   "update-device" /* generated on first use */
 #define VG_UPDATE_FLEET_NAME "update-fleet"  /* imported once */
-#define VG_UPDATE_STATE_RECORD "update-state"
-/* The trusted TUF root (root.json bytes) of namespace "sys": installed
- * once, then replaced only by its next version, verified here. */
-#define VG_UPDATE_TUF_ROOT_RECORD "tuf-root"
+/* Records (storage/sysrec.h): VG_SYS_UPDATE_STATE, and VG_SYS_TUF_ROOT, the
+ * trusted TUF root, installed once, then replaced only by its next
+ * version, verified here. */
 
 /* Handles VG_OP_UPDATE_*: reads the request's arguments from in, writes
  * the reply's into out; why (cap bytes) gets the reason of an error. */
 VG_NODISCARD vg_rc vg_update_handle(vg_service *s, const vg_peer *peer, vg_op op,
 				    const vg_msg *in, vg_msgb *out, char *why, size_t cap);
+
+/* True when a trusted TUF root is stored (or the store cannot say: fail
+ * closed, as if none were, so that installing one needs a session). */
+bool vg_update_root_installed(vg_service *s);
 
 /* At start: a reboot after an activation decides trial or fallback. */
 void vg_update_at_start(vg_service *s);

@@ -17,15 +17,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "storage/sysrec.h"
 #include "common/util.h"
 #include "proto/wire.h"
 #include "version.h"
 
-#define NS_SYS         "sys"
-#define REC_IDENTITY   "identity"
-#define REC_SETUP_CODE "setup-code"
-#define REC_CERT       "identity-cert"
-#define CODE_CHARS     16u
+#define CODE_CHARS 16u
 
 /* Keys of the identity record (a wire-format argument map). */
 enum { R_OEM = 1, R_MODEL = 2, R_HW_REV = 3, R_VSI = 4, R_AT = 5 };
@@ -227,7 +224,7 @@ static vg_rc load(vg_identity *id)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	vg_rc rc = vg_secstore_get(id->store, NS_SYS, REC_IDENTITY, &buf, &len);
+	vg_rc rc = vg_sysrec_get(id->store, VG_SYS_IDENTITY, &buf, &len);
 
 	if (rc == VG_ERR_NOT_FOUND)
 		return VG_OK; /* not provisioned */
@@ -236,7 +233,7 @@ static vg_rc load(vg_identity *id)
 	vg_free(buf, len);
 	if (rc != VG_OK)
 		return rc;
-	rc = vg_secstore_get(id->store, NS_SYS, REC_SETUP_CODE, &buf, &len);
+	rc = vg_sysrec_get(id->store, VG_SYS_SETUP_CODE, &buf, &len);
 	if (rc == VG_OK && len != CODE_CHARS)
 		rc = VG_ERR_INTEGRITY;
 	if (rc == VG_OK) {
@@ -387,12 +384,12 @@ vg_rc vg_identity_provision(vg_identity *id, const vg_platform *p,
 	if (rc == VG_OK)
 		rc = new_code(id);
 	if (rc == VG_OK)
-		rc = vg_secstore_put(id->store, NS_SYS, REC_SETUP_CODE, (const uint8_t *)id->code,
-				     CODE_CHARS);
+		rc = vg_sysrec_put(id->store, VG_SYS_SETUP_CODE, (const uint8_t *)id->code,
+				   CODE_CHARS);
 	if (rc == VG_OK)
 		rc = record_encode(&np, &rec, &rec_len);
 	if (rc == VG_OK)
-		rc = vg_secstore_put(id->store, NS_SYS, REC_IDENTITY, rec, rec_len);
+		rc = vg_sysrec_put(id->store, VG_SYS_IDENTITY, rec, rec_len);
 	vg_free(rec, rec_len);
 	if (rc == VG_OK) {
 		id->plat = np;
@@ -610,8 +607,8 @@ vg_rc vg_identity_set_cert(vg_identity *id, const char *pem, size_t len)
 		rc = VG_ERR_NOMEM;
 		if (o && PEM_write_bio_X509(o, cert) == 1) {
 			BIO_get_mem_ptr(o, &bm);
-			rc = vg_secstore_put(id->store, NS_SYS, REC_CERT, (const uint8_t *)bm->data,
-					     bm->length);
+			rc = vg_sysrec_put(id->store, VG_SYS_IDENTITY_CERT,
+					   (const uint8_t *)bm->data, bm->length);
 		}
 		BIO_free(o);
 	}
@@ -633,7 +630,7 @@ vg_rc vg_identity_cert(vg_identity *id, char **pem, size_t *len)
 	*len = 0;
 	if (!id->provisioned)
 		return VG_ERR_STATE;
-	rc = vg_secstore_get(id->store, NS_SYS, REC_CERT, &buf, &n);
+	rc = vg_sysrec_get(id->store, VG_SYS_IDENTITY_CERT, &buf, &n);
 	if (rc != VG_OK)
 		return rc;
 	*pem = malloc(n + 1);

@@ -24,9 +24,9 @@ struct vg_db {
 	sqlite3 *h;
 	vg_rot *rot;
 	vg_hmac_key *meta_key; /* keys the meta MAC */
-	uint64_t counter;   /* commits, ever (record versions hang off it) */
-	uint64_t epoch;     /* the RoT counter value this state is bound to */
-	uint64_t rot_value; /* the RoT counter as last read or advanced */
+	uint64_t counter;      /* commits, ever (record versions hang off it) */
+	uint64_t epoch;        /* the RoT counter value this state is bound to */
+	uint64_t rot_value;    /* the RoT counter as last read or advanced */
 	vg_rc state;
 	bool in_tx;
 	sqlite3_stmt *st_meta_put;
@@ -85,6 +85,15 @@ void vg_db_set_state(vg_db *db, vg_rc state)
 	/* Rollback outranks an integrity error: it names the cause. */
 	if (db->state == VG_OK || state == VG_ERR_ROLLBACK)
 		db->state = state;
+}
+
+void vg_db_accept(vg_db *db, uint64_t min_counter)
+{
+	if (db->state == VG_OK)
+		return;
+	db->state = VG_OK;
+	if (db->counter < min_counter)
+		db->counter = min_counter;
 }
 
 static int anchor_cmp(const void *a, const void *b)

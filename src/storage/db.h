@@ -54,6 +54,12 @@ vg_rot *vg_db_rot(vg_db *db);
 vg_rc vg_db_state(const vg_db *db);
 /* A module found its own content inconsistent with its anchor. */
 void vg_db_set_state(vg_db *db, vg_rc state);
+/* A factory reset from a refused state (SFR 4.2.12; only through
+ * vg_secstore_accept): the database is taken as the device's from now on.
+ * The state becomes VG_OK, the commit counter at least min_counter, and
+ * the next commit rewrites the meta under the RoT's current counter; the
+ * modules must re-publish their anchors in it. */
+void vg_db_accept(vg_db *db, uint64_t min_counter);
 uint64_t vg_db_counter(const vg_db *db);
 /* The RoT counter value the committed state is bound to (see above). */
 uint64_t vg_db_epoch(const vg_db *db);

@@ -2,6 +2,7 @@
 #include "storage/secstore.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -703,5 +704,132 @@ vg_rc vg_secstore_crypto_erase(vg_secstore *s, bool rotate)
 	return vg_db_scrub(s->db);
 fail:
 	vg_db_rollback(s->db);
+	return rc;
+}
+
+struct row {
+	char ns[32];
+	char name[VG_MAX_NAME_LEN + 1];
+	uint64_t version;
+};
+
+vg_rc vg_secstore_accept(vg_secstore *s, uint64_t *dropped)
+{
+	sqlite3 *h = vg_db_handle(s->db);
+	sqlite3_stmt *st = NULL;
+	struct row *rows = NULL;
+	size_t n = 0, cap = 0;
+	uint8_t set[32] = {0}, el[32];
+	uint64_t maxv = 0, count = 0;
+	const vg_rc was = vg_secstore_state(s);
+	vg_rc rc = VG_OK;
+	int r;
+
+	*dropped = 0;
+	if (was == VG_OK)
+		return VG_OK;
+	if (s->batching)
+		return VG_ERR_INTERNAL;
+	s->cached_ns[0] = '\0';
+	if (s->can_erase) {
+		rc = vg_rot_erase_secret(vg_db_rot(s->db), true, s->erase);
+		if (rc != VG_OK)
+			return rc;
+	}
+	/* The persistent rows that look like records; anything else goes. */
+	if (sqlite3_prepare_v2(h,
+			       "SELECT ns, name, version FROM store_records WHERE ns IN ('sys', "
+			       "'k/service') AND typeof(ns) = 'text' AND typeof(name) = 'text' AND "
+			       "typeof(version) = 'integer' AND version > 0",
+			       -1, &st, NULL) != SQLITE_OK)
+		return VG_ERR_IO;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *ns = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		uint64_t v = (uint64_t)sqlite3_column_int64(st, 2);
+		if (!ns || !name || (size_t)sqlite3_column_bytes(st, 1) != strlen(name) ||
+		    !vg_name_valid(name, strlen(name)))
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct row *nr = realloc(rows, ncap * sizeof *rows);
+			if (!nr) {
+				rc = VG_ERR_NOMEM;
+				break;
+			}
+			rows = nr;
+			cap = ncap;
+		}
+		(void)snprintf(rows[n].ns, sizeof rows[n].ns, "%s", ns);
+		(void)snprintf(rows[n].name, sizeof rows[n].name, "%s", name);
+		rows[n].version = v;
+		maxv = v > maxv ? v : maxv;
+		n++;
+	}
+	if (rc == VG_OK && r != SQLITE_DONE)
+		rc = VG_ERR_IO;
+	sqlite3_finalize(st);
+	if (rc != VG_OK)
+		goto out;
+	vg_db_accept(s->db, maxv);
+	rc = vg_db_begin(s->db);
+	if (rc != VG_OK)
+		goto out;
+	if (vg_db_exec(s->db, "DELETE FROM store_records WHERE ns NOT IN ('sys', 'k/service') OR "
+			      "typeof(ns) != 'text' OR typeof(name) != 'text' OR "
+			      "typeof(version) != 'integer' OR version <= 0") != VG_OK) {
+		rc = VG_ERR_IO;
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *val = NULL;
+		size_t len = 0;
+		vg_rc g = vg_secstore_get(s, rows[i].ns, rows[i].name, &val, &len);
+		vg_free(val, len);
+		if (g == VG_OK) {
+			rc = set_element(s, rows[i].ns, rows[i].name, rows[i].version, el);
+			if (rc != VG_OK)
+				goto fail;
+			xor32(set, el);
+			count++;
+			continue;
+		}
+		if (g != VG_ERR_INTEGRITY && g != VG_ERR_NOT_FOUND) {
+			rc = g;
+			goto fail;
+		}
+		/* Not authentic: it cannot be used, so it cannot stay. */
+		if (sqlite3_prepare_v2(h, "DELETE FROM store_records WHERE ns = ? AND name = ?", -1,
+				       &st, NULL) != SQLITE_OK) {
+			rc = VG_ERR_IO;
+			goto fail;
+		}
+		(void)sqlite3_bind_text(st, 1, rows[i].ns, -1, SQLITE_STATIC);
+		(void)sqlite3_bind_text(st, 2, rows[i].name, -1, SQLITE_STATIC);
+		r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE) {
+			rc = VG_ERR_IO;
+			goto fail;
+		}
+		(*dropped)++;
+	}
+	rc = vg_db_anchor_set(s->db, SET_ANCHOR, set, 32);
+	if (rc != VG_OK)
+		goto fail;
+	rc = vg_db_commit(s->db);
+	if (rc != VG_OK)
+		goto out;
+	memcpy(s->set, set, 32);
+	s->count = count;
+	free(rows);
+	/* secure_delete zeroed the freed pages; the WAL is next. */
+	return vg_db_scrub(s->db);
+fail:
+	vg_db_rollback(s->db);
+out:
+	if (rc != VG_OK)
+		vg_db_set_state(s->db, was); /* still refused: nothing was accepted */
+	free(rows);
 	return rc;
 }

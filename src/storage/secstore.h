@@ -87,6 +87,17 @@ bool vg_secstore_ns_persistent(const char *ns);
  */
 VG_NODISCARD vg_rc vg_secstore_crypto_erase(vg_secstore *s, bool rotate);
 bool vg_secstore_batch_pending(const vg_secstore *s);
+/*
+ * Accepts a refused store (rollback or integrity error) as the device's
+ * from now on, for a factory reset only (SFR 4.2.12): the erase secret is
+ * replaced first (no user record opens again, whatever follows), every
+ * record outside the persistent namespaces is deleted, persistent records
+ * that are malformed or do not authenticate are deleted too (*dropped
+ * counts them), and the record-set digest is recomputed and committed
+ * under the root of trust's current counter (vg_db_accept). VG_OK with
+ * nothing done when the store is not refused.
+ */
+VG_NODISCARD vg_rc vg_secstore_accept(vg_secstore *s, uint64_t *dropped);
 
 VG_NODISCARD vg_rc vg_secstore_get(vg_secstore *s, const char *ns, const char *name,
 				   uint8_t **value, size_t *len);

@@ -53,6 +53,33 @@ check_fails "SFR 4.2.13: an admin operation without a session is refused" 2 A lo
 check_fails "SFR 4.2.13: a made-up session token is refused" 2 AS "$(printf '%064d' 7)" $V log export --out "$W/b.vgl"
 check_fails "SFR 4.2.13: a wrong password is refused" 2 A admin login --password-file "$W/wrong.pw"
 check "SFR 4.2.13: the right password opens a session" A admin login --password-file "$W/good.pw"
+
+# Issue 11.6: what changes the device's trust anchors needs the session,
+# not just membership of the admin group.
+H="env VOXGUARD_SOCKET=/nonexistent $VOXGUARD"
+for r in root targets snapshot timestamp; do
+	openssl genpkey -algorithm ED25519 -out "$W/$r.key" 2>/dev/null
+	openssl pkey -in "$W/$r.key" -pubout -out "$W/$r.pub"
+done
+$H repo init "$W/repo" --root-key "$W/root.pub" --targets-key "$W/targets.pub" \
+	--snapshot-key "$W/snapshot.pub" --timestamp-key "$W/timestamp.pub" >/dev/null
+$H repo sign "$W/repo" root --key "$W/root.key" >/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/fleet.key" 2>/dev/null
+chmod -R a+rX "$W/repo"; chmod 644 "$W/fleet.key"
+cp "$SESS" "$W/live.session"
+A admin logout >/dev/null
+set +e; A update trust-root "$W/repo/staged/root.json" >"$W/tr.out" 2>&1; rc=$?; set -e
+check "SFR 4.2.13: without a session an admin-group member cannot install a TUF root" \
+	sh -c "[ $rc = 2 ] && grep -q 'admin' '$W/tr.out'"
+check_fails "SFR 4.2.13: ... nor a fleet update key" 2 A update key --fleet-key "$W/fleet.key"
+check "SFR 4.2.6: reading the device update key needs no session (the update agent)" A update key
+check "SFR 4.2.13: the right password opens a session" A admin login --password-file "$W/good.pw"
+check "SFR 4.2.13: with the session, the TUF root is installed" \
+	A update trust-root "$W/repo/staged/root.json"
+check "SFR 4.2.13: with the session, the fleet key is installed" \
+	A update key --fleet-key "$W/fleet.key"
+check "SFR 4.2.6: handing over the trusted root again needs no session (rotation is signed)" \
+	AS "$(printf '%064d' 9)" $V update trust-root "$W/repo/staged/root.json"
 check "an ordinary user needs no authentication for the voice features" \
 	sh -c "printf v | $( [ "$IS_ROOT" = 1 ] && echo "setpriv --reuid=vgalice --regid=vgalice --init-groups --" ) $V store put rec && $( [ "$IS_ROOT" = 1 ] && echo "setpriv --reuid=vgalice --regid=vgalice --init-groups --" ) $V store get rec >/dev/null"
 if [ "$IS_ROOT" = 1 ]; then

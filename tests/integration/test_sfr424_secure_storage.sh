@@ -42,6 +42,16 @@ start_daemon
 check_fails "SFR 4.2.4: swapped records are not served (two)" 2 vg store get two
 check_fails "SFR 4.2.4: swapped records are not served (three)" 2 vg store get three
 check "SFR 4.2.4: status reports the integrity error" sh -c "'$VOXGUARD' --socket '$SOCK' status | grep -q 'integrity-error'"
+# Issue 11.7: fail closed, and a way out.
+check "SFR 4.2.13: status never says 'not set up' for an admin it cannot read" sh -c \
+	"'$VOXGUARD' --socket '$SOCK' status | grep -q 'admin: *unknown'"
+check_fails "SFR 4.2.13: nothing that needs a session is served, not even to root" 2 \
+	vg log export --out "$W/ie.vgl"
+check "SFR 4.2.12: a local admin's factory reset works from an integrity error" \
+	vg factory-reset --yes
+check "SFR 4.2.12: ... and the store is in use again" sh -c \
+	"'$VOXGUARD' --socket '$SOCK' status | grep -q 'secure store: *ok'"
+check_fails "SFR 4.2.12: ... with the user data erased" 2 vg store get secret1
 stop_daemon
 
 # Replay of an old version of one record.
@@ -70,8 +80,30 @@ check "SFR 4.2.4: the refusal says rollback" sh -c "'$VOXGUARD' --socket '$SOCK'
 check "SFR 4.2.4: status shows the rollback" sh -c "'$VOXGUARD' --socket '$SOCK' status | grep -q 'secure store:.*rollback'"
 check_fails "SFR 4.2.4: and writes are refused too (no laundering)" 2 sh -c "printf x | '$VOXGUARD' --socket '$SOCK' store put x"
 check "SFR 4.2.9: the rollback is reported on the service log" grep -q 'store.rollback' "$DLOG"
-check "SFR 4.2.9: a log export in this state warns that it cannot be sealed" sh -c \
-	"'$VOXGUARD' --socket '$SOCK' log export --out '$W/rb.vgl' 2>&1 | grep -q 'cannot be sealed'"
+# Issue 11.7: a rolled-back store fails closed, and has a way out.
+check "SFR 4.2.13: status says the admin is unknown, never 'not set up'" sh -c \
+	"'$VOXGUARD' --socket '$SOCK' status | grep -q 'admin: *unknown'"
+check_fails "SFR 4.2.9: the audit log is not exported without a session, even to root" 2 \
+	vg log export --out "$W/rb.vgl"
+check "SFR 4.2.9: ... and the refusal names the refused store" sh -c \
+	"'$VOXGUARD' --socket '$SOCK' log export --out '$W/rb.vgl' 2>&1 | grep -q 'refused'"
+if [ "$IS_ROOT" = 1 ]; then
+	check_fails "SFR 4.2.12: an ordinary user cannot reset a refused store" 2 \
+		as vgalice "$VOXGUARD" --socket "$SOCK" factory-reset --yes
+fi
+check "SFR 4.2.12: a local admin's factory reset works after a rollback" vg factory-reset --yes
+check "SFR 4.2.12: ... the store is in use again" sh -c \
+	"'$VOXGUARD' --socket '$SOCK' status | grep -q 'secure store: *ok'"
+check_fails "SFR 4.2.12: ... the rolled-back user data is erased" 2 vg store get three
+check "SFR 4.2.4: ... new records are stored" sh -c "printf after | '$VOXGUARD' --socket '$SOCK' store put after"
+check "SFR 4.2.9: ... the audit log is exported again" vg log export --out "$W/rb.vgl"
+check "SFR 4.2.9: ... and names the reset from the refused store" sh -c \
+	"'$VOXGUARD' log show --in '$W/rb.vgl' | grep 'factory.reset' | grep -q 'refused store (rollback)'"
+check "SFR 4.2.9: ... and verifies" "$VOXGUARD" log verify "$W/rb.vgl"
+stop_daemon
+start_daemon
+check "SFR 4.2.4: after a restart the accepted store is still in use" sh -c \
+	"[ \"\$('$VOXGUARD' --socket '$SOCK' store get after)\" = after ]"
 stop_daemon
 
 # Deleted secrets do not linger in the database or its WAL.

@@ -143,5 +143,30 @@ check "SFR 4.2.12: factory reset is served in recovery" A factory-reset --yes
 cp "$W/good.json" "$MAN"
 check "SFR 4.2.5: the release key survives a factory reset" A verify-platform
 
+# Issue 11: one minimum security version. mark-good raises the RoT's
+# security-version counter before the sealed record; a power cut between
+# the two leaves only the counter knowing the new minimum, and the check
+# at start must honour it as the update decision does (the file backend's
+# counter is two slots "VGS1" | value | 16 zero bytes | SHA-256[0..4]).
+stop_daemon
+secver_slot() {
+	printf "VGS1\\000\\000\\000\\000\\000\\000\\000$(printf '\\%03o' "$1")" >"$W/slot"
+	head -c 16 /dev/zero >>"$W/slot"
+	openssl dgst -sha256 -binary "$W/slot" | head -c 4 >>"$W/slot"
+	cat "$W/slot"
+}
+{ secver_slot 5; head -c 32 /dev/zero; } >"$STATE/secver"
+[ "$IS_ROOT" = 1 ] && chown vgsvc:vgsvc "$STATE/secver"
+chmod 600 "$STATE/secver"
+start_daemon
+check "SFR 4.2.5: the check at start honours the RoT's minimum security version (5 > 3)" \
+	sh -c "$V status | grep -q 'RECOVERY'"
+check "SFR 4.2.5: ... and says why" sh -c "$V status | grep -qi 'security version'"
+stop_daemon
+{ secver_slot 3; head -c 32 /dev/zero; } >"$STATE/secver"
+[ "$IS_ROOT" = 1 ] && chown vgsvc:vgsvc "$STATE/secver"
+start_daemon
+check "SFR 4.2.5: control: at the manifest's own security version (3) it starts normal" \
+	sh -c "$V status | grep -q 'platform: *normal'"
 stop_daemon
 finish

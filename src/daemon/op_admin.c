@@ -1,0 +1,119 @@
+/* op_admin.c - admin authentication (SFR 4.2.13). See ops.h. */
+#include <stdio.h>
+
+#include "common/util.h"
+#include "daemon/ops.h"
+
+static void locked_why(vg_req *r, uint64_t wait_s)
+{
+	(void)snprintf(r->why_buf, sizeof r->why_buf,
+		       "too many failed attempts: try again in %llu s", (unsigned long long)wait_s);
+	r->why = r->why_buf;
+	vg_msgb_uint(&r->out, VG_A_WAIT, wait_s);
+}
+
+static vg_rc reply_session(vg_req *r, vg_rc rc, const char *token, uint64_t wait_s)
+{
+	if (rc == VG_OK) {
+		vg_msgb_text(&r->out, VG_A_TOKEN, token);
+		vg_msgb_uint(&r->out, VG_A_EXPIRES, r->s->cfg.admin_session_s);
+	} else if (rc == VG_ERR_LOCKED) {
+		locked_why(r, wait_s);
+	}
+	return rc;
+}
+
+vg_rc vg_op_admin(vg_req *r)
+{
+	vg_adminsvc *a = r->s->admin;
+	char token[VG_TOKEN_HEX + 1] = "", code[64];
+	const uint8_t *pw = NULL, *npw = NULL, *data = NULL;
+	size_t pw_len = 0, npw_len = 0, len = 0;
+	uint64_t wait_s = 0;
+	vg_rc rc;
+
+	if (!a)
+		return vg_db_state(r->s->db);
+	switch (r->op) {
+	case VG_OP_ADMIN_SETUP:
+		rc = vg_req_text(r, VG_A_CODE, code, sizeof code, true);
+		if (rc == VG_OK)
+			rc = vg_req_bytes(r, VG_A_PASSWORD, &pw, &pw_len, 4096);
+		if (rc == VG_OK)
+			rc = vg_adminsvc_setup(a, r->peer->uid, code, pw, pw_len, token, &wait_s,
+					       r->why_buf, sizeof r->why_buf);
+		vg_wipe(code, sizeof code);
+		if (rc == VG_ERR_POLICY)
+			r->why = r->why_buf;
+		else if (rc == VG_ERR_STATE)
+			r->why = vg_identity_provisioned(r->s->identity)
+				     ? "an admin is already set up: the setup code is spent"
+				     : "the device is not provisioned: no setup code yet";
+		else if (rc == VG_ERR_AUTH_FAILED)
+			r->why = "wrong setup code";
+		break;
+	case VG_OP_ADMIN_LOGIN:
+		rc = vg_req_bytes(r, VG_A_PASSWORD, &pw, &pw_len, 4096);
+		if (rc == VG_OK)
+			rc = vg_adminsvc_login(a, r->peer->uid, pw, pw_len, token, &wait_s);
+		if (rc == VG_ERR_STATE)
+			r->why = "no admin is set up yet: use `voxguard admin setup`";
+		else if (rc == VG_ERR_AUTH_FAILED)
+			r->why = "wrong password";
+		break;
+	case VG_OP_ADMIN_LOGOUT:
+		if (vg_msg_text(&r->msg, VG_A_SESSION, token, sizeof token) == VG_OK)
+			vg_adminsvc_logout(a, token);
+		vg_wipe(token, sizeof token);
+		return VG_OK;
+	case VG_OP_ADMIN_PASSWD:
+		rc = vg_req_bytes(r, VG_A_PASSWORD, &pw, &pw_len, 4096);
+		if (rc == VG_OK)
+			rc = vg_req_bytes(r, VG_A_NEW_PASSWORD, &npw, &npw_len, 4096);
+		if (rc == VG_OK)
+			rc = vg_adminsvc_passwd(a, r->peer->uid, pw, pw_len, npw, npw_len, token,
+						&wait_s, r->why_buf, sizeof r->why_buf);
+		if (rc == VG_ERR_POLICY)
+			r->why = r->why_buf;
+		else if (rc == VG_ERR_AUTH_FAILED)
+			r->why = "wrong current password";
+		break;
+	case VG_OP_ADMIN_KEY_ADD:
+		rc = vg_req_bytes(r, VG_A_DATA, &data, &len, 8192);
+		if (rc == VG_OK)
+			rc = vg_adminsvc_key_add(a, r->name, data, len);
+		if (rc == VG_ERR_INVALID)
+			r->why = "not a P-256 or Ed25519 public key (PEM or DER)";
+		return rc;
+	case VG_OP_ADMIN_KEY_DELETE:
+		return vg_adminsvc_key_delete(a, r->name);
+	case VG_OP_ADMIN_CHALLENGE: {
+		uint8_t nonce[32];
+		rc = vg_adminsvc_challenge(a, r->peer->uid, nonce);
+		if (rc == VG_OK)
+			vg_msgb_bytes(&r->out, VG_A_NONCE, nonce, sizeof nonce);
+		if (rc == VG_ERR_STATE)
+			r->why = "no admin is set up yet: use `voxguard admin setup`";
+		return rc;
+	}
+	case VG_OP_ADMIN_ANSWER:
+		rc = vg_req_bytes(r, VG_A_NONCE, &data, &len, 32);
+		if (rc == VG_OK && len != 32)
+			rc = VG_ERR_INVALID;
+		if (rc == VG_OK)
+			rc = vg_req_bytes(r, VG_A_SIG, &pw, &pw_len, 256);
+		if (rc == VG_OK)
+			rc = vg_adminsvc_answer(a, r->peer->uid, r->name, data, pw, pw_len, token,
+						&wait_s);
+		if (rc == VG_ERR_AUTH_FAILED)
+			r->why = "the signature does not verify with that registered key";
+		else if (rc == VG_ERR_AUTH_REQUIRED)
+			r->why = "no such challenge for you (expired, used, or never issued)";
+		break;
+	default:
+		return VG_ERR_UNSUPPORTED;
+	}
+	rc = reply_session(r, rc, token, wait_s);
+	vg_wipe(token, sizeof token);
+	return rc;
+}

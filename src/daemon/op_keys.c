@@ -1,0 +1,195 @@
+/* op_keys.c - the keystore's operations (SFR 4.2.11) and the listing of
+ * a namespace's keys or records. See ops.h. */
+#include <limits.h>
+#include <stdio.h>
+
+#include "common/util.h"
+#include "daemon/ops.h"
+
+struct list_ctx {
+	vg_req *r;
+	cbor_item_t *arr;
+	bool keys;
+	vg_rc rc;
+};
+
+static int list_cb(void *ctx, const char *name)
+{
+	struct list_ctx *l = ctx;
+	cbor_item_t *it;
+	bool failed = false;
+
+	if (!l->keys) {
+		it = cbor_build_string(name);
+	} else {
+		vg_key_info info;
+		vg_rc rc = vg_keystore_info(l->r->s->ks, l->r->owner, name, &info);
+		if (rc != VG_OK) {
+			/* One unreadable key does not hide the others. */
+			it = cbor_new_definite_map(2);
+			if (it) {
+				vg_map_add_text(it, VG_A_NAME, name, &failed);
+				vg_map_add_text(it, VG_A_MSG, vg_rc_str(rc), &failed);
+			}
+		} else {
+			it = cbor_new_definite_map(5);
+			if (it) {
+				vg_map_add_text(it, VG_A_NAME, name, &failed);
+				vg_map_add_uint(it, VG_A_TYPE, info.type, &failed);
+				vg_map_add_uint(it, VG_A_USAGE, info.usage, &failed);
+				vg_map_add_uint(it, VG_A_OWNER, info.owner_uid, &failed);
+				vg_map_add_uint(it, VG_A_CREATED, info.created, &failed);
+			}
+		}
+	}
+	if (!it || failed || !cbor_array_push(l->arr, it)) {
+		l->rc = VG_ERR_NOMEM;
+		if (it)
+			cbor_decref(&it);
+		return 1;
+	}
+	cbor_decref(&it);
+	return 0;
+}
+
+static vg_rc list(vg_req *r, bool keys)
+{
+	struct list_ctx l = {.r = r, .keys = keys, .rc = VG_OK};
+	char ns[24];
+	vg_rc rc;
+
+	l.arr = cbor_new_indefinite_array();
+	if (!l.arr)
+		return VG_ERR_NOMEM;
+	if (keys) {
+		rc = vg_keystore_list(r->s->ks, r->owner, list_cb, &l);
+	} else {
+		(void)snprintf(ns, sizeof ns, "u/%u", r->owner);
+		rc = vg_secstore_list(r->s->store, ns, list_cb, &l);
+	}
+	if (rc == VG_OK)
+		rc = l.rc;
+	if (rc != VG_OK) {
+		cbor_decref(&l.arr);
+		return rc;
+	}
+	/* Re-pack as a definite array: our decoders accept nothing else. */
+	{
+		size_t n = cbor_array_size(l.arr);
+		cbor_item_t *def = cbor_new_definite_array(n);
+		if (!def) {
+			cbor_decref(&l.arr);
+			return VG_ERR_NOMEM;
+		}
+		for (size_t i = 0; i < n; i++) {
+			cbor_item_t *it = cbor_array_get(l.arr, i);
+			bool ok = cbor_array_push(def, it);
+			cbor_decref(&it);
+			if (!ok) {
+				cbor_decref(&def);
+				cbor_decref(&l.arr);
+				return VG_ERR_NOMEM;
+			}
+		}
+		cbor_decref(&l.arr);
+		vg_msgb_item(&r->out, VG_A_LIST, def);
+	}
+	return VG_OK;
+}
+
+vg_rc vg_op_key(vg_req *r)
+{
+	vg_keystore *ks = r->s->ks;
+	const uint8_t *data = NULL, *sig = NULL;
+	size_t len = 0, sig_len = 0;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	uint64_t type = 0, usage = 0;
+	vg_key_info info;
+	vg_rc rc;
+
+	switch (r->op) {
+	case VG_OP_KEY_CREATE:
+		rc = vg_msg_uint(&r->msg, VG_A_TYPE, &type);
+		if (rc != VG_OK)
+			return rc == VG_ERR_NOT_FOUND ? VG_ERR_INVALID : rc;
+		rc = vg_msg_uint(&r->msg, VG_A_USAGE, &usage);
+		if (rc == VG_ERR_NOT_FOUND)
+			usage = 0;
+		else if (rc != VG_OK)
+			return rc;
+		if (type > 255 || usage > UINT32_MAX)
+			return VG_ERR_INVALID;
+		return vg_keystore_create(ks, r->owner, r->name, (vg_key_type)type,
+					  (uint32_t)usage);
+	case VG_OP_KEY_DELETE:
+		return vg_keystore_delete(ks, r->owner, r->name);
+	case VG_OP_KEY_INFO:
+		rc = vg_keystore_info(ks, r->owner, r->name, &info);
+		if (rc == VG_OK) {
+			vg_msgb_text(&r->out, VG_A_NAME, r->name);
+			vg_msgb_uint(&r->out, VG_A_TYPE, info.type);
+			vg_msgb_uint(&r->out, VG_A_USAGE, info.usage);
+			vg_msgb_uint(&r->out, VG_A_OWNER, info.owner_uid);
+			vg_msgb_uint(&r->out, VG_A_CREATED, info.created);
+		}
+		return rc;
+	case VG_OP_KEY_PUBLIC:
+		rc = vg_keystore_public(ks, r->owner, r->name, true, &out, &out_len);
+		if (rc == VG_OK)
+			vg_msgb_text(&r->out, VG_A_PEM, (const char *)out);
+		break;
+	case VG_OP_KEY_SIGN:
+		rc = vg_req_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN);
+		if (rc == VG_OK)
+			rc = vg_keystore_sign(ks, r->owner, r->name, data, len, &out, &out_len);
+		if (rc == VG_OK)
+			vg_msgb_bytes(&r->out, VG_A_SIG, out, out_len);
+		break;
+	case VG_OP_KEY_VERIFY:
+		rc = vg_req_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN);
+		if (rc == VG_OK)
+			rc = vg_req_bytes(r, VG_A_SIG, &sig, &sig_len, 1024);
+		if (rc == VG_OK)
+			rc = vg_keystore_verify(ks, r->owner, r->name, data, len, sig, sig_len);
+		return rc;
+	case VG_OP_KEY_ENCRYPT:
+		rc = vg_req_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN);
+		if (rc == VG_OK)
+			rc = vg_keystore_encrypt(ks, r->owner, r->name, data, len, &out, &out_len);
+		if (rc == VG_OK)
+			vg_msgb_bytes(&r->out, VG_A_DATA, out, out_len);
+		break;
+	case VG_OP_KEY_DECRYPT:
+		rc = vg_req_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN + 64);
+		if (rc == VG_OK)
+			rc = vg_keystore_decrypt(ks, r->owner, r->name, data, len, &out, &out_len);
+		if (rc == VG_OK)
+			vg_msgb_bytes(&r->out, VG_A_DATA, out, out_len);
+		break;
+	case VG_OP_KEY_MAC: {
+		uint8_t mac[32];
+		rc = vg_req_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN);
+		if (rc == VG_OK)
+			rc = vg_keystore_mac(ks, r->owner, r->name, data, len, mac);
+		if (rc == VG_OK)
+			vg_msgb_bytes(&r->out, VG_A_DATA, mac, sizeof mac);
+		vg_wipe(mac, sizeof mac);
+		return rc;
+	}
+	default:
+		return VG_ERR_UNSUPPORTED;
+	}
+	vg_free(out, out_len);
+	return rc;
+}
+
+vg_rc vg_op_key_list(vg_req *r)
+{
+	return list(r, true);
+}
+
+vg_rc vg_op_store_list(vg_req *r)
+{
+	return list(r, false);
+}

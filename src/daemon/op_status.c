@@ -1,0 +1,40 @@
+/* op_status.c - the caller's view of the device. See ops.h. */
+#include "common/util.h"
+#include "daemon/ops.h"
+#include "version.h"
+
+vg_rc vg_op_status(vg_req *r)
+{
+	vg_service *s = r->s;
+	vg_rc st = vg_db_state(s->db);
+	uint64_t counter = 0;
+
+	VG_IGNORE(vg_rot_counter_read(s->rot, &counter));
+	vg_msgb_text(&r->out, VG_A_VERSION, VG_VERSION_STRING);
+	vg_msgb_text(&r->out, VG_A_ROT, vg_rot_name(s->rot));
+	vg_msgb_uint(&r->out, VG_A_ROT_DEV, vg_rot_is_dev(s->rot));
+	vg_msgb_text(&r->out, VG_A_STORE,
+		     st == VG_OK             ? "ok"
+		     : st == VG_ERR_ROLLBACK ? "rollback"
+					     : "integrity-error");
+	vg_msgb_uint(&r->out, VG_A_COUNTER, counter);
+	vg_msgb_uint(&r->out, VG_A_AUDIT_SEQ, vg_audit_next_seq(s->audit));
+	vg_msgb_uint(&r->out, VG_A_UID, r->peer->uid);
+	vg_msgb_text(&r->out, VG_A_ROLE, vg_policy_role(r->peer));
+	/* 2: unknown -- a refused store cannot say (never "not set up"). */
+	vg_msgb_uint(&r->out, VG_A_ADMIN_SET,
+		     !s->admin                          ? 2
+		     : vg_adminsvc_configured(s->admin) ? 1
+							: 0);
+	vg_msgb_uint(&r->out, VG_A_DEBUG, s->debug.unlocked);
+	if (s->platform) {
+		vg_msgb_text(&r->out, VG_A_PLATFORM, vg_platform_state_name(s->platform->state));
+		vg_msgb_text(&r->out, VG_A_PLATFORM_WHY, s->platform->reason);
+		if (s->platform->manifest_ok) {
+			vg_msgb_text(&r->out, VG_A_PLATFORM_VERSION, s->platform->version);
+			vg_msgb_uint(&r->out, VG_A_SECVER, s->platform->security_version);
+		}
+	}
+	vg_msgb_uint(&r->out, VG_A_LIFECYCLE, vg_identity_lifecycle(s->identity));
+	return VG_OK;
+}
