@@ -505,9 +505,10 @@ static vg_rc admit(vg_secstore *s, size_t len)
 	return vg_reserve_admit(r, put_need(len), vg_db_free_bytes(s->db));
 }
 
-/* One put in its own transaction. app: an application's write (quota,
- * reserve admission, no ballast); otherwise the service's own, which a
- * full disk does not stop (redone once with the ballast released). */
+/* One put in its own transaction. app: into an application's namespace
+ * (reserve admission, never the ballast); otherwise the service's own
+ * write, which a full disk does not stop (redone once with the ballast
+ * released). */
 static vg_rc put_once(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
 		      size_t len, const vg_store_quota *q, bool app)
 {
@@ -537,14 +538,18 @@ static vg_rc put_once(vg_secstore *s, const char *ns, const char *name, const ui
 }
 
 static vg_rc put_common(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
-			size_t len, const vg_store_quota *q, bool app)
+			size_t len, const vg_store_quota *q)
 {
+	bool app;
 	vg_rc rc;
 
 	if (s->batching)
 		return VG_ERR_INTERNAL; /* commit the batch first */
 	rc = put_checks(s, ns, name, len);
-	if (rc == VG_OK && app)
+	if (rc != VG_OK)
+		return rc;
+	app = app_ns(ns);
+	if (app)
 		rc = admit(s, len);
 	if (rc != VG_OK)
 		return rc;
@@ -559,13 +564,13 @@ static vg_rc put_common(vg_secstore *s, const char *ns, const char *name, const 
 vg_rc vg_secstore_put(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
 		      size_t len)
 {
-	return put_common(s, ns, name, value, len, NULL, false);
+	return put_common(s, ns, name, value, len, NULL);
 }
 
 vg_rc vg_secstore_put_quota(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
 			    size_t len, const vg_store_quota *q)
 {
-	return put_common(s, ns, name, value, len, q, true);
+	return put_common(s, ns, name, value, len, q);
 }
 
 vg_rc vg_secstore_usage(vg_secstore *s, const char *ns, uint64_t *records, uint64_t *bytes)
@@ -581,9 +586,9 @@ vg_rc vg_secstore_usage(vg_secstore *s, const char *ns, uint64_t *records, uint6
 }
 
 static vg_rc put_batched(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
-			 size_t len, const vg_store_quota *q, bool app)
+			 size_t len, const vg_store_quota *q)
 {
-	bool added = false, relief;
+	bool added = false, relief, app = ns_valid(ns) && app_ns(ns);
 	vg_rc rc = put_checks(s, ns, name, len);
 
 	if (rc == VG_OK && app)
@@ -621,13 +626,13 @@ static vg_rc put_batched(vg_secstore *s, const char *ns, const char *name, const
 vg_rc vg_secstore_put_batched(vg_secstore *s, const char *ns, const char *name,
 			      const uint8_t *value, size_t len)
 {
-	return put_batched(s, ns, name, value, len, NULL, false);
+	return put_batched(s, ns, name, value, len, NULL);
 }
 
 vg_rc vg_secstore_put_batched_quota(vg_secstore *s, const char *ns, const char *name,
 				    const uint8_t *value, size_t len, const vg_store_quota *q)
 {
-	return put_batched(s, ns, name, value, len, q, true);
+	return put_batched(s, ns, name, value, len, q);
 }
 
 bool vg_secstore_batch_pending(const vg_secstore *s)

@@ -70,17 +70,22 @@ VG_NODISCARD vg_rc vg_secstore_batch_commit(vg_secstore *s);
 /*
  * Per-namespace storage quotas (SFR 4.2.4, 4.2.10: one caller's storage
  * never takes another's). Usage is the number of records and the bytes of
- * their sealed blobs as stored (value + 45 bytes of header and tag), and
+ * their sealed blobs as stored (value + VG_SEAL_OVERHEAD bytes, crypto/seal.h), and
  * counts what the open batch holds. A put is refused with VG_ERR_QUOTA
  * when it would take the namespace past either bound (a replacement counts
- * the difference, so shrinking a record over quota is allowed), or when
- * the file system would be left with less than the reserve
- * (storage/reserve.h: "the device's storage is nearly full"). A quota put
- * is an application's write: a full disk never releases the service's
- * ballast for it, and a batch commit that meets a full disk returns
- * VG_ERR_QUOTA too. q == NULL: no quota, only the reserve applies.
+ * the difference, so shrinking a record over quota is allowed).
  * Limits are set by the caller per request (the daemon's per-uid budgets);
- * VG_QUOTA_UNLIMITED turns one bound off.
+ * VG_QUOTA_UNLIMITED turns one bound off, q == NULL both.
+ *
+ * The reserve (storage/reserve.h) is the namespace's business, not the
+ * caller's: every put into an application's namespace ("u/<uid>",
+ * "k/<uid>"), with or without a quota, is refused with VG_ERR_QUOTA when
+ * it would leave the file system less than the reserve ("the device's
+ * storage is nearly full"), never takes the ballast, and meets a disk
+ * filled meanwhile as VG_ERR_QUOTA (a batch commit too: a batch holds
+ * applications' puts). The service's own writes ("sys", "k/service",
+ * "adm"), a delete and a crypto-erase are redone once with the ballast
+ * released when they meet a full disk.
  */
 #define VG_QUOTA_UNLIMITED UINT64_MAX
 typedef struct vg_store_quota {
