@@ -490,10 +490,11 @@ static vg_rc put_checks(vg_secstore *s, const char *ns, const char *name, size_t
 }
 
 /* What an application's put of len bytes asks of the file system: the
- * sealed value and its pages' headers in the WAL, with room for the tree. */
+ * value's pages twice (in the WAL, then in the database file when the WAL
+ * is checkpointed; the WAL keeps its size), with room for the tree. */
 static uint64_t put_need(size_t len)
 {
-	return (uint64_t)len + (uint64_t)len / 64u + 64u * 1024u;
+	return 2u * ((uint64_t)len + (uint64_t)len / 64u) + 64u * 1024u;
 }
 
 static vg_rc admit(vg_secstore *s, size_t len)
