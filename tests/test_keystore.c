@@ -997,6 +997,79 @@ static void test_keystore_blob_decode_rejects_wrong_curve_and_der(void **state)
 	}
 }
 
+static void assert_key_count(vgt_stack *s, uint32_t owner, uint64_t want)
+{
+	uint64_t n = 99;
+
+	assert_int_equal(vg_keystore_count(s->ks, owner, &n), VG_OK);
+	assert_int_equal(n, want);
+}
+
+static void test_keystore_quota_max_keys(void **state)
+{
+	vgt_stack *s = *state;
+
+	/* SFR 4.2.10, 4.2.11: an owner cannot hold more keys than its quota */
+	assert_key_count(s, 1000, 0);
+	assert_int_equal(vg_keystore_create_quota(s->ks, 1000, "k1", VG_KEY_AES256, 0, 2), VG_OK);
+	assert_int_equal(vg_keystore_create_quota(s->ks, 1000, "k2", VG_KEY_P256, 0, 2), VG_OK);
+	assert_int_equal(vg_keystore_create_quota(s->ks, 1000, "k3", VG_KEY_HMAC256, 0, 2),
+			 VG_ERR_QUOTA);
+	assert_int_equal(vg_keystore_create_quota(s->ks, 1000, "k1", VG_KEY_AES256, 0, 2),
+			 VG_ERR_EXISTS); /* the name, first */
+	assert_key_count(s, 1000, 2);
+	/* the refused key does not exist */
+	{
+		vg_key_info info;
+		assert_int_equal(vg_keystore_info(s->ks, 1000, "k3", &info), VG_ERR_NOT_FOUND);
+	}
+	/* another owner's quota and the service's keys are untouched */
+	assert_int_equal(vg_keystore_create_quota(s->ks, 1001, "k1", VG_KEY_AES256, 0, 2), VG_OK);
+	assert_int_equal(vg_keystore_create(s->ks, VG_OWNER_SERVICE, "svc", VG_KEY_P256, 0), VG_OK);
+	assert_key_count(s, 1001, 1);
+	assert_key_count(s, VG_OWNER_SERVICE, 1);
+	/* a delete gives the slot back, exactly once */
+	assert_int_equal(vg_keystore_delete(s->ks, 1000, "k1"), VG_OK);
+	assert_key_count(s, 1000, 1);
+	assert_int_equal(vg_keystore_create_quota(s->ks, 1000, "k3", VG_KEY_HMAC256, 0, 2), VG_OK);
+	assert_int_equal(vg_keystore_create_quota(s->ks, 1000, "k4", VG_KEY_HMAC256, 0, 2),
+			 VG_ERR_QUOTA);
+	assert_int_equal(
+	    vg_keystore_create_quota(s->ks, 1000, "k4", VG_KEY_HMAC256, 0, VG_KEYS_UNLIMITED),
+	    VG_OK);
+	assert_int_equal(vg_keystore_create_quota(s->ks, 1002, "k", VG_KEY_HMAC256, 0, 0),
+			 VG_ERR_QUOTA);
+	assert_int_equal(vgt_stack_reopen(s), VG_OK);
+	assert_key_count(s, 1000, 3);
+	/* SFR 4.2.12: a crypto-erase empties every owner's count */
+	assert_int_equal(vg_secstore_crypto_erase(s->st, true), VG_OK);
+	vg_keystore_forget(s->ks);
+	assert_key_count(s, 1000, 0);
+	assert_key_count(s, VG_OWNER_SERVICE, 1);
+}
+
+static void test_keystore_quota_create_refused_on_nearly_full_disk(void **state)
+{
+	vgt_stack *s = *state;
+	vg_reserve *r = NULL;
+	uint64_t free_bytes = 0;
+
+	/* SFR 4.2.4: with the file system below the reserve an application's
+	 * key create is "quota exceeded"; the service's own still works */
+	assert_int_equal(vg_reserve_open(&r, s->dir, 0), VG_OK);
+	assert_int_equal(vg_reserve_fs_free(r, &free_bytes), VG_OK);
+	vg_reserve_close(&r);
+	assert_int_equal(vg_reserve_open(&r, s->dir, free_bytes + (UINT64_C(1) << 30)), VG_OK);
+	vg_db_set_reserve(s->db, r);
+	assert_int_equal(vg_keystore_create_quota(s->ks, 1000, "k", VG_KEY_AES256, 0, 10),
+			 VG_ERR_QUOTA);
+	assert_int_equal(vg_keystore_create(s->ks, 1000, "k", VG_KEY_AES256, 0), VG_ERR_QUOTA);
+	assert_int_equal(vg_keystore_create(s->ks, VG_OWNER_SERVICE, "k", VG_KEY_AES256, 0), VG_OK);
+	assert_key_count(s, 1000, 0);
+	vg_db_set_reserve(s->db, NULL);
+	vg_reserve_close(&r);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, vgt_stack_setup, vgt_stack_teardown)
@@ -1023,6 +1096,8 @@ int main(void)
 	    T(test_keystore_blob_decode_rejects_truncated),
 	    T(test_keystore_blob_decode_rejects_bad_header),
 	    T(test_keystore_blob_decode_rejects_wrong_curve_and_der),
+	    T(test_keystore_quota_max_keys),
+	    T(test_keystore_quota_create_refused_on_nearly_full_disk),
 	};
 #undef T
 

@@ -18,6 +18,7 @@
 
 #include <openssl/rand.h>
 
+#include "crypto/seal.h"
 #include "helpers.h"
 
 #define NS  "u/1000"
@@ -1114,6 +1115,274 @@ static void test_sfr4212_crypto_erase_user_data(void **state)
 	assert_int_equal(vg_secstore_crypto_erase(s->st, true), VG_ERR_ROLLBACK);
 }
 
+/* ---- quotas and the storage reserve (SFR 4.2.4, 4.2.10, 4.2.12) ---- */
+
+#define BLOB_OVERHEAD VG_SEAL_OVERHEAD /* header, nonce and tag (secstore.h) */
+
+static void assert_usage(vgt_stack *s, const char *ns, uint64_t records, uint64_t bytes)
+{
+	uint64_t r = 99, b = 99;
+
+	assert_int_equal(vg_secstore_usage(s->st, ns, &r, &b), VG_OK);
+	assert_int_equal(r, records);
+	assert_int_equal(b, bytes);
+}
+
+/* The usage the cache reports equals a fresh count from the rows. */
+static void assert_usage_recounted(vgt_stack *s, const char *ns)
+{
+	uint64_t r1, b1;
+
+	assert_int_equal(vg_secstore_usage(s->st, ns, &r1, &b1), VG_OK);
+	reopen_ok(s);
+	assert_usage(s, ns, r1, b1);
+}
+
+static vg_rc qput(vgt_stack *s, const char *ns, const char *name, size_t len,
+		  const vg_store_quota *q)
+{
+	uint8_t *v = calloc(1, len ? len : 1);
+	vg_rc rc;
+
+	assert_non_null(v);
+	memset(v, 'q', len);
+	rc = vg_secstore_put_quota(s->st, ns, name, v, len, q);
+	free(v);
+	return rc;
+}
+
+static vg_rc qput_batched(vgt_stack *s, const char *ns, const char *name, size_t len,
+			  const vg_store_quota *q)
+{
+	uint8_t v[256];
+
+	assert_true(len <= sizeof v);
+	memset(v, 'b', len);
+	return vg_secstore_put_batched_quota(s->st, ns, name, v, len, q);
+}
+
+static void test_secstore_quota_usage_exact(void **state)
+{
+	vgt_stack *s = *state;
+
+	/* SFR 4.2.4: usage counts records and sealed bytes, exactly */
+	assert_usage(s, NS, 0, 0);
+	assert_int_equal(qput(s, NS, "a", 100, NULL), VG_OK);
+	assert_usage(s, NS, 1, 100 + BLOB_OVERHEAD);
+	assert_int_equal(qput(s, NS, "b", 10, NULL), VG_OK);
+	assert_usage(s, NS, 2, 110 + 2 * BLOB_OVERHEAD);
+	/* a replacement counts the difference, up and down */
+	assert_int_equal(qput(s, NS, "a", 300, NULL), VG_OK);
+	assert_usage(s, NS, 2, 310 + 2 * BLOB_OVERHEAD);
+	assert_int_equal(qput(s, NS, "a", 1, NULL), VG_OK);
+	assert_usage(s, NS, 2, 11 + 2 * BLOB_OVERHEAD);
+	assert_usage_recounted(s, NS);
+	assert_int_equal(vg_secstore_delete(s->st, NS, "b"), VG_OK);
+	assert_usage(s, NS, 1, 1 + BLOB_OVERHEAD);
+	assert_int_equal(vg_secstore_delete(s->st, NS, "b"), VG_ERR_NOT_FOUND);
+	assert_usage(s, NS, 1, 1 + BLOB_OVERHEAD);
+	assert_usage_recounted(s, NS);
+	assert_usage(s, NS2, 0, 0);
+}
+
+static void test_secstore_quota_bounds(void **state)
+{
+	vgt_stack *s = *state;
+	vg_store_quota q = {.max_records = 3, .max_bytes = VG_QUOTA_UNLIMITED};
+
+	/* SFR 4.2.10: a namespace cannot hold more records than its quota */
+	assert_int_equal(qput(s, NS, "r1", 8, &q), VG_OK);
+	assert_int_equal(qput(s, NS, "r2", 8, &q), VG_OK);
+	assert_int_equal(qput(s, NS, "r3", 8, &q), VG_OK);
+	assert_int_equal(qput(s, NS, "r4", 8, &q), VG_ERR_QUOTA);
+	assert_get_fails(s, NS, "r4", VG_ERR_NOT_FOUND);
+	/* replacing an existing record adds no record */
+	assert_int_equal(qput(s, NS, "r3", 16, &q), VG_OK);
+	assert_int_equal(vg_secstore_delete(s->st, NS, "r1"), VG_OK);
+	assert_int_equal(qput(s, NS, "r4", 8, &q), VG_OK);
+	assert_usage(s, NS, 3, 8 + 16 + 8 + 3 * BLOB_OVERHEAD);
+
+	/* SFR 4.2.10: nor more bytes; growth past the bound is refused,
+	 * shrinking a record of a namespace over its quota is not */
+	q.max_records = VG_QUOTA_UNLIMITED;
+	q.max_bytes = 1000;
+	assert_int_equal(qput(s, NS2, "big", 900, &q), VG_OK);
+	assert_int_equal(qput(s, NS2, "more", 100, &q), VG_ERR_QUOTA);
+	assert_get_fails(s, NS2, "more", VG_ERR_NOT_FOUND);
+	assert_int_equal(qput(s, NS2, "big", 1000, &q), VG_ERR_QUOTA);
+	assert_int_equal(qput(s, NS2, "big", 1000 - BLOB_OVERHEAD, &q), VG_OK); /* exactly */
+	assert_usage(s, NS2, 1, 1000);
+	q.max_bytes = 500; /* the budget was lowered */
+	assert_int_equal(qput(s, NS2, "big", 1001 - BLOB_OVERHEAD, &q), VG_ERR_QUOTA);
+	assert_int_equal(qput(s, NS2, "big", 990 - BLOB_OVERHEAD, &q), VG_OK); /* shrinking */
+	assert_int_equal(qput(s, NS2, "big", 100, &q), VG_OK);
+	assert_usage(s, NS2, 1, 100 + BLOB_OVERHEAD);
+	q.max_records = 0; /* no records at all */
+	assert_int_equal(qput(s, "u/1002", "x", 1, &q), VG_ERR_QUOTA);
+}
+
+static void test_secstore_quota_namespaces_independent(void **state)
+{
+	vgt_stack *s = *state;
+	vg_store_quota q = {.max_records = 1, .max_bytes = 200};
+
+	/* SFR 4.2.10: one namespace at its quota blocks no other, and the
+	 * service's own namespace is not limited by applications' quotas */
+	assert_int_equal(qput(s, NS, "only", 100, &q), VG_OK);
+	assert_int_equal(qput(s, NS, "second", 1, &q), VG_ERR_QUOTA);
+	assert_int_equal(qput(s, NS2, "mine", 100, &q), VG_OK);
+	assert_int_equal(qput(s, "k/1000", "key", 100, &q), VG_OK);
+	put_str(s, "sys", "config", "a = 1");
+	put_str(s, "sys", "identity", "acme");
+	put_str(s, "adm", "password", "hash");
+	assert_usage(s, "sys", 2, 5 + 4 + 2 * BLOB_OVERHEAD);
+	assert_usage(s, NS, 1, 100 + BLOB_OVERHEAD);
+	assert_usage(s, NS2, 1, 100 + BLOB_OVERHEAD);
+}
+
+static void test_secstore_quota_batch_pending_and_failed_commit(void **state)
+{
+	vgt_stack *s = *state;
+	vg_store_quota q = {.max_records = 2, .max_bytes = VG_QUOTA_UNLIMITED};
+	sqlite3 *h;
+
+	/* SFR 4.2.4: uncommitted puts of the open batch count */
+	assert_int_equal(qput_batched(s, NS, "b1", 10, &q), VG_OK);
+	assert_int_equal(qput_batched(s, NS, "b2", 10, &q), VG_OK);
+	assert_int_equal(qput_batched(s, NS, "b3", 10, &q), VG_ERR_QUOTA);
+	assert_int_equal(qput_batched(s, NS, "b1", 20, &q), VG_OK); /* a replacement */
+	assert_int_equal(qput_batched(s, NS2, "b1", 10, &q), VG_OK);
+	assert_int_equal(vg_secstore_batch_commit(s->st), VG_OK);
+	assert_usage(s, NS, 2, 30 + 2 * BLOB_OVERHEAD);
+	assert_usage(s, NS2, 1, 10 + BLOB_OVERHEAD);
+
+	/* SFR 4.2.4: a batch whose commit fails counts for nothing */
+	assert_int_equal(vg_secstore_delete(s->st, NS, "b2"), VG_OK);
+	h = vg_db_handle(s->db);
+	assert_int_equal(sqlite3_exec(h,
+				      "CREATE TEMP TRIGGER vgt_fail BEFORE INSERT ON main.meta"
+				      " BEGIN SELECT RAISE(ABORT, 'injected'); END;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(qput_batched(s, NS, "b2", 50, &q), VG_OK);
+	assert_int_equal(qput_batched(s, NS, "b1", 60, &q), VG_OK);
+	assert_int_equal(qput_batched(s, NS2, "c", 70, &q), VG_OK);
+	assert_usage(s, NS, 2, 110 + 2 * BLOB_OVERHEAD); /* pending, seen */
+	assert_int_not_equal(vg_secstore_batch_commit(s->st), VG_OK);
+	assert_int_equal(sqlite3_exec(h, "DROP TRIGGER vgt_fail", NULL, NULL, NULL), SQLITE_OK);
+	assert_usage(s, NS, 1, 20 + BLOB_OVERHEAD);
+	assert_usage(s, NS2, 1, 10 + BLOB_OVERHEAD);
+	assert_get_fails(s, NS, "b2", VG_ERR_NOT_FOUND);
+	assert_get_fails(s, NS2, "c", VG_ERR_NOT_FOUND);
+	/* the quota then still allows exactly one more record */
+	assert_int_equal(qput_batched(s, NS, "b2", 10, &q), VG_OK);
+	assert_int_equal(qput_batched(s, NS, "b3", 10, &q), VG_ERR_QUOTA);
+	assert_int_equal(vg_secstore_batch_commit(s->st), VG_OK);
+	assert_usage(s, NS, 2, 30 + 2 * BLOB_OVERHEAD);
+	assert_usage_recounted(s, NS);
+	assert_usage_recounted(s, NS2);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+}
+
+static void test_secstore_quota_after_crypto_erase_in_chunks(void **state)
+{
+	vgt_stack *s = *state;
+	size_t big = 600u * 1024u; /* three of them: more than one erase chunk */
+
+	/* SFR 4.2.12: the erase frees every application's quota, in chunks
+	 * that each leave a verified store, and keeps the service's records */
+	for (int i = 0; i < 3; i++) {
+		char name[8];
+		(void)snprintf(name, sizeof name, "big%d", i);
+		assert_int_equal(qput(s, NS, name, big, NULL), VG_OK);
+	}
+	for (int i = 0; i < 40; i++) {
+		char name[8];
+		(void)snprintf(name, sizeof name, "s%d", i);
+		assert_int_equal(qput(s, NS2, name, 10, NULL), VG_OK);
+	}
+	put_str(s, "sys", "identity", "acme");
+	assert_usage(s, NS, 3, 3 * (big + BLOB_OVERHEAD));
+	assert_int_equal(vg_secstore_crypto_erase(s->st, true), VG_OK);
+	assert_usage(s, NS, 0, 0);
+	assert_usage(s, NS2, 0, 0);
+	assert_usage(s, "sys", 1, 4 + BLOB_OVERHEAD);
+	assert_int_equal(vg_secstore_count(s->st), 1);
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+	assert_usage(s, NS, 0, 0);
+	assert_get_str(s, "sys", "identity", "acme");
+}
+
+static void test_secstore_reserve_refuses_applications_only(void **state)
+{
+	vgt_stack *s = *state;
+	vg_reserve *r = NULL;
+	uint64_t free_bytes = 0;
+	uint8_t v[64] = {0};
+
+	/* SFR 4.2.4: a reserve larger than the free space: the applications'
+	 * writes are refused as "quota exceeded", the service's are not, and
+	 * a delete always works */
+	put_str(s, NS, "before", "v");
+	assert_int_equal(vg_reserve_open(&r, s->dir, 64u * 1024u), VG_OK);
+	assert_int_equal(vg_reserve_fs_free(r, &free_bytes), VG_OK);
+	vg_reserve_close(&r);
+	assert_int_equal(vg_reserve_open(&r, s->dir, free_bytes + (UINT64_C(1) << 30)), VG_OK);
+	assert_false(vg_reserve_ballast_present(r)); /* no room for it */
+	vg_db_set_reserve(s->db, r);
+	assert_int_equal(vg_secstore_put(s->st, NS, "x", v, sizeof v), VG_ERR_QUOTA);
+	assert_int_equal(vg_secstore_put_quota(s->st, "k/1000", "x", v, sizeof v, NULL),
+			 VG_ERR_QUOTA);
+	assert_int_equal(vg_secstore_put_batched(s->st, NS, "x", v, sizeof v), VG_ERR_QUOTA);
+	assert_false(vg_secstore_batch_pending(s->st));
+	assert_get_fails(s, NS, "x", VG_ERR_NOT_FOUND);
+	put_str(s, "sys", "config", "a = 1");
+	put_str(s, "k/service", "audit", "key");
+	assert_int_equal(vg_secstore_delete(s->st, NS, "before"), VG_OK);
+	vg_db_set_reserve(s->db, NULL);
+	vg_reserve_close(&r);
+	/* the reserve off: applications write again */
+	assert_int_equal(vg_secstore_put(s->st, NS, "x", v, sizeof v), VG_OK);
+}
+
+static void test_secstore_reserve_ballast(void **state)
+{
+	vgt_stack *s = *state;
+	vg_reserve *r = NULL;
+	char path[VGT_PATH];
+	struct stat st;
+
+	/* SFR 4.2.12: the ballast is a private, allocated file of the
+	 * reserve's size; released once, re-created when space allows */
+	vgt_path(path, s->dir, VG_RESERVE_FILE);
+	assert_int_equal(vg_reserve_open(&r, s->dir, 256u * 1024u), VG_OK);
+	assert_true(vg_reserve_ballast_present(r));
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 256 * 1024);
+	assert_true((uint64_t)st.st_blocks * 512u >= 256u * 1024u); /* not sparse */
+	assert_true(vg_reserve_release(r));
+	assert_false(vg_reserve_release(r));
+	assert_int_not_equal(lstat(path, &st), 0);
+	assert_int_equal(vg_reserve_admit(r, 1024, 0), VG_OK);
+	assert_true(vg_reserve_ballast_present(r));
+	assert_int_equal(lstat(path, &st), 0);
+	vg_reserve_close(&r);
+	/* a wrong-sized file at the name is replaced at the next open */
+	assert_int_equal(truncate(path, 10), 0);
+	assert_int_equal(vg_reserve_open(&r, s->dir, 256u * 1024u), VG_OK);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_int_equal(st.st_size, 256 * 1024);
+	vg_reserve_close(&r);
+	/* the reserve turned off gives the space back */
+	assert_int_equal(vg_reserve_open(&r, s->dir, 0), VG_OK);
+	assert_int_not_equal(lstat(path, &st), 0);
+	assert_int_equal(vg_reserve_admit(r, UINT64_C(1) << 40, 0), VG_OK);
+	vg_reserve_close(&r);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, vgt_stack_setup, vgt_stack_teardown)
@@ -1142,6 +1411,13 @@ int main(void)
 	    T(test_secstore_empty_anchor_value_is_undefined_behaviour),
 	    T(test_secstore_rot_sync_window),
 	    T(test_sfr4212_crypto_erase_user_data),
+	    T(test_secstore_quota_usage_exact),
+	    T(test_secstore_quota_bounds),
+	    T(test_secstore_quota_namespaces_independent),
+	    T(test_secstore_quota_batch_pending_and_failed_commit),
+	    T(test_secstore_quota_after_crypto_erase_in_chunks),
+	    T(test_secstore_reserve_refuses_applications_only),
+	    T(test_secstore_reserve_ballast),
 	};
 #undef T
 

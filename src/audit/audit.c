@@ -1156,18 +1156,30 @@ vg_rc vg_audit_append(vg_audit *a, const vg_audit_event *ev)
 	return enqueue(a, ev);
 }
 
+/* The audit of what happened survives a full disk (SFR 4.2.9): a flush
+ * that met one was rolled back with the records still queued, and is
+ * redone once the database released the storage reserve (storage/db.h). */
+static vg_rc flush_or_retry(vg_audit *a, uint32_t force_kind)
+{
+	vg_rc rc = flush_internal(a, force_kind);
+
+	if (rc != VG_OK && vg_db_space_released(a->db))
+		rc = flush_internal(a, force_kind);
+	return rc;
+}
+
 vg_rc vg_audit_flush(vg_audit *a)
 {
 	if (!a)
 		return VG_ERR_INVALID;
-	return flush_internal(a, 0);
+	return flush_or_retry(a, 0);
 }
 
 vg_rc vg_audit_checkpoint(vg_audit *a)
 {
 	if (!a)
 		return VG_ERR_INVALID;
-	return flush_internal(a, VG_AUDIT_CP_PERIODIC);
+	return flush_or_retry(a, VG_AUDIT_CP_PERIODIC);
 }
 
 static vg_rc load_records(vg_audit *a, vg_audit_record **out, size_t *n)
@@ -1375,7 +1387,7 @@ out:
 	return rc;
 }
 
-vg_rc vg_audit_truncate(vg_audit *a, uint64_t *old_next, uint8_t old_head[static 32])
+static vg_rc truncate_once(vg_audit *a, uint64_t *old_next, uint8_t old_head[static 32])
 {
 	sqlite3_stmt *st = NULL;
 	uint8_t *cp = NULL;
@@ -1384,7 +1396,7 @@ vg_rc vg_audit_truncate(vg_audit *a, uint64_t *old_next, uint8_t old_head[static
 
 	/* A signed checkpoint over the head first: it becomes the anchor, the
 	 * signed link from what follows to the chain that is dropped. */
-	rc = flush_internal(a, VG_AUDIT_CP_EXPORT);
+	rc = flush_or_retry(a, VG_AUDIT_CP_EXPORT);
 	if (rc != VG_OK)
 		return rc;
 	if (sqlite3_prepare_v2(vg_db_handle(a->db),
@@ -1423,6 +1435,16 @@ vg_rc vg_audit_truncate(vg_audit *a, uint64_t *old_next, uint8_t old_head[static
 	*old_next = a->next_seq;
 	memcpy(old_head, a->head, 32);
 	return vg_db_scrub(a->db);
+}
+
+vg_rc vg_audit_truncate(vg_audit *a, uint64_t *old_next, uint8_t old_head[static 32])
+{
+	/* A factory reset on a full disk: redone with the reserve released. */
+	vg_rc rc = truncate_once(a, old_next, old_head);
+
+	if (rc != VG_OK && vg_db_space_released(a->db))
+		rc = truncate_once(a, old_next, old_head);
+	return rc;
 }
 
 uint64_t vg_audit_next_seq(const vg_audit *a)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "storage/reserve.h"
 
 #define MAX_FILE (64u * 1024u)
 #define MAX_LINE 512u
@@ -29,6 +30,7 @@ void vg_config_defaults(vg_config *c)
 	c->boot_tries = 3;
 	strcpy(c->boot_cmdline, "/proc/cmdline");
 	strcpy(c->boot_id, "/proc/sys/kernel/random/boot_id");
+	c->storage_reserve_bytes = VG_RESERVE_DEFAULT_BYTES;
 }
 
 static bool parse_u64(const char *v, uint64_t min, uint64_t max, int base, uint64_t *out)
@@ -132,6 +134,12 @@ static bool apply(vg_config *c, const char *k, const char *v)
 		return set_str(c->boot_cmdline, sizeof c->boot_cmdline, v, false) && *v == '/';
 	if (strcmp(k, "boot_id") == 0)
 		return set_str(c->boot_id, sizeof c->boot_id, v, false) && *v == '/';
+	/* The storage reserve: 0 (off) or 64 KiB .. 1 GiB. */
+	if (strcmp(k, "storage_reserve_bytes") == 0 && parse_u64(v, 0, UINT64_C(1) << 30, 10, &x) &&
+	    (x == 0 || x >= 65536)) {
+		c->storage_reserve_bytes = x;
+		return true;
+	}
 	return false;
 }
 
@@ -249,6 +257,12 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 			 c->update_slots, c->bootloader, c->bootloader_param, c->boot_tries,
 			 c->boot_cmdline, c->boot_id);
 
+	/* The storage reserve (storage/reserve.h). */
+	if (n >= 0 && (size_t)n < cap) {
+		int m = snprintf(out + n, cap - (size_t)n, "storage_reserve_bytes = %llu\n",
+				 (unsigned long long)c->storage_reserve_bytes);
+		n = m < 0 ? -1 : n + m;
+	}
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 

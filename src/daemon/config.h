@@ -37,6 +37,13 @@
  *   boot_tries      = 3             # boot attempts for a new slot (1..9)
  *   boot_cmdline    = /proc/cmdline # carries voxguard.slot=a|b
  *   boot_id         = /proc/sys/kernel/random/boot_id
+ *   storage_reserve_bytes = 4194304 # space kept for the service's duties
+ *                                   # (delete, factory reset, audit) on
+ *                                   # the state dir's file system:
+ *                                   # applications' writes are refused
+ *                                   # below it, and a ballast file of this
+ *                                   # size is released when the disk is
+ *                                   # full (storage/reserve.h); 0: off
  */
 #ifndef VG_CONFIG_H
 #define VG_CONFIG_H
@@ -70,6 +77,7 @@ typedef struct vg_config {
 	uint32_t boot_tries;
 	char boot_cmdline[256];
 	char boot_id[256];
+	uint64_t storage_reserve_bytes; /* storage/reserve.h */
 } vg_config;
 
 #define VG_CFG_MAX_SLOTS 8u

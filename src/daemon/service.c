@@ -420,8 +420,14 @@ vg_rc vg_service_factory_reset(vg_service *s, const vg_peer *peer, const char *t
 
 	if (rc != VG_OK)
 		return reset_refused(s, peer, trigger);
+	/* A reset always works (SFR 4.2.12): on a full disk the marker and
+	 * the erase secret are written into the storage reserve; the
+	 * database's own steps release it themselves when they need it. */
+	vg_reserve_for_duty(s->reserve);
 	marker_path(s, path);
 	rc = vg_write_file_atomic(path, trigger, strlen(trigger), 0600);
+	if (rc != VG_OK && vg_reserve_release(s->reserve))
+		rc = vg_write_file_atomic(path, trigger, strlen(trigger), 0600);
 	if (rc != VG_OK)
 		return rc;
 	return reset_steps(s, peer, trigger);
@@ -542,6 +548,11 @@ vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *
 	rc = vg_db_open(&s->db, path, s->rot);
 	if (rc == VG_OK)
 		vg_db_set_rot_sync_ms(s->db, cfg->rot_sync_ms);
+	/* Space for the service's duties on a full disk (storage/reserve.h). */
+	if (rc == VG_OK)
+		rc = vg_reserve_open(&s->reserve, state_dir, cfg->storage_reserve_bytes);
+	if (rc == VG_OK)
+		vg_db_set_reserve(s->db, s->reserve);
 	if (rc == VG_OK)
 		rc = vg_secstore_open(&s->store, s->db);
 	if (rc == VG_OK)
@@ -591,6 +602,7 @@ void vg_service_close(vg_service **ps)
 	vg_keystore_close(&s->ks);
 	vg_secstore_close(&s->store);
 	vg_db_close(&s->db);
+	vg_reserve_close(&s->reserve);
 	vg_rot_close(&s->rot);
 	free(s->platform);
 	free(s);

@@ -30,6 +30,7 @@ typedef struct vg_service {
 	char state_dir[PATH_MAX];
 	vg_rot *rot;
 	vg_db *db;
+	vg_reserve *reserve; /* the storage reserve (storage/reserve.h) */
 	vg_secstore *store;
 	vg_keystore *ks;
 	vg_identity *identity;

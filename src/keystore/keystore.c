@@ -277,8 +277,8 @@ static vg_rc name_free(vg_keystore *ks, const char *ns, const char *name)
 	return rc == VG_OK ? VG_ERR_EXISTS : rc == VG_ERR_NOT_FOUND ? VG_OK : rc;
 }
 
-vg_rc vg_keystore_create(vg_keystore *ks, uint32_t owner, const char *name, vg_key_type type,
-			 uint32_t usage)
+static vg_rc create(vg_keystore *ks, uint32_t owner, const char *name, vg_key_type type,
+		    uint32_t usage, const vg_store_quota *q)
 {
 	vg_key_info info = {0};
 	EVP_PKEY *pkey = NULL;
@@ -324,11 +324,40 @@ vg_rc vg_keystore_create(vg_keystore *ks, uint32_t owner, const char *name, vg_k
 		return VG_ERR_CRYPTO;
 	rc = blob_encode(&info, pkey, secret, &blob, &blob_len);
 	if (rc == VG_OK)
-		rc = vg_secstore_put(ks->store, ns, name, blob, blob_len);
+		rc = q ? vg_secstore_put_quota(ks->store, ns, name, blob, blob_len, q)
+		       : vg_secstore_put(ks->store, ns, name, blob, blob_len);
 	vg_free(blob, blob_len);
 	EVP_PKEY_free(pkey);
 	vg_secret_free(secret, VG_KEY_LEN);
 	return rc;
+}
+
+vg_rc vg_keystore_create(vg_keystore *ks, uint32_t owner, const char *name, vg_key_type type,
+			 uint32_t usage)
+{
+	return create(ks, owner, name, type, usage, NULL);
+}
+
+vg_rc vg_keystore_create_quota(vg_keystore *ks, uint32_t owner, const char *name, vg_key_type type,
+			       uint32_t usage, uint32_t max_keys)
+{
+	/* The key count is the namespace's record count: the store checks
+	 * it inside the put's transaction, so it is exact. */
+	vg_store_quota q = {
+	    .max_records = max_keys == VG_KEYS_UNLIMITED ? VG_QUOTA_UNLIMITED : max_keys,
+	    .max_bytes = VG_QUOTA_UNLIMITED,
+	};
+
+	return create(ks, owner, name, type, usage, &q);
+}
+
+vg_rc vg_keystore_count(vg_keystore *ks, uint32_t owner, uint64_t *n)
+{
+	char ns[24];
+	uint64_t bytes = 0;
+
+	vg_keystore_ns(owner, ns);
+	return vg_secstore_usage(ks->store, ns, n, &bytes);
 }
 
 static vg_rc need(const struct cached *c, uint32_t use);

@@ -49,6 +49,17 @@ void vg_keystore_forget(vg_keystore *ks);
 
 VG_NODISCARD vg_rc vg_keystore_create(vg_keystore *ks, uint32_t owner, const char *name,
 				      vg_key_type type, uint32_t usage);
+/*
+ * An application's key create (SFR 4.2.10, 4.2.11): as vg_keystore_create,
+ * but VG_ERR_QUOTA when owner already has max_keys keys
+ * (VG_KEYS_UNLIMITED: no bound) or when the device's storage is nearly
+ * full (storage/reserve.h); a name already taken is still VG_ERR_EXISTS.
+ */
+#define VG_KEYS_UNLIMITED UINT32_MAX
+VG_NODISCARD vg_rc vg_keystore_create_quota(vg_keystore *ks, uint32_t owner, const char *name,
+					    vg_key_type type, uint32_t usage, uint32_t max_keys);
+/* The number of owner's keys. */
+VG_NODISCARD vg_rc vg_keystore_count(vg_keystore *ks, uint32_t owner, uint64_t *n);
 /* Imports a private key the service is given once (an update fleet key at
  * provisioning): service-owned P-256 only, usage VG_KS_USE_UNWRAP.
  * VG_ERR_EXISTS if the name is taken. */

@@ -38,6 +38,11 @@ struct vg_db {
 	/* copies restored when a transaction is rolled back */
 	struct anchor saved[MAX_ANCHORS];
 	size_t n_saved;
+	/* a full disk (see db.h) */
+	vg_reserve *reserve;
+	bool no_relief; /* an application's write is running */
+	bool full;      /* a write failed for lack of space */
+	bool released;  /* ... and the ballast was released for it */
 };
 
 /* One small B-tree, so a commit dirties one meta page: rows "#counter"
@@ -50,9 +55,77 @@ static const char schema[] =
 #define ROW_EPOCH   "#epoch"
 #define ROW_MAC     "#mac"
 
+void vg_db_note_failure(vg_db *db)
+{
+	if ((sqlite3_errcode(db->h) & 0xff) != SQLITE_FULL)
+		return;
+	db->full = true;
+	if (!db->no_relief && vg_reserve_release(db->reserve))
+		db->released = true;
+}
+
 vg_rc vg_db_exec(vg_db *db, const char *sql)
 {
-	return sqlite3_exec(db->h, sql, NULL, NULL, NULL) == SQLITE_OK ? VG_OK : VG_ERR_IO;
+	if (sqlite3_exec(db->h, sql, NULL, NULL, NULL) == SQLITE_OK)
+		return VG_OK;
+	vg_db_note_failure(db);
+	return VG_ERR_IO;
+}
+
+void vg_db_set_reserve(vg_db *db, vg_reserve *r)
+{
+	db->reserve = r;
+}
+
+vg_reserve *vg_db_reserve(vg_db *db)
+{
+	return db->reserve;
+}
+
+bool vg_db_set_relief(vg_db *db, bool on)
+{
+	bool was = !db->no_relief;
+
+	db->no_relief = !on;
+	return was;
+}
+
+bool vg_db_space_released(vg_db *db)
+{
+	bool r = db->released;
+
+	db->released = false;
+	db->full = false;
+	return r;
+}
+
+bool vg_db_was_full(vg_db *db)
+{
+	bool f = db->full;
+
+	db->full = false;
+	db->released = false;
+	return f;
+}
+
+static int64_t pragma_int(vg_db *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = 0;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+uint64_t vg_db_free_bytes(vg_db *db)
+{
+	int64_t pages = pragma_int(db, "PRAGMA freelist_count");
+	int64_t size = pragma_int(db, "PRAGMA page_size");
+
+	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
 }
 
 sqlite3 *vg_db_handle(vg_db *db)
@@ -314,6 +387,8 @@ vg_rc vg_db_begin(vg_db *db)
 		return VG_ERR_INTERNAL;
 	if (db->state != VG_OK)
 		return db->state; /* never write over evidence of an attack */
+	db->full = false;         /* the space latches speak of this operation only */
+	db->released = false;
 	if (vg_db_exec(db, "BEGIN IMMEDIATE") != VG_OK)
 		return VG_ERR_IO;
 	memcpy(db->saved, db->anchors, sizeof db->anchors);
@@ -326,6 +401,9 @@ void vg_db_rollback(vg_db *db)
 {
 	if (!db->in_tx)
 		return;
+	/* Every module rolls back after a failed statement: see whether it
+	 * failed for lack of space before ROLLBACK resets the error. */
+	vg_db_note_failure(db);
 	VG_IGNORE(vg_db_exec(db, "ROLLBACK"));
 	memcpy(db->anchors, db->saved, sizeof db->anchors);
 	db->n_anchors = db->n_saved;
@@ -379,6 +457,7 @@ static vg_rc meta_put(vg_db *db, const char *name, const uint8_t *val, size_t le
 	    sqlite3_bind_blob(st, 2, len ? (const void *)val : "", (int)len, SQLITE_STATIC) !=
 		SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE) {
+		vg_db_note_failure(db);
 		(void)sqlite3_reset(st);
 		return VG_ERR_IO;
 	}
@@ -473,8 +552,16 @@ vg_rc vg_db_scrub(vg_db *db)
 
 	if (db->in_tx)
 		return VG_ERR_INTERNAL;
-	return sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &ckpt) ==
-		       SQLITE_OK
-		   ? VG_OK
-		   : VG_ERR_IO;
+	/* A checkpoint that must grow the database file can meet a full
+	 * disk: the data is durable in the WAL already, so with the ballast
+	 * released it is simply tried again. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log,
+					      &ckpt) == SQLITE_OK)
+			return VG_OK;
+		vg_db_note_failure(db);
+		if (!vg_db_space_released(db))
+			break;
+	}
+	return VG_ERR_IO;
 }

@@ -38,6 +38,7 @@
 #include <sqlite3.h>
 
 #include "rot/rot.h"
+#include "storage/reserve.h"
 #include "voxguard/voxguard.h"
 
 #define VG_DB_FILE    "voxguard.db"
@@ -93,5 +94,28 @@ VG_NODISCARD vg_rc vg_db_scrub(vg_db *db);
 
 /* Runs one SQL statement with no result rows (schema, pragmas). */
 VG_NODISCARD vg_rc vg_db_exec(vg_db *db, const char *sql);
+
+/*
+ * A full disk (storage/reserve.h). With a reserve set (not owned; NULL
+ * for none), a write that fails for lack of space (SQLITE_FULL) releases
+ * the ballast, unless relief is off (an application's write: it must not
+ * take the service's reserve). SQLite rolls such a transaction back, so
+ * the operation itself is redone: modules call vg_db_space_released()
+ * after a failed operation and redo it once when it says true.
+ */
+void vg_db_set_reserve(vg_db *db, vg_reserve *r);
+vg_reserve *vg_db_reserve(vg_db *db);
+/* Off while an application's write runs; returns the previous setting. */
+bool vg_db_set_relief(vg_db *db, bool on);
+/* After a failed statement run outside vg_db_exec (sqlite3_step): looks
+ * at the connection's last error, as vg_db_exec and vg_db_commit do. */
+void vg_db_note_failure(vg_db *db);
+/* True (once) when a write failed for lack of space and the ballast was
+ * released since the last call: the failed operation may be redone. */
+bool vg_db_space_released(vg_db *db);
+/* True (once) when a write failed for lack of space since the last call. */
+bool vg_db_was_full(vg_db *db);
+/* Bytes of free pages inside the database (reused before it grows). */
+uint64_t vg_db_free_bytes(vg_db *db);
 
 #endif

@@ -10,10 +10,23 @@
 
 #include "common/util.h"
 #include "crypto/seal.h"
+#include "storage/reserve.h"
 
 #define SET_ANCHOR "store.set"
 
-#define N_STMT 8
+#define N_STMT 9
+
+/* Usage of recently used namespaces, as the connection sees the table
+ * (the open batch included); forgotten on any rollback, then recounted. */
+#define USAGE_CACHE 16u
+/* A crypto-erase deletes at most this many records per commit. */
+#define ERASE_CHUNK_ROWS 1024u
+
+struct usage {
+	char ns[VG_MAX_NS_LEN + 1]; /* "" = free slot */
+	uint64_t records, bytes;
+	uint64_t last_use;
+};
 
 struct vg_secstore {
 	vg_db *db;
@@ -31,6 +44,8 @@ struct vg_secstore {
 	uint8_t *erase;   /* the RoT's erase secret (secret memory) */
 	bool can_erase;   /* the RoT has one (else erase is all zero) */
 	bool sealed_away; /* debug unlocked: apps' records refused */
+	struct usage usage[USAGE_CACHE];
+	uint64_t usage_tick;
 };
 
 static const char schema[] = "CREATE TABLE IF NOT EXISTS store_records("
@@ -54,6 +69,72 @@ static void release(sqlite3_stmt *st)
 		(void)sqlite3_reset(st);
 		(void)sqlite3_clear_bindings(st);
 	}
+}
+
+static void usage_forget(vg_secstore *s)
+{
+	memset(s->usage, 0, sizeof s->usage);
+}
+
+static struct usage *usage_find(vg_secstore *s, const char *ns)
+{
+	for (size_t i = 0; i < USAGE_CACHE; i++)
+		if (s->usage[i].ns[0] && strcmp(s->usage[i].ns, ns) == 0)
+			return &s->usage[i];
+	return NULL;
+}
+
+/* Counted from the rows: exact by construction (the cache only saves
+ * the scan, which the namespace's own quota bounds). */
+static vg_rc usage_get(vg_secstore *s, const char *ns, uint64_t *records, uint64_t *bytes)
+{
+	struct usage *u = usage_find(s, ns);
+	sqlite3_stmt *st;
+	sqlite3_int64 n, b;
+	int r;
+
+	if (!u) {
+		if (!(st = stmt(s, 8,
+				"SELECT count(*), coalesce(sum(length(blob)), 0) FROM store_records"
+				" WHERE ns = ?")))
+			return VG_ERR_IO;
+		if (sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
+		    (r = sqlite3_step(st)) != SQLITE_ROW) {
+			release(st);
+			return VG_ERR_IO;
+		}
+		n = sqlite3_column_int64(st, 0);
+		b = sqlite3_column_int64(st, 1);
+		release(st);
+		if (n < 0 || b < 0)
+			return VG_ERR_INTEGRITY;
+		u = &s->usage[0];
+		for (size_t i = 1; i < USAGE_CACHE; i++)
+			if (s->usage[i].last_use < u->last_use)
+				u = &s->usage[i];
+		strcpy(u->ns, ns);
+		u->records = (uint64_t)n;
+		u->bytes = (uint64_t)b;
+	}
+	u->last_use = ++s->usage_tick;
+	*records = u->records;
+	*bytes = u->bytes;
+	return VG_OK;
+}
+
+/* A row of ns changed from old_len bytes (0: absent) to new_len (0: gone). */
+static void usage_change(vg_secstore *s, const char *ns, uint64_t old_len, uint64_t new_len)
+{
+	struct usage *u = usage_find(s, ns);
+
+	if (!u)
+		return;
+	if ((old_len && !u->records) || u->bytes < old_len) {
+		u->ns[0] = '\0'; /* cannot be: recount */
+		return;
+	}
+	u->records += (new_len != 0) - (old_len != 0);
+	u->bytes += new_len - old_len;
 }
 
 static bool ns_valid(const char *ns)
@@ -281,15 +362,19 @@ static vg_rc check_args(vg_secstore *s, const char *ns, const char *name)
 	return vg_secstore_state(s);
 }
 
-/* The version of (ns, name) or 0 if absent. */
-static vg_rc current_version(vg_secstore *s, const char *ns, const char *name, uint64_t *version)
+/* The version of (ns, name) or 0 if absent, and its blob's length. */
+static vg_rc current_version(vg_secstore *s, const char *ns, const char *name, uint64_t *version,
+			     uint64_t *blob_len)
 {
 	sqlite3_stmt *st = NULL;
 	vg_rc rc = VG_ERR_IO;
 	int r;
 
 	*version = 0;
-	if (!(st = stmt(s, 1, "SELECT version FROM store_records WHERE ns = ? AND name = ?")))
+	*blob_len = 0;
+	if (!(st = stmt(
+		  s, 1,
+		  "SELECT version, length(blob) FROM store_records WHERE ns = ? AND name = ?")))
 		return VG_ERR_IO;
 	if (sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK)
@@ -297,8 +382,10 @@ static vg_rc current_version(vg_secstore *s, const char *ns, const char *name, u
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW) {
 		sqlite3_int64 v = sqlite3_column_int64(st, 0);
-		rc = v > 0 ? VG_OK : VG_ERR_INTEGRITY;
-		*version = v > 0 ? (uint64_t)v : 0;
+		sqlite3_int64 bl = sqlite3_column_int64(st, 1);
+		rc = v > 0 && bl > 0 ? VG_OK : VG_ERR_INTEGRITY;
+		*version = rc == VG_OK ? (uint64_t)v : 0;
+		*blob_len = rc == VG_OK ? (uint64_t)bl : 0;
 	} else if (r == SQLITE_DONE) {
 		rc = VG_OK;
 	} else if (r == SQLITE_CORRUPT) {
@@ -324,23 +411,45 @@ static vg_rc set_update(vg_secstore *s, const uint8_t base[32], const char *ns, 
 	return rc;
 }
 
+/* Whether replacing old_len bytes (0: a new record) by new_len keeps ns
+ * within q; growth past a bound is refused, shrinking never is. */
+static vg_rc quota_check(vg_secstore *s, const char *ns, const vg_store_quota *q, uint64_t old_len,
+			 uint64_t new_len)
+{
+	uint64_t records = 0, bytes = 0, after;
+	vg_rc rc;
+
+	if (!q)
+		return VG_OK;
+	rc = usage_get(s, ns, &records, &bytes);
+	if (rc != VG_OK)
+		return rc;
+	if (!old_len && records >= q->max_records)
+		return VG_ERR_QUOTA;
+	after = bytes - old_len + new_len;
+	return new_len > old_len && after > q->max_bytes ? VG_ERR_QUOTA : VG_OK;
+}
+
 /* The body of a put inside an open transaction: row written, record-set
- * digest updated from *set (in place) and published as the anchor. */
+ * digest updated from *set (in place) and published as the anchor; the
+ * usage of ns follows. */
 static vg_rc put_in_tx(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
-		       size_t len, uint8_t set[32], bool *added)
+		       size_t len, const vg_store_quota *q, uint8_t set[32], bool *added)
 {
 	uint8_t aad[2 + VG_MAX_NS_LEN + VG_MAX_NAME_LEN], nset[32], *blob = NULL;
 	size_t aad_len, blob_len = 0;
-	uint64_t old_v, new_v;
+	uint64_t old_v, old_len, new_v;
 	sqlite3_stmt *st = NULL;
 	vg_rc rc;
 
-	rc = current_version(s, ns, name, &old_v);
+	rc = current_version(s, ns, name, &old_v, &old_len);
 	if (rc != VG_OK)
 		return rc;
 	new_v = vg_db_counter(s->db) + 1; /* the counter this commit sets */
 	aad_len = record_aad(ns, name, aad);
 	rc = vg_seal(s->ns_key, VG_SEAL_RECORD, new_v, aad, aad_len, value, len, &blob, &blob_len);
+	if (rc == VG_OK)
+		rc = quota_check(s, ns, q, old_len, blob_len);
 	if (rc == VG_OK)
 		rc = set_update(s, set, ns, name, old_v, new_v, nset);
 	if (rc != VG_OK)
@@ -352,13 +461,17 @@ static vg_rc put_in_tx(vg_secstore *s, const char *ns, const char *name, const u
 	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 3, (sqlite3_int64)new_v) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 4, blob, (int)blob_len, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE)
+	    sqlite3_bind_blob(st, 4, blob, (int)blob_len, SQLITE_STATIC) != SQLITE_OK)
 		goto out;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		vg_db_note_failure(s->db);
+		goto out;
+	}
 	rc = vg_db_anchor_set(s->db, SET_ANCHOR, nset, 32);
 	if (rc == VG_OK) {
 		memcpy(set, nset, 32);
 		*added = old_v == 0;
+		usage_change(s, ns, old_len, blob_len);
 	}
 out:
 	release(st);
@@ -377,40 +490,111 @@ static vg_rc put_checks(vg_secstore *s, const char *ns, const char *name, size_t
 	return ns_key(s, ns);
 }
 
-vg_rc vg_secstore_put(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
-		      size_t len)
+/* What an application's put of len bytes asks of the file system: the
+ * value's pages twice (in the WAL, then in the database file when the WAL
+ * is checkpointed; the WAL keeps its size), with room for the tree. */
+static uint64_t put_need(size_t len)
+{
+	return 2u * ((uint64_t)len + (uint64_t)len / 64u) + 64u * 1024u;
+}
+
+static vg_rc admit(vg_secstore *s, size_t len)
+{
+	vg_reserve *r = vg_db_reserve(s->db);
+
+	if (!r || !vg_reserve_bytes(r))
+		return VG_OK;
+	return vg_reserve_admit(r, put_need(len), vg_db_free_bytes(s->db));
+}
+
+/* One put in its own transaction. app: into an application's namespace
+ * (reserve admission, never the ballast); otherwise the service's own
+ * write, which a full disk does not stop (redone once with the ballast
+ * released). */
+static vg_rc put_once(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
+		      size_t len, const vg_store_quota *q, bool app)
 {
 	uint8_t set[32];
-	bool added = false;
+	bool added = false, relief;
+	vg_rc rc = vg_db_begin(s->db);
+
+	if (rc != VG_OK)
+		return rc;
+	relief = vg_db_set_relief(s->db, !app);
+	memcpy(set, s->set, 32);
+	rc = put_in_tx(s, ns, name, value, len, q, set, &added);
+	if (rc != VG_OK) {
+		vg_db_rollback(s->db);
+		usage_forget(s);
+	} else {
+		rc = vg_db_commit(s->db);
+		if (rc != VG_OK) {
+			usage_forget(s);
+		} else {
+			memcpy(s->set, set, 32);
+			s->count += added;
+		}
+	}
+	(void)vg_db_set_relief(s->db, relief);
+	return rc;
+}
+
+static vg_rc put_common(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
+			size_t len, const vg_store_quota *q)
+{
+	bool app;
 	vg_rc rc;
 
 	if (s->batching)
 		return VG_ERR_INTERNAL; /* commit the batch first */
 	rc = put_checks(s, ns, name, len);
-	if (rc == VG_OK)
-		rc = vg_db_begin(s->db);
 	if (rc != VG_OK)
 		return rc;
-	memcpy(set, s->set, 32);
-	rc = put_in_tx(s, ns, name, value, len, set, &added);
-	if (rc != VG_OK) {
-		vg_db_rollback(s->db);
-		return rc;
-	}
-	rc = vg_db_commit(s->db);
+	app = app_ns(ns);
+	if (app)
+		rc = admit(s, len);
 	if (rc != VG_OK)
 		return rc;
-	memcpy(s->set, set, 32);
-	s->count += added;
-	return VG_OK;
+	rc = put_once(s, ns, name, value, len, q, app);
+	if (rc == VG_ERR_IO && app && vg_db_was_full(s->db))
+		return VG_ERR_QUOTA; /* the disk filled up under us */
+	if (rc != VG_OK && !app && vg_db_space_released(s->db))
+		rc = put_once(s, ns, name, value, len, q, app);
+	return rc;
 }
 
-vg_rc vg_secstore_put_batched(vg_secstore *s, const char *ns, const char *name,
-			      const uint8_t *value, size_t len)
+vg_rc vg_secstore_put(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
+		      size_t len)
 {
-	bool added = false;
+	return put_common(s, ns, name, value, len, NULL);
+}
+
+vg_rc vg_secstore_put_quota(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
+			    size_t len, const vg_store_quota *q)
+{
+	return put_common(s, ns, name, value, len, q);
+}
+
+vg_rc vg_secstore_usage(vg_secstore *s, const char *ns, uint64_t *records, uint64_t *bytes)
+{
+	vg_rc rc;
+
+	*records = 0;
+	*bytes = 0;
+	if (!ns_valid(ns))
+		return VG_ERR_INVALID;
+	rc = vg_secstore_state(s);
+	return rc != VG_OK ? rc : usage_get(s, ns, records, bytes);
+}
+
+static vg_rc put_batched(vg_secstore *s, const char *ns, const char *name, const uint8_t *value,
+			 size_t len, const vg_store_quota *q)
+{
+	bool added = false, relief, app = ns_valid(ns) && app_ns(ns);
 	vg_rc rc = put_checks(s, ns, name, len);
 
+	if (rc == VG_OK && app)
+		rc = admit(s, len);
 	if (rc != VG_OK)
 		return rc;
 	if (!s->batching) {
@@ -424,16 +608,33 @@ vg_rc vg_secstore_put_batched(vg_secstore *s, const char *ns, const char *name,
 	/* Each put in its own savepoint: one that fails leaves the others. */
 	if (vg_db_exec(s->db, "SAVEPOINT vg_put") != VG_OK)
 		return VG_ERR_IO;
-	rc = put_in_tx(s, ns, name, value, len, s->batch_set, &added);
+	relief = vg_db_set_relief(s->db, !app);
+	rc = put_in_tx(s, ns, name, value, len, q, s->batch_set, &added);
+	(void)vg_db_set_relief(s->db, relief);
 	if (rc != VG_OK) {
 		VG_IGNORE(vg_db_exec(s->db, "ROLLBACK TO vg_put"));
 		VG_IGNORE(vg_db_exec(s->db, "RELEASE vg_put"));
+		usage_forget(s); /* the row may have been written, then undone */
 		return rc;
 	}
-	if (vg_db_exec(s->db, "RELEASE vg_put") != VG_OK)
+	if (vg_db_exec(s->db, "RELEASE vg_put") != VG_OK) {
+		usage_forget(s);
 		return VG_ERR_IO;
+	}
 	s->batch_count += added;
 	return VG_OK;
+}
+
+vg_rc vg_secstore_put_batched(vg_secstore *s, const char *ns, const char *name,
+			      const uint8_t *value, size_t len)
+{
+	return put_batched(s, ns, name, value, len, NULL);
+}
+
+vg_rc vg_secstore_put_batched_quota(vg_secstore *s, const char *ns, const char *name,
+				    const uint8_t *value, size_t len, const vg_store_quota *q)
+{
+	return put_batched(s, ns, name, value, len, q);
 }
 
 bool vg_secstore_batch_pending(const vg_secstore *s)
@@ -443,14 +644,20 @@ bool vg_secstore_batch_pending(const vg_secstore *s)
 
 vg_rc vg_secstore_batch_commit(vg_secstore *s)
 {
+	bool relief;
 	vg_rc rc;
 
 	if (!s->batching)
 		return VG_OK;
 	s->batching = false;
+	/* The batch holds applications' puts: it does not take the ballast. */
+	relief = vg_db_set_relief(s->db, false);
 	rc = vg_db_commit(s->db); /* rolls back everything on failure */
-	if (rc != VG_OK)
-		return rc;
+	(void)vg_db_set_relief(s->db, relief);
+	if (rc != VG_OK) {
+		usage_forget(s);
+		return rc == VG_ERR_IO && vg_db_was_full(s->db) ? VG_ERR_QUOTA : rc;
+	}
 	memcpy(s->set, s->batch_set, 32);
 	s->count = s->batch_count;
 	return VG_OK;
@@ -554,22 +761,17 @@ vg_rc vg_secstore_get(vg_secstore *s, const char *ns, const char *name, uint8_t 
 	return rc;
 }
 
-vg_rc vg_secstore_delete(vg_secstore *s, const char *ns, const char *name)
+static vg_rc delete_once(vg_secstore *s, const char *ns, const char *name)
 {
 	uint8_t set[32];
-	uint64_t old_v;
+	uint64_t old_v, old_len;
 	sqlite3_stmt *st = NULL;
 	vg_rc rc;
 
-	if (s->batching)
-		return VG_ERR_INTERNAL; /* a batch must be committed first */
-	rc = check_args(s, ns, name);
-	if (rc != VG_OK)
-		return rc;
 	rc = vg_db_begin(s->db);
 	if (rc != VG_OK)
 		return rc;
-	rc = current_version(s, ns, name, &old_v);
+	rc = current_version(s, ns, name, &old_v, &old_len);
 	if (rc == VG_OK && !old_v)
 		rc = VG_ERR_NOT_FOUND;
 	if (rc == VG_OK)
@@ -579,25 +781,50 @@ vg_rc vg_secstore_delete(vg_secstore *s, const char *ns, const char *name)
 	rc = VG_ERR_IO;
 	if (!(st = stmt(s, 4, "DELETE FROM store_records WHERE ns = ? AND name = ?")) ||
 	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE)
+	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK)
 		goto fail;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		vg_db_note_failure(s->db);
+		goto fail;
+	}
 	release(st);
 	st = NULL;
 	rc = vg_db_anchor_set(s->db, SET_ANCHOR, set, 32);
 	if (rc != VG_OK)
 		goto fail;
 	rc = vg_db_commit(s->db);
-	if (rc != VG_OK)
+	if (rc != VG_OK) {
+		usage_forget(s);
 		return rc;
+	}
 	memcpy(s->set, set, 32);
 	s->count--;
+	usage_change(s, ns, old_len, 0);
 	/* secure_delete zeroed the row in the database file; the WAL still
 	 * holds the page images of before: checkpoint and truncate it. */
 	return vg_db_scrub(s->db);
 fail:
 	release(st);
 	vg_db_rollback(s->db);
+	usage_forget(s);
+	return rc;
+}
+
+vg_rc vg_secstore_delete(vg_secstore *s, const char *ns, const char *name)
+{
+	vg_rc rc;
+
+	if (s->batching)
+		return VG_ERR_INTERNAL; /* a batch must be committed first */
+	rc = check_args(s, ns, name);
+	if (rc != VG_OK)
+		return rc;
+	/* A delete is the way out of a full disk: it must not need space
+	 * that is not there. SQLite undid the transaction that met the full
+	 * disk; with the ballast released it is redone. */
+	rc = delete_once(s, ns, name);
+	if (rc != VG_OK && rc != VG_ERR_NOT_FOUND && vg_db_space_released(s->db))
+		rc = delete_once(s, ns, name);
 	return rc;
 }
 
@@ -635,13 +862,117 @@ out:
 	return rc;
 }
 
+/* Deletes one chunk of user records (at most VG_RESERVE_CHUNK bytes of
+ * blobs, at least one record) in one transaction; *more when some are
+ * left. Each chunk's pages are zeroed (secure_delete) into the WAL, so
+ * the chunk bounds what a crypto-erase needs of a full disk. */
+static vg_rc erase_chunk(vg_secstore *s, bool *more)
+{
+	struct victim {
+		char ns[VG_MAX_NS_LEN + 1];
+		char name[VG_MAX_NAME_LEN + 1];
+	} *v = NULL;
+	sqlite3_stmt *st = NULL, *del = NULL;
+	uint8_t set[32], el[32];
+	uint64_t n = 0, bytes = 0;
+	vg_rc rc;
+	int r = SQLITE_DONE;
+
+	*more = false;
+	v = calloc(ERASE_CHUNK_ROWS, sizeof *v);
+	if (!v)
+		return VG_ERR_NOMEM;
+	rc = vg_db_begin(s->db);
+	if (rc != VG_OK) {
+		free(v);
+		return rc;
+	}
+	memcpy(set, s->set, 32);
+	if (sqlite3_prepare_v2(vg_db_handle(s->db),
+			       "SELECT ns, name, version, length(blob) FROM store_records"
+			       " WHERE ns NOT IN ('sys', 'k/service')",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(vg_db_handle(s->db),
+			       "DELETE FROM store_records WHERE ns = ? AND name = ?", -1, &del,
+			       NULL) != SQLITE_OK) {
+		rc = VG_ERR_IO;
+		goto fail;
+	}
+	/* The chunk is chosen first, then deleted: no row changes under the
+	 * running SELECT. */
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *ns = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		sqlite3_int64 ver = sqlite3_column_int64(st, 2);
+		sqlite3_int64 bl = sqlite3_column_int64(st, 3);
+		if (!ns || !name || ver <= 0 || bl < 0 || strlen(ns) > VG_MAX_NS_LEN ||
+		    strlen(name) > VG_MAX_NAME_LEN) {
+			rc = VG_ERR_INTEGRITY;
+			break;
+		}
+		if (n == ERASE_CHUNK_ROWS || (n && bytes + (uint64_t)bl > VG_RESERVE_CHUNK)) {
+			*more = true;
+			break;
+		}
+		rc = set_element(s, ns, name, (uint64_t)ver, el);
+		if (rc != VG_OK)
+			break;
+		xor32(set, el);
+		strcpy(v[n].ns, ns);
+		strcpy(v[n].name, name);
+		n++;
+		bytes += (uint64_t)bl;
+	}
+	if (rc == VG_OK && !*more && r != SQLITE_DONE) {
+		vg_db_note_failure(s->db);
+		rc = VG_ERR_IO;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	for (uint64_t i = 0; rc == VG_OK && i < n; i++) {
+		(void)sqlite3_reset(del);
+		if (sqlite3_bind_text(del, 1, v[i].ns, -1, SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_text(del, 2, v[i].name, -1, SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_step(del) != SQLITE_DONE) {
+			vg_db_note_failure(s->db);
+			rc = VG_ERR_IO;
+		}
+	}
+	sqlite3_finalize(del);
+	del = NULL;
+	if (rc != VG_OK)
+		goto fail;
+	free(v);
+	v = NULL;
+	if (!n) {
+		vg_db_rollback(s->db);
+		return VG_OK;
+	}
+	rc = vg_db_anchor_set(s->db, SET_ANCHOR, set, 32);
+	if (rc != VG_OK)
+		goto fail;
+	rc = vg_db_commit(s->db);
+	usage_forget(s);
+	if (rc != VG_OK)
+		return rc;
+	memcpy(s->set, set, 32);
+	s->count -= n;
+	/* secure_delete zeroed the freed pages; the WAL is next (and its
+	 * space is what the next chunk reuses). */
+	return vg_db_scrub(s->db);
+fail:
+	free(v);
+	sqlite3_finalize(st);
+	sqlite3_finalize(del);
+	vg_db_rollback(s->db);
+	usage_forget(s);
+	return rc;
+}
+
 vg_rc vg_secstore_crypto_erase(vg_secstore *s, bool rotate)
 {
-	sqlite3_stmt *st = NULL;
-	uint8_t set[32], el[32];
-	uint64_t removed = 0;
+	bool more = true;
 	vg_rc rc;
-	int r;
 
 	if (s->batching)
 		return VG_ERR_INTERNAL;
@@ -651,59 +982,19 @@ vg_rc vg_secstore_crypto_erase(vg_secstore *s, bool rotate)
 	if (rc != VG_OK)
 		return rc;
 	if (rotate) {
-		/* From here on no user record opens, whatever happens next. */
+		/* From here on no user record opens, whatever happens next:
+		 * the rows that remain until the last chunk are noise. */
 		s->cached_ns[0] = '\0';
 		rc = vg_rot_erase_secret(vg_db_rot(s->db), true, s->erase);
 		if (rc != VG_OK)
 			return rc;
 	}
-	rc = vg_db_begin(s->db);
-	if (rc != VG_OK)
-		return rc;
-	memcpy(set, s->set, 32);
-	if (sqlite3_prepare_v2(vg_db_handle(s->db), "SELECT ns, name, version FROM store_records",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = VG_ERR_IO;
-		goto fail;
+	while (rc == VG_OK && more) {
+		rc = erase_chunk(s, &more);
+		/* A full disk: the chunk is redone with the ballast released. */
+		if (rc != VG_OK && vg_db_space_released(s->db))
+			rc = erase_chunk(s, &more);
 	}
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *ns = (const char *)sqlite3_column_text(st, 0);
-		const char *name = (const char *)sqlite3_column_text(st, 1);
-		sqlite3_int64 v = sqlite3_column_int64(st, 2);
-		if (!ns || !name || v <= 0) {
-			rc = VG_ERR_INTEGRITY;
-			break;
-		}
-		if (vg_secstore_ns_persistent(ns))
-			continue;
-		rc = set_element(s, ns, name, (uint64_t)v, el);
-		if (rc != VG_OK)
-			break;
-		xor32(set, el);
-		removed++;
-	}
-	if (rc == VG_OK && r != SQLITE_DONE)
-		rc = VG_ERR_IO;
-	sqlite3_finalize(st);
-	if (rc != VG_OK)
-		goto fail;
-	if (vg_db_exec(s->db, "DELETE FROM store_records WHERE ns NOT IN ('sys', 'k/service')") !=
-	    VG_OK) {
-		rc = VG_ERR_IO;
-		goto fail;
-	}
-	rc = vg_db_anchor_set(s->db, SET_ANCHOR, set, 32);
-	if (rc != VG_OK)
-		goto fail;
-	rc = vg_db_commit(s->db);
-	if (rc != VG_OK)
-		return rc;
-	memcpy(s->set, set, 32);
-	s->count -= removed;
-	/* secure_delete zeroed the freed pages; the WAL is next. */
-	return vg_db_scrub(s->db);
-fail:
-	vg_db_rollback(s->db);
 	return rc;
 }
 
@@ -771,6 +1062,7 @@ vg_rc vg_secstore_accept(vg_secstore *s, uint64_t *dropped)
 	sqlite3_finalize(st);
 	if (rc != VG_OK)
 		goto out;
+	usage_forget(s);
 	vg_db_accept(s->db, maxv);
 	rc = vg_db_begin(s->db);
 	if (rc != VG_OK)

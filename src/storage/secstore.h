@@ -68,6 +68,41 @@ VG_NODISCARD vg_rc vg_secstore_put_batched(vg_secstore *s, const char *ns, const
 VG_NODISCARD vg_rc vg_secstore_batch_commit(vg_secstore *s);
 
 /*
+ * Per-namespace storage quotas (SFR 4.2.4, 4.2.10: one caller's storage
+ * never takes another's). Usage is the number of records and the bytes of
+ * their sealed blobs as stored (value + VG_SEAL_OVERHEAD bytes, crypto/seal.h), and
+ * counts what the open batch holds. A put is refused with VG_ERR_QUOTA
+ * when it would take the namespace past either bound (a replacement counts
+ * the difference, so shrinking a record over quota is allowed).
+ * Limits are set by the caller per request (the daemon's per-uid budgets);
+ * VG_QUOTA_UNLIMITED turns one bound off, q == NULL both.
+ *
+ * The reserve (storage/reserve.h) is the namespace's business, not the
+ * caller's: every put into an application's namespace ("u/<uid>",
+ * "k/<uid>"), with or without a quota, is refused with VG_ERR_QUOTA when
+ * it would leave the file system less than the reserve ("the device's
+ * storage is nearly full"), never takes the ballast, and meets a disk
+ * filled meanwhile as VG_ERR_QUOTA (a batch commit too: a batch holds
+ * applications' puts). The service's own writes ("sys", "k/service",
+ * "adm"), a delete and a crypto-erase are redone once with the ballast
+ * released when they meet a full disk.
+ */
+#define VG_QUOTA_UNLIMITED UINT64_MAX
+typedef struct vg_store_quota {
+	uint64_t max_records;
+	uint64_t max_bytes;
+} vg_store_quota;
+
+VG_NODISCARD vg_rc vg_secstore_put_quota(vg_secstore *s, const char *ns, const char *name,
+					 const uint8_t *value, size_t len, const vg_store_quota *q);
+VG_NODISCARD vg_rc vg_secstore_put_batched_quota(vg_secstore *s, const char *ns, const char *name,
+						 const uint8_t *value, size_t len,
+						 const vg_store_quota *q);
+/* Records and blob bytes in ns, including the open batch's puts. */
+VG_NODISCARD vg_rc vg_secstore_usage(vg_secstore *s, const char *ns, uint64_t *records,
+				     uint64_t *bytes);
+
+/*
  * Secure debugging (SFR 4.3.1): while debug is unlocked the applications'
  * records and keys (namespaces "u/<uid>" and "k/<uid>") are sealed away:
  * every access is VG_ERR_STATE. The service's own namespaces stay usable.
