@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = size - 1;
 	memcpy(payload + 4, data + 1, n);
 	plen = 4 + n;
-	if (vg_reqmgr_handle(svc, &peer, payload, plen, NULL, &reply, &reply_len, &deferred) != VG_OK &&
+	if (vg_reqmgr_handle(svc, &peer, payload, plen, NULL, &reply, &reply_len, &deferred, NULL) != VG_OK &&
 	    !reply)
 		abort();
 	/* Every request gets one well-formed reply frame. */

@@ -27,6 +27,7 @@ struct vg_adminsvc {
 	vg_sessions *sessions;
 	vg_challenges *challenges;
 	bool configured;
+	bool pw_busy; /* a password operation is between begin and end */
 	vg_throttle throttle;
 };
 
@@ -142,93 +143,257 @@ static vg_rc check_new_password(vg_adminsvc *a, const uint8_t *pw, size_t len, c
 	return vg_pw_policy_check((const char *)pw, len, words, n, why, why_len);
 }
 
-static vg_rc store_password(vg_adminsvc *a, const uint8_t *pw, size_t len)
+static vg_rc job_start(vg_adminsvc *a, vg_pwjob *j, vg_pwjob_kind kind, uint32_t uid,
+		       uint64_t *wait_s)
 {
-	char enc[VG_PW_ENCODED_MAX];
-	vg_rc rc = vg_pw_hash((const char *)pw, len, &a->params, enc, sizeof enc);
+	memset(j, 0, sizeof *j);
+	j->kind = kind;
+	j->uid = uid;
+	j->params = a->params;
+	*wait_s = 0;
+	if (a->pw_busy) {
+		*wait_s = 1;
+		return VG_ERR_LOCKED;
+	}
+	return gate(a, wait_s);
+}
 
-	if (rc == VG_OK)
-		rc = vg_secstore_put(a->store, NS_ADM, REC_PASSWORD, (const uint8_t *)enc,
-				     strlen(enc));
-	vg_wipe(enc, sizeof enc);
+static vg_rc copy_secret(const uint8_t *in, size_t len, uint8_t **out)
+{
+	*out = vg_secret_alloc(len ? len : 1);
+	if (!*out)
+		return VG_ERR_NOMEM;
+	if (len)
+		memcpy(*out, in, len);
+	return VG_OK;
+}
+
+static void job_wipe(vg_pwjob *j)
+{
+	if (j->pw)
+		vg_secret_free(j->pw, j->pw_len ? j->pw_len : 1);
+	if (j->new_pw)
+		vg_secret_free(j->new_pw, j->new_len ? j->new_len : 1);
+	vg_wipe(j, sizeof *j);
+}
+
+/* The stored credential, for a check off the event loop. */
+static vg_rc read_stored(vg_adminsvc *a, char out[static VG_PW_ENCODED_MAX])
+{
+	uint8_t *enc = NULL;
+	size_t enc_len = 0;
+	vg_rc rc = vg_secstore_get(a->store, NS_ADM, REC_PASSWORD, &enc, &enc_len);
+
+	if (rc == VG_OK && enc_len >= VG_PW_ENCODED_MAX)
+		rc = VG_ERR_INTEGRITY;
+	if (rc == VG_OK) {
+		memcpy(out, enc, enc_len);
+		out[enc_len] = '\0';
+	}
+	vg_free(enc, enc_len);
 	return rc;
+}
+
+vg_rc vg_adminsvc_setup_begin(vg_adminsvc *a, uint32_t uid, const char *code, const uint8_t *pw,
+			      size_t pw_len, vg_pwjob *j, uint64_t *wait_s, char *why,
+			      size_t why_len)
+{
+	vg_rc rc, rr;
+
+	if (!vg_identity_provisioned(a->id) || a->configured) {
+		memset(j, 0, sizeof *j);
+		*wait_s = 0;
+		return VG_ERR_STATE;
+	}
+	rc = job_start(a, j, VG_PWJOB_SETUP, uid, wait_s);
+	if (rc != VG_OK)
+		return rc;
+	rc = vg_identity_check_setup_code(a->id, code);
+	rr = record(a, rc == VG_OK);
+	if (rc == VG_OK)
+		rc = rr;
+	if (rc == VG_OK)
+		rc = check_new_password(a, pw, pw_len, why, why_len);
+	if (rc == VG_OK)
+		rc = copy_secret(pw, pw_len, &j->pw);
+	if (rc != VG_OK) {
+		job_wipe(j);
+		return rc;
+	}
+	j->pw_len = pw_len;
+	a->pw_busy = true;
+	return VG_OK;
+}
+
+vg_rc vg_adminsvc_login_begin(vg_adminsvc *a, uint32_t uid, const uint8_t *pw, size_t pw_len,
+			      vg_pwjob *j, uint64_t *wait_s)
+{
+	vg_rc rc;
+
+	if (!a->configured) {
+		memset(j, 0, sizeof *j);
+		*wait_s = 0;
+		return VG_ERR_STATE;
+	}
+	rc = job_start(a, j, VG_PWJOB_LOGIN, uid, wait_s);
+	if (rc == VG_OK)
+		rc = read_stored(a, j->stored);
+	if (rc == VG_OK)
+		rc = copy_secret(pw, pw_len, &j->pw);
+	if (rc != VG_OK) {
+		job_wipe(j);
+		return rc;
+	}
+	j->pw_len = pw_len;
+	a->pw_busy = true;
+	return VG_OK;
+}
+
+vg_rc vg_adminsvc_passwd_begin(vg_adminsvc *a, uint32_t uid, const uint8_t *old_pw, size_t old_len,
+			       const uint8_t *new_pw, size_t new_len, vg_pwjob *j, uint64_t *wait_s)
+{
+	vg_rc rc;
+
+	if (!a->configured) {
+		memset(j, 0, sizeof *j);
+		*wait_s = 0;
+		return VG_ERR_STATE;
+	}
+	rc = job_start(a, j, VG_PWJOB_PASSWD, uid, wait_s);
+	if (rc == VG_OK)
+		rc = read_stored(a, j->stored);
+	if (rc == VG_OK)
+		rc = copy_secret(old_pw, old_len, &j->pw);
+	if (rc == VG_OK) {
+		j->pw_len = old_len;
+		rc = copy_secret(new_pw, new_len, &j->new_pw);
+	}
+	if (rc != VG_OK) {
+		job_wipe(j);
+		return rc;
+	}
+	j->new_len = new_len;
+	/* Judged now, told only after the old password was (as before). */
+	j->policy = check_new_password(a, new_pw, new_len, j->why, sizeof j->why);
+	a->pw_busy = true;
+	return VG_OK;
+}
+
+void vg_pwjob_run(vg_pwjob *j)
+{
+	switch (j->kind) {
+	case VG_PWJOB_SETUP:
+		j->rc = VG_OK;
+		j->hash_rc = vg_pw_hash((const char *)j->pw, j->pw_len, &j->params, j->fresh,
+					sizeof j->fresh);
+		break;
+	case VG_PWJOB_LOGIN:
+	case VG_PWJOB_PASSWD:
+		j->rc = j->pw_len > PW_MAX
+			    ? VG_ERR_AUTH_FAILED
+			    : vg_pw_verify((const char *)j->pw, j->pw_len, j->stored);
+		if (j->rc == VG_ERR_INVALID)
+			j->rc = VG_ERR_INTEGRITY; /* our own record does not parse */
+		if (j->kind == VG_PWJOB_PASSWD && j->rc == VG_OK && j->policy == VG_OK)
+			j->hash_rc = vg_pw_hash((const char *)j->new_pw, j->new_len, &j->params,
+						j->fresh, sizeof j->fresh);
+		break;
+	default:
+		j->rc = VG_ERR_INTERNAL;
+	}
+}
+
+static vg_rc store_fresh(vg_adminsvc *a, const vg_pwjob *j)
+{
+	return vg_secstore_put(a->store, NS_ADM, REC_PASSWORD, (const uint8_t *)j->fresh,
+			       strlen(j->fresh));
+}
+
+vg_rc vg_adminsvc_pw_end(vg_adminsvc *a, vg_pwjob *j, char token[static VG_TOKEN_HEX + 1],
+			 char *why, size_t why_len)
+{
+	vg_rc rc = j->rc, rr;
+
+	token[0] = '\0';
+	a->pw_busy = false;
+	switch (j->kind) {
+	case VG_PWJOB_SETUP:
+		rc = j->hash_rc;
+		if (rc == VG_OK)
+			rc = store_fresh(a, j);
+		if (rc == VG_OK) {
+			a->configured = true;
+			rc = new_session(a, j->uid, token);
+		}
+		break;
+	case VG_PWJOB_LOGIN:
+	case VG_PWJOB_PASSWD:
+		if (rc != VG_OK && rc != VG_ERR_AUTH_FAILED)
+			break; /* not a verdict on the password: not counted */
+		rr = record(a, rc == VG_OK);
+		if (rc == VG_OK)
+			rc = rr;
+		if (rc != VG_OK)
+			break;
+		if (j->kind == VG_PWJOB_PASSWD) {
+			if (j->policy != VG_OK) {
+				(void)snprintf(why, why_len, "%s", j->why);
+				rc = j->policy;
+				break;
+			}
+			rc = j->hash_rc;
+			if (rc == VG_OK)
+				rc = store_fresh(a, j);
+			if (rc != VG_OK)
+				break;
+			vg_session_revoke_all(a->sessions);
+		}
+		rc = new_session(a, j->uid, token);
+		break;
+	default:
+		rc = VG_ERR_INTERNAL;
+	}
+	job_wipe(j);
+	return rc;
+}
+
+bool vg_adminsvc_pw_busy(const vg_adminsvc *a)
+{
+	return a->pw_busy;
+}
+
+void vg_adminsvc_pw_abandon(vg_adminsvc *a, vg_pwjob *j)
+{
+	a->pw_busy = false;
+	job_wipe(j);
 }
 
 vg_rc vg_adminsvc_setup(vg_adminsvc *a, uint32_t uid, const char *code, const uint8_t *pw,
 			size_t pw_len, char token[static VG_TOKEN_HEX + 1], uint64_t *wait_s,
 			char *why, size_t why_len)
 {
-	vg_rc rc, rr;
+	vg_pwjob j;
+	vg_rc rc = vg_adminsvc_setup_begin(a, uid, code, pw, pw_len, &j, wait_s, why, why_len);
 
 	token[0] = '\0';
-	*wait_s = 0;
-	if (!vg_identity_provisioned(a->id) || a->configured)
-		return VG_ERR_STATE;
-	rc = gate(a, wait_s);
 	if (rc != VG_OK)
 		return rc;
-	rc = vg_identity_check_setup_code(a->id, code);
-	rr = record(a, rc == VG_OK);
-	if (rc != VG_OK)
-		return rc;
-	if (rr != VG_OK)
-		return rr;
-	rc = check_new_password(a, pw, pw_len, why, why_len);
-	if (rc == VG_OK)
-		rc = store_password(a, pw, pw_len);
-	if (rc != VG_OK)
-		return rc;
-	a->configured = true;
-	return new_session(a, uid, token);
-}
-
-static vg_rc verify_password(vg_adminsvc *a, const uint8_t *pw, size_t len)
-{
-	uint8_t *enc = NULL;
-	size_t enc_len = 0;
-	char s[VG_PW_ENCODED_MAX];
-	vg_rc rc = vg_secstore_get(a->store, NS_ADM, REC_PASSWORD, &enc, &enc_len);
-
-	if (rc == VG_OK && enc_len >= sizeof s)
-		rc = VG_ERR_INTEGRITY;
-	if (rc == VG_OK) {
-		memcpy(s, enc, enc_len);
-		s[enc_len] = '\0';
-		rc = len > PW_MAX ? VG_ERR_AUTH_FAILED : vg_pw_verify((const char *)pw, len, s);
-		if (rc == VG_ERR_INVALID)
-			rc = VG_ERR_INTEGRITY; /* our own record does not parse */
-	}
-	vg_free(enc, enc_len);
-	vg_wipe(s, sizeof s);
-	return rc;
-}
-
-/* A throttled password check whose outcome is recorded durably. */
-static vg_rc authenticate(vg_adminsvc *a, const uint8_t *pw, size_t len, uint64_t *wait_s)
-{
-	vg_rc rc, rr;
-
-	*wait_s = 0;
-	if (!a->configured)
-		return VG_ERR_STATE;
-	rc = gate(a, wait_s);
-	if (rc != VG_OK)
-		return rc;
-	rc = verify_password(a, pw, len);
-	if (rc != VG_OK && rc != VG_ERR_AUTH_FAILED)
-		return rc;
-	rr = record(a, rc == VG_OK);
-	return rc != VG_OK ? rc : rr;
+	vg_pwjob_run(&j);
+	return vg_adminsvc_pw_end(a, &j, token, why, why_len);
 }
 
 vg_rc vg_adminsvc_login(vg_adminsvc *a, uint32_t uid, const uint8_t *pw, size_t pw_len,
 			char token[static VG_TOKEN_HEX + 1], uint64_t *wait_s)
 {
-	vg_rc rc;
+	vg_pwjob j;
+	char why[8];
+	vg_rc rc = vg_adminsvc_login_begin(a, uid, pw, pw_len, &j, wait_s);
 
 	token[0] = '\0';
-	rc = authenticate(a, pw, pw_len, wait_s);
-	return rc == VG_OK ? new_session(a, uid, token) : rc;
+	if (rc != VG_OK)
+		return rc;
+	vg_pwjob_run(&j);
+	return vg_adminsvc_pw_end(a, &j, token, why, sizeof why);
 }
 
 void vg_adminsvc_logout(vg_adminsvc *a, const char *token)
@@ -240,19 +405,14 @@ vg_rc vg_adminsvc_passwd(vg_adminsvc *a, uint32_t uid, const uint8_t *old_pw, si
 			 const uint8_t *new_pw, size_t new_len, char token[static VG_TOKEN_HEX + 1],
 			 uint64_t *wait_s, char *why, size_t why_len)
 {
-	vg_rc rc;
+	vg_pwjob j;
+	vg_rc rc = vg_adminsvc_passwd_begin(a, uid, old_pw, old_len, new_pw, new_len, &j, wait_s);
 
 	token[0] = '\0';
-	rc = authenticate(a, old_pw, old_len, wait_s);
 	if (rc != VG_OK)
 		return rc;
-	rc = check_new_password(a, new_pw, new_len, why, why_len);
-	if (rc == VG_OK)
-		rc = store_password(a, new_pw, new_len);
-	if (rc != VG_OK)
-		return rc;
-	vg_session_revoke_all(a->sessions);
-	return new_session(a, uid, token);
+	vg_pwjob_run(&j);
+	return vg_adminsvc_pw_end(a, &j, token, why, why_len);
 }
 
 static bool key_name(const char *name, char out[VG_MAX_NAME_LEN + 1])

@@ -63,6 +63,56 @@ VG_NODISCARD vg_rc vg_adminsvc_setup(vg_adminsvc *a, uint32_t uid, const char *c
 /* Password login: VG_ERR_STATE if no credential; else as setup. */
 VG_NODISCARD vg_rc vg_adminsvc_login(vg_adminsvc *a, uint32_t uid, const uint8_t *pw, size_t pw_len,
 				     char token[static VG_TOKEN_HEX + 1], uint64_t *wait_s);
+/*
+ * The same three password operations in steps, so that the hashing
+ * (scrypt, about 0.1 s at the default cost) runs off the event loop
+ * (daemon/workers.h): a _begin function on the event loop checks the
+ * state and the throttle and copies what the work needs into *j (never
+ * more than one password operation at a time, device-wide: VG_ERR_LOCKED
+ * with *wait_s = 1 meanwhile, so that the throttle sees every attempt in
+ * order); vg_pwjob_run() hashes, on any thread, touching only *j; and
+ * vg_adminsvc_pw_end(), back on the event loop, records the outcome
+ * durably and makes the session, with the same results as the calls
+ * above. A begun job is always ended, by vg_adminsvc_pw_end() or, when
+ * its work never ran, vg_adminsvc_pw_abandon(); both wipe it.
+ */
+typedef enum vg_pwjob_kind {
+	VG_PWJOB_SETUP = 1,
+	VG_PWJOB_LOGIN,
+	VG_PWJOB_PASSWD,
+} vg_pwjob_kind;
+
+typedef struct vg_pwjob {
+	vg_pwjob_kind kind;
+	uint32_t uid;
+	vg_pw_params params;
+	uint8_t *pw, *new_pw; /* secret memory: the password, the new one */
+	size_t pw_len, new_len;
+	char stored[VG_PW_ENCODED_MAX]; /* the credential to check against */
+	char fresh[VG_PW_ENCODED_MAX];  /* the new credential (setup, passwd) */
+	vg_rc policy;                   /* passwd: the new password's policy */
+	char why[256];                  /* the policy's reason */
+	vg_rc rc;                       /* the password check's outcome */
+	vg_rc hash_rc;                  /* the new credential's hashing */
+} vg_pwjob;
+
+VG_NODISCARD vg_rc vg_adminsvc_setup_begin(vg_adminsvc *a, uint32_t uid, const char *code,
+					   const uint8_t *pw, size_t pw_len, vg_pwjob *j,
+					   uint64_t *wait_s, char *why, size_t why_len);
+VG_NODISCARD vg_rc vg_adminsvc_login_begin(vg_adminsvc *a, uint32_t uid, const uint8_t *pw,
+					   size_t pw_len, vg_pwjob *j, uint64_t *wait_s);
+VG_NODISCARD vg_rc vg_adminsvc_passwd_begin(vg_adminsvc *a, uint32_t uid, const uint8_t *old_pw,
+					    size_t old_len, const uint8_t *new_pw, size_t new_len,
+					    vg_pwjob *j, uint64_t *wait_s);
+void vg_pwjob_run(vg_pwjob *j);
+/* why (why_len) gets a refused new password's reason. */
+VG_NODISCARD vg_rc vg_adminsvc_pw_end(vg_adminsvc *a, vg_pwjob *j,
+				      char token[static VG_TOKEN_HEX + 1], char *why,
+				      size_t why_len);
+void vg_adminsvc_pw_abandon(vg_adminsvc *a, vg_pwjob *j);
+/* True between a _begin and its end. */
+bool vg_adminsvc_pw_busy(const vg_adminsvc *a);
+
 /* Ends one session (VG_OK also if it was unknown). */
 void vg_adminsvc_logout(vg_adminsvc *a, const char *token);
 /* Changes the password (the old one is checked and throttled); revokes

@@ -1,5 +1,6 @@
 /* op_admin.c - admin authentication (SFR 4.2.13). See ops.h. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "common/util.h"
 #include "daemon/ops.h"
@@ -7,7 +8,10 @@
 static void locked_why(vg_req *r, uint64_t wait_s)
 {
 	(void)snprintf(r->why_buf, sizeof r->why_buf,
-		       "too many failed attempts: try again in %llu s", (unsigned long long)wait_s);
+		       r->s->admin && wait_s == 1 && vg_adminsvc_pw_busy(r->s->admin)
+			   ? "another password check is in progress: try again in %llu s"
+			   : "too many failed attempts: try again in %llu s",
+		       (unsigned long long)wait_s);
 	r->why = r->why_buf;
 	vg_msgb_uint(&r->out, VG_A_WAIT, wait_s);
 }
@@ -21,6 +25,88 @@ static vg_rc reply_session(vg_req *r, vg_rc rc, const char *token, uint64_t wait
 		locked_why(r, wait_s);
 	}
 	return rc;
+}
+
+/* Password setup, login and change hash with scrypt (about 0.1 s): off
+ * the event loop, in the three steps of admin.h. */
+struct pw_job {
+	vg_req_job job;
+	vg_pwjob pw;
+};
+
+static void pw_run(vg_job *base)
+{
+	vg_pwjob_run(&((struct pw_job *)base)->pw);
+}
+
+static void why_of(vg_req *r, vg_rc rc)
+{
+	if (rc == VG_ERR_POLICY && r->op != VG_OP_ADMIN_LOGIN)
+		r->why = r->why_buf;
+	else if (rc == VG_ERR_STATE && r->op == VG_OP_ADMIN_SETUP)
+		r->why = vg_identity_provisioned(r->s->identity)
+			     ? "an admin is already set up: the setup code is spent"
+			     : "the device is not provisioned: no setup code yet";
+	else if (rc == VG_ERR_STATE)
+		r->why = "no admin is set up yet: use `voxguard admin setup`";
+	else if (rc == VG_ERR_AUTH_FAILED)
+		r->why = r->op == VG_OP_ADMIN_SETUP   ? "wrong setup code"
+			 : r->op == VG_OP_ADMIN_LOGIN ? "wrong password"
+						      : "wrong current password";
+}
+
+static vg_rc pw_finish(vg_req *r, vg_req_job *base)
+{
+	struct pw_job *j = (struct pw_job *)base;
+	char token[VG_TOKEN_HEX + 1] = "";
+	vg_rc rc = vg_adminsvc_pw_end(r->s->admin, &j->pw, token, r->why_buf, sizeof r->why_buf);
+
+	why_of(r, rc);
+	rc = reply_session(r, rc, token, 0);
+	vg_wipe(token, sizeof token);
+	return rc;
+}
+
+static void pw_abandon(vg_req *r, vg_req_job *base)
+{
+	vg_adminsvc_pw_abandon(r->s->admin, &((struct pw_job *)base)->pw);
+}
+
+static void pw_release(vg_req_job *base)
+{
+	vg_wipe(base, sizeof(struct pw_job));
+	free(base);
+}
+
+static vg_rc pw_begin(vg_req *r, const char *code, const uint8_t *pw, size_t pw_len,
+		      const uint8_t *npw, size_t npw_len)
+{
+	vg_adminsvc *a = r->s->admin;
+	struct pw_job *j = calloc(1, sizeof *j);
+	uint64_t wait_s = 0;
+	vg_rc rc;
+
+	if (!j)
+		return VG_ERR_NOMEM;
+	if (r->op == VG_OP_ADMIN_SETUP)
+		rc = vg_adminsvc_setup_begin(a, r->peer->uid, code, pw, pw_len, &j->pw, &wait_s,
+					     r->why_buf, sizeof r->why_buf);
+	else if (r->op == VG_OP_ADMIN_LOGIN)
+		rc = vg_adminsvc_login_begin(a, r->peer->uid, pw, pw_len, &j->pw, &wait_s);
+	else
+		rc = vg_adminsvc_passwd_begin(a, r->peer->uid, pw, pw_len, npw, npw_len, &j->pw,
+					      &wait_s);
+	if (rc != VG_OK) {
+		pw_release(&j->job);
+		why_of(r, rc);
+		return reply_session(r, rc, "", wait_s);
+	}
+	j->job.base.run = pw_run;
+	j->job.finish = pw_finish;
+	j->job.abandon = pw_abandon;
+	j->job.release = pw_release;
+	r->job = &j->job;
+	return VG_OK;
 }
 
 vg_rc vg_op_admin(vg_req *r)
@@ -40,27 +126,12 @@ vg_rc vg_op_admin(vg_req *r)
 		if (rc == VG_OK)
 			rc = vg_req_bytes(r, VG_A_PASSWORD, &pw, &pw_len, 4096);
 		if (rc == VG_OK)
-			rc = vg_adminsvc_setup(a, r->peer->uid, code, pw, pw_len, token, &wait_s,
-					       r->why_buf, sizeof r->why_buf);
+			rc = pw_begin(r, code, pw, pw_len, NULL, 0);
 		vg_wipe(code, sizeof code);
-		if (rc == VG_ERR_POLICY)
-			r->why = r->why_buf;
-		else if (rc == VG_ERR_STATE)
-			r->why = vg_identity_provisioned(r->s->identity)
-				     ? "an admin is already set up: the setup code is spent"
-				     : "the device is not provisioned: no setup code yet";
-		else if (rc == VG_ERR_AUTH_FAILED)
-			r->why = "wrong setup code";
-		break;
+		return rc;
 	case VG_OP_ADMIN_LOGIN:
 		rc = vg_req_bytes(r, VG_A_PASSWORD, &pw, &pw_len, 4096);
-		if (rc == VG_OK)
-			rc = vg_adminsvc_login(a, r->peer->uid, pw, pw_len, token, &wait_s);
-		if (rc == VG_ERR_STATE)
-			r->why = "no admin is set up yet: use `voxguard admin setup`";
-		else if (rc == VG_ERR_AUTH_FAILED)
-			r->why = "wrong password";
-		break;
+		return rc == VG_OK ? pw_begin(r, NULL, pw, pw_len, NULL, 0) : rc;
 	case VG_OP_ADMIN_LOGOUT:
 		if (vg_msg_text(&r->msg, VG_A_SESSION, token, sizeof token) == VG_OK)
 			vg_adminsvc_logout(a, token);
@@ -70,14 +141,7 @@ vg_rc vg_op_admin(vg_req *r)
 		rc = vg_req_bytes(r, VG_A_PASSWORD, &pw, &pw_len, 4096);
 		if (rc == VG_OK)
 			rc = vg_req_bytes(r, VG_A_NEW_PASSWORD, &npw, &npw_len, 4096);
-		if (rc == VG_OK)
-			rc = vg_adminsvc_passwd(a, r->peer->uid, pw, pw_len, npw, npw_len, token,
-						&wait_s, r->why_buf, sizeof r->why_buf);
-		if (rc == VG_ERR_POLICY)
-			r->why = r->why_buf;
-		else if (rc == VG_ERR_AUTH_FAILED)
-			r->why = "wrong current password";
-		break;
+		return rc == VG_OK ? pw_begin(r, NULL, pw, pw_len, npw, npw_len) : rc;
 	case VG_OP_ADMIN_KEY_ADD:
 		rc = vg_req_bytes(r, VG_A_DATA, &data, &len, 8192);
 		if (rc == VG_OK)

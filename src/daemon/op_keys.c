@@ -2,6 +2,10 @@
  * a namespace's keys or records. See ops.h. */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
 
 #include "common/util.h"
 #include "daemon/ops.h"
@@ -97,6 +101,67 @@ static vg_rc list(vg_req *r, bool keys)
 	return VG_OK;
 }
 
+/* A signature off the event loop (workers.h): the key is looked up and
+ * its usage policy checked here; the signing runs on a worker with a
+ * reference to the key and a copy of the data. */
+struct sign_job {
+	vg_req_job job;
+	EVP_PKEY *pkey;
+	vg_key_type type;
+	uint8_t *data, *sig;
+	size_t len, sig_len;
+	vg_rc rc;
+};
+
+static void sign_run(vg_job *base)
+{
+	struct sign_job *j = (struct sign_job *)base;
+
+	j->rc = vg_keystore_sign_with(j->pkey, j->type, j->data, j->len, &j->sig, &j->sig_len);
+}
+
+static vg_rc sign_finish(vg_req *r, vg_req_job *base)
+{
+	struct sign_job *j = (struct sign_job *)base;
+
+	if (j->rc == VG_OK)
+		vg_msgb_bytes(&r->out, VG_A_SIG, j->sig, j->sig_len);
+	return j->rc;
+}
+
+static void sign_release(vg_req_job *base)
+{
+	struct sign_job *j = (struct sign_job *)base;
+
+	EVP_PKEY_free(j->pkey);
+	vg_free(j->data, j->len);
+	free(j->sig);
+	free(j);
+}
+
+static vg_rc sign_defer(vg_req *r, const uint8_t *data, size_t len)
+{
+	struct sign_job *j = calloc(1, sizeof *j);
+	vg_rc rc;
+
+	if (!j)
+		return VG_ERR_NOMEM;
+	j->job.base.run = sign_run;
+	j->job.finish = sign_finish;
+	j->job.release = sign_release;
+	j->data = malloc(len ? len : 1);
+	rc = j->data ? vg_keystore_sign_key(r->s->ks, r->owner, r->name, &j->pkey, &j->type)
+		     : VG_ERR_NOMEM;
+	if (rc != VG_OK) {
+		sign_release(&j->job);
+		return rc;
+	}
+	memcpy(j->data, data, len);
+	j->len = len;
+	r->job = &j->job;
+	return VG_OK;
+}
+
 vg_rc vg_op_key(vg_req *r)
 {
 	vg_keystore *ks = r->s->ks;
@@ -142,10 +207,8 @@ vg_rc vg_op_key(vg_req *r)
 	case VG_OP_KEY_SIGN:
 		rc = vg_req_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN);
 		if (rc == VG_OK)
-			rc = vg_keystore_sign(ks, r->owner, r->name, data, len, &out, &out_len);
-		if (rc == VG_OK)
-			vg_msgb_bytes(&r->out, VG_A_SIG, out, out_len);
-		break;
+			rc = sign_defer(r, data, len);
+		return rc;
 	case VG_OP_KEY_VERIFY:
 		rc = vg_req_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN);
 		if (rc == VG_OK)

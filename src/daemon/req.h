@@ -17,11 +17,30 @@
 
 #include "daemon/policy.h"
 #include "daemon/service.h"
+#include "daemon/workers.h"
 #include "proto/wire.h"
 
 struct vg_op_def;
+typedef struct vg_req vg_req;
 
-typedef struct vg_req {
+/*
+ * CPU-heavy work off the event loop (workers.h). A handler that defers
+ * sets r->job and returns VG_OK: job->base.run() then computes on a worker
+ * thread from what the job owns (never service state, nor r->msg, which
+ * is gone by then), and job->finish(), back on the event loop, completes
+ * the request like a handler: it writes r->out and returns the outcome.
+ * job->release() wipes and frees the job, in every case, also when the
+ * work never ran (finish is then not called; abandon() is, if set).
+ */
+typedef struct vg_req_job vg_req_job;
+struct vg_req_job {
+	vg_job base;
+	vg_rc (*finish)(vg_req *r, vg_req_job *j);
+	void (*abandon)(vg_req *r, vg_req_job *j);
+	void (*release)(vg_req_job *j);
+};
+
+struct vg_req {
 	vg_service *s;
 	const vg_peer *peer;
 	vg_msg msg;
@@ -35,7 +54,8 @@ typedef struct vg_req {
 	bool recovery_denied; /* refused because the platform is in recovery */
 	bool deferred;        /* a batched put: reply after the group commit */
 	bool presence;        /* factory reset by the reset button */
-} vg_req;
+	vg_req_job *job;      /* deferred work (see above), or NULL */
+};
 
 /* A required bytes argument of at most max bytes (VG_ERR_TOO_LARGE). */
 VG_NODISCARD vg_rc vg_req_bytes(vg_req *r, unsigned key, const uint8_t **p, size_t *len,

@@ -217,9 +217,37 @@ vg_rc vg_reqmgr_error_reply(vg_rc rc, const char *why, uint8_t **reply, size_t *
 	return error_reply(rc, why, reply, reply_len);
 }
 
+struct vg_reqmgr_pending {
+	vg_req r;
+	vg_peer peer;
+};
+
+/* The reply to a request whose outcome is rc (and the audit of it). */
+static void finish_reply(vg_req *r, vg_rc rc, uint8_t **reply, size_t *reply_len)
+{
+	audit_result(r, rc);
+	if (r->s->debug.unlocked)
+		/* The debug function: a trace of every request (SFR 4.3.1). */
+		(void)fprintf(stderr, "voxguardd: debug trace: uid %u pid %d op %s: %s\n",
+			      r->peer->uid, r->peer->pid, r->def ? r->def->name : "unknown",
+			      vg_rc_str(rc));
+	if (!reply) {
+		vg_msgb_free(&r->out);
+		return;
+	}
+	if (rc == VG_OK) {
+		rc = vg_wire_encode(VG_OK, &r->out, reply, reply_len);
+		if (rc != VG_OK)
+			VG_IGNORE(error_reply(rc, NULL, reply, reply_len));
+	} else {
+		vg_msgb_free(&r->out);
+		VG_IGNORE(error_reply(rc, r->why, reply, reply_len));
+	}
+}
+
 vg_rc vg_reqmgr_handle(vg_service *s, const vg_peer *peer, const uint8_t *payload, size_t len,
 		       const vg_reqmgr_batch *batch, uint8_t **reply, size_t *reply_len,
-		       bool *deferred)
+		       bool *deferred, vg_reqmgr_pending **pending)
 {
 	vg_req r = {.s = s, .peer = peer, .owner = peer->uid};
 	vg_rc rc, erc;
@@ -227,6 +255,8 @@ vg_rc vg_reqmgr_handle(vg_service *s, const vg_peer *peer, const uint8_t *payloa
 	*reply = NULL;
 	*reply_len = 0;
 	*deferred = false;
+	if (pending)
+		*pending = NULL;
 	rc = vg_wire_decode(payload, len, &r.msg);
 	if (rc != VG_OK) {
 		/* Garbage: answer once, then the connection is closed. */
@@ -241,23 +271,67 @@ vg_rc vg_reqmgr_handle(vg_service *s, const vg_peer *peer, const uint8_t *payloa
 	if (batch && (!r.def || !(r.def->flags & VG_OPF_BATCH)))
 		batch->commit(batch->ctx);
 	rc = vg_msgb_init(&r.out);
-	if (rc == VG_OK) {
+	if (rc == VG_OK)
 		rc = dispatch(&r);
-		audit_result(&r, rc);
+	vg_msg_free(&r.msg); /* the payload is the caller's: nothing may keep it */
+	if (rc == VG_OK && r.job) {
+		vg_reqmgr_pending *p = pending ? calloc(1, sizeof *p) : NULL;
+		if (p) {
+			p->r = r;
+			p->peer = *peer;
+			p->r.peer = &p->peer;
+			if (r.why == r.why_buf)
+				p->r.why = p->r.why_buf;
+			*pending = p;
+			return VG_OK;
+		}
+		/* No pool (or no memory for the wait): the work runs here. */
+		r.job->base.run(&r.job->base);
+		rc = r.job->finish(&r, r.job);
+		r.job->release(r.job);
+		r.job = NULL;
 	}
-	if (s->debug.unlocked)
-		/* The debug function: a trace of every request (SFR 4.3.1). */
-		(void)fprintf(stderr, "voxguardd: debug trace: uid %u pid %d op %s: %s\n",
-			      peer->uid, peer->pid, r.def ? r.def->name : "unknown", vg_rc_str(rc));
 	*deferred = rc == VG_OK && r.deferred;
-	if (rc == VG_OK) {
-		rc = vg_wire_encode(VG_OK, &r.out, reply, reply_len);
-		if (rc != VG_OK)
-			VG_IGNORE(error_reply(rc, NULL, reply, reply_len));
-	} else {
-		vg_msgb_free(&r.out);
-		VG_IGNORE(error_reply(rc, r.why, reply, reply_len));
+	finish_reply(&r, rc, reply, reply_len);
+	return VG_OK;
+}
+
+vg_job *vg_reqmgr_job(vg_reqmgr_pending *p)
+{
+	return &p->r.job->base;
+}
+
+int vg_reqmgr_cost(const vg_reqmgr_pending *p)
+{
+	return p->r.def ? (int)p->r.def->cost : 0;
+}
+
+uint32_t vg_reqmgr_uid(const vg_reqmgr_pending *p)
+{
+	return p->peer.uid;
+}
+
+vg_rc vg_reqmgr_complete(vg_reqmgr_pending *p, vg_rc refused, const char *why, uint8_t **reply,
+			 size_t *reply_len)
+{
+	vg_req *r = &p->r;
+	vg_rc rc;
+
+	if (reply) {
+		*reply = NULL;
+		*reply_len = 0;
 	}
-	vg_msg_free(&r.msg);
+	if (refused == VG_OK) {
+		rc = r->job->finish(r, r->job);
+	} else {
+		if (r->job->abandon)
+			r->job->abandon(r, r->job);
+		rc = refused;
+		r->why = why;
+	}
+	r->job->release(r->job);
+	r->job = NULL;
+	finish_reply(r, rc, reply, reply_len);
+	free(p);
 	return VG_OK;
 }

@@ -215,7 +215,7 @@ static void start_reply(struct server *sv, struct conn *c)
 	/* The request manager commits the pending batch first unless this is
 	 * another batched put: it decodes the operation anyway. */
 	rc = vg_reqmgr_handle(sv->s, &c->peer, c->buf, c->want, &batch, &reply, &reply_len,
-			      &deferred);
+			      &deferred, NULL);
 	c->deferred = deferred;
 
 	/* The request may hold a secret (a record value): wipe it now. */

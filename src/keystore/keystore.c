@@ -121,8 +121,7 @@ vg_rc vg_keystore_blob_decode(const uint8_t *blob, size_t len, vg_key_info *info
 	info->owner_uid = (uint32_t)get_be(blob + 9, 4);
 	info->created = get_be(blob + 13, 8);
 	n = (size_t)get_be(blob + 21, 2);
-	if (n != len - BLOB_HDR ||
-	    (info->usage & ~allowed_for(info->type, info->owner_uid)))
+	if (n != len - BLOB_HDR || (info->usage & ~allowed_for(info->type, info->owner_uid)))
 		return VG_ERR_INTEGRITY;
 	p = blob + BLOB_HDR;
 	switch (info->type) {
@@ -483,30 +482,41 @@ out:
 	return rc;
 }
 
-vg_rc vg_keystore_sign(vg_keystore *ks, uint32_t owner, const char *name, const uint8_t *msg,
-		       size_t len, uint8_t **sig, size_t *sig_len)
+vg_rc vg_keystore_sign_key(vg_keystore *ks, uint32_t owner, const char *name, EVP_PKEY **pkey,
+			   vg_key_type *type)
 {
 	struct cached *c;
-	EVP_MD_CTX *md = NULL;
-	size_t n = 0;
 	vg_rc rc = load(ks, owner, name, &c);
 
-	*sig = NULL;
-	*sig_len = 0;
+	*pkey = NULL;
 	if (rc != VG_OK)
 		return rc;
 	if ((rc = need(c, VG_USE_SIGN)) != VG_OK)
 		return rc;
 	if (!c->pkey)
 		return VG_ERR_POLICY;
-	md = EVP_MD_CTX_new();
+	if (EVP_PKEY_up_ref(c->pkey) != 1)
+		return VG_ERR_CRYPTO;
+	*pkey = c->pkey;
+	*type = c->info.type;
+	return VG_OK;
+}
+
+vg_rc vg_keystore_sign_with(EVP_PKEY *pkey, vg_key_type type, const uint8_t *msg, size_t len,
+			    uint8_t **sig, size_t *sig_len)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t n = 0;
+	vg_rc rc = VG_ERR_CRYPTO;
+
+	*sig = NULL;
+	*sig_len = 0;
 	if (!md)
 		return VG_ERR_NOMEM;
-	rc = VG_ERR_CRYPTO;
 	/* P-256: ECDSA over SHA-256, DER (what `openssl dgst -sha256 -verify`
 	 * takes); Ed25519: pure EdDSA, no pre-hash (RFC 8032). */
-	if (EVP_DigestSignInit_ex(md, NULL, c->info.type == VG_KEY_P256 ? "SHA256" : NULL, NULL,
-				  NULL, c->pkey, NULL) != 1 ||
+	if (EVP_DigestSignInit_ex(md, NULL, type == VG_KEY_P256 ? "SHA256" : NULL, NULL, NULL, pkey,
+				  NULL) != 1 ||
 	    EVP_DigestSign(md, NULL, &n, msg, len) != 1)
 		goto out;
 	*sig = malloc(n);
@@ -523,6 +533,21 @@ vg_rc vg_keystore_sign(vg_keystore *ks, uint32_t owner, const char *name, const 
 	rc = VG_OK;
 out:
 	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+vg_rc vg_keystore_sign(vg_keystore *ks, uint32_t owner, const char *name, const uint8_t *msg,
+		       size_t len, uint8_t **sig, size_t *sig_len)
+{
+	EVP_PKEY *pkey = NULL;
+	vg_key_type type = 0;
+	vg_rc rc = vg_keystore_sign_key(ks, owner, name, &pkey, &type);
+
+	*sig = NULL;
+	*sig_len = 0;
+	if (rc == VG_OK)
+		rc = vg_keystore_sign_with(pkey, type, msg, len, sig, sig_len);
+	EVP_PKEY_free(pkey);
 	return rc;
 }
 

@@ -81,6 +81,18 @@ VG_NODISCARD vg_rc vg_keystore_list(vg_keystore *ks, uint32_t owner,
 /* SubjectPublicKeyInfo, PEM or DER; callee-allocated. */
 VG_NODISCARD vg_rc vg_keystore_public(vg_keystore *ks, uint32_t owner, const char *name, bool pem,
 				      uint8_t **out, size_t *len);
+/* The signing key for use off the event loop (daemon/workers.h): checks
+ * the key's usage policy like vg_keystore_sign and returns the key with a
+ * reference of the caller's (EVP_PKEY_free when done) and its type. */
+struct evp_pkey_st;
+VG_NODISCARD vg_rc vg_keystore_sign_key(vg_keystore *ks, uint32_t owner, const char *name,
+					struct evp_pkey_st **pkey, vg_key_type *type);
+/* The signature vg_keystore_sign makes, with a key from
+ * vg_keystore_sign_key: touches nothing but its arguments, so it may run
+ * on any thread (callee-allocated *sig, free()). */
+VG_NODISCARD vg_rc vg_keystore_sign_with(struct evp_pkey_st *pkey, vg_key_type type,
+					 const uint8_t *msg, size_t len, uint8_t **sig,
+					 size_t *sig_len);
 VG_NODISCARD vg_rc vg_keystore_sign(vg_keystore *ks, uint32_t owner, const char *name,
 				    const uint8_t *msg, size_t len, uint8_t **sig, size_t *sig_len);
 /* VG_OK valid, VG_ERR_VERIFY_FAILED invalid. For HMAC keys sig is the tag. */

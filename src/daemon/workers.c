@@ -1,0 +1,173 @@
+/* workers.c - see workers.h */
+#include "daemon/workers.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define MAX_THREADS 8u
+#define MAX_QUEUED  1024u
+
+struct vg_workers {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	vg_job *q_head, *q_tail;       /* submitted, not started */
+	vg_job *done_head, *done_tail; /* finished, not taken */
+	size_t queued, busy;
+	bool stopping;
+	int efd;
+	unsigned n;
+	pthread_t th[MAX_THREADS];
+};
+
+static void push(vg_job **head, vg_job **tail, vg_job *j)
+{
+	j->next = NULL;
+	if (*tail)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+}
+
+static void *worker(void *arg)
+{
+	vg_workers *w = arg;
+
+	for (;;) {
+		vg_job *j;
+		uint64_t one = 1;
+
+		(void)pthread_mutex_lock(&w->mu);
+		while (!w->q_head && !w->stopping)
+			(void)pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->q_head) {
+			(void)pthread_mutex_unlock(&w->mu);
+			return NULL;
+		}
+		j = w->q_head;
+		w->q_head = j->next;
+		if (!w->q_head)
+			w->q_tail = NULL;
+		w->queued--;
+		(void)pthread_mutex_unlock(&w->mu);
+
+		j->run(j);
+
+		(void)pthread_mutex_lock(&w->mu);
+		push(&w->done_head, &w->done_tail, j);
+		(void)pthread_mutex_unlock(&w->mu);
+		/* An eventfd write of 1 never blocks short of 2^64-2 pending. */
+		while (write(w->efd, &one, sizeof one) < 0 && errno == EINTR)
+			;
+	}
+}
+
+vg_rc vg_workers_start(vg_workers **out, unsigned n)
+{
+	vg_workers *w = calloc(1, sizeof *w);
+
+	*out = NULL;
+	if (!w)
+		return VG_ERR_NOMEM;
+	if (n == 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n = c < 1 ? 1u : (unsigned)c;
+	}
+	if (n > MAX_THREADS)
+		n = MAX_THREADS;
+	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->efd < 0 || pthread_mutex_init(&w->mu, NULL) != 0) {
+		if (w->efd >= 0)
+			(void)close(w->efd);
+		free(w);
+		return VG_ERR_IO;
+	}
+	if (pthread_cond_init(&w->cv, NULL) != 0) {
+		(void)pthread_mutex_destroy(&w->mu);
+		(void)close(w->efd);
+		free(w);
+		return VG_ERR_IO;
+	}
+	for (w->n = 0; w->n < n; w->n++)
+		if (pthread_create(&w->th[w->n], NULL, worker, w) != 0)
+			break;
+	if (w->n == 0) {
+		vg_workers_stop(&w);
+		return VG_ERR_IO;
+	}
+	*out = w;
+	return VG_OK;
+}
+
+int vg_workers_fd(const vg_workers *w)
+{
+	return w->efd;
+}
+
+unsigned vg_workers_threads(const vg_workers *w)
+{
+	return w->n;
+}
+
+vg_rc vg_workers_submit(vg_workers *w, vg_job *j)
+{
+	vg_rc rc = VG_OK;
+
+	(void)pthread_mutex_lock(&w->mu);
+	if (w->queued >= MAX_QUEUED) {
+		rc = VG_ERR_TOO_LARGE;
+	} else {
+		push(&w->q_head, &w->q_tail, j);
+		w->queued++;
+		w->busy++;
+		(void)pthread_cond_signal(&w->cv);
+	}
+	(void)pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+vg_job *vg_workers_take_done(vg_workers *w)
+{
+	vg_job *list;
+	uint64_t v;
+
+	while (read(w->efd, &v, sizeof v) < 0 && errno == EINTR)
+		;
+	(void)pthread_mutex_lock(&w->mu);
+	list = w->done_head;
+	w->done_head = w->done_tail = NULL;
+	for (vg_job *j = list; j; j = j->next)
+		w->busy--;
+	(void)pthread_mutex_unlock(&w->mu);
+	return list;
+}
+
+size_t vg_workers_busy(const vg_workers *w)
+{
+	return w->busy; /* read on the event loop's thread, which alone changes it down */
+}
+
+void vg_workers_stop(vg_workers **pw)
+{
+	vg_workers *w;
+
+	if (!pw || !*pw)
+		return;
+	w = *pw;
+	(void)pthread_mutex_lock(&w->mu);
+	w->stopping = true;
+	(void)pthread_cond_broadcast(&w->cv);
+	(void)pthread_mutex_unlock(&w->mu);
+	for (unsigned i = 0; i < w->n; i++)
+		(void)pthread_join(w->th[i], NULL);
+	(void)pthread_cond_destroy(&w->cv);
+	(void)pthread_mutex_destroy(&w->mu);
+	(void)close(w->efd);
+	free(w);
+	*pw = NULL;
+}

@@ -1,0 +1,49 @@
+/*
+ * workers.h - a small pool of threads for CPU-heavy work, so that no
+ * request blocks the others (SFR 4.2.10: one uid's password checks or
+ * signatures do not stall another's requests).
+ *
+ * What runs on a worker is pure computation on inputs the job owns (a
+ * password and its stored hash, a key reference and a digest): never the
+ * database, the audit log or any other service state, which stay on the
+ * event loop's thread. The event loop submits a job, and learns that jobs
+ * have finished when vg_workers_fd() becomes readable; it then takes them
+ * with vg_workers_take_done() and finishes each on its own thread.
+ *
+ * Threads are started by vg_workers_start(), after the service dropped its
+ * privileges and installed its seccomp filter (the filter and the
+ * credentials are inherited). Ownership: a submitted job belongs to the
+ * pool until vg_workers_take_done() hands it back.
+ */
+#ifndef VG_DAEMON_WORKERS_H
+#define VG_DAEMON_WORKERS_H
+
+#include <stddef.h>
+
+#include "voxguard/voxguard.h"
+
+typedef struct vg_job vg_job;
+struct vg_job {
+	void (*run)(vg_job *j); /* on a worker thread */
+	vg_job *next;           /* the pool's */
+};
+
+typedef struct vg_workers vg_workers;
+
+/* n threads (0: one per online core, at most 8). */
+VG_NODISCARD vg_rc vg_workers_start(vg_workers **out, unsigned n);
+/* Readable (an eventfd) when finished jobs wait to be taken. */
+int vg_workers_fd(const vg_workers *w);
+/* Queues j; VG_ERR_TOO_LARGE when the queue holds max_queued jobs. */
+VG_NODISCARD vg_rc vg_workers_submit(vg_workers *w, vg_job *j);
+/* The finished jobs, oldest first (NULL when none); resets the fd. */
+vg_job *vg_workers_take_done(vg_workers *w);
+/* Jobs submitted and not yet taken back. */
+size_t vg_workers_busy(const vg_workers *w);
+unsigned vg_workers_threads(const vg_workers *w);
+/* Waits for the running jobs, then stops the threads. Jobs still queued
+ * or finished are handed back through vg_workers_take_done() first by
+ * the caller; NULL is fine. */
+void vg_workers_stop(vg_workers **w);
+
+#endif
