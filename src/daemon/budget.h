@@ -102,7 +102,7 @@ uint64_t vg_budget_get(const vg_budget *b, unsigned res);
 typedef struct vg_budget_use {
 	uint32_t conns;          /* connections open */
 	uint64_t inflight_bytes; /* request bytes buffered */
-	uint64_t refused;        /* requests and connections refused (since start) */
+	uint64_t refused;        /* refusals in the current audit window */
 } vg_budget_use;
 
 /* The server registers a meter while it runs (vg_service.budget_meter);
