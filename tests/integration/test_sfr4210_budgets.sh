@@ -110,6 +110,21 @@ check "SFR 4.2.10: idle connections of every uid are closed" grep -q '^closed af
 as vgalice "$IPC_PROBE" "$SOCK" conns 14 >"$W/conns-alice"
 check "SFR 4.2.10: a uid rule gives vgalice 12 connections, more than vgbob's 10" grep -q '^ok 12 refused 2' "$W/conns-alice"
 check "SFR 4.2.10: her refusal names her limit" grep -q "^msg: 21 quota exceeded: too many connections for uid $ALICE (limit 12)" "$W/conns-alice"
+# The CLI shows the reason too (the service may refuse before the request
+# is even sent: the client still reads the reply).
+mkfifo "$W/hold"
+( as vgbob "$IPC_PROBE" "$SOCK" hold 10 <"$W/hold" >/dev/null ) &
+hp=$!
+exec 9>"$W/hold"
+sleep 1
+cliok=0
+for i in 1 2 3 4 5; do
+	set +e; as vgbob "$VOXGUARD" --socket "$SOCK" status >"$W/cli" 2>&1; rc=$?; set -e
+	[ "$rc" = 2 ] && grep -q "quota exceeded: too many connections for uid $BOB (limit 10)" "$W/cli" && cliok=$((cliok + 1))
+done
+exec 9>&-
+wait $hp || true
+check "SFR 4.2.10: the CLI over budget exits 2 with the quota message ($cliok of 5)" test "$cliok" = 5
 P conns 30 >"$W/conns-root"
 check "SFR 4.2.10: root's budget is larger (30 connections at once)" grep -q '^ok 30 refused 0' "$W/conns-root"
 
