@@ -451,6 +451,104 @@ static void test_config_error_names_line(void **state)
 	assert_non_null(strstr(err, "line 1"));
 }
 
+/* SFR 4.2.10: budget rules parse for the default, a uid and a group, with
+ * K/M/G suffixes; a repeated rule replaces the earlier one; the canonical
+ * dump is sorted, so the order of the lines does not change it. */
+static void test_config_budget_rules(void **state)
+{
+	vg_config a, b;
+	char err[128] = "", ta[8192], tb[8192];
+	size_t na, nb;
+	static const char text[] = "budget.default.store_bytes = 1048576\n"
+				   "budget.uid.1000.keys = 64\n"
+				   "budget.group.audio.conns = 16\n"
+				   "budget.group.my.team-1.inflight_bytes = 2M\n"
+				   "budget.uid.1000.keys = 65\n"
+				   "budget.default.idle_ms = 1K\n"
+				   "budget.uid.0.store_bytes = 1G\n";
+	static const char reordered[] = "budget.uid.0.store_bytes = 1G\n"
+					"budget.default.idle_ms = 1024\n"
+					"budget.group.my.team-1.inflight_bytes = 2097152\n"
+					"budget.uid.1000.keys = 65\n"
+					"budget.group.audio.conns = 16\n"
+					"budget.default.store_bytes = 1M\n";
+
+	(void)state;
+	assert_int_equal(parse(&a, text, err, sizeof err), VG_OK);
+	assert_int_equal(a.n_budget, 6);
+	/* Sorted: default rules, then groups by name, then uids by number. */
+	assert_int_equal(a.budget[0].scope, VG_BUDGET_SCOPE_DEFAULT);
+	assert_int_equal(a.budget[0].res, VG_BUDGET_IDLE_MS);
+	assert_int_equal(a.budget[0].value, 1024);
+	assert_int_equal(a.budget[1].res, VG_BUDGET_STORE_BYTES);
+	assert_int_equal(a.budget[1].value, 1048576);
+	assert_int_equal(a.budget[2].scope, VG_BUDGET_SCOPE_GROUP);
+	assert_string_equal(a.budget[2].group, "audio");
+	assert_int_equal(a.budget[2].value, 16);
+	assert_string_equal(a.budget[3].group, "my.team-1");
+	assert_int_equal(a.budget[3].res, VG_BUDGET_INFLIGHT_BYTES);
+	assert_int_equal(a.budget[3].value, 2u << 20);
+	assert_int_equal(a.budget[4].scope, VG_BUDGET_SCOPE_UID);
+	assert_int_equal(a.budget[4].uid, 0);
+	assert_true(a.budget[4].value == (UINT64_C(1) << 30));
+	assert_int_equal(a.budget[5].uid, 1000);
+	assert_int_equal(a.budget[5].value, 65);
+
+	na = vg_config_format(&a, ta, sizeof ta);
+	assert_true(na > 0);
+	assert_non_null(strstr(ta, "budget.uid.1000.keys = 65\n"));
+	assert_non_null(strstr(ta, "budget.group.audio.conns = 16\n"));
+	assert_int_equal(parse(&b, reordered, err, sizeof err), VG_OK);
+	nb = vg_config_format(&b, tb, sizeof tb);
+	assert_int_equal(na, nb);
+	assert_memory_equal(ta, tb, na);
+	/* The dump parses back to the same rules. */
+	assert_int_equal(parse(&b, ta, err, sizeof err), VG_OK);
+	assert_memory_equal(&a, &b, sizeof a);
+}
+
+/* SFR 4.2.10 / AVS SDK (protect configuration): a malformed budget rule is
+ * refused with its line number, never ignored. */
+static void test_config_budget_rules_rejected(void **state)
+{
+	vg_config c;
+	char err[128], big[8192];
+	size_t len = 0;
+
+	(void)state;
+	assert_kv_invalid("budget.default.cpu", "4");    /* unknown resource */
+	assert_kv_invalid("budget.default", "4");        /* no resource */
+	assert_kv_invalid("budget.everyone.conns", "4"); /* unknown scope */
+	assert_kv_invalid("budget.uid.conns", "4");      /* no uid */
+	assert_kv_invalid("budget.uid.-1.conns", "4");   /* not a number */
+	assert_kv_invalid("budget.uid.1x.conns", "4");
+	assert_kv_invalid("budget.uid.4294967295.conns", "4");  /* (uid_t)-1 */
+	assert_kv_invalid("budget.uid.99999999999.conns", "4"); /* overflow */
+	assert_kv_invalid("budget.group..conns", "4");          /* empty group */
+	assert_kv_invalid("budget.group.a/b.conns", "4");       /* bad group name */
+	assert_kv_invalid("budget.default.conns", "0");         /* below the minimum */
+	assert_kv_invalid("budget.default.conns", "5000");      /* above the maximum */
+	assert_kv_invalid("budget.default.conns", "");
+	assert_kv_invalid("budget.default.conns", "-3");
+	assert_kv_invalid("budget.default.conns", "4 K");
+	assert_kv_invalid("budget.default.conns", "4k"); /* suffixes are K, M, G */
+	assert_kv_invalid("budget.default.store_bytes", "1T");
+	assert_kv_invalid("budget.default.store_bytes", "0x10");
+	assert_kv_invalid("budget.default.store_bytes", "18014398509481984G"); /* overflow */
+	assert_kv_invalid("budget.default.inflight_bytes", "2G");
+	assert_kv_invalid("budget.default.idle_ms", "99");
+	/* At most VG_CFG_MAX_BUDGET_RULES rules. */
+	for (unsigned i = 0; i < VG_CFG_MAX_BUDGET_RULES; i++)
+		len += (size_t)snprintf(big + len, sizeof big - len, "budget.uid.%u.keys = 1\n", i);
+	assert_int_equal(parse(&c, big, err, sizeof err), VG_OK);
+	assert_int_equal(c.n_budget, VG_CFG_MAX_BUDGET_RULES);
+	/* Replacing one is still fine; one more is not. */
+	(void)snprintf(big + len, sizeof big - len,
+		       "budget.uid.3.keys = 2\nbudget.uid.%u.keys = 1\n", VG_CFG_MAX_BUDGET_RULES);
+	assert_int_equal(parse(&c, big, err, sizeof err), VG_ERR_INVALID);
+	assert_non_null(strstr(err, "line 66"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +568,8 @@ int main(void)
 	    cmocka_unit_test(test_config_file_over_64k_rejected),
 	    cmocka_unit_test(test_config_error_names_line),
 	    cmocka_unit_test(test_config_update_settings),
+	    cmocka_unit_test(test_config_budget_rules),
+	    cmocka_unit_test(test_config_budget_rules_rejected),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

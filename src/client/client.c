@@ -1,5 +1,6 @@
 /* client.c - libvoxguard: see include/voxguard/voxguard.h */
 #include <errno.h>
+#include <poll.h>
 #include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,9 +172,17 @@ static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
 		return rc;
 	rc = send_all(c->fd, frame, frame_len);
 	vg_free(frame, frame_len);
-	if (rc != VG_OK)
-		return rc;
-	rc = recv_frame(c->fd, &payload, &len);
+	if (rc != VG_OK) {
+		/* A service that refused the connection (a budget, SFR 4.2.10)
+		 * replies and closes, maybe before the request went out: its
+		 * reason is still there to read, without blocking. */
+		struct pollfd pf = {.fd = c->fd, .events = POLLIN};
+		if (poll(&pf, 1, 0) != 1 || recv_frame(c->fd, &payload, &len) != VG_OK)
+			return rc;
+		rc = VG_OK;
+	} else {
+		rc = recv_frame(c->fd, &payload, &len);
+	}
 	if (rc == VG_OK)
 		rc = vg_wire_decode(payload, len, reply);
 	vg_free(payload, len);

@@ -61,10 +61,177 @@ static bool set_str(char *dst, size_t cap, const char *v, bool allow_empty)
 	return true;
 }
 
+/* ---- budget rules: budget.default.RES, budget.uid.UID.RES, budget.group.NAME.RES ---- */
+
+static const struct {
+	const char *name;
+	uint64_t min, max;
+} budget_res[VG_BUDGET_N_RES] = {
+    [VG_BUDGET_CONNS] = {"conns", 1, 4096},
+    [VG_BUDGET_INFLIGHT_BYTES] = {"inflight_bytes", 1024, UINT64_C(1) << 30},
+    [VG_BUDGET_IDLE_MS] = {"idle_ms", 100, 86400000},
+    [VG_BUDGET_STORE_RECORDS] = {"store_records", 0, 1000000000},
+    [VG_BUDGET_STORE_BYTES] = {"store_bytes", 0, UINT64_C(1) << 40},
+    [VG_BUDGET_KEYS] = {"keys", 0, 1000000},
+    [VG_BUDGET_HEAVY_OPS] = {"heavy_ops", 0, 1024},
+};
+
+const char *vg_config_budget_res_name(unsigned res)
+{
+	return res < VG_BUDGET_N_RES ? budget_res[res].name : NULL;
+}
+
+/* Decimal with an optional K, M or G suffix (binary multiples). */
+static bool parse_size(const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char num[32];
+	size_t n = strlen(v);
+	unsigned shift = 0;
+	uint64_t x;
+
+	if (n == 0 || n >= sizeof num)
+		return false;
+	memcpy(num, v, n + 1);
+	switch (num[n - 1]) {
+	case 'K':
+		shift = 10;
+		break;
+	case 'M':
+		shift = 20;
+		break;
+	case 'G':
+		shift = 30;
+		break;
+	default:
+		break;
+	}
+	if (shift)
+		num[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)num[i]))
+			return false;
+	if (!parse_u64(num, 0, UINT64_MAX >> shift, 10, &x))
+		return false;
+	x <<= shift;
+	if (x < min || x > max)
+		return false;
+	*out = x;
+	return true;
+}
+
+static int budget_rule_cmp(const vg_budget_rule *a, const vg_budget_rule *b)
+{
+	int d;
+
+	if (a->scope != b->scope)
+		return a->scope < b->scope ? -1 : 1;
+	if (a->uid != b->uid)
+		return a->uid < b->uid ? -1 : 1;
+	d = strcmp(a->group, b->group);
+	if (d)
+		return d;
+	return a->res == b->res ? 0 : a->res < b->res ? -1 : 1;
+}
+
+/* k is "budget.SCOPE.RES"; the resource is after the last dot (a group
+ * name may itself hold dots). */
+static bool apply_budget(vg_config *c, const char *k, const char *v)
+{
+	vg_budget_rule r = {0};
+	const char *scope = k + strlen("budget."), *dot = strrchr(k, '.');
+	size_t slen;
+	uint64_t x;
+	uint32_t i;
+	int d = 1;
+
+	if (dot < scope)
+		return false;
+	slen = (size_t)(dot - scope);
+	for (r.res = 0; r.res < VG_BUDGET_N_RES; r.res++)
+		if (strcmp(dot + 1, budget_res[r.res].name) == 0)
+			break;
+	if (r.res == VG_BUDGET_N_RES)
+		return false;
+	if (slen == 7 && strncmp(scope, "default", 7) == 0) {
+		r.scope = VG_BUDGET_SCOPE_DEFAULT;
+	} else if (slen > 4 && strncmp(scope, "uid.", 4) == 0) {
+		char num[16];
+		if (slen - 4 >= sizeof num)
+			return false;
+		memcpy(num, scope + 4, slen - 4);
+		num[slen - 4] = '\0';
+		for (const char *p = num; *p; p++)
+			if (!isdigit((unsigned char)*p))
+				return false;
+		if (!parse_u64(num, 0, UINT32_MAX - 1, 10, &x))
+			return false;
+		r.scope = VG_BUDGET_SCOPE_UID;
+		r.uid = (uint32_t)x;
+	} else if (slen > 6 && strncmp(scope, "group.", 6) == 0) {
+		if (slen - 6 >= sizeof r.group)
+			return false;
+		memcpy(r.group, scope + 6, slen - 6);
+		r.group[slen - 6] = '\0';
+		/* POSIX portable names: letters, digits, '.', '_', '-'. */
+		for (const char *p = r.group; *p; p++)
+			if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+				return false;
+		r.scope = VG_BUDGET_SCOPE_GROUP;
+	} else {
+		return false;
+	}
+	if (!parse_size(v, budget_res[r.res].min, budget_res[r.res].max, &r.value))
+		return false;
+	/* Sorted insert; the same rule again replaces the value. */
+	for (i = 0; i < c->n_budget; i++) {
+		d = budget_rule_cmp(&c->budget[i], &r);
+		if (d >= 0)
+			break;
+	}
+	if (i < c->n_budget && d == 0) {
+		c->budget[i].value = r.value;
+		return true;
+	}
+	if (c->n_budget == VG_CFG_MAX_BUDGET_RULES)
+		return false;
+	memmove(&c->budget[i + 1], &c->budget[i], (c->n_budget - i) * sizeof c->budget[0]);
+	c->budget[i] = r;
+	c->n_budget++;
+	return true;
+}
+
+static size_t format_budget(const vg_config *c, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	for (uint32_t i = 0; i < c->n_budget; i++) {
+		const vg_budget_rule *r = &c->budget[i];
+		char scope[VG_CFG_STR + 8];
+		int n;
+
+		if (r->scope == VG_BUDGET_SCOPE_UID)
+			(void)snprintf(scope, sizeof scope, "uid.%u", r->uid);
+		else if (r->scope == VG_BUDGET_SCOPE_GROUP)
+			(void)snprintf(scope, sizeof scope, "group.%s", r->group);
+		else
+			strcpy(scope, "default");
+		n = snprintf(out + len, cap - len, "budget.%s.%s = %llu\n", scope,
+			     budget_res[r->res].name, (unsigned long long)r->value);
+		if (n < 0 || (size_t)n >= cap - len)
+			return 0;
+		len += (size_t)n;
+	}
+	return len;
+}
+
+/* ---- end of budget rules ---- */
+
 static bool apply(vg_config *c, const char *k, const char *v)
 {
 	uint64_t x;
 
+	if (strncmp(k, "budget.", 7) == 0)
+		return apply_budget(c, k, v);
 	if (strcmp(k, "user") == 0)
 		return set_str(c->user, sizeof c->user, v, true);
 	if (strcmp(k, "admin_group") == 0)
@@ -256,6 +423,7 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 			 c->admin_session_s, c->admin_pw_cost, c->reset_button, c->manifest,
 			 c->update_slots, c->bootloader, c->bootloader_param, c->boot_tries,
 			 c->boot_cmdline, c->boot_id);
+	size_t b;
 
 	/* The storage reserve (storage/reserve.h). */
 	if (n >= 0 && (size_t)n < cap) {
@@ -263,7 +431,10 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 				 (unsigned long long)c->storage_reserve_bytes);
 		n = m < 0 ? -1 : n + m;
 	}
-	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+	if (n < 0 || (size_t)n >= cap)
+		return 0;
+	b = format_budget(c, out + n, cap - (size_t)n);
+	return c->n_budget && !b ? 0 : (size_t)n + b;
 }
 
 vg_rc vg_config_load(vg_config *c, const char *path, char *err, size_t err_len)

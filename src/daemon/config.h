@@ -44,6 +44,16 @@
  *                                   # below it, and a ballast file of this
  *                                   # size is released when the disk is
  *                                   # full (storage/reserve.h); 0: off
+ *   Per-uid budgets of the shared resources (SFR 4.2.10; daemon/budget.h
+ *   has the defaults and the resolution), one rule a line:
+ *   budget.default.RES   = N        # every uid without a closer rule
+ *   budget.uid.UID.RES   = N        # one uid (beats group and default)
+ *   budget.group.NAME.RES = N       # members (primary or supplementary;
+ *                                   # an unknown group is a start error)
+ *   RES is conns, inflight_bytes, idle_ms, store_records, store_bytes,
+ *   keys or heavy_ops; N is decimal with an optional K, M or G suffix
+ *   (x1024). At most VG_CFG_MAX_BUDGET_RULES rules; a repeated rule
+ *   replaces the earlier one.
  */
 #ifndef VG_CONFIG_H
 #define VG_CONFIG_H
@@ -54,6 +64,35 @@
 #include "voxguard/voxguard.h"
 
 #define VG_CFG_STR 64u
+
+/* Budget rules (budget.SCOPE.RES = N): parsed here, resolved per caller by
+ * daemon/budget.h. */
+#define VG_CFG_MAX_BUDGET_RULES 64u
+enum vg_budget_scope {
+	VG_BUDGET_SCOPE_DEFAULT = 0,
+	VG_BUDGET_SCOPE_GROUP = 1,
+	VG_BUDGET_SCOPE_UID = 2,
+};
+enum vg_budget_res {
+	VG_BUDGET_CONNS = 0,          /* connections open at once */
+	VG_BUDGET_INFLIGHT_BYTES = 1, /* request bytes buffered at once */
+	VG_BUDGET_IDLE_MS = 2,        /* an idle connection is closed after this */
+	VG_BUDGET_STORE_RECORDS = 3,  /* records in the uid's namespace */
+	VG_BUDGET_STORE_BYTES = 4,    /* bytes of record values in it */
+	VG_BUDGET_KEYS = 5,           /* keys in the uid's namespace */
+	VG_BUDGET_HEAVY_OPS = 6,      /* CPU-heavy operations in flight */
+	VG_BUDGET_N_RES = 7,
+};
+typedef struct vg_budget_rule {
+	uint8_t scope;          /* enum vg_budget_scope */
+	uint8_t res;            /* enum vg_budget_res */
+	uint32_t uid;           /* VG_BUDGET_SCOPE_UID */
+	char group[VG_CFG_STR]; /* VG_BUDGET_SCOPE_GROUP: the name, resolved at start */
+	uint64_t value;
+} vg_budget_rule;
+/* The name of a resource in the configuration ("conns", ...), NULL if out
+ * of range. */
+const char *vg_config_budget_res_name(unsigned res);
 
 typedef struct vg_config {
 	char user[VG_CFG_STR];
@@ -78,6 +117,10 @@ typedef struct vg_config {
 	char boot_cmdline[256];
 	char boot_id[256];
 	uint64_t storage_reserve_bytes; /* storage/reserve.h */
+	/* Budget rules, kept sorted (scope, uid or group, resource) so that
+	 * the canonical dump does not depend on the order of the lines. */
+	uint32_t n_budget;
+	vg_budget_rule budget[VG_CFG_MAX_BUDGET_RULES];
 } vg_config;
 
 #define VG_CFG_MAX_SLOTS 8u

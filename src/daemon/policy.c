@@ -39,16 +39,20 @@ vg_rc vg_policy_peer(const vg_policy *p, int fd, vg_peer *peer)
 	peer->gid = cred.gid;
 	peer->pid = cred.pid;
 	peer->admin = cred.uid == 0;
+	/* Supplementary groups (Linux 4.13+). Too many groups to list means
+	 * none: no admin by supplementary membership (fail closed) and no
+	 * group budget rule. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
+		peer->n_groups = (uint32_t)(glen / sizeof(gid_t));
+		for (size_t i = 0; i < peer->n_groups; i++)
+			peer->groups[i] = (uint32_t)groups[i];
+	}
 	if (p->have_admin_gid && !peer->admin) {
 		if (cred.gid == p->admin_gid)
 			peer->admin = true;
-		/* Supplementary groups (Linux 4.13+). Too many groups to list
-		 * means no admin by supplementary membership: fail closed. */
-		if (!peer->admin && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
-			for (size_t i = 0; i < glen / sizeof(gid_t); i++)
-				if (groups[i] == p->admin_gid)
-					peer->admin = true;
-		}
+		for (size_t i = 0; i < peer->n_groups; i++)
+			if (peer->groups[i] == p->admin_gid)
+				peer->admin = true;
 	}
 	return VG_OK;
 }

@@ -34,6 +34,10 @@ typedef struct vg_peer {
 	uint32_t uid, gid;
 	int32_t pid;
 	bool admin; /* resolved once at connect */
+	/* Supplementary groups (SO_PEERGROUPS) for budget rules; none when
+	 * the kernel has more than VG_PEER_MAX_GROUPS to tell. */
+	uint32_t n_groups;
+	uint32_t groups[VG_PEER_MAX_GROUPS];
 } vg_peer;
 
 typedef struct vg_policy {

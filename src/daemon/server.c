@@ -28,7 +28,9 @@ struct conn {
 	size_t want, got, cap;
 	uint8_t *out; /* reply being written */
 	size_t out_len, out_off;
-	uint64_t deadline; /* 0: idle, no deadline */
+	uint64_t deadline; /* idle: idle_ms after the last reply; busy: io_timeout_ms */
+	vg_budget budget;  /* resolved at accept from the peer's credentials */
+	struct uid_use *use;
 	bool close_after;
 	bool out_armed; /* waiting for EPOLLOUT (the reply did not fit at once) */
 	bool deferred;  /* reply held until this round's group commit */
@@ -36,13 +38,42 @@ struct conn {
 	struct conn *next;
 };
 
+/* What one uid holds now; exists while it has a connection. */
+struct uid_use {
+	uint32_t uid;
+	uint32_t conns;
+	uint64_t inflight; /* request bytes buffered on all its connections */
+	struct uid_use *next;
+};
+
+/* Why a connection or request was refused: one summarised audit event per
+ * uid and reason per window. */
+enum refusal_why {
+	REF_CONNS,       /* the uid's connection budget */
+	REF_INFLIGHT,    /* the uid's in-flight request bytes budget */
+	REF_SVC_CONNS,   /* the service's connections (or their reserve) */
+	REF_SVC_BUFFERS, /* the shared pool of request buffers */
+};
+#define REF_SLOTS 64 /* plus one for every other uid */
+
+struct refusal {
+	bool used;
+	uint8_t why;
+	uint64_t since, count, limit;
+	vg_peer peer; /* the latest refused caller (the audit actor) */
+};
+
 struct server {
 	vg_service *s;
 	int ep;
 	struct conn *conns;
 	size_t n_conns;
-	size_t buffered;
-	uint32_t per_uid_max;
+	size_t buffered;    /* every request byte buffered (<= VG_SERVER_MAX_BUFFERED) */
+	size_t bulk;        /* the part of it above each uid's small share */
+	size_t small_share; /* per uid, always served from the reserve */
+	uint32_t conn_reserve;
+	struct uid_use *uids;
+	struct refusal ref[REF_SLOTS + 1];
 };
 
 vg_rc vg_server_listen(const char *path, unsigned mode, gid_t group, int *fd, char *err,
@@ -94,6 +125,198 @@ vg_rc vg_server_listen(const char *path, unsigned mode, gid_t group, int *fd, ch
 	return VG_OK;
 }
 
+/* ---- per-uid accounting ---- */
+
+static struct uid_use *uid_find(struct server *sv, uint32_t uid)
+{
+	for (struct uid_use *u = sv->uids; u; u = u->next)
+		if (u->uid == uid)
+			return u;
+	return NULL;
+}
+
+static struct uid_use *uid_get(struct server *sv, uint32_t uid)
+{
+	struct uid_use *u = uid_find(sv, uid);
+
+	if (u)
+		return u;
+	u = calloc(1, sizeof *u);
+	if (!u)
+		return NULL;
+	u->uid = uid;
+	u->next = sv->uids;
+	sv->uids = u;
+	return u;
+}
+
+static void uid_put(struct server *sv, struct uid_use *u)
+{
+	struct uid_use **pp;
+
+	if (!u || --u->conns)
+		return;
+	for (pp = &sv->uids; *pp; pp = &(*pp)->next) {
+		if (*pp == u) {
+			*pp = u->next;
+			break;
+		}
+	}
+	free(u);
+}
+
+static size_t bulk_part(const struct server *sv, uint64_t inflight)
+{
+	return inflight > sv->small_share ? (size_t)(inflight - sv->small_share) : 0;
+}
+
+/* Frees a connection's request buffer and its accounting. */
+static void release_buf(struct server *sv, struct conn *c)
+{
+	struct uid_use *u = c->use;
+
+	if (c->cap) {
+		size_t old_bulk = bulk_part(sv, u->inflight);
+		u->inflight -= c->cap;
+		sv->bulk -= old_bulk - bulk_part(sv, u->inflight);
+		sv->buffered -= c->cap;
+	}
+	vg_free(c->buf, c->cap);
+	c->buf = NULL;
+	c->cap = 0;
+}
+
+static bool privileged(const struct server *sv, const vg_peer *p)
+{
+	return p->uid == 0 || p->uid == sv->s->self.uid || p->admin;
+}
+
+/* ---- refusals: a clear error to the caller, one audit event per window ---- */
+
+static void ref_what(const struct refusal *r, char *out, size_t cap)
+{
+	unsigned long long l = (unsigned long long)r->limit;
+
+	switch (r->why) {
+	case REF_CONNS:
+		(void)snprintf(out, cap, "connections refused (limit %llu connections)", l);
+		break;
+	case REF_INFLIGHT:
+		(void)snprintf(out, cap, "requests refused (limit %llu bytes in flight)", l);
+		break;
+	case REF_SVC_CONNS:
+		(void)snprintf(out, cap, "connections refused: the service is full (%llu)", l);
+		break;
+	default:
+		(void)snprintf(out, cap,
+			       "requests refused: the shared request buffers are full (%llu bytes)",
+			       l);
+		break;
+	}
+}
+
+static void refusal_emit(struct server *sv, struct refusal *r, bool other_uids, uint64_t now)
+{
+	char what[128], detail[224];
+	uint64_t secs = (now - r->since + 999) / 1000;
+
+	ref_what(r, what, sizeof what);
+	if (other_uids)
+		(void)snprintf(detail, sizeof detail,
+			       "other uids (latest %u): %llu %s in the last %llu s", r->peer.uid,
+			       (unsigned long long)r->count, what, (unsigned long long)secs);
+	else
+		(void)snprintf(detail, sizeof detail, "uid %u: %llu %s in the last %llu s",
+			       r->peer.uid, (unsigned long long)r->count, what,
+			       (unsigned long long)secs);
+	vg_service_audit(sv->s, &r->peer, "budget.exceeded", "denied", detail);
+	r->used = false;
+}
+
+/* Emits the summaries whose window ended (all of them when `all`). */
+static void refusals_flush(struct server *sv, bool all)
+{
+	uint64_t now = vg_mono_ms();
+
+	for (size_t i = 0; i <= REF_SLOTS; i++) {
+		struct refusal *r = &sv->ref[i];
+		if (r->used && (all || now - r->since >= VG_BUDGET_AUDIT_WINDOW_MS))
+			refusal_emit(sv, r, i == REF_SLOTS, now);
+	}
+}
+
+static void refusal_note(struct server *sv, const vg_peer *peer, enum refusal_why why,
+			 uint64_t limit)
+{
+	struct refusal *r = NULL, *free_slot = NULL;
+
+	for (size_t i = 0; i < REF_SLOTS; i++) {
+		if (!sv->ref[i].used) {
+			if (!free_slot)
+				free_slot = &sv->ref[i];
+		} else if (sv->ref[i].peer.uid == peer->uid && sv->ref[i].why == why) {
+			r = &sv->ref[i];
+			break;
+		}
+	}
+	/* More uids refused at once than slots: one summary for the rest. */
+	if (!r)
+		r = free_slot ? free_slot : &sv->ref[REF_SLOTS];
+	if (!r->used) {
+		memset(r, 0, sizeof *r);
+		r->used = true;
+		r->why = (uint8_t)why;
+		r->since = vg_mono_ms();
+	}
+	r->count++;
+	r->limit = limit;
+	r->peer = *peer;
+}
+
+/* Best effort: an error reply the client finds before the end of the
+ * stream, without ever waiting for a slow reader. */
+static void send_refusal(int fd, vg_rc rc, const char *why)
+{
+	uint8_t *frame = NULL;
+	size_t len = 0;
+
+	if (vg_reqmgr_error_reply(rc, why, &frame, &len) != VG_OK)
+		return;
+	(void)send(fd, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	vg_free(frame, len);
+}
+
+static uint64_t refused_now(struct server *sv, uint32_t uid)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i <= REF_SLOTS; i++)
+		if (sv->ref[i].used && sv->ref[i].peer.uid == uid)
+			n += sv->ref[i].count;
+	return n;
+}
+
+/* The meter behind vg_budget_report (status). */
+static bool meter(void *ctx, uint32_t uid, vg_budget_use *use, vg_budget *limit)
+{
+	struct server *sv = ctx;
+	struct uid_use *u = uid_find(sv, uid);
+
+	memset(use, 0, sizeof *use);
+	use->refused = refused_now(sv, uid);
+	if (!u)
+		return false;
+	use->conns = u->conns;
+	use->inflight_bytes = u->inflight;
+	if (limit)
+		for (struct conn *c = sv->conns; c; c = c->next)
+			if (c->use == u) {
+				*limit = c->budget;
+				return true;
+			}
+	return false;
+}
+
 static void conn_free(struct server *sv, struct conn *c)
 {
 	struct conn **pp;
@@ -106,9 +329,9 @@ static void conn_free(struct server *sv, struct conn *c)
 	}
 	(void)epoll_ctl(sv->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	(void)close(c->fd);
-	sv->buffered -= c->cap;
-	vg_free(c->buf, c->cap);
+	release_buf(sv, c);
 	vg_free(c->out, c->out_len);
+	uid_put(sv, c->use);
 	free(c);
 	sv->n_conns--;
 }
@@ -120,13 +343,39 @@ static void conn_events(struct server *sv, struct conn *c, uint32_t ev)
 	(void)epoll_ctl(sv->ep, EPOLL_CTL_MOD, c->fd, &e);
 }
 
-static uint32_t uid_count(struct server *sv, uint32_t uid)
+/* Admits a new connection of peer, or says why not (VG_ERR_QUOTA and the
+ * message for the caller; the refusal is noted for the audit summary). */
+static vg_rc admit(struct server *sv, const vg_peer *peer, const vg_budget *b, char *why,
+		   size_t why_len)
 {
-	uint32_t n = 0;
+	struct uid_use *u = uid_find(sv, peer->uid);
+	uint32_t held = u ? u->conns : 0, max = sv->s->cfg.max_clients;
 
-	for (struct conn *c = sv->conns; c; c = c->next)
-		n += c->peer.uid == uid;
-	return n;
+	if (sv->n_conns >= max) {
+		(void)snprintf(why, why_len, "service busy: %u connections open (limit %u)",
+			       (unsigned)sv->n_conns, max);
+		refusal_note(sv, peer, REF_SVC_CONNS, max);
+		return VG_ERR_QUOTA;
+	}
+	/* The last connections are kept for callers that hold none (and for
+	 * root, the service and admins): a few uids together cannot lock
+	 * everyone else out. */
+	if (sv->n_conns >= max - sv->conn_reserve && held > 0 && !privileged(sv, peer)) {
+		(void)snprintf(why, why_len,
+			       "service busy: %u connections open; the last %u are kept for "
+			       "callers without one",
+			       (unsigned)sv->n_conns, sv->conn_reserve);
+		refusal_note(sv, peer, REF_SVC_CONNS, max);
+		return VG_ERR_QUOTA;
+	}
+	if (held >= b->conns) {
+		(void)snprintf(why, why_len,
+			       "quota exceeded: too many connections for uid %u (limit %u)",
+			       peer->uid, b->conns);
+		refusal_note(sv, peer, REF_CONNS, b->conns);
+		return VG_ERR_QUOTA;
+	}
+	return VG_OK;
 }
 
 static void do_accept(struct server *sv, int lfd)
@@ -135,6 +384,7 @@ static void do_accept(struct server *sv, int lfd)
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
 		struct epoll_event e;
+		char why[160];
 
 		if (fd < 0)
 			return; /* EAGAIN, or a transient error: try next round */
@@ -144,23 +394,34 @@ static void do_accept(struct server *sv, int lfd)
 			continue;
 		}
 		c->fd = fd;
-		if (vg_policy_peer(&sv->s->policy, fd, &c->peer) != VG_OK ||
-		    sv->n_conns >= sv->s->cfg.max_clients ||
-		    uid_count(sv, c->peer.uid) >= sv->per_uid_max) {
-			if (c->peer.uid || c->peer.pid)
-				vg_service_audit(sv->s, &c->peer, "ipc.connection_refused",
-						 "denied", "too many connections");
+		if (vg_policy_peer(&sv->s->policy, fd, &c->peer) != VG_OK) {
 			(void)close(fd);
 			free(c);
 			continue;
 		}
+		vg_budget_for(&sv->s->budgets, &c->peer, &c->budget);
+		if (admit(sv, &c->peer, &c->budget, why, sizeof why) != VG_OK) {
+			send_refusal(fd, VG_ERR_QUOTA, why);
+			(void)close(fd);
+			free(c);
+			continue;
+		}
+		c->use = uid_get(sv, c->peer.uid);
+		if (!c->use) {
+			(void)close(fd);
+			free(c);
+			continue;
+		}
+		c->use->conns++;
 		e.events = EPOLLIN | EPOLLRDHUP;
 		e.data.ptr = c;
 		if (epoll_ctl(sv->ep, EPOLL_CTL_ADD, fd, &e) != 0) {
+			uid_put(sv, c->use);
 			(void)close(fd);
 			free(c);
 			continue;
 		}
+		c->deadline = vg_mono_ms() + c->budget.idle_ms;
 		c->next = sv->conns;
 		sv->conns = c;
 		sv->n_conns++;
@@ -219,10 +480,8 @@ static void start_reply(struct server *sv, struct conn *c)
 	c->deferred = deferred;
 
 	/* The request may hold a secret (a record value): wipe it now. */
-	sv->buffered -= c->cap;
-	vg_free(c->buf, c->cap);
-	c->buf = NULL;
-	c->cap = c->got = c->want = 0;
+	release_buf(sv, c);
+	c->got = c->want = 0;
 	c->hdr_got = 0;
 	if (!reply) {
 		c->close_after = true;
@@ -236,6 +495,50 @@ static void start_reply(struct server *sv, struct conn *c)
 	c->state = C_WRITING;
 	c->deadline = vg_mono_ms() + sv->s->cfg.io_timeout_ms;
 	/* The caller writes at once; EPOLLOUT is armed only on EAGAIN. */
+}
+
+/* May c's uid buffer d more request bytes? If not, tells the client why
+ * (best effort) and notes the refusal: the connection is then closed. */
+static bool grow_ok(struct server *sv, struct conn *c, size_t d)
+{
+	struct uid_use *u = c->use;
+	uint64_t after = u->inflight + d;
+	size_t more_bulk = bulk_part(sv, after) - bulk_part(sv, u->inflight);
+	char why[200];
+
+	if (after > c->budget.inflight_bytes) {
+		(void)snprintf(why, sizeof why,
+			       "quota exceeded: %llu bytes of requests in flight for uid %u "
+			       "(limit %llu)",
+			       (unsigned long long)after, c->peer.uid,
+			       (unsigned long long)c->budget.inflight_bytes);
+		send_refusal(c->fd, VG_ERR_QUOTA, why);
+		refusal_note(sv, &c->peer, REF_INFLIGHT, c->budget.inflight_bytes);
+		return false;
+	}
+	/* Within its small share a uid is always served (the reserve holds
+	 * max_clients small shares); above it, only from the bulk pool. */
+	if (sv->bulk + more_bulk > VG_SERVER_MAX_BUFFERED - VG_SERVER_RESERVE) {
+		(void)snprintf(why, sizeof why,
+			       "service busy: the shared request buffers are full (%zu bytes in "
+			       "flight); retry later",
+			       sv->buffered);
+		send_refusal(c->fd, VG_ERR_QUOTA, why);
+		refusal_note(sv, &c->peer, REF_SVC_BUFFERS,
+			     VG_SERVER_MAX_BUFFERED - VG_SERVER_RESERVE);
+		return false;
+	}
+	return true;
+}
+
+static void account_grow(struct server *sv, struct conn *c, size_t d)
+{
+	struct uid_use *u = c->use;
+	size_t old_bulk = bulk_part(sv, u->inflight);
+
+	u->inflight += d;
+	sv->bulk += bulk_part(sv, u->inflight) - old_bulk;
+	sv->buffered += d;
 }
 
 /* Returns false when the connection must be closed. */
@@ -255,7 +558,7 @@ static bool do_read(struct server *sv, struct conn *c)
 				uint8_t *nb;
 				if (ncap > c->want)
 					ncap = c->want;
-				if (sv->buffered + (ncap - c->cap) > VG_SERVER_MAX_BUFFERED)
+				if (!grow_ok(sv, c, ncap - c->cap))
 					return false;
 				nb = malloc(ncap);
 				if (!nb)
@@ -264,7 +567,7 @@ static bool do_read(struct server *sv, struct conn *c)
 					memcpy(nb, c->buf, c->got);
 					vg_free(c->buf, c->cap);
 				}
-				sv->buffered += ncap - c->cap;
+				account_grow(sv, c, ncap - c->cap);
 				c->buf = nb;
 				c->cap = ncap;
 			}
@@ -277,7 +580,9 @@ static bool do_read(struct server *sv, struct conn *c)
 			return true;
 		if (n <= 0)
 			return false; /* EOF or error: a truncated frame ends here too */
-		if (c->deadline == 0)
+		/* The first byte of a request: from now on it has io_timeout_ms
+		 * to arrive whole (the idle deadline no longer applies). */
+		if (c->state == C_HEADER && c->hdr_got == 0)
 			c->deadline = vg_mono_ms() + sv->s->cfg.io_timeout_ms;
 		if (c->state == C_HEADER) {
 			c->hdr_got += (size_t)n;
@@ -319,7 +624,7 @@ static bool do_write(struct server *sv, struct conn *c)
 	if (c->close_after)
 		return false;
 	c->state = C_HEADER;
-	c->deadline = 0;
+	c->deadline = vg_mono_ms() + c->budget.idle_ms;
 	if (c->out_armed) {
 		conn_events(sv, c, EPOLLIN | EPOLLRDHUP);
 		c->out_armed = false;
@@ -375,13 +680,15 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 	struct epoll_event events[64];
 	vg_rc rc = VG_OK;
 
-	sv.per_uid_max = s->cfg.max_clients / 8 < 4 ? 4 : s->cfg.max_clients / 8;
+	sv.small_share = VG_SERVER_RESERVE / (s->cfg.max_clients ? s->cfg.max_clients : 1);
+	sv.conn_reserve = s->cfg.max_clients / 8;
 	sv.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (sv.ep < 0 || epoll_ctl(sv.ep, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
 		if (sv.ep >= 0)
 			(void)close(sv.ep);
 		return VG_ERR_IO;
 	}
+	s->budget_use = (vg_budget_meter){.fn = meter, .ctx = &sv};
 	if (on_ready)
 		on_ready();
 	while (!*stop) {
@@ -421,6 +728,7 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 		flush_batch(&sv);
 		sweep(&sv);
 		expire(&sv);
+		refusals_flush(&sv, false);
 		/* Group commit: one transaction for this round's audit events. */
 		VG_IGNORE(vg_audit_flush(s->audit));
 		/* The RoT counter follows the commits within rot_sync_ms. */
@@ -432,6 +740,9 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 	flush_batch(&sv);
 	while (sv.conns)
 		conn_free(&sv, sv.conns);
+	refusals_flush(&sv, true);
+	VG_IGNORE(vg_audit_flush(s->audit));
+	s->budget_use = (vg_budget_meter){0};
 	(void)close(sv.ep);
 	return rc;
 }

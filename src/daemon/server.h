@@ -6,10 +6,36 @@
  *  - a frame over VG_WIRE_MAX_MSG closes the connection;
  *  - a request must arrive whole within io_timeout_ms of its first byte and
  *    a reply be taken within io_timeout_ms (slow-loris, stalled readers);
- *  - at most max_clients connections, at most max_clients/8 (>= 4) per uid;
- *  - at most VG_SERVER_MAX_BUFFERED bytes of requests in flight in total.
- * Any of these closes that connection and nothing else. After every round
- * of events the audit log is flushed (group commit).
+ *  - a connection with no request in progress is closed after its uid's
+ *    idle_ms (daemon/budget.h);
+ *  - per uid (SFR 4.2.10, daemon/budget.h): at most `conns` connections and
+ *    `inflight_bytes` request bytes buffered over all its connections;
+ *  - at most max_clients connections in all; the last max_clients/8 are
+ *    kept for callers holding no connection yet (and root, the service,
+ *    admins), so that a few uids together cannot lock everyone out;
+ *  - at most VG_SERVER_MAX_BUFFERED request bytes in all (the memory bound
+ *    of the process), shared as below.
+ * A breach closes that connection and nothing else, after a best-effort
+ * error reply (VG_ERR_QUOTA and a message naming the limit); refusals are
+ * one "budget.exceeded" audit event per uid and reason per
+ * VG_BUDGET_AUDIT_WINDOW_MS. After every round of events the audit log is
+ * flushed (group commit).
+ *
+ * Why request buffers cannot be starved (the reasoning): the global bound
+ * G = VG_SERVER_MAX_BUFFERED is split into a reserve R = VG_SERVER_RESERVE
+ * and a bulk pool G - R. Each uid has a small share S = R / max_clients:
+ * the first S bytes a uid has in flight are counted against the reserve,
+ * anything above against the bulk pool. Only uids with a connection hold
+ * bytes, so at most max_clients uids hold small shares and they never sum
+ * above R: a uid whose requests in flight total at most S (status, sign,
+ * small gets and puts: S is 32 KiB with the default 256 clients, at least
+ * 2 KiB) is always served, whatever the others do. The bulk pool serves
+ * larger requests first come, first served, within each uid's own
+ * inflight_bytes (default one maximum-size frame plus 1 MiB, about 17 MiB):
+ * one uid can hold at most that much, so it takes at least four uids each
+ * trickling maximum-size frames to fill the 56 MiB pool, and even then
+ * only other uids' large requests are refused ("service busy"), for at
+ * most io_timeout_ms, the time any request may take to arrive.
  */
 #ifndef VG_SERVER_H
 #define VG_SERVER_H
@@ -20,6 +46,11 @@
 #include "daemon/service.h"
 
 #define VG_SERVER_MAX_BUFFERED (64u * 1024u * 1024u)
+/* Kept for each uid's small share (see above). */
+#define VG_SERVER_RESERVE (VG_SERVER_MAX_BUFFERED / 8u)
+#if VG_SERVER_RESERVE / 4096u < 2048u
+#error "the reserve must give each of 4096 clients (max_clients' maximum) 2 KiB"
+#endif
 
 /* Creates, binds and listens on a Unix socket at path with mode and
  * (optionally, -1 for none) group; replaces a stale socket file. */

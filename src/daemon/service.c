@@ -87,7 +87,7 @@ static vg_rc audit_key(vg_service *s, uint8_t **der, size_t *der_len)
  * evidenced even though the OEM ships it in /etc. */
 static void seal_config(vg_service *s)
 {
-	char text[4096];
+	char text[16384]; /* the settings and up to 64 budget rules */
 	uint8_t *old = NULL, h_old[32], h_new[32];
 	size_t old_len = 0, len = vg_config_format(&s->cfg, text, sizeof text);
 	char detail[160], ho[17], hn[17];
@@ -537,6 +537,9 @@ vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *
 	if (rc != VG_OK)
 		goto fail;
 	rc = vg_policy_init(&s->policy, cfg, err, err_len);
+	if (rc != VG_OK)
+		goto fail;
+	rc = vg_budget_table_init(&s->budgets, cfg, s->self.uid, err, err_len);
 	if (rc != VG_OK)
 		goto fail;
 	rc = vg_rot_open(&s->rot, cfg->rot, state_dir, cfg->rot_param);

@@ -11,6 +11,7 @@
 
 #include "audit/audit.h"
 #include "daemon/admin.h"
+#include "daemon/budget.h"
 #include "daemon/config.h"
 #include "daemon/debug.h"
 #include "daemon/policy.h"
@@ -38,6 +39,8 @@ typedef struct vg_service {
 	vg_debug debug;
 	vg_audit *audit;
 	vg_policy policy;
+	vg_budget_table budgets;    /* per-uid budget rules (daemon/budget.h) */
+	vg_budget_meter budget_use; /* registered by the server while it runs */
 	vg_peer self; /* the actor of the service's own events */
 	uint64_t started_ms;
 	vg_secinit_report *platform; /* secure initialization (SFR 4.2.5) */

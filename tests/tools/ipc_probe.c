@@ -17,6 +17,25 @@
  *   ipc_probe PATH notify N         bind a datagram socket at PATH (as
  *                                   systemd's $NOTIFY_SOCKET) and print
  *                                   each message received for N seconds
+ *   Budgets (SFR 4.2.10, test_sfr4210_budgets.sh):
+ *   ipc_probe SOCKET conns N        open N connections one after the other,
+ *                                   a status request on each, all kept open:
+ *                                   "ok X refused Y" and the first refusal's
+ *                                   "msg: ..."
+ *   ipc_probe SOCKET trickle K SIZE FAST SECS
+ *                                   K connections each declare a SIZE-byte
+ *                                   frame and send FAST bytes of it at once,
+ *                                   then one byte a second per connection
+ *                                   for SECS seconds: "held X refused Y"
+ *                                   and the first refusal's "msg: ..."
+ *   ipc_probe SOCKET idle N         open a connection, send nothing, wait up
+ *                                   to N seconds: "closed after MS ms" or
+ *                                   "still open"
+ *   ipc_probe SOCKET regular N MS   one connection, a status request every
+ *                                   MS milliseconds for N seconds: "ok C"
+ *                                   or "closed after C requests"
+ * A refused request prints its reply code and, on the next line, "msg: "
+ * and the service's reason.
  */
 #include <errno.h>
 #include <poll.h>
@@ -87,8 +106,171 @@ static int read_reply(int fd, int timeout_ms)
 		return 1;
 	}
 	(void)printf("reply %llu\n", (unsigned long long)m.code);
+	if (m.code != 0) {
+		char why[256];
+		if (vg_msg_text(&m, VG_A_MSG, why, sizeof why) == VG_OK)
+			(void)printf("msg: %s\n", why);
+	}
 	vg_msg_free(&m);
 	free(p);
+	return 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
+/* Reads one reply frame within timeout_ms: its code (or -1 when the
+ * connection closed or timed out without one) and its message. */
+static long reply_code(int fd, int timeout_ms, char *why, size_t why_len)
+{
+	uint8_t hdr[4], *p = NULL;
+	size_t len, got = 0;
+	vg_msg m;
+	long code = -1;
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+
+	why[0] = '\0';
+	while (got < 4) {
+		ssize_t n;
+		if (poll(&pf, 1, timeout_ms) != 1)
+			return -1;
+		n = read(fd, hdr + got, 4 - got);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	if (vg_wire_frame_len(hdr, &len) != VG_OK || !(p = malloc(len)))
+		return -1;
+	for (got = 0; got < len;) {
+		ssize_t n;
+		if (poll(&pf, 1, timeout_ms) != 1)
+			break;
+		n = read(fd, p + got, len - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got == len && vg_wire_decode(p, len, &m) == VG_OK) {
+		code = (long)m.code;
+		if (vg_msg_text(&m, VG_A_MSG, why, why_len) != VG_OK)
+			why[0] = '\0';
+		vg_msg_free(&m);
+	}
+	free(p);
+	return code;
+}
+
+static int status_request(int fd)
+{
+	vg_msgb b;
+	uint8_t *f;
+	size_t n;
+	ssize_t w;
+
+	if (vg_msgb_init(&b) != VG_OK || vg_wire_encode(VG_OP_STATUS, &b, &f, &n) != VG_OK)
+		return -1;
+	w = send(fd, f, n, MSG_NOSIGNAL);
+	free(f);
+	return w == (ssize_t)n ? 0 : -1;
+}
+
+/* conns N: how many of N connections of this uid the service admits. */
+static int probe_conns(const char *sock, int n)
+{
+	int ok = 0, refused = 0;
+	char why[256], first[300] = "";
+
+	for (int i = 0; i < n; i++) {
+		int fd = dial(sock);
+		long code;
+		if (fd < 0) {
+			refused++;
+			continue;
+		}
+		(void)status_request(fd); /* refused: the reply is already queued */
+		code = reply_code(fd, 5000, why, sizeof why);
+		if (code == 0) {
+			ok++; /* kept open until the end */
+			continue;
+		}
+		refused++;
+		if (!first[0])
+			(void)snprintf(first, sizeof first, "%ld %s", code, why);
+		(void)close(fd);
+	}
+	(void)printf("ok %d refused %d\n", ok, refused);
+	if (first[0])
+		(void)printf("msg: %s\n", first);
+	return 0;
+}
+
+/* trickle K SIZE FAST SECS: K slow requests of SIZE bytes each. */
+static int probe_trickle(const char *sock, int k, size_t size, size_t fast, int secs)
+{
+	int fds[64], held = 0, refused = 0;
+	char why[256], first[300] = "";
+	uint8_t hdr[4] = {(uint8_t)(size >> 24), (uint8_t)(size >> 16), (uint8_t)(size >> 8),
+			  (uint8_t)size};
+	uint8_t *junk = calloc(1, fast ? fast : 1);
+	uint64_t end;
+
+	if (k < 1 || k > 64 || fast >= size || !junk)
+		return 2;
+	for (int i = 0; i < k; i++) {
+		size_t off = 0;
+		fds[i] = dial(sock);
+		if (fds[i] < 0 || send(fds[i], hdr, 4, MSG_NOSIGNAL) != 4)
+			goto gone;
+		while (off < fast) {
+			ssize_t n = send(fds[i], junk + off, fast - off, MSG_NOSIGNAL);
+			if (n <= 0)
+				goto gone;
+			off += (size_t)n;
+		}
+		continue;
+	gone:
+		/* Refused: the error reply is there before the end of stream. */
+		if (fds[i] >= 0) {
+			long code = reply_code(fds[i], 2000, why, sizeof why);
+			if (!first[0])
+				(void)snprintf(first, sizeof first, "%ld %s", code, why);
+			(void)close(fds[i]);
+		}
+		fds[i] = -1;
+		refused++;
+	}
+	(void)printf("sent\n");
+	(void)fflush(stdout);
+	end = now_ms() + (uint64_t)secs * 1000u;
+	while (now_ms() < end) {
+		(void)usleep(1000000);
+		for (int i = 0; i < k; i++) {
+			if (fds[i] < 0)
+				continue;
+			if (send(fds[i], "x", 1, MSG_NOSIGNAL) != 1) {
+				long code = reply_code(fds[i], 2000, why, sizeof why);
+				if (!first[0])
+					(void)snprintf(first, sizeof first, "%ld %s", code, why);
+				(void)close(fds[i]);
+				fds[i] = -1;
+				refused++;
+			}
+		}
+	}
+	for (int i = 0; i < k; i++)
+		if (fds[i] >= 0) {
+			held++;
+			(void)close(fds[i]);
+		}
+	free(junk);
+	(void)printf("held %d refused %d\n", held, refused);
+	if (first[0])
+		(void)printf("msg: %s\n", first);
 	return 0;
 }
 
@@ -143,6 +325,11 @@ int main(int argc, char **argv)
 			;
 		return 0;
 	}
+	if (strcmp(argv[2], "conns") == 0 && argc == 4)
+		return probe_conns(argv[1], atoi(argv[3]));
+	if (strcmp(argv[2], "trickle") == 0 && argc == 7)
+		return probe_trickle(argv[1], atoi(argv[3]), strtoul(argv[4], NULL, 0),
+				     strtoul(argv[5], NULL, 0), atoi(argv[6]));
 	fd = dial(argv[1]);
 	if (fd < 0) {
 		(void)printf("connect-failed\n");
@@ -194,6 +381,32 @@ int main(int argc, char **argv)
 			(void)printf("complete\n");
 		else
 			(void)printf("got %zu bytes of a reply, then closed\n", total);
+		return 0;
+	}
+	if (strcmp(argv[2], "idle") == 0 && argc == 4) {
+		uint64_t a = now_ms();
+		char c;
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		if (poll(&pf, 1, atoi(argv[3]) * 1000) == 1 && read(fd, &c, 1) <= 0) {
+			(void)printf("closed after %llu ms\n", (unsigned long long)(now_ms() - a));
+			return 0;
+		}
+		(void)printf("still open\n");
+		return 1;
+	}
+	if (strcmp(argv[2], "regular") == 0 && argc == 5) {
+		uint64_t end = now_ms() + (uint64_t)atoi(argv[3]) * 1000u;
+		int count = 0;
+		char why[256];
+		while (now_ms() < end) {
+			if (status_request(fd) != 0 || reply_code(fd, 5000, why, sizeof why) != 0) {
+				(void)printf("closed after %d requests\n", count);
+				return 1;
+			}
+			count++;
+			(void)usleep((useconds_t)atoi(argv[4]) * 1000u);
+		}
+		(void)printf("ok %d\n", count);
 		return 0;
 	}
 	if (strcmp(argv[2], "status") == 0) {

@@ -1,0 +1,188 @@
+/* budget.c - see budget.h */
+#include "daemon/budget.h"
+
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+
+vg_rc vg_budget_table_init(vg_budget_table *t, const vg_config *cfg, uint32_t service_uid,
+			   char *err, size_t err_len)
+{
+	memset(t, 0, sizeof *t);
+	t->service_uid = service_uid;
+	for (uint32_t i = 0; i < cfg->n_budget && i < VG_CFG_MAX_BUDGET_RULES; i++) {
+		const vg_budget_rule *r = &cfg->budget[i];
+
+		t->r[i].scope = r->scope;
+		t->r[i].res = r->res;
+		t->r[i].value = r->value;
+		t->r[i].id = r->uid;
+		if (r->scope == VG_BUDGET_SCOPE_GROUP) {
+			struct group *g = getgrnam(r->group);
+			if (!g) {
+				(void)snprintf(err, err_len, "budget group '%s' does not exist",
+					       r->group);
+				memset(t, 0, sizeof *t);
+				return VG_ERR_INVALID;
+			}
+			t->r[i].id = (uint32_t)g->gr_gid;
+		}
+		t->n = i + 1;
+	}
+	return VG_OK;
+}
+
+static void set_res(vg_budget *b, unsigned res, uint64_t v)
+{
+	switch (res) {
+	case VG_BUDGET_CONNS:
+		b->conns = (uint32_t)v;
+		break;
+	case VG_BUDGET_INFLIGHT_BYTES:
+		b->inflight_bytes = v;
+		break;
+	case VG_BUDGET_IDLE_MS:
+		b->idle_ms = (uint32_t)v;
+		break;
+	case VG_BUDGET_STORE_RECORDS:
+		b->store_records = v;
+		break;
+	case VG_BUDGET_STORE_BYTES:
+		b->store_bytes = v;
+		break;
+	case VG_BUDGET_KEYS:
+		b->keys = (uint32_t)v;
+		break;
+	case VG_BUDGET_HEAVY_OPS:
+		b->heavy_ops = (uint32_t)v;
+		break;
+	default:
+		break;
+	}
+}
+
+uint64_t vg_budget_get(const vg_budget *b, unsigned res)
+{
+	switch (res) {
+	case VG_BUDGET_CONNS:
+		return b->conns;
+	case VG_BUDGET_INFLIGHT_BYTES:
+		return b->inflight_bytes;
+	case VG_BUDGET_IDLE_MS:
+		return b->idle_ms;
+	case VG_BUDGET_STORE_RECORDS:
+		return b->store_records;
+	case VG_BUDGET_STORE_BYTES:
+		return b->store_bytes;
+	case VG_BUDGET_KEYS:
+		return b->keys;
+	case VG_BUDGET_HEAVY_OPS:
+		return b->heavy_ops;
+	default:
+		return 0;
+	}
+}
+
+static bool in_group(const vg_peer *peer, uint32_t gid)
+{
+	if (peer->gid == gid)
+		return true;
+	for (uint32_t i = 0; i < peer->n_groups && i < VG_PEER_MAX_GROUPS; i++)
+		if (peer->groups[i] == gid)
+			return true;
+	return false;
+}
+
+void vg_budget_for(const vg_budget_table *t, const vg_peer *peer, vg_budget *out)
+{
+	bool priv = peer->uid == 0 || (t && peer->uid == t->service_uid);
+
+	if (priv)
+		*out = (vg_budget){
+		    .conns = VG_BUDGET_PRIV_CONNS,
+		    .inflight_bytes = VG_BUDGET_PRIV_INFLIGHT_BYTES,
+		    .idle_ms = VG_BUDGET_PRIV_IDLE_MS,
+		    .store_records = VG_BUDGET_PRIV_STORE_RECORDS,
+		    .store_bytes = VG_BUDGET_PRIV_STORE_BYTES,
+		    .keys = VG_BUDGET_PRIV_KEYS,
+		    .heavy_ops = VG_BUDGET_PRIV_HEAVY_OPS,
+		};
+	else
+		*out = (vg_budget){
+		    .conns = VG_BUDGET_DEF_CONNS,
+		    .inflight_bytes = VG_BUDGET_DEF_INFLIGHT_BYTES,
+		    .idle_ms = VG_BUDGET_DEF_IDLE_MS,
+		    .store_records = VG_BUDGET_DEF_STORE_RECORDS,
+		    .store_bytes = VG_BUDGET_DEF_STORE_BYTES,
+		    .keys = VG_BUDGET_DEF_KEYS,
+		    .heavy_ops = VG_BUDGET_DEF_HEAVY_OPS,
+		};
+	if (!t)
+		return;
+	for (unsigned res = 0; res < VG_BUDGET_N_RES; res++) {
+		/* Best match so far: its scope (-1: none) and value. */
+		int best = -1;
+		uint64_t v = 0;
+
+		for (uint32_t i = 0; i < t->n; i++) {
+			int sc = t->r[i].scope;
+
+			if (t->r[i].res != res || sc < best)
+				continue;
+			if (sc == VG_BUDGET_SCOPE_UID && t->r[i].id != peer->uid)
+				continue;
+			/* Group and default rules are for applications, not
+			 * for root or the service itself. */
+			if (sc != VG_BUDGET_SCOPE_UID && priv)
+				continue;
+			if (sc == VG_BUDGET_SCOPE_GROUP && !in_group(peer, t->r[i].id))
+				continue;
+			/* Of several matching groups, the most generous. */
+			if (sc == best && t->r[i].value <= v)
+				continue;
+			best = sc;
+			v = t->r[i].value;
+		}
+		if (best >= 0)
+			set_res(out, res, v);
+	}
+}
+
+vg_rc vg_budget_report(const vg_budget_table *t, const vg_budget_meter *m, const vg_peer *caller,
+		       uint32_t uid, vg_budget *limit, vg_budget_use *use)
+{
+	bool have_limit = false;
+
+	memset(use, 0, sizeof *use);
+	if (uid != caller->uid && !caller->admin)
+		return VG_ERR_DENIED;
+	if (m && m->fn)
+		have_limit = m->fn(m->ctx, uid, use, uid == caller->uid ? NULL : limit);
+	if (uid == caller->uid) {
+		vg_budget_for(t, caller, limit);
+	} else if (!have_limit) {
+		vg_peer p;
+		/* No connection of uid: its groups are unknown, so only uid
+		 * rules and defaults apply (the gid can match no rule). */
+		memset(&p, 0, sizeof p);
+		p.uid = uid;
+		p.gid = UINT32_MAX;
+		vg_budget_for(t, &p, limit);
+	}
+	return VG_OK;
+}
+
+void vg_budget_encode(vg_msgb *b, uint32_t uid, const vg_budget *limit, const vg_budget_use *use)
+{
+	vg_msgb_uint(b, VG_A_BUDGET_UID, uid);
+	vg_msgb_uint(b, VG_A_BUDGET_CONNS, limit->conns);
+	vg_msgb_uint(b, VG_A_BUDGET_INFLIGHT_BYTES, limit->inflight_bytes);
+	vg_msgb_uint(b, VG_A_BUDGET_IDLE_MS, limit->idle_ms);
+	vg_msgb_uint(b, VG_A_BUDGET_STORE_RECORDS, limit->store_records);
+	vg_msgb_uint(b, VG_A_BUDGET_STORE_BYTES, limit->store_bytes);
+	vg_msgb_uint(b, VG_A_BUDGET_KEYS, limit->keys);
+	vg_msgb_uint(b, VG_A_BUDGET_HEAVY_OPS, limit->heavy_ops);
+	vg_msgb_uint(b, VG_A_BUDGET_USE_CONNS, use->conns);
+	vg_msgb_uint(b, VG_A_BUDGET_USE_INFLIGHT, use->inflight_bytes);
+	vg_msgb_uint(b, VG_A_BUDGET_USE_REFUSED, use->refused);
+}
