@@ -126,6 +126,24 @@ typedef struct vg_status {
 VG_EXPORT VG_NODISCARD vg_rc vg_status_get(vg_client *c, vg_status *out);
 VG_EXPORT void vg_status_free(vg_status *st);
 
+/* The budget of a uid's use of the shared service (SFR 4.2.10): the
+ * limits the configuration gives it and what it uses now. A caller may
+ * read its own (uid < 0); an admin any uid's (VG_ERR_DENIED otherwise). */
+typedef struct vg_budget_info {
+	uint32_t uid;
+	uint32_t conns;          /* connections at once */
+	uint64_t inflight_bytes; /* request bytes buffered at once */
+	uint32_t idle_ms;        /* an idle connection is closed after this */
+	uint64_t store_records;  /* records in its namespace */
+	uint64_t store_bytes;    /* bytes of records in its namespace */
+	uint32_t keys;           /* keys in its namespace */
+	uint32_t heavy_ops;      /* CPU-heavy operations in progress at once */
+	uint32_t use_conns;
+	uint64_t use_inflight_bytes, use_records, use_bytes, use_keys;
+	uint64_t use_refused; /* refusals in the current 10 s window */
+} vg_budget_info;
+VG_EXPORT VG_NODISCARD vg_rc vg_budget_status(vg_client *c, int64_t uid, vg_budget_info *out);
+
 /* ------------------------------------------------------------------ */
 /* Keystore (SFR 4.2.11)                                               */
 

@@ -1,17 +1,61 @@
 /* cmd_status.c - `voxguard status` */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli/cli.h"
 
+static void print_budget(const vg_budget_info *b)
+{
+	(void)printf("budget of uid %u (used / limit):\n", b->uid);
+	(void)printf("  connections     %u / %u (idle ones closed after %u s)\n", b->use_conns,
+		     b->conns, b->idle_ms / 1000);
+	(void)printf("  requests        %llu / %llu bytes in flight\n",
+		     (unsigned long long)b->use_inflight_bytes,
+		     (unsigned long long)b->inflight_bytes);
+	(void)printf("  records         %llu / %llu, %llu / %llu bytes\n",
+		     (unsigned long long)b->use_records, (unsigned long long)b->store_records,
+		     (unsigned long long)b->use_bytes, (unsigned long long)b->store_bytes);
+	(void)printf("  keys            %llu / %u\n", (unsigned long long)b->use_keys, b->keys);
+	(void)printf("  heavy requests  %u at once\n", b->heavy_ops);
+	if (b->use_refused)
+		(void)printf("  refused         %llu in the last 10 s (quota exceeded)\n",
+			     (unsigned long long)b->use_refused);
+}
+
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
+	static const char spec[] = "uid=";
 	struct cli_opts o;
 	vg_client *c = NULL;
 	vg_status st;
-	int e = cli_parse("", argc, argv, &o, 0, 0);
+	vg_budget_info bi;
+	int e = cli_parse(spec, argc, argv, &o, 0, 0);
+	const char *uid_s;
 	vg_rc rc;
 
-	if (e || (e = cli_connect(cli, &c)))
+	if (e)
+		return e;
+	uid_s = cli_opt(&o, spec, "uid");
+	if (uid_s) {
+		/* An admin's look at one uid's budget (SFR 4.2.10). */
+		char *end;
+		unsigned long u = strtoul(uid_s, &end, 10);
+		if (!*uid_s || *end || u > UINT32_MAX)
+			return cli_fail("usage: voxguard status [--uid UID]");
+		if ((e = cli_connect(cli, &c)))
+			return e;
+		rc = vg_budget_status(c, (int64_t)u, &bi);
+		if (rc != VG_OK) {
+			e = cli_fail_rc(c, "status --uid", rc);
+			vg_client_close(&c);
+			return e;
+		}
+		print_budget(&bi);
+		vg_client_close(&c);
+		return 0;
+	}
+	if ((e = cli_connect(cli, &c)))
 		return e;
 	rc = vg_status_get(c, &st);
 	if (rc != VG_OK) {
@@ -60,6 +104,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 				     st.platform_why ? st.platform_why : "");
 	}
 	(void)printf("you:            uid %u, role %s\n", st.uid, st.role);
+	if (vg_budget_status(c, -1, &bi) == VG_OK)
+		print_budget(&bi);
 	vg_status_free(&st);
 	vg_client_close(&c);
 	return 0;

@@ -27,7 +27,7 @@ static int cmd_version(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_cmd commands[] = {
-    {"status", cmd_status, "the service's state and your identity"},
+    {"status", cmd_status, "[--uid UID]: the service's state, your identity and budget"},
     {"key", cmd_key,
      "keystore: create, list, info, public, delete, sign, verify, encrypt, "
      "decrypt, mac"},

@@ -281,6 +281,62 @@ static char *take_text(vg_msg *r, unsigned key, size_t max)
 	return s;
 }
 
+VG_EXPORT vg_rc vg_budget_status(vg_client *c, int64_t uid, vg_budget_info *out)
+{
+	/* The wire attributes of daemon/budget.h (range 70-89). */
+	enum {
+		UID = 70,
+		CONNS,
+		INFLIGHT,
+		IDLE,
+		RECORDS,
+		BYTES,
+		KEYS,
+		HEAVY,
+		U_CONNS,
+		U_INFLIGHT,
+		U_REFUSED,
+		U_RECORDS,
+		U_BYTES,
+		U_KEYS
+	};
+	vg_msgb b;
+	vg_msg r;
+	uint64_t v = 0;
+	vg_rc rc = vg_msgb_init(&b);
+
+	memset(out, 0, sizeof *out);
+	if (rc != VG_OK)
+		return rc;
+	if (uid >= 0)
+		vg_msgb_uint(&b, UID, (uint64_t)uid);
+	rc = call(c, VG_OP_STATUS, &b, &r);
+	if (rc != VG_OK)
+		return rc;
+#define GET(attr, field)                                        \
+	do {                                                    \
+		if (vg_msg_uint(&r, (attr), &v) == VG_OK)       \
+			out->field = (__typeof__(out->field))v; \
+	} while (0)
+	GET(UID, uid);
+	GET(CONNS, conns);
+	GET(INFLIGHT, inflight_bytes);
+	GET(IDLE, idle_ms);
+	GET(RECORDS, store_records);
+	GET(BYTES, store_bytes);
+	GET(KEYS, keys);
+	GET(HEAVY, heavy_ops);
+	GET(U_CONNS, use_conns);
+	GET(U_INFLIGHT, use_inflight_bytes);
+	GET(U_REFUSED, use_refused);
+	GET(U_RECORDS, use_records);
+	GET(U_BYTES, use_bytes);
+	GET(U_KEYS, use_keys);
+#undef GET
+	vg_msg_free(&r);
+	return VG_OK;
+}
+
 VG_EXPORT vg_rc vg_status_get(vg_client *c, vg_status *out)
 {
 	vg_msg r;
@@ -1147,7 +1203,8 @@ VG_EXPORT vg_rc vg_update_begin(vg_client *c, const uint8_t *manifest, size_t le
 		if (!cbor_isa_map(m) ||
 		    map_text(m, VG_A_NAME, out->images[i].name, sizeof out->images[i].name) !=
 			VG_OK ||
-		    map_text(m, VG_A_PATH, out->images[i].path, sizeof out->images[i].path) != VG_OK)
+		    map_text(m, VG_A_PATH, out->images[i].path, sizeof out->images[i].path) !=
+			VG_OK)
 			rc = VG_ERR_PROTOCOL;
 		else
 			out->n = i + 1;

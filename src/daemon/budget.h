@@ -46,7 +46,7 @@
 #define VG_BUDGET_DEF_STORE_RECORDS  4096u
 #define VG_BUDGET_DEF_STORE_BYTES    (64u * 1024u * 1024u)
 #define VG_BUDGET_DEF_KEYS           64u
-#define VG_BUDGET_DEF_HEAVY_OPS      2u
+#define VG_BUDGET_DEF_HEAVY_OPS      4u
 /* Root and the service's own uid (administration, the service's duties). */
 #define VG_BUDGET_PRIV_CONNS          64u
 #define VG_BUDGET_PRIV_INFLIGHT_BYTES (2u * (uint64_t)VG_WIRE_MAX_MSG)
@@ -54,7 +54,7 @@
 #define VG_BUDGET_PRIV_STORE_RECORDS  65536u
 #define VG_BUDGET_PRIV_STORE_BYTES    (256u * 1024u * 1024u)
 #define VG_BUDGET_PRIV_KEYS           1024u
-#define VG_BUDGET_PRIV_HEAVY_OPS      4u
+#define VG_BUDGET_PRIV_HEAVY_OPS      16u
 
 /* Refusals of one uid and resource are summarised over this window. */
 #define VG_BUDGET_AUDIT_WINDOW_MS 10000u
@@ -66,10 +66,10 @@ typedef struct vg_budget {
 	uint64_t store_records;  /* records in the uid's namespace */
 	uint64_t store_bytes;    /* bytes of record values in the uid's namespace */
 	uint32_t keys;           /* keys in the uid's namespace */
-	/* CPU-heavy operations (password hashing, key generation, RSA
-	 * signing) of the uid in flight at once; one more is refused with
-	 * VG_ERR_QUOTA (the service is single-threaded today, so "in flight"
-	 * covers work queued or resumed across event-loop rounds). */
+	/* CPU work of the uid on the worker pool (daemon/workers.h) at
+	 * once: signatures, password hashing; one more is refused with
+	 * VG_ERR_QUOTA, so one uid holds at most this many of the pool's
+	 * threads' turns however many connections it has. */
 	uint32_t heavy_ops;
 } vg_budget;
 
@@ -140,7 +140,10 @@ enum vg_budget_arg {
 	VG_A_BUDGET_HEAVY_OPS = 77,      /* limit */
 	VG_A_BUDGET_USE_CONNS = 78,      /* connections open now */
 	VG_A_BUDGET_USE_INFLIGHT = 79,   /* request bytes buffered now */
-	VG_A_BUDGET_USE_REFUSED = 80,    /* refusals since start */
+	VG_A_BUDGET_USE_REFUSED = 80,    /* refusals in the current audit window */
+	VG_A_BUDGET_USE_RECORDS = 81,    /* records stored now */
+	VG_A_BUDGET_USE_BYTES = 82,      /* record bytes stored now */
+	VG_A_BUDGET_USE_KEYS = 83,       /* keys now */
 };
 
 /* Adds a report (uid, every limit, the use) to a reply being built. */

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "common/util.h"
+#include "daemon/budget.h"
 #include "daemon/ops.h"
 
 struct list_ctx {
@@ -185,8 +186,26 @@ vg_rc vg_op_key(vg_req *r)
 			return rc;
 		if (type > 255 || usage > UINT32_MAX)
 			return VG_ERR_INVALID;
-		return vg_keystore_create(ks, r->owner, r->name, (vg_key_type)type,
-					  (uint32_t)usage);
+		{
+			/* The caller's budget of keys (SFR 4.2.10). */
+			vg_budget b;
+			uint64_t n = 0;
+			vg_budget_for(&r->s->budgets, r->peer, &b);
+			rc = vg_keystore_create_quota(ks, r->owner, r->name, (vg_key_type)type,
+						      (uint32_t)usage, b.keys);
+			if (rc == VG_ERR_QUOTA) {
+				VG_IGNORE(vg_keystore_count(ks, r->owner, &n));
+				(void)snprintf(r->why_buf, sizeof r->why_buf,
+					       n >= b.keys
+						   ? "quota exceeded: uid %u has %llu keys "
+						     "(limit %u)"
+						   : "quota exceeded: the device's storage is "
+						     "nearly full (uid %u has %llu keys, limit %u)",
+					       r->owner, (unsigned long long)n, b.keys);
+				r->why = r->why_buf;
+			}
+			return rc;
+		}
 	case VG_OP_KEY_DELETE:
 		return vg_keystore_delete(ks, r->owner, r->name);
 	case VG_OP_KEY_INFO:

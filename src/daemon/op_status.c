@@ -1,10 +1,50 @@
 /* op_status.c - the caller's view of the device. See ops.h. */
+#include <stdio.h>
+
 #include "common/util.h"
+#include "daemon/budget.h"
 #include "daemon/ops.h"
 #include "version.h"
 
+/* The budget of uid and what it uses (SFR 4.2.10): the caller's own, or
+ * an admin's look at any uid's. */
+static vg_rc budget_report(vg_req *r, uint32_t uid)
+{
+	vg_budget limit;
+	vg_budget_use use;
+	char ns[24];
+	uint64_t records = 0, bytes = 0, keys = 0;
+	vg_rc rc = vg_budget_report(&r->s->budgets, &r->s->budget_use, r->peer, uid, &limit, &use);
+
+	if (rc != VG_OK) {
+		r->why = "only an admin may see another uid's budget";
+		return rc;
+	}
+	vg_budget_encode(&r->out, uid, &limit, &use);
+	(void)snprintf(ns, sizeof ns, "u/%u", uid);
+	if (vg_secstore_usage(r->s->store, ns, &records, &bytes) == VG_OK) {
+		vg_msgb_uint(&r->out, VG_A_BUDGET_USE_RECORDS, records);
+		vg_msgb_uint(&r->out, VG_A_BUDGET_USE_BYTES, bytes);
+	}
+	if (vg_keystore_count(r->s->ks, uid, &keys) == VG_OK)
+		vg_msgb_uint(&r->out, VG_A_BUDGET_USE_KEYS, keys);
+	return VG_OK;
+}
+
 vg_rc vg_op_status(vg_req *r)
 {
+	uint64_t who = 0;
+	vg_rc rc = vg_msg_uint(&r->msg, VG_A_BUDGET_UID, &who);
+
+	if (rc == VG_ERR_NOT_FOUND)
+		who = r->peer->uid;
+	else if (rc != VG_OK)
+		return rc;
+	if (who > UINT32_MAX)
+		return VG_ERR_INVALID;
+	rc = budget_report(r, (uint32_t)who);
+	if (rc != VG_OK)
+		return rc;
 	vg_service *s = r->s;
 	vg_rc st = vg_db_state(s->db);
 	uint64_t counter = 0;

@@ -2,7 +2,31 @@
 #include <stdio.h>
 
 #include "common/util.h"
+#include "daemon/budget.h"
 #include "daemon/ops.h"
+
+/* Which bound a refused put met: the caller's budget, or the device's
+ * storage (the reserve of storage/reserve.h). */
+static void quota_why(vg_req *r, const char *ns, const vg_store_quota *q)
+{
+	uint64_t records = 0, bytes = 0;
+
+	if (vg_secstore_usage(r->s->store, ns, &records, &bytes) == VG_OK &&
+	    (records >= q->max_records || bytes >= q->max_bytes / 2 ||
+	     bytes + VG_MAX_VALUE_LEN > q->max_bytes))
+		(void)snprintf(r->why_buf, sizeof r->why_buf,
+			       "quota exceeded: uid %u stores %llu records, %llu bytes "
+			       "(limits %llu records, %llu bytes)",
+			       r->owner, (unsigned long long)records, (unsigned long long)bytes,
+			       (unsigned long long)q->max_records,
+			       (unsigned long long)q->max_bytes);
+	else
+		(void)snprintf(r->why_buf, sizeof r->why_buf,
+			       "quota exceeded: the device's storage is nearly full (uid %u stores "
+			       "%llu records, %llu bytes)",
+			       r->owner, (unsigned long long)records, (unsigned long long)bytes);
+	r->why = r->why_buf;
+}
 
 vg_rc vg_op_store(vg_req *r)
 {
@@ -16,8 +40,17 @@ vg_rc vg_op_store(vg_req *r)
 	switch (r->op) {
 	case VG_OP_STORE_PUT:
 		rc = vg_req_bytes(r, VG_A_VALUE, &val, &len, VG_MAX_VALUE_LEN);
-		if (rc == VG_OK)
-			rc = vg_secstore_put_batched(r->s->store, ns, r->name, val, len);
+		if (rc == VG_OK) {
+			/* The caller's budget (SFR 4.2.10): records and bytes. */
+			vg_budget b;
+			vg_store_quota q;
+			vg_budget_for(&r->s->budgets, r->peer, &b);
+			q.max_records = b.store_records;
+			q.max_bytes = b.store_bytes;
+			rc = vg_secstore_put_batched_quota(r->s->store, ns, r->name, val, len, &q);
+			if (rc == VG_ERR_QUOTA)
+				quota_why(r, ns, &q);
+		}
 		r->deferred = rc == VG_OK;
 		return rc;
 	case VG_OP_STORE_GET:

@@ -90,6 +90,11 @@ static void audit_result(vg_req *r, vg_rc rc)
 	case VG_ERR_AUTH_REQUIRED:
 		vg_req_audit(r, "auth.required", "denied", "no valid admin session");
 		return;
+	case VG_ERR_QUOTA:
+		/* A budget spent (SFR 4.2.10): floods of these are summarised
+		 * by the audit log's per-uid rate limit. */
+		vg_req_audit(r, "budget.exceeded", "denied", r->why);
+		return;
 	case VG_ERR_STATE:
 		if (r->recovery_denied) {
 			vg_req_audit(r, "platform.recovery_denied", "denied", NULL);

@@ -13,10 +13,12 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "daemon/ops.h"
 #include "daemon/reqmgr.h"
+#include "daemon/workers.h"
 #include "proto/wire.h"
 
-enum conn_state { C_HEADER, C_PAYLOAD, C_WRITING };
+enum conn_state { C_HEADER, C_PAYLOAD, C_WAITING, C_WRITING };
 
 struct conn {
 	int fd;
@@ -32,9 +34,10 @@ struct conn {
 	vg_budget budget;  /* resolved at accept from the peer's credentials */
 	struct uid_use *use;
 	bool close_after;
-	bool out_armed; /* waiting for EPOLLOUT (the reply did not fit at once) */
-	bool deferred;  /* reply held until this round's group commit */
-	bool dead;      /* closed at the end of the round */
+	bool out_armed;        /* waiting for EPOLLOUT (the reply did not fit at once) */
+	bool deferred;         /* reply held until this round's group commit */
+	bool dead;             /* closed at the end of the round */
+	struct waiter *waiter; /* C_WAITING: the request on the pool */
 	struct conn *next;
 };
 
@@ -43,7 +46,19 @@ struct uid_use {
 	uint32_t uid;
 	uint32_t conns;
 	uint64_t inflight; /* request bytes buffered on all its connections */
+	uint32_t jobs;     /* its requests waiting for a worker (workers.h) */
+	uint32_t heavy;    /* ... of them CPU-heavy (ops.h: VG_COST_HEAVY) */
 	struct uid_use *next;
+};
+
+/* A request waiting for its work on the pool. Its connection may close
+ * meanwhile (c = NULL): the work still finishes, and is still counted to
+ * the uid until then, but the reply goes nowhere. */
+struct waiter {
+	vg_reqmgr_pending *p;
+	struct conn *c;
+	struct uid_use *u;
+	bool heavy;
 };
 
 /* Why a connection or request was refused: one summarised audit event per
@@ -53,6 +68,7 @@ enum refusal_why {
 	REF_INFLIGHT,    /* the uid's in-flight request bytes budget */
 	REF_SVC_CONNS,   /* the service's connections (or their reserve) */
 	REF_SVC_BUFFERS, /* the shared pool of request buffers */
+	REF_HEAVY,       /* the uid's CPU-heavy operations in progress */
 };
 #define REF_SLOTS 64 /* plus one for every other uid */
 
@@ -74,6 +90,7 @@ struct server {
 	uint32_t conn_reserve;
 	struct uid_use *uids;
 	struct refusal ref[REF_SLOTS + 1];
+	vg_workers *pool; /* NULL: deferred work runs inline */
 };
 
 vg_rc vg_server_listen(const char *path, unsigned mode, gid_t group, int *fd, char *err,
@@ -150,11 +167,12 @@ static struct uid_use *uid_get(struct server *sv, uint32_t uid)
 	return u;
 }
 
-static void uid_put(struct server *sv, struct uid_use *u)
+/* Frees a uid's accounting once it has neither connections nor work. */
+static void uid_release(struct server *sv, struct uid_use *u)
 {
 	struct uid_use **pp;
 
-	if (!u || --u->conns)
+	if (!u || u->conns || u->jobs)
 		return;
 	for (pp = &sv->uids; *pp; pp = &(*pp)->next) {
 		if (*pp == u) {
@@ -163,6 +181,14 @@ static void uid_put(struct server *sv, struct uid_use *u)
 		}
 	}
 	free(u);
+}
+
+static void uid_put(struct server *sv, struct uid_use *u)
+{
+	if (!u)
+		return;
+	u->conns--;
+	uid_release(sv, u);
 }
 
 static size_t bulk_part(const struct server *sv, uint64_t inflight)
@@ -206,6 +232,9 @@ static void ref_what(const struct refusal *r, char *out, size_t cap)
 		break;
 	case REF_SVC_CONNS:
 		(void)snprintf(out, cap, "connections refused: the service is full (%llu)", l);
+		break;
+	case REF_HEAVY:
+		(void)snprintf(out, cap, "CPU-heavy requests refused (limit %llu in progress)", l);
 		break;
 	default:
 		(void)snprintf(out, cap,
@@ -331,6 +360,8 @@ static void conn_free(struct server *sv, struct conn *c)
 	(void)close(c->fd);
 	release_buf(sv, c);
 	vg_free(c->out, c->out_len);
+	if (c->waiter)
+		c->waiter->c = NULL; /* its work finishes without it */
 	uid_put(sv, c->use);
 	free(c);
 	sv->n_conns--;
@@ -450,8 +481,12 @@ static void flush_batch(struct server *sv)
 			vg_free(c->out, c->out_len);
 			c->out = NULL;
 			c->out_len = 0;
-			if (vg_reqmgr_error_reply(rc, "not stored: the commit failed", &c->out,
-						  &c->out_len) != VG_OK)
+			if (vg_reqmgr_error_reply(rc,
+						  rc == VG_ERR_QUOTA
+						      ? "quota exceeded: not stored, the device's "
+							"storage is nearly full"
+						      : "not stored: the commit failed",
+						  &c->out, &c->out_len) != VG_OK)
 				c->dead = true;
 		}
 		if (!c->dead && !do_write(sv, c))
@@ -462,6 +497,55 @@ static void flush_batch(struct server *sv)
 static void flush_batch_cb(void *ctx)
 {
 	flush_batch(ctx);
+}
+
+/* Hands a pending request's work to the pool (true), or refuses it at
+ * once with its reply in *reply (false): a uid may have heavy_ops
+ * CPU-heavy operations waiting at a time (budget.h); the pool's queue is
+ * bounded too. */
+static bool submit(struct server *sv, struct conn *c, vg_reqmgr_pending *p, uint8_t **reply,
+		   size_t *reply_len)
+{
+	struct uid_use *u = c->use;
+	bool heavy = vg_reqmgr_cost(p) == VG_COST_HEAVY;
+	uint32_t limit = c->budget.heavy_ops;
+	struct waiter *w = NULL;
+	char why[160];
+	vg_job *job = vg_reqmgr_job(p);
+
+	if (u && u->jobs >= limit) {
+		(void)snprintf(why, sizeof why,
+			       "quota exceeded: %u CPU-heavy operations in progress for uid %u "
+			       "(limit %u)",
+			       u->jobs, c->peer.uid, limit);
+		refusal_note(sv, &c->peer, REF_HEAVY, limit);
+		VG_IGNORE(vg_reqmgr_complete(p, VG_ERR_QUOTA, why, reply, reply_len));
+		return false;
+	}
+	w = calloc(1, sizeof *w);
+	if (w) {
+		w->p = p;
+		w->c = c;
+		w->u = u;
+		w->heavy = heavy;
+		job->owner = w;
+	}
+	if (!w || vg_workers_submit(sv->pool, job) != VG_OK) {
+		free(w);
+		VG_IGNORE(vg_reqmgr_complete(p, VG_ERR_QUOTA,
+					     "quota exceeded: the service is busy, try again",
+					     reply, reply_len));
+		return false;
+	}
+	if (u) {
+		u->jobs++;
+		u->heavy += heavy;
+	}
+	c->waiter = w;
+	c->state = C_WAITING;
+	c->deadline = 0; /* the work is bounded; the client waits for it */
+	conn_events(sv, c, EPOLLRDHUP);
+	return true;
 }
 
 static void start_reply(struct server *sv, struct conn *c)
@@ -475,14 +559,18 @@ static void start_reply(struct server *sv, struct conn *c)
 
 	/* The request manager commits the pending batch first unless this is
 	 * another batched put: it decodes the operation anyway. */
+	vg_reqmgr_pending *pending = NULL;
+
 	rc = vg_reqmgr_handle(sv->s, &c->peer, c->buf, c->want, &batch, &reply, &reply_len,
-			      &deferred, NULL);
+			      &deferred, sv->pool ? &pending : NULL);
 	c->deferred = deferred;
 
 	/* The request may hold a secret (a record value): wipe it now. */
 	release_buf(sv, c);
 	c->got = c->want = 0;
 	c->hdr_got = 0;
+	if (pending && submit(sv, c, pending, &reply, &reply_len))
+		return; /* the reply comes when the work is done */
 	if (!reply) {
 		c->close_after = true;
 		c->state = C_WRITING;
@@ -632,6 +720,44 @@ static bool do_write(struct server *sv, struct conn *c)
 	return true;
 }
 
+/* Work the pool finished: each request completed and answered. */
+static void take_finished(struct server *sv)
+{
+	vg_job *list = vg_workers_take_done(sv->pool), *next;
+
+	/* A completion may write to the store: nothing before the batch. */
+	if (list)
+		flush_batch(sv);
+	for (vg_job *j = list; j; j = next) {
+		struct waiter *w = j->owner;
+		struct conn *c = w->c;
+		uint8_t *reply = NULL;
+		size_t reply_len = 0;
+
+		next = j->next;
+		if (w->u) {
+			w->u->jobs--;
+			w->u->heavy -= w->heavy;
+		}
+		VG_IGNORE(vg_reqmgr_complete(w->p, VG_OK, NULL, c ? &reply : NULL,
+					     c ? &reply_len : NULL));
+		if (c) {
+			c->waiter = NULL;
+			c->close_after = !reply;
+			c->out = reply;
+			c->out_len = reply_len;
+			c->out_off = 0;
+			c->state = C_WRITING;
+			c->deadline = vg_mono_ms() + sv->s->cfg.io_timeout_ms;
+			conn_events(sv, c, EPOLLIN | EPOLLRDHUP);
+			if (!reply || !do_write(sv, c))
+				c->dead = true;
+		}
+		uid_release(sv, w->u);
+		free(w);
+	}
+}
+
 static void sweep(struct server *sv)
 {
 	struct conn *c = sv->conns, *next;
@@ -688,6 +814,13 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 			(void)close(sv.ep);
 		return VG_ERR_IO;
 	}
+	/* Threads for CPU-heavy work, started now: they inherit the dropped
+	 * privileges and the seccomp filter. Without them, work runs inline. */
+	if (vg_workers_start(&sv.pool, 0) == VG_OK) {
+		struct epoll_event pe = {.events = EPOLLIN, .data.ptr = &sv.pool};
+		if (epoll_ctl(sv.ep, EPOLL_CTL_ADD, vg_workers_fd(sv.pool), &pe) != 0)
+			vg_workers_stop(&sv.pool);
+	}
 	s->budget_use = (vg_budget_meter){.fn = meter, .ctx = &sv};
 	if (on_ready)
 		on_ready();
@@ -706,9 +839,17 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 				do_accept(&sv, listen_fd);
 				continue;
 			}
+			if ((void *)c == (void *)&sv.pool) {
+				take_finished(&sv);
+				continue;
+			}
 			if (c->dead)
 				continue; /* closed at the end of this round */
-			if (c->state == C_WRITING) {
+			if (c->state == C_WAITING) {
+				/* Only a hang-up is armed while the work runs. */
+				if (events[i].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+					keep = false;
+			} else if (c->state == C_WRITING) {
 				if (events[i].events & (EPOLLERR | EPOLLHUP))
 					keep = false;
 				else if (events[i].events & EPOLLOUT)
@@ -740,6 +881,13 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 	flush_batch(&sv);
 	while (sv.conns)
 		conn_free(&sv, sv.conns);
+	if (sv.pool) {
+		/* Every job submitted runs and completes (a password check
+		 * still counts), with no one left to answer. */
+		vg_workers_stop_threads(sv.pool);
+		take_finished(&sv);
+		vg_workers_stop(&sv.pool);
+	}
 	refusals_flush(&sv, true);
 	VG_IGNORE(vg_audit_flush(s->audit));
 	s->budget_use = (vg_budget_meter){0};

@@ -152,6 +152,17 @@ size_t vg_workers_busy(const vg_workers *w)
 	return w->busy; /* read on the event loop's thread, which alone changes it down */
 }
 
+void vg_workers_stop_threads(vg_workers *w)
+{
+	(void)pthread_mutex_lock(&w->mu);
+	w->stopping = true;
+	(void)pthread_cond_broadcast(&w->cv);
+	(void)pthread_mutex_unlock(&w->mu);
+	for (unsigned i = 0; i < w->n; i++)
+		(void)pthread_join(w->th[i], NULL);
+	w->n = 0;
+}
+
 void vg_workers_stop(vg_workers **pw)
 {
 	vg_workers *w;
@@ -159,12 +170,7 @@ void vg_workers_stop(vg_workers **pw)
 	if (!pw || !*pw)
 		return;
 	w = *pw;
-	(void)pthread_mutex_lock(&w->mu);
-	w->stopping = true;
-	(void)pthread_cond_broadcast(&w->cv);
-	(void)pthread_mutex_unlock(&w->mu);
-	for (unsigned i = 0; i < w->n; i++)
-		(void)pthread_join(w->th[i], NULL);
+	vg_workers_stop_threads(w);
 	(void)pthread_cond_destroy(&w->cv);
 	(void)pthread_mutex_destroy(&w->mu);
 	(void)close(w->efd);

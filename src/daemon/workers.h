@@ -25,6 +25,7 @@
 typedef struct vg_job vg_job;
 struct vg_job {
 	void (*run)(vg_job *j); /* on a worker thread */
+	void *owner;            /* the submitter's, untouched by the pool */
 	vg_job *next;           /* the pool's */
 };
 
@@ -41,6 +42,9 @@ vg_job *vg_workers_take_done(vg_workers *w);
 /* Jobs submitted and not yet taken back. */
 size_t vg_workers_busy(const vg_workers *w);
 unsigned vg_workers_threads(const vg_workers *w);
+/* Runs every job submitted so far to its end and stops the threads;
+ * finished jobs stay to be taken. */
+void vg_workers_stop_threads(vg_workers *w);
 /* Waits for the running jobs, then stops the threads. Jobs still queued
  * or finished are handed back through vg_workers_take_done() first by
  * the caller; NULL is fine. */
