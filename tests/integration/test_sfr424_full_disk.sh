@@ -69,7 +69,7 @@ while [ $i -lt 200 ]; do
 done
 echo "# alice stored $(wc -l <"$W/acked") values of 256 KiB; then: $last; $(avail) bytes free"
 check "SFR 4.2.4: the filler's puts are acknowledged until the reserve" test "$(wc -l <"$W/acked")" -ge 4
-check "SFR 4.2.4: then refused as 'quota exceeded', not an I/O error" sh -c "echo '$last' | grep -q 'quota exceeded'"
+check "SFR 4.2.4: then refused as 'quota exceeded', not an I/O error" grep -q 'quota exceeded' "$W/put.err"
 check "SFR 4.2.4: the reserve is still free on the file system" test "$(avail)" -ge 3000000
 
 # Then anything else fills the rest, to 0 bytes free.
