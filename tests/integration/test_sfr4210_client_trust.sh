@@ -16,6 +16,8 @@ PY=/usr/bin/python3
 W=$T/work; mkdir -p "$W"; chmod 1777 "$W"     # like /tmp
 P=$T/alice; mkdir -p "$P"; chown vgalice "$P"; chmod 700 "$P"
 CX=$T/carol-run; mkdir -p "$CX"; chown vgcarol "$CX"; chmod 700 "$CX"
+FAKE= READER=
+trap 'kill $FAKE $READER 2>/dev/null || true; cleanup' EXIT INT TERM
 V="$VOXGUARD --socket $SOCK"
 BOB=$(id -u vgbob)
 # C CMD...: the admin, with her runtime directory.
@@ -53,7 +55,8 @@ with open(sys.argv[2], "ab") as out:
             pass
         c.close()
 PY
-setpriv --reuid=vgbob --regid=vgbob --init-groups -- "$PY" "$T/fake.py" "$F/vg.sock" "$T/fake.got" &
+setpriv --reuid=vgbob --regid=vgbob --init-groups -- "$PY" "$T/fake.py" "$F/vg.sock" "$T/fake.got" \
+	</dev/null >/dev/null 2>&1 &
 FAKE=$!
 i=0; while [ ! -S "$F/vg.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 got() { [ "$(stat -c %s "$T/fake.got")" = 0 ]; }
@@ -83,7 +86,9 @@ A() { setpriv --reuid=vgalice --regid=vgalice --init-groups -- "$@"; }
 A $V key create ak --type p256 >/dev/null
 A $V key public ak --out "$P/ref.pem"
 as vgbob mkfifo "$W/fifo"; chmod 666 "$W/fifo"
-as vgbob sh -c 'exec cat "$0" >"$1"' "$W/fifo" "$F/fifo.got" &
+# (a plain command, so that $! is the reader itself, killed below)
+setpriv --reuid=vgbob --regid=vgbob --init-groups -- sh -c 'exec cat "$0" >"$1" 2>/dev/null' \
+	"$W/fifo" "$F/fifo.got" </dev/null >/dev/null 2>&1 &
 READER=$!
 check_fails "--out into another user's FIFO in a sticky shared directory is refused" 2 \
 	A timeout 10 $V key public ak --out "$W/fifo"
