@@ -86,13 +86,29 @@ typedef struct vg_client vg_client;
 /*
  * Connects to the service at socket_path; NULL means $VOXGUARD_SOCKET, then
  * the default /run/voxguard/voxguard.sock. On success *out is a new client
- * that the caller closes with vg_client_close().
+ * that the caller closes with vg_client_close(); on failure *out is NULL
+ * and vg_client_last_error(NULL) says why.
+ *
+ * The server is authenticated before anything is sent: the kernel's
+ * SO_PEERCRED uid of the socket's listener must be the voxguard service
+ * user, root, or the caller's own effective uid. Anything else is
+ * VG_ERR_UNTRUSTED (someone else bound a socket at that path) and the
+ * connection is closed without a byte written. The service user is
+ * $VOXGUARD_SERVICE_USER (a name or a numeric uid) if set, else the
+ * build's default (CMake VG_SERVICE_USER, "voxguard").
  */
 VG_EXPORT VG_NODISCARD vg_rc vg_client_open(vg_client **out, const char *socket_path);
+/* As vg_client_open(), with the service user named by the caller (a name
+ * or a numeric uid); service_user NULL: $VOXGUARD_SERVICE_USER, then the
+ * build's default. */
+VG_EXPORT VG_NODISCARD vg_rc vg_client_open_as(vg_client **out, const char *socket_path,
+					       const char *service_user);
+/* Closes the connection and wipes the session token it held. */
 VG_EXPORT void vg_client_close(vg_client **c);
 
 /* The service's one-line reason for the last failed call on c ("" if
- * none). Owned by c, valid until the next call. */
+ * none). Owned by c, valid until the next call. With c NULL: why the last
+ * vg_client_open*() on this thread failed (a static, thread-local string). */
 VG_EXPORT const char *vg_client_last_error(const vg_client *c);
 
 /* Addresses the key and record namespace of another uid in the calls that
@@ -286,9 +302,9 @@ typedef struct vg_device_identity {
 #define VG_MAX_PLATFORM_COMPONENTS 16u
 
 typedef struct vg_platform_report {
-	char state[16];    /* "normal", "recovery", "unverified" */
-	char reason[320];  /* the first failure; "" when normal */
-	char version[64];  /* the manifest's platform version ("" if unread) */
+	char state[16];   /* "normal", "recovery", "unverified" */
+	char reason[320]; /* the first failure; "" when normal */
+	char version[64]; /* the manifest's platform version ("" if unread) */
 	uint64_t security_version;
 	size_t n;
 	struct {
@@ -313,14 +329,14 @@ VG_EXPORT VG_NODISCARD vg_rc vg_platform_verify(vg_client *c, vg_platform_report
 
 /* The service's decision on a bundle (vg_update_begin). */
 typedef struct vg_update_plan {
-	char slot;        /* 'a' or 'b': the inactive slot to write */
-	char booted;      /* the slot running now */
-	char bundle[65];  /* the bundle ID: hex SHA-256 of its manifest */
-	bool resume;      /* the slot may hold part of this bundle: resume */
+	char slot;       /* 'a' or 'b': the inactive slot to write */
+	char booted;     /* the slot running now */
+	char bundle[65]; /* the bundle ID: hex SHA-256 of its manifest */
+	bool resume;     /* the slot may hold part of this bundle: resume */
 	uint64_t min_security_version;
 	uint8_t *release_key; /* DER SPKI (vg_update_plan_free) */
 	size_t release_key_len;
-	bool has_cek;     /* an encrypted bundle: its content key */
+	bool has_cek; /* an encrypted bundle: its content key */
 	uint8_t cek[32];
 	size_t n;
 	struct {
@@ -346,12 +362,12 @@ VG_EXPORT VG_NODISCARD vg_rc vg_update_report(vg_client *c, const char *bundle, 
 					      const char *detail);
 
 typedef struct vg_update_status {
-	char state[16];     /* idle, installing, installed, activated, trial */
-	char version[64];   /* the update in progress or the last one */
-	char slot;          /* its target slot (0 if none) */
-	char booted;        /* the slot running now (0 if unknown) */
+	char state[16];   /* idle, installing, installed, activated, trial */
+	char version[64]; /* the update in progress or the last one */
+	char slot;        /* its target slot (0 if none) */
+	char booted;      /* the slot running now (0 if unknown) */
 	char bundle[65];
-	char last[200];     /* the last outcome */
+	char last[200]; /* the last outcome */
 	uint64_t min_security_version;
 	char confirmed[64]; /* vg_update_confirm: the version just confirmed */
 	char bootloader[16];
@@ -367,8 +383,8 @@ VG_EXPORT VG_NODISCARD vg_rc vg_update_confirm(vg_client *c, vg_update_status *o
  * bundles for, and the fleet key's if one is installed; fleet_pem (or
  * NULL) installs the fleet's private key once (factory). Free both PEMs
  * with free(). */
-VG_EXPORT VG_NODISCARD vg_rc vg_update_keys(vg_client *c, const char *fleet_pem,
-					    char **device_pem, char **fleet_pub_pem);
+VG_EXPORT VG_NODISCARD vg_rc vg_update_keys(vg_client *c, const char *fleet_pem, char **device_pem,
+					    char **fleet_pub_pem);
 /* The trusted root metadata of the TUF update repository, kept in the
  * service's sealed store (it survives factory reset). next NULL: read it
  * (VG_ERR_NOT_FOUND: none installed yet). next set: install the first one
@@ -377,8 +393,8 @@ VG_EXPORT VG_NODISCARD vg_rc vg_update_keys(vg_client *c, const char *fleet_pem,
  * the trusted root's keys and of its own (TUF root rotation); handing
  * over the trusted root again is not an error. *root receives the root
  * trusted afterwards; free it with vg_free(*root, *len). */
-VG_EXPORT VG_NODISCARD vg_rc vg_update_tuf_root(vg_client *c, const uint8_t *next,
-						size_t next_len, uint8_t **root, size_t *len);
+VG_EXPORT VG_NODISCARD vg_rc vg_update_tuf_root(vg_client *c, const uint8_t *next, size_t next_len,
+						uint8_t **root, size_t *len);
 
 /* Platform and instance identity (open to every caller). */
 VG_EXPORT VG_NODISCARD vg_rc vg_device_identity_get(vg_client *c, vg_device_identity *out);

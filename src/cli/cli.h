@@ -18,8 +18,10 @@
 #define EXIT_ERROR    2
 
 struct cli {
-	const char *socket; /* --socket, or NULL for $VOXGUARD_SOCKET/default */
-	int64_t owner;      /* --owner, -1 for the caller's own namespace */
+	const char *socket;       /* --socket, or NULL for $VOXGUARD_SOCKET/default */
+	int64_t owner;            /* --owner, -1 for the caller's own namespace */
+	const char *service_user; /* --service-user, or NULL for
+				   * $VOXGUARD_SERVICE_USER/the build's default */
 };
 
 struct cli_cmd {
@@ -69,15 +71,23 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reports rc from a service call, with the service's reason if any. */
 int cli_fail_rc(vg_client *c, const char *what, vg_rc rc);
 
-/* Connects (and applies --owner and the saved admin session, if any). */
+/* Connects (and applies --owner and the saved admin session, if any),
+ * after checking the server is the voxguard service (vg_client_open_as). */
 int cli_connect(struct cli *cli, vg_client **c);
-/* Where the admin session token is kept: $VOXGUARD_SESSION (a file path;
- * or the token itself, 64 hex digits: returns 1), else
- * $XDG_RUNTIME_DIR/voxguard-session, else /run/user/UID/voxguard-session,
- * else /tmp/voxguard-UID/session (a 0700 dir we own). 0 with the path in
- * out, -1 if no safe place exists. */
-int cli_session_path(char *out, size_t cap);
 
+/* Where the admin session token is kept: $VOXGUARD_SESSION (a file path;
+ * or the token itself, 64 hex digits), else
+ * $XDG_RUNTIME_DIR/voxguard/session, else /run/user/UID/voxguard/session,
+ * else $HOME/.cache/voxguard/session; the voxguard directory must belong
+ * to the caller with no group or other access (created 0700 when create
+ * is set). Returns 0 with l->path and the cli_write_ex() flags to write
+ * it with, 1 if VOXGUARD_SESSION is the token, -1 with l->why. */
+struct cli_session_loc {
+	char path[4096];
+	unsigned wflags;
+	char why[8800];
+};
+int cli_session_where(struct cli_session_loc *l, bool create);
 /* Options of a subcommand: `--name value` pairs and flags after positional
  * arguments. spec is a list like "in=,out=,json" (= takes a value). */
 #define CLI_MAX_POS  17 /* manifest create: up to 16 components */
@@ -99,7 +109,34 @@ int cli_read_pubkey(const char *path, uint8_t **der, size_t *len);
 
 /* Reads a file ("-" or NULL: stdin) of at most max bytes. */
 vg_rc cli_read(const char *path, size_t max, uint8_t **out, size_t *len);
-/* Writes a file ("-" or NULL: stdout); files are created 0600, atomically. */
-vg_rc cli_write(const char *path, const uint8_t *buf, size_t len);
+/* Writes a file ("-" or NULL: stdout) the safe way (see io.c): never
+ * through a symbolic link, never into a FIFO, socket or device; in a
+ * directory others can write only as a new file (O_EXCL); elsewhere
+ * atomically (temporary, fsync, rename, fsync). New files are 0600.
+ * Returns 0, or EXIT_ERROR after one line on stderr saying why. */
+int cli_write(const char *path, const void *buf, size_t len);
+/* cli_write with flags: */
+#define CLI_OUT_PRIVATE_DIR 0x1u /* refuse unless the directory is the caller's, 0700 */
+#define CLI_OUT_REPLACE_OWN \
+	0x2u /* in a sticky shared directory of root's or the
+				  * caller's, the caller's own file may be replaced */
+int cli_write_ex(const char *path, const void *buf, size_t len, unsigned flags);
+/* The checks of cli_write without writing: before a one-time secret
+ * (setup code, audit seed) is taken from the service. */
+int cli_write_check(const char *path);
+
+/* For writers that stream a large output to a path of their own: begin
+ * checks path like cli_write and gives o->path to write (in a private
+ * directory beside path); commit moves it onto path by the same rules;
+ * abort (also done by commit) removes what is left. */
+struct cli_out {
+	char path[4096 + 256 + 8];
+	char tmpdir[256];
+	int tmpfd;
+	void *d;
+};
+int cli_out_begin(struct cli_out *o, const char *path);
+int cli_out_commit(struct cli_out *o, const char *path);
+void cli_out_abort(struct cli_out *o);
 
 #endif

@@ -5,7 +5,9 @@
  * Passwords come from a file (--password-file, first line) or a prompt on
  * the controlling terminal with echo off; never from argv, where any user
  * could read them in /proc. Session tokens are kept in a 0600 file (see
- * cli_session_path()).
+ * cli_session_where()). Every command connects through cli_connect(),
+ * which checks the server is the voxguard service before a password,
+ * setup code or token is sent.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -70,9 +72,9 @@ static int read_password(const char *path, const char *prompt, char *out, size_t
 
 static int save_session(const char *token)
 {
-	char path[512], line[VG_SESSION_TOKEN_SIZE + 1];
-	int k = cli_session_path(path, sizeof path);
-	vg_rc rc;
+	struct cli_session_loc l;
+	char line[VG_SESSION_TOKEN_SIZE + 1];
+	int k = cli_session_where(&l, true), e;
 
 	if (k == 1) {
 		(void)fprintf(stderr, "voxguard: VOXGUARD_SESSION holds a token: the new one is "
@@ -81,23 +83,22 @@ static int save_session(const char *token)
 		return 0;
 	}
 	if (k != 0)
-		return cli_fail("no safe place for the session token: set VOXGUARD_SESSION to a "
-				"file path");
+		return cli_fail("cannot save the session: %s", l.why);
 	(void)snprintf(line, sizeof line, "%s\n", token);
-	rc = vg_write_file_atomic(path, line, strlen(line), 0600);
+	e = cli_write_ex(l.path, line, strlen(line), l.wflags);
 	vg_wipe(line, sizeof line);
-	if (rc != VG_OK)
-		return cli_fail("cannot save the session to %s: %s", path, vg_rc_str(rc));
-	(void)printf("logged in: session saved in %s\n", path);
+	if (e)
+		return e; /* cli_write_ex said why */
+	(void)printf("logged in: session saved in %s\n", l.path);
 	return 0;
 }
 
 static void drop_session(void)
 {
-	char path[512];
+	struct cli_session_loc l;
 
-	if (cli_session_path(path, sizeof path) == 0)
-		(void)unlink(path);
+	if (cli_session_where(&l, false) == 0)
+		(void)unlink(l.path);
 }
 
 static int admin_setup(struct cli *cli, int argc, char **argv)
@@ -360,8 +361,8 @@ static int debug_challenge(struct cli *cli, int argc, char **argv)
 	rc = vg_device_debug_challenge(c, &msg, &len);
 	if (rc != VG_OK) {
 		e = cli_fail_rc(c, "debug challenge", rc);
-	} else if ((rc = cli_write(cli_opt(&o, spec, "out"), msg, len)) != VG_OK) {
-		e = cli_fail("cannot write %s: %s", cli_opt(&o, spec, "out"), vg_rc_str(rc));
+	} else {
+		e = cli_write(cli_opt(&o, spec, "out"), msg, len);
 	}
 	vg_free(msg, len);
 	vg_client_close(&c);

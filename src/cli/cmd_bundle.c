@@ -86,7 +86,8 @@ static int open_bundle(const struct cli_opts *o, const char *spec, vg_bundle **b
 		dk = read_private(cli_opt(o, spec, "decrypt-key"));
 		if (!dk) {
 			OPENSSL_free(der);
-			return cli_fail("%s: not a PEM private key", cli_opt(o, spec, "decrypt-key"));
+			return cli_fail("%s: not a PEM private key",
+					cli_opt(o, spec, "decrypt-key"));
 		}
 		p.unwrap = unwrap_with;
 		p.unwrap_ctx = dk;
@@ -107,6 +108,7 @@ static int bundle_create(struct cli *cli, int argc, char **argv)
 				   "chunk-size=,key=,encrypt-for=";
 	struct cli_opts o;
 	vg_bundle_spec s = {0};
+	struct cli_out dest;
 	char why[VG_BUNDLE_WHY_LEN] = "";
 	EVP_PKEY *k;
 	int e = cli_parse(spec, argc, argv, &o, 1, VG_BUNDLE_MAX_IMAGES);
@@ -163,12 +165,21 @@ static int bundle_create(struct cli *cli, int argc, char **argv)
 		e = cli_fail("%s: not a PEM private key", cli_opt(&o, spec, "key"));
 		goto out;
 	}
-	rc = vg_bundle_create(cli_opt(&o, spec, "out"), &s, k, why);
+	/* Written into a private directory beside --out, then moved onto it
+	 * by cli_write's rules (no symlink, no FIFO, O_EXCL in /tmp). */
+	if ((e = cli_out_begin(&dest, cli_opt(&o, spec, "out")))) {
+		EVP_PKEY_free(k);
+		goto out;
+	}
+	rc = vg_bundle_create(dest.path, &s, k, why);
 	EVP_PKEY_free(k);
 	if (rc != VG_OK) {
+		cli_out_abort(&dest);
 		e = cli_fail("bundle create: %s", why[0] ? why : vg_rc_str(rc));
 		goto out;
 	}
+	if ((e = cli_out_commit(&dest, cli_opt(&o, spec, "out"))))
+		goto out;
 	(void)printf("bundle %s: version %s, security version %" PRIu64 ", %zu image%s%s\n",
 		     cli_opt(&o, spec, "out"), s.version, s.security_version, s.n,
 		     s.n == 1 ? "" : "s", s.n_recipients ? ", encrypted" : "");
@@ -196,8 +207,8 @@ static int bundle_verify(struct cli *cli, int argc, char **argv)
 			(void)fprintf(stderr, "voxguard: bundle: %s\n", why);
 			e = EXIT_NEGATIVE;
 		} else {
-			(void)printf("  %-24s %" PRIu64 " bytes, %" PRIu64 " chunks: ok\n", im->name,
-				     im->size, im->n_chunks);
+			(void)printf("  %-24s %" PRIu64 " bytes, %" PRIu64 " chunks: ok\n",
+				     im->name, im->size, im->n_chunks);
 		}
 	}
 	if (!e)
@@ -229,8 +240,9 @@ static int bundle_install(struct cli *cli, int argc, char **argv)
 		return e;
 	cli_bar_start(&bar, NULL);
 	{
-		vg_bundle_install_opts io = {
-		    .resume = cli_flag(&o, spec, "resume"), .progress = cli_bar_progress, .ctx = &bar};
+		vg_bundle_install_opts io = {.resume = cli_flag(&o, spec, "resume"),
+					     .progress = cli_bar_progress,
+					     .ctx = &bar};
 		vg_bundle_install_result r;
 		rc = vg_bundle_install_ex(b, cli_opt(&o, spec, "image"), cli_opt(&o, spec, "slot"),
 					  &io, &r, why);
@@ -240,15 +252,16 @@ static int bundle_install(struct cli *cli, int argc, char **argv)
 				     r.resumed);
 	}
 	if (rc != VG_OK) {
-		(void)fprintf(stderr, "voxguard: bundle install: %s (%" PRIu64
-				      " verified bytes were written to the slot)\n",
+		(void)fprintf(stderr,
+			      "voxguard: bundle install: %s (%" PRIu64
+			      " verified bytes were written to the slot)\n",
 			      why[0] ? why : vg_rc_str(rc), written);
 		e = EXIT_NEGATIVE;
 	} else {
 		(void)printf("installed %s %s into %s: %" PRIu64 " bytes, every chunk verified "
 			     "before it was written\n",
-			     cli_opt(&o, spec, "image"), vg_bundle_version(b), cli_opt(&o, spec, "slot"),
-			     written);
+			     cli_opt(&o, spec, "image"), vg_bundle_version(b),
+			     cli_opt(&o, spec, "slot"), written);
 	}
 	vg_bundle_close(&b);
 	return e;

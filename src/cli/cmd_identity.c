@@ -2,7 +2,6 @@
  * cmd_identity.c - `voxguard provision`, `voxguard identity` and
  * `voxguard attest` (SFR 4.2.1, 4.2.2, 4.2.3).
  */
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +13,6 @@
 #include "cli/cli.h"
 #include "common/util.h"
 
-static int write_or_fail(const char *path, const void *buf, size_t len, const char *what)
-{
-	vg_rc rc = cli_write(path, buf, len);
-
-	return rc == VG_OK ? 0 : cli_fail("cannot write %s to %s: %s", what, path, vg_rc_str(rc));
-}
-
 static int write_csr(vg_client *c, const char *cn, const char *out)
 {
 	char *pem = NULL;
@@ -30,7 +22,7 @@ static int write_csr(vg_client *c, const char *cn, const char *out)
 
 	if (rc != VG_OK)
 		return cli_fail_rc(c, "identity csr", rc);
-	e = write_or_fail(out, pem, len, "the CSR");
+	e = cli_write(out, pem, len);
 	vg_free(pem, len);
 	return e;
 }
@@ -41,7 +33,7 @@ int cmd_provision(struct cli *cli, int argc, char **argv)
 				   "csr-out=,csr-cn=,debug-key=,release-key=,tuf-root=";
 	struct cli_opts o;
 	vg_provision_req req = {0};
-	char code[VG_SETUP_CODE_SIZE], dir[4096], line[VG_SETUP_CODE_SIZE + 1];
+	char code[VG_SETUP_CODE_SIZE], line[VG_SETUP_CODE_SIZE + 1];
 	const char *out;
 	uint8_t *dkey = NULL, *rkey = NULL;
 	size_t dkey_len = 0, rkey_len = 0;
@@ -88,12 +80,11 @@ int cmd_provision(struct cli *cli, int argc, char **argv)
 		free(rkey);
 		return cli_fail("cannot read %s", cli_opt(&o, spec, "tuf-root"));
 	}
-	/* The setup code exists once: make sure it can be written before the
-	 * service makes it. */
-	(void)snprintf(dir, sizeof dir, "%s", out);
-	if (strcmp(out, "-") != 0 && access(dirname(dir), W_OK) != 0)
-		return cli_fail("provision: cannot write into the directory of %s", out);
-	if ((e = cli_connect(cli, &c))) {
+	/* The setup code exists once: make sure it can be written (and the
+	 * CSR too) before the service makes it. */
+	if ((e = cli_write_check(out)) ||
+	    (cli_opt(&o, spec, "csr-out") && (e = cli_write_check(cli_opt(&o, spec, "csr-out")))) ||
+	    (e = cli_connect(cli, &c))) {
 		free(dkey);
 		free(rkey);
 		return e;
@@ -107,13 +98,12 @@ int cmd_provision(struct cli *cli, int argc, char **argv)
 		return e;
 	}
 	(void)snprintf(line, sizeof line, "%s\n", code);
-	rc = cli_write(out, (const uint8_t *)line, strlen(line));
-	if (rc != VG_OK) {
+	if (cli_write(out, line, strlen(line)) != 0) {
 		/* Never lose it: without it no admin can ever be set up. */
 		(void)fprintf(stderr,
-			      "voxguard: cannot write the setup code to %s (%s); here it is, "
-			      "keep it safe:\n",
-			      out, vg_rc_str(rc));
+			      "voxguard: the setup code was not written to %s; here it "
+			      "is, keep it safe:\n",
+			      out);
 		(void)printf("%s", line);
 		e = EXIT_ERROR;
 	} else {
@@ -296,7 +286,7 @@ int cmd_attest(struct cli *cli, int argc, char **argv)
 	if (rc != VG_OK)
 		e = cli_fail_rc(c, "attest", rc);
 	else
-		e = write_or_fail(cli_opt(&o, spec, "out"), tok, len, "the token");
+		e = cli_write(cli_opt(&o, spec, "out"), tok, len);
 	vg_free(tok, len);
 	vg_client_close(&c);
 	return e;

@@ -143,8 +143,8 @@ static int key_public(struct cli *cli, int argc, char **argv)
 		return e;
 	rc = vg_key_public_pem(c, o.pos[0], &pem, &len);
 	if (rc == VG_OK)
-		rc = cli_write(cli_opt(&o, spec, "out"), (const uint8_t *)pem, len);
-	if (rc != VG_OK)
+		e = cli_write(cli_opt(&o, spec, "out"), pem, len);
+	else
 		e = cli_fail_rc(c, "key public", rc);
 	free(pem);
 	vg_client_close(&c);
@@ -191,9 +191,7 @@ static int key_transform(struct cli *cli, int argc, char **argv, const char *wha
 	}
 	rc = fn(c, o.pos[0], in, in_len, &out, &out_len);
 	if (rc == VG_OK) {
-		rc = cli_write(cli_opt(&o, spec, "out"), out, out_len);
-		if (rc != VG_OK)
-			e = cli_fail("%s: cannot write output: %s", what, vg_rc_str(rc));
+		e = cli_write(cli_opt(&o, spec, "out"), out, out_len);
 	} else {
 		e = cli_fail_rc(c, what, rc);
 	}
@@ -277,8 +275,7 @@ static int key_mac(struct cli *cli, int argc, char **argv)
 		if (rc != VG_OK) {
 			e = cli_fail_rc(c, "key mac", rc);
 		} else if (cli_opt(&o, spec, "out")) {
-			if (cli_write(cli_opt(&o, spec, "out"), mac, sizeof mac) != VG_OK)
-				e = cli_fail("key mac: cannot write output");
+			e = cli_write(cli_opt(&o, spec, "out"), mac, sizeof mac);
 		} else {
 			vg_hex_encode(mac, sizeof mac, hex);
 			(void)printf("%s\n", hex);

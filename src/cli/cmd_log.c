@@ -122,8 +122,7 @@ static int log_export(struct cli *cli, int argc, char **argv)
 		return cli_fail("log export: --out FILE is required");
 	if ((e = fetch(cli, NULL, &buf, &len)))
 		return e;
-	if (cli_write(cli_opt(&o, spec, "out"), buf, len) != VG_OK)
-		e = cli_fail("log export: cannot write %s", cli_opt(&o, spec, "out"));
+	e = cli_write(cli_opt(&o, spec, "out"), buf, len);
 	vg_free(buf, len);
 	return e;
 }
@@ -183,12 +182,12 @@ static int log_seed(struct cli *cli, int argc, char **argv)
 		return e;
 	if (!cli_opt(&o, spec, "out"))
 		return cli_fail("log seed: --out FILE is required (keep it offline)");
-	if ((e = cli_connect(cli, &c)))
+	/* The seed is handed out once: check where it goes first. */
+	if ((e = cli_write_check(cli_opt(&o, spec, "out"))) || (e = cli_connect(cli, &c)))
 		return e;
 	rc = vg_log_take_seed(c, seed);
-	if (rc == VG_OK && cli_write(cli_opt(&o, spec, "out"), seed, sizeof seed) != VG_OK)
-		e = cli_fail("log seed: cannot write %s: the seed is lost",
-			     cli_opt(&o, spec, "out"));
+	if (rc == VG_OK && (e = cli_write(cli_opt(&o, spec, "out"), seed, sizeof seed)))
+		(void)cli_fail("log seed: the seed is lost");
 	else if (rc != VG_OK)
 		e = cli_fail_rc(c, "log seed", rc);
 	vg_wipe(seed, sizeof seed);

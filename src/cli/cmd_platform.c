@@ -46,16 +46,17 @@ static vg_manifest *load(const char *path)
 	return m;
 }
 
-static int save(const vg_manifest *m, const char *path)
+/* flags: CLI_OUT_REPLACE_OWN when a manifest is signed in place. */
+static int save(const vg_manifest *m, const char *path, unsigned flags)
 {
 	char *txt = NULL;
 	size_t len = 0;
 	vg_rc rc = vg_manifest_to_json(m, &txt, &len);
+	int e = rc == VG_OK ? cli_write_ex(path, txt, len, flags)
+			    : cli_fail("cannot write %s: %s", path, vg_rc_str(rc));
 
-	if (rc == VG_OK)
-		rc = cli_write(path, (const uint8_t *)txt, len);
 	free(txt);
-	return rc == VG_OK ? 0 : cli_fail("cannot write %s: %s", path, vg_rc_str(rc));
+	return e;
 }
 
 /* NAME[:VERSION]=PATH */
@@ -164,7 +165,7 @@ static int manifest_create(struct cli *cli, int argc, char **argv)
 	if (!e && m->n == 0)
 		e = cli_fail("manifest create: list at least one component");
 	if (!e)
-		e = save(m, cli_opt(&o, spec, "out"));
+		e = save(m, cli_opt(&o, spec, "out"), 0);
 	if (!e)
 		(void)printf("manifest %s: platform %s, security version %" PRIu64
 			     ", %zu components (unsigned: run `voxguard manifest sign`)\n",
@@ -205,10 +206,11 @@ static int manifest_sign(struct cli *cli, int argc, char **argv)
 	EVP_PKEY_free(k);
 	if (rc != VG_OK)
 		e = cli_fail("manifest sign: %s", rc == VG_ERR_UNSUPPORTED
-							? "the key must be ECDSA P-256 or Ed25519"
-							: vg_rc_str(rc));
+						      ? "the key must be ECDSA P-256 or Ed25519"
+						      : vg_rc_str(rc));
 	if (!e)
-		e = save(m, cli_opt(&o, spec, "out") ? cli_opt(&o, spec, "out") : o.pos[0]);
+		e = cli_opt(&o, spec, "out") ? save(m, cli_opt(&o, spec, "out"), 0)
+					     : save(m, o.pos[0], CLI_OUT_REPLACE_OWN);
 	if (!e)
 		(void)printf("manifest signed: platform %s, %zu components\n", m->version, m->n);
 	free(m);
@@ -237,8 +239,9 @@ static int manifest_verify(struct cli *cli, int argc, char **argv)
 	if (e)
 		return e;
 	if (!cli_opt(&o, spec, "key"))
-		return cli_fail("usage: voxguard manifest verify --key RELEASE-PUB.pem [--root DIR] "
-				"MANIFEST");
+		return cli_fail(
+		    "usage: voxguard manifest verify --key RELEASE-PUB.pem [--root DIR] "
+		    "MANIFEST");
 	if ((e = cli_read_pubkey(cli_opt(&o, spec, "key"), &der, &der_len)))
 		return e;
 	m = load(o.pos[0]);

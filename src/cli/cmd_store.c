@@ -45,8 +45,7 @@ static int store_get(struct cli *cli, int argc, char **argv)
 		return e;
 	rc = vg_store_get(c, o.pos[0], &val, &len);
 	if (rc == VG_OK) {
-		if (cli_write(cli_opt(&o, spec, "out"), val, len) != VG_OK)
-			e = cli_fail("store get: cannot write the value");
+		e = cli_write(cli_opt(&o, spec, "out"), val, len);
 	} else {
 		e = cli_fail_rc(c, "store get", rc);
 	}

@@ -1,11 +1,15 @@
 /* io.c - option parsing, files and errors for the CLI */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +35,8 @@ int cli_fail_rc(vg_client *c, const char *what, vg_rc rc)
 {
 	const char *why = vg_client_last_error(c);
 
+	if (rc == VG_ERR_UNTRUSTED && why && *why)
+		return cli_fail("%s: %s", what, why);
 	if (rc == VG_ERR_UNAVAILABLE)
 		return cli_fail("%s: cannot reach voxguardd (is it running? --socket or "
 				"VOXGUARD_SOCKET)",
@@ -52,46 +58,104 @@ static bool is_token(const char *s)
 	return true;
 }
 
-int cli_session_path(char *out, size_t cap)
+/* The caller's home: $HOME, else the password database's. */
+static const char *home_dir(void)
 {
-	const char *env = getenv("VOXGUARD_SESSION"), *xdg = getenv("XDG_RUNTIME_DIR");
-	char dir[256];
-	struct stat st;
-	uid_t uid = getuid();
+	const char *h = getenv("HOME");
+	struct passwd *pw;
 
-	if (env && *env) {
-		if (is_token(env))
-			return 1; /* the token itself */
-		(void)snprintf(out, cap, "%s", env);
-		return 0;
-	}
-	if (xdg && *xdg && stat(xdg, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid) {
-		(void)snprintf(out, cap, "%s/voxguard-session", xdg);
-		return 0;
-	}
-	(void)snprintf(dir, sizeof dir, "/run/user/%u", (unsigned)uid);
-	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid) {
-		(void)snprintf(out, cap, "%s/voxguard-session", dir);
-		return 0;
-	}
-	/* No runtime dir (a service account, a minimal system): a private
-	 * directory of ours under /tmp, checked before use. */
-	(void)snprintf(dir, sizeof dir, "/tmp/voxguard-%u", (unsigned)uid);
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+	if (h && h[0] == '/')
+		return h;
+	pw = getpwuid(geteuid());
+	return pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+}
+
+/* DIR/voxguard as a directory of ours that nobody else may enter:
+ * created 0700 when create is set, refused when it belongs to someone
+ * else or lets anyone else in. */
+static int private_subdir(const char *parent, bool create, struct cli_session_loc *l)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if ((size_t)snprintf(dir, sizeof dir, "%s/voxguard", parent) >= sizeof dir ||
+	    (size_t)snprintf(l->path, sizeof l->path, "%s/session", dir) >= sizeof l->path) {
+		(void)snprintf(l->why, sizeof l->why, "%s: path too long", parent);
 		return -1;
-	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 077))
+	}
+	if (create && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		(void)snprintf(l->why, sizeof l->why, "cannot create %s: %s", dir, strerror(errno));
 		return -1;
-	(void)snprintf(out, cap, "%s/session", dir);
+	}
+	if (lstat(dir, &st) != 0) {
+		(void)snprintf(l->why, sizeof l->why, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		(void)snprintf(l->why, sizeof l->why,
+			       "%s is not a private directory of uid %u (it is %s owned by uid %u, "
+			       "mode %04o): remove it or set VOXGUARD_SESSION",
+			       dir, (unsigned)geteuid(),
+			       S_ISDIR(st.st_mode)   ? "a directory"
+			       : S_ISLNK(st.st_mode) ? "a symbolic link"
+						     : "not a directory",
+			       (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	/* Checked again, through the directory's descriptor, when written. */
+	l->wflags = CLI_OUT_PRIVATE_DIR;
 	return 0;
 }
 
-/* The saved session token, if any, into tok (NUL-terminated). */
+int cli_session_where(struct cli_session_loc *l, bool create)
+{
+	const char *env = getenv("VOXGUARD_SESSION"), *xdg = getenv("XDG_RUNTIME_DIR"), *home;
+	char dir[PATH_MAX];
+	struct stat st;
+
+	memset(l, 0, sizeof *l);
+	if (env && *env) {
+		if (is_token(env))
+			return 1; /* the token itself */
+		(void)snprintf(l->path, sizeof l->path, "%s", env);
+		/* The caller's own file may be rewritten even in a shared
+		 * sticky directory (login after login). */
+		l->wflags = CLI_OUT_REPLACE_OWN;
+		return 0;
+	}
+	if (xdg && *xdg)
+		return private_subdir(xdg, create, l);
+	(void)snprintf(dir, sizeof dir, "/run/user/%u", (unsigned)geteuid());
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+		return private_subdir(dir, create, l);
+	/* No runtime directory (a service account, a minimal system): the
+	 * user's cache directory; never a predictable name in /tmp that
+	 * another uid could create first. */
+	home = home_dir();
+	if (!home || (size_t)snprintf(dir, sizeof dir, "%s/.cache", home) >= sizeof dir) {
+		(void)snprintf(l->why, sizeof l->why,
+			       "no runtime directory and no home: set XDG_RUNTIME_DIR or "
+			       "VOXGUARD_SESSION");
+		return -1;
+	}
+	if (create && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		(void)snprintf(l->why, sizeof l->why,
+			       "cannot create %s (%s): set XDG_RUNTIME_DIR or VOXGUARD_SESSION",
+			       dir, strerror(errno));
+		return -1;
+	}
+	return private_subdir(dir, create, l);
+}
+
+/* The saved session token, if any, into tok (NUL-terminated). A file
+ * that is not a regular file of ours is ignored. */
 static bool load_session(char tok[VG_SESSION_TOKEN_SIZE])
 {
-	char path[512];
+	struct cli_session_loc l;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int k = cli_session_path(path, sizeof path);
+	struct stat st;
+	int k = cli_session_where(&l, false), fd;
 	bool ok = false;
 
 	tok[0] = '\0';
@@ -99,8 +163,17 @@ static bool load_session(char tok[VG_SESSION_TOKEN_SIZE])
 		(void)snprintf(tok, VG_SESSION_TOKEN_SIZE, "%s", getenv("VOXGUARD_SESSION"));
 		return true;
 	}
-	if (k != 0 || vg_read_file(path, 256, &buf, &len) != VG_OK)
+	if (k != 0)
 		return false;
+	fd = open(l.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    vg_read_fd(fd, 256, &buf, &len) != VG_OK) {
+		(void)close(fd);
+		return false;
+	}
+	(void)close(fd);
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
 	if (len == VG_SESSION_TOKEN_SIZE - 1) {
@@ -117,7 +190,7 @@ static bool load_session(char tok[VG_SESSION_TOKEN_SIZE])
 int cli_connect(struct cli *cli, vg_client **c)
 {
 	char tok[VG_SESSION_TOKEN_SIZE];
-	vg_rc rc = vg_client_open(c, cli->socket);
+	vg_rc rc = vg_client_open_as(c, cli->socket, cli->service_user);
 
 	if (rc != VG_OK)
 		return cli_fail_rc(NULL, "connect", rc);
@@ -214,26 +287,311 @@ vg_rc cli_read(const char *path, size_t max, uint8_t **out, size_t *len)
 	return vg_read_file(path, max, out, len);
 }
 
-vg_rc cli_write(const char *path, const uint8_t *buf, size_t len)
+/*
+ * Files the CLI writes (--out, the session token) are opened as sshd and
+ * systemd open theirs. The directory is opened once and everything after
+ * goes through its descriptor (fstatat, openat, renameat), so what is
+ * checked is what is written:
+ *  - the name is never followed if it is a symbolic link, and only a
+ *    regular file is ever replaced (never a FIFO, socket or device;
+ *    /dev/null is accepted and nothing is written);
+ *  - in a directory others can write (group or world writable, or owned
+ *    by another user: /tmp even with its sticky bit), a file is only
+ *    created, with O_EXCL, never opened if it exists;
+ *  - elsewhere a temporary file is written, fsync'ed and renamed over the
+ *    name, then the directory is fsync'ed: readers see the old file or
+ *    the new one, never part of it;
+ *  - new files are mode 0600.
+ */
+struct out_dir {
+	int fd;
+	char dir[PATH_MAX];
+	char base[NAME_MAX + 1];
+	bool shared;      /* others can write into it */
+	bool replace_own; /* ...but the caller's own file there is safe to replace */
+};
+
+static const char *kind_of(mode_t m)
+{
+	return S_ISLNK(m)                 ? "a symbolic link"
+	       : S_ISFIFO(m)              ? "a FIFO"
+	       : S_ISSOCK(m)              ? "a socket"
+	       : S_ISCHR(m) || S_ISBLK(m) ? "a device"
+	       : S_ISDIR(m)               ? "a directory"
+					  : "not a regular file";
+}
+
+static int out_dir_open(const char *path, unsigned flags, struct out_dir *d)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	struct stat st;
+	uid_t me = geteuid();
+
+	d->fd = -1;
+	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0 || strlen(base) > NAME_MAX)
+		return cli_fail("refusing to write %s: not a file name", path);
+	if (!slash) {
+		strcpy(d->dir, ".");
+	} else if (slash == path) {
+		strcpy(d->dir, "/");
+	} else {
+		size_t n = (size_t)(slash - path);
+		if (n >= sizeof d->dir)
+			return cli_fail("cannot write %s: path too long", path);
+		memcpy(d->dir, path, n);
+		d->dir[n] = '\0';
+	}
+	strcpy(d->base, base);
+	d->fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->fd < 0)
+		return cli_fail("cannot write %s: %s: %s", path, d->dir, strerror(errno));
+	if (fstat(d->fd, &st) != 0) {
+		int e = cli_fail("cannot write %s: %s: %s", path, d->dir, strerror(errno));
+		(void)close(d->fd);
+		d->fd = -1;
+		return e;
+	}
+	d->shared = (st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_uid != me && st.st_uid != 0);
+	/* In a sticky directory of root's or ours, nobody else can remove,
+	 * rename or replace a file we own. */
+	d->replace_own = (flags & CLI_OUT_REPLACE_OWN) && (st.st_mode & S_ISVTX) &&
+			 (st.st_uid == me || st.st_uid == 0);
+	if ((flags & CLI_OUT_PRIVATE_DIR) && (st.st_uid != me || (st.st_mode & 077))) {
+		(void)close(d->fd);
+		d->fd = -1;
+		return cli_fail("refusing to write %s: %s is not a private directory of uid %u "
+				"(owner uid %u, mode %04o)",
+				path, d->dir, (unsigned)me, (unsigned)st.st_uid,
+				(unsigned)(st.st_mode & 07777));
+	}
+	return 0;
+}
+
+/* What is at the name now: nothing (*exists false), or a regular file
+ * that may be replaced. Anything else is refused with its reason. */
+static int out_check(const char *path, struct out_dir *d, bool *exists, bool *is_null)
 {
 	struct stat st;
-	int fd;
+
+	*exists = false;
+	*is_null = false;
+	if (fstatat(d->fd, d->base, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? 0 : cli_fail("cannot write %s: %s", path, strerror(errno));
+	/* The one device written "into": the kernel's null device, the usual
+	 * way to discard an output (only root can make such a node). */
+	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {
+		*is_null = true;
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode))
+		return cli_fail("refusing to write %s: it is %s", path, kind_of(st.st_mode));
+	*exists = true;
+	if (d->shared && !(d->replace_own && st.st_uid == geteuid() && st.st_nlink == 1))
+		return cli_fail("refusing to write %s: it exists in a directory others can write "
+				"(%s): choose a new name or a private directory",
+				path, d->dir);
+	return 0;
+}
+
+/* A fresh temporary name in d: ".BASE.XXXXXXXXXXXXXXXX". */
+static void tmp_name(const struct out_dir *d, char *out, size_t cap)
+{
+	uint64_t r = 0;
+
+	if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+		r = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)out;
+	(void)snprintf(out, cap, ".%.200s.%016llx", d->base, (unsigned long long)r);
+}
+
+static vg_rc write_sync_close(int fd, const void *buf, size_t len)
+{
+	vg_rc rc = fchmod(fd, 0600) == 0 ? VG_OK : VG_ERR_IO;
+
+	if (rc == VG_OK)
+		rc = vg_write_all(fd, buf, len);
+	if (rc == VG_OK && fsync(fd) != 0)
+		rc = VG_ERR_IO;
+	if (close(fd) != 0 && rc == VG_OK)
+		rc = VG_ERR_IO;
+	return rc;
+}
+
+static int out_write(const char *path, struct out_dir *d, bool exists, const void *buf, size_t len)
+{
+	char tmp[NAME_MAX + 1];
+	int fd, e = 0;
 	vg_rc rc;
 
-	if (!path || strcmp(path, "-") == 0)
-		return vg_write_all(STDOUT_FILENO, buf, len);
-	/* Devices and pipes (/dev/null, a fifo) are written in place: an
-	 * atomic rename onto them would replace the device node itself. */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (d->shared && !exists) {
+		fd = openat(d->fd, d->base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
 		if (fd < 0)
-			return VG_ERR_IO;
-		rc = vg_write_all(fd, buf, len);
-		if (close(fd) != 0 && rc == VG_OK)
+			return errno == EEXIST
+				   ? cli_fail("refusing to write %s: it appeared in a directory "
+					      "others can write (%s): choose a new name or a "
+					      "private directory",
+					      path, d->dir)
+				   : cli_fail("cannot write %s: %s", path, strerror(errno));
+		rc = write_sync_close(fd, buf, len);
+		if (rc != VG_OK) {
+			(void)unlinkat(d->fd, d->base, 0);
+			return cli_fail("cannot write %s: %s", path, vg_rc_str(rc));
+		}
+	} else {
+		for (int i = 0;; i++) {
+			tmp_name(d, tmp, sizeof tmp);
+			fd = openat(d->fd, tmp,
+				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (fd >= 0 || errno != EEXIST || i == 16)
+				break;
+		}
+		if (fd < 0)
+			return cli_fail("cannot write %s: %s: %s", path, d->dir, strerror(errno));
+		rc = write_sync_close(fd, buf, len);
+		if (rc == VG_OK && renameat(d->fd, tmp, d->fd, d->base) != 0)
 			rc = VG_ERR_IO;
-		return rc;
+		if (rc != VG_OK) {
+			(void)unlinkat(d->fd, tmp, 0);
+			return cli_fail("cannot write %s: %s", path, vg_rc_str(rc));
+		}
 	}
-	return vg_write_file_atomic(path, buf, len, 0600);
+	if (fsync(d->fd) != 0)
+		e = cli_fail("cannot write %s: %s: %s", path, d->dir, strerror(errno));
+	return e;
+}
+
+int cli_write_ex(const char *path, const void *buf, size_t len, unsigned flags)
+{
+	struct out_dir d;
+	bool exists = false, is_null = false;
+	int e;
+
+	if (!path || strcmp(path, "-") == 0)
+		return vg_write_all(STDOUT_FILENO, buf, len) == VG_OK
+			   ? 0
+			   : cli_fail("cannot write to standard output");
+	e = out_dir_open(path, flags, &d);
+	if (!e)
+		e = out_check(path, &d, &exists, &is_null);
+	if (!e && !is_null)
+		e = out_write(path, &d, exists, buf, len);
+	if (d.fd >= 0)
+		(void)close(d.fd);
+	return e;
+}
+
+int cli_write(const char *path, const void *buf, size_t len)
+{
+	return cli_write_ex(path, buf, len, 0);
+}
+
+int cli_write_check(const char *path)
+{
+	struct out_dir d;
+	bool exists = false, is_null = false;
+	int e;
+
+	if (!path || strcmp(path, "-") == 0)
+		return 0;
+	e = out_dir_open(path, 0, &d);
+	if (!e)
+		e = out_check(path, &d, &exists, &is_null);
+	if (d.fd >= 0)
+		(void)close(d.fd);
+	return e;
+}
+
+/* Streaming writers (bundle create) write into a private directory of
+ * ours made next to the target, named through /proc/self/fd so that
+ * nobody can swap it; commit moves the result onto the target by the
+ * rules above (no replacement in a shared directory). */
+int cli_out_begin(struct cli_out *o, const char *path)
+{
+	struct out_dir *d;
+	struct stat st;
+	bool exists, is_null;
+	int e;
+
+	memset(o, 0, sizeof *o);
+	o->tmpfd = -1;
+	d = calloc(1, sizeof *d);
+	if (!d)
+		return cli_fail("out of memory");
+	o->d = d;
+	e = out_dir_open(path, 0, d);
+	if (!e)
+		e = out_check(path, d, &exists, &is_null);
+	if (!e && is_null)
+		e = cli_fail("refusing to write %s: it is a device", path);
+	if (e) {
+		cli_out_abort(o);
+		return e;
+	}
+	for (int i = 0;; i++) {
+		tmp_name(d, o->tmpdir, sizeof o->tmpdir);
+		if (mkdirat(d->fd, o->tmpdir, 0700) == 0 || errno != EEXIST || i == 16)
+			break;
+	}
+	o->tmpfd = openat(d->fd, o->tmpdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (o->tmpfd < 0 || fstat(o->tmpfd, &st) != 0 || st.st_uid != geteuid() ||
+	    (st.st_mode & 077)) {
+		e = cli_fail("cannot write %s: cannot make a private directory in %s: %s", path,
+			     d->dir, strerror(errno));
+		if (o->tmpfd < 0)
+			o->tmpdir[0] = '\0'; /* not ours to remove */
+		cli_out_abort(o);
+		return e;
+	}
+	(void)snprintf(o->path, sizeof o->path, "/proc/self/fd/%d/out", o->tmpfd);
+	if (access(o->path, F_OK) != 0 && errno != ENOENT)
+		(void)snprintf(o->path, sizeof o->path, "%s/%s/out", d->dir, o->tmpdir);
+	return 0;
+}
+
+int cli_out_commit(struct cli_out *o, const char *path)
+{
+	struct out_dir *d = o->d;
+	struct stat st;
+	int e = 0, r;
+
+	if (fstatat(o->tmpfd, "out", &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+	    fchmodat(o->tmpfd, "out", 0600, 0) != 0) {
+		e = cli_fail("cannot write %s: the output is missing", path);
+		goto out;
+	}
+	/* Shared directory: only a new name, atomically (RENAME_NOREPLACE). */
+	r = d->shared ? renameat2(o->tmpfd, "out", d->fd, d->base, RENAME_NOREPLACE)
+		      : renameat(o->tmpfd, "out", d->fd, d->base);
+	if (r != 0)
+		e = errno == EEXIST ? cli_fail("refusing to write %s: it appeared in a directory "
+					       "others can write (%s): choose a new name or a "
+					       "private directory",
+					       path, d->dir)
+				    : cli_fail("cannot write %s: %s", path, strerror(errno));
+	else if (fsync(d->fd) != 0)
+		e = cli_fail("cannot write %s: %s: %s", path, d->dir, strerror(errno));
+out:
+	cli_out_abort(o);
+	return e;
+}
+
+void cli_out_abort(struct cli_out *o)
+{
+	struct out_dir *d = o->d;
+
+	if (o->tmpfd >= 0) {
+		(void)unlinkat(o->tmpfd, "out", 0);
+		(void)unlinkat(o->tmpfd, "out.tmp", 0);
+		(void)close(o->tmpfd);
+	}
+	if (d && d->fd >= 0) {
+		if (o->tmpdir[0])
+			(void)unlinkat(d->fd, o->tmpdir, AT_REMOVEDIR);
+		(void)close(d->fd);
+	}
+	free(d);
+	memset(o, 0, sizeof *o);
+	o->tmpfd = -1;
 }
 
 int cli_read_pubkey(const char *path, uint8_t **der, size_t *len)

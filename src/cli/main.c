@@ -46,8 +46,7 @@ static const struct cli_cmd commands[] = {
     {"admin", cmd_admin, "admin access: setup, login, logout, passwd, key (add, delete, login)"},
     {"factory-reset", cmd_factory_reset, "[--yes]: erase all user data and admin credentials"},
     {"debug", cmd_debug, "secure debugging: challenge, unlock, lock (OEM debug key)"},
-    {"manifest", cmd_manifest,
-     "signed platform manifest (build host): create, sign, verify, show"},
+    {"manifest", cmd_manifest, "signed platform manifest (build host): create, sign, verify, show"},
     {"verify-platform", cmd_verify_platform,
      "secure initialization: exit 0 only if the platform is genuine"},
     {"bundle", cmd_bundle, "update bundles: create (build host), verify, install into a slot"},
@@ -65,7 +64,8 @@ static int cmd_help(struct cli *cli, int argc, char **argv)
 	(void)cli;
 	(void)argc;
 	(void)argv;
-	(void)printf("usage: voxguard [--socket PATH] [--owner UID] COMMAND ...\n\n");
+	(void)printf("usage: voxguard [--socket PATH] [--service-user USER] [--owner UID] COMMAND "
+		     "...\n\n");
 	for (size_t i = 0; i < VG_ARRAY_LEN(commands); i++)
 		(void)printf("  %-12s %s\n", commands[i].name, commands[i].help);
 	(void)printf("\n'voxguard COMMAND' alone lists its subcommands. Exit status: 0 "
@@ -75,12 +75,15 @@ static int cmd_help(struct cli *cli, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct cli cli = {.socket = NULL, .owner = -1};
+	struct cli cli = {.socket = NULL, .owner = -1, .service_user = NULL};
 	int i = 1;
 
 	while (i < argc && strncmp(argv[i], "--", 2) == 0) {
 		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
 			cli.socket = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "--service-user") == 0 && i + 1 < argc) {
+			cli.service_user = argv[i + 1];
 			i += 2;
 		} else if (strcmp(argv[i], "--owner") == 0 && i + 1 < argc) {
 			char *end;

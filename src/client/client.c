@@ -1,6 +1,7 @@
 /* client.c - libvoxguard: see include/voxguard/voxguard.h */
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,10 @@
 #define DEFAULT_SOCKET    "/run/voxguard/voxguard.sock"
 #define CLIENT_TIMEOUT_MS 60000
 
+#ifndef VG_SERVICE_USER
+#error "VG_SERVICE_USER (the service's user name) comes from CMake"
+#endif
+
 struct vg_client {
 	int fd;
 	int64_t owner;
@@ -30,18 +35,100 @@ VG_EXPORT void vg_client_set_session(vg_client *c, const char *token)
 		strcpy(c->session, token);
 }
 
-VG_EXPORT vg_rc vg_client_open(vg_client **out, const char *socket_path)
+/* Why the last vg_client_open*() on this thread failed, for
+ * vg_client_last_error(NULL): there is no handle to hold it. */
+static _Thread_local char open_error[256];
+
+/* The uid of the service user: a name or a numeric uid. Returns false
+ * if no such user exists. */
+static bool service_uid(const char *user, uid_t *uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096], *end;
+	unsigned long v;
+
+	if (getpwnam_r(user, &pw, buf, sizeof buf, &res) == 0 && res) {
+		*uid = res->pw_uid;
+		return true;
+	}
+	errno = 0;
+	v = strtoul(user, &end, 10);
+	if (*user >= '0' && *user <= '9' && !*end && errno == 0 && v < UINT32_MAX) {
+		*uid = (uid_t)v;
+		return true;
+	}
+	return false;
+}
+
+static const char *user_name(uid_t uid, char *buf, size_t cap)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[4096];
+
+	if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &res) == 0 && res)
+		(void)snprintf(buf, cap, "%s", res->pw_name);
+	else
+		(void)snprintf(buf, cap, "no name");
+	return buf;
+}
+
+/* Trust goes both ways: before a byte is sent (a password, a setup code,
+ * a session token), the peer must be the service user, root, or the
+ * caller itself (a developer running the service as themselves; whoever
+ * has our uid already owns us). The kernel records the peer's
+ * credentials when it calls listen(), so nobody can claim them. */
+static vg_rc check_server(int fd, const char *path, const char *user)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+	char name[64];
+	uid_t want;
+	bool known;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 || len != sizeof cr) {
+		(void)snprintf(open_error, sizeof open_error,
+			       "%s: cannot read the server's credentials: refusing to talk to it",
+			       path);
+		return VG_ERR_UNTRUSTED;
+	}
+	known = service_uid(user, &want);
+	if (cr.uid == 0 || cr.uid == geteuid() || (known && cr.uid == want))
+		return VG_OK;
+	if (known)
+		(void)snprintf(open_error, sizeof open_error,
+			       "%s is served by uid %u (%s), not by the voxguard service user "
+			       "'%s' (uid %u): refusing to talk to it",
+			       path, (unsigned)cr.uid, user_name(cr.uid, name, sizeof name), user,
+			       (unsigned)want);
+	else
+		(void)snprintf(open_error, sizeof open_error,
+			       "%s is served by uid %u (%s), and the voxguard service user '%s' "
+			       "does not exist: refusing to talk to it",
+			       path, (unsigned)cr.uid, user_name(cr.uid, name, sizeof name), user);
+	return VG_ERR_UNTRUSTED;
+}
+
+VG_EXPORT vg_rc vg_client_open_as(vg_client **out, const char *socket_path,
+				  const char *service_user)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	vg_client *c;
+	vg_rc rc;
 
 	*out = NULL;
+	open_error[0] = '\0';
 	if (!socket_path || !*socket_path)
 		socket_path = getenv("VOXGUARD_SOCKET");
 	if (!socket_path || !*socket_path)
 		socket_path = DEFAULT_SOCKET;
-	if (strlen(socket_path) >= sizeof sa.sun_path)
+	if (!service_user || !*service_user)
+		service_user = getenv("VOXGUARD_SERVICE_USER");
+	if (!service_user || !*service_user)
+		service_user = VG_SERVICE_USER;
+	if (strlen(socket_path) >= sizeof sa.sun_path) {
+		(void)snprintf(open_error, sizeof open_error, "socket path too long");
 		return VG_ERR_INVALID;
+	}
 	strcpy(sa.sun_path, socket_path);
 	c = calloc(1, sizeof *c);
 	if (!c)
@@ -54,13 +141,26 @@ VG_EXPORT vg_rc vg_client_open(vg_client **out, const char *socket_path)
 		(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	}
 	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		if (c->fd >= 0)
-			(void)close(c->fd);
-		free(c);
-		return VG_ERR_UNAVAILABLE;
+		(void)snprintf(open_error, sizeof open_error, "%s: %s", socket_path,
+			       strerror(errno));
+		rc = VG_ERR_UNAVAILABLE;
+		goto fail;
 	}
+	rc = check_server(c->fd, socket_path, service_user);
+	if (rc != VG_OK)
+		goto fail;
 	*out = c;
 	return VG_OK;
+fail:
+	if (c->fd >= 0)
+		(void)close(c->fd);
+	free(c);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_client_open(vg_client **out, const char *socket_path)
+{
+	return vg_client_open_as(out, socket_path, NULL);
 }
 
 VG_EXPORT void vg_client_close(vg_client **c)
@@ -68,13 +168,14 @@ VG_EXPORT void vg_client_close(vg_client **c)
 	if (!c || !*c)
 		return;
 	(void)close((*c)->fd);
+	vg_wipe((*c)->session, sizeof(*c)->session);
 	free(*c);
 	*c = NULL;
 }
 
 VG_EXPORT const char *vg_client_last_error(const vg_client *c)
 {
-	return c ? c->last_error : "";
+	return c ? c->last_error : open_error;
 }
 
 VG_EXPORT void vg_client_set_owner(vg_client *c, int64_t owner)

@@ -70,11 +70,12 @@ for u in vgalice vgcarol; do
 	as $u $V key create conc --type p256 >/dev/null 2>&1 || true
 	as $u $V key public conc --out "$W/$u.pub"
 done
-pids=
+pids=; n=0
 for u in vgalice vgalice vgcarol vgcarol; do
+	n=$((n + 1))
 	( i=0; while [ $i -lt 25 ]; do
-		as $u $V key sign conc --in "$W/msg" --out "$W/$u.$$.$i.sig" || echo fail >>"$W/conc.fail"
-		openssl dgst -sha256 -verify "$W/$u.pub" -signature "$W/$u.$$.$i.sig" "$W/msg" >/dev/null 2>&1 ||
+		as $u $V key sign conc --in "$W/msg" --out "$W/$u.$n.$i.sig" || echo fail >>"$W/conc.fail"
+		openssl dgst -sha256 -verify "$W/$u.pub" -signature "$W/$u.$n.$i.sig" "$W/msg" >/dev/null 2>&1 ||
 			echo bad >>"$W/conc.fail"
 		i=$((i + 1)); done ) &
 	pids="$pids $!"

@@ -80,6 +80,8 @@ check "SFR 4.2.13: with the session, the fleet key is installed" \
 	A update key --fleet-key "$W/fleet.key"
 check "SFR 4.2.6: handing over the trusted root again needs no session (rotation is signed)" \
 	AS "$(printf '%064d' 9)" $V update trust-root "$W/repo/staged/root.json"
+# Sessions live 5 s here: a fresh one for what follows.
+A admin login --password-file "$W/good.pw" >/dev/null
 check "an ordinary user needs no authentication for the voice features" \
 	sh -c "printf v | $( [ "$IS_ROOT" = 1 ] && echo "setpriv --reuid=vgalice --regid=vgalice --init-groups --" ) $V store put rec && $( [ "$IS_ROOT" = 1 ] && echo "setpriv --reuid=vgalice --regid=vgalice --init-groups --" ) $V store get rec >/dev/null"
 if [ "$IS_ROOT" = 1 ]; then
