@@ -143,6 +143,10 @@ static int setup(void **state)
 		return -1;
 	pub_der(f->key, &f->pub, &f->pub_len);
 	pub_der(f->other, &f->other_pub, &f->other_pub_len);
+	/* Tests of other properties add thousands of events from one uid:
+	 * out of the rate limiter's way unless a test sets it. */
+	f->opts.rate_per_s = 1000000;
+	f->opts.burst = 1000000;
 	open_stack(f);
 	*state = f;
 	return 0;
@@ -372,6 +376,57 @@ static bool log_has_type(const uint8_t *buf, size_t len, const char *type)
 			found = true;
 	vg_audit_log_free(&l);
 	return found;
+}
+
+/* ---- rate limiting helpers ---- */
+
+static uint64_t g_now_ms = 1000000;
+
+static uint64_t fake_clock(void *ctx)
+{
+	(void)ctx;
+	return g_now_ms;
+}
+
+/* The application-level limit under test, on the fake clock. */
+static void rate_opts(struct fx *f, uint32_t rate, uint32_t burst)
+{
+	f->opts.rate_per_s = rate;
+	f->opts.burst = burst;
+	f->opts.clock = fake_clock;
+	g_now_ms = 1000000;
+}
+
+struct tally {
+	size_t n, suppressed_records, service, by_type;
+	uint64_t suppressed_sum; /* counts carried by audit.suppressed details */
+};
+
+/* Counts records of an export; by_type counts `type` from `uid`. */
+static void tally_export(const uint8_t *buf, size_t len, const char *type, uint32_t uid,
+			 struct tally *t)
+{
+	vg_audit_log *l = NULL;
+
+	memset(t, 0, sizeof *t);
+	assert_int_equal(vg_audit_log_parse(buf, len, &l), VG_OK);
+	for (size_t i = 0; i < vg_audit_log_count(l); i++) {
+		const vg_audit_record *r = vg_audit_log_record(l, i);
+		t->n++;
+		if (strcmp(r->role, "service") == 0)
+			t->service++;
+		if (strcmp(r->type, "audit.suppressed") == 0) {
+			unsigned long long c = 0;
+			const char *p = strstr(r->detail, ": ");
+			assert_non_null(p);
+			assert_int_equal(sscanf(p + 2, "%llu", &c), 1);
+			t->suppressed_records++;
+			t->suppressed_sum += c;
+		}
+		if (type && strcmp(r->type, type) == 0 && r->uid == uid)
+			t->by_type++;
+	}
+	vg_audit_log_free(&l);
 }
 
 /* ---- tests ---- */
@@ -1391,6 +1446,176 @@ static void test_audit_parser_rejects(void **state)
 	vg_free(buf, len);
 }
 
+/* SFR 4.2.9/4.2.10: the attack of issue 11: an unprivileged uid sends
+ * `admin logout` 60000 times in 26 s. Its events beyond the limit cost it
+ * nothing but a count: they become one "audit.suppressed" record with the
+ * exact number; the service's own events in the middle are never limited */
+static void test_audit_flood_is_summarised(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct tally t;
+	vg_audit_stats st;
+	vg_audit_report rep;
+
+	rate_opts(f, 20, 200);
+	open_audit(f);
+	add_event(f, "key.create", "success", "root's key", 0, "admin");
+	for (int i = 0; i < 60000; i++) {
+		add_event(f, "admin.logout", "success", NULL, 65534, "user");
+		if (i % 60 == 0)
+			add_event(f, "service.tick", "success", NULL, 0, "service");
+		if (i % 100 == 0)
+			assert_int_equal(vg_audit_flush(f->a), VG_OK);
+		g_now_ms += (i % 7 == 0) ? 1 : 0; /* 60000 events in ~8.6 s */
+		if (i % 3 == 0)
+			g_now_ms++; /* ... ~28.6 s in all */
+	}
+	vg_audit_stats_get(f->a, &st);
+	assert_true(st.suppressed > 59000);
+	do_export(f, &buf, &len);
+	tally_export(buf, len, "admin.logout", 65534, &t);
+	/* control: every service event is there (1000 of them), unlimited */
+	assert_int_equal(t.service >= 1000, true);
+	/* the flood: at most burst + rate x time recorded one by one */
+	assert_true(t.by_type <= 200 + 20 * 29 + 1);
+	assert_true(t.by_type >= 200);
+	/* and one summary with the exact count of the rest */
+	assert_int_equal(t.suppressed_records, 1);
+	assert_int_equal(t.suppressed_sum, 60000 - t.by_type);
+	assert_int_equal(st.suppressed, 60000 - t.by_type);
+	assert_true(log_has_type(buf, len, "key.create"));
+	expect_ok(buf, len, f->pub, f->pub_len, NULL, &rep);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: a normal voice application (a few events a second, bursts of
+ * tens) is never suppressed; control: ten times the limit is */
+static void test_audit_normal_rate_never_suppressed(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct tally t;
+
+	rate_opts(f, 20, 200);
+	open_audit(f);
+	/* 10 minutes at 5/s with a burst of 150 every minute */
+	for (int s = 0; s < 600; s++) {
+		int n = s % 60 == 0 ? 150 : 5;
+		for (int i = 0; i < n; i++)
+			add_event(f, "key.sign", "success", NULL, 1000, "user");
+		g_now_ms += 1000;
+		assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	}
+	do_export(f, &buf, &len);
+	tally_export(buf, len, "key.sign", 1000, &t);
+	assert_int_equal(t.by_type, 590 * 5 + 10 * 150);
+	assert_int_equal(t.suppressed_records, 0);
+	vg_free(buf, len);
+
+	/* control: 200/s for 30 s is over the limit */
+	for (int s = 0; s < 30; s++) {
+		for (int i = 0; i < 200; i++)
+			add_event(f, "key.sign", "success", NULL, 1001, "user");
+		g_now_ms += 1000;
+		assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	}
+	do_export(f, &buf, &len);
+	tally_export(buf, len, "key.sign", 1001, &t);
+	assert_true(t.by_type < 200 + 20 * 30 + 1);
+	assert_int_equal(t.suppressed_records, 1);
+	assert_int_equal(t.suppressed_sum, 6000 - t.by_type);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: a summary is written when the flooder's bucket allows again
+ * (before its next event, in time order) and, during an endless flood, at
+ * the latest every summary_every_s; counts are per (uid, type, outcome) */
+static void test_audit_suppressed_summary_timing(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	vg_audit_log *l = NULL;
+	struct tally t;
+	size_t n;
+
+	rate_opts(f, 10, 20);
+	f->opts.summary_every_s = 30;
+	open_audit(f);
+	for (int i = 0; i < 120; i++)
+		add_event(f, i % 2 ? "store.get" : "store.put", i % 4 == 1 ? "denied" : "success",
+			  NULL, 2000, "user");
+	assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	/* nothing summarised yet: the flood may go on */
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM audit_records"), 20);
+	/* quiet for 5 s: half the burst is back; the next event brings the
+	 * summaries, one per (type, outcome), before it */
+	g_now_ms += 5000;
+	add_event(f, "store.put", "success", "after the flood", 2000, "user");
+	do_export(f, &buf, &len);
+	tally_export(buf, len, NULL, 0, &t);
+	assert_int_equal(t.suppressed_records, 3);
+	assert_int_equal(t.suppressed_sum, 100);
+	assert_int_equal(vg_audit_log_parse(buf, len, &l), VG_OK);
+	n = vg_audit_log_count(l);
+	assert_string_equal(vg_audit_log_record(l, n - 1)->detail, "after the flood");
+	assert_string_equal(vg_audit_log_record(l, n - 2)->type, "audit.suppressed");
+	assert_non_null(strstr(vg_audit_log_record(l, n - 2)->detail, "uid 2000: "));
+	assert_int_equal(vg_audit_log_record(l, n - 2)->uid, 2000);
+	vg_audit_log_free(&l);
+	vg_free(buf, len);
+
+	/* an endless flood: a summary at least every 30 s */
+	for (int i = 0; i < 95 * 50; i++) {
+		add_event(f, "store.get", "success", NULL, 2001, "user");
+		g_now_ms += 20; /* 50/s, steadily */
+		if (i % 5 == 0)
+			assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	}
+	do_export(f, &buf, &len);
+	tally_export(buf, len, "store.get", 2001, &t);
+	assert_true(t.suppressed_records >= 3 + 3 && t.suppressed_records <= 3 + 4);
+	assert_int_equal(t.suppressed_sum - 100, 95 * 50 - t.by_type);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: the counters are a fixed table: an attacker cycling through
+ * many event types gets them merged into its "other" count, and every
+ * suppressed event is still counted exactly */
+static void test_audit_suppression_memory_bounded(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct tally t;
+	vg_audit_stats st;
+
+	rate_opts(f, 1, 1);
+	open_audit(f);
+	for (int i = 0; i < 3000; i++) {
+		char type[32];
+		(void)snprintf(type, sizeof type, "x.t%d", i % 500);
+		add_event(f, type, "success", NULL, 3000 + (uint32_t)(i % 3), "user");
+	}
+	/* more uids than buckets: they share the last one */
+	for (uint32_t u = 0; u < 100; u++) {
+		add_event(f, "y.t", "success", NULL, 10000 + u, "user");
+		add_event(f, "y.t", "success", NULL, 10000 + u, "user");
+	}
+	vg_audit_stats_get(f->a, &st);
+	do_export(f, &buf, &len);
+	tally_export(buf, len, NULL, 0, &t);
+	/* at most 128 counters + one "other" per bucket */
+	assert_true(t.suppressed_records <= 128 + 65);
+	assert_true(t.suppressed_records >= 3);
+	assert_int_equal(t.suppressed_sum, st.suppressed);
+	assert_int_equal(t.n - t.service - t.suppressed_records + st.suppressed, 3000 + 200);
+	vg_free(buf, len);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1424,6 +1649,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_audit_db_refused_stays_in_memory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_open_key_checks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_parser_rejects, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_flood_is_summarised, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_normal_rate_never_suppressed, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_suppressed_summary_timing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_suppression_memory_bounded, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("audit", tests, NULL, NULL);

@@ -42,6 +42,32 @@ struct qent {
 	bool echoed; /* already printed to stderr */
 };
 
+/* Rate limiting (docs/AUDIT.md section 4): fixed tables, so memory stays
+ * bounded whatever the callers do. */
+#define RL_BUCKETS  64u  /* uids with their own bucket; the rest share one */
+#define RL_COUNTERS 128u /* (uid, type, outcome) counts of suppressed events */
+
+struct sup {
+	bool used;
+	bool several; /* the shared bucket's "other" count: more than one uid */
+	uint32_t uid, gid;
+	int32_t pid;
+	char type[VG_AUDIT_TYPE_MAX + 1]; /* "" for a bucket's "other" count */
+	char outcome[VG_AUDIT_OUTCOME_MAX + 1];
+	char role[VG_AUDIT_ROLE_MAX + 1];
+	uint64_t count;
+	uint64_t first_time, last_time; /* wall clock, seconds */
+	uint64_t start_ms;              /* monotonic, when counting began */
+};
+
+struct bucket {
+	bool used;
+	uint32_t uid;
+	uint64_t milli;   /* tokens x 1000 */
+	uint64_t last_ms; /* last refill */
+	struct sup other; /* counts that found no free counter */
+};
+
 struct vg_audit {
 	vg_db *db;
 	vg_audit_sign_fn sign;
@@ -63,6 +89,17 @@ struct vg_audit {
 	uint64_t dropped;
 	vg_rc state;
 	bool ready; /* opened: close may flush and seal */
+	/* rate limiting */
+	vg_audit_clock_fn clock;
+	void *clock_ctx;
+	uint64_t rate; /* tokens per second = milli-tokens per ms */
+	uint64_t burst_milli;
+	uint64_t summary_ms;
+	struct bucket rl[RL_BUCKETS + 1]; /* the last one is shared */
+	struct sup sup[RL_COUNTERS];
+	size_t n_pending;         /* counters and "other" counts in use */
+	uint64_t suppressed;      /* events suppressed since open */
+	uint64_t suppressed_open; /* ... and not yet summarised */
 };
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -388,6 +425,230 @@ static void queue_clear(vg_audit *a)
 	a->nq = 0;
 }
 
+/* ---- rate limiting ---- */
+
+static uint64_t mono_ms(const vg_audit *a)
+{
+	return a->clock ? a->clock(a->clock_ctx) : vg_mono_ms();
+}
+
+static void refill(const vg_audit *a, struct bucket *b, uint64_t now)
+{
+	if (now > b->last_ms) {
+		/* dt is capped first, so dt * rate cannot overflow */
+		uint64_t dt = now - b->last_ms, full = a->burst_milli / a->rate + 1;
+		uint64_t add = (dt < full ? dt : full) * a->rate;
+		b->milli = add >= a->burst_milli - b->milli ? a->burst_milli : b->milli + add;
+	}
+	b->last_ms = now;
+}
+
+static bool bucket_pending(const vg_audit *a, const struct bucket *b)
+{
+	if (b->other.used)
+		return true;
+	for (size_t i = 0; i < RL_COUNTERS; i++)
+		if (a->sup[i].used && a->sup[i].uid == b->uid)
+			return true;
+	return false;
+}
+
+/* The bucket of uid. A full bucket with nothing pending is the same as a
+ * fresh one, so it can be given to another uid; when none can, the uid
+ * shares the last bucket with every other such uid. */
+static struct bucket *bucket_for(vg_audit *a, uint32_t uid, uint64_t now)
+{
+	struct bucket *slot = NULL;
+
+	for (size_t i = 0; i < RL_BUCKETS; i++) {
+		struct bucket *b = &a->rl[i];
+		if (b->used && b->uid == uid)
+			return b;
+		if (!b->used && !slot)
+			slot = b;
+	}
+	for (size_t i = 0; !slot && i < RL_BUCKETS; i++) {
+		struct bucket *b = &a->rl[i];
+		refill(a, b, now);
+		if (b->milli == a->burst_milli && !bucket_pending(a, b))
+			slot = b;
+	}
+	if (!slot)
+		return &a->rl[RL_BUCKETS];
+	memset(slot, 0, sizeof *slot);
+	slot->used = true;
+	slot->uid = uid;
+	slot->milli = a->burst_milli;
+	slot->last_ms = now;
+	return slot;
+}
+
+static void sup_init(struct sup *c, const vg_audit_event *ev, bool other, uint64_t now,
+		     uint64_t wall)
+{
+	memset(c, 0, sizeof *c);
+	c->used = true;
+	c->uid = ev->uid;
+	c->gid = ev->gid;
+	c->pid = ev->pid;
+	if (!other) {
+		(void)snprintf(c->type, sizeof c->type, "%s", ev->type);
+		(void)snprintf(c->outcome, sizeof c->outcome, "%s", ev->outcome);
+	} else {
+		(void)snprintf(c->outcome, sizeof c->outcome, "%s", "mixed");
+	}
+	(void)snprintf(c->role, sizeof c->role, "%s", ev->role);
+	c->first_time = wall;
+	c->start_ms = now;
+}
+
+/* Counts an event over its actor's limit instead of recording it. */
+static void suppress(vg_audit *a, struct bucket *b, const vg_audit_event *ev, uint64_t now)
+{
+	uint64_t wall = vg_time_now(NULL);
+	struct sup *c = NULL, *free_c = NULL;
+
+	for (size_t i = 0; i < RL_COUNTERS; i++) {
+		struct sup *x = &a->sup[i];
+		if (!x->used) {
+			if (!free_c)
+				free_c = x;
+			continue;
+		}
+		if (x->uid == ev->uid && strcmp(x->type, ev->type) == 0 &&
+		    strcmp(x->outcome, ev->outcome) == 0) {
+			c = x;
+			break;
+		}
+	}
+	if (!c && free_c) {
+		c = free_c;
+		sup_init(c, ev, false, now, wall);
+		a->n_pending++;
+	}
+	if (!c) {
+		/* The table is full: merge into the bucket's "other" count. */
+		c = &b->other;
+		if (!c->used) {
+			sup_init(c, ev, true, now, wall);
+			a->n_pending++;
+		} else if (c->uid != ev->uid) {
+			c->several = true;
+		}
+	}
+	c->count++;
+	c->last_time = wall;
+	c->gid = ev->gid;
+	c->pid = ev->pid;
+	a->suppressed++;
+	a->suppressed_open++;
+}
+
+static vg_rc enqueue(vg_audit *a, const vg_audit_event *ev);
+
+/* One "audit.suppressed" record for counter c, which is then freed. The
+ * actor is the one whose events were suppressed; the record itself is
+ * never limited. */
+static vg_rc summarise(vg_audit *a, struct sup *c)
+{
+	char d[VG_AUDIT_DETAIL_MAX];
+	vg_audit_event ev = {
+	    .type = "audit.suppressed",
+	    .outcome = c->outcome,
+	    .detail = d,
+	    .uid = c->uid,
+	    .gid = c->gid,
+	    .pid = c->pid,
+	    .role = c->role,
+	};
+	uint64_t span = c->last_time >= c->first_time ? c->last_time - c->first_time : 0;
+	vg_rc rc;
+
+	if (c->type[0])
+		(void)snprintf(d, sizeof d,
+			       "uid %" PRIu32 ": %" PRIu64
+			       " similar events suppressed (%s %s) in %" PRIu64 " s",
+			       c->uid, c->count, c->type, c->outcome, span);
+	else
+		(void)snprintf(d, sizeof d,
+			       "uid %" PRIu32 "%s: %" PRIu64
+			       " events suppressed (various types and outcomes) in %" PRIu64 " s",
+			       c->uid, c->several ? " and others" : "", c->count, span);
+	rc = enqueue(a, &ev);
+	if (rc == VG_OK) {
+		a->suppressed_open -= c->count < a->suppressed_open ? c->count : a->suppressed_open;
+		memset(c, 0, sizeof *c);
+		a->n_pending--;
+	}
+	return rc;
+}
+
+/*
+ * Writes the summaries that are due: all of them with `all`; else those of
+ * `only` (a bucket that allows again), and any count older than
+ * summary_every_s, and those whose bucket has refilled to half its burst
+ * (the flood is over).
+ */
+static void summaries_due(vg_audit *a, bool all, const struct bucket *only, uint64_t now)
+{
+	if (a->n_pending == 0)
+		return;
+	for (size_t i = 0; i < RL_COUNTERS; i++) {
+		struct sup *c = &a->sup[i];
+		bool due = all || (now >= c->start_ms && now - c->start_ms >= a->summary_ms);
+		if (!c->used)
+			continue;
+		if (!due && only && only != &a->rl[RL_BUCKETS] && c->uid == only->uid)
+			due = true;
+		for (size_t j = 0; !due && !only && j < RL_BUCKETS; j++) {
+			struct bucket *b = &a->rl[j];
+			if (b->used && b->uid == c->uid) {
+				refill(a, b, now);
+				due = b->milli >= a->burst_milli / 2;
+			}
+		}
+		if (due)
+			VG_IGNORE(summarise(a, c));
+	}
+	for (size_t j = 0; j <= RL_BUCKETS; j++) {
+		struct bucket *b = &a->rl[j];
+		bool due;
+		if (!b->other.used)
+			continue;
+		due = all || only == b ||
+		      (now >= b->other.start_ms && now - b->other.start_ms >= a->summary_ms);
+		if (!due && !only) {
+			refill(a, b, now);
+			due = b->milli >= a->burst_milli / 2;
+		}
+		if (due)
+			VG_IGNORE(summarise(a, &b->other));
+	}
+}
+
+/* true: record ev; false: it was counted (over its actor's limit). */
+static bool admit(vg_audit *a, const vg_audit_event *ev)
+{
+	uint64_t now;
+	struct bucket *b;
+
+	if (strcmp(ev->role, "service") == 0)
+		return true; /* the service's own duties are never limited */
+	now = mono_ms(a);
+	b = bucket_for(a, ev->uid, now);
+	refill(a, b, now);
+	if (b->milli < 1000) {
+		suppress(a, b, ev, now);
+		return false;
+	}
+	b->milli -= 1000;
+	/* The flood is over (half the burst came back): its summary goes
+	 * before this event, so the log stays in time order. */
+	if (a->n_pending && b->milli >= a->burst_milli / 2)
+		summaries_due(a, false, b, now);
+	return true;
+}
+
 /* ---- group commit ---- */
 
 /* Deletes the oldest records up to the first checkpoint that brings the log
@@ -506,6 +767,9 @@ static vg_rc flush_internal(vg_audit *a, uint32_t force_kind)
 	bool want_cp, committed = false;
 	vg_rc rc;
 
+	if (a->n_pending)
+		summaries_due(a, force_kind == VG_AUDIT_CP_SEAL || force_kind == VG_AUDIT_CP_EXPORT,
+			      NULL, mono_ms(a));
 	if (a->dropped && writable(a)) {
 		char d[80];
 		(void)snprintf(d, sizeof d, "%" PRIu64 " events dropped: queue full", a->dropped);
@@ -1070,6 +1334,16 @@ vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts, vg_aud
 	    opts && opts->checkpoint_every ? opts->checkpoint_every : DEFAULT_CHECKPOINT_EVERY;
 	a->max_records = opts && opts->max_records ? opts->max_records : DEFAULT_MAX_RECORDS;
 	a->max_queue = opts && opts->max_queue ? opts->max_queue : DEFAULT_MAX_QUEUE;
+	a->rate = opts && opts->rate_per_s ? opts->rate_per_s : VG_AUDIT_DEFAULT_RATE_PER_S;
+	a->burst_milli =
+	    (uint64_t)(opts && opts->burst ? opts->burst : VG_AUDIT_DEFAULT_BURST) * 1000u;
+	a->summary_ms =
+	    (uint64_t)(opts && opts->summary_every_s ? opts->summary_every_s : 60u) * 1000u;
+	a->clock = opts ? opts->clock : NULL;
+	a->clock_ctx = opts ? opts->clock_ctx : NULL;
+	a->rl[RL_BUCKETS].used = true; /* shared by uids without a bucket */
+	a->rl[RL_BUCKETS].milli = a->burst_milli;
+	a->rl[RL_BUCKETS].last_ms = mono_ms(a);
 	/* Rotation needs a checkpoint inside the last max_records records. */
 	if (a->cp_every > a->max_records)
 		a->cp_every = (uint32_t)a->max_records;
@@ -1130,6 +1404,8 @@ vg_rc vg_audit_append(vg_audit *a, const vg_audit_event *ev)
 
 	if (!a || !event_valid(ev))
 		return VG_ERR_INVALID;
+	if (!admit(a, ev))
+		return VG_OK; /* counted: it will be in an "audit.suppressed" record */
 	if (a->nq >= a->max_queue) {
 		if (writable(a))
 			rc = flush_internal(a, 0);
@@ -1438,6 +1714,15 @@ vg_rc vg_audit_state(const vg_audit *a)
 size_t vg_audit_pending(const vg_audit *a)
 {
 	return a ? a->nq : 0;
+}
+
+void vg_audit_stats_get(const vg_audit *a, vg_audit_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!a)
+		return;
+	out->suppressed = a->suppressed;
+	out->suppressed_pending = a->suppressed_open;
 }
 
 void vg_audit_close(vg_audit **pa)

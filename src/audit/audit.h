@@ -50,12 +50,32 @@ typedef struct vg_audit_event {
 typedef vg_rc (*vg_audit_sign_fn)(void *ctx, const uint8_t *msg, size_t len, uint8_t **sig,
 				  size_t *sig_len);
 
+/* A monotonic clock in milliseconds (tests replace it); NULL = CLOCK_MONOTONIC. */
+typedef uint64_t (*vg_audit_clock_fn)(void *ctx);
+
 typedef struct vg_audit_opts {
-	uint32_t checkpoint_every; /* records between signed checkpoints; 0 = 256;
-				      clamped to max_records */
-	uint64_t max_records;      /* rotation bound; 0 = default 100000 */
+	uint32_t checkpoint_every; /* records between signed checkpoints; 0 = 256 */
+	uint64_t max_records;      /* secondary bound on stored records; 0 = none */
 	uint32_t max_queue;        /* in-memory queue before a forced flush; 0 = 1024 */
+	/* Per-actor rate limit (docs/AUDIT.md section 4): the events of every
+	 * uid whose role is not "service" pass a token bucket; events over it
+	 * are counted per (uid, type, outcome) and summarised in
+	 * "audit.suppressed" records. 0 = defaults 20/s, burst 200. */
+	uint32_t rate_per_s;
+	uint32_t burst;
+	uint32_t summary_every_s; /* a pending count is summarised at the
+				     latest after this; 0 = 60 */
+	/* The log's stored size bound (records, checkpoints, drop summary);
+	 * 0 = VG_AUDIT_DEFAULT_MAX_BYTES, at least VG_AUDIT_MIN_MAX_BYTES. */
+	uint64_t max_bytes;
+	vg_audit_clock_fn clock;
+	void *clock_ctx;
 } vg_audit_opts;
+
+#define VG_AUDIT_DEFAULT_MAX_BYTES  (16ull * 1024u * 1024u)
+#define VG_AUDIT_MIN_MAX_BYTES      (64u * 1024u)
+#define VG_AUDIT_DEFAULT_RATE_PER_S 20u
+#define VG_AUDIT_DEFAULT_BURST      200u
 
 /*
  * Opens (or creates, on first use) the audit log in db. Call after
@@ -140,6 +160,20 @@ uint64_t vg_audit_next_seq(const vg_audit *a);
 vg_rc vg_audit_state(const vg_audit *a);
 /* Events queued in memory, not yet committed. */
 size_t vg_audit_pending(const vg_audit *a);
+
+typedef struct vg_audit_stats {
+	uint64_t stored_bytes;       /* the log's stored size now */
+	uint64_t max_bytes;          /* its bound (capacity) */
+	uint64_t records;            /* records stored */
+	uint64_t dropped;            /* records dropped by retention, in the signed summary */
+	uint64_t last_drop_from;     /* the last compaction's dropped range */
+	uint64_t last_drop_to;       /* [from, to); both 0 before any */
+	uint64_t suppressed;         /* events counted by the rate limit since open */
+	uint64_t suppressed_pending; /* ... not yet in an audit.suppressed record */
+} vg_audit_stats;
+
+/* Fills *out (zeroed when a is NULL). Cheap: no database access. */
+void vg_audit_stats_get(const vg_audit *a, vg_audit_stats *out);
 
 /* Clean shutdown: flush and write a final signed seal checkpoint (events
  * that cannot be committed go to stderr), then free. NULL is fine. */
