@@ -1590,8 +1590,8 @@ vg_rc vg_audit_export(vg_audit *a, uint8_t **out, size_t *len)
 		rc = load_cps_raw(a, &cps, &ncp);
 	if (rc == VG_OK)
 		rc = vg_audit_export_encode(a->log_id, a->pub, a->pub_len,
-					    has_anchor ? &anchor : NULL, recs, nrec, cps, ncp, out,
-					    len);
+					    has_anchor ? &anchor : NULL, NULL, recs, nrec, cps, ncp,
+					    out, len);
 	for (size_t i = 0; i < nrec; i++)
 		vg_audit_record_clear(&recs[i]);
 	free(recs);
