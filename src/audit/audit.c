@@ -15,7 +15,6 @@
 #include "rot/rot.h"
 
 #define DEFAULT_CHECKPOINT_EVERY 256u
-#define DEFAULT_MAX_RECORDS      100000u
 #define DEFAULT_MAX_QUEUE        1024u
 #define HEAD_ANCHOR              "audit.head"
 #define HEAD_ANCHOR_LEN          (8u + VG_AUDIT_HASH_LEN)
@@ -24,7 +23,8 @@
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS audit_records(seq INTEGER PRIMARY KEY,"
-    " rec BLOB NOT NULL, hash BLOB NOT NULL);"
+    " rec BLOB NOT NULL, hash BLOB NOT NULL, tier INTEGER NOT NULL DEFAULT 2,"
+    " uid INTEGER NOT NULL DEFAULT -1);"
     "CREATE TABLE IF NOT EXISTS audit_checkpoints(id INTEGER PRIMARY KEY,"
     " next_seq INTEGER NOT NULL, cp BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS audit_checkpoints_seq ON audit_checkpoints(next_seq);"
@@ -36,6 +36,11 @@ static const char schema[] =
 static const char fskey_label[] = "voxguard-audit-fskey";
 static const char seed_label[] = "voxguard-audit-seed";
 static const char probe_label[] = "voxguard-audit-keycheck-v1";
+
+/* Retention tiers (docs/AUDIT.md section 4), dropped in this order. */
+#define TIER_ROUTINE  0 /* an application's routine success */
+#define TIER_CRITICAL 1 /* an application's security-relevant event */
+#define TIER_SERVICE  2 /* the service's own events */
 
 struct qent {
 	vg_audit_record r;
@@ -78,12 +83,26 @@ struct vg_audit {
 	uint32_t cp_every;
 	uint64_t max_records;
 	uint32_t max_queue;
-	uint8_t *key;                    /* secret memory: K_{next_seq} */
-	uint8_t head[VG_AUDIT_HASH_LEN]; /* h_{next_seq-1} (anchor's, or zero) */
-	uint64_t next_seq;               /* committed records end here */
-	uint64_t first_seq;              /* oldest record kept */
-	uint64_t last_cp;                /* next_seq of the newest checkpoint */
-	uint32_t last_kind;              /* and its kind */
+	uint8_t *key;                          /* secret memory: K_{next_seq} */
+	uint8_t head[VG_AUDIT_HASH_LEN];       /* h_{next_seq-1} (anchor's, or zero) */
+	uint64_t next_seq;                     /* committed records end here */
+	uint64_t first_seq;                    /* where the chain starts (anchor or 0) */
+	uint8_t start_head[VG_AUDIT_HASH_LEN]; /* h(first_seq - 1) */
+	uint64_t max_bytes;
+	uint64_t stored;      /* bytes: records + hashes + checkpoints + anchor + drops */
+	uint64_t nrecords;    /* rows in audit_records */
+	vg_audit_drops drops; /* the signed drop summary (total 0: none) */
+	size_t drops_len;     /* its stored size */
+	uint64_t last_drop_from, last_drop_to;
+	/* a paged export in progress (vg_audit_export_page) */
+	bool page_active;
+	uint64_t page_end;    /* its export checkpoint covers seq < page_end */
+	uint64_t page_cursor; /* records before this were handed out */
+	uint64_t page_deadline;
+	uint8_t *page_cp; /* that checkpoint, encoded */
+	size_t page_cp_len;
+	uint64_t last_cp;   /* next_seq of the newest checkpoint */
+	uint32_t last_kind; /* and its kind */
 	struct qent *q;
 	size_t nq, qcap;
 	uint64_t dropped;
@@ -651,57 +670,369 @@ static bool admit(vg_audit *a, const vg_audit_event *ev)
 
 /* ---- group commit ---- */
 
-/* Deletes the oldest records up to the first checkpoint that brings the log
- * within max_records, which becomes the anchor of what remains. Inside the
- * flush transaction. Because checkpoint_every <= max_records, such a
- * checkpoint always exists once the log is over the bound. */
-static vg_rc rotate(vg_audit *a, uint64_t new_next, uint64_t *first)
+bool vg_audit_is_critical(const char *type, const char *outcome, const char *role)
+{
+	static const char *const prefixes[] = {
+	    "auth.",   "admin.",    "authz.",  "factory.",  "debug.", "audit.",       "service.",
+	    "update.", "platform.", "config.", "identity.", "log.",   "store.commit",
+	};
+	static const char *const suffixes[] = {".integrity", ".rollback", ".policy_denied"};
+	size_t tl;
+
+	if (!type || !outcome || !role)
+		return true;
+	if (strcmp(role, "service") == 0 || strcmp(outcome, "success") != 0)
+		return true;
+	if (strcmp(type, "key.create") == 0 || strcmp(type, "key.delete") == 0)
+		return true;
+	for (size_t i = 0; i < VG_ARRAY_LEN(prefixes); i++)
+		if (strncmp(type, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	tl = strlen(type);
+	for (size_t i = 0; i < VG_ARRAY_LEN(suffixes); i++) {
+		size_t sl = strlen(suffixes[i]);
+		if (tl >= sl && strcmp(type + tl - sl, suffixes[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int tier_of(const vg_audit_record *r)
+{
+	if (strcmp(r->role, "service") == 0)
+		return TIER_SERVICE;
+	return vg_audit_is_critical(r->type, r->outcome, r->role) ? TIER_CRITICAL : TIER_ROUTINE;
+}
+
+/* ---- retention: compaction with a signed drop summary ---- */
+
+struct victim {
+	uint64_t seq, time;
+	size_t size; /* stored bytes freed */
+	uint8_t hash[VG_AUDIT_HASH_LEN];
+	char type[VG_AUDIT_TYPE_MAX + 1];
+};
+
+struct plan {
+	struct victim *v;
+	size_t n, cap;
+	uint64_t freed;
+	vg_audit_drops drops; /* the new summary, signed */
+	uint8_t *blob;
+	size_t blob_len;
+};
+
+static void plan_free(struct plan *p)
+{
+	free(p->v);
+	vg_audit_drops_clear(&p->drops);
+	vg_free(p->blob, p->blob_len);
+	memset(p, 0, sizeof *p);
+}
+
+static int victim_cmp(const void *x, const void *y)
+{
+	const struct victim *a = x, *b = y;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* The oldest `max` records of (tier, uid) after seq `after`, below `limit`.
+ * Each is decoded and classified again: a stored tier that disagrees with
+ * the record is tampering, and nothing is dropped on its word. */
+static vg_rc pick(vg_audit *a, struct plan *p, int tier, int64_t uid, uint64_t after,
+		  uint64_t limit, size_t max, uint64_t *last, size_t *got)
 {
 	sqlite3_stmt *st = NULL;
-	uint8_t *cp = NULL;
-	size_t cp_len = 0;
-	int64_t s = 0;
 	vg_rc rc = VG_ERR_IO;
 	int r;
 
-	*first = a->first_seq;
-	if (new_next - a->first_seq <= a->max_records)
-		return VG_OK;
+	*got = 0;
 	if (sqlite3_prepare_v2(vg_db_handle(a->db),
-			       "SELECT next_seq, cp FROM audit_checkpoints WHERE next_seq >= ? AND"
-			       " next_seq > ? ORDER BY next_seq, id LIMIT 1",
+			       "SELECT seq, rec, hash FROM audit_records WHERE tier = ? AND uid = ?"
+			       " AND seq > ? AND seq < ? ORDER BY seq LIMIT ?",
 			       -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 1, (int64_t)(new_next - a->max_records)) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, (int64_t)a->first_seq) != SQLITE_OK)
+	    sqlite3_bind_int(st, 1, tier) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, uid) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, (int64_t)after) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4,
+			       (int64_t)(limit > VG_AUDIT_SEQ_MAX ? VG_AUDIT_SEQ_MAX : limit)) !=
+		SQLITE_OK ||
+	    sqlite3_bind_int64(st, 5, (int64_t)max) != SQLITE_OK)
 		goto out;
-	r = sqlite3_step(st);
-	if (r == SQLITE_DONE) {
-		rc = VG_OK;
-		goto out;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		vg_audit_record rec;
+		struct victim *v;
+		int len = sqlite3_column_bytes(st, 1);
+		if (len <= 0 || sqlite3_column_bytes(st, 2) != VG_AUDIT_HASH_LEN ||
+		    vg_audit_record_decode(sqlite3_column_blob(st, 1), (size_t)len, &rec) !=
+			VG_OK) {
+			rc = VG_ERR_INTEGRITY;
+			goto out;
+		}
+		if (tier_of(&rec) != tier || (int64_t)rec.uid != uid ||
+		    rec.seq != (uint64_t)sqlite3_column_int64(st, 0)) {
+			vg_audit_record_clear(&rec);
+			rc = VG_ERR_INTEGRITY;
+			goto out;
+		}
+		if (p->n == p->cap) {
+			size_t nc = p->cap ? p->cap * 2 : 256;
+			struct victim *nv = realloc(p->v, nc * sizeof *nv);
+			if (!nv) {
+				vg_audit_record_clear(&rec);
+				rc = VG_ERR_NOMEM;
+				goto out;
+			}
+			p->v = nv;
+			p->cap = nc;
+		}
+		v = &p->v[p->n++];
+		v->seq = rec.seq;
+		v->time = rec.time;
+		v->size = (size_t)len + VG_AUDIT_HASH_LEN;
+		memcpy(v->hash, sqlite3_column_blob(st, 2), VG_AUDIT_HASH_LEN);
+		(void)snprintf(v->type, sizeof v->type, "%s", rec.type);
+		vg_audit_record_clear(&rec);
+		p->freed += v->size;
+		*last = v->seq;
+		(*got)++;
 	}
-	if (r != SQLITE_ROW || sqlite3_column_bytes(st, 1) <= 0)
-		goto out;
-	s = sqlite3_column_int64(st, 0);
-	cp_len = (size_t)sqlite3_column_bytes(st, 1);
-	cp = malloc(cp_len);
-	if (!cp) {
-		rc = VG_ERR_NOMEM;
-		goto out;
-	}
-	memcpy(cp, sqlite3_column_blob(st, 1), cp_len);
-	sqlite3_finalize(st);
-	st = NULL;
-	rc = exec2(a, "DELETE FROM audit_records WHERE seq < ?", s, 0);
-	if (rc == VG_OK)
-		rc = exec2(a, "DELETE FROM audit_checkpoints WHERE next_seq < ?", s, 0);
-	if (rc == VG_OK)
-		rc = state_put(a, "anchor", cp, cp_len);
-	if (rc == VG_OK)
-		*first = (uint64_t)s;
+	rc = r == SQLITE_DONE ? VG_OK : VG_ERR_IO;
 out:
 	sqlite3_finalize(st);
-	free(cp);
 	return rc;
+}
+
+struct uidcount {
+	int64_t uid;
+	uint64_t n, last;
+};
+
+/*
+ * Chooses records to drop until `need_bytes` and `need_count` are freed:
+ * tier by tier (routine, then applications' critical, then the service's
+ * own), and within a tier from the uid that holds the most records of it,
+ * oldest first: whoever fills the log pays with its own records first.
+ */
+static vg_rc choose(vg_audit *a, struct plan *p, uint64_t need_bytes, uint64_t need_count,
+		    uint64_t limit)
+{
+	for (int tier = TIER_ROUTINE; tier <= TIER_SERVICE; tier++) {
+		struct uidcount *u = NULL;
+		size_t nu = 0, cap = 0;
+		sqlite3_stmt *st = NULL;
+		vg_rc rc = VG_ERR_IO;
+		int r;
+
+		if (p->freed >= need_bytes && p->n >= need_count)
+			return VG_OK;
+		if (sqlite3_prepare_v2(vg_db_handle(a->db),
+				       "SELECT uid, COUNT(*) FROM audit_records WHERE tier = ? AND"
+				       " seq < ? GROUP BY uid",
+				       -1, &st, NULL) != SQLITE_OK ||
+		    sqlite3_bind_int(st, 1, tier) != SQLITE_OK ||
+		    sqlite3_bind_int64(
+			st, 2, (int64_t)(limit > VG_AUDIT_SEQ_MAX ? VG_AUDIT_SEQ_MAX : limit)) !=
+			SQLITE_OK) {
+			sqlite3_finalize(st);
+			return VG_ERR_IO;
+		}
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+			if (nu == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				struct uidcount *nn = realloc(u, nc * sizeof *nn);
+				if (!nn) {
+					r = SQLITE_NOMEM;
+					break;
+				}
+				u = nn;
+				cap = nc;
+			}
+			u[nu].uid = sqlite3_column_int64(st, 0);
+			u[nu].n = (uint64_t)sqlite3_column_int64(st, 1);
+			u[nu].last = 0;
+			nu++;
+		}
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE) {
+			free(u);
+			return r == SQLITE_NOMEM ? VG_ERR_NOMEM : VG_ERR_IO;
+		}
+		rc = VG_OK;
+		while (rc == VG_OK && (p->freed < need_bytes || p->n < need_count)) {
+			size_t top = SIZE_MAX, got = 0;
+			uint64_t second = 0, chunk;
+			for (size_t i = 0; i < nu; i++)
+				if (u[i].n && (top == SIZE_MAX || u[i].n > u[top].n))
+					top = i;
+			if (top == SIZE_MAX)
+				break; /* tier exhausted */
+			for (size_t i = 0; i < nu; i++)
+				if (i != top && u[i].n > second)
+					second = u[i].n;
+			/* down to the next uid's share, in chunks */
+			chunk = u[top].n - second + 1;
+			if (chunk < 32)
+				chunk = 32;
+			if (chunk > 4096)
+				chunk = 4096;
+			rc = pick(a, p, tier, u[top].uid, u[top].last, limit, (size_t)chunk,
+				  &u[top].last, &got);
+			u[top].n = got == 0 || got > u[top].n ? 0 : u[top].n - got;
+		}
+		free(u);
+		if (rc != VG_OK)
+			return rc;
+	}
+	return VG_OK;
+}
+
+static vg_rc record_hash(vg_audit *a, uint64_t seq, uint8_t out[static VG_AUDIT_HASH_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	vg_rc rc = VG_ERR_INTEGRITY;
+
+	if (sqlite3_prepare_v2(vg_db_handle(a->db), "SELECT hash FROM audit_records WHERE seq = ?",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 1, (int64_t)seq) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == VG_AUDIT_HASH_LEN) {
+		memcpy(out, sqlite3_column_blob(st, 0), VG_AUDIT_HASH_LEN);
+		rc = VG_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static vg_rc add_type(vg_audit_drops *d, const char *type, uint64_t n)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_types; i++)
+		if (strcmp(d->types[i].type, type) == 0)
+			break;
+	if (i == d->n_types) {
+		/* the last slot is kept for "other" */
+		if (d->n_types == VG_AUDIT_DROP_TYPES_MAX - 1 ||
+		    d->n_types == VG_AUDIT_DROP_TYPES_MAX)
+			return strcmp(type, VG_AUDIT_DROP_OTHER) == 0
+				   ? VG_ERR_INVALID
+				   : add_type(d, VG_AUDIT_DROP_OTHER, n);
+		d->types[i].type = strdup(type);
+		if (!d->types[i].type)
+			return VG_ERR_NOMEM;
+		d->n_types++;
+	}
+	d->types[i].count += n;
+	return VG_OK;
+}
+
+/* The new summary: the old runs and the victims merged into maximal runs,
+ * each tied to the chain by h(from-1) and h(to-1), the counts, signed. */
+static vg_rc build_drops(vg_audit *a, struct plan *p)
+{
+	vg_audit_drops *d = &p->drops;
+	const vg_audit_drops *o = &a->drops;
+	size_t oi = 0, vi = 0, maxruns = o->n_runs + p->n;
+	uint8_t msg[VG_AUDIT_DROPS_MSG_LEN];
+	vg_rc rc = VG_OK;
+
+	vg_audit_drops_clear(d);
+	vg_free(p->blob, p->blob_len);
+	p->blob = NULL;
+	p->blob_len = 0;
+	qsort(p->v, p->n, sizeof *p->v, victim_cmp);
+	d->types = calloc(VG_AUDIT_DROP_TYPES_MAX, sizeof *d->types);
+	d->runs = calloc(maxruns ? maxruns : 1, sizeof *d->runs);
+	if (!d->types || !d->runs)
+		return VG_ERR_NOMEM;
+	for (size_t i = 0; i < o->n_types && rc == VG_OK; i++)
+		rc = add_type(d, o->types[i].type, o->types[i].count);
+	d->total = o->total;
+	d->first_time = o->total ? o->first_time : UINT64_MAX;
+	d->last_time = o->total ? o->last_time : 0;
+	for (size_t i = 0; i < p->n && rc == VG_OK; i++) {
+		rc = add_type(d, p->v[i].type, 1);
+		d->total++;
+		if (p->v[i].time < d->first_time)
+			d->first_time = p->v[i].time;
+		if (p->v[i].time > d->last_time)
+			d->last_time = p->v[i].time;
+	}
+	while (rc == VG_OK && (oi < o->n_runs || vi < p->n)) {
+		vg_audit_drop_run piece;
+		bool old = vi == p->n || (oi < o->n_runs && o->runs[oi].from < p->v[vi].seq);
+		if (old) {
+			piece = o->runs[oi++];
+		} else {
+			const struct victim *v = &p->v[vi++];
+			piece.from = v->seq;
+			piece.to = v->seq + 1;
+			memcpy(piece.head, v->hash, VG_AUDIT_HASH_LEN);
+		}
+		if (d->n_runs && d->runs[d->n_runs - 1].to == piece.from) {
+			vg_audit_drop_run *last = &d->runs[d->n_runs - 1];
+			last->to = piece.to;
+			memcpy(last->head, piece.head, VG_AUDIT_HASH_LEN);
+			continue;
+		}
+		if (!old) {
+			/* a new run starts after a kept record, or at the start */
+			if (piece.from == a->first_seq)
+				memcpy(piece.prev, a->start_head, VG_AUDIT_HASH_LEN);
+			else
+				rc = record_hash(a, piece.from - 1, piece.prev);
+		}
+		d->runs[d->n_runs++] = piece;
+	}
+	if (rc != VG_OK)
+		return rc;
+	d->time = vg_time_now(&d->clock_synced);
+	rc = vg_audit_drops_message(a->log_id, d, msg);
+	if (rc == VG_OK)
+		rc = a->sign ? a->sign(a->sign_ctx, msg, sizeof msg, &d->sig, &d->sig_len)
+			     : VG_ERR_INVALID;
+	if (rc == VG_OK &&
+	    (!d->sig || d->sig_len == 0 || d->sig_len > VG_AUDIT_SIG_MAX ||
+	     vg_audit_sig_verify(a->pub, a->pub_len, msg, sizeof msg, d->sig, d->sig_len) != VG_OK))
+		rc = VG_ERR_CRYPTO;
+	if (rc == VG_OK)
+		rc = vg_audit_drops_encode(d, &p->blob, &p->blob_len);
+	return rc;
+}
+
+/*
+ * Plans a compaction before the flush transaction (it reads and signs):
+ * down to 7/8 of the bounds, so that signing is rare, and never above
+ * max_bytes once the summary's own growth is counted. Records at or after
+ * `limit` (those a paged export has yet to hand out) are not touched.
+ */
+static vg_rc plan_compaction(vg_audit *a, uint64_t projected, uint64_t count, struct plan *p)
+{
+	uint64_t target = a->max_bytes - a->max_bytes / 8, need_count = 0, need;
+	uint64_t limit = a->page_active ? a->page_cursor : UINT64_MAX;
+	vg_rc rc;
+
+	if (a->max_records && count > a->max_records - a->max_records / 8)
+		need_count = count - (a->max_records - a->max_records / 8);
+	need = projected > target ? projected - target : 0;
+	for (int round = 0; round < 8; round++) {
+		uint64_t after;
+		size_t before = p->n;
+		p->n = 0;
+		p->freed = 0;
+		rc = choose(a, p, need, need_count, limit);
+		if (rc == VG_OK && p->n == 0)
+			return VG_ERR_NOT_FOUND;
+		if (rc == VG_OK)
+			rc = build_drops(a, p);
+		if (rc != VG_OK)
+			return rc;
+		after = projected - p->freed - a->drops_len + p->blob_len;
+		if (after <= a->max_bytes || p->n == before)
+			return VG_OK;
+		need = p->freed + (after - target);
+	}
+	return VG_OK;
 }
 
 static vg_rc insert_record(vg_audit *a, sqlite3_stmt *st, const vg_audit_record *r,
@@ -711,9 +1042,60 @@ static vg_rc insert_record(vg_audit *a, sqlite3_stmt *st, const vg_audit_record 
 	if (sqlite3_bind_int64(st, 1, (int64_t)r->seq) != SQLITE_OK ||
 	    sqlite3_bind_blob(st, 2, enc, (int)enc_len, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_blob(st, 3, r->hash, VG_AUDIT_HASH_LEN, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 4, tier_of(r)) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 5, (int64_t)r->uid) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE)
 		return VG_ERR_IO;
 	return VG_OK;
+}
+
+/* Inside the flush transaction: what plan_compaction chose. */
+static vg_rc apply_compaction(vg_audit *a, const struct plan *p)
+{
+	sqlite3_stmt *st = NULL;
+	vg_rc rc = VG_ERR_IO;
+
+	if (sqlite3_prepare_v2(vg_db_handle(a->db), "DELETE FROM audit_records WHERE seq = ?", -1,
+			       &st, NULL) != SQLITE_OK)
+		goto out;
+	for (size_t i = 0; i < p->n; i++) {
+		(void)sqlite3_reset(st);
+		if (sqlite3_bind_int64(st, 1, (int64_t)p->v[i].seq) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+	}
+	/* A checkpoint inside a run covers a head nobody can recompute. */
+	for (size_t i = 0; i < p->drops.n_runs; i++)
+		if (exec2(a, "DELETE FROM audit_checkpoints WHERE next_seq > ? AND next_seq < ?",
+			  (int64_t)p->drops.runs[i].from, (int64_t)p->drops.runs[i].to) != VG_OK)
+			goto out;
+	rc = state_put(a, "drops", p->blob, p->blob_len);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The stored size, from the database. */
+static vg_rc count_stored(vg_audit *a)
+{
+	int64_t r = 0, n = 0, c = 0, x = 0;
+	vg_rc rc = query_int(
+	    a, "SELECT COALESCE(SUM(length(rec) + length(hash)), 0) FROM audit_records", 0, &r);
+	if (rc == VG_OK)
+		rc = query_int(a, "SELECT COUNT(*) FROM audit_records", 0, &n);
+	if (rc == VG_OK)
+		rc = query_int(a, "SELECT COALESCE(SUM(length(cp)), 0) FROM audit_checkpoints", 0,
+			       &c);
+	if (rc == VG_OK)
+		rc = query_int(a,
+			       "SELECT COALESCE(SUM(length(val)), 0) FROM audit_state WHERE name IN"
+			       " ('anchor', 'drops')",
+			       0, &x);
+	if (rc == VG_OK) {
+		a->stored = (uint64_t)(r + c + x);
+		a->nrecords = (uint64_t)n;
+	}
+	return rc;
 }
 
 /* Signs a checkpoint over (next_seq, head) now. cp->sig is callee-allocated
@@ -763,8 +1145,9 @@ static vg_rc flush_internal(vg_audit *a, uint32_t force_kind)
 	size_t *enc_len = NULL, blob_len = 0, cp_enc_len = 0, n = 0;
 	vg_audit_cp cp = {0};
 	sqlite3_stmt *st = NULL;
-	uint64_t new_next, new_first = a->first_seq, counter;
-	bool want_cp, committed = false;
+	uint64_t new_next, counter, batch_bytes = 0;
+	bool want_cp, committed = false, compact = false;
+	struct plan plan = {0};
 	vg_rc rc;
 
 	if (a->n_pending)
@@ -825,6 +1208,25 @@ static vg_rc flush_internal(vg_audit *a, uint32_t force_kind)
 		goto out;
 	put_be64(head_anchor, new_next);
 	memcpy(head_anchor + 8, prev, VG_AUDIT_HASH_LEN);
+	for (size_t i = 0; i < n; i++)
+		batch_bytes += enc_len[i] + VG_AUDIT_HASH_LEN;
+	batch_bytes += cp_enc_len;
+	/* Retention: over a bound, drop what matters least, under a signed
+	 * summary. If that fails the records still go in: better a log over
+	 * its bound than events lost. */
+	if (a->stored + batch_bytes > a->max_bytes ||
+	    (a->max_records && a->nrecords + n > a->max_records)) {
+		vg_rc crc = plan_compaction(a, a->stored + batch_bytes, a->nrecords + n, &plan);
+		compact = crc == VG_OK && plan.n > 0;
+		if (crc == VG_ERR_INTEGRITY && a->state == VG_OK) {
+			a->state = VG_ERR_INTEGRITY;
+			VG_IGNORE(self_event(a, "audit.integrity", "failure",
+					     "a stored record disagrees with its retention class"));
+		} else if (crc != VG_OK && crc != VG_ERR_NOT_FOUND) {
+			(void)fprintf(stderr, "voxguardd: audit: retention deferred: %s\n",
+				      vg_rc_str(crc));
+		}
+	}
 
 	counter = vg_db_counter(a->db);
 	rc = vg_db_begin(a->db);
@@ -832,7 +1234,8 @@ static vg_rc flush_internal(vg_audit *a, uint32_t force_kind)
 		goto out;
 	rc = VG_ERR_IO;
 	if (n && sqlite3_prepare_v2(vg_db_handle(a->db),
-				    "INSERT INTO audit_records(seq, rec, hash) VALUES (?, ?, ?)",
+				    "INSERT INTO audit_records(seq, rec, hash, tier, uid)"
+				    " VALUES (?, ?, ?, ?, ?)",
 				    -1, &st, NULL) != SQLITE_OK)
 		goto rollback;
 	for (size_t i = 0; i < n; i++) {
@@ -856,7 +1259,7 @@ static vg_rc flush_internal(vg_audit *a, uint32_t force_kind)
 		if (rc != VG_OK)
 			goto rollback;
 	}
-	rc = rotate(a, new_next, &new_first);
+	rc = compact ? apply_compaction(a, &plan) : VG_OK;
 	if (rc == VG_OK)
 		rc = state_put(a, "fskey", blob, blob_len);
 	if (rc == VG_OK)
@@ -878,12 +1281,32 @@ out:
 		memcpy(a->key, k, KEY_LEN);
 		memcpy(a->head, prev, sizeof prev);
 		a->next_seq = new_next;
-		a->first_seq = new_first;
 		if (want_cp) {
 			a->last_cp = new_next;
 			a->last_kind = cp.kind;
 		}
 		queue_clear(a);
+		if (compact) {
+			char d[160];
+			vg_audit_drops_clear(&a->drops);
+			a->drops = plan.drops;
+			memset(&plan.drops, 0, sizeof plan.drops);
+			a->drops_len = plan.blob_len;
+			a->last_drop_from = plan.v[0].seq;
+			a->last_drop_to = plan.v[plan.n - 1].seq + 1;
+			if (count_stored(a) != VG_OK) {
+				a->stored = a->stored + batch_bytes - plan.freed;
+				a->nrecords = a->nrecords + n - plan.n;
+			}
+			(void)snprintf(d, sizeof d,
+				       "%zu records dropped between seq %" PRIu64 " and %" PRIu64
+				       " (%" PRIu64 " bytes); the signed drop summary lists them",
+				       plan.n, a->last_drop_from, a->last_drop_to - 1, plan.freed);
+			VG_IGNORE(self_event(a, "audit.compacted", "success", d));
+		} else {
+			a->stored += batch_bytes;
+			a->nrecords += n;
+		}
 		/* Superseded key blobs must not linger in the WAL. */
 		if (want_cp)
 			VG_IGNORE(vg_db_scrub(a->db));
@@ -897,6 +1320,7 @@ out:
 	vg_free(blob, blob_len);
 	vg_free(cp_enc, cp_enc_len);
 	vg_free(cp.sig, cp.sig_len);
+	plan_free(&plan);
 	return rc;
 }
 
@@ -990,7 +1414,8 @@ static vg_rc walk_chain(vg_audit *a, struct loaded *ld, uint64_t *walk_next,
 			uint8_t walk_head[static VG_AUDIT_HASH_LEN])
 {
 	vg_audit_cp *cps = NULL, anchor = {0};
-	size_t ncp = 0, ci = 0, alen = 0;
+	size_t ncp = 0, ci = 0, alen = 0, ri = 0, n_runs = 0;
+	const vg_audit_drop_run *runs = NULL;
 	sqlite3_stmt *st = NULL;
 	uint8_t *ablob = NULL, h[VG_AUDIT_HASH_LEN] = {0};
 	uint64_t expect = 0;
@@ -1016,6 +1441,27 @@ static vg_rc walk_chain(vg_audit *a, struct loaded *ld, uint64_t *walk_next,
 	}
 	ld->first = expect;
 	ld->last_cp = expect;
+	memcpy(a->start_head, h, sizeof h);
+	/* The drop summary: signed, and its runs must sit in the chain. */
+	free(ablob);
+	ablob = NULL;
+	rc = state_get(a, "drops", &ablob, &alen);
+	if (rc == VG_OK) {
+		uint8_t msg[VG_AUDIT_DROPS_MSG_LEN];
+		if (vg_audit_drops_decode(ablob, alen, &a->drops) != VG_OK ||
+		    vg_audit_drops_message(a->log_id, &a->drops, msg) != VG_OK ||
+		    vg_audit_sig_verify(a->pub, a->pub_len, msg, sizeof msg, a->drops.sig,
+					a->drops.sig_len) != VG_OK) {
+			broken(ld, "drop summary unreadable or badly signed");
+			vg_audit_drops_clear(&a->drops);
+		} else {
+			a->drops_len = alen;
+			runs = a->drops.runs;
+			n_runs = a->drops.n_runs;
+		}
+	} else if (rc != VG_ERR_NOT_FOUND) {
+		goto out;
+	}
 	rc = load_checkpoints(a, &cps, &ncp, ld);
 	if (rc != VG_OK)
 		goto out;
@@ -1030,6 +1476,7 @@ static vg_rc walk_chain(vg_audit *a, struct loaded *ld, uint64_t *walk_next,
 		int64_t seq;
 		int rl;
 
+	again:
 		while (judging && ci < ncp && cps[ci].next_seq <= expect) {
 			if (cps[ci].next_seq < expect ||
 			    CRYPTO_memcmp(cps[ci].head, h, sizeof h) != 0) {
@@ -1040,6 +1487,23 @@ static vg_rc walk_chain(vg_audit *a, struct loaded *ld, uint64_t *walk_next,
 				judging = false;
 			}
 			ci++;
+		}
+		/* a dropped run: the chain resumes from its signed head */
+		if (ri < n_runs && runs[ri].from <= expect) {
+			if (judging && (runs[ri].from != expect ||
+					CRYPTO_memcmp(runs[ri].prev, h, sizeof h) != 0)) {
+				broken(ld,
+				       "drop summary run from seq %" PRIu64
+				       " disagrees with the records",
+				       runs[ri].from);
+				judging = false;
+			}
+			if (runs[ri].to > expect) {
+				expect = runs[ri].to;
+				memcpy(h, runs[ri].head, sizeof h);
+			}
+			ri++;
+			goto again;
 		}
 		r = sqlite3_step(st);
 		if (r != SQLITE_ROW)
@@ -1086,6 +1550,9 @@ static vg_rc walk_chain(vg_audit *a, struct loaded *ld, uint64_t *walk_next,
 		goto out;
 	if (judging && ci < ncp)
 		broken(ld, "checkpoint for seq < %" PRIu64 " has no records", cps[ci].next_seq);
+	if (judging && ri < n_runs)
+		broken(ld, "drop summary run from seq %" PRIu64 " lies beyond the records",
+		       runs[ri].from);
 	/* Where checkpoints stand and whether the last run ended with a seal. */
 	for (size_t i = 0; i < ncp; i++)
 		if (cps[i].next_seq > ld->last_cp && cps[i].next_seq <= expect)
@@ -1303,6 +1770,27 @@ static vg_rc quarantine(vg_audit *a, uint64_t next)
 	return vg_db_commit(a->db);
 }
 
+/* Logs created before retention lack the tier and uid columns: existing
+ * rows count as the service's own (kept longest) until they are dropped. */
+static vg_rc migrate(vg_audit *a)
+{
+	int64_t have = 0;
+	vg_rc rc = query_int(a,
+			     "SELECT COUNT(*) FROM pragma_table_info('audit_records') WHERE"
+			     " name = 'tier'",
+			     0, &have);
+
+	if (rc == VG_OK && have == 0 && writable(a))
+		rc =
+		    vg_db_exec(a->db, "ALTER TABLE audit_records ADD COLUMN tier INTEGER NOT NULL"
+				      " DEFAULT 2; ALTER TABLE audit_records ADD COLUMN uid INTEGER"
+				      " NOT NULL DEFAULT -1;");
+	if (rc == VG_OK && writable(a))
+		rc = vg_db_exec(a->db, "CREATE INDEX IF NOT EXISTS audit_records_tier ON"
+				       " audit_records(tier, uid, seq);");
+	return rc;
+}
+
 vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts, vg_audit_sign_fn sign,
 		    void *sign_ctx, const uint8_t *pub_der, size_t pub_der_len)
 {
@@ -1332,7 +1820,10 @@ vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts, vg_aud
 	a->state = VG_OK;
 	a->cp_every =
 	    opts && opts->checkpoint_every ? opts->checkpoint_every : DEFAULT_CHECKPOINT_EVERY;
-	a->max_records = opts && opts->max_records ? opts->max_records : DEFAULT_MAX_RECORDS;
+	a->max_records = opts ? opts->max_records : 0;
+	a->max_bytes = opts && opts->max_bytes ? opts->max_bytes : VG_AUDIT_DEFAULT_MAX_BYTES;
+	if (a->max_bytes < VG_AUDIT_MIN_MAX_BYTES)
+		a->max_bytes = VG_AUDIT_MIN_MAX_BYTES;
 	a->max_queue = opts && opts->max_queue ? opts->max_queue : DEFAULT_MAX_QUEUE;
 	a->rate = opts && opts->rate_per_s ? opts->rate_per_s : VG_AUDIT_DEFAULT_RATE_PER_S;
 	a->burst_milli =
@@ -1344,9 +1835,6 @@ vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts, vg_aud
 	a->rl[RL_BUCKETS].used = true; /* shared by uids without a bucket */
 	a->rl[RL_BUCKETS].milli = a->burst_milli;
 	a->rl[RL_BUCKETS].last_ms = mono_ms(a);
-	/* Rotation needs a checkpoint inside the last max_records records. */
-	if (a->cp_every > a->max_records)
-		a->cp_every = (uint32_t)a->max_records;
 	a->key = vg_secret_alloc(KEY_LEN);
 	a->pub = pub_der ? malloc(pub_der_len) : NULL;
 	if (!a->key || (pub_der && !a->pub)) {
@@ -1358,6 +1846,8 @@ vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts, vg_aud
 		a->pub_len = pub_der_len;
 	}
 	rc = vg_db_exec(db, schema);
+	if (rc == VG_OK)
+		rc = migrate(a);
 	if (rc != VG_OK)
 		goto fail;
 	rc = load_log(a, &ld, &fresh);
@@ -1369,6 +1859,10 @@ vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts, vg_aud
 		a->last_cp = ld.last_cp;
 		a->last_kind = ld.last_cp == ld.next ? ld.last_kind : 0;
 		memcpy(a->head, ld.head, sizeof a->head);
+	}
+	if (count_stored(a) != VG_OK) {
+		rc = VG_ERR_IO;
+		goto fail;
 	}
 	if (ld.broken) {
 		a->state = VG_ERR_INTEGRITY;
@@ -1589,9 +2083,9 @@ vg_rc vg_audit_export(vg_audit *a, uint8_t **out, size_t *len)
 	if (rc == VG_OK)
 		rc = load_cps_raw(a, &cps, &ncp);
 	if (rc == VG_OK)
-		rc = vg_audit_export_encode(a->log_id, a->pub, a->pub_len,
-					    has_anchor ? &anchor : NULL, NULL, recs, nrec, cps, ncp,
-					    out, len);
+		rc = vg_audit_export_encode(
+		    a->log_id, a->pub, a->pub_len, has_anchor ? &anchor : NULL,
+		    a->drops.total ? &a->drops : NULL, recs, nrec, cps, ncp, out, len);
 	for (size_t i = 0; i < nrec; i++)
 		vg_audit_record_clear(&recs[i]);
 	free(recs);
@@ -1688,6 +2182,8 @@ vg_rc vg_audit_truncate(vg_audit *a, uint64_t *old_next, uint8_t old_head[static
 		if (rc == VG_OK)
 			rc = state_put(a, "anchor", cp, cp_len);
 		if (rc == VG_OK)
+			rc = exec2(a, "DELETE FROM audit_state WHERE name = 'drops'", 0, 0);
+		if (rc == VG_OK)
 			rc = vg_db_commit(a->db);
 		else
 			vg_db_rollback(a->db);
@@ -1696,6 +2192,10 @@ vg_rc vg_audit_truncate(vg_audit *a, uint64_t *old_next, uint8_t old_head[static
 	if (rc != VG_OK)
 		return rc;
 	a->first_seq = a->next_seq;
+	memcpy(a->start_head, a->head, sizeof a->start_head);
+	vg_audit_drops_clear(&a->drops);
+	a->drops_len = 0;
+	VG_IGNORE(count_stored(a));
 	*old_next = a->next_seq;
 	memcpy(old_head, a->head, 32);
 	return vg_db_scrub(a->db);
@@ -1723,6 +2223,12 @@ void vg_audit_stats_get(const vg_audit *a, vg_audit_stats *out)
 		return;
 	out->suppressed = a->suppressed;
 	out->suppressed_pending = a->suppressed_open;
+	out->stored_bytes = a->stored;
+	out->max_bytes = a->max_bytes;
+	out->records = a->nrecords;
+	out->dropped = a->drops.total;
+	out->last_drop_from = a->last_drop_from;
+	out->last_drop_to = a->last_drop_to;
 }
 
 void vg_audit_close(vg_audit **pa)
@@ -1741,6 +2247,8 @@ void vg_audit_close(vg_audit **pa)
 	echo_pending(a, "shutdown");
 	queue_clear(a);
 	free(a->q);
+	vg_audit_drops_clear(&a->drops);
+	vg_free(a->page_cp, a->page_cp_len);
 	vg_secret_free(a->key, KEY_LEN);
 	free(a->pub);
 	vg_wipe(a, sizeof *a);

@@ -23,6 +23,7 @@
 #ifndef VG_AUDIT_H
 #define VG_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -153,6 +154,16 @@ VG_NODISCARD vg_rc vg_audit_take_seed(vg_audit *a, uint8_t seed[static 32]);
  * the caller's first event of the new log.
  */
 VG_NODISCARD vg_rc vg_audit_truncate(vg_audit *a, uint64_t *old_next, uint8_t old_head[static 32]);
+/*
+ * The retention class of an event (docs/AUDIT.md section 4): critical
+ * unless it is an application's routine success. Critical: any outcome
+ * other than "success"; role "service"; types auth.*, admin.*, authz.*,
+ * factory.*, debug.*, audit.*, service.*, update.*, platform.*, config.*,
+ * identity.*, log.*, store.commit*, key.create, key.delete, and *.integrity,
+ * *.rollback, *.policy_denied.
+ */
+bool vg_audit_is_critical(const char *type, const char *outcome, const char *role);
+
 /* The sequence number the next appended event will get. */
 uint64_t vg_audit_next_seq(const vg_audit *a);
 /* VG_OK, or VG_ERR_INTEGRITY if the stored log disagreed with its anchor at
