@@ -1040,7 +1040,6 @@ static void test_audit_rotation(void **state)
 	expect_ok(buf, len, f->pub, f->pub_len, seed, &rep);
 	assert_int_equal(rep.records_verified, n);
 	assert_int_equal(rep.dropped, d->total);
-	assert_true(log_has_type(buf, len, "audit.compacted"));
 	vg_audit_log_free(&l);
 	vg_free(buf, len);
 	/* the compacted log reopens cleanly and continues */
@@ -1663,6 +1662,203 @@ static void test_audit_reads_format_v1(void **state)
 	vg_free(buf, len);
 }
 
+/* SFR 4.2.9 (issue 11): a flood of 60000 routine events from one uid,
+ * limited only by capacity (64 KiB), never pushes out earlier critical
+ * records: another uid's key.create and the flooder's own authz.denied stay,
+ * the stored size stays under max_bytes plus one record, the dropped
+ * sequence numbers are exactly those in the signed summary, and the export
+ * verifies with the MAC seed. Control: the routine records are dropped. */
+static void test_audit_flood_keeps_critical_records(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL, seed[32];
+	size_t len = 0, n;
+	vg_audit_log *l = NULL;
+	vg_audit_report rep;
+	vg_audit_stats st;
+	const vg_audit_drops *d;
+	uint64_t max_seen = 0, expect = 0;
+	size_t ri = 0;
+	bool key_create = false, denied = false;
+
+	f->opts.max_bytes = 64 * 1024;
+	open_audit(f);
+	assert_int_equal(vg_audit_take_seed(f->a, seed), VG_OK);
+	add_event(f, "key.create", "success", "root's key", 0, "admin");
+	add_event(f, "authz.denied", "denied", "flooder", 65534, "user");
+	for (int i = 0; i < 60000; i++) {
+		add_event(f, "store.get", "success", "routine", 65534, "user");
+		if (i % 200 == 0) {
+			assert_int_equal(vg_audit_flush(f->a), VG_OK);
+			vg_audit_stats_get(f->a, &st);
+			if (st.stored_bytes > max_seen)
+				max_seen = st.stored_bytes;
+		}
+	}
+	assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	vg_audit_stats_get(f->a, &st);
+	/* capacity in bytes holds (a record is at most ~500 bytes) */
+	assert_true(max_seen <= 64 * 1024 + 512);
+	assert_int_equal(st.max_bytes, 64 * 1024);
+	assert_true(st.dropped > 55000);
+	assert_int_equal((long long)st.stored_bytes,
+			 sql_int(f,
+				 "SELECT (SELECT COALESCE(SUM(length(rec) + length(hash)), 0) FROM "
+				 "audit_records) + (SELECT COALESCE(SUM(length(cp)), 0) FROM "
+				 "audit_checkpoints) + (SELECT COALESCE(SUM(length(val)), 0) FROM "
+				 "audit_state WHERE name IN ('anchor', 'drops'))"));
+	assert_true(st.last_drop_to > st.last_drop_from);
+	do_export(f, &buf, &len);
+	assert_int_equal(vg_audit_log_parse(buf, len, &l), VG_OK);
+	n = vg_audit_log_count(l);
+	d = vg_audit_log_drops(l);
+	assert_non_null(d);
+	assert_int_equal(d->total, st.dropped);
+	/* every seq is either kept or in exactly one run */
+	for (size_t i = 0; i < n; i++) {
+		const vg_audit_record *r = vg_audit_log_record(l, i);
+		while (ri < d->n_runs && d->runs[ri].from == expect)
+			expect = d->runs[ri++].to;
+		assert_int_equal(r->seq, expect);
+		expect++;
+		if (strcmp(r->type, "key.create") == 0 && r->uid == 0)
+			key_create = true;
+		if (strcmp(r->type, "authz.denied") == 0 && r->uid == 65534)
+			denied = true;
+	}
+	assert_true(key_create);
+	assert_true(denied);
+	/* the dropped ones are the routine ones */
+	assert_int_equal(d->n_types, 1);
+	assert_string_equal(d->types[0].type, "store.get");
+	assert_int_equal(d->types[0].count, d->total);
+	expect_ok(buf, len, f->pub, f->pub_len, seed, &rep);
+	assert_true(rep.macs_checked);
+	assert_int_equal(rep.dropped, st.dropped);
+	assert_int_equal(rep.records_verified, n);
+	vg_audit_log_free(&l);
+	vg_free(buf, len);
+	/* reopened: the stored runs and summary are checked and accepted */
+	restart(f);
+	assert_int_equal(vg_audit_state(f->a), VG_OK);
+	vg_wipe(seed, sizeof seed);
+}
+
+/* SFR 4.2.9: critical records are pushed out only by critical records,
+ * and then the heaviest producer's first: a flood of authz.denied from one
+ * uid erases its own old denials, not another uid's key.create */
+static void test_audit_critical_dropped_from_heaviest_uid(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct tally t;
+	vg_audit_report rep;
+
+	f->opts.max_bytes = 64 * 1024;
+	open_audit(f);
+	add_event(f, "key.create", "success", "victim's key", 1000, "user");
+	for (int i = 0; i < 5000; i++)
+		add_event(f, "authz.denied", "denied", NULL, 65534, "user");
+	do_export(f, &buf, &len);
+	assert_true(log_has_type(buf, len, "key.create"));
+	tally_export(buf, len, "authz.denied", 65534, &t);
+	assert_true(t.by_type < 5000);
+	expect_ok(buf, len, f->pub, f->pub_len, NULL, &rep);
+	assert_true(rep.dropped > 0);
+	vg_free(buf, len);
+}
+
+/* SFR 4.2.9: the drop summary is signed and tied to the chain: a tampered
+ * summary, a run widened over a kept record, a deleted kept record, or a
+ * summary removed altogether all fail verification; control: untouched,
+ * it verifies */
+static void test_audit_drop_summary_tamper(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL, *bad = NULL;
+	size_t len = 0, bad_len = 0;
+	struct parts p;
+	vg_audit_report rep;
+	vg_audit_drops dd;
+	const vg_audit_drops *d;
+
+	f->opts.max_records = 40;
+	f->opts.checkpoint_every = 8;
+	open_audit(f);
+	for (int i = 0; i < 100; i++) {
+		add_event(f, i % 5 ? "store.get" : "key.create", "success", NULL, 1000, "user");
+		assert_int_equal(vg_audit_flush(f->a), VG_OK);
+	}
+	do_export(f, &buf, &len);
+	expect_ok(buf, len, f->pub, f->pub_len, NULL, &rep);
+	parts_load(&p, buf, len);
+	d = vg_audit_log_drops(p.l);
+	assert_non_null(d);
+	assert_true(d->n_runs > 2);
+
+	/* 1. a count edited in the summary */
+	dd = *d;
+	dd.types = calloc(d->n_types, sizeof *dd.types);
+	assert_non_null(dd.types);
+	memcpy(dd.types, d->types, d->n_types * sizeof *dd.types);
+	dd.runs = calloc(d->n_runs, sizeof *dd.runs);
+	assert_non_null(dd.runs);
+	memcpy(dd.runs, d->runs, d->n_runs * sizeof *dd.runs);
+	dd.first_time--;
+	assert_int_equal(vg_audit_export_encode(vg_audit_log_id(p.l), p.pub, p.pub_len, p.anchor,
+						&dd, p.recs, p.n, p.cps, p.m, &bad, &bad_len),
+			 VG_OK);
+	expect_bad(bad, bad_len, NULL, 0, NULL, (int64_t)d->runs[0].from);
+	vg_free(bad, bad_len);
+	dd.first_time++;
+
+	/* 2. a run narrowed (as if a dropped record had been kept): the
+	 * summary's signature no longer holds */
+	dd.runs[1].to--;
+	dd.total--;
+	dd.types[0].count--;
+	assert_int_equal(vg_audit_export_encode(vg_audit_log_id(p.l), p.pub, p.pub_len, p.anchor,
+						&dd, p.recs, p.n, p.cps, p.m, &bad, &bad_len),
+			 VG_OK);
+	expect_bad(bad, bad_len, NULL, 0, NULL, (int64_t)d->runs[0].from);
+	vg_free(bad, bad_len);
+
+	/* 3. the summary removed: the first run is a sequence break */
+	assert_int_equal(vg_audit_export_encode(vg_audit_log_id(p.l), p.pub, p.pub_len, p.anchor,
+						NULL, p.recs, p.n, p.cps, p.m, &bad, &bad_len),
+			 VG_OK);
+	expect_bad(bad, bad_len, NULL, 0, NULL, (int64_t)d->runs[0].from);
+	vg_free(bad, bad_len);
+
+	/* 4. a kept record deleted: a sequence break no run covers */
+	{
+		size_t k = 0;
+		int64_t gone;
+		while (p.recs[k].seq + 1 != d->runs[1].from)
+			k++;
+		gone = (int64_t)p.recs[k].seq;
+		memmove(&p.recs[k], &p.recs[k + 1], (p.n - k - 1) * sizeof *p.recs);
+		p.n--;
+		parts_build(&p, &bad, &bad_len);
+		expect_bad(bad, bad_len, NULL, 0, NULL, gone);
+		vg_free(bad, bad_len);
+	}
+	free(dd.types);
+	free(dd.runs);
+	parts_free(&p);
+	vg_free(buf, len);
+
+	/* 5. on the device: a kept row deleted offline is caught at open */
+	close_all(f);
+	attacker_sql(f,
+		     "DELETE FROM audit_records WHERE seq = (SELECT MIN(seq) FROM audit_records)",
+		     NULL, 0);
+	open_stack(f);
+	open_audit(f);
+	assert_int_equal(vg_audit_state(f->a), VG_ERR_INTEGRITY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1698,6 +1894,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_audit_parser_rejects, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_reads_format_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_flood_is_summarised, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_flood_keeps_critical_records, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_critical_dropped_from_heaviest_uid, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_drop_summary_tamper, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_normal_rate_never_suppressed, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_suppressed_summary_timing, setup, teardown),

@@ -876,6 +876,15 @@ static vg_rc choose(vg_audit *a, struct plan *p, uint64_t need_bytes, uint64_t n
 				chunk = 32;
 			if (chunk > 4096)
 				chunk = 4096;
+			{
+				/* no more than needed: a record takes at least 80 bytes */
+				uint64_t want_n = need_count > p->n ? need_count - p->n : 0;
+				uint64_t want_b =
+				    need_bytes > p->freed ? (need_bytes - p->freed) / 80 + 1 : 0;
+				uint64_t want = want_n > want_b ? want_n : want_b;
+				if (chunk > want)
+					chunk = want;
+			}
 			rc = pick(a, p, tier, u[top].uid, u[top].last, limit, (size_t)chunk,
 				  &u[top].last, &got);
 			u[top].n = got == 0 || got > u[top].n ? 0 : u[top].n - got;
@@ -1287,7 +1296,6 @@ out:
 		}
 		queue_clear(a);
 		if (compact) {
-			char d[160];
 			vg_audit_drops_clear(&a->drops);
 			a->drops = plan.drops;
 			memset(&plan.drops, 0, sizeof plan.drops);
@@ -1298,11 +1306,8 @@ out:
 				a->stored = a->stored + batch_bytes - plan.freed;
 				a->nrecords = a->nrecords + n - plan.n;
 			}
-			(void)snprintf(d, sizeof d,
-				       "%zu records dropped between seq %" PRIu64 " and %" PRIu64
-				       " (%" PRIu64 " bytes); the signed drop summary lists them",
-				       plan.n, a->last_drop_from, a->last_drop_to - 1, plan.freed);
-			VG_IGNORE(self_event(a, "audit.compacted", "success", d));
+			/* No self-event: one per compaction would itself fill the
+			 * log; the signed summary is the record of what went. */
 		} else {
 			a->stored += batch_bytes;
 			a->nrecords += n;
