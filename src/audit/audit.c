@@ -1015,10 +1015,16 @@ static vg_rc build_drops(vg_audit *a, struct plan *p)
  * max_bytes once the summary's own growth is counted. Records at or after
  * `limit` (those a paged export has yet to hand out) are not touched.
  */
+static void page_end_export(vg_audit *a);
+
 static vg_rc plan_compaction(vg_audit *a, uint64_t projected, uint64_t count, struct plan *p)
 {
 	uint64_t target = a->max_bytes - a->max_bytes / 8, need_count = 0, need;
-	uint64_t limit = a->page_active ? a->page_cursor : UINT64_MAX;
+	uint64_t limit;
+
+	if (a->page_active && mono_ms(a) > a->page_deadline)
+		page_end_export(a);
+	limit = a->page_active ? a->page_cursor : UINT64_MAX;
 	vg_rc rc;
 
 	if (a->max_records && count > a->max_records - a->max_records / 8)
@@ -1945,62 +1951,51 @@ vg_rc vg_audit_checkpoint(vg_audit *a)
 	return flush_internal(a, VG_AUDIT_CP_PERIODIC);
 }
 
-static vg_rc load_records(vg_audit *a, vg_audit_record **out, size_t *n)
+static vg_rc grow_recs(vg_audit_record **r, size_t *cap, size_t n)
 {
-	sqlite3_stmt *st = NULL;
-	vg_audit_record *recs = NULL;
-	size_t cap = 0;
-	vg_rc rc = VG_ERR_IO;
-	int r;
+	vg_audit_record *nr;
+	size_t nc;
 
-	*out = NULL;
-	*n = 0;
-	if (sqlite3_prepare_v2(vg_db_handle(a->db),
-			       "SELECT rec, hash FROM audit_records ORDER BY seq", -1, &st,
-			       NULL) != SQLITE_OK)
-		goto out;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		int len = sqlite3_column_bytes(st, 0);
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			vg_audit_record *nr = realloc(recs, ncap * sizeof *nr);
-			if (!nr) {
-				rc = VG_ERR_NOMEM;
-				goto out;
-			}
-			recs = nr;
-			cap = ncap;
-		}
-		/* A row that does not decode cannot be exported faithfully:
-		 * fail rather than silently skip it. */
-		rc = len > 0 ? vg_audit_record_decode(sqlite3_column_blob(st, 0), (size_t)len,
-						      &recs[*n])
-			     : VG_ERR_INTEGRITY;
-		if (rc != VG_OK) {
-			rc = rc == VG_ERR_NOMEM ? rc : VG_ERR_INTEGRITY;
-			goto out;
-		}
-		if (sqlite3_column_bytes(st, 1) == VG_AUDIT_HASH_LEN)
-			memcpy(recs[*n].hash, sqlite3_column_blob(st, 1), VG_AUDIT_HASH_LEN);
-		(*n)++;
-		rc = VG_ERR_IO;
-	}
-	if (r == SQLITE_DONE)
-		rc = VG_OK;
-out:
-	sqlite3_finalize(st);
-	if (rc != VG_OK) {
-		for (size_t i = 0; i < *n; i++)
-			vg_audit_record_clear(&recs[i]);
-		free(recs);
-		*n = 0;
-		return rc;
-	}
-	*out = recs;
+	if (n < *cap)
+		return VG_OK;
+	nc = *cap ? *cap * 2 : 64;
+	nr = realloc(*r, nc * sizeof *nr);
+	if (!nr)
+		return VG_ERR_NOMEM;
+	*r = nr;
+	*cap = nc;
 	return VG_OK;
 }
 
-static vg_rc load_cps_raw(vg_audit *a, vg_audit_cp **out, size_t *n)
+static vg_rc grow_cps(vg_audit_cp **c, size_t *cap, size_t n)
+{
+	vg_audit_cp *nc;
+	size_t ncap;
+
+	if (n < *cap)
+		return VG_OK;
+	ncap = *cap ? *cap * 2 : 16;
+	nc = realloc(*c, ncap * sizeof *nc);
+	if (!nc)
+		return VG_ERR_NOMEM;
+	*c = nc;
+	*cap = ncap;
+	return VG_OK;
+}
+
+#define PAGE_IDLE_MS 120000u /* a paged export left idle this long ends */
+
+static void page_end_export(vg_audit *a)
+{
+	a->page_active = false;
+	vg_free(a->page_cp, a->page_cp_len);
+	a->page_cp = NULL;
+	a->page_cp_len = 0;
+}
+
+/* Checkpoints with lo <= next_seq < hi (or <= hi with upto), in order. */
+static vg_rc load_cps_range(vg_audit *a, uint64_t lo, uint64_t hi, bool upto, vg_audit_cp **out,
+			    size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	vg_audit_cp *cps = NULL;
@@ -2011,21 +2006,19 @@ static vg_rc load_cps_raw(vg_audit *a, vg_audit_cp **out, size_t *n)
 	*out = NULL;
 	*n = 0;
 	if (sqlite3_prepare_v2(vg_db_handle(a->db),
-			       "SELECT cp FROM audit_checkpoints ORDER BY next_seq, id", -1, &st,
-			       NULL) != SQLITE_OK)
+			       upto ? "SELECT cp FROM audit_checkpoints WHERE next_seq >= ? AND"
+				      " next_seq <= ? ORDER BY next_seq, id"
+				    : "SELECT cp FROM audit_checkpoints WHERE next_seq >= ? AND"
+				      " next_seq < ? ORDER BY next_seq, id",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, (int64_t)lo) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, (int64_t)hi) != SQLITE_OK)
 		goto out;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		int len = sqlite3_column_bytes(st, 0);
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			vg_audit_cp *nc = realloc(cps, ncap * sizeof *nc);
-			if (!nc) {
-				rc = VG_ERR_NOMEM;
-				goto out;
-			}
-			cps = nc;
-			cap = ncap;
-		}
+		rc = grow_cps(&cps, &cap, *n);
+		if (rc != VG_OK)
+			goto out;
 		rc = len > 0 ? vg_audit_checkpoint_decode(sqlite3_column_blob(st, 0), (size_t)len,
 							  &cps[*n])
 			     : VG_ERR_INTEGRITY;
@@ -2051,46 +2044,165 @@ out:
 	return VG_OK;
 }
 
-vg_rc vg_audit_export(vg_audit *a, uint8_t **out, size_t *len)
+vg_rc vg_audit_export_page(vg_audit *a, uint64_t from_seq, size_t max_bytes, uint8_t **out,
+			   size_t *len, uint64_t *next_seq, bool *more)
 {
 	vg_audit_record *recs = NULL;
-	vg_audit_cp *cps = NULL, anchor = {0};
-	size_t nrec = 0, ncp = 0, alen = 0;
+	vg_audit_cp *cps = NULL, anchor = {0}, fin = {0};
+	size_t nrec = 0, rcap = 0, ncp = 0, alen = 0, budget, used = 0;
 	uint8_t *ablob = NULL;
-	bool has_anchor = false;
+	sqlite3_stmt *st = NULL;
+	bool first = from_seq == 0, has_anchor = false, last = true, has_fin = false;
+	uint64_t upto;
 	vg_rc rc;
+	int r;
 
-	if (!out || !len)
+	if (!out || !len || !next_seq || !more)
 		return VG_ERR_INVALID;
 	*out = NULL;
 	*len = 0;
-	if (!a)
+	*next_seq = 0;
+	*more = false;
+	if (!a || max_bytes < 1024)
 		return VG_ERR_INVALID;
-	/* A database that refuses writes can still be exported for
-	 * forensics, as stored: without a fresh export checkpoint, so the
-	 * verifier reports the unsealed end. */
-	if (writable(a)) {
-		rc = flush_internal(a, VG_AUDIT_CP_EXPORT);
-		if (rc != VG_OK)
-			return rc;
+	if (a->page_active && mono_ms(a) > a->page_deadline)
+		page_end_export(a);
+	if (first) {
+		/* A new export: its end is an export checkpoint over the head
+		 * now; later events belong to the next export. A database that
+		 * refuses writes is exported as stored, unsealed (forensics). */
+		page_end_export(a);
+		if (writable(a)) {
+			rc = flush_internal(a, VG_AUDIT_CP_EXPORT);
+			if (rc != VG_OK)
+				return rc;
+			if (sqlite3_prepare_v2(vg_db_handle(a->db),
+					       "SELECT cp FROM audit_checkpoints WHERE next_seq = ?"
+					       " ORDER BY id DESC LIMIT 1",
+					       -1, &st, NULL) != SQLITE_OK ||
+			    sqlite3_bind_int64(st, 1, (int64_t)a->next_seq) != SQLITE_OK ||
+			    sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 0) <= 0) {
+				sqlite3_finalize(st);
+				return VG_ERR_IO;
+			}
+			a->page_cp_len = (size_t)sqlite3_column_bytes(st, 0);
+			a->page_cp = malloc(a->page_cp_len);
+			if (a->page_cp)
+				memcpy(a->page_cp, sqlite3_column_blob(st, 0), a->page_cp_len);
+			sqlite3_finalize(st);
+			st = NULL;
+			if (!a->page_cp) {
+				a->page_cp_len = 0;
+				return VG_ERR_NOMEM;
+			}
+		}
+		a->page_active = true;
+		a->page_end = a->next_seq;
+		a->page_cursor = 0;
+	} else if (!a->page_active) {
+		return VG_ERR_STATE; /* no export in progress (expired, or restarted) */
+	} else if (from_seq != a->page_cursor) {
+		return VG_ERR_INVALID; /* pages go in order, from the last next_seq */
 	}
-	rc = state_get(a, "anchor", &ablob, &alen);
-	if (rc == VG_OK) {
-		rc = vg_audit_checkpoint_decode(ablob, alen, &anchor);
+	a->page_deadline = mono_ms(a) + PAGE_IDLE_MS;
+	budget = max_bytes;
+	if (a->page_cp_len) {
+		rc = vg_audit_checkpoint_decode(a->page_cp, a->page_cp_len, &fin);
 		if (rc != VG_OK)
+			goto out;
+		has_fin = true;
+		used += a->page_cp_len; /* always room for the final checkpoint */
+	}
+	if (first) {
+		rc = state_get(a, "anchor", &ablob, &alen);
+		if (rc == VG_OK) {
+			rc = vg_audit_checkpoint_decode(ablob, alen, &anchor);
+			has_anchor = rc == VG_OK;
+		}
+		if (rc != VG_OK && rc != VG_ERR_NOT_FOUND)
+			goto out;
+		/* header: magic, ids and key, anchor, drop summary */
+		used += 64 + a->pub_len + alen + a->drops_len;
+	}
+	rc = VG_ERR_IO;
+	if (sqlite3_prepare_v2(vg_db_handle(a->db),
+			       "SELECT rec, hash FROM audit_records WHERE seq >= ? AND seq < ?"
+			       " ORDER BY seq",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, (int64_t)from_seq) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, (int64_t)a->page_end) != SQLITE_OK)
+		goto out;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		int rl = sqlite3_column_bytes(st, 0);
+		size_t sz;
+		rc = grow_recs(&recs, &rcap, nrec);
+		if (rc != VG_OK)
+			goto out;
+		rc = rl > 0 ? vg_audit_record_decode(sqlite3_column_blob(st, 0), (size_t)rl,
+						     &recs[nrec])
+			    : VG_ERR_INTEGRITY;
+		if (rc != VG_OK) {
 			rc = rc == VG_ERR_NOMEM ? rc : VG_ERR_INTEGRITY;
-		has_anchor = rc == VG_OK;
-	} else if (rc == VG_ERR_NOT_FOUND) {
-		rc = VG_OK;
+			goto out;
+		}
+		if (sqlite3_column_bytes(st, 1) == VG_AUDIT_HASH_LEN)
+			memcpy(recs[nrec].hash, sqlite3_column_blob(st, 1), VG_AUDIT_HASH_LEN);
+		/* a record, and room for the checkpoints between (~110 bytes
+		 * each, at most one per checkpoint_every records, plus one) */
+		sz = vg_audit_record_export_size(&recs[nrec]) + 128;
+		if (used + sz > budget) {
+			vg_audit_record_clear(&recs[nrec]);
+			if (nrec == 0) {
+				rc = VG_ERR_TOO_LARGE;
+				goto out;
+			}
+			last = false;
+			break;
+		}
+		used += sz;
+		nrec++;
+		rc = VG_ERR_IO;
 	}
-	if (rc == VG_OK)
-		rc = load_records(a, &recs, &nrec);
-	if (rc == VG_OK)
-		rc = load_cps_raw(a, &cps, &ncp);
-	if (rc == VG_OK)
-		rc = vg_audit_export_encode(
-		    a->log_id, a->pub, a->pub_len, has_anchor ? &anchor : NULL,
-		    a->drops.total ? &a->drops : NULL, recs, nrec, cps, ncp, out, len);
+	if (last && r != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	upto = last ? a->page_end : recs[nrec - 1].seq + 1;
+	/* the checkpoints of this stretch of the chain; the final page ends
+	 * with this export's own checkpoint */
+	rc = load_cps_range(a, first ? 0 : from_seq + 1, upto, !last || !has_fin, &cps, &ncp);
+	if (rc != VG_OK)
+		goto out;
+	if (last && has_fin) {
+		{
+			vg_audit_cp *nc = realloc(cps, (ncp + 1) * sizeof *nc);
+			if (!nc) {
+				rc = VG_ERR_NOMEM;
+				goto out;
+			}
+			cps = nc;
+			cps[ncp++] = fin;
+			memset(&fin, 0, sizeof fin);
+		}
+	}
+	rc = vg_audit_export_encode_page(
+	    first, a->log_id, a->pub, a->pub_len, has_anchor ? &anchor : NULL,
+	    first && a->drops.total ? &a->drops : NULL, recs, nrec, cps, ncp, out, len);
+	if (rc == VG_OK && *len > max_bytes) {
+		vg_free(*out, *len);
+		*out = NULL;
+		*len = 0;
+		rc = VG_ERR_TOO_LARGE;
+	}
+	if (rc == VG_OK) {
+		*next_seq = upto;
+		*more = !last;
+		a->page_cursor = upto;
+		if (last)
+			page_end_export(a);
+	}
+out:
+	sqlite3_finalize(st);
 	for (size_t i = 0; i < nrec; i++)
 		vg_audit_record_clear(&recs[i]);
 	free(recs);
@@ -2098,8 +2210,50 @@ vg_rc vg_audit_export(vg_audit *a, uint8_t **out, size_t *len)
 		vg_audit_checkpoint_clear(&cps[i]);
 	free(cps);
 	vg_audit_checkpoint_clear(&anchor);
+	vg_audit_checkpoint_clear(&fin);
 	free(ablob);
 	return rc;
+}
+
+vg_rc vg_audit_export(vg_audit *a, uint8_t **out, size_t *len)
+{
+	uint8_t *buf = NULL, *page = NULL;
+	size_t blen = 0, plen = 0;
+	uint64_t next = 0;
+	bool more = true;
+	vg_rc rc = VG_OK;
+
+	if (!out || !len)
+		return VG_ERR_INVALID;
+	*out = NULL;
+	*len = 0;
+	if (!a)
+		return VG_ERR_INVALID;
+	/* The pages of one export, concatenated, are the export. */
+	for (bool first = true; rc == VG_OK && more; first = false) {
+		uint8_t *nb;
+		rc = vg_audit_export_page(a, first ? 0 : next, VG_AUDIT_EXPORT_MAX - blen, &page,
+					  &plen, &next, &more);
+		if (rc != VG_OK)
+			break;
+		nb = plen ? realloc(buf, blen + plen) : buf;
+		if (plen && !nb) {
+			rc = VG_ERR_NOMEM;
+		} else if (plen) {
+			buf = nb;
+			memcpy(buf + blen, page, plen);
+			blen += plen;
+		}
+		vg_free(page, plen);
+		page = NULL;
+	}
+	if (rc != VG_OK) {
+		vg_free(buf, blen);
+		return rc;
+	}
+	*out = buf;
+	*len = blen;
+	return VG_OK;
 }
 
 vg_rc vg_audit_take_seed(vg_audit *a, uint8_t seed[static 32])
@@ -2197,6 +2351,7 @@ vg_rc vg_audit_truncate(vg_audit *a, uint64_t *old_next, uint8_t old_head[static
 	if (rc != VG_OK)
 		return rc;
 	a->first_seq = a->next_seq;
+	page_end_export(a); /* what it was handing out is gone */
 	memcpy(a->start_head, a->head, sizeof a->start_head);
 	vg_audit_drops_clear(&a->drops);
 	a->drops_len = 0;

@@ -132,10 +132,34 @@ VG_NODISCARD vg_rc vg_audit_checkpoint(vg_audit *a);
 
 /*
  * Flush, sign an export checkpoint, and build the self-contained export
- * (format in docs/AUDIT.md): callee-allocated, freed with vg_free(*out,
- * *len). VG_ERR_TOO_LARGE beyond VG_AUDIT_EXPORT_MAX.
+ * (format in docs/AUDIT.md; its pages from vg_audit_export_page joined):
+ * callee-allocated, freed with vg_free(*out, *len). VG_ERR_TOO_LARGE
+ * beyond VG_AUDIT_EXPORT_MAX.
  */
 VG_NODISCARD vg_rc vg_audit_export(vg_audit *a, uint8_t **out, size_t *len);
+
+/*
+ * One page of an export (docs/AUDIT.md section 6), for exports larger than
+ * one IPC message. from_seq 0 starts a new export: the log is flushed, an
+ * export checkpoint is signed over the head, and the first page carries
+ * the header (key, anchor, drop summary). Each later call passes the
+ * previous *next_seq; the page holds the records and checkpoints from
+ * there, at most max_bytes (>= 1024) in all; the page with *more false
+ * ends with the export checkpoint. The pages concatenated in order are one
+ * export that vg_audit_log_verify accepts whole; events after the start go
+ * to the next export. While an export is in progress (until its last page,
+ * or 120 s without a request) retention only drops records already handed
+ * out, so the pages stay consistent.
+ * Callee-allocated *out (vg_free(*out, *len)); *len may be 0.
+ * Errors: VG_ERR_STATE: from_seq != 0 but no export is in progress (it
+ * ended, expired, or the service restarted: start again from 0);
+ * VG_ERR_INVALID: from_seq is not the previous *next_seq (pages go in
+ * order; a from_seq past the end or inside a dropped run that is not the
+ * previous next_seq is refused); VG_ERR_TOO_LARGE: max_bytes cannot hold
+ * the header or one record.
+ */
+VG_NODISCARD vg_rc vg_audit_export_page(vg_audit *a, uint64_t from_seq, size_t max_bytes,
+					uint8_t **out, size_t *len, uint64_t *next_seq, bool *more);
 
 /*
  * Once: returns the forward-secure MAC seed K0 for the admin (to verify
