@@ -14,6 +14,9 @@
 
 #define DEFAULT_SOCKET    "/run/voxguard/voxguard.sock"
 #define CLIENT_TIMEOUT_MS 60000
+/* An export larger than the offline parser accepts is refused early
+ * (VG_AUDIT_EXPORT_MAX, 64 MiB; the client library does not link it). */
+#define VG_AUDIT_EXPORT_LIMIT (64u * 1024u * 1024u)
 
 struct vg_client {
 	int fd;
@@ -606,9 +609,66 @@ static vg_rc call_for_data(vg_client *c, vg_op op, uint8_t **out, size_t *len)
 	return rc;
 }
 
+/* The export arrives in pages (VG_A_MORE, VG_A_NEXT) that concatenate into
+ * the whole export; a service without paging answers the first request
+ * with the whole export and no VG_A_MORE. */
 VG_EXPORT vg_rc vg_log_export(vg_client *c, uint8_t **out, size_t *len)
 {
-	return call_for_data(c, VG_OP_LOG_EXPORT, out, len);
+	uint8_t *buf = NULL;
+	size_t blen = 0;
+	uint64_t next = 0, more = 1;
+	bool first = true;
+	vg_rc rc = VG_OK;
+
+	*out = NULL;
+	*len = 0;
+	while (rc == VG_OK && more) {
+		const uint8_t *p;
+		size_t n;
+		uint8_t *nb;
+		vg_msgb b;
+		vg_msg r;
+
+		rc = vg_msgb_init(&b);
+		if (rc != VG_OK)
+			break;
+		if (!first)
+			vg_msgb_uint(&b, VG_A_FROM, next);
+		rc = call(c, VG_OP_LOG_EXPORT, &b, &r);
+		if (rc != VG_OK)
+			break;
+		rc = vg_msg_bytes(&r, VG_A_DATA, &p, &n) == VG_OK ? VG_OK : VG_ERR_PROTOCOL;
+		if (rc == VG_OK) {
+			if (vg_msg_uint(&r, VG_A_MORE, &more) != VG_OK)
+				more = 0; /* a service without paging: the whole export */
+			else if (more > 1 || (more && (vg_msg_uint(&r, VG_A_NEXT, &next) != VG_OK ||
+						       next == 0)))
+				rc = VG_ERR_PROTOCOL;
+		}
+		if (rc == VG_OK && (n > VG_AUDIT_EXPORT_LIMIT - blen))
+			rc = VG_ERR_TOO_LARGE;
+		if (rc == VG_OK && n) {
+			nb = realloc(buf, blen + n);
+			if (!nb) {
+				rc = VG_ERR_NOMEM;
+			} else {
+				buf = nb;
+				memcpy(buf + blen, p, n);
+				blen += n;
+			}
+		}
+		vg_msg_free(&r);
+		first = false;
+	}
+	if (rc == VG_OK && blen == 0)
+		rc = VG_ERR_PROTOCOL;
+	if (rc != VG_OK) {
+		vg_free(buf, blen);
+		return rc;
+	}
+	*out = buf;
+	*len = blen;
+	return VG_OK;
 }
 
 VG_EXPORT vg_rc vg_log_take_seed(vg_client *c, uint8_t seed[static 32])

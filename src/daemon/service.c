@@ -415,6 +415,9 @@ vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *
 	state = vg_db_state(s->db);
 	aopts.checkpoint_every = cfg->audit_checkpoint_every;
 	aopts.max_records = cfg->audit_max_records;
+	aopts.max_bytes = cfg->audit_max_bytes;
+	aopts.rate_per_s = cfg->audit_rate_per_s;
+	aopts.burst = cfg->audit_burst;
 	if (state == VG_OK) {
 		rc = audit_key(s, &der, &der_len);
 		if (rc != VG_OK) {
