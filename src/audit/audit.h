@@ -139,7 +139,7 @@ VG_NODISCARD vg_rc vg_audit_checkpoint(vg_audit *a);
 VG_NODISCARD vg_rc vg_audit_export(vg_audit *a, uint8_t **out, size_t *len);
 
 /*
- * One page of an export (docs/AUDIT.md section 6), for exports larger than
+ * One page of an export (docs/AUDIT.md section 5, "Paged export"), for exports larger than
  * one IPC message. from_seq 0 starts a new export: the log is flushed, an
  * export checkpoint is signed over the head, and the first page carries
  * the header (key, anchor, drop summary). Each later call passes the

@@ -239,7 +239,7 @@ VG_NODISCARD vg_rc vg_audit_export_encode_v1(const uint8_t log_id[static VG_AUDI
 					     uint8_t **out, size_t *len);
 /* One page of a version 2 export: the header item when with_header, then
  * the records and checkpoints in chain order. Concatenated in order, the
- * pages of one export are the export (docs/AUDIT.md section 6). */
+ * pages of one export are the export (docs/AUDIT.md section 5, "Paged export"). */
 VG_NODISCARD vg_rc
 vg_audit_export_encode_page(bool with_header, const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
 			    const uint8_t *pub_der, size_t pub_len, const vg_audit_cp *anchor,
