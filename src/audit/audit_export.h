@@ -80,7 +80,7 @@ typedef struct vg_audit_cp {
 } vg_audit_cp;
 
 /* The signed drop summary ("drops"): what retention removed from the log
- * (docs/AUDIT.md section 5). Every dropped record lies in one run
+ * (docs/AUDIT.md section 4). Every dropped record lies in one run
  * [from, to); prev = h(from-1) and head = h(to-1) tie each run into the
  * chain. Counts per type (at most VG_AUDIT_DROP_TYPES_MAX entries; the
  * last may be "other"), signed by the device key. */
