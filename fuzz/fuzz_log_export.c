@@ -33,8 +33,8 @@ static void roundtrip(const vg_audit_log *l)
 		recs[i] = *vg_audit_log_record(l, i);
 	for (size_t i = 0; i < m; i++)
 		cps[i] = *vg_audit_log_checkpoint(l, i);
-	if (vg_audit_export_encode(vg_audit_log_id(l), pub, pl, vg_audit_log_anchor(l), recs, n,
-				   cps, m, &a, &alen) != VG_OK)
+	if (vg_audit_export_encode(vg_audit_log_id(l), pub, pl, vg_audit_log_anchor(l),
+				   vg_audit_log_drops(l), recs, n, cps, m, &a, &alen) != VG_OK)
 		goto out; /* e.g. larger than VG_AUDIT_EXPORT_MAX once canonical */
 	if (vg_audit_log_parse(a, alen, &again) != VG_OK)
 		abort(); /* what we encode, we must parse */
@@ -44,7 +44,8 @@ static void roundtrip(const vg_audit_log *l)
 		cps[i] = *vg_audit_log_checkpoint(again, i);
 	pub = vg_audit_log_pubkey(again, &pl);
 	if (vg_audit_export_encode(vg_audit_log_id(again), pub, pl, vg_audit_log_anchor(again),
-				   recs, n, cps, m, &b, &blen) != VG_OK ||
+				   vg_audit_log_drops(again), recs, n, cps, m, &b,
+				   &blen) != VG_OK ||
 	    blen != alen || memcmp(a, b, alen) != 0)
 		abort(); /* the canonical encoding is a fixed point */
 out:

@@ -61,7 +61,10 @@ static void test_config_defaults(void **state)
 	assert_int_equal(c.max_clients, 256);
 	assert_int_equal(c.io_timeout_ms, 5000);
 	assert_int_equal(c.audit_checkpoint_every, 256);
-	assert_int_equal(c.audit_max_records, 50000);
+	assert_int_equal(c.audit_max_records, 0); /* the bound is audit_max_bytes */
+	assert_true(c.audit_max_bytes == 16u * 1024u * 1024u);
+	assert_int_equal(c.audit_rate_per_s, 20);
+	assert_int_equal(c.audit_burst, 200);
 	assert_int_equal(c.rot_sync_ms, 50);
 	/* An empty file leaves the defaults. */
 	assert_int_equal(vg_config_parse(&c, "", 0, NULL, 0), VG_OK);
@@ -240,6 +243,10 @@ static void test_config_out_of_range_rejected(void **state)
 	assert_kv_invalid("audit_max_records", "1099511627777");
 	assert_kv_invalid("audit_max_records", "18446744073709551615");
 	assert_kv_invalid("audit_max_records", "18446744073709551616");
+	assert_kv_invalid("audit_max_bytes", "65535");
+	assert_kv_invalid("audit_max_bytes", "0");
+	assert_kv_invalid("audit_rate_per_s", "0");
+	assert_kv_invalid("audit_burst", "0");
 	assert_kv_invalid("socket_mode", "01000");
 	assert_kv_invalid("socket_mode", "04770");
 }

@@ -138,6 +138,11 @@ typedef struct vg_status {
 	char *platform_why;
 	char *platform_version;
 	uint64_t security_version;
+	/* The audit log's retention (SFR 4.2.9): its stored size and bound
+	 * in bytes, records dropped to stay within it (listed in the signed
+	 * drop summary of every export), and events folded into
+	 * audit.suppressed records by the per-uid rate limit. */
+	uint64_t audit_bytes, audit_capacity, audit_dropped, audit_suppressed;
 } vg_status;
 VG_EXPORT VG_NODISCARD vg_rc vg_status_get(vg_client *c, vg_status *out);
 VG_EXPORT void vg_status_free(vg_status *st);

@@ -15,7 +15,6 @@
 #include "rot/rot.h"
 
 #define DEFAULT_CHECKPOINT_EVERY 256u
-#define DEFAULT_MAX_RECORDS      100000u
 #define DEFAULT_MAX_QUEUE        1024u
 #define HEAD_ANCHOR              "audit.head"
 #define HEAD_ANCHOR_LEN          (8u + VG_AUDIT_HASH_LEN)
@@ -24,7 +23,8 @@
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS audit_records(seq INTEGER PRIMARY KEY,"
-    " rec BLOB NOT NULL, hash BLOB NOT NULL);"
+    " rec BLOB NOT NULL, hash BLOB NOT NULL, tier INTEGER NOT NULL DEFAULT 2,"
+    " uid INTEGER NOT NULL DEFAULT -1);"
     "CREATE TABLE IF NOT EXISTS audit_checkpoints(id INTEGER PRIMARY KEY,"
     " next_seq INTEGER NOT NULL, cp BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS audit_checkpoints_seq ON audit_checkpoints(next_seq);"
@@ -37,9 +37,40 @@ static const char fskey_label[] = "voxguard-audit-fskey";
 static const char seed_label[] = "voxguard-audit-seed";
 static const char probe_label[] = "voxguard-audit-keycheck-v1";
 
+/* Retention tiers (docs/AUDIT.md section 4), dropped in this order. */
+#define TIER_ROUTINE  0 /* an application's routine success */
+#define TIER_CRITICAL 1 /* an application's security-relevant event */
+#define TIER_SERVICE  2 /* the service's own events */
+
 struct qent {
 	vg_audit_record r;
 	bool echoed; /* already printed to stderr */
+};
+
+/* Rate limiting (docs/AUDIT.md section 4): fixed tables, so memory stays
+ * bounded whatever the callers do. */
+#define RL_BUCKETS  64u  /* uids with their own bucket; the rest share one */
+#define RL_COUNTERS 128u /* (uid, type, outcome) counts of suppressed events */
+
+struct sup {
+	bool used;
+	bool several; /* the shared bucket's "other" count: more than one uid */
+	uint32_t uid, gid;
+	int32_t pid;
+	char type[VG_AUDIT_TYPE_MAX + 1]; /* "" for a bucket's "other" count */
+	char outcome[VG_AUDIT_OUTCOME_MAX + 1];
+	char role[VG_AUDIT_ROLE_MAX + 1];
+	uint64_t count;
+	uint64_t first_time, last_time; /* wall clock, seconds */
+	uint64_t start_ms;              /* monotonic, when counting began */
+};
+
+struct bucket {
+	bool used;
+	uint32_t uid;
+	uint64_t milli;   /* tokens x 1000 */
+	uint64_t last_ms; /* last refill */
+	struct sup other; /* counts that found no free counter */
 };
 
 struct vg_audit {
@@ -52,17 +83,42 @@ struct vg_audit {
 	uint32_t cp_every;
 	uint64_t max_records;
 	uint32_t max_queue;
-	uint8_t *key;                    /* secret memory: K_{next_seq} */
-	uint8_t head[VG_AUDIT_HASH_LEN]; /* h_{next_seq-1} (anchor's, or zero) */
-	uint64_t next_seq;               /* committed records end here */
-	uint64_t first_seq;              /* oldest record kept */
-	uint64_t last_cp;                /* next_seq of the newest checkpoint */
-	uint32_t last_kind;              /* and its kind */
+	uint8_t *key;                          /* secret memory: K_{next_seq} */
+	uint8_t head[VG_AUDIT_HASH_LEN];       /* h_{next_seq-1} (anchor's, or zero) */
+	uint64_t next_seq;                     /* committed records end here */
+	uint64_t first_seq;                    /* where the chain starts (anchor or 0) */
+	uint8_t start_head[VG_AUDIT_HASH_LEN]; /* h(first_seq - 1) */
+	uint64_t max_bytes;
+	uint64_t stored;      /* bytes: records + hashes + checkpoints + anchor + drops */
+	uint64_t nrecords;    /* rows in audit_records */
+	vg_audit_drops drops; /* the signed drop summary (total 0: none) */
+	size_t drops_len;     /* its stored size */
+	uint64_t last_drop_from, last_drop_to;
+	/* a paged export in progress (vg_audit_export_page) */
+	bool page_active;
+	uint64_t page_end;    /* its export checkpoint covers seq < page_end */
+	uint64_t page_cursor; /* records before this were handed out */
+	uint64_t page_deadline;
+	uint8_t *page_cp; /* that checkpoint, encoded */
+	size_t page_cp_len;
+	uint64_t last_cp;   /* next_seq of the newest checkpoint */
+	uint32_t last_kind; /* and its kind */
 	struct qent *q;
 	size_t nq, qcap;
 	uint64_t dropped;
 	vg_rc state;
 	bool ready; /* opened: close may flush and seal */
+	/* rate limiting */
+	vg_audit_clock_fn clock;
+	void *clock_ctx;
+	uint64_t rate; /* tokens per second = milli-tokens per ms */
+	uint64_t burst_milli;
+	uint64_t summary_ms;
+	struct bucket rl[RL_BUCKETS + 1]; /* the last one is shared */
+	struct sup sup[RL_COUNTERS];
+	size_t n_pending;         /* counters and "other" counts in use */
+	uint64_t suppressed;      /* events suppressed since open */
+	uint64_t suppressed_open; /* ... and not yet summarised */
 };
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -388,59 +444,610 @@ static void queue_clear(vg_audit *a)
 	a->nq = 0;
 }
 
+/* ---- rate limiting ---- */
+
+static uint64_t mono_ms(const vg_audit *a)
+{
+	return a->clock ? a->clock(a->clock_ctx) : vg_mono_ms();
+}
+
+static void refill(const vg_audit *a, struct bucket *b, uint64_t now)
+{
+	if (now > b->last_ms) {
+		/* dt is capped first, so dt * rate cannot overflow */
+		uint64_t dt = now - b->last_ms, full = a->burst_milli / a->rate + 1;
+		uint64_t add = (dt < full ? dt : full) * a->rate;
+		b->milli = add >= a->burst_milli - b->milli ? a->burst_milli : b->milli + add;
+	}
+	b->last_ms = now;
+}
+
+static bool bucket_pending(const vg_audit *a, const struct bucket *b)
+{
+	if (b->other.used)
+		return true;
+	for (size_t i = 0; i < RL_COUNTERS; i++)
+		if (a->sup[i].used && a->sup[i].uid == b->uid)
+			return true;
+	return false;
+}
+
+/* The bucket of uid. A full bucket with nothing pending is the same as a
+ * fresh one, so it can be given to another uid; when none can, the uid
+ * shares the last bucket with every other such uid. */
+static struct bucket *bucket_for(vg_audit *a, uint32_t uid, uint64_t now)
+{
+	struct bucket *slot = NULL;
+
+	for (size_t i = 0; i < RL_BUCKETS; i++) {
+		struct bucket *b = &a->rl[i];
+		if (b->used && b->uid == uid)
+			return b;
+		if (!b->used && !slot)
+			slot = b;
+	}
+	for (size_t i = 0; !slot && i < RL_BUCKETS; i++) {
+		struct bucket *b = &a->rl[i];
+		refill(a, b, now);
+		if (b->milli == a->burst_milli && !bucket_pending(a, b))
+			slot = b;
+	}
+	if (!slot)
+		return &a->rl[RL_BUCKETS];
+	memset(slot, 0, sizeof *slot);
+	slot->used = true;
+	slot->uid = uid;
+	slot->milli = a->burst_milli;
+	slot->last_ms = now;
+	return slot;
+}
+
+static void sup_init(struct sup *c, const vg_audit_event *ev, bool other, uint64_t now,
+		     uint64_t wall)
+{
+	memset(c, 0, sizeof *c);
+	c->used = true;
+	c->uid = ev->uid;
+	c->gid = ev->gid;
+	c->pid = ev->pid;
+	if (!other) {
+		(void)snprintf(c->type, sizeof c->type, "%s", ev->type);
+		(void)snprintf(c->outcome, sizeof c->outcome, "%s", ev->outcome);
+	} else {
+		(void)snprintf(c->outcome, sizeof c->outcome, "%s", "mixed");
+	}
+	(void)snprintf(c->role, sizeof c->role, "%s", ev->role);
+	c->first_time = wall;
+	c->start_ms = now;
+}
+
+/* Counts an event over its actor's limit instead of recording it. */
+static void suppress(vg_audit *a, struct bucket *b, const vg_audit_event *ev, uint64_t now)
+{
+	uint64_t wall = vg_time_now(NULL);
+	struct sup *c = NULL, *free_c = NULL;
+
+	for (size_t i = 0; i < RL_COUNTERS; i++) {
+		struct sup *x = &a->sup[i];
+		if (!x->used) {
+			if (!free_c)
+				free_c = x;
+			continue;
+		}
+		if (x->uid == ev->uid && strcmp(x->type, ev->type) == 0 &&
+		    strcmp(x->outcome, ev->outcome) == 0) {
+			c = x;
+			break;
+		}
+	}
+	if (!c && free_c) {
+		c = free_c;
+		sup_init(c, ev, false, now, wall);
+		a->n_pending++;
+	}
+	if (!c) {
+		/* The table is full: merge into the bucket's "other" count. */
+		c = &b->other;
+		if (!c->used) {
+			sup_init(c, ev, true, now, wall);
+			a->n_pending++;
+		} else if (c->uid != ev->uid) {
+			c->several = true;
+		}
+	}
+	c->count++;
+	c->last_time = wall;
+	c->gid = ev->gid;
+	c->pid = ev->pid;
+	a->suppressed++;
+	a->suppressed_open++;
+}
+
+static vg_rc enqueue(vg_audit *a, const vg_audit_event *ev);
+
+/* One "audit.suppressed" record for counter c, which is then freed. The
+ * actor is the one whose events were suppressed; the record itself is
+ * never limited. */
+static vg_rc summarise(vg_audit *a, struct sup *c)
+{
+	char d[VG_AUDIT_DETAIL_MAX];
+	vg_audit_event ev = {
+	    .type = "audit.suppressed",
+	    .outcome = c->outcome,
+	    .detail = d,
+	    .uid = c->uid,
+	    .gid = c->gid,
+	    .pid = c->pid,
+	    .role = c->role,
+	};
+	uint64_t span = c->last_time >= c->first_time ? c->last_time - c->first_time : 0;
+	vg_rc rc;
+
+	if (c->type[0])
+		(void)snprintf(d, sizeof d,
+			       "uid %" PRIu32 ": %" PRIu64
+			       " similar events suppressed (%s %s) in %" PRIu64 " s",
+			       c->uid, c->count, c->type, c->outcome, span);
+	else
+		(void)snprintf(d, sizeof d,
+			       "uid %" PRIu32 "%s: %" PRIu64
+			       " events suppressed (various types and outcomes) in %" PRIu64 " s",
+			       c->uid, c->several ? " and others" : "", c->count, span);
+	rc = enqueue(a, &ev);
+	if (rc == VG_OK) {
+		a->suppressed_open -= c->count < a->suppressed_open ? c->count : a->suppressed_open;
+		memset(c, 0, sizeof *c);
+		a->n_pending--;
+	}
+	return rc;
+}
+
+/*
+ * Writes the summaries that are due: all of them with `all`; else those of
+ * `only` (a bucket that allows again), and any count older than
+ * summary_every_s, and those whose bucket has refilled to half its burst
+ * (the flood is over).
+ */
+static void summaries_due(vg_audit *a, bool all, const struct bucket *only, uint64_t now)
+{
+	if (a->n_pending == 0)
+		return;
+	for (size_t i = 0; i < RL_COUNTERS; i++) {
+		struct sup *c = &a->sup[i];
+		bool due = all || (now >= c->start_ms && now - c->start_ms >= a->summary_ms);
+		if (!c->used)
+			continue;
+		if (!due && only && only != &a->rl[RL_BUCKETS] && c->uid == only->uid)
+			due = true;
+		for (size_t j = 0; !due && !only && j < RL_BUCKETS; j++) {
+			struct bucket *b = &a->rl[j];
+			if (b->used && b->uid == c->uid) {
+				refill(a, b, now);
+				due = b->milli >= a->burst_milli / 2;
+			}
+		}
+		if (due)
+			VG_IGNORE(summarise(a, c));
+	}
+	for (size_t j = 0; j <= RL_BUCKETS; j++) {
+		struct bucket *b = &a->rl[j];
+		bool due;
+		if (!b->other.used)
+			continue;
+		due = all || only == b ||
+		      (now >= b->other.start_ms && now - b->other.start_ms >= a->summary_ms);
+		if (!due && !only) {
+			refill(a, b, now);
+			due = b->milli >= a->burst_milli / 2;
+		}
+		if (due)
+			VG_IGNORE(summarise(a, &b->other));
+	}
+}
+
+/* true: record ev; false: it was counted (over its actor's limit). */
+static bool admit(vg_audit *a, const vg_audit_event *ev)
+{
+	uint64_t now;
+	struct bucket *b;
+
+	if (strcmp(ev->role, "service") == 0)
+		return true; /* the service's own duties are never limited */
+	now = mono_ms(a);
+	b = bucket_for(a, ev->uid, now);
+	refill(a, b, now);
+	if (b->milli < 1000) {
+		suppress(a, b, ev, now);
+		return false;
+	}
+	b->milli -= 1000;
+	/* The flood is over (half the burst came back): its summary goes
+	 * before this event, so the log stays in time order. */
+	if (a->n_pending && b->milli >= a->burst_milli / 2)
+		summaries_due(a, false, b, now);
+	return true;
+}
+
 /* ---- group commit ---- */
 
-/* Deletes the oldest records up to the first checkpoint that brings the log
- * within max_records, which becomes the anchor of what remains. Inside the
- * flush transaction. Because checkpoint_every <= max_records, such a
- * checkpoint always exists once the log is over the bound. */
-static vg_rc rotate(vg_audit *a, uint64_t new_next, uint64_t *first)
+bool vg_audit_is_critical(const char *type, const char *outcome, const char *role)
+{
+	static const char *const prefixes[] = {
+	    "auth.",   "admin.",    "authz.",  "factory.",  "debug.", "audit.",       "service.",
+	    "update.", "platform.", "config.", "identity.", "log.",   "store.commit",
+	};
+	static const char *const suffixes[] = {".integrity", ".rollback", ".policy_denied"};
+	size_t tl;
+
+	if (!type || !outcome || !role)
+		return true;
+	if (strcmp(role, "service") == 0 || strcmp(outcome, "success") != 0)
+		return true;
+	if (strcmp(type, "key.create") == 0 || strcmp(type, "key.delete") == 0)
+		return true;
+	for (size_t i = 0; i < VG_ARRAY_LEN(prefixes); i++)
+		if (strncmp(type, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	tl = strlen(type);
+	for (size_t i = 0; i < VG_ARRAY_LEN(suffixes); i++) {
+		size_t sl = strlen(suffixes[i]);
+		if (tl >= sl && strcmp(type + tl - sl, suffixes[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int tier_of(const vg_audit_record *r)
+{
+	if (strcmp(r->role, "service") == 0)
+		return TIER_SERVICE;
+	return vg_audit_is_critical(r->type, r->outcome, r->role) ? TIER_CRITICAL : TIER_ROUTINE;
+}
+
+/* ---- retention: compaction with a signed drop summary ---- */
+
+struct victim {
+	uint64_t seq, time;
+	size_t size; /* stored bytes freed */
+	uint8_t hash[VG_AUDIT_HASH_LEN];
+	char type[VG_AUDIT_TYPE_MAX + 1];
+};
+
+struct plan {
+	struct victim *v;
+	size_t n, cap;
+	uint64_t freed;
+	vg_audit_drops drops; /* the new summary, signed */
+	uint8_t *blob;
+	size_t blob_len;
+};
+
+static void plan_free(struct plan *p)
+{
+	free(p->v);
+	vg_audit_drops_clear(&p->drops);
+	vg_free(p->blob, p->blob_len);
+	memset(p, 0, sizeof *p);
+}
+
+static int victim_cmp(const void *x, const void *y)
+{
+	const struct victim *a = x, *b = y;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* The oldest `max` records of (tier, uid) after seq `after`, below `limit`.
+ * Each is decoded and classified again: a stored tier that disagrees with
+ * the record is tampering, and nothing is dropped on its word. */
+static vg_rc pick(vg_audit *a, struct plan *p, int tier, int64_t uid, uint64_t after,
+		  uint64_t limit, size_t max, uint64_t *last, size_t *got)
 {
 	sqlite3_stmt *st = NULL;
-	uint8_t *cp = NULL;
-	size_t cp_len = 0;
-	int64_t s = 0;
 	vg_rc rc = VG_ERR_IO;
 	int r;
 
-	*first = a->first_seq;
-	if (new_next - a->first_seq <= a->max_records)
-		return VG_OK;
+	*got = 0;
 	if (sqlite3_prepare_v2(vg_db_handle(a->db),
-			       "SELECT next_seq, cp FROM audit_checkpoints WHERE next_seq >= ? AND"
-			       " next_seq > ? ORDER BY next_seq, id LIMIT 1",
+			       "SELECT seq, rec, hash FROM audit_records WHERE tier = ? AND uid = ?"
+			       " AND seq > ? AND seq < ? ORDER BY seq LIMIT ?",
 			       -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 1, (int64_t)(new_next - a->max_records)) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, (int64_t)a->first_seq) != SQLITE_OK)
+	    sqlite3_bind_int(st, 1, tier) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, uid) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, (int64_t)after) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4,
+			       (int64_t)(limit > VG_AUDIT_SEQ_MAX ? VG_AUDIT_SEQ_MAX : limit)) !=
+		SQLITE_OK ||
+	    sqlite3_bind_int64(st, 5, (int64_t)max) != SQLITE_OK)
 		goto out;
-	r = sqlite3_step(st);
-	if (r == SQLITE_DONE) {
-		rc = VG_OK;
-		goto out;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		vg_audit_record rec;
+		struct victim *v;
+		int len = sqlite3_column_bytes(st, 1);
+		if (len <= 0 || sqlite3_column_bytes(st, 2) != VG_AUDIT_HASH_LEN ||
+		    vg_audit_record_decode(sqlite3_column_blob(st, 1), (size_t)len, &rec) !=
+			VG_OK) {
+			rc = VG_ERR_INTEGRITY;
+			goto out;
+		}
+		if (tier_of(&rec) != tier || (int64_t)rec.uid != uid ||
+		    rec.seq != (uint64_t)sqlite3_column_int64(st, 0)) {
+			vg_audit_record_clear(&rec);
+			rc = VG_ERR_INTEGRITY;
+			goto out;
+		}
+		if (p->n == p->cap) {
+			size_t nc = p->cap ? p->cap * 2 : 256;
+			struct victim *nv = realloc(p->v, nc * sizeof *nv);
+			if (!nv) {
+				vg_audit_record_clear(&rec);
+				rc = VG_ERR_NOMEM;
+				goto out;
+			}
+			p->v = nv;
+			p->cap = nc;
+		}
+		v = &p->v[p->n++];
+		v->seq = rec.seq;
+		v->time = rec.time;
+		v->size = (size_t)len + VG_AUDIT_HASH_LEN;
+		memcpy(v->hash, sqlite3_column_blob(st, 2), VG_AUDIT_HASH_LEN);
+		(void)snprintf(v->type, sizeof v->type, "%s", rec.type);
+		vg_audit_record_clear(&rec);
+		p->freed += v->size;
+		*last = v->seq;
+		(*got)++;
 	}
-	if (r != SQLITE_ROW || sqlite3_column_bytes(st, 1) <= 0)
-		goto out;
-	s = sqlite3_column_int64(st, 0);
-	cp_len = (size_t)sqlite3_column_bytes(st, 1);
-	cp = malloc(cp_len);
-	if (!cp) {
-		rc = VG_ERR_NOMEM;
-		goto out;
-	}
-	memcpy(cp, sqlite3_column_blob(st, 1), cp_len);
-	sqlite3_finalize(st);
-	st = NULL;
-	rc = exec2(a, "DELETE FROM audit_records WHERE seq < ?", s, 0);
-	if (rc == VG_OK)
-		rc = exec2(a, "DELETE FROM audit_checkpoints WHERE next_seq < ?", s, 0);
-	if (rc == VG_OK)
-		rc = state_put(a, "anchor", cp, cp_len);
-	if (rc == VG_OK)
-		*first = (uint64_t)s;
+	rc = r == SQLITE_DONE ? VG_OK : VG_ERR_IO;
 out:
 	sqlite3_finalize(st);
-	free(cp);
 	return rc;
+}
+
+struct uidcount {
+	int64_t uid;
+	uint64_t n, last;
+};
+
+/*
+ * Chooses records to drop until `need_bytes` and `need_count` are freed:
+ * tier by tier (routine, then applications' critical, then the service's
+ * own), and within a tier from the uid that holds the most records of it,
+ * oldest first: whoever fills the log pays with its own records first.
+ */
+static vg_rc choose(vg_audit *a, struct plan *p, uint64_t need_bytes, uint64_t need_count,
+		    uint64_t limit)
+{
+	for (int tier = TIER_ROUTINE; tier <= TIER_SERVICE; tier++) {
+		struct uidcount *u = NULL;
+		size_t nu = 0, cap = 0;
+		sqlite3_stmt *st = NULL;
+		vg_rc rc = VG_ERR_IO;
+		int r;
+
+		if (p->freed >= need_bytes && p->n >= need_count)
+			return VG_OK;
+		if (sqlite3_prepare_v2(vg_db_handle(a->db),
+				       "SELECT uid, COUNT(*) FROM audit_records WHERE tier = ? AND"
+				       " seq < ? GROUP BY uid",
+				       -1, &st, NULL) != SQLITE_OK ||
+		    sqlite3_bind_int(st, 1, tier) != SQLITE_OK ||
+		    sqlite3_bind_int64(
+			st, 2, (int64_t)(limit > VG_AUDIT_SEQ_MAX ? VG_AUDIT_SEQ_MAX : limit)) !=
+			SQLITE_OK) {
+			sqlite3_finalize(st);
+			return VG_ERR_IO;
+		}
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+			if (nu == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				struct uidcount *nn = realloc(u, nc * sizeof *nn);
+				if (!nn) {
+					r = SQLITE_NOMEM;
+					break;
+				}
+				u = nn;
+				cap = nc;
+			}
+			u[nu].uid = sqlite3_column_int64(st, 0);
+			u[nu].n = (uint64_t)sqlite3_column_int64(st, 1);
+			u[nu].last = 0;
+			nu++;
+		}
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE) {
+			free(u);
+			return r == SQLITE_NOMEM ? VG_ERR_NOMEM : VG_ERR_IO;
+		}
+		rc = VG_OK;
+		while (rc == VG_OK && (p->freed < need_bytes || p->n < need_count)) {
+			size_t top = SIZE_MAX, got = 0;
+			uint64_t second = 0, chunk;
+			for (size_t i = 0; i < nu; i++)
+				if (u[i].n && (top == SIZE_MAX || u[i].n > u[top].n))
+					top = i;
+			if (top == SIZE_MAX)
+				break; /* tier exhausted */
+			for (size_t i = 0; i < nu; i++)
+				if (i != top && u[i].n > second)
+					second = u[i].n;
+			/* down to the next uid's share, in chunks */
+			chunk = u[top].n - second + 1;
+			if (chunk < 32)
+				chunk = 32;
+			if (chunk > 4096)
+				chunk = 4096;
+			{
+				/* no more than needed: a record takes at least 80 bytes */
+				uint64_t want_n = need_count > p->n ? need_count - p->n : 0;
+				uint64_t want_b =
+				    need_bytes > p->freed ? (need_bytes - p->freed) / 80 + 1 : 0;
+				uint64_t want = want_n > want_b ? want_n : want_b;
+				if (chunk > want)
+					chunk = want;
+			}
+			rc = pick(a, p, tier, u[top].uid, u[top].last, limit, (size_t)chunk,
+				  &u[top].last, &got);
+			u[top].n = got == 0 || got > u[top].n ? 0 : u[top].n - got;
+		}
+		free(u);
+		if (rc != VG_OK)
+			return rc;
+	}
+	return VG_OK;
+}
+
+static vg_rc record_hash(vg_audit *a, uint64_t seq, uint8_t out[static VG_AUDIT_HASH_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	vg_rc rc = VG_ERR_INTEGRITY;
+
+	if (sqlite3_prepare_v2(vg_db_handle(a->db), "SELECT hash FROM audit_records WHERE seq = ?",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 1, (int64_t)seq) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == VG_AUDIT_HASH_LEN) {
+		memcpy(out, sqlite3_column_blob(st, 0), VG_AUDIT_HASH_LEN);
+		rc = VG_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static vg_rc add_type(vg_audit_drops *d, const char *type, uint64_t n)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_types; i++)
+		if (strcmp(d->types[i].type, type) == 0)
+			break;
+	if (i == d->n_types) {
+		/* the last slot is kept for "other" */
+		if (d->n_types == VG_AUDIT_DROP_TYPES_MAX - 1 ||
+		    d->n_types == VG_AUDIT_DROP_TYPES_MAX)
+			return strcmp(type, VG_AUDIT_DROP_OTHER) == 0
+				   ? VG_ERR_INVALID
+				   : add_type(d, VG_AUDIT_DROP_OTHER, n);
+		d->types[i].type = strdup(type);
+		if (!d->types[i].type)
+			return VG_ERR_NOMEM;
+		d->n_types++;
+	}
+	d->types[i].count += n;
+	return VG_OK;
+}
+
+/* The new summary: the old runs and the victims merged into maximal runs,
+ * each tied to the chain by h(from-1) and h(to-1), the counts, signed. */
+static vg_rc build_drops(vg_audit *a, struct plan *p)
+{
+	vg_audit_drops *d = &p->drops;
+	const vg_audit_drops *o = &a->drops;
+	size_t oi = 0, vi = 0, maxruns = o->n_runs + p->n;
+	uint8_t msg[VG_AUDIT_DROPS_MSG_LEN];
+	vg_rc rc = VG_OK;
+
+	vg_audit_drops_clear(d);
+	vg_free(p->blob, p->blob_len);
+	p->blob = NULL;
+	p->blob_len = 0;
+	qsort(p->v, p->n, sizeof *p->v, victim_cmp);
+	d->types = calloc(VG_AUDIT_DROP_TYPES_MAX, sizeof *d->types);
+	d->runs = calloc(maxruns ? maxruns : 1, sizeof *d->runs);
+	if (!d->types || !d->runs)
+		return VG_ERR_NOMEM;
+	for (size_t i = 0; i < o->n_types && rc == VG_OK; i++)
+		rc = add_type(d, o->types[i].type, o->types[i].count);
+	d->total = o->total;
+	d->first_time = o->total ? o->first_time : UINT64_MAX;
+	d->last_time = o->total ? o->last_time : 0;
+	for (size_t i = 0; i < p->n && rc == VG_OK; i++) {
+		rc = add_type(d, p->v[i].type, 1);
+		d->total++;
+		if (p->v[i].time < d->first_time)
+			d->first_time = p->v[i].time;
+		if (p->v[i].time > d->last_time)
+			d->last_time = p->v[i].time;
+	}
+	while (rc == VG_OK && (oi < o->n_runs || vi < p->n)) {
+		vg_audit_drop_run piece;
+		bool old = vi == p->n || (oi < o->n_runs && o->runs[oi].from < p->v[vi].seq);
+		if (old) {
+			piece = o->runs[oi++];
+		} else {
+			const struct victim *v = &p->v[vi++];
+			piece.from = v->seq;
+			piece.to = v->seq + 1;
+			memcpy(piece.head, v->hash, VG_AUDIT_HASH_LEN);
+		}
+		if (d->n_runs && d->runs[d->n_runs - 1].to == piece.from) {
+			vg_audit_drop_run *last = &d->runs[d->n_runs - 1];
+			last->to = piece.to;
+			memcpy(last->head, piece.head, VG_AUDIT_HASH_LEN);
+			continue;
+		}
+		if (!old) {
+			/* a new run starts after a kept record, or at the start */
+			if (piece.from == a->first_seq)
+				memcpy(piece.prev, a->start_head, VG_AUDIT_HASH_LEN);
+			else
+				rc = record_hash(a, piece.from - 1, piece.prev);
+		}
+		d->runs[d->n_runs++] = piece;
+	}
+	if (rc != VG_OK)
+		return rc;
+	d->time = vg_time_now(&d->clock_synced);
+	rc = vg_audit_drops_message(a->log_id, d, msg);
+	if (rc == VG_OK)
+		rc = a->sign ? a->sign(a->sign_ctx, msg, sizeof msg, &d->sig, &d->sig_len)
+			     : VG_ERR_INVALID;
+	if (rc == VG_OK &&
+	    (!d->sig || d->sig_len == 0 || d->sig_len > VG_AUDIT_SIG_MAX ||
+	     vg_audit_sig_verify(a->pub, a->pub_len, msg, sizeof msg, d->sig, d->sig_len) != VG_OK))
+		rc = VG_ERR_CRYPTO;
+	if (rc == VG_OK)
+		rc = vg_audit_drops_encode(d, &p->blob, &p->blob_len);
+	return rc;
+}
+
+/*
+ * Plans a compaction before the flush transaction (it reads and signs):
+ * down to 7/8 of the bounds, so that signing is rare, and never above
+ * max_bytes once the summary's own growth is counted. Records at or after
+ * `limit` (those a paged export has yet to hand out) are not touched.
+ */
+static void page_end_export(vg_audit *a);
+
+static vg_rc plan_compaction(vg_audit *a, uint64_t projected, uint64_t count, struct plan *p)
+{
+	uint64_t target = a->max_bytes - a->max_bytes / 8, need_count = 0, need;
+	uint64_t limit;
+
+	if (a->page_active && mono_ms(a) > a->page_deadline)
+		page_end_export(a);
+	limit = a->page_active ? a->page_cursor : UINT64_MAX;
+	vg_rc rc;
+
+	if (a->max_records && count > a->max_records - a->max_records / 8)
+		need_count = count - (a->max_records - a->max_records / 8);
+	need = projected > target ? projected - target : 0;
+	for (int round = 0; round < 8; round++) {
+		uint64_t after;
+		size_t before = p->n;
+		p->n = 0;
+		p->freed = 0;
+		rc = choose(a, p, need, need_count, limit);
+		if (rc == VG_OK && p->n == 0)
+			return VG_ERR_NOT_FOUND;
+		if (rc == VG_OK)
+			rc = build_drops(a, p);
+		if (rc != VG_OK)
+			return rc;
+		after = projected - p->freed - a->drops_len + p->blob_len;
+		if (after <= a->max_bytes || p->n == before)
+			return VG_OK;
+		need = p->freed + (after - target);
+	}
+	return VG_OK;
 }
 
 static vg_rc insert_record(vg_audit *a, sqlite3_stmt *st, const vg_audit_record *r,
@@ -450,9 +1057,60 @@ static vg_rc insert_record(vg_audit *a, sqlite3_stmt *st, const vg_audit_record 
 	if (sqlite3_bind_int64(st, 1, (int64_t)r->seq) != SQLITE_OK ||
 	    sqlite3_bind_blob(st, 2, enc, (int)enc_len, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_blob(st, 3, r->hash, VG_AUDIT_HASH_LEN, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 4, tier_of(r)) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 5, (int64_t)r->uid) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE)
 		return VG_ERR_IO;
 	return VG_OK;
+}
+
+/* Inside the flush transaction: what plan_compaction chose. */
+static vg_rc apply_compaction(vg_audit *a, const struct plan *p)
+{
+	sqlite3_stmt *st = NULL;
+	vg_rc rc = VG_ERR_IO;
+
+	if (sqlite3_prepare_v2(vg_db_handle(a->db), "DELETE FROM audit_records WHERE seq = ?", -1,
+			       &st, NULL) != SQLITE_OK)
+		goto out;
+	for (size_t i = 0; i < p->n; i++) {
+		(void)sqlite3_reset(st);
+		if (sqlite3_bind_int64(st, 1, (int64_t)p->v[i].seq) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+	}
+	/* A checkpoint inside a run covers a head nobody can recompute. */
+	for (size_t i = 0; i < p->drops.n_runs; i++)
+		if (exec2(a, "DELETE FROM audit_checkpoints WHERE next_seq > ? AND next_seq < ?",
+			  (int64_t)p->drops.runs[i].from, (int64_t)p->drops.runs[i].to) != VG_OK)
+			goto out;
+	rc = state_put(a, "drops", p->blob, p->blob_len);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The stored size, from the database. */
+static vg_rc count_stored(vg_audit *a)
+{
+	int64_t r = 0, n = 0, c = 0, x = 0;
+	vg_rc rc = query_int(
+	    a, "SELECT COALESCE(SUM(length(rec) + length(hash)), 0) FROM audit_records", 0, &r);
+	if (rc == VG_OK)
+		rc = query_int(a, "SELECT COUNT(*) FROM audit_records", 0, &n);
+	if (rc == VG_OK)
+		rc = query_int(a, "SELECT COALESCE(SUM(length(cp)), 0) FROM audit_checkpoints", 0,
+			       &c);
+	if (rc == VG_OK)
+		rc = query_int(a,
+			       "SELECT COALESCE(SUM(length(val)), 0) FROM audit_state WHERE name IN"
+			       " ('anchor', 'drops')",
+			       0, &x);
+	if (rc == VG_OK) {
+		a->stored = (uint64_t)(r + c + x);
+		a->nrecords = (uint64_t)n;
+	}
+	return rc;
 }
 
 /* Signs a checkpoint over (next_seq, head) now. cp->sig is callee-allocated
@@ -502,10 +1160,14 @@ static vg_rc flush_internal(vg_audit *a, uint32_t force_kind)
 	size_t *enc_len = NULL, blob_len = 0, cp_enc_len = 0, n = 0;
 	vg_audit_cp cp = {0};
 	sqlite3_stmt *st = NULL;
-	uint64_t new_next, new_first = a->first_seq, counter;
-	bool want_cp, committed = false;
+	uint64_t new_next, counter, batch_bytes = 0;
+	bool want_cp, committed = false, compact = false;
+	struct plan plan = {0};
 	vg_rc rc;
 
+	if (a->n_pending)
+		summaries_due(a, force_kind == VG_AUDIT_CP_SEAL || force_kind == VG_AUDIT_CP_EXPORT,
+			      NULL, mono_ms(a));
 	if (a->dropped && writable(a)) {
 		char d[80];
 		(void)snprintf(d, sizeof d, "%" PRIu64 " events dropped: queue full", a->dropped);
@@ -561,6 +1223,25 @@ static vg_rc flush_internal(vg_audit *a, uint32_t force_kind)
 		goto out;
 	put_be64(head_anchor, new_next);
 	memcpy(head_anchor + 8, prev, VG_AUDIT_HASH_LEN);
+	for (size_t i = 0; i < n; i++)
+		batch_bytes += enc_len[i] + VG_AUDIT_HASH_LEN;
+	batch_bytes += cp_enc_len;
+	/* Retention: over a bound, drop what matters least, under a signed
+	 * summary. If that fails the records still go in: better a log over
+	 * its bound than events lost. */
+	if (a->stored + batch_bytes > a->max_bytes ||
+	    (a->max_records && a->nrecords + n > a->max_records)) {
+		vg_rc crc = plan_compaction(a, a->stored + batch_bytes, a->nrecords + n, &plan);
+		compact = crc == VG_OK && plan.n > 0;
+		if (crc == VG_ERR_INTEGRITY && a->state == VG_OK) {
+			a->state = VG_ERR_INTEGRITY;
+			VG_IGNORE(self_event(a, "audit.integrity", "failure",
+					     "a stored record disagrees with its retention class"));
+		} else if (crc != VG_OK && crc != VG_ERR_NOT_FOUND) {
+			(void)fprintf(stderr, "voxguardd: audit: retention deferred: %s\n",
+				      vg_rc_str(crc));
+		}
+	}
 
 	counter = vg_db_counter(a->db);
 	rc = vg_db_begin(a->db);
@@ -568,7 +1249,8 @@ static vg_rc flush_internal(vg_audit *a, uint32_t force_kind)
 		goto out;
 	rc = VG_ERR_IO;
 	if (n && sqlite3_prepare_v2(vg_db_handle(a->db),
-				    "INSERT INTO audit_records(seq, rec, hash) VALUES (?, ?, ?)",
+				    "INSERT INTO audit_records(seq, rec, hash, tier, uid)"
+				    " VALUES (?, ?, ?, ?, ?)",
 				    -1, &st, NULL) != SQLITE_OK)
 		goto rollback;
 	for (size_t i = 0; i < n; i++) {
@@ -592,7 +1274,7 @@ static vg_rc flush_internal(vg_audit *a, uint32_t force_kind)
 		if (rc != VG_OK)
 			goto rollback;
 	}
-	rc = rotate(a, new_next, &new_first);
+	rc = compact ? apply_compaction(a, &plan) : VG_OK;
 	if (rc == VG_OK)
 		rc = state_put(a, "fskey", blob, blob_len);
 	if (rc == VG_OK)
@@ -614,12 +1296,28 @@ out:
 		memcpy(a->key, k, KEY_LEN);
 		memcpy(a->head, prev, sizeof prev);
 		a->next_seq = new_next;
-		a->first_seq = new_first;
 		if (want_cp) {
 			a->last_cp = new_next;
 			a->last_kind = cp.kind;
 		}
 		queue_clear(a);
+		if (compact) {
+			vg_audit_drops_clear(&a->drops);
+			a->drops = plan.drops;
+			memset(&plan.drops, 0, sizeof plan.drops);
+			a->drops_len = plan.blob_len;
+			a->last_drop_from = plan.v[0].seq;
+			a->last_drop_to = plan.v[plan.n - 1].seq + 1;
+			if (count_stored(a) != VG_OK) {
+				a->stored = a->stored + batch_bytes - plan.freed;
+				a->nrecords = a->nrecords + n - plan.n;
+			}
+			/* No self-event: one per compaction would itself fill the
+			 * log; the signed summary is the record of what went. */
+		} else {
+			a->stored += batch_bytes;
+			a->nrecords += n;
+		}
 		/* Superseded key blobs must not linger in the WAL. */
 		if (want_cp)
 			VG_IGNORE(vg_db_scrub(a->db));
@@ -633,6 +1331,7 @@ out:
 	vg_free(blob, blob_len);
 	vg_free(cp_enc, cp_enc_len);
 	vg_free(cp.sig, cp.sig_len);
+	plan_free(&plan);
 	return rc;
 }
 
@@ -726,7 +1425,8 @@ static vg_rc walk_chain(vg_audit *a, struct loaded *ld, uint64_t *walk_next,
 			uint8_t walk_head[static VG_AUDIT_HASH_LEN])
 {
 	vg_audit_cp *cps = NULL, anchor = {0};
-	size_t ncp = 0, ci = 0, alen = 0;
+	size_t ncp = 0, ci = 0, alen = 0, ri = 0, n_runs = 0;
+	const vg_audit_drop_run *runs = NULL;
 	sqlite3_stmt *st = NULL;
 	uint8_t *ablob = NULL, h[VG_AUDIT_HASH_LEN] = {0};
 	uint64_t expect = 0;
@@ -752,6 +1452,27 @@ static vg_rc walk_chain(vg_audit *a, struct loaded *ld, uint64_t *walk_next,
 	}
 	ld->first = expect;
 	ld->last_cp = expect;
+	memcpy(a->start_head, h, sizeof h);
+	/* The drop summary: signed, and its runs must sit in the chain. */
+	free(ablob);
+	ablob = NULL;
+	rc = state_get(a, "drops", &ablob, &alen);
+	if (rc == VG_OK) {
+		uint8_t msg[VG_AUDIT_DROPS_MSG_LEN];
+		if (vg_audit_drops_decode(ablob, alen, &a->drops) != VG_OK ||
+		    vg_audit_drops_message(a->log_id, &a->drops, msg) != VG_OK ||
+		    vg_audit_sig_verify(a->pub, a->pub_len, msg, sizeof msg, a->drops.sig,
+					a->drops.sig_len) != VG_OK) {
+			broken(ld, "drop summary unreadable or badly signed");
+			vg_audit_drops_clear(&a->drops);
+		} else {
+			a->drops_len = alen;
+			runs = a->drops.runs;
+			n_runs = a->drops.n_runs;
+		}
+	} else if (rc != VG_ERR_NOT_FOUND) {
+		goto out;
+	}
 	rc = load_checkpoints(a, &cps, &ncp, ld);
 	if (rc != VG_OK)
 		goto out;
@@ -766,6 +1487,7 @@ static vg_rc walk_chain(vg_audit *a, struct loaded *ld, uint64_t *walk_next,
 		int64_t seq;
 		int rl;
 
+	again:
 		while (judging && ci < ncp && cps[ci].next_seq <= expect) {
 			if (cps[ci].next_seq < expect ||
 			    CRYPTO_memcmp(cps[ci].head, h, sizeof h) != 0) {
@@ -776,6 +1498,23 @@ static vg_rc walk_chain(vg_audit *a, struct loaded *ld, uint64_t *walk_next,
 				judging = false;
 			}
 			ci++;
+		}
+		/* a dropped run: the chain resumes from its signed head */
+		if (ri < n_runs && runs[ri].from <= expect) {
+			if (judging && (runs[ri].from != expect ||
+					CRYPTO_memcmp(runs[ri].prev, h, sizeof h) != 0)) {
+				broken(ld,
+				       "drop summary run from seq %" PRIu64
+				       " disagrees with the records",
+				       runs[ri].from);
+				judging = false;
+			}
+			if (runs[ri].to > expect) {
+				expect = runs[ri].to;
+				memcpy(h, runs[ri].head, sizeof h);
+			}
+			ri++;
+			goto again;
 		}
 		r = sqlite3_step(st);
 		if (r != SQLITE_ROW)
@@ -822,6 +1561,9 @@ static vg_rc walk_chain(vg_audit *a, struct loaded *ld, uint64_t *walk_next,
 		goto out;
 	if (judging && ci < ncp)
 		broken(ld, "checkpoint for seq < %" PRIu64 " has no records", cps[ci].next_seq);
+	if (judging && ri < n_runs)
+		broken(ld, "drop summary run from seq %" PRIu64 " lies beyond the records",
+		       runs[ri].from);
 	/* Where checkpoints stand and whether the last run ended with a seal. */
 	for (size_t i = 0; i < ncp; i++)
 		if (cps[i].next_seq > ld->last_cp && cps[i].next_seq <= expect)
@@ -1039,6 +1781,27 @@ static vg_rc quarantine(vg_audit *a, uint64_t next)
 	return vg_db_commit(a->db);
 }
 
+/* Logs created before retention lack the tier and uid columns: existing
+ * rows count as the service's own (kept longest) until they are dropped. */
+static vg_rc migrate(vg_audit *a)
+{
+	int64_t have = 0;
+	vg_rc rc = query_int(a,
+			     "SELECT COUNT(*) FROM pragma_table_info('audit_records') WHERE"
+			     " name = 'tier'",
+			     0, &have);
+
+	if (rc == VG_OK && have == 0 && writable(a))
+		rc =
+		    vg_db_exec(a->db, "ALTER TABLE audit_records ADD COLUMN tier INTEGER NOT NULL"
+				      " DEFAULT 2; ALTER TABLE audit_records ADD COLUMN uid INTEGER"
+				      " NOT NULL DEFAULT -1;");
+	if (rc == VG_OK && writable(a))
+		rc = vg_db_exec(a->db, "CREATE INDEX IF NOT EXISTS audit_records_tier ON"
+				       " audit_records(tier, uid, seq);");
+	return rc;
+}
+
 vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts, vg_audit_sign_fn sign,
 		    void *sign_ctx, const uint8_t *pub_der, size_t pub_der_len)
 {
@@ -1068,11 +1831,21 @@ vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts, vg_aud
 	a->state = VG_OK;
 	a->cp_every =
 	    opts && opts->checkpoint_every ? opts->checkpoint_every : DEFAULT_CHECKPOINT_EVERY;
-	a->max_records = opts && opts->max_records ? opts->max_records : DEFAULT_MAX_RECORDS;
+	a->max_records = opts ? opts->max_records : 0;
+	a->max_bytes = opts && opts->max_bytes ? opts->max_bytes : VG_AUDIT_DEFAULT_MAX_BYTES;
+	if (a->max_bytes < VG_AUDIT_MIN_MAX_BYTES)
+		a->max_bytes = VG_AUDIT_MIN_MAX_BYTES;
 	a->max_queue = opts && opts->max_queue ? opts->max_queue : DEFAULT_MAX_QUEUE;
-	/* Rotation needs a checkpoint inside the last max_records records. */
-	if (a->cp_every > a->max_records)
-		a->cp_every = (uint32_t)a->max_records;
+	a->rate = opts && opts->rate_per_s ? opts->rate_per_s : VG_AUDIT_DEFAULT_RATE_PER_S;
+	a->burst_milli =
+	    (uint64_t)(opts && opts->burst ? opts->burst : VG_AUDIT_DEFAULT_BURST) * 1000u;
+	a->summary_ms =
+	    (uint64_t)(opts && opts->summary_every_s ? opts->summary_every_s : 60u) * 1000u;
+	a->clock = opts ? opts->clock : NULL;
+	a->clock_ctx = opts ? opts->clock_ctx : NULL;
+	a->rl[RL_BUCKETS].used = true; /* shared by uids without a bucket */
+	a->rl[RL_BUCKETS].milli = a->burst_milli;
+	a->rl[RL_BUCKETS].last_ms = mono_ms(a);
 	a->key = vg_secret_alloc(KEY_LEN);
 	a->pub = pub_der ? malloc(pub_der_len) : NULL;
 	if (!a->key || (pub_der && !a->pub)) {
@@ -1084,6 +1857,8 @@ vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts, vg_aud
 		a->pub_len = pub_der_len;
 	}
 	rc = vg_db_exec(db, schema);
+	if (rc == VG_OK)
+		rc = migrate(a);
 	if (rc != VG_OK)
 		goto fail;
 	rc = load_log(a, &ld, &fresh);
@@ -1095,6 +1870,10 @@ vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts, vg_aud
 		a->last_cp = ld.last_cp;
 		a->last_kind = ld.last_cp == ld.next ? ld.last_kind : 0;
 		memcpy(a->head, ld.head, sizeof a->head);
+	}
+	if (count_stored(a) != VG_OK) {
+		rc = VG_ERR_IO;
+		goto fail;
 	}
 	if (ld.broken) {
 		a->state = VG_ERR_INTEGRITY;
@@ -1130,6 +1909,8 @@ vg_rc vg_audit_append(vg_audit *a, const vg_audit_event *ev)
 
 	if (!a || !event_valid(ev))
 		return VG_ERR_INVALID;
+	if (!admit(a, ev))
+		return VG_OK; /* counted: it will be in an "audit.suppressed" record */
 	if (a->nq >= a->max_queue) {
 		if (writable(a))
 			rc = flush_internal(a, 0);
@@ -1182,62 +1963,51 @@ vg_rc vg_audit_checkpoint(vg_audit *a)
 	return flush_or_retry(a, VG_AUDIT_CP_PERIODIC);
 }
 
-static vg_rc load_records(vg_audit *a, vg_audit_record **out, size_t *n)
+static vg_rc grow_recs(vg_audit_record **r, size_t *cap, size_t n)
 {
-	sqlite3_stmt *st = NULL;
-	vg_audit_record *recs = NULL;
-	size_t cap = 0;
-	vg_rc rc = VG_ERR_IO;
-	int r;
+	vg_audit_record *nr;
+	size_t nc;
 
-	*out = NULL;
-	*n = 0;
-	if (sqlite3_prepare_v2(vg_db_handle(a->db),
-			       "SELECT rec, hash FROM audit_records ORDER BY seq", -1, &st,
-			       NULL) != SQLITE_OK)
-		goto out;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		int len = sqlite3_column_bytes(st, 0);
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			vg_audit_record *nr = realloc(recs, ncap * sizeof *nr);
-			if (!nr) {
-				rc = VG_ERR_NOMEM;
-				goto out;
-			}
-			recs = nr;
-			cap = ncap;
-		}
-		/* A row that does not decode cannot be exported faithfully:
-		 * fail rather than silently skip it. */
-		rc = len > 0 ? vg_audit_record_decode(sqlite3_column_blob(st, 0), (size_t)len,
-						      &recs[*n])
-			     : VG_ERR_INTEGRITY;
-		if (rc != VG_OK) {
-			rc = rc == VG_ERR_NOMEM ? rc : VG_ERR_INTEGRITY;
-			goto out;
-		}
-		if (sqlite3_column_bytes(st, 1) == VG_AUDIT_HASH_LEN)
-			memcpy(recs[*n].hash, sqlite3_column_blob(st, 1), VG_AUDIT_HASH_LEN);
-		(*n)++;
-		rc = VG_ERR_IO;
-	}
-	if (r == SQLITE_DONE)
-		rc = VG_OK;
-out:
-	sqlite3_finalize(st);
-	if (rc != VG_OK) {
-		for (size_t i = 0; i < *n; i++)
-			vg_audit_record_clear(&recs[i]);
-		free(recs);
-		*n = 0;
-		return rc;
-	}
-	*out = recs;
+	if (n < *cap)
+		return VG_OK;
+	nc = *cap ? *cap * 2 : 64;
+	nr = realloc(*r, nc * sizeof *nr);
+	if (!nr)
+		return VG_ERR_NOMEM;
+	*r = nr;
+	*cap = nc;
 	return VG_OK;
 }
 
-static vg_rc load_cps_raw(vg_audit *a, vg_audit_cp **out, size_t *n)
+static vg_rc grow_cps(vg_audit_cp **c, size_t *cap, size_t n)
+{
+	vg_audit_cp *nc;
+	size_t ncap;
+
+	if (n < *cap)
+		return VG_OK;
+	ncap = *cap ? *cap * 2 : 16;
+	nc = realloc(*c, ncap * sizeof *nc);
+	if (!nc)
+		return VG_ERR_NOMEM;
+	*c = nc;
+	*cap = ncap;
+	return VG_OK;
+}
+
+#define PAGE_IDLE_MS 120000u /* a paged export left idle this long ends */
+
+static void page_end_export(vg_audit *a)
+{
+	a->page_active = false;
+	vg_free(a->page_cp, a->page_cp_len);
+	a->page_cp = NULL;
+	a->page_cp_len = 0;
+}
+
+/* Checkpoints with lo <= next_seq < hi (or <= hi with upto), in order. */
+static vg_rc load_cps_range(vg_audit *a, uint64_t lo, uint64_t hi, bool upto, vg_audit_cp **out,
+			    size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	vg_audit_cp *cps = NULL;
@@ -1248,21 +2018,19 @@ static vg_rc load_cps_raw(vg_audit *a, vg_audit_cp **out, size_t *n)
 	*out = NULL;
 	*n = 0;
 	if (sqlite3_prepare_v2(vg_db_handle(a->db),
-			       "SELECT cp FROM audit_checkpoints ORDER BY next_seq, id", -1, &st,
-			       NULL) != SQLITE_OK)
+			       upto ? "SELECT cp FROM audit_checkpoints WHERE next_seq >= ? AND"
+				      " next_seq <= ? ORDER BY next_seq, id"
+				    : "SELECT cp FROM audit_checkpoints WHERE next_seq >= ? AND"
+				      " next_seq < ? ORDER BY next_seq, id",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, (int64_t)lo) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, (int64_t)hi) != SQLITE_OK)
 		goto out;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		int len = sqlite3_column_bytes(st, 0);
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			vg_audit_cp *nc = realloc(cps, ncap * sizeof *nc);
-			if (!nc) {
-				rc = VG_ERR_NOMEM;
-				goto out;
-			}
-			cps = nc;
-			cap = ncap;
-		}
+		rc = grow_cps(&cps, &cap, *n);
+		if (rc != VG_OK)
+			goto out;
 		rc = len > 0 ? vg_audit_checkpoint_decode(sqlite3_column_blob(st, 0), (size_t)len,
 							  &cps[*n])
 			     : VG_ERR_INTEGRITY;
@@ -1288,46 +2056,165 @@ out:
 	return VG_OK;
 }
 
-vg_rc vg_audit_export(vg_audit *a, uint8_t **out, size_t *len)
+vg_rc vg_audit_export_page(vg_audit *a, uint64_t from_seq, size_t max_bytes, uint8_t **out,
+			   size_t *len, uint64_t *next_seq, bool *more)
 {
 	vg_audit_record *recs = NULL;
-	vg_audit_cp *cps = NULL, anchor = {0};
-	size_t nrec = 0, ncp = 0, alen = 0;
+	vg_audit_cp *cps = NULL, anchor = {0}, fin = {0};
+	size_t nrec = 0, rcap = 0, ncp = 0, alen = 0, budget, used = 0;
 	uint8_t *ablob = NULL;
-	bool has_anchor = false;
+	sqlite3_stmt *st = NULL;
+	bool first = from_seq == 0, has_anchor = false, last = true, has_fin = false;
+	uint64_t upto;
 	vg_rc rc;
+	int r;
 
-	if (!out || !len)
+	if (!out || !len || !next_seq || !more)
 		return VG_ERR_INVALID;
 	*out = NULL;
 	*len = 0;
-	if (!a)
+	*next_seq = 0;
+	*more = false;
+	if (!a || max_bytes < 1024)
 		return VG_ERR_INVALID;
-	/* A database that refuses writes can still be exported for
-	 * forensics, as stored: without a fresh export checkpoint, so the
-	 * verifier reports the unsealed end. */
-	if (writable(a)) {
-		rc = flush_internal(a, VG_AUDIT_CP_EXPORT);
-		if (rc != VG_OK)
-			return rc;
+	if (a->page_active && mono_ms(a) > a->page_deadline)
+		page_end_export(a);
+	if (first) {
+		/* A new export: its end is an export checkpoint over the head
+		 * now; later events belong to the next export. A database that
+		 * refuses writes is exported as stored, unsealed (forensics). */
+		page_end_export(a);
+		if (writable(a)) {
+			rc = flush_internal(a, VG_AUDIT_CP_EXPORT);
+			if (rc != VG_OK)
+				return rc;
+			if (sqlite3_prepare_v2(vg_db_handle(a->db),
+					       "SELECT cp FROM audit_checkpoints WHERE next_seq = ?"
+					       " ORDER BY id DESC LIMIT 1",
+					       -1, &st, NULL) != SQLITE_OK ||
+			    sqlite3_bind_int64(st, 1, (int64_t)a->next_seq) != SQLITE_OK ||
+			    sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 0) <= 0) {
+				sqlite3_finalize(st);
+				return VG_ERR_IO;
+			}
+			a->page_cp_len = (size_t)sqlite3_column_bytes(st, 0);
+			a->page_cp = malloc(a->page_cp_len);
+			if (a->page_cp)
+				memcpy(a->page_cp, sqlite3_column_blob(st, 0), a->page_cp_len);
+			sqlite3_finalize(st);
+			st = NULL;
+			if (!a->page_cp) {
+				a->page_cp_len = 0;
+				return VG_ERR_NOMEM;
+			}
+		}
+		a->page_active = true;
+		a->page_end = a->next_seq;
+		a->page_cursor = 0;
+	} else if (!a->page_active) {
+		return VG_ERR_STATE; /* no export in progress (expired, or restarted) */
+	} else if (from_seq != a->page_cursor) {
+		return VG_ERR_INVALID; /* pages go in order, from the last next_seq */
 	}
-	rc = state_get(a, "anchor", &ablob, &alen);
-	if (rc == VG_OK) {
-		rc = vg_audit_checkpoint_decode(ablob, alen, &anchor);
+	a->page_deadline = mono_ms(a) + PAGE_IDLE_MS;
+	budget = max_bytes;
+	if (a->page_cp_len) {
+		rc = vg_audit_checkpoint_decode(a->page_cp, a->page_cp_len, &fin);
 		if (rc != VG_OK)
+			goto out;
+		has_fin = true;
+		used += a->page_cp_len; /* always room for the final checkpoint */
+	}
+	if (first) {
+		rc = state_get(a, "anchor", &ablob, &alen);
+		if (rc == VG_OK) {
+			rc = vg_audit_checkpoint_decode(ablob, alen, &anchor);
+			has_anchor = rc == VG_OK;
+		}
+		if (rc != VG_OK && rc != VG_ERR_NOT_FOUND)
+			goto out;
+		/* header: magic, ids and key, anchor, drop summary */
+		used += 64 + a->pub_len + alen + a->drops_len;
+	}
+	rc = VG_ERR_IO;
+	if (sqlite3_prepare_v2(vg_db_handle(a->db),
+			       "SELECT rec, hash FROM audit_records WHERE seq >= ? AND seq < ?"
+			       " ORDER BY seq",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, (int64_t)from_seq) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, (int64_t)a->page_end) != SQLITE_OK)
+		goto out;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		int rl = sqlite3_column_bytes(st, 0);
+		size_t sz;
+		rc = grow_recs(&recs, &rcap, nrec);
+		if (rc != VG_OK)
+			goto out;
+		rc = rl > 0 ? vg_audit_record_decode(sqlite3_column_blob(st, 0), (size_t)rl,
+						     &recs[nrec])
+			    : VG_ERR_INTEGRITY;
+		if (rc != VG_OK) {
 			rc = rc == VG_ERR_NOMEM ? rc : VG_ERR_INTEGRITY;
-		has_anchor = rc == VG_OK;
-	} else if (rc == VG_ERR_NOT_FOUND) {
-		rc = VG_OK;
+			goto out;
+		}
+		if (sqlite3_column_bytes(st, 1) == VG_AUDIT_HASH_LEN)
+			memcpy(recs[nrec].hash, sqlite3_column_blob(st, 1), VG_AUDIT_HASH_LEN);
+		/* a record, and room for the checkpoints between (~110 bytes
+		 * each, at most one per checkpoint_every records, plus one) */
+		sz = vg_audit_record_export_size(&recs[nrec]) + 128;
+		if (used + sz > budget) {
+			vg_audit_record_clear(&recs[nrec]);
+			if (nrec == 0) {
+				rc = VG_ERR_TOO_LARGE;
+				goto out;
+			}
+			last = false;
+			break;
+		}
+		used += sz;
+		nrec++;
+		rc = VG_ERR_IO;
 	}
-	if (rc == VG_OK)
-		rc = load_records(a, &recs, &nrec);
-	if (rc == VG_OK)
-		rc = load_cps_raw(a, &cps, &ncp);
-	if (rc == VG_OK)
-		rc = vg_audit_export_encode(a->log_id, a->pub, a->pub_len,
-					    has_anchor ? &anchor : NULL, recs, nrec, cps, ncp, out,
-					    len);
+	if (last && r != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	upto = last ? a->page_end : recs[nrec - 1].seq + 1;
+	/* the checkpoints of this stretch of the chain; the final page ends
+	 * with this export's own checkpoint */
+	rc = load_cps_range(a, first ? 0 : from_seq + 1, upto, !last || !has_fin, &cps, &ncp);
+	if (rc != VG_OK)
+		goto out;
+	if (last && has_fin) {
+		{
+			vg_audit_cp *nc = realloc(cps, (ncp + 1) * sizeof *nc);
+			if (!nc) {
+				rc = VG_ERR_NOMEM;
+				goto out;
+			}
+			cps = nc;
+			cps[ncp++] = fin;
+			memset(&fin, 0, sizeof fin);
+		}
+	}
+	rc = vg_audit_export_encode_page(
+	    first, a->log_id, a->pub, a->pub_len, has_anchor ? &anchor : NULL,
+	    first && a->drops.total ? &a->drops : NULL, recs, nrec, cps, ncp, out, len);
+	if (rc == VG_OK && *len > max_bytes) {
+		vg_free(*out, *len);
+		*out = NULL;
+		*len = 0;
+		rc = VG_ERR_TOO_LARGE;
+	}
+	if (rc == VG_OK) {
+		*next_seq = upto;
+		*more = !last;
+		a->page_cursor = upto;
+		if (last)
+			page_end_export(a);
+	}
+out:
+	sqlite3_finalize(st);
 	for (size_t i = 0; i < nrec; i++)
 		vg_audit_record_clear(&recs[i]);
 	free(recs);
@@ -1335,8 +2222,50 @@ vg_rc vg_audit_export(vg_audit *a, uint8_t **out, size_t *len)
 		vg_audit_checkpoint_clear(&cps[i]);
 	free(cps);
 	vg_audit_checkpoint_clear(&anchor);
+	vg_audit_checkpoint_clear(&fin);
 	free(ablob);
 	return rc;
+}
+
+vg_rc vg_audit_export(vg_audit *a, uint8_t **out, size_t *len)
+{
+	uint8_t *buf = NULL, *page = NULL;
+	size_t blen = 0, plen = 0;
+	uint64_t next = 0;
+	bool more = true;
+	vg_rc rc = VG_OK;
+
+	if (!out || !len)
+		return VG_ERR_INVALID;
+	*out = NULL;
+	*len = 0;
+	if (!a)
+		return VG_ERR_INVALID;
+	/* The pages of one export, concatenated, are the export. */
+	for (bool first = true; rc == VG_OK && more; first = false) {
+		uint8_t *nb;
+		rc = vg_audit_export_page(a, first ? 0 : next, VG_AUDIT_EXPORT_MAX - blen, &page,
+					  &plen, &next, &more);
+		if (rc != VG_OK)
+			break;
+		nb = plen ? realloc(buf, blen + plen) : buf;
+		if (plen && !nb) {
+			rc = VG_ERR_NOMEM;
+		} else if (plen) {
+			buf = nb;
+			memcpy(buf + blen, page, plen);
+			blen += plen;
+		}
+		vg_free(page, plen);
+		page = NULL;
+	}
+	if (rc != VG_OK) {
+		vg_free(buf, blen);
+		return rc;
+	}
+	*out = buf;
+	*len = blen;
+	return VG_OK;
 }
 
 vg_rc vg_audit_take_seed(vg_audit *a, uint8_t seed[static 32])
@@ -1424,6 +2353,8 @@ static vg_rc truncate_once(vg_audit *a, uint64_t *old_next, uint8_t old_head[sta
 		if (rc == VG_OK)
 			rc = state_put(a, "anchor", cp, cp_len);
 		if (rc == VG_OK)
+			rc = exec2(a, "DELETE FROM audit_state WHERE name = 'drops'", 0, 0);
+		if (rc == VG_OK)
 			rc = vg_db_commit(a->db);
 		else
 			vg_db_rollback(a->db);
@@ -1432,6 +2363,11 @@ static vg_rc truncate_once(vg_audit *a, uint64_t *old_next, uint8_t old_head[sta
 	if (rc != VG_OK)
 		return rc;
 	a->first_seq = a->next_seq;
+	page_end_export(a); /* what it was handing out is gone */
+	memcpy(a->start_head, a->head, sizeof a->start_head);
+	vg_audit_drops_clear(&a->drops);
+	a->drops_len = 0;
+	VG_IGNORE(count_stored(a));
 	*old_next = a->next_seq;
 	memcpy(old_head, a->head, 32);
 	return vg_db_scrub(a->db);
@@ -1462,6 +2398,21 @@ size_t vg_audit_pending(const vg_audit *a)
 	return a ? a->nq : 0;
 }
 
+void vg_audit_stats_get(const vg_audit *a, vg_audit_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!a)
+		return;
+	out->suppressed = a->suppressed;
+	out->suppressed_pending = a->suppressed_open;
+	out->stored_bytes = a->stored;
+	out->max_bytes = a->max_bytes;
+	out->records = a->nrecords;
+	out->dropped = a->drops.total;
+	out->last_drop_from = a->last_drop_from;
+	out->last_drop_to = a->last_drop_to;
+}
+
 void vg_audit_close(vg_audit **pa)
 {
 	vg_audit *a;
@@ -1478,6 +2429,8 @@ void vg_audit_close(vg_audit **pa)
 	echo_pending(a, "shutdown");
 	queue_clear(a);
 	free(a->q);
+	vg_audit_drops_clear(&a->drops);
+	vg_free(a->page_cp, a->page_cp_len);
 	vg_secret_free(a->key, KEY_LEN);
 	free(a->pub);
 	vg_wipe(a, sizeof *a);

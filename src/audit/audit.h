@@ -23,6 +23,7 @@
 #ifndef VG_AUDIT_H
 #define VG_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,12 +51,32 @@ typedef struct vg_audit_event {
 typedef vg_rc (*vg_audit_sign_fn)(void *ctx, const uint8_t *msg, size_t len, uint8_t **sig,
 				  size_t *sig_len);
 
+/* A monotonic clock in milliseconds (tests replace it); NULL = CLOCK_MONOTONIC. */
+typedef uint64_t (*vg_audit_clock_fn)(void *ctx);
+
 typedef struct vg_audit_opts {
-	uint32_t checkpoint_every; /* records between signed checkpoints; 0 = 256;
-				      clamped to max_records */
-	uint64_t max_records;      /* rotation bound; 0 = default 100000 */
+	uint32_t checkpoint_every; /* records between signed checkpoints; 0 = 256 */
+	uint64_t max_records;      /* secondary bound on stored records; 0 = none */
 	uint32_t max_queue;        /* in-memory queue before a forced flush; 0 = 1024 */
+	/* Per-actor rate limit (docs/AUDIT.md section 4): the events of every
+	 * uid whose role is not "service" pass a token bucket; events over it
+	 * are counted per (uid, type, outcome) and summarised in
+	 * "audit.suppressed" records. 0 = defaults 20/s, burst 200. */
+	uint32_t rate_per_s;
+	uint32_t burst;
+	uint32_t summary_every_s; /* a pending count is summarised at the
+				     latest after this; 0 = 60 */
+	/* The log's stored size bound (records, checkpoints, drop summary);
+	 * 0 = VG_AUDIT_DEFAULT_MAX_BYTES, at least VG_AUDIT_MIN_MAX_BYTES. */
+	uint64_t max_bytes;
+	vg_audit_clock_fn clock;
+	void *clock_ctx;
 } vg_audit_opts;
+
+#define VG_AUDIT_DEFAULT_MAX_BYTES  (16ull * 1024u * 1024u)
+#define VG_AUDIT_MIN_MAX_BYTES      (64u * 1024u)
+#define VG_AUDIT_DEFAULT_RATE_PER_S 20u
+#define VG_AUDIT_DEFAULT_BURST      200u
 
 /*
  * Opens (or creates, on first use) the audit log in db. Call after
@@ -111,10 +132,34 @@ VG_NODISCARD vg_rc vg_audit_checkpoint(vg_audit *a);
 
 /*
  * Flush, sign an export checkpoint, and build the self-contained export
- * (format in docs/AUDIT.md): callee-allocated, freed with vg_free(*out,
- * *len). VG_ERR_TOO_LARGE beyond VG_AUDIT_EXPORT_MAX.
+ * (format in docs/AUDIT.md; its pages from vg_audit_export_page joined):
+ * callee-allocated, freed with vg_free(*out, *len). VG_ERR_TOO_LARGE
+ * beyond VG_AUDIT_EXPORT_MAX.
  */
 VG_NODISCARD vg_rc vg_audit_export(vg_audit *a, uint8_t **out, size_t *len);
+
+/*
+ * One page of an export (docs/AUDIT.md section 5, "Paged export"), for exports larger than
+ * one IPC message. from_seq 0 starts a new export: the log is flushed, an
+ * export checkpoint is signed over the head, and the first page carries
+ * the header (key, anchor, drop summary). Each later call passes the
+ * previous *next_seq; the page holds the records and checkpoints from
+ * there, at most max_bytes (>= 1024) in all; the page with *more false
+ * ends with the export checkpoint. The pages concatenated in order are one
+ * export that vg_audit_log_verify accepts whole; events after the start go
+ * to the next export. While an export is in progress (until its last page,
+ * or 120 s without a request) retention only drops records already handed
+ * out, so the pages stay consistent.
+ * Callee-allocated *out (vg_free(*out, *len)); *len may be 0.
+ * Errors: VG_ERR_STATE: from_seq != 0 but no export is in progress (it
+ * ended, expired, or the service restarted: start again from 0);
+ * VG_ERR_INVALID: from_seq is not the previous *next_seq (pages go in
+ * order; a from_seq past the end or inside a dropped run that is not the
+ * previous next_seq is refused); VG_ERR_TOO_LARGE: max_bytes cannot hold
+ * the header or one record.
+ */
+VG_NODISCARD vg_rc vg_audit_export_page(vg_audit *a, uint64_t from_seq, size_t max_bytes,
+					uint8_t **out, size_t *len, uint64_t *next_seq, bool *more);
 
 /*
  * Once: returns the forward-secure MAC seed K0 for the admin (to verify
@@ -133,6 +178,16 @@ VG_NODISCARD vg_rc vg_audit_take_seed(vg_audit *a, uint8_t seed[static 32]);
  * the caller's first event of the new log.
  */
 VG_NODISCARD vg_rc vg_audit_truncate(vg_audit *a, uint64_t *old_next, uint8_t old_head[static 32]);
+/*
+ * The retention class of an event (docs/AUDIT.md section 4): critical
+ * unless it is an application's routine success. Critical: any outcome
+ * other than "success"; role "service"; types auth.*, admin.*, authz.*,
+ * factory.*, debug.*, audit.*, service.*, update.*, platform.*, config.*,
+ * identity.*, log.*, store.commit*, key.create, key.delete, and *.integrity,
+ * *.rollback, *.policy_denied.
+ */
+bool vg_audit_is_critical(const char *type, const char *outcome, const char *role);
+
 /* The sequence number the next appended event will get. */
 uint64_t vg_audit_next_seq(const vg_audit *a);
 /* VG_OK, or VG_ERR_INTEGRITY if the stored log disagreed with its anchor at
@@ -140,6 +195,20 @@ uint64_t vg_audit_next_seq(const vg_audit *a);
 vg_rc vg_audit_state(const vg_audit *a);
 /* Events queued in memory, not yet committed. */
 size_t vg_audit_pending(const vg_audit *a);
+
+typedef struct vg_audit_stats {
+	uint64_t stored_bytes;       /* the log's stored size now */
+	uint64_t max_bytes;          /* its bound (capacity) */
+	uint64_t records;            /* records stored */
+	uint64_t dropped;            /* records dropped by retention, in the signed summary */
+	uint64_t last_drop_from;     /* the last compaction's dropped range */
+	uint64_t last_drop_to;       /* [from, to); both 0 before any */
+	uint64_t suppressed;         /* events counted by the rate limit since open */
+	uint64_t suppressed_pending; /* ... not yet in an audit.suppressed record */
+} vg_audit_stats;
+
+/* Fills *out (zeroed when a is NULL). Cheap: no database access. */
+void vg_audit_stats_get(const vg_audit *a, vg_audit_stats *out);
 
 /* Clean shutdown: flush and write a final signed seal checkpoint (events
  * that cannot be committed go to stderr), then free. NULL is fine. */

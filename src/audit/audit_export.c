@@ -23,23 +23,31 @@
 static const char mac_label[] = "voxguard-audit-mac-v1";
 static const char evolve_label[] = "voxguard-audit-evolve-v1";
 static const char cp_label[] = "voxguard-audit-checkpoint-v1";
+static const char drops_label[] = "voxguard-audit-drops-v1";
 
 #define REC_STORED_FIELDS 11u
 #define REC_EXPORT_FIELDS 12u
 #define CP_FIELDS         6u
-#define EXPORT_FIELDS     7u
+#define EXPORT_FIELDS     7u /* version 1: one array */
+#define HEADER_FIELDS     6u /* version 2: the header item of the sequence */
+#define DROPS_FIELDS      8u
 /* Smallest possible encodings, to bound array sizes before allocating. */
 #define REC_MIN_BYTES 80u
 #define CP_MIN_BYTES  40u
 /* top array -> records/checkpoints array -> record/checkpoint */
 #define EXPORT_MAX_DEPTH 3u
+/* header -> drops -> runs -> run */
+#define HEADER_MAX_DEPTH 4u
 
 struct vg_audit_log {
 	uint8_t log_id[VG_AUDIT_LOG_ID_LEN];
 	uint8_t *pub;
 	size_t pub_len;
+	unsigned version;
 	bool has_anchor;
 	vg_audit_cp anchor;
+	bool has_drops;
+	vg_audit_drops drops;
 	vg_audit_record *recs;
 	size_t n_recs;
 	vg_audit_cp *cps;
@@ -311,10 +319,198 @@ vg_rc vg_audit_checkpoint_encode(const vg_audit_cp *cp, uint8_t **out, size_t *l
 	return vg_cborw_finish(&e, out, len);
 }
 
+/* Structure of a drop summary (shared by the encoder, the decoder and the
+ * device): bounded, sorted, consistent sums. Signatures are checked by the
+ * verifier. */
+static bool drops_fields_ok(const vg_audit_drops *d, bool need_sig)
+{
+	uint64_t sum = 0;
+
+	if (d->n_types == 0 || d->n_types > VG_AUDIT_DROP_TYPES_MAX || d->n_runs == 0 ||
+	    !d->types || !d->runs || d->total == 0 || d->first_time > d->last_time)
+		return false;
+	if (need_sig && (!d->sig || d->sig_len == 0 || d->sig_len > VG_AUDIT_SIG_MAX))
+		return false;
+	for (size_t i = 0; i < d->n_types; i++) {
+		const vg_audit_drop_count *t = &d->types[i];
+		if (!t->type || !vg_audit_name_valid(t->type, strlen(t->type), VG_AUDIT_TYPE_MAX) ||
+		    t->count == 0 || t->count > d->total - sum)
+			return false;
+		sum += t->count;
+	}
+	if (sum != d->total)
+		return false;
+	sum = 0;
+	for (size_t i = 0; i < d->n_runs; i++) {
+		const vg_audit_drop_run *r = &d->runs[i];
+		if (r->from >= r->to || r->to > VG_AUDIT_SEQ_MAX ||
+		    (i > 0 && d->runs[i - 1].to >= r->from) || r->to - r->from > d->total - sum)
+			return false;
+		sum += r->to - r->from;
+	}
+	return sum == d->total;
+}
+
+static void enc_drops(vg_cborw *e, const vg_audit_drops *d, bool with_sig)
+{
+	vg_cborw_head(e, cbor_encode_array_start, with_sig ? DROPS_FIELDS : DROPS_FIELDS - 1);
+	vg_cborw_uint(e, d->time);
+	vg_cborw_bool(e, d->clock_synced);
+	vg_cborw_uint(e, d->total);
+	vg_cborw_uint(e, d->first_time);
+	vg_cborw_uint(e, d->last_time);
+	vg_cborw_head(e, cbor_encode_array_start, d->n_types);
+	for (size_t i = 0; i < d->n_types && !e->failed; i++) {
+		vg_cborw_head(e, cbor_encode_array_start, 2);
+		vg_cborw_text(e, d->types[i].type);
+		vg_cborw_uint(e, d->types[i].count);
+	}
+	vg_cborw_head(e, cbor_encode_array_start, d->n_runs);
+	for (size_t i = 0; i < d->n_runs && !e->failed; i++) {
+		vg_cborw_head(e, cbor_encode_array_start, 4);
+		vg_cborw_uint(e, d->runs[i].from);
+		vg_cborw_uint(e, d->runs[i].to);
+		vg_cborw_bytes(e, d->runs[i].prev, VG_AUDIT_HASH_LEN);
+		vg_cborw_bytes(e, d->runs[i].head, VG_AUDIT_HASH_LEN);
+	}
+	if (with_sig)
+		vg_cborw_bytes(e, d->sig, d->sig_len);
+}
+
+vg_rc vg_audit_drops_encode(const vg_audit_drops *d, uint8_t **out, size_t *len)
+{
+	vg_cborw e = {.max = VG_AUDIT_EXPORT_MAX};
+
+	*out = NULL;
+	*len = 0;
+	if (!drops_fields_ok(d, true))
+		return VG_ERR_INVALID;
+	enc_drops(&e, d, true);
+	return vg_cborw_finish(&e, out, len);
+}
+
+vg_rc vg_audit_drops_message(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
+			     const vg_audit_drops *d, uint8_t msg[static VG_AUDIT_DROPS_MSG_LEN])
+{
+	vg_cborw e = {.max = VG_AUDIT_EXPORT_MAX};
+	vg_rc rc;
+
+	_Static_assert(sizeof drops_label == 24, "drops label");
+	if (!drops_fields_ok(d, false))
+		return VG_ERR_INVALID;
+	enc_drops(&e, d, false);
+	if (e.failed) {
+		free(e.p);
+		return e.too_large ? VG_ERR_TOO_LARGE : VG_ERR_NOMEM;
+	}
+	memcpy(msg, drops_label, sizeof drops_label);
+	memcpy(msg + sizeof drops_label, log_id, VG_AUDIT_LOG_ID_LEN);
+	rc = vg_sha256(e.p, e.len, msg + sizeof drops_label + VG_AUDIT_LOG_ID_LEN);
+	free(e.p);
+	return rc;
+}
+
+void vg_audit_drops_clear(vg_audit_drops *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; d->types && i < d->n_types; i++)
+		free(d->types[i].type);
+	free(d->types);
+	free(d->runs);
+	free(d->sig);
+	memset(d, 0, sizeof *d);
+}
+
+size_t vg_audit_record_export_size(const vg_audit_record *r)
+{
+	vg_cborw e = {.max = VG_AUDIT_EXPORT_MAX};
+	size_t n;
+
+	if (!record_fields_ok(r))
+		return 0;
+	enc_record(&e, r, FORM_EXPORT);
+	n = e.failed ? 0 : e.len;
+	free(e.p);
+	return n;
+}
+
+static bool export_args_ok(const uint8_t *pub_der, size_t pub_len, const vg_audit_cp *anchor,
+			   const vg_audit_drops *drops, const vg_audit_record *recs, size_t n_recs,
+			   const vg_audit_cp *cps, size_t n_cps)
+{
+	if (!pub_der || pub_len == 0 || pub_len > VG_AUDIT_PUBKEY_MAX ||
+	    (anchor && !checkpoint_fields_ok(anchor)) || (drops && !drops_fields_ok(drops, true)))
+		return false;
+	for (size_t i = 0; i < n_recs; i++)
+		if (!record_fields_ok(&recs[i]))
+			return false;
+	for (size_t i = 0; i < n_cps; i++)
+		if (!checkpoint_fields_ok(&cps[i]))
+			return false;
+	return true;
+}
+
+vg_rc vg_audit_export_encode_page(bool with_header,
+				  const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
+				  const uint8_t *pub_der, size_t pub_len, const vg_audit_cp *anchor,
+				  const vg_audit_drops *drops, const vg_audit_record *recs,
+				  size_t n_recs, const vg_audit_cp *cps, size_t n_cps,
+				  uint8_t **out, size_t *len)
+{
+	vg_cborw e = {.max = VG_AUDIT_EXPORT_MAX};
+	size_t ci = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (!export_args_ok(pub_der, pub_len, anchor, drops, recs, n_recs, cps, n_cps))
+		return VG_ERR_INVALID;
+	if (with_header) {
+		vg_cborw_head(&e, cbor_encode_array_start, HEADER_FIELDS);
+		vg_cborw_text(&e, VG_AUDIT_MAGIC);
+		vg_cborw_uint(&e, VG_AUDIT_FORMAT_VERSION);
+		vg_cborw_bytes(&e, log_id, VG_AUDIT_LOG_ID_LEN);
+		vg_cborw_bytes(&e, pub_der, pub_len);
+		if (anchor)
+			enc_checkpoint(&e, anchor);
+		else
+			vg_cborw_null(&e);
+		if (drops)
+			enc_drops(&e, drops, true);
+		else
+			vg_cborw_null(&e);
+	}
+	/* Chain order: a checkpoint right before the first record it does
+	 * not cover. */
+	for (size_t i = 0; i < n_recs && !e.failed; i++) {
+		while (ci < n_cps && cps[ci].next_seq <= recs[i].seq)
+			enc_checkpoint(&e, &cps[ci++]);
+		enc_record(&e, &recs[i], FORM_EXPORT);
+	}
+	while (ci < n_cps && !e.failed)
+		enc_checkpoint(&e, &cps[ci++]);
+	if (!e.failed && e.len == 0) {
+		/* an empty page: valid, and nothing to hand over */
+		*out = malloc(1);
+		return *out ? VG_OK : VG_ERR_NOMEM;
+	}
+	return vg_cborw_finish(&e, out, len);
+}
+
 vg_rc vg_audit_export_encode(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
 			     const uint8_t *pub_der, size_t pub_len, const vg_audit_cp *anchor,
-			     const vg_audit_record *recs, size_t n_recs, const vg_audit_cp *cps,
-			     size_t n_cps, uint8_t **out, size_t *len)
+			     const vg_audit_drops *drops, const vg_audit_record *recs,
+			     size_t n_recs, const vg_audit_cp *cps, size_t n_cps, uint8_t **out,
+			     size_t *len)
+{
+	return vg_audit_export_encode_page(true, log_id, pub_der, pub_len, anchor, drops, recs,
+					   n_recs, cps, n_cps, out, len);
+}
+
+vg_rc vg_audit_export_encode_v1(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
+				const uint8_t *pub_der, size_t pub_len, const vg_audit_cp *anchor,
+				const vg_audit_record *recs, size_t n_recs, const vg_audit_cp *cps,
+				size_t n_cps, uint8_t **out, size_t *len)
 {
 	vg_cborw e = {.max = VG_AUDIT_EXPORT_MAX};
 
@@ -331,7 +527,7 @@ vg_rc vg_audit_export_encode(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
 			return VG_ERR_INVALID;
 	vg_cborw_head(&e, cbor_encode_array_start, EXPORT_FIELDS);
 	vg_cborw_text(&e, VG_AUDIT_MAGIC);
-	vg_cborw_uint(&e, VG_AUDIT_FORMAT_VERSION);
+	vg_cborw_uint(&e, VG_AUDIT_FORMAT_V1);
 	vg_cborw_bytes(&e, log_id, VG_AUDIT_LOG_ID_LEN);
 	vg_cborw_bytes(&e, pub_der, pub_len);
 	if (anchor)
@@ -664,6 +860,81 @@ static vg_rc pull_checkpoint(struct pull *p, vg_audit_cp *cp)
 	return pull_checkpoint_body(p, cp);
 }
 
+/* The fields after the drop summary's array(8) head. */
+static vg_rc pull_drops_body(struct pull *p, vg_audit_drops *d)
+{
+	const uint8_t *sig;
+	size_t n;
+	bool nomem = false;
+
+	memset(d, 0, sizeof *d);
+	if (!pull_uint(p, UINT64_MAX, &d->time) || !pull_bool(p, &d->clock_synced) ||
+	    !pull_uint(p, VG_AUDIT_SEQ_MAX, &d->total) ||
+	    !pull_uint(p, UINT64_MAX, &d->first_time) || !pull_uint(p, UINT64_MAX, &d->last_time) ||
+	    !pull_array(p, &n) || n > VG_AUDIT_DROP_TYPES_MAX || n == 0)
+		goto bad;
+	d->types = calloc(n, sizeof *d->types);
+	if (!d->types)
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		if (!pull_array_of(p, 2) ||
+		    !pull_name(p, VG_AUDIT_TYPE_MAX, &d->types[i].type, &nomem)) {
+			if (nomem)
+				goto nomem;
+			goto bad;
+		}
+		d->n_types++;
+		if (!pull_uint(p, UINT64_MAX, &d->types[i].count))
+			goto bad;
+	}
+	/* a run takes at least 71 bytes: bound the count before allocating */
+	if (!pull_array(p, &n) || n == 0 || n > (p->len - p->off) / 71)
+		goto bad;
+	d->runs = calloc(n, sizeof *d->runs);
+	if (!d->runs)
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		vg_audit_drop_run *r = &d->runs[i];
+		if (!pull_array_of(p, 4) || !pull_uint(p, VG_AUDIT_SEQ_MAX, &r->from) ||
+		    !pull_uint(p, VG_AUDIT_SEQ_MAX, &r->to) ||
+		    !pull_fixed(p, r->prev, VG_AUDIT_HASH_LEN) ||
+		    !pull_fixed(p, r->head, VG_AUDIT_HASH_LEN))
+			goto bad;
+		d->n_runs++;
+	}
+	if (!pull_bytes(p, 1, VG_AUDIT_SIG_MAX, &sig, &d->sig_len))
+		goto bad;
+	d->sig = malloc(d->sig_len);
+	if (!d->sig)
+		goto nomem;
+	memcpy(d->sig, sig, d->sig_len);
+	if (!drops_fields_ok(d, true))
+		goto bad;
+	return VG_OK;
+nomem:
+	vg_audit_drops_clear(d);
+	return VG_ERR_NOMEM;
+bad:
+	vg_audit_drops_clear(d);
+	return VG_ERR_INVALID;
+}
+
+vg_rc vg_audit_drops_decode(const uint8_t *buf, size_t len, vg_audit_drops *d)
+{
+	struct pull p = {buf, len, 0};
+	vg_rc rc;
+
+	memset(d, 0, sizeof *d);
+	if (!buf || vg_cbor_validate(buf, len, 3) != VG_OK || !pull_array_of(&p, DROPS_FIELDS))
+		return VG_ERR_INVALID;
+	rc = pull_drops_body(&p, d);
+	if (rc == VG_OK && p.off != len) {
+		vg_audit_drops_clear(d);
+		rc = VG_ERR_INVALID;
+	}
+	return rc;
+}
+
 vg_rc vg_audit_record_decode(const uint8_t *buf, size_t len, vg_audit_record *r)
 {
 	struct pull p = {buf, len, 0};
@@ -708,11 +979,107 @@ void vg_audit_log_free(vg_audit_log **pl)
 	for (size_t i = 0; i < l->n_cps; i++)
 		vg_audit_checkpoint_clear(&l->cps[i]);
 	vg_audit_checkpoint_clear(&l->anchor);
+	vg_audit_drops_clear(&l->drops);
 	free(l->recs);
 	free(l->cps);
 	free(l->pub);
 	free(l);
 	*pl = NULL;
+}
+
+static vg_rc grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	void *na;
+	size_t ncap;
+
+	if (n < *cap)
+		return VG_OK;
+	ncap = *cap ? *cap * 2 : 64;
+	na = realloc(*arr, ncap * elem);
+	if (!na)
+		return VG_ERR_NOMEM;
+	memset((uint8_t *)na + *cap * elem, 0, (ncap - *cap) * elem);
+	*arr = na;
+	*cap = ncap;
+	return VG_OK;
+}
+
+/*
+ * Version 2: a CBOR sequence (RFC 8742) of a header item and then records
+ * and checkpoints in chain order, so that pages concatenate. No item tree
+ * is built and every declared count is bounded by the bytes left; the
+ * grammar fixes the depth (header -> drops -> runs -> run).
+ */
+static vg_rc parse_v2(const uint8_t *buf, size_t len, vg_audit_log *l)
+{
+	struct pull p = {buf, len, 0};
+	struct tok t;
+	const uint8_t *d;
+	size_t n, rcap = 0, ccap = 0;
+	uint64_t version;
+	vg_rc rc = VG_ERR_INVALID;
+
+	if (!pull_array_of(&p, HEADER_FIELDS) || !pull_next(&p, &t) || t.t != T_TEXT ||
+	    t.n != strlen(VG_AUDIT_MAGIC) || memcmp(t.p, VG_AUDIT_MAGIC, t.n) != 0 ||
+	    !pull_uint(&p, UINT64_MAX, &version))
+		return VG_ERR_INVALID;
+	if (version != VG_AUDIT_FORMAT_VERSION)
+		return version > VG_AUDIT_FORMAT_VERSION ? VG_ERR_UNSUPPORTED : VG_ERR_INVALID;
+	l->version = (unsigned)version;
+	if (!pull_fixed(&p, l->log_id, VG_AUDIT_LOG_ID_LEN) ||
+	    !pull_bytes(&p, 1, VG_AUDIT_PUBKEY_MAX, &d, &n))
+		return VG_ERR_INVALID;
+	l->pub = malloc(n);
+	if (!l->pub)
+		return VG_ERR_NOMEM;
+	memcpy(l->pub, d, n);
+	l->pub_len = n;
+	if (!pull_next(&p, &t))
+		return VG_ERR_INVALID;
+	if (t.t == T_ARRAY && t.n == CP_FIELDS) {
+		rc = pull_checkpoint_body(&p, &l->anchor);
+		if (rc != VG_OK)
+			return rc;
+		l->has_anchor = true;
+	} else if (t.t != T_NULL) {
+		return VG_ERR_INVALID;
+	}
+	if (!pull_next(&p, &t))
+		return VG_ERR_INVALID;
+	if (t.t == T_ARRAY && t.n == DROPS_FIELDS) {
+		rc = pull_drops_body(&p, &l->drops);
+		if (rc != VG_OK)
+			return rc;
+		l->has_drops = true;
+	} else if (t.t != T_NULL) {
+		return VG_ERR_INVALID;
+	}
+	while (p.off < len) {
+		size_t at = p.off;
+		if (!pull_array(&p, &n))
+			return VG_ERR_INVALID;
+		p.off = at;
+		if (n == REC_EXPORT_FIELDS) {
+			rc = grow((void **)&l->recs, &rcap, l->n_recs, sizeof *l->recs);
+			if (rc == VG_OK)
+				rc = pull_record(&p, REC_EXPORT_FIELDS, &l->recs[l->n_recs]);
+			if (rc != VG_OK)
+				return rc;
+			l->n_recs++;
+		} else if (n == CP_FIELDS) {
+			rc = grow((void **)&l->cps, &ccap, l->n_cps, sizeof *l->cps);
+			if (rc == VG_OK)
+				rc = pull_checkpoint(&p, &l->cps[l->n_cps]);
+			if (rc != VG_OK) {
+				vg_audit_checkpoint_clear(&l->cps[l->n_cps]);
+				return rc;
+			}
+			l->n_cps++;
+		} else {
+			return VG_ERR_INVALID;
+		}
+	}
+	return VG_OK;
 }
 
 vg_rc vg_audit_log_parse(const uint8_t *buf, size_t len, vg_audit_log **out)
@@ -730,6 +1097,18 @@ vg_rc vg_audit_log_parse(const uint8_t *buf, size_t len, vg_audit_log **out)
 		return VG_ERR_INVALID;
 	if (len > VG_AUDIT_EXPORT_MAX)
 		return VG_ERR_TOO_LARGE;
+	/* The first byte tells the version's layout: array(6) opens the
+	 * header of version 2, array(7) the single item of version 1. */
+	if (buf[0] == 0x80 + HEADER_FIELDS) {
+		l = calloc(1, sizeof *l);
+		if (!l)
+			return VG_ERR_NOMEM;
+		rc = parse_v2(buf, len, l);
+		if (rc != VG_OK)
+			vg_audit_log_free(&l);
+		*out = l;
+		return rc;
+	}
 	/* Definite lengths, no tags/floats/negatives, depth <= 3, and every
 	 * declared size backed by bytes, before anything else is read. */
 	if (vg_cbor_validate(buf, len, EXPORT_MAX_DEPTH) != VG_OK)
@@ -742,10 +1121,12 @@ vg_rc vg_audit_log_parse(const uint8_t *buf, size_t len, vg_audit_log **out)
 	    t.n != strlen(VG_AUDIT_MAGIC) || memcmp(t.p, VG_AUDIT_MAGIC, t.n) != 0 ||
 	    !pull_uint(&p, UINT64_MAX, &version))
 		goto out;
-	if (version != VG_AUDIT_FORMAT_VERSION) {
-		rc = VG_ERR_UNSUPPORTED;
+	if (version != VG_AUDIT_FORMAT_V1) {
+		/* a newer version is never array(7)-framed */
+		rc = version > VG_AUDIT_FORMAT_V1 ? VG_ERR_UNSUPPORTED : VG_ERR_INVALID;
 		goto out;
 	}
+	l->version = VG_AUDIT_FORMAT_V1;
 	if (!pull_fixed(&p, l->log_id, VG_AUDIT_LOG_ID_LEN) ||
 	    !pull_bytes(&p, 1, VG_AUDIT_PUBKEY_MAX, &d, &n))
 		goto out;
@@ -834,6 +1215,11 @@ const vg_audit_cp *vg_audit_log_checkpoint(const vg_audit_log *l, size_t i)
 const vg_audit_cp *vg_audit_log_anchor(const vg_audit_log *l)
 {
 	return l && l->has_anchor ? &l->anchor : NULL;
+}
+
+const vg_audit_drops *vg_audit_log_drops(const vg_audit_log *l)
+{
+	return l && l->has_drops ? &l->drops : NULL;
 }
 
 const uint8_t *vg_audit_log_pubkey(const vg_audit_log *l, size_t *len)
@@ -937,6 +1323,7 @@ struct verifier {
 	uint64_t expect;                 /* next seq the chain must show */
 	uint64_t sealed;                 /* next_seq of the last good checkpoint */
 	uint32_t last_kind;
+	uint64_t nrec; /* records walked */
 };
 
 static vg_rc fail(struct verifier *v, uint64_t seq, const char *fmt, ...)
@@ -988,7 +1375,7 @@ static vg_rc check_cp(struct verifier *v, const vg_audit_cp *cp, const char *wha
 	v->last_kind = cp->kind;
 	v->rep->checkpoints++;
 	v->rep->end_seq = cp->next_seq;
-	v->rep->records_verified = cp->next_seq - v->rep->first_seq;
+	v->rep->records_verified = v->nrec;
 	return VG_OK;
 }
 
@@ -998,7 +1385,8 @@ vg_rc vg_audit_log_verify(const vg_audit_log *l, const uint8_t *pinned_pub_der, 
 	struct verifier v = {0};
 	EVP_MAC_CTX *ev = NULL;
 	uint8_t *k = NULL;
-	size_t ci = 0;
+	size_t ci = 0, ri = 0, n_runs;
+	const vg_audit_drop_run *runs;
 	vg_rc rc = VG_OK;
 
 	memset(report, 0, sizeof *report);
@@ -1007,6 +1395,8 @@ vg_rc vg_audit_log_verify(const vg_audit_log *l, const uint8_t *pinned_pub_der, 
 		return VG_ERR_INVALID;
 	v.l = l;
 	v.rep = report;
+	runs = l->has_drops ? l->drops.runs : NULL;
+	n_runs = l->has_drops ? l->drops.n_runs : 0;
 	report->first_seq = l->has_anchor ? l->anchor.next_seq : 0;
 	report->end_seq = report->first_seq;
 	v.expect = v.sealed = report->first_seq;
@@ -1042,6 +1432,30 @@ vg_rc vg_audit_log_verify(const vg_audit_log *l, const uint8_t *pinned_pub_der, 
 			goto out;
 	}
 
+	/* The drop summary: signed by the same key, inside the chain. */
+	if (l->has_drops) {
+		const vg_audit_drops *d = &l->drops;
+		uint8_t msg[VG_AUDIT_DROPS_MSG_LEN];
+		rc = vg_audit_drops_message(l->log_id, d, msg);
+		if (rc == VG_OK)
+			rc = verify_with(v.key, msg, sizeof msg, d->sig, d->sig_len);
+		if (rc == VG_ERR_VERIFY_FAILED || rc == VG_ERR_INVALID) {
+			rc = fail(&v, d->runs[0].from, "drop summary: bad signature");
+			goto out;
+		}
+		if (rc != VG_OK)
+			goto out;
+		if (d->runs[0].from < v.expect) {
+			rc = fail(&v, d->runs[0].from,
+				  "drop summary: run from seq %" PRIu64
+				  " lies before the log starts",
+				  d->runs[0].from);
+			goto out;
+		}
+		report->dropped = d->total;
+		report->drop_runs = d->n_runs;
+	}
+
 	if (seed) {
 		if (v.expect > VG_AUDIT_MAX_EVOLVE) {
 			rc = VG_ERR_TOO_LARGE;
@@ -1066,7 +1480,7 @@ vg_rc vg_audit_log_verify(const vg_audit_log *l, const uint8_t *pinned_pub_der, 
 		report->macs_checked = true;
 	}
 
-	for (size_t i = 0;; i++) {
+	for (size_t i = 0;;) {
 		const vg_audit_record *r;
 		uint8_t h[VG_AUDIT_HASH_LEN];
 
@@ -1082,6 +1496,40 @@ vg_rc vg_audit_log_verify(const vg_audit_log *l, const uint8_t *pinned_pub_der, 
 			if (rc != VG_OK)
 				goto out;
 			ci++;
+		}
+		/* A dropped run starting here: it must hang from the chain as
+		 * walked, and the walk resumes after it from its signed head. */
+		if (ri < n_runs && runs[ri].from == v.expect) {
+			const vg_audit_drop_run *run = &runs[ri];
+			if (CRYPTO_memcmp(run->prev, v.prev, VG_AUDIT_HASH_LEN) != 0) {
+				rc = fail(&v, v.sealed,
+					  "drop summary: run %" PRIu64 "..%" PRIu64
+					  " does not follow the records before it",
+					  run->from, run->to - 1);
+				goto out;
+			}
+			if (k) {
+				if (run->to > VG_AUDIT_MAX_EVOLVE) {
+					rc = VG_ERR_TOO_LARGE;
+					(void)snprintf(report->reason, sizeof report->reason,
+						       "seq %" PRIu64
+						       " is too far from the seed to check MACs",
+						       run->to);
+					goto out;
+				}
+				for (uint64_t s = run->from; s < run->to && rc == VG_OK; s++)
+					rc = evolve_with(ev, k, s, k);
+				if (rc != VG_OK)
+					goto out;
+			}
+			memcpy(v.prev, run->head, VG_AUDIT_HASH_LEN);
+			v.expect = run->to;
+			/* the signed summary vouches for the chain up to here */
+			v.sealed = run->to;
+			report->records_verified = v.nrec;
+			report->end_seq = run->to;
+			ri++;
+			continue;
 		}
 		if (i == l->n_recs)
 			break;
@@ -1114,6 +1562,14 @@ vg_rc vg_audit_log_verify(const vg_audit_log *l, const uint8_t *pinned_pub_der, 
 		}
 		memcpy(v.prev, h, sizeof h);
 		v.expect++;
+		v.nrec++;
+		i++;
+	}
+	if (ri < n_runs) {
+		rc = fail(&v, v.expect,
+			  "drop summary: run from seq %" PRIu64 " is not where the records are",
+			  runs[ri].from);
+		goto out;
 	}
 	if (ci < l->n_cps) {
 		rc = fail(&v, v.expect,
@@ -1217,7 +1673,7 @@ vg_rc vg_audit_log_write_json(const vg_audit_log *l, FILE *f, bool json_lines)
 			      "{\"kind\":\"header\",\"format\":\"%s\",\"version\":%u,"
 			      "\"log_id\":\"%s\",\"signer_sha256\":\"%s\",\"records\":%zu,"
 			      "\"checkpoints\":%zu}\n",
-			      VG_AUDIT_MAGIC, VG_AUDIT_FORMAT_VERSION, id, fp, l->n_recs, l->n_cps);
+			      VG_AUDIT_MAGIC, l->version, id, fp, l->n_recs, l->n_cps);
 	else
 		(void)fprintf(f,
 			      "# voxguard audit log %s, signer sha256:%s, %zu records "
@@ -1230,9 +1686,53 @@ vg_rc vg_audit_log_write_json(const vg_audit_log *l, FILE *f, bool json_lines)
 		else
 			text_cp(f, &l->anchor, "anchor");
 	}
-	for (size_t i = 0; i <= l->n_recs; i++) {
+	if (l->has_drops) {
+		const vg_audit_drops *dr = &l->drops;
+		char t0[32], t1[32];
+		fmt_time(dr->first_time, t0);
+		fmt_time(dr->last_time, t1);
+		if (json_lines)
+			(void)fprintf(f,
+				      "{\"kind\":\"drops\",\"total\":%" PRIu64
+				      ",\"runs\":%zu,\"first_time_utc\":\"%s\",\"last_time_utc\":"
+				      "\"%s\",\"types\":{",
+				      dr->total, dr->n_runs, t0, t1);
+		else
+			(void)fprintf(f,
+				      "# %" PRIu64 " records dropped by retention in %zu runs "
+				      "(signed summary), written %s..%s:",
+				      dr->total, dr->n_runs, t0, t1);
+		for (size_t i = 0; i < dr->n_types; i++) {
+			if (json_lines) {
+				(void)fputs(i ? "," : "", f);
+				json_str(f, dr->types[i].type);
+				(void)fprintf(f, ":%" PRIu64, dr->types[i].count);
+			} else {
+				(void)fprintf(f, " %s=%" PRIu64, dr->types[i].type,
+					      dr->types[i].count);
+			}
+		}
+		(void)fputs(json_lines ? "}}\n" : "\n", f);
+	}
+	for (size_t i = 0, ri = 0; i <= l->n_recs; i++) {
 		const vg_audit_record *r;
 		char ts[32];
+
+		/* Dropped runs where they were. */
+		while (l->has_drops && ri < l->drops.n_runs &&
+		       (i == l->n_recs || l->drops.runs[ri].from <= l->recs[i].seq)) {
+			const vg_audit_drop_run *run = &l->drops.runs[ri++];
+			if (json_lines)
+				(void)fprintf(f,
+					      "{\"kind\":\"dropped\",\"from\":%" PRIu64
+					      ",\"to\":%" PRIu64 "}\n",
+					      run->from, run->to - 1);
+			else
+				(void)fprintf(f,
+					      "-- dropped by retention: seq %" PRIu64 "..%" PRIu64
+					      " (%" PRIu64 " records) --\n",
+					      run->from, run->to - 1, run->to - run->from);
+		}
 
 		/* Checkpoints after the record they cover, in export order. */
 		while (ci < l->n_cps && (i == l->n_recs || l->cps[ci].next_seq <= l->recs[i].seq)) {

@@ -26,7 +26,8 @@
 #include "voxguard/voxguard.h"
 
 #define VG_AUDIT_MAGIC          "voxguard-audit"
-#define VG_AUDIT_FORMAT_VERSION 1u
+#define VG_AUDIT_FORMAT_VERSION 2u /* written; version 1 is still read */
+#define VG_AUDIT_FORMAT_V1      1u
 #define VG_AUDIT_LOG_ID_LEN     16u
 #define VG_AUDIT_HASH_LEN       32u
 #define VG_AUDIT_MAC_LEN        32u
@@ -78,6 +79,39 @@ typedef struct vg_audit_cp {
 	size_t sig_len;
 } vg_audit_cp;
 
+/* The signed drop summary ("drops"): what retention removed from the log
+ * (docs/AUDIT.md section 4). Every dropped record lies in one run
+ * [from, to); prev = h(from-1) and head = h(to-1) tie each run into the
+ * chain. Counts per type (at most VG_AUDIT_DROP_TYPES_MAX entries; the
+ * last may be "other"), signed by the device key. */
+#define VG_AUDIT_DROP_TYPES_MAX 32u
+#define VG_AUDIT_DROP_OTHER     "other"
+#define VG_AUDIT_DROPS_MSG_LEN  (24u + VG_AUDIT_LOG_ID_LEN + 32u)
+
+typedef struct vg_audit_drop_run {
+	uint64_t from, to; /* records from <= seq < to were dropped */
+	uint8_t prev[VG_AUDIT_HASH_LEN];
+	uint8_t head[VG_AUDIT_HASH_LEN];
+} vg_audit_drop_run;
+
+typedef struct vg_audit_drop_count {
+	char *type;
+	uint64_t count;
+} vg_audit_drop_count;
+
+typedef struct vg_audit_drops {
+	uint64_t time; /* when it was signed */
+	bool clock_synced;
+	uint64_t total;                 /* records dropped = sum of run lengths */
+	uint64_t first_time, last_time; /* of the dropped records */
+	vg_audit_drop_count *types;     /* sum of counts = total */
+	size_t n_types;
+	vg_audit_drop_run *runs; /* ascending, disjoint, not adjacent */
+	size_t n_runs;
+	uint8_t *sig;
+	size_t sig_len;
+} vg_audit_drops;
+
 typedef struct vg_audit_log vg_audit_log; /* a parsed export */
 
 /*
@@ -99,6 +133,8 @@ size_t vg_audit_log_checkpoint_count(const vg_audit_log *l);
 const vg_audit_cp *vg_audit_log_checkpoint(const vg_audit_log *l, size_t i);
 /* The checkpoint the remaining chain hangs from after rotation, or NULL. */
 const vg_audit_cp *vg_audit_log_anchor(const vg_audit_log *l);
+/* The signed drop summary, or NULL when nothing was ever dropped. */
+const vg_audit_drops *vg_audit_log_drops(const vg_audit_log *l);
 /* The signer's SubjectPublicKeyInfo DER as carried by the export. */
 const uint8_t *vg_audit_log_pubkey(const vg_audit_log *l, size_t *len);
 /* The log's random 16-byte identity (bound into every checkpoint). */
@@ -113,6 +149,8 @@ typedef struct vg_audit_report {
 	char reason[160];          /* one line; empty on success */
 	uint64_t first_seq;        /* seq of the first record the chain covers */
 	uint64_t end_seq;          /* the last valid checkpoint's next_seq */
+	uint64_t dropped;          /* records the signed drop summary says were dropped */
+	uint64_t drop_runs;        /* in that many runs */
 } vg_audit_report;
 
 /*
@@ -184,13 +222,43 @@ VG_NODISCARD vg_rc vg_audit_pubkey_check(const uint8_t *pub_der, size_t len);
 VG_NODISCARD vg_rc vg_audit_sig_verify(const uint8_t *pub_der, size_t pub_len, const uint8_t *msg,
 				       size_t msg_len, const uint8_t *sig, size_t sig_len);
 
-/* Builds an export (records must carry their hash). anchor may be NULL.
+/* Builds an export in the current format (records must carry their hash;
+ * records and checkpoints each in order). anchor and drops may be NULL.
  * VG_ERR_TOO_LARGE beyond VG_AUDIT_EXPORT_MAX. */
 VG_NODISCARD vg_rc vg_audit_export_encode(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
 					  const uint8_t *pub_der, size_t pub_len,
-					  const vg_audit_cp *anchor, const vg_audit_record *recs,
-					  size_t n_recs, const vg_audit_cp *cps, size_t n_cps,
-					  uint8_t **out, size_t *len);
+					  const vg_audit_cp *anchor, const vg_audit_drops *drops,
+					  const vg_audit_record *recs, size_t n_recs,
+					  const vg_audit_cp *cps, size_t n_cps, uint8_t **out,
+					  size_t *len);
+/* The same in format version 1 (no drop summary), for compatibility tests. */
+VG_NODISCARD vg_rc vg_audit_export_encode_v1(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
+					     const uint8_t *pub_der, size_t pub_len,
+					     const vg_audit_cp *anchor, const vg_audit_record *recs,
+					     size_t n_recs, const vg_audit_cp *cps, size_t n_cps,
+					     uint8_t **out, size_t *len);
+/* One page of a version 2 export: the header item when with_header, then
+ * the records and checkpoints in chain order. Concatenated in order, the
+ * pages of one export are the export (docs/AUDIT.md section 5, "Paged export"). */
+VG_NODISCARD vg_rc
+vg_audit_export_encode_page(bool with_header, const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
+			    const uint8_t *pub_der, size_t pub_len, const vg_audit_cp *anchor,
+			    const vg_audit_drops *drops, const vg_audit_record *recs, size_t n_recs,
+			    const vg_audit_cp *cps, size_t n_cps, uint8_t **out, size_t *len);
+/* The size of one record in an export (array(12)), 0 if invalid. */
+size_t vg_audit_record_export_size(const vg_audit_record *r);
+
+/* The drop summary's stored form: CBOR array(8) [time, synced, total,
+ * first_time, last_time, [[type, count]...], [[from, to, prev, head]...],
+ * sig]. decode checks the structure (ordering, sums) but no signature. */
+VG_NODISCARD vg_rc vg_audit_drops_encode(const vg_audit_drops *d, uint8_t **out, size_t *len);
+VG_NODISCARD vg_rc vg_audit_drops_decode(const uint8_t *buf, size_t len, vg_audit_drops *d);
+void vg_audit_drops_clear(vg_audit_drops *d);
+/* "voxguard-audit-drops-v1\0" || log_id || SHA-256(array(7) of the first
+ * seven fields): what the device key signs. */
+VG_NODISCARD vg_rc vg_audit_drops_message(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
+					  const vg_audit_drops *d,
+					  uint8_t msg[static VG_AUDIT_DROPS_MSG_LEN]);
 
 /* Field checks the device and the parser share: a name of 1..max bytes of
  * [A-Za-z0-9._-]; a detail of 0..VG_AUDIT_DETAIL_MAX bytes of valid UTF-8

@@ -74,7 +74,17 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			 ? ""
 			 : " (records are refused; the detection is on the service's "
 			   "journal: nothing is written to a store in this state)");
-	(void)printf("audit log:      next record #%llu\n", (unsigned long long)st.audit_seq);
+	(void)printf("audit log:      next record #%llu, %llu of %llu KiB",
+		     (unsigned long long)st.audit_seq, (unsigned long long)(st.audit_bytes / 1024),
+		     (unsigned long long)(st.audit_capacity / 1024));
+	if (st.audit_dropped)
+		(void)printf("; %llu records dropped to make room (listed in the signed "
+			     "drop summary of every export)",
+			     (unsigned long long)st.audit_dropped);
+	if (st.audit_suppressed)
+		(void)printf("; %llu repeated events summarised (audit.suppressed)",
+			     (unsigned long long)st.audit_suppressed);
+	(void)printf("\n");
 	(void)printf("lifecycle:      %s\n", st.lifecycle == 0x2000
 						 ? "provisioning (not provisioned)"
 					     : st.lifecycle == 0x3000 ? "secured"

@@ -16,6 +16,9 @@
 
 #define DEFAULT_SOCKET    "/run/voxguard/voxguard.sock"
 #define CLIENT_TIMEOUT_MS 60000
+/* An export larger than the offline parser accepts is refused early
+ * (VG_AUDIT_EXPORT_MAX, 64 MiB; the client library does not link it). */
+#define VG_AUDIT_EXPORT_LIMIT (64u * 1024u * 1024u)
 
 #ifndef VG_SERVICE_USER
 #error "VG_SERVICE_USER (the service's user name) comes from CMake"
@@ -409,8 +412,8 @@ VG_EXPORT vg_rc vg_budget_status(vg_client *c, int64_t uid, vg_budget_info *out)
 	memset(out, 0, sizeof *out);
 	if (rc != VG_OK)
 		return rc;
-	if (uid >= 0)
-		vg_msgb_uint(&b, UID, (uint64_t)uid);
+	/* Above UINT32_MAX: the caller's own. */
+	vg_msgb_uint(&b, UID, uid >= 0 ? (uint64_t)uid : UINT64_C(1) << 32);
 	rc = call(c, VG_OP_STATUS, &b, &r);
 	if (rc != VG_OK)
 		return rc;
@@ -458,6 +461,14 @@ VG_EXPORT vg_rc vg_status_get(vg_client *c, vg_status *out)
 	VG_IGNORE(vg_msg_uint(&r, VG_A_AUDIT_SEQ, &out->audit_seq));
 	if (vg_msg_uint(&r, VG_A_UID, &v) == VG_OK)
 		out->uid = (uint32_t)v;
+	if (vg_msg_uint(&r, VG_A_AUDIT_BYTES, &v) == VG_OK)
+		out->audit_bytes = v;
+	if (vg_msg_uint(&r, VG_A_AUDIT_CAP, &v) == VG_OK)
+		out->audit_capacity = v;
+	if (vg_msg_uint(&r, VG_A_AUDIT_DROP, &v) == VG_OK)
+		out->audit_dropped = v;
+	if (vg_msg_uint(&r, VG_A_AUDIT_SUPPR, &v) == VG_OK)
+		out->audit_suppressed = v;
 	if (vg_msg_uint(&r, VG_A_ADMIN_SET, &v) == VG_OK)
 		out->admin_configured = v == 2 ? -1 : v != 0;
 	if (vg_msg_uint(&r, VG_A_DEBUG, &v) == VG_OK)
@@ -772,9 +783,66 @@ static vg_rc call_for_data(vg_client *c, vg_op op, uint8_t **out, size_t *len)
 	return rc;
 }
 
+/* The export arrives in pages (VG_A_MORE, VG_A_NEXT) that concatenate into
+ * the whole export; a service without paging answers the first request
+ * with the whole export and no VG_A_MORE. */
 VG_EXPORT vg_rc vg_log_export(vg_client *c, uint8_t **out, size_t *len)
 {
-	return call_for_data(c, VG_OP_LOG_EXPORT, out, len);
+	uint8_t *buf = NULL;
+	size_t blen = 0;
+	uint64_t next = 0, more = 1;
+	bool first = true;
+	vg_rc rc = VG_OK;
+
+	*out = NULL;
+	*len = 0;
+	while (rc == VG_OK && more) {
+		const uint8_t *p;
+		size_t n;
+		uint8_t *nb;
+		vg_msgb b;
+		vg_msg r;
+
+		rc = vg_msgb_init(&b);
+		if (rc != VG_OK)
+			break;
+		if (!first)
+			vg_msgb_uint(&b, VG_A_FROM, next);
+		rc = call(c, VG_OP_LOG_EXPORT, &b, &r);
+		if (rc != VG_OK)
+			break;
+		rc = vg_msg_bytes(&r, VG_A_DATA, &p, &n) == VG_OK ? VG_OK : VG_ERR_PROTOCOL;
+		if (rc == VG_OK) {
+			if (vg_msg_uint(&r, VG_A_MORE, &more) != VG_OK)
+				more = 0; /* a service without paging: the whole export */
+			else if (more > 1 || (more && (vg_msg_uint(&r, VG_A_NEXT, &next) != VG_OK ||
+						       next == 0)))
+				rc = VG_ERR_PROTOCOL;
+		}
+		if (rc == VG_OK && (n > VG_AUDIT_EXPORT_LIMIT - blen))
+			rc = VG_ERR_TOO_LARGE;
+		if (rc == VG_OK && n) {
+			nb = realloc(buf, blen + n);
+			if (!nb) {
+				rc = VG_ERR_NOMEM;
+			} else {
+				buf = nb;
+				memcpy(buf + blen, p, n);
+				blen += n;
+			}
+		}
+		vg_msg_free(&r);
+		first = false;
+	}
+	if (rc == VG_OK && blen == 0)
+		rc = VG_ERR_PROTOCOL;
+	if (rc != VG_OK) {
+		vg_free(buf, blen);
+		return rc;
+	}
+	*out = buf;
+	*len = blen;
+	return VG_OK;
 }
 
 VG_EXPORT vg_rc vg_log_take_seed(vg_client *c, uint8_t seed[static 32])

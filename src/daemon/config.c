@@ -23,7 +23,10 @@ void vg_config_defaults(vg_config *c)
 	c->io_timeout_ms = 5000;
 	c->rot_sync_ms = 50;
 	c->audit_checkpoint_every = 256;
-	c->audit_max_records = 50000;
+	c->audit_max_records = 0;
+	c->audit_max_bytes = 16u * 1024u * 1024u;
+	c->audit_rate_per_s = 20;
+	c->audit_burst = 200;
 	c->admin_session_s = 900;
 	c->admin_pw_cost = 15;
 	strcpy(c->bootloader, "file");
@@ -265,8 +268,21 @@ static bool apply(vg_config *c, const char *k, const char *v)
 		c->audit_checkpoint_every = (uint32_t)x;
 		return true;
 	}
-	if (strcmp(k, "audit_max_records") == 0 && parse_u64(v, 16, UINT64_C(1) << 40, 10, &x)) {
-		c->audit_max_records = x;
+	if (strcmp(k, "audit_max_records") == 0 &&
+	    (parse_u64(v, 16, UINT64_C(1) << 40, 10, &x) || parse_u64(v, 0, 0, 10, &x))) {
+		c->audit_max_records = x; /* 0: no bound on the count */
+		return true;
+	}
+	if (strcmp(k, "audit_max_bytes") == 0 && parse_u64(v, 65536, UINT64_C(1) << 40, 10, &x)) {
+		c->audit_max_bytes = x;
+		return true;
+	}
+	if (strcmp(k, "audit_rate_per_s") == 0 && parse_u64(v, 1, 100000, 10, &x)) {
+		c->audit_rate_per_s = (uint32_t)x;
+		return true;
+	}
+	if (strcmp(k, "audit_burst") == 0 && parse_u64(v, 1, 1000000, 10, &x)) {
+		c->audit_burst = (uint32_t)x;
 		return true;
 	}
 	if (strcmp(k, "admin_session_s") == 0 && parse_u64(v, 5, 86400, 10, &x)) {
@@ -414,12 +430,15 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 			 "user = %s\nadmin_group = %s\nsocket_group = %s\nsocket_mode = %04o\n"
 			 "rot = %s\nrot_param = %s\nmax_clients = %u\nio_timeout_ms = %u\n"
 			 "rot_sync_ms = %u\naudit_checkpoint_every = %u\n"
-			 "audit_max_records = %llu\nadmin_session_s = %u\nadmin_pw_cost = %u\n"
+			 "audit_max_records = %llu\naudit_max_bytes = %llu\n"
+			 "audit_rate_per_s = %u\naudit_burst = %u\n"
+			 "admin_session_s = %u\nadmin_pw_cost = %u\n"
 			 "reset_button = %s\nmanifest = %s\nupdate_slots = %s\nbootloader = %s\n"
 			 "bootloader_param = %s\nboot_tries = %u\nboot_cmdline = %s\nboot_id = %s\n",
 			 c->user, c->admin_group, c->socket_group, c->socket_mode, c->rot,
 			 c->rot_param, c->max_clients, c->io_timeout_ms, c->rot_sync_ms,
 			 c->audit_checkpoint_every, (unsigned long long)c->audit_max_records,
+			 (unsigned long long)c->audit_max_bytes, c->audit_rate_per_s, c->audit_burst,
 			 c->admin_session_s, c->admin_pw_cost, c->reset_button, c->manifest,
 			 c->update_slots, c->bootloader, c->bootloader_param, c->boot_tries,
 			 c->boot_cmdline, c->boot_id);

@@ -20,7 +20,11 @@
  *   rot_sync_ms     = 50            # RoT counter follows commits within this
  *                                   # (0: in every commit; see storage/db.h)
  *   audit_checkpoint_every = 256
- *   audit_max_records      = 50000  # an export must fit one IPC frame
+ *   audit_max_records      = 0      # secondary bound on records (0: none)
+ *   audit_max_bytes        = 16777216 # the audit log's stored size bound
+ *                                   # (bytes, >= 65536; docs/AUDIT.md)
+ *   audit_rate_per_s       = 20     # per-uid audit events a second, and
+ *   audit_burst            = 200    # burst, before events are summarised
  *   admin_session_s = 900           # admin session lifetime (5..86400)
  *   admin_pw_cost   = 15            # scrypt cost: N = 2^cost (10..20)
  *   reset_button    =               # absolute path of a file or GPIO value
@@ -106,6 +110,9 @@ typedef struct vg_config {
 	uint32_t rot_sync_ms;
 	uint32_t audit_checkpoint_every;
 	uint64_t audit_max_records;
+	uint64_t audit_max_bytes;
+	uint32_t audit_rate_per_s;
+	uint32_t audit_burst;
 	uint32_t admin_session_s;
 	uint32_t admin_pw_cost;
 	char reset_button[256];

@@ -33,21 +33,17 @@ static vg_rc budget_report(vg_req *r, uint32_t uid)
 
 vg_rc vg_op_status(vg_req *r)
 {
-	uint64_t who = 0;
-	vg_rc rc = vg_msg_uint(&r->msg, VG_A_BUDGET_UID, &who);
-
-	if (rc == VG_ERR_NOT_FOUND)
-		who = r->peer->uid;
-	else if (rc != VG_OK)
-		return rc;
-	if (who > UINT32_MAX)
-		return VG_ERR_INVALID;
-	rc = budget_report(r, (uint32_t)who);
-	if (rc != VG_OK)
-		return rc;
 	vg_service *s = r->s;
-	vg_rc st = vg_db_state(s->db);
-	uint64_t counter = 0;
+	uint64_t who = 0, counter = 0;
+	vg_rc rc = vg_msg_uint(&r->msg, VG_A_BUDGET_UID, &who), st;
+
+	/* With BUDGET_UID: the budget report alone (above UINT32_MAX: the
+	 * caller's own); without: the device's status. */
+	if (rc == VG_OK)
+		return budget_report(r, who > UINT32_MAX ? r->peer->uid : (uint32_t)who);
+	if (rc != VG_ERR_NOT_FOUND)
+		return rc;
+	st = vg_db_state(s->db);
 
 	VG_IGNORE(vg_rot_counter_read(s->rot, &counter));
 	vg_msgb_text(&r->out, VG_A_VERSION, VG_VERSION_STRING);
@@ -59,6 +55,15 @@ vg_rc vg_op_status(vg_req *r)
 					     : "integrity-error");
 	vg_msgb_uint(&r->out, VG_A_COUNTER, counter);
 	vg_msgb_uint(&r->out, VG_A_AUDIT_SEQ, vg_audit_next_seq(s->audit));
+	{
+		/* Retention (SFR 4.2.9): what the log holds, and what it let go. */
+		vg_audit_stats as;
+		vg_audit_stats_get(s->audit, &as);
+		vg_msgb_uint(&r->out, VG_A_AUDIT_BYTES, as.stored_bytes);
+		vg_msgb_uint(&r->out, VG_A_AUDIT_CAP, as.max_bytes);
+		vg_msgb_uint(&r->out, VG_A_AUDIT_DROP, as.dropped);
+		vg_msgb_uint(&r->out, VG_A_AUDIT_SUPPR, as.suppressed);
+	}
 	vg_msgb_uint(&r->out, VG_A_UID, r->peer->uid);
 	vg_msgb_text(&r->out, VG_A_ROLE, vg_policy_role(r->peer));
 	/* 2: unknown -- a refused store cannot say (never "not set up"). */

@@ -54,6 +54,7 @@ struct vg_req {
 	bool recovery_denied; /* refused because the platform is in recovery */
 	bool deferred;        /* a batched put: reply after the group commit */
 	bool presence;        /* factory reset by the reset button */
+	bool quiet;           /* a success not audited (a later export page) */
 	vg_req_job *job;      /* deferred work (see above), or NULL */
 };
 

@@ -104,7 +104,7 @@ static void audit_result(vg_req *r, vg_rc rc)
 	default:
 		break;
 	}
-	if (f & VG_OPF_AUDIT)
+	if ((f & VG_OPF_AUDIT) && !(rc == VG_OK && r->quiet))
 		/* SFR 4.2.9/4.2.13: every attempt, failed or not. */
 		vg_req_audit(r, r->def->name, rc == VG_OK ? "success" : "failure",
 			     rc == VG_OK ? NULL : vg_rc_str(rc));

@@ -452,6 +452,9 @@ static vg_rc open_upper(vg_service *s, bool resume, char *err, size_t err_len)
 	state = vg_db_state(s->db);
 	aopts.checkpoint_every = cfg->audit_checkpoint_every;
 	aopts.max_records = cfg->audit_max_records;
+	aopts.max_bytes = cfg->audit_max_bytes;
+	aopts.rate_per_s = cfg->audit_rate_per_s;
+	aopts.burst = cfg->audit_burst;
 	if (state == VG_OK) {
 		rc = audit_key(s, &der, &der_len);
 		if (rc != VG_OK) {

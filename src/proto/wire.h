@@ -142,6 +142,13 @@ enum vg_arg {
 	VG_A_BOOTED = 58,       /* text: the slot running now ("a", "b" or "") */
 	VG_A_LAST = 59,         /* text: the last update's outcome */
 	/* 60-69: the audit log's retention and paged export (audit.h) */
+	VG_A_FROM = 60,         /* uint: LOG_EXPORT: page from this seq (absent: a new export) */
+	VG_A_MORE = 61,         /* uint 0/1: LOG_EXPORT reply: more pages follow */
+	VG_A_NEXT = 62,         /* uint: LOG_EXPORT reply: VG_A_FROM of the next page */
+	VG_A_AUDIT_BYTES = 63,  /* uint: STATUS: the audit log's stored bytes */
+	VG_A_AUDIT_CAP = 64,    /* uint: STATUS: its max_bytes */
+	VG_A_AUDIT_DROP = 65,   /* uint: STATUS: records dropped by retention */
+	VG_A_AUDIT_SUPPR = 66,  /* uint: STATUS: events suppressed by the rate limit */
 	/* 70-89: per-uid budgets and their use (daemon/budget.h) */
 };
 
