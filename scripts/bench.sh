@@ -20,6 +20,15 @@ case ${BENCH_ONLY:-tuf} in
 	;;
 esac
 
+# Hostile neighbours (issue 11): a well-behaved client alone and under
+# four kinds of attack from other uids; scripts/bench-hostile.sh (root).
+case ${BENCH_ONLY:-hostile} in
+*hostile*)
+	echo
+	sh "$(dirname "$0")/bench-hostile.sh" "$build" "${BENCH_HOSTILE_SECONDS:-8}" || true
+	;;
+esac
+
 # Update install (issue #4): `voxguard bundle install` of a 256 MiB and a
 # 1 GiB image into a slot file, against `cat IMAGE > SLOT` and `sha256sum
 # IMAGE` in the same run (page cache warm for all three; median of 3), and
