@@ -41,8 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (c.rot[0] == '\0' || c.socket_mode > 0770 || c.max_clients < 1 || c.max_clients > 4096 ||
 	    c.io_timeout_ms < 10 || c.io_timeout_ms > 600000 || c.audit_checkpoint_every < 1 ||
-	    c.audit_checkpoint_every > 1000000 || c.audit_max_records < 16 ||
-	    c.audit_max_records > (UINT64_C(1) << 40))
+	    c.audit_checkpoint_every > 1000000 ||
+	    (c.audit_max_records != 0 && c.audit_max_records < 16) ||
+	    c.audit_max_records > (UINT64_C(1) << 40) || c.audit_max_bytes < 65536)
 		abort();
 	return 0;
 }
