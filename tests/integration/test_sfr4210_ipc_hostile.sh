@@ -100,6 +100,12 @@ if [ "$IS_ROOT" = 1 ]; then
 	wait $hp || true
 fi
 check "the service is alive after all of it" daemon_alive
+# Issue 11.8: an unknown operation between known ones (78) is answered and
+# audited under a name (the record used to be lost).
+printf '\000\000\000\005\203\001\030\116\240' >"$W/op78"
+check "SFR 4.2.10: operation 78 (no row in the table) is refused (15)" sh -c "'$IPC_PROBE' '$SOCK' send '$W/op78' | grep -q 'reply 15'"
+vg log export --out "$W/after.vgl"
+check "SFR 4.2.9: ... and audited as ipc.unknown_op" sh -c "'$VOXGUARD' log show --in '$W/after.vgl' | grep -q 'ipc.unknown_op.*operation 78'"
 stop_daemon
 check "and shuts down cleanly" grep -q 'voxguardd: stopped' "$DLOG"
 finish
