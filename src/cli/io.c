@@ -393,7 +393,7 @@ static int out_check(const char *path, struct out_dir *d, bool *exists, bool *is
 	return 0;
 }
 
-/* A fresh temporary name in d: ".BASE.XXXXXXXXXXXXXXXX". */
+/* A fresh temporary name in d: ".BASE." and 16 random hex digits. */
 static void tmp_name(const struct out_dir *d, char *out, size_t cap)
 {
 	uint64_t r = 0;
