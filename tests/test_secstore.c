@@ -293,6 +293,77 @@ static void test_secstore_16mib_value_roundtrip(void **state)
 	free(v);
 }
 
+/* SFR 4.2.10: one application's large records do not slow another's
+ * lookups. The page-cache misses of a small record's get, after a restart
+ * (an empty cache), beside eight 1 MiB records of another namespace: the
+ * index holds keys alone, so the get reads a few pages, never the other
+ * records' values (in the old WITHOUT ROWID layout it read megabytes). */
+static void test_sfr4210_large_records_do_not_slow_lookups(void **state)
+{
+	vgt_stack *s = *state;
+	size_t n = 1u << 20, got_len = 0;
+	uint8_t *v = calloc(1, n), *got = NULL;
+	int cur = 0, hi = 0;
+
+	assert_non_null(v);
+	put_str(s, NS, "small", "a setting");
+	for (int i = 0; i < 8; i++) {
+		char name[16];
+		(void)snprintf(name, sizeof name, "big%d", i);
+		v[0] = (uint8_t)i;
+		assert_int_equal(vg_secstore_put(s->st, NS2, name, v, n), VG_OK);
+	}
+	free(v);
+	reopen_ok(s);
+	assert_int_equal(sqlite3_db_status(vg_db_handle(s->db), SQLITE_DBSTATUS_CACHE_MISS, &cur,
+					   &hi, 1),
+			 SQLITE_OK);
+	assert_int_equal(vg_secstore_get(s->st, NS, "small", &got, &got_len), VG_OK);
+	vg_free(got, got_len);
+	assert_int_equal(sqlite3_db_status(vg_db_handle(s->db), SQLITE_DBSTATUS_CACHE_MISS, &cur,
+					   &hi, 0),
+			 SQLITE_OK);
+	if (cur > 16)
+		fail_msg("a small record's get read %d pages beside large records", cur);
+}
+
+/* SFR 4.2.4: a store made in the old layout (records in a WITHOUT ROWID
+ * table) is migrated at open, records, versions and the record-set digest
+ * intact, and keeps working. */
+static void test_secstore_old_layout_migrated(void **state)
+{
+	vgt_stack *s = *state;
+
+	populate_and_close(s);
+	sql_ok(s, "CREATE TABLE old(ns TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,"
+		  " blob BLOB NOT NULL, PRIMARY KEY (ns, name)) WITHOUT ROWID;"
+		  "INSERT INTO old SELECT ns, name, version, blob FROM store_records;"
+		  "DROP TABLE store_records; ALTER TABLE old RENAME TO store_records;");
+	assert_int_equal(vgt_sql_int(s->db_path, "SELECT count(*) FROM sqlite_schema WHERE"
+						 " sql LIKE '%WITHOUT ROWID%' AND name = 'store_records'"),
+			 1);
+	assert_int_equal(vgt_stack_open(s), VG_OK);
+	assert_int_equal(vg_secstore_state(s->st), VG_OK);
+	{
+		sqlite3_stmt *st = NULL;
+		assert_int_equal(sqlite3_prepare_v2(vg_db_handle(s->db),
+						    "SELECT count(*) FROM sqlite_schema WHERE sql LIKE"
+						    " '%WITHOUT ROWID%' AND name = 'store_records'",
+						    -1, &st, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int64(st, 0), 0);
+		sqlite3_finalize(st);
+	}
+	assert_get_str(s, NS, "a", "value of a");
+	assert_get_str(s, NS2, "x", "value of x");
+	put_str(s, NS, "d", "value of d");
+	reopen_ok(s);
+	assert_int_equal(vg_secstore_count(s->st), 5);
+	assert_get_str(s, NS, "b", "value of b");
+	assert_get_str(s, NS, "d", "value of d");
+}
+
 /* SFR 4.2.4: one byte over VG_MAX_VALUE_LEN is VG_ERR_TOO_LARGE and
  * nothing is written. */
 static void test_secstore_value_too_large(void **state)
@@ -1391,6 +1462,8 @@ int main(void)
 	    T(test_secstore_persists_across_reopen),
 	    T(test_secstore_16mib_value_roundtrip),
 	    T(test_secstore_value_too_large),
+	    T(test_sfr4210_large_records_do_not_slow_lookups),
+	    T(test_secstore_old_layout_migrated),
 	    T(test_secstore_invalid_names),
 	    T(test_secstore_namespaces_isolated),
 	    T(test_secstore_open_blob_binds_identity),

@@ -162,6 +162,8 @@ typedef struct vg_budget_info {
 	uint32_t use_conns;
 	uint64_t use_inflight_bytes, use_records, use_bytes, use_keys;
 	uint64_t use_refused; /* refusals in the current 10 s window */
+	uint64_t store_write_rate; /* bytes per second written to its records, on average */
+	uint64_t request_rate;     /* request bytes per second read from it, on average */
 } vg_budget_info;
 VG_EXPORT VG_NODISCARD vg_rc vg_budget_status(vg_client *c, int64_t uid, vg_budget_info *out);
 

@@ -68,8 +68,7 @@ struct sup {
 struct bucket {
 	bool used;
 	uint32_t uid;
-	uint64_t milli;   /* tokens x 1000 */
-	uint64_t last_ms; /* last refill */
+	vg_tbucket tb;    /* tokens x 1000, never negative here */
 	struct sup other; /* counts that found no free counter */
 };
 
@@ -112,7 +111,7 @@ struct vg_audit {
 	vg_audit_clock_fn clock;
 	void *clock_ctx;
 	uint64_t rate; /* tokens per second = milli-tokens per ms */
-	uint64_t burst_milli;
+	int64_t burst_milli;
 	uint64_t summary_ms;
 	struct bucket rl[RL_BUCKETS + 1]; /* the last one is shared */
 	struct sup sup[RL_COUNTERS];
@@ -453,13 +452,7 @@ static uint64_t mono_ms(const vg_audit *a)
 
 static void refill(const vg_audit *a, struct bucket *b, uint64_t now)
 {
-	if (now > b->last_ms) {
-		/* dt is capped first, so dt * rate cannot overflow */
-		uint64_t dt = now - b->last_ms, full = a->burst_milli / a->rate + 1;
-		uint64_t add = (dt < full ? dt : full) * a->rate;
-		b->milli = add >= a->burst_milli - b->milli ? a->burst_milli : b->milli + add;
-	}
-	b->last_ms = now;
+	vg_tbucket_refill(&b->tb, now, a->rate, a->burst_milli);
 }
 
 static bool bucket_pending(const vg_audit *a, const struct bucket *b)
@@ -489,7 +482,7 @@ static struct bucket *bucket_for(vg_audit *a, uint32_t uid, uint64_t now)
 	for (size_t i = 0; !slot && i < RL_BUCKETS; i++) {
 		struct bucket *b = &a->rl[i];
 		refill(a, b, now);
-		if (b->milli == a->burst_milli && !bucket_pending(a, b))
+		if (b->tb.milli == a->burst_milli && !bucket_pending(a, b))
 			slot = b;
 	}
 	if (!slot)
@@ -497,8 +490,8 @@ static struct bucket *bucket_for(vg_audit *a, uint32_t uid, uint64_t now)
 	memset(slot, 0, sizeof *slot);
 	slot->used = true;
 	slot->uid = uid;
-	slot->milli = a->burst_milli;
-	slot->last_ms = now;
+	slot->tb.milli = a->burst_milli;
+	slot->tb.last_ms = now;
 	return slot;
 }
 
@@ -623,7 +616,7 @@ static void summaries_due(vg_audit *a, bool all, const struct bucket *only, uint
 			struct bucket *b = &a->rl[j];
 			if (b->used && b->uid == c->uid) {
 				refill(a, b, now);
-				due = b->milli >= a->burst_milli / 2;
+				due = b->tb.milli >= a->burst_milli / 2;
 			}
 		}
 		if (due)
@@ -638,7 +631,7 @@ static void summaries_due(vg_audit *a, bool all, const struct bucket *only, uint
 		      (now >= b->other.start_ms && now - b->other.start_ms >= a->summary_ms);
 		if (!due && !only) {
 			refill(a, b, now);
-			due = b->milli >= a->burst_milli / 2;
+			due = b->tb.milli >= a->burst_milli / 2;
 		}
 		if (due)
 			VG_IGNORE(summarise(a, &b->other));
@@ -656,14 +649,14 @@ static bool admit(vg_audit *a, const vg_audit_event *ev)
 	now = mono_ms(a);
 	b = bucket_for(a, ev->uid, now);
 	refill(a, b, now);
-	if (b->milli < 1000) {
+	if (b->tb.milli < 1000) {
 		suppress(a, b, ev, now);
 		return false;
 	}
-	b->milli -= 1000;
+	b->tb.milli -= 1000;
 	/* The flood is over (half the burst came back): its summary goes
 	 * before this event, so the log stays in time order. */
-	if (a->n_pending && b->milli >= a->burst_milli / 2)
+	if (a->n_pending && b->tb.milli >= a->burst_milli / 2)
 		summaries_due(a, false, b, now);
 	return true;
 }
@@ -1838,14 +1831,14 @@ vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts, vg_aud
 	a->max_queue = opts && opts->max_queue ? opts->max_queue : DEFAULT_MAX_QUEUE;
 	a->rate = opts && opts->rate_per_s ? opts->rate_per_s : VG_AUDIT_DEFAULT_RATE_PER_S;
 	a->burst_milli =
-	    (uint64_t)(opts && opts->burst ? opts->burst : VG_AUDIT_DEFAULT_BURST) * 1000u;
+	    (int64_t)(opts && opts->burst ? opts->burst : VG_AUDIT_DEFAULT_BURST) * 1000u;
 	a->summary_ms =
 	    (uint64_t)(opts && opts->summary_every_s ? opts->summary_every_s : 60u) * 1000u;
 	a->clock = opts ? opts->clock : NULL;
 	a->clock_ctx = opts ? opts->clock_ctx : NULL;
 	a->rl[RL_BUCKETS].used = true; /* shared by uids without a bucket */
-	a->rl[RL_BUCKETS].milli = a->burst_milli;
-	a->rl[RL_BUCKETS].last_ms = mono_ms(a);
+	a->rl[RL_BUCKETS].tb.milli = a->burst_milli;
+	a->rl[RL_BUCKETS].tb.last_ms = mono_ms(a);
 	a->key = vg_secret_alloc(KEY_LEN);
 	a->pub = pub_der ? malloc(pub_der_len) : NULL;
 	if (!a->key || (pub_der && !a->pub)) {

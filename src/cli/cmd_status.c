@@ -10,12 +10,14 @@ static void print_budget(const vg_budget_info *b)
 	(void)printf("budget of uid %u (used / limit):\n", b->uid);
 	(void)printf("  connections     %u / %u (idle ones closed after %u s)\n", b->use_conns,
 		     b->conns, b->idle_ms / 1000);
-	(void)printf("  requests        %llu / %llu bytes in flight\n",
+	(void)printf("  requests        %llu / %llu bytes in flight, %llu bytes/s read on average\n",
 		     (unsigned long long)b->use_inflight_bytes,
-		     (unsigned long long)b->inflight_bytes);
+		     (unsigned long long)b->inflight_bytes, (unsigned long long)b->request_rate);
 	(void)printf("  records         %llu / %llu, %llu / %llu bytes\n",
 		     (unsigned long long)b->use_records, (unsigned long long)b->store_records,
 		     (unsigned long long)b->use_bytes, (unsigned long long)b->store_bytes);
+	(void)printf("  record writes   %llu bytes/s on average\n",
+		     (unsigned long long)b->store_write_rate);
 	(void)printf("  keys            %llu / %u\n", (unsigned long long)b->use_keys, b->keys);
 	(void)printf("  heavy requests  %u at once\n", b->heavy_ops);
 	if (b->use_refused)

@@ -402,7 +402,9 @@ VG_EXPORT vg_rc vg_budget_status(vg_client *c, int64_t uid, vg_budget_info *out)
 		U_REFUSED,
 		U_RECORDS,
 		U_BYTES,
-		U_KEYS
+		U_KEYS,
+		WRITE_RATE,
+		REQUEST_RATE
 	};
 	vg_msgb b;
 	vg_msg r;
@@ -436,6 +438,8 @@ VG_EXPORT vg_rc vg_budget_status(vg_client *c, int64_t uid, vg_budget_info *out)
 	GET(U_RECORDS, use_records);
 	GET(U_BYTES, use_bytes);
 	GET(U_KEYS, use_keys);
+	GET(WRITE_RATE, store_write_rate);
+	GET(REQUEST_RATE, request_rate);
 #undef GET
 	vg_msg_free(&r);
 	return VG_OK;

@@ -275,6 +275,20 @@ uint64_t vg_mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+void vg_tbucket_refill(vg_tbucket *b, uint64_t now_ms, uint64_t rate, int64_t burst_milli)
+{
+	if (now_ms > b->last_ms && b->milli < burst_milli) {
+		/* dt is capped first (the time to refill from the deepest
+		 * debt), so dt * rate cannot overflow */
+		uint64_t need = (uint64_t)(burst_milli - b->milli);
+		uint64_t dt = now_ms - b->last_ms, full = need / rate + 1;
+		uint64_t add = (dt < full ? dt : full) * rate;
+
+		b->milli = add >= need ? burst_milli : b->milli + (int64_t)add;
+	}
+	b->last_ms = now_ms;
+}
+
 bool vg_name_valid(const char *name, size_t len)
 {
 	if (!name || len == 0 || len > VG_MAX_NAME_LEN || name[0] == '.')

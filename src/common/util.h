@@ -56,6 +56,17 @@ uint64_t vg_time_now(bool *synchronized);
 /* Monotonic milliseconds. */
 uint64_t vg_mono_ms(void);
 
+/* A token bucket, in thousandths of a token: refilled at `rate` tokens per
+ * second (= thousandths per millisecond) up to burst_milli. A holder may
+ * take more than it holds when it lets the bucket go negative (a debt,
+ * repaid by the refill), so that one large take is allowed and the
+ * average rate still holds. rate > 0. */
+typedef struct vg_tbucket {
+	int64_t milli;
+	uint64_t last_ms; /* the last refill, monotonic */
+} vg_tbucket;
+void vg_tbucket_refill(vg_tbucket *b, uint64_t now_ms, uint64_t rate, int64_t burst_milli);
+
 /* A name for keys and records: 1..VG_MAX_NAME_LEN bytes of [A-Za-z0-9._-],
  * not starting with '.'. */
 bool vg_name_valid(const char *name, size_t len);

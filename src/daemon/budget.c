@@ -56,6 +56,12 @@ static void set_res(vg_budget *b, unsigned res, uint64_t v)
 	case VG_BUDGET_HEAVY_OPS:
 		b->heavy_ops = (uint32_t)v;
 		break;
+	case VG_BUDGET_STORE_RATE:
+		b->store_rate = v;
+		break;
+	case VG_BUDGET_REQUEST_RATE:
+		b->request_rate = v;
+		break;
 	default:
 		break;
 	}
@@ -78,6 +84,10 @@ uint64_t vg_budget_get(const vg_budget *b, unsigned res)
 		return b->keys;
 	case VG_BUDGET_HEAVY_OPS:
 		return b->heavy_ops;
+	case VG_BUDGET_STORE_RATE:
+		return b->store_rate;
+	case VG_BUDGET_REQUEST_RATE:
+		return b->request_rate;
 	default:
 		return 0;
 	}
@@ -106,6 +116,8 @@ void vg_budget_for(const vg_budget_table *t, const vg_peer *peer, vg_budget *out
 		    .store_bytes = VG_BUDGET_PRIV_STORE_BYTES,
 		    .keys = VG_BUDGET_PRIV_KEYS,
 		    .heavy_ops = VG_BUDGET_PRIV_HEAVY_OPS,
+		    .store_rate = VG_BUDGET_PRIV_STORE_RATE,
+		    .request_rate = VG_BUDGET_PRIV_REQUEST_RATE,
 		};
 	else
 		*out = (vg_budget){
@@ -116,6 +128,8 @@ void vg_budget_for(const vg_budget_table *t, const vg_peer *peer, vg_budget *out
 		    .store_bytes = VG_BUDGET_DEF_STORE_BYTES,
 		    .keys = VG_BUDGET_DEF_KEYS,
 		    .heavy_ops = VG_BUDGET_DEF_HEAVY_OPS,
+		    .store_rate = VG_BUDGET_DEF_STORE_RATE,
+		    .request_rate = VG_BUDGET_DEF_REQUEST_RATE,
 		};
 	if (!t)
 		return;
@@ -146,6 +160,75 @@ void vg_budget_for(const vg_budget_table *t, const vg_peer *peer, vg_budget *out
 		if (best >= 0)
 			set_res(out, res, v);
 	}
+}
+
+/* ---- rate budgets ---- */
+
+static int64_t burst_milli(uint64_t rate)
+{
+	return (int64_t)(rate * VG_BUDGET_RATE_BURST_S * 1000u);
+}
+
+/* uid's bucket, refilled to now: its own, a free or full one given to it,
+ * or the shared last one. */
+static vg_tbucket *rate_bucket(vg_rate_table *t, uint32_t uid, uint64_t rate, uint64_t now)
+{
+	size_t slot = VG_BUDGET_RATE_UIDS;
+
+	for (size_t i = 0; i < VG_BUDGET_RATE_UIDS; i++)
+		if (t->b[i].used && t->b[i].uid == uid) {
+			slot = i;
+			goto found;
+		}
+	for (size_t i = 0; i < VG_BUDGET_RATE_UIDS; i++) {
+		if (t->b[i].used)
+			vg_tbucket_refill(&t->b[i].tb, now, rate, burst_milli(rate));
+		if (!t->b[i].used || t->b[i].tb.milli >= burst_milli(rate)) {
+			slot = i;
+			t->b[i].used = true;
+			t->b[i].uid = uid;
+			t->b[i].tb = (vg_tbucket){.milli = burst_milli(rate), .last_ms = now};
+			break;
+		}
+	}
+	if (slot == VG_BUDGET_RATE_UIDS && !t->b[slot].used) {
+		t->b[slot].used = true;
+		t->b[slot].tb = (vg_tbucket){.milli = burst_milli(rate), .last_ms = now};
+	}
+found:
+	vg_tbucket_refill(&t->b[slot].tb, now, rate, burst_milli(rate));
+	return &t->b[slot].tb;
+}
+
+vg_rc vg_budget_rate_check(vg_rate_table *t, uint32_t uid, uint64_t rate, uint64_t now_ms,
+			   uint64_t *retry_ms)
+{
+	vg_tbucket *b;
+
+	*retry_ms = 0;
+	if (rate == 0)
+		rate = 1;
+	b = rate_bucket(t, uid, rate, now_ms);
+	if (b->milli > 0)
+		return VG_OK;
+	*retry_ms = (uint64_t)(-b->milli) / rate + 1;
+	return VG_ERR_QUOTA;
+}
+
+void vg_budget_rate_charge(vg_rate_table *t, uint32_t uid, uint64_t rate, uint64_t bytes,
+			   uint64_t now_ms)
+{
+	vg_tbucket *b;
+
+	if (rate == 0)
+		rate = 1;
+	b = rate_bucket(t, uid, rate, now_ms);
+	/* bytes <= VG_MAX_VALUE_LEN + overhead in practice; the cap keeps
+	 * the debt finite whatever the caller passes. */
+	if (bytes > (uint64_t)INT64_MAX / 4000u)
+		bytes = (uint64_t)INT64_MAX / 4000u;
+	if (b->milli > INT64_MIN / 2)
+		b->milli -= (int64_t)(bytes * 1000u);
 }
 
 vg_rc vg_budget_report(const vg_budget_table *t, const vg_budget_meter *m, const vg_peer *caller,
@@ -182,6 +265,8 @@ void vg_budget_encode(vg_msgb *b, uint32_t uid, const vg_budget *limit, const vg
 	vg_msgb_uint(b, VG_A_BUDGET_STORE_BYTES, limit->store_bytes);
 	vg_msgb_uint(b, VG_A_BUDGET_KEYS, limit->keys);
 	vg_msgb_uint(b, VG_A_BUDGET_HEAVY_OPS, limit->heavy_ops);
+	vg_msgb_uint(b, VG_A_BUDGET_STORE_RATE, limit->store_rate);
+	vg_msgb_uint(b, VG_A_BUDGET_REQUEST_RATE, limit->request_rate);
 	vg_msgb_uint(b, VG_A_BUDGET_USE_CONNS, use->conns);
 	vg_msgb_uint(b, VG_A_BUDGET_USE_INFLIGHT, use->inflight_bytes);
 	vg_msgb_uint(b, VG_A_BUDGET_USE_REFUSED, use->refused);

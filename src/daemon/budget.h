@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/util.h"
 #include "daemon/config.h"
 #include "daemon/policy.h"
 #include "proto/wire.h"
@@ -47,6 +48,16 @@
 #define VG_BUDGET_DEF_STORE_BYTES    (64u * 1024u * 1024u)
 #define VG_BUDGET_DEF_KEYS           64u
 #define VG_BUDGET_DEF_HEAVY_OPS      4u
+/* Writes into the uid's records, bytes per second on average (a put
+ * costs its value plus VG_BUDGET_PUT_OVERHEAD): bounds the share of the
+ * disk's bandwidth (each put is a synchronous commit) and of the flash's
+ * wear that one application can take. */
+#define VG_BUDGET_DEF_STORE_RATE (1024u * 1024u)
+/* Request bytes read from the uid's connections, per second on average:
+ * beyond it the service reads its connections more slowly (no error), so
+ * that a uid streaming huge frames cannot take the event loop's time from
+ * the others. Four seconds of it pass at once (a maximum-size record). */
+#define VG_BUDGET_DEF_REQUEST_RATE (8u * 1024u * 1024u)
 /* Root and the service's own uid (administration, the service's duties). */
 #define VG_BUDGET_PRIV_CONNS          64u
 #define VG_BUDGET_PRIV_INFLIGHT_BYTES (2u * (uint64_t)VG_WIRE_MAX_MSG)
@@ -55,6 +66,15 @@
 #define VG_BUDGET_PRIV_STORE_BYTES    (256u * 1024u * 1024u)
 #define VG_BUDGET_PRIV_KEYS           1024u
 #define VG_BUDGET_PRIV_HEAVY_OPS      16u
+#define VG_BUDGET_PRIV_STORE_RATE     (16u * 1024u * 1024u)
+#define VG_BUDGET_PRIV_REQUEST_RATE   (256u * 1024u * 1024u)
+
+/* What a put costs the write rate besides its value: the record's row,
+ * its AEAD tag and nonce, the index entry. */
+#define VG_BUDGET_PUT_OVERHEAD 256u
+/* A write rate's bucket holds this many seconds of writes: a burst that
+ * size passes at once, then the rate holds on average. */
+#define VG_BUDGET_RATE_BURST_S 4u
 
 /* Refusals of one uid and resource are summarised over this window. */
 #define VG_BUDGET_AUDIT_WINDOW_MS 10000u
@@ -71,6 +91,8 @@ typedef struct vg_budget {
 	 * VG_ERR_QUOTA, so one uid holds at most this many of the pool's
 	 * threads' turns however many connections it has. */
 	uint32_t heavy_ops;
+	uint64_t store_rate;   /* bytes per second written to its records, on average */
+	uint64_t request_rate; /* request bytes per second read from it, on average */
 } vg_budget;
 
 /* The rules of the configuration with group names resolved to gids.
@@ -97,6 +119,34 @@ void vg_budget_for(const vg_budget_table *t, const vg_peer *peer, vg_budget *out
 
 /* One resource's value of a budget. */
 uint64_t vg_budget_get(const vg_budget *b, unsigned res);
+
+/*
+ * Rate budgets (store_rate): one token bucket per uid, kept by the service
+ * across connections (a uid cannot refill it by reconnecting), in
+ * thousandths of a byte. A write is allowed while the bucket is not in
+ * debt and then takes its whole cost, so that one record larger than the
+ * burst can pass and the average still holds. VG_BUDGET_RATE_UIDS uids
+ * have a bucket each; a full bucket is as good as none and is handed to
+ * the next uid; with all of them in use (that many uids writing at
+ * once), further uids share the last one.
+ */
+#define VG_BUDGET_RATE_UIDS 64u
+typedef struct vg_rate_table {
+	struct {
+		bool used;
+		uint32_t uid;
+		vg_tbucket tb;
+	} b[VG_BUDGET_RATE_UIDS + 1];
+} vg_rate_table;
+
+/* Whether uid may write (or send) now under a rate of `rate` bytes/s: VG_OK, or
+ * VG_ERR_QUOTA with *retry_ms set to when it may (rounded up). */
+VG_NODISCARD vg_rc vg_budget_rate_check(vg_rate_table *t, uint32_t uid, uint64_t rate,
+					uint64_t now_ms, uint64_t *retry_ms);
+/* Takes `bytes` from uid's bucket (after a write, or a read of its
+ * request bytes, that vg_budget_rate_check allowed). */
+void vg_budget_rate_charge(vg_rate_table *t, uint32_t uid, uint64_t rate, uint64_t bytes,
+			   uint64_t now_ms);
 
 /* What a uid uses now, as the server counts it. */
 typedef struct vg_budget_use {
@@ -144,6 +194,8 @@ enum vg_budget_arg {
 	VG_A_BUDGET_USE_RECORDS = 81,    /* records stored now */
 	VG_A_BUDGET_USE_BYTES = 82,      /* record bytes stored now */
 	VG_A_BUDGET_USE_KEYS = 83,       /* keys now */
+	VG_A_BUDGET_STORE_RATE = 84,     /* limit, bytes per second */
+	VG_A_BUDGET_REQUEST_RATE = 85,   /* limit, bytes per second */
 };
 
 /* Adds a report (uid, every limit, the use) to a reply being built. */

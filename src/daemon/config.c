@@ -77,6 +77,8 @@ static const struct {
     [VG_BUDGET_STORE_BYTES] = {"store_bytes", 0, UINT64_C(1) << 40},
     [VG_BUDGET_KEYS] = {"keys", 0, 1000000},
     [VG_BUDGET_HEAVY_OPS] = {"heavy_ops", 0, 1024},
+    [VG_BUDGET_STORE_RATE] = {"store_write_rate", 1024, UINT64_C(1) << 34},
+    [VG_BUDGET_REQUEST_RATE] = {"request_rate", 64 * 1024, UINT64_C(1) << 34},
 };
 
 const char *vg_config_budget_res_name(unsigned res)

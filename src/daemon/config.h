@@ -55,6 +55,7 @@
  *   budget.group.NAME.RES = N       # members (primary or supplementary;
  *                                   # an unknown group is a start error)
  *   RES is conns, inflight_bytes, idle_ms, store_records, store_bytes,
+ *   store_write_rate (bytes per second), request_rate (bytes per second),
  *   keys or heavy_ops; N is decimal with an optional K, M or G suffix
  *   (x1024). At most VG_CFG_MAX_BUDGET_RULES rules; a repeated rule
  *   replaces the earlier one.
@@ -85,7 +86,9 @@ enum vg_budget_res {
 	VG_BUDGET_STORE_BYTES = 4,    /* bytes of record values in it */
 	VG_BUDGET_KEYS = 5,           /* keys in the uid's namespace */
 	VG_BUDGET_HEAVY_OPS = 6,      /* CPU-heavy operations in flight */
-	VG_BUDGET_N_RES = 7,
+	VG_BUDGET_STORE_RATE = 7,     /* bytes per second written to its records */
+	VG_BUDGET_REQUEST_RATE = 8,   /* request bytes per second read from it */
+	VG_BUDGET_N_RES = 9,
 };
 typedef struct vg_budget_rule {
 	uint8_t scope;          /* enum vg_budget_scope */

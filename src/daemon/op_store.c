@@ -41,14 +41,30 @@ vg_rc vg_op_store(vg_req *r)
 	case VG_OP_STORE_PUT:
 		rc = vg_req_bytes(r, VG_A_VALUE, &val, &len, VG_MAX_VALUE_LEN);
 		if (rc == VG_OK) {
-			/* The caller's budget (SFR 4.2.10): records and bytes. */
+			/* The caller's budget (SFR 4.2.10): records, bytes and
+			 * the write rate. */
 			vg_budget b;
 			vg_store_quota q;
+			uint64_t now = vg_mono_ms(), retry = 0;
 			vg_budget_for(&r->s->budgets, r->peer, &b);
 			q.max_records = b.store_records;
 			q.max_bytes = b.store_bytes;
+			rc = vg_budget_rate_check(&r->s->write_rate, r->peer->uid, b.store_rate, now,
+						  &retry);
+			if (rc == VG_ERR_QUOTA) {
+				(void)snprintf(r->why_buf, sizeof r->why_buf,
+					       "quota exceeded: uid %u writes more than %llu bytes/s "
+					       "to storage (retry in %llu ms)",
+					       r->peer->uid, (unsigned long long)b.store_rate,
+					       (unsigned long long)retry);
+				r->why = r->why_buf;
+				return rc;
+			}
 			rc = vg_secstore_put_batched_quota(r->s->store, ns, r->name, val, len, &q);
-			if (rc == VG_ERR_QUOTA)
+			if (rc == VG_OK)
+				vg_budget_rate_charge(&r->s->write_rate, r->peer->uid, b.store_rate,
+						      len + VG_BUDGET_PUT_OVERHEAD, now);
+			else if (rc == VG_ERR_QUOTA)
 				quota_why(r, ns, &q);
 		}
 		r->deferred = rc == VG_OK;

@@ -37,6 +37,7 @@ struct conn {
 	bool out_armed;        /* waiting for EPOLLOUT (the reply did not fit at once) */
 	bool deferred;         /* reply held until this round's group commit */
 	bool dead;             /* closed at the end of the round */
+	uint64_t throttled;    /* not read until then: the uid's request_rate */
 	struct waiter *waiter; /* C_WAITING: the request on the pool */
 	struct conn *next;
 };
@@ -629,11 +630,45 @@ static void account_grow(struct server *sv, struct conn *c, size_t d)
 	sv->buffered += d;
 }
 
+/* The uid's request_rate (budget.h): may c be read now? If not, it is
+ * not polled for input until its uid's bucket is out of debt, and the
+ * time that costs is added to its frame's deadline (the slowness is the
+ * service's, not the client's). */
+static bool read_allowed(struct server *sv, struct conn *c)
+{
+	uint64_t now = vg_mono_ms(), retry = 0;
+
+	if (vg_budget_rate_check(&sv->s->read_rate, c->peer.uid, c->budget.request_rate, now,
+				 &retry) == VG_OK)
+		return true;
+	c->throttled = now + retry;
+	if (c->deadline)
+		c->deadline += retry;
+	conn_events(sv, c, 0);
+	return false;
+}
+
+/* Lets the throttled connections whose time has come be read again. */
+static void unthrottle(struct server *sv)
+{
+	uint64_t now = vg_mono_ms();
+
+	for (struct conn *c = sv->conns; c; c = c->next)
+		if (c->throttled && c->throttled <= now) {
+			c->throttled = 0;
+			if (!c->dead && (c->state == C_HEADER || c->state == C_PAYLOAD))
+				conn_events(sv, c, EPOLLIN | EPOLLRDHUP);
+		}
+}
+
 /* Returns false when the connection must be closed. */
 static bool do_read(struct server *sv, struct conn *c)
 {
 	for (;;) {
 		ssize_t n;
+
+		if (!read_allowed(sv, c))
+			return true;
 
 		if (c->state == C_HEADER) {
 			n = read(c->fd, c->hdr + c->hdr_got, VG_WIRE_HDR_LEN - c->hdr_got);
@@ -668,6 +703,8 @@ static bool do_read(struct server *sv, struct conn *c)
 			return true;
 		if (n <= 0)
 			return false; /* EOF or error: a truncated frame ends here too */
+		vg_budget_rate_charge(&sv->s->read_rate, c->peer.uid, c->budget.request_rate,
+				      (uint64_t)n, vg_mono_ms());
 		/* The first byte of a request: from now on it has io_timeout_ms
 		 * to arrive whole (the idle deadline no longer applies). */
 		if (c->state == C_HEADER && c->hdr_got == 0)
@@ -773,9 +810,12 @@ static int next_timeout(struct server *sv)
 {
 	uint64_t now = vg_mono_ms(), best = UINT64_MAX;
 
-	for (struct conn *c = sv->conns; c; c = c->next)
+	for (struct conn *c = sv->conns; c; c = c->next) {
 		if (c->deadline && c->deadline < best)
 			best = c->deadline;
+		if (c->throttled && c->throttled < best)
+			best = c->throttled;
+	}
 	int rot_due = vg_db_rot_sync_due_ms(sv->s->db);
 	int t;
 
@@ -854,6 +894,11 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 					keep = false;
 				else if (events[i].events & EPOLLOUT)
 					keep = do_write(&sv, c);
+			} else if (c->throttled) {
+				/* Not polled for input: only a hang-up or an
+				 * error (always reported) can come. */
+				if (events[i].events & (EPOLLERR | EPOLLHUP))
+					keep = false;
 			} else if (events[i].events &
 				   (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 				keep = do_read(&sv, c);
@@ -869,6 +914,7 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 		flush_batch(&sv);
 		sweep(&sv);
 		expire(&sv);
+		unthrottle(&sv);
 		refusals_flush(&sv, false);
 		/* Group commit: one transaction for this round's audit events. */
 		VG_IGNORE(vg_audit_flush(s->audit));

@@ -41,6 +41,8 @@ typedef struct vg_service {
 	vg_policy policy;
 	vg_budget_table budgets;    /* per-uid budget rules (daemon/budget.h) */
 	vg_budget_meter budget_use; /* registered by the server while it runs */
+	vg_rate_table write_rate;   /* store_rate buckets per uid (daemon/budget.h) */
+	vg_rate_table read_rate;    /* request_rate buckets per uid, kept by the server */
 	vg_peer self; /* the actor of the service's own events */
 	uint64_t started_ms;
 	vg_secinit_report *platform; /* secure initialization (SFR 4.2.5) */

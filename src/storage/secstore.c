@@ -48,9 +48,11 @@ struct vg_secstore {
 	uint64_t usage_tick;
 };
 
+/* A rowid table: its (ns, name) index holds the keys alone, so a lookup
+ * never reads another record's value (see migrate_layout). */
 static const char schema[] = "CREATE TABLE IF NOT EXISTS store_records("
 			     " ns TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,"
-			     " blob BLOB NOT NULL, PRIMARY KEY (ns, name)) WITHOUT ROWID;";
+			     " blob BLOB NOT NULL, PRIMARY KEY (ns, name));";
 
 /* The cached statement `id` for sql, prepared on first use. */
 static sqlite3_stmt *stmt(vg_secstore *s, int id, const char *sql)
@@ -135,6 +137,51 @@ static void usage_change(vg_secstore *s, const char *ns, uint64_t old_len, uint6
 	}
 	u->records += (new_len != 0) - (old_len != 0);
 	u->bytes += new_len - old_len;
+}
+
+/*
+ * Databases made before issue 11 keep the records in a WITHOUT ROWID
+ * table, whose b-tree holds each whole row as its key: a lookup that
+ * compares against a large record's key reads that record's overflow
+ * pages (1 MiB for a 1 MiB record), so one application's large records
+ * slowed every other application's lookups. Such a table is copied into
+ * the rowid layout once, in one transaction (a power cut leaves the old
+ * table whole). A store that refuses writes (rollback, integrity error)
+ * keeps the old layout, which reads the same.
+ */
+static vg_rc migrate_layout(vg_secstore *s)
+{
+	sqlite3_stmt *st = NULL;
+	bool old = false;
+	vg_rc rc;
+
+	if (sqlite3_prepare_v2(vg_db_handle(s->db),
+			       "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND"
+			       " name = 'store_records' AND sql LIKE '%WITHOUT ROWID%'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return VG_ERR_IO;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		old = sqlite3_column_int64(st, 0) > 0;
+	(void)sqlite3_finalize(st);
+	if (!old || vg_db_state(s->db) != VG_OK)
+		return VG_OK;
+	rc = vg_db_begin(s->db);
+	if (rc != VG_OK)
+		return rc;
+	rc = vg_db_exec(s->db, "CREATE TABLE store_records_rowid(ns TEXT NOT NULL,"
+			       " name TEXT NOT NULL, version INTEGER NOT NULL, blob BLOB NOT NULL,"
+			       " PRIMARY KEY (ns, name))");
+	if (rc == VG_OK)
+		rc = vg_db_exec(s->db, "INSERT INTO store_records_rowid(ns, name, version, blob)"
+				       " SELECT ns, name, version, blob FROM store_records");
+	if (rc == VG_OK)
+		rc = vg_db_exec(s->db, "DROP TABLE store_records");
+	if (rc == VG_OK)
+		rc = vg_db_exec(s->db, "ALTER TABLE store_records_rowid RENAME TO store_records");
+	if (rc == VG_OK)
+		return vg_db_commit(s->db);
+	vg_db_rollback(s->db);
+	return rc;
 }
 
 static bool ns_valid(const char *ns)
@@ -293,6 +340,8 @@ vg_rc vg_secstore_open(vg_secstore **out, vg_db *db)
 	if (rc != VG_OK)
 		goto fail;
 	rc = vg_db_exec(db, schema);
+	if (rc == VG_OK)
+		rc = migrate_layout(s);
 	if (rc != VG_OK)
 		goto fail;
 	if (vg_db_state(db) == VG_OK) {
