@@ -530,6 +530,9 @@ static bool submit(struct server *sv, struct conn *c, vg_reqmgr_pending *p, uint
 		w->u = u;
 		w->heavy = heavy;
 		job->owner = w;
+		/* The pool serves uids in turn (workers.h): this one's jobs
+		 * wait behind one another, not behind every other uid's. */
+		job->lane = c->peer.uid;
 	}
 	if (!w || vg_workers_submit(sv->pool, job) != VG_OK) {
 		free(w);

@@ -10,18 +10,31 @@
 #include <unistd.h>
 
 #define MAX_THREADS 8u
-#define MAX_QUEUED  1024u
+#define MAX_QUEUED  VG_WORKERS_MAX_QUEUED
+
+/* The jobs of one lane, oldest first. A lane exists only while it has
+ * jobs queued, so MAX_QUEUED lanes are always enough. */
+struct lane {
+	vg_job *head, *tail;
+	uint32_t id;
+	struct lane *next; /* in the ring, or in the free list */
+};
 
 struct vg_workers {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	vg_job *q_head, *q_tail;       /* submitted, not started */
+	/* The ring of lanes with jobs queued, as the lane served last: its
+	 * next is served next, and a new lane goes in after it, so behind
+	 * every lane already waiting. NULL: nothing queued. */
+	struct lane *last;
+	struct lane *free_lanes;
 	vg_job *done_head, *done_tail; /* finished, not taken */
 	size_t queued, busy;
 	bool stopping;
 	int efd;
 	unsigned n;
 	pthread_t th[MAX_THREADS];
+	struct lane lanes[MAX_QUEUED];
 };
 
 static void push(vg_job **head, vg_job **tail, vg_job *j)
@@ -34,6 +47,59 @@ static void push(vg_job **head, vg_job **tail, vg_job *j)
 	*tail = j;
 }
 
+/* The lane with this id, joining the ring behind the lanes already
+ * waiting if it has nothing queued. Called with a job to queue, so fewer
+ * than MAX_QUEUED jobs, hence lanes, are queued: a free lane exists. */
+static struct lane *lane_of(vg_workers *w, uint32_t id)
+{
+	struct lane *l = w->last;
+
+	/* A walk of the ring, which holds one lane per uid with jobs queued:
+	 * a few on a device, at worst MAX_QUEUED short steps under the lock. */
+	if (l) {
+		do {
+			if (l->id == id)
+				return l;
+			l = l->next;
+		} while (l != w->last);
+	}
+	l = w->free_lanes;
+	w->free_lanes = l->next;
+	l->id = id;
+	l->head = l->tail = NULL;
+	if (w->last) {
+		l->next = w->last->next;
+		w->last->next = l;
+	} else {
+		l->next = l;
+	}
+	w->last = l;
+	return l;
+}
+
+/* The oldest job of the lane at the cursor; the cursor moves on. */
+static vg_job *take_next(vg_workers *w)
+{
+	struct lane *l = w->last->next;
+	vg_job *j = l->head;
+
+	l->head = j->next;
+	if (l->head) {
+		w->last = l;
+	} else {
+		/* Empty: out of the ring; the cursor is then at l's next. */
+		l->tail = NULL;
+		if (l == w->last)
+			w->last = NULL;
+		else
+			w->last->next = l->next;
+		l->next = w->free_lanes;
+		w->free_lanes = l;
+	}
+	w->queued--;
+	return j;
+}
+
 static void *worker(void *arg)
 {
 	vg_workers *w = arg;
@@ -43,17 +109,13 @@ static void *worker(void *arg)
 		uint64_t one = 1;
 
 		(void)pthread_mutex_lock(&w->mu);
-		while (!w->q_head && !w->stopping)
+		while (!w->last && !w->stopping)
 			(void)pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->q_head) {
+		if (!w->last) {
 			(void)pthread_mutex_unlock(&w->mu);
 			return NULL;
 		}
-		j = w->q_head;
-		w->q_head = j->next;
-		if (!w->q_head)
-			w->q_tail = NULL;
-		w->queued--;
+		j = take_next(w);
 		(void)pthread_mutex_unlock(&w->mu);
 
 		j->run(j);
@@ -80,6 +142,9 @@ vg_rc vg_workers_start(vg_workers **out, unsigned n)
 	}
 	if (n > MAX_THREADS)
 		n = MAX_THREADS;
+	for (size_t i = 0; i < MAX_QUEUED; i++)
+		w->lanes[i].next = i + 1 < MAX_QUEUED ? &w->lanes[i + 1] : NULL;
+	w->free_lanes = &w->lanes[0];
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->efd < 0 || pthread_mutex_init(&w->mu, NULL) != 0) {
 		if (w->efd >= 0)
@@ -122,7 +187,9 @@ vg_rc vg_workers_submit(vg_workers *w, vg_job *j)
 	if (w->queued >= MAX_QUEUED) {
 		rc = VG_ERR_TOO_LARGE;
 	} else {
-		push(&w->q_head, &w->q_tail, j);
+		struct lane *l = lane_of(w, j->lane);
+
+		push(&l->head, &l->tail, j);
 		w->queued++;
 		w->busy++;
 		(void)pthread_cond_signal(&w->cv);

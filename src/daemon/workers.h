@@ -10,6 +10,15 @@
  * have finished when vg_workers_fd() becomes readable; it then takes them
  * with vg_workers_take_done() and finishes each on its own thread.
  *
+ * Order: round-robin by lane, FIFO within a lane. A job's lane is the uid
+ * whose budget it counts against, so that one uid with many queued jobs
+ * (signatures, password checks) does not make another uid's job wait
+ * behind all of them: a free worker takes the oldest job of the lane at
+ * the ring's cursor and moves the cursor to the next lane; a lane leaves
+ * the ring when it has nothing queued, and a lane that joins it is served
+ * after the lanes already waiting. Between two jobs of a lane that stays
+ * queued, every other lane gets at most one; no lane is skipped.
+ *
  * Threads are started by vg_workers_start(), after the service dropped its
  * privileges and installed its seccomp filter (the filter and the
  * credentials are inherited). Ownership: a submitted job belongs to the
@@ -19,6 +28,7 @@
 #define VG_DAEMON_WORKERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "voxguard/voxguard.h"
 
@@ -26,8 +36,13 @@ typedef struct vg_job vg_job;
 struct vg_job {
 	void (*run)(vg_job *j); /* on a worker thread */
 	void *owner;            /* the submitter's, untouched by the pool */
+	uint32_t lane;          /* the submitter sets it: the uid whose budget
+				 * the job counts against (see Order above) */
 	vg_job *next;           /* the pool's */
 };
+
+/* The most jobs queued (submitted, not started) at a time. */
+#define VG_WORKERS_MAX_QUEUED 1024u
 
 typedef struct vg_workers vg_workers;
 
@@ -35,7 +50,8 @@ typedef struct vg_workers vg_workers;
 VG_NODISCARD vg_rc vg_workers_start(vg_workers **out, unsigned n);
 /* Readable (an eventfd) when finished jobs wait to be taken. */
 int vg_workers_fd(const vg_workers *w);
-/* Queues j; VG_ERR_TOO_LARGE when the queue holds max_queued jobs. */
+/* Queues j at the end of its lane (j->lane); VG_ERR_TOO_LARGE when the
+ * queue holds VG_WORKERS_MAX_QUEUED jobs (j is then not the pool's). */
 VG_NODISCARD vg_rc vg_workers_submit(vg_workers *w, vg_job *j);
 /* The finished jobs, oldest first (NULL when none); resets the fd. */
 vg_job *vg_workers_take_done(vg_workers *w);
