@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -194,6 +195,70 @@ static void test_budget_report_own_and_admin(void **state)
 	assert_int_equal(vg_budget_report(&t, NULL, &admin, 1002, &lim, &use), VG_OK);
 }
 
+/* SFR 4.2.10: the write and request rates (store_write_rate,
+ * request_rate). A uid's bucket holds 4 s of its rate; a write is allowed
+ * while it is not in debt and then takes its whole cost (one write larger
+ * than the burst passes, the average holds); refused with the time until
+ * it may; refilled with time; kept per uid, so another uid is unaffected
+ * and the bucket outlives the uid's connections (the table is the
+ * service's, not a connection's). */
+static void test_budget_rates(void **state)
+{
+	static vg_rate_table t;
+	uint64_t retry = 0, now = 1000, rate = 1000; /* bytes per second */
+
+	(void)state;
+	memset(&t, 0, sizeof t);
+	/* A fresh uid has the whole burst: 4 s of writes. */
+	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now, &retry), VG_OK);
+	vg_budget_rate_charge(&t, 10, rate, 3000, now);
+	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now, &retry), VG_OK);
+	/* One write larger than what is left passes, then a debt of 2 s. */
+	vg_budget_rate_charge(&t, 10, rate, 3000, now);
+	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now, &retry), VG_ERR_QUOTA);
+	assert_true(retry >= 2000 && retry <= 2001);
+	/* Another uid is not affected. */
+	assert_int_equal(vg_budget_rate_check(&t, 11, rate, now, &retry), VG_OK);
+	/* Still refused just before the debt is repaid, allowed after. */
+	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now + 1999, &retry), VG_ERR_QUOTA);
+	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now + 2001, &retry), VG_OK);
+	/* The refill stops at the burst: 100 s later still 4 s' worth. */
+	now += 100000;
+	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now, &retry), VG_OK);
+	vg_budget_rate_charge(&t, 10, rate, 4000, now);
+	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now, &retry), VG_ERR_QUOTA);
+	/* More uids than buckets: a full bucket is handed on, and with none
+	 * free the newcomers share the last one. Uid 11's full bucket went
+	 * to one of the 64 new uids, 63 fit, the last (163) spent the shared
+	 * bucket: uid 10 keeps its own debt, and a newcomer (500) shares
+	 * 163's (the documented limit: 64 uids writing at once). */
+	for (uint32_t u = 100; u < 100 + VG_BUDGET_RATE_UIDS; u++) {
+		assert_int_equal(vg_budget_rate_check(&t, u, rate, now, &retry), VG_OK);
+		vg_budget_rate_charge(&t, u, rate, 5000, now);
+	}
+	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now, &retry), VG_ERR_QUOTA);
+	assert_int_equal(vg_budget_rate_check(&t, 500, rate, now, &retry), VG_ERR_QUOTA);
+	/* Once the buckets refill, each is handed on again. */
+	assert_int_equal(vg_budget_rate_check(&t, 500, rate, now + 10000, &retry), VG_OK);
+}
+
+/* SFR 4.2.10: the rates' defaults, and the configuration names them. */
+static void test_budget_rate_defaults(void **state)
+{
+	vg_peer app = {.uid = 1000, .gid = 1000}, root = {0};
+	vg_budget b;
+
+	(void)state;
+	vg_budget_for(NULL, &app, &b);
+	assert_int_equal(b.store_rate, VG_BUDGET_DEF_STORE_RATE);
+	assert_int_equal(b.request_rate, VG_BUDGET_DEF_REQUEST_RATE);
+	vg_budget_for(NULL, &root, &b);
+	assert_int_equal(b.store_rate, VG_BUDGET_PRIV_STORE_RATE);
+	assert_int_equal(b.request_rate, VG_BUDGET_PRIV_REQUEST_RATE);
+	assert_string_equal(vg_config_budget_res_name(VG_BUDGET_STORE_RATE), "store_write_rate");
+	assert_string_equal(vg_config_budget_res_name(VG_BUDGET_REQUEST_RATE), "request_rate");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +268,8 @@ int main(void)
 	    cmocka_unit_test(test_budget_supplementary_groups),
 	    cmocka_unit_test(test_budget_unknown_group_rejected),
 	    cmocka_unit_test(test_budget_report_own_and_admin),
+	    cmocka_unit_test(test_budget_rates),
+	    cmocka_unit_test(test_budget_rate_defaults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
