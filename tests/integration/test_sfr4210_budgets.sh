@@ -7,7 +7,9 @@
 # (b) too many connections from one uid: refused with the quota message,
 #     and one summarised budget.exceeded audit record, not hundreds;
 # (c) idle connections are closed after idle_ms, busy ones are not;
-# (d) per-uid and per-group rules from the configuration apply.
+# (d) per-uid and per-group rules from the configuration apply;
+# (e) the rates: beyond store_write_rate a put is refused with a retry
+#     hint, beyond request_rate a request is read more slowly, not refused.
 . "$(dirname "$0")/lib.sh"
 : "${IPC_PROBE:?set by ctest}"
 if [ "$IS_ROOT" != 1 ]; then
@@ -127,6 +129,26 @@ wait $hp || true
 check "SFR 4.2.10: the CLI over budget exits 2 with the quota message ($cliok of 5)" test "$cliok" = 5
 P conns 30 >"$W/conns-root"
 check "SFR 4.2.10: root's budget is larger (30 connections at once)" grep -q '^ok 30 refused 0' "$W/conns-root"
+
+# ---- (e) rates: store_write_rate refuses, request_rate slows ----
+stop_daemon
+printf 'budget.uid.%s.store_write_rate = 1K\nbudget.uid.%s.request_rate = 64K\n' "$ALICE" "$BOB" >>"$CONF"
+start_daemon
+head -c 7000 /dev/urandom >"$W/7k"
+# 4 s of 1 KiB/s pass at once; a 7 KB put then leaves a debt of 3 s.
+check "SFR 4.2.10: a put within the write rate's burst is stored" as vgalice "$VOXGUARD" --socket "$SOCK" store put r1 --in "$W/7k"
+set +e; as vgalice "$VOXGUARD" --socket "$SOCK" store put r2 --in "$W/7k" 2>"$W/rate"; rc=$?; set -e
+check "SFR 4.2.10: a uid beyond its write rate is refused (exit 2)" test "$rc" = 2
+check "SFR 4.2.10: ... with the rate and a retry hint" grep -q "writes more than 1024 bytes/s to storage (retry in [0-9]* ms)" "$W/rate"
+check "SFR 4.2.10: ... while another uid writes" sh -c "head -c 7000 /dev/urandom | setpriv --reuid=vgcarol --regid=vgcarol --init-groups -- '$VOXGUARD' --socket '$SOCK' store put c1"
+check "SFR 4.2.10: status shows the write rate" sh -c "setpriv --reuid=vgalice --regid=vgalice --init-groups -- '$VOXGUARD' --socket '$SOCK' status | grep -q 'record writes   1024 bytes/s'"
+# vgbob at 64 KiB/s: 256 KiB pass at once, a 1 MiB record then takes
+# about 12 s more to be read, and is stored (slowed, not refused).
+t0=$(date +%s)
+check "SFR 4.2.10: beyond its request rate a uid's 1 MiB put is slowed, not refused" as vgbob "$VOXGUARD" --socket "$SOCK" store put slow --in "$W/1m"
+t1=$(date +%s)
+check "SFR 4.2.10: ... it took the rate's time ($((t1 - t0)) s, >= 9 s)" test "$((t1 - t0))" -ge 9
+check "SFR 4.2.10: root's status is answered (control)" vg status
 
 # A budget rule naming a group that does not exist stops the start.
 stop_daemon
