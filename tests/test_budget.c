@@ -222,6 +222,13 @@ static void test_budget_rates(void **state)
 	/* Still refused just before the debt is repaid, allowed after. */
 	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now + 1999, &retry), VG_ERR_QUOTA);
 	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now + 2001, &retry), VG_OK);
+	/* Each bucket refills at its own uid's rate, also when another
+	 * uid's lookup (here a privileged rate) passes over it: uid 10's
+	 * 2 s debt is not repaid early. */
+	vg_budget_rate_charge(&t, 10, rate, 2000, now + 2001);
+	assert_int_equal(vg_budget_rate_check(&t, 0, 16 * rate, now + 2501, &retry), VG_OK);
+	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now + 3001, &retry), VG_ERR_QUOTA);
+	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now + 4002, &retry), VG_OK);
 	/* The refill stops at the burst: 100 s later still 4 s' worth. */
 	now += 100000;
 	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now, &retry), VG_OK);

@@ -182,8 +182,9 @@ static vg_tbucket *rate_bucket(vg_rate_table *t, uint32_t uid, uint64_t rate, ui
 		}
 	for (size_t i = 0; i < VG_BUDGET_RATE_UIDS; i++) {
 		if (t->b[i].used)
-			vg_tbucket_refill(&t->b[i].tb, now, rate, burst_milli(rate));
-		if (!t->b[i].used || t->b[i].tb.milli >= burst_milli(rate)) {
+			vg_tbucket_refill(&t->b[i].tb, now, t->b[i].rate,
+					  burst_milli(t->b[i].rate));
+		if (!t->b[i].used || t->b[i].tb.milli >= burst_milli(t->b[i].rate)) {
 			slot = i;
 			t->b[i].used = true;
 			t->b[i].uid = uid;
@@ -196,7 +197,12 @@ static vg_tbucket *rate_bucket(vg_rate_table *t, uint32_t uid, uint64_t rate, ui
 		t->b[slot].tb = (vg_tbucket){.milli = burst_milli(rate), .last_ms = now};
 	}
 found:
-	vg_tbucket_refill(&t->b[slot].tb, now, rate, burst_milli(rate));
+	/* Refilled at the rate it ran at until now, from now at the owner's
+	 * (a new owner's slot was just filled). */
+	if (t->b[slot].rate)
+		vg_tbucket_refill(&t->b[slot].tb, now, t->b[slot].rate,
+				  burst_milli(t->b[slot].rate));
+	t->b[slot].rate = rate;
 	return &t->b[slot].tb;
 }
 

@@ -135,6 +135,7 @@ typedef struct vg_rate_table {
 	struct {
 		bool used;
 		uint32_t uid;
+		uint64_t rate; /* its owner's, refilled at it (uids' rates differ) */
 		vg_tbucket tb;
 	} b[VG_BUDGET_RATE_UIDS + 1];
 } vg_rate_table;
