@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -269,6 +271,92 @@ static long sign_loop(const char *sock, const char *key, int id)
 static double service_sign(const char *sock, const char *key, int clients)
 {
 	return run_clients(clients, sign_loop, sock, key);
+}
+
+/* ---- the IPC floor: what any out-of-process signer pays ---- */
+
+/* A raw echo server: one process, one epoll loop (as the service's event
+ * loop), `clients` socketpairs, each client process writing a 64-byte
+ * request and reading a 96-byte reply (the sizes of a sign request and
+ * its reply) in turn. No voxguard code runs: the figure is what this
+ * machine's kernel allows for request/reply over unix sockets. */
+static double raw_echo(int clients)
+{
+	int sv[16][2], p[2], ep;
+	pid_t server, pids[16];
+	long total = 0;
+	double t0;
+
+	if (clients > 16 || pipe(p) != 0)
+		die("echo pipe");
+	for (int i = 0; i < clients; i++)
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]) != 0)
+			die("socketpair");
+	if ((server = fork()) == 0) {
+		struct epoll_event ev, evs[16];
+		uint8_t buf[256] = {0};
+		ep = epoll_create1(0);
+		for (int i = 0; i < clients; i++) {
+			(void)close(sv[i][0]); /* the clients' ends: EOF when they exit */
+			ev.events = EPOLLIN;
+			ev.data.fd = sv[i][1];
+			if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, sv[i][1], &ev) != 0)
+				_exit(1);
+		}
+		for (int open = clients; open > 0;) {
+			int n = epoll_wait(ep, evs, 16, -1);
+			for (int i = 0; i < n; i++) {
+				ssize_t r = read(evs[i].data.fd, buf, sizeof buf);
+				if (r <= 0) {
+					(void)close(evs[i].data.fd);
+					open--;
+				} else if (write(evs[i].data.fd, buf, 96) != 96) {
+					_exit(1);
+				}
+			}
+		}
+		_exit(0);
+	}
+	t0 = now();
+	for (int i = 0; i < clients; i++) {
+		if ((pids[i] = fork()) == 0) {
+			uint8_t req[64] = {1}, rep[96];
+			long n = 0;
+			double s = now();
+			while (now() - s < secs) {
+				size_t got = 0;
+				if (write(sv[i][0], req, sizeof req) != (ssize_t)sizeof req)
+					_exit(1);
+				while (got < sizeof rep) {
+					ssize_t r = read(sv[i][0], rep + got, sizeof rep - got);
+					if (r <= 0)
+						_exit(1);
+					got += (size_t)r;
+				}
+				n++;
+			}
+			if (write(p[1], &n, sizeof n) != sizeof n)
+				_exit(1);
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < clients; i++)
+		(void)close(sv[i][0]);
+	for (int i = 0; i < clients; i++) {
+		long n;
+		if (read(p[0], &n, sizeof n) != sizeof n)
+			die("an echo client failed");
+		total += n;
+	}
+	t0 = now() - t0;
+	for (int i = 0; i < clients; i++) {
+		(void)waitpid(pids[i], NULL, 0);
+		(void)close(sv[i][1]);
+	}
+	(void)waitpid(server, NULL, 0);
+	(void)close(p[0]);
+	(void)close(p[1]);
+	return (double)total / t0;
 }
 
 /* ---- attestation (SFR 4.2.3) ---- */
@@ -712,6 +800,14 @@ static double m_inproc_ed(void)
 {
 	return inproc_sign("ed25519");
 }
+static double m_echo_4(void)
+{
+	return raw_echo(4);
+}
+static double m_ping_4(void)
+{
+	return run_clients(4, store_loop, g_sock, "status");
+}
 static double m_svc_p256_1(void)
 {
 	return service_sign(g_sock, "p", 1);
@@ -859,6 +955,12 @@ int main(int argc, char **argv)
 	g_sock = sock;
 	figure("P-256 sign, service, 1 client", m_svc_p256_1, m_inproc_p256, "in-process OpenSSL");
 	figure("P-256 sign, service, 4 clients", m_svc_p256_4, m_inproc_p256, "in-process OpenSSL");
+	/* The floor of the two rows above on this machine: a request and
+	 * its reply between processes, with no voxguard code and no
+	 * signature, against the same in-process signature. */
+	figure("sign floor: raw unix echo, 4 clients", m_echo_4, m_inproc_p256,
+	       "in-process OpenSSL");
+	figure("sign floor: status round trip, 4 clients", m_ping_4, m_echo_4, "raw unix echo");
 	figure("Ed25519 sign, service, 1 client", m_svc_ed_1, m_inproc_ed, "in-process OpenSSL");
 	figure("Ed25519 sign, service, 4 clients", m_svc_ed_4, m_inproc_ed, "in-process OpenSSL");
 	figure("attestation token issue, service, 1 client", m_attest_1, m_inproc_p256,

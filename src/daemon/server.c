@@ -35,6 +35,7 @@ struct conn {
 	struct uid_use *use;
 	bool close_after;
 	bool out_armed;        /* waiting for EPOLLOUT (the reply did not fit at once) */
+	bool in_off;           /* C_WAITING: input disarmed (bytes came early) */
 	bool deferred;         /* reply held until this round's group commit */
 	bool dead;             /* closed at the end of the round */
 	uint64_t throttled;    /* not read until then: the uid's request_rate */
@@ -548,7 +549,9 @@ static bool submit(struct server *sv, struct conn *c, vg_reqmgr_pending *p, uint
 	c->waiter = w;
 	c->state = C_WAITING;
 	c->deadline = 0; /* the work is bounded; the client waits for it */
-	conn_events(sv, c, EPOLLRDHUP);
+	/* Input stays armed: a client waits for its reply and sends nothing,
+	 * so nothing fires and no epoll_ctl is paid per request. Bytes that
+	 * come early disarm it (the event loop, C_WAITING). */
 	return true;
 }
 
@@ -789,7 +792,10 @@ static void take_finished(struct server *sv)
 			c->out_off = 0;
 			c->state = C_WRITING;
 			c->deadline = vg_mono_ms() + sv->s->cfg.io_timeout_ms;
-			conn_events(sv, c, EPOLLIN | EPOLLRDHUP);
+			if (c->in_off) {
+				conn_events(sv, c, EPOLLIN | EPOLLRDHUP);
+				c->in_off = false;
+			}
 			if (!reply || !do_write(sv, c))
 				c->dead = true;
 		}
@@ -889,9 +895,14 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 			if (c->dead)
 				continue; /* closed at the end of this round */
 			if (c->state == C_WAITING) {
-				/* Only a hang-up is armed while the work runs. */
-				if (events[i].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+				/* A hang-up ends it; bytes sent before the reply
+				 * wait in the socket, unpolled until it is sent. */
+				if (events[i].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
 					keep = false;
+				} else if ((events[i].events & EPOLLIN) && !c->in_off) {
+					conn_events(&sv, c, EPOLLRDHUP);
+					c->in_off = true;
+				}
 			} else if (c->state == C_WRITING) {
 				if (events[i].events & (EPOLLERR | EPOLLHUP))
 					keep = false;

@@ -30,6 +30,7 @@ struct vg_workers {
 	struct lane *free_lanes;
 	vg_job *done_head, *done_tail; /* finished, not taken */
 	size_t queued, busy;
+	unsigned idle; /* threads waiting for a job */
 	bool stopping;
 	int efd;
 	unsigned n;
@@ -103,14 +104,18 @@ static vg_job *take_next(vg_workers *w)
 static void *worker(void *arg)
 {
 	vg_workers *w = arg;
+	vg_job *j = NULL;
 
+	(void)pthread_mutex_lock(&w->mu);
 	for (;;) {
-		vg_job *j;
 		uint64_t one = 1;
+		bool notify;
 
-		(void)pthread_mutex_lock(&w->mu);
-		while (!w->last && !w->stopping)
+		while (!w->last && !w->stopping) {
+			w->idle++;
 			(void)pthread_cond_wait(&w->cv, &w->mu);
+			w->idle--;
+		}
 		if (!w->last) {
 			(void)pthread_mutex_unlock(&w->mu);
 			return NULL;
@@ -120,12 +125,19 @@ static void *worker(void *arg)
 
 		j->run(j);
 
+		/* The event loop is told once per batch of finished jobs: a
+		 * done list that was not empty has its eventfd write pending
+		 * (vg_workers_take_done reads it before taking the list).
+		 * The next job is taken under the same lock: a busy pool
+		 * pays one lock a job and no wake-up. */
 		(void)pthread_mutex_lock(&w->mu);
+		notify = !w->done_head;
 		push(&w->done_head, &w->done_tail, j);
-		(void)pthread_mutex_unlock(&w->mu);
-		/* An eventfd write of 1 never blocks short of 2^64-2 pending. */
-		while (write(w->efd, &one, sizeof one) < 0 && errno == EINTR)
-			;
+		if (notify)
+			/* An eventfd write of 1 never blocks short of 2^64-2
+			 * pending. */
+			while (write(w->efd, &one, sizeof one) < 0 && errno == EINTR)
+				;
 	}
 }
 
@@ -182,6 +194,7 @@ unsigned vg_workers_threads(const vg_workers *w)
 vg_rc vg_workers_submit(vg_workers *w, vg_job *j)
 {
 	vg_rc rc = VG_OK;
+	bool wake = false;
 
 	(void)pthread_mutex_lock(&w->mu);
 	if (w->queued >= MAX_QUEUED) {
@@ -192,9 +205,13 @@ vg_rc vg_workers_submit(vg_workers *w, vg_job *j)
 		push(&l->head, &l->tail, j);
 		w->queued++;
 		w->busy++;
-		(void)pthread_cond_signal(&w->cv);
+		/* Only an idle thread needs waking: a busy one takes the job
+		 * when it finishes its own. */
+		wake = w->idle > 0;
 	}
 	(void)pthread_mutex_unlock(&w->mu);
+	if (wake)
+		(void)pthread_cond_signal(&w->cv);
 	return rc;
 }
 

@@ -19,6 +19,7 @@ check "install: libvoxguard.a" test -f "$R/$libdir/libvoxguard.a"
 check "install: public header" test -f "$R/include/voxguard/voxguard.h"
 check "install: pkg-config file" test -f "$R/$libdir/pkgconfig/voxguard.pc"
 check "install: systemd unit with sandboxing" grep -q '^NoNewPrivileges=yes' "$R/lib/systemd/system/voxguardd.service"
+check "install: the unit weighs the service's CPU above an application's (SFR 4.2.10)" grep -q '^CPUWeight=200$' "$R/lib/systemd/system/voxguardd.service"
 check "install: man page" test -f "$R/share/man/man1/voxguard.1"
 conf=$(find "$D" -name voxguardd.conf | head -n 1)
 check "install: a default configuration" test -n "$conf"
