@@ -5,6 +5,10 @@
  *   sign        P-256 and Ed25519 signatures/s through the service, with 1
  *               and 4 client processes, vs in-process OpenSSL (one thread,
  *               same EVP calls the keystore makes)
+ *   sign floor  a raw unix-socket echo (one epoll process, 4 clients, no
+ *               voxguard code) vs the in-process signature: the IPC cost any
+ *               out-of-process signer pays on this machine; and the service's
+ *               status round trip vs that echo
  *   store put   durable puts/s through the service vs raw SQLite with the
  *               same durability (WAL, synchronous=FULL, one transaction per
  *               put), same value size, same file system
