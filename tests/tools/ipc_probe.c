@@ -31,6 +31,19 @@
  *   ipc_probe SOCKET idle N         open a connection, send nothing, wait up
  *                                   to N seconds: "closed after MS ms" or
  *                                   "still open"
+ *   ipc_probe SOCKET pipeline KEY N TAIL
+ *                                   one connection: N signing requests with
+ *                                   KEY (the caller's) sent at once, before
+ *                                   any reply, then TAIL: "none", "status"
+ *                                   (one more request), "garbage" (a framed
+ *                                   protocol error) or "hangup" (shutdown of
+ *                                   the write side); prints each reply's code
+ *                                   on one line ("0 0 0 ... closed")
+ *   ipc_probe SOCKET pipeline-login PWFILE N
+ *                                   one connection: an admin login (a
+ *                                   password check on the worker pool) and
+ *                                   N status requests sent at once; prints
+ *                                   each reply's code as above
  *   ipc_probe SOCKET regular N MS   one connection, a status request every
  *                                   MS milliseconds for N seconds: "ok C"
  *                                   or "closed after C requests"
@@ -407,6 +420,101 @@ int main(int argc, char **argv)
 			(void)usleep((useconds_t)atoi(argv[4]) * 1000u);
 		}
 		(void)printf("ok %d\n", count);
+		return 0;
+	}
+	if (strcmp(argv[2], "pipeline") == 0 && argc == 6) {
+		int n = atoi(argv[4]);
+		const char *tail = argv[5];
+		uint8_t *all = NULL, *f, msg[32] = {7};
+		size_t len = 0, fl;
+		char why[256];
+		vg_msgb b;
+
+		if (n < 1 || n > 4096)
+			return 2;
+		for (int i = 0; i < n + 1; i++) {
+			uint8_t *grown;
+			if (i == n && strcmp(tail, "status") != 0 && strcmp(tail, "garbage") != 0)
+				break;
+			if (vg_msgb_init(&b) != VG_OK)
+				return 2;
+			if (i < n) {
+				vg_msgb_text(&b, VG_A_NAME, argv[3]);
+				vg_msgb_bytes(&b, VG_A_DATA, msg, sizeof msg);
+			}
+			if (vg_wire_encode(i < n ? VG_OP_KEY_SIGN : VG_OP_STATUS, &b, &f, &fl) != VG_OK)
+				return 2;
+			if (i == n && strcmp(tail, "garbage") == 0)
+				memset(f + 4, 0xff, fl - 4); /* framed, but not CBOR */
+			grown = realloc(all, len + fl);
+			if (!grown)
+				return 2;
+			all = grown;
+			memcpy(all + len, f, fl);
+			len += fl;
+			free(f);
+		}
+		/* One send: the requests after the first arrive while the first
+		 * is on the worker pool. */
+		if (send(fd, all, len, MSG_NOSIGNAL) != (ssize_t)len)
+			return 2;
+		free(all);
+		if (strcmp(tail, "hangup") == 0)
+			(void)shutdown(fd, SHUT_WR);
+		for (int i = 0; i < n + (strcmp(tail, "none") != 0); i++) {
+			long code = reply_code(fd, 15000, why, sizeof why);
+			if (code < 0) {
+				(void)printf("closed");
+				break;
+			}
+			(void)printf(i ? " %ld" : "%ld", code);
+		}
+		(void)printf("\n");
+		return 0;
+	}
+	if (strcmp(argv[2], "pipeline-login") == 0 && argc == 5) {
+		int n = atoi(argv[4]);
+		uint8_t *pw = NULL, *all = NULL, *f;
+		size_t pw_len = 0, len = 0, fl;
+		char why[256];
+		vg_msgb b;
+
+		if (n < 0 || n > 4096 || vg_read_file(argv[3], 1024, &pw, &pw_len) != VG_OK)
+			return 2;
+		while (pw_len && (pw[pw_len - 1] == '\n' || pw[pw_len - 1] == '\r'))
+			pw_len--;
+		for (int i = 0; i <= n; i++) {
+			uint8_t *grown;
+			if (vg_msgb_init(&b) != VG_OK)
+				return 2;
+			if (i == 0)
+				vg_msgb_bytes(&b, VG_A_PASSWORD, pw, pw_len);
+			if (vg_wire_encode(i == 0 ? VG_OP_ADMIN_LOGIN : VG_OP_STATUS, &b, &f, &fl) !=
+			    VG_OK)
+				return 2;
+			grown = realloc(all, len + fl);
+			if (!grown)
+				return 2;
+			all = grown;
+			memcpy(all + len, f, fl);
+			len += fl;
+			free(f);
+		}
+		vg_wipe(pw, pw_len);
+		free(pw);
+		if (send(fd, all, len, MSG_NOSIGNAL) != (ssize_t)len)
+			return 2;
+		vg_wipe(all, len);
+		free(all);
+		for (int i = 0; i <= n; i++) {
+			long code = reply_code(fd, 15000, why, sizeof why);
+			if (code < 0) {
+				(void)printf("closed");
+				break;
+			}
+			(void)printf(i ? " %ld" : "%ld", code);
+		}
+		(void)printf("\n");
 		return 0;
 	}
 	if (strcmp(argv[2], "status") == 0) {
