@@ -104,10 +104,10 @@ static vg_job *take_next(vg_workers *w)
 static void *worker(void *arg)
 {
 	vg_workers *w = arg;
-	vg_job *j = NULL;
 
 	(void)pthread_mutex_lock(&w->mu);
 	for (;;) {
+		vg_job *j;
 		uint64_t one = 1;
 		bool notify;
 

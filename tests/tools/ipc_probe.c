@@ -178,6 +178,46 @@ static long reply_code(int fd, int timeout_ms, char *why, size_t why_len)
 	return code;
 }
 
+/* Appends b, encoded as a frame of op, to *all (*len bytes); frees b. */
+static int append_frame(uint8_t **all, size_t *len, uint32_t op, vg_msgb *b, bool garble)
+{
+	uint8_t *f, *grown;
+	size_t fl;
+
+	if (vg_wire_encode(op, b, &f, &fl) != VG_OK)
+		return -1;
+	if (garble)
+		memset(f + 4, 0xff, fl - 4); /* framed, but not CBOR */
+	grown = realloc(*all, *len + fl);
+	if (!grown) {
+		free(f);
+		return -1;
+	}
+	*all = grown;
+	memcpy(*all + *len, f, fl);
+	*len += fl;
+	vg_wipe(f, fl);
+	free(f);
+	return 0;
+}
+
+/* Reads up to n replies and prints their codes on one line ("0 0 11"),
+ * "closed" where the connection ended before the next. */
+static void print_replies(int fd, int n)
+{
+	char why[256];
+
+	for (int i = 0; i < n; i++) {
+		long code = reply_code(fd, 15000, why, sizeof why);
+		if (code < 0) {
+			(void)printf(i ? " closed" : "closed");
+			break;
+		}
+		(void)printf(i ? " %ld" : "%ld", code);
+	}
+	(void)printf("\n");
+}
+
 static int status_request(int fd)
 {
 	vg_msgb b;
@@ -425,35 +465,25 @@ int main(int argc, char **argv)
 	if (strcmp(argv[2], "pipeline") == 0 && argc == 6) {
 		int n = atoi(argv[4]);
 		const char *tail = argv[5];
-		uint8_t *all = NULL, *f, msg[32] = {7};
-		size_t len = 0, fl;
-		char why[256];
+		bool more = strcmp(tail, "status") == 0 || strcmp(tail, "garbage") == 0;
+		uint8_t *all = NULL, msg[32] = {7};
+		size_t len = 0;
 		vg_msgb b;
 
 		if (n < 1 || n > 4096)
 			return 2;
-		for (int i = 0; i < n + 1; i++) {
-			uint8_t *grown;
-			if (i == n && strcmp(tail, "status") != 0 && strcmp(tail, "garbage") != 0)
-				break;
+		for (int i = 0; i < n; i++) {
 			if (vg_msgb_init(&b) != VG_OK)
 				return 2;
-			if (i < n) {
-				vg_msgb_text(&b, VG_A_NAME, argv[3]);
-				vg_msgb_bytes(&b, VG_A_DATA, msg, sizeof msg);
-			}
-			if (vg_wire_encode(i < n ? VG_OP_KEY_SIGN : VG_OP_STATUS, &b, &f, &fl) != VG_OK)
+			vg_msgb_text(&b, VG_A_NAME, argv[3]);
+			vg_msgb_bytes(&b, VG_A_DATA, msg, sizeof msg);
+			if (append_frame(&all, &len, VG_OP_KEY_SIGN, &b, false) != 0)
 				return 2;
-			if (i == n && strcmp(tail, "garbage") == 0)
-				memset(f + 4, 0xff, fl - 4); /* framed, but not CBOR */
-			grown = realloc(all, len + fl);
-			if (!grown)
-				return 2;
-			all = grown;
-			memcpy(all + len, f, fl);
-			len += fl;
-			free(f);
 		}
+		if (more && (vg_msgb_init(&b) != VG_OK ||
+			     append_frame(&all, &len, VG_OP_STATUS, &b,
+					  strcmp(tail, "garbage") == 0) != 0))
+			return 2;
 		/* One send: the requests after the first arrive while the first
 		 * is on the worker pool. */
 		if (send(fd, all, len, MSG_NOSIGNAL) != (ssize_t)len)
@@ -461,22 +491,13 @@ int main(int argc, char **argv)
 		free(all);
 		if (strcmp(tail, "hangup") == 0)
 			(void)shutdown(fd, SHUT_WR);
-		for (int i = 0; i < n + (strcmp(tail, "none") != 0); i++) {
-			long code = reply_code(fd, 15000, why, sizeof why);
-			if (code < 0) {
-				(void)printf("closed");
-				break;
-			}
-			(void)printf(i ? " %ld" : "%ld", code);
-		}
-		(void)printf("\n");
+		print_replies(fd, n + (strcmp(tail, "none") != 0));
 		return 0;
 	}
 	if (strcmp(argv[2], "pipeline-login") == 0 && argc == 5) {
 		int n = atoi(argv[4]);
-		uint8_t *pw = NULL, *all = NULL, *f;
-		size_t pw_len = 0, len = 0, fl;
-		char why[256];
+		uint8_t *pw = NULL, *all = NULL;
+		size_t pw_len = 0, len = 0;
 		vg_msgb b;
 
 		if (n < 0 || n > 4096 || vg_read_file(argv[3], 1024, &pw, &pw_len) != VG_OK)
@@ -484,21 +505,13 @@ int main(int argc, char **argv)
 		while (pw_len && (pw[pw_len - 1] == '\n' || pw[pw_len - 1] == '\r'))
 			pw_len--;
 		for (int i = 0; i <= n; i++) {
-			uint8_t *grown;
 			if (vg_msgb_init(&b) != VG_OK)
 				return 2;
 			if (i == 0)
 				vg_msgb_bytes(&b, VG_A_PASSWORD, pw, pw_len);
-			if (vg_wire_encode(i == 0 ? VG_OP_ADMIN_LOGIN : VG_OP_STATUS, &b, &f, &fl) !=
-			    VG_OK)
+			if (append_frame(&all, &len, i == 0 ? VG_OP_ADMIN_LOGIN : VG_OP_STATUS, &b,
+					 false) != 0)
 				return 2;
-			grown = realloc(all, len + fl);
-			if (!grown)
-				return 2;
-			all = grown;
-			memcpy(all + len, f, fl);
-			len += fl;
-			free(f);
 		}
 		vg_wipe(pw, pw_len);
 		free(pw);
@@ -506,15 +519,7 @@ int main(int argc, char **argv)
 			return 2;
 		vg_wipe(all, len);
 		free(all);
-		for (int i = 0; i <= n; i++) {
-			long code = reply_code(fd, 15000, why, sizeof why);
-			if (code < 0) {
-				(void)printf("closed");
-				break;
-			}
-			(void)printf(i ? " %ld" : "%ld", code);
-		}
-		(void)printf("\n");
+		print_replies(fd, n + 1);
 		return 0;
 	}
 	if (strcmp(argv[2], "status") == 0) {
