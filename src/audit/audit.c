@@ -596,44 +596,43 @@ static vg_rc summarise(vg_audit *a, struct sup *c)
 }
 
 /*
- * Writes the summaries that are due: all of them with `all`; else those of
- * `only` (a bucket that allows again), and any count older than
- * summary_every_s, and those whose bucket has refilled to half its burst
- * (the flood is over).
+ * Whether count c is to be summarised now: with `all`; when it is older
+ * than summary_every_s; when its bucket is `only` (a bucket that allows
+ * again); else, with no `only`, when its bucket has refilled to half its
+ * burst (the flood is over). b is the bucket whose "other" count c is, or
+ * NULL for a (uid, type, outcome) counter, whose bucket is its uid's own
+ * if it has one (the shared bucket's uids are summarised by age alone).
  */
+static bool sup_due(vg_audit *a, const struct sup *c, struct bucket *b, bool all,
+		    const struct bucket *only, uint64_t now)
+{
+	if (all || (now >= c->start_ms && now - c->start_ms >= a->summary_ms))
+		return true;
+	if (only)
+		return b ? b == only : only != &a->rl[RL_BUCKETS] && only->uid == c->uid;
+	for (size_t j = 0; !b && j < RL_BUCKETS; j++)
+		if (a->rl[j].used && a->rl[j].uid == c->uid)
+			b = &a->rl[j];
+	if (!b)
+		return false;
+	refill(a, b, now);
+	return b->tb.milli >= a->burst_milli / 2;
+}
+
+/* Writes the summaries that are due (sup_due): the counters', then each
+ * bucket's "other" count. */
 static void summaries_due(vg_audit *a, bool all, const struct bucket *only, uint64_t now)
 {
 	if (a->n_pending == 0)
 		return;
 	for (size_t i = 0; i < RL_COUNTERS; i++) {
 		struct sup *c = &a->sup[i];
-		bool due = all || (now >= c->start_ms && now - c->start_ms >= a->summary_ms);
-		if (!c->used)
-			continue;
-		if (!due && only && only != &a->rl[RL_BUCKETS] && c->uid == only->uid)
-			due = true;
-		for (size_t j = 0; !due && !only && j < RL_BUCKETS; j++) {
-			struct bucket *b = &a->rl[j];
-			if (b->used && b->uid == c->uid) {
-				refill(a, b, now);
-				due = b->tb.milli >= a->burst_milli / 2;
-			}
-		}
-		if (due)
+		if (c->used && sup_due(a, c, NULL, all, only, now))
 			VG_IGNORE(summarise(a, c));
 	}
 	for (size_t j = 0; j <= RL_BUCKETS; j++) {
 		struct bucket *b = &a->rl[j];
-		bool due;
-		if (!b->other.used)
-			continue;
-		due = all || only == b ||
-		      (now >= b->other.start_ms && now - b->other.start_ms >= a->summary_ms);
-		if (!due && !only) {
-			refill(a, b, now);
-			due = b->tb.milli >= a->burst_milli / 2;
-		}
-		if (due)
+		if (b->other.used && sup_due(a, &b->other, b, all, only, now))
 			VG_IGNORE(summarise(a, &b->other));
 	}
 }
