@@ -309,6 +309,18 @@ static void parts_build(struct parts *p, uint8_t **out, size_t *len)
 			 VG_OK);
 }
 
+/* The edited parts, rebuilt into an export, fail verification and name
+ * first_bad as the first record not vouched for. */
+static void expect_parts_bad(struct parts *p, int64_t first_bad)
+{
+	uint8_t *bad = NULL;
+	size_t bad_len = 0;
+
+	parts_build(p, &bad, &bad_len);
+	expect_bad(bad, bad_len, NULL, 0, NULL, first_bad);
+	vg_free(bad, bad_len);
+}
+
 static void parts_free(struct parts *p)
 {
 	for (size_t i = 0; i < p->n_sigs; i++)
@@ -701,23 +713,19 @@ static void test_audit_every_bit_flip_detected(void **state)
 static void test_audit_delete_record(void **state)
 {
 	struct fx *f = *state;
-	uint8_t *buf = NULL, *bad = NULL;
-	size_t len = 0, bad_len = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	struct parts p;
 
 	fresh_export(f, 20, &buf, &len);
 	parts_load(&p, buf, len);
 	memmove(&p.recs[5], &p.recs[6], (p.n - 6) * sizeof p.recs[0]);
 	p.n--;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 5);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 5);
 	/* the first record too */
 	memmove(&p.recs[0], &p.recs[1], (p.n - 1) * sizeof p.recs[0]);
 	p.n--;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 0);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 0);
 	parts_free(&p);
 	vg_free(buf, len);
 }
@@ -726,8 +734,8 @@ static void test_audit_delete_record(void **state)
 static void test_audit_reorder_records(void **state)
 {
 	struct fx *f = *state;
-	uint8_t *buf = NULL, *bad = NULL;
-	size_t len = 0, bad_len = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	struct parts p;
 	vg_audit_record t;
 
@@ -736,24 +744,18 @@ static void test_audit_reorder_records(void **state)
 	t = p.recs[3];
 	p.recs[3] = p.recs[4];
 	p.recs[4] = t;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 3);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 3);
 	/* even with seq numbers rewritten to look gap-free */
 	p.recs[3].seq = 3;
 	p.recs[4].seq = 4;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 3);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 3);
 	/* an inserted duplicate */
 	parts_free(&p);
 	parts_load(&p, buf, len);
 	memmove(&p.recs[6], &p.recs[5], (p.n - 5) * sizeof p.recs[0]);
 	p.recs[5] = p.recs[4];
 	p.n++;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 5);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 5);
 	parts_free(&p);
 	vg_free(buf, len);
 }
@@ -763,16 +765,14 @@ static void test_audit_reorder_records(void **state)
 static void test_audit_truncate_records_only(void **state)
 {
 	struct fx *f = *state;
-	uint8_t *buf = NULL, *bad = NULL;
-	size_t len = 0, bad_len = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	struct parts p;
 
 	fresh_export(f, 20, &buf, &len);
 	parts_load(&p, buf, len);
 	p.n = 15;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 15);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 15);
 	parts_free(&p);
 	/* and cut anywhere in the byte stream: never a valid export (a cut
 	 * between two items of the version 2 sequence parses, as pages must,
@@ -826,9 +826,7 @@ static void test_audit_truncate_tail_and_checkpoint(void **state)
 	}
 	assert_int_equal(p.cps[p.m - 1].next_seq, 19);
 	p.n = 19;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 19);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 19);
 
 	/* Cut exactly at the earlier export checkpoint: it verifies, and only
 	 * the covered range tells a back end that knew the first export. */
@@ -881,16 +879,12 @@ static void test_audit_forged_checkpoint_signature(void **state)
 	vg_audit_checkpoint_message(vg_audit_log_id(p.l), last, msg);
 	assert_int_equal(sign_with(f->other, msg, sizeof msg, &last->sig, &last->sig_len), VG_OK);
 	p.sigs[p.n_sigs++] = last->sig;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 6);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 6);
 
 	/* a genuine signature taken from another checkpoint */
 	last->sig = p.cps[0].sig;
 	last->sig_len = p.cps[0].sig_len;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 6);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 6);
 
 	/* one byte of the signature */
 	last->sig = orig;
@@ -903,9 +897,7 @@ static void test_audit_forged_checkpoint_signature(void **state)
 
 	/* a checkpoint moved to claim other records */
 	p.cps[0].next_seq = 5;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 0);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 0);
 	parts_free(&p);
 	vg_free(buf, len);
 }
@@ -938,9 +930,7 @@ static void test_audit_wrong_pinned_key(void **state)
 	p.pub = (const uint8_t *)"not a key";
 	p.pub_len = 9;
 	vg_free(bad, bad_len);
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 0);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 0);
 	parts_free(&p);
 	vg_free(buf, len);
 }
@@ -1824,9 +1814,7 @@ static void test_audit_drop_summary_tamper(void **state)
 		gone = (int64_t)p.recs[k].seq;
 		memmove(&p.recs[k], &p.recs[k + 1], (p.n - k - 1) * sizeof *p.recs);
 		p.n--;
-		parts_build(&p, &bad, &bad_len);
-		expect_bad(bad, bad_len, NULL, 0, NULL, gone);
-		vg_free(bad, bad_len);
+		expect_parts_bad(&p, gone);
 	}
 	free(dd.types);
 	free(dd.runs);
