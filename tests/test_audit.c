@@ -17,7 +17,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 #include "audit/audit.h"
 #include "audit/audit_export.h"
 #include "common/util.h"
+#include "helpers.h"
 #include "rot/rot.h"
 #include "storage/db.h"
 
@@ -95,11 +95,6 @@ static void pub_der(EVP_PKEY *k, uint8_t **out, size_t *len)
 	OPENSSL_free(p);
 }
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
 static void open_stack(struct fx *f)
 {
 	assert_int_equal(vg_rot_file_open(&f->rot, f->dir), VG_OK);
@@ -133,10 +128,9 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/vgtest.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (vgt_mkdtemp(f->dir) != 0)
 		return -1;
-	(void)snprintf(f->db_path, sizeof f->db_path, "%s/%s", f->dir, VG_DB_FILE);
+	vgt_path(f->db_path, f->dir, VG_DB_FILE);
 	f->key = EVP_EC_gen("P-256");
 	f->other = EVP_EC_gen("P-256");
 	if (!f->key || !f->other)
@@ -162,8 +156,7 @@ static int teardown(void **state)
 	EVP_PKEY_free(f->other);
 	free(f->pub);
 	free(f->other_pub);
-	if (strncmp(f->dir, "/tmp/vgtest.", 12) == 0)
-		(void)nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	vgt_rmrf(f->dir);
 	free(f);
 	return 0;
 }
@@ -201,6 +194,15 @@ static void do_export(struct fx *f, uint8_t **buf, size_t *len)
 {
 	assert_int_equal(vg_audit_export(f->a, buf, len), VG_OK);
 	assert_non_null(*buf);
+}
+
+/* The common start of a test: the log opened with the fixture's options,
+ * n events added (add_n) and the whole log exported. */
+static void fresh_export(struct fx *f, size_t n, uint8_t **buf, size_t *len)
+{
+	open_audit(f);
+	add_n(f, n);
+	do_export(f, buf, len);
 }
 
 /* Parses and verifies; a parse failure is reported as first_bad_seq -2. */
@@ -247,6 +249,22 @@ static void expect_ok(const uint8_t *buf, size_t len, const uint8_t *pin, size_t
 	assert_int_equal(rep->unsealed_tail, 0);
 }
 
+/* A service restart after which the log is healthy and carries on: n more
+ * events, and the whole export verifies (MACs too when seed is given). */
+static void restart_and_continue(struct fx *f, size_t n, const uint8_t *seed)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	vg_audit_report rep;
+
+	restart(f);
+	assert_int_equal(vg_audit_state(f->a), VG_OK);
+	add_n(f, n);
+	do_export(f, &buf, &len);
+	expect_ok(buf, len, f->pub, f->pub_len, seed, &rep);
+	vg_free(buf, len);
+}
+
 /* A parsed export taken apart (shallow copies) to be edited and rebuilt. */
 struct parts {
 	vg_audit_log *l;
@@ -289,6 +307,18 @@ static void parts_build(struct parts *p, uint8_t **out, size_t *len)
 						p->anchor, vg_audit_log_drops(p->l), p->recs, p->n,
 						p->cps, p->m, out, len),
 			 VG_OK);
+}
+
+/* The edited parts, rebuilt into an export, fail verification and name
+ * first_bad as the first record not vouched for. */
+static void expect_parts_bad(struct parts *p, int64_t first_bad)
+{
+	uint8_t *bad = NULL;
+	size_t bad_len = 0;
+
+	parts_build(p, &bad, &bad_len);
+	expect_bad(bad, bad_len, NULL, 0, NULL, first_bad);
+	vg_free(bad, bad_len);
 }
 
 static void parts_free(struct parts *p)
@@ -353,17 +383,18 @@ static long long sql_int(struct fx *f, const char *sql)
 /* Raw SQL on the closed database: what an attacker with the files can do. */
 static void attacker_sql(struct fx *f, const char *sql, const void *blob, size_t len)
 {
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
+	assert_int_equal(vgt_sql(f->db_path, sql, blob, len), SQLITE_DONE);
+}
 
-	assert_int_equal(sqlite3_open_v2(f->db_path, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-	if (blob)
-		assert_int_equal(sqlite3_bind_blob(st, 1, blob, (int)len, SQLITE_TRANSIENT),
-				 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-	sqlite3_finalize(st);
-	assert_int_equal(sqlite3_close(h), SQLITE_OK);
+/* The attacker's edit of the stopped service's files, then a service
+ * start: the log is closed, sql runs on the database file, and the stack
+ * and the log are opened again. */
+static void tamper_offline(struct fx *f, const char *sql, const void *blob, size_t len)
+{
+	close_all(f);
+	attacker_sql(f, sql, blob, len);
+	open_stack(f);
+	open_audit(f);
 }
 
 static bool log_has_type(const uint8_t *buf, size_t len, const char *type)
@@ -638,9 +669,7 @@ static void test_audit_edit_byte(void **state)
 	uint8_t *buf = NULL;
 	size_t len = 0, off;
 
-	open_audit(f);
-	add_n(f, 20);
-	do_export(f, &buf, &len);
+	fresh_export(f, 20, &buf, &len);
 	off = find(buf, len, "ev#7#");
 	buf[off + 1] = 'w'; /* "ew#7#": still a valid export, different content */
 	expect_bad(buf, len, NULL, 0, NULL, 7);
@@ -684,25 +713,19 @@ static void test_audit_every_bit_flip_detected(void **state)
 static void test_audit_delete_record(void **state)
 {
 	struct fx *f = *state;
-	uint8_t *buf = NULL, *bad = NULL;
-	size_t len = 0, bad_len = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	struct parts p;
 
-	open_audit(f);
-	add_n(f, 20);
-	do_export(f, &buf, &len);
+	fresh_export(f, 20, &buf, &len);
 	parts_load(&p, buf, len);
 	memmove(&p.recs[5], &p.recs[6], (p.n - 6) * sizeof p.recs[0]);
 	p.n--;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 5);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 5);
 	/* the first record too */
 	memmove(&p.recs[0], &p.recs[1], (p.n - 1) * sizeof p.recs[0]);
 	p.n--;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 0);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 0);
 	parts_free(&p);
 	vg_free(buf, len);
 }
@@ -711,36 +734,28 @@ static void test_audit_delete_record(void **state)
 static void test_audit_reorder_records(void **state)
 {
 	struct fx *f = *state;
-	uint8_t *buf = NULL, *bad = NULL;
-	size_t len = 0, bad_len = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	struct parts p;
 	vg_audit_record t;
 
-	open_audit(f);
-	add_n(f, 20);
-	do_export(f, &buf, &len);
+	fresh_export(f, 20, &buf, &len);
 	parts_load(&p, buf, len);
 	t = p.recs[3];
 	p.recs[3] = p.recs[4];
 	p.recs[4] = t;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 3);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 3);
 	/* even with seq numbers rewritten to look gap-free */
 	p.recs[3].seq = 3;
 	p.recs[4].seq = 4;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 3);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 3);
 	/* an inserted duplicate */
 	parts_free(&p);
 	parts_load(&p, buf, len);
 	memmove(&p.recs[6], &p.recs[5], (p.n - 5) * sizeof p.recs[0]);
 	p.recs[5] = p.recs[4];
 	p.n++;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 5);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 5);
 	parts_free(&p);
 	vg_free(buf, len);
 }
@@ -750,18 +765,14 @@ static void test_audit_reorder_records(void **state)
 static void test_audit_truncate_records_only(void **state)
 {
 	struct fx *f = *state;
-	uint8_t *buf = NULL, *bad = NULL;
-	size_t len = 0, bad_len = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	struct parts p;
 
-	open_audit(f);
-	add_n(f, 20);
-	do_export(f, &buf, &len);
+	fresh_export(f, 20, &buf, &len);
 	parts_load(&p, buf, len);
 	p.n = 15;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 15);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 15);
 	parts_free(&p);
 	/* and cut anywhere in the byte stream: never a valid export (a cut
 	 * between two items of the version 2 sequence parses, as pages must,
@@ -815,9 +826,7 @@ static void test_audit_truncate_tail_and_checkpoint(void **state)
 	}
 	assert_int_equal(p.cps[p.m - 1].next_seq, 19);
 	p.n = 19;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 19);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 19);
 
 	/* Cut exactly at the earlier export checkpoint: it verifies, and only
 	 * the covered range tells a back end that knew the first export. */
@@ -870,16 +879,12 @@ static void test_audit_forged_checkpoint_signature(void **state)
 	vg_audit_checkpoint_message(vg_audit_log_id(p.l), last, msg);
 	assert_int_equal(sign_with(f->other, msg, sizeof msg, &last->sig, &last->sig_len), VG_OK);
 	p.sigs[p.n_sigs++] = last->sig;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 6);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 6);
 
 	/* a genuine signature taken from another checkpoint */
 	last->sig = p.cps[0].sig;
 	last->sig_len = p.cps[0].sig_len;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 6);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 6);
 
 	/* one byte of the signature */
 	last->sig = orig;
@@ -892,9 +897,7 @@ static void test_audit_forged_checkpoint_signature(void **state)
 
 	/* a checkpoint moved to claim other records */
 	p.cps[0].next_seq = 5;
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 0);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 0);
 	parts_free(&p);
 	vg_free(buf, len);
 }
@@ -909,9 +912,7 @@ static void test_audit_wrong_pinned_key(void **state)
 	struct parts p;
 	vg_audit_report rep;
 
-	open_audit(f);
-	add_n(f, 6);
-	do_export(f, &buf, &len);
+	fresh_export(f, 6, &buf, &len);
 	expect_ok(buf, len, f->pub, f->pub_len, NULL, &rep);
 	expect_bad(buf, len, f->other_pub, f->other_pub_len, NULL, 0);
 
@@ -929,9 +930,7 @@ static void test_audit_wrong_pinned_key(void **state)
 	p.pub = (const uint8_t *)"not a key";
 	p.pub_len = 9;
 	vg_free(bad, bad_len);
-	parts_build(&p, &bad, &bad_len);
-	expect_bad(bad, bad_len, NULL, 0, NULL, 0);
-	vg_free(bad, bad_len);
+	expect_parts_bad(&p, 0);
 	parts_free(&p);
 	vg_free(buf, len);
 }
@@ -1043,12 +1042,7 @@ static void test_audit_rotation(void **state)
 	vg_audit_log_free(&l);
 	vg_free(buf, len);
 	/* the compacted log reopens cleanly and continues */
-	restart(f);
-	assert_int_equal(vg_audit_state(f->a), VG_OK);
-	add_n(f, 2);
-	do_export(f, &buf, &len);
-	expect_ok(buf, len, f->pub, f->pub_len, seed, &rep);
-	vg_free(buf, len);
+	restart_and_continue(f, 2, seed);
 	vg_wipe(seed, sizeof seed);
 }
 
@@ -1084,12 +1078,7 @@ static void test_sfr4212_audit_truncate_links_new_log(void **state)
 	expect_ok(buf, len, f->pub, f->pub_len, seed, &rep);
 	vg_audit_log_free(&l);
 	vg_free(buf, len);
-	restart(f);
-	assert_int_equal(vg_audit_state(f->a), VG_OK);
-	add_n(f, 3);
-	do_export(f, &buf, &len);
-	expect_ok(buf, len, f->pub, f->pub_len, seed, &rep);
-	vg_free(buf, len);
+	restart_and_continue(f, 3, seed);
 	vg_wipe(seed, sizeof seed);
 }
 
@@ -1199,17 +1188,12 @@ static void test_audit_tampered_row_detected_at_open(void **state)
 						(size_t)sqlite3_column_bytes(st, 0), &r),
 			 VG_OK);
 	sqlite3_finalize(st);
-	close_all(f);
-
 	free(r.detail);
 	r.detail = strdup("routine");
 	assert_int_equal(vg_audit_record_encode(&r, &blob, &blob_len), VG_OK);
-	attacker_sql(f, "UPDATE audit_records SET rec = ?1 WHERE seq = 3", blob, blob_len);
-	vg_free(blob, blob_len);
 	vg_audit_record_clear(&r);
-
-	open_stack(f);
-	open_audit(f);
+	tamper_offline(f, "UPDATE audit_records SET rec = ?1 WHERE seq = 3", blob, blob_len);
+	vg_free(blob, blob_len);
 	assert_int_equal(vg_audit_state(f->a), VG_ERR_INTEGRITY);
 	assert_int_equal(vg_audit_next_seq(f->a), 11); /* the integrity event took seq 10 */
 	add_n(f, 1);
@@ -1229,10 +1213,7 @@ static void test_audit_deleted_row_detected_at_open(void **state)
 
 	open_audit(f);
 	add_n(f, 10);
-	close_all(f);
-	attacker_sql(f, "DELETE FROM audit_records WHERE seq = 4", NULL, 0);
-	open_stack(f);
-	open_audit(f);
+	tamper_offline(f, "DELETE FROM audit_records WHERE seq = 4", NULL, 0);
 	assert_int_equal(vg_audit_state(f->a), VG_ERR_INTEGRITY);
 	do_export(f, &buf, &len);
 	expect_bad(buf, len, f->pub, f->pub_len, NULL, 4);
@@ -1251,13 +1232,10 @@ static void test_audit_forged_row_quarantined(void **state)
 
 	open_audit(f);
 	add_n(f, 5);
-	close_all(f);
-	attacker_sql(f,
-		     "INSERT INTO audit_records(seq, rec, hash) SELECT 5, rec, hash FROM"
-		     " audit_records WHERE seq = 4",
-		     NULL, 0);
-	open_stack(f);
-	open_audit(f);
+	tamper_offline(f,
+		       "INSERT INTO audit_records(seq, rec, hash) SELECT 5, rec, hash FROM"
+		       " audit_records WHERE seq = 4",
+		       NULL, 0);
 	assert_int_equal(vg_audit_state(f->a), VG_ERR_INTEGRITY);
 	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM audit_quarantine"), 1);
 	do_export(f, &buf, &len);
@@ -1436,9 +1414,7 @@ static void test_audit_parser_rejects(void **state)
 			 VG_ERR_TOO_LARGE);
 	free(big);
 
-	open_audit(f);
-	add_n(f, 3);
-	do_export(f, &buf, &len);
+	fresh_export(f, 3, &buf, &len);
 	assert_int_equal(vg_audit_log_parse(buf, len, &l), VG_OK);
 	vg_audit_log_free(&l);
 	/* trailing byte */
@@ -1643,9 +1619,7 @@ static void test_audit_reads_format_v1(void **state)
 	struct parts p;
 	vg_audit_report rep;
 
-	open_audit(f);
-	add_n(f, 30);
-	do_export(f, &buf, &len);
+	fresh_export(f, 30, &buf, &len);
 	parts_load(&p, buf, len);
 	assert_int_equal(vg_audit_export_encode_v1(vg_audit_log_id(p.l), p.pub, p.pub_len, p.anchor,
 						   p.recs, p.n, p.cps, p.m, &v1, &v1_len),
@@ -1840,9 +1814,7 @@ static void test_audit_drop_summary_tamper(void **state)
 		gone = (int64_t)p.recs[k].seq;
 		memmove(&p.recs[k], &p.recs[k + 1], (p.n - k - 1) * sizeof *p.recs);
 		p.n--;
-		parts_build(&p, &bad, &bad_len);
-		expect_bad(bad, bad_len, NULL, 0, NULL, gone);
-		vg_free(bad, bad_len);
+		expect_parts_bad(&p, gone);
 	}
 	free(dd.types);
 	free(dd.runs);
@@ -1850,12 +1822,9 @@ static void test_audit_drop_summary_tamper(void **state)
 	vg_free(buf, len);
 
 	/* 5. on the device: a kept row deleted offline is caught at open */
-	close_all(f);
-	attacker_sql(f,
-		     "DELETE FROM audit_records WHERE seq = (SELECT MIN(seq) FROM audit_records)",
-		     NULL, 0);
-	open_stack(f);
-	open_audit(f);
+	tamper_offline(f,
+		       "DELETE FROM audit_records WHERE seq = (SELECT MIN(seq) FROM audit_records)",
+		       NULL, 0);
 	assert_int_equal(vg_audit_state(f->a), VG_ERR_INTEGRITY);
 }
 
@@ -1981,52 +1950,47 @@ static void test_audit_paged_export_faults(void **state)
 			 VG_ERR_STATE);
 }
 
+/* Every test runs on a fresh fixture (setup, teardown). */
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_audit_roundtrip, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_invalid_event, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_group_commit, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_queue_forces_flush, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_flush_failure_retries, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_edit_byte, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_every_bit_flip_detected, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_delete_record, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_reorder_records, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_truncate_records_only, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_truncate_tail_and_checkpoint, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_forged_checkpoint_signature, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_wrong_pinned_key, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_mac_with_seed, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_take_seed_once, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_rotation, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sfr4212_audit_truncate_links_new_log, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_persistence, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_unsealed_shutdown_recorded, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_tampered_row_detected_at_open, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_deleted_row_detected_at_open, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_forged_row_quarantined, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_db_refused_stays_in_memory, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_open_key_checks, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_parser_rejects, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_reads_format_v1, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_flood_is_summarised, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_flood_keeps_critical_records, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_critical_dropped_from_heaviest_uid, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_drop_summary_tamper, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_paged_export, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_paged_export_faults, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_normal_rate_never_suppressed, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_suppressed_summary_timing, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_audit_suppression_memory_bounded, setup, teardown),
+	    T(test_audit_roundtrip),
+	    T(test_audit_invalid_event),
+	    T(test_audit_group_commit),
+	    T(test_audit_queue_forces_flush),
+	    T(test_audit_flush_failure_retries),
+	    T(test_audit_edit_byte),
+	    T(test_audit_every_bit_flip_detected),
+	    T(test_audit_delete_record),
+	    T(test_audit_reorder_records),
+	    T(test_audit_truncate_records_only),
+	    T(test_audit_truncate_tail_and_checkpoint),
+	    T(test_audit_forged_checkpoint_signature),
+	    T(test_audit_wrong_pinned_key),
+	    T(test_audit_mac_with_seed),
+	    T(test_audit_take_seed_once),
+	    T(test_audit_rotation),
+	    T(test_sfr4212_audit_truncate_links_new_log),
+	    T(test_audit_persistence),
+	    T(test_audit_unsealed_shutdown_recorded),
+	    T(test_audit_tampered_row_detected_at_open),
+	    T(test_audit_deleted_row_detected_at_open),
+	    T(test_audit_forged_row_quarantined),
+	    T(test_audit_db_refused_stays_in_memory),
+	    T(test_audit_open_key_checks),
+	    T(test_audit_parser_rejects),
+	    T(test_audit_reads_format_v1),
+	    T(test_audit_flood_is_summarised),
+	    T(test_audit_flood_keeps_critical_records),
+	    T(test_audit_critical_dropped_from_heaviest_uid),
+	    T(test_audit_drop_summary_tamper),
+	    T(test_audit_paged_export),
+	    T(test_audit_paged_export_faults),
+	    T(test_audit_normal_rate_never_suppressed),
+	    T(test_audit_suppressed_summary_timing),
+	    T(test_audit_suppression_memory_bounded),
 	};
 
 	return cmocka_run_group_tests_name("audit", tests, NULL, NULL);

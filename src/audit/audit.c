@@ -265,21 +265,26 @@ static void seed_aad(const vg_audit *a, uint8_t aad[static SEED_AAD_LEN])
 	memcpy(aad + sizeof seed_label, a->log_id, VG_AUDIT_LOG_ID_LEN);
 }
 
+/* The AAD of a sealed key: the seed's, or the state's for position seq. */
+static size_t blob_aad(const vg_audit *a, bool seed, uint64_t seq,
+		       uint8_t aad[static FSKEY_AAD_LEN])
+{
+	if (seed) {
+		seed_aad(a, aad);
+		return SEED_AAD_LEN;
+	}
+	fskey_aad(a, seq, aad);
+	return FSKEY_AAD_LEN;
+}
+
 /* Seals key k as the state for position seq (or as the seed). */
 static vg_rc seal_blob(vg_audit *a, bool seed, uint64_t seq, const uint8_t *k, uint8_t **blob,
 		       size_t *blob_len)
 {
 	uint8_t sk[KEY_LEN], aad[FSKEY_AAD_LEN];
-	size_t aad_len;
+	size_t aad_len = blob_aad(a, seed, seq, aad);
 	vg_rc rc;
 
-	if (seed) {
-		seed_aad(a, aad);
-		aad_len = SEED_AAD_LEN;
-	} else {
-		fskey_aad(a, seq, aad);
-		aad_len = FSKEY_AAD_LEN;
-	}
 	rc = seal_key(a, sk);
 	if (rc == VG_OK)
 		rc = vg_seal(sk, VG_SEAL_STATE, seq, aad, aad_len, k, KEY_LEN, blob, blob_len);
@@ -291,17 +296,10 @@ static vg_rc unseal_blob(vg_audit *a, bool seed, uint64_t seq, const uint8_t *bl
 			 uint8_t k[static KEY_LEN])
 {
 	uint8_t sk[KEY_LEN], aad[FSKEY_AAD_LEN], *pt = NULL;
-	size_t aad_len, pt_len = 0;
+	size_t aad_len = blob_aad(a, seed, seq, aad), pt_len = 0;
 	uint64_t gen = 0;
 	vg_rc rc;
 
-	if (seed) {
-		seed_aad(a, aad);
-		aad_len = SEED_AAD_LEN;
-	} else {
-		fskey_aad(a, seq, aad);
-		aad_len = FSKEY_AAD_LEN;
-	}
 	rc = seal_key(a, sk);
 	if (rc == VG_OK)
 		rc = vg_unseal(sk, VG_SEAL_STATE, aad, aad_len, blob, blob_len, &pt, &pt_len, &gen);
@@ -596,44 +594,43 @@ static vg_rc summarise(vg_audit *a, struct sup *c)
 }
 
 /*
- * Writes the summaries that are due: all of them with `all`; else those of
- * `only` (a bucket that allows again), and any count older than
- * summary_every_s, and those whose bucket has refilled to half its burst
- * (the flood is over).
+ * Whether count c is to be summarised now: with `all`; when it is older
+ * than summary_every_s; when its bucket is `only` (a bucket that allows
+ * again); else, with no `only`, when its bucket has refilled to half its
+ * burst (the flood is over). b is the bucket whose "other" count c is, or
+ * NULL for a (uid, type, outcome) counter, whose bucket is its uid's own
+ * if it has one (the shared bucket's uids are summarised by age alone).
  */
+static bool sup_due(vg_audit *a, const struct sup *c, struct bucket *b, bool all,
+		    const struct bucket *only, uint64_t now)
+{
+	if (all || (now >= c->start_ms && now - c->start_ms >= a->summary_ms))
+		return true;
+	if (only)
+		return b ? b == only : only != &a->rl[RL_BUCKETS] && only->uid == c->uid;
+	for (size_t j = 0; !b && j < RL_BUCKETS; j++)
+		if (a->rl[j].used && a->rl[j].uid == c->uid)
+			b = &a->rl[j];
+	if (!b)
+		return false;
+	refill(a, b, now);
+	return b->tb.milli >= a->burst_milli / 2;
+}
+
+/* Writes the summaries that are due (sup_due): the counters', then each
+ * bucket's "other" count. */
 static void summaries_due(vg_audit *a, bool all, const struct bucket *only, uint64_t now)
 {
 	if (a->n_pending == 0)
 		return;
 	for (size_t i = 0; i < RL_COUNTERS; i++) {
 		struct sup *c = &a->sup[i];
-		bool due = all || (now >= c->start_ms && now - c->start_ms >= a->summary_ms);
-		if (!c->used)
-			continue;
-		if (!due && only && only != &a->rl[RL_BUCKETS] && c->uid == only->uid)
-			due = true;
-		for (size_t j = 0; !due && !only && j < RL_BUCKETS; j++) {
-			struct bucket *b = &a->rl[j];
-			if (b->used && b->uid == c->uid) {
-				refill(a, b, now);
-				due = b->tb.milli >= a->burst_milli / 2;
-			}
-		}
-		if (due)
+		if (c->used && sup_due(a, c, NULL, all, only, now))
 			VG_IGNORE(summarise(a, c));
 	}
 	for (size_t j = 0; j <= RL_BUCKETS; j++) {
 		struct bucket *b = &a->rl[j];
-		bool due;
-		if (!b->other.used)
-			continue;
-		due = all || only == b ||
-		      (now >= b->other.start_ms && now - b->other.start_ms >= a->summary_ms);
-		if (!due && !only) {
-			refill(a, b, now);
-			due = b->tb.milli >= a->burst_milli / 2;
-		}
-		if (due)
+		if (b->other.used && sup_due(a, &b->other, b, all, only, now))
 			VG_IGNORE(summarise(a, &b->other));
 	}
 }
@@ -1354,6 +1351,40 @@ static void broken(struct loaded *ld, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Room for element n of *arr (elem bytes each): the capacity doubles,
+ * starting at `first`. */
+static vg_rc grow(void **arr, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	void *na;
+	size_t ncap;
+
+	if (n < *cap)
+		return VG_OK;
+	ncap = *cap ? *cap * 2 : first;
+	na = realloc(*arr, ncap * elem);
+	if (!na)
+		return VG_ERR_NOMEM;
+	*arr = na;
+	*cap = ncap;
+	return VG_OK;
+}
+
+/* The end of a checkpoint query: the statement finalized, and the n
+ * checkpoints handed out on success, else cleared and freed. */
+static vg_rc cps_done(sqlite3_stmt *st, vg_rc rc, vg_audit_cp *cps, size_t *n, vg_audit_cp **out)
+{
+	sqlite3_finalize(st);
+	if (rc != VG_OK) {
+		for (size_t i = 0; i < *n; i++)
+			vg_audit_checkpoint_clear(&cps[i]);
+		free(cps);
+		*n = 0;
+		return rc;
+	}
+	*out = cps;
+	return VG_OK;
+}
+
 static vg_rc load_checkpoints(vg_audit *a, vg_audit_cp **out, size_t *n, struct loaded *ld)
 {
 	sqlite3_stmt *st = NULL;
@@ -1372,15 +1403,9 @@ static vg_rc load_checkpoints(vg_audit *a, vg_audit_cp **out, size_t *n, struct 
 		vg_audit_cp cp;
 		uint8_t msg[VG_AUDIT_CP_MSG_LEN];
 		int len = sqlite3_column_bytes(st, 1);
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			vg_audit_cp *ncps = realloc(cps, ncap * sizeof *ncps);
-			if (!ncps) {
-				rc = VG_ERR_NOMEM;
-				goto out;
-			}
-			cps = ncps;
-			cap = ncap;
+		if (grow((void **)&cps, &cap, *n, sizeof *cps, 16) != VG_OK) {
+			rc = VG_ERR_NOMEM;
+			goto out;
 		}
 		if (len <= 0 || vg_audit_checkpoint_decode(sqlite3_column_blob(st, 1), (size_t)len,
 							   &cp) != VG_OK) {
@@ -1399,16 +1424,7 @@ static vg_rc load_checkpoints(vg_audit *a, vg_audit_cp **out, size_t *n, struct 
 	if (r == SQLITE_DONE)
 		rc = VG_OK;
 out:
-	sqlite3_finalize(st);
-	if (rc != VG_OK) {
-		for (size_t i = 0; i < *n; i++)
-			vg_audit_checkpoint_clear(&cps[i]);
-		free(cps);
-		*n = 0;
-		return rc;
-	}
-	*out = cps;
-	return VG_OK;
+	return cps_done(st, rc, cps, n, out);
 }
 
 /* Walks the stored chain from the rotation anchor (or zero) through every
@@ -1956,38 +1972,6 @@ vg_rc vg_audit_checkpoint(vg_audit *a)
 	return flush_or_retry(a, VG_AUDIT_CP_PERIODIC);
 }
 
-static vg_rc grow_recs(vg_audit_record **r, size_t *cap, size_t n)
-{
-	vg_audit_record *nr;
-	size_t nc;
-
-	if (n < *cap)
-		return VG_OK;
-	nc = *cap ? *cap * 2 : 64;
-	nr = realloc(*r, nc * sizeof *nr);
-	if (!nr)
-		return VG_ERR_NOMEM;
-	*r = nr;
-	*cap = nc;
-	return VG_OK;
-}
-
-static vg_rc grow_cps(vg_audit_cp **c, size_t *cap, size_t n)
-{
-	vg_audit_cp *nc;
-	size_t ncap;
-
-	if (n < *cap)
-		return VG_OK;
-	ncap = *cap ? *cap * 2 : 16;
-	nc = realloc(*c, ncap * sizeof *nc);
-	if (!nc)
-		return VG_ERR_NOMEM;
-	*c = nc;
-	*cap = ncap;
-	return VG_OK;
-}
-
 #define PAGE_IDLE_MS 120000u /* a paged export left idle this long ends */
 
 static void page_end_export(vg_audit *a)
@@ -2021,7 +2005,7 @@ static vg_rc load_cps_range(vg_audit *a, uint64_t lo, uint64_t hi, bool upto, vg
 		goto out;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		int len = sqlite3_column_bytes(st, 0);
-		rc = grow_cps(&cps, &cap, *n);
+		rc = grow((void **)&cps, &cap, *n, sizeof *cps, 16);
 		if (rc != VG_OK)
 			goto out;
 		rc = len > 0 ? vg_audit_checkpoint_decode(sqlite3_column_blob(st, 0), (size_t)len,
@@ -2037,16 +2021,7 @@ static vg_rc load_cps_range(vg_audit *a, uint64_t lo, uint64_t hi, bool upto, vg
 	if (r == SQLITE_DONE)
 		rc = VG_OK;
 out:
-	sqlite3_finalize(st);
-	if (rc != VG_OK) {
-		for (size_t i = 0; i < *n; i++)
-			vg_audit_checkpoint_clear(&cps[i]);
-		free(cps);
-		*n = 0;
-		return rc;
-	}
-	*out = cps;
-	return VG_OK;
+	return cps_done(st, rc, cps, n, out);
 }
 
 vg_rc vg_audit_export_page(vg_audit *a, uint64_t from_seq, size_t max_bytes, uint8_t **out,
@@ -2140,7 +2115,7 @@ vg_rc vg_audit_export_page(vg_audit *a, uint64_t from_seq, size_t max_bytes, uin
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		int rl = sqlite3_column_bytes(st, 0);
 		size_t sz;
-		rc = grow_recs(&recs, &rcap, nrec);
+		rc = grow((void **)&recs, &rcap, nrec, sizeof *recs, 64);
 		if (rc != VG_OK)
 			goto out;
 		rc = rl > 0 ? vg_audit_record_decode(sqlite3_column_blob(st, 0), (size_t)rl,

@@ -49,9 +49,9 @@ struct vg_audit_log {
 	bool has_drops;
 	vg_audit_drops drops;
 	vg_audit_record *recs;
-	size_t n_recs;
+	size_t n_recs, rec_cap;
 	vg_audit_cp *cps;
-	size_t n_cps;
+	size_t n_cps, cp_cap;
 };
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -451,6 +451,22 @@ static bool export_args_ok(const uint8_t *pub_der, size_t pub_len, const vg_audi
 	return true;
 }
 
+/* The fields that open both versions (pull_header reads them back). */
+static void enc_header(vg_cborw *e, size_t fields, unsigned version,
+		       const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN], const uint8_t *pub_der,
+		       size_t pub_len, const vg_audit_cp *anchor)
+{
+	vg_cborw_head(e, cbor_encode_array_start, fields);
+	vg_cborw_text(e, VG_AUDIT_MAGIC);
+	vg_cborw_uint(e, version);
+	vg_cborw_bytes(e, log_id, VG_AUDIT_LOG_ID_LEN);
+	vg_cborw_bytes(e, pub_der, pub_len);
+	if (anchor)
+		enc_checkpoint(e, anchor);
+	else
+		vg_cborw_null(e);
+}
+
 vg_rc vg_audit_export_encode_page(bool with_header,
 				  const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN],
 				  const uint8_t *pub_der, size_t pub_len, const vg_audit_cp *anchor,
@@ -466,15 +482,8 @@ vg_rc vg_audit_export_encode_page(bool with_header,
 	if (!export_args_ok(pub_der, pub_len, anchor, drops, recs, n_recs, cps, n_cps))
 		return VG_ERR_INVALID;
 	if (with_header) {
-		vg_cborw_head(&e, cbor_encode_array_start, HEADER_FIELDS);
-		vg_cborw_text(&e, VG_AUDIT_MAGIC);
-		vg_cborw_uint(&e, VG_AUDIT_FORMAT_VERSION);
-		vg_cborw_bytes(&e, log_id, VG_AUDIT_LOG_ID_LEN);
-		vg_cborw_bytes(&e, pub_der, pub_len);
-		if (anchor)
-			enc_checkpoint(&e, anchor);
-		else
-			vg_cborw_null(&e);
+		enc_header(&e, HEADER_FIELDS, VG_AUDIT_FORMAT_VERSION, log_id, pub_der, pub_len,
+			   anchor);
 		if (drops)
 			enc_drops(&e, drops, true);
 		else
@@ -516,24 +525,9 @@ vg_rc vg_audit_export_encode_v1(const uint8_t log_id[static VG_AUDIT_LOG_ID_LEN]
 
 	*out = NULL;
 	*len = 0;
-	if (!pub_der || pub_len == 0 || pub_len > VG_AUDIT_PUBKEY_MAX ||
-	    (anchor && !checkpoint_fields_ok(anchor)))
+	if (!export_args_ok(pub_der, pub_len, anchor, NULL, recs, n_recs, cps, n_cps))
 		return VG_ERR_INVALID;
-	for (size_t i = 0; i < n_recs; i++)
-		if (!record_fields_ok(&recs[i]))
-			return VG_ERR_INVALID;
-	for (size_t i = 0; i < n_cps; i++)
-		if (!checkpoint_fields_ok(&cps[i]))
-			return VG_ERR_INVALID;
-	vg_cborw_head(&e, cbor_encode_array_start, EXPORT_FIELDS);
-	vg_cborw_text(&e, VG_AUDIT_MAGIC);
-	vg_cborw_uint(&e, VG_AUDIT_FORMAT_V1);
-	vg_cborw_bytes(&e, log_id, VG_AUDIT_LOG_ID_LEN);
-	vg_cborw_bytes(&e, pub_der, pub_len);
-	if (anchor)
-		enc_checkpoint(&e, anchor);
-	else
-		vg_cborw_null(&e);
+	enc_header(&e, EXPORT_FIELDS, VG_AUDIT_FORMAT_V1, log_id, pub_der, pub_len, anchor);
 	vg_cborw_head(&e, cbor_encode_array_start, n_recs);
 	for (size_t i = 0; i < n_recs && !e.failed; i++)
 		enc_record(&e, &recs[i], FORM_EXPORT);
@@ -1004,6 +998,84 @@ static vg_rc grow(void **arr, size_t *cap, size_t n, size_t elem)
 	return VG_OK;
 }
 
+/* A null (*present false) or the head of an array of `fields` (true). */
+static bool pull_optional(struct pull *p, size_t fields, bool *present)
+{
+	struct tok t;
+
+	if (!pull_next(p, &t))
+		return false;
+	*present = t.t == T_ARRAY && t.n == fields;
+	return *present || t.t == T_NULL;
+}
+
+/* The fields that open both versions: the magic and version, checked
+ * before the rest (a newer version is refused as such), the log id, the
+ * public key, and the anchor checkpoint or null. */
+static vg_rc pull_header(struct pull *p, size_t fields, unsigned version, vg_audit_log *l)
+{
+	struct tok t;
+	const uint8_t *d;
+	size_t n;
+	uint64_t v;
+	bool present;
+	vg_rc rc;
+
+	if (!pull_array_of(p, fields) || !pull_next(p, &t) || t.t != T_TEXT ||
+	    t.n != strlen(VG_AUDIT_MAGIC) || memcmp(t.p, VG_AUDIT_MAGIC, t.n) != 0 ||
+	    !pull_uint(p, UINT64_MAX, &v))
+		return VG_ERR_INVALID;
+	if (v != version)
+		return v > version ? VG_ERR_UNSUPPORTED : VG_ERR_INVALID;
+	l->version = version;
+	if (!pull_fixed(p, l->log_id, VG_AUDIT_LOG_ID_LEN) ||
+	    !pull_bytes(p, 1, VG_AUDIT_PUBKEY_MAX, &d, &n))
+		return VG_ERR_INVALID;
+	l->pub = malloc(n);
+	if (!l->pub)
+		return VG_ERR_NOMEM;
+	memcpy(l->pub, d, n);
+	l->pub_len = n;
+	if (!pull_optional(p, CP_FIELDS, &present))
+		return VG_ERR_INVALID;
+	if (present) {
+		rc = pull_checkpoint_body(p, &l->anchor);
+		if (rc != VG_OK)
+			return rc;
+		l->has_anchor = true;
+	}
+	return VG_OK;
+}
+
+/* One record or checkpoint, told apart by its number of fields, appended
+ * to l (the array grown as needed). The one item decoder of both
+ * versions. */
+static vg_rc pull_log_item(struct pull *p, size_t fields, vg_audit_log *l)
+{
+	vg_rc rc;
+
+	if (fields == REC_EXPORT_FIELDS) {
+		rc = grow((void **)&l->recs, &l->rec_cap, l->n_recs, sizeof *l->recs);
+		if (rc == VG_OK)
+			rc = pull_record(p, REC_EXPORT_FIELDS, &l->recs[l->n_recs]);
+		if (rc == VG_OK)
+			l->n_recs++;
+		return rc;
+	}
+	if (fields != CP_FIELDS)
+		return VG_ERR_INVALID;
+	rc = grow((void **)&l->cps, &l->cp_cap, l->n_cps, sizeof *l->cps);
+	if (rc != VG_OK)
+		return rc;
+	rc = pull_checkpoint(p, &l->cps[l->n_cps]);
+	if (rc != VG_OK) {
+		vg_audit_checkpoint_clear(&l->cps[l->n_cps]);
+		return rc;
+	}
+	l->n_cps++;
+	return VG_OK;
+}
+
 /*
  * Version 2: a CBOR sequence (RFC 8742) of a header item and then records
  * and checkpoints in chain order, so that pages concatenate. No item tree
@@ -1013,84 +1085,72 @@ static vg_rc grow(void **arr, size_t *cap, size_t n, size_t elem)
 static vg_rc parse_v2(const uint8_t *buf, size_t len, vg_audit_log *l)
 {
 	struct pull p = {buf, len, 0};
-	struct tok t;
-	const uint8_t *d;
-	size_t n, rcap = 0, ccap = 0;
-	uint64_t version;
-	vg_rc rc = VG_ERR_INVALID;
+	size_t n;
+	bool present;
+	vg_rc rc = pull_header(&p, HEADER_FIELDS, VG_AUDIT_FORMAT_VERSION, l);
 
-	if (!pull_array_of(&p, HEADER_FIELDS) || !pull_next(&p, &t) || t.t != T_TEXT ||
-	    t.n != strlen(VG_AUDIT_MAGIC) || memcmp(t.p, VG_AUDIT_MAGIC, t.n) != 0 ||
-	    !pull_uint(&p, UINT64_MAX, &version))
+	if (rc != VG_OK)
+		return rc;
+	if (!pull_optional(&p, DROPS_FIELDS, &present))
 		return VG_ERR_INVALID;
-	if (version != VG_AUDIT_FORMAT_VERSION)
-		return version > VG_AUDIT_FORMAT_VERSION ? VG_ERR_UNSUPPORTED : VG_ERR_INVALID;
-	l->version = (unsigned)version;
-	if (!pull_fixed(&p, l->log_id, VG_AUDIT_LOG_ID_LEN) ||
-	    !pull_bytes(&p, 1, VG_AUDIT_PUBKEY_MAX, &d, &n))
-		return VG_ERR_INVALID;
-	l->pub = malloc(n);
-	if (!l->pub)
-		return VG_ERR_NOMEM;
-	memcpy(l->pub, d, n);
-	l->pub_len = n;
-	if (!pull_next(&p, &t))
-		return VG_ERR_INVALID;
-	if (t.t == T_ARRAY && t.n == CP_FIELDS) {
-		rc = pull_checkpoint_body(&p, &l->anchor);
-		if (rc != VG_OK)
-			return rc;
-		l->has_anchor = true;
-	} else if (t.t != T_NULL) {
-		return VG_ERR_INVALID;
-	}
-	if (!pull_next(&p, &t))
-		return VG_ERR_INVALID;
-	if (t.t == T_ARRAY && t.n == DROPS_FIELDS) {
+	if (present) {
 		rc = pull_drops_body(&p, &l->drops);
 		if (rc != VG_OK)
 			return rc;
 		l->has_drops = true;
-	} else if (t.t != T_NULL) {
-		return VG_ERR_INVALID;
 	}
-	while (p.off < len) {
+	while (rc == VG_OK && p.off < len) {
 		size_t at = p.off;
 		if (!pull_array(&p, &n))
 			return VG_ERR_INVALID;
 		p.off = at;
-		if (n == REC_EXPORT_FIELDS) {
-			rc = grow((void **)&l->recs, &rcap, l->n_recs, sizeof *l->recs);
-			if (rc == VG_OK)
-				rc = pull_record(&p, REC_EXPORT_FIELDS, &l->recs[l->n_recs]);
-			if (rc != VG_OK)
-				return rc;
-			l->n_recs++;
-		} else if (n == CP_FIELDS) {
-			rc = grow((void **)&l->cps, &ccap, l->n_cps, sizeof *l->cps);
-			if (rc == VG_OK)
-				rc = pull_checkpoint(&p, &l->cps[l->n_cps]);
-			if (rc != VG_OK) {
-				vg_audit_checkpoint_clear(&l->cps[l->n_cps]);
-				return rc;
-			}
-			l->n_cps++;
-		} else {
-			return VG_ERR_INVALID;
-		}
+		rc = pull_log_item(&p, n, l);
 	}
-	return VG_OK;
+	return rc;
+}
+
+/* Version 1's array of records or of checkpoints: its declared count is
+ * bounded by the bytes left before anything is allocated. */
+static vg_rc pull_v1_list(struct pull *p, size_t fields, vg_audit_log *l)
+{
+	bool cps = fields == CP_FIELDS;
+	size_t n, *cap = cps ? &l->cp_cap : &l->rec_cap;
+	void **arr = cps ? (void **)&l->cps : (void **)&l->recs;
+	vg_rc rc = VG_OK;
+
+	if (!pull_array(p, &n) || n > (p->len - p->off) / (cps ? CP_MIN_BYTES : REC_MIN_BYTES))
+		return VG_ERR_INVALID;
+	if (n) {
+		*arr = calloc(n, cps ? sizeof *l->cps : sizeof *l->recs);
+		if (!*arr)
+			return VG_ERR_NOMEM;
+		*cap = n;
+	}
+	for (size_t i = 0; i < n && rc == VG_OK; i++)
+		rc = pull_log_item(p, fields, l);
+	return rc;
+}
+
+/* Version 1: one array (header fields, records, checkpoints). */
+static vg_rc parse_v1(const uint8_t *buf, size_t len, vg_audit_log *l)
+{
+	struct pull p = {buf, len, 0};
+	vg_rc rc = pull_header(&p, EXPORT_FIELDS, VG_AUDIT_FORMAT_V1, l);
+
+	if (rc == VG_OK)
+		rc = pull_v1_list(&p, REC_EXPORT_FIELDS, l);
+	if (rc == VG_OK)
+		rc = pull_v1_list(&p, CP_FIELDS, l);
+	if (rc == VG_OK && p.off != len)
+		rc = VG_ERR_INVALID;
+	return rc;
 }
 
 vg_rc vg_audit_log_parse(const uint8_t *buf, size_t len, vg_audit_log **out)
 {
-	struct pull p = {buf, len, 0};
-	vg_audit_log *l = NULL;
-	struct tok t;
-	const uint8_t *d;
-	size_t n;
-	uint64_t version;
-	vg_rc rc = VG_ERR_INVALID;
+	vg_audit_log *l;
+	bool v2;
+	vg_rc rc;
 
 	*out = NULL;
 	if (!buf || len == 0)
@@ -1099,93 +1159,16 @@ vg_rc vg_audit_log_parse(const uint8_t *buf, size_t len, vg_audit_log **out)
 		return VG_ERR_TOO_LARGE;
 	/* The first byte tells the version's layout: array(6) opens the
 	 * header of version 2, array(7) the single item of version 1. */
-	if (buf[0] == 0x80 + HEADER_FIELDS) {
-		l = calloc(1, sizeof *l);
-		if (!l)
-			return VG_ERR_NOMEM;
-		rc = parse_v2(buf, len, l);
-		if (rc != VG_OK)
-			vg_audit_log_free(&l);
-		*out = l;
-		return rc;
-	}
-	/* Definite lengths, no tags/floats/negatives, depth <= 3, and every
-	 * declared size backed by bytes, before anything else is read. */
-	if (vg_cbor_validate(buf, len, EXPORT_MAX_DEPTH) != VG_OK)
+	v2 = buf[0] == 0x80 + HEADER_FIELDS;
+	/* Version 1: definite lengths, no tags/floats/negatives, depth <= 3,
+	 * and every declared size backed by bytes, before anything else is
+	 * read. */
+	if (!v2 && vg_cbor_validate(buf, len, EXPORT_MAX_DEPTH) != VG_OK)
 		return VG_ERR_INVALID;
 	l = calloc(1, sizeof *l);
 	if (!l)
 		return VG_ERR_NOMEM;
-	/* The magic and version come first and are checked before the rest. */
-	if (!pull_array_of(&p, EXPORT_FIELDS) || !pull_next(&p, &t) || t.t != T_TEXT ||
-	    t.n != strlen(VG_AUDIT_MAGIC) || memcmp(t.p, VG_AUDIT_MAGIC, t.n) != 0 ||
-	    !pull_uint(&p, UINT64_MAX, &version))
-		goto out;
-	if (version != VG_AUDIT_FORMAT_V1) {
-		/* a newer version is never array(7)-framed */
-		rc = version > VG_AUDIT_FORMAT_V1 ? VG_ERR_UNSUPPORTED : VG_ERR_INVALID;
-		goto out;
-	}
-	l->version = VG_AUDIT_FORMAT_V1;
-	if (!pull_fixed(&p, l->log_id, VG_AUDIT_LOG_ID_LEN) ||
-	    !pull_bytes(&p, 1, VG_AUDIT_PUBKEY_MAX, &d, &n))
-		goto out;
-	l->pub = malloc(n);
-	if (!l->pub) {
-		rc = VG_ERR_NOMEM;
-		goto out;
-	}
-	memcpy(l->pub, d, n);
-	l->pub_len = n;
-
-	if (!pull_next(&p, &t))
-		goto out;
-	if (t.t == T_ARRAY && t.n == CP_FIELDS) {
-		rc = pull_checkpoint_body(&p, &l->anchor);
-		if (rc != VG_OK)
-			goto out;
-		l->has_anchor = true;
-		rc = VG_ERR_INVALID;
-	} else if (t.t != T_NULL) {
-		goto out;
-	}
-
-	if (!pull_array(&p, &n) || n > (len - p.off) / REC_MIN_BYTES)
-		goto out;
-	if (n) {
-		l->recs = calloc(n, sizeof *l->recs);
-		if (!l->recs) {
-			rc = VG_ERR_NOMEM;
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		rc = pull_record(&p, REC_EXPORT_FIELDS, &l->recs[i]);
-		if (rc != VG_OK)
-			goto out;
-		l->n_recs++;
-	}
-	rc = VG_ERR_INVALID;
-
-	if (!pull_array(&p, &n) || n > (len - p.off) / CP_MIN_BYTES)
-		goto out;
-	if (n) {
-		l->cps = calloc(n, sizeof *l->cps);
-		if (!l->cps) {
-			rc = VG_ERR_NOMEM;
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		rc = pull_checkpoint(&p, &l->cps[i]);
-		if (rc != VG_OK) {
-			vg_audit_checkpoint_clear(&l->cps[i]);
-			goto out;
-		}
-		l->n_cps++;
-	}
-	rc = p.off == len ? VG_OK : VG_ERR_INVALID;
-out:
+	rc = v2 ? parse_v2(buf, len, l) : parse_v1(buf, len, l);
 	if (rc != VG_OK)
 		vg_audit_log_free(&l);
 	*out = l;

@@ -330,17 +330,8 @@ static int out_dir_open(const char *path, unsigned flags, struct out_dir *d)
 	d->fd = -1;
 	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0 || strlen(base) > NAME_MAX)
 		return cli_fail("refusing to write %s: not a file name", path);
-	if (!slash) {
-		strcpy(d->dir, ".");
-	} else if (slash == path) {
-		strcpy(d->dir, "/");
-	} else {
-		size_t n = (size_t)(slash - path);
-		if (n >= sizeof d->dir)
-			return cli_fail("cannot write %s: path too long", path);
-		memcpy(d->dir, path, n);
-		d->dir[n] = '\0';
-	}
+	if (!vg_dir_of(path, d->dir, sizeof d->dir))
+		return cli_fail("cannot write %s: path too long", path);
 	strcpy(d->base, base);
 	d->fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d->fd < 0)
@@ -403,19 +394,6 @@ static void tmp_name(const struct out_dir *d, char *out, size_t cap)
 	(void)snprintf(out, cap, ".%.200s.%016llx", d->base, (unsigned long long)r);
 }
 
-static vg_rc write_sync_close(int fd, const void *buf, size_t len)
-{
-	vg_rc rc = fchmod(fd, 0600) == 0 ? VG_OK : VG_ERR_IO;
-
-	if (rc == VG_OK)
-		rc = vg_write_all(fd, buf, len);
-	if (rc == VG_OK && fsync(fd) != 0)
-		rc = VG_ERR_IO;
-	if (close(fd) != 0 && rc == VG_OK)
-		rc = VG_ERR_IO;
-	return rc;
-}
-
 static int out_write(const char *path, struct out_dir *d, bool exists, const void *buf, size_t len)
 {
 	char tmp[NAME_MAX + 1];
@@ -432,11 +410,10 @@ static int out_write(const char *path, struct out_dir *d, bool exists, const voi
 					      "private directory",
 					      path, d->dir)
 				   : cli_fail("cannot write %s: %s", path, strerror(errno));
-		rc = write_sync_close(fd, buf, len);
-		if (rc != VG_OK) {
-			(void)unlinkat(d->fd, d->base, 0);
+		/* written in place: a failure removes the new file itself */
+		rc = vg_write_commit_at(fd, buf, len, 0600, d->fd, d->base, NULL);
+		if (rc != VG_OK)
 			return cli_fail("cannot write %s: %s", path, vg_rc_str(rc));
-		}
 	} else {
 		for (int i = 0;; i++) {
 			tmp_name(d, tmp, sizeof tmp);
@@ -447,13 +424,9 @@ static int out_write(const char *path, struct out_dir *d, bool exists, const voi
 		}
 		if (fd < 0)
 			return cli_fail("cannot write %s: %s: %s", path, d->dir, strerror(errno));
-		rc = write_sync_close(fd, buf, len);
-		if (rc == VG_OK && renameat(d->fd, tmp, d->fd, d->base) != 0)
-			rc = VG_ERR_IO;
-		if (rc != VG_OK) {
-			(void)unlinkat(d->fd, tmp, 0);
+		rc = vg_write_commit_at(fd, buf, len, 0600, d->fd, tmp, d->base);
+		if (rc != VG_OK)
 			return cli_fail("cannot write %s: %s", path, vg_rc_str(rc));
-		}
 	}
 	if (fsync(d->fd) != 0)
 		e = cli_fail("cannot write %s: %s: %s", path, d->dir, strerror(errno));

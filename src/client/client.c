@@ -565,30 +565,46 @@ VG_EXPORT vg_rc vg_key_info_get(vg_client *c, const char *name, vg_key_info *out
 	return rc;
 }
 
+/* A request without arguments whose reply carries a LIST array: its items
+ * (*items, count of them, owned by *r) and a zeroed array for as many
+ * results of elem bytes each (at least one) in *arr. On VG_OK the caller
+ * frees *r and *arr; on failure there is nothing to free. */
+static vg_rc call_for_list(vg_client *c, vg_op op, size_t elem, vg_msg *r, cbor_item_t ***items,
+			   size_t *count, void **arr)
+{
+	cbor_item_t *list;
+	vg_rc rc = call_noargs(c, op, r);
+
+	if (rc != VG_OK)
+		return rc;
+	if (vg_msg_item(r, VG_A_LIST, &list) != VG_OK || !cbor_isa_array(list)) {
+		vg_msg_free(r);
+		return VG_ERR_PROTOCOL;
+	}
+	*count = cbor_array_size(list);
+	*items = cbor_array_handle(list);
+	*arr = calloc(*count ? *count : 1, elem);
+	if (!*arr) {
+		vg_msg_free(r);
+		return VG_ERR_NOMEM;
+	}
+	return VG_OK;
+}
+
 VG_EXPORT vg_rc vg_key_list(vg_client *c, vg_key_info **out, size_t *n)
 {
 	vg_msg r;
-	cbor_item_t *list;
+	cbor_item_t **items;
 	size_t count;
 	vg_rc rc;
 
 	*out = NULL;
 	*n = 0;
-	rc = call_noargs(c, VG_OP_KEY_LIST, &r);
+	rc = call_for_list(c, VG_OP_KEY_LIST, sizeof **out, &r, &items, &count, (void **)out);
 	if (rc != VG_OK)
 		return rc;
-	if (vg_msg_item(&r, VG_A_LIST, &list) != VG_OK || !cbor_isa_array(list)) {
-		vg_msg_free(&r);
-		return VG_ERR_PROTOCOL;
-	}
-	count = cbor_array_size(list);
-	*out = calloc(count ? count : 1, sizeof **out);
-	if (!*out) {
-		vg_msg_free(&r);
-		return VG_ERR_NOMEM;
-	}
 	for (size_t i = 0; i < count; i++) {
-		vg_rc e = info_from_map(cbor_array_handle(list)[i], &(*out)[i]);
+		vg_rc e = info_from_map(items[i], &(*out)[i]);
 		if (e == VG_ERR_PROTOCOL) {
 			free(*out);
 			*out = NULL;
@@ -734,27 +750,17 @@ VG_EXPORT vg_rc vg_store_delete(vg_client *c, const char *name)
 VG_EXPORT vg_rc vg_store_list(vg_client *c, char ***names, size_t *n)
 {
 	vg_msg r;
-	cbor_item_t *list;
+	cbor_item_t **items;
 	size_t count;
 	vg_rc rc;
 
 	*names = NULL;
 	*n = 0;
-	rc = call_noargs(c, VG_OP_STORE_LIST, &r);
+	rc = call_for_list(c, VG_OP_STORE_LIST, sizeof **names, &r, &items, &count, (void **)names);
 	if (rc != VG_OK)
 		return rc;
-	if (vg_msg_item(&r, VG_A_LIST, &list) != VG_OK || !cbor_isa_array(list)) {
-		vg_msg_free(&r);
-		return VG_ERR_PROTOCOL;
-	}
-	count = cbor_array_size(list);
-	*names = calloc(count ? count : 1, sizeof(char *));
-	if (!*names) {
-		vg_msg_free(&r);
-		return VG_ERR_NOMEM;
-	}
 	for (size_t i = 0; i < count; i++) {
-		cbor_item_t *it = cbor_array_handle(list)[i];
+		cbor_item_t *it = items[i];
 		size_t len;
 		if (!cbor_isa_string(it) || !cbor_string_is_definite(it) ||
 		    (len = cbor_string_length(it)) > VG_MAX_NAME_LEN ||

@@ -158,29 +158,53 @@ vg_rc vg_write_all(int fd, const void *buf, size_t len)
 	return VG_OK;
 }
 
+bool vg_dir_of(const char *path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(path, '/'), *from = path;
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (!slash || slash == path) {
+		from = slash ? "/" : ".";
+		n = 1;
+	}
+	if (n >= cap)
+		return false;
+	memcpy(dir, from, n);
+	dir[n] = '\0';
+	return true;
+}
+
 vg_rc vg_fsync_dir_of(const char *path)
 {
 	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
 	int fd, r;
 
-	if (!slash) {
-		strcpy(dir, ".");
-	} else if (slash == path) {
-		strcpy(dir, "/");
-	} else {
-		size_t n = (size_t)(slash - path);
-		if (n >= sizeof dir)
-			return VG_ERR_INVALID;
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-	}
+	if (!vg_dir_of(path, dir, sizeof dir))
+		return VG_ERR_INVALID;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return VG_ERR_IO;
 	r = fsync(fd);
 	(void)close(fd);
 	return r == 0 ? VG_OK : VG_ERR_IO;
+}
+
+vg_rc vg_write_commit_at(int fd, const void *buf, size_t len, unsigned mode, int dirfd,
+			 const char *tmp, const char *to)
+{
+	vg_rc rc = fchmod(fd, (mode_t)mode) == 0 ? VG_OK : VG_ERR_IO;
+
+	if (rc == VG_OK)
+		rc = vg_write_all(fd, buf, len);
+	if (rc == VG_OK && fsync(fd) != 0)
+		rc = VG_ERR_IO;
+	if (close(fd) != 0 && rc == VG_OK)
+		rc = VG_ERR_IO;
+	if (rc == VG_OK && to && renameat(dirfd, tmp, dirfd, to) != 0)
+		rc = VG_ERR_IO;
+	if (rc != VG_OK)
+		(void)unlinkat(dirfd, tmp, 0);
+	return rc;
 }
 
 vg_rc vg_write_file_atomic(const char *path, const void *buf, size_t len, unsigned mode)
@@ -196,20 +220,8 @@ vg_rc vg_write_file_atomic(const char *path, const void *buf, size_t len, unsign
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return VG_ERR_IO;
-	rc = fchmod(fd, (mode_t)mode) == 0 ? VG_OK : VG_ERR_IO;
-	if (rc == VG_OK)
-		rc = vg_write_all(fd, buf, len);
-	if (rc == VG_OK && fsync(fd) != 0)
-		rc = VG_ERR_IO;
-	if (close(fd) != 0 && rc == VG_OK)
-		rc = VG_ERR_IO;
-	if (rc == VG_OK && rename(tmp, path) != 0)
-		rc = VG_ERR_IO;
-	if (rc != VG_OK) {
-		(void)unlink(tmp);
-		return rc;
-	}
-	return vg_fsync_dir_of(path);
+	rc = vg_write_commit_at(fd, buf, len, mode, AT_FDCWD, tmp, path);
+	return rc != VG_OK ? rc : vg_fsync_dir_of(path);
 }
 
 void vg_hex_encode(const uint8_t *in, size_t len, char *out)

@@ -43,6 +43,18 @@ VG_NODISCARD vg_rc vg_write_all(int fd, const void *buf, size_t len);
  * exclusively, then given `mode`), fsync, rename, fsync the directory. */
 VG_NODISCARD vg_rc vg_write_file_atomic(const char *path, const void *buf, size_t len,
 					unsigned mode);
+/* The one "write all, fsync, close, rename" of vg_write_file_atomic and the
+ * CLI's output files. fd is a file the caller created exclusively as `tmp`
+ * in the directory dirfd (AT_FDCWD: paths as they are); it is closed
+ * whatever happens. It is given `mode`, written whole and fsync'ed; then,
+ * when `to` is not NULL, tmp is renamed over `to` in the same directory.
+ * On any failure tmp is removed. The directory is not fsync'ed: that is
+ * the caller's (vg_fsync_dir_of, fsync(dirfd)). VG_OK or VG_ERR_IO. */
+VG_NODISCARD vg_rc vg_write_commit_at(int fd, const void *buf, size_t len, unsigned mode, int dirfd,
+				      const char *tmp, const char *to);
+/* The directory part of path into dir (cap bytes): "." for a bare name,
+ * "/" for a name in the root. false when it does not fit. */
+VG_NODISCARD bool vg_dir_of(const char *path, char *dir, size_t cap);
 /* fsync the directory that contains path. */
 VG_NODISCARD vg_rc vg_fsync_dir_of(const char *path);
 
