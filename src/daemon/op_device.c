@@ -25,11 +25,11 @@ vg_rc vg_op_debug(vg_req *r)
 		vg_service_set_debug(s, false);
 		return VG_OK;
 	}
-	if (!vg_identity_provisioned(s->identity)) {
+	rc = vg_identity_debug_key(s->identity, &key, &key_len);
+	if (rc == VG_ERR_STATE) {
 		r->why = "the device is not provisioned: no debug key";
 		return VG_ERR_STATE;
 	}
-	rc = vg_sysrec_get(s->store, VG_SYS_DEBUG_KEY, &key, &key_len);
 	if (rc == VG_ERR_NOT_FOUND) {
 		r->why = "no OEM debug key was registered at provisioning: debug stays locked";
 		return VG_ERR_STATE;

@@ -9,9 +9,13 @@
 #include "crypto/pubkey.h"
 #include "daemon/ops.h"
 
+/* Decodes the request; the rules (one time, the OEM keys only now, the
+ * order of the writes) are the identity module's:
+ * vg_identity_provision_device(). */
 vg_rc vg_op_provision(vg_req *r)
 {
 	vg_platform p;
+	vg_oem_keys keys = {0};
 	char code[VG_SETUP_CODE_LEN + 1];
 	const uint8_t *dk = NULL, *rk = NULL;
 	uint8_t *dk_der = NULL, *rk_der = NULL;
@@ -29,7 +33,8 @@ vg_rc vg_op_provision(vg_req *r)
 				 false);
 	if (rc != VG_OK)
 		return rc;
-	/* An OEM debug key may be registered now, and only now (SFR 4.3.1). */
+	/* The OEM debug key (SFR 4.3.1) and release key (SFR 4.2.5), each
+	 * optional, parsed here so that the error says which one is bad. */
 	rc = vg_msg_bytes(&r->msg, VG_A_DATA, &dk, &dk_len);
 	if (rc == VG_OK) {
 		rc = vg_pubkey_parse(dk, dk_len, &dk_der, &dk_der_len);
@@ -40,8 +45,6 @@ vg_rc vg_op_provision(vg_req *r)
 	} else if (rc != VG_ERR_NOT_FOUND) {
 		return rc;
 	}
-	/* The OEM release key, now and only now (SFR 4.2.5): it decides which
-	 * platform manifests this device accepts from its next start on. */
 	rc = vg_msg_bytes(&r->msg, VG_A_RELEASE_KEY, &rk, &rk_len);
 	if (rc == VG_OK) {
 		rc = vg_pubkey_parse(rk, rk_len, &rk_der, &rk_der_len);
@@ -54,16 +57,11 @@ vg_rc vg_op_provision(vg_req *r)
 		OPENSSL_free(dk_der);
 		return rc;
 	}
-	/* The keys are written before the provisioning record, which comes
-	 * last: an interrupted run is redone whole; a provisioned device
-	 * keeps its keys. */
-	rc = vg_identity_provisioned(r->s->identity) ? VG_ERR_STATE : VG_OK;
-	if (rc == VG_OK && dk_der)
-		rc = vg_sysrec_put(r->s->store, VG_SYS_DEBUG_KEY, dk_der, dk_der_len);
-	if (rc == VG_OK && rk_der)
-		rc = vg_sysrec_put(r->s->store, VG_SYS_RELEASE_KEY, rk_der, rk_der_len);
-	if (rc == VG_OK)
-		rc = vg_identity_provision(r->s->identity, &p, code);
+	keys.debug_key = dk_der;
+	keys.debug_key_len = dk_der_len;
+	keys.release_key = rk_der;
+	keys.release_key_len = rk_der_len;
+	rc = vg_identity_provision_device(r->s->identity, &p, &keys, code);
 	OPENSSL_free(dk_der);
 	OPENSSL_free(rk_der);
 	if (rc == VG_ERR_STATE)

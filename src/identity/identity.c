@@ -17,8 +17,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "storage/sysrec.h"
 #include "common/util.h"
+#include "crypto/pubkey.h"
+#include "storage/sysrec.h"
 #include "proto/wire.h"
 #include "version.h"
 
@@ -358,24 +359,34 @@ static vg_rc fresh_key(vg_identity *id, const char *name)
 	return vg_keystore_create(id->ks, VG_OWNER_SERVICE, name, VG_KEY_P256, VG_USE_SIGN);
 }
 
-vg_rc vg_identity_provision(vg_identity *id, const vg_platform *p,
-			    char code[static VG_SETUP_CODE_LEN + 1])
+static bool platform_ok(const vg_platform *p)
 {
-	vg_platform np;
+	return text_ok(p->oem, sizeof p->oem, false) && text_ok(p->model, sizeof p->model, false) &&
+	       text_ok(p->hw_rev, sizeof p->hw_rev, false) &&
+	       text_ok(p->verification_service, sizeof p->verification_service, true);
+}
+
+/* An OEM key record as this run has it: the key given, or none (a
+ * leftover of an interrupted run is deleted, never kept). */
+static vg_rc oem_key_write(vg_identity *id, vg_sysrec rec, const uint8_t *der, size_t len)
+{
+	vg_rc rc;
+
+	if (der)
+		return vg_sysrec_put(id->store, rec, der, len);
+	rc = vg_sysrec_delete(id->store, rec);
+	return rc == VG_ERR_NOT_FOUND ? VG_OK : rc;
+}
+
+/* The identity itself: fresh keys, the setup code, then the record. */
+static vg_rc provision_record(vg_identity *id, const vg_platform *p,
+			      char code[static VG_SETUP_CODE_LEN + 1])
+{
+	vg_platform np = *p;
 	uint8_t *rec = NULL;
 	size_t rec_len = 0;
 	vg_rc rc;
 
-	code[0] = '\0';
-	if (id->provisioned)
-		return VG_ERR_STATE;
-	if (vg_secstore_state(id->store) != VG_OK)
-		return vg_secstore_state(id->store);
-	if (!text_ok(p->oem, sizeof p->oem, false) || !text_ok(p->model, sizeof p->model, false) ||
-	    !text_ok(p->hw_rev, sizeof p->hw_rev, false) ||
-	    !text_ok(p->verification_service, sizeof p->verification_service, true))
-		return VG_ERR_INVALID;
-	np = *p;
 	np.provisioned_at = (uint64_t)time(NULL);
 	/* Leftovers of an interrupted run are replaced, never reused. */
 	rc = fresh_key(id, VG_ATTEST_KEY_NAME);
@@ -388,6 +399,7 @@ vg_rc vg_identity_provision(vg_identity *id, const vg_platform *p,
 				   CODE_CHARS);
 	if (rc == VG_OK)
 		rc = record_encode(&np, &rec, &rec_len);
+	/* Last: from here on the device is provisioned. */
 	if (rc == VG_OK)
 		rc = vg_sysrec_put(id->store, VG_SYS_IDENTITY, rec, rec_len);
 	vg_free(rec, rec_len);
@@ -407,6 +419,51 @@ vg_rc vg_identity_provision(vg_identity *id, const vg_platform *p,
 	id->provisioned = true;
 	memcpy(code, id->code_dashed, VG_SETUP_CODE_LEN + 1);
 	return VG_OK;
+}
+
+vg_rc vg_identity_provision_device(vg_identity *id, const vg_platform *p, const vg_oem_keys *keys,
+				   char code[static VG_SETUP_CODE_LEN + 1])
+{
+	uint8_t *dk = NULL, *rk = NULL;
+	size_t dk_len = 0, rk_len = 0;
+	vg_rc rc = VG_OK;
+
+	code[0] = '\0';
+	/* One time: a provisioned device keeps its identity and its keys. */
+	if (id->provisioned)
+		return VG_ERR_STATE;
+	if (vg_secstore_state(id->store) != VG_OK)
+		return vg_secstore_state(id->store);
+	/* Everything checked before anything is written. */
+	if (!platform_ok(p))
+		return VG_ERR_INVALID;
+	if (keys && keys->debug_key &&
+	    vg_pubkey_parse(keys->debug_key, keys->debug_key_len, &dk, &dk_len) != VG_OK)
+		rc = VG_ERR_INVALID;
+	if (rc == VG_OK && keys && keys->release_key &&
+	    vg_pubkey_parse(keys->release_key, keys->release_key_len, &rk, &rk_len) != VG_OK)
+		rc = VG_ERR_INVALID;
+	/* The keys before the provisioning record, which comes last: an
+	 * interrupted run leaves the device unprovisioned and is redone
+	 * whole, and after the record nothing writes the keys again. */
+	if (rc == VG_OK)
+		rc = oem_key_write(id, VG_SYS_DEBUG_KEY, dk, dk_len);
+	if (rc == VG_OK)
+		rc = oem_key_write(id, VG_SYS_RELEASE_KEY, rk, rk_len);
+	if (rc == VG_OK)
+		rc = provision_record(id, p, code);
+	OPENSSL_free(dk);
+	OPENSSL_free(rk);
+	return rc;
+}
+
+vg_rc vg_identity_debug_key(vg_identity *id, uint8_t **der, size_t *len)
+{
+	*der = NULL;
+	*len = 0;
+	if (!id->provisioned)
+		return VG_ERR_STATE;
+	return vg_sysrec_get(id->store, VG_SYS_DEBUG_KEY, der, len);
 }
 
 vg_rc vg_identity_claims(const vg_identity *id, vg_psa_claims *c)

@@ -7,9 +7,12 @@
  * ("attestation", signs PSA tokens only) and the device identity key
  * ("device-identity", for an OEM-CA certificate: TLS client auth, ...) --
  * records the platform identity (OEM, model, hardware revision, optional
- * verification service URL) and a per-device random setup code. All of it
- * lives in the sealed store under namespace "sys", which factory reset
- * keeps.
+ * verification service URL) and a per-device random setup code, and
+ * registers the OEM's public keys the device is given then and never
+ * again: the debug key (SFR 4.3.1) and the release key (SFR 4.2.5). All
+ * of it lives in the sealed store under namespace "sys"
+ * (storage/sysrec.h), which factory reset keeps; this module writes those
+ * records and is the one that reads the debug key back.
  *
  * Identity, as attested:
  *  - instance ID: the RFC 9783 UEID of the attestation key,
@@ -89,14 +92,44 @@ uint32_t vg_identity_lifecycle(const vg_identity *id);
 /* Debug unlocked (SFR 4.3.1) shows in the lifecycle. */
 void vg_identity_set_debug(vg_identity *id, bool unlocked);
 
+/* The OEM public keys a device is given at provisioning and never after,
+ * each a SubjectPublicKeyInfo of a P-256 or Ed25519 key (DER, or anything
+ * else vg_pubkey_parse() accepts; stored as DER), NULL when not given. */
+typedef struct vg_oem_keys {
+	const uint8_t *debug_key; /* unlocks secure debugging (SFR 4.3.1) */
+	size_t debug_key_len;
+	const uint8_t *release_key; /* signs the platform manifests (SFR 4.2.5) */
+	size_t release_key_len;
+} vg_oem_keys;
+
 /*
- * Provisions the device: VG_ERR_STATE if it already is; VG_ERR_INVALID for
- * empty, too long or non-printable strings. Writes the setup code
- * (NUL-terminated) into code. The provisioning record is written last, so
- * an interrupted run leaves the device unprovisioned and may be repeated.
+ * Provisions the device (SFR 4.2.1, 4.2.2), once in its life:
+ *  - VG_ERR_STATE if it already is (nothing written; its keys stay); the
+ *    store's error when it is refused (rollback, integrity);
+ *  - VG_ERR_INVALID, nothing written, for empty, too long or non-printable
+ *    platform strings, or a key that is not P-256 or Ed25519;
+ *  - otherwise writes, in this order, each durable before the next: the
+ *    debug key and the release key records (a key not given is deleted,
+ *    so no leftover of an earlier run survives), fresh attestation and
+ *    device identity keys, the setup code, and last the provisioning
+ *    record, which is what makes the device provisioned.
+ * A run interrupted at any point (power cut, write error) leaves the
+ * device unprovisioned, and the next run redoes it whole with its own
+ * keys; once the record is written, nothing here changes the keys again.
+ * keys may be NULL (no OEM keys). Writes the setup code (NUL-terminated)
+ * into code on success, "" otherwise.
  */
-VG_NODISCARD vg_rc vg_identity_provision(vg_identity *id, const vg_platform *p,
-					 char code[static VG_SETUP_CODE_LEN + 1]);
+VG_NODISCARD vg_rc vg_identity_provision_device(vg_identity *id, const vg_platform *p,
+						const vg_oem_keys *keys,
+						char code[static VG_SETUP_CODE_LEN + 1]);
+
+/*
+ * The OEM debug key registered at provisioning (SFR 4.3.1), DER
+ * SubjectPublicKeyInfo; *der is callee-allocated (vg_free). VG_ERR_STATE
+ * before provisioning, VG_ERR_NOT_FOUND if the device was provisioned
+ * without one.
+ */
+VG_NODISCARD vg_rc vg_identity_debug_key(vg_identity *id, uint8_t **der, size_t *len);
 
 /* The claims a token would carry now, without nonce and client ID. */
 VG_NODISCARD vg_rc vg_identity_claims(const vg_identity *id, vg_psa_claims *c);
