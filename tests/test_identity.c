@@ -8,7 +8,8 @@
  * device's attestation public key, bound to its instance ID; the setup
  * code is checked in constant time. The OEM debug key (SFR 4.3.1) and
  * release key (SFR 4.2.5) are written at provisioning only, before the
- * provisioning record.
+ * provisioning record; a start that cannot read that record never calls
+ * the device unprovisioned.
  *
  * Link seam: this test is linked with -Wl,--wrap=vg_sysrec_put
  * (tests/CMakeLists.txt), so that one chosen record write can fail as a
@@ -146,6 +147,8 @@ static void test_sfr423_unprovisioned_refuses_tokens(void **state)
 
 	nonce_of(n, 1);
 	assert_false(vg_identity_provisioned(f->id));
+	assert_int_equal(vg_identity_unknown(f->id), VG_OK);
+	assert_string_equal(vg_identity_unknown_why(f->id), "");
 	assert_null(vg_identity_platform(f->id));
 	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_PSA_ROT_PROVISIONING);
 	assert_int_equal(vg_identity_attest(f->id, 1000, n, 32, &tok, &len), VG_ERR_STATE);
@@ -609,7 +612,7 @@ static void test_sfr421_provision_once_keys_first(void **state)
 
 /* SFR 4.2.1, 4.2.5, 4.3.1: the keys are written before the provisioning
  * record, which comes last; a run that fails at any write leaves the device
- * unprovisioned, and the next run
+ * unprovisioned (lifecycle "provisioning", not unknown), and the next run
  * is done whole with its own keys: a key the earlier run left and this
  * run does not give is gone. */
 static void test_sfr421_interrupted_provisioning_redone_whole(void **state)
@@ -641,10 +644,12 @@ static void test_sfr421_interrupted_provisioning_redone_whole(void **state)
 	assert_int_equal(vg_identity_debug_key(f->id, &(uint8_t *){NULL}, &(size_t){0}),
 			 VG_ERR_STATE);
 
-	/* The power comes back: an unprovisioned device. */
+	/* The power comes back: an unprovisioned device, as far as anyone
+	 * can tell (the store is fine, there is no record). */
 	fail_rec = -1;
 	reopen(f);
 	assert_false(vg_identity_provisioned(f->id));
+	assert_int_equal(vg_identity_unknown(f->id), VG_OK);
 	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_PSA_ROT_PROVISIONING);
 
 	/* Redone whole, with another debug key and no release key. */
@@ -706,6 +711,108 @@ static void test_sfr431_oem_keys_only_at_provisioning(void **state)
 	oem_free(&o);
 }
 
+/* SFR 4.2.1, 4.2.3 (issue 11): a provisioned device whose store is
+ * rolled back cannot read its provisioning record: it is not called
+ * unprovisioned. The lifecycle is unknown (0x0000) with the reason, no
+ * token is issued, provisioning is refused; the store accepted back (the
+ * factory reset's way out), the device is provisioned as before. */
+static void test_sfr421_refused_store_lifecycle_unknown(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1];
+	uint8_t n[32] = {1}, *tok = (uint8_t *)f, *der = NULL;
+	size_t len = 1, der_len = 0;
+	uint64_t dropped = 0;
+	struct oem o;
+	vg_oem_keys k;
+	vg_psa_claims c;
+
+	oem_new(&o);
+	k = (vg_oem_keys){o.d1, o.d1_len, o.r1, o.r1_len};
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k, code), VG_OK);
+	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_SECURED); /* control */
+
+	/* The state dir of now is saved, the device goes on, the copy is put
+	 * back: a rollback. */
+	vg_identity_close(&f->id);
+	vgt_stack_close(f->s);
+	assert_int_equal(vgt_db_save(f->s->dir, "old"), 0);
+	assert_int_equal(vgt_stack_open(f->s), VG_OK);
+	assert_int_equal(vg_secstore_put(f->s->st, "u/1000", "later", (const uint8_t *)"x", 1),
+			 VG_OK);
+	vgt_stack_close(f->s);
+	assert_int_equal(vgt_db_restore(f->s->dir, "old", false), 0);
+	assert_int_equal(vgt_stack_open(f->s), VG_OK);
+	assert_int_equal(vg_secstore_state(f->s->st), VG_ERR_ROLLBACK);
+	assert_int_equal(open_id(f), VG_OK);
+
+	assert_false(vg_identity_provisioned(f->id));
+	assert_null(vg_identity_platform(f->id));
+	assert_int_equal(vg_identity_unknown(f->id), VG_ERR_ROLLBACK);
+	assert_string_equal(vg_identity_unknown_why(f->id),
+			    "secure storage refused: rollback detected");
+	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_UNKNOWN);
+	assert_int_equal(vg_identity_claims(f->id, &c), VG_OK);
+	assert_int_equal(c.lifecycle, VG_PSA_LC_UNKNOWN);
+	/* Fail closed, with the store's reason rather than "not provisioned". */
+	assert_int_equal(vg_identity_attest(f->id, 1000, n, 32, &tok, &len), VG_ERR_ROLLBACK);
+	assert_null(tok);
+	assert_int_equal(len, 0);
+	assert_int_equal(vg_identity_public(f->id, true, &der, &der_len), VG_ERR_ROLLBACK);
+	assert_int_equal(vg_identity_debug_key(f->id, &der, &der_len), VG_ERR_ROLLBACK);
+	assert_int_equal(vg_identity_check_setup_code(f->id, code), VG_ERR_ROLLBACK);
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, NULL, code), VG_ERR_ROLLBACK);
+	assert_string_equal(code, "");
+
+	/* The way out: the store accepted as the device's (factory reset). */
+	assert_int_equal(vg_secstore_accept(f->s->st, &dropped), VG_OK);
+	vg_identity_close(&f->id);
+	assert_int_equal(open_id(f), VG_OK);
+	assert_int_equal(vg_identity_unknown(f->id), VG_OK);
+	assert_true(vg_identity_provisioned(f->id));
+	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_SECURED);
+	assert_debug_key(f, o.d1, o.d1_len);
+	oem_free(&o);
+}
+
+/* SFR 4.2.1, 4.2.4: a provisioning record that exists but does not
+ * authenticate (one tampered record; the store itself is accepted) is not
+ * the absence of one: the lifecycle is unknown, and provisioning is
+ * refused, so the OEM keys cannot be replaced through it. */
+static void test_sfr421_unreadable_record_is_not_unprovisioned(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1];
+	struct oem o;
+	vg_oem_keys k1, k2;
+
+	oem_new(&o);
+	k1 = (vg_oem_keys){o.d1, o.d1_len, o.r1, o.r1_len};
+	k2 = (vg_oem_keys){o.d2, o.d2_len, o.r2, o.r2_len};
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k1, code), VG_OK);
+	vg_identity_close(&f->id);
+	vgt_stack_close(f->s);
+	assert_int_equal(vgt_sql(f->s->db_path,
+				 "UPDATE store_records SET blob = substr(blob, 1, 40) || "
+				 "X'FF' || substr(blob, 42) WHERE ns = 'sys' AND name = 'identity'",
+				 NULL, 0),
+			 SQLITE_DONE);
+	assert_int_equal(vgt_stack_open(f->s), VG_OK);
+	assert_int_equal(vg_secstore_state(f->s->st), VG_OK);
+	assert_int_equal(open_id(f), VG_OK);
+
+	assert_false(vg_identity_provisioned(f->id));
+	assert_int_equal(vg_identity_unknown(f->id), VG_ERR_INTEGRITY);
+	assert_string_equal(vg_identity_unknown_why(f->id),
+			    "the provisioning record cannot be read: integrity error");
+	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_UNKNOWN);
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k2, code), VG_ERR_INTEGRITY);
+	assert_string_equal(code, "");
+	assert_sysrec(f, VG_SYS_DEBUG_KEY, o.d1, o.d1_len);
+	assert_sysrec(f, VG_SYS_RELEASE_KEY, o.r1, o.r1_len);
+	oem_free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -733,6 +840,10 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sfr431_oem_keys_only_at_provisioning, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr421_refused_store_lifecycle_unknown, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr421_unreadable_record_is_not_unprovisioned,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

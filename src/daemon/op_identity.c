@@ -1,5 +1,6 @@
 /* op_identity.c - provisioning, identity and attestation (SFR 4.2.1-4.2.3).
  * See ops.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,15 @@
 #include "common/util.h"
 #include "crypto/pubkey.h"
 #include "daemon/ops.h"
+
+/* The reason of a refusal while this start cannot tell whether the device
+ * is provisioned (a refused store): never "not provisioned". */
+static const char *unknown_why(vg_req *r, const char *what)
+{
+	(void)snprintf(r->why_buf, sizeof r->why_buf, "the provisioning state is unknown (%s): %s",
+		       vg_identity_unknown_why(r->s->identity), what);
+	return r->why_buf;
+}
 
 /* Decodes the request; the rules (one time, the OEM keys only now, the
  * order of the writes) are the identity module's:
@@ -68,6 +78,8 @@ vg_rc vg_op_provision(vg_req *r)
 		r->why = "already provisioned: provisioning is a one-time factory operation";
 	else if (rc == VG_ERR_INVALID)
 		r->why = "oem, model and hw-rev must be printable ASCII, non-empty and short";
+	else if (rc != VG_OK && rc == vg_identity_unknown(r->s->identity))
+		r->why = unknown_why(r, "provisioning is refused");
 	if (rc == VG_OK)
 		vg_msgb_text(&r->out, VG_A_CODE, code);
 	vg_wipe(code, sizeof code);
@@ -87,9 +99,12 @@ vg_rc vg_op_identity(vg_req *r)
 
 	if (rc != VG_OK)
 		return rc;
-	vg_msgb_uint(&r->out, VG_A_PROVISIONED, p != NULL);
+	/* 2: unknown -- a refused store cannot say (never "not provisioned"). */
+	vg_msgb_uint(&r->out, VG_A_PROVISIONED, p ? 1 : vg_identity_unknown(id) != VG_OK ? 2 : 0);
 	vg_msgb_bytes(&r->out, VG_A_IMPL, c.implementation_id, sizeof c.implementation_id);
 	vg_msgb_uint(&r->out, VG_A_LIFECYCLE, c.lifecycle);
+	if (vg_identity_unknown(id) != VG_OK)
+		vg_msgb_text(&r->out, VG_A_LIFECYCLE_WHY, vg_identity_unknown_why(id));
 	vg_msgb_bytes(&r->out, VG_A_BOOT_SEED, c.boot_seed, c.boot_seed_len);
 	vg_msgb_text(&r->out, VG_A_ROT, vg_rot_name(r->s->rot));
 	if (p) {
@@ -158,6 +173,8 @@ vg_rc vg_op_attest(vg_req *r)
 		rc = vg_identity_attest(r->s->identity, r->peer->uid, nonce, nonce_len, &tok, &len);
 	if (rc == VG_ERR_STATE)
 		r->why = "the device is not provisioned: no attestation key";
+	else if (rc != VG_OK && rc == vg_identity_unknown(r->s->identity))
+		r->why = unknown_why(r, "no attestation token is issued");
 	if (rc == VG_OK)
 		vg_msgb_bytes(&r->out, VG_A_DATA, tok, len);
 	vg_free(tok, len);
@@ -193,6 +210,8 @@ vg_rc vg_op_identity_cert(vg_req *r)
 	}
 	if (rc == VG_ERR_STATE)
 		r->why = "the device is not provisioned";
+	else if (rc != VG_OK && rc == vg_identity_unknown(r->s->identity))
+		r->why = unknown_why(r, "the device identity cannot be read");
 	if (rc == VG_OK)
 		vg_msgb_text(&r->out, VG_A_PEM, pem);
 	free(pem);

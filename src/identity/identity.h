@@ -27,7 +27,9 @@
  *    extended into the root of trust (a TPM PCR) where it can;
  *  - security lifecycle: PSA_ROT_PROVISIONING (0x2000) before provisioning,
  *    SECURED (0x3000) after, NON_PSA_ROT_DEBUG (0x4000) while debug is
- *    unlocked;
+ *    unlocked, and UNKNOWN (0x0000) when this start cannot tell whether the
+ *    device was provisioned (see vg_identity_unknown()): never
+ *    "provisioning" for a device whose record cannot be read;
  *  - boot seed: HMAC(root-derived key, the kernel's boot_id), so it is the
  *    same for every token of one boot and unlinkable across devices;
  *  - client ID: the caller, -1 - uid (negative: a non-secure caller).
@@ -70,8 +72,9 @@ typedef struct vg_identity vg_identity;
  * skipped with a warning, an unreadable one is an error), extends each
  * measurement into the RoT, computes the boot seed and loads the
  * provisioning record if there is one. A store that refuses reads
- * (rollback, integrity) leaves the device unprovisioned as far as this
- * boot is concerned.
+ * (rollback, integrity), or a provisioning record that exists but cannot
+ * be read, is not an open error: the device is then neither provisioned
+ * nor unprovisioned as far as this start can tell (vg_identity_unknown()).
  */
 VG_NODISCARD vg_rc vg_identity_open(vg_identity **out, vg_secstore *store, vg_keystore *ks,
 				    vg_rot *rot, const char *const *paths, const char *const *names,
@@ -85,7 +88,24 @@ void vg_identity_close(vg_identity **id);
 VG_NODISCARD vg_rc vg_identity_set_components(vg_identity *id, const vg_psa_sw_component *c,
 					      size_t n);
 
+/* True once the provisioning record and its keys are loaded. False both
+ * before provisioning and when that cannot be told: see
+ * vg_identity_unknown(). */
 bool vg_identity_provisioned(const vg_identity *id);
+/*
+ * VG_OK when this start knows whether the device is provisioned. Otherwise
+ * why it cannot tell, fixed at open: the store's state (VG_ERR_ROLLBACK,
+ * VG_ERR_INTEGRITY) when the store is refused, or the error reading a
+ * provisioning record that exists (VG_ERR_INTEGRITY, ...). In that state
+ * the lifecycle is VG_PSA_LC_UNKNOWN, no token is issued, provisioning is
+ * refused, and every call that needs the provisioned identity returns
+ * this code instead of VG_ERR_STATE.
+ */
+vg_rc vg_identity_unknown(const vg_identity *id);
+/* The same for people: "secure storage refused: rollback detected",
+ * "the provisioning record cannot be read: integrity error"; "" when the
+ * state is known. Owned by id. */
+const char *vg_identity_unknown_why(const vg_identity *id);
 /* NULL before provisioning. */
 const vg_platform *vg_identity_platform(const vg_identity *id);
 uint32_t vg_identity_lifecycle(const vg_identity *id);
@@ -104,8 +124,9 @@ typedef struct vg_oem_keys {
 
 /*
  * Provisions the device (SFR 4.2.1, 4.2.2), once in its life:
- *  - VG_ERR_STATE if it already is (nothing written; its keys stay); the
- *    store's error when it is refused (rollback, integrity);
+ *  - VG_ERR_STATE if it already is (nothing written; its keys stay);
+ *    vg_identity_unknown()'s code if that cannot be told (nothing
+ *    written: a record that cannot be read is never overwritten);
  *  - VG_ERR_INVALID, nothing written, for empty, too long or non-printable
  *    platform strings, or a key that is not P-256 or Ed25519;
  *  - otherwise writes, in this order, each durable before the next: the
@@ -127,7 +148,7 @@ VG_NODISCARD vg_rc vg_identity_provision_device(vg_identity *id, const vg_platfo
  * The OEM debug key registered at provisioning (SFR 4.3.1), DER
  * SubjectPublicKeyInfo; *der is callee-allocated (vg_free). VG_ERR_STATE
  * before provisioning, VG_ERR_NOT_FOUND if the device was provisioned
- * without one.
+ * without one, vg_identity_unknown()'s code when that cannot be told.
  */
 VG_NODISCARD vg_rc vg_identity_debug_key(vg_identity *id, uint8_t **der, size_t *len);
 
@@ -137,7 +158,9 @@ VG_NODISCARD vg_rc vg_identity_claims(const vg_identity *id, vg_psa_claims *c);
 /*
  * A PSA attestation token (RFC 9783) for nonce (32, 48 or 64 bytes) with
  * client ID -1 - uid, signed by the attestation key. VG_ERR_STATE before
- * provisioning. *token is callee-allocated (vg_free).
+ * provisioning, vg_identity_unknown()'s code when that cannot be told (no
+ * token with a lifecycle that is not known). *token is callee-allocated
+ * (vg_free).
  */
 VG_NODISCARD vg_rc vg_identity_attest(vg_identity *id, uint32_t uid, const uint8_t *nonce,
 				      size_t nonce_len, uint8_t **token, size_t *len);
