@@ -66,7 +66,7 @@ static void setup(void)
 			abort();
 	}
 	if (vg_service_open(&svc, dir, &cfg, err, sizeof err) != VG_OK ||
-	    vg_identity_provision(svc->identity, &p, code) != VG_OK ||
+	    vg_identity_provision_device(svc->identity, &p, NULL, code) != VG_OK ||
 	    vg_adminsvc_setup(svc->admin, 0, code, (const uint8_t *)pw, sizeof pw - 1, tok, &wait_s,
 			      err, sizeof err) != VG_OK) {
 		(void)fprintf(stderr, "fuzz_admin: setup failed: %s\n", err);

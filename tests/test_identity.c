@@ -6,7 +6,14 @@
  * (attestation of genuineness): provisioning happens once and survives a
  * restart; tokens carry the claims RFC 9783 asks for and verify with the
  * device's attestation public key, bound to its instance ID; the setup
- * code is checked in constant time.
+ * code is checked in constant time. The OEM debug key (SFR 4.3.1) and
+ * release key (SFR 4.2.5) are written at provisioning only, before the
+ * provisioning record; a start that cannot read that record never calls
+ * the device unprovisioned.
+ *
+ * Link seam: this test is linked with -Wl,--wrap=vg_sysrec_put
+ * (tests/CMakeLists.txt), so that one chosen record write can fail as a
+ * power cut or a full disk would have it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +32,21 @@
 #include "attest/psa_token.h"
 #include "helpers.h"
 #include "identity/identity.h"
+#include "storage/sysrec.h"
+
+/* ---- the link seam: a sys record write that fails ---- */
+
+static int fail_rec = -1; /* the vg_sysrec whose put fails; -1: none */
+
+vg_rc __real_vg_sysrec_put(vg_secstore *st, vg_sysrec rec, const uint8_t *val, size_t len);
+vg_rc __wrap_vg_sysrec_put(vg_secstore *st, vg_sysrec rec, const uint8_t *val, size_t len);
+
+vg_rc __wrap_vg_sysrec_put(vg_secstore *st, vg_sysrec rec, const uint8_t *val, size_t len)
+{
+	if ((int)rec == fail_rec)
+		return VG_ERR_IO; /* nothing written, as after a power cut */
+	return __real_vg_sysrec_put(st, rec, val, len);
+}
 
 struct fx {
 	vgt_stack *s;
@@ -50,6 +72,7 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 
+	fail_rec = -1;
 	if (!f || !(f->s = vgt_stack_new()))
 		return -1;
 	vgt_path(f->comp_a, f->s->dir, "bl.bin");
@@ -85,7 +108,7 @@ static const vg_platform acme = {.oem = "Acme",
 
 static void provision_ok(struct fx *f, char code[VG_SETUP_CODE_LEN + 1])
 {
-	assert_int_equal(vg_identity_provision(f->id, &acme, code), VG_OK);
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, NULL, code), VG_OK);
 }
 
 static void nonce_of(uint8_t n[64], uint8_t seed)
@@ -124,6 +147,8 @@ static void test_sfr423_unprovisioned_refuses_tokens(void **state)
 
 	nonce_of(n, 1);
 	assert_false(vg_identity_provisioned(f->id));
+	assert_int_equal(vg_identity_unknown(f->id), VG_OK);
+	assert_string_equal(vg_identity_unknown_why(f->id), "");
 	assert_null(vg_identity_platform(f->id));
 	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_PSA_ROT_PROVISIONING);
 	assert_int_equal(vg_identity_attest(f->id, 1000, n, 32, &tok, &len), VG_ERR_STATE);
@@ -154,12 +179,12 @@ static void test_sfr421_provision_once_and_persist(void **state)
 	assert_int_equal(vg_identity_claims(f->id, &c1), VG_OK);
 	assert_int_equal(c1.instance_id[0], 0x01);
 
-	assert_int_equal(vg_identity_provision(f->id, &acme, code2), VG_ERR_STATE);
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, NULL, code2), VG_ERR_STATE);
 	assert_string_equal(code2, "");
 	reopen(f);
 	assert_true(vg_identity_provisioned(f->id));
 	assert_string_equal(vg_identity_platform(f->id)->model, "Echo One");
-	assert_int_equal(vg_identity_provision(f->id, &acme, code2), VG_ERR_STATE);
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, NULL, code2), VG_ERR_STATE);
 	assert_int_equal(vg_identity_claims(f->id, &c2), VG_OK);
 	assert_memory_equal(c1.instance_id, c2.instance_id, sizeof c1.instance_id);
 	assert_memory_equal(c1.implementation_id, c2.implementation_id,
@@ -281,7 +306,7 @@ static void test_sfr421_implementation_id_per_product(void **state)
 	g.s = vgt_stack_new();
 	assert_non_null(g.s);
 	assert_int_equal(vg_identity_open(&g.id, g.s->st, g.s->ks, g.s->rot, NULL, NULL, 0), VG_OK);
-	assert_int_equal(vg_identity_provision(g.id, &acme, code), VG_OK);
+	assert_int_equal(vg_identity_provision_device(g.id, &acme, NULL, code), VG_OK);
 	assert_int_equal(vg_identity_claims(g.id, &before), VG_OK);
 	assert_memory_equal(before.implementation_id, after.implementation_id, 32);
 	assert_memory_not_equal(before.instance_id, after.instance_id, 33);
@@ -299,7 +324,7 @@ static void test_sfr421_implementation_id_per_product(void **state)
 	assert_non_null(g.s);
 	assert_int_equal(vg_identity_open(&g.id, g.s->st, g.s->ks, g.s->rot, NULL, NULL, 0), VG_OK);
 	(void)snprintf(other.hw_rev, sizeof other.hw_rev, "C1");
-	assert_int_equal(vg_identity_provision(g.id, &other, code), VG_OK);
+	assert_int_equal(vg_identity_provision_device(g.id, &other, NULL, code), VG_OK);
 	assert_int_equal(vg_identity_claims(g.id, &before), VG_OK);
 	assert_memory_not_equal(before.implementation_id, after.implementation_id, 32);
 	vg_identity_close(&g.id);
@@ -314,16 +339,16 @@ static void test_sfr421_provision_rejects_bad_strings(void **state)
 	vg_platform p = acme;
 
 	p.oem[0] = '\0';
-	assert_int_equal(vg_identity_provision(f->id, &p, code), VG_ERR_INVALID);
+	assert_int_equal(vg_identity_provision_device(f->id, &p, NULL, code), VG_ERR_INVALID);
 	p = acme;
 	p.model[2] = '\n';
-	assert_int_equal(vg_identity_provision(f->id, &p, code), VG_ERR_INVALID);
+	assert_int_equal(vg_identity_provision_device(f->id, &p, NULL, code), VG_ERR_INVALID);
 	p = acme;
 	memset(p.hw_rev, 'x', sizeof p.hw_rev); /* no terminator */
-	assert_int_equal(vg_identity_provision(f->id, &p, code), VG_ERR_INVALID);
+	assert_int_equal(vg_identity_provision_device(f->id, &p, NULL, code), VG_ERR_INVALID);
 	p = acme;
 	p.verification_service[0] = '\x7f';
-	assert_int_equal(vg_identity_provision(f->id, &p, code), VG_ERR_INVALID);
+	assert_int_equal(vg_identity_provision_device(f->id, &p, NULL, code), VG_ERR_INVALID);
 	assert_false(vg_identity_provisioned(f->id));
 	provision_ok(f, code);
 }
@@ -476,6 +501,318 @@ static void test_sfr431_debug_shows_in_lifecycle(void **state)
 	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_SECURED);
 }
 
+/* ---- the OEM keys and the order of the provisioning writes ---- */
+
+/* A fresh public key, DER SubjectPublicKeyInfo (OPENSSL_free). */
+static uint8_t *new_pub(bool ed25519, size_t *len)
+{
+	EVP_PKEY *k = ed25519 ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")
+			      : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	unsigned char *der = NULL;
+	int n;
+
+	assert_non_null(k);
+	n = i2d_PUBKEY(k, &der);
+	assert_true(n > 0);
+	EVP_PKEY_free(k);
+	*len = (size_t)n;
+	return der;
+}
+
+struct oem {
+	uint8_t *d1, *d2, *r1, *r2;
+	size_t d1_len, d2_len, r1_len, r2_len;
+};
+
+static void oem_new(struct oem *o)
+{
+	o->d1 = new_pub(false, &o->d1_len);
+	o->d2 = new_pub(true, &o->d2_len);
+	o->r1 = new_pub(false, &o->r1_len);
+	o->r2 = new_pub(true, &o->r2_len);
+}
+
+static void oem_free(struct oem *o)
+{
+	OPENSSL_free(o->d1);
+	OPENSSL_free(o->d2);
+	OPENSSL_free(o->r1);
+	OPENSSL_free(o->r2);
+}
+
+/* The sys record rec holds exactly want (want NULL: there is none). */
+static void assert_sysrec(struct fx *f, vg_sysrec rec, const uint8_t *want, size_t want_len)
+{
+	uint8_t *got = NULL;
+	size_t len = 0;
+	vg_rc rc = vg_sysrec_get(f->s->st, rec, &got, &len);
+
+	if (!want) {
+		assert_int_equal(rc, VG_ERR_NOT_FOUND);
+		return;
+	}
+	assert_int_equal(rc, VG_OK);
+	assert_int_equal(len, want_len);
+	assert_memory_equal(got, want, len);
+	vg_free(got, len);
+}
+
+/* The debug key as the identity module hands it to debug unlock. */
+static void assert_debug_key(struct fx *f, const uint8_t *want, size_t want_len)
+{
+	uint8_t *got = NULL;
+	size_t len = 0;
+
+	assert_int_equal(vg_identity_debug_key(f->id, &got, &len), want ? VG_OK : VG_ERR_NOT_FOUND);
+	if (want) {
+		assert_int_equal(len, want_len);
+		assert_memory_equal(got, want, len);
+	}
+	vg_free(got, len);
+}
+
+/* SFR 4.2.1, 4.2.5, 4.3.1: provisioning registers the OEM debug and
+ * release keys, once: a second provisioning is refused with VG_ERR_STATE,
+ * also after a restart, and leaves the keys as they were. */
+static void test_sfr421_provision_once_keys_first(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1];
+	struct oem o;
+	vg_oem_keys k1, k2;
+
+	oem_new(&o);
+	k1 = (vg_oem_keys){o.d1, o.d1_len, o.r1, o.r1_len};
+	k2 = (vg_oem_keys){o.d2, o.d2_len, o.r2, o.r2_len};
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k1, code), VG_OK);
+	assert_int_equal(strlen(code), VG_SETUP_CODE_LEN);
+	assert_true(vg_identity_provisioned(f->id));
+	assert_sysrec(f, VG_SYS_DEBUG_KEY, o.d1, o.d1_len);
+	assert_sysrec(f, VG_SYS_RELEASE_KEY, o.r1, o.r1_len);
+	assert_debug_key(f, o.d1, o.d1_len);
+
+	/* Again, with other keys: refused, nothing changed. */
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k2, code), VG_ERR_STATE);
+	assert_string_equal(code, "");
+	assert_sysrec(f, VG_SYS_DEBUG_KEY, o.d1, o.d1_len);
+	assert_sysrec(f, VG_SYS_RELEASE_KEY, o.r1, o.r1_len);
+	/* Without keys: refused too, and the keys are not deleted. */
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, NULL, code), VG_ERR_STATE);
+	assert_sysrec(f, VG_SYS_DEBUG_KEY, o.d1, o.d1_len);
+	assert_sysrec(f, VG_SYS_RELEASE_KEY, o.r1, o.r1_len);
+	/* After a restart: the same. */
+	reopen(f);
+	assert_true(vg_identity_provisioned(f->id));
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k2, code), VG_ERR_STATE);
+	assert_sysrec(f, VG_SYS_DEBUG_KEY, o.d1, o.d1_len);
+	assert_sysrec(f, VG_SYS_RELEASE_KEY, o.r1, o.r1_len);
+	assert_debug_key(f, o.d1, o.d1_len);
+	oem_free(&o);
+}
+
+/* SFR 4.2.1, 4.2.5, 4.3.1: the keys are written before the provisioning
+ * record, which comes last; a run that fails at any write leaves the device
+ * unprovisioned (lifecycle "provisioning", not unknown), and the next run
+ * is done whole with its own keys: a key the earlier run left and this
+ * run does not give is gone. */
+static void test_sfr421_interrupted_provisioning_redone_whole(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1];
+	struct oem o;
+	vg_oem_keys k1, k2;
+
+	oem_new(&o);
+	k1 = (vg_oem_keys){o.d1, o.d1_len, o.r1, o.r1_len};
+	k2 = (vg_oem_keys){.debug_key = o.d2, .debug_key_len = o.d2_len};
+
+	/* Cut at the first key: no provisioning record yet. */
+	fail_rec = VG_SYS_DEBUG_KEY;
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k1, code), VG_ERR_IO);
+	assert_string_equal(code, "");
+	assert_false(vg_identity_provisioned(f->id));
+	assert_sysrec(f, VG_SYS_IDENTITY, NULL, 0);
+
+	/* Cut at the provisioning record: both keys are already there. */
+	fail_rec = VG_SYS_IDENTITY;
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k1, code), VG_ERR_IO);
+	assert_string_equal(code, "");
+	assert_false(vg_identity_provisioned(f->id));
+	assert_sysrec(f, VG_SYS_DEBUG_KEY, o.d1, o.d1_len);
+	assert_sysrec(f, VG_SYS_RELEASE_KEY, o.r1, o.r1_len);
+	assert_sysrec(f, VG_SYS_IDENTITY, NULL, 0);
+	assert_int_equal(vg_identity_debug_key(f->id, &(uint8_t *){NULL}, &(size_t){0}),
+			 VG_ERR_STATE);
+
+	/* The power comes back: an unprovisioned device, as far as anyone
+	 * can tell (the store is fine, there is no record). */
+	fail_rec = -1;
+	reopen(f);
+	assert_false(vg_identity_provisioned(f->id));
+	assert_int_equal(vg_identity_unknown(f->id), VG_OK);
+	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_PSA_ROT_PROVISIONING);
+
+	/* Redone whole, with another debug key and no release key. */
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k2, code), VG_OK);
+	assert_true(vg_identity_provisioned(f->id));
+	assert_sysrec(f, VG_SYS_DEBUG_KEY, o.d2, o.d2_len);
+	assert_sysrec(f, VG_SYS_RELEASE_KEY, NULL, 0);
+	reopen(f);
+	assert_true(vg_identity_provisioned(f->id));
+	assert_debug_key(f, o.d2, o.d2_len);
+	assert_int_equal(vg_identity_check_setup_code(f->id, code), VG_OK);
+	oem_free(&o);
+}
+
+/* SFR 4.3.1, 4.2.5: the debug and release keys are stored at provisioning
+ * and at no other time: not before it (a bad key or bad platform strings
+ * write nothing, not even the other, good key), not after it. */
+static void test_sfr431_oem_keys_only_at_provisioning(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1];
+	static const uint8_t junk[] = "not a public key";
+	struct oem o;
+	vg_oem_keys k;
+	vg_platform bad = acme;
+	uint8_t *der = (uint8_t *)f;
+	size_t len = 1;
+
+	oem_new(&o);
+	assert_int_equal(vg_identity_debug_key(f->id, &der, &len), VG_ERR_STATE);
+	assert_null(der);
+	assert_int_equal(len, 0);
+	/* A good debug key with a bad release key: nothing written. */
+	k = (vg_oem_keys){o.d1, o.d1_len, junk, sizeof junk};
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k, code), VG_ERR_INVALID);
+	assert_sysrec(f, VG_SYS_DEBUG_KEY, NULL, 0);
+	assert_sysrec(f, VG_SYS_RELEASE_KEY, NULL, 0);
+	/* A bad debug key: nothing written. */
+	k = (vg_oem_keys){junk, sizeof junk, o.r1, o.r1_len};
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k, code), VG_ERR_INVALID);
+	assert_sysrec(f, VG_SYS_DEBUG_KEY, NULL, 0);
+	assert_sysrec(f, VG_SYS_RELEASE_KEY, NULL, 0);
+	/* Good keys, bad platform strings: nothing written. */
+	k = (vg_oem_keys){o.d1, o.d1_len, o.r1, o.r1_len};
+	bad.model[0] = '\0';
+	assert_int_equal(vg_identity_provision_device(f->id, &bad, &k, code), VG_ERR_INVALID);
+	assert_sysrec(f, VG_SYS_DEBUG_KEY, NULL, 0);
+	assert_sysrec(f, VG_SYS_RELEASE_KEY, NULL, 0);
+	assert_false(vg_identity_provisioned(f->id));
+
+	/* Provisioned without keys: none, and none can be added later. */
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, NULL, code), VG_OK);
+	assert_debug_key(f, NULL, 0);
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k, code), VG_ERR_STATE);
+	assert_sysrec(f, VG_SYS_DEBUG_KEY, NULL, 0);
+	assert_sysrec(f, VG_SYS_RELEASE_KEY, NULL, 0);
+	reopen(f);
+	assert_debug_key(f, NULL, 0);
+	oem_free(&o);
+}
+
+/* SFR 4.2.1, 4.2.3 (issue 11): a provisioned device whose store is
+ * rolled back cannot read its provisioning record: it is not called
+ * unprovisioned. The lifecycle is unknown (0x0000) with the reason, no
+ * token is issued, provisioning is refused; the store accepted back (the
+ * factory reset's way out), the device is provisioned as before. */
+static void test_sfr421_refused_store_lifecycle_unknown(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1];
+	uint8_t n[32] = {1}, *tok = (uint8_t *)f, *der = NULL;
+	size_t len = 1, der_len = 0;
+	uint64_t dropped = 0;
+	struct oem o;
+	vg_oem_keys k;
+	vg_psa_claims c;
+
+	oem_new(&o);
+	k = (vg_oem_keys){o.d1, o.d1_len, o.r1, o.r1_len};
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k, code), VG_OK);
+	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_SECURED); /* control */
+
+	/* The state dir of now is saved, the device goes on, the copy is put
+	 * back: a rollback. */
+	vg_identity_close(&f->id);
+	vgt_stack_close(f->s);
+	assert_int_equal(vgt_db_save(f->s->dir, "old"), 0);
+	assert_int_equal(vgt_stack_open(f->s), VG_OK);
+	assert_int_equal(vg_secstore_put(f->s->st, "u/1000", "later", (const uint8_t *)"x", 1),
+			 VG_OK);
+	vgt_stack_close(f->s);
+	assert_int_equal(vgt_db_restore(f->s->dir, "old", false), 0);
+	assert_int_equal(vgt_stack_open(f->s), VG_OK);
+	assert_int_equal(vg_secstore_state(f->s->st), VG_ERR_ROLLBACK);
+	assert_int_equal(open_id(f), VG_OK);
+
+	assert_false(vg_identity_provisioned(f->id));
+	assert_null(vg_identity_platform(f->id));
+	assert_int_equal(vg_identity_unknown(f->id), VG_ERR_ROLLBACK);
+	assert_string_equal(vg_identity_unknown_why(f->id),
+			    "secure storage refused: rollback detected");
+	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_UNKNOWN);
+	assert_int_equal(vg_identity_claims(f->id, &c), VG_OK);
+	assert_int_equal(c.lifecycle, VG_PSA_LC_UNKNOWN);
+	/* Fail closed, with the store's reason rather than "not provisioned". */
+	assert_int_equal(vg_identity_attest(f->id, 1000, n, 32, &tok, &len), VG_ERR_ROLLBACK);
+	assert_null(tok);
+	assert_int_equal(len, 0);
+	assert_int_equal(vg_identity_public(f->id, true, &der, &der_len), VG_ERR_ROLLBACK);
+	assert_int_equal(vg_identity_debug_key(f->id, &der, &der_len), VG_ERR_ROLLBACK);
+	assert_int_equal(vg_identity_check_setup_code(f->id, code), VG_ERR_ROLLBACK);
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, NULL, code), VG_ERR_ROLLBACK);
+	assert_string_equal(code, "");
+
+	/* The way out: the store accepted as the device's (factory reset). */
+	assert_int_equal(vg_secstore_accept(f->s->st, &dropped), VG_OK);
+	vg_identity_close(&f->id);
+	assert_int_equal(open_id(f), VG_OK);
+	assert_int_equal(vg_identity_unknown(f->id), VG_OK);
+	assert_true(vg_identity_provisioned(f->id));
+	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_SECURED);
+	assert_debug_key(f, o.d1, o.d1_len);
+	oem_free(&o);
+}
+
+/* SFR 4.2.1, 4.2.4: a provisioning record that exists but does not
+ * authenticate (one tampered record; the store itself is accepted) is not
+ * the absence of one: the lifecycle is unknown, and provisioning is
+ * refused, so the OEM keys cannot be replaced through it. */
+static void test_sfr421_unreadable_record_is_not_unprovisioned(void **state)
+{
+	struct fx *f = *state;
+	char code[VG_SETUP_CODE_LEN + 1];
+	struct oem o;
+	vg_oem_keys k1, k2;
+
+	oem_new(&o);
+	k1 = (vg_oem_keys){o.d1, o.d1_len, o.r1, o.r1_len};
+	k2 = (vg_oem_keys){o.d2, o.d2_len, o.r2, o.r2_len};
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k1, code), VG_OK);
+	vg_identity_close(&f->id);
+	vgt_stack_close(f->s);
+	assert_int_equal(vgt_sql(f->s->db_path,
+				 "UPDATE store_records SET blob = substr(blob, 1, 40) || "
+				 "X'FF' || substr(blob, 42) WHERE ns = 'sys' AND name = 'identity'",
+				 NULL, 0),
+			 SQLITE_DONE);
+	assert_int_equal(vgt_stack_open(f->s), VG_OK);
+	assert_int_equal(vg_secstore_state(f->s->st), VG_OK);
+	assert_int_equal(open_id(f), VG_OK);
+
+	assert_false(vg_identity_provisioned(f->id));
+	assert_int_equal(vg_identity_unknown(f->id), VG_ERR_INTEGRITY);
+	assert_string_equal(vg_identity_unknown_why(f->id),
+			    "the provisioning record cannot be read: integrity error");
+	assert_int_equal(vg_identity_lifecycle(f->id), VG_PSA_LC_UNKNOWN);
+	assert_int_equal(vg_identity_provision_device(f->id, &acme, &k2, code), VG_ERR_INTEGRITY);
+	assert_string_equal(code, "");
+	assert_sysrec(f, VG_SYS_DEBUG_KEY, o.d1, o.d1_len);
+	assert_sysrec(f, VG_SYS_RELEASE_KEY, o.r1, o.r1_len);
+	oem_free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +835,15 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_avs12_setup_code_check, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sfr422_csr_and_certificate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sfr431_debug_shows_in_lifecycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr421_provision_once_keys_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr421_interrupted_provisioning_redone_whole,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr431_oem_keys_only_at_provisioning, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr421_refused_store_lifecycle_unknown, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sfr421_unreadable_record_is_not_unprovisioned,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

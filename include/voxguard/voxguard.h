@@ -143,6 +143,10 @@ typedef struct vg_status {
 	 * drop summary of every export), and events folded into
 	 * audit.suppressed records by the per-uid rate limit. */
 	uint64_t audit_bytes, audit_capacity, audit_dropped, audit_suppressed;
+	/* Set only when lifecycle is 0 (unknown): why this start cannot tell
+	 * whether the device was provisioned, e.g. "secure storage refused:
+	 * rollback detected" (never reported as "not provisioned"). */
+	char *lifecycle_why;
 } vg_status;
 VG_EXPORT VG_NODISCARD vg_rc vg_status_get(vg_client *c, vg_status *out);
 VG_EXPORT void vg_status_free(vg_status *st);
@@ -287,7 +291,9 @@ typedef struct vg_component {
 #define VG_MAX_COMPONENTS 16u
 
 typedef struct vg_device_identity {
-	int provisioned;
+	int provisioned; /* 1 provisioned, 0 not; -1 unknown: the service cannot
+			    read whether it is (a refused store), see
+			    lifecycle_why, and no identity fields are set */
 	char oem[64];
 	char model[64];
 	char hw_rev[32];
@@ -301,6 +307,9 @@ typedef struct vg_device_identity {
 	char attestation_key_pem[512]; /* "" before provisioning */
 	vg_component components[VG_MAX_COMPONENTS];
 	size_t n_components;
+	/* provisioned == -1 (lifecycle 0, unknown): why, e.g. "secure storage
+	 * refused: rollback detected"; "" otherwise. */
+	char lifecycle_why[128];
 } vg_device_identity;
 
 /* ------------------------------------------------------------------ */

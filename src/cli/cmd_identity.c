@@ -133,7 +133,7 @@ static int identity_json(const vg_device_identity *id)
 
 	if (!o || !arr)
 		return cli_fail("out of memory");
-	if (id->provisioned) {
+	if (id->provisioned > 0) {
 		hex(id->instance_id, sizeof id->instance_id, buf);
 		json_object_set_new(o, "instance_id", json_string(buf));
 	} else {
@@ -144,8 +144,12 @@ static int identity_json(const vg_device_identity *id)
 	json_object_set_new(o, "lifecycle", json_integer(id->lifecycle));
 	json_object_set_new(o, "lifecycle_state",
 			    json_string(vg_psa_lifecycle_name(id->lifecycle)));
-	json_object_set_new(o, "provisioned", json_boolean(id->provisioned));
-	if (id->provisioned) {
+	/* Unknown (a refused store) is null with the reason, never false. */
+	json_object_set_new(o, "provisioned",
+			    id->provisioned < 0 ? json_null() : json_boolean(id->provisioned));
+	if (id->provisioned < 0)
+		json_object_set_new(o, "lifecycle_why", json_string(id->lifecycle_why));
+	if (id->provisioned > 0) {
 		json_object_set_new(o, "oem", json_string(id->oem));
 		json_object_set_new(o, "model", json_string(id->model));
 		json_object_set_new(o, "hw_rev", json_string(id->hw_rev));
@@ -186,19 +190,26 @@ static void identity_text(const vg_device_identity *id)
 {
 	char buf[2 * 64 + 1];
 
-	if (id->provisioned) {
+	if (id->provisioned > 0) {
 		hex(id->instance_id, sizeof id->instance_id, buf);
 		(void)printf("instance id:        %s\n", buf);
 		(void)printf("device:             %s %s, hardware revision %s\n", id->oem,
 			     id->model, id->hw_rev);
+	} else if (id->provisioned < 0) {
+		(void)printf("instance id:        (unknown: %s; see docs/FIELD.md)\n",
+			     id->lifecycle_why);
 	} else {
 		(void)printf("instance id:        (not provisioned: run `voxguard provision` at "
 			     "the factory)\n");
 	}
 	hex(id->implementation_id, sizeof id->implementation_id, buf);
 	(void)printf("implementation id:  %s\n", buf);
-	(void)printf("lifecycle:          %s (0x%04x)\n", vg_psa_lifecycle_name(id->lifecycle),
-		     id->lifecycle);
+	if (id->provisioned < 0)
+		(void)printf("lifecycle:          unknown (%s) (0x%04x)\n", id->lifecycle_why,
+			     id->lifecycle);
+	else
+		(void)printf("lifecycle:          %s (0x%04x)\n",
+			     vg_psa_lifecycle_name(id->lifecycle), id->lifecycle);
 	(void)printf("root of trust:      %s\n", id->rot_backend);
 	if (id->verification_service[0])
 		(void)printf("verification:       %s\n", id->verification_service);
@@ -247,7 +258,11 @@ int cmd_identity(struct cli *cli, int argc, char **argv)
 		if (rc != VG_OK) {
 			e = cli_fail_rc(c, "identity", rc);
 		} else if (cli_flag(&o, spec, "public-key")) {
-			if (!id.provisioned)
+			if (id.provisioned < 0)
+				e = cli_fail("identity: the provisioning state is unknown (%s): no "
+					     "attestation key can be read",
+					     id.lifecycle_why);
+			else if (!id.provisioned)
 				e = cli_fail("identity: the device is not provisioned: no "
 					     "attestation key yet");
 			else

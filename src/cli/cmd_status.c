@@ -87,11 +87,17 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		(void)printf("; %llu repeated events summarised (audit.suppressed)",
 			     (unsigned long long)st.audit_suppressed);
 	(void)printf("\n");
-	(void)printf("lifecycle:      %s\n", st.lifecycle == 0x2000
-						 ? "provisioning (not provisioned)"
-					     : st.lifecycle == 0x3000 ? "secured"
-					     : st.lifecycle == 0x4000 ? "non-PSA-RoT debug"
-								      : "other");
+	if (st.lifecycle == 0x0000)
+		/* The service cannot tell (a refused store): say so and why,
+		 * never "not provisioned". */
+		(void)printf("lifecycle:      unknown (%s)\n",
+			     st.lifecycle_why ? st.lifecycle_why : "the service cannot tell");
+	else
+		(void)printf("lifecycle:      %s\n", st.lifecycle == 0x2000
+							 ? "provisioning (not provisioned)"
+						     : st.lifecycle == 0x3000 ? "secured"
+						     : st.lifecycle == 0x4000 ? "non-PSA-RoT debug"
+									      : "other");
 	(void)printf("admin:          %s\n",
 		     st.admin_configured < 0
 			 ? "unknown: the sealed store is refused, so no admin credential can be "

@@ -479,6 +479,7 @@ VG_EXPORT vg_rc vg_status_get(vg_client *c, vg_status *out)
 		out->debug_unlocked = v != 0;
 	if (vg_msg_uint(&r, VG_A_LIFECYCLE, &v) == VG_OK && v <= UINT32_MAX)
 		out->lifecycle = (uint32_t)v;
+	out->lifecycle_why = take_text(&r, VG_A_LIFECYCLE_WHY, 128);
 	out->platform_state = take_text(&r, VG_A_PLATFORM, 16);
 	out->platform_why = take_text(&r, VG_A_PLATFORM_WHY, 320);
 	out->platform_version = take_text(&r, VG_A_PLATFORM_VERSION, 64);
@@ -502,6 +503,7 @@ VG_EXPORT void vg_status_free(vg_status *st)
 	free(st->platform_state);
 	free(st->platform_why);
 	free(st->platform_version);
+	free(st->lifecycle_why);
 	memset(st, 0, sizeof *st);
 }
 
@@ -979,8 +981,13 @@ VG_EXPORT vg_rc vg_device_identity_get(vg_client *c, vg_device_identity *out)
 	    vg_msg_text(&r, VG_A_ROT, out->rot_backend, sizeof out->rot_backend) != VG_OK)
 		rc = VG_ERR_PROTOCOL;
 	out->lifecycle = (uint32_t)lc;
-	out->provisioned = v != 0;
-	if (rc == VG_OK && out->provisioned &&
+	/* 2: the service cannot tell (a refused store), and says why. */
+	out->provisioned = v == 2 ? -1 : v != 0;
+	if (rc == VG_OK && out->provisioned < 0 &&
+	    vg_msg_text(&r, VG_A_LIFECYCLE_WHY, out->lifecycle_why, sizeof out->lifecycle_why) !=
+		VG_OK)
+		rc = VG_ERR_PROTOCOL;
+	if (rc == VG_OK && out->provisioned > 0 &&
 	    (copy_bytes(&r, VG_A_INSTANCE, out->instance_id, sizeof out->instance_id, NULL, true) !=
 		 VG_OK ||
 	     vg_msg_text(&r, VG_A_OEM, out->oem, sizeof out->oem) != VG_OK ||

@@ -43,7 +43,13 @@ static void why_of(vg_req *r, vg_rc rc)
 {
 	if (rc == VG_ERR_POLICY && r->op != VG_OP_ADMIN_LOGIN)
 		r->why = r->why_buf;
-	else if (rc == VG_ERR_STATE && r->op == VG_OP_ADMIN_SETUP)
+	else if (rc == VG_ERR_STATE && r->op == VG_OP_ADMIN_SETUP &&
+		 vg_identity_unknown(r->s->identity) != VG_OK) {
+		(void)snprintf(r->why_buf, sizeof r->why_buf,
+			       "the provisioning state is unknown (%s): no setup code can be read",
+			       vg_identity_unknown_why(r->s->identity));
+		r->why = r->why_buf;
+	} else if (rc == VG_ERR_STATE && r->op == VG_OP_ADMIN_SETUP)
 		r->why = vg_identity_provisioned(r->s->identity)
 			     ? "an admin is already set up: the setup code is spent"
 			     : "the device is not provisioned: no setup code yet";

@@ -1,6 +1,8 @@
 /* op_device.c - the device's lifecycle: factory reset, secure debugging,
  * secure initialization and update (SFR 4.2.12, 4.3.1, 4.2.5, 4.2.6).
  * See ops.h. */
+#include <stdio.h>
+
 #include "common/util.h"
 #include "daemon/ops.h"
 #include "daemon/update.h"
@@ -25,17 +27,24 @@ vg_rc vg_op_debug(vg_req *r)
 		vg_service_set_debug(s, false);
 		return VG_OK;
 	}
-	if (!vg_identity_provisioned(s->identity)) {
+	rc = vg_identity_debug_key(s->identity, &key, &key_len);
+	if (rc == VG_ERR_STATE) {
 		r->why = "the device is not provisioned: no debug key";
 		return VG_ERR_STATE;
 	}
-	rc = vg_sysrec_get(s->store, VG_SYS_DEBUG_KEY, &key, &key_len);
 	if (rc == VG_ERR_NOT_FOUND) {
 		r->why = "no OEM debug key was registered at provisioning: debug stays locked";
 		return VG_ERR_STATE;
 	}
-	if (rc != VG_OK)
+	if (rc != VG_OK) {
+		if (rc == vg_identity_unknown(s->identity)) {
+			(void)snprintf(r->why_buf, sizeof r->why_buf,
+				       "the provisioning state is unknown (%s): no debug key",
+				       vg_identity_unknown_why(s->identity));
+			r->why = r->why_buf;
+		}
 		return rc;
+	}
 	rc = vg_identity_claims(s->identity, &c);
 	if (rc == VG_OK && r->op == VG_OP_DEBUG_CHALLENGE) {
 		rc = vg_debug_challenge(&s->debug, vg_mono_ms(), nonce);

@@ -1,5 +1,6 @@
 /* op_identity.c - provisioning, identity and attestation (SFR 4.2.1-4.2.3).
  * See ops.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,9 +10,22 @@
 #include "crypto/pubkey.h"
 #include "daemon/ops.h"
 
+/* The reason of a refusal while this start cannot tell whether the device
+ * is provisioned (a refused store): never "not provisioned". */
+static const char *unknown_why(vg_req *r, const char *what)
+{
+	(void)snprintf(r->why_buf, sizeof r->why_buf, "the provisioning state is unknown (%s): %s",
+		       vg_identity_unknown_why(r->s->identity), what);
+	return r->why_buf;
+}
+
+/* Decodes the request; the rules (one time, the OEM keys only now, the
+ * order of the writes) are the identity module's:
+ * vg_identity_provision_device(). */
 vg_rc vg_op_provision(vg_req *r)
 {
 	vg_platform p;
+	vg_oem_keys keys = {0};
 	char code[VG_SETUP_CODE_LEN + 1];
 	const uint8_t *dk = NULL, *rk = NULL;
 	uint8_t *dk_der = NULL, *rk_der = NULL;
@@ -29,7 +43,8 @@ vg_rc vg_op_provision(vg_req *r)
 				 false);
 	if (rc != VG_OK)
 		return rc;
-	/* An OEM debug key may be registered now, and only now (SFR 4.3.1). */
+	/* The OEM debug key (SFR 4.3.1) and release key (SFR 4.2.5), each
+	 * optional, parsed here so that the error says which one is bad. */
 	rc = vg_msg_bytes(&r->msg, VG_A_DATA, &dk, &dk_len);
 	if (rc == VG_OK) {
 		rc = vg_pubkey_parse(dk, dk_len, &dk_der, &dk_der_len);
@@ -40,8 +55,6 @@ vg_rc vg_op_provision(vg_req *r)
 	} else if (rc != VG_ERR_NOT_FOUND) {
 		return rc;
 	}
-	/* The OEM release key, now and only now (SFR 4.2.5): it decides which
-	 * platform manifests this device accepts from its next start on. */
 	rc = vg_msg_bytes(&r->msg, VG_A_RELEASE_KEY, &rk, &rk_len);
 	if (rc == VG_OK) {
 		rc = vg_pubkey_parse(rk, rk_len, &rk_der, &rk_der_len);
@@ -54,22 +67,19 @@ vg_rc vg_op_provision(vg_req *r)
 		OPENSSL_free(dk_der);
 		return rc;
 	}
-	/* The keys are written before the provisioning record, which comes
-	 * last: an interrupted run is redone whole; a provisioned device
-	 * keeps its keys. */
-	rc = vg_identity_provisioned(r->s->identity) ? VG_ERR_STATE : VG_OK;
-	if (rc == VG_OK && dk_der)
-		rc = vg_sysrec_put(r->s->store, VG_SYS_DEBUG_KEY, dk_der, dk_der_len);
-	if (rc == VG_OK && rk_der)
-		rc = vg_sysrec_put(r->s->store, VG_SYS_RELEASE_KEY, rk_der, rk_der_len);
-	if (rc == VG_OK)
-		rc = vg_identity_provision(r->s->identity, &p, code);
+	keys.debug_key = dk_der;
+	keys.debug_key_len = dk_der_len;
+	keys.release_key = rk_der;
+	keys.release_key_len = rk_der_len;
+	rc = vg_identity_provision_device(r->s->identity, &p, &keys, code);
 	OPENSSL_free(dk_der);
 	OPENSSL_free(rk_der);
 	if (rc == VG_ERR_STATE)
 		r->why = "already provisioned: provisioning is a one-time factory operation";
 	else if (rc == VG_ERR_INVALID)
 		r->why = "oem, model and hw-rev must be printable ASCII, non-empty and short";
+	else if (rc != VG_OK && rc == vg_identity_unknown(r->s->identity))
+		r->why = unknown_why(r, "provisioning is refused");
 	if (rc == VG_OK)
 		vg_msgb_text(&r->out, VG_A_CODE, code);
 	vg_wipe(code, sizeof code);
@@ -89,9 +99,12 @@ vg_rc vg_op_identity(vg_req *r)
 
 	if (rc != VG_OK)
 		return rc;
-	vg_msgb_uint(&r->out, VG_A_PROVISIONED, p != NULL);
+	/* 2: unknown -- a refused store cannot say (never "not provisioned"). */
+	vg_msgb_uint(&r->out, VG_A_PROVISIONED, p ? 1 : vg_identity_unknown(id) != VG_OK ? 2 : 0);
 	vg_msgb_bytes(&r->out, VG_A_IMPL, c.implementation_id, sizeof c.implementation_id);
 	vg_msgb_uint(&r->out, VG_A_LIFECYCLE, c.lifecycle);
+	if (vg_identity_unknown(id) != VG_OK)
+		vg_msgb_text(&r->out, VG_A_LIFECYCLE_WHY, vg_identity_unknown_why(id));
 	vg_msgb_bytes(&r->out, VG_A_BOOT_SEED, c.boot_seed, c.boot_seed_len);
 	vg_msgb_text(&r->out, VG_A_ROT, vg_rot_name(r->s->rot));
 	if (p) {
@@ -160,6 +173,8 @@ vg_rc vg_op_attest(vg_req *r)
 		rc = vg_identity_attest(r->s->identity, r->peer->uid, nonce, nonce_len, &tok, &len);
 	if (rc == VG_ERR_STATE)
 		r->why = "the device is not provisioned: no attestation key";
+	else if (rc != VG_OK && rc == vg_identity_unknown(r->s->identity))
+		r->why = unknown_why(r, "no attestation token is issued");
 	if (rc == VG_OK)
 		vg_msgb_bytes(&r->out, VG_A_DATA, tok, len);
 	vg_free(tok, len);
@@ -195,6 +210,8 @@ vg_rc vg_op_identity_cert(vg_req *r)
 	}
 	if (rc == VG_ERR_STATE)
 		r->why = "the device is not provisioned";
+	else if (rc != VG_OK && rc == vg_identity_unknown(r->s->identity))
+		r->why = unknown_why(r, "the device identity cannot be read");
 	if (rc == VG_OK)
 		vg_msgb_text(&r->out, VG_A_PEM, pem);
 	free(pem);

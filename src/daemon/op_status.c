@@ -81,5 +81,9 @@ vg_rc vg_op_status(vg_req *r)
 		}
 	}
 	vg_msgb_uint(&r->out, VG_A_LIFECYCLE, vg_identity_lifecycle(s->identity));
+	/* A refused store cannot say whether the device was provisioned:
+	 * the lifecycle is unknown (0), and why (never "not provisioned"). */
+	if (vg_identity_unknown(s->identity) != VG_OK)
+		vg_msgb_text(&r->out, VG_A_LIFECYCLE_WHY, vg_identity_unknown_why(s->identity));
 	return VG_OK;
 }

@@ -472,6 +472,12 @@ static vg_rc open_upper(vg_service *s, bool resume, char *err, size_t err_len)
 		return rc;
 	}
 	vg_service_audit(s, &s->self, "service.start", "success", "voxguard " VG_VERSION_STRING);
+	/* A provisioning record that exists but does not read (the store
+	 * itself accepted): the lifecycle is unknown and provisioning refused
+	 * (identity.h). A refused store has its own event below. */
+	if (state == VG_OK && vg_identity_unknown(s->identity) != VG_OK)
+		vg_service_audit(s, &s->self, "identity.unreadable", "failure",
+				 vg_identity_unknown_why(s->identity));
 	rc = vg_service_platform_check(s);
 	if (rc != VG_OK) {
 		(void)snprintf(err, err_len, "platform verification: %s", vg_rc_str(rc));

@@ -17,8 +17,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "storage/sysrec.h"
 #include "common/util.h"
+#include "crypto/pubkey.h"
+#include "storage/sysrec.h"
 #include "proto/wire.h"
 #include "version.h"
 
@@ -33,6 +34,8 @@ struct vg_identity {
 	vg_rot *rot;
 	bool provisioned;
 	bool debug;
+	vg_rc unknown;        /* why this start cannot tell if provisioned */
+	char unknown_why[96]; /* the same for people; "" when known */
 	vg_platform plat;
 	char code[CODE_CHARS + 1]; /* the setup code, no dashes */
 	char code_dashed[VG_SETUP_CODE_LEN + 1];
@@ -268,12 +271,27 @@ vg_rc vg_identity_open(vg_identity **out, vg_secstore *store, vg_keystore *ks, v
 		rc = boot_seed(id);
 	if (rc == VG_OK)
 		rc = impl_id(id);
-	if (rc == VG_OK && vg_secstore_state(store) == VG_OK) {
+	if (rc == VG_OK && vg_secstore_state(store) != VG_OK) {
+		/* A refused store cannot say whether a provisioning record
+		 * exists: "not provisioned" would be a guess. */
+		id->unknown = vg_secstore_state(store);
+		(void)snprintf(
+		    id->unknown_why, sizeof id->unknown_why, "secure storage refused: %s",
+		    id->unknown == VG_ERR_ROLLBACK ? "rollback detected" : "integrity error");
+	} else if (rc == VG_OK) {
 		rc = load(id);
 		if (rc != VG_OK) {
+			/* A record that exists but does not read is not the
+			 * absence of one: fail closed, never re-provision over
+			 * it. */
 			(void)fprintf(stderr, "voxguardd: provisioning record: %s\n",
 				      vg_rc_str(rc));
+			id->unknown = rc;
+			(void)snprintf(id->unknown_why, sizeof id->unknown_why,
+				       "the provisioning record cannot be read: %s", vg_rc_str(rc));
 			memset(&id->plat, 0, sizeof id->plat);
+			vg_wipe(id->code, sizeof id->code);
+			vg_wipe(id->code_dashed, sizeof id->code_dashed);
 			id->provisioned = false;
 			rc = impl_id(id);
 		}
@@ -314,6 +332,22 @@ bool vg_identity_provisioned(const vg_identity *id)
 	return id->provisioned;
 }
 
+vg_rc vg_identity_unknown(const vg_identity *id)
+{
+	return id->unknown;
+}
+
+const char *vg_identity_unknown_why(const vg_identity *id)
+{
+	return id->unknown_why;
+}
+
+/* What a call that needs the provisioned identity returns without it. */
+static vg_rc not_provisioned(const vg_identity *id)
+{
+	return id->unknown != VG_OK ? id->unknown : VG_ERR_STATE;
+}
+
 const vg_platform *vg_identity_platform(const vg_identity *id)
 {
 	return id->provisioned ? &id->plat : NULL;
@@ -323,7 +357,9 @@ uint32_t vg_identity_lifecycle(const vg_identity *id)
 {
 	if (id->debug)
 		return VG_PSA_LC_NON_PSA_ROT_DEBUG;
-	return id->provisioned ? VG_PSA_LC_SECURED : VG_PSA_LC_PSA_ROT_PROVISIONING;
+	if (id->provisioned)
+		return VG_PSA_LC_SECURED;
+	return id->unknown != VG_OK ? VG_PSA_LC_UNKNOWN : VG_PSA_LC_PSA_ROT_PROVISIONING;
 }
 
 void vg_identity_set_debug(vg_identity *id, bool unlocked)
@@ -358,24 +394,34 @@ static vg_rc fresh_key(vg_identity *id, const char *name)
 	return vg_keystore_create(id->ks, VG_OWNER_SERVICE, name, VG_KEY_P256, VG_USE_SIGN);
 }
 
-vg_rc vg_identity_provision(vg_identity *id, const vg_platform *p,
-			    char code[static VG_SETUP_CODE_LEN + 1])
+static bool platform_ok(const vg_platform *p)
 {
-	vg_platform np;
+	return text_ok(p->oem, sizeof p->oem, false) && text_ok(p->model, sizeof p->model, false) &&
+	       text_ok(p->hw_rev, sizeof p->hw_rev, false) &&
+	       text_ok(p->verification_service, sizeof p->verification_service, true);
+}
+
+/* An OEM key record as this run has it: the key given, or none (a
+ * leftover of an interrupted run is deleted, never kept). */
+static vg_rc oem_key_write(vg_identity *id, vg_sysrec rec, const uint8_t *der, size_t len)
+{
+	vg_rc rc;
+
+	if (der)
+		return vg_sysrec_put(id->store, rec, der, len);
+	rc = vg_sysrec_delete(id->store, rec);
+	return rc == VG_ERR_NOT_FOUND ? VG_OK : rc;
+}
+
+/* The identity itself: fresh keys, the setup code, then the record. */
+static vg_rc provision_record(vg_identity *id, const vg_platform *p,
+			      char code[static VG_SETUP_CODE_LEN + 1])
+{
+	vg_platform np = *p;
 	uint8_t *rec = NULL;
 	size_t rec_len = 0;
 	vg_rc rc;
 
-	code[0] = '\0';
-	if (id->provisioned)
-		return VG_ERR_STATE;
-	if (vg_secstore_state(id->store) != VG_OK)
-		return vg_secstore_state(id->store);
-	if (!text_ok(p->oem, sizeof p->oem, false) || !text_ok(p->model, sizeof p->model, false) ||
-	    !text_ok(p->hw_rev, sizeof p->hw_rev, false) ||
-	    !text_ok(p->verification_service, sizeof p->verification_service, true))
-		return VG_ERR_INVALID;
-	np = *p;
 	np.provisioned_at = (uint64_t)time(NULL);
 	/* Leftovers of an interrupted run are replaced, never reused. */
 	rc = fresh_key(id, VG_ATTEST_KEY_NAME);
@@ -388,6 +434,7 @@ vg_rc vg_identity_provision(vg_identity *id, const vg_platform *p,
 				   CODE_CHARS);
 	if (rc == VG_OK)
 		rc = record_encode(&np, &rec, &rec_len);
+	/* Last: from here on the device is provisioned. */
 	if (rc == VG_OK)
 		rc = vg_sysrec_put(id->store, VG_SYS_IDENTITY, rec, rec_len);
 	vg_free(rec, rec_len);
@@ -407,6 +454,53 @@ vg_rc vg_identity_provision(vg_identity *id, const vg_platform *p,
 	id->provisioned = true;
 	memcpy(code, id->code_dashed, VG_SETUP_CODE_LEN + 1);
 	return VG_OK;
+}
+
+vg_rc vg_identity_provision_device(vg_identity *id, const vg_platform *p, const vg_oem_keys *keys,
+				   char code[static VG_SETUP_CODE_LEN + 1])
+{
+	uint8_t *dk = NULL, *rk = NULL;
+	size_t dk_len = 0, rk_len = 0;
+	vg_rc rc = VG_OK;
+
+	code[0] = '\0';
+	/* One time: a provisioned device keeps its identity and its keys. */
+	if (id->provisioned)
+		return VG_ERR_STATE;
+	if (id->unknown != VG_OK)
+		return id->unknown;
+	if (vg_secstore_state(id->store) != VG_OK)
+		return vg_secstore_state(id->store);
+	/* Everything checked before anything is written. */
+	if (!platform_ok(p))
+		return VG_ERR_INVALID;
+	if (keys && keys->debug_key &&
+	    vg_pubkey_parse(keys->debug_key, keys->debug_key_len, &dk, &dk_len) != VG_OK)
+		rc = VG_ERR_INVALID;
+	if (rc == VG_OK && keys && keys->release_key &&
+	    vg_pubkey_parse(keys->release_key, keys->release_key_len, &rk, &rk_len) != VG_OK)
+		rc = VG_ERR_INVALID;
+	/* The keys before the provisioning record, which comes last: an
+	 * interrupted run leaves the device unprovisioned and is redone
+	 * whole, and after the record nothing writes the keys again. */
+	if (rc == VG_OK)
+		rc = oem_key_write(id, VG_SYS_DEBUG_KEY, dk, dk_len);
+	if (rc == VG_OK)
+		rc = oem_key_write(id, VG_SYS_RELEASE_KEY, rk, rk_len);
+	if (rc == VG_OK)
+		rc = provision_record(id, p, code);
+	OPENSSL_free(dk);
+	OPENSSL_free(rk);
+	return rc;
+}
+
+vg_rc vg_identity_debug_key(vg_identity *id, uint8_t **der, size_t *len)
+{
+	*der = NULL;
+	*len = 0;
+	if (!id->provisioned)
+		return not_provisioned(id);
+	return vg_sysrec_get(id->store, VG_SYS_DEBUG_KEY, der, len);
 }
 
 vg_rc vg_identity_claims(const vg_identity *id, vg_psa_claims *c)
@@ -443,7 +537,7 @@ vg_rc vg_identity_attest(vg_identity *id, uint32_t uid, const uint8_t *nonce, si
 	*token = NULL;
 	*len = 0;
 	if (!id->provisioned)
-		return VG_ERR_STATE;
+		return not_provisioned(id);
 	if (nonce_len != 32 && nonce_len != 48 && nonce_len != 64)
 		return VG_ERR_INVALID;
 	if (uid > (uint32_t)INT32_MAX - 1u)
@@ -464,7 +558,7 @@ vg_rc vg_identity_public(vg_identity *id, bool pem, uint8_t **out, size_t *len)
 	*out = NULL;
 	*len = 0;
 	if (!id->provisioned)
-		return VG_ERR_STATE;
+		return not_provisioned(id);
 	return vg_keystore_public(id->ks, VG_OWNER_SERVICE, VG_ATTEST_KEY_NAME, pem, out, len);
 }
 
@@ -505,7 +599,7 @@ vg_rc vg_identity_csr(vg_identity *id, const char *cn, char **pem, size_t *len)
 	*pem = NULL;
 	*len = 0;
 	if (!id->provisioned)
-		return VG_ERR_STATE;
+		return not_provisioned(id);
 	if (cn && (!text_ok(cn, 200, false)))
 		return VG_ERR_INVALID;
 	if (!cn) {
@@ -587,7 +681,7 @@ vg_rc vg_identity_set_cert(vg_identity *id, const char *pem, size_t len)
 	vg_rc rc = VG_ERR_INVALID;
 
 	if (!id->provisioned)
-		return VG_ERR_STATE;
+		return not_provisioned(id);
 	if (len == 0 || len > VG_MAX_CERT_PEM)
 		return VG_ERR_INVALID;
 	bio = BIO_new_mem_buf(pem, (int)len);
@@ -629,7 +723,7 @@ vg_rc vg_identity_cert(vg_identity *id, char **pem, size_t *len)
 	*pem = NULL;
 	*len = 0;
 	if (!id->provisioned)
-		return VG_ERR_STATE;
+		return not_provisioned(id);
 	rc = vg_sysrec_get(id->store, VG_SYS_IDENTITY_CERT, &buf, &n);
 	if (rc != VG_OK)
 		return rc;
@@ -652,7 +746,7 @@ vg_rc vg_identity_check_setup_code(vg_identity *id, const char *code)
 	bool ok = true;
 
 	if (!id->provisioned)
-		return VG_ERR_STATE;
+		return not_provisioned(id);
 	for (const char *p = code; *p; p++) {
 		if (*p == '-' || *p == ' ')
 			continue;

@@ -7,9 +7,12 @@
  * ("attestation", signs PSA tokens only) and the device identity key
  * ("device-identity", for an OEM-CA certificate: TLS client auth, ...) --
  * records the platform identity (OEM, model, hardware revision, optional
- * verification service URL) and a per-device random setup code. All of it
- * lives in the sealed store under namespace "sys", which factory reset
- * keeps.
+ * verification service URL) and a per-device random setup code, and
+ * registers the OEM's public keys the device is given then and never
+ * again: the debug key (SFR 4.3.1) and the release key (SFR 4.2.5). All
+ * of it lives in the sealed store under namespace "sys"
+ * (storage/sysrec.h), which factory reset keeps; this module writes those
+ * records and is the one that reads the debug key back.
  *
  * Identity, as attested:
  *  - instance ID: the RFC 9783 UEID of the attestation key,
@@ -24,7 +27,9 @@
  *    extended into the root of trust (a TPM PCR) where it can;
  *  - security lifecycle: PSA_ROT_PROVISIONING (0x2000) before provisioning,
  *    SECURED (0x3000) after, NON_PSA_ROT_DEBUG (0x4000) while debug is
- *    unlocked;
+ *    unlocked, and UNKNOWN (0x0000) when this start cannot tell whether the
+ *    device was provisioned (see vg_identity_unknown()): never
+ *    "provisioning" for a device whose record cannot be read;
  *  - boot seed: HMAC(root-derived key, the kernel's boot_id), so it is the
  *    same for every token of one boot and unlinkable across devices;
  *  - client ID: the caller, -1 - uid (negative: a non-secure caller).
@@ -67,8 +72,9 @@ typedef struct vg_identity vg_identity;
  * skipped with a warning, an unreadable one is an error), extends each
  * measurement into the RoT, computes the boot seed and loads the
  * provisioning record if there is one. A store that refuses reads
- * (rollback, integrity) leaves the device unprovisioned as far as this
- * boot is concerned.
+ * (rollback, integrity), or a provisioning record that exists but cannot
+ * be read, is not an open error: the device is then neither provisioned
+ * nor unprovisioned as far as this start can tell (vg_identity_unknown()).
  */
 VG_NODISCARD vg_rc vg_identity_open(vg_identity **out, vg_secstore *store, vg_keystore *ks,
 				    vg_rot *rot, const char *const *paths, const char *const *names,
@@ -82,21 +88,69 @@ void vg_identity_close(vg_identity **id);
 VG_NODISCARD vg_rc vg_identity_set_components(vg_identity *id, const vg_psa_sw_component *c,
 					      size_t n);
 
+/* True once the provisioning record and its keys are loaded. False both
+ * before provisioning and when that cannot be told: see
+ * vg_identity_unknown(). */
 bool vg_identity_provisioned(const vg_identity *id);
+/*
+ * VG_OK when this start knows whether the device is provisioned. Otherwise
+ * why it cannot tell, fixed at open: the store's state (VG_ERR_ROLLBACK,
+ * VG_ERR_INTEGRITY) when the store is refused, or the error reading a
+ * provisioning record that exists (VG_ERR_INTEGRITY, ...). In that state
+ * the lifecycle is VG_PSA_LC_UNKNOWN, no token is issued, provisioning is
+ * refused, and every call that needs the provisioned identity returns
+ * this code instead of VG_ERR_STATE.
+ */
+vg_rc vg_identity_unknown(const vg_identity *id);
+/* The same for people: "secure storage refused: rollback detected",
+ * "the provisioning record cannot be read: integrity error"; "" when the
+ * state is known. Owned by id. */
+const char *vg_identity_unknown_why(const vg_identity *id);
 /* NULL before provisioning. */
 const vg_platform *vg_identity_platform(const vg_identity *id);
 uint32_t vg_identity_lifecycle(const vg_identity *id);
 /* Debug unlocked (SFR 4.3.1) shows in the lifecycle. */
 void vg_identity_set_debug(vg_identity *id, bool unlocked);
 
+/* The OEM public keys a device is given at provisioning and never after,
+ * each a SubjectPublicKeyInfo of a P-256 or Ed25519 key (DER, or anything
+ * else vg_pubkey_parse() accepts; stored as DER), NULL when not given. */
+typedef struct vg_oem_keys {
+	const uint8_t *debug_key; /* unlocks secure debugging (SFR 4.3.1) */
+	size_t debug_key_len;
+	const uint8_t *release_key; /* signs the platform manifests (SFR 4.2.5) */
+	size_t release_key_len;
+} vg_oem_keys;
+
 /*
- * Provisions the device: VG_ERR_STATE if it already is; VG_ERR_INVALID for
- * empty, too long or non-printable strings. Writes the setup code
- * (NUL-terminated) into code. The provisioning record is written last, so
- * an interrupted run leaves the device unprovisioned and may be repeated.
+ * Provisions the device (SFR 4.2.1, 4.2.2), once in its life:
+ *  - VG_ERR_STATE if it already is (nothing written; its keys stay);
+ *    vg_identity_unknown()'s code if that cannot be told (nothing
+ *    written: a record that cannot be read is never overwritten);
+ *  - VG_ERR_INVALID, nothing written, for empty, too long or non-printable
+ *    platform strings, or a key that is not P-256 or Ed25519;
+ *  - otherwise writes, in this order, each durable before the next: the
+ *    debug key and the release key records (a key not given is deleted,
+ *    so no leftover of an earlier run survives), fresh attestation and
+ *    device identity keys, the setup code, and last the provisioning
+ *    record, which is what makes the device provisioned.
+ * A run interrupted at any point (power cut, write error) leaves the
+ * device unprovisioned, and the next run redoes it whole with its own
+ * keys; once the record is written, nothing here changes the keys again.
+ * keys may be NULL (no OEM keys). Writes the setup code (NUL-terminated)
+ * into code on success, "" otherwise.
  */
-VG_NODISCARD vg_rc vg_identity_provision(vg_identity *id, const vg_platform *p,
-					 char code[static VG_SETUP_CODE_LEN + 1]);
+VG_NODISCARD vg_rc vg_identity_provision_device(vg_identity *id, const vg_platform *p,
+						const vg_oem_keys *keys,
+						char code[static VG_SETUP_CODE_LEN + 1]);
+
+/*
+ * The OEM debug key registered at provisioning (SFR 4.3.1), DER
+ * SubjectPublicKeyInfo; *der is callee-allocated (vg_free). VG_ERR_STATE
+ * before provisioning, VG_ERR_NOT_FOUND if the device was provisioned
+ * without one, vg_identity_unknown()'s code when that cannot be told.
+ */
+VG_NODISCARD vg_rc vg_identity_debug_key(vg_identity *id, uint8_t **der, size_t *len);
 
 /* The claims a token would carry now, without nonce and client ID. */
 VG_NODISCARD vg_rc vg_identity_claims(const vg_identity *id, vg_psa_claims *c);
@@ -104,7 +158,9 @@ VG_NODISCARD vg_rc vg_identity_claims(const vg_identity *id, vg_psa_claims *c);
 /*
  * A PSA attestation token (RFC 9783) for nonce (32, 48 or 64 bytes) with
  * client ID -1 - uid, signed by the attestation key. VG_ERR_STATE before
- * provisioning. *token is callee-allocated (vg_free).
+ * provisioning, vg_identity_unknown()'s code when that cannot be told (no
+ * token with a lifecycle that is not known). *token is callee-allocated
+ * (vg_free).
  */
 VG_NODISCARD vg_rc vg_identity_attest(vg_identity *id, uint32_t uid, const uint8_t *nonce,
 				      size_t nonce_len, uint8_t **token, size_t *len);

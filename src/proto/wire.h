@@ -110,7 +110,7 @@ enum vg_arg {
 	VG_A_IMPL = 26,         /* bytes: implementation ID */
 	VG_A_LIFECYCLE = 27,    /* uint */
 	VG_A_COMPONENTS = 28,   /* array of maps {NAME, VERSION, DATA: measurement, SIG: signer} */
-	VG_A_PROVISIONED = 29,  /* uint 0/1 */
+	VG_A_PROVISIONED = 29,  /* uint 0/1; 2: unknown (VG_A_LIFECYCLE_WHY says why) */
 	VG_A_SUBJECT = 30,      /* text: a CSR's common name */
 	VG_A_BOOT_SEED = 31,    /* bytes */
 	VG_A_SESSION = 32,      /* text: an admin session token (any request) */
@@ -150,6 +150,8 @@ enum vg_arg {
 	VG_A_AUDIT_DROP = 65,   /* uint: STATUS: records dropped by retention */
 	VG_A_AUDIT_SUPPR = 66,  /* uint: STATUS: events suppressed by the rate limit */
 	/* 70-89: per-uid budgets and their use (daemon/budget.h) */
+	/* 90-: identity and lifecycle */
+	VG_A_LIFECYCLE_WHY = 90, /* text: STATUS, IDENTITY: why the lifecycle is unknown (0) */
 };
 
 /* A decoded message. `args` points into `root`. */

@@ -37,6 +37,13 @@ vg_rc vg_sysrec_put(vg_secstore *st, vg_sysrec rec, const uint8_t *val, size_t l
 	return vg_secstore_put(st, SYS_NS, names[rec], val, len);
 }
 
+vg_rc vg_sysrec_delete(vg_secstore *st, vg_sysrec rec)
+{
+	if ((size_t)rec >= VG_ARRAY_LEN(names))
+		return VG_ERR_INTERNAL;
+	return vg_secstore_delete(st, SYS_NS, names[rec]);
+}
+
 vg_rc vg_sysrec_min_secver(vg_secstore *st, vg_rot *rot, uint64_t *out)
 {
 	uint8_t *v = NULL;

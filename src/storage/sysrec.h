@@ -10,13 +10,18 @@
  *   identity           identity             identity.c's versioned record
  *   setup-code         identity             16 characters, until admin setup
  *   identity-cert      identity             PEM
- *   release-key        provisioning         DER SubjectPublicKeyInfo
- *   debug-key          provisioning         DER SubjectPublicKeyInfo
+ *   release-key        identity             DER SubjectPublicKeyInfo
+ *   debug-key          identity             DER SubjectPublicKeyInfo
  *   min-security-version  update            8 bytes, big-endian
  *   tuf-root           update               root.json bytes
  *   update-state       update               update.c's text record
  *   auth-throttle      admin                admin.c's record
  *   config             service              canonical `key = value` text
+ *
+ * The OEM keys (release-key, debug-key) are written at provisioning and
+ * never after, by vg_identity_provision_device(); the debug key is read
+ * through vg_identity_debug_key(), the release key by secure
+ * initialization and update (daemon/service.c, daemon/update.c).
  */
 #ifndef VG_STORAGE_SYSREC_H
 #define VG_STORAGE_SYSREC_H
@@ -46,6 +51,7 @@ const char *vg_sysrec_name(vg_sysrec rec);
 /* vg_secstore_get/put/delete on the record (same ownership rules). */
 VG_NODISCARD vg_rc vg_sysrec_get(vg_secstore *st, vg_sysrec rec, uint8_t **val, size_t *len);
 VG_NODISCARD vg_rc vg_sysrec_put(vg_secstore *st, vg_sysrec rec, const uint8_t *val, size_t len);
+VG_NODISCARD vg_rc vg_sysrec_delete(vg_secstore *st, vg_sysrec rec);
 
 /*
  * The device's minimum security version (SFR 4.2.5, 4.2.6 anti-rollback):
