@@ -1355,6 +1355,56 @@ static void test_sfr4212_accept_after_meta_mac_error(void **state)
 	assert_accepted(s, keep, VG_ARRAY_LEN(keep));
 }
 
+/* SFR 4.2.12: a persistent row that is malformed (a name no record can
+ * have, an embedded NUL, a version that is not a positive integer or
+ * lies beyond the commit counter, a namespace stored as a BLOB) makes
+ * the store refuse service; accepting it deletes that row and counts it,
+ * so that the store opens cleanly at the next start. */
+static void test_sfr4212_accept_drops_malformed_persistent_rows(void **state)
+{
+	static const char *const keep[][3] = {{"sys", "identity", "acme"}};
+	static const char *const edits[] = {
+	    "UPDATE store_records SET name = '.hidden' WHERE name = 'serial'",
+	    "UPDATE store_records SET name = 'serial' || char(0) WHERE name = 'serial'",
+	    "UPDATE store_records SET name = CAST('serial' AS BLOB) WHERE name = 'serial'",
+	    "UPDATE store_records SET ns = CAST('sys' AS BLOB) WHERE name = 'serial'",
+	    "UPDATE store_records SET version = 0 WHERE name = 'serial'",
+	    "UPDATE store_records SET version = -3 WHERE name = 'serial'",
+	    "UPDATE store_records SET version = 'x' WHERE name = 'serial'",
+	    "UPDATE store_records SET version = 999999 WHERE name = 'serial'",
+	};
+
+	(void)state;
+	/* A device of its own per edit: an acceptance moves the RoT on. */
+	for (size_t i = 0; i < VG_ARRAY_LEN(edits); i++) {
+		vgt_stack *s = vgt_stack_new();
+		uint64_t dropped = 99;
+		assert_non_null(s);
+		put_str(s, "sys", "identity", "acme");
+		put_str(s, "sys", "serial", "SN-0001");
+		vgt_stack_close(s);
+		sql_ok(s, edits[i]);
+		reopen_ok(s);
+		if (vg_db_state(s->db) != VG_ERR_INTEGRITY)
+			fail_msg("edit '%s' was not detected (state %d)", edits[i],
+				 vg_db_state(s->db));
+		assert_int_equal(vg_secstore_accept(s->st, &dropped), VG_OK);
+		if (dropped != 1)
+			fail_msg("edit '%s': %llu rows dropped, wanted 1", edits[i],
+				 (unsigned long long)dropped);
+		vgt_stack_close(s);
+		if (vgt_sql_int(s->db_path, "SELECT count(*) FROM store_records") != 1)
+			fail_msg("edit '%s': the malformed row is still in the table", edits[i]);
+		reopen_ok(s);
+		if (vg_db_state(s->db) != VG_OK)
+			fail_msg("edit '%s': the accepted store is refused again at the next "
+				 "start (state %d)",
+				 edits[i], vg_db_state(s->db));
+		assert_accepted(s, keep, VG_ARRAY_LEN(keep));
+		vgt_stack_free(s);
+	}
+}
+
 /* SFR 4.2.12: on a store in service, accept does nothing (secstore.h:
  * "VG_OK with nothing done when the store is not refused"): the erase
  * secret is kept, no record is deleted, the files are not written. A
@@ -1725,6 +1775,7 @@ int main(void)
 	    T(test_sfr4212_accept_after_rollback),
 	    T(test_sfr4212_accept_after_integrity_error),
 	    T(test_sfr4212_accept_after_meta_mac_error),
+	    T(test_sfr4212_accept_drops_malformed_persistent_rows),
 	    T(test_sfr4212_accept_healthy_store_does_nothing),
 	    T(test_sfr4212_accept_resumes_after_interruption),
 	    T(test_secstore_quota_usage_exact),
