@@ -1186,6 +1186,294 @@ static void test_sfr4212_crypto_erase_user_data(void **state)
 	assert_int_equal(vg_secstore_crypto_erase(s->st, true), VG_ERR_ROLLBACK);
 }
 
+/* ---- accepting a refused store (factory reset, SFR 4.2.12 / 4.2.4-l) ---- */
+
+/* The RoT's erase secret now (without rotating it). */
+static void erase_secret_now(vgt_stack *s, uint8_t e[VG_KEY_LEN])
+{
+	assert_int_equal(vg_rot_erase_secret(s->rot, false, e), VG_OK);
+}
+
+/* The store holds exactly what the accepted store should: the persistent
+ * records given (ns, name, value triples, n of them) and no user data;
+ * the same after a restart (the acceptance is durable: the store is not
+ * refused again); and it is in use again: records are stored and deleted. */
+static void assert_accepted(vgt_stack *s, const char *const (*keep)[3], size_t n)
+{
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(vg_db_state(s->db), VG_OK);
+		assert_int_equal(vg_secstore_state(s->st), VG_OK);
+		assert_int_equal(vg_secstore_count(s->st), n);
+		for (size_t i = 0; i < n; i++)
+			assert_get_str(s, keep[i][0], keep[i][1], keep[i][2]);
+		assert_int_equal(list_ns(s, NS).n, 0);
+		assert_int_equal(list_ns(s, NS2).n, 0);
+		if (round == 0)
+			reopen_ok(s);
+	}
+	put_str(s, NS, "after", "stored after the reset");
+	assert_get_str(s, NS, "after", "stored after the reset");
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+	assert_int_equal(vg_secstore_count(s->st), n + 1);
+	assert_get_str(s, NS, "after", "stored after the reset");
+	assert_int_equal(vg_secstore_delete(s->st, NS, "after"), VG_OK);
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+	assert_int_equal(vg_secstore_count(s->st), n);
+}
+
+/* SFR 4.2.12: after a detected rollback (an older copy of the database
+ * restored), every operation is refused, crypto-erase too; accepting the
+ * store replaces the erase secret (the restored user records can never be
+ * opened, from this copy or any other), deletes the user records, keeps
+ * the persistent ones that authenticate, and re-anchors the store to the
+ * RoT: it works again, also after a restart. The copy it was accepted
+ * from stays a rollback if it is restored once more. */
+static void test_sfr4212_accept_after_rollback(void **state)
+{
+	vgt_stack *s = *state;
+	static const char *const keep[][3] = {
+	    {"sys", "identity", "acme"},
+	    {"k/service", "attestation", "service key"},
+	};
+	uint8_t e_before[VG_KEY_LEN], e_after[VG_KEY_LEN], k[VG_KEY_LEN];
+	uint8_t *old_blob, *v = NULL;
+	size_t old_len, n = 0;
+	long long old_v;
+	uint64_t dropped = 99, rot;
+
+	put_str(s, NS, "pin", "1234");
+	put_str(s, NS2, "x", "value of x");
+	put_str(s, "sys", "identity", "acme");
+	put_str(s, "k/service", "attestation", "service key");
+	vgt_stack_close(s);
+	assert_int_equal(vgt_db_save(s->dir, "old"), 0);
+	reopen_ok(s);
+	put_str(s, NS, "pin", "9876");
+	put_str(s, "sys", "identity", "acme, re-provisioned");
+	vgt_stack_close(s);
+	assert_int_equal(vgt_db_restore(s->dir, "old", true), 0);
+	old_blob = row_blob(s, NS, "pin", &old_len);
+	old_v = row_version(s, NS, "pin");
+	assert_true(old_v > 0);
+
+	reopen_ok(s);
+	assert_store_refuses(s, VG_ERR_ROLLBACK);
+	assert_get_fails(s, "sys", "identity", VG_ERR_ROLLBACK);
+	/* The ordinary erase is no way out: it needs a store in service. */
+	assert_int_equal(vg_secstore_crypto_erase(s->st, true), VG_ERR_ROLLBACK);
+	erase_secret_now(s, e_before);
+
+	assert_int_equal(vg_secstore_accept(s->st, &dropped), VG_OK);
+	assert_int_equal(dropped, 0);
+	erase_secret_now(s, e_after);
+	assert_memory_not_equal(e_before, e_after, VG_KEY_LEN);
+	assert_get_fails(s, NS, "pin", VG_ERR_NOT_FOUND);
+	assert_get_fails(s, NS2, "x", VG_ERR_NOT_FOUND);
+	/* The store that was accepted is the restored copy: its persistent
+	 * records, not the newer ones the rollback took away. */
+	assert_accepted(s, keep, VG_ARRAY_LEN(keep));
+
+	/* The restored user record does not open under any key the device
+	 * can derive now. */
+	user_ns_key(s, NS, k);
+	assert_int_equal(
+	    vg_secstore_open_blob(k, NS, "pin", (uint64_t)old_v, old_blob, old_len, &v, &n),
+	    VG_ERR_INTEGRITY);
+	assert_null(v);
+	free(old_blob);
+	/* The database is bound to the RoT again: its counter moved on. */
+	assert_int_equal(vg_rot_counter_read(s->rot, &rot), VG_OK);
+	assert_true(vg_db_epoch(s->db) >= rot);
+
+	/* Restoring the copy again is still a rollback (the acceptance
+	 * launders nothing). */
+	vgt_stack_close(s);
+	assert_int_equal(vgt_db_restore(s->dir, "old", false), 0);
+	reopen_ok(s);
+	assert_store_refuses(s, VG_ERR_ROLLBACK);
+}
+
+/* SFR 4.2.12: after an integrity error (a row-set edit: a user record
+ * deleted offline; and a persistent record whose blob was altered) every
+ * operation is refused; accepting the store deletes the user records and
+ * the persistent record that does not authenticate (and counts it), keeps
+ * the others, and the store works again, also after a restart. */
+static void test_sfr4212_accept_after_integrity_error(void **state)
+{
+	vgt_stack *s = *state;
+	static const char *const keep[][3] = {
+	    {"sys", "identity", "acme"},
+	    {"k/service", "attestation", "service key"},
+	};
+	uint8_t e_before[VG_KEY_LEN], e_after[VG_KEY_LEN], *b;
+	size_t len;
+	uint64_t dropped = 99;
+
+	put_str(s, "sys", "identity", "acme");
+	put_str(s, "sys", "serial", "SN-0001");
+	put_str(s, "k/service", "attestation", "service key");
+	populate_and_close(s);
+	b = row_blob(s, "sys", "serial", &len);
+	b[len - 1] ^= 0x01; /* the tag: the record no longer authenticates */
+	set_row_blob(s, "sys", "serial", b, len);
+	free(b);
+	sql_ok(s, "DELETE FROM store_records WHERE ns = '" NS "' AND name = 'b'");
+
+	reopen_ok(s);
+	assert_store_refuses(s, VG_ERR_INTEGRITY);
+	assert_get_fails(s, "sys", "identity", VG_ERR_INTEGRITY);
+	assert_int_equal(vg_secstore_crypto_erase(s->st, true), VG_ERR_INTEGRITY);
+	erase_secret_now(s, e_before);
+
+	assert_int_equal(vg_secstore_accept(s->st, &dropped), VG_OK);
+	assert_int_equal(dropped, 1);
+	erase_secret_now(s, e_after);
+	assert_memory_not_equal(e_before, e_after, VG_KEY_LEN);
+	assert_get_fails(s, "sys", "serial", VG_ERR_NOT_FOUND);
+	assert_get_fails(s, NS, "a", VG_ERR_NOT_FOUND);
+	assert_accepted(s, keep, VG_ARRAY_LEN(keep));
+}
+
+/* SFR 4.2.12: an integrity error in the database's own meta row (its MAC
+ * over the commit counter and the anchors) is accepted the same way: the
+ * meta row is rewritten under the RoT and the store verifies again. */
+static void test_sfr4212_accept_after_meta_mac_error(void **state)
+{
+	vgt_stack *s = *state;
+	static const char *const keep[][3] = {{"sys", "identity", "acme"}};
+	uint64_t dropped = 99;
+
+	put_str(s, "sys", "identity", "acme");
+	populate_and_close(s);
+	sql_ok(s, "UPDATE meta SET val = zeroblob(32) WHERE name = '#mac'");
+	reopen_ok(s);
+	assert_store_refuses(s, VG_ERR_INTEGRITY);
+	assert_int_equal(vg_secstore_accept(s->st, &dropped), VG_OK);
+	assert_int_equal(dropped, 0);
+	assert_accepted(s, keep, VG_ARRAY_LEN(keep));
+}
+
+/* SFR 4.2.12: a persistent row that is malformed (a name no record can
+ * have, an embedded NUL, a version that is not a positive integer or
+ * lies beyond the commit counter, a namespace stored as a BLOB) makes
+ * the store refuse service; accepting it deletes that row and counts it,
+ * so that the store opens cleanly at the next start. */
+static void test_sfr4212_accept_drops_malformed_persistent_rows(void **state)
+{
+	static const char *const keep[][3] = {{"sys", "identity", "acme"}};
+	static const char *const edits[] = {
+	    "UPDATE store_records SET name = '.hidden' WHERE name = 'serial'",
+	    "UPDATE store_records SET name = 'serial' || char(0) WHERE name = 'serial'",
+	    "UPDATE store_records SET name = CAST('serial' AS BLOB) WHERE name = 'serial'",
+	    "UPDATE store_records SET ns = CAST('sys' AS BLOB) WHERE name = 'serial'",
+	    "UPDATE store_records SET version = 0 WHERE name = 'serial'",
+	    "UPDATE store_records SET version = -3 WHERE name = 'serial'",
+	    "UPDATE store_records SET version = 'x' WHERE name = 'serial'",
+	    "UPDATE store_records SET version = 999999 WHERE name = 'serial'",
+	};
+
+	(void)state;
+	/* A device of its own per edit: an acceptance moves the RoT on. */
+	for (size_t i = 0; i < VG_ARRAY_LEN(edits); i++) {
+		vgt_stack *s = vgt_stack_new();
+		uint64_t dropped = 99;
+		assert_non_null(s);
+		put_str(s, "sys", "identity", "acme");
+		put_str(s, "sys", "serial", "SN-0001");
+		vgt_stack_close(s);
+		sql_ok(s, edits[i]);
+		reopen_ok(s);
+		if (vg_db_state(s->db) != VG_ERR_INTEGRITY)
+			fail_msg("edit '%s' was not detected (state %d)", edits[i],
+				 vg_db_state(s->db));
+		assert_int_equal(vg_secstore_accept(s->st, &dropped), VG_OK);
+		if (dropped != 1)
+			fail_msg("edit '%s': %llu rows dropped, wanted 1", edits[i],
+				 (unsigned long long)dropped);
+		vgt_stack_close(s);
+		if (vgt_sql_int(s->db_path, "SELECT count(*) FROM store_records") != 1)
+			fail_msg("edit '%s': the malformed row is still in the table", edits[i]);
+		reopen_ok(s);
+		if (vg_db_state(s->db) != VG_OK)
+			fail_msg("edit '%s': the accepted store is refused again at the next "
+				 "start (state %d)",
+				 edits[i], vg_db_state(s->db));
+		assert_accepted(s, keep, VG_ARRAY_LEN(keep));
+		vgt_stack_free(s);
+	}
+}
+
+/* SFR 4.2.12: on a store in service, accept does nothing (secstore.h:
+ * "VG_OK with nothing done when the store is not refused"): the erase
+ * secret is kept, no record is deleted, the files are not written. A
+ * factory reset resumed after the acceptance committed relies on this. */
+static void test_sfr4212_accept_healthy_store_does_nothing(void **state)
+{
+	vgt_stack *s = *state;
+	uint8_t e_before[VG_KEY_LEN], e_after[VG_KEY_LEN], *before, *after;
+	size_t bl, al;
+	uint64_t dropped = 99, c_before, c_after;
+
+	put_str(s, "sys", "identity", "acme");
+	populate_and_close(s);
+	reopen_ok(s);
+	erase_secret_now(s, e_before);
+	c_before = vg_db_counter(s->db);
+	before = db_files(s, &bl);
+
+	assert_int_equal(vg_secstore_accept(s->st, &dropped), VG_OK);
+	assert_int_equal(dropped, 0);
+
+	after = db_files(s, &al);
+	assert_int_equal(bl, al);
+	assert_memory_equal(before, after, bl);
+	free(before);
+	free(after);
+	erase_secret_now(s, e_after);
+	assert_memory_equal(e_before, e_after, VG_KEY_LEN);
+	c_after = vg_db_counter(s->db);
+	assert_int_equal(c_before, c_after);
+	assert_int_equal(vg_secstore_count(s->st), 5);
+	assert_get_str(s, NS, "a", "value of a");
+	assert_get_str(s, NS2, "x", "value of x");
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_OK);
+	assert_get_str(s, NS, "b", "value of b");
+}
+
+/* SFR 4.2.12: a reset cut short inside the acceptance, after the erase
+ * secret was replaced but before the store was re-anchored, leaves the
+ * store refused; accepting it again at the next start completes it (the
+ * service does so from the reset marker). */
+static void test_sfr4212_accept_resumes_after_interruption(void **state)
+{
+	vgt_stack *s = *state;
+	static const char *const keep[][3] = {{"sys", "identity", "acme"}};
+	uint8_t e[VG_KEY_LEN];
+	uint64_t dropped = 99;
+
+	put_str(s, "sys", "identity", "acme");
+	put_str(s, NS, "pin", "1234");
+	vgt_stack_close(s);
+	assert_int_equal(vgt_db_save(s->dir, "old"), 0);
+	reopen_ok(s);
+	put_str(s, NS, "pin", "9876");
+	vgt_stack_close(s);
+	assert_int_equal(vgt_db_restore(s->dir, "old", false), 0);
+	reopen_ok(s);
+	assert_int_equal(vg_db_state(s->db), VG_ERR_ROLLBACK);
+	/* The first step of the acceptance, then a power cut. */
+	assert_int_equal(vg_rot_erase_secret(s->rot, true, e), VG_OK);
+	reopen_ok(s);
+	assert_store_refuses(s, VG_ERR_ROLLBACK);
+	assert_int_equal(vg_secstore_accept(s->st, &dropped), VG_OK);
+	assert_int_equal(dropped, 0);
+	assert_get_fails(s, NS, "pin", VG_ERR_NOT_FOUND);
+	assert_accepted(s, keep, VG_ARRAY_LEN(keep));
+}
+
 /* ---- quotas and the storage reserve (SFR 4.2.4, 4.2.10, 4.2.12) ---- */
 
 #define BLOB_OVERHEAD VG_SEAL_OVERHEAD /* header, nonce and tag (secstore.h) */
@@ -1484,6 +1772,12 @@ int main(void)
 	    T(test_secstore_empty_anchor_value_is_undefined_behaviour),
 	    T(test_secstore_rot_sync_window),
 	    T(test_sfr4212_crypto_erase_user_data),
+	    T(test_sfr4212_accept_after_rollback),
+	    T(test_sfr4212_accept_after_integrity_error),
+	    T(test_sfr4212_accept_after_meta_mac_error),
+	    T(test_sfr4212_accept_drops_malformed_persistent_rows),
+	    T(test_sfr4212_accept_healthy_store_does_nothing),
+	    T(test_sfr4212_accept_resumes_after_interruption),
 	    T(test_secstore_quota_usage_exact),
 	    T(test_secstore_quota_bounds),
 	    T(test_secstore_quota_namespaces_independent),

@@ -1051,7 +1051,36 @@ struct row {
 	char ns[32];
 	char name[VG_MAX_NAME_LEN + 1];
 	uint64_t version;
+	/* the row's key as stored (exact type and bytes), to delete it by */
+	sqlite3_value *ns_v, *name_v;
+	bool malformed;
 };
+
+static void rows_free(struct row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_value_free(rows[i].ns_v);
+		sqlite3_value_free(rows[i].name_v);
+	}
+	free(rows);
+}
+
+/* Deletes the one row whose key is exactly (ns_v, name_v). */
+static vg_rc delete_exact(sqlite3 *h, sqlite3_value *ns_v, sqlite3_value *name_v)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (sqlite3_prepare_v2(h, "DELETE FROM store_records WHERE ns = ?1 AND name = ?2", -1, &st,
+			       NULL) != SQLITE_OK)
+		return VG_ERR_IO;
+	r = sqlite3_bind_value(st, 1, ns_v) == SQLITE_OK &&
+		    sqlite3_bind_value(st, 2, name_v) == SQLITE_OK
+		? sqlite3_step(st)
+		: SQLITE_ERROR;
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? VG_OK : VG_ERR_IO;
+}
 
 vg_rc vg_secstore_accept(vg_secstore *s, uint64_t *dropped)
 {
@@ -1076,20 +1105,24 @@ vg_rc vg_secstore_accept(vg_secstore *s, uint64_t *dropped)
 		if (rc != VG_OK)
 			return rc;
 	}
-	/* The persistent rows that look like records; anything else goes. */
+	/* Every row of a persistent namespace (whatever the type its bytes
+	 * are stored as): those that look like records are checked below,
+	 * the others are malformed and go, counted. A malformed row left in
+	 * the table would fail check_set at the next start: the store would
+	 * be refused again. */
 	if (sqlite3_prepare_v2(h,
-			       "SELECT ns, name, version FROM store_records WHERE ns IN ('sys', "
-			       "'k/service') AND typeof(ns) = 'text' AND typeof(name) = 'text' AND "
-			       "typeof(version) = 'integer' AND version > 0",
+			       "SELECT ns, name, version FROM store_records WHERE CAST(ns AS TEXT)"
+			       " IN ('sys', 'k/service')",
 			       -1, &st, NULL) != SQLITE_OK)
 		return VG_ERR_IO;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const bool typed = sqlite3_column_type(st, 0) == SQLITE_TEXT &&
+				   sqlite3_column_type(st, 1) == SQLITE_TEXT &&
+				   sqlite3_column_type(st, 2) == SQLITE_INTEGER;
 		const char *ns = (const char *)sqlite3_column_text(st, 0);
 		const char *name = (const char *)sqlite3_column_text(st, 1);
-		uint64_t v = (uint64_t)sqlite3_column_int64(st, 2);
-		if (!ns || !name || (size_t)sqlite3_column_bytes(st, 1) != strlen(name) ||
-		    !vg_name_valid(name, strlen(name)))
-			continue;
+		sqlite3_int64 v = sqlite3_column_int64(st, 2);
+		struct row *w;
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
 			struct row *nr = realloc(rows, ncap * sizeof *rows);
@@ -1100,11 +1133,25 @@ vg_rc vg_secstore_accept(vg_secstore *s, uint64_t *dropped)
 			rows = nr;
 			cap = ncap;
 		}
-		(void)snprintf(rows[n].ns, sizeof rows[n].ns, "%s", ns);
-		(void)snprintf(rows[n].name, sizeof rows[n].name, "%s", name);
-		rows[n].version = v;
-		maxv = v > maxv ? v : maxv;
+		w = &rows[n];
+		memset(w, 0, sizeof *w);
+		w->ns_v = sqlite3_value_dup(sqlite3_column_value(st, 0));
+		w->name_v = sqlite3_value_dup(sqlite3_column_value(st, 1));
 		n++;
+		if (!w->ns_v || !w->name_v) {
+			rc = VG_ERR_NOMEM;
+			break;
+		}
+		w->malformed = !typed || !ns || !name ||
+			       (size_t)sqlite3_column_bytes(st, 0) != strlen(ns) ||
+			       (size_t)sqlite3_column_bytes(st, 1) != strlen(name) ||
+			       !vg_name_valid(name, strlen(name)) || v <= 0;
+		if (w->malformed)
+			continue;
+		(void)snprintf(w->ns, sizeof w->ns, "%s", ns);
+		(void)snprintf(w->name, sizeof w->name, "%s", name);
+		w->version = (uint64_t)v;
+		maxv = w->version > maxv ? w->version : maxv;
 	}
 	if (rc == VG_OK && r != SQLITE_DONE)
 		rc = VG_ERR_IO;
@@ -1125,8 +1172,11 @@ vg_rc vg_secstore_accept(vg_secstore *s, uint64_t *dropped)
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *val = NULL;
 		size_t len = 0;
-		vg_rc g = vg_secstore_get(s, rows[i].ns, rows[i].name, &val, &len);
-		vg_free(val, len);
+		vg_rc g = VG_ERR_INTEGRITY;
+		if (!rows[i].malformed) {
+			g = vg_secstore_get(s, rows[i].ns, rows[i].name, &val, &len);
+			vg_free(val, len);
+		}
 		if (g == VG_OK) {
 			rc = set_element(s, rows[i].ns, rows[i].name, rows[i].version, el);
 			if (rc != VG_OK)
@@ -1139,20 +1189,11 @@ vg_rc vg_secstore_accept(vg_secstore *s, uint64_t *dropped)
 			rc = g;
 			goto fail;
 		}
-		/* Not authentic: it cannot be used, so it cannot stay. */
-		if (sqlite3_prepare_v2(h, "DELETE FROM store_records WHERE ns = ? AND name = ?", -1,
-				       &st, NULL) != SQLITE_OK) {
-			rc = VG_ERR_IO;
+		/* Malformed or not authentic: it cannot be used, so it cannot
+		 * stay (the DELETE above may have taken it already). */
+		rc = delete_exact(h, rows[i].ns_v, rows[i].name_v);
+		if (rc != VG_OK)
 			goto fail;
-		}
-		(void)sqlite3_bind_text(st, 1, rows[i].ns, -1, SQLITE_STATIC);
-		(void)sqlite3_bind_text(st, 2, rows[i].name, -1, SQLITE_STATIC);
-		r = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (r != SQLITE_DONE) {
-			rc = VG_ERR_IO;
-			goto fail;
-		}
 		(*dropped)++;
 	}
 	rc = vg_db_anchor_set(s->db, SET_ANCHOR, set, 32);
@@ -1163,14 +1204,16 @@ vg_rc vg_secstore_accept(vg_secstore *s, uint64_t *dropped)
 		goto out;
 	memcpy(s->set, set, 32);
 	s->count = count;
-	free(rows);
+	rows_free(rows, n);
 	/* secure_delete zeroed the freed pages; the WAL is next. */
 	return vg_db_scrub(s->db);
 fail:
 	vg_db_rollback(s->db);
 out:
-	if (rc != VG_OK)
+	if (rc != VG_OK) {
 		vg_db_set_state(s->db, was); /* still refused: nothing was accepted */
-	free(rows);
+		*dropped = 0;
+	}
+	rows_free(rows, n);
 	return rc;
 }

@@ -47,6 +47,16 @@
  *   ipc_probe SOCKET regular N MS   one connection, a status request every
  *                                   MS milliseconds for N seconds: "ok C"
  *                                   or "closed after C requests"
+ *   Paged audit export (SFR 4.2.9, test_sfr429_log_export_paged.sh):
+ *   ipc_probe SOCKET export OUT [SESSION-FILE]
+ *                                   the LOG_EXPORT pages one by one, as
+ *                                   libvoxguard fetches them (with the admin
+ *                                   session token read from SESSION-FILE),
+ *                                   joined into OUT; one line per page:
+ *                                   "page I frame F data D at A next N more M"
+ *                                   (F the reply frame's length as its header
+ *                                   says, D the page's bytes, A their offset
+ *                                   in OUT), then "pages P bytes B"
  * A refused request prints its reply code and, on the next line, "msg: "
  * and the service's reason.
  */
@@ -327,12 +337,114 @@ static int probe_trickle(const char *sock, int k, size_t size, size_t fast, int 
 	return 0;
 }
 
+/* Reads one whole frame (blocking); its payload is malloc'ed. */
+static int read_frame(int fd, uint8_t **payload, size_t *len)
+{
+	uint8_t hdr[VG_WIRE_HDR_LEN];
+	size_t got = 0;
+
+	*payload = NULL;
+	while (got < sizeof hdr) {
+		ssize_t n = read(fd, hdr + got, sizeof hdr - got);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	if (vg_wire_frame_len(hdr, len) != VG_OK || !(*payload = malloc(*len ? *len : 1)))
+		return -1;
+	for (got = 0; got < *len;) {
+		ssize_t n = read(fd, *payload + got, *len - got);
+		if (n <= 0) {
+			free(*payload);
+			*payload = NULL;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* export OUT [SESSION-FILE]: the paged export, page by page. */
+static int probe_export(const char *sock, const char *out, const char *session_file)
+{
+	char token[VG_SESSION_TOKEN_SIZE] = "";
+	FILE *f = fopen(out, "wb");
+	uint64_t next = 0, more = 1, at = 0;
+	int fd = dial(sock), pages = 0;
+
+	if (!f || fd < 0) {
+		(void)printf("cannot open %s or connect\n", out);
+		return 2;
+	}
+	if (session_file) {
+		FILE *s = fopen(session_file, "r");
+		if (!s || !fgets(token, sizeof token, s)) {
+			(void)printf("cannot read the session token\n");
+			return 2;
+		}
+		(void)fclose(s);
+		token[strcspn(token, "\r\n")] = '\0';
+	}
+	while (more) {
+		vg_msgb b;
+		vg_msg m;
+		uint8_t *frame, *payload;
+		const uint8_t *data;
+		size_t n, plen, dlen;
+		if (vg_msgb_init(&b) != VG_OK)
+			return 2;
+		if (pages)
+			vg_msgb_uint(&b, VG_A_FROM, next);
+		if (token[0])
+			vg_msgb_text(&b, VG_A_SESSION, token);
+		if (vg_wire_encode(VG_OP_LOG_EXPORT, &b, &frame, &n) != VG_OK)
+			return 2;
+		if (send(fd, frame, n, MSG_NOSIGNAL) != (ssize_t)n ||
+		    read_frame(fd, &payload, &plen)) {
+			(void)printf("closed after %d pages\n", pages);
+			return 1;
+		}
+		free(frame);
+		if (vg_wire_decode(payload, plen, &m) != VG_OK) {
+			(void)printf("bad-reply\n");
+			return 1;
+		}
+		if (m.code != 0) {
+			char why[256] = "";
+			VG_IGNORE(vg_msg_text(&m, VG_A_MSG, why, sizeof why));
+			(void)printf("reply %llu\nmsg: %s\n", (unsigned long long)m.code, why);
+			return 1;
+		}
+		if (vg_msg_bytes(&m, VG_A_DATA, &data, &dlen) != VG_OK ||
+		    vg_msg_uint(&m, VG_A_MORE, &more) != VG_OK ||
+		    vg_msg_uint(&m, VG_A_NEXT, &next) != VG_OK ||
+		    fwrite(data, 1, dlen, f) != dlen) {
+			(void)printf("bad page\n");
+			return 1;
+		}
+		pages++;
+		(void)printf("page %d frame %zu data %zu at %llu next %llu more %llu\n", pages,
+			     plen, dlen, (unsigned long long)at, (unsigned long long)next,
+			     (unsigned long long)more);
+		at += dlen;
+		vg_msg_free(&m);
+		free(payload);
+	}
+	(void)close(fd);
+	if (fclose(f) != 0)
+		return 2;
+	(void)printf("pages %d bytes %llu\n", pages, (unsigned long long)at);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int fd;
 
 	if (argc < 3)
 		return 2;
+	if (strcmp(argv[2], "export") == 0 && (argc == 4 || argc == 5))
+		return probe_export(argv[1], argv[3], argc == 5 ? argv[4] : NULL);
 	if (strcmp(argv[2], "notify") == 0 && argc == 4) {
 		struct sockaddr_un sa = {.sun_family = AF_UNIX};
 		int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -14,6 +14,13 @@
  *                                  until refused, then again and again
  *   vg_load SOCKET signers K SECS  K connections signing as fast as they can
  *                                  (CPU-heavy work on the pool)
+ *   vg_load SOCKET audit K N       N audited requests in all over K connections:
+ *                                  deletions of a key that does not exist, under
+ *                                  a name of VG_MAX_NAME_LEN characters, each one
+ *                                  "key.delete" failure record with the name in
+ *                                  its detail (the cheapest way to fill the
+ *                                  audit log: test_sfr429_log_export_paged.sh);
+ *                                  prints "sent N not-found F other O"
  * Each hostile mode prints "sent N refused R" at the end.
  */
 #include <pthread.h>
@@ -209,6 +216,75 @@ static int signers(const char *sock, int k, int secs)
 	return 0;
 }
 
+struct auditor {
+	const char *sock;
+	int id;
+	pthread_mutex_t *lock;
+	unsigned long *left; /* requests still to send, shared */
+	unsigned long sent, not_found, other;
+};
+
+static void *auditor(void *arg)
+{
+	struct auditor *a = arg;
+	char name[VG_MAX_NAME_LEN + 1];
+	vg_client *c = dial(a->sock);
+
+	/* "audit-fill-", then the connection's letter up to the longest name
+	 * (only the detail's size matters). */
+	memset(name, 'a' + a->id % 26, VG_MAX_NAME_LEN);
+	memcpy(name, "audit-fill-", 11);
+	name[VG_MAX_NAME_LEN] = '\0';
+	for (;;) {
+		vg_rc rc;
+		(void)pthread_mutex_lock(a->lock);
+		if (*a->left == 0) {
+			(void)pthread_mutex_unlock(a->lock);
+			break;
+		}
+		(*a->left)--;
+		(void)pthread_mutex_unlock(a->lock);
+		if (!c && !(c = dial(a->sock))) {
+			a->other++;
+			continue;
+		}
+		rc = vg_key_delete(c, name);
+		a->sent++;
+		if (rc == VG_ERR_NOT_FOUND) {
+			a->not_found++;
+		} else {
+			a->other++;
+			vg_client_close(&c);
+		}
+	}
+	vg_client_close(&c);
+	return NULL;
+}
+
+static int audit_fill(const char *sock, int k, unsigned long n)
+{
+	pthread_t th[64];
+	struct auditor a[64];
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	unsigned long left = n, sent = 0, not_found = 0, other = 0;
+
+	if (k < 1 || k > 64)
+		return 2;
+	for (int i = 0; i < k; i++) {
+		a[i] = (struct auditor){.sock = sock, .id = i, .lock = &lock, .left = &left};
+		if (pthread_create(&th[i], NULL, auditor, &a[i]) != 0)
+			return 2;
+	}
+	for (int i = 0; i < k; i++) {
+		(void)pthread_join(th[i], NULL);
+		sent += a[i].sent;
+		not_found += a[i].not_found;
+		other += a[i].other;
+	}
+	(void)printf("sent %lu not-found %lu other %lu\n", sent, not_found, other);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[2], "well") == 0)
@@ -217,6 +293,9 @@ int main(int argc, char **argv)
 		return hostile(argv[1], argv[2], atoi(argv[3]));
 	if (argc == 5 && strcmp(argv[2], "signers") == 0)
 		return signers(argv[1], atoi(argv[3]), atoi(argv[4]));
-	(void)fprintf(stderr, "usage: vg_load SOCKET well|logout|fill SECS | signers K SECS\n");
+	if (argc == 5 && strcmp(argv[2], "audit") == 0)
+		return audit_fill(argv[1], atoi(argv[3]), strtoul(argv[4], NULL, 10));
+	(void)fprintf(stderr, "usage: vg_load SOCKET well|logout|fill SECS | signers K SECS | "
+			      "audit K N\n");
 	return 2;
 }
