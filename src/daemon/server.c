@@ -739,8 +739,12 @@ static bool do_write(struct server *sv, struct conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* Room to write, nothing else: a half-close (RDHUP,
+			 * level-triggered) would wake the loop at once and
+			 * forever while the reply waits; the client may still
+			 * read it. A hang-up (HUP, ERR) is always reported. */
 			if (!c->out_armed) {
-				conn_events(sv, c, EPOLLOUT | EPOLLRDHUP);
+				conn_events(sv, c, EPOLLOUT);
 				c->out_armed = true;
 			}
 			return true;
