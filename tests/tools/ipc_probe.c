@@ -48,7 +48,10 @@
  *                                   requests, alternating) while reading the
  *                                   replies; TAIL "garbage" adds a malformed
  *                                   frame, "hangup" closes the connection
- *                                   right after sending. Then each signature
+ *                                   right after sending, "shut" shuts down
+ *                                   the sending side then (the service may
+ *                                   answer all or close: what came must be
+ *                                   in order). Then each signature
  *                                   is checked by the service (key.verify)
  *                                   against the data of its request: one
  *                                   line per connection, "conn C: R replies,
@@ -389,6 +392,7 @@ static int pipeline_one(const char *sock, const char *key, int n, int k, const c
 	int fd = dial(sock), vfd, verified = 0, sigs = 0, bad = -1, closed = 0;
 	bool garbage = tail && strcmp(tail, "garbage") == 0;
 	bool hangup = tail && strcmp(tail, "hangup") == 0;
+	bool shut = tail && strcmp(tail, "shut") == 0;
 
 	in = malloc(in_cap);
 	if (fd < 0 || !replies || !in)
@@ -426,6 +430,8 @@ static int pipeline_one(const char *sock, const char *key, int n, int k, const c
 			    send(fd, out + out_off, out_len - out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (w > 0)
 				out_off += (size_t)w;
+			if (w > 0 && shut && out_off == out_len)
+				(void)shutdown(fd, SHUT_WR);
 			else if (w < 0 && errno != EAGAIN && errno != EINTR)
 				out_off = out_len; /* closed: read what came */
 		}
