@@ -133,7 +133,7 @@ uint64_t vg_budget_get(const vg_budget *b, unsigned res);
  * dozen uids writing at once no longer throttle everyone else (they did
  * with a fixed table of 64).
  */
-#define VG_BUDGET_RATE_MAX_UIDS 4096u
+#define VG_BUDGET_RATE_MAX_UIDS 1024u
 typedef struct vg_rate_slot {
 	bool used;
 	uint32_t uid;
