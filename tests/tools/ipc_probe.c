@@ -34,7 +34,12 @@
  *   ipc_probe SOCKET regular N MS   one connection, a status request every
  *                                   MS milliseconds for N seconds: "ok C"
  *                                   or "closed after C requests"
- *   Pipelining and half-close (SFR 4.2.10, test_sfr4210_ipc_pipelining.sh):
+ *   ipc_probe SOCKET audited N MS   one connection, N requests that are each
+ *                                   audited (key.delete of a key that does
+ *                                   not exist), one every MS milliseconds:
+ *                                   "sent C"
+ *   Pipelining and half-close (SFR 4.2.10, test_sfr4210_pipelining.sh and
+ *   test_sfr4210_no_spin.sh):
  *   ipc_probe SOCKET halfclose NAME N
  *                                   ask for record NAME (a large one),
  *                                   shut down the sending side at once, read
@@ -673,6 +678,26 @@ int main(int argc, char **argv)
 			(void)usleep((useconds_t)atoi(argv[4]) * 1000u);
 		}
 		(void)printf("ok %d\n", count);
+		return 0;
+	}
+	if (strcmp(argv[2], "audited") == 0 && argc == 5) {
+		int count = 0;
+		char why[256];
+		for (int i = 0; i < atoi(argv[3]); i++) {
+			vg_msgb b;
+			uint8_t *f;
+			size_t n;
+			if (vg_msgb_init(&b) != VG_OK)
+				return 2;
+			vg_msgb_text(&b, VG_A_NAME, "no-such-key");
+			if (vg_wire_encode(VG_OP_KEY_DELETE, &b, &f, &n) != VG_OK)
+				return 2;
+			if (send_all(fd, f, n) == 0 && reply_code(fd, 5000, why, sizeof why) >= 0)
+				count++;
+			free(f);
+			(void)usleep((useconds_t)atoi(argv[4]) * 1000u);
+		}
+		(void)printf("sent %d\n", count);
 		return 0;
 	}
 	if (strcmp(argv[2], "status") == 0) {
