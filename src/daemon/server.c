@@ -108,12 +108,23 @@ vg_rc vg_server_listen(const char *path, unsigned mode, gid_t group, int *fd, ch
 		return VG_ERR_INVALID;
 	}
 	strcpy(sa.sun_path, path);
-	/* Replace a stale socket, never any other kind of file. */
+	/* Replace a stale socket, never any other kind of file, nor one a
+	 * running service answers on (a second start would leave it
+	 * unreachable, then remove the name at its own exit). */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			(void)snprintf(err, err_len, "%s exists and is not a socket", path);
 			return VG_ERR_EXISTS;
 		}
+		s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			(void)close(s);
+			(void)snprintf(err, err_len, "%s: a service is already listening on it",
+				       path);
+			return VG_ERR_EXISTS;
+		}
+		if (s >= 0)
+			(void)close(s);
 		(void)unlink(path);
 	}
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
