@@ -72,6 +72,13 @@
 /* What a put costs the write rate besides its value: the record's row,
  * its AEAD tag and nonce, the index entry. */
 #define VG_BUDGET_PUT_OVERHEAD 256u
+/* What a read of request bytes costs the request rate besides its bytes:
+ * the wake-up and the system call. Without it a uid sending its bytes one
+ * at a time took a whole core of the event loop at a twentieth of its
+ * rate; with it a uid gets at most request_rate / 256 reads a second
+ * (32768 at the default), and a request of a well-behaved client (two
+ * reads: its header, then the rest) costs 512 bytes more. */
+#define VG_BUDGET_READ_OVERHEAD 256u
 /* A write rate's bucket holds this many seconds of writes: a burst that
  * size passes at once, then the rate holds on average. */
 #define VG_BUDGET_RATE_BURST_S 4u

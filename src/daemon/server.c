@@ -721,7 +721,7 @@ static bool do_read(struct server *sv, struct conn *c)
 		if (n <= 0)
 			return false; /* EOF or error: a truncated frame ends here too */
 		vg_budget_rate_charge(&sv->s->read_rate, c->peer.uid, c->budget.request_rate,
-				      (uint64_t)n, vg_mono_ms());
+				      (uint64_t)n + VG_BUDGET_READ_OVERHEAD, vg_mono_ms());
 		/* The first byte of a request: from now on it has io_timeout_ms
 		 * to arrive whole (the idle deadline no longer applies). */
 		if (c->state == C_HEADER && c->hdr_got == 0)

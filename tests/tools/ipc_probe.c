@@ -38,6 +38,10 @@
  *                                   audited (key.delete of a key that does
  *                                   not exist), one every MS milliseconds:
  *                                   "sent C"
+ *   ipc_probe SOCKET dribble K SECS K connections each declare a maximum-size
+ *                                   frame and send it one byte per send(),
+ *                                   as fast as they can, for SECS seconds
+ *                                   (reconnecting when closed): "sent B"
  *   Pipelining and half-close (SFR 4.2.10, test_sfr4210_pipelining.sh and
  *   test_sfr4210_no_spin.sh):
  *   ipc_probe SOCKET halfclose NAME N
@@ -540,6 +544,43 @@ static int probe_pipeline(const char *sock, const char *key, int n, int k, const
 	return rc;
 }
 
+/* dribble K SECS: bytes one at a time, so the service reads one at a time. */
+static int probe_dribble(const char *sock, int k, int secs)
+{
+	static const uint8_t hdr[4] = {0, 0xf4, 0x24, 0}; /* 16 000 000 bytes */
+	int fds[64];
+	long sent = 0;
+	uint64_t end = now_ms() + (uint64_t)secs * 1000u;
+
+	if (k < 1 || k > 64)
+		return 2;
+	for (int i = 0; i < k; i++)
+		fds[i] = -1;
+	while (now_ms() < end) {
+		for (int i = 0; i < k; i++) {
+			if (fds[i] < 0) {
+				fds[i] = dial(sock);
+				if (fds[i] >= 0 && send(fds[i], hdr, 4, MSG_NOSIGNAL) != 4) {
+					(void)close(fds[i]);
+					fds[i] = -1;
+				}
+				continue;
+			}
+			if (send(fds[i], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1) {
+				sent++;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				(void)close(fds[i]);
+				fds[i] = -1;
+			}
+		}
+	}
+	for (int i = 0; i < k; i++)
+		if (fds[i] >= 0)
+			(void)close(fds[i]);
+	(void)printf("sent %ld\n", sent);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int fd;
@@ -596,6 +637,8 @@ int main(int argc, char **argv)
 	if (strcmp(argv[2], "pipeline") == 0 && (argc == 6 || argc == 7))
 		return probe_pipeline(argv[1], argv[3], atoi(argv[4]), atoi(argv[5]),
 				      argc == 7 ? argv[6] : NULL);
+	if (strcmp(argv[2], "dribble") == 0 && argc == 5)
+		return probe_dribble(argv[1], atoi(argv[3]), atoi(argv[4]));
 	if (strcmp(argv[2], "trickle") == 0 && argc == 7)
 		return probe_trickle(argv[1], atoi(argv[3]), strtoul(argv[4], NULL, 0),
 				     strtoul(argv[5], NULL, 0), atoi(argv[6]));
