@@ -422,9 +422,15 @@ static vg_rc admit(struct server *sv, const vg_peer *peer, const vg_budget *b, c
 	return VG_OK;
 }
 
+/* Connections accepted per round of the event loop: the rest wait in the
+ * backlog (the listening socket stays ready). Accepting until the backlog
+ * was empty let a uid that connects and closes as fast as it can refill it
+ * as fast, and hold the loop in here: others' requests waited a second. */
+#define ACCEPTS_PER_ROUND 16
+
 static void do_accept(struct server *sv, int lfd)
 {
-	for (;;) {
+	for (int k = 0; k < ACCEPTS_PER_ROUND; k++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
 		struct epoll_event e;

@@ -42,6 +42,11 @@
  *                                   frame and send it one byte per send(),
  *                                   as fast as they can, for SECS seconds
  *                                   (reconnecting when closed): "sent B"
+ *   ipc_probe SOCKET connflood SECS connect and close at once, as fast as it
+ *                                   can, for SECS seconds: "connects C"
+ *   ipc_probe SOCKET latency N      N status requests, each on a new
+ *                                   connection: "ok N p50 A ms max B ms"
+ *                                   (or "failed F of N")
  *   Pipelining and half-close (SFR 4.2.10, test_sfr4210_pipelining.sh and
  *   test_sfr4210_no_spin.sh):
  *   ipc_probe SOCKET halfclose NAME N
@@ -581,6 +586,58 @@ static int probe_dribble(const char *sock, int k, int secs)
 	return 0;
 }
 
+/* connflood SECS: connections opened and closed as fast as they go. */
+static int probe_connflood(const char *sock, int secs)
+{
+	uint64_t end = now_ms() + (uint64_t)secs * 1000u;
+	long n = 0;
+
+	while (now_ms() < end) {
+		int fd = dial(sock);
+		if (fd >= 0) {
+			n++;
+			(void)close(fd);
+		}
+	}
+	(void)printf("connects %ld\n", n);
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* latency N: the time of a status request on a new connection, N times. */
+static int probe_latency(const char *sock, int n)
+{
+	uint64_t t[1000];
+	int failed = 0;
+	char why[256];
+
+	if (n < 1 || n > 1000)
+		return 2;
+	for (int i = 0; i < n; i++) {
+		uint64_t a = now_ms();
+		int fd = dial(sock);
+		if (fd < 0 || status_request(fd) != 0 ||
+		    reply_code(fd, 10000, why, sizeof why) != 0)
+			failed++;
+		if (fd >= 0)
+			(void)close(fd);
+		t[i] = now_ms() - a;
+	}
+	qsort(t, (size_t)n, sizeof t[0], cmp_u64);
+	if (failed)
+		(void)printf("failed %d of %d\n", failed, n);
+	else
+		(void)printf("ok %d p50 %llu ms max %llu ms\n", n, (unsigned long long)t[n / 2],
+			     (unsigned long long)t[n - 1]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int fd;
@@ -637,6 +694,10 @@ int main(int argc, char **argv)
 	if (strcmp(argv[2], "pipeline") == 0 && (argc == 6 || argc == 7))
 		return probe_pipeline(argv[1], argv[3], atoi(argv[4]), atoi(argv[5]),
 				      argc == 7 ? argv[6] : NULL);
+	if (strcmp(argv[2], "connflood") == 0 && argc == 4)
+		return probe_connflood(argv[1], atoi(argv[3]));
+	if (strcmp(argv[2], "latency") == 0 && argc == 4)
+		return probe_latency(argv[1], atoi(argv[3]));
 	if (strcmp(argv[2], "dribble") == 0 && argc == 5)
 		return probe_dribble(argv[1], atoi(argv[3]), atoi(argv[4]));
 	if (strcmp(argv[2], "trickle") == 0 && argc == 7)
