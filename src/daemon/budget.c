@@ -2,8 +2,8 @@
 #include "daemon/budget.h"
 
 #include <grp.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 vg_rc vg_budget_table_init(vg_budget_table *t, const vg_config *cfg, uint32_t service_uid,

@@ -116,8 +116,10 @@ vg_rc vg_server_listen(const char *path, unsigned mode, gid_t group, int *fd, ch
 			(void)snprintf(err, err_len, "%s exists and is not a socket", path);
 			return VG_ERR_EXISTS;
 		}
-		s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof sa) == 0) {
+		/* A full backlog (EAGAIN) is a running service too. */
+		s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (s >= 0 &&
+		    (connect(s, (struct sockaddr *)&sa, sizeof sa) == 0 || errno == EAGAIN)) {
 			(void)close(s);
 			(void)snprintf(err, err_len, "%s: a service is already listening on it",
 				       path);
