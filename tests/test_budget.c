@@ -234,19 +234,44 @@ static void test_budget_rates(void **state)
 	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now, &retry), VG_OK);
 	vg_budget_rate_charge(&t, 10, rate, 4000, now);
 	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now, &retry), VG_ERR_QUOTA);
-	/* More uids than buckets: a full bucket is handed on, and with none
-	 * free the newcomers share the last one. Uid 11's full bucket went
-	 * to one of the 64 new uids, 63 fit, the last (163) spent the shared
-	 * bucket: uid 10 keeps its own debt, and a newcomer (500) shares
-	 * 163's (the documented limit: 64 uids writing at once). */
-	for (uint32_t u = 100; u < 100 + VG_BUDGET_RATE_UIDS; u++) {
+	/* More uids than buckets: a full bucket is handed on, and the table
+	 * grows for uids in debt. Uid 11's full bucket went to one of the 64
+	 * new uids, all in debt now with uid 10: a newcomer (500) still has
+	 * its own whole burst (it used to share the 64th uid's debt). */
+	for (uint32_t u = 100; u < 164; u++) {
 		assert_int_equal(vg_budget_rate_check(&t, u, rate, now, &retry), VG_OK);
 		vg_budget_rate_charge(&t, u, rate, 5000, now);
 	}
 	assert_int_equal(vg_budget_rate_check(&t, 10, rate, now, &retry), VG_ERR_QUOTA);
-	assert_int_equal(vg_budget_rate_check(&t, 500, rate, now, &retry), VG_ERR_QUOTA);
-	/* Once the buckets refill, each is handed on again. */
-	assert_int_equal(vg_budget_rate_check(&t, 500, rate, now + 10000, &retry), VG_OK);
+	assert_int_equal(vg_budget_rate_check(&t, 163, rate, now, &retry), VG_ERR_QUOTA);
+	assert_int_equal(vg_budget_rate_check(&t, 500, rate, now, &retry), VG_OK);
+	/* Nor does a privileged uid share anyone's debt. */
+	assert_int_equal(vg_budget_rate_check(&t, 0, 16 * rate, now, &retry), VG_OK);
+	/* Once the buckets refill, each is handed on again: the table does
+	 * not grow for uids that are not in debt. */
+	{
+		size_t n = t.n;
+		for (uint32_t u = 1000; u < 1200; u++) {
+			assert_int_equal(vg_budget_rate_check(&t, u, rate, now + 10000, &retry),
+					 VG_OK);
+			vg_budget_rate_charge(&t, u, rate, 1, now + 10000);
+			now += 1000000; /* each refilled before the next uid comes */
+		}
+		assert_int_equal(t.n, n);
+	}
+	/* Only past VG_BUDGET_RATE_MAX_UIDS uids in debt at once do
+	 * newcomers share the last bucket. */
+	for (uint32_t u = 10000; u < 10000 + VG_BUDGET_RATE_MAX_UIDS; u++) {
+		assert_int_equal(vg_budget_rate_check(&t, u, rate, now, &retry), VG_OK);
+		vg_budget_rate_charge(&t, u, rate, 5000, now);
+	}
+	assert_int_equal(t.n, VG_BUDGET_RATE_MAX_UIDS);
+	assert_int_equal(vg_budget_rate_check(&t, 20000, rate, now, &retry), VG_OK);
+	vg_budget_rate_charge(&t, 20000, rate, 5000, now);
+	assert_int_equal(vg_budget_rate_check(&t, 20001, rate, now, &retry), VG_ERR_QUOTA);
+	vg_budget_rate_free(&t);
+	assert_null(t.b);
+	vg_budget_rate_free(NULL);
 }
 
 /* SFR 4.2.10: the rates' defaults, and the configuration names them. */

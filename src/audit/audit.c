@@ -47,10 +47,12 @@ struct qent {
 	bool echoed; /* already printed to stderr */
 };
 
-/* Rate limiting (docs/AUDIT.md section 4): fixed tables, so memory stays
- * bounded whatever the callers do. */
-#define RL_BUCKETS  64u  /* uids with their own bucket; the rest share one */
-#define RL_COUNTERS 128u /* (uid, type, outcome) counts of suppressed events */
+/* Rate limiting (docs/AUDIT.md section 4): bounded tables, so memory stays
+ * bounded whatever the callers do. A bucket per uid over its limit (or
+ * with counts pending), the table grown up to RL_MAX_BUCKETS of them:
+ * a uid shares a bucket, and so another's flood, only beyond that. */
+#define RL_MAX_BUCKETS 1024u /* uids with their own bucket; the rest share one */
+#define RL_COUNTERS    128u  /* (uid, type, outcome) counts of suppressed events */
 
 struct sup {
 	bool used;
@@ -113,7 +115,9 @@ struct vg_audit {
 	uint64_t rate; /* tokens per second = milli-tokens per ms */
 	int64_t burst_milli;
 	uint64_t summary_ms;
-	struct bucket rl[RL_BUCKETS + 1]; /* the last one is shared */
+	struct bucket *rl; /* n_rl buckets, grown on demand */
+	size_t n_rl;
+	struct bucket rl_shared; /* for uids beyond RL_MAX_BUCKETS, or out of memory */
 	struct sup sup[RL_COUNTERS];
 	size_t n_pending;         /* counters and "other" counts in use */
 	uint64_t suppressed;      /* events suppressed since open */
@@ -463,28 +467,51 @@ static bool bucket_pending(const vg_audit *a, const struct bucket *b)
 	return false;
 }
 
+/* A new bucket at the end of the table, or NULL (RL_MAX_BUCKETS, or no
+ * memory). */
+static struct bucket *bucket_grow(vg_audit *a)
+{
+	size_t old = a->n_rl, n = old ? old * 2 : 16;
+	struct bucket *nb;
+
+	if (old >= RL_MAX_BUCKETS)
+		return NULL;
+	if (n > RL_MAX_BUCKETS)
+		n = RL_MAX_BUCKETS;
+	nb = realloc(a->rl, n * sizeof *nb);
+	if (!nb)
+		return NULL;
+	memset(nb + old, 0, (n - old) * sizeof *nb);
+	a->rl = nb;
+	a->n_rl = n;
+	return &nb[old];
+}
+
 /* The bucket of uid. A full bucket with nothing pending is the same as a
- * fresh one, so it can be given to another uid; when none can, the uid
- * shares the last bucket with every other such uid. */
+ * fresh one, so it can be given to another uid; when none can, the table
+ * grows; past RL_MAX_BUCKETS the uid shares one bucket with every other
+ * such uid. */
 static struct bucket *bucket_for(vg_audit *a, uint32_t uid, uint64_t now)
 {
 	struct bucket *slot = NULL;
 
-	for (size_t i = 0; i < RL_BUCKETS; i++) {
+	for (size_t i = 0; i < a->n_rl; i++) {
 		struct bucket *b = &a->rl[i];
 		if (b->used && b->uid == uid)
 			return b;
 		if (!b->used && !slot)
 			slot = b;
 	}
-	for (size_t i = 0; !slot && i < RL_BUCKETS; i++) {
+	for (size_t i = 0; !slot && i < a->n_rl; i++) {
 		struct bucket *b = &a->rl[i];
 		refill(a, b, now);
 		if (b->tb.milli == a->burst_milli && !bucket_pending(a, b))
 			slot = b;
 	}
 	if (!slot)
-		return &a->rl[RL_BUCKETS];
+		slot = bucket_grow(a);
+	if (!slot)
+		return &a->rl_shared;
 	memset(slot, 0, sizeof *slot);
 	slot->used = true;
 	slot->uid = uid;
@@ -607,8 +634,8 @@ static bool sup_due(vg_audit *a, const struct sup *c, struct bucket *b, bool all
 	if (all || (now >= c->start_ms && now - c->start_ms >= a->summary_ms))
 		return true;
 	if (only)
-		return b ? b == only : only != &a->rl[RL_BUCKETS] && only->uid == c->uid;
-	for (size_t j = 0; !b && j < RL_BUCKETS; j++)
+		return b ? b == only : only != &a->rl_shared && only->uid == c->uid;
+	for (size_t j = 0; !b && j < a->n_rl; j++)
 		if (a->rl[j].used && a->rl[j].uid == c->uid)
 			b = &a->rl[j];
 	if (!b)
@@ -628,8 +655,8 @@ static void summaries_due(vg_audit *a, bool all, const struct bucket *only, uint
 		if (c->used && sup_due(a, c, NULL, all, only, now))
 			VG_IGNORE(summarise(a, c));
 	}
-	for (size_t j = 0; j <= RL_BUCKETS; j++) {
-		struct bucket *b = &a->rl[j];
+	for (size_t j = 0; j <= a->n_rl; j++) {
+		struct bucket *b = j < a->n_rl ? &a->rl[j] : &a->rl_shared;
 		if (b->other.used && sup_due(a, &b->other, b, all, only, now))
 			VG_IGNORE(summarise(a, &b->other));
 	}
@@ -1852,9 +1879,9 @@ vg_rc vg_audit_open(vg_audit **out, vg_db *db, const vg_audit_opts *opts, vg_aud
 	    (uint64_t)(opts && opts->summary_every_s ? opts->summary_every_s : 60u) * 1000u;
 	a->clock = opts ? opts->clock : NULL;
 	a->clock_ctx = opts ? opts->clock_ctx : NULL;
-	a->rl[RL_BUCKETS].used = true; /* shared by uids without a bucket */
-	a->rl[RL_BUCKETS].tb.milli = a->burst_milli;
-	a->rl[RL_BUCKETS].tb.last_ms = mono_ms(a);
+	a->rl_shared.used = true; /* shared by uids without a bucket */
+	a->rl_shared.tb.milli = a->burst_milli;
+	a->rl_shared.tb.last_ms = mono_ms(a);
 	a->key = vg_secret_alloc(KEY_LEN);
 	a->pub = pub_der ? malloc(pub_der_len) : NULL;
 	if (!a->key || (pub_der && !a->pub)) {
@@ -2397,6 +2424,7 @@ void vg_audit_close(vg_audit **pa)
 	echo_pending(a, "shutdown");
 	queue_clear(a);
 	free(a->q);
+	free(a->rl);
 	vg_audit_drops_clear(&a->drops);
 	vg_free(a->page_cp, a->page_cp_len);
 	vg_secret_free(a->key, KEY_LEN);

@@ -3,6 +3,7 @@
 
 #include <grp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 vg_rc vg_budget_table_init(vg_budget_table *t, const vg_config *cfg, uint32_t service_uid,
@@ -169,41 +170,77 @@ static int64_t burst_milli(uint64_t rate)
 	return (int64_t)(rate * VG_BUDGET_RATE_BURST_S * 1000u);
 }
 
+/* Whether a slot may be handed to a new uid at now: free, or its bucket
+ * refilled full. */
+static bool slot_free(vg_rate_slot *b, uint64_t now)
+{
+	if (!b->used)
+		return true;
+	vg_tbucket_refill(&b->tb, now, b->rate, burst_milli(b->rate));
+	return b->tb.milli >= burst_milli(b->rate);
+}
+
+/* A slot for a uid that has none: a free or full one, else a new one,
+ * else (VG_BUDGET_RATE_MAX_UIDS uids short of a full bucket, or no
+ * memory) the shared one. */
+static vg_rate_slot *new_slot(vg_rate_table *t)
+{
+	size_t old = t->n, n = old ? old * 2 : 16;
+	vg_rate_slot *nb;
+
+	if (old >= VG_BUDGET_RATE_MAX_UIDS)
+		return NULL;
+	if (n > VG_BUDGET_RATE_MAX_UIDS)
+		n = VG_BUDGET_RATE_MAX_UIDS;
+	nb = realloc(t->b, n * sizeof *nb);
+	if (!nb)
+		return NULL;
+	memset(nb + old, 0, (n - old) * sizeof *nb);
+	t->b = nb;
+	t->n = n;
+	return &nb[old];
+}
+
 /* uid's bucket, refilled to now: its own, a free or full one given to it,
  * or the shared last one. */
 static vg_tbucket *rate_bucket(vg_rate_table *t, uint32_t uid, uint64_t rate, uint64_t now)
 {
-	size_t slot = VG_BUDGET_RATE_UIDS;
+	vg_rate_slot *b = NULL;
 
-	for (size_t i = 0; i < VG_BUDGET_RATE_UIDS; i++)
+	for (size_t i = 0; i < t->n; i++)
 		if (t->b[i].used && t->b[i].uid == uid) {
-			slot = i;
+			b = &t->b[i];
 			goto found;
 		}
-	for (size_t i = 0; i < VG_BUDGET_RATE_UIDS; i++) {
-		if (t->b[i].used)
-			vg_tbucket_refill(&t->b[i].tb, now, t->b[i].rate,
-					  burst_milli(t->b[i].rate));
-		if (!t->b[i].used || t->b[i].tb.milli >= burst_milli(t->b[i].rate)) {
-			slot = i;
-			t->b[i].used = true;
-			t->b[i].uid = uid;
-			t->b[i].tb = (vg_tbucket){.milli = burst_milli(rate), .last_ms = now};
-			break;
-		}
-	}
-	if (slot == VG_BUDGET_RATE_UIDS && !t->b[slot].used) {
-		t->b[slot].used = true;
-		t->b[slot].tb = (vg_tbucket){.milli = burst_milli(rate), .last_ms = now};
+	for (size_t i = 0; i < t->n && !b; i++)
+		if (slot_free(&t->b[i], now))
+			b = &t->b[i];
+	if (!b)
+		b = new_slot(t);
+	if (b) {
+		*b = (vg_rate_slot){
+		    .used = true, .uid = uid, .tb = {.milli = burst_milli(rate), .last_ms = now}};
+	} else {
+		b = &t->shared;
+		if (!b->used)
+			*b = (vg_rate_slot){.used = true,
+					    .tb = {.milli = burst_milli(rate), .last_ms = now}};
 	}
 found:
 	/* Refilled at the rate it ran at until now, from now at the owner's
 	 * (a new owner's slot was just filled). */
-	if (t->b[slot].rate)
-		vg_tbucket_refill(&t->b[slot].tb, now, t->b[slot].rate,
-				  burst_milli(t->b[slot].rate));
-	t->b[slot].rate = rate;
-	return &t->b[slot].tb;
+	if (b->rate)
+		vg_tbucket_refill(&b->tb, now, b->rate, burst_milli(b->rate));
+	b->rate = rate;
+	return &b->tb;
+}
+
+void vg_budget_rate_free(vg_rate_table *t)
+{
+	if (!t)
+		return;
+	free(t->b);
+	memset(t, 0, sizeof *t);
 }
 
 vg_rc vg_budget_rate_check(vg_rate_table *t, uint32_t uid, uint64_t rate, uint64_t now_ms,

@@ -72,6 +72,13 @@
 /* What a put costs the write rate besides its value: the record's row,
  * its AEAD tag and nonce, the index entry. */
 #define VG_BUDGET_PUT_OVERHEAD 256u
+/* What a read of request bytes costs the request rate besides its bytes:
+ * the wake-up and the system call. Without it a uid sending its bytes one
+ * at a time took a whole core of the event loop at a twentieth of its
+ * rate; with it a uid gets at most request_rate / 256 reads a second
+ * (32768 at the default), and a request of a well-behaved client (two
+ * reads: its header, then the rest) costs 512 bytes more. */
+#define VG_BUDGET_READ_OVERHEAD 256u
 /* A write rate's bucket holds this many seconds of writes: a burst that
  * size passes at once, then the rate holds on average. */
 #define VG_BUDGET_RATE_BURST_S 4u
@@ -125,19 +132,26 @@ uint64_t vg_budget_get(const vg_budget *b, unsigned res);
  * across connections (a uid cannot refill it by reconnecting), in
  * thousandths of a byte. A write is allowed while the bucket is not in
  * debt and then takes its whole cost, so that one record larger than the
- * burst can pass and the average still holds. VG_BUDGET_RATE_UIDS uids
- * have a bucket each; a full bucket is as good as none and is handed to
- * the next uid; with all of them in use (that many uids writing at
- * once), further uids share the last one.
+ * burst can pass and the average still holds. A full bucket is as good as
+ * none and is handed to the next uid; the table grows while uids short of
+ * a full bucket need one, up to VG_BUDGET_RATE_MAX_UIDS of them at once
+ * (more uids than a device has applications; 32 bytes each). Only beyond
+ * that, or out of memory, do further uids share one last bucket: a few
+ * dozen uids writing at once no longer throttle everyone else (they did
+ * with a fixed table of 64).
  */
-#define VG_BUDGET_RATE_UIDS 64u
+#define VG_BUDGET_RATE_MAX_UIDS 1024u
+typedef struct vg_rate_slot {
+	bool used;
+	uint32_t uid;
+	uint64_t rate; /* its owner's, refilled at it (uids' rates differ) */
+	vg_tbucket tb;
+} vg_rate_slot;
+/* All zero is an empty table; vg_budget_rate_free() releases it. */
 typedef struct vg_rate_table {
-	struct {
-		bool used;
-		uint32_t uid;
-		uint64_t rate; /* its owner's, refilled at it (uids' rates differ) */
-		vg_tbucket tb;
-	} b[VG_BUDGET_RATE_UIDS + 1];
+	vg_rate_slot *b; /* n slots, grown on demand */
+	size_t n;
+	vg_rate_slot shared; /* beyond VG_BUDGET_RATE_MAX_UIDS, or out of memory */
 } vg_rate_table;
 
 /* Whether uid may write (or send) now under a rate of `rate` bytes/s: VG_OK, or
@@ -148,6 +162,8 @@ VG_NODISCARD vg_rc vg_budget_rate_check(vg_rate_table *t, uint32_t uid, uint64_t
  * request bytes, that vg_budget_rate_check allowed). */
 void vg_budget_rate_charge(vg_rate_table *t, uint32_t uid, uint64_t rate, uint64_t bytes,
 			   uint64_t now_ms);
+/* Frees t's buckets; t is then an empty table. NULL-safe. */
+void vg_budget_rate_free(vg_rate_table *t);
 
 /* What a uid uses now, as the server counts it. */
 typedef struct vg_budget_use {

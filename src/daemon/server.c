@@ -108,12 +108,25 @@ vg_rc vg_server_listen(const char *path, unsigned mode, gid_t group, int *fd, ch
 		return VG_ERR_INVALID;
 	}
 	strcpy(sa.sun_path, path);
-	/* Replace a stale socket, never any other kind of file. */
+	/* Replace a stale socket, never any other kind of file, nor one a
+	 * running service answers on (a second start would leave it
+	 * unreachable, then remove the name at its own exit). */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			(void)snprintf(err, err_len, "%s exists and is not a socket", path);
 			return VG_ERR_EXISTS;
 		}
+		/* A full backlog (EAGAIN) is a running service too. */
+		s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (s >= 0 &&
+		    (connect(s, (struct sockaddr *)&sa, sizeof sa) == 0 || errno == EAGAIN)) {
+			(void)close(s);
+			(void)snprintf(err, err_len, "%s: a service is already listening on it",
+				       path);
+			return VG_ERR_EXISTS;
+		}
+		if (s >= 0)
+			(void)close(s);
 		(void)unlink(path);
 	}
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -411,9 +424,15 @@ static vg_rc admit(struct server *sv, const vg_peer *peer, const vg_budget *b, c
 	return VG_OK;
 }
 
+/* Connections accepted per round of the event loop: the rest wait in the
+ * backlog (the listening socket stays ready). Accepting until the backlog
+ * was empty let a uid that connects and closes as fast as it can refill it
+ * as fast, and hold the loop in here: others' requests waited a second. */
+#define ACCEPTS_PER_ROUND 16
+
 static void do_accept(struct server *sv, int lfd)
 {
-	for (;;) {
+	for (int k = 0; k < ACCEPTS_PER_ROUND; k++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
 		struct epoll_event e;
@@ -710,7 +729,7 @@ static bool do_read(struct server *sv, struct conn *c)
 		if (n <= 0)
 			return false; /* EOF or error: a truncated frame ends here too */
 		vg_budget_rate_charge(&sv->s->read_rate, c->peer.uid, c->budget.request_rate,
-				      (uint64_t)n, vg_mono_ms());
+				      (uint64_t)n + VG_BUDGET_READ_OVERHEAD, vg_mono_ms());
 		/* The first byte of a request: from now on it has io_timeout_ms
 		 * to arrive whole (the idle deadline no longer applies). */
 		if (c->state == C_HEADER && c->hdr_got == 0)
@@ -739,8 +758,12 @@ static bool do_write(struct server *sv, struct conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* Room to write, nothing else: a half-close (RDHUP,
+			 * level-triggered) would wake the loop at once and
+			 * forever while the reply waits; the client may still
+			 * read it. A hang-up (HUP, ERR) is always reported. */
 			if (!c->out_armed) {
-				conn_events(sv, c, EPOLLOUT | EPOLLRDHUP);
+				conn_events(sv, c, EPOLLOUT);
 				c->out_armed = true;
 			}
 			return true;

@@ -616,6 +616,8 @@ void vg_service_close(vg_service **ps)
 	vg_db_close(&s->db);
 	vg_reserve_close(&s->reserve);
 	vg_rot_close(&s->rot);
+	vg_budget_rate_free(&s->write_rate);
+	vg_budget_rate_free(&s->read_rate);
 	free(s->platform);
 	free(s);
 	*ps = NULL;

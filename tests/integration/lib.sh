@@ -157,6 +157,16 @@ kill9_daemon() {
 	DPID=
 }
 
+# cpu_pct PID MS: the CPU time PID used (all its threads, user and system)
+# over the next MS milliseconds, in percent of one core.
+cpu_pct() {
+	_hz=$(getconf CLK_TCK)
+	_a=$(awk '{print $14 + $15}' "/proc/$1/stat")
+	sleep "$(awk "BEGIN { print $2 / 1000 }")"
+	_b=$(awk '{print $14 + $15}' "/proc/$1/stat")
+	echo $(((_b - _a) * 100 * 1000 / _hz / $2))
+}
+
 daemon_alive() { [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; }
 
 vg() { "$VOXGUARD" --socket "$SOCK" "$@"; }

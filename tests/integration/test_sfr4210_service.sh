@@ -44,6 +44,14 @@ check "the service prints a ready line" grep -q 'voxguardd: ready' "$DLOG"
 check "status answers" vg status
 check "status calls the file root of trust a development backend" sh -c "'$VOXGUARD' --socket '$SOCK' status | grep -q 'DEVELOPMENT backend'"
 check "the socket is not world-accessible" sh -c "[ -z \"\$(find '$SOCK' -perm /007)\" ]"
+# A second start on the same socket (another state dir) is refused and
+# leaves the running service reachable: it used to replace the live
+# socket, fail, and remove the name at its exit.
+mkdir -m 700 "$T/state2"
+[ "$IS_ROOT" = 1 ] && chown vgsvc:vgsvc "$T/state2"
+set +e; timeout 5 "$VOXGUARDD" --state-dir "$T/state2" --socket "$SOCK" --config "$CONF" >"$T/second" 2>&1; rc=$?; set -e
+check "a second service on the socket of a running one is refused" sh -c "[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q 'already listening' '$T/second'"
+check "... and the running service is still reachable there" vg status
 
 # Confinement of the running service, read from /proc.
 st=/proc/$DPID/status

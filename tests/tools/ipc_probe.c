@@ -57,17 +57,56 @@
  *                                   (F the reply frame's length as its header
  *                                   says, D the page's bytes, A their offset
  *                                   in OUT), then "pages P bytes B"
+ *   ipc_probe SOCKET audited N MS   one connection, N requests that are each
+ *                                   audited (key.delete of a key that does
+ *                                   not exist), one every MS milliseconds:
+ *                                   "sent C"
+ *   ipc_probe SOCKET dribble K SECS K connections each declare a maximum-size
+ *                                   frame and send it one byte per send(),
+ *                                   as fast as they can, for SECS seconds
+ *                                   (reconnecting when closed): "sent B"
+ *   ipc_probe SOCKET connflood SECS connect and close at once, as fast as it
+ *                                   can, for SECS seconds: "connects C"
+ *   ipc_probe SOCKET latency N      N status requests, each on a new
+ *                                   connection: "ok N p50 A ms max B ms"
+ *                                   (or "failed F of N")
+ *   Pipelining and half-close (SFR 4.2.10, test_sfr4210_pipelining.sh and
+ *   test_sfr4210_no_spin.sh):
+ *   ipc_probe SOCKET halfclose NAME N
+ *                                   ask for record NAME (a large one),
+ *                                   shut down the sending side at once, read
+ *                                   nothing for N seconds, then read what
+ *                                   arrives: "complete" or "got B bytes of a
+ *                                   reply, then closed"
+ *   ipc_probe SOCKET pipelines KEY N K [TAIL]
+ *                                   K connections at once, each sends N
+ *                                   requests in one go (signatures with KEY,
+ *                                   which go to the worker pool, and status
+ *                                   requests, alternating) while reading the
+ *                                   replies; TAIL "garbage" adds a malformed
+ *                                   frame, "hangup" closes the connection
+ *                                   right after sending, "shut" shuts down
+ *                                   the sending side then (the service may
+ *                                   answer all or close: what came must be
+ *                                   in order). Then each signature
+ *                                   is checked by the service (key.verify)
+ *                                   against the data of its request: one
+ *                                   line per connection, "conn C: R replies,
+ *                                   in order, S signatures verified" or what
+ *                                   went wrong
  * A refused request prints its reply code and, on the next line, "msg: "
  * and the service's reason.
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -364,6 +403,21 @@ static int read_frame(int fd, uint8_t **payload, size_t *len)
 	return 0;
 }
 
+/* Sends all of buf (blocking). */
+static int send_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* export OUT [SESSION-FILE]: the paged export, page by page. */
 static int probe_export(const char *sock, const char *out, const char *session_file)
 {
@@ -437,6 +491,316 @@ static int probe_export(const char *sock, const char *out, const char *session_f
 	return 0;
 }
 
+/* halfclose NAME SECS: a reply the client never reads, after a half-close. */
+static int probe_halfclose(int fd, const char *name, int secs)
+{
+	vg_msgb b;
+	uint8_t *f, buf[65536], hdr[4];
+	size_t n, total = 0, want = 0;
+	ssize_t r;
+	int rcvbuf = 4096;
+
+	/* A small receive buffer so the reply cannot all be queued. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+	if (vg_msgb_init(&b) != VG_OK)
+		return 2;
+	vg_msgb_text(&b, VG_A_NAME, name);
+	if (vg_wire_encode(VG_OP_STORE_GET, &b, &f, &n) != VG_OK)
+		return 2;
+	if (send_all(fd, f, n) != 0 || shutdown(fd, SHUT_WR) != 0) {
+		free(f);
+		return 2;
+	}
+	free(f);
+	(void)sleep((unsigned)secs);
+	while ((r = read(fd, buf, sizeof buf)) > 0) {
+		for (ssize_t i = 0; i < r && total + (size_t)i < 4; i++)
+			hdr[total + (size_t)i] = buf[i];
+		total += (size_t)r;
+		if (total >= 4 && !want && vg_wire_frame_len(hdr, &want) != VG_OK)
+			break;
+	}
+	if (want && total >= want + 4)
+		(void)printf("complete\n");
+	else
+		(void)printf("got %zu bytes of a reply, then closed\n", total);
+	return 0;
+}
+
+/* One frame of a pipelined request: even ones are signatures of "c<k>-r<i>". */
+static int pipeline_frame(const char *key, int k, int i, uint8_t **f, size_t *n)
+{
+	vg_msgb b;
+	char data[64];
+
+	if (vg_msgb_init(&b) != VG_OK)
+		return -1;
+	if (i % 2)
+		return vg_wire_encode(VG_OP_STATUS, &b, f, n) == VG_OK ? 0 : -1;
+	(void)snprintf(data, sizeof data, "c%d-r%d", k, i);
+	vg_msgb_text(&b, VG_A_NAME, key);
+	vg_msgb_bytes(&b, VG_A_DATA, (const uint8_t *)data, strlen(data));
+	return vg_wire_encode(VG_OP_KEY_SIGN, &b, f, n) == VG_OK ? 0 : -1;
+}
+
+/* Takes whole reply frames off the front of in: decoded into replies. */
+static size_t take_replies(uint8_t *in, size_t len, vg_msg *replies, size_t *got, size_t max)
+{
+	size_t off = 0, flen;
+
+	while (len - off >= 4 && *got < max) {
+		if (vg_wire_frame_len(in + off, &flen) != VG_OK || len - off - 4 < flen)
+			break;
+		if (vg_wire_decode(in + off + 4, flen, &replies[*got]) != VG_OK)
+			replies[*got].root = NULL;
+		(*got)++;
+		off += 4 + flen;
+	}
+	memmove(in, in + off, len - off);
+	return len - off;
+}
+
+/* pipeline KEY N: connection k's part (a child process). */
+static int pipeline_one(const char *sock, const char *key, int n, int k, const char *tail)
+{
+	uint8_t *out = NULL, *in = NULL;
+	size_t out_len = 0, out_off = 0, in_len = 0, in_cap = 1u << 20, got = 0, want;
+	vg_msg *replies = calloc((size_t)n + 1, sizeof *replies);
+	int fd = dial(sock), vfd, verified = 0, sigs = 0, bad = -1, closed = 0;
+	bool garbage = tail && strcmp(tail, "garbage") == 0;
+	bool hangup = tail && strcmp(tail, "hangup") == 0;
+	bool shut = tail && strcmp(tail, "shut") == 0;
+
+	in = malloc(in_cap);
+	if (fd < 0 || !replies || !in)
+		return 2;
+	for (int i = 0; i < n; i++) {
+		uint8_t *f;
+		size_t fl;
+		if (pipeline_frame(key, k, i, &f, &fl) != 0 || !(out = realloc(out, out_len + fl)))
+			return 2;
+		memcpy(out + out_len, f, fl);
+		out_len += fl;
+		free(f);
+	}
+	if (garbage) {
+		static const uint8_t g[] = {0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff};
+		if (!(out = realloc(out, out_len + sizeof g)))
+			return 2;
+		memcpy(out + out_len, g, sizeof g);
+		out_len += sizeof g;
+	}
+	want = (size_t)n + (garbage ? 1u : 0u);
+	if (hangup) {
+		(void)send_all(fd, out, out_len);
+		(void)close(fd);
+		(void)printf("conn %d: sent %d requests, hung up\n", k, n);
+		return 0;
+	}
+	/* Write and read at once: the service answers while we still send. */
+	while (got < want && !closed) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN | (out_off < out_len ? POLLOUT : 0)};
+		if (poll(&pf, 1, 20000) != 1)
+			break;
+		if ((pf.revents & POLLOUT) && out_off < out_len) {
+			ssize_t w =
+			    send(fd, out + out_off, out_len - out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (w > 0)
+				out_off += (size_t)w;
+			if (w > 0 && shut && out_off == out_len)
+				(void)shutdown(fd, SHUT_WR);
+			else if (w < 0 && errno != EAGAIN && errno != EINTR)
+				out_off = out_len; /* closed: read what came */
+		}
+		if (pf.revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t r;
+			if (in_cap - in_len < 65536 && !(in = realloc(in, in_cap *= 2)))
+				return 2;
+			r = recv(fd, in + in_len, in_cap - in_len, MSG_DONTWAIT);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+				closed = 1;
+			if (r > 0)
+				in_len = take_replies(in, in_len + (size_t)r, replies, &got, want);
+		}
+	}
+	(void)close(fd);
+	/* Every reply answers its own request: a signature for a signature,
+	 * a status for a status, a protocol error for the garbage. */
+	for (size_t i = 0; i < got && bad < 0; i++) {
+		char txt[64];
+		const uint8_t *sig;
+		size_t sl;
+		if (!replies[i].root)
+			bad = (int)i;
+		else if (i == (size_t)n)
+			bad = replies[i].code == VG_ERR_PROTOCOL ? -1 : (int)i;
+		else if (replies[i].code != 0)
+			bad = (int)i;
+		else if (i % 2)
+			bad = vg_msg_text(&replies[i], VG_A_VERSION, txt, sizeof txt) == VG_OK &&
+				      vg_msg_bytes(&replies[i], VG_A_SIG, &sig, &sl) != VG_OK
+				  ? -1
+				  : (int)i;
+		else
+			bad = vg_msg_bytes(&replies[i], VG_A_SIG, &sig, &sl) == VG_OK ? -1 : (int)i;
+	}
+	/* Each signature over this connection's own data of that request. */
+	vfd = dial(sock);
+	for (size_t i = 0; i < got && i < (size_t)n && bad < 0 && vfd >= 0; i += 2) {
+		vg_msgb b;
+		uint8_t *f;
+		size_t fl, sl;
+		const uint8_t *sig;
+		char data[64], why[256];
+		if (vg_msg_bytes(&replies[i], VG_A_SIG, &sig, &sl) != VG_OK ||
+		    vg_msgb_init(&b) != VG_OK)
+			break;
+		sigs++;
+		(void)snprintf(data, sizeof data, "c%d-r%zu", k, i);
+		vg_msgb_text(&b, VG_A_NAME, key);
+		vg_msgb_bytes(&b, VG_A_DATA, (const uint8_t *)data, strlen(data));
+		vg_msgb_bytes(&b, VG_A_SIG, sig, sl);
+		if (vg_wire_encode(VG_OP_KEY_VERIFY, &b, &f, &fl) != VG_OK)
+			break;
+		if (send_all(vfd, f, fl) == 0 && reply_code(vfd, 5000, why, sizeof why) == 0)
+			verified++;
+		free(f);
+	}
+	if (vfd >= 0)
+		(void)close(vfd);
+	if (bad >= 0)
+		(void)printf("conn %d: reply %d does not answer its request (code %llu)\n", k, bad,
+			     (unsigned long long)replies[bad].code);
+	else if (got != want)
+		(void)printf("conn %d: %zu of %zu replies, then %s\n", k, got, want,
+			     closed ? "closed" : "nothing");
+	else if (verified != sigs)
+		(void)printf("conn %d: %zu replies, in order, %d of %d signatures verified\n", k,
+			     got, verified, sigs);
+	else
+		(void)printf("conn %d: %zu replies, in order, %d signatures verified\n", k, got,
+			     verified);
+	for (size_t i = 0; i < got; i++)
+		if (replies[i].root)
+			vg_msg_free(&replies[i]);
+	free(replies);
+	free(in);
+	free(out);
+	return 0;
+}
+
+static int probe_pipeline(const char *sock, const char *key, int n, int k, const char *tail)
+{
+	int status, rc = 0;
+
+	if (n < 1 || k < 1 || k > 64)
+		return 2;
+	(void)fflush(stdout);
+	for (int i = 0; i < k; i++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			return 2;
+		if (pid == 0) {
+			int r = pipeline_one(sock, key, n, i, tail);
+			(void)fflush(stdout);
+			_exit(r);
+		}
+	}
+	while (wait(&status) > 0)
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			rc = 1;
+	return rc;
+}
+
+/* dribble K SECS: bytes one at a time, so the service reads one at a time. */
+static int probe_dribble(const char *sock, int k, int secs)
+{
+	static const uint8_t hdr[4] = {0, 0xf4, 0x24, 0}; /* 16 000 000 bytes */
+	int fds[64];
+	long sent = 0;
+	uint64_t end = now_ms() + (uint64_t)secs * 1000u;
+
+	if (k < 1 || k > 64)
+		return 2;
+	for (int i = 0; i < k; i++)
+		fds[i] = -1;
+	while (now_ms() < end) {
+		for (int i = 0; i < k; i++) {
+			if (fds[i] < 0) {
+				fds[i] = dial(sock);
+				if (fds[i] >= 0 && send(fds[i], hdr, 4, MSG_NOSIGNAL) != 4) {
+					(void)close(fds[i]);
+					fds[i] = -1;
+				}
+				continue;
+			}
+			if (send(fds[i], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1) {
+				sent++;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				(void)close(fds[i]);
+				fds[i] = -1;
+			}
+		}
+	}
+	for (int i = 0; i < k; i++)
+		if (fds[i] >= 0)
+			(void)close(fds[i]);
+	(void)printf("sent %ld\n", sent);
+	return 0;
+}
+
+/* connflood SECS: connections opened and closed as fast as they go. */
+static int probe_connflood(const char *sock, int secs)
+{
+	uint64_t end = now_ms() + (uint64_t)secs * 1000u;
+	long n = 0;
+
+	while (now_ms() < end) {
+		int fd = dial(sock);
+		if (fd >= 0) {
+			n++;
+			(void)close(fd);
+		}
+	}
+	(void)printf("connects %ld\n", n);
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* latency N: the time of a status request on a new connection, N times. */
+static int probe_latency(const char *sock, int n)
+{
+	uint64_t t[1000];
+	int failed = 0;
+	char why[256];
+
+	if (n < 1 || n > 1000)
+		return 2;
+	for (int i = 0; i < n; i++) {
+		uint64_t a = now_ms();
+		int fd = dial(sock);
+		if (fd < 0 || status_request(fd) != 0 ||
+		    reply_code(fd, 10000, why, sizeof why) != 0)
+			failed++;
+		if (fd >= 0)
+			(void)close(fd);
+		t[i] = now_ms() - a;
+	}
+	qsort(t, (size_t)n, sizeof t[0], cmp_u64);
+	if (failed)
+		(void)printf("failed %d of %d\n", failed, n);
+	else
+		(void)printf("ok %d p50 %llu ms max %llu ms\n", n, (unsigned long long)t[n / 2],
+			     (unsigned long long)t[n - 1]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int fd;
@@ -492,6 +856,15 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[2], "conns") == 0 && argc == 4)
 		return probe_conns(argv[1], atoi(argv[3]));
+	if (strcmp(argv[2], "pipelines") == 0 && (argc == 6 || argc == 7))
+		return probe_pipeline(argv[1], argv[3], atoi(argv[4]), atoi(argv[5]),
+				      argc == 7 ? argv[6] : NULL);
+	if (strcmp(argv[2], "connflood") == 0 && argc == 4)
+		return probe_connflood(argv[1], atoi(argv[3]));
+	if (strcmp(argv[2], "latency") == 0 && argc == 4)
+		return probe_latency(argv[1], atoi(argv[3]));
+	if (strcmp(argv[2], "dribble") == 0 && argc == 5)
+		return probe_dribble(argv[1], atoi(argv[3]), atoi(argv[4]));
 	if (strcmp(argv[2], "trickle") == 0 && argc == 7)
 		return probe_trickle(argv[1], atoi(argv[3]), strtoul(argv[4], NULL, 0),
 				     strtoul(argv[5], NULL, 0), atoi(argv[6]));
@@ -548,6 +921,8 @@ int main(int argc, char **argv)
 			(void)printf("got %zu bytes of a reply, then closed\n", total);
 		return 0;
 	}
+	if (strcmp(argv[2], "halfclose") == 0 && argc == 5)
+		return probe_halfclose(fd, argv[3], atoi(argv[4]));
 	if (strcmp(argv[2], "idle") == 0 && argc == 4) {
 		uint64_t a = now_ms();
 		char c;
@@ -632,6 +1007,26 @@ int main(int argc, char **argv)
 		vg_wipe(all, len);
 		free(all);
 		print_replies(fd, n + 1);
+		return 0;
+	}
+	if (strcmp(argv[2], "audited") == 0 && argc == 5) {
+		int count = 0;
+		char why[256];
+		for (int i = 0; i < atoi(argv[3]); i++) {
+			vg_msgb b;
+			uint8_t *f;
+			size_t n;
+			if (vg_msgb_init(&b) != VG_OK)
+				return 2;
+			vg_msgb_text(&b, VG_A_NAME, "no-such-key");
+			if (vg_wire_encode(VG_OP_KEY_DELETE, &b, &f, &n) != VG_OK)
+				return 2;
+			if (send_all(fd, f, n) == 0 && reply_code(fd, 5000, why, sizeof why) >= 0)
+				count++;
+			free(f);
+			(void)usleep((useconds_t)atoi(argv[4]) * 1000u);
+		}
+		(void)printf("sent %d\n", count);
 		return 0;
 	}
 	if (strcmp(argv[2], "status") == 0) {
