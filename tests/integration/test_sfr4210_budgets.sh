@@ -115,10 +115,18 @@ check "SFR 4.2.10: her refusal names her limit" grep -q "^msg: 21 quota exceeded
 # The CLI shows the reason too (the service may refuse before the request
 # is even sent: the client still reads the reply).
 mkfifo "$W/hold"
-( as vgbob "$IPC_PROBE" "$SOCK" hold 10 <"$W/hold" >/dev/null ) &
+( as vgbob "$IPC_PROBE" "$SOCK" hold 10 <"$W/hold" >"$W/holding" ) &
 hp=$!
 exec 9>"$W/hold"
-sleep 1
+# Held once the probe has its 10 and the service has accepted them all (a
+# loaded machine, ASan: the accepts may trail the connects).
+for i in $(seq 1 100); do
+	if grep -q '^holding' "$W/holding" 2>/dev/null &&
+		! as vgbob "$VOXGUARD" --socket "$SOCK" status >/dev/null 2>&1; then
+		break
+	fi
+	sleep 0.1
+done
 cliok=0
 for i in 1 2 3 4 5; do
 	set +e; as vgbob "$VOXGUARD" --socket "$SOCK" status >"$W/cli" 2>&1; rc=$?; set -e
