@@ -595,7 +595,21 @@ static void start_reply(struct server *sv, struct conn *c)
 	release_buf(sv, c);
 	c->got = c->want = 0;
 	c->hdr_got = 0;
-	if (pending && submit(sv, c, pending, &reply, &reply_len))
+	/* A light job (a signature: tens of microseconds) that would only
+	 * queue behind busy workers runs here instead: the hand-off costs
+	 * two context switches, which on a loaded 2-core VM cost more than
+	 * the signature (4 signing clients: 10.6k -> 14.7k signatures/s in
+	 * the same conditions). Heavy jobs always go to the pool. The loop
+	 * serves one request per ready connection per round, so a flood of
+	 * signatures delays another uid's request by one signature per
+	 * flooding connection at most. */
+	if (pending && vg_reqmgr_cost(pending) == VG_COST_LIGHT &&
+	    vg_workers_busy(sv->pool) >= vg_workers_threads(sv->pool)) {
+		vg_job *j = vg_reqmgr_job(pending);
+		j->run(j);
+		VG_IGNORE(vg_reqmgr_complete(pending, VG_OK, NULL, &reply, &reply_len));
+		rc = VG_OK;
+	} else if (pending && submit(sv, c, pending, &reply, &reply_len))
 		return; /* the reply comes when the work is done */
 	if (!reply) {
 		c->close_after = true;
