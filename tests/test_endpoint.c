@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "audit/audit.h"
 #include "daemon/op_endpoint.h"
 #include "daemon/ops.h"
 #include "tls/endpoint.h"
@@ -797,6 +798,13 @@ static void test_sfr428_endpoint_ops_rows(void **state)
 	assert_string_equal(vg_op_find(VG_OP_ENDPOINT_ADD)->name, "endpoint.add");
 	assert_string_equal(vg_op_find(VG_OP_ENDPOINT_REMOVE)->name, "endpoint.remove");
 	assert_null(vg_op_find(105));
+	/* SFR 4.2.9: changes of the list and refusals outlast routine records
+	 * in the audit log's retention; an accepted connection is routine. */
+	assert_true(vg_audit_is_critical("endpoint.add", "success", "admin"));
+	assert_true(vg_audit_is_critical("endpoint.remove", "success", "admin"));
+	assert_true(vg_audit_is_critical("endpoint.denied", "denied", "user"));
+	assert_true(vg_audit_is_critical("tls.refused", "failure", "user"));
+	assert_false(vg_audit_is_critical("tls.connected", "success", "user"));
 }
 
 int main(void)
