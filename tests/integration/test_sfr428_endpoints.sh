@@ -89,6 +89,22 @@ check "SFR 4.2.8: ... one for bob" \
 check "SFR 4.2.8: ... and one for nobody but admins" \
 	A endpoint add setup-relay --host relay.example --port 443 --ca "$W/ca.pem" \
 	--client-key device-identity
+# AVS 1.3: the Amazon Trust Services roots shipped with voxguard are
+# Debian's, unchanged, and an Alexa endpoint pins them.
+M=/usr/share/ca-certificates/mozilla
+ATS=$VG_SRC/data/ca/amazon-trust-services.pem
+cat "$M/Amazon_Root_CA_1.crt" "$M/Amazon_Root_CA_2.crt" "$M/Amazon_Root_CA_3.crt" \
+	"$M/Amazon_Root_CA_4.crt" "$M/Starfield_Services_Root_Certificate_Authority_-_G2.crt" >"$W/ats.pem"
+check "AVS 1.3: data/ca/amazon-trust-services.pem is Debian's five Amazon Trust Services roots" \
+	cmp -s "$ATS" "$W/ats.pem"
+check "AVS 1.3: an Alexa endpoint pins the Amazon Trust Services roots" \
+	A endpoint add alexa --host avs-alexa-na.amazon.com --port 443 --ca "$ATS" \
+	--client-key device-identity --uid vgalice --min-tls 1.2
+A endpoint show alexa >"$W/alexa.txt"
+check "AVS 1.3: ... all five, and no other CA" sh -c "
+[ \$(grep -c 'sha256 ' '$W/alexa.txt') = 5 ] && grep -q 'Amazon Root CA 4' '$W/alexa.txt' &&
+grep -q 'Starfield Services Root' '$W/alexa.txt'"
+A endpoint remove alexa
 check_fails "SFR 4.2.8: a uid listed twice is refused" 2 \
 	A endpoint add dup --host a.example --port 443 --ca "$W/ca.pem" --uid 5 --uid 5
 A endpoint list >"$W/list.txt"
