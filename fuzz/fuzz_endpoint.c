@@ -3,7 +3,8 @@
  * (SFR 4.2.8; hostile input: the service parses what any admin client
  * sends, the client what the service sends, the tools what a file holds).
  * Arbitrary bytes through vg_endpoint_from_json and, as a list,
- * vg_endpoint_array_from_json. An accepted policy must validate, encode,
+ * vg_endpoint_array_from_json, and the stored form vg_endpoint_from_stored
+ * (which must accept whatever the full parser accepts). An accepted policy must validate, encode,
  * and its encoding must parse back and encode to the same bytes (the
  * encoding is canonical); a refused one leaves nothing held and a
  * terminated, printable reason.
@@ -59,11 +60,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == VG_OK) {
 		roundtrip(&ep);
 		vg_endpoint_clear(&ep);
+		if (vg_endpoint_from_stored(data, size, &ep, why, sizeof why) != VG_OK)
+			abort();
+		vg_endpoint_clear(&ep);
 	} else {
 		if (ep.ca_pem || ep.crl_pem || ep.client_cert_pem || ep.name[0])
 			abort();
 		if (rc != VG_ERR_NOMEM)
 			check_why(why, sizeof why);
+		memset(why, 'x', sizeof why);
+		rc = vg_endpoint_from_stored(data, size, &ep, why, sizeof why);
+		if (rc == VG_OK) {
+			vg_endpoint_clear(&ep);
+		} else {
+			if (ep.ca_pem || ep.name[0])
+				abort();
+			if (rc != VG_ERR_NOMEM)
+				check_why(why, sizeof why);
+		}
 	}
 	memset(why, 'x', sizeof why);
 	rc = vg_endpoint_array_from_json(data, size, &v, &n, why, sizeof why);

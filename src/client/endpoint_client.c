@@ -63,7 +63,7 @@ VG_EXPORT vg_rc vg_endpoint_remove(vg_client *c, const char *name)
 static vg_rc parse(vg_client *c, const uint8_t *p, size_t len, vg_endpoint *ep)
 {
 	char why[200] = "";
-	vg_rc rc = vg_endpoint_from_json(p, len, ep, why, sizeof why);
+	vg_rc rc = vg_endpoint_from_stored(p, len, ep, why, sizeof why);
 
 	if (rc != VG_OK) {
 		vg_client_set_error(c, "the service sent a malformed endpoint policy: %s", why);

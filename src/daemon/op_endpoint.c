@@ -83,7 +83,7 @@ static vg_rc load(vg_req *r, const char *name, uint8_t **raw, size_t *raw_len, v
 	memset(ep, 0, sizeof *ep);
 	if (rc != VG_OK)
 		return rc;
-	rc = vg_endpoint_from_json(*raw, *raw_len, ep, why, sizeof why);
+	rc = vg_endpoint_from_stored(*raw, *raw_len, ep, why, sizeof why);
 	if (rc != VG_OK) {
 		/* Sealed and authenticated, so written by us: a record we
 		 * cannot read any more (another version) is not served. */

@@ -134,7 +134,7 @@ static void printable(char *out, size_t cap, const char *s)
 /* Every PEM block of pem must be a `want` that d2i parses whole; between
  * min and max of them. */
 static vg_rc pem_check(const char *field, const char *pem, const char *want, bool crl, size_t min,
-		       size_t max, char *why, size_t why_len)
+		       size_t max, bool parse, char *why, size_t why_len)
 {
 	size_t n = pem ? strnlen(pem, VG_EP_MAX_PEM + 1) : 0, count = 0;
 	BIO *bio;
@@ -148,6 +148,8 @@ static vg_rc pem_check(const char *field, const char *pem, const char *want, boo
 	if (!text_ok(pem, n))
 		return vg_why(why, why_len, VG_ERR_INVALID, "%s: not printable ASCII PEM text",
 			      field);
+	if (!parse)
+		return VG_OK;
 	bio = BIO_new_mem_buf(pem, (int)n);
 	if (!bio)
 		return VG_ERR_NOMEM;
@@ -220,7 +222,7 @@ static bool terminated(const char *s, size_t cap)
 	return memchr(s, 0, cap) != NULL;
 }
 
-vg_rc vg_endpoint_validate(const vg_endpoint *ep, char *why, size_t why_len)
+static vg_rc validate(const vg_endpoint *ep, bool parse, char *why, size_t why_len)
 {
 	bool has_key, device;
 	vg_rc rc;
@@ -235,7 +237,8 @@ vg_rc vg_endpoint_validate(const vg_endpoint *ep, char *why, size_t why_len)
 			      "host: an RFC 1123 host name or an IP address literal");
 	if (ep->port == 0)
 		return vg_why(why, why_len, VG_ERR_INVALID, "port: 1-65535");
-	rc = pem_check("ca", ep->ca_pem, PEM_STRING_X509, false, 1, VG_EP_MAX_CERTS, why, why_len);
+	rc = pem_check("ca", ep->ca_pem, PEM_STRING_X509, false, 1, VG_EP_MAX_CERTS, parse, why,
+		       why_len);
 	if (rc != VG_OK)
 		return rc;
 	if (ep->n_pins > VG_EP_MAX_PINS)
@@ -256,8 +259,8 @@ vg_rc vg_endpoint_validate(const vg_endpoint *ep, char *why, size_t why_len)
 			      ep->crl_pem ? "crl: given, but revocation is not \"crl\""
 					  : "revocation \"crl\" needs the CRL (crl)");
 	if (ep->crl_pem) {
-		rc = pem_check("crl", ep->crl_pem, PEM_STRING_X509_CRL, true, 1, VG_EP_MAX_CRLS, why,
-			       why_len);
+		rc = pem_check("crl", ep->crl_pem, PEM_STRING_X509_CRL, true, 1, VG_EP_MAX_CRLS, parse,
+			       why, why_len);
 		if (rc != VG_OK)
 			return rc;
 	}
@@ -278,7 +281,7 @@ vg_rc vg_endpoint_validate(const vg_endpoint *ep, char *why, size_t why_len)
 			      VG_EP_DEVICE_IDENTITY);
 	if (ep->client_cert_pem) {
 		rc = pem_check("client_cert", ep->client_cert_pem, PEM_STRING_X509, false, 1,
-			       VG_EP_MAX_CHAIN, why, why_len);
+			       VG_EP_MAX_CHAIN, parse, why, why_len);
 		if (rc != VG_OK)
 			return rc;
 	}
@@ -312,6 +315,11 @@ vg_rc vg_endpoint_validate(const vg_endpoint *ep, char *why, size_t why_len)
 		return vg_why(why, why_len, VG_ERR_INVALID,
 			      "legacy: only means something with min_tls 1.2");
 	return VG_OK;
+}
+
+vg_rc vg_endpoint_validate(const vg_endpoint *ep, char *why, size_t why_len)
+{
+	return validate(ep, true, why, why_len);
 }
 
 void vg_endpoint_clear(vg_endpoint *ep)
@@ -613,8 +621,8 @@ static json_t *load(const uint8_t *buf, size_t len, vg_rc *rc, char *why, size_t
 	return root;
 }
 
-vg_rc vg_endpoint_from_json(const uint8_t *buf, size_t len, vg_endpoint *out, char *why,
-			    size_t why_len)
+static vg_rc from_json(const uint8_t *buf, size_t len, vg_endpoint *out, bool parse, char *why,
+			   size_t why_len)
 {
 	json_t *root;
 	vg_rc rc = VG_OK;
@@ -626,10 +634,22 @@ vg_rc vg_endpoint_from_json(const uint8_t *buf, size_t len, vg_endpoint *out, ch
 	rc = from_object(root, out, why, why_len);
 	json_decref(root);
 	if (rc == VG_OK)
-		rc = vg_endpoint_validate(out, why, why_len);
+		rc = validate(out, parse, why, why_len);
 	if (rc != VG_OK)
 		vg_endpoint_clear(out);
 	return rc;
+}
+
+vg_rc vg_endpoint_from_json(const uint8_t *buf, size_t len, vg_endpoint *out, char *why,
+			    size_t why_len)
+{
+	return from_json(buf, len, out, true, why, why_len);
+}
+
+vg_rc vg_endpoint_from_stored(const uint8_t *buf, size_t len, vg_endpoint *out, char *why,
+			      size_t why_len)
+{
+	return from_json(buf, len, out, false, why, why_len);
 }
 
 VG_EXPORT void vg_endpoint_list_free(vg_endpoint *v, size_t n)

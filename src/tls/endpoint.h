@@ -68,6 +68,17 @@ VG_NODISCARD vg_rc vg_endpoint_to_json(const vg_endpoint *ep, char **out, size_t
 VG_NODISCARD vg_rc vg_endpoint_from_json(const uint8_t *buf, size_t len, vg_endpoint *out,
 					 char *why, size_t why_len);
 
+/* The same parser and every rule but OpenSSL's parse of the PEM fields
+ * (they are still bounded, printable text), for a policy that passed
+ * vg_endpoint_from_json when it was added: what the service reads back
+ * from its sealed store, and what the library reads from the service.
+ * (Decoding a certificate costs OpenSSL 3 some 0.4 ms: a list of 64
+ * endpoints of 64 certificates took 1.7 s of the service's event loop on
+ * every `endpoint list` of any uid.) Whoever uses the certificates parses
+ * them anyway (the channel builds its trust store from ca_pem). */
+VG_NODISCARD vg_rc vg_endpoint_from_stored(const uint8_t *buf, size_t len, vg_endpoint *out,
+					   char *why, size_t why_len);
+
 /* A JSON array of up to VG_EP_MAX_COUNT policies (the output of `voxguard
  * endpoint list --json`; the netpolicy tools read it), with the same
  * rules for each and no name twice. *out is an array of *n, freed with
