@@ -259,9 +259,9 @@ static void test_sfr428_endpoint_canonical_form(void **state)
 							      "ABABABABABABABABABABABABABABABAB")),
 			 0);
 	loose = json_dumps(o, JSON_INDENT(3) | JSON_PRESERVE_ORDER);
-	assert_int_equal(vg_endpoint_from_json((const uint8_t *)loose, strlen(loose), &ep, why,
-					       sizeof why),
-			 VG_OK);
+	assert_int_equal(
+	    vg_endpoint_from_json((const uint8_t *)loose, strlen(loose), &ep, why, sizeof why),
+	    VG_OK);
 	assert_int_equal(ep.pins[0][0], 0xab);
 	assert_int_equal(vg_endpoint_to_json(&ep, &j1, &l1, why, sizeof why), VG_OK);
 	vg_endpoint_clear(&ep);
@@ -294,8 +294,11 @@ struct bad {
 	vg_rc want;
 };
 
-#define V(name, expr) \
-	static json_t *name(void) { return (expr); }
+#define V(name, expr)             \
+	static json_t *name(void) \
+	{                         \
+		return (expr);    \
+	}
 V(j_true, json_true())
 V(j_str, json_string("x"))
 V(j_443s, json_string("443"))
@@ -313,7 +316,8 @@ V(j_slash, json_string("a/b"))
 V(j_badhost, json_string("bad_host.example"))
 V(j_quotehost, json_string("a\".example"))
 V(j_nlhost, json_string("a\nb.example"))
-V(j_utf8host, json_string("b\xc3\xbc" "cher.example"))
+V(j_utf8host, json_string("b\xc3\xbc"
+			  "cher.example"))
 V(j_numhost, json_string("10.0.0.300"))
 V(j_revoc, json_string("OCSP"))
 V(j_tls11, json_string("1.1"))
@@ -333,7 +337,8 @@ static json_t *j_certs_key(void)
 V(j_empty, json_string(""))
 V(j_ctrl, json_string("-----BEGIN CERTIFICATE-----\x01"))
 V(j_pins_short, json_pack("[s]", "abcd"))
-V(j_pins_nothex, json_pack("[s]", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"))
+V(j_pins_nothex,
+  json_pack("[s]", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"))
 V(j_pins_num, json_pack("[i]", 7))
 V(j_pins_dup, json_pack("[s,s]", "0101010101010101010101010101010101010101010101010101010101010101",
 			"0101010101010101010101010101010101010101010101010101010101010101"))
@@ -356,7 +361,10 @@ static json_t *many(json_t *(*one)(size_t), size_t n)
 		assert_int_equal(json_array_append_new(a, one(i)), 0);
 	return a;
 }
-static json_t *uid_i(size_t i) { return json_integer((json_int_t)i); }
+static json_t *uid_i(size_t i)
+{
+	return json_integer((json_int_t)i);
+}
 static json_t *pin_i(size_t i)
 {
 	char h[65];
@@ -393,7 +401,10 @@ static json_t *j_unit129(void)
 	strcpy(u + 121, ".service");
 	return json_string(u);
 }
-static json_t *j_units_long(void) { return json_pack("[o]", j_unit129()); }
+static json_t *j_units_long(void)
+{
+	return json_pack("[o]", j_unit129());
+}
 
 static const struct bad bads[] = {
     {"unknown key", "extra", j_true, VG_ERR_INVALID},
@@ -475,7 +486,8 @@ static void test_sfr428_endpoint_malformed_refused(void **state)
 		json_t *o = minimal();
 		vg_rc rc;
 		if (strcmp(bads[i].what, "revocation crl without a CRL") == 0)
-			assert_int_equal(json_object_set_new(o, "revocation", json_string("crl")), 0);
+			assert_int_equal(json_object_set_new(o, "revocation", json_string("crl")),
+					 0);
 		else if (bads[i].value)
 			assert_int_equal(json_object_set_new(o, bads[i].key, bads[i].value()), 0);
 		else
@@ -577,9 +589,9 @@ static void test_sfr428_endpoint_not_json(void **state)
 		assert_true(why[0] != '\0');
 	}
 	/* A NUL byte inside the input. */
-	assert_int_equal(vg_endpoint_from_json((const uint8_t *)"{\"v\":1}\0", 8, &ep, why,
-					       sizeof why),
-			 VG_ERR_INVALID);
+	assert_int_equal(
+	    vg_endpoint_from_json((const uint8_t *)"{\"v\":1}\0", 8, &ep, why, sizeof why),
+	    VG_ERR_INVALID);
 	/* Over the size bound: refused before it is parsed. */
 	big = malloc(VG_EP_MAX_JSON + 1);
 	memset(big, ' ', VG_EP_MAX_JSON + 1);
@@ -592,9 +604,9 @@ static void test_sfr428_endpoint_not_json(void **state)
 	s[strlen(s) - 1] = '\0';
 	{
 		char *d = cat(s, ",\"port\":443}");
-		assert_int_equal(vg_endpoint_from_json((const uint8_t *)d, strlen(d), &ep, why,
-						       sizeof why),
-				 VG_ERR_INVALID);
+		assert_int_equal(
+		    vg_endpoint_from_json((const uint8_t *)d, strlen(d), &ep, why, sizeof why),
+		    VG_ERR_INVALID);
 		free(d);
 	}
 	free(s);
@@ -617,8 +629,9 @@ static void test_sfr428_endpoint_stored_form(void **state)
 	vg_endpoint ep;
 
 	(void)state;
-	json_object_set_new(o, "ca", json_string("-----BEGIN CERTIFICATE-----\nAAAA\n"
-						 "-----END CERTIFICATE-----\n"));
+	json_object_set_new(o, "ca",
+			    json_string("-----BEGIN CERTIFICATE-----\nAAAA\n"
+					"-----END CERTIFICATE-----\n"));
 	s = json_dumps(o, JSON_COMPACT);
 	assert_int_equal(vg_endpoint_from_json((const uint8_t *)s, strlen(s), &ep, why, sizeof why),
 			 VG_ERR_INVALID);
@@ -648,12 +661,20 @@ static void test_sfr428_endpoint_stored_form(void **state)
 static void test_sfr428_endpoint_host_rules(void **state)
 {
 	static const char *const good[] = {
-	    "a", "localhost", "avs-alexa-na.amazon.com", "xn--bcher-kva.example", "127.0.0.1",
-	    "::1", "2001:db8::10", "0a.example", "a.b1",
+	    "a",
+	    "localhost",
+	    "avs-alexa-na.amazon.com",
+	    "xn--bcher-kva.example",
+	    "127.0.0.1",
+	    "::1",
+	    "2001:db8::10",
+	    "0a.example",
+	    "a.b1",
 	};
 	static const char *const bad[] = {
-	    "", "-a.example", "a-.example", "a..b", ".a", "a.", "a b", "a_b.example",
-	    "1.2.3.999", "1.2.3", "[::1]", "fe80::1%eth0", "a\nb", "\"q\"", "a/b", "123",
+	    "",     "-a.example",  "a-.example", "a..b",  ".a",    "a.",
+	    "a b",  "a_b.example", "1.2.3.999",  "1.2.3", "[::1]", "fe80::1%eth0",
+	    "a\nb", "\"q\"",       "a/b",        "123",
 	};
 	char label64[80], long254[300];
 
@@ -686,8 +707,17 @@ static void test_sfr428_endpoint_unit_rules(void **state)
 	    "avs.service", "voice@1.service", "app.scope", "voice.slice", "a:b_c-d.service",
 	};
 	static const char *const bad[] = {
-	    "", "avs", ".service", "-x.service", "a b.service", "a\"b.service", "a\\b.service",
-	    "a/b.service", "a.socket", "a.service\n", "a;b.service",
+	    "",
+	    "avs",
+	    ".service",
+	    "-x.service",
+	    "a b.service",
+	    "a\"b.service",
+	    "a\\b.service",
+	    "a/b.service",
+	    "a.socket",
+	    "a.service\n",
+	    "a;b.service",
 	};
 
 	(void)state;
@@ -714,9 +744,9 @@ static void test_sfr428_endpoint_array(void **state)
 	json_object_set_new(b, "uids", json_pack("[i]", 1000));
 	json_array_append_new(a, b);
 	s = json_dumps(a, JSON_COMPACT);
-	assert_int_equal(vg_endpoint_array_from_json((const uint8_t *)s, strlen(s), &v, &n, why,
-						     sizeof why),
-			 VG_OK);
+	assert_int_equal(
+	    vg_endpoint_array_from_json((const uint8_t *)s, strlen(s), &v, &n, why, sizeof why),
+	    VG_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[1].name, "second");
 	assert_true(vg_endpoint_lists_uid(&v[1], 1000));
@@ -726,9 +756,9 @@ static void test_sfr428_endpoint_array(void **state)
 	/* The same name twice. */
 	json_array_append_new(a, minimal());
 	s = json_dumps(a, JSON_COMPACT);
-	assert_int_equal(vg_endpoint_array_from_json((const uint8_t *)s, strlen(s), &v, &n, why,
-						     sizeof why),
-			 VG_ERR_INVALID);
+	assert_int_equal(
+	    vg_endpoint_array_from_json((const uint8_t *)s, strlen(s), &v, &n, why, sizeof why),
+	    VG_ERR_INVALID);
 	assert_null(v);
 	assert_int_equal(n, 0);
 	assert_non_null(strstr(why, "used twice"));
@@ -737,23 +767,23 @@ static void test_sfr428_endpoint_array(void **state)
 	json_array_remove(a, 2);
 	json_object_set_new(json_array_get(a, 1), "port", json_integer(0));
 	s = json_dumps(a, JSON_COMPACT);
-	assert_int_equal(vg_endpoint_array_from_json((const uint8_t *)s, strlen(s), &v, &n, why,
-						     sizeof why),
-			 VG_ERR_INVALID);
+	assert_int_equal(
+	    vg_endpoint_array_from_json((const uint8_t *)s, strlen(s), &v, &n, why, sizeof why),
+	    VG_ERR_INVALID);
 	assert_non_null(strstr(why, "endpoint 2: port"));
 	free(s);
 	json_decref(a);
 	/* Not an array; more than VG_EP_MAX_COUNT. */
-	assert_int_equal(vg_endpoint_array_from_json((const uint8_t *)"{}", 2, &v, &n, why,
-						     sizeof why),
-			 VG_ERR_INVALID);
+	assert_int_equal(
+	    vg_endpoint_array_from_json((const uint8_t *)"{}", 2, &v, &n, why, sizeof why),
+	    VG_ERR_INVALID);
 	a = json_array();
 	for (size_t i = 0; i <= VG_EP_MAX_COUNT; i++)
 		json_array_append_new(a, json_object());
 	s = json_dumps(a, JSON_COMPACT);
-	assert_int_equal(vg_endpoint_array_from_json((const uint8_t *)s, strlen(s), &v, &n, why,
-						     sizeof why),
-			 VG_ERR_INVALID);
+	assert_int_equal(
+	    vg_endpoint_array_from_json((const uint8_t *)s, strlen(s), &v, &n, why, sizeof why),
+	    VG_ERR_INVALID);
 	free(s);
 	json_decref(a);
 }

@@ -309,15 +309,17 @@ static int ep_show(struct cli *cli, int argc, char **argv)
 	} else {
 		(void)printf("%-14s%s\n%-14s%s\n%-14s%u\n", "name:", ep->name, "host:", ep->host,
 			     "port:", ep->port);
-		(void)printf("%-14sTLS %s%s\n", "protocol:", ep->min_version == 0x0304 ? "1.3" : "1.2",
+		(void)printf("%-14sTLS %s%s\n",
+			     "protocol:", ep->min_version == 0x0304 ? "1.3" : "1.2",
 			     ep->min_version == 0x0304 ? " only" : " or 1.3");
 		(void)printf("%-14s%s\n", "ciphers:",
 			     ep->legacy ? "legacy allowed (CBC, SHA-1, RSA key exchange)"
 					: "forward-secret AEAD only");
-		(void)printf("%-14s%s%s\n", "revocation:", vg_revocation_str(ep->revocation),
-			     ep->revocation == VG_REVOCATION_NONE
-				 ? ""
-				 : (ep->soft_fail ? " (soft-fail when unobtainable)" : " (fail closed)"));
+		(void)printf(
+		    "%-14s%s%s\n", "revocation:", vg_revocation_str(ep->revocation),
+		    ep->revocation == VG_REVOCATION_NONE
+			? ""
+			: (ep->soft_fail ? " (soft-fail when unobtainable)" : " (fail closed)"));
 		for (size_t i = 0; i < ep->n_pins; i++) {
 			char hex[65];
 			vg_hex_encode(ep->pins[i], 32, hex);

@@ -278,8 +278,7 @@ static vg_rc ep_report(vg_req *r)
 		(void)snprintf(detail, sizeof detail, "%.64s peer=%.80s: %.100s", r->name,
 			       peer[0] ? peer : "-", reason);
 		vg_service_audit(r->s, r->peer, "tls.refused", "failure", detail);
-	} else if (vg_ep_seen_pass(&r->s->ep_seen, r->peer->uid, r->name, vg_mono_ms(),
-				   &counted)) {
+	} else if (vg_ep_seen_pass(&r->s->ep_seen, r->peer->uid, r->name, vg_mono_ms(), &counted)) {
 		int n = snprintf(detail, sizeof detail, "%.64s peer=%.80s", r->name,
 				 peer[0] ? peer : "-");
 		if (counted && n > 0 && (size_t)n < sizeof detail)

@@ -177,7 +177,8 @@ static vg_rc pem_check(const char *field, const char *pem, const char *want, boo
 			printable(nm, sizeof nm, name);
 			rc = vg_why(why, why_len, VG_ERR_INVALID,
 				    "%s: block %zu is a %s, not a %s%s", field, count + 1, nm, want,
-				    strstr(name, "PRIVATE KEY") ? " (keys stay in the service)" : "");
+				    strstr(name, "PRIVATE KEY") ? " (keys stay in the service)"
+								: "");
 		} else if (header && *header) {
 			rc = vg_why(why, why_len, VG_ERR_INVALID, "%s: block %zu has PEM headers",
 				    field, count + 1);
@@ -194,8 +195,8 @@ static vg_rc pem_check(const char *field, const char *pem, const char *want, boo
 			}
 			if (!whole)
 				rc = vg_why(why, why_len, VG_ERR_INVALID,
-					    "%s: block %zu does not parse as an X.509 %s",
-					    field, count + 1, crl ? "CRL" : "certificate");
+					    "%s: block %zu does not parse as an X.509 %s", field,
+					    count + 1, crl ? "CRL" : "certificate");
 		}
 		OPENSSL_free(name);
 		OPENSSL_free(header);
@@ -204,8 +205,8 @@ static vg_rc pem_check(const char *field, const char *pem, const char *want, boo
 		if (rc != VG_OK)
 			break;
 		if (++count > max) {
-			rc = vg_why(why, why_len, VG_ERR_INVALID, "%s: more than %zu %ss", field, max,
-				    crl ? "CRL" : "certificate");
+			rc = vg_why(why, why_len, VG_ERR_INVALID, "%s: more than %zu %ss", field,
+				    max, crl ? "CRL" : "certificate");
 			break;
 		}
 	}
@@ -259,8 +260,8 @@ static vg_rc validate(const vg_endpoint *ep, bool parse, char *why, size_t why_l
 			      ep->crl_pem ? "crl: given, but revocation is not \"crl\""
 					  : "revocation \"crl\" needs the CRL (crl)");
 	if (ep->crl_pem) {
-		rc = pem_check("crl", ep->crl_pem, PEM_STRING_X509_CRL, true, 1, VG_EP_MAX_CRLS, parse,
-			       why, why_len);
+		rc = pem_check("crl", ep->crl_pem, PEM_STRING_X509_CRL, true, 1, VG_EP_MAX_CRLS,
+			       parse, why, why_len);
 		if (rc != VG_OK)
 			return rc;
 	}
@@ -404,7 +405,7 @@ vg_rc vg_endpoint_to_json(const vg_endpoint *ep, char **out, size_t *len, char *
 /* ---- parsing ---- */
 
 static const char *const known_keys[] = {
-    "v",   "name", "host",       "port",        "ca",   "pins",    "revocation", "soft_fail",
+    "v",   "name",       "host",        "port", "ca",    "pins",    "revocation", "soft_fail",
     "crl", "client_key", "client_cert", "uids", "units", "min_tls", "legacy",
 };
 
@@ -484,7 +485,8 @@ static vg_rc from_object(json_t *o, vg_endpoint *ep, char *why, size_t why_len)
 
 	if (!json_is_object(o))
 		return vg_why(why, why_len, VG_ERR_INVALID, "an endpoint is a JSON object");
-	json_object_foreach(o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		bool known = false;
 		for (i = 0; i < VG_ARRAY_LEN(known_keys); i++)
 			known = known || strcmp(key, known_keys[i]) == 0;
@@ -524,11 +526,12 @@ static vg_rc from_object(json_t *o, vg_endpoint *ep, char *why, size_t why_len)
 	rc = get_array(o, "pins", VG_EP_MAX_PINS, &arr, why, why_len);
 	if (rc != VG_OK)
 		return rc;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		size_t n = 0;
 		const char *h = json_is_string(v) ? json_string_value(v) : NULL;
-		if (!h || json_string_length(v) != 64 ||
-		    !vg_hex_decode(h, ep->pins[i], 32, &n) || n != 32)
+		if (!h || json_string_length(v) != 64 || !vg_hex_decode(h, ep->pins[i], 32, &n) ||
+		    n != 32)
 			return vg_why(why, why_len, VG_ERR_INVALID,
 				      "pins: pin %zu is not 64 hex digits (a SHA-256)", i + 1);
 		ep->n_pins++;
@@ -568,7 +571,8 @@ static vg_rc from_object(json_t *o, vg_endpoint *ep, char *why, size_t why_len)
 	rc = get_array(o, "uids", VG_EP_MAX_UIDS, &arr, why, why_len);
 	if (rc != VG_OK)
 		return rc;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) >= (json_int_t)UINT32_MAX)
 			return vg_why(why, why_len, VG_ERR_INVALID,
@@ -578,7 +582,8 @@ static vg_rc from_object(json_t *o, vg_endpoint *ep, char *why, size_t why_len)
 	rc = get_array(o, "units", VG_EP_MAX_UNITS, &arr, why, why_len);
 	if (rc != VG_OK)
 		return rc;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (!json_is_string(v) || json_string_length(v) > VG_EP_MAX_UNIT ||
 		    strlen(json_string_value(v)) != json_string_length(v) ||
 		    !vg_endpoint_unit_valid(json_string_value(v)))
@@ -607,22 +612,22 @@ static json_t *load(const uint8_t *buf, size_t len, vg_rc *rc, char *why, size_t
 	json_t *root;
 
 	if (len > VG_EP_MAX_JSON) {
-		*rc = vg_why(why, why_len, VG_ERR_TOO_LARGE, "endpoint policy: larger than %u bytes",
-			     VG_EP_MAX_JSON);
+		*rc = vg_why(why, why_len, VG_ERR_TOO_LARGE,
+			     "endpoint policy: larger than %u bytes", VG_EP_MAX_JSON);
 		return NULL;
 	}
 	root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &err);
 	if (!root) {
 		char text[JSON_ERROR_TEXT_LENGTH];
 		printable(text, sizeof text, err.text);
-		*rc = vg_why(why, why_len, VG_ERR_INVALID, "endpoint policy: not JSON: %s (byte %d)",
-			     text, err.position);
+		*rc = vg_why(why, why_len, VG_ERR_INVALID,
+			     "endpoint policy: not JSON: %s (byte %d)", text, err.position);
 	}
 	return root;
 }
 
 static vg_rc from_json(const uint8_t *buf, size_t len, vg_endpoint *out, bool parse, char *why,
-			   size_t why_len)
+		       size_t why_len)
 {
 	json_t *root;
 	vg_rc rc = VG_OK;
@@ -698,7 +703,8 @@ vg_rc vg_endpoint_array_from_json(const uint8_t *buf, size_t len, vg_endpoint **
 		json_decref(root);
 		return VG_ERR_NOMEM;
 	}
-	json_array_foreach(root, i, v) {
+	json_array_foreach(root, i, v)
+	{
 		char sub[224] = "";
 		rc = from_object(v, &arr[i], sub, sizeof sub);
 		if (rc == VG_OK)

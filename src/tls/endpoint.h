@@ -43,17 +43,17 @@
 
 #include "voxguard/tls.h"
 
-#define VG_EP_VERSION     1
-#define VG_EP_MAX_JSON    (1024u * 1024u) /* one policy, encoded */
-#define VG_EP_MAX_CERTS   64u             /* in ca */
-#define VG_EP_MAX_CRLS    16u             /* in crl */
-#define VG_EP_MAX_CHAIN   16u             /* in client_cert */
+#define VG_EP_VERSION   1
+#define VG_EP_MAX_JSON  (1024u * 1024u) /* one policy, encoded */
+#define VG_EP_MAX_CERTS 64u             /* in ca */
+#define VG_EP_MAX_CRLS  16u             /* in crl */
+#define VG_EP_MAX_CHAIN 16u             /* in client_cert */
 /* The list in the service (SFR 4.2.10: a fixed budget, whoever adds). */
-#define VG_EP_MAX_COUNT   64u
-#define VG_EP_MAX_STORED  (4u * 1024u * 1024u) /* sealed bytes of the whole list */
+#define VG_EP_MAX_COUNT  64u
+#define VG_EP_MAX_STORED (4u * 1024u * 1024u) /* sealed bytes of the whole list */
 /* A connection report's text (vg_endpoint_report). */
-#define VG_EP_MAX_PEER    255u
-#define VG_EP_MAX_REASON  255u
+#define VG_EP_MAX_PEER   255u
+#define VG_EP_MAX_REASON 255u
 
 /* Encodes ep (checked first with vg_endpoint_validate) as above. *out is
  * malloc()ed and NUL-terminated (free()); *len excludes the NUL. */
