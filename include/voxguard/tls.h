@@ -50,6 +50,9 @@ typedef enum vg_revocation {
 #define VG_EP_MAX_HOST    253u
 #define VG_EP_MAX_UNIT    128u
 #define VG_EP_MAX_PEM     (256u * 1024u) /* each of ca_pem, crl_pem, client_cert_pem */
+/* client_key naming the device identity key (SFR 4.2.2), whose certificate
+ * is the OEM's: client_cert_pem may then be NULL. */
+#define VG_EP_DEVICE_IDENTITY "device-identity"
 
 typedef struct vg_endpoint {
 	char name[VG_MAX_NAME_LEN + 1];

@@ -692,6 +692,7 @@ bool vg_audit_is_critical(const char *type, const char *outcome, const char *rol
 	static const char *const prefixes[] = {
 	    "auth.",   "admin.",    "authz.",  "factory.",  "debug.", "audit.",       "service.",
 	    "update.", "platform.", "config.", "identity.", "log.",   "store.commit",
+	    "endpoint.", /* the endpoint list: device policy (SFR 4.2.8) */
 	};
 	static const char *const suffixes[] = {".integrity", ".rollback", ".policy_denied"};
 	size_t tl;

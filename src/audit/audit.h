@@ -183,8 +183,8 @@ VG_NODISCARD vg_rc vg_audit_truncate(vg_audit *a, uint64_t *old_next, uint8_t ol
  * unless it is an application's routine success. Critical: any outcome
  * other than "success"; role "service"; types auth.*, admin.*, authz.*,
  * factory.*, debug.*, audit.*, service.*, update.*, platform.*, config.*,
- * identity.*, log.*, store.commit*, key.create, key.delete, and *.integrity,
- * *.rollback, *.policy_denied.
+ * identity.*, log.*, store.commit*, endpoint.*, key.create, key.delete, and
+ * *.integrity, *.rollback, *.policy_denied.
  */
 bool vg_audit_is_critical(const char *type, const char *outcome, const char *role);
 

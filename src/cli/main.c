@@ -52,6 +52,8 @@ static const struct cli_cmd commands[] = {
     {"bundle", cmd_bundle, "update bundles: create (build host), verify, install into a slot"},
     {"update", cmd_update,
      "A/B updates on the device: install, check, download, mark-good, status, key"},
+    {"endpoint", cmd_endpoint,
+     "secure communication endpoints (SFR 4.2.8): add, list, show, remove"},
     {"repo", cmd_repo, "TUF repository (build host): init, add, sign, root, publish, expire"},
     {"tuf-client", cmd_tuf_client,
      "TUF client (tuf-conformance CLI): --metadata-dir D init ROOT | refresh | download"},

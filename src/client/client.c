@@ -1,6 +1,7 @@
 /* client.c - libvoxguard: see include/voxguard/voxguard.h */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <pwd.h>
 #include <sys/time.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "client/client_int.h"
 #include "common/util.h"
 #include "proto/wire.h"
 #include "voxguard/voxguard.h"
@@ -299,6 +301,20 @@ static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
 		return rc;
 	}
 	return VG_OK;
+}
+
+vg_rc vg_client_call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
+{
+	return call(c, op, b, reply);
+}
+
+void vg_client_set_error(vg_client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(c->last_error, sizeof c->last_error, fmt, ap);
+	va_end(ap);
 }
 
 /* A request without arguments. */

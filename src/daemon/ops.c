@@ -80,6 +80,18 @@ static const vg_op_def table[] = {
 	       VG_COST_HEAVY, vg_op_update, vg_op_update_changes_trust),
 	ROW_IF(VG_OP_UPDATE_ROOT, "update.root", VG_ACCESS_ADMIN, VG_OPF_RECOVERY | VG_OPF_SELF_AUDIT,
 	       VG_COST_LIGHT, vg_op_update, vg_op_update_changes_trust),
+
+	/* secure communication's endpoint list (SFR 4.2.8): changed by an
+	 * admin with a session; read by the uids it lists (the handler
+	 * checks, and audits a refusal as endpoint.denied); served in
+	 * recovery too, as device policy, not application data. */
+	ROW(VG_OP_ENDPOINT_ADD, "endpoint.add", VG_ACCESS_ADMIN,
+	    VG_OPF_NAME | VG_OPF_SESSION | VG_OPF_AUDIT, VG_COST_LIGHT, vg_op_endpoint),
+	ROW(VG_OP_ENDPOINT_REMOVE, "endpoint.remove", VG_ACCESS_ADMIN,
+	    VG_OPF_NAME | VG_OPF_SESSION | VG_OPF_AUDIT, VG_COST_LIGHT, vg_op_endpoint),
+	ROW(VG_OP_ENDPOINT_LIST, "endpoint.list", VG_ACCESS_ANY, VG_OPF_RECOVERY, VG_COST_LIGHT, vg_op_endpoint),
+	ROW(VG_OP_ENDPOINT_GET, "endpoint.get", VG_ACCESS_ANY, VG_OPF_NAME | VG_OPF_RECOVERY, VG_COST_LIGHT, vg_op_endpoint),
+	ROW(VG_OP_ENDPOINT_REPORT, "endpoint.report", VG_ACCESS_ANY, VG_OPF_NAME | VG_OPF_RECOVERY, VG_COST_LIGHT, vg_op_endpoint),
 };
 /* clang-format on */
 

@@ -55,6 +55,9 @@ struct vg_req {
 	bool deferred;        /* a batched put: reply after the group commit */
 	bool presence;        /* factory reset by the reset button */
 	bool quiet;           /* a success not audited (a later export page) */
+	/* A denial the handler names (e.g. "endpoint.denied"): audited under
+	 * this type with r->why as its detail instead of "authz.denied". */
+	const char *deny_event;
 	vg_req_job *job;      /* deferred work (see above), or NULL */
 };
 

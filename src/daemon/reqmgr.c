@@ -70,7 +70,10 @@ static void audit_result(vg_req *r, vg_rc rc)
 	}
 	switch (rc) {
 	case VG_ERR_DENIED:
-		vg_req_audit(r, "authz.denied", "denied", NULL);
+		if (r->deny_event)
+			vg_req_audit(r, r->deny_event, "denied", r->why);
+		else
+			vg_req_audit(r, "authz.denied", "denied", NULL);
 		return;
 	case VG_ERR_POLICY:
 		/* A key's usage policy; other refusals (a weak password) are

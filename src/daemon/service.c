@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "daemon/op_endpoint.h"
 #include "daemon/update.h"
 #include "platform/secinit.h"
 #include "version.h"
@@ -618,6 +619,7 @@ void vg_service_close(vg_service **ps)
 	vg_rot_close(&s->rot);
 	vg_budget_rate_free(&s->write_rate);
 	vg_budget_rate_free(&s->read_rate);
+	vg_ep_seen_free(&s->ep_seen);
 	free(s->platform);
 	free(s);
 	*ps = NULL;

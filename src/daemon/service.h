@@ -46,6 +46,7 @@ typedef struct vg_service {
 	vg_peer self; /* the actor of the service's own events */
 	uint64_t started_ms;
 	vg_secinit_report *platform; /* secure initialization (SFR 4.2.5) */
+	struct vg_ep_seen *ep_seen;  /* tls.connected rate limit (daemon/op_endpoint.h) */
 } vg_service;
 
 /* The service's own records (persistent across factory reset) have one

@@ -77,6 +77,12 @@ typedef enum vg_op {
 	VG_OP_UPDATE_STATUS = 94,   /* A/B update: state and slots (admin) */
 	VG_OP_UPDATE_KEY = 95,      /* the update decryption keys (admin) */
 	VG_OP_UPDATE_ROOT = 96,     /* the trusted TUF root: read, install, rotate (admin) */
+	/* 100-109: secure communication's endpoint list (SFR 4.2.8; tls/endpoint.h) */
+	VG_OP_ENDPOINT_ADD = 100,    /* add or replace (admin, session) */
+	VG_OP_ENDPOINT_REMOVE = 101, /* (admin, session) */
+	VG_OP_ENDPOINT_LIST = 102,   /* an admin: all; anyone else: those listing its uid */
+	VG_OP_ENDPOINT_GET = 103,    /* one, if listed for the caller's uid (or an admin) */
+	VG_OP_ENDPOINT_REPORT = 104, /* a connection's outcome, for the audit log */
 } vg_op;
 
 /* Argument and result keys. */
@@ -149,7 +155,13 @@ enum vg_arg {
 	VG_A_AUDIT_CAP = 64,    /* uint: STATUS: its max_bytes */
 	VG_A_AUDIT_DROP = 65,   /* uint: STATUS: records dropped by retention */
 	VG_A_AUDIT_SUPPR = 66,  /* uint: STATUS: events suppressed by the rate limit */
-	/* 70-89: per-uid budgets and their use (daemon/budget.h) */
+	/* 70-89: per-uid budgets and their use (daemon/budget.h), in STATUS
+	 * messages; 70-73 also name the endpoint ops' arguments below, which
+	 * never meet those in one message (keys are per message) */
+	VG_A_ENDPOINT = 70,     /* bytes: an endpoint policy (tls/endpoint.h's JSON) */
+	VG_A_PEER = 71,         /* text: ENDPOINT_REPORT: the peer's address */
+	VG_A_REASON = 72,       /* text: ENDPOINT_REPORT: why it was refused */
+	VG_A_OK = 73,           /* uint 0/1: ENDPOINT_REPORT: accepted or refused */
 	/* 90-: identity and lifecycle */
 	VG_A_LIFECYCLE_WHY = 90, /* text: STATUS, IDENTITY: why the lifecycle is unknown (0) */
 };
