@@ -512,7 +512,8 @@ static void test_sfr428_netpolicy_resolvconf_good(void **state)
 /* SFR 4.2.8: anything else is refused, never guessed at: a name or a bad
  * address as nameserver, two addresses on a line, a zone on IPv4, an
  * unknown keyword, an indented line, a NUL, a control character, a line
- * over 1024 bytes, a file over the bound. */
+ * over 1024 bytes, a file over the bound; and a refused file gives no
+ * resolver, not those of the lines before the bad one. */
 static void test_sfr428_netpolicy_resolvconf_malformed(void **state)
 {
 	static const char *const bad[] = {
@@ -524,6 +525,9 @@ static void test_sfr428_netpolicy_resolvconf_malformed(void **state)
 	    "\tsearch lan\n",                   "  # indented comment\n",
 	    "nameserver 198.51.100.1\r\n",      "nameserver 0x7f.1\n",
 	    "nameserver 198.51.100.1\x1b\n",
+	    /* a good line before the bad one: still no resolver at all */
+	    "nameserver 198.51.100.1\nsearch a\x15" "b\n",
+	    "nameserver 198.51.100.1\n  nameserver 198.51.100.2\n",
 	};
 	char big[2048], *huge;
 

@@ -634,8 +634,8 @@ static vg_rc parse_nameserver(const char *s, size_t n, vg_np_addr *out, size_t l
 	return VG_OK;
 }
 
-vg_rc vg_resolvconf_parse(const char *text, size_t len, vg_np_addr out[static VG_NP_MAX_RESOLVERS],
-			  size_t *n, char *why, size_t why_len)
+static vg_rc resolvconf_lines(const char *text, size_t len, vg_np_addr *out, size_t *n, char *why,
+			      size_t why_len)
 {
 	static const char *const other[] = {"domain", "search", "sortlist", "options"};
 	size_t pos = 0, lineno = 0;
@@ -684,11 +684,8 @@ vg_rc vg_resolvconf_parse(const char *text, size_t len, vg_np_addr out[static VG
 			bool dup = false;
 			vg_rc rc = parse_nameserver(line + after, ll - after, &a, lineno, why,
 						    why_len);
-			if (rc != VG_OK) {
-				memset(out, 0, VG_NP_MAX_RESOLVERS * sizeof *out);
-				*n = 0;
+			if (rc != VG_OK)
 				return rc;
-			}
 			for (size_t k = 0; k < *n; k++)
 				dup |= addr_cmp(&out[k], &a) == 0;
 			if (!dup && *n < VG_NP_MAX_RESOLVERS)
@@ -697,14 +694,25 @@ vg_rc vg_resolvconf_parse(const char *text, size_t len, vg_np_addr out[static VG
 		}
 		for (size_t k = 0; k < VG_ARRAY_LEN(other); k++)
 			known |= keyword(line, ll, other[k], &after);
-		if (!known) {
-			memset(out, 0, VG_NP_MAX_RESOLVERS * sizeof *out);
-			*n = 0;
+		if (!known)
 			return vg_why(why, why_len, VG_ERR_INVALID,
 				      "resolv.conf line %zu: unknown keyword", lineno);
-		}
 	}
 	return VG_OK;
+}
+
+vg_rc vg_resolvconf_parse(const char *text, size_t len, vg_np_addr out[static VG_NP_MAX_RESOLVERS],
+			  size_t *n, char *why, size_t why_len)
+{
+	vg_rc rc = resolvconf_lines(text, len, out, n, why, why_len);
+
+	/* A refused file gives no resolver at all, never the lines before
+	 * the bad one. */
+	if (rc != VG_OK) {
+		memset(out, 0, VG_NP_MAX_RESOLVERS * sizeof *out);
+		*n = 0;
+	}
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
