@@ -231,6 +231,48 @@ static void test_sfr428_netpolicy_golden_unit_default_drop(void **state)
 	free(t);
 }
 
+/* SFR 4.2.8: a slice covers every unit in it: its cgroup is nested by
+ * its dashes as systemd nests it, at its own level (the rule matches the
+ * ancestor at that level), and the configured slice does not apply. */
+static void test_sfr428_netpolicy_slice(void **state)
+{
+	vg_endpoint e[1] = {ep("avs", "avs.example", 443)};
+	vg_np_addr a0[] = {A("198.51.100.7")};
+	vg_np_host h[1] = {{a0, 1}};
+	vg_np_opts o = {.cgroup_root = "", .slice = "other.slice"};
+	char path[512], *t;
+	size_t level = 0;
+
+	(void)state;
+	assert_int_equal(vg_netpolicy_unit_cgroup(NULL, "voice-avs-x.slice", path, sizeof path,
+						  &level),
+			 VG_OK);
+	assert_string_equal(path, "voice.slice/voice-avs.slice/voice-avs-x.slice");
+	assert_int_equal(level, 3);
+	assert_int_equal(vg_netpolicy_unit_cgroup(NULL, "voice.slice", path, sizeof path, &level),
+			 VG_OK);
+	assert_string_equal(path, "voice.slice");
+	assert_int_equal(level, 1);
+	assert_int_equal(vg_netpolicy_unit_cgroup(NULL, "a.service", path, sizeof path, &level),
+			 VG_OK);
+	assert_string_equal(path, "system.slice/a.service");
+	assert_int_equal(level, 2);
+	assert_int_equal(vg_netpolicy_unit_cgroup(NULL, "voice-avs.slice", path, 12, &level),
+			 VG_ERR_TOO_LARGE);
+	assert_int_equal(vg_netpolicy_unit_cgroup("a\".slice", "a.service", path, sizeof path,
+						  &level),
+			 VG_ERR_INVALID);
+	add_unit(&e[0], "voice-avs.slice");
+	t = render_ok(e, h, 1, NULL, 0, &o);
+	assert_non_null(strstr(t, "\t\tsocket cgroupv2 level 2 \"voice.slice/voice-avs.slice\" "
+				  "jump allow_unit_0\n"));
+	free(t);
+	/* an empty part is no slice systemd makes */
+	assert_false(vg_netpolicy_unit_valid("a--b.slice"));
+	assert_false(vg_netpolicy_unit_valid("a-.slice"));
+	assert_false(vg_netpolicy_unit_valid("-.slice"));
+}
+
 /* SFR 4.2.8: no endpoints: the table holds loopback only (default
  * accept: nothing is restricted), or drops every non-root uid (default
  * drop); either way the old table is replaced. */
@@ -372,7 +414,7 @@ static void test_sfr428_netpolicy_deterministic(void **state)
 
 /* SFR 4.2.8: a unit name with a quote, a newline, a slash, a backslash,
  * a space, a brace or a semicolon (each could end the string or the
- * statement and add a rule), or that is not a .service/.scope, is too
+ * statement and add a rule), or that is not a .service/.scope/.slice, is too
  * long or unterminated, is refused: the render fails, nothing is made. */
 static void test_sfr428_netpolicy_hostile_unit_refused(void **state)
 {
@@ -383,6 +425,7 @@ static void test_sfr428_netpolicy_hostile_unit_refused(void **state)
 	    ".hidden.service",     "-x.service",   "avs-voice",
 	    "avs.socket",          ".service",     "",
 	    "a\t.service",         "a$x.service",  "a#x.service",
+	    "a--b.slice",          "a-.slice",     "-.slice",
 	};
 	vg_endpoint e[1] = {ep("avs", "avs.example", 443)};
 	vg_np_addr a0[] = {A("198.51.100.7")};
@@ -570,7 +613,7 @@ static void test_sfr428_netpolicy_json_good(void **state)
 	    "\"ca\":\"-----BEGIN CERTIFICATE-----\",\"pins\":[],\"revocation\":\"ocsp\","
 	    "\"soft_fail\":false,\"crl\":null,\"client_key\":\"device-identity\","
 	    "\"client_cert\":null,\"min_tls\":\"1.2\",\"legacy\":false,"
-	    "\"uids\":[1001,4294967294],\"units\":[\"avs-voice.service\",\"x.scope\"]},"
+	    "\"uids\":[1001,4294967294],\"units\":[\"avs-voice.service\",\"x.scope\",\"voice.slice\"]},"
 	    "{\"v\":1,\"name\":\"v6\",\"host\":\"2001:db8::2\",\"port\":8443}]";
 	vg_endpoint *v = NULL;
 	size_t n = 0;
@@ -585,7 +628,7 @@ static void test_sfr428_netpolicy_json_good(void **state)
 	assert_int_equal(v[0].port, 443);
 	assert_int_equal(v[0].n_uids, 2);
 	assert_int_equal(v[0].uids[1], 4294967294u);
-	assert_int_equal(v[0].n_units, 2);
+	assert_int_equal(v[0].n_units, 3);
 	assert_string_equal(v[0].units[1], "x.scope");
 	assert_null(v[0].ca_pem);
 	assert_string_equal(v[1].host, "2001:db8::2");
@@ -658,6 +701,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sfr428_netpolicy_golden_uids_v4_v6),
 	    cmocka_unit_test(test_sfr428_netpolicy_golden_unit_default_drop),
+	    cmocka_unit_test(test_sfr428_netpolicy_slice),
 	    cmocka_unit_test(test_sfr428_netpolicy_golden_no_endpoints),
 	    cmocka_unit_test(test_sfr428_netpolicy_pairs_not_product),
 	    cmocka_unit_test(test_sfr428_netpolicy_many_addresses),

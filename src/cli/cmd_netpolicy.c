@@ -316,12 +316,17 @@ static void drop_absent_units(vg_endpoint *eps, size_t n, const char *root, cons
 	for (size_t i = 0; i < n; i++) {
 		size_t w = 0;
 		for (size_t u = 0; u < eps[i].n_units; u++) {
-			char p[512];
+			char cg[512], p[1024];
 			struct stat st;
-			bool here = root != NULL;
-			if (here) {
-				int k = snprintf(p, sizeof p, "%s%s%s/%s/%s", CGROUP_MOUNT,
-						 root[0] ? "/" : "", root, slice, eps[i].units[u]);
+			size_t level;
+			bool here = false;
+			if (!vg_netpolicy_unit_valid(eps[i].units[u]) ||
+			    vg_netpolicy_unit_cgroup(slice, eps[i].units[u], cg, sizeof cg, &level) !=
+				VG_OK) {
+				here = true; /* kept: the render refuses it, saying why */
+			} else if (root) {
+				int k = snprintf(p, sizeof p, "%s%s%s/%s", CGROUP_MOUNT,
+						 root[0] ? "/" : "", root, cg);
 				here = k > 0 && (size_t)k < sizeof p && stat(p, &st) == 0 &&
 				       S_ISDIR(st.st_mode);
 			}

@@ -85,6 +85,8 @@ static bool unit_chars_ok(const char *s, size_t n)
 	return true;
 }
 
+static bool cgroup_path_ok(const char *p, size_t *levels);
+
 bool vg_netpolicy_unit_valid(const char *unit)
 {
 	size_t n;
@@ -94,7 +96,52 @@ bool vg_netpolicy_unit_valid(const char *unit)
 	n = strnlen(unit, VG_EP_MAX_UNIT + 1);
 	if (n > VG_EP_MAX_UNIT || !unit_chars_ok(unit, n))
 		return false;
+	if (has_suffix(unit, n, ".slice")) {
+		/* systemd nests a slice by its dashes: no empty part */
+		if (strstr(unit, "--") || unit[n - 7] == '-')
+			return false;
+		return true;
+	}
 	return has_suffix(unit, n, ".service") || has_suffix(unit, n, ".scope");
+}
+
+vg_rc vg_netpolicy_unit_cgroup(const char *slice, const char *unit, char *out, size_t cap,
+			       size_t *level)
+{
+	size_t n, slevels = 0, k = 0;
+
+	if (!slice)
+		slice = "system.slice";
+	if (!vg_netpolicy_unit_valid(unit) || !cap)
+		return VG_ERR_INVALID;
+	n = strlen(unit);
+	if (has_suffix(unit, n, ".slice")) {
+		/* "a-b-c.slice" is "a.slice/a-b.slice/a-b-c.slice" */
+		size_t stem = n - 6;
+		*level = 0;
+		out[0] = '\0';
+		for (size_t i = 0; i <= stem; i++) {
+			if (i == stem || unit[i] == '-') {
+				int w = snprintf(out + k, cap - k, "%s%.*s.slice", k ? "/" : "", (int)i,
+						 unit);
+				if (w < 0 || (size_t)w >= cap - k)
+					return VG_ERR_TOO_LARGE;
+				k += (size_t)w;
+				(*level)++;
+			}
+		}
+		return VG_OK;
+	}
+	if (!cgroup_path_ok(slice, &slevels) || slevels == 0 ||
+	    !has_suffix(slice, strlen(slice), ".slice"))
+		return VG_ERR_INVALID;
+	{
+		int w = snprintf(out, cap, "%s/%s", slice, unit);
+		if (w < 0 || (size_t)w >= cap)
+			return VG_ERR_TOO_LARGE;
+	}
+	*level = slevels + 1;
+	return VG_OK;
 }
 
 /* A cgroup path of slices below the cgroup v2 mount: "" or components
@@ -329,17 +376,22 @@ static void emit_resolvers(struct sbuf *b, const vg_np_addr *res, size_t n, int 
 	sb_printf(b, " }\n\t}\n");
 }
 
-static void emit_cgroup(struct sbuf *b, const vg_np_opts *o, size_t slice_levels,
-			const char *unit)
+static void emit_cgroup(struct sbuf *b, const vg_np_opts *o, const char *unit)
 {
 	const char *root = o->cgroup_root ? o->cgroup_root : "";
-	const char *slice = o->slice ? o->slice : "system.slice";
+	char path[512];
+	size_t level = 0;
 
 	/* nft resolves the path below /sys/fs/cgroup when it loads the rule
 	 * (the cgroup must exist then); the level counts from the cgroup v2
-	 * root, so the mount's own components do not count. */
-	sb_printf(b, "socket cgroupv2 level %zu \"%s%s%s/%s\"", slice_levels + 1, root,
-		  root[0] ? "/" : "", slice, unit);
+	 * root, so the mount's own components do not count. check_inputs()
+	 * made sure the path can be made. */
+	if (vg_netpolicy_unit_cgroup(o->slice, unit, path, sizeof path, &level) != VG_OK) {
+		b->rc = VG_ERR_INTERNAL;
+		return;
+	}
+	sb_printf(b, "socket cgroupv2 level %zu \"%s%s%s\"", level, root, root[0] ? "/" : "",
+		  path);
 }
 
 static vg_rc check_inputs(const vg_endpoint *eps, const vg_np_host *hosts, size_t n,
@@ -385,12 +437,17 @@ static vg_rc check_inputs(const vg_endpoint *eps, const vg_np_host *hosts, size_
 			if (ep->uids[u] == UINT32_MAX)
 				return vg_why(why, why_len, VG_ERR_INVALID, "endpoint %s: bad uid",
 					      nm);
-		for (size_t u = 0; u < ep->n_units; u++)
-			if (!vg_netpolicy_unit_valid(ep->units[u]))
+		for (size_t u = 0; u < ep->n_units; u++) {
+			char path[512];
+			size_t level;
+			if (!vg_netpolicy_unit_valid(ep->units[u]) ||
+			    vg_netpolicy_unit_cgroup(o->slice, ep->units[u], path, sizeof path,
+						     &level) != VG_OK)
 				return vg_why(why, why_len, VG_ERR_INVALID,
 					      "endpoint %s: unit %zu: not a unit name netpolicy "
 					      "accepts",
 					      nm, u + 1);
+		}
 		if (hosts[i].n > VG_NP_MAX_ADDRS)
 			return vg_why(why, why_len, VG_ERR_TOO_LARGE,
 				      "endpoint %s: more than %u addresses", nm, VG_NP_MAX_ADDRS);
@@ -534,7 +591,7 @@ vg_rc vg_netpolicy_render(const vg_endpoint *eps, const vg_np_host *hosts, size_
 		if (!as.v[i].is_unit)
 			continue;
 		sb_printf(&b, "\t\t");
-		emit_cgroup(&b, o, slice_levels, as.v[i].unit);
+		emit_cgroup(&b, o, as.v[i].unit);
 		sb_printf(&b, " jump allow_unit_%zu\n", as.v[i].idx);
 	}
 	if (n_uids) {
@@ -550,7 +607,7 @@ vg_rc vg_netpolicy_render(const vg_endpoint *eps, const vg_np_host *hosts, size_
 		if (!as.v[i].is_unit)
 			continue;
 		sb_printf(&b, "\t\t");
-		emit_cgroup(&b, o, slice_levels, as.v[i].unit);
+		emit_cgroup(&b, o, as.v[i].unit);
 		sb_printf(&b, " counter name \"drop_unit_%zu\" drop\n", as.v[i].idx);
 	}
 	for (size_t i = 0; i < as.n; i++)

@@ -12,7 +12,7 @@
  *
  *   - loopback is always accepted;
  *   - each application (a uid, `meta skuid`; a systemd unit, `socket
- *     cgroupv2` on its cgroup) may send TCP to the (address, port) pairs of
+ *     cgroupv2` on its cgroup; a slice covers its units) may send TCP to the (address, port) pairs of
  *     the endpoints listed for it (a concatenated set per application and
  *     family, so one endpoint's port is never open on another's address)
  *     and DNS (UDP and TCP 53) to the resolvers; everything else it sends
@@ -87,9 +87,17 @@ VG_NODISCARD vg_rc vg_netpolicy_render(const vg_endpoint *eps, const vg_np_host 
 				       char **out, char *why, size_t why_len);
 
 /* A systemd unit name netpolicy accepts: 1..VG_EP_MAX_UNIT bytes of
- * [A-Za-z0-9:_.@-], not starting with '.' or '-', ending in ".service"
- * or ".scope". */
+ * [A-Za-z0-9:_.@-], not starting with '.' or '-', ending in ".service",
+ * ".scope" or ".slice" (a slice without an empty dash-separated part). */
 bool vg_netpolicy_unit_valid(const char *unit);
+
+/* The unit's cgroup below the cgroup v2 root, as systemd makes it, and its
+ * level: a service or scope is in slice ("system.slice" when NULL), at
+ * the slice's depth + 1; a slice "a-b.slice" is "a.slice/a-b.slice", level
+ * 2 (a slice's rule matches every unit in it). VG_ERR_INVALID for a bad
+ * unit or slice, VG_ERR_TOO_LARGE when out (cap bytes) is too small. */
+VG_NODISCARD vg_rc vg_netpolicy_unit_cgroup(const char *slice, const char *unit, char *out,
+					    size_t cap, size_t *level);
 
 /*
  * Parses resolv.conf strictly: at most VG_NP_MAX_RESOLV bytes, no NUL,
