@@ -313,6 +313,41 @@ reach "SFR 4.2.8: ...alice still reaches her endpoint" vgalice TCP4:198.51.100.3
 r=$(dns vgbob 198.51.100.2)
 if [ "$r" = rogue-dns ]; then ok "SFR 4.2.8: ...and bob is still unaffected"; else not_ok "SFR 4.2.8: ...and bob is still unaffected (got '$r')"; fi
 
+# ---- the list from the service (once libvoxguard has vg_endpoint_list) ----
+if "$VOXGUARD" endpoint 2>&1 | grep -q '^  add '; then
+	start_daemon
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=vgnp-ca \
+		-days 2 -keyout "$W/ca.key" -out "$W/ca.pem" 2>/dev/null
+	vg endpoint add avs --host avs.vgtest --port 443 --ca "$W/ca.pem" --revocation ocsp \
+		--uid "$ALICE" >/dev/null
+	vg endpoint add metrics --host metrics.vgtest --port 8443 --ca "$W/ca.pem" \
+		--revocation ocsp --uid "$CAROL" >/dev/null
+	svc_dry() {
+		unshare -m sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' sh "$W/hosts" \
+			"$VOXGUARD" --socket "$SOCK" netpolicy apply --dry-run \
+			--resolv-conf "$W/resolv.conf" >"$W/svc.nft" 2>>"$CLILOG" &&
+			unshare -m sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' sh "$W/hosts" \
+				"$VOXGUARD" netpolicy apply --dry-run --from-json "$W/eps.json" \
+				--resolv-conf "$W/resolv.conf" >"$W/json.nft" 2>>"$CLILOG" &&
+			cmp -s "$W/svc.nft" "$W/json.nft"
+	}
+	check "SFR 4.2.8: the service's list makes the same ruleset as the same list in JSON" svc_dry
+	svc_apply() {
+		unshare -m sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' sh "$W/hosts" \
+			nsenter --net="/run/netns/$NSD" -- "$VOXGUARD" --socket "$SOCK" netpolicy apply \
+			--resolv-conf "$W/resolv.conf" >>"$W/apply.out" 2>>"$CLILOG"
+	}
+	check "SFR 4.2.8: apply with the list from the service (root: an admin)" svc_apply
+	reach "SFR 4.2.8: ...alice reaches her endpoint" vgalice TCP4:198.51.100.3:443 other
+	blocked "SFR 4.2.8: ...and nothing else" vgalice TCP4:198.51.100.2:443
+	check_fails "SFR 4.2.8: a non-admin cannot make the ruleset (it would see only its part)" 2 \
+		as vgalice "$VOXGUARD" --socket "$SOCK" netpolicy apply --dry-run \
+		--resolv-conf "$W/resolv.conf"
+	stop_daemon
+else
+	echo "# this build has no endpoint list in the service: --from-json only"
+fi
+
 # ---- refusals before nft ----
 printf '[{"v":1,"name":"a","host":"a.vgtest","port":443,"units":["x\\"; flush ruleset; \\".service"]}]\n' >"$W/hostile.json"
 check_fails "SFR 4.2.8: a hostile unit name is refused (exit 2)" 2 apply --from-json "$W/hostile.json"
@@ -325,11 +360,13 @@ check_fails "SFR 4.2.8: apply by a non-root user is refused (exit 2)" 2 \
 reach "SFR 4.2.8: ...after the refusals the rules in force still hold" vgalice TCP4:198.51.100.3:443 other
 blocked "SFR 4.2.8: ...and still drop" vgalice TCP4:198.51.100.2:443
 
-# The CLI itself ran clean (sanitizer builds).
-if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$CLILOG" "$W/refused.err" 2>/dev/null; then
-	not_ok "the CLI ran without sanitizer reports"; grep -E -A20 'Sanitizer|runtime error:' "$CLILOG" | head -40
+# The CLI and the service ran clean (sanitizer builds).
+save_log
+if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$CLILOG" "$W/refused.err" "$ALLLOG" 2>/dev/null; then
+	not_ok "the CLI and the service ran without sanitizer reports"
+	grep -E -A20 'Sanitizer|runtime error:' "$CLILOG" "$ALLLOG" 2>/dev/null | head -40
 else
-	ok "the CLI ran without sanitizer reports"
+	ok "the CLI and the service ran without sanitizer reports"
 fi
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]
