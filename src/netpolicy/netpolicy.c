@@ -482,7 +482,8 @@ vg_rc vg_netpolicy_render(const vg_endpoint *eps, const vg_np_host *hosts, size_
 		return rc;
 
 	/* Resolvers sorted and distinct. */
-	memcpy(res, res_in, n_res * sizeof *res);
+	if (n_res)
+		memcpy(res, res_in, n_res * sizeof *res);
 	for (size_t i = 1; i < n_res; i++)
 		for (size_t j = i; j > 0 && addr_cmp(&res[j - 1], &res[j]) > 0; j--) {
 			vg_np_addr t = res[j];
