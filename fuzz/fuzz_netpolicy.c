@@ -52,11 +52,24 @@ static void check_ruleset(const char *t)
 	}
 	/* every line one of the shapes netpolicy writes */
 	for (const char *line = t; *line;) {
-		static const char *const shapes[] = {
-		    "# ", "table inet voxguard", "delete table inet voxguard", "counter drop_",
-		    "comment \"", "}", "set allow", "set dns", "type ", "elements = {",
-		    "chain allow_", "chain output {", "ip daddr ", "ip6 daddr ", "oifname \"lo\"",
-		    "meta skuid ", "socket cgroupv2 level ", "ct state established,related"};
+		static const char *const shapes[] = {"# ",
+						     "table inet voxguard",
+						     "delete table inet voxguard",
+						     "counter drop_",
+						     "comment \"",
+						     "}",
+						     "set allow",
+						     "set dns",
+						     "type ",
+						     "elements = {",
+						     "chain allow_",
+						     "chain output {",
+						     "ip daddr ",
+						     "ip6 daddr ",
+						     "oifname \"lo\"",
+						     "meta skuid ",
+						     "socket cgroupv2 level ",
+						     "ct state established,related"};
 		const char *end = strchr(line, '\n'), *p = line;
 		bool known = false;
 		if (!end)
@@ -78,7 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vg_endpoint *eps = NULL;
 	vg_np_host hosts[VG_NP_MAX_ENDPOINTS];
 	vg_np_addr addrs[3], res[1];
-	vg_np_opts o = {.default_drop = (size & 1) != 0, .cgroup_root = (size & 2) ? "unified" : ""};
+	vg_np_opts o = {.default_drop = (size & 1) != 0,
+			.cgroup_root = (size & 2) ? "unified" : ""};
 	size_t n = 0;
 	char why[128], *text = NULL;
 	vg_rc rc;
@@ -108,7 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hosts[i].n = 1 + (i % 3);
 	}
 	/* Everything the parser accepts renders. */
-	rc = vg_netpolicy_render(eps, hosts, n, res, 1, &o, &text, why, sizeof why);
+	rc =
+	    vg_netpolicy_render(eps, hosts, n, res, (size & 4) ? 0 : 1, &o, &text, why, sizeof why);
 	if (rc != VG_OK || !text)
 		abort();
 	check_ruleset(text);

@@ -85,17 +85,17 @@ static void assert_text(const char *got, const char *want)
 		fail_msg("ruleset differs:\n--- got ---\n%s\n--- want ---\n%s", got, want);
 }
 
-#define HEAD                                                                                    \
+#define HEAD                                                                                      \
 	"# voxguard netpolicy (SFR 4.2.8): made by `voxguard netpolicy apply` from the endpoint " \
-	"list; do not edit.\n"                                                                  \
-	"# One transaction: the old table stays until this one is whole.\n"                    \
-	"table inet voxguard\n"                                                                 \
-	"delete table inet voxguard\n"                                                          \
+	"list; do not edit.\n"                                                                    \
+	"# One transaction: the old table stays until this one is whole.\n"                       \
+	"table inet voxguard\n"                                                                   \
+	"delete table inet voxguard\n"                                                            \
 	"table inet voxguard {\n"
 
-#define OUTPUT_HEAD                                                                             \
-	"\tchain output {\n"                                                                    \
-	"\t\ttype filter hook output priority filter; policy accept;\n"                        \
+#define OUTPUT_HEAD                                                     \
+	"\tchain output {\n"                                            \
+	"\t\ttype filter hook output priority filter; policy accept;\n" \
 	"\t\toifname \"lo\" accept\n"
 
 /* ------------------------------------------------------------------ */
@@ -119,50 +119,51 @@ static void test_sfr428_netpolicy_golden_uids_v4_v6(void **state)
 	add_uid(&e[0], 1001);
 	add_uid(&e[1], 1001);
 	t = render_ok(e, h, 2, res, 2, &accept_opts);
-	assert_text(t, HEAD "\tcounter drop_uid_1001 {\n\t\tcomment \"uid 1001\"\n\t}\n"
-			    "\tcounter drop_uid_1002 {\n\t\tcomment \"uid 1002\"\n\t}\n"
-			    "\tset allow4_uid_1001 {\n"
-			    "\t\ttype ipv4_addr . inet_service\n"
-			    "\t\telements = {\n"
-			    "\t\t\t198.51.100.2 . 443,\n"
-			    "\t\t\t198.51.100.7 . 443,\n"
-			    "\t\t\t203.0.113.9 . 8443\n"
-			    "\t\t}\n\t}\n"
-			    "\tset allow6_uid_1001 {\n"
-			    "\t\ttype ipv6_addr . inet_service\n"
-			    "\t\telements = {\n"
-			    "\t\t\t2001:db8::7 . 443\n"
-			    "\t\t}\n\t}\n"
-			    "\tset allow4_uid_1002 {\n"
-			    "\t\ttype ipv4_addr . inet_service\n"
-			    "\t\telements = {\n"
-			    "\t\t\t198.51.100.2 . 443,\n"
-			    "\t\t\t198.51.100.7 . 443\n"
-			    "\t\t}\n\t}\n"
-			    "\tset allow6_uid_1002 {\n"
-			    "\t\ttype ipv6_addr . inet_service\n"
-			    "\t\telements = {\n"
-			    "\t\t\t2001:db8::7 . 443\n"
-			    "\t\t}\n\t}\n"
-			    "\tset dns4 {\n\t\ttype ipv4_addr\n\t\telements = { 198.51.100.53 }\n\t}\n"
-			    "\tset dns6 {\n\t\ttype ipv6_addr\n\t\telements = { 2001:db8::53 }\n\t}\n"
-			    "\tchain allow_uid_1001 {\n"
-			    "\t\tip daddr . tcp dport @allow4_uid_1001 accept\n"
-			    "\t\tip6 daddr . tcp dport @allow6_uid_1001 accept\n"
-			    "\t\tip daddr @dns4 meta l4proto { tcp, udp } th dport 53 accept\n"
-			    "\t\tip6 daddr @dns6 meta l4proto { tcp, udp } th dport 53 accept\n"
-			    "\t}\n"
-			    "\tchain allow_uid_1002 {\n"
-			    "\t\tip daddr . tcp dport @allow4_uid_1002 accept\n"
-			    "\t\tip6 daddr . tcp dport @allow6_uid_1002 accept\n"
-			    "\t\tip daddr @dns4 meta l4proto { tcp, udp } th dport 53 accept\n"
-			    "\t\tip6 daddr @dns6 meta l4proto { tcp, udp } th dport 53 accept\n"
-			    "\t}\n" OUTPUT_HEAD
-			    "\t\tmeta skuid vmap { 1001 : jump allow_uid_1001, 1002 : jump "
-			    "allow_uid_1002 }\n"
-			    "\t\tmeta skuid 1001 counter name \"drop_uid_1001\" drop\n"
-			    "\t\tmeta skuid 1002 counter name \"drop_uid_1002\" drop\n"
-			    "\t}\n}\n");
+	assert_text(t,
+		    HEAD "\tcounter drop_uid_1001 {\n\t\tcomment \"uid 1001\"\n\t}\n"
+			 "\tcounter drop_uid_1002 {\n\t\tcomment \"uid 1002\"\n\t}\n"
+			 "\tset allow4_uid_1001 {\n"
+			 "\t\ttype ipv4_addr . inet_service\n"
+			 "\t\telements = {\n"
+			 "\t\t\t198.51.100.2 . 443,\n"
+			 "\t\t\t198.51.100.7 . 443,\n"
+			 "\t\t\t203.0.113.9 . 8443\n"
+			 "\t\t}\n\t}\n"
+			 "\tset allow6_uid_1001 {\n"
+			 "\t\ttype ipv6_addr . inet_service\n"
+			 "\t\telements = {\n"
+			 "\t\t\t2001:db8::7 . 443\n"
+			 "\t\t}\n\t}\n"
+			 "\tset allow4_uid_1002 {\n"
+			 "\t\ttype ipv4_addr . inet_service\n"
+			 "\t\telements = {\n"
+			 "\t\t\t198.51.100.2 . 443,\n"
+			 "\t\t\t198.51.100.7 . 443\n"
+			 "\t\t}\n\t}\n"
+			 "\tset allow6_uid_1002 {\n"
+			 "\t\ttype ipv6_addr . inet_service\n"
+			 "\t\telements = {\n"
+			 "\t\t\t2001:db8::7 . 443\n"
+			 "\t\t}\n\t}\n"
+			 "\tset dns4 {\n\t\ttype ipv4_addr\n\t\telements = { 198.51.100.53 }\n\t}\n"
+			 "\tset dns6 {\n\t\ttype ipv6_addr\n\t\telements = { 2001:db8::53 }\n\t}\n"
+			 "\tchain allow_uid_1001 {\n"
+			 "\t\tip daddr . tcp dport @allow4_uid_1001 accept\n"
+			 "\t\tip6 daddr . tcp dport @allow6_uid_1001 accept\n"
+			 "\t\tip daddr @dns4 meta l4proto { tcp, udp } th dport 53 accept\n"
+			 "\t\tip6 daddr @dns6 meta l4proto { tcp, udp } th dport 53 accept\n"
+			 "\t}\n"
+			 "\tchain allow_uid_1002 {\n"
+			 "\t\tip daddr . tcp dport @allow4_uid_1002 accept\n"
+			 "\t\tip6 daddr . tcp dport @allow6_uid_1002 accept\n"
+			 "\t\tip daddr @dns4 meta l4proto { tcp, udp } th dport 53 accept\n"
+			 "\t\tip6 daddr @dns6 meta l4proto { tcp, udp } th dport 53 accept\n"
+			 "\t}\n" OUTPUT_HEAD
+			 "\t\tmeta skuid vmap { 1001 : jump allow_uid_1001, 1002 : jump "
+			 "allow_uid_1002 }\n"
+			 "\t\tmeta skuid 1001 counter name \"drop_uid_1001\" drop\n"
+			 "\t\tmeta skuid 1002 counter name \"drop_uid_1002\" drop\n"
+			 "\t}\n}\n");
 	free(t);
 }
 
@@ -190,35 +191,36 @@ static void test_sfr428_netpolicy_golden_unit_default_drop(void **state)
 	add_unit(&e[0], "avs-voice.service");
 	add_uid(&e[0], 1001);
 	t = render_ok(e, h, 1, NULL, 0, &o);
-	assert_text(t, HEAD "\tcounter drop_unit_0 {\n\t\tcomment \"unit avs-voice.service\"\n\t}\n"
-			    "\tcounter drop_uid_1001 {\n\t\tcomment \"uid 1001\"\n\t}\n"
-			    "\tcounter drop_other {\n\t\tcomment \"uids no endpoint lists (default "
-			    "drop)\"\n\t}\n"
-			    "\tset allow4_unit_0 {\n"
-			    "\t\ttype ipv4_addr . inet_service\n"
-			    "\t\telements = {\n"
-			    "\t\t\t198.51.100.7 . 443\n"
-			    "\t\t}\n\t}\n"
-			    "\tset allow4_uid_1001 {\n"
-			    "\t\ttype ipv4_addr . inet_service\n"
-			    "\t\telements = {\n"
-			    "\t\t\t198.51.100.7 . 443\n"
-			    "\t\t}\n\t}\n"
-			    "\tchain allow_unit_0 {\n"
-			    "\t\tip daddr . tcp dport @allow4_unit_0 accept\n"
-			    "\t}\n"
-			    "\tchain allow_uid_1001 {\n"
-			    "\t\tip daddr . tcp dport @allow4_uid_1001 accept\n"
-			    "\t}\n" OUTPUT_HEAD
-			    "\t\tsocket cgroupv2 level 2 \"unified/system.slice/avs-voice.service\" "
-			    "jump allow_unit_0\n"
-			    "\t\tmeta skuid vmap { 1001 : jump allow_uid_1001 }\n"
-			    "\t\tsocket cgroupv2 level 2 \"unified/system.slice/avs-voice.service\" "
-			    "counter name \"drop_unit_0\" drop\n"
-			    "\t\tmeta skuid 1001 counter name \"drop_uid_1001\" drop\n"
-			    "\t\tct state established,related accept\n"
-			    "\t\tmeta skuid != { 0, 105 } counter name \"drop_other\" drop\n"
-			    "\t}\n}\n");
+	assert_text(t,
+		    HEAD "\tcounter drop_unit_0 {\n\t\tcomment \"unit avs-voice.service\"\n\t}\n"
+			 "\tcounter drop_uid_1001 {\n\t\tcomment \"uid 1001\"\n\t}\n"
+			 "\tcounter drop_other {\n\t\tcomment \"uids no endpoint lists (default "
+			 "drop)\"\n\t}\n"
+			 "\tset allow4_unit_0 {\n"
+			 "\t\ttype ipv4_addr . inet_service\n"
+			 "\t\telements = {\n"
+			 "\t\t\t198.51.100.7 . 443\n"
+			 "\t\t}\n\t}\n"
+			 "\tset allow4_uid_1001 {\n"
+			 "\t\ttype ipv4_addr . inet_service\n"
+			 "\t\telements = {\n"
+			 "\t\t\t198.51.100.7 . 443\n"
+			 "\t\t}\n\t}\n"
+			 "\tchain allow_unit_0 {\n"
+			 "\t\tip daddr . tcp dport @allow4_unit_0 accept\n"
+			 "\t}\n"
+			 "\tchain allow_uid_1001 {\n"
+			 "\t\tip daddr . tcp dport @allow4_uid_1001 accept\n"
+			 "\t}\n" OUTPUT_HEAD
+			 "\t\tsocket cgroupv2 level 2 \"unified/system.slice/avs-voice.service\" "
+			 "jump allow_unit_0\n"
+			 "\t\tmeta skuid vmap { 1001 : jump allow_uid_1001 }\n"
+			 "\t\tsocket cgroupv2 level 2 \"unified/system.slice/avs-voice.service\" "
+			 "counter name \"drop_unit_0\" drop\n"
+			 "\t\tmeta skuid 1001 counter name \"drop_uid_1001\" drop\n"
+			 "\t\tct state established,related accept\n"
+			 "\t\tmeta skuid != { 0, 105 } counter name \"drop_other\" drop\n"
+			 "\t}\n}\n");
 	free(t);
 
 	/* A unified hierarchy and a nested slice: the level counts the
@@ -226,8 +228,9 @@ static void test_sfr428_netpolicy_golden_unit_default_drop(void **state)
 	o.cgroup_root = "";
 	o.slice = "voice.slice/avs.slice";
 	t = render_ok(e, h, 1, NULL, 0, &o);
-	assert_non_null(strstr(t, "\t\tsocket cgroupv2 level 3 "
-				  "\"voice.slice/avs.slice/avs-voice.service\" jump allow_unit_0\n"));
+	assert_non_null(strstr(t,
+			       "\t\tsocket cgroupv2 level 3 "
+			       "\"voice.slice/avs.slice/avs-voice.service\" jump allow_unit_0\n"));
 	free(t);
 }
 
@@ -244,9 +247,8 @@ static void test_sfr428_netpolicy_slice(void **state)
 	size_t level = 0;
 
 	(void)state;
-	assert_int_equal(vg_netpolicy_unit_cgroup(NULL, "voice-avs-x.slice", path, sizeof path,
-						  &level),
-			 VG_OK);
+	assert_int_equal(
+	    vg_netpolicy_unit_cgroup(NULL, "voice-avs-x.slice", path, sizeof path, &level), VG_OK);
 	assert_string_equal(path, "voice.slice/voice-avs.slice/voice-avs-x.slice");
 	assert_int_equal(level, 3);
 	assert_int_equal(vg_netpolicy_unit_cgroup(NULL, "voice.slice", path, sizeof path, &level),
@@ -259,9 +261,9 @@ static void test_sfr428_netpolicy_slice(void **state)
 	assert_int_equal(level, 2);
 	assert_int_equal(vg_netpolicy_unit_cgroup(NULL, "voice-avs.slice", path, 12, &level),
 			 VG_ERR_TOO_LARGE);
-	assert_int_equal(vg_netpolicy_unit_cgroup("a\".slice", "a.service", path, sizeof path,
-						  &level),
-			 VG_ERR_INVALID);
+	assert_int_equal(
+	    vg_netpolicy_unit_cgroup("a\".slice", "a.service", path, sizeof path, &level),
+	    VG_ERR_INVALID);
 	add_unit(&e[0], "voice-avs.slice");
 	t = render_ok(e, h, 1, NULL, 0, &o);
 	assert_non_null(strstr(t, "\t\tsocket cgroupv2 level 2 \"voice.slice/voice-avs.slice\" "
@@ -352,7 +354,8 @@ static void test_sfr428_netpolicy_many_addresses(void **state)
 		count++;
 	assert_int_equal(count, VG_NP_MAX_ADDRS - 1);
 	/* sorted: the lowest IPv4 address first, IPv4 before IPv6 */
-	assert_non_null(strstr(t, "elements = {\n\t\t\t203.0.113.2 . 443,\n\t\t\t203.0.113.4 . 443,"));
+	assert_non_null(
+	    strstr(t, "elements = {\n\t\t\t203.0.113.2 . 443,\n\t\t\t203.0.113.4 . 443,"));
 	assert_true(strstr(t, "allow4_uid_1001") < strstr(t, "allow6_uid_1001"));
 	free(t);
 	h[0].n = VG_NP_MAX_ADDRS + 1;
@@ -419,13 +422,13 @@ static void test_sfr428_netpolicy_deterministic(void **state)
 static void test_sfr428_netpolicy_hostile_unit_refused(void **state)
 {
 	static const char *const bad[] = {
-	    "a\".service",         "a\n.service",  "a\naccept\n.service",
-	    "../x.service",        "a/b.service",  "a\\x2d.service",
-	    "a b.service",         "a}.service",   "a;.service",
-	    ".hidden.service",     "-x.service",   "avs-voice",
-	    "avs.socket",          ".service",     "",
-	    "a\t.service",         "a$x.service",  "a#x.service",
-	    "a--b.slice",          "a-.slice",     "-.slice",
+	    "a\".service",     "a\n.service", "a\naccept\n.service",
+	    "../x.service",    "a/b.service", "a\\x2d.service",
+	    "a b.service",     "a}.service",  "a;.service",
+	    ".hidden.service", "-x.service",  "avs-voice",
+	    "avs.socket",      ".service",    "",
+	    "a\t.service",     "a$x.service", "a#x.service",
+	    "a--b.slice",      "a-.slice",    "-.slice",
 	};
 	vg_endpoint e[1] = {ep("avs", "avs.example", 443)};
 	vg_np_addr a0[] = {A("198.51.100.7")};
@@ -560,16 +563,24 @@ static void test_sfr428_netpolicy_resolvconf_good(void **state)
 static void test_sfr428_netpolicy_resolvconf_malformed(void **state)
 {
 	static const char *const bad[] = {
-	    "nameserver dns.example\n",         "nameserver 198.51.100.256\n",
-	    "nameserver 198.51.100.1 198.51.100.2\n", "nameserver\n",
-	    "nameserver 198.51.100.1%eth0\n",   "nameserver fe80::1%\n",
-	    "nameserver fe80::1%e\"th0\n",      "nameservers 198.51.100.1\n",
-	    "lookup file bind\n",               " nameserver 198.51.100.1\n",
-	    "\tsearch lan\n",                   "  # indented comment\n",
-	    "nameserver 198.51.100.1\r\n",      "nameserver 0x7f.1\n",
+	    "nameserver dns.example\n",
+	    "nameserver 198.51.100.256\n",
+	    "nameserver 198.51.100.1 198.51.100.2\n",
+	    "nameserver\n",
+	    "nameserver 198.51.100.1%eth0\n",
+	    "nameserver fe80::1%\n",
+	    "nameserver fe80::1%e\"th0\n",
+	    "nameservers 198.51.100.1\n",
+	    "lookup file bind\n",
+	    " nameserver 198.51.100.1\n",
+	    "\tsearch lan\n",
+	    "  # indented comment\n",
+	    "nameserver 198.51.100.1\r\n",
+	    "nameserver 0x7f.1\n",
 	    "nameserver 198.51.100.1\x1b\n",
 	    /* a good line before the bad one: still no resolver at all */
-	    "nameserver 198.51.100.1\nsearch a\x15" "b\n",
+	    "nameserver 198.51.100.1\nsearch a\x15"
+	    "b\n",
 	    "nameserver 198.51.100.1\n  nameserver 198.51.100.2\n",
 	};
 	char big[2048], *huge;
@@ -613,15 +624,16 @@ static void test_sfr428_netpolicy_json_good(void **state)
 	    "\"ca\":\"-----BEGIN CERTIFICATE-----\",\"pins\":[],\"revocation\":\"ocsp\","
 	    "\"soft_fail\":false,\"crl\":null,\"client_key\":\"device-identity\","
 	    "\"client_cert\":null,\"min_tls\":\"1.2\",\"legacy\":false,"
-	    "\"uids\":[1001,4294967294],\"units\":[\"avs-voice.service\",\"x.scope\",\"voice.slice\"]},"
+	    "\"uids\":[1001,4294967294],\"units\":[\"avs-voice.service\",\"x.scope\",\"voice."
+	    "slice\"]},"
 	    "{\"v\":1,\"name\":\"v6\",\"host\":\"2001:db8::2\",\"port\":8443}]";
 	vg_endpoint *v = NULL;
 	size_t n = 0;
 	char why[160] = "";
 
 	(void)state;
-	assert_int_equal(vg_netpolicy_endpoints_from_json(text, strlen(text), &v, &n, why, sizeof why),
-			 VG_OK);
+	assert_int_equal(
+	    vg_netpolicy_endpoints_from_json(text, strlen(text), &v, &n, why, sizeof why), VG_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0].name, "avs");
 	assert_string_equal(v[0].host, "avs-alexa-na.amazon.com");
@@ -672,7 +684,8 @@ static void test_sfr428_netpolicy_json_malformed(void **state)
 	       "\"e.service\",\"f.service\",\"g.service\",\"h.service\",\"i.service\"]"),
 	    EP(",\"nft\":\"accept\""),
 	    EP(",\"port\":444"),
-	    "[" "{\"v\":1,\"name\":\"a\",\"host\":\"a.example\",\"port\":443},"
+	    "["
+	    "{\"v\":1,\"name\":\"a\",\"host\":\"a.example\",\"port\":443},"
 	    "{\"v\":1,\"name\":\"a\",\"host\":\"b.example\",\"port\":443}]",
 	};
 	char *many;
@@ -686,9 +699,9 @@ static void test_sfr428_netpolicy_json_malformed(void **state)
 	assert_non_null(many);
 	many[off++] = '[';
 	for (unsigned i = 0; i <= VG_NP_MAX_ENDPOINTS; i++)
-		off += (size_t)sprintf(many + off,
-				       "%s{\"v\":1,\"name\":\"e%u\",\"host\":\"a.example\",\"port\":1}",
-				       i ? "," : "", i);
+		off += (size_t)sprintf(
+		    many + off, "%s{\"v\":1,\"name\":\"e%u\",\"host\":\"a.example\",\"port\":1}",
+		    i ? "," : "", i);
 	many[off++] = ']';
 	many[off] = '\0';
 	json_bad(many);

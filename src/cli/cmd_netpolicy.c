@@ -34,10 +34,10 @@
 #include "netpolicy/netpolicy.h"
 #include "voxguard/tls.h"
 
-#define NFT_PATH      "/usr/sbin/nft"
-#define NFT_OUT_MAX   (4u * 1024u * 1024u) /* what show reads from nft */
-#define NFT_ERR_MAX   8192u
-#define CGROUP_MOUNT  "/sys/fs/cgroup"
+#define NFT_PATH     "/usr/sbin/nft"
+#define NFT_OUT_MAX  (4u * 1024u * 1024u) /* what show reads from nft */
+#define NFT_ERR_MAX  8192u
+#define CGROUP_MOUNT "/sys/fs/cgroup"
 
 /* ------------------------------------------------------------------ */
 /* Running nft                                                          */
@@ -321,8 +321,8 @@ static void drop_absent_units(vg_endpoint *eps, size_t n, const char *root, cons
 			size_t level;
 			bool here = false;
 			if (!vg_netpolicy_unit_valid(eps[i].units[u]) ||
-			    vg_netpolicy_unit_cgroup(slice, eps[i].units[u], cg, sizeof cg, &level) !=
-				VG_OK) {
+			    vg_netpolicy_unit_cgroup(slice, eps[i].units[u], cg, sizeof cg,
+						     &level) != VG_OK) {
 				here = true; /* kept: the render refuses it, saying why */
 			} else if (root) {
 				int k = snprintf(p, sizeof p, "%s%s%s/%s", CGROUP_MOUNT,
@@ -404,8 +404,7 @@ static int load_ruleset(const char *text)
 
 static int np_apply(struct cli *cli, int argc, char **argv)
 {
-	static const char spec[] =
-	    "dry-run,default=,exempt-uids=,from-json=,resolv-conf=,slice=";
+	static const char spec[] = "dry-run,default=,exempt-uids=,from-json=,resolv-conf=,slice=";
 	struct cli_opts o;
 	vg_endpoint *eps = NULL;
 	size_t n = 0, n_res = 0, unresolved = 0, absent = 0, n_ex = 0;
@@ -567,8 +566,8 @@ static int print_counters(const char *json, size_t len)
 static int np_show(struct cli *cli, int argc, char **argv)
 {
 	static const char *const list_table[] = {"list", "table", "inet", "voxguard"};
-	static const char *const list_counters[] = {"-j", "list", "counters", "table", "inet",
-						    "voxguard"};
+	static const char *const list_counters[] = {"-j",    "list", "counters",
+						    "table", "inet", "voxguard"};
 	struct cli_opts o;
 	char err[NFT_ERR_MAX], *out = NULL;
 	size_t len = 0;

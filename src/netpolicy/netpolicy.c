@@ -122,8 +122,8 @@ vg_rc vg_netpolicy_unit_cgroup(const char *slice, const char *unit, char *out, s
 		out[0] = '\0';
 		for (size_t i = 0; i <= stem; i++) {
 			if (i == stem || unit[i] == '-') {
-				int w = snprintf(out + k, cap - k, "%s%.*s.slice", k ? "/" : "", (int)i,
-						 unit);
+				int w = snprintf(out + k, cap - k, "%s%.*s.slice", k ? "/" : "",
+						 (int)i, unit);
 				if (w < 0 || (size_t)w >= cap - k)
 					return VG_ERR_TOO_LARGE;
 				k += (size_t)w;
@@ -344,8 +344,7 @@ static void emit_set(struct sbuf *b, const struct app *a, int family)
 
 	app_id(a, id);
 	sb_printf(b, "\tset allow%s_%s {\n\t\ttype %s . inet_service\n\t\telements = {",
-		  family == AF_INET ? "4" : "6", id,
-		  family == AF_INET ? "ipv4_addr" : "ipv6_addr");
+		  family == AF_INET ? "4" : "6", id, family == AF_INET ? "ipv4_addr" : "ipv6_addr");
 	for (size_t i = 0; i < a->n; i++) {
 		if (a->e[i].addr.family != family)
 			continue;
@@ -364,8 +363,8 @@ static void emit_resolvers(struct sbuf *b, const vg_np_addr *res, size_t n, int 
 		k += res[i].family == family;
 	if (!k)
 		return;
-	sb_printf(b, "\tset dns%s {\n\t\ttype %s\n\t\telements = {",
-		  family == AF_INET ? "4" : "6", family == AF_INET ? "ipv4_addr" : "ipv6_addr");
+	sb_printf(b, "\tset dns%s {\n\t\ttype %s\n\t\telements = {", family == AF_INET ? "4" : "6",
+		  family == AF_INET ? "ipv4_addr" : "ipv6_addr");
 	k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (res[i].family != family)
@@ -390,8 +389,7 @@ static void emit_cgroup(struct sbuf *b, const vg_np_opts *o, const char *unit)
 		b->rc = VG_ERR_INTERNAL;
 		return;
 	}
-	sb_printf(b, "socket cgroupv2 level %zu \"%s%s%s\"", level, root, root[0] ? "/" : "",
-		  path);
+	sb_printf(b, "socket cgroupv2 level %zu \"%s%s%s\"", level, root, root[0] ? "/" : "", path);
 }
 
 static vg_rc check_inputs(const vg_endpoint *eps, const vg_np_host *hosts, size_t n,
@@ -473,8 +471,7 @@ vg_rc vg_netpolicy_render(const vg_endpoint *eps, const vg_np_host *hosts, size_
 	vg_rc rc;
 
 	*out = NULL;
-	if ((n && (!eps || !hosts)) || (n_res && !res_in) || !o ||
-	    (o->n_exempt && !o->exempt_uids))
+	if ((n && (!eps || !hosts)) || (n_res && !res_in) || !o || (o->n_exempt && !o->exempt_uids))
 		return vg_why(why, why_len, VG_ERR_INVALID, "bad arguments");
 	rc = check_inputs(eps, hosts, n, res_in, n_res, o, &root_levels, &slice_levels, why,
 			  why_len);
@@ -740,8 +737,8 @@ static vg_rc resolvconf_lines(const char *text, size_t len, vg_np_addr *out, siz
 		if (keyword(line, ll, "nameserver", &after)) {
 			vg_np_addr a;
 			bool dup = false;
-			vg_rc rc = parse_nameserver(line + after, ll - after, &a, lineno, why,
-						    why_len);
+			vg_rc rc =
+			    parse_nameserver(line + after, ll - after, &a, lineno, why, why_len);
 			if (rc != VG_OK)
 				return rc;
 			for (size_t k = 0; k < *n; k++)
@@ -777,9 +774,9 @@ vg_rc vg_resolvconf_parse(const char *text, size_t len, vg_np_addr out[static VG
 /* The endpoint list as JSON (--from-json)                              */
 
 /* Keys of the endpoint policy's encoding that netpolicy does not read. */
-static const char *const other_keys[] = {"ca",          "pins",    "revocation", "soft_fail",
-					 "crl",         "client_key", "client_cert", "min_tls",
-					 "legacy"};
+static const char *const other_keys[] = {"ca",          "pins",    "revocation",
+					 "soft_fail",   "crl",     "client_key",
+					 "client_cert", "min_tls", "legacy"};
 
 static bool host_ok(const char *h, size_t n)
 {
@@ -823,21 +820,21 @@ static vg_rc one_endpoint(json_t *o, vg_endpoint *ep, size_t idx, char *why, siz
 			const char *s = json_string_value(v);
 			size_t l = json_string_length(v);
 			if (!json_is_string(v) || !vg_name_valid(s, l) || strlen(s) != l)
-				return vg_why(why, why_len, VG_ERR_INVALID, "endpoint %zu: bad name",
-					      idx);
+				return vg_why(why, why_len, VG_ERR_INVALID,
+					      "endpoint %zu: bad name", idx);
 			memcpy(ep->name, s, l + 1);
 		} else if (strcmp(k, "host") == 0) {
 			const char *s = json_string_value(v);
 			size_t l = json_string_length(v);
 			if (!json_is_string(v) || strlen(s) != l || !host_ok(s, l))
-				return vg_why(why, why_len, VG_ERR_INVALID, "endpoint %zu: bad host",
-					      idx);
+				return vg_why(why, why_len, VG_ERR_INVALID,
+					      "endpoint %zu: bad host", idx);
 			memcpy(ep->host, s, l + 1);
 		} else if (strcmp(k, "port") == 0) {
 			json_int_t p = json_integer_value(v);
 			if (!json_is_integer(v) || p < 1 || p > 65535)
-				return vg_why(why, why_len, VG_ERR_INVALID, "endpoint %zu: bad port",
-					      idx);
+				return vg_why(why, why_len, VG_ERR_INVALID,
+					      "endpoint %zu: bad port", idx);
 			ep->port = (uint16_t)p;
 		} else if (strcmp(k, "uids") == 0) {
 			size_t i;

@@ -63,7 +63,7 @@ typedef struct vg_np_host {
 } vg_np_host;
 
 typedef struct vg_np_opts {
-	bool default_drop;          /* drop what ungoverned uids send (not root's) */
+	bool default_drop;           /* drop what ungoverned uids send (not root's) */
 	const uint32_t *exempt_uids; /* with default_drop: uids left alone too */
 	size_t n_exempt;
 	/* Where units' cgroups are, as nft names them (relative to
@@ -123,9 +123,8 @@ VG_NODISCARD vg_rc vg_resolvconf_parse(const char *text, size_t len,
  * duplicate key or wrong type is refused. At most VG_NP_MAX_ENDPOINTS.
  * On success *out (free with vg_netpolicy_endpoints_free) and *n.
  */
-VG_NODISCARD vg_rc vg_netpolicy_endpoints_from_json(const char *text, size_t len,
-						    vg_endpoint **out, size_t *n, char *why,
-						    size_t why_len);
+VG_NODISCARD vg_rc vg_netpolicy_endpoints_from_json(const char *text, size_t len, vg_endpoint **out,
+						    size_t *n, char *why, size_t why_len);
 void vg_netpolicy_endpoints_free(vg_endpoint *v, size_t n);
 
 /* Parses an address literal (IPv4, or IPv6 without a zone). */
