@@ -66,6 +66,8 @@ serve TCP4-LISTEN:443,bind=198.51.100.2 avs
 serve TCP4-LISTEN:8443,bind=198.51.100.2 metrics
 serve TCP4-LISTEN:443,bind=198.51.100.3 other
 serve TCP6-LISTEN:443,bind=[2001:db8:100::2] avs6
+serve TCP4-LISTEN:53,bind=198.51.100.53 dns-tcp
+serve TCP4-LISTEN:53,bind=198.51.100.2 rogue-dns-tcp
 ip netns exec "$NSN" socat UDP4-RECVFROM:53,bind=198.51.100.53,fork "SYSTEM:echo dns" 2>/dev/null &
 SRV_PIDS="$SRV_PIDS $!"
 ip netns exec "$NSN" socat UDP4-RECVFROM:53,bind=198.51.100.2,fork "SYSTEM:echo rogue-dns" 2>/dev/null &
@@ -177,6 +179,8 @@ r=$(dns vgalice 198.51.100.2)
 if [ -z "$r" ]; then ok "SFR 4.2.8: alice's DNS to another server is dropped"; else not_ok "SFR 4.2.8: alice's DNS to another server is dropped (got '$r')"; fi
 r=$(dns vgbob 198.51.100.2)
 if [ "$r" = rogue-dns ]; then ok "SFR 4.2.8: control: bob (unlisted) is unaffected by default"; else not_ok "SFR 4.2.8: control: bob (unlisted) is unaffected by default (got '$r')"; fi
+reach "SFR 4.2.8: alice's DNS over TCP reaches the resolver" vgalice TCP4:198.51.100.53:53 dns-tcp
+blocked "SFR 4.2.8: alice's DNS over TCP to another server is dropped" vgalice TCP4:198.51.100.2:53
 reach "SFR 4.2.8: alice reaches loopback" vgalice TCP4:127.0.0.1:9000 local
 reach "SFR 4.2.8: bob (no endpoint) is unaffected with default accept" \
 	vgbob TCP4:198.51.100.3:443 other
