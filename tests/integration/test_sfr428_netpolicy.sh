@@ -90,7 +90,7 @@ indev() { nsenter --net="/run/netns/$NSD" -- "$@"; }
 got() {
 	u=$1; shift
 	indev setpriv --reuid="$u" --regid="$u" --init-groups -- \
-		socat -T 2 -u "$1,connect-timeout=1" STDOUT 2>/dev/null || true
+		socat -T 3 -u "$1,connect-timeout=2" STDOUT 2>/dev/null || true
 }
 # reach DESCRIPTION USER SPEC WANT: the connection gets WANT
 reach() {
@@ -104,7 +104,7 @@ blocked() {
 }
 dns() { # dns USER SERVER: the UDP answer of the DNS server there
 	echo q | indev setpriv --reuid="$1" --regid="$1" --init-groups -- \
-		socat -T 1 - "UDP4:$2:53" 2>/dev/null || true
+		socat -T 3 - "UDP4:$2:53" 2>/dev/null || true
 }
 CLILOG=$W/cli.log
 # apply ARGS...: voxguard netpolicy apply in the device namespace, with
@@ -233,7 +233,7 @@ EOF
 	# inunit SPEC: a process of bob's (no uid rule) in the unit's cgroup
 	# (root moves it there, as systemd would, then it becomes bob)
 	inunit() {
-		indev sh -c 'echo $$ >"$1/cgroup.procs" && exec setpriv --reuid=vgbob --regid=vgbob --init-groups -- socat -T 2 -u "$2,connect-timeout=1" STDOUT' \
+		indev sh -c 'echo $$ >"$1/cgroup.procs" && exec setpriv --reuid=vgbob --regid=vgbob --init-groups -- socat -T 3 -u "$2,connect-timeout=2" STDOUT' \
 			sh "$CG" "$1" 2>/dev/null || true
 	}
 	r=$(inunit TCP4:198.51.100.2:8443)
