@@ -57,6 +57,8 @@ static const struct cli_cmd commands[] = {
     {"repo", cmd_repo, "TUF repository (build host): init, add, sign, root, publish, expire"},
     {"tuf-client", cmd_tuf_client,
      "TUF client (tuf-conformance CLI): --metadata-dir D init ROOT | refresh | download"},
+    {"netpolicy", cmd_netpolicy,
+     "nftables enforcement of the endpoint list (SFR 4.2.8): apply, show"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this help"},
 };

@@ -25,6 +25,8 @@ conf=$(find "$D" -name voxguardd.conf | head -n 1)
 check "install: a default configuration" test -n "$conf"
 check "install: the unit points at it" grep -qF -e "--config ${conf#"$D"}" "$R/lib/systemd/system/voxguardd.service"
 check "install: the verify-platform boot unit (SFR 4.2.5)" grep -q "verify-platform" "$R/lib/systemd/system/voxguard-verify-platform.service"
+check "install: the netpolicy service, timer and path units (SFR 4.2.8)" sh -c \
+	"grep -q 'netpolicy apply' '$R/lib/systemd/system/voxguard-netpolicy.service' && grep -q '^OnUnitActiveSec=' '$R/lib/systemd/system/voxguard-netpolicy.timer' && grep -q '^PathChanged=/etc/resolv.conf' '$R/lib/systemd/system/voxguard-netpolicy.path'"
 write_config
 grep -v '^user\|^socket_group' "$conf" >>"$CONF"   # its settings, with the test's users
 start_daemon
