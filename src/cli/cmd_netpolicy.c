@@ -200,7 +200,6 @@ static int load_json_list(const char *path, vg_endpoint **eps, size_t *n)
 	return 0;
 }
 
-#ifdef VG_NETPOLICY_ENDPOINT_LIST
 /* The whole list, from the service: only an admin sees every endpoint,
  * and a ruleset made from part of the list would lock the others out. */
 static int load_service_list(struct cli *cli, vg_endpoint **eps, size_t *n)
@@ -233,17 +232,13 @@ static int load_service_list(struct cli *cli, vg_endpoint **eps, size_t *n)
 	vg_client_close(&c);
 	return e;
 }
-#endif
 
 static void free_list(vg_endpoint *eps, size_t n, bool from_json)
 {
-#ifdef VG_NETPOLICY_ENDPOINT_LIST
 	if (!from_json) {
 		vg_endpoint_list_free(eps, n);
 		return;
 	}
-#endif
-	(void)from_json;
 	vg_netpolicy_endpoints_free(eps, n);
 }
 
@@ -462,13 +457,7 @@ static int np_apply(struct cli *cli, int argc, char **argv)
 	if (from_json) {
 		e = load_json_list(from_json, &eps, &n);
 	} else {
-#ifdef VG_NETPOLICY_ENDPOINT_LIST
 		e = load_service_list(cli, &eps, &n);
-#else
-		(void)cli;
-		e = cli_fail("netpolicy apply: this build has no endpoint list in the service "
-			     "(VG_NETPOLICY_ENDPOINT_LIST is off): use --from-json FILE");
-#endif
 	}
 	if (e)
 		return e;
