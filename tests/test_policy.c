@@ -152,7 +152,7 @@ static void test_policy_status_open_to_all(void **state)
  * (default deny). */
 static void test_policy_unknown_op_denied(void **state)
 {
-	static const uint32_t unknown[] = {0,  2,  9,  20,   29,         34,
+	static const uint32_t unknown[] = {0,  2,  9,  21,   29,         34,
 					   49, 52, 99, 1000, 0x7fffffff, 0xffffffff};
 
 	(void)state;
