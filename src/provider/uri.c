@@ -21,7 +21,7 @@ vg_rc vg_provider_parse_uri(const char *uri, size_t len, char name[static VG_MAX
 	/* The scheme is case-insensitive (RFC 3986 3.1); "key=" is ours and
 	 * exact. No other attribute, no percent-encoding, no NUL. */
 	if (strncasecmp(uri, VG_PROVIDER_URI_PREFIX, scheme) != 0 ||
-	    memcmp(uri + scheme, VG_PROVIDER_URI_PREFIX + scheme, pre - scheme) != 0)
+	    memcmp(uri + scheme, &VG_PROVIDER_URI_PREFIX[scheme], pre - scheme) != 0)
 		return VG_ERR_INVALID;
 	n = len - pre;
 	if (memchr(uri + pre, '\0', n) || !vg_name_valid(uri + pre, n))
