@@ -244,6 +244,7 @@ static int teardown(void **state)
 {
 	fixture *f = *state;
 
+	vg_provider_unload(f->libctx);
 	OSSL_LIB_CTX_free(f->libctx);
 	service_stop(f);
 	vgt_rmrf(f->dir);
@@ -380,6 +381,7 @@ static void test_provider_load_refusals(void **state)
 	{
 		OSSL_LIB_CTX *other = OSSL_LIB_CTX_new();
 		assert_int_equal(vg_provider_load_key(other, "mine", &k), VG_ERR_UNAVAILABLE);
+		vg_provider_unload(other); /* not loaded there: nothing happens */
 		OSSL_LIB_CTX_free(other);
 	}
 	/* Loading twice is a no-op. */

@@ -34,7 +34,7 @@ enum {
 
 typedef struct vgp_ctx {
 	const OSSL_CORE_HANDLE *handle;
-	OSSL_LIB_CTX *libctx; /* a child of the application's context */
+	OSSL_LIB_CTX *libctx; /* the provider's own (provider.c) */
 	char socket[256];     /* "" : $VOXGUARD_SOCKET, then the default */
 	pthread_mutex_t lock; /* one connection per provider context */
 	vg_client *client;

@@ -355,9 +355,12 @@ int vg_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 		free(ctx);
 		return 0;
 	}
-	/* Digests and public keys come from the application's other
-	 * providers, through a child of its library context. */
-	ctx->libctx = OSSL_LIB_CTX_new_child(handle, core_in);
+	/* Digests and public keys: a library context of the provider's own,
+	 * with the core's BIO upcalls (for the decoders) and the default
+	 * provider, loaded on first use. Not a child of the application's:
+	 * a child context holds a reference to every provider of its parent,
+	 * this one included, which then is never torn down. */
+	ctx->libctx = OSSL_LIB_CTX_new_from_dispatch(handle, core_in);
 	if (!ctx->libctx) {
 		(void)pthread_mutex_destroy(&ctx->lock);
 		free(ctx);
@@ -368,23 +371,76 @@ int vg_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 	return 1;
 }
 
+/* What vg_provider_load_into() loaded, per library context, for
+ * vg_provider_unload(): OpenSSL 3.0 does not tear down a provider loaded
+ * with OSSL_PROVIDER_load() when its context is freed. */
+#define LOADED_MAX 64
+static struct {
+	OSSL_LIB_CTX *libctx;
+	OSSL_PROVIDER *ours, *deflt;
+} loaded[LOADED_MAX];
+static pthread_mutex_t loaded_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int vg_provider_load_into(OSSL_LIB_CTX *libctx, const char *socket_path)
 {
-	OSSL_PROVIDER *prov;
+	OSSL_PROVIDER *ours = NULL, *deflt = NULL;
+	size_t slot = LOADED_MAX;
+	int ok = 0;
 
-	if (OSSL_PROVIDER_available(libctx, VG_PROVIDER_NAME))
-		return 1;
+	if (pthread_mutex_lock(&loaded_lock) != 0)
+		return 0;
+	if (OSSL_PROVIDER_available(libctx, VG_PROVIDER_NAME)) {
+		ok = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < LOADED_MAX && slot == LOADED_MAX; i++)
+		if (!loaded[i].ours)
+			slot = i;
+	if (slot == LOADED_MAX) {
+		ERR_raise_data(ERR_LIB_PROV, ERR_R_INTERNAL_ERROR,
+			       "voxguard: more than %d library contexts", LOADED_MAX);
+		goto out;
+	}
 	if (OSSL_PROVIDER_add_builtin(libctx, VG_PROVIDER_NAME, vg_provider_init) != 1)
-		return 0;
+		goto out;
 	/* Our digests and public keys are the default provider's (or what
-	 * the application loaded instead). */
+	 * the application loaded instead). Loaded first: OpenSSL 3.0 takes
+	 * the first provider it finds for an algorithm asked without a
+	 * property query, and ours (EC keys without key generation) must not
+	 * be the one TLS finds for its key shares (docs/TLS.md). */
 	if (!OSSL_PROVIDER_available(libctx, "default") && !OSSL_PROVIDER_available(libctx, "fips") &&
-	    !OSSL_PROVIDER_load(libctx, "default"))
-		return 0;
+	    !(deflt = OSSL_PROVIDER_load(libctx, "default")))
+		goto out;
 	builtin_socket = socket_path;
-	prov = OSSL_PROVIDER_load(libctx, VG_PROVIDER_NAME);
+	ours = OSSL_PROVIDER_load(libctx, VG_PROVIDER_NAME);
 	builtin_socket = NULL;
-	return prov != NULL;
+	if (!ours) {
+		if (deflt)
+			(void)OSSL_PROVIDER_unload(deflt);
+		goto out;
+	}
+	loaded[slot].libctx = libctx;
+	loaded[slot].ours = ours;
+	loaded[slot].deflt = deflt;
+	ok = 1;
+out:
+	(void)pthread_mutex_unlock(&loaded_lock);
+	return ok;
+}
+
+void vg_provider_unload(OSSL_LIB_CTX *libctx)
+{
+	if (pthread_mutex_lock(&loaded_lock) != 0)
+		return;
+	for (size_t i = 0; i < LOADED_MAX; i++) {
+		if (loaded[i].ours && loaded[i].libctx == libctx) {
+			(void)OSSL_PROVIDER_unload(loaded[i].ours);
+			if (loaded[i].deflt)
+				(void)OSSL_PROVIDER_unload(loaded[i].deflt);
+			memset(&loaded[i], 0, sizeof loaded[i]);
+		}
+	}
+	(void)pthread_mutex_unlock(&loaded_lock);
 }
 
 vg_rc vg_provider_load_key(OSSL_LIB_CTX *libctx, const char *name, EVP_PKEY **out)

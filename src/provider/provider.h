@@ -83,9 +83,15 @@ int vg_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
  * loaded too if the context has none, since the provider computes digests
  * and public-key operations with it. Returns 1 on success, 0 on failure
  * (OpenSSL's error queue says why). A second call on the same context is a
- * no-op returning 1.
+ * no-op returning 1. At most 64 contexts at once.
  */
 VG_EXPORT int vg_provider_load_into(OSSL_LIB_CTX *libctx, const char *socket_path);
+/* Unloads what vg_provider_load_into() loaded into libctx (the provider,
+ * and the default provider if it loaded that); call it before
+ * OSSL_LIB_CTX_free(libctx), which on OpenSSL 3.0 does not tear down
+ * providers loaded by OSSL_PROVIDER_load(). Keys of libctx must be freed
+ * first. A context it did not load into: nothing happens. */
+VG_EXPORT void vg_provider_unload(OSSL_LIB_CTX *libctx);
 
 /*
  * The key voxguard:key=NAME as an EVP_PKEY of libctx (where
