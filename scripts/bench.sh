@@ -9,6 +9,15 @@ secs=${BENCH_SECONDS:-2}
 echo "machine: $(nproc) cores, $(uname -m), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 "$build/bench/vg_bench" "$build/voxguardd" "$secs"
 
+# TLS with the client key in the service (issue 12): mutual-TLS 1.3
+# handshakes through the provider against a key in a PEM file.
+case ${BENCH_ONLY:-tls} in
+*tls*)
+	echo
+	"$build/bench/tls_bench" "$build/voxguardd" "${BENCH_TLS_SECONDS:-5}" || true
+	;;
+esac
+
 # The trusted TUF root kept by the service (issue #4): `update check`
 # against the same client with root.json on disk; scripts/bench-tuf.sh.
 case ${BENCH_ONLY:-tuf} in

@@ -10,6 +10,9 @@ libcmocka-dev libsystemd-dev libseccomp-dev binutils file procps
 libtss2-dev swtpm swtpm-tools tpm2-tools libcurl4-openssl-dev python3 faketime time bc
 libubootenv-tool grub-common swupdate cpio ca-certificates
 nftables iproute2 socat"
+# The OpenSSL provider's interop test (test_sfr427_mtls_interop): nginx
+# and curl as the mutual-TLS peers.
+PKGS="$PKGS nginx curl"
 
 # npm for the tuf-js interop test: Debian's package when the Node.js
 # installed does not bring its own.

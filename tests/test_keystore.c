@@ -175,6 +175,7 @@ static void test_keystore_create_each_type_default_and_explicit(void **state)
 	    {VG_KEY_ED25519, VG_USE_SIGN | VG_USE_VERIFY, VG_USE_SIGN},
 	    {VG_KEY_AES256, VG_USE_ENCRYPT | VG_USE_DECRYPT, VG_USE_DECRYPT},
 	    {VG_KEY_HMAC256, VG_USE_MAC | VG_USE_VERIFY, VG_USE_MAC},
+	    {VG_KEY_P384, VG_USE_SIGN | VG_USE_VERIFY, VG_USE_SIGN},
 	};
 	uint64_t now = vg_time_now(NULL);
 
@@ -208,7 +209,7 @@ static void test_keystore_create_usage_outside_type_policy(void **state)
 {
 	vgt_stack *s = *state;
 	static const vg_key_type types[] = {VG_KEY_P256, VG_KEY_ED25519, VG_KEY_AES256,
-					    VG_KEY_HMAC256};
+					    VG_KEY_HMAC256, VG_KEY_P384};
 	vg_key_info info;
 
 	for (size_t i = 0; i < VG_ARRAY_LEN(types); i++) {
@@ -240,7 +241,7 @@ static void test_keystore_create_rejects_bad_type_and_name(void **state)
 
 	assert_int_equal(vg_keystore_create(s->ks, ALICE, "k", (vg_key_type)0, 0),
 			 VG_ERR_UNSUPPORTED);
-	assert_int_equal(vg_keystore_create(s->ks, ALICE, "k", (vg_key_type)5, 0),
+	assert_int_equal(vg_keystore_create(s->ks, ALICE, "k", (vg_key_type)6, 0),
 			 VG_ERR_UNSUPPORTED);
 	assert_int_equal(vg_keystore_create(s->ks, ALICE, "", VG_KEY_P256, 0), VG_ERR_INVALID);
 	assert_int_equal(vg_keystore_create(s->ks, ALICE, NULL, VG_KEY_P256, 0), VG_ERR_INVALID);
@@ -372,6 +373,101 @@ static void test_keystore_p256_signature_verifies_with_openssl(void **state)
 	EVP_PKEY_free(pk);
 	free(pem);
 	free(sig);
+}
+
+/* SFR 4.2.11: a P-384 key signs ECDSA over SHA-384 (DER) that OpenSSL
+ * verifies with the public key. */
+static void test_keystore_p384_signature_verifies_with_openssl(void **state)
+{
+	vgt_stack *s = *state;
+	size_t sig_len;
+	uint8_t *sig;
+	EVP_PKEY *pk;
+	char group[32];
+	size_t gl;
+
+	create_ok(s, ALICE, "p384", VG_KEY_P384, 0);
+	sig = sign_ok(s, ALICE, "p384", &sig_len);
+	pk = public_key(s, ALICE, "p384");
+	assert_int_equal(EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group,
+							sizeof group, &gl),
+			 1);
+	assert_string_equal(group, "secp384r1");
+	assert_int_equal(openssl_verify(pk, "SHA384", sig, sig_len, msg, MSG_LEN), 1);
+	assert_int_not_equal(openssl_verify(pk, "SHA256", sig, sig_len, msg, MSG_LEN), 1);
+	assert_int_equal(vg_keystore_verify(s->ks, ALICE, "p384", msg, MSG_LEN, sig, sig_len),
+			 VG_OK);
+	EVP_PKEY_free(pk);
+	free(sig);
+}
+
+/* SFR 4.2.7, 4.2.11 note 11: the service signs a digest the caller made
+ * (the OpenSSL provider, TLS): SHA-256/384/512 digests of the right length
+ * with ECDSA keys verify with OpenSSL; a wrong length, an unknown
+ * algorithm and an Ed25519 key are refused, and nothing is signed. */
+static void test_keystore_sign_digest(void **state)
+{
+	vgt_stack *s = *state;
+	static const struct {
+		vg_key_type type;
+		const char *alg, *md;
+		size_t len;
+	} cases[] = {
+	    {VG_KEY_P256, "sha256", "SHA256", 32}, {VG_KEY_P256, "sha384", "SHA384", 48},
+	    {VG_KEY_P384, "sha384", "SHA384", 48}, {VG_KEY_P384, "sha512", "SHA512", 64},
+	    {VG_KEY_P384, "sha256", "SHA256", 32},
+	};
+	EVP_PKEY *pk, *ed;
+	vg_key_type type;
+	uint8_t dgst[64], *sig = NULL;
+	size_t sig_len = 0;
+	unsigned int dl = 0;
+
+	create_ok(s, ALICE, "p256", VG_KEY_P256, 0);
+	create_ok(s, ALICE, "p384", VG_KEY_P384, 0);
+	create_ok(s, ALICE, "ed", VG_KEY_ED25519, 0);
+	for (size_t i = 0; i < VG_ARRAY_LEN(cases); i++) {
+		const char *name = cases[i].type == VG_KEY_P256 ? "p256" : "p384";
+		EVP_PKEY_CTX *pc;
+		assert_int_equal(EVP_Digest(msg, MSG_LEN, dgst, &dl,
+					    EVP_get_digestbyname(cases[i].md), NULL),
+				 1);
+		assert_int_equal(dl, cases[i].len);
+		assert_int_equal(vg_keystore_sign_key(s->ks, ALICE, name, &pk, &type), VG_OK);
+		assert_int_equal(vg_keystore_sign_digest_with(pk, type, cases[i].alg, dgst, dl,
+							      &sig, &sig_len),
+				 VG_OK);
+		/* Verified over the digest, as TLS and X.509 do. */
+		pc = EVP_PKEY_CTX_new(pk, NULL);
+		assert_int_equal(EVP_PKEY_verify_init(pc), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_signature_md(pc, EVP_get_digestbyname(cases[i].md)), 1);
+		assert_int_equal(EVP_PKEY_verify(pc, sig, sig_len, dgst, dl), 1);
+		dgst[0] ^= 1;
+		assert_int_not_equal(EVP_PKEY_verify(pc, sig, sig_len, dgst, dl), 1);
+		EVP_PKEY_CTX_free(pc);
+		free(sig);
+		/* A digest of the wrong length for its algorithm. */
+		assert_int_equal(vg_keystore_sign_digest_with(pk, type, cases[i].alg, dgst, dl - 1,
+							      &sig, &sig_len),
+				 VG_ERR_INVALID);
+		assert_null(sig);
+		EVP_PKEY_free(pk);
+	}
+	assert_int_equal(vg_keystore_sign_key(s->ks, ALICE, "p256", &pk, &type), VG_OK);
+	assert_int_equal(vg_keystore_sign_digest_with(pk, type, "sha1", dgst, 20, &sig, &sig_len),
+			 VG_ERR_INVALID);
+	assert_int_equal(vg_keystore_sign_digest_with(pk, type, "SHA256", dgst, 32, &sig, &sig_len),
+			 VG_ERR_INVALID);
+	assert_int_equal(vg_keystore_sign_digest_with(pk, type, NULL, dgst, 32, &sig, &sig_len),
+			 VG_ERR_INVALID);
+	assert_null(sig);
+	EVP_PKEY_free(pk);
+	/* Ed25519 signs messages whole only. */
+	assert_int_equal(vg_keystore_sign_key(s->ks, ALICE, "ed", &ed, &type), VG_OK);
+	assert_int_equal(vg_keystore_sign_digest_with(ed, type, "sha256", dgst, 32, &sig, &sig_len),
+			 VG_ERR_POLICY);
+	assert_null(sig);
+	EVP_PKEY_free(ed);
 }
 
 /* SFR 4.2.11: an Ed25519 signature (pure, 64 bytes) verifies with OpenSSL
@@ -946,6 +1042,8 @@ static void test_keystore_blob_decode_rejects_wrong_curve_and_der(void **state)
 	    {VG_KEY_P256, "ED25519", NULL},  {VG_KEY_P256, "X25519", NULL},
 	    {VG_KEY_ED25519, "EC", "P-256"}, {VG_KEY_ED25519, "X25519", NULL},
 	    {VG_KEY_ED25519, "ED448", NULL},
+	    {VG_KEY_P384, "EC", "P-256"},    {VG_KEY_P384, "EC", "P-521"},
+	    {VG_KEY_P384, "ED25519", NULL},
 	};
 	size_t dl, bl;
 	uint8_t *der, *b, *t;
@@ -1081,6 +1179,8 @@ int main(void)
 	    T(test_keystore_operation_outside_usage_policy),
 	    T(test_keystore_p256_signature_verifies_with_openssl),
 	    T(test_keystore_ed25519_signature_verifies_with_openssl),
+	    T(test_keystore_p384_signature_verifies_with_openssl),
+	    T(test_keystore_sign_digest),
 	    T(test_keystore_verify_rejects_flipped_signature),
 	    T(test_keystore_aes_roundtrip_and_tamper),
 	    T(test_keystore_hmac_mac_and_verify),

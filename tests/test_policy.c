@@ -20,6 +20,8 @@
 #include "daemon/ops.h"
 #include "daemon/policy.h"
 #include "helpers.h"
+#include "identity/identity.h"
+#include "keystore/keystore.h"
 
 #define ALICE 1000u
 #define BOB   1001u
@@ -152,7 +154,7 @@ static void test_policy_status_open_to_all(void **state)
  * (default deny). */
 static void test_policy_unknown_op_denied(void **state)
 {
-	static const uint32_t unknown[] = {0,  2,  9,  20,   29,         34,
+	static const uint32_t unknown[] = {0,  2,  9,  21,   29,         34,
 					   49, 52, 99, 1000, 0x7fffffff, 0xffffffff};
 
 	(void)state;
@@ -196,6 +198,62 @@ static void test_policy_init_admin_group(void **state)
 		assert_int_equal(vg_policy_init(&p, &cfg, err, sizeof err), VG_OK);
 		assert_true(p.have_admin_gid);
 		assert_int_equal(p.admin_gid, getegid());
+	}
+}
+
+/* SFR 4.2.2, 4.2.7: identity_tls_group: its members may sign digests with
+ * the device identity key and read its public key and info, and nothing
+ * else of the service's; a caller outside it (admin or not) may not sign
+ * with it, and neither may a member with any other service key or
+ * operation. The group must exist. */
+static void test_policy_identity_tls_group(void **state)
+{
+	static const vg_op granted[] = {VG_OP_KEY_SIGN_DIGEST, VG_OP_KEY_PUBLIC, VG_OP_KEY_INFO};
+	static const vg_op others[] = {VG_OP_KEY_SIGN,   VG_OP_KEY_DELETE, VG_OP_KEY_VERIFY,
+				       VG_OP_KEY_CREATE, VG_OP_KEY_ENCRYPT, VG_OP_KEY_MAC,
+				       VG_OP_STORE_GET,  VG_OP_KEY_LIST};
+	vg_peer in = peer(ALICE, false), out = peer(BOB, false), admin = peer(0, true);
+	vg_config cfg;
+	vg_policy p;
+	char err[128] = "";
+	struct group *g;
+
+	(void)state;
+	in.tls_identity = true;
+	for (size_t i = 0; i < VG_ARRAY_LEN(granted); i++) {
+		assert_true(vg_policy_identity_tls(&pol, &in, granted[i], VG_OWNER_SERVICE,
+						   VG_IDENTITY_KEY_NAME));
+		assert_false(vg_policy_identity_tls(&pol, &out, granted[i], VG_OWNER_SERVICE,
+						    VG_IDENTITY_KEY_NAME));
+		assert_false(vg_policy_identity_tls(&pol, &admin, granted[i], VG_OWNER_SERVICE,
+						    VG_IDENTITY_KEY_NAME));
+		/* Another service key, or the name in the member's own namespace. */
+		assert_false(vg_policy_identity_tls(&pol, &in, granted[i], VG_OWNER_SERVICE,
+						    "attestation"));
+		assert_false(vg_policy_identity_tls(&pol, &in, granted[i], ALICE,
+						    VG_IDENTITY_KEY_NAME));
+	}
+	for (size_t i = 0; i < VG_ARRAY_LEN(others); i++)
+		assert_false(vg_policy_identity_tls(&pol, &in, others[i], VG_OWNER_SERVICE,
+						    VG_IDENTITY_KEY_NAME));
+	/* Without the grant, the table says no to signing with it. */
+	assert_int_equal(check(in, VG_OP_KEY_SIGN_DIGEST, VG_OWNER_SERVICE), VG_ERR_DENIED);
+	assert_int_equal(check(admin, VG_OP_KEY_SIGN_DIGEST, VG_OWNER_SERVICE), VG_ERR_DENIED);
+	assert_int_equal(check(in, VG_OP_KEY_SIGN_DIGEST, ALICE), VG_OK);
+
+	vg_config_defaults(&cfg);
+	assert_int_equal(vg_policy_init(&p, &cfg, err, sizeof err), VG_OK);
+	assert_false(p.have_identity_gid);
+	strcpy(cfg.identity_tls_group, "no-such-group-vg-test");
+	assert_int_equal(vg_policy_init(&p, &cfg, err, sizeof err), VG_ERR_INVALID);
+	assert_non_null(strstr(err, "no-such-group-vg-test"));
+	g = getgrgid(getegid());
+	if (g) {
+		(void)snprintf(cfg.identity_tls_group, sizeof cfg.identity_tls_group, "%s",
+			       g->gr_name);
+		assert_int_equal(vg_policy_init(&p, &cfg, err, sizeof err), VG_OK);
+		assert_true(p.have_identity_gid);
+		assert_int_equal(p.identity_gid, getegid());
 	}
 }
 
@@ -361,6 +419,7 @@ int main(void)
 	    cmocka_unit_test(test_policy_unknown_op_denied),
 	    cmocka_unit_test(test_policy_role),
 	    cmocka_unit_test(test_policy_init_admin_group),
+	    cmocka_unit_test(test_policy_identity_tls_group),
 	    cmocka_unit_test(test_policy_table_rows_complete),
 	    cmocka_unit_test(test_policy_table_drives_the_check),
 	    cmocka_unit_test(test_policy_trust_changes_need_a_session),

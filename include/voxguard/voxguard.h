@@ -179,6 +179,7 @@ typedef enum vg_key_type {
 	VG_KEY_ED25519 = 2, /* Ed25519 (pure); 64-byte signatures */
 	VG_KEY_AES256 = 3,  /* AES-256-GCM */
 	VG_KEY_HMAC256 = 4, /* HMAC-SHA256 */
+	VG_KEY_P384 = 5,    /* ECDSA P-384; signatures DER over SHA-384 */
 } vg_key_type;
 
 /* Usage bits, fixed when the key is created. */
@@ -188,7 +189,7 @@ typedef enum vg_key_type {
 #define VG_USE_DECRYPT 0x08u
 #define VG_USE_MAC     0x10u
 
-/* "p256", "ed25519", "aes256", "hmac256" <-> vg_key_type; 0 if unknown. */
+/* "p256", "ed25519", "aes256", "hmac256", "p384" <-> vg_key_type; 0 if unknown. */
 VG_EXPORT vg_key_type vg_key_type_from_str(const char *s);
 VG_EXPORT const char *vg_key_type_str(vg_key_type t);
 /* The usage bits a type allows, and its defaults when none are given. */
@@ -211,11 +212,22 @@ VG_EXPORT VG_NODISCARD vg_rc vg_key_info_get(vg_client *c, const char *name, vg_
 /* The caller's keys; *out is an array of *n entries, freed with vg_free(*out,
  * *n * sizeof **out). */
 VG_EXPORT VG_NODISCARD vg_rc vg_key_list(vg_client *c, vg_key_info **out, size_t *n);
-/* SubjectPublicKeyInfo as PEM (NUL-terminated) for P-256 and Ed25519 keys. */
+/* SubjectPublicKeyInfo as PEM (NUL-terminated) for P-256, P-384 and Ed25519 keys. */
 VG_EXPORT VG_NODISCARD vg_rc vg_key_public_pem(vg_client *c, const char *name, char **pem,
 					       size_t *len);
 VG_EXPORT VG_NODISCARD vg_rc vg_key_sign(vg_client *c, const char *name, const uint8_t *msg,
 					 size_t msg_len, uint8_t **sig, size_t *sig_len);
+/*
+ * Signs a digest the caller computed (TLS, X.509: the OpenSSL provider,
+ * docs/TLS.md) with an ECDSA key (P-256, P-384): alg is "sha256", "sha384"
+ * or "sha512" and len must be that digest's length (VG_ERR_INVALID
+ * otherwise). The signature is DER (ECDSA-Sig-Value). Ed25519 keys sign
+ * whole messages only (vg_key_sign): VG_ERR_POLICY here. Same policy,
+ * budget and audit as vg_key_sign. *sig: callee-allocated, vg_free().
+ */
+VG_EXPORT VG_NODISCARD vg_rc vg_key_sign_digest(vg_client *c, const char *name, const char *alg,
+						const uint8_t *dgst, size_t len, uint8_t **sig,
+						size_t *sig_len);
 /* VG_OK: valid; VG_ERR_VERIFY_FAILED: invalid; anything else: error. */
 VG_EXPORT VG_NODISCARD vg_rc vg_key_verify(vg_client *c, const char *name, const uint8_t *msg,
 					   size_t msg_len, const uint8_t *sig, size_t sig_len);

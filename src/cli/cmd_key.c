@@ -6,6 +6,8 @@
 
 #include "cli/cli.h"
 #include "common/util.h"
+#include "keystore/keystore.h"
+#include "provider/provider.h"
 
 static uint32_t parse_usage(const char *s, bool *ok)
 {
@@ -61,7 +63,7 @@ static int key_create(struct cli *cli, int argc, char **argv)
 		return e;
 	type = vg_key_type_from_str(cli_opt(&o, spec, "type"));
 	if (!type)
-		return cli_fail("key create: --type p256|ed25519|aes256|hmac256 is required");
+		return cli_fail("key create: --type p256|p384|ed25519|aes256|hmac256 is required");
 	if (cli_opt(&o, spec, "usage"))
 		usage = parse_usage(cli_opt(&o, spec, "usage"), &ok);
 	if (!ok || (cli_opt(&o, spec, "usage") && !usage))
@@ -287,17 +289,53 @@ static int key_mac(struct cli *cli, int argc, char **argv)
 	return e;
 }
 
+/* The PEM key reference file of the OpenSSL provider (provider.h,
+ * docs/TLS.md): names the key, holds no secret. The key is looked up
+ * first, so that a reference to a key the caller cannot use is never
+ * written; "device-identity" is the device identity key (SFR 4.2.2). */
+static int key_reference(struct cli *cli, int argc, char **argv)
+{
+	static const char spec[] = "out=";
+	struct cli_opts o;
+	vg_client *c = NULL;
+	char *pub = NULL, *pem = NULL;
+	size_t pub_len = 0, len = 0;
+	int e = cli_parse(spec, argc, argv, &o, 1, 1);
+	vg_rc rc;
+
+	if (e)
+		return e;
+	rc = vg_keyref_pem(o.pos[0], &pem, &len);
+	if (rc != VG_OK)
+		return cli_fail("key reference: %s: %s", o.pos[0], vg_rc_str(rc));
+	if (!(e = cli_connect(cli, &c))) {
+		if (strcmp(o.pos[0], VG_PROVIDER_IDENTITY_KEY) == 0)
+			vg_client_set_owner(c, (int64_t)VG_OWNER_SERVICE);
+		rc = vg_key_public_pem(c, o.pos[0], &pub, &pub_len);
+		if (rc != VG_OK)
+			e = cli_fail_rc(c, "key reference", rc);
+		else
+			e = cli_write(cli_opt(&o, spec, "out"), pem, len);
+	}
+	free(pub);
+	free(pem);
+	vg_client_close(&c);
+	return e;
+}
+
 static const struct cli_cmd key_cmds[] = {
-    {"create", key_create, "NAME --type p256|ed25519|aes256|hmac256 [--usage sign,verify,...]"},
+    {"create", key_create, "NAME --type p256|p384|ed25519|aes256|hmac256 [--usage sign,verify,...]"},
     {"list", key_list, "list your keys"},
     {"info", key_info, "NAME: type, usage, owner, creation time"},
     {"public", key_public, "NAME [--out F]: public key as PEM"},
     {"delete", key_delete, "NAME"},
-    {"sign", key_sign, "NAME --in F --out SIG (P-256: DER ECDSA/SHA-256; Ed25519)"},
+    {"sign", key_sign, "NAME --in F --out SIG (P-256/P-384: DER ECDSA/SHA-256/384; Ed25519)"},
     {"verify", key_verify, "NAME --in F --sig SIG (exit 0 valid, 1 invalid)"},
     {"encrypt", key_encrypt, "NAME --in F --out C (AES-256-GCM)"},
     {"decrypt", key_decrypt, "NAME --in C --out F"},
     {"mac", key_mac, "NAME --in F [--out F] (HMAC-SHA256, hex on stdout)"},
+    {"reference", key_reference,
+     "NAME [--out F]: PEM key reference for the OpenSSL provider (docs/TLS.md)"},
 };
 
 int cmd_key(struct cli *cli, int argc, char **argv)

@@ -30,7 +30,7 @@ static const struct cli_cmd commands[] = {
     {"status", cmd_status, "[--uid UID]: the service's state, your identity and budget"},
     {"key", cmd_key,
      "keystore: create, list, info, public, delete, sign, verify, encrypt, "
-     "decrypt, mac"},
+     "decrypt, mac, reference"},
     {"store", cmd_store, "secure storage: put, get, list, delete"},
     {"provision", cmd_provision,
      "--oem N --model N --hw-rev R --setup-code-out F [--release-key P] [--tuf-root R]: "

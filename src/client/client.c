@@ -689,6 +689,29 @@ VG_EXPORT vg_rc vg_key_sign(vg_client *c, const char *name, const uint8_t *msg, 
 	return data_call(c, VG_OP_KEY_SIGN, name, VG_A_DATA, msg, msg_len, VG_A_SIG, sig, sig_len);
 }
 
+VG_EXPORT vg_rc vg_key_sign_digest(vg_client *c, const char *name, const char *alg,
+				   const uint8_t *dgst, size_t len, uint8_t **sig, size_t *sig_len)
+{
+	vg_msgb b;
+	vg_msg r;
+	vg_rc rc;
+
+	*sig = NULL;
+	*sig_len = 0;
+	if (!alg || !dgst || len == 0 || len > 64)
+		return VG_ERR_INVALID;
+	rc = named(&b, name);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_text(&b, VG_A_DIGEST_ALG, alg);
+	vg_msgb_bytes(&b, VG_A_DATA, dgst, len);
+	rc = call(c, VG_OP_KEY_SIGN_DIGEST, &b, &r);
+	if (rc == VG_OK)
+		rc = take_bytes(&r, VG_A_SIG, sig, sig_len);
+	vg_msg_free(&r);
+	return rc;
+}
+
 VG_EXPORT vg_rc vg_key_verify(vg_client *c, const char *name, const uint8_t *msg, size_t msg_len,
 			      const uint8_t *sig, size_t sig_len)
 {

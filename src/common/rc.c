@@ -84,6 +84,7 @@ static const struct {
     {"ed25519", VG_KEY_ED25519, VG_USE_SIGN | VG_USE_VERIFY},
     {"aes256", VG_KEY_AES256, VG_USE_ENCRYPT | VG_USE_DECRYPT},
     {"hmac256", VG_KEY_HMAC256, VG_USE_MAC | VG_USE_VERIFY},
+    {"p384", VG_KEY_P384, VG_USE_SIGN | VG_USE_VERIFY},
 };
 
 VG_EXPORT vg_key_type vg_key_type_from_str(const char *s)

@@ -241,6 +241,8 @@ static bool apply(vg_config *c, const char *k, const char *v)
 		return set_str(c->user, sizeof c->user, v, true);
 	if (strcmp(k, "admin_group") == 0)
 		return set_str(c->admin_group, sizeof c->admin_group, v, true);
+	if (strcmp(k, "identity_tls_group") == 0)
+		return set_str(c->identity_tls_group, sizeof c->identity_tls_group, v, true);
 	if (strcmp(k, "socket_group") == 0)
 		return set_str(c->socket_group, sizeof c->socket_group, v, true);
 	if (strcmp(k, "rot") == 0)
@@ -448,8 +450,10 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 
 	/* The storage reserve (storage/reserve.h). */
 	if (n >= 0 && (size_t)n < cap) {
-		int m = snprintf(out + n, cap - (size_t)n, "storage_reserve_bytes = %llu\n",
-				 (unsigned long long)c->storage_reserve_bytes);
+		int m = snprintf(out + n, cap - (size_t)n,
+				 "storage_reserve_bytes = %llu\nidentity_tls_group = %s\n",
+				 (unsigned long long)c->storage_reserve_bytes,
+				 c->identity_tls_group);
 		n = m < 0 ? -1 : n + m;
 	}
 	if (n < 0 || (size_t)n >= cap)

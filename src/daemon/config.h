@@ -10,6 +10,9 @@
  *   user            = voxguard      # drop to this user when started as root
  *   admin_group     =               # members may do admin operations
  *                                   # (empty: root only)
+ *   identity_tls_group =            # members may sign with the device identity
+ *                                   # key (TLS client identity, SFR 4.2.2,
+ *                                   # 4.2.7; docs/TLS.md); empty: nobody
  *   socket_group    =               # group owner of the socket (empty: the
  *                                   # service's primary group)
  *   socket_mode     = 0660          # never world-accessible
@@ -104,6 +107,7 @@ const char *vg_config_budget_res_name(unsigned res);
 typedef struct vg_config {
 	char user[VG_CFG_STR];
 	char admin_group[VG_CFG_STR];
+	char identity_tls_group[VG_CFG_STR];
 	char socket_group[VG_CFG_STR];
 	unsigned socket_mode;
 	char rot[VG_CFG_STR];

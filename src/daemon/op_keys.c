@@ -109,6 +109,7 @@ struct sign_job {
 	vg_req_job job;
 	EVP_PKEY *pkey;
 	vg_key_type type;
+	char alg[8]; /* KEY_SIGN_DIGEST: the digest's algorithm; "" for KEY_SIGN */
 	uint8_t *data, *sig;
 	size_t len, sig_len;
 	vg_rc rc;
@@ -118,7 +119,12 @@ static void sign_run(vg_job *base)
 {
 	struct sign_job *j = (struct sign_job *)base;
 
-	j->rc = vg_keystore_sign_with(j->pkey, j->type, j->data, j->len, &j->sig, &j->sig_len);
+	if (j->alg[0])
+		j->rc = vg_keystore_sign_digest_with(j->pkey, j->type, j->alg, j->data, j->len,
+						     &j->sig, &j->sig_len);
+	else
+		j->rc = vg_keystore_sign_with(j->pkey, j->type, j->data, j->len, &j->sig,
+					      &j->sig_len);
 }
 
 static vg_rc sign_finish(vg_req *r, vg_req_job *base)
@@ -127,6 +133,12 @@ static vg_rc sign_finish(vg_req *r, vg_req_job *base)
 
 	if (j->rc == VG_OK)
 		vg_msgb_bytes(&r->out, VG_A_SIG, j->sig, j->sig_len);
+	if (r->owner == VG_OWNER_SERVICE)
+		/* The device identity key, for a member of identity_tls_group
+		 * (policy.h): every use is audited (the audit log's per-uid
+		 * rate limit summarises a flood). */
+		vg_req_audit(r, "identity.tls_sign", j->rc == VG_OK ? "success" : "failure",
+			     j->rc == VG_OK ? NULL : vg_rc_str(j->rc));
 	return j->rc;
 }
 
@@ -140,13 +152,14 @@ static void sign_release(vg_req_job *base)
 	free(j);
 }
 
-static vg_rc sign_defer(vg_req *r, const uint8_t *data, size_t len)
+static vg_rc sign_defer(vg_req *r, const char *alg, const uint8_t *data, size_t len)
 {
 	struct sign_job *j = calloc(1, sizeof *j);
 	vg_rc rc;
 
 	if (!j)
 		return VG_ERR_NOMEM;
+	(void)snprintf(j->alg, sizeof j->alg, "%s", alg);
 	j->job.base.run = sign_run;
 	j->job.finish = sign_finish;
 	j->job.release = sign_release;
@@ -226,8 +239,29 @@ vg_rc vg_op_key(vg_req *r)
 	case VG_OP_KEY_SIGN:
 		rc = vg_req_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN);
 		if (rc == VG_OK)
-			rc = sign_defer(r, data, len);
+			rc = sign_defer(r, "", data, len);
 		return rc;
+	case VG_OP_KEY_SIGN_DIGEST: {
+		/* A digest made by the caller (the OpenSSL provider, TLS): its
+		 * length is checked against the algorithm it names before the
+		 * key is looked up; ECDSA keys only (keystore.h). */
+		char alg[8];
+		size_t want = 0;
+		rc = vg_req_text(r, VG_A_DIGEST_ALG, alg, sizeof alg, true);
+		if (rc == VG_OK && vg_keystore_digest_len(alg, &want) != VG_OK) {
+			r->why = "unknown digest algorithm: sha256, sha384 or sha512";
+			rc = VG_ERR_INVALID;
+		}
+		if (rc == VG_OK)
+			rc = vg_req_bytes(r, VG_A_DATA, &data, &len, 64);
+		if (rc == VG_OK && len != want) {
+			r->why = "the digest's length does not match its algorithm";
+			rc = VG_ERR_INVALID;
+		}
+		if (rc == VG_OK)
+			rc = sign_defer(r, alg, data, len);
+		return rc;
+	}
 	case VG_OP_KEY_VERIFY:
 		rc = vg_req_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN);
 		if (rc == VG_OK)

@@ -22,6 +22,7 @@ static const vg_op_def table[] = {
 	ROW(VG_OP_KEY_ENCRYPT, "key.encrypt", VG_ACCESS_OWN, VG_OPF_NAME, VG_COST_LIGHT, vg_op_key),
 	ROW(VG_OP_KEY_DECRYPT, "key.decrypt", VG_ACCESS_OWN, VG_OPF_NAME, VG_COST_LIGHT, vg_op_key),
 	ROW(VG_OP_KEY_MAC, "key.mac", VG_ACCESS_OWN, VG_OPF_NAME, VG_COST_LIGHT, vg_op_key),
+	ROW(VG_OP_KEY_SIGN_DIGEST, "key.sign_digest", VG_ACCESS_OWN, VG_OPF_NAME, VG_COST_LIGHT, vg_op_key),
 
 	/* secure storage (SFR 4.2.4) */
 	ROW(VG_OP_STORE_PUT, "store.put", VG_ACCESS_OWN, VG_OPF_NAME | VG_OPF_BATCH, VG_COST_LIGHT, vg_op_store),

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "daemon/ops.h"
+#include "identity/identity.h"
 #include "keystore/keystore.h"
 
 vg_rc vg_policy_init(vg_policy *p, const vg_config *cfg, char *err, size_t err_len)
@@ -21,6 +22,16 @@ vg_rc vg_policy_init(vg_policy *p, const vg_config *cfg, char *err, size_t err_l
 		}
 		p->have_admin_gid = true;
 		p->admin_gid = g->gr_gid;
+	}
+	if (cfg->identity_tls_group[0]) {
+		struct group *g = getgrnam(cfg->identity_tls_group);
+		if (!g) {
+			(void)snprintf(err, err_len, "identity TLS group '%s' does not exist",
+				       cfg->identity_tls_group);
+			return VG_ERR_INVALID;
+		}
+		p->have_identity_gid = true;
+		p->identity_gid = g->gr_gid;
 	}
 	return VG_OK;
 }
@@ -46,6 +57,12 @@ vg_rc vg_policy_peer(const vg_policy *p, int fd, vg_peer *peer)
 		peer->n_groups = (uint32_t)(glen / sizeof(gid_t));
 		for (size_t i = 0; i < peer->n_groups; i++)
 			peer->groups[i] = (uint32_t)groups[i];
+	}
+	if (p->have_identity_gid) {
+		peer->tls_identity = cred.gid == p->identity_gid;
+		for (size_t i = 0; i < peer->n_groups; i++)
+			if (peer->groups[i] == p->identity_gid)
+				peer->tls_identity = true;
 	}
 	if (p->have_admin_gid && !peer->admin) {
 		if (cred.gid == p->admin_gid)
@@ -89,4 +106,13 @@ vg_rc vg_policy_check(const vg_policy *p, const vg_peer *peer, vg_op op, uint32_
 		return VG_OK;
 	}
 	return VG_ERR_DENIED;
+}
+
+bool vg_policy_identity_tls(const vg_policy *p, const vg_peer *peer, vg_op op, uint32_t owner,
+			    const char *name)
+{
+	(void)p;
+	return peer->tls_identity && owner == VG_OWNER_SERVICE &&
+	       (op == VG_OP_KEY_SIGN_DIGEST || op == VG_OP_KEY_PUBLIC || op == VG_OP_KEY_INFO) &&
+	       strcmp(name, VG_IDENTITY_KEY_NAME) == 0;
 }

@@ -199,6 +199,8 @@ static vg_rc dispatch(vg_req *r)
 	if (r->op == VG_OP_FACTORY_RESET && vg_service_reset_button(r->s)) {
 		/* Physical presence: the reset button is held. */
 		r->presence = true;
+	} else if (vg_policy_identity_tls(&r->s->policy, r->peer, r->op, r->owner, r->name)) {
+		/* identity_tls_group: the device identity key (policy.h). */
 	} else {
 		rc = vg_policy_check(&r->s->policy, r->peer, r->op, r->owner);
 		if (rc == VG_OK && needs_session(r))

@@ -25,7 +25,7 @@ struct cached {
 	bool used;
 	uint64_t last_use;
 	vg_key_info info;
-	EVP_PKEY *pkey;  /* P-256, Ed25519 */
+	EVP_PKEY *pkey;  /* P-256, P-384, Ed25519 */
 	uint8_t *secret; /* AES, HMAC: VG_KEY_LEN bytes of secret memory */
 };
 
@@ -126,17 +126,19 @@ vg_rc vg_keystore_blob_decode(const uint8_t *blob, size_t len, vg_key_info *info
 	p = blob + BLOB_HDR;
 	switch (info->type) {
 	case VG_KEY_P256:
+	case VG_KEY_P384:
 	case VG_KEY_ED25519:
-		k = d2i_PrivateKey(info->type == VG_KEY_P256 ? EVP_PKEY_EC : EVP_PKEY_ED25519, NULL,
-				   &p, (long)n);
+		k = d2i_PrivateKey(info->type == VG_KEY_ED25519 ? EVP_PKEY_ED25519 : EVP_PKEY_EC,
+				   NULL, &p, (long)n);
 		if (!k || p != blob + len)
 			goto bad;
-		if (info->type == VG_KEY_P256) {
+		if (info->type != VG_KEY_ED25519) {
 			char group[32];
 			size_t gl = 0;
 			if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
 							   sizeof group, &gl) != 1 ||
-			    strcmp(group, "prime256v1") != 0)
+			    strcmp(group, info->type == VG_KEY_P256 ? "prime256v1"
+								    : "secp384r1") != 0)
 				goto bad;
 		}
 		*pkey = k;
@@ -307,6 +309,9 @@ static vg_rc create(vg_keystore *ks, uint32_t owner, const char *name, vg_key_ty
 	switch (type) {
 	case VG_KEY_P256:
 		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		break;
+	case VG_KEY_P384:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
 		break;
 	case VG_KEY_ED25519:
 		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
@@ -502,6 +507,65 @@ vg_rc vg_keystore_sign_key(vg_keystore *ks, uint32_t owner, const char *name, EV
 	return VG_OK;
 }
 
+/* The digest a type's whole-message signature hashes with (NULL: none). */
+static const char *message_digest(vg_key_type type)
+{
+	return type == VG_KEY_P256 ? "SHA256" : type == VG_KEY_P384 ? "SHA384" : NULL;
+}
+
+vg_rc vg_keystore_digest_len(const char *alg, size_t *len)
+{
+	static const struct {
+		const char *name;
+		size_t len;
+	} algs[] = {{"sha256", 32}, {"sha384", 48}, {"sha512", 64}};
+
+	for (size_t i = 0; alg && i < VG_ARRAY_LEN(algs); i++)
+		if (strcmp(alg, algs[i].name) == 0) {
+			*len = algs[i].len;
+			return VG_OK;
+		}
+	return VG_ERR_INVALID;
+}
+
+vg_rc vg_keystore_sign_digest_with(EVP_PKEY *pkey, vg_key_type type, const char *alg,
+				   const uint8_t *dgst, size_t len, uint8_t **sig,
+				   size_t *sig_len)
+{
+	EVP_PKEY_CTX *pc = NULL;
+	EVP_MD *md = NULL;
+	size_t want = 0, n = 0;
+	vg_rc rc = VG_ERR_CRYPTO;
+
+	*sig = NULL;
+	*sig_len = 0;
+	if (type != VG_KEY_P256 && type != VG_KEY_P384)
+		return VG_ERR_POLICY; /* Ed25519 signs messages whole */
+	if (vg_keystore_digest_len(alg, &want) != VG_OK || len != want)
+		return VG_ERR_INVALID;
+	md = EVP_MD_fetch(NULL, alg, NULL);
+	pc = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	if (!md || !pc || EVP_PKEY_sign_init(pc) != 1 || EVP_PKEY_CTX_set_signature_md(pc, md) != 1 ||
+	    EVP_PKEY_sign(pc, NULL, &n, dgst, len) != 1)
+		goto out;
+	*sig = malloc(n);
+	if (!*sig) {
+		rc = VG_ERR_NOMEM;
+		goto out;
+	}
+	if (EVP_PKEY_sign(pc, *sig, &n, dgst, len) != 1) {
+		free(*sig);
+		*sig = NULL;
+		goto out;
+	}
+	*sig_len = n;
+	rc = VG_OK;
+out:
+	EVP_PKEY_CTX_free(pc);
+	EVP_MD_free(md);
+	return rc;
+}
+
 vg_rc vg_keystore_sign_with(EVP_PKEY *pkey, vg_key_type type, const uint8_t *msg, size_t len,
 			    uint8_t **sig, size_t *sig_len)
 {
@@ -513,10 +577,10 @@ vg_rc vg_keystore_sign_with(EVP_PKEY *pkey, vg_key_type type, const uint8_t *msg
 	*sig_len = 0;
 	if (!md)
 		return VG_ERR_NOMEM;
-	/* P-256: ECDSA over SHA-256, DER (what `openssl dgst -sha256 -verify`
-	 * takes); Ed25519: pure EdDSA, no pre-hash (RFC 8032). */
-	if (EVP_DigestSignInit_ex(md, NULL, type == VG_KEY_P256 ? "SHA256" : NULL, NULL, NULL, pkey,
-				  NULL) != 1 ||
+	/* P-256 (P-384): ECDSA over SHA-256 (SHA-384), DER (what `openssl
+	 * dgst -sha256 -verify` takes); Ed25519: pure EdDSA, no pre-hash
+	 * (RFC 8032). */
+	if (EVP_DigestSignInit_ex(md, NULL, message_digest(type), NULL, NULL, pkey, NULL) != 1 ||
 	    EVP_DigestSign(md, NULL, &n, msg, len) != 1)
 		goto out;
 	*sig = malloc(n);
@@ -591,8 +655,8 @@ vg_rc vg_keystore_verify(vg_keystore *ks, uint32_t owner, const char *name, cons
 	md = EVP_MD_CTX_new();
 	if (!md)
 		return VG_ERR_NOMEM;
-	if (EVP_DigestVerifyInit_ex(md, NULL, c->info.type == VG_KEY_P256 ? "SHA256" : NULL, NULL,
-				    NULL, c->pkey, NULL) != 1) {
+	if (EVP_DigestVerifyInit_ex(md, NULL, message_digest(c->info.type), NULL, NULL, c->pkey,
+				    NULL) != 1) {
 		EVP_MD_CTX_free(md);
 		return VG_ERR_CRYPTO;
 	}

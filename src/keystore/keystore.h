@@ -17,8 +17,8 @@
  *   9      4     owner uid
  *   13     8     created, seconds since the epoch
  *   21     2     secret length n
- *   23     n     secret: i2d_PrivateKey DER (RFC 5915 ECPrivateKey for P-256,
- *                PKCS#8 for Ed25519) or 32 raw bytes (AES, HMAC)
+ *   23     n     secret: i2d_PrivateKey DER (RFC 5915 ECPrivateKey for P-256
+ *                and P-384, PKCS#8 for Ed25519) or 32 raw bytes (AES, HMAC)
  *
  * Unsealed keys are cached (bounded) in the OpenSSL secure heap; deleting a
  * key evicts it and the store scrubs the WAL.
@@ -93,6 +93,16 @@ VG_NODISCARD vg_rc vg_keystore_sign_key(vg_keystore *ks, uint32_t owner, const c
 VG_NODISCARD vg_rc vg_keystore_sign_with(struct evp_pkey_st *pkey, vg_key_type type,
 					 const uint8_t *msg, size_t len, uint8_t **sig,
 					 size_t *sig_len);
+/* The length of digest alg ("sha256", "sha384", "sha512"): VG_OK, or
+ * VG_ERR_INVALID for any other name. */
+VG_NODISCARD vg_rc vg_keystore_digest_len(const char *alg, size_t *len);
+/* ECDSA over a digest the caller made (the OpenSSL provider, TLS): len
+ * must be alg's digest length (VG_ERR_INVALID); a key that is not ECDSA
+ * (P-256, P-384) is VG_ERR_POLICY. DER signature, callee-allocated. Any
+ * thread, like vg_keystore_sign_with. */
+VG_NODISCARD vg_rc vg_keystore_sign_digest_with(struct evp_pkey_st *pkey, vg_key_type type,
+						const char *alg, const uint8_t *dgst, size_t len,
+						uint8_t **sig, size_t *sig_len);
 VG_NODISCARD vg_rc vg_keystore_sign(vg_keystore *ks, uint32_t owner, const char *name,
 				    const uint8_t *msg, size_t len, uint8_t **sig, size_t *sig_len);
 /* VG_OK valid, VG_ERR_VERIFY_FAILED invalid. For HMAC keys sig is the tag. */

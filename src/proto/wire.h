@@ -46,6 +46,7 @@ typedef enum vg_op {
 	VG_OP_KEY_ENCRYPT = 17,
 	VG_OP_KEY_DECRYPT = 18,
 	VG_OP_KEY_MAC = 19,
+	VG_OP_KEY_SIGN_DIGEST = 20, /* ECDSA over a digest the caller made (provider, TLS) */
 	VG_OP_STORE_PUT = 30,
 	VG_OP_STORE_GET = 31,
 	VG_OP_STORE_DELETE = 32,
@@ -155,6 +156,7 @@ enum vg_arg {
 	VG_A_AUDIT_CAP = 64,    /* uint: STATUS: its max_bytes */
 	VG_A_AUDIT_DROP = 65,   /* uint: STATUS: records dropped by retention */
 	VG_A_AUDIT_SUPPR = 66,  /* uint: STATUS: events suppressed by the rate limit */
+	VG_A_DIGEST_ALG = 67,   /* text: KEY_SIGN_DIGEST: "sha256", "sha384", "sha512" */
 	/* 70-89: per-uid budgets and their use (daemon/budget.h), in STATUS
 	 * messages; 70-73 also name the endpoint ops' arguments below, which
 	 * never meet those in one message (keys are per message) */

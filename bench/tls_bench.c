@@ -1,0 +1,378 @@
+/*
+ * tls_bench.c - make bench: mutual-TLS 1.3 handshakes per second with the
+ * client key in the service (through the provider built into libvoxguard)
+ * against the same kind of key in a PEM file, in the same run (issue 12;
+ * SFR 4.2.7). Both ends are in this process over a BIO pair, full
+ * handshakes (no resumption), ECDSA P-256 client and server keys, X25519;
+ * baseline and provider in alternating rounds, medians reported. The floor
+ * of the ratio: one service round trip (a P-256 digest signature) per
+ * handshake, measured here too.
+ *
+ *   tls_bench VOXGUARDD SECONDS
+ */
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "provider/provider.h"
+#include "voxguard/voxguard.h"
+
+#define ROUNDS 5
+
+static double secs = 2.0;
+static pid_t daemon_pid;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+	(void)fprintf(stderr, "tls_bench: %s\n", what);
+	ERR_print_errors_fp(stderr);
+	exit(2);
+}
+
+static void start_daemon(const char *vgd, const char *state, const char *sock, const char *conf)
+{
+	int p[2];
+	char buf[512];
+	size_t got = 0;
+
+	if (pipe(p) != 0)
+		die("pipe");
+	daemon_pid = fork();
+	if (daemon_pid == 0) {
+		(void)dup2(p[1], 1);
+		(void)close(p[0]);
+		execl(vgd, vgd, "--state-dir", state, "--socket", sock, "--config", conf,
+		      (char *)NULL);
+		_exit(127);
+	}
+	(void)close(p[1]);
+	for (;;) {
+		ssize_t n = read(p[0], buf + got, sizeof buf - 1 - got);
+		if (n <= 0)
+			die("voxguardd did not start");
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (strstr(buf, "ready"))
+			break;
+	}
+	(void)close(p[0]);
+}
+
+static X509 *make_cert(EVP_PKEY *subject, const char *cn, EVP_PKEY *issuer_key, X509 *issuer)
+{
+	X509 *x = X509_new();
+	X509_NAME *nm;
+
+	if (!x || X509_set_version(x, 2) != 1 ||
+	    ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(now() * 1000) & 0x7fffffff) != 1 ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), -60) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x), 3600) || X509_set_pubkey(x, subject) != 1)
+		die("certificate");
+	nm = X509_get_subject_name(x);
+	if (X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
+				       0) != 1 ||
+	    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : nm) != 1)
+		die("certificate name");
+	if (!issuer) {
+		X509_EXTENSION *e =
+		    X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "critical,CA:TRUE");
+		if (!e || X509_add_ext(x, e, -1) != 1)
+			die("CA extension");
+		X509_EXTENSION_free(e);
+	}
+	if (X509_sign(x, issuer_key, EVP_sha256()) <= 0)
+		die("sign certificate");
+	return x;
+}
+
+static SSL_CTX *sctx, *cctx_pem, *cctx_vg;
+static X509 *client_cert_vg, *client_cert_pem;
+
+static int handshake_once(SSL_CTX *cctx, X509 *want)
+{
+	SSL *s = SSL_new(sctx), *c = SSL_new(cctx);
+	BIO *b1 = NULL, *b2 = NULL;
+	bool cdone = false, sdone = false;
+	int ok = 0;
+
+	if (!s || !c || BIO_new_bio_pair(&b1, 0, &b2, 0) != 1)
+		die("SSL_new");
+	SSL_set_bio(c, b1, b1);
+	SSL_set_bio(s, b2, b2);
+	SSL_set_connect_state(c);
+	SSL_set_accept_state(s);
+	for (int i = 0; i < 100 && !(cdone && sdone); i++) {
+		int r;
+		if (!cdone) {
+			r = SSL_do_handshake(c);
+			if (r == 1)
+				cdone = true;
+			else if (SSL_get_error(c, r) != SSL_ERROR_WANT_READ)
+				break;
+		}
+		if (!sdone) {
+			r = SSL_do_handshake(s);
+			if (r == 1)
+				sdone = true;
+			else if (SSL_get_error(s, r) != SSL_ERROR_WANT_READ)
+				break;
+		}
+	}
+	if (cdone && sdone) {
+		X509 *peer = SSL_get1_peer_certificate(s);
+		ok = peer && X509_cmp(peer, want) == 0;
+		X509_free(peer);
+	}
+	SSL_free(c);
+	SSL_free(s);
+	return ok;
+}
+
+static double handshakes(SSL_CTX *cctx, X509 *want)
+{
+	double t0 = now(), t;
+	long n = 0;
+
+	do {
+		if (!handshake_once(cctx, want))
+			die("handshake failed");
+		n++;
+		t = now() - t0;
+	} while (t < secs);
+	return (double)n / t;
+}
+
+static double hs_pem(void)
+{
+	return handshakes(cctx_pem, client_cert_pem);
+}
+
+static double hs_vg(void)
+{
+	return handshakes(cctx_vg, client_cert_vg);
+}
+
+static vg_client *g_client;
+static uint8_t g_dgst[32];
+
+static double service_sign_digest(void)
+{
+	double t0 = now(), t;
+	long n = 0;
+
+	do {
+		uint8_t *sig = NULL;
+		size_t sl = 0;
+		if (vg_key_sign_digest(g_client, "tls", "sha256", g_dgst, sizeof g_dgst, &sig,
+				       &sl) != VG_OK)
+			die("sign_digest");
+		vg_free(sig, sl);
+		n++;
+		t = now() - t0;
+	} while (t < secs);
+	return (double)n / t;
+}
+
+static EVP_PKEY *g_local;
+
+static double local_sign_digest(void)
+{
+	double t0 = now(), t;
+	long n = 0;
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(g_local, NULL);
+
+	if (!pc || EVP_PKEY_sign_init(pc) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) != 1)
+		die("local sign");
+	do {
+		uint8_t sig[80];
+		size_t sl = sizeof sig;
+		if (EVP_PKEY_sign(pc, sig, &sl, g_dgst, sizeof g_dgst) != 1)
+			die("local sign");
+		n++;
+		t = now() - t0;
+	} while (t < secs);
+	EVP_PKEY_CTX_free(pc);
+	return (double)n / t;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+typedef double (*meter)(void);
+static void figure(const char *what, meter ours, meter base, const char *base_name)
+{
+	double o[ROUNDS], b[ROUNDS], r[ROUNDS], total = secs;
+
+	secs = total / ROUNDS;
+	for (int i = 0; i < ROUNDS; i++) {
+		b[i] = base();
+		o[i] = ours();
+		r[i] = o[i] / b[i];
+	}
+	secs = total;
+	qsort(o, ROUNDS, sizeof o[0], cmp_d);
+	qsort(b, ROUNDS, sizeof b[0], cmp_d);
+	qsort(r, ROUNDS, sizeof r[0], cmp_d);
+	(void)printf("%-52s %9.0f /s   %-26s %9.0f /s   ratio %5.2f\n", what, o[ROUNDS / 2],
+		     base_name, b[ROUNDS / 2], r[ROUNDS / 2]);
+}
+
+static SSL_CTX *client_ctx(OSSL_LIB_CTX *libctx, X509 *ca, X509 *cert, EVP_PKEY *key)
+{
+	SSL_CTX *c = SSL_CTX_new_ex(libctx, NULL, TLS_client_method());
+
+	if (!c || SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION) != 1 ||
+	    SSL_CTX_use_certificate(c, cert) != 1 || SSL_CTX_use_PrivateKey(c, key) != 1 ||
+	    SSL_CTX_check_private_key(c) != 1 ||
+	    X509_STORE_add_cert(SSL_CTX_get_cert_store(c), ca) != 1 ||
+	    SSL_CTX_set1_groups_list(c, "X25519") != 1)
+		die("client context");
+	SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+	return c;
+}
+
+int main(int argc, char **argv)
+{
+	char dir[] = "/tmp/vgtlsbench.XXXXXX", state[300], sock[300], conf[300], pemf[300];
+	OSSL_LIB_CTX *libctx;
+	EVP_PKEY *ca_key, *skey, *vg_key = NULL, *vg_pub, *pem_key;
+	X509 *ca, *scert;
+	char *pub_pem = NULL;
+	size_t pub_len = 0;
+	FILE *f;
+	BIO *b;
+
+	if (argc != 3)
+		die("usage: tls_bench VOXGUARDD SECONDS");
+	secs = atof(argv[2]);
+	if (secs <= 0)
+		secs = 2.0;
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (!mkdtemp(dir))
+		die("mkdtemp");
+	(void)snprintf(state, sizeof state, "%s/state", dir);
+	(void)snprintf(sock, sizeof sock, "%s/vg.sock", dir);
+	(void)snprintf(conf, sizeof conf, "%s/voxguardd.conf", dir);
+	(void)snprintf(pemf, sizeof pemf, "%s/client.key", dir);
+	if (mkdir(state, 0700) != 0 || chmod(dir, 0711) != 0)
+		die("mkdir");
+	f = fopen(conf, "w");
+	if (!f)
+		die("config");
+	if (geteuid() == 0) {
+		struct passwd *pw = getpwnam("nobody");
+		if (!pw || chown(state, pw->pw_uid, pw->pw_gid) != 0)
+			die("chown state dir to nobody");
+		(void)fprintf(f, "user = nobody\n");
+		(void)setenv("VOXGUARD_SERVICE_USER", "nobody", 1);
+	}
+	(void)fclose(f);
+	start_daemon(argv[1], state, sock, conf);
+
+	if (vg_client_open(&g_client, sock) != VG_OK ||
+	    vg_key_create(g_client, "tls", VG_KEY_P256, 0) != VG_OK ||
+	    vg_key_public_pem(g_client, "tls", &pub_pem, &pub_len) != VG_OK)
+		die("service key");
+	b = BIO_new_mem_buf(pub_pem, (int)pub_len);
+	vg_pub = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+	BIO_free(b);
+	vg_free(pub_pem, pub_len);
+
+	/* The PKI, the server, and the client key in a PEM file. */
+	ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	skey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	g_local = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (!vg_pub || !ca_key || !skey || !g_local)
+		die("keys");
+	f = fopen(pemf, "w");
+	if (!f || PEM_write_PrivateKey(f, g_local, NULL, NULL, 0, NULL, NULL) != 1)
+		die("PEM key file");
+	(void)fclose(f);
+	ca = make_cert(ca_key, "bench CA", ca_key, NULL);
+	scert = make_cert(skey, "server", ca_key, ca);
+	client_cert_vg = make_cert(vg_pub, "device (service key)", ca_key, ca);
+	client_cert_pem = make_cert(g_local, "device (PEM key)", ca_key, ca);
+
+	sctx = SSL_CTX_new(TLS_server_method());
+	if (!sctx || SSL_CTX_use_certificate(sctx, scert) != 1 ||
+	    SSL_CTX_use_PrivateKey(sctx, skey) != 1 ||
+	    X509_STORE_add_cert(SSL_CTX_get_cert_store(sctx), ca) != 1 ||
+	    SSL_CTX_set_min_proto_version(sctx, TLS1_3_VERSION) != 1)
+		die("server context");
+	SSL_CTX_set_verify(sctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_session_cache_mode(sctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(sctx, 0);
+
+	/* One library context for both clients: the provider is loaded in
+	 * it either way; only where the key lives differs. */
+	libctx = OSSL_LIB_CTX_new();
+	if (!libctx || vg_provider_load_into(libctx, sock) != 1 ||
+	    vg_provider_load_key(libctx, "tls", &vg_key) != VG_OK)
+		die("provider");
+	f = fopen(pemf, "r");
+	pem_key = f ? PEM_read_PrivateKey_ex(f, NULL, NULL, NULL, libctx, NULL) : NULL;
+	if (f)
+		(void)fclose(f);
+	if (!pem_key)
+		die("PEM key");
+	cctx_vg = client_ctx(libctx, ca, client_cert_vg, vg_key);
+	cctx_pem = client_ctx(libctx, ca, client_cert_pem, pem_key);
+	if (RAND_bytes(g_dgst, sizeof g_dgst) != 1)
+		die("rand");
+
+	(void)printf("TLS client key in the service (%.1f s per figure, medians of %d rounds)\n",
+		     secs, ROUNDS);
+	figure("mTLS 1.3 handshakes, P-256 client key in the service", hs_vg, hs_pem,
+	       "same, key in a PEM file");
+	figure("floor: P-256 digest signature through the service", service_sign_digest,
+	       local_sign_digest, "in-process ECDSA P-256");
+
+	SSL_CTX_free(cctx_vg);
+	SSL_CTX_free(cctx_pem);
+	SSL_CTX_free(sctx);
+	EVP_PKEY_free(vg_key);
+	EVP_PKEY_free(pem_key);
+	vg_provider_unload(libctx);
+	OSSL_LIB_CTX_free(libctx);
+	vg_client_close(&g_client);
+	(void)kill(daemon_pid, SIGTERM);
+	(void)waitpid(daemon_pid, NULL, 0);
+	(void)unlink(pemf);
+	(void)unlink(conf);
+	{
+		char cmd[400];
+		(void)snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			(void)fprintf(stderr, "tls_bench: could not remove %s\n", dir);
+	}
+	return 0;
+}
