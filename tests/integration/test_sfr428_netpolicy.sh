@@ -104,7 +104,7 @@ blocked() {
 }
 dns() { # dns USER SERVER: the UDP answer of the DNS server there
 	echo q | indev setpriv --reuid="$1" --regid="$1" --init-groups -- \
-		socat -T 3 - "UDP4:$2:53" 2>/dev/null || true
+		socat -t 3 -T 3 - "UDP4:$2:53" 2>/dev/null || true
 }
 CLILOG=$W/cli.log
 # apply ARGS...: voxguard netpolicy apply in the device namespace, with
