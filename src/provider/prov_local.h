@@ -45,13 +45,18 @@ typedef struct vgp_ctx {
 
 typedef enum vgp_kind { VGP_EC = 1, VGP_ED25519 = 2 } vgp_kind;
 
-/* A key object (keymgmt's keydata). name "" is a public key only (one
- * imported from a certificate, to compare with ours). */
+/* A key object (keymgmt's keydata). With a name it is the service's key:
+ * pub is its public key. Without one it is the process's own key, never
+ * the service's: a public key imported from a certificate (to compare
+ * with ours), or, when OpenSSL takes this provider's EC key management for
+ * a key of its own (keymgmt.c), a key generated or imported here (local,
+ * pub holding the whole key). */
 typedef struct vgp_key {
 	vgp_ctx *ctx;
 	vgp_kind kind;
 	char name[VG_MAX_NAME_LEN + 1];
-	EVP_PKEY *pub; /* the public key, in ctx->libctx's other providers */
+	EVP_PKEY *pub;   /* in ctx->libctx's other providers */
+	bool local_priv; /* no name: pub holds a private key of the process's */
 } vgp_key;
 
 /* Raises an error on OpenSSL's queue, from this provider. */
@@ -87,6 +92,10 @@ vgp_kind vgp_kind_of(const EVP_PKEY *pub);
  * vg_provider_load_key's error code). */
 void vgp_set_last_rc(vg_rc rc);
 vg_rc vgp_last_rc(void);
+
+/* The TLS-GROUP capability for the NIST groups whose key management may
+ * be this provider's (keymgmt.c). */
+int vgp_tls_group_capability(OSSL_CALLBACK *cb, void *arg);
 
 /* Dispatch tables. */
 extern const OSSL_DISPATCH vgp_ec_keymgmt_functions[];
