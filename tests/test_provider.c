@@ -293,8 +293,10 @@ static void test_provider_sign_verifies(void **state)
 		vg_key_type type;
 		const char *md;
 	} keys[] = {
-	    {"p256", VG_KEY_P256, "SHA256"}, {"p256", VG_KEY_P256, "SHA512"},
-	    {"p384", VG_KEY_P384, "SHA384"}, {"ed", VG_KEY_ED25519, NULL},
+	    {"p256", VG_KEY_P256, "SHA256"},
+	    {"p256", VG_KEY_P256, "SHA512"},
+	    {"p384", VG_KEY_P384, "SHA384"},
+	    {"ed", VG_KEY_ED25519, NULL},
 	};
 	static const uint8_t msg[] = "the voice of the device";
 
@@ -311,21 +313,18 @@ static void test_provider_sign_verifies(void **state)
 		assert_non_null(k);
 		/* It is the service's key: same public key. */
 		assert_int_equal(EVP_PKEY_eq(k, pub), 1);
-		assert_int_equal(EVP_DigestSignInit_ex(md, NULL, keys[i].md, f->libctx, NULL, k,
-						       NULL),
-				 1);
+		assert_int_equal(
+		    EVP_DigestSignInit_ex(md, NULL, keys[i].md, f->libctx, NULL, k, NULL), 1);
 		assert_int_equal(EVP_DigestSign(md, sig, &sl, msg, sizeof msg), 1);
 		EVP_MD_CTX_free(md);
 		md = EVP_MD_CTX_new();
-		assert_int_equal(EVP_DigestVerifyInit_ex(md, NULL, keys[i].md, NULL, NULL, pub,
-							 NULL),
-				 1);
+		assert_int_equal(
+		    EVP_DigestVerifyInit_ex(md, NULL, keys[i].md, NULL, NULL, pub, NULL), 1);
 		assert_int_equal(EVP_DigestVerify(md, sig, sl, msg, sizeof msg), 1);
 		EVP_MD_CTX_free(md);
 		md = EVP_MD_CTX_new();
-		assert_int_equal(EVP_DigestVerifyInit_ex(md, NULL, keys[i].md, NULL, NULL, pub,
-							 NULL),
-				 1);
+		assert_int_equal(
+		    EVP_DigestVerifyInit_ex(md, NULL, keys[i].md, NULL, NULL, pub, NULL), 1);
 		assert_int_not_equal(EVP_DigestVerify(md, sig, sl, msg, sizeof msg - 1), 1);
 		EVP_MD_CTX_free(md);
 		EVP_PKEY_free(k);
@@ -418,8 +417,8 @@ static void test_provider_csr_verifies(void **state)
 
 /* ---- a mutual-TLS handshake over a BIO pair ---- */
 
-static X509 *make_cert(EVP_PKEY *subject, const char *cn, EVP_PKEY *issuer_key,
-		       X509 *issuer, bool ca)
+static X509 *make_cert(EVP_PKEY *subject, const char *cn, EVP_PKEY *issuer_key, X509 *issuer,
+		       bool ca)
 {
 	X509 *x = X509_new();
 	X509_NAME *nm;
@@ -475,17 +474,17 @@ static int handshake(SSL *cli, SSL *srv)
 
 /* One client hello to a server that requires a client certificate: 1 if
  * the handshake completed and the server saw the client's certificate. */
-static const char *mtls_groups; /* the client's groups; NULL: OpenSSL's */
+static const char *mtls_groups;   /* the client's groups; NULL: OpenSSL's */
 static OSSL_LIB_CTX *mtls_libctx; /* the client's context; NULL: the fixture's */
 
-static int mtls(fixture *f, EVP_PKEY *client_key, X509 *client_cert, EVP_PKEY *ca_key,
-		X509 *ca, int version)
+static int mtls(fixture *f, EVP_PKEY *client_key, X509 *client_cert, EVP_PKEY *ca_key, X509 *ca,
+		int version)
 {
 	EVP_PKEY *skey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	X509 *scert = make_cert(skey, "server", ca_key, ca, false);
 	SSL_CTX *sctx = SSL_CTX_new(TLS_server_method());
-	SSL_CTX *cctx = SSL_CTX_new_ex(mtls_libctx ? mtls_libctx : f->libctx, NULL,
-				       TLS_client_method());
+	SSL_CTX *cctx =
+	    SSL_CTX_new_ex(mtls_libctx ? mtls_libctx : f->libctx, NULL, TLS_client_method());
 	SSL *s, *c;
 	BIO *b1 = NULL, *b2 = NULL;
 	int ok;
@@ -544,8 +543,8 @@ static void test_provider_mtls_handshake(void **state)
 		vg_key_type type;
 		int version;
 	} cases[] = {
-	    {"p256", VG_KEY_P256, TLS1_3_VERSION}, {"p256", VG_KEY_P256, TLS1_2_VERSION},
-	    {"p384", VG_KEY_P384, TLS1_3_VERSION}, {"p384", VG_KEY_P384, TLS1_2_VERSION},
+	    {"p256", VG_KEY_P256, TLS1_3_VERSION},  {"p256", VG_KEY_P256, TLS1_2_VERSION},
+	    {"p384", VG_KEY_P384, TLS1_3_VERSION},  {"p384", VG_KEY_P384, TLS1_2_VERSION},
 	    {"ed", VG_KEY_ED25519, TLS1_3_VERSION},
 	};
 	EVP_PKEY *ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -598,9 +597,8 @@ static void test_provider_loaded_before_default(void **state)
 		const char *groups;
 		int version;
 	} cases[] = {
-	    {"P-256", TLS1_3_VERSION},		{"P-384", TLS1_3_VERSION},
-	    {"P-521", TLS1_3_VERSION},		{"X25519", TLS1_3_VERSION},
-	    {"P-256", TLS1_2_VERSION},		{"P-521:P-256", TLS1_2_VERSION},
+	    {"P-256", TLS1_3_VERSION},  {"P-384", TLS1_3_VERSION}, {"P-521", TLS1_3_VERSION},
+	    {"X25519", TLS1_3_VERSION}, {"P-256", TLS1_2_VERSION}, {"P-521:P-256", TLS1_2_VERSION},
 	    {NULL, TLS1_2_VERSION},
 	};
 	OSSL_LIB_CTX *l = OSSL_LIB_CTX_new();

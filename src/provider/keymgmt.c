@@ -117,9 +117,8 @@ static void *km_load(const void *reference, size_t size, vgp_kind kind)
 	vgp_key *k;
 
 	if (!ref || size != sizeof *ref || memcmp(ref->magic, VGP_REF_MAGIC, sizeof ref->magic) ||
-	    ref->kind != (uint32_t)kind ||
-	    ref->pub_len > sizeof ref->pub || ref->name[sizeof ref->name - 1] != '\0' ||
-	    !vg_name_valid(ref->name, strlen(ref->name)))
+	    ref->kind != (uint32_t)kind || ref->pub_len > sizeof ref->pub ||
+	    ref->name[sizeof ref->name - 1] != '\0' || !vg_name_valid(ref->name, strlen(ref->name)))
 		return NULL;
 	k = vgp_key_new(ref->ctx, (vgp_kind)ref->kind);
 	if (!k)
@@ -520,7 +519,10 @@ static const char *ed_query_name(int operation_id)
 	return operation_id == OSSL_OP_SIGNATURE ? "ED25519" : NULL;
 }
 
-#define F(id, fn) {OSSL_FUNC_KEYMGMT_##id, (void (*)(void))(fn)}
+#define F(id, fn)                                            \
+	{                                                    \
+		OSSL_FUNC_KEYMGMT_##id, (void (*)(void))(fn) \
+	}
 const OSSL_DISPATCH vgp_ec_keymgmt_functions[] = {
     F(NEW, ec_new),
     F(FREE, km_free),

@@ -71,12 +71,12 @@ void vgp_error_rc(vgp_ctx *ctx, const char *what, vg_rc rc, const char *why);
  * service restarted). The device identity key is addressed in the
  * service's namespace (provider.h). why (may be NULL) receives the
  * service's reason. */
-VG_NODISCARD vg_rc vgp_fetch_public(vgp_ctx *ctx, const char *name, EVP_PKEY **pub,
-				    char *why, size_t why_len);
+VG_NODISCARD vg_rc vgp_fetch_public(vgp_ctx *ctx, const char *name, EVP_PKEY **pub, char *why,
+				    size_t why_len);
 VG_NODISCARD vg_rc vgp_sign_digest(vgp_ctx *ctx, const char *name, const char *alg,
 				   const uint8_t *dgst, size_t len, uint8_t **sig, size_t *sig_len);
-VG_NODISCARD vg_rc vgp_sign_message(vgp_ctx *ctx, const char *name, const uint8_t *msg,
-				    size_t len, uint8_t **sig, size_t *sig_len);
+VG_NODISCARD vg_rc vgp_sign_message(vgp_ctx *ctx, const char *name, const uint8_t *msg, size_t len,
+				    uint8_t **sig, size_t *sig_len);
 
 /* A key object for name, its public key fetched from the service (NULL on
  * failure, with an error raised). */

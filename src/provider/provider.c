@@ -35,8 +35,8 @@ void vgp_error(vgp_ctx *ctx, int reason, const char *fmt, ...)
 
 void vgp_error_rc(vgp_ctx *ctx, const char *what, vg_rc rc, const char *why)
 {
-	int reason = rc == VG_ERR_UNAVAILABLE || rc == VG_ERR_UNTRUSTED ? VGP_R_UNAVAILABLE
-									 : VGP_R_SERVICE;
+	int reason =
+	    rc == VG_ERR_UNAVAILABLE || rc == VG_ERR_UNTRUSTED ? VGP_R_UNAVAILABLE : VGP_R_SERVICE;
 
 	if (why && *why)
 		vgp_error(ctx, reason, "%s: %s (%s)", what, vg_rc_str(rc), why);
@@ -418,7 +418,8 @@ int vg_provider_load_into(OSSL_LIB_CTX *libctx, const char *socket_path)
 	 * the first provider it finds for an algorithm asked without a
 	 * property query, and the application's own keys are best served by
 	 * the default provider directly, not through ours (keymgmt.c). */
-	if (!OSSL_PROVIDER_available(libctx, "default") && !OSSL_PROVIDER_available(libctx, "fips") &&
+	if (!OSSL_PROVIDER_available(libctx, "default") &&
+	    !OSSL_PROVIDER_available(libctx, "fips") &&
 	    !(deflt = OSSL_PROVIDER_load(libctx, "default")))
 		goto out;
 	builtin_socket = socket_path;
