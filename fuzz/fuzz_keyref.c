@@ -30,8 +30,8 @@ static OSSL_LIB_CTX *libctx;
 static void decode_pem(const uint8_t *pem, size_t len)
 {
 	EVP_PKEY *pkey = NULL;
-	OSSL_DECODER_CTX *d = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, NULL,
-							     EVP_PKEY_KEYPAIR, libctx, NULL);
+	OSSL_DECODER_CTX *d =
+	    OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, NULL, EVP_PKEY_KEYPAIR, libctx, NULL);
 	const unsigned char *p = pem;
 	size_t n = len;
 

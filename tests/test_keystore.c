@@ -429,18 +429,19 @@ static void test_keystore_sign_digest(void **state)
 	for (size_t i = 0; i < VG_ARRAY_LEN(cases); i++) {
 		const char *name = cases[i].type == VG_KEY_P256 ? "p256" : "p384";
 		EVP_PKEY_CTX *pc;
-		assert_int_equal(EVP_Digest(msg, MSG_LEN, dgst, &dl,
-					    EVP_get_digestbyname(cases[i].md), NULL),
-				 1);
+		assert_int_equal(
+		    EVP_Digest(msg, MSG_LEN, dgst, &dl, EVP_get_digestbyname(cases[i].md), NULL),
+		    1);
 		assert_int_equal(dl, cases[i].len);
 		assert_int_equal(vg_keystore_sign_key(s->ks, ALICE, name, &pk, &type), VG_OK);
-		assert_int_equal(vg_keystore_sign_digest_with(pk, type, cases[i].alg, dgst, dl,
-							      &sig, &sig_len),
-				 VG_OK);
+		assert_int_equal(
+		    vg_keystore_sign_digest_with(pk, type, cases[i].alg, dgst, dl, &sig, &sig_len),
+		    VG_OK);
 		/* Verified over the digest, as TLS and X.509 do. */
 		pc = EVP_PKEY_CTX_new(pk, NULL);
 		assert_int_equal(EVP_PKEY_verify_init(pc), 1);
-		assert_int_equal(EVP_PKEY_CTX_set_signature_md(pc, EVP_get_digestbyname(cases[i].md)), 1);
+		assert_int_equal(
+		    EVP_PKEY_CTX_set_signature_md(pc, EVP_get_digestbyname(cases[i].md)), 1);
 		assert_int_equal(EVP_PKEY_verify(pc, sig, sig_len, dgst, dl), 1);
 		dgst[0] ^= 1;
 		assert_int_not_equal(EVP_PKEY_verify(pc, sig, sig_len, dgst, dl), 1);
@@ -1041,9 +1042,8 @@ static void test_keystore_blob_decode_rejects_wrong_curve_and_der(void **state)
 	    {VG_KEY_P256, "EC", "P-384"},    {VG_KEY_P256, "EC", "secp256k1"},
 	    {VG_KEY_P256, "ED25519", NULL},  {VG_KEY_P256, "X25519", NULL},
 	    {VG_KEY_ED25519, "EC", "P-256"}, {VG_KEY_ED25519, "X25519", NULL},
-	    {VG_KEY_ED25519, "ED448", NULL},
-	    {VG_KEY_P384, "EC", "P-256"},    {VG_KEY_P384, "EC", "P-521"},
-	    {VG_KEY_P384, "ED25519", NULL},
+	    {VG_KEY_ED25519, "ED448", NULL}, {VG_KEY_P384, "EC", "P-256"},
+	    {VG_KEY_P384, "EC", "P-521"},    {VG_KEY_P384, "ED25519", NULL},
 	};
 	size_t dl, bl;
 	uint8_t *der, *b, *t;

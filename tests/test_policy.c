@@ -209,7 +209,7 @@ static void test_policy_init_admin_group(void **state)
 static void test_policy_identity_tls_group(void **state)
 {
 	static const vg_op granted[] = {VG_OP_KEY_SIGN_DIGEST, VG_OP_KEY_PUBLIC, VG_OP_KEY_INFO};
-	static const vg_op others[] = {VG_OP_KEY_SIGN,   VG_OP_KEY_DELETE, VG_OP_KEY_VERIFY,
+	static const vg_op others[] = {VG_OP_KEY_SIGN,   VG_OP_KEY_DELETE,  VG_OP_KEY_VERIFY,
 				       VG_OP_KEY_CREATE, VG_OP_KEY_ENCRYPT, VG_OP_KEY_MAC,
 				       VG_OP_STORE_GET,  VG_OP_KEY_LIST};
 	vg_peer in = peer(ALICE, false), out = peer(BOB, false), admin = peer(0, true);
@@ -228,10 +228,10 @@ static void test_policy_identity_tls_group(void **state)
 		assert_false(vg_policy_identity_tls(&pol, &admin, granted[i], VG_OWNER_SERVICE,
 						    VG_IDENTITY_KEY_NAME));
 		/* Another service key, or the name in the member's own namespace. */
-		assert_false(vg_policy_identity_tls(&pol, &in, granted[i], VG_OWNER_SERVICE,
-						    "attestation"));
-		assert_false(vg_policy_identity_tls(&pol, &in, granted[i], ALICE,
-						    VG_IDENTITY_KEY_NAME));
+		assert_false(
+		    vg_policy_identity_tls(&pol, &in, granted[i], VG_OWNER_SERVICE, "attestation"));
+		assert_false(
+		    vg_policy_identity_tls(&pol, &in, granted[i], ALICE, VG_IDENTITY_KEY_NAME));
 	}
 	for (size_t i = 0; i < VG_ARRAY_LEN(others); i++)
 		assert_false(vg_policy_identity_tls(&pol, &in, others[i], VG_OWNER_SERVICE,

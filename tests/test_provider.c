@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -292,8 +293,10 @@ static void test_provider_sign_verifies(void **state)
 		vg_key_type type;
 		const char *md;
 	} keys[] = {
-	    {"p256", VG_KEY_P256, "SHA256"}, {"p256", VG_KEY_P256, "SHA512"},
-	    {"p384", VG_KEY_P384, "SHA384"}, {"ed", VG_KEY_ED25519, NULL},
+	    {"p256", VG_KEY_P256, "SHA256"},
+	    {"p256", VG_KEY_P256, "SHA512"},
+	    {"p384", VG_KEY_P384, "SHA384"},
+	    {"ed", VG_KEY_ED25519, NULL},
 	};
 	static const uint8_t msg[] = "the voice of the device";
 
@@ -310,21 +313,18 @@ static void test_provider_sign_verifies(void **state)
 		assert_non_null(k);
 		/* It is the service's key: same public key. */
 		assert_int_equal(EVP_PKEY_eq(k, pub), 1);
-		assert_int_equal(EVP_DigestSignInit_ex(md, NULL, keys[i].md, f->libctx, NULL, k,
-						       NULL),
-				 1);
+		assert_int_equal(
+		    EVP_DigestSignInit_ex(md, NULL, keys[i].md, f->libctx, NULL, k, NULL), 1);
 		assert_int_equal(EVP_DigestSign(md, sig, &sl, msg, sizeof msg), 1);
 		EVP_MD_CTX_free(md);
 		md = EVP_MD_CTX_new();
-		assert_int_equal(EVP_DigestVerifyInit_ex(md, NULL, keys[i].md, NULL, NULL, pub,
-							 NULL),
-				 1);
+		assert_int_equal(
+		    EVP_DigestVerifyInit_ex(md, NULL, keys[i].md, NULL, NULL, pub, NULL), 1);
 		assert_int_equal(EVP_DigestVerify(md, sig, sl, msg, sizeof msg), 1);
 		EVP_MD_CTX_free(md);
 		md = EVP_MD_CTX_new();
-		assert_int_equal(EVP_DigestVerifyInit_ex(md, NULL, keys[i].md, NULL, NULL, pub,
-							 NULL),
-				 1);
+		assert_int_equal(
+		    EVP_DigestVerifyInit_ex(md, NULL, keys[i].md, NULL, NULL, pub, NULL), 1);
 		assert_int_not_equal(EVP_DigestVerify(md, sig, sl, msg, sizeof msg - 1), 1);
 		EVP_MD_CTX_free(md);
 		EVP_PKEY_free(k);
@@ -417,8 +417,8 @@ static void test_provider_csr_verifies(void **state)
 
 /* ---- a mutual-TLS handshake over a BIO pair ---- */
 
-static X509 *make_cert(EVP_PKEY *subject, const char *cn, EVP_PKEY *issuer_key,
-		       X509 *issuer, bool ca)
+static X509 *make_cert(EVP_PKEY *subject, const char *cn, EVP_PKEY *issuer_key, X509 *issuer,
+		       bool ca)
 {
 	X509 *x = X509_new();
 	X509_NAME *nm;
@@ -474,13 +474,17 @@ static int handshake(SSL *cli, SSL *srv)
 
 /* One client hello to a server that requires a client certificate: 1 if
  * the handshake completed and the server saw the client's certificate. */
-static int mtls(fixture *f, EVP_PKEY *client_key, X509 *client_cert, EVP_PKEY *ca_key,
-		X509 *ca, int version)
+static const char *mtls_groups;   /* the client's groups; NULL: OpenSSL's */
+static OSSL_LIB_CTX *mtls_libctx; /* the client's context; NULL: the fixture's */
+
+static int mtls(fixture *f, EVP_PKEY *client_key, X509 *client_cert, EVP_PKEY *ca_key, X509 *ca,
+		int version)
 {
 	EVP_PKEY *skey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	X509 *scert = make_cert(skey, "server", ca_key, ca, false);
 	SSL_CTX *sctx = SSL_CTX_new(TLS_server_method());
-	SSL_CTX *cctx = SSL_CTX_new_ex(f->libctx, NULL, TLS_client_method());
+	SSL_CTX *cctx =
+	    SSL_CTX_new_ex(mtls_libctx ? mtls_libctx : f->libctx, NULL, TLS_client_method());
 	SSL *s, *c;
 	BIO *b1 = NULL, *b2 = NULL;
 	int ok;
@@ -495,6 +499,8 @@ static int mtls(fixture *f, EVP_PKEY *client_key, X509 *client_cert, EVP_PKEY *c
 	SSL_CTX_set_verify(cctx, SSL_VERIFY_PEER, NULL);
 	assert_int_equal(SSL_CTX_set_min_proto_version(cctx, version), 1);
 	assert_int_equal(SSL_CTX_set_max_proto_version(cctx, version), 1);
+	if (mtls_groups)
+		assert_int_equal(SSL_CTX_set1_groups_list(cctx, mtls_groups), 1);
 	if (client_key) {
 		assert_int_equal(SSL_CTX_use_certificate(cctx, client_cert), 1);
 		assert_int_equal(SSL_CTX_use_PrivateKey(cctx, client_key), 1);
@@ -537,8 +543,8 @@ static void test_provider_mtls_handshake(void **state)
 		vg_key_type type;
 		int version;
 	} cases[] = {
-	    {"p256", VG_KEY_P256, TLS1_3_VERSION}, {"p256", VG_KEY_P256, TLS1_2_VERSION},
-	    {"p384", VG_KEY_P384, TLS1_3_VERSION}, {"p384", VG_KEY_P384, TLS1_2_VERSION},
+	    {"p256", VG_KEY_P256, TLS1_3_VERSION},  {"p256", VG_KEY_P256, TLS1_2_VERSION},
+	    {"p384", VG_KEY_P384, TLS1_3_VERSION},  {"p384", VG_KEY_P384, TLS1_2_VERSION},
 	    {"ed", VG_KEY_ED25519, TLS1_3_VERSION},
 	};
 	EVP_PKEY *ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -576,6 +582,92 @@ static void test_provider_mtls_handshake(void **state)
 	EVP_PKEY_free(ca_key);
 }
 
+/* SFR 4.2.7: OpenSSL 3.0 takes the first provider it finds for an
+ * algorithm fetched without a property query: with voxguard loaded before
+ * default, its EC key management is the one TLS gets for the key shares.
+ * The handshakes still complete on every NIST group, TLS 1.3 and 1.2
+ * (where the server's P-256 certificate needs P-256 among the client's
+ * groups), an EC key the application generates through that context works
+ * and exports whole (it is the process's own), and the service's key
+ * still never exports its private half. */
+static void test_provider_loaded_before_default(void **state)
+{
+	fixture *f = *state;
+	static const struct {
+		const char *groups;
+		int version;
+	} cases[] = {
+	    {"P-256", TLS1_3_VERSION},  {"P-384", TLS1_3_VERSION}, {"P-521", TLS1_3_VERSION},
+	    {"X25519", TLS1_3_VERSION}, {"P-256", TLS1_2_VERSION}, {"P-521:P-256", TLS1_2_VERSION},
+	    {NULL, TLS1_2_VERSION},
+	};
+	OSSL_LIB_CTX *l = OSSL_LIB_CTX_new();
+	OSSL_PROVIDER *ours, *deflt;
+	EVP_PKEY_CTX *pc;
+	EVP_PKEY *k = NULL, *pub, *gen = NULL, *ca_key;
+	OSSL_PARAM *params = NULL;
+	X509 *ca, *cert;
+
+	assert_non_null(l);
+	/* Loaded by hand, without a socket: the library's default,
+	 * $VOXGUARD_SOCKET, read at each connection. */
+	assert_int_equal(setenv("VOXGUARD_SOCKET", f->sock, 1), 0);
+	assert_int_equal(OSSL_PROVIDER_add_builtin(l, VG_PROVIDER_NAME, vg_provider_init), 1);
+	ours = OSSL_PROVIDER_load(l, VG_PROVIDER_NAME);
+	deflt = OSSL_PROVIDER_load(l, "default");
+	assert_non_null(ours);
+	assert_non_null(deflt);
+	/* The case in point: EC key management fetched without a query is
+	 * this provider's. */
+	{
+		EVP_KEYMGMT *km = EVP_KEYMGMT_fetch(l, "EC", NULL);
+		assert_non_null(km);
+		assert_string_equal(OSSL_PROVIDER_get0_name(EVP_KEYMGMT_get0_provider(km)),
+				    VG_PROVIDER_NAME);
+		EVP_KEYMGMT_free(km);
+	}
+
+	create_key(f, "p256", VG_KEY_P256);
+	assert_int_equal(vg_provider_load_key(l, "p256", &k), VG_OK);
+	pub = service_public(f, "p256");
+	ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	ca = make_cert(ca_key, "test CA", ca_key, NULL, true);
+	cert = make_cert(pub, "device", ca_key, ca, false);
+	mtls_libctx = l;
+	for (size_t i = 0; i < VG_ARRAY_LEN(cases); i++) {
+		mtls_groups = cases[i].groups;
+		assert_int_equal(mtls(f, k, cert, ca_key, ca, cases[i].version), 1);
+	}
+	mtls_groups = NULL;
+	mtls_libctx = NULL;
+
+	/* The application's own EC key through the same context. */
+	pc = EVP_PKEY_CTX_new_from_name(l, "EC", NULL);
+	assert_non_null(pc);
+	assert_int_equal(EVP_PKEY_keygen_init(pc), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_group_name(pc, "P-256"), 1);
+	assert_int_equal(EVP_PKEY_keygen(pc, &gen), 1);
+	assert_int_equal(EVP_PKEY_todata(gen, EVP_PKEY_KEYPAIR, &params), 1);
+	assert_non_null(OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_PRIV_KEY));
+	OSSL_PARAM_free(params);
+	params = NULL;
+	EVP_PKEY_CTX_free(pc);
+	/* The service's key: still public only. */
+	assert_int_equal(EVP_PKEY_todata(k, EVP_PKEY_KEYPAIR, &params), 0);
+
+	EVP_PKEY_free(gen);
+	X509_free(cert);
+	X509_free(ca);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(k);
+	assert_int_equal(OSSL_PROVIDER_unload(deflt), 1);
+	assert_int_equal(OSSL_PROVIDER_unload(ours), 1);
+	OSSL_LIB_CTX_free(l);
+	assert_int_equal(unsetenv("VOXGUARD_SOCKET"), 0);
+	ERR_clear_error();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -587,6 +679,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_provider_load_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_provider_csr_verifies, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_provider_mtls_handshake, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_provider_loaded_before_default, setup, teardown),
 	};
 
 	/* A client writing to a service that went away must not die. */

@@ -324,7 +324,8 @@ static int key_reference(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_cmd key_cmds[] = {
-    {"create", key_create, "NAME --type p256|p384|ed25519|aes256|hmac256 [--usage sign,verify,...]"},
+    {"create", key_create,
+     "NAME --type p256|p384|ed25519|aes256|hmac256 [--usage sign,verify,...]"},
     {"list", key_list, "list your keys"},
     {"info", key_info, "NAME: type, usage, owner, creation time"},
     {"public", key_public, "NAME [--out F]: public key as PEM"},

@@ -123,8 +123,8 @@ static void sign_run(vg_job *base)
 		j->rc = vg_keystore_sign_digest_with(j->pkey, j->type, j->alg, j->data, j->len,
 						     &j->sig, &j->sig_len);
 	else
-		j->rc = vg_keystore_sign_with(j->pkey, j->type, j->data, j->len, &j->sig,
-					      &j->sig_len);
+		j->rc =
+		    vg_keystore_sign_with(j->pkey, j->type, j->data, j->len, &j->sig, &j->sig_len);
 }
 
 static vg_rc sign_finish(vg_req *r, vg_req_job *base)

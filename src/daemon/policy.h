@@ -36,7 +36,7 @@
 typedef struct vg_peer {
 	uint32_t uid, gid;
 	int32_t pid;
-	bool admin; /* resolved once at connect */
+	bool admin;        /* resolved once at connect */
 	bool tls_identity; /* in identity_tls_group: resolved once at connect */
 	/* Supplementary groups (SO_PEERGROUPS) for budget rules; none when
 	 * the kernel has more than VG_PEER_MAX_GROUPS to tell. */

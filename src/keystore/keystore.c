@@ -137,8 +137,8 @@ vg_rc vg_keystore_blob_decode(const uint8_t *blob, size_t len, vg_key_info *info
 			size_t gl = 0;
 			if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
 							   sizeof group, &gl) != 1 ||
-			    strcmp(group, info->type == VG_KEY_P256 ? "prime256v1"
-								    : "secp384r1") != 0)
+			    strcmp(group, info->type == VG_KEY_P256 ? "prime256v1" : "secp384r1") !=
+				0)
 				goto bad;
 		}
 		*pkey = k;
@@ -529,8 +529,7 @@ vg_rc vg_keystore_digest_len(const char *alg, size_t *len)
 }
 
 vg_rc vg_keystore_sign_digest_with(EVP_PKEY *pkey, vg_key_type type, const char *alg,
-				   const uint8_t *dgst, size_t len, uint8_t **sig,
-				   size_t *sig_len)
+				   const uint8_t *dgst, size_t len, uint8_t **sig, size_t *sig_len)
 {
 	EVP_PKEY_CTX *pc = NULL;
 	EVP_MD *md = NULL;
@@ -545,7 +544,8 @@ vg_rc vg_keystore_sign_digest_with(EVP_PKEY *pkey, vg_key_type type, const char 
 		return VG_ERR_INVALID;
 	md = EVP_MD_fetch(NULL, alg, NULL);
 	pc = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	if (!md || !pc || EVP_PKEY_sign_init(pc) != 1 || EVP_PKEY_CTX_set_signature_md(pc, md) != 1 ||
+	if (!md || !pc || EVP_PKEY_sign_init(pc) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(pc, md) != 1 ||
 	    EVP_PKEY_sign(pc, NULL, &n, dgst, len) != 1)
 		goto out;
 	*sig = malloc(n);

@@ -50,8 +50,8 @@ static int pem_decode(void *vctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBA
 	if (PEM_read_bio(in, &label, &header, &data, &len) > 0 &&
 	    strcmp(label, VG_KEYREF_PEM_LABEL) == 0 && len > 0 && len <= (long)VG_KEYREF_MAX) {
 		OSSL_PARAM params[3];
-		params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, data,
-							      (size_t)len);
+		params[0] =
+		    OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, data, (size_t)len);
 		params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_STRUCTURE,
 							     (char *)VGP_DER_STRUCTURE, 0);
 		params[2] = OSSL_PARAM_construct_end();
@@ -109,7 +109,10 @@ static int ed_decode(void *vctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBAC
 	return ref_decode(vctx, VGP_ED25519, cin, object_cb, object_cbarg);
 }
 
-#define F(id, fn) {OSSL_FUNC_DECODER_##id, (void (*)(void))(fn)}
+#define F(id, fn)                                            \
+	{                                                    \
+		OSSL_FUNC_DECODER_##id, (void (*)(void))(fn) \
+	}
 const OSSL_DISPATCH vgp_pem_decoder_functions[] = {
     F(NEWCTX, dec_newctx),
     F(FREECTX, dec_freectx),

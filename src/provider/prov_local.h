@@ -45,13 +45,18 @@ typedef struct vgp_ctx {
 
 typedef enum vgp_kind { VGP_EC = 1, VGP_ED25519 = 2 } vgp_kind;
 
-/* A key object (keymgmt's keydata). name "" is a public key only (one
- * imported from a certificate, to compare with ours). */
+/* A key object (keymgmt's keydata). With a name it is the service's key:
+ * pub is its public key. Without one it is the process's own key, never
+ * the service's: a public key imported from a certificate (to compare
+ * with ours), or, when OpenSSL takes this provider's EC key management for
+ * a key of its own (keymgmt.c), a key generated or imported here (local,
+ * pub holding the whole key). */
 typedef struct vgp_key {
 	vgp_ctx *ctx;
 	vgp_kind kind;
 	char name[VG_MAX_NAME_LEN + 1];
-	EVP_PKEY *pub; /* the public key, in ctx->libctx's other providers */
+	EVP_PKEY *pub;   /* in ctx->libctx's other providers */
+	bool local_priv; /* no name: pub holds a private key of the process's */
 } vgp_key;
 
 /* Raises an error on OpenSSL's queue, from this provider. */
@@ -66,12 +71,12 @@ void vgp_error_rc(vgp_ctx *ctx, const char *what, vg_rc rc, const char *why);
  * service restarted). The device identity key is addressed in the
  * service's namespace (provider.h). why (may be NULL) receives the
  * service's reason. */
-VG_NODISCARD vg_rc vgp_fetch_public(vgp_ctx *ctx, const char *name, EVP_PKEY **pub,
-				    char *why, size_t why_len);
+VG_NODISCARD vg_rc vgp_fetch_public(vgp_ctx *ctx, const char *name, EVP_PKEY **pub, char *why,
+				    size_t why_len);
 VG_NODISCARD vg_rc vgp_sign_digest(vgp_ctx *ctx, const char *name, const char *alg,
 				   const uint8_t *dgst, size_t len, uint8_t **sig, size_t *sig_len);
-VG_NODISCARD vg_rc vgp_sign_message(vgp_ctx *ctx, const char *name, const uint8_t *msg,
-				    size_t len, uint8_t **sig, size_t *sig_len);
+VG_NODISCARD vg_rc vgp_sign_message(vgp_ctx *ctx, const char *name, const uint8_t *msg, size_t len,
+				    uint8_t **sig, size_t *sig_len);
 
 /* A key object for name, its public key fetched from the service (NULL on
  * failure, with an error raised). */
@@ -87,6 +92,10 @@ vgp_kind vgp_kind_of(const EVP_PKEY *pub);
  * vg_provider_load_key's error code). */
 void vgp_set_last_rc(vg_rc rc);
 vg_rc vgp_last_rc(void);
+
+/* The TLS-GROUP capability for the NIST groups whose key management may
+ * be this provider's (keymgmt.c). */
+int vgp_tls_group_capability(OSSL_CALLBACK *cb, void *arg);
 
 /* Dispatch tables. */
 extern const OSSL_DISPATCH vgp_ec_keymgmt_functions[];

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/provider.h>
@@ -34,8 +35,8 @@ void vgp_error(vgp_ctx *ctx, int reason, const char *fmt, ...)
 
 void vgp_error_rc(vgp_ctx *ctx, const char *what, vg_rc rc, const char *why)
 {
-	int reason = rc == VG_ERR_UNAVAILABLE || rc == VG_ERR_UNTRUSTED ? VGP_R_UNAVAILABLE
-									 : VGP_R_SERVICE;
+	int reason =
+	    rc == VG_ERR_UNAVAILABLE || rc == VG_ERR_UNTRUSTED ? VGP_R_UNAVAILABLE : VGP_R_SERVICE;
 
 	if (why && *why)
 		vgp_error(ctx, reason, "%s: %s (%s)", what, vg_rc_str(rc), why);
@@ -289,7 +290,16 @@ static void teardown(void *provctx)
 	free(ctx);
 }
 
+static int get_capabilities(void *provctx, const char *capability, OSSL_CALLBACK *cb, void *arg)
+{
+	(void)provctx;
+	if (OPENSSL_strcasecmp(capability, "TLS-GROUP") == 0)
+		return vgp_tls_group_capability(cb, arg);
+	return 1;
+}
+
 static const OSSL_DISPATCH provider_functions[] = {
+    {OSSL_FUNC_PROVIDER_GET_CAPABILITIES, (void (*)(void))get_capabilities},
     {OSSL_FUNC_PROVIDER_TEARDOWN, (void (*)(void))teardown},
     {OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))query},
     {OSSL_FUNC_PROVIDER_GETTABLE_PARAMS, (void (*)(void))gettable_params},
@@ -406,9 +416,10 @@ int vg_provider_load_into(OSSL_LIB_CTX *libctx, const char *socket_path)
 	/* Our digests and public keys are the default provider's (or what
 	 * the application loaded instead). Loaded first: OpenSSL 3.0 takes
 	 * the first provider it finds for an algorithm asked without a
-	 * property query, and ours (EC keys without key generation) must not
-	 * be the one TLS finds for its key shares (docs/TLS.md). */
-	if (!OSSL_PROVIDER_available(libctx, "default") && !OSSL_PROVIDER_available(libctx, "fips") &&
+	 * property query, and the application's own keys are best served by
+	 * the default provider directly, not through ours (keymgmt.c). */
+	if (!OSSL_PROVIDER_available(libctx, "default") &&
+	    !OSSL_PROVIDER_available(libctx, "fips") &&
 	    !(deflt = OSSL_PROVIDER_load(libctx, "default")))
 		goto out;
 	builtin_socket = socket_path;

@@ -30,9 +30,9 @@
 typedef struct vgp_sig {
 	vgp_ctx *ctx;
 	vgp_kind kind;
-	vgp_key *key; /* a copy of the key object (km_dup-like) */
-	EVP_MD *md;   /* ECDSA: the digest */
-	const char *alg; /* its name for the service: "sha256", ... */
+	vgp_key *key;      /* a copy of the key object (km_dup-like) */
+	EVP_MD *md;        /* ECDSA: the digest */
+	const char *alg;   /* its name for the service: "sha256", ... */
 	EVP_MD_CTX *mdctx; /* ECDSA digest-sign in progress */
 	EVP_MD_CTX *vmd;   /* a digest-verify, by the other providers */
 } vgp_sig;
@@ -127,8 +127,10 @@ static int set_md(vgp_sig *s, const char *mdname)
 		}
 	}
 	EVP_MD_free(md);
-	vgp_error(s->ctx, VGP_R_UNSUPPORTED, "digest %s: the voxguard provider signs "
-		  "SHA-256, SHA-384 or SHA-512 digests only", mdname);
+	vgp_error(s->ctx, VGP_R_UNSUPPORTED,
+		  "digest %s: the voxguard provider signs "
+		  "SHA-256, SHA-384 or SHA-512 digests only",
+		  mdname);
 	return 0;
 }
 
@@ -202,8 +204,10 @@ static int ecdsa_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sig
 		return 0;
 	if (!s->md) {
 		/* A precomputed digest of no named algorithm: its length says. */
-		const char *by_len = tbslen == 32 ? "SHA256" : tbslen == 48 ? "SHA384"
-					   : tbslen == 64 ? "SHA512" : NULL;
+		const char *by_len = tbslen == 32   ? "SHA256"
+				     : tbslen == 48 ? "SHA384"
+				     : tbslen == 64 ? "SHA512"
+						    : NULL;
 		if (!sig) {
 			*siglen = max_size(s);
 			return *siglen > 0;
@@ -228,9 +232,9 @@ static int ecdsa_digest_sign_init(void *vctx, const char *mdname, void *provkey,
 	s->mdctx = NULL;
 	if (!init_key(s, provkey, params, true))
 		return 0;
-	if (!set_md(s, mdname && *mdname ? mdname
-					 : EVP_PKEY_get_bits(s->key->pub) > 256 ? "SHA384"
-										: "SHA256"))
+	if (!set_md(s, mdname && *mdname                      ? mdname
+		       : EVP_PKEY_get_bits(s->key->pub) > 256 ? "SHA384"
+							      : "SHA256"))
 		return 0;
 	if (!s->mdctx && !(s->mdctx = EVP_MD_CTX_new()))
 		return 0;
@@ -470,7 +474,10 @@ static const OSSL_PARAM *ed_settable_ctx_params(void *vctx, void *provctx)
 	return t;
 }
 
-#define F(id, fn) {OSSL_FUNC_SIGNATURE_##id, (void (*)(void))(fn)}
+#define F(id, fn)                                              \
+	{                                                      \
+		OSSL_FUNC_SIGNATURE_##id, (void (*)(void))(fn) \
+	}
 const OSSL_DISPATCH vgp_ecdsa_signature_functions[] = {
     F(NEWCTX, ecdsa_newctx),
     F(FREECTX, freectx),

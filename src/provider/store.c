@@ -72,8 +72,8 @@ int vgp_hand_key(const vgp_key *k, OSSL_CALLBACK *object_cb, void *object_cbarg)
 	params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &type);
 	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
 						     (char *)vgp_key_type_name(k), 0);
-	params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &ref,
-						      sizeof ref);
+	params[2] =
+	    OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &ref, sizeof ref);
 	params[3] = OSSL_PARAM_construct_end();
 	ok = object_cb(params, object_cbarg);
 	OPENSSL_cleanse(&ref, sizeof ref);
@@ -115,7 +115,10 @@ static int st_close(void *loaderctx)
 	return 1;
 }
 
-#define F(id, fn) {OSSL_FUNC_STORE_##id, (void (*)(void))(fn)}
+#define F(id, fn)                                          \
+	{                                                  \
+		OSSL_FUNC_STORE_##id, (void (*)(void))(fn) \
+	}
 const OSSL_DISPATCH vgp_store_functions[] = {
     F(OPEN, st_open),
     F(SETTABLE_CTX_PARAMS, st_settable_ctx_params),

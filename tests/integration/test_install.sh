@@ -27,6 +27,13 @@ check "install: the unit points at it" grep -qF -e "--config ${conf#"$D"}" "$R/l
 check "install: the verify-platform boot unit (SFR 4.2.5)" grep -q "verify-platform" "$R/lib/systemd/system/voxguard-verify-platform.service"
 check "install: the netpolicy service, timer and path units (SFR 4.2.8)" sh -c \
 	"grep -q 'netpolicy apply' '$R/lib/systemd/system/voxguard-netpolicy.service' && grep -q '^OnUnitActiveSec=' '$R/lib/systemd/system/voxguard-netpolicy.timer' && grep -q '^PathChanged=/etc/resolv.conf' '$R/lib/systemd/system/voxguard-netpolicy.path'"
+# The OpenSSL provider (SFR 4.2.7; docs/TLS.md), in OpenSSL's modules dir.
+modulesdir=$(sed -n 's/^VG_OSSL_MODULESDIR:PATH=//p' "$VG_BUILD/CMakeCache.txt")
+check "install: the provider voxguard.so in OpenSSL's modules directory" test -f "$D$modulesdir/voxguard.so"
+check "install: voxguard.so exports OSSL_provider_init only" sh -c \
+	"[ \"\$(nm -D --defined-only '$D$modulesdir/voxguard.so' | awk '{print \$3}')\" = OSSL_provider_init ]"
+check "install: openssl loads it" sh -c \
+	"openssl list -provider-path '$D$modulesdir' -provider voxguard -providers | grep -q 'voxguard'"
 write_config
 grep -v '^user\|^socket_group' "$conf" >>"$CONF"   # its settings, with the test's users
 start_daemon
