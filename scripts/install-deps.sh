@@ -8,7 +8,7 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev llvm
 libssl-dev openssl libsqlite3-dev sqlite3 libcbor-dev libjansson-dev nodejs
 libcmocka-dev libsystemd-dev libseccomp-dev binutils file procps
 libtss2-dev swtpm swtpm-tools tpm2-tools libcurl4-openssl-dev python3 faketime time bc
-libubootenv-tool grub-common swupdate cpio"
+libubootenv-tool grub-common swupdate cpio nginx"
 
 # npm for the tuf-js interop test: Debian's package when the Node.js
 # installed does not bring its own.
