@@ -962,6 +962,79 @@ static void test_sfr427_accept_and_truncation(void **state)
 	ep_clear(&e);
 }
 
+/* Runs vg_tls_pipe on t with `input` as its standard input; the output
+ * goes to out (NUL-terminated). */
+static int run_pipe(vg_tls *t, const char *input, bool close_in, char *out, size_t cap,
+		    char why[static WHY])
+{
+	int in[2], o[2], r;
+	ssize_t n;
+	size_t got = 0;
+
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(o), 0);
+	assert_int_equal(fcntl(o[1], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(write(in[1], input, strlen(input)), (ssize_t)strlen(input));
+	if (close_in)
+		(void)close(in[1]);
+	why[0] = '\0';
+	r = vg_tls_pipe(t, in[0], o[1], why, WHY);
+	(void)close(o[1]);
+	while (got < cap - 1 && (n = read(o[0], out + got, cap - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	(void)close(o[0]);
+	(void)close(in[0]);
+	if (!close_in)
+		(void)close(in[1]);
+	return r;
+}
+
+/* `voxguard connect`'s pipe: input to the peer, the peer to the output;
+ * at the end of the input, close_notify, then the peer's answer to its
+ * own close_notify: 0. A server that requires a client certificate we do
+ * not have: 1, with the reason. The stream cut without close_notify (the
+ * server killed): 2, never a clean end (SFR 4.2.7: erasure). */
+static void test_sfr427_pipe_exit_codes(void **state)
+{
+	struct proc rev = {0}, www = {0}, mtls = {0};
+	vg_endpoint e;
+	char why[WHY], out[16384];
+	vg_tls *t = NULL;
+
+	(void)state;
+	s_server(&www, "good", NULL);
+	s_server(&rev, "good", "-rev", NULL);
+	s_server(&mtls, "good", "-Verify", "1", "-CAfile", pki_path("client-ca.crt"), NULL);
+	e = ep_make("localhost", www.port);
+	assert_int_equal(try_ep(&e, NULL, why, &t), VG_OK);
+	assert_int_equal(run_pipe(t, "GET / HTTP/1.0\r\n\r\n", true, out, sizeof out, why), 0);
+	assert_non_null(strstr(out, "200 ok"));
+	vg_tls_close(t);
+
+	e.port = (uint16_t)rev.port;
+	assert_int_equal(try_ep(&e, NULL, why, &t), VG_OK);
+	(void)run_pipe(t, "hello\n", true, out, sizeof out, why);
+	assert_non_null(strstr(out, "olleh"));
+	vg_tls_close(t);
+
+	e.port = (uint16_t)mtls.port;
+	assert_int_equal(try_ep(&e, NULL, why, &t), VG_OK);
+	assert_int_equal(run_pipe(t, "hello\n", true, out, sizeof out, why), 1);
+	assert_string_equal(why, "the server requires a client certificate");
+	vg_tls_close(t);
+
+	e.port = (uint16_t)rev.port;
+	assert_int_equal(try_ep(&e, NULL, why, &t), VG_OK);
+	stop(&rev);
+	assert_int_equal(run_pipe(t, "", false, out, sizeof out, why), 2);
+	assert_non_null(strstr(why, "close_notify"));
+	vg_tls_close(t);
+	ep_clear(&e);
+	stop(&www);
+	stop(&mtls);
+}
+
 /* ------------------------------------------------------------------ */
 /* libcurl                                                             */
 
@@ -1162,6 +1235,7 @@ int main(void)
 	    cmocka_unit_test(test_sfr427_client_cert_required),
 	    cmocka_unit_test(test_sfr427_connect_by_name),
 	    cmocka_unit_test(test_sfr427_accept_and_truncation),
+	    cmocka_unit_test(test_sfr427_pipe_exit_codes),
 	    cmocka_unit_test(test_sfr427_curl_policy),
 	    cmocka_unit_test(test_sfr427_curl_nginx_http2_mtls),
 	};

@@ -47,6 +47,8 @@ int cmd_tuf_client(struct cli *cli, int argc, char **argv);
 int cmd_repo(struct cli *cli, int argc, char **argv);
 int cmd_bundle(struct cli *cli, int argc, char **argv);
 int cmd_update(struct cli *cli, int argc, char **argv);
+/* `voxguard connect ENDPOINT` (cmd_connect.c; built with VG_WITH_CHANNEL). */
+int cmd_connect(struct cli *cli, int argc, char **argv);
 /* Hands root.json (path) to the service as its trusted TUF root and
  * prints the version it trusts afterwards (`update trust-root`, and
  * `provision --tuf-root`). */

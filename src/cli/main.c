@@ -55,6 +55,11 @@ static const struct cli_cmd commands[] = {
     {"repo", cmd_repo, "TUF repository (build host): init, add, sign, root, publish, expire"},
     {"tuf-client", cmd_tuf_client,
      "TUF client (tuf-conformance CLI): --metadata-dir D init ROOT | refresh | download"},
+#ifdef VG_HAVE_CHANNEL
+    {"connect", cmd_connect,
+     "ENDPOINT: a TLS pipe to a listed endpoint with its policy (stdin to the peer, the peer "
+     "to stdout)"},
+#endif
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this help"},
 };

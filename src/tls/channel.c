@@ -1372,6 +1372,122 @@ int vg_tls_close_notify(vg_tls *t)
 	return (int)io_fail(t, n);
 }
 
+/* Waits until fd is ready for events (EINTR retried). */
+static int wait_fd(int fd, short events)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+	int n;
+
+	do
+		n = poll(&p, 1, -1);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+static int pipe_to_peer(vg_tls *t, const char *buf, size_t len, char *why, size_t why_len)
+{
+	while (len) {
+		ssize_t n = vg_tls_write(t, buf, len);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		} else if (errno == EAGAIN) {
+			(void)wait_fd(t->fd, POLLIN | POLLOUT);
+		} else {
+			set_why(why, why_len, "%s", t->why[0] ? t->why : "write to the peer failed");
+			return t->refused ? 1 : 2;
+		}
+	}
+	return 0;
+}
+
+static int write_out(int fd, const char *buf, size_t len, char *why, size_t why_len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && errno == EAGAIN) {
+			(void)wait_fd(fd, POLLOUT);
+		} else {
+			set_why(why, why_len, "output: %s", strerror(errno));
+			return 2;
+		}
+	}
+	return 0;
+}
+
+int vg_tls_pipe(vg_tls *t, int in, int out, char *why, size_t why_len)
+{
+	char buf[16384];
+	bool in_open = in >= 0;
+	int flags, r;
+
+	if (!t)
+		return 2;
+	flags = fcntl(t->fd, F_GETFL);
+	if (flags < 0 || fcntl(t->fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+		set_why(why, why_len, "socket: %s", strerror(errno));
+		return 2;
+	}
+	for (;;) {
+		struct pollfd p[2] = {{.fd = t->fd, .events = POLLIN},
+				      {.fd = in_open ? in : -1, .events = POLLIN}};
+		ssize_t n;
+
+		/* Everything the peer sent first, including what OpenSSL
+		 * already holds (poll cannot see it). */
+		for (;;) {
+			n = vg_tls_read(t, buf, sizeof buf);
+			if (n > 0) {
+				if ((r = write_out(out, buf, (size_t)n, why, why_len)) != 0)
+					return r;
+				continue;
+			}
+			if (n == 0) {
+				/* A clean close: close_notify from the peer. */
+				while (vg_tls_close_notify(t) != 0 && errno == EAGAIN)
+					(void)wait_fd(t->fd, POLLIN | POLLOUT);
+				return 0;
+			}
+			if (errno == EAGAIN)
+				break;
+			set_why(why, why_len, "%s", t->why[0] ? t->why : "read from the peer failed");
+			return t->refused ? 1 : 2;
+		}
+		n = poll(p, 2, -1);
+		if (n < 0 && errno != EINTR) {
+			set_why(why, why_len, "poll: %s", strerror(errno));
+			return 2;
+		}
+		if (!in_open || !(p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = read(in, buf, sizeof buf);
+		if (n > 0) {
+			if ((r = pipe_to_peer(t, buf, (size_t)n, why, why_len)) != 0)
+				return r;
+		} else if (n == 0) {
+			/* End of input: the TLS half-close, then the peer's data
+			 * to its own close_notify. */
+			in_open = false;
+			while (vg_tls_close_notify(t) != 0) {
+				if (errno != EAGAIN) {
+					set_why(why, why_len, "%s",
+						t->why[0] ? t->why : "close_notify failed");
+					return 2;
+				}
+				(void)wait_fd(t->fd, POLLIN | POLLOUT);
+			}
+		} else if (errno != EINTR && errno != EAGAIN) {
+			set_why(why, why_len, "input: %s", strerror(errno));
+			return 2;
+		}
+	}
+}
+
 VG_EXPORT int vg_tls_fd(const vg_tls *t)
 {
 	return t ? t->fd : -1;

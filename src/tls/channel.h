@@ -83,6 +83,14 @@ VG_NODISCARD vg_rc vg_tls_connect_ep(vg_client *c, const vg_endpoint *ep, EVP_PK
  * read to its own close_notify). 0, or -1 with errno (EAGAIN: retry). */
 int vg_tls_close_notify(vg_tls *t);
 
+/* `voxguard connect`: in to the peer, the peer to out (poll loop; the
+ * socket is made non-blocking), like `openssl s_client -quiet`. At the end
+ * of in: close_notify (the half-close) and the peer's data to its own.
+ * Returns 0 on a clean close (the peer's close_notify), 1 when the peer
+ * refuses us for the policy (a client certificate it requires), 2 on any
+ * other error (a stream cut without close_notify included), with why. */
+int vg_tls_pipe(vg_tls *t, int in, int out, char *why, size_t why_len);
+
 /* Why the last vg_tls_read/vg_tls_write on t failed ("" if it did not, or
  * the failure was an ordinary I/O error); e.g. "the server requires a
  * client certificate" (TLS 1.3 servers say so after the handshake). */
