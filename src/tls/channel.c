@@ -437,6 +437,32 @@ static X509 *issuer_of(SSL *s, X509 *leaf)
 	return iss;
 }
 
+vg_rc vg_tls_ocsp_check_der(const unsigned char *der, size_t len, X509 *leaf, X509 *issuer,
+			     STACK_OF(X509) *chain, X509_STORE *store, char *why, size_t why_len)
+{
+	const unsigned char *p = der;
+	OCSP_RESPONSE *resp = NULL;
+	OCSP_CERTID *id = NULL;
+	enum ocsp_out o = OCSP_BAD;
+
+	if (!der || !len || len > VG_TLS_OCSP_MAX_RESP) {
+		set_why(why, why_len, "malformed OCSP response");
+	} else if (!leaf || !issuer) {
+		set_why(why, why_len, "OCSP: the certificate's issuer is unknown");
+	} else if (!(resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len)) || p != der + len) {
+		set_why(why, why_len, "malformed OCSP response");
+	} else if (!(id = OCSP_cert_to_id(NULL, leaf, issuer))) {
+		set_why(why, why_len, "OCSP: cannot name the certificate");
+	} else {
+		o = ocsp_check(resp, id, chain, store, NULL, why, why_len);
+	}
+	OCSP_CERTID_free(id);
+	OCSP_RESPONSE_free(resp);
+	ERR_clear_error();
+	return o == OCSP_GOOD ? VG_OK : o == OCSP_UNOBTAINABLE ? VG_ERR_UNAVAILABLE
+							  : VG_ERR_VERIFY_FAILED;
+}
+
 /* OCSP stapling (policy "ocsp-stapled"): the server must staple a good,
  * fresh, verifiable status of its certificate. */
 static int status_cb(SSL *s, void *arg)
@@ -444,13 +470,10 @@ static int status_cb(SSL *s, void *arg)
 	struct policy *p = arg;
 	struct result *r = result_of(s);
 	const unsigned char *der = NULL;
-	long len;
-	OCSP_RESPONSE *resp = NULL;
-	OCSP_CERTID *id = NULL;
+	char what[VG_TLS_WHY_LEN] = "";
 	X509 *leaf, *iss = NULL;
-	char what[VG_TLS_WHY_LEN];
-	enum ocsp_out o = OCSP_BAD;
-	int ret;
+	long len;
+	vg_rc rc;
 
 	if (!r)
 		return 0;
@@ -462,22 +485,15 @@ static int status_cb(SSL *s, void *arg)
 	leaf = SSL_get0_peer_certificate(s);
 	if (leaf)
 		iss = issuer_of(s, leaf);
-	resp = len <= (long)VG_TLS_OCSP_MAX_RESP ? d2i_OCSP_RESPONSE(NULL, &der, len) : NULL;
-	if (!leaf || !iss) {
-		(void)snprintf(what, sizeof what, "OCSP staple: the certificate's issuer is unknown");
-	} else if (!resp) {
-		(void)snprintf(what, sizeof what, "malformed OCSP staple");
-	} else if (!(id = OCSP_cert_to_id(NULL, leaf, iss))) {
-		(void)snprintf(what, sizeof what, "OCSP staple: cannot name the certificate");
-	} else {
-		o = ocsp_check(resp, id, SSL_get_peer_cert_chain(s),
-			       SSL_CTX_get_cert_store(SSL_get_SSL_CTX(s)), NULL, what, sizeof what);
-	}
-	ret = ocsp_verdict(s, r, p, o, what);
-	OCSP_CERTID_free(id);
-	OCSP_RESPONSE_free(resp);
+	rc = vg_tls_ocsp_check_der(der, (size_t)len, leaf, iss, SSL_get_peer_cert_chain(s),
+				   SSL_CTX_get_cert_store(SSL_get_SSL_CTX(s)), what, sizeof what);
 	X509_free(iss);
-	return ret;
+	if (rc == VG_OK)
+		return 1;
+	if (strcmp(what, "certificate revoked (OCSP)") == 0)
+		return ocsp_verdict(s, r, p, OCSP_REVOKED, what);
+	return ocsp_verdict(s, r, p, rc == VG_ERR_UNAVAILABLE ? OCSP_UNOBTAINABLE : OCSP_BAD,
+			    what);
 }
 
 /* An OCSP request over plain HTTP (the response is signed; RFC 6960

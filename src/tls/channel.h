@@ -104,6 +104,17 @@ const char *vg_tls_cipher(const vg_tls *t);
  * soft_fail although the revocation status could not be obtained; "" else. */
 const char *vg_tls_soft_note(const vg_tls *t);
 
+/* Checks a DER OCSP response (a staple, or a responder's answer) for leaf
+ * issued by issuer: a successful response, signed by the issuer or its
+ * delegated responder (verified against store, chain as untrusted helpers),
+ * naming leaf, fresh within VG_TLS_OCSP_SKEW_S. VG_OK: good;
+ * VG_ERR_UNAVAILABLE: status unobtainable (a responder error, stale);
+ * VG_ERR_VERIFY_FAILED: revoked ("certificate revoked (OCSP)"), unknown,
+ * or a response that does not parse or verify; why says which. */
+VG_NODISCARD vg_rc vg_tls_ocsp_check_der(const unsigned char *der, size_t len, X509 *leaf,
+					 X509 *issuer, STACK_OF(X509) *chain, X509_STORE *store,
+					 char *why, size_t why_len);
+
 /* Loads PEM certificates (at most max; 0 found is an error) into a new
  * stack. NULL on failure. */
 STACK_OF(X509) *vg_tls_pem_certs(const char *pem, size_t max);
