@@ -1345,7 +1345,10 @@ VG_EXPORT ssize_t vg_tls_read(vg_tls *t, void *buf, size_t len)
 	}
 	if (len > INT_MAX)
 		len = INT_MAX;
-	ERR_clear_error();
+	/* SSL_get_error needs an empty queue; the data path pays only for
+	 * clearing one that is not. */
+	if (ERR_peek_error() != 0)
+		ERR_clear_error();
 	n = SSL_read(t->ssl, buf, (int)len);
 	if (n > 0)
 		return n;
@@ -1366,7 +1369,8 @@ VG_EXPORT ssize_t vg_tls_write(vg_tls *t, const void *buf, size_t len)
 		return 0;
 	if (len > INT_MAX)
 		len = INT_MAX;
-	ERR_clear_error();
+	if (ERR_peek_error() != 0)
+		ERR_clear_error();
 	n = SSL_write(t->ssl, buf, (int)len);
 	if (n > 0)
 		return n;
