@@ -1208,11 +1208,30 @@ static void test_sfr427_curl_policy(void **state)
 	assert_int_not_equal(curl_get(url, NULL, &code, &ver, &b), CURLE_OK);
 	assert_string_equal(tls_fake_last.reason, "certificate revoked (OCSP)");
 
-	/* Not listed for the caller: no handle is set up. */
+	/* Not listed for the caller: refused, and the handle, if the
+	 * application uses it anyway, reaches nothing (fail closed). */
 	tls_fake_ep = NULL;
 	{
 		CURL *h = curl_easy_init();
+		(void)snprintf(url, sizeof url, "https://localhost:%d/", g.port);
+		assert_int_equal(curl_easy_setopt(h, CURLOPT_URL, url), CURLE_OK);
+		assert_int_equal(curl_easy_setopt(h, CURLOPT_CAINFO, pki_path("root.crt")),
+				 CURLE_OK);
 		assert_int_equal(vg_tls_curl_setup(FAKE_CLIENT, h, "test-endpoint"), VG_ERR_DENIED);
+		assert_int_not_equal(curl_easy_perform(h), CURLE_OK);
+		(void)snprintf(url, sizeof url, "http://localhost:%d/", g.port);
+		assert_int_equal(curl_easy_setopt(h, CURLOPT_URL, url), CURLE_OK);
+		assert_int_equal(curl_easy_perform(h), CURLE_UNSUPPORTED_PROTOCOL);
+		curl_easy_cleanup(h);
+		/* The control: the same handle without the failed set-up. */
+		h = curl_easy_init();
+		(void)snprintf(url, sizeof url, "https://localhost:%d/", g.port);
+		assert_int_equal(curl_easy_setopt(h, CURLOPT_URL, url), CURLE_OK);
+		assert_int_equal(curl_easy_setopt(h, CURLOPT_CAINFO, pki_path("root.crt")),
+				 CURLE_OK);
+		assert_int_equal(curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink), CURLE_OK);
+		assert_int_equal(curl_easy_setopt(h, CURLOPT_WRITEDATA, &b), CURLE_OK);
+		assert_int_equal(curl_easy_perform(h), CURLE_OK);
 		curl_easy_cleanup(h);
 	}
 	ep_clear(&e);

@@ -111,6 +111,8 @@ static CURLcode ssl_ctx_cb(CURL *curl, void *sslctx, void *arg)
 	CURLcode ret = CURLE_SSL_CONNECT_ERROR;
 	vg_rc rc = VG_ERR_INVALID;
 
+	if (!s)
+		return CURLE_SSL_CONNECT_ERROR; /* a handle whose set-up failed */
 	if (pthread_mutex_lock(&slots_lock) != 0)
 		return CURLE_SSL_CONNECT_ERROR;
 	if (s->cur && url_is_endpoint(curl, &s->cur->ep, why, sizeof why)) {
@@ -193,6 +195,17 @@ static vg_rc apply_opts(CURL *h, const vg_endpoint *ep, struct slot *s)
 	return VG_OK;
 }
 
+/* Fail closed: a handle whose set-up failed can make no connection at all
+ * (https only, and every TLS connection refused by the callback), in case
+ * the application goes on without checking. */
+static void poison(CURL *h)
+{
+	(void)curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	(void)curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	(void)curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+	(void)curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, (void *)NULL);
+}
+
 VG_EXPORT vg_rc vg_tls_curl_setup(vg_client *c, void *curl, const char *endpoint)
 {
 	char why[VG_TLS_WHY_LEN] = "";
@@ -208,8 +221,10 @@ VG_EXPORT vg_rc vg_tls_curl_setup(vg_client *c, void *curl, const char *endpoint
 	if (!c || !curl || !endpoint)
 		return VG_ERR_INVALID;
 	rc = vg_endpoint_get(c, endpoint, &ep);
-	if (rc != VG_OK)
+	if (rc != VG_OK) {
+		poison(curl);
 		return rc;
+	}
 	p = calloc(1, sizeof *p);
 	if (!p) {
 		rc = VG_ERR_NOMEM;
@@ -248,6 +263,8 @@ VG_EXPORT vg_rc vg_tls_curl_setup(vg_client *c, void *curl, const char *endpoint
 	p = NULL;
 	rc = apply_opts(curl, ep, s);
 out:
+	if (rc != VG_OK)
+		poison(curl);
 	SSL_CTX_free(probe);
 	if (devcert)
 		vg_free(devcert, devlen);
