@@ -34,10 +34,10 @@ esac
 case ${BENCH_ONLY:-tls} in
 *tls*)
 	echo
-	if [ -x "$build/bench/tls_bench" ]; then
-		"$build/bench/tls_bench" "${BENCH_TLS_MIB:-256}" 5 || true
+	if [ -x "$build/bench/tls_bulk_bench" ]; then
+		"$build/bench/tls_bulk_bench" "${BENCH_TLS_MIB:-256}" 5 || true
 	else
-		echo "bench: tls_bench not built"
+		echo "bench: tls_bulk_bench not built"
 	fi
 	;;
 esac

@@ -1,10 +1,10 @@
 /*
- * tls_bench.c - bulk throughput through the TLS channel (vg_tls_read /
+ * tls_bulk_bench.c - bulk throughput through the TLS channel (vg_tls_read /
  * vg_tls_write with an endpoint's policy) against plain OpenSSL with the
  * same suite, in the same run (issue 12; goal >= 0.98: the service is not
  * on the data path, only in the handshake).
  *
- *   tls_bench [MIB] [ROUNDS]
+ *   tls_bulk_bench [MIB] [ROUNDS]
  *
  * Both sides over an AF_UNIX socketpair, the server a plain OpenSSL
  * thread, TLS 1.3 with TLS_AES_256_GCM_SHA384 (the suite the policy
@@ -53,7 +53,7 @@ static double now(void)
 
 static void die(const char *what)
 {
-	(void)fprintf(stderr, "tls_bench: %s\n", what);
+	(void)fprintf(stderr, "tls_bulk_bench: %s\n", what);
 	ERR_print_errors_fp(stderr);
 	exit(2);
 }
@@ -166,7 +166,7 @@ static void round_channel(double *rd, double *wr)
 		die("thread");
 	if (vg_tls_ctx_for(&ep, NULL, &ctx, why, sizeof why) != VG_OK ||
 	    vg_tls_handshake(ctx, &ep, sv[0], &t, why, sizeof why) != VG_OK) {
-		(void)fprintf(stderr, "tls_bench: channel: %s\n", why);
+		(void)fprintf(stderr, "tls_bulk_bench: channel: %s\n", why);
 		exit(2);
 	}
 	SSL_CTX_free(ctx);
@@ -268,7 +268,7 @@ int main(int argc, char **argv)
 	double crd[16], cwr[16], prd[16], pwr[16], c_r, c_w, p_r, p_w, mb;
 
 	if (mib < 1 || mib > 4096 || rounds < 1 || rounds > 16) {
-		(void)fprintf(stderr, "usage: tls_bench [MIB 1..4096] [ROUNDS 1..16]\n");
+		(void)fprintf(stderr, "usage: tls_bulk_bench [MIB 1..4096] [ROUNDS 1..16]\n");
 		return 2;
 	}
 	(void)signal(SIGPIPE, SIG_IGN);
