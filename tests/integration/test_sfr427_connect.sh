@@ -17,7 +17,7 @@ fi
 [ "$IS_ROOT" = 1 ] || { echo "skip: needs root (throw-away users)"; exit 77; }
 setup_users
 start_daemon
-W=$T/work; mkdir -p "$W"; chmod 755 "$W"
+W=$T/work; mkdir -p "$W"; chmod 1777 "$W"
 P=$T/pki
 V="$VOXGUARD --socket $SOCK"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -40,10 +40,12 @@ srv() { # srv VAR LEAF ARGS...: openssl s_server -www on a free port
 	eval "$_v=$_p"
 }
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done; cleanup' EXIT INT TERM
-srv GOOD good
+# The servers staple a good OCSP response (an endpoint's revocation
+# policy is ocsp-stapled unless it says otherwise).
+srv GOOD good -status_file "$P/staple-good.der"
 srv OTHERCA otherca
 srv REVOKED revoked -status_file "$P/staple-revoked.der"
-srv MTLS good -Verify 1 -CAfile "$P/client-ca.crt"
+srv MTLS good -Verify 1 -CAfile "$P/client-ca.crt" -status_file "$P/staple-good.der"
 DOWN=$(free_port)
 
 # Alice's TLS client key, made in the service; its certificate from the
@@ -86,6 +88,22 @@ check_fails "SFR 4.2.8: an endpoint not listed for the caller is refused (exit 1
 check_fails "SFR 4.2.8: an endpoint that does not exist is refused (exit 1)" 1 conn vgalice nowhere
 check_fails "SFR 4.2.7: a server that is down is an error, not a refusal (exit 2)" 2 conn vgalice down
 check "SFR 4.2.7: the service still answers" as vgalice $V status
+
+# The same policy on a libcurl handle (vg_tls_curl_setup), with the client
+# key in the service: the handshake's signature made through the provider
+# from libcurl's own SSL_CTX.
+CG=$VG_BUILD/tests/tls_curl_get
+cg() { as vgalice env VOXGUARD_SOCKET="$SOCK" "$CG" "$@" >"$W/out" 2>"$W/err"; }
+check "SFR 4.2.7: libcurl, mutual TLS with the client key in the service" \
+	cg mtls "https://localhost:$MTLS/"
+check "SFR 4.2.7: libcurl: the mTLS server answered" grep -q 'Ciphers supported' "$W/out"
+check_fails "SFR 4.2.7: libcurl: without the client key the server refuses" 1 \
+	cg mtls-nokey "https://localhost:$MTLS/"
+check_fails "SFR 4.2.7: libcurl: an unknown CA is refused" 1 cg otherca "https://localhost:$OTHERCA/"
+check_fails "SFR 4.2.7: libcurl: a URL for another port than the endpoint's is refused" 1 \
+	cg good "https://localhost:$MTLS/"
+check_fails "SFR 4.2.8: libcurl: an endpoint not listed for the caller is refused" 1 \
+	sh -c "setpriv --reuid=vgbob --regid=vgbob --init-groups -- env VOXGUARD_SOCKET='$SOCK' '$CG' good 'https://localhost:$GOOD/' >/dev/null 2>&1"
 
 # Every refusal is an audit event naming the endpoint and the reason.
 as vgcarol $V log export --out "$W/log.vgl" >/dev/null
