@@ -29,8 +29,8 @@
 
 #include "tls/channel.h"
 
-#define CHUNK  16384
-#define SUITE  "TLS_AES_256_GCM_SHA384"
+#define CHUNK 16384
+#define SUITE "TLS_AES_256_GCM_SHA384"
 
 static EVP_PKEY *srv_key;
 static X509 *srv_cert;

@@ -25,48 +25,45 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char root_pem[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIBjDCCATKgAwIBAgIBATAKBggqhkjOPQQDAjAdMRswGQYDVQQDDBJ2b3hndWFy\n"
-	"ZC10ZXN0LXJvb3QwHhcNMjYxMjA2MDI1MzI3WhcNMzYxMjAzMDI1MzI3WjAdMRsw\n"
-	"GQYDVQQDDBJ2b3hndWFyZC10ZXN0LXJvb3QwWTATBgcqhkjOPQIBBggqhkjOPQMB\n"
-	"BwNCAASk/IMLsFsDIUhhE3IgEKHhWkq2gD8MhxhZJWBUs8/ILeGOqxk2y6W6uo+w\n"
-	"BdH8DKXJFzzN2tYwIUxcGSvKeB2Ao2MwYTAPBgNVHRMBAf8EBTADAQH/MA4GA1Ud\n"
-	"DwEB/wQEAwIBBjAdBgNVHQ4EFgQU1G9ewg+V/DkOm06Bp79NagCMq+4wHwYDVR0j\n"
-	"BBgwFoAU1G9ewg+V/DkOm06Bp79NagCMq+4wCgYIKoZIzj0EAwIDSAAwRQIhAOIz\n"
-	"ysvWsIUr3nmed726Js4hUaeh8PKCJAP3jBNSnAZ2AiBayFwF1ZNrj+WLzOdpowUp\n"
-	"KKyIn5wOeCxeMa5ges6Gbg==\n"
-	"-----END CERTIFICATE-----\n";
-static const char inter_pem[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIBmjCCAUCgAwIBAgICAQAwCgYIKoZIzj0EAwIwHTEbMBkGA1UEAwwSdm94Z3Vh\n"
-	"cmQtdGVzdC1yb290MCAXDTIwMDEwMTAwMDAwMFoYDzIwOTkxMjMxMDAwMDAwWjAl\n"
-	"MSMwIQYDVQQDDBp2b3hndWFyZC10ZXN0LWludGVybWVkaWF0ZTBZMBMGByqGSM49\n"
-	"AgEGCCqGSM49AwEHA0IABPC3xDKV/6e79A4NM8W4zyMGSTAG4iKo3JdBrT/gUM+O\n"
-	"EVDjwL+RyZP6not4RFVW8y/+wP0an7oQOfC8PdswS6GjZjBkMBIGA1UdEwEB/wQI\n"
-	"MAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMB0GA1UdDgQWBBSKp3lPLoN4wsEZsyjv\n"
-	"CW3ui+5FrzAfBgNVHSMEGDAWgBTUb17CD5X8OQ6bToGnv01qAIyr7jAKBggqhkjO\n"
-	"PQQDAgNIADBFAiBq4L389oD4GSQL1voodC3T/XpbghXjEt/ycdDCWrGQYwIhAOei\n"
-	"m276eZy5k0Io38puylK+6fxoSqMwuPFUMFkj2xKj\n"
-	"-----END CERTIFICATE-----\n";
-static const char leaf_pem[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIB7DCCAZKgAwIBAgICEAAwCgYIKoZIzj0EAwIwJTEjMCEGA1UEAwwadm94Z3Vh\n"
-	"cmQtdGVzdC1pbnRlcm1lZGlhdGUwHhcNMjAwMTAxMDAwMDAwWhcNMzUxMjMxMDAw\n"
-	"MDAwWjAPMQ0wCwYDVQQDDARnb29kMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n"
-	"uEcUYxfE1WXatEoLDh1JNAPaILhCfD6X65n59coLX0jcBKcItKLUqjOONb5vKoTr\n"
-	"AZklACoZng2xelSgQLZtzKOBxzCBxDAMBgNVHRMBAf8EAjAAMA4GA1UdDwEB/wQE\n"
-	"AwIHgDATBgNVHSUEDDAKBggrBgEFBQcDATAaBgNVHREEEzARgglsb2NhbGhvc3SH\n"
-	"BH8AAAEwMwYIKwYBBQUHAQEEJzAlMCMGCCsGAQUFBzABhhdodHRwOi8vMTI3LjAu\n"
-	"MC4xOjQ1Njc4LzAfBgNVHSMEGDAWgBSKp3lPLoN4wsEZsyjvCW3ui+5FrzAdBgNV\n"
-	"HQ4EFgQUeHFIdz1THtg7CPdZBhoAQFrGZjQwCgYIKoZIzj0EAwIDSAAwRQIhAPOP\n"
-	"k4whjTRbJ62R69rcau1qGFlHdx/hNtx9z+hFTKeqAiAN1SNMda+SBN1LtyqZ0ihB\n"
-	"gbf+oJbnlU400yN+20AxTw==\n"
-	"-----END CERTIFICATE-----\n";
+static const char root_pem[] = "-----BEGIN CERTIFICATE-----\n"
+			       "MIIBjDCCATKgAwIBAgIBATAKBggqhkjOPQQDAjAdMRswGQYDVQQDDBJ2b3hndWFy\n"
+			       "ZC10ZXN0LXJvb3QwHhcNMjYxMjA2MDI1MzI3WhcNMzYxMjAzMDI1MzI3WjAdMRsw\n"
+			       "GQYDVQQDDBJ2b3hndWFyZC10ZXN0LXJvb3QwWTATBgcqhkjOPQIBBggqhkjOPQMB\n"
+			       "BwNCAASk/IMLsFsDIUhhE3IgEKHhWkq2gD8MhxhZJWBUs8/ILeGOqxk2y6W6uo+w\n"
+			       "BdH8DKXJFzzN2tYwIUxcGSvKeB2Ao2MwYTAPBgNVHRMBAf8EBTADAQH/MA4GA1Ud\n"
+			       "DwEB/wQEAwIBBjAdBgNVHQ4EFgQU1G9ewg+V/DkOm06Bp79NagCMq+4wHwYDVR0j\n"
+			       "BBgwFoAU1G9ewg+V/DkOm06Bp79NagCMq+4wCgYIKoZIzj0EAwIDSAAwRQIhAOIz\n"
+			       "ysvWsIUr3nmed726Js4hUaeh8PKCJAP3jBNSnAZ2AiBayFwF1ZNrj+WLzOdpowUp\n"
+			       "KKyIn5wOeCxeMa5ges6Gbg==\n"
+			       "-----END CERTIFICATE-----\n";
+static const char inter_pem[] = "-----BEGIN CERTIFICATE-----\n"
+				"MIIBmjCCAUCgAwIBAgICAQAwCgYIKoZIzj0EAwIwHTEbMBkGA1UEAwwSdm94Z3Vh\n"
+				"cmQtdGVzdC1yb290MCAXDTIwMDEwMTAwMDAwMFoYDzIwOTkxMjMxMDAwMDAwWjAl\n"
+				"MSMwIQYDVQQDDBp2b3hndWFyZC10ZXN0LWludGVybWVkaWF0ZTBZMBMGByqGSM49\n"
+				"AgEGCCqGSM49AwEHA0IABPC3xDKV/6e79A4NM8W4zyMGSTAG4iKo3JdBrT/gUM+O\n"
+				"EVDjwL+RyZP6not4RFVW8y/+wP0an7oQOfC8PdswS6GjZjBkMBIGA1UdEwEB/wQI\n"
+				"MAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMB0GA1UdDgQWBBSKp3lPLoN4wsEZsyjv\n"
+				"CW3ui+5FrzAfBgNVHSMEGDAWgBTUb17CD5X8OQ6bToGnv01qAIyr7jAKBggqhkjO\n"
+				"PQQDAgNIADBFAiBq4L389oD4GSQL1voodC3T/XpbghXjEt/ycdDCWrGQYwIhAOei\n"
+				"m276eZy5k0Io38puylK+6fxoSqMwuPFUMFkj2xKj\n"
+				"-----END CERTIFICATE-----\n";
+static const char leaf_pem[] = "-----BEGIN CERTIFICATE-----\n"
+			       "MIIB7DCCAZKgAwIBAgICEAAwCgYIKoZIzj0EAwIwJTEjMCEGA1UEAwwadm94Z3Vh\n"
+			       "cmQtdGVzdC1pbnRlcm1lZGlhdGUwHhcNMjAwMTAxMDAwMDAwWhcNMzUxMjMxMDAw\n"
+			       "MDAwWjAPMQ0wCwYDVQQDDARnb29kMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n"
+			       "uEcUYxfE1WXatEoLDh1JNAPaILhCfD6X65n59coLX0jcBKcItKLUqjOONb5vKoTr\n"
+			       "AZklACoZng2xelSgQLZtzKOBxzCBxDAMBgNVHRMBAf8EAjAAMA4GA1UdDwEB/wQE\n"
+			       "AwIHgDATBgNVHSUEDDAKBggrBgEFBQcDATAaBgNVHREEEzARgglsb2NhbGhvc3SH\n"
+			       "BH8AAAEwMwYIKwYBBQUHAQEEJzAlMCMGCCsGAQUFBzABhhdodHRwOi8vMTI3LjAu\n"
+			       "MC4xOjQ1Njc4LzAfBgNVHSMEGDAWgBSKp3lPLoN4wsEZsyjvCW3ui+5FrzAdBgNV\n"
+			       "HQ4EFgQUeHFIdz1THtg7CPdZBhoAQFrGZjQwCgYIKoZIzj0EAwIDSAAwRQIhAPOP\n"
+			       "k4whjTRbJ62R69rcau1qGFlHdx/hNtx9z+hFTKeqAiAN1SNMda+SBN1LtyqZ0ihB\n"
+			       "gbf+oJbnlU400yN+20AxTw==\n"
+			       "-----END CERTIFICATE-----\n";
 
 static X509 *root, *inter, *leaf;
 static X509_STORE *store;
-static STACK_OF(X509) *chain;
+static STACK_OF(X509) * chain;
 
 static X509 *pem_cert(const char *pem)
 {
@@ -110,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		break;
 	case 1: {
-		STACK_OF(X509) *sk;
+		STACK_OF(X509) * sk;
 		text = malloc(size);
 		if (!text)
 			return 0;

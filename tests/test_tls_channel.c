@@ -125,8 +125,8 @@ static void start(struct proc *p, int port, char *const argv[])
 	(void)snprintf(log, sizeof log, "%s/%d.log", pki, port);
 	assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
 	assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
-	assert_int_equal(posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC,
-							  0600), 0);
+	assert_int_equal(
+	    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
 	assert_int_equal(posix_spawn_file_actions_adddup2(&fa, 1, 2), 0);
 	assert_int_equal(posix_spawnp(&p->pid, argv[0], &fa, NULL, argv, environ), 0);
 	posix_spawn_file_actions_destroy(&fa);
@@ -182,9 +182,14 @@ static void s_server(struct proc *p, const char *leaf, ...)
 static void ocsp_responder(struct proc *p)
 {
 	char port[16];
-	char *argv[] = {"openssl", "ocsp", "-index", pki_path("index.txt"), "-port", port,
-			"-rsigner", pki_path("ocsp.crt"), "-rkey", pki_path("ocsp.key"), "-CA",
-			pki_path("inter.crt"), "-ndays", "1", NULL};
+	char *argv[] = {"openssl",  "ocsp",
+			"-index",   pki_path("index.txt"),
+			"-port",    port,
+			"-rsigner", pki_path("ocsp.crt"),
+			"-rkey",    pki_path("ocsp.key"),
+			"-CA",      pki_path("inter.crt"),
+			"-ndays",   "1",
+			NULL};
 
 	(void)snprintf(port, sizeof port, "%d", ocsp_port);
 	/* pki_path's ring holds 4: re-make the two that were overwritten. */
@@ -348,7 +353,7 @@ static void test_sfr427_policy_suites_forward_secret_aead(void **state)
 	char why[WHY];
 	SSL_CTX *ctx = NULL;
 	SSL *s;
-	STACK_OF(SSL_CIPHER) *sk;
+	STACK_OF(SSL_CIPHER) * sk;
 	bool legacy_cbc = false;
 
 	(void)state;
@@ -728,7 +733,8 @@ static void test_sfr427_revoked_ocsp_query_refused(void **state)
 	expect_refused(&e, NULL, "certificate revoked (OCSP)");
 	stop(&resp);
 	e.port = (uint16_t)good.port;
-	expect_refused(&e, NULL, "revocation status unobtainable (the OCSP responder did not answer)");
+	expect_refused(&e, NULL,
+		       "revocation status unobtainable (the OCSP responder did not answer)");
 	e.soft_fail = true;
 	assert_int_equal(try_ep(&e, NULL, why, &t), VG_OK);
 	assert_true(http_get(t));
@@ -911,7 +917,7 @@ static void test_sfr427_connect_by_name(void **state)
 	tls_fake_device_cert = dev;
 	/* the fake provider's "device-identity" key is PKI/device-identity.key */
 	assert_int_equal(symlink(pki_path("client.key"), pki_path("device-identity.key")) == 0 ||
-				 errno == EEXIST,
+			     errno == EEXIST,
 			 1);
 	assert_int_equal(vg_tls_connect(FAKE_CLIENT, "test-endpoint", &t, why, sizeof why), VG_OK);
 	assert_true(http_get(t));
@@ -1024,8 +1030,8 @@ static void test_sfr427_accept_and_truncation(void **state)
 	}
 	/* A key the service does not have. */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(vg_tls_accept(FAKE_CLIENT, sv[1], "no-such-key", pki_path("chain-good.pem"),
-				       &t, why, sizeof why),
+	assert_int_equal(vg_tls_accept(FAKE_CLIENT, sv[1], "no-such-key",
+				       pki_path("chain-good.pem"), &t, why, sizeof why),
 			 VG_ERR_NOT_FOUND);
 	assert_null(t);
 	(void)close(sv[0]);
@@ -1263,18 +1269,19 @@ static void test_sfr427_curl_nginx_http2_mtls(void **state)
 	(void)snprintf(conf, sizeof conf, "%s/nginx.conf", pki);
 	f = fopen(conf, "w");
 	assert_non_null(f);
-	(void)fprintf(f,
-		      "daemon off;\nmaster_process off;\npid %s/nginx.pid;\n"
-		      "error_log %s/nginx-error.log;\nevents {}\nhttp {\n access_log off;\n"
-		      " client_body_temp_path %s;\n proxy_temp_path %s;\n fastcgi_temp_path %s;\n"
-		      " uwsgi_temp_path %s;\n scgi_temp_path %s;\n"
-		      " server {\n  listen 127.0.0.1:%d ssl http2;\n"
-		      "  ssl_certificate %s/chain-good.pem;\n  ssl_certificate_key %s/server-good.key;\n"
-		      "  ssl_protocols TLSv1.2 TLSv1.3;\n"
-		      "  ssl_verify_client on;\n  ssl_client_certificate %s/client-ca.crt;\n"
-		      "  ssl_stapling on;\n  ssl_stapling_file %s/staple-good.der;\n"
-		      "  location / { return 200 \"hello $ssl_client_s_dn\\n\"; }\n }\n}\n",
-		      pki, pki, pki, pki, pki, pki, pki, port, pki, pki, pki, pki);
+	(void)fprintf(
+	    f,
+	    "daemon off;\nmaster_process off;\npid %s/nginx.pid;\n"
+	    "error_log %s/nginx-error.log;\nevents {}\nhttp {\n access_log off;\n"
+	    " client_body_temp_path %s;\n proxy_temp_path %s;\n fastcgi_temp_path %s;\n"
+	    " uwsgi_temp_path %s;\n scgi_temp_path %s;\n"
+	    " server {\n  listen 127.0.0.1:%d ssl http2;\n"
+	    "  ssl_certificate %s/chain-good.pem;\n  ssl_certificate_key %s/server-good.key;\n"
+	    "  ssl_protocols TLSv1.2 TLSv1.3;\n"
+	    "  ssl_verify_client on;\n  ssl_client_certificate %s/client-ca.crt;\n"
+	    "  ssl_stapling on;\n  ssl_stapling_file %s/staple-good.der;\n"
+	    "  location / { return 200 \"hello $ssl_client_s_dn\\n\"; }\n }\n}\n",
+	    pki, pki, pki, pki, pki, pki, pki, port, pki, pki, pki, pki);
 	assert_int_equal(fclose(f), 0);
 	argv[0] = "/usr/sbin/nginx";
 	argv[1] = "-p";

@@ -41,18 +41,18 @@
  * endpoint marked legacy adds CBC, SHA-1 MACs and RSA key exchange, at
  * OpenSSL's security level 1. */
 #define SUITES_13 "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
-#define CIPHERS_12                                                                          \
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                       \
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                       \
+#define CIPHERS_12                                                   \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
 #define CIPHERS_LEGACY CIPHERS_12 ":ECDHE+AES:AES:!aNULL:!eNULL:!MD5:!3DES:!RC4:@SECLEVEL=1"
 #define GROUPS         "X25519:P-256:P-384"
-#define SIGALGS                                                                             \
-	"ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:ed25519:ed448:"                              \
-	"rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:"                      \
-	"rsa_pss_pss_sha256:rsa_pss_pss_sha384:rsa_pss_pss_sha512:"                         \
+#define SIGALGS                                                        \
+	"ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:ed25519:ed448:"        \
+	"rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:" \
+	"rsa_pss_pss_sha256:rsa_pss_pss_sha384:rsa_pss_pss_sha512:"    \
 	"RSA+SHA256:RSA+SHA384:RSA+SHA512"
-#define SIGALGS_LEGACY SIGALGS ":ECDSA+SHA1:RSA+SHA1"
+#define SIGALGS_LEGACY   SIGALGS ":ECDSA+SHA1:RSA+SHA1"
 #define MAX_CLIENT_CHAIN 16u
 
 /* What a handshake needs from the endpoint, owned by the SSL_CTX (ex_data
@@ -191,7 +191,7 @@ vg_rc vg_tls_client_key(const char *name, EVP_PKEY **out, char *why, size_t why_
 /* Verification                                                        */
 
 static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void set_why(char *why, size_t why_len, const char *fmt, ...)
 {
 	va_list ap;
@@ -309,7 +309,7 @@ static bool spki_sha256(X509 *cert, uint8_t out[static 32])
 
 /* SPKI pinning: any certificate of the verified chain (leaf, intermediate
  * or root) matches one of the endpoint's pins. */
-static bool pins_match(const struct policy *p, STACK_OF(X509) *chain)
+static bool pins_match(const struct policy *p, STACK_OF(X509) * chain)
 {
 	uint8_t h[32];
 
@@ -330,7 +330,7 @@ enum ocsp_out { OCSP_GOOD, OCSP_REVOKED, OCSP_UNOBTAINABLE, OCSP_BAD };
  * endpoint's trust store, with the chain as untrusted helpers), naming the
  * certificate, fresh (thisUpdate/nextUpdate with VG_TLS_OCSP_SKEW_S), and
  * with the request's nonce if the responder returned one. */
-static enum ocsp_out ocsp_check(OCSP_RESPONSE *resp, OCSP_CERTID *id, STACK_OF(X509) *chain,
+static enum ocsp_out ocsp_check(OCSP_RESPONSE *resp, OCSP_CERTID *id, STACK_OF(X509) * chain,
 				X509_STORE *store, OCSP_REQUEST *req, char *why, size_t why_len)
 {
 	OCSP_BASICRESP *bs = NULL;
@@ -400,7 +400,8 @@ static int ocsp_verdict(SSL *s, struct result *r, const struct policy *p, enum o
 		if (p->soft_fail) {
 			if (r && !r->soft[0])
 				(void)snprintf(r->soft, sizeof r->soft,
-					       "soft-fail: revocation status unobtainable (%s)", what);
+					       "soft-fail: revocation status unobtainable (%s)",
+					       what);
 			return 1;
 		}
 		(void)snprintf(buf, sizeof buf, "revocation status unobtainable (%s)", what);
@@ -438,7 +439,7 @@ static X509 *issuer_of(SSL *s, X509 *leaf)
 }
 
 vg_rc vg_tls_ocsp_check_der(const unsigned char *der, size_t len, X509 *leaf, X509 *issuer,
-			     STACK_OF(X509) *chain, X509_STORE *store, char *why, size_t why_len)
+			    STACK_OF(X509) * chain, X509_STORE *store, char *why, size_t why_len)
 {
 	const unsigned char *p = der;
 	OCSP_RESPONSE *resp = NULL;
@@ -459,8 +460,9 @@ vg_rc vg_tls_ocsp_check_der(const unsigned char *der, size_t len, X509 *leaf, X5
 	OCSP_CERTID_free(id);
 	OCSP_RESPONSE_free(resp);
 	ERR_clear_error();
-	return o == OCSP_GOOD ? VG_OK : o == OCSP_UNOBTAINABLE ? VG_ERR_UNAVAILABLE
-							  : VG_ERR_VERIFY_FAILED;
+	return o == OCSP_GOOD           ? VG_OK
+	       : o == OCSP_UNOBTAINABLE ? VG_ERR_UNAVAILABLE
+					: VG_ERR_VERIFY_FAILED;
 }
 
 /* OCSP stapling (policy "ocsp-stapled"): the server must staple a good,
@@ -492,8 +494,7 @@ static int status_cb(SSL *s, void *arg)
 		return 1;
 	if (strcmp(what, "certificate revoked (OCSP)") == 0)
 		return ocsp_verdict(s, r, p, OCSP_REVOKED, what);
-	return ocsp_verdict(s, r, p, rc == VG_ERR_UNAVAILABLE ? OCSP_UNOBTAINABLE : OCSP_BAD,
-			    what);
+	return ocsp_verdict(s, r, p, rc == VG_ERR_UNAVAILABLE ? OCSP_UNOBTAINABLE : OCSP_BAD, what);
 }
 
 /* An OCSP request over plain HTTP (the response is signed; RFC 6960
@@ -515,9 +516,9 @@ static OCSP_RESPONSE *ocsp_send(const char *url, OCSP_REQUEST *req, char *why, s
 		goto out;
 	/* proxy "": no proxy from the environment. */
 	ERR_set_mark();
-	rs = OSSL_HTTP_transfer(NULL, host, port, path, 0, "", NULL, NULL, NULL, NULL, NULL, 0, NULL,
-				"application/ocsp-request", rq, "application/ocsp-response", 1,
-				VG_TLS_OCSP_MAX_RESP, VG_TLS_OCSP_TIMEOUT_S, 0);
+	rs = OSSL_HTTP_transfer(NULL, host, port, path, 0, "", NULL, NULL, NULL, NULL, NULL, 0,
+				NULL, "application/ocsp-request", rq, "application/ocsp-response",
+				1, VG_TLS_OCSP_MAX_RESP, VG_TLS_OCSP_TIMEOUT_S, 0);
 	ERR_pop_to_mark();
 	if (!rs) {
 		set_why(why, why_len, "the OCSP responder did not answer");
@@ -676,9 +677,9 @@ static void info_cb(const SSL *cs, int where, int ret)
 /* ------------------------------------------------------------------ */
 /* The policy onto an SSL_CTX                                          */
 
-STACK_OF(X509) *vg_tls_pem_certs(const char *pem, size_t max)
+STACK_OF(X509) * vg_tls_pem_certs(const char *pem, size_t max)
 {
-	STACK_OF(X509) *sk;
+	STACK_OF(X509) * sk;
 	BIO *b;
 	X509 *x;
 
@@ -714,7 +715,7 @@ static bool is_ip(const char *host)
 
 static vg_rc load_crls(X509_STORE *st, const char *pem, char *why, size_t why_len)
 {
-	STACK_OF(X509_INFO) *infos;
+	STACK_OF(X509_INFO) * infos;
 	BIO *b;
 	int n = 0;
 
@@ -786,7 +787,8 @@ static vg_rc use_client_cert(SSL_CTX *ctx, const vg_endpoint *ep, EVP_PKEY *key,
 	vg_rc rc = VG_ERR_INVALID;
 
 	if (!chain) {
-		set_why(why, why_len, "the endpoint's client certificate is missing or does not parse");
+		set_why(why, why_len,
+			"the endpoint's client certificate is missing or does not parse");
 		return VG_ERR_INVALID;
 	}
 	if (!SSL_CTX_use_certificate(ctx, sk_X509_value(chain, 0))) {
@@ -809,8 +811,8 @@ out:
 	return rc;
 }
 
-vg_rc vg_tls_ctx_apply(SSL_CTX *ctx, const vg_endpoint *ep, EVP_PKEY *client_key,
-		       vg_client *report, char *why, size_t why_len)
+vg_rc vg_tls_ctx_apply(SSL_CTX *ctx, const vg_endpoint *ep, EVP_PKEY *client_key, vg_client *report,
+		       char *why, size_t why_len)
 {
 	struct policy *p = NULL, *old;
 	X509_STORE *st = NULL;
@@ -928,8 +930,8 @@ vg_rc vg_tls_ctx_for(const vg_endpoint *ep, EVP_PKEY *client_key, SSL_CTX **out,
 		SSL_CTX_free(ctx);
 		return rc;
 	}
-	(void)SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-				       SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	(void)SSL_CTX_set_mode(ctx,
+			       SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	*out = ctx;
 	return VG_OK;
 }
@@ -1001,8 +1003,9 @@ vg_rc vg_tls_tcp_connect(const char *host, uint16_t port, int timeout_ms, int *f
 		(void)getnameinfo(a->ai_addr, a->ai_addrlen, addr, sizeof addr, NULL, 0,
 				  NI_NUMERICHOST);
 		if (peer)
-			(void)snprintf(peer, peer_len, a->ai_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-				       addr, (unsigned)port);
+			(void)snprintf(peer, peer_len,
+				       a->ai_family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr,
+				       (unsigned)port);
 		*fd = s;
 		freeaddrinfo(res);
 		return VG_OK;
@@ -1041,8 +1044,8 @@ static vg_rc handshake_why(SSL *s, int ret, bool have_key, char *why, size_t why
 	case SSL_R_UNSUPPORTED_PROTOCOL:
 	case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
 		w = SSL_CTX_get_min_proto_version(SSL_get_SSL_CTX(s)) == TLS1_3_VERSION
-			    ? "protocol version below TLS 1.3"
-			    : "protocol version below TLS 1.2";
+			? "protocol version below TLS 1.3"
+			: "protocol version below TLS 1.2";
 		break;
 	case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
 		w = "the server requires a client certificate";
@@ -1056,7 +1059,7 @@ static vg_rc handshake_why(SSL *s, int ret, bool have_key, char *why, size_t why
 	case SSL_R_WRONG_CURVE:
 	case SSL_R_TLSV1_ALERT_INSUFFICIENT_SECURITY:
 		w = r && r->cert_requested && !have_key ? "the server requires a client certificate"
-							 : "no acceptable cipher suite";
+							: "no acceptable cipher suite";
 		break;
 	default:
 		break;
@@ -1239,9 +1242,9 @@ VG_EXPORT vg_rc vg_tls_accept(vg_client *c, int fd, const char *key, const char 
 	    !SSL_CTX_set_ciphersuites(ctx, SUITES_13) || !SSL_CTX_set1_groups_list(ctx, GROUPS))
 		goto out;
 	(void)SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-					       SSL_OP_NO_TICKET);
-	(void)SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-				       SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+					   SSL_OP_NO_TICKET);
+	(void)SSL_CTX_set_mode(ctx,
+			       SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
 		set_why(w, sizeof w, "%s: not a PEM certificate chain", cert_file);
 		rc = VG_ERR_INVALID;
@@ -1317,7 +1320,8 @@ static ssize_t io_fail(vg_tls *t, int ret)
 				       "the server requires a client certificate");
 			t->refused = true;
 			if (t->c && !t->reported) {
-				VG_IGNORE(vg_endpoint_report(t->c, t->name, t->peer, false, t->why));
+				VG_IGNORE(
+				    vg_endpoint_report(t->c, t->name, t->peer, false, t->why));
 				t->reported = true;
 			}
 		} else if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
@@ -1414,7 +1418,8 @@ static int pipe_to_peer(vg_tls *t, const char *buf, size_t len, char *why, size_
 		} else if (errno == EAGAIN) {
 			(void)wait_fd(t->fd, POLLIN | POLLOUT);
 		} else {
-			set_why(why, why_len, "%s", t->why[0] ? t->why : "write to the peer failed");
+			set_why(why, why_len, "%s",
+				t->why[0] ? t->why : "write to the peer failed");
 			return t->refused ? 1 : 2;
 		}
 	}
@@ -1475,7 +1480,8 @@ int vg_tls_pipe(vg_tls *t, int in, int out, char *why, size_t why_len)
 			}
 			if (errno == EAGAIN)
 				break;
-			set_why(why, why_len, "%s", t->why[0] ? t->why : "read from the peer failed");
+			set_why(why, why_len, "%s",
+				t->why[0] ? t->why : "read from the peer failed");
 			return t->refused ? 1 : 2;
 		}
 		n = poll(p, 2, -1);

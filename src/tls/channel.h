@@ -41,8 +41,7 @@ OSSL_LIB_CTX *vg_tls_libctx(void);
 /* A key of the caller's in the service as an EVP_PKEY of vg_tls_libctx(),
  * through the voxguard provider (loaded there on first use; a failure is
  * retried next time: the service may have been down). */
-VG_NODISCARD vg_rc vg_tls_client_key(const char *name, EVP_PKEY **out, char *why,
-				     size_t why_len);
+VG_NODISCARD vg_rc vg_tls_client_key(const char *name, EVP_PKEY **out, char *why, size_t why_len);
 
 /* A new client SSL_CTX that applies ep's policy: versions, suites, groups,
  * signature algorithms, the endpoint's CA set as the only trust store, CRLs,
@@ -112,11 +111,11 @@ const char *vg_tls_soft_note(const vg_tls *t);
  * VG_ERR_VERIFY_FAILED: revoked ("certificate revoked (OCSP)"), unknown,
  * or a response that does not parse or verify; why says which. */
 VG_NODISCARD vg_rc vg_tls_ocsp_check_der(const unsigned char *der, size_t len, X509 *leaf,
-					 X509 *issuer, STACK_OF(X509) *chain, X509_STORE *store,
+					 X509 *issuer, STACK_OF(X509) * chain, X509_STORE *store,
 					 char *why, size_t why_len);
 
 /* Loads PEM certificates (at most max; 0 found is an error) into a new
  * stack. NULL on failure. */
-STACK_OF(X509) *vg_tls_pem_certs(const char *pem, size_t max);
+STACK_OF(X509) * vg_tls_pem_certs(const char *pem, size_t max);
 
 #endif

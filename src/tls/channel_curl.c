@@ -91,8 +91,9 @@ static bool url_is_endpoint(CURL *curl, const vg_endpoint *ep, char *why, size_t
 	}
 	if (strcasecmp(scheme, "https") != 0 || strcasecmp(host, ep->host) != 0 ||
 	    strtoul(port, NULL, 10) != ep->port) {
-		(void)snprintf(why, why_len, "URL %.8s://%.64s:%.8s is not endpoint %.64s (%.64s:%u)",
-			       scheme, host, port, ep->name, ep->host, (unsigned)ep->port);
+		(void)snprintf(why, why_len,
+			       "URL %.8s://%.64s:%.8s is not endpoint %.64s (%.64s:%u)", scheme,
+			       host, port, ep->name, ep->host, (unsigned)ep->port);
 		goto out;
 	}
 	ok = true;
@@ -165,15 +166,15 @@ static vg_rc slot_put(const char *name, vg_client *c, struct curl_policy *p, str
 
 static vg_rc apply_opts(CURL *h, const vg_endpoint *ep, struct slot *s)
 {
-	struct curl_blob ca = {.data = ep->ca_pem, .len = strlen(ep->ca_pem),
-			       .flags = CURL_BLOB_COPY};
+	struct curl_blob ca = {
+	    .data = ep->ca_pem, .len = strlen(ep->ca_pem), .flags = CURL_BLOB_COPY};
 
 	/* TLS only: a plain http:// URL (or a redirect to one) never leaves. */
 	SETOPT(h, CURLOPT_PROTOCOLS_STR, "https");
 	SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	SETOPT(h, CURLOPT_SSLVERSION,
-	       (long)(ep->min_version == 0x0304 ? CURL_SSLVERSION_TLSv1_3
-						: CURL_SSLVERSION_TLSv1_2));
+	SETOPT(
+	    h, CURLOPT_SSLVERSION,
+	    (long)(ep->min_version == 0x0304 ? CURL_SSLVERSION_TLSv1_3 : CURL_SSLVERSION_TLSv1_2));
 	SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	/* The endpoint's CA set and nothing else: libcurl fills the store
