@@ -38,6 +38,19 @@ case ${BENCH_ONLY:-hostile} in
 	;;
 esac
 
+# The TLS channel (issue 12): bulk throughput through vg_tls_read/write
+# with an endpoint's policy against plain OpenSSL, same suite, same run.
+case ${BENCH_ONLY:-tls} in
+*tls*)
+	echo
+	if [ -x "$build/bench/tls_bulk_bench" ]; then
+		"$build/bench/tls_bulk_bench" "${BENCH_TLS_MIB:-256}" 5 || true
+	else
+		echo "bench: tls_bulk_bench not built"
+	fi
+	;;
+esac
+
 # Update install (issue #4): `voxguard bundle install` of a 256 MiB and a
 # 1 GiB image into a slot file, against `cat IMAGE > SLOT` and `sha256sum
 # IMAGE` in the same run (page cache warm for all three; median of 3), and

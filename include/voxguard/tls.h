@@ -104,7 +104,9 @@ typedef struct vg_tls vg_tls;
 /* Connects to the endpoint the caller may use, applies its policy and
  * completes the handshake. On a refusal (policy, verification, revocation)
  * returns VG_ERR_VERIFY_FAILED with the reason in why; other errors as
- * usual. why may be NULL. */
+ * usual. why may be NULL. Keep c open while *out is used: a refusal the
+ * server states after the handshake (TLS 1.3: a client certificate it
+ * requires) is reported through it. */
 VG_EXPORT VG_NODISCARD vg_rc vg_tls_connect(vg_client *c, const char *endpoint, vg_tls **out,
 					    char *why, size_t why_len);
 /* The server side, for a local service whose key is in the service: the

@@ -59,6 +59,9 @@ static const struct cli_cmd commands[] = {
      "TUF client (tuf-conformance CLI): --metadata-dir D init ROOT | refresh | download"},
     {"netpolicy", cmd_netpolicy,
      "nftables enforcement of the endpoint list (SFR 4.2.8): apply, show"},
+    {"connect", cmd_connect,
+     "ENDPOINT: a TLS pipe to a listed endpoint with its policy (stdin to the peer, the peer "
+     "to stdout)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this help"},
 };
