@@ -185,6 +185,9 @@ run "$VG" bundle create --out "$T/speaker-2.vgb" --version 2026.12.0 --security-
 run "$VG" repo add "$R" --name firmware/speaker-2.vgb "$T/speaker-2.vgb"
 run "$VG" repo sign "$R" targets --key "$T/targets.key"
 run "$VG" repo publish "$R" --snapshot-key "$T/snapshot.key" --timestamp-key "$T/timestamp.key"
+echo "changing what the device trusts needs an admin session (the restart in step 8 ended the"
+echo "last one: sessions live in the service's memory):"
+run "$VG" --socket "$SOCK" admin login --password-file "$T/pw"
 echo "the repository's root metadata, trusted by the service (sealed; at the factory this is"
 echo "\`voxguard provision --tuf-root\`):"
 run "$VG" --socket "$SOCK" update trust-root "$R/metadata/1.root.json"
@@ -203,6 +206,43 @@ run "$VG" --socket "$SOCK" update status
 echo "the update's audit trail (SFR 4.2.9):"
 vg admin login --password-file "$T/pw" >/dev/null
 vg log show | grep ' update\.' || true
+
+step "11. Secure communication: mutual TLS with the key in the service, and a revoked server refused (SFR 4.2.7, 4.2.8, AVS 1.3)"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+P=$T/pki
+sh "$src/tests/tls_pki.sh" "$P" "$(free_port)" >/dev/null
+echo "a test PKI made with the openssl CLI (tests/tls_pki.sh): a root, an intermediate, a server"
+echo "certificate for localhost and one the CA has revoked, each with a stapled OCSP answer"
+run "$VG" --socket "$SOCK" key create tls-client --type p256
+vg key public tls-client >"$T/tls-client.pub"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/throwaway.key" \
+	-subj /CN=speaker-demo -out "$T/tls.csr" 2>/dev/null
+openssl x509 -req -in "$T/tls.csr" -force_pubkey "$T/tls-client.pub" -CA "$P/client-ca.crt" \
+	-CAkey "$P/client-ca.key" -set_serial 7 -days 30 -out "$T/tls-client.crt" 2>/dev/null
+echo "its certificate from the client CA (the private key never left the service)"
+GOOD=$(free_port) REVOKED=$(free_port)
+openssl s_server -accept "127.0.0.1:$GOOD" -cert "$P/server-good.crt" -key "$P/server-good.key" \
+	-cert_chain "$P/inter.crt" -status_file "$P/staple-good.der" -Verify 1 -CAfile "$P/client-ca.crt" \
+	-rev >"$T/srv-good.log" 2>&1 </dev/null &
+SP1=$!
+openssl s_server -accept "127.0.0.1:$REVOKED" -cert "$P/server-revoked.crt" -key "$P/server-revoked.key" \
+	-cert_chain "$P/inter.crt" -status_file "$P/staple-revoked.der" -Verify 1 -CAfile "$P/client-ca.crt" \
+	-rev >"$T/srv-revoked.log" 2>&1 </dev/null &
+SP2=$!
+for i in $(seq 100); do ss -ltn | grep -q "127.0.0.1:$REVOKED " && ss -ltn | grep -q "127.0.0.1:$GOOD " && break; sleep 0.05; done
+echo "two loopback servers (openssl s_server, client certificates required, OCSP stapling):"
+echo "the endpoint list is device policy (an admin with a session):"
+run "$VG" --socket "$SOCK" endpoint add cloud --host localhost --port "$GOOD" --ca "$P/ca.pem" \
+	--revocation ocsp-stapled --client-key tls-client --client-cert "$T/tls-client.crt" --uid 0
+run "$VG" --socket "$SOCK" endpoint add cloud-revoked --host localhost --port "$REVOKED" --ca "$P/ca.pem" \
+	--revocation ocsp-stapled --client-key tls-client --client-cert "$T/tls-client.crt" --uid 0
+echo '$ echo hello | voxguard connect cloud     (the server echoes it reversed)'
+echo hello | timeout 10 "$VG" --socket "$SOCK" connect cloud || echo "(exit $?)"
+echo '$ echo hello | voxguard connect cloud-revoked'
+echo hello | timeout 10 "$VG" --socket "$SOCK" connect cloud-revoked || echo "(exit $? : refused, as it must be)"
+kill "$SP1" "$SP2" 2>/dev/null || true
+echo "both connections in the audit log (SFR 4.2.9):"
+vg log show | grep ' tls\.' || true
 stop
 echo
 echo "demo: done. Everything above ran against a real voxguardd; see README.md for the tour."
