@@ -83,6 +83,27 @@ done
 wait $pids
 check "SFR 4.2.11: 100 concurrent signatures of two uids all verify" test ! -e "$W/conc.fail"
 
+# The budget holds however a signature runs: on the pool, or on the event
+# loop itself (when it is the loop's only work, or when every worker is
+# busy with another uid's signatures). N replies, none of them 0 (success).
+all_refused() { # REPLIES N
+	[ "$(echo "$1" | wc -w)" = "$2" ] || return 1
+	case " $1 " in *" 0 "* | *closed*) return 1 ;; esac
+}
+out=$(as vgbob "$IPC_PROBE" "$SOCK" pipeline sig 20 none)
+check "SFR 4.2.10: no budget: 20 pipelined signatures on an idle service all refused" \
+	all_refused "$out" 20
+pids=
+for n in 1 2 3 4; do
+	as vgalice "$IPC_PROBE" "$SOCK" pipeline conc 400 none >"$W/flood.$n" & pids="$pids $!"
+done
+out=$(as vgbob "$IPC_PROBE" "$SOCK" pipeline sig 300 none)
+wait $pids
+check "SFR 4.2.10: no budget: 300 signatures during another uid's flood all refused" \
+	all_refused "$out" 300
+check "SFR 4.2.11: ... and the flood's 4 x 400 signatures all succeeded" \
+	sh -c "! cat '$W'/flood.* | tr ' ' '\\n' | grep -qvx 0"
+
 # Storage and key budgets (issue 11.3): per uid, from the configuration.
 for i in 1 2 3; do printf v | as vgbob $V store put "r$i"; done
 set +e; printf v | as vgbob $V store put r4 >"$W/q.out" 2>&1; rc=$?; set -e
