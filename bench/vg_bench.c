@@ -283,11 +283,17 @@ static double service_sign(const char *sock, const char *key, int clients)
  * loop), `clients` socketpairs, each client process writing a 64-byte
  * request and reading a 96-byte reply (the sizes of a sign request and
  * its reply) in turn. No voxguard code runs: the figure is what this
- * machine's kernel allows for request/reply over unix sockets. */
-static double raw_echo(int clients)
+ * machine's kernel allows for request/reply over unix sockets.
+ *
+ * With `key`, the server is the minimal out-of-process signer: the same
+ * loop signs each 64-byte request with the key (EVP_DigestSign, SHA-256,
+ * as the service's key.sign) and sends the signature in the reply. No
+ * framing, no policy, no budget, no audit: what any signer in another
+ * process pays on this machine, the IPC and the signature together. */
+static double raw_server(int clients, int servers, EVP_PKEY *key)
 {
 	int sv[16][2], p[2], ep;
-	pid_t server, pids[16];
+	pid_t server[2], pids[16];
 	long total = 0;
 	double t0;
 
@@ -296,21 +302,42 @@ static double raw_echo(int clients)
 	for (int i = 0; i < clients; i++)
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]) != 0)
 			die("socketpair");
-	if ((server = fork()) == 0) {
+	if (servers < 1 || servers > 2)
+		die("servers");
+	for (int s = 0; s < servers; s++) {
+		int mine = 0;
+		if ((server[s] = fork()) != 0)
+			continue;
 		struct epoll_event ev, evs[16];
 		uint8_t buf[256] = {0};
 		ep = epoll_create1(0);
 		for (int i = 0; i < clients; i++) {
 			(void)close(sv[i][0]); /* the clients' ends: EOF when they exit */
+			if (i % servers != s) {
+				(void)close(sv[i][1]);
+				continue;
+			}
+			mine++;
 			ev.events = EPOLLIN;
 			ev.data.fd = sv[i][1];
 			if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, sv[i][1], &ev) != 0)
 				_exit(1);
 		}
-		for (int open = clients; open > 0;) {
+		for (int open = mine; open > 0;) {
 			int n = epoll_wait(ep, evs, 16, -1);
 			for (int i = 0; i < n; i++) {
 				ssize_t r = read(evs[i].data.fd, buf, sizeof buf);
+				if (r > 0 && key) {
+					EVP_MD_CTX *c = EVP_MD_CTX_new();
+					size_t sl = 96;
+					if (!c ||
+					    EVP_DigestSignInit_ex(c, NULL, "SHA256", NULL, NULL, key,
+								  NULL) != 1 ||
+					    EVP_DigestSign(c, buf + 128, &sl, buf, (size_t)r) != 1)
+						_exit(1);
+					EVP_MD_CTX_free(c);
+					memcpy(buf, buf + 128, sl);
+				}
 				if (r <= 0) {
 					(void)close(evs[i].data.fd);
 					open--;
@@ -357,7 +384,8 @@ static double raw_echo(int clients)
 		(void)waitpid(pids[i], NULL, 0);
 		(void)close(sv[i][1]);
 	}
-	(void)waitpid(server, NULL, 0);
+	for (int s = 0; s < servers; s++)
+		(void)waitpid(server[s], NULL, 0);
 	(void)close(p[0]);
 	(void)close(p[1]);
 	return (double)total / t0;
@@ -806,7 +834,26 @@ static double m_inproc_ed(void)
 }
 static double m_echo_4(void)
 {
-	return raw_echo(4);
+	return raw_server(4, 1, NULL);
+}
+static double minsigner(int servers)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	double r;
+
+	if (!k)
+		die("keygen");
+	r = raw_server(4, servers, k);
+	EVP_PKEY_free(k);
+	return r;
+}
+static double m_minsigner_4(void)
+{
+	return minsigner(1);
+}
+static double m_minsigner2_4(void)
+{
+	return minsigner(2);
 }
 static double m_ping_4(void)
 {
@@ -965,6 +1012,16 @@ int main(int argc, char **argv)
 	figure("sign floor: raw unix echo, 4 clients", m_echo_4, m_inproc_p256,
 	       "in-process OpenSSL");
 	figure("sign floor: status round trip, 4 clients", m_ping_4, m_echo_4, "raw unix echo");
+	/* The best any out-of-process signer does here, and the service
+	 * against it: what voxguard itself adds to a signature. */
+	figure("sign floor: minimal signer, 4 clients", m_minsigner_4, m_inproc_p256,
+	       "in-process OpenSSL");
+	figure("sign floor: minimal signer x2, 4 clients", m_minsigner2_4, m_inproc_p256,
+	       "in-process OpenSSL");
+	figure("P-256 sign, service, 4 clients", m_svc_p256_4, m_minsigner_4,
+	       "minimal signer");
+	figure("P-256 sign, service, 4 clients", m_svc_p256_4, m_minsigner2_4,
+	       "minimal signer x2");
 	figure("Ed25519 sign, service, 1 client", m_svc_ed_1, m_inproc_ed, "in-process OpenSSL");
 	figure("Ed25519 sign, service, 4 clients", m_svc_ed_4, m_inproc_ed, "in-process OpenSSL");
 	figure("attestation token issue, service, 1 client", m_attest_1, m_inproc_p256,

@@ -417,8 +417,8 @@ static void test_keystore_sign_digest(void **state)
 	    {VG_KEY_P384, "sha384", "SHA384", 48}, {VG_KEY_P384, "sha512", "SHA512", 64},
 	    {VG_KEY_P384, "sha256", "SHA256", 32},
 	};
-	EVP_PKEY *pk, *ed;
-	vg_key_type type;
+	EVP_PKEY *pk;
+	vg_signer *sg = NULL;
 	uint8_t dgst[64], *sig = NULL;
 	size_t sig_len = 0;
 	unsigned int dl = 0;
@@ -433,42 +433,80 @@ static void test_keystore_sign_digest(void **state)
 		    EVP_Digest(msg, MSG_LEN, dgst, &dl, EVP_get_digestbyname(cases[i].md), NULL),
 		    1);
 		assert_int_equal(dl, cases[i].len);
-		assert_int_equal(vg_keystore_sign_key(s->ks, ALICE, name, &pk, &type), VG_OK);
-		assert_int_equal(
-		    vg_keystore_sign_digest_with(pk, type, cases[i].alg, dgst, dl, &sig, &sig_len),
-		    VG_OK);
-		/* Verified over the digest, as TLS and X.509 do. */
-		pc = EVP_PKEY_CTX_new(pk, NULL);
-		assert_int_equal(EVP_PKEY_verify_init(pc), 1);
-		assert_int_equal(
-		    EVP_PKEY_CTX_set_signature_md(pc, EVP_get_digestbyname(cases[i].md)), 1);
-		assert_int_equal(EVP_PKEY_verify(pc, sig, sig_len, dgst, dl), 1);
-		dgst[0] ^= 1;
-		assert_int_not_equal(EVP_PKEY_verify(pc, sig, sig_len, dgst, dl), 1);
-		EVP_PKEY_CTX_free(pc);
-		free(sig);
+		pk = public_key(s, ALICE, name);
+		/* Twice: the second signer is a copy of the context the
+		 * first one initialised in the key cache. */
+		for (int round = 0; round < 2; round++) {
+			assert_int_equal(vg_keystore_signer(s->ks, ALICE, name, cases[i].alg, &sg),
+					 VG_OK);
+			assert_int_equal(vg_signer_sign(sg, dgst, dl, &sig, &sig_len), VG_OK);
+			vg_signer_free(sg);
+			/* Verified over the digest, as TLS and X.509 do. */
+			pc = EVP_PKEY_CTX_new(pk, NULL);
+			assert_int_equal(EVP_PKEY_verify_init(pc), 1);
+			assert_int_equal(
+			    EVP_PKEY_CTX_set_signature_md(pc, EVP_get_digestbyname(cases[i].md)),
+			    1);
+			assert_int_equal(EVP_PKEY_verify(pc, sig, sig_len, dgst, dl), 1);
+			dgst[0] ^= 1;
+			assert_int_not_equal(EVP_PKEY_verify(pc, sig, sig_len, dgst, dl), 1);
+			dgst[0] ^= 1;
+			EVP_PKEY_CTX_free(pc);
+			free(sig);
+		}
 		/* A digest of the wrong length for its algorithm. */
-		assert_int_equal(vg_keystore_sign_digest_with(pk, type, cases[i].alg, dgst, dl - 1,
-							      &sig, &sig_len),
-				 VG_ERR_INVALID);
+		assert_int_equal(vg_keystore_signer(s->ks, ALICE, name, cases[i].alg, &sg), VG_OK);
+		assert_int_equal(vg_signer_sign(sg, dgst, dl - 1, &sig, &sig_len), VG_ERR_INVALID);
 		assert_null(sig);
+		vg_signer_free(sg);
 		EVP_PKEY_free(pk);
 	}
-	assert_int_equal(vg_keystore_sign_key(s->ks, ALICE, "p256", &pk, &type), VG_OK);
-	assert_int_equal(vg_keystore_sign_digest_with(pk, type, "sha1", dgst, 20, &sig, &sig_len),
-			 VG_ERR_INVALID);
-	assert_int_equal(vg_keystore_sign_digest_with(pk, type, "SHA256", dgst, 32, &sig, &sig_len),
-			 VG_ERR_INVALID);
-	assert_int_equal(vg_keystore_sign_digest_with(pk, type, NULL, dgst, 32, &sig, &sig_len),
-			 VG_ERR_INVALID);
-	assert_null(sig);
-	EVP_PKEY_free(pk);
+	/* Unknown algorithms: refused before a signer exists. */
+	assert_int_equal(vg_keystore_signer(s->ks, ALICE, "p256", "sha1", &sg), VG_ERR_INVALID);
+	assert_null(sg);
+	assert_int_equal(vg_keystore_signer(s->ks, ALICE, "p256", "SHA256", &sg), VG_ERR_INVALID);
+	assert_null(sg);
 	/* Ed25519 signs messages whole only. */
-	assert_int_equal(vg_keystore_sign_key(s->ks, ALICE, "ed", &ed, &type), VG_OK);
-	assert_int_equal(vg_keystore_sign_digest_with(ed, type, "sha256", dgst, 32, &sig, &sig_len),
-			 VG_ERR_POLICY);
-	assert_null(sig);
-	EVP_PKEY_free(ed);
+	assert_int_equal(vg_keystore_signer(s->ks, ALICE, "ed", "sha256", &sg), VG_ERR_POLICY);
+	assert_null(sg);
+}
+
+/* SFR 4.2.11: a signer prepared from the key cache is one signature of
+ * its own: two signers of one key give two valid, different ECDSA
+ * signatures (a fresh nonce each, not a copied one), and a signer made
+ * before its key is deleted still signs once, while the key is gone for
+ * every new request. */
+static void test_keystore_signer_copies(void **state)
+{
+	vgt_stack *s = *state;
+	vg_signer *a = NULL, *b = NULL;
+	uint8_t *sa = NULL, *sb = NULL;
+	size_t la = 0, lb = 0;
+	EVP_PKEY *pk;
+
+	create_ok(s, ALICE, "k", VG_KEY_P256, 0);
+	pk = public_key(s, ALICE, "k");
+	assert_int_equal(vg_keystore_signer(s->ks, ALICE, "k", NULL, &a), VG_OK);
+	assert_int_equal(vg_keystore_signer(s->ks, ALICE, "k", NULL, &b), VG_OK);
+	assert_int_equal(vg_signer_sign(a, msg, MSG_LEN, &sa, &la), VG_OK);
+	assert_int_equal(vg_signer_sign(b, msg, MSG_LEN, &sb, &lb), VG_OK);
+	assert_int_equal(openssl_verify(pk, "SHA256", sa, la, msg, MSG_LEN), 1);
+	assert_int_equal(openssl_verify(pk, "SHA256", sb, lb, msg, MSG_LEN), 1);
+	assert_false(la == lb && memcmp(sa, sb, la) == 0);
+	free(sa);
+	free(sb);
+	vg_signer_free(a);
+	vg_signer_free(b);
+
+	assert_int_equal(vg_keystore_signer(s->ks, ALICE, "k", NULL, &a), VG_OK);
+	assert_int_equal(vg_keystore_delete(s->ks, ALICE, "k"), VG_OK);
+	assert_int_equal(vg_keystore_signer(s->ks, ALICE, "k", NULL, &b), VG_ERR_NOT_FOUND);
+	assert_null(b);
+	assert_int_equal(vg_signer_sign(a, msg, MSG_LEN, &sa, &la), VG_OK);
+	assert_int_equal(openssl_verify(pk, "SHA256", sa, la, msg, MSG_LEN), 1);
+	free(sa);
+	vg_signer_free(a);
+	EVP_PKEY_free(pk);
 }
 
 /* SFR 4.2.11: an Ed25519 signature (pure, 64 bytes) verifies with OpenSSL
@@ -1181,6 +1219,7 @@ int main(void)
 	    T(test_keystore_ed25519_signature_verifies_with_openssl),
 	    T(test_keystore_p384_signature_verifies_with_openssl),
 	    T(test_keystore_sign_digest),
+	    T(test_keystore_signer_copies),
 	    T(test_keystore_verify_rejects_flipped_signature),
 	    T(test_keystore_aes_roundtrip_and_tamper),
 	    T(test_keystore_hmac_mac_and_verify),

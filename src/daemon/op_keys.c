@@ -102,14 +102,12 @@ static vg_rc list(vg_req *r, bool keys)
 	return VG_OK;
 }
 
-/* A signature off the event loop (workers.h): the key is looked up and
- * its usage policy checked here; the signing runs on a worker with a
- * reference to the key and a copy of the data. */
+/* A signature off the event loop (workers.h): the key is looked up, its
+ * usage policy checked and its signer prepared here; the signing runs on
+ * a worker with the signer and a copy of the data. */
 struct sign_job {
 	vg_req_job job;
-	EVP_PKEY *pkey;
-	vg_key_type type;
-	char alg[8]; /* KEY_SIGN_DIGEST: the digest's algorithm; "" for KEY_SIGN */
+	vg_signer *signer;
 	uint8_t *data, *sig;
 	size_t len, sig_len;
 	vg_rc rc;
@@ -119,12 +117,7 @@ static void sign_run(vg_job *base)
 {
 	struct sign_job *j = (struct sign_job *)base;
 
-	if (j->alg[0])
-		j->rc = vg_keystore_sign_digest_with(j->pkey, j->type, j->alg, j->data, j->len,
-						     &j->sig, &j->sig_len);
-	else
-		j->rc =
-		    vg_keystore_sign_with(j->pkey, j->type, j->data, j->len, &j->sig, &j->sig_len);
+	j->rc = vg_signer_sign(j->signer, j->data, j->len, &j->sig, &j->sig_len);
 }
 
 static vg_rc sign_finish(vg_req *r, vg_req_job *base)
@@ -146,12 +139,13 @@ static void sign_release(vg_req_job *base)
 {
 	struct sign_job *j = (struct sign_job *)base;
 
-	EVP_PKEY_free(j->pkey);
+	vg_signer_free(j->signer);
 	vg_free(j->data, j->len);
 	free(j->sig);
 	free(j);
 }
 
+/* alg NULL: a message signature; else the digest's algorithm. */
 static vg_rc sign_defer(vg_req *r, const char *alg, const uint8_t *data, size_t len)
 {
 	struct sign_job *j = calloc(1, sizeof *j);
@@ -159,12 +153,11 @@ static vg_rc sign_defer(vg_req *r, const char *alg, const uint8_t *data, size_t 
 
 	if (!j)
 		return VG_ERR_NOMEM;
-	(void)snprintf(j->alg, sizeof j->alg, "%s", alg);
 	j->job.base.run = sign_run;
 	j->job.finish = sign_finish;
 	j->job.release = sign_release;
 	j->data = malloc(len ? len : 1);
-	rc = j->data ? vg_keystore_sign_key(r->s->ks, r->owner, r->name, &j->pkey, &j->type)
+	rc = j->data ? vg_keystore_signer(r->s->ks, r->owner, r->name, alg, &j->signer)
 		     : VG_ERR_NOMEM;
 	if (rc != VG_OK) {
 		sign_release(&j->job);
@@ -239,7 +232,7 @@ vg_rc vg_op_key(vg_req *r)
 	case VG_OP_KEY_SIGN:
 		rc = vg_req_bytes(r, VG_A_DATA, &data, &len, VG_MAX_DATA_LEN);
 		if (rc == VG_OK)
-			rc = sign_defer(r, "", data, len);
+			rc = sign_defer(r, NULL, data, len);
 		return rc;
 	case VG_OP_KEY_SIGN_DIGEST: {
 		/* A digest made by the caller (the OpenSSL provider, TLS): its

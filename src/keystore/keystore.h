@@ -81,28 +81,28 @@ VG_NODISCARD vg_rc vg_keystore_list(vg_keystore *ks, uint32_t owner,
 /* SubjectPublicKeyInfo, PEM or DER; callee-allocated. */
 VG_NODISCARD vg_rc vg_keystore_public(vg_keystore *ks, uint32_t owner, const char *name, bool pem,
 				      uint8_t **out, size_t *len);
-/* The signing key for use off the event loop (daemon/workers.h): checks
- * the key's usage policy like vg_keystore_sign and returns the key with a
- * reference of the caller's (EVP_PKEY_free when done) and its type. */
-struct evp_pkey_st;
-VG_NODISCARD vg_rc vg_keystore_sign_key(vg_keystore *ks, uint32_t owner, const char *name,
-					struct evp_pkey_st **pkey, vg_key_type *type);
-/* The signature vg_keystore_sign makes, with a key from
- * vg_keystore_sign_key: touches nothing but its arguments, so it may run
- * on any thread (callee-allocated *sig, free()). */
-VG_NODISCARD vg_rc vg_keystore_sign_with(struct evp_pkey_st *pkey, vg_key_type type,
-					 const uint8_t *msg, size_t len, uint8_t **sig,
-					 size_t *sig_len);
+/* A signature prepared on the event loop and made anywhere (off the
+ * loop: daemon/workers.h). vg_keystore_signer checks the key's usage
+ * policy like vg_keystore_sign and returns a one-use signer of the
+ * caller's: a copy of a signing context the key cache keeps initialised,
+ * holding its own reference to the key (a key deleted meanwhile still
+ * signs this once). alg NULL: the key's message signature (P-256, P-384:
+ * ECDSA over SHA-256, SHA-384; Ed25519: pure EdDSA); alg "sha256",
+ * "sha384" or "sha512": ECDSA over a digest the caller made (the OpenSSL
+ * provider, TLS), for P-256 and P-384 keys only (VG_ERR_POLICY), another
+ * name is VG_ERR_INVALID. */
+typedef struct vg_signer vg_signer;
+VG_NODISCARD vg_rc vg_keystore_signer(vg_keystore *ks, uint32_t owner, const char *name,
+				      const char *alg, vg_signer **out);
+/* The signature (DER for ECDSA; callee-allocated *sig, free()). Touches
+ * nothing but s, so it may run on any thread; once per signer. A digest
+ * whose length is not its algorithm's: VG_ERR_INVALID. */
+VG_NODISCARD vg_rc vg_signer_sign(vg_signer *s, const uint8_t *data, size_t len, uint8_t **sig,
+				  size_t *sig_len);
+void vg_signer_free(vg_signer *s);
 /* The length of digest alg ("sha256", "sha384", "sha512"): VG_OK, or
  * VG_ERR_INVALID for any other name. */
 VG_NODISCARD vg_rc vg_keystore_digest_len(const char *alg, size_t *len);
-/* ECDSA over a digest the caller made (the OpenSSL provider, TLS): len
- * must be alg's digest length (VG_ERR_INVALID); a key that is not ECDSA
- * (P-256, P-384) is VG_ERR_POLICY. DER signature, callee-allocated. Any
- * thread, like vg_keystore_sign_with. */
-VG_NODISCARD vg_rc vg_keystore_sign_digest_with(struct evp_pkey_st *pkey, vg_key_type type,
-						const char *alg, const uint8_t *dgst, size_t len,
-						uint8_t **sig, size_t *sig_len);
 VG_NODISCARD vg_rc vg_keystore_sign(vg_keystore *ks, uint32_t owner, const char *name,
 				    const uint8_t *msg, size_t len, uint8_t **sig, size_t *sig_len);
 /* VG_OK valid, VG_ERR_VERIFY_FAILED invalid. For HMAC keys sig is the tag. */
