@@ -6,8 +6,8 @@
 # Each load is run twice: all parties in one CPU cgroup (a plain shell),
 # then each in its own cgroup, as systemd runs one unit per application,
 # with the service's CPUWeight=200 of systemd/voxguardd.service (cgroup v1
-# cpu.shares 2048 against 1024; skipped where no cgroup can be made). The
-# ratio is against the mean of the "alone" runs of the same mode.
+# cpu.shares 2048 against 1024; skipped where no cgroup can be made). An
+# alone run sits between loads: each ratio is against the two around it.
 #   scripts/bench-hostile.sh BUILD_DIR [SECONDS]
 set -eu
 build=$1
@@ -87,28 +87,36 @@ run() { # run NAME ATTACKERS...: the well-behaved client with these attackers
 	echo "$name|$(sed -n 's/.* rate \([0-9]*\)\/s.*/\1/p' "$D/$name.$mode.txt")|$(field p99 "$D/$name.$mode.txt")|$(field failed "$D/$name.$mode.txt")" >>"$D/rows.$mode"
 }
 
-table() { # every load once, in this mode
+table() { # every load once, in this mode, with an alone run between loads
 	mode=$1
 	: >"$D/rows.$mode"
 	run "alone"
-	run "slow-loris: 16 x 16 MiB frames" loris
-	run "audit flood: admin logout" audit
-	run "storage fill: 1 MiB records" fill
-	run "the stress test's set: the three above" loris audit fill
-	run "alone (again)"
-	run "CPU: 8 connections signing" cpu
-	run "all four at once (the set and CPU)" loris audit fill cpu
-	run "alone (once more)"
+	for row in "slow-loris: 16 x 16 MiB frames|loris" "audit flood: admin logout|audit" \
+		"storage fill: 1 MiB records|fill" "the stress test's set: the three above|loris audit fill" \
+		"CPU: 8 connections signing|cpu" "all four at once (the set and CPU)|loris audit fill cpu"; do
+		# shellcheck disable=SC2086 # the attackers are words
+		run "${row%%|*}" ${row#*|}
+		run "alone"
+	done
 }
 
-report() { # the table of a mode, ratios against the mean of its alone runs
-	alone=$(grep '^alone' "$D/rows.$1" | awk -F'|' '{ s += $2; n++ } END { printf "%.1f", s / n }')
-	echo "$2 (the alone rate: mean of three runs, $alone/s)"
+# The table of a mode. The machine drifts (the same alone load moved by
+# 1.45x within one table), so each load's ratio is against the mean of
+# the two alone runs around it, taken within a few seconds of it.
+report() {
+	echo "$2"
 	printf '%-44s %11s %12s %8s %10s\n' "load" "throughput" "p99" "failed" "vs alone"
-	while IFS='|' read -r name rate p99 failed; do
-		printf '%-44s %9s/s %9.2f ms %8s %10.2f\n' "$name" "$rate" "$(echo "$p99 / 1000" | bc -l)" \
-			"$failed" "$(echo "$rate / $alone" | bc -l)"
-	done <"$D/rows.$1"
+	awk -F'|' '{ name[NR] = $1; rate[NR] = $2; p99[NR] = $3; failed[NR] = $4 }
+	END {
+		for (i = 1; i <= NR; i++) {
+			if (name[i] == "alone") {
+				if (i == 1) printf "%-44s %9s/s %9.2f ms %8s %10s\n", "alone (first of the runs around each load)", rate[i], p99[i] / 1000, failed[i], ""
+				continue
+			}
+			base = (rate[i - 1] + rate[i + 1]) / 2
+			printf "%-44s %9s/s %9.2f ms %8s %10.2f   (alone around it: %s, %s /s)\n", name[i], rate[i], p99[i] / 1000, failed[i], rate[i] / base, rate[i - 1], rate[i + 1]
+		}
+	}' "$D/rows.$1"
 	echo
 }
 
