@@ -46,7 +46,8 @@ io_timeout_ms = 2000
 CFG
 chmod 644 "$T2/voxguardd.conf"
 : >"$DLOG2"
-setpriv --reuid=vgsvc2 --regid=vgsvc2 --init-groups -- "$VOXGUARDD" --state-dir "$STATE2" --socket "$SOCK2" --config "$T2/voxguardd.conf" \
+setpriv --reuid=vgsvc2 --regid=vgsvc2 --init-groups -- \
+	"$VOXGUARDD" --state-dir "$STATE2" --socket "$SOCK2" --config "$T2/voxguardd.conf" \
 	>"$DLOG2" 2>&1 &
 D2PID=$!
 PIDS=
@@ -58,9 +59,8 @@ while ! grep -q ready "$DLOG2"; do
 	sleep 0.05
 done
 
-# Alice's clients: the first service is the default ($VOXGUARD_SOCKET,
-# $VOXGUARD_SERVICE_USER=vgsvc from lib.sh); the second needs its socket
-# and its user named.
+# Alice's clients: the first service's user is the default
+# ($VOXGUARD_SERVICE_USER=vgsvc, from lib.sh); the second's must be named.
 V1="$VOXGUARD --socket $SOCK"
 V2="$VOXGUARD --socket $SOCK2 --service-user vgsvc2"
 

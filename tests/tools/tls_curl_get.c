@@ -42,6 +42,10 @@ int main(int argc, char **argv)
 	rc = vg_tls_curl_setup(c, h, argv[1]);
 	if (rc != VG_OK) {
 		(void)fprintf(stderr, "tls_curl_get: %s: %s\n", argv[1], vg_rc_str(rc));
+		/* Freed, so that the sanitizer build's exit code is ours. */
+		curl_easy_cleanup(h);
+		vg_client_close(&c);
+		curl_global_cleanup();
 		return rc == VG_ERR_DENIED ? 1 : 2;
 	}
 	cr = curl_easy_perform(h);
