@@ -36,8 +36,9 @@
 extern char **environ;
 
 #define WHY 256
-/* A vg_client the fakes never dereference: reports go to tls_fakes.c. */
-static int fake_client_obj;
+/* A vg_client for the fakes: reports go to tls_fakes.c, and its service
+ * (vg_client_service) is this socket and user. */
+static struct tls_fake_client fake_client_obj = {"/run/fake/voxguard.sock", "fakesvc"};
 #define FAKE_CLIENT ((vg_client *)&fake_client_obj)
 
 static char pki[64];
@@ -337,7 +338,7 @@ static EVP_PKEY *pem_key(const char *name)
 {
 	EVP_PKEY *k = NULL;
 
-	assert_int_equal(vg_tls_client_key(name, &k, NULL, 0), VG_OK);
+	assert_int_equal(vg_tls_client_key(FAKE_CLIENT, name, &k, NULL, 0), VG_OK);
 	return k;
 }
 
@@ -1316,6 +1317,100 @@ static void test_sfr427_curl_nginx_http2_mtls(void **state)
 	stop(&n);
 }
 
+/* Issue 12: a client key comes from the service the vg_client talks to,
+ * in a library context of that service's own: the provider is loaded for
+ * the client's socket and service user (not $VOXGUARD_SOCKET), once per
+ * service; another socket, or the same socket with another service user,
+ * is another context; the connection's SSL_CTX is made in the key's
+ * context. The table is bounded: one service too many is refused cleanly
+ * (VG_ERR_QUOTA, nothing loaded), and the services already known keep
+ * working. (The integration test test_sfr427_channel_own_service.sh does
+ * the same with two real services.) */
+static void test_sfr427_channel_own_service(void **state)
+{
+	struct tls_fake_client a = {"/run/a/voxguard.sock", "svc-a"};
+	struct tls_fake_client b = {"/run/b/voxguard.sock", "svc-b"};
+	struct tls_fake_client a2 = {"/run/a/voxguard.sock", "svc-other"};
+	struct tls_fake_client more[2 * VG_TLS_SERVICES_MAX];
+	char socks[2 * VG_TLS_SERVICES_MAX][64];
+	EVP_PKEY *ka = NULL, *ka_again = NULL, *kb = NULL, *ka2 = NULL, *k = NULL;
+	struct proc p = {0};
+	vg_endpoint e;
+	SSL_CTX *ctx = NULL;
+	vg_tls *t = NULL;
+	char why[WHY] = "";
+	int loads, ok = 0;
+	vg_rc rc = VG_OK;
+
+	(void)state;
+	(void)setenv("VOXGUARD_SOCKET", "/run/wrong/voxguard.sock", 1);
+	loads = tls_fake_loads;
+	assert_int_equal(vg_tls_client_key((vg_client *)&a, "client", &ka, why, sizeof why), VG_OK);
+	assert_int_equal(tls_fake_loads, loads + 1);
+	assert_string_equal(tls_fake_load_socket, a.socket);
+	assert_string_equal(tls_fake_load_user, a.user);
+	assert_ptr_not_equal(vg_tls_key_libctx(ka), vg_tls_libctx());
+	/* The same service again: the same context, no second load. */
+	assert_int_equal(vg_tls_client_key((vg_client *)&a, "client", &ka_again, why, sizeof why),
+			 VG_OK);
+	assert_int_equal(tls_fake_loads, loads + 1);
+	assert_ptr_equal(vg_tls_key_libctx(ka_again), vg_tls_key_libctx(ka));
+	/* Another socket; the same socket with another service user. */
+	assert_int_equal(vg_tls_client_key((vg_client *)&b, "client", &kb, why, sizeof why), VG_OK);
+	assert_string_equal(tls_fake_load_socket, b.socket);
+	assert_string_equal(tls_fake_load_user, b.user);
+	assert_ptr_not_equal(vg_tls_key_libctx(kb), vg_tls_key_libctx(ka));
+	assert_int_equal(vg_tls_client_key((vg_client *)&a2, "client", &ka2, why, sizeof why),
+			 VG_OK);
+	assert_string_equal(tls_fake_load_socket, a2.socket);
+	assert_string_equal(tls_fake_load_user, a2.user);
+	assert_ptr_not_equal(vg_tls_key_libctx(ka2), vg_tls_key_libctx(ka));
+	assert_int_equal(tls_fake_loads, loads + 3);
+	/* No key, or a key of the application's: the plain context. */
+	assert_ptr_equal(vg_tls_key_libctx(NULL), vg_tls_libctx());
+
+	/* Mutual TLS with b's key, the SSL_CTX in b's context. */
+	s_server(&p, "good", "-Verify", "1", "-CAfile", pki_path("client-ca.crt"), NULL);
+	e = ep_make("localhost", p.port);
+	e.client_cert_pem = slurp("client.crt");
+	assert_int_equal(vg_tls_ctx_for(&e, kb, &ctx, why, sizeof why), VG_OK);
+	SSL_CTX_free(ctx);
+	assert_int_equal(try_ep(&e, kb, why, &t), VG_OK);
+	assert_true(http_get(t));
+	vg_tls_close(t);
+	ep_clear(&e);
+	stop(&p);
+
+	/* Fill the table: the first service too many is refused, cleanly. */
+	for (size_t i = 0; i < VG_ARRAY_LEN(more); i++) {
+		(void)snprintf(socks[i], sizeof socks[i], "/run/svc%zu/voxguard.sock", i);
+		more[i].socket = socks[i];
+		more[i].user = "svc";
+		loads = tls_fake_loads;
+		why[0] = '\0';
+		rc = vg_tls_client_key((vg_client *)&more[i], "client", &k, why, sizeof why);
+		if (rc != VG_OK)
+			break;
+		ok++;
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	assert_int_equal(rc, VG_ERR_QUOTA);
+	assert_null(k);
+	assert_int_equal(tls_fake_loads, loads);
+	assert_non_null(strstr(why, "at most 8 voxguard services"));
+	assert_true(ok > 0 && ok <= (int)VG_TLS_SERVICES_MAX - 3);
+	/* Known services still get their keys. */
+	assert_int_equal(vg_tls_client_key((vg_client *)&b, "client", &k, why, sizeof why), VG_OK);
+	assert_ptr_equal(vg_tls_key_libctx(k), vg_tls_key_libctx(kb));
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(ka);
+	EVP_PKEY_free(ka_again);
+	EVP_PKEY_free(kb);
+	EVP_PKEY_free(ka2);
+	(void)unsetenv("VOXGUARD_SOCKET");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1339,6 +1434,7 @@ int main(void)
 	    cmocka_unit_test(test_sfr427_pipe_exit_codes),
 	    cmocka_unit_test(test_sfr427_curl_policy),
 	    cmocka_unit_test(test_sfr427_curl_nginx_http2_mtls),
+	    cmocka_unit_test(test_sfr427_channel_own_service),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,7 +1,8 @@
 /*
  * tls_fakes.c - the link seam of the TLS channel's tests (and its bench):
  * the endpoint list (vg_endpoint_get/free/report) and the voxguard
- * provider (vg_provider_load_into/load_key) and the device certificate,
+ * provider (vg_provider_load_into/load_into_as/load_key), the service a
+ * vg_client talks to (vg_client_service) and the device certificate,
  * taken from test data instead of a service. Linked with
  * -Wl,--wrap=SYMBOL for each, so that src/tls/channel.c calls these;
  * never part of libvoxguard.
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 
 #include "tls_fakes.h"
 
@@ -20,6 +22,8 @@ const char *tls_fake_device_cert;
 struct tls_fake_report tls_fake_last;
 int tls_fake_reports;
 int tls_fake_loads;
+char tls_fake_load_socket[256];
+char tls_fake_load_user[256];
 
 static char *dup_or_null(const char *s)
 {
@@ -79,6 +83,33 @@ int __wrap_vg_provider_load_into(OSSL_LIB_CTX *libctx, const char *socket_path)
 	(void)socket_path;
 	tls_fake_loads++;
 	return 1;
+}
+
+/* Records what it was asked for; loads the default provider, as the real
+ * one does, for the fake keys. */
+int __wrap_vg_provider_load_into_as(OSSL_LIB_CTX *libctx, const char *socket_path,
+				    const char *service_user);
+int __wrap_vg_provider_load_into_as(OSSL_LIB_CTX *libctx, const char *socket_path,
+				    const char *service_user)
+{
+	tls_fake_loads++;
+	(void)snprintf(tls_fake_load_socket, sizeof tls_fake_load_socket, "%s",
+		       socket_path ? socket_path : "(null)");
+	(void)snprintf(tls_fake_load_user, sizeof tls_fake_load_user, "%s",
+		       service_user ? service_user : "(null)");
+	return OSSL_PROVIDER_load(libctx, "default") ? 1 : 0;
+}
+
+/* The tests' vg_client is a struct tls_fake_client. */
+void __wrap_vg_client_service(const vg_client *c, const char **socket_path,
+			      const char **service_user);
+void __wrap_vg_client_service(const vg_client *c, const char **socket_path,
+			      const char **service_user)
+{
+	const struct tls_fake_client *f = (const struct tls_fake_client *)c;
+
+	*socket_path = f->socket;
+	*service_user = f->user;
 }
 
 /* The key NAME is the PEM file KEY_DIR/NAME.key, loaded in libctx. */

@@ -27,7 +27,16 @@ struct tls_fake_report {
 };
 extern struct tls_fake_report tls_fake_last;
 extern int tls_fake_reports;
-/* vg_provider_load_into calls. */
+/* vg_provider_load_into(_as) calls, and the socket and service user of
+ * the last vg_provider_load_into_as ("(null)" for NULL). */
 extern int tls_fake_loads;
+extern char tls_fake_load_socket[256];
+extern char tls_fake_load_user[256];
+
+/* What the tests pass as a vg_client: vg_client_service gives these. */
+struct tls_fake_client {
+	const char *socket;
+	const char *user;
+};
 
 #endif

@@ -102,16 +102,20 @@ VG_EXPORT const char *vg_revocation_str(vg_revocation r);
 typedef struct vg_tls vg_tls;
 
 /* Connects to the endpoint the caller may use, applies its policy and
- * completes the handshake. On a refusal (policy, verification, revocation)
- * returns VG_ERR_VERIFY_FAILED with the reason in why; other errors as
- * usual. why may be NULL. Keep c open while *out is used: a refusal the
- * server states after the handshake (TLS 1.3: a client certificate it
- * requires) is reported through it. */
+ * completes the handshake. The policy and the endpoint's client key come
+ * from the service c is connected to (its socket and service user, not
+ * $VOXGUARD_SOCKET), which makes the key's signatures. On a refusal
+ * (policy, verification, revocation) returns VG_ERR_VERIFY_FAILED with the
+ * reason in why; other errors as usual. why may be NULL. Keep c open while
+ * *out is used: a refusal the server states after the handshake (TLS 1.3:
+ * a client certificate it requires) is reported through it. */
 VG_EXPORT VG_NODISCARD vg_rc vg_tls_connect(vg_client *c, const char *endpoint, vg_tls **out,
 					    char *why, size_t why_len);
 /* The server side, for a local service whose key is in the service: the
- * handshake on an accepted socket fd with key KEY (a key of the caller's)
- * and its certificate chain (PEM file). TLS 1.3 only. */
+ * handshake on an accepted socket fd with key KEY (a key of the caller's
+ * in the service c is connected to; c NULL: the service at
+ * $VOXGUARD_SOCKET, else the default socket) and its certificate chain
+ * (PEM file). TLS 1.3 only. */
 VG_EXPORT VG_NODISCARD vg_rc vg_tls_accept(vg_client *c, int fd, const char *key,
 					   const char *cert_file, vg_tls **out, char *why,
 					   size_t why_len);
@@ -124,8 +128,8 @@ VG_EXPORT int vg_tls_fd(const vg_tls *t);
 VG_EXPORT void vg_tls_close(vg_tls *t);
 
 /* The same policy on a libcurl easy handle (a CURL *): CA set, pins,
- * revocation, version and ciphers, host, and the client key in the service.
- * The caller keeps c open while the handle is used. */
+ * revocation, version and ciphers, host, and the client key in the service
+ * c is connected to. The caller keeps c open while the handle is used. */
 VG_EXPORT VG_NODISCARD vg_rc vg_tls_curl_setup(vg_client *c, void *curl, const char *endpoint);
 
 #ifdef __cplusplus

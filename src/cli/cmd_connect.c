@@ -24,10 +24,9 @@ int cmd_connect(struct cli *cli, int argc, char **argv)
 	if (e)
 		return e;
 	(void)signal(SIGPIPE, SIG_IGN);
-	/* The provider (a client key in the service) talks to the same
-	 * service as this command. */
-	if (cli->socket && setenv("VOXGUARD_SOCKET", cli->socket, 1) != 0)
-		return cli_fail("connect: cannot set VOXGUARD_SOCKET");
+	/* The client key (if the endpoint names one) comes from the service
+	 * c is connected to (--socket, --service-user): the channel's
+	 * provider talks to it. */
 	if ((e = cli_connect(cli, &c)))
 		return e;
 	rc = vg_tls_connect(c, o.pos[0], &t, why, sizeof why);

@@ -31,7 +31,13 @@ struct vg_client {
 	int64_t owner;
 	char last_error[256];
 	char session[VG_SESSION_TOKEN_SIZE]; /* "" when none */
+	/* Whom c talks to, as resolved at open (vg_client_service): the
+	 * provider of the TLS channel talks to the same service. */
+	char socket_path[VG_CLIENT_SOCKET_MAX + 1];
+	char service_user[VG_CLIENT_USER_MAX + 1];
 };
+_Static_assert(VG_CLIENT_SOCKET_MAX + 1 == sizeof(((struct sockaddr_un *)0)->sun_path),
+	       "a socket path is a sun_path");
 
 VG_EXPORT void vg_client_set_session(vg_client *c, const char *token)
 {
@@ -134,11 +140,17 @@ VG_EXPORT vg_rc vg_client_open_as(vg_client **out, const char *socket_path,
 		(void)snprintf(open_error, sizeof open_error, "socket path too long");
 		return VG_ERR_INVALID;
 	}
+	if (strlen(service_user) > VG_CLIENT_USER_MAX) {
+		(void)snprintf(open_error, sizeof open_error, "service user name too long");
+		return VG_ERR_INVALID;
+	}
 	strcpy(sa.sun_path, socket_path);
 	c = calloc(1, sizeof *c);
 	if (!c)
 		return VG_ERR_NOMEM;
 	c->owner = -1;
+	strcpy(c->socket_path, socket_path);
+	strcpy(c->service_user, service_user);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd >= 0) {
 		struct timeval tv = {.tv_sec = CLIENT_TIMEOUT_MS / 1000};
@@ -166,6 +178,12 @@ fail:
 VG_EXPORT vg_rc vg_client_open(vg_client **out, const char *socket_path)
 {
 	return vg_client_open_as(out, socket_path, NULL);
+}
+
+void vg_client_service(const vg_client *c, const char **socket_path, const char **service_user)
+{
+	*socket_path = c->socket_path;
+	*service_user = c->service_user;
 }
 
 VG_EXPORT void vg_client_close(vg_client **c)

@@ -1,7 +1,7 @@
 /*
  * client_int.h - what client.c shares with the other files of libvoxguard
- * (endpoint_client.c). Not exported: hidden like everything without
- * VG_EXPORT.
+ * (endpoint_client.c, the TLS channel). Not exported: hidden like
+ * everything without VG_EXPORT.
  */
 #ifndef VG_CLIENT_INT_H
 #define VG_CLIENT_INT_H
@@ -16,5 +16,17 @@ VG_NODISCARD vg_rc vg_client_call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *re
 
 /* Sets vg_client_last_error(c) for a failure found on the client side. */
 void vg_client_set_error(vg_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The longest socket path (a sockaddr_un's sun_path, less its NUL) and
+ * service user name (or uid) vg_client_open_as() takes. */
+#define VG_CLIENT_SOCKET_MAX 107
+#define VG_CLIENT_USER_MAX   255
+
+/* Whom c is connected to, as vg_client_open_as() resolved it: the socket
+ * path (after $VOXGUARD_SOCKET and the default) and the service user it
+ * checked the server against (after $VOXGUARD_SERVICE_USER and the build's
+ * default). Both owned by c, valid while c is open. The TLS channel's
+ * provider talks to that same service (src/tls/channel.c). */
+void vg_client_service(const vg_client *c, const char **socket_path, const char **service_user);
 
 #endif

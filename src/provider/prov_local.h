@@ -34,9 +34,10 @@ enum {
 
 typedef struct vgp_ctx {
 	const OSSL_CORE_HANDLE *handle;
-	OSSL_LIB_CTX *libctx; /* the provider's own (provider.c) */
-	char socket[256];     /* "" : $VOXGUARD_SOCKET, then the default */
-	pthread_mutex_t lock; /* one connection per provider context */
+	OSSL_LIB_CTX *libctx;   /* the provider's own (provider.c) */
+	char socket[256];       /* "" : $VOXGUARD_SOCKET, then the default */
+	char service_user[256]; /* "" : $VOXGUARD_SERVICE_USER, then the build's */
+	pthread_mutex_t lock;   /* one connection per provider context */
 	vg_client *client;
 	OSSL_FUNC_core_new_error_fn *new_error;
 	OSSL_FUNC_core_set_error_debug_fn *set_error_debug;

@@ -69,7 +69,8 @@ static vg_rc connect_locked(vgp_ctx *ctx)
 {
 	if (ctx->client)
 		return VG_OK;
-	return vg_client_open(&ctx->client, ctx->socket[0] ? ctx->socket : NULL);
+	return vg_client_open_as(&ctx->client, ctx->socket[0] ? ctx->socket : NULL,
+				 ctx->service_user[0] ? ctx->service_user : NULL);
 }
 
 struct call {
@@ -308,9 +309,10 @@ static const OSSL_DISPATCH provider_functions[] = {
     {0, NULL},
 };
 
-/* The socket a built-in load asks for (vg_provider_load_into): handed to
- * the init function it runs on this thread. */
-static _Thread_local const char *builtin_socket;
+/* The socket and service user a built-in load asks for
+ * (vg_provider_load_into_as): handed to the init function it runs on this
+ * thread. */
+static _Thread_local const char *builtin_socket, *builtin_user;
 
 int vg_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 		     const OSSL_DISPATCH **out, void **provctx)
@@ -318,7 +320,7 @@ int vg_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 	OSSL_FUNC_core_get_params_fn *core_get_params = NULL;
 	const OSSL_DISPATCH *core_in = in;
 	vgp_ctx *ctx = calloc(1, sizeof *ctx);
-	char *sock = NULL;
+	char *sock = NULL, *user = NULL;
 
 	*provctx = NULL;
 	if (!ctx)
@@ -342,25 +344,34 @@ int vg_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 		}
 	}
 	ctx->handle = handle;
-	/* The socket: the built-in load's argument, else the `socket`
-	 * parameter of the provider's openssl.cnf section, else the
-	 * client library's default ($VOXGUARD_SOCKET, then the default). */
-	if (builtin_socket) {
-		sock = (char *)builtin_socket;
-	} else if (core_get_params) {
+	/* The socket and the service user: the built-in load's arguments,
+	 * else the `socket` and `service_user` parameters of the provider's
+	 * openssl.cnf section, else the client library's defaults
+	 * ($VOXGUARD_SOCKET, then the default socket; $VOXGUARD_SERVICE_USER,
+	 * then the build's service user). */
+	sock = (char *)builtin_socket;
+	user = (char *)builtin_user;
+	if (core_get_params && (!sock || !user)) {
+		char *psock = NULL, *puser = NULL;
 		OSSL_PARAM p[] = {
-		    OSSL_PARAM_utf8_ptr("socket", &sock, 0),
+		    OSSL_PARAM_utf8_ptr("socket", &psock, 0),
+		    OSSL_PARAM_utf8_ptr("service_user", &puser, 0),
 		    OSSL_PARAM_END,
 		};
-		if (!core_get_params(handle, p))
-			sock = NULL;
+		if (core_get_params(handle, p)) {
+			sock = sock ? sock : psock;
+			user = user ? user : puser;
+		}
 	}
-	if (sock && strlen(sock) >= sizeof ctx->socket) {
+	if ((sock && strlen(sock) >= sizeof ctx->socket) ||
+	    (user && strlen(user) >= sizeof ctx->service_user)) {
 		free(ctx);
 		return 0;
 	}
 	if (sock)
 		(void)snprintf(ctx->socket, sizeof ctx->socket, "%s", sock);
+	if (user)
+		(void)snprintf(ctx->service_user, sizeof ctx->service_user, "%s", user);
 	if (pthread_mutex_init(&ctx->lock, NULL) != 0) {
 		free(ctx);
 		return 0;
@@ -393,6 +404,12 @@ static pthread_mutex_t loaded_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int vg_provider_load_into(OSSL_LIB_CTX *libctx, const char *socket_path)
 {
+	return vg_provider_load_into_as(libctx, socket_path, NULL);
+}
+
+int vg_provider_load_into_as(OSSL_LIB_CTX *libctx, const char *socket_path,
+			     const char *service_user)
+{
 	OSSL_PROVIDER *ours = NULL, *deflt = NULL;
 	size_t slot = LOADED_MAX;
 	int ok = 0;
@@ -423,8 +440,9 @@ int vg_provider_load_into(OSSL_LIB_CTX *libctx, const char *socket_path)
 	    !(deflt = OSSL_PROVIDER_load(libctx, "default")))
 		goto out;
 	builtin_socket = socket_path;
+	builtin_user = service_user;
 	ours = OSSL_PROVIDER_load(libctx, VG_PROVIDER_NAME);
-	builtin_socket = NULL;
+	builtin_socket = builtin_user = NULL;
 	if (!ours) {
 		if (deflt)
 			(void)OSSL_PROVIDER_unload(deflt);

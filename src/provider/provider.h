@@ -86,6 +86,12 @@ int vg_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
  * no-op returning 1. At most 64 contexts at once.
  */
 VG_EXPORT int vg_provider_load_into(OSSL_LIB_CTX *libctx, const char *socket_path);
+/* As vg_provider_load_into(), with the service user the provider checks
+ * the socket's server against before it sends a byte (a name or a numeric
+ * uid, as vg_client_open_as(); NULL: $VOXGUARD_SERVICE_USER, then the
+ * build's). The context keeps the socket and user of its first load. */
+VG_EXPORT int vg_provider_load_into_as(OSSL_LIB_CTX *libctx, const char *socket_path,
+				       const char *service_user);
 /* Unloads what vg_provider_load_into() loaded into libctx (the provider,
  * and the default provider if it loaded that); call it before
  * OSSL_LIB_CTX_free(libctx), which on OpenSSL 3.0 does not tear down

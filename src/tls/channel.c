@@ -34,6 +34,7 @@
 
 #include "common/util.h"
 #include "tls/channel.h"
+#include "client/client_int.h"
 #include "provider/provider.h"
 
 /* Forward secrecy and AEAD only (SFR 4.2.7, AVS 1.3): TLS 1.3's AEAD
@@ -65,7 +66,8 @@ struct policy {
 	size_t n_pins;
 	vg_revocation revocation;
 	bool soft_fail;
-	vg_client *report; /* libcurl: report from the callbacks */
+	vg_client *report;    /* libcurl: report from the callbacks */
+	OSSL_LIB_CTX *libctx; /* the client key's (vg_tls_key_libctx) */
 };
 
 /* What one handshake found, owned by the SSL (ex_data). */
@@ -137,13 +139,26 @@ static struct result *result_of(SSL *s)
 	return r;
 }
 
+static void set_why(char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_why(char *why, size_t why_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || !why_len)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(why, why_len, fmt, ap);
+	va_end(ap);
+}
+
 /* ------------------------------------------------------------------ */
 /* The library context                                                 */
 
+/* The plain context: the default provider only, for connections without
+ * a client key. */
 static OSSL_LIB_CTX *libctx;
 static pthread_once_t libctx_once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t provider_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool provider_loaded;
 
 static void libctx_init(void)
 {
@@ -163,45 +178,126 @@ OSSL_LIB_CTX *vg_tls_libctx(void)
 	return libctx;
 }
 
-vg_rc vg_tls_client_key(const char *name, EVP_PKEY **out, char *why, size_t why_len)
+/* One context per service a client key comes from: (socket, service
+ * user) -> a context with the default provider and the voxguard provider
+ * talking to that socket, checking that user. A process talks to few
+ * services; the table is bounded and refuses one more cleanly. Contexts
+ * live until the process exits: keys and SSL_CTXs made in them may be
+ * held by the application (a libcurl handle) as long as it likes, and
+ * OpenSSL 3.0 does not tear a provider down with its context anyway
+ * (vg_provider_unload). */
+struct service_ctx {
+	char socket[VG_CLIENT_SOCKET_MAX + 1];
+	char user[VG_CLIENT_USER_MAX + 1];
+	OSSL_LIB_CTX *libctx;
+};
+static struct service_ctx services[VG_TLS_SERVICES_MAX];
+static pthread_mutex_t services_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* EVP_PKEY ex_data: the service context a client key was loaded in. */
+static int key_idx = -1;
+static pthread_once_t key_idx_once = PTHREAD_ONCE_INIT;
+
+static void key_idx_init(void)
 {
-	OSSL_LIB_CTX *l = vg_tls_libctx();
+	key_idx = EVP_PKEY_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* The context of c's service, made on first use. A load that fails is
+ * not kept: the next call tries again. */
+static vg_rc service_libctx(vg_client *c, OSSL_LIB_CTX **out, char *why, size_t why_len)
+{
+	const char *sock = "", *user = "";
+	struct service_ctx *e = NULL, *free_e = NULL;
+	OSSL_LIB_CTX *l = NULL;
+	vg_rc rc = VG_OK;
+
+	*out = NULL;
+	/* No client: the provider's defaults ($VOXGUARD_SOCKET, the default
+	 * socket; $VOXGUARD_SERVICE_USER, the build's user), keyed as "". */
+	if (c)
+		vg_client_service(c, &sock, &user);
+	if (strlen(sock) > VG_CLIENT_SOCKET_MAX || strlen(user) > VG_CLIENT_USER_MAX)
+		return VG_ERR_INVALID;
+	if (pthread_mutex_lock(&services_lock) != 0)
+		return VG_ERR_INTERNAL;
+	for (size_t i = 0; i < VG_TLS_SERVICES_MAX && !e; i++) {
+		if (!services[i].libctx) {
+			if (!free_e)
+				free_e = &services[i];
+		} else if (strcmp(services[i].socket, sock) == 0 &&
+			   strcmp(services[i].user, user) == 0) {
+			e = &services[i];
+		}
+	}
+	if (e) {
+		*out = e->libctx;
+		goto out;
+	}
+	if (!free_e) {
+		set_why(why, why_len,
+			"the TLS channel talks to at most %u voxguard services in a process: "
+			"not to %s",
+			VG_TLS_SERVICES_MAX, sock[0] ? sock : "the default socket");
+		rc = VG_ERR_QUOTA;
+		goto out;
+	}
+	l = OSSL_LIB_CTX_new();
+	if (!l) {
+		rc = VG_ERR_NOMEM;
+		goto out;
+	}
+	if (vg_provider_load_into_as(l, sock[0] ? sock : NULL, user[0] ? user : NULL) != 1) {
+		OSSL_LIB_CTX_free(l);
+		set_why(why, why_len, "the voxguard OpenSSL provider cannot be loaded");
+		rc = VG_ERR_UNAVAILABLE;
+		goto out;
+	}
+	(void)snprintf(free_e->socket, sizeof free_e->socket, "%s", sock);
+	(void)snprintf(free_e->user, sizeof free_e->user, "%s", user);
+	free_e->libctx = l;
+	*out = l;
+out:
+	(void)pthread_mutex_unlock(&services_lock);
+	ERR_clear_error();
+	return rc;
+}
+
+vg_rc vg_tls_client_key(vg_client *c, const char *name, EVP_PKEY **out, char *why, size_t why_len)
+{
+	OSSL_LIB_CTX *l = NULL;
 	vg_rc rc;
 
 	*out = NULL;
-	if (!l)
-		return VG_ERR_NOMEM;
-	if (pthread_mutex_lock(&provider_lock) != 0)
+	if (pthread_once(&key_idx_once, key_idx_init) != 0 || key_idx < 0)
 		return VG_ERR_INTERNAL;
-	if (!provider_loaded)
-		provider_loaded = vg_provider_load_into(l, NULL) == 1;
-	rc = provider_loaded ? VG_OK : VG_ERR_UNAVAILABLE;
-	(void)pthread_mutex_unlock(&provider_lock);
+	rc = service_libctx(c, &l, why, why_len);
+	if (rc != VG_OK)
+		return rc;
+	rc = vg_provider_load_key(l, name, out);
 	if (rc != VG_OK) {
-		(void)snprintf(why, why_len, "the voxguard OpenSSL provider cannot be loaded");
+		set_why(why, why_len, "client key '%s': %s", name, vg_rc_str(rc));
 		return rc;
 	}
-	rc = vg_provider_load_key(l, name, out);
-	if (rc != VG_OK)
-		(void)snprintf(why, why_len, "client key '%s': %s", name, vg_rc_str(rc));
-	return rc;
+	if (!EVP_PKEY_set_ex_data(*out, key_idx, l)) {
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		return VG_ERR_NOMEM;
+	}
+	return VG_OK;
+}
+
+OSSL_LIB_CTX *vg_tls_key_libctx(const EVP_PKEY *key)
+{
+	OSSL_LIB_CTX *l = NULL;
+
+	if (key && pthread_once(&key_idx_once, key_idx_init) == 0 && key_idx >= 0)
+		l = EVP_PKEY_get_ex_data(key, key_idx);
+	return l ? l : vg_tls_libctx();
 }
 
 /* ------------------------------------------------------------------ */
 /* Verification                                                        */
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !why_len)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
 
 /* A refusal: the first reason is kept; with libcurl it is reported to the
  * service at once (the channel reports from vg_tls_connect_ep). */
@@ -292,7 +388,7 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
 	return 0;
 }
 
-static bool spki_sha256(X509 *cert, uint8_t out[static 32])
+static bool spki_sha256(OSSL_LIB_CTX *l, X509 *cert, uint8_t out[static 32])
 {
 	unsigned char *der = NULL;
 	int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
@@ -301,8 +397,7 @@ static bool spki_sha256(X509 *cert, uint8_t out[static 32])
 
 	if (len <= 0)
 		return false;
-	ok = EVP_Q_digest(vg_tls_libctx(), "SHA256", NULL, der, (size_t)len, out, &mdlen) &&
-	     mdlen == 32;
+	ok = EVP_Q_digest(l, "SHA256", NULL, der, (size_t)len, out, &mdlen) && mdlen == 32;
 	OPENSSL_free(der);
 	return ok;
 }
@@ -314,7 +409,7 @@ static bool pins_match(const struct policy *p, STACK_OF(X509) * chain)
 	uint8_t h[32];
 
 	for (int i = 0; chain && i < sk_X509_num(chain); i++) {
-		if (!spki_sha256(sk_X509_value(chain, i), h))
+		if (!spki_sha256(p->libctx, sk_X509_value(chain, i), h))
 			continue;
 		for (size_t k = 0; k < p->n_pins; k++)
 			if (CRYPTO_memcmp(h, p->pins[k], 32) == 0)
@@ -420,6 +515,7 @@ static int ocsp_verdict(SSL *s, struct result *r, const struct policy *p, enum o
 static X509 *issuer_of(SSL *s, X509 *leaf)
 {
 	STACK_OF(X509) *v = SSL_get0_verified_chain(s), *pc = SSL_get_peer_cert_chain(s);
+	const struct policy *p = policy_of(s);
 	X509_STORE_CTX *x;
 	X509 *iss = NULL;
 
@@ -430,7 +526,7 @@ static X509 *issuer_of(SSL *s, X509 *leaf)
 		if (X509_check_issued(c, leaf) == X509_V_OK && X509_up_ref(c))
 			return c;
 	}
-	x = X509_STORE_CTX_new_ex(vg_tls_libctx(), NULL);
+	x = X509_STORE_CTX_new_ex(p ? p->libctx : vg_tls_libctx(), NULL);
 	if (x && X509_STORE_CTX_init(x, SSL_CTX_get_cert_store(SSL_get_SSL_CTX(s)), leaf, NULL) &&
 	    X509_STORE_CTX_get1_issuer(&iss, x, leaf) != 1)
 		iss = NULL;
@@ -852,6 +948,11 @@ vg_rc vg_tls_ctx_apply(SSL_CTX *ctx, const vg_endpoint *ep, EVP_PKEY *client_key
 	p->revocation = ep->revocation;
 	p->soft_fail = ep->soft_fail;
 	p->report = report;
+	p->libctx = vg_tls_key_libctx(client_key);
+	if (!p->libctx) {
+		rc = VG_ERR_NOMEM;
+		goto fail;
+	}
 
 	rc = VG_ERR_CRYPTO;
 	if (!SSL_CTX_set_min_proto_version(ctx, min) ||
@@ -915,13 +1016,15 @@ fail:
 vg_rc vg_tls_ctx_for(const vg_endpoint *ep, EVP_PKEY *client_key, SSL_CTX **out, char *why,
 		     size_t why_len)
 {
-	OSSL_LIB_CTX *l = vg_tls_libctx();
+	OSSL_LIB_CTX *l = vg_tls_key_libctx(client_key);
 	SSL_CTX *ctx;
 	vg_rc rc;
 
 	*out = NULL;
 	if (!l)
 		return VG_ERR_NOMEM;
+	/* In the key's context: the key's provider signs, and the
+	 * handshake's other algorithms come from the same providers. */
 	ctx = SSL_CTX_new_ex(l, NULL, TLS_client_method());
 	if (!ctx)
 		return VG_ERR_NOMEM;
@@ -1192,7 +1295,7 @@ VG_EXPORT vg_rc vg_tls_connect(vg_client *c, const char *endpoint, vg_tls **out,
 	}
 	e = *ep;
 	if (e.client_key[0]) {
-		rc = vg_tls_client_key(e.client_key, &key, w, sizeof w);
+		rc = vg_tls_client_key(c, e.client_key, &key, w, sizeof w);
 		if (rc != VG_OK)
 			goto out;
 		if (!e.client_cert_pem && strcmp(e.client_key, DEVICE_IDENTITY) == 0) {
@@ -1231,12 +1334,11 @@ VG_EXPORT vg_rc vg_tls_accept(vg_client *c, int fd, const char *key, const char 
 	*out = NULL;
 	if (fd < 0 || !key || !cert_file)
 		return VG_ERR_INVALID;
-	(void)c;
-	rc = vg_tls_client_key(key, &pkey, w, sizeof w);
+	rc = vg_tls_client_key(c, key, &pkey, w, sizeof w);
 	if (rc != VG_OK)
 		goto out;
 	rc = VG_ERR_CRYPTO;
-	ctx = SSL_CTX_new_ex(vg_tls_libctx(), NULL, TLS_server_method());
+	ctx = SSL_CTX_new_ex(vg_tls_key_libctx(pkey), NULL, TLS_server_method());
 	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
 	    !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) ||
 	    !SSL_CTX_set_ciphersuites(ctx, SUITES_13) || !SSL_CTX_set1_groups_list(ctx, GROUPS))

@@ -32,20 +32,34 @@
 #define VG_TLS_OCSP_SKEW_S        300   /* thisUpdate/nextUpdate tolerance */
 #define VG_TLS_OCSP_MAX_RESP      (64u * 1024u)
 #define VG_TLS_MAX_CAS            64u
+#define VG_TLS_SERVICES_MAX       8u /* services client keys come from, per process */
 
-/* The channel's OpenSSL library context: the default provider and the
- * voxguard provider (keys in the service), private to libvoxguard so that
- * the application's own OpenSSL state is left alone. NULL on failure. */
+/* The channel's plain OpenSSL library context: the default provider only,
+ * private to libvoxguard so that the application's own OpenSSL state is
+ * left alone; for connections without a client key. NULL on failure. */
 OSSL_LIB_CTX *vg_tls_libctx(void);
 
-/* A key of the caller's in the service as an EVP_PKEY of vg_tls_libctx(),
- * through the voxguard provider (loaded there on first use; a failure is
- * retried next time: the service may have been down). */
-VG_NODISCARD vg_rc vg_tls_client_key(const char *name, EVP_PKEY **out, char *why, size_t why_len);
+/* A key of the caller's in c's service as an EVP_PKEY, through the
+ * voxguard provider talking to the socket c is connected to and checking
+ * the service user c checked (vg_client_service; c NULL: $VOXGUARD_SOCKET
+ * or the default socket, $VOXGUARD_SERVICE_USER or the build's user).
+ * The key lives in a library context of that service's own (the default
+ * and the voxguard providers), made on first use and kept until the
+ * process exits; at most VG_TLS_SERVICES_MAX such services in a process
+ * (VG_ERR_QUOTA beyond). A failed load is retried next time: the service
+ * may have been down. *out: the caller's reference (EVP_PKEY_free). */
+VG_NODISCARD vg_rc vg_tls_client_key(vg_client *c, const char *name, EVP_PKEY **out, char *why,
+				     size_t why_len);
 
-/* A new client SSL_CTX that applies ep's policy: versions, suites, groups,
- * signature algorithms, the endpoint's CA set as the only trust store, CRLs,
- * the verification callback (host, pins, revocation), and, when client_key
+/* The library context a connection with client key key is made in: the
+ * key's service context for a key from vg_tls_client_key(), else (no key,
+ * or a key from elsewhere) vg_tls_libctx(). */
+OSSL_LIB_CTX *vg_tls_key_libctx(const EVP_PKEY *key);
+
+/* A new client SSL_CTX, in vg_tls_key_libctx(client_key), that applies
+ * ep's policy: versions, suites, groups, signature algorithms, the
+ * endpoint's CA set as the only trust store, CRLs, the verification
+ * callback (host, pins, revocation), and, when client_key
  * is not NULL, the client certificate chain ep->client_cert_pem with that
  * key. The SSL_CTX holds its own copy of what it needs from ep. On failure
  * *out is NULL and why says what was wrong with the policy (VG_ERR_INVALID)

@@ -240,7 +240,7 @@ VG_EXPORT vg_rc vg_tls_curl_setup(vg_client *c, void *curl, const char *endpoint
 		goto out;
 	}
 	if (p->ep.client_key[0]) {
-		rc = vg_tls_client_key(p->ep.client_key, &p->key, why, sizeof why);
+		rc = vg_tls_client_key(c, p->ep.client_key, &p->key, why, sizeof why);
 		if (rc != VG_OK)
 			goto out;
 		if (!p->ep.client_cert_pem && strcmp(p->ep.client_key, "device-identity") == 0) {
