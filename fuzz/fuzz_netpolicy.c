@@ -1,11 +1,14 @@
 /*
  * fuzz_netpolicy.c - libFuzzer harness for the endpoint list of
  * `voxguard netpolicy apply --from-json` and the ruleset made from it
- * (SFR 4.2.8; hostile input): arbitrary bytes through
- * vg_netpolicy_endpoints_from_json; an accepted list is rendered (each
- * host given a few addresses) and the ruleset must hold no string but
- * those netpolicy writes: every quoted string of [A-Za-z0-9:_.@/ ()-],
- * every line one of its statements' shapes.
+ * (SFR 4.2.8; hostile input): arbitrary bytes through the endpoint
+ * list's parser, vg_endpoint_array_from_json (what --from-json reads); an
+ * accepted list is rendered (each host given a few addresses) and the
+ * ruleset must hold no string but those netpolicy writes: every quoted
+ * string of [A-Za-z0-9:_.@/ ()-], every line one of its statements'
+ * shapes. A unit the policy accepts but netpolicy does not (a slice with
+ * an empty part, "a--b.slice", or one nested too deep for a cgroup path)
+ * must make the render fail with a reason.
  * Seed corpus: fuzz/corpus/netpolicy/.
  */
 #include <stddef.h>
@@ -15,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "netpolicy/netpolicy.h"
+#include "tls/endpoint.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -95,10 +99,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.cgroup_root = (size & 2) ? "unified" : ""};
 	size_t n = 0;
 	char why[128], *text = NULL;
+	bool units_ok = true;
 	vg_rc rc;
 
+	if (size > VG_NP_MAX_JSON)
+		return 0; /* the CLI reads no more */
 	memset(why, 'x', sizeof why);
-	rc = vg_netpolicy_endpoints_from_json((const char *)data, size, &eps, &n, why, sizeof why);
+	rc = vg_endpoint_array_from_json(data, size, &eps, &n, why, sizeof why);
 	if (rc != VG_OK) {
 		if (eps || n || memchr(why, 0, sizeof why) == NULL)
 			abort();
@@ -115,19 +122,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (eps[i].port == 0 || eps[i].n_uids > VG_EP_MAX_UIDS ||
 		    eps[i].n_units > VG_EP_MAX_UNITS)
 			abort();
-		for (size_t u = 0; u < eps[i].n_units; u++)
-			if (!vg_netpolicy_unit_valid(eps[i].units[u]))
+		for (size_t u = 0; u < eps[i].n_units; u++) {
+			if (!vg_endpoint_unit_valid(eps[i].units[u]))
 				abort();
+			/* what the render checks (its cgroup path has a bound) */
+			char cg[512];
+			size_t level;
+			units_ok &= vg_netpolicy_unit_valid(eps[i].units[u]) &&
+				    vg_netpolicy_unit_cgroup(NULL, eps[i].units[u], cg, sizeof cg,
+							     &level) == VG_OK;
+		}
 		hosts[i].addrs = addrs;
 		hosts[i].n = 1 + (i % 3);
 	}
-	/* Everything the parser accepts renders. */
+	/* Everything the parser accepts renders, but a unit netpolicy
+	 * refuses, which fails with a reason and no text. */
+	memset(why, 'x', sizeof why);
 	rc =
 	    vg_netpolicy_render(eps, hosts, n, res, (size & 4) ? 0 : 1, &o, &text, why, sizeof why);
-	if (rc != VG_OK || !text)
-		abort();
-	check_ruleset(text);
-	free(text);
-	vg_netpolicy_endpoints_free(eps, n);
+	if (!units_ok) {
+		if (rc == VG_OK || text || memchr(why, 0, sizeof why) == NULL)
+			abort();
+	} else {
+		if (rc != VG_OK || !text)
+			abort();
+		check_ruleset(text);
+		free(text);
+	}
+	vg_endpoint_list_free(eps, n);
 	return 0;
 }

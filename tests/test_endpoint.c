@@ -773,10 +773,17 @@ static void test_sfr428_endpoint_array(void **state)
 	assert_non_null(strstr(why, "endpoint 2: port"));
 	free(s);
 	json_decref(a);
-	/* Not an array; more than VG_EP_MAX_COUNT. */
+	/* Not an array; not JSON (cut short); more than VG_EP_MAX_COUNT. */
 	assert_int_equal(
 	    vg_endpoint_array_from_json((const uint8_t *)"{}", 2, &v, &n, why, sizeof why),
 	    VG_ERR_INVALID);
+	assert_non_null(strstr(why, "a JSON array"));
+	assert_int_equal(
+	    vg_endpoint_array_from_json((const uint8_t *)"[{\"v\":1,", 8, &v, &n, why, sizeof why),
+	    VG_ERR_INVALID);
+	assert_null(v);
+	assert_int_equal(n, 0);
+	assert_non_null(strstr(why, "endpoint list: not JSON"));
 	a = json_array();
 	for (size_t i = 0; i <= VG_EP_MAX_COUNT; i++)
 		json_array_append_new(a, json_object());
@@ -784,8 +791,14 @@ static void test_sfr428_endpoint_array(void **state)
 	assert_int_equal(
 	    vg_endpoint_array_from_json((const uint8_t *)s, strlen(s), &v, &n, why, sizeof why),
 	    VG_ERR_INVALID);
+	assert_non_null(strstr(why, "at most 64 endpoints"));
 	free(s);
 	json_decref(a);
+	/* The empty list is a list. */
+	assert_int_equal(
+	    vg_endpoint_array_from_json((const uint8_t *)"[]", 2, &v, &n, why, sizeof why), VG_OK);
+	assert_int_equal(n, 0);
+	vg_endpoint_list_free(v, n);
 }
 
 static void test_sfr428_revocation_strings(void **state)

@@ -4,10 +4,14 @@
  * tests/tls_pki.sh makes. Each attack is refused with the reason that names
  * the check, next to a control that succeeds. The endpoint list, the
  * provider's keys and the device certificate come from tests/tls_fakes.c
- * (the link seam). */
+ * (the link seam). The whole test runs in a network namespace of its own
+ * with only loopback (own_netns()): OpenSSL 3.0's `ocsp -port` listens on
+ * every interface, and nothing a test starts may be reachable from the
+ * network. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -19,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1411,6 +1417,46 @@ static void test_sfr427_channel_own_service(void **state)
 	(void)unsetenv("VOXGUARD_SOCKET");
 }
 
+/* Moves the test into a new network namespace with only lo, up, before
+ * any peer starts (they inherit it): `openssl ocsp -port PORT` of OpenSSL
+ * 3.0 binds 0.0.0.0 and has no option for an address, and s_server,
+ * nginx and curl need nothing but loopback. No fallback that runs the
+ * peers in the host's namespace: without the namespace the test fails,
+ * and says why. */
+static int own_netns(void)
+{
+	struct ifreq ifr;
+	int s, e = 0;
+
+	if (unshare(CLONE_NEWNET) != 0) {
+		(void)fprintf(stderr,
+			      "test_tls_channel: cannot make its network namespace "
+			      "(unshare(CLONE_NEWNET): %s): it needs root (CAP_SYS_ADMIN), since "
+			      "its OCSP responder would otherwise listen on every interface\n",
+			      strerror(errno));
+		return -1;
+	}
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		e = errno;
+	} else {
+		memset(&ifr, 0, sizeof ifr);
+		(void)snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+		if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0)
+			e = errno;
+		ifr.ifr_flags |= IFF_UP;
+		if (!e && ioctl(s, SIOCSIFFLAGS, &ifr) != 0)
+			e = errno;
+		(void)close(s);
+	}
+	if (e) {
+		(void)fprintf(stderr, "test_tls_channel: cannot bring lo up in its namespace: %s\n",
+			      strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1437,5 +1483,7 @@ int main(void)
 	    cmocka_unit_test(test_sfr427_channel_own_service),
 	};
 
+	if (own_netns() != 0)
+		return 1;
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

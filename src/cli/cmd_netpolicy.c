@@ -32,6 +32,7 @@
 #include "cli/cli.h"
 #include "common/util.h"
 #include "netpolicy/netpolicy.h"
+#include "tls/endpoint.h"
 #include "voxguard/tls.h"
 
 #define NFT_PATH     "/usr/sbin/nft"
@@ -184,6 +185,13 @@ fail:
 /* ------------------------------------------------------------------ */
 /* Inputs: the list, the addresses, the resolvers, the cgroups          */
 
+/* Every list the service can hold makes a ruleset. */
+_Static_assert(VG_EP_MAX_COUNT <= VG_NP_MAX_ENDPOINTS, "netpolicy takes the whole list");
+
+/* The list from a file, as `voxguard endpoint list --json` writes it: the
+ * endpoint policy's own parser, with every rule of the policy (one parser
+ * for the service, the library and the tools), within netpolicy's bound
+ * on the file. Freed with vg_endpoint_list_free, as the service's list. */
 static int load_json_list(const char *path, vg_endpoint **eps, size_t *n)
 {
 	uint8_t *buf = NULL;
@@ -193,7 +201,7 @@ static int load_json_list(const char *path, vg_endpoint **eps, size_t *n)
 
 	if (rc != VG_OK)
 		return cli_fail("netpolicy: cannot read %s: %s", path, vg_rc_str(rc));
-	rc = vg_netpolicy_endpoints_from_json((const char *)buf, len, eps, n, why, sizeof why);
+	rc = vg_endpoint_array_from_json(buf, len, eps, n, why, sizeof why);
 	free(buf);
 	if (rc != VG_OK)
 		return cli_fail("netpolicy: %s: %s", path, why);
@@ -231,15 +239,6 @@ static int load_service_list(struct cli *cli, vg_endpoint **eps, size_t *n)
 		e = cli_fail_rc(c, "netpolicy apply: endpoint list", rc);
 	vg_client_close(&c);
 	return e;
-}
-
-static void free_list(vg_endpoint *eps, size_t n, bool from_json)
-{
-	if (!from_json) {
-		vg_endpoint_list_free(eps, n);
-		return;
-	}
-	vg_netpolicy_endpoints_free(eps, n);
 }
 
 /* The host's addresses: the literal itself, or what getaddrinfo gives
@@ -516,7 +515,7 @@ out:
 	free(text);
 	free(hosts);
 	free(addrs);
-	free_list(eps, n, from_json != NULL);
+	vg_endpoint_list_free(eps, n);
 	return e;
 }
 

@@ -47,7 +47,10 @@
 #define VG_NP_MAX_EXEMPT    16u    /* uids exempt from default_drop besides root */
 #define VG_NP_MAX_ELEMENTS  65536u /* (address, port) elements over all applications */
 #define VG_NP_MAX_RESOLV    65536u /* bytes of resolv.conf */
-#define VG_NP_MAX_JSON      (8u * 1024u * 1024u) /* bytes of a --from-json list */
+/* Bytes of a --from-json list (read by the CLI; parsed by
+ * vg_endpoint_array_from_json in tls/endpoint.h, at most VG_EP_MAX_COUNT
+ * endpoints: VG_NP_MAX_ENDPOINTS). */
+#define VG_NP_MAX_JSON (8u * 1024u * 1024u)
 
 /* An IPv4 or IPv6 address (network byte order; IPv4 in a[0..3]). */
 typedef struct vg_np_addr {
@@ -112,20 +115,6 @@ VG_NODISCARD vg_rc vg_netpolicy_unit_cgroup(const char *slice, const char *unit,
 VG_NODISCARD vg_rc vg_resolvconf_parse(const char *text, size_t len,
 				       vg_np_addr out[static VG_NP_MAX_RESOLVERS], size_t *n,
 				       char *why, size_t why_len);
-
-/*
- * The endpoint list as a JSON array of endpoint objects in the endpoint
- * policy's encoding ({"v":1,"name","host","port","uids","units", ...}),
- * for `voxguard netpolicy apply --from-json`. Strict: v must be 1; name,
- * host and port are required and checked; uids (distinct, not 2^32-1) and
- * units (distinct, vg_netpolicy_unit_valid) are bounded by tls.h; the
- * other keys of the encoding are accepted and not read; any other key,
- * duplicate key or wrong type is refused. At most VG_NP_MAX_ENDPOINTS.
- * On success *out (free with vg_netpolicy_endpoints_free) and *n.
- */
-VG_NODISCARD vg_rc vg_netpolicy_endpoints_from_json(const char *text, size_t len, vg_endpoint **out,
-						    size_t *n, char *why, size_t why_len);
-void vg_netpolicy_endpoints_free(vg_endpoint *v, size_t n);
 
 /* Parses an address literal (IPv4, or IPv6 without a zone). */
 bool vg_np_addr_parse(const char *s, vg_np_addr *out);

@@ -124,11 +124,18 @@ cat >"$W/hosts" <<EOF
 2001:db8:100::2 avs.vgtest
 198.51.100.2 metrics.vgtest
 EOF
-# The endpoint list in the endpoint policy's encoding: alice may reach
-# avs (by name: IPv4 and IPv6) on 443; carol metrics on 8443.
+# The endpoint list in the endpoint policy's encoding, as `voxguard
+# endpoint list --json` writes it and with all of its rules (--from-json
+# reads it with the policy's own parser: a CA and a revocation mode are
+# required): alice may reach avs (by name: IPv4 and IPv6) on 443; carol
+# metrics on 8443.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=vgnp-ca \
+	-days 2 -keyout "$W/ca.key" -out "$W/ca.pem" 2>/dev/null
+# POL: the policy's keys that netpolicy does not read (the PEM as a JSON string)
+POL="\"ca\":\"$(awk '{ printf "%s\\n", $0 }' "$W/ca.pem")\",\"revocation\":\"ocsp\""
 cat >"$W/eps.json" <<EOF
-[{"v":1,"name":"avs","host":"avs.vgtest","port":443,"revocation":"ocsp","uids":[$ALICE]},
- {"v":1,"name":"metrics","host":"metrics.vgtest","port":8443,"uids":[$CAROL]}]
+[{"v":1,"name":"avs","host":"avs.vgtest","port":443,$POL,"uids":[$ALICE]},
+ {"v":1,"name":"metrics","host":"metrics.vgtest","port":8443,$POL,"uids":[$CAROL]}]
 EOF
 
 # ---- before any rule: everything reaches everything (the controls) ----
@@ -219,8 +226,8 @@ else
 		CG_SLICE_MADE=$CGROOT/system.slice
 	fi
 	cat >"$W/eps-unit.json" <<EOF
-[{"v":1,"name":"avs","host":"avs.vgtest","port":443,"uids":[$ALICE]},
- {"v":1,"name":"metrics","host":"metrics.vgtest","port":8443,"units":["$UNIT"]}]
+[{"v":1,"name":"avs","host":"avs.vgtest","port":443,$POL,"uids":[$ALICE]},
+ {"v":1,"name":"metrics","host":"metrics.vgtest","port":8443,$POL,"units":["$UNIT"]}]
 EOF
 	# not running: no rule for it, said on stderr, the rest applies
 	if apply --from-json "$W/eps-unit.json" && grep -q "unit $UNIT .* is not running" "$CLILOG"; then
@@ -295,7 +302,7 @@ cat >"$W/nft-broken" <<EOF
 exec "$W/nft-real" -f "$W/broken.nft"
 EOF
 chmod 755 "$W/nft-broken"
-printf '[{"v":1,"name":"avs","host":"198.51.100.2","port":443,"uids":[%s]}]\n' "$BOB" >"$W/eps-bob.json"
+printf '[{"v":1,"name":"avs","host":"198.51.100.2","port":443,%s,"uids":[%s]}]\n' "$POL" "$BOB" >"$W/eps-bob.json"
 set +e
 unshare -m sh -c 'mount --bind "$1" /usr/sbin/nft && shift && exec "$@"' sh "$W/nft-broken" \
 	nsenter --net="/run/netns/$NSD" -- "$VOXGUARD" netpolicy apply --from-json "$W/eps-bob.json" \
@@ -321,8 +328,6 @@ if [ "$r" = rogue-dns ]; then ok "SFR 4.2.8: ...and bob is still unaffected"; el
 # ---- the list from the service (once libvoxguard has vg_endpoint_list) ----
 if "$VOXGUARD" endpoint 2>&1 | grep -q '^  add '; then
 	start_daemon
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=vgnp-ca \
-		-days 2 -keyout "$W/ca.key" -out "$W/ca.pem" 2>/dev/null
 	vg endpoint add avs --host avs.vgtest --port 443 --ca "$W/ca.pem" --revocation ocsp \
 		--uid "$ALICE" >/dev/null
 	vg endpoint add metrics --host metrics.vgtest --port 8443 --ca "$W/ca.pem" \
@@ -337,6 +342,15 @@ if "$VOXGUARD" endpoint 2>&1 | grep -q '^  add '; then
 			cmp -s "$W/svc.nft" "$W/json.nft"
 	}
 	check "SFR 4.2.8: the service's list makes the same ruleset as the same list in JSON" svc_dry
+	# what `endpoint list --json` writes is what --from-json reads (one parser)
+	listed_dry() {
+		vg endpoint list --json >"$W/listed.json" &&
+			unshare -m sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' sh "$W/hosts" \
+				"$VOXGUARD" netpolicy apply --dry-run --from-json "$W/listed.json" \
+				--resolv-conf "$W/resolv.conf" >"$W/listed.nft" 2>>"$CLILOG" &&
+			cmp -s "$W/svc.nft" "$W/listed.nft"
+	}
+	check "SFR 4.2.8: --from-json takes the output of endpoint list --json: the same ruleset" listed_dry
 	svc_apply() {
 		unshare -m sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' sh "$W/hosts" \
 			nsenter --net="/run/netns/$NSD" -- "$VOXGUARD" --socket "$SOCK" netpolicy apply \
@@ -354,8 +368,21 @@ else
 fi
 
 # ---- refusals before nft ----
-printf '[{"v":1,"name":"a","host":"a.vgtest","port":443,"units":["x\\"; flush ruleset; \\".service"]}]\n' >"$W/hostile.json"
-check_fails "SFR 4.2.8: a hostile unit name is refused (exit 2)" 2 apply --from-json "$W/hostile.json"
+printf '[{"v":1,"name":"a","host":"a.vgtest","port":443,%s,"units":["x\\"; flush ruleset; \\".service"]}]\n' "$POL" >"$W/hostile.json"
+refused() { # refused FILE REASON: apply --from-json FILE exits 2 and says REASON
+	set +e
+	indev "$VOXGUARD" netpolicy apply --dry-run --from-json "$1" --resolv-conf "$W/resolv.conf" \
+		>/dev/null 2>"$W/refused.txt"
+	_rc=$?
+	set -e
+	cat "$W/refused.txt" >>"$CLILOG"
+	[ "$_rc" = 2 ] && grep -q "$2" "$W/refused.txt"
+}
+check "SFR 4.2.8: a hostile unit name is refused (exit 2)" refused "$W/hostile.json" "units: unit 1 is not"
+check_fails "SFR 4.2.8: ...and apply refuses it before nft (exit 2)" 2 apply --from-json "$W/hostile.json"
+printf '[{"v":1,"name":"a","host":"a.vgtest","port":443,"revocation":"ocsp","uids":[%s]}]\n' "$BOB" >"$W/noca.json"
+check "SFR 4.2.8: a list that is not the policy's encoding (no ca) is refused (exit 2)" \
+	refused "$W/noca.json" "endpoint 1: ca: missing"
 printf 'nameserver 198.51.100.53 198.51.100.2\n' >"$W/resolv.bad"
 check_fails "SFR 4.2.8: a malformed resolv.conf is refused (exit 2)" 2 \
 	indev "$VOXGUARD" netpolicy apply --from-json "$W/eps.json" --resolv-conf "$W/resolv.bad"
