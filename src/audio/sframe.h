@@ -72,9 +72,11 @@
  * _free function (NULL-safe, double pointer, sets the handle to NULL),
  * which wipes the derived key and salt. The base key is copied nowhere:
  * only the derived key and salt are kept, in vg_secret_alloc() memory;
- * the caller wipes its base key. Frame buffers are the caller's: no
- * function allocates per frame, so the latency of a frame is bounded by
- * its own size. A context is not thread-safe: one per thread.
+ * the caller wipes its base key. Frame buffers are the caller's: sealing
+ * and opening allocate nothing (the ciphers are fetched and keyed when a
+ * context is made; per frame only the IV is set and HMAC re-initialised),
+ * so the cost of a frame depends only on its own size. A context is not
+ * thread-safe: one per thread.
  */
 #ifndef VG_AUDIO_SFRAME_H
 #define VG_AUDIO_SFRAME_H
@@ -235,10 +237,12 @@ void vg_sframe_receiver_free(vg_sframe_receiver **r);
 /* Opens one wire frame (frame_len bytes of outside input: exactly one
  * frame) into pt (cap bytes; VG_SFRAME_MAX_PT always suffices). On VG_OK,
  * *pt_len and *flags (VG_SFRAME_FINAL, _GAP, _LATE) are set, and *ctr
- * when ctr is not NULL. Refused frames change nothing in the receiver:
- * VG_ERR_PROTOCOL, VG_ERR_TOO_LARGE, VG_ERR_INTEGRITY, VG_ERR_REPLAY
- * (repeated, or older than the window), VG_ERR_STATE (after the final
- * frame, or a second final frame). */
+ * when ctr is not NULL. A refused frame changes nothing in the receiver
+ * but its refused count, and leaves *pt_len, *flags and *ctr 0 and no
+ * plaintext in pt: VG_ERR_PROTOCOL, VG_ERR_TOO_LARGE (also when cap is
+ * too small), VG_ERR_INTEGRITY, VG_ERR_REPLAY (repeated, or older than
+ * the window), VG_ERR_STATE (after the final frame, a second final frame,
+ * or a final frame below frames already accepted). */
 VG_NODISCARD vg_rc vg_sframe_open(vg_sframe_receiver *r, const uint8_t *frame, size_t frame_len,
 				  uint8_t *pt, size_t cap, size_t *pt_len, unsigned *flags,
 				  uint64_t *ctr);
