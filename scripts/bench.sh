@@ -51,6 +51,20 @@ case ${BENCH_ONLY:-tls} in
 	;;
 esac
 
+# Audio streams (issue 13): SFrame seal and open of 20 ms frames of 48 kHz
+# stereo vs raw EVP AES-128-GCM on the same frames, in process, and the
+# share of one core a real-time stream costs.
+case ${BENCH_ONLY:-sframe} in
+*sframe*)
+	echo
+	if [ -x "$build/bench/sframe_bench" ]; then
+		"$build/bench/sframe_bench" "${BENCH_SFRAME_ROUNDS:-7}" || true
+	else
+		echo "bench: sframe_bench not built"
+	fi
+	;;
+esac
+
 # Update install (issue #4): `voxguard bundle install` of a 256 MiB and a
 # 1 GiB image into a slot file, against `cat IMAGE > SLOT` and `sha256sum
 # IMAGE` in the same run (page cache warm for all three; median of 3), and

@@ -70,6 +70,8 @@ typedef enum vg_rc {
 	VG_ERR_STATE = 20,         /* not allowed in the device's current state */
 	VG_ERR_QUOTA = 21,         /* the caller's budget of a shared resource is spent */
 	VG_ERR_UNTRUSTED = 22,     /* the socket is not served by the voxguard service */
+	VG_ERR_REPLAY = 23,        /* a message or frame was already received, or is too old */
+	VG_ERR_TRUNCATED = 24,     /* a stream ended before its authenticated final frame */
 } vg_rc;
 
 /* A static English description of rc; never NULL. */

@@ -54,6 +54,10 @@ VG_EXPORT const char *vg_rc_str(vg_rc rc)
 		return "quota exceeded";
 	case VG_ERR_UNTRUSTED:
 		return "the socket is not served by the voxguard service";
+	case VG_ERR_REPLAY:
+		return "replayed or too old";
+	case VG_ERR_TRUNCATED:
+		return "truncated: the stream ended before its final frame";
 	}
 	return "unknown error";
 }
