@@ -1,6 +1,6 @@
 /*
  * sframe.c - SFrame (RFC 9605) and voxguard's audio stream layer on top of
- * it. See sframe.h for the contract and docs/AUDIO-sframe.md for the
+ * it. See sframe.h for the contract and docs/AUDIO.md for the
  * format. Every primitive is OpenSSL's (EVP_CIPHER, EVP_MAC, EVP_KDF).
  */
 #include <stdlib.h>

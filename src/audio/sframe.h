@@ -30,7 +30,7 @@
  * 2. The stream layer: what RFC 9605 section 9 leaves to the application.
  *    A stream is one sender, one base key, one KID and one 16-byte stream
  *    id; the sender's CTR starts at 0 and goes up by one per frame.
- *    - Wire form of one frame (for pipes and files; docs/AUDIO-sframe.md):
+ *    - Wire form of one frame (for pipes and files; docs/AUDIO.md):
  *        offset size field
  *        0      1    version (VG_SFRAME_WIRE_VERSION = 1)
  *        1      1    flags: 0x01 FINAL (the stream's last frame); others 0
