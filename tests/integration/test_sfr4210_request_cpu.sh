@@ -33,8 +33,11 @@ if [ "$r0" != - ] && [ "$r1" != - ]; then
 	reads=$(((r1 - r0) / 3))
 	echo "# service reads: $reads a second"
 	# 8 MiB/s / 256 per read: at most 32768 reads a second that return
-	# bytes, each followed by one that finds no more (330 000 before).
-	check "SFR 4.2.10: one uid dribbling bytes gets about request_rate / 256 reads a second ($reads read calls)" test "$reads" -lt 100000
+	# bytes, each followed by one that finds no more, plus the event
+	# loop's own reads (its wake-up descriptors): 60 000-100 175 measured
+	# (100 175 once under ASan, over the old bound of 100 000), against
+	# 330 000 before the fix. The bound is half of that.
+	check "SFR 4.2.10: one uid dribbling bytes gets about request_rate / 256 reads a second ($reads read calls)" test "$reads" -lt 165000
 	# The CPU varies with the machine's load: a whole core (98%) before.
 	check "SFR 4.2.10: ... and not the service's whole core ($busy% of a core, idle $idle%)" test "$busy" -lt 80
 else
