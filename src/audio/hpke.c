@@ -1020,6 +1020,22 @@ vg_rc vg_hpke_export(const vg_hpke_ctx *ctx, const uint8_t *exporter_context,
 
 /* ---- one-shot set-up: the seam to the platform's HPKE ---- */
 
+/* What both one-shot set-ups check before either backend runs: the
+ * suite, the PSK inputs (RFC 9180 5.1), and a peer key exactly in the
+ * auth modes (the sender's private key, the recipient's view of it). */
+static vg_rc setup_check(const vg_hpke_suite *suite, vg_hpke_mode mode, bool peer_key,
+			 const uint8_t *info, size_t info_len, const uint8_t *psk, size_t psk_len,
+			 const uint8_t *psk_id, size_t psk_id_len)
+{
+	vg_rc rc = vg_hpke_suite_check(suite);
+
+	if (rc == VG_OK)
+		rc = verify_inputs(mode, info, info_len, psk, psk_len, psk_id, psk_id_len);
+	if (rc == VG_OK && mode_has_auth(mode) != peer_key)
+		rc = VG_ERR_INVALID;
+	return rc;
+}
+
 vg_rc vg_hpke_setup_sender(const vg_hpke_suite *suite, vg_hpke_mode mode, const uint8_t *pkR,
 			   size_t pkR_len, EVP_PKEY *skS, const uint8_t *info, size_t info_len,
 			   const uint8_t *psk, size_t psk_len, const uint8_t *psk_id,
@@ -1033,14 +1049,10 @@ vg_rc vg_hpke_setup_sender(const vg_hpke_suite *suite, vg_hpke_mode mode, const 
 		return VG_ERR_INVALID;
 	*out = NULL;
 	*enc_len = 0;
-	rc = vg_hpke_suite_check(suite);
+	rc = setup_check(suite, mode, skS != NULL, info, info_len, psk, psk_len, psk_id,
+			 psk_id_len);
 	if (rc != VG_OK)
 		return rc;
-	rc = verify_inputs(mode, info, info_len, psk, psk_len, psk_id, psk_id_len);
-	if (rc != VG_OK)
-		return rc;
-	if (mode_has_auth(mode) != (skS != NULL))
-		return VG_ERR_INVALID;
 #ifdef VG_HAVE_OSSL_HPKE
 	if (vg_hpke_platform_serves(suite, mode, psk_id, psk_id_len)) {
 		vg_hpke_ctx *ctx = NULL;
@@ -1083,14 +1095,10 @@ vg_rc vg_hpke_setup_recipient(const vg_hpke_suite *suite, vg_hpke_mode mode, con
 	if (!out)
 		return VG_ERR_INVALID;
 	*out = NULL;
-	rc = vg_hpke_suite_check(suite);
+	rc = setup_check(suite, mode, pkS != NULL, info, info_len, psk, psk_len, psk_id,
+			 psk_id_len);
 	if (rc != VG_OK)
 		return rc;
-	rc = verify_inputs(mode, info, info_len, psk, psk_len, psk_id, psk_id_len);
-	if (rc != VG_OK)
-		return rc;
-	if (mode_has_auth(mode) != (pkS != NULL))
-		return VG_ERR_INVALID;
 #ifdef VG_HAVE_OSSL_HPKE
 	if (vg_hpke_platform_serves(suite, mode, psk_id, psk_id_len)) {
 		vg_hpke_ctx *ctx = NULL;
