@@ -37,6 +37,7 @@ struct conn {
 	bool out_armed;        /* waiting for EPOLLOUT (the reply did not fit at once) */
 	bool in_off;           /* C_WAITING: input disarmed (bytes came early) */
 	bool deferred;         /* reply held until this round's group commit */
+	bool held;             /* reply held until this round's audit flush */
 	bool dead;             /* closed at the end of the round */
 	uint64_t throttled;    /* not read until then: the uid's request_rate */
 	struct waiter *waiter; /* C_WAITING: the request on the pool */
@@ -482,6 +483,45 @@ static void do_accept(struct server *sv, int lfd)
 }
 
 static bool do_write(struct server *sv, struct conn *c);
+static void sweep(struct server *sv);
+
+/*
+ * Sends a reply now, or holds it until this round's audit flush when any
+ * audit event is queued: a reply never reaches a client before the audit
+ * records queued ahead of it are durable (SFR 4.2.9). Before, an audited
+ * operation (a key delete) was answered first and its record committed at
+ * the end of the round, and a power cut in between lost the record of an
+ * operation the caller had seen succeed. A round commits its events once
+ * (group commit), so holding costs the held replies that one fsync's wait
+ * and nothing else; requests that audit nothing (signatures, gets) in
+ * rounds that audit nothing are answered at once as before.
+ */
+static bool send_reply(struct server *sv, struct conn *c)
+{
+	if (vg_audit_pending(sv->s->audit) > 0) {
+		c->held = true;
+		return true;
+	}
+	return do_write(sv, c);
+}
+
+/* After the round's audit flush (whatever its outcome: a refused flush
+ * keeps the records queued and prints them, and must not hold replies
+ * forever), the held replies go out. True when one closed its connection
+ * (to be swept now, not a round later). */
+static bool send_held(struct server *sv)
+{
+	bool closed = false;
+
+	for (struct conn *c = sv->conns; c; c = c->next) {
+		if (!c->held)
+			continue;
+		c->held = false;
+		if (!c->dead && !do_write(sv, c))
+			c->dead = closed = true;
+	}
+	return closed;
+}
 
 /* Group commit of the store puts of this round, then their replies: a put
  * is acknowledged only once durable, and a failed commit tells every put
@@ -511,7 +551,7 @@ static void flush_batch(struct server *sv)
 						  &c->out, &c->out_len) != VG_OK)
 				c->dead = true;
 		}
-		if (!c->dead && !do_write(sv, c))
+		if (!c->dead && !send_reply(sv, c))
 			c->dead = true;
 	}
 }
@@ -852,7 +892,7 @@ static void take_finished(struct server *sv)
 				conn_events(sv, c, EPOLLIN | EPOLLRDHUP);
 				c->in_off = false;
 			}
-			if (!reply || !do_write(sv, c))
+			if (!reply || !send_reply(sv, c))
 				c->dead = true;
 		}
 		uid_release(sv, w->u);
@@ -976,7 +1016,7 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 				/* Try the reply at once: most fit the socket buffer.
 				 * A batched put's waits for the group commit. */
 				if (keep && c->state == C_WRITING && !c->deferred)
-					keep = c->out ? do_write(&sv, c) : false;
+					keep = c->out ? send_reply(&sv, c) : false;
 			}
 			if (!keep)
 				c->dead = true;
@@ -987,8 +1027,11 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 		expire(&sv);
 		unthrottle(&sv);
 		refusals_flush(&sv, false);
-		/* Group commit: one transaction for this round's audit events. */
+		/* Group commit: one transaction for this round's audit events,
+		 * then the replies that waited for it. */
 		VG_IGNORE(vg_audit_flush(s->audit));
+		if (send_held(&sv))
+			sweep(&sv);
 		/* The RoT counter follows the commits within rot_sync_ms. */
 		if (vg_db_rot_sync(s->db, false) != VG_OK)
 			vg_service_audit(s, &s->self, "rot.counter", "failure",

@@ -9,6 +9,9 @@
  *                                   the connection: "closed after S s"
  *   ipc_probe SOCKET hold N         open N idle connections and keep them
  *                                   until stdin closes
+ *   ipc_probe SOCKET hold-busy N    the same, with a status request on each
+ *                                   every 500 ms (never idle); "lost I" when
+ *                                   connection I is closed
  *   ipc_probe SOCKET status         one valid status request: "reply 0"
  *   ipc_probe SOCKET noread NAME N  ask for record NAME (a large one) and
  *                                   read nothing for N seconds, then count
@@ -61,6 +64,16 @@
  *                                   audited (key.delete of a key that does
  *                                   not exist), one every MS milliseconds:
  *                                   "sent C"
+ *   ipc_probe SOCKET killrace PID KEY N
+ *                                   the audit-before-reply race (SFR 4.2.9):
+ *                                   stops the service (SIGSTOP), sends a
+ *                                   key.delete of KEY (audited) on one
+ *                                   connection and a store put on each of N
+ *                                   others (one round of the loop, with a
+ *                                   group commit after the delete's reply),
+ *                                   resumes it and kills it (SIGKILL) the
+ *                                   moment the delete's reply arrives:
+ *                                   "reply C killed"
  *   ipc_probe SOCKET dribble K SECS K connections each declare a maximum-size
  *                                   frame and send it one byte per send(),
  *                                   as fast as they can, for SECS seconds
@@ -99,6 +112,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -842,16 +856,43 @@ int main(int argc, char **argv)
 		(void)unlink(argv[1]);
 		return 0;
 	}
-	if (strcmp(argv[2], "hold") == 0 && argc == 4) {
-		int n = atoi(argv[3]);
+	if ((strcmp(argv[2], "hold") == 0 || strcmp(argv[2], "hold-busy") == 0) && argc == 4) {
+		int n = atoi(argv[3]), held[4096], k = 0;
+		bool busy = strcmp(argv[2], "hold-busy") == 0;
 		char c;
-		for (int i = 0; i < n; i++)
-			if (dial(argv[1]) < 0)
+		struct pollfd in = {.fd = 0, .events = POLLIN};
+		char why[256];
+
+		if (n < 1 || n > 4096)
+			return 2;
+		for (int i = 0; i < n; i++) {
+			int h = dial(argv[1]);
+			if (h < 0)
 				(void)printf("refused %d\n", i);
+			else
+				held[k++] = h;
+		}
 		(void)printf("holding\n");
 		(void)fflush(stdout);
-		while (read(0, &c, 1) > 0)
-			;
+		/* hold-busy: a status request on each every 500 ms, so that
+		 * the uid's idle_ms never closes them while the test runs (on
+		 * a loaded machine its checks take seconds). */
+		for (;;) {
+			int r = poll(&in, 1, busy ? 500 : -1);
+			if (r > 0) {
+				if (read(0, &c, 1) <= 0)
+					break;
+				continue;
+			}
+			for (int i = 0; i < k; i++)
+				if (held[i] >= 0 && (status_request(held[i]) != 0 ||
+						     reply_code(held[i], 5000, why, sizeof why) != 0)) {
+					(void)printf("lost %d\n", i);
+					(void)fflush(stdout);
+					(void)close(held[i]);
+					held[i] = -1;
+				}
+		}
 		return 0;
 	}
 	if (strcmp(argv[2], "conns") == 0 && argc == 4)
@@ -1027,6 +1068,46 @@ int main(int argc, char **argv)
 			(void)usleep((useconds_t)atoi(argv[4]) * 1000u);
 		}
 		(void)printf("sent %d\n", count);
+		return 0;
+	}
+	if (strcmp(argv[2], "killrace") == 0 && argc == 6) {
+		pid_t pid = (pid_t)atol(argv[3]);
+		int n = atoi(argv[5]), fds[64];
+		char why[256], name[32], val[64];
+		long code;
+
+		if (n < 1 || n > 64 || pid <= 1)
+			return 2;
+		for (int i = 0; i < n; i++)
+			if ((fds[i] = dial(argv[1])) < 0)
+				return 2;
+		if (kill(pid, SIGSTOP) != 0)
+			return 2;
+		(void)usleep(100000); /* stopped for sure */
+		for (int i = -1; i < n; i++) {
+			vg_msgb b;
+			uint8_t *f;
+			size_t len;
+			if (vg_msgb_init(&b) != VG_OK)
+				return 2;
+			if (i < 0) {
+				vg_msgb_text(&b, VG_A_NAME, argv[4]);
+			} else {
+				(void)snprintf(name, sizeof name, "race-%d", i);
+				(void)snprintf(val, sizeof val, "value %d", i);
+				vg_msgb_text(&b, VG_A_NAME, name);
+				vg_msgb_bytes(&b, VG_A_VALUE, (const uint8_t *)val, strlen(val));
+			}
+			if (vg_wire_encode(i < 0 ? VG_OP_KEY_DELETE : VG_OP_STORE_PUT, &b, &f,
+					   &len) != VG_OK ||
+			    send_all(i < 0 ? fd : fds[i], f, len) != 0)
+				return 2;
+			free(f);
+		}
+		(void)kill(pid, SIGCONT);
+		code = reply_code(fd, 15000, why, sizeof why);
+		(void)kill(pid, SIGKILL);
+		(void)printf("reply %ld killed\n", code);
 		return 0;
 	}
 	if (strcmp(argv[2], "status") == 0) {
