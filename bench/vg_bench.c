@@ -956,6 +956,11 @@ int main(int argc, char **argv)
 		FILE *f = fopen(conf, "w");
 		if (!f)
 			die("config");
+		/* BENCH_EVENT_LOOPS=N: the service's event_loops (default: its
+		 * own, one per core), to compare one loop with several. */
+		if (getenv("BENCH_EVENT_LOOPS"))
+			(void)fprintf(f, "event_loops = %u\n",
+				      (unsigned)strtoul(getenv("BENCH_EVENT_LOOPS"), NULL, 10));
 		if (geteuid() == 0) {
 			struct passwd *pw = getpwnam("nobody");
 			if (!pw || chown(state, pw->pw_uid, pw->pw_gid) != 0)

@@ -104,6 +104,7 @@ static void test_config_every_key_parsed(void **state)
 				   "rot = tpm2\n"
 				   "rot_param = device:/dev/tpmrm0\n"
 				   "max_clients = 4096\n"
+				   "event_loops = 16\n"
 				   "io_timeout_ms = 600000\n"
 				   "rot_sync_ms = 1000\n"
 				   "audit_checkpoint_every = 1000000\n"
@@ -118,6 +119,7 @@ static void test_config_every_key_parsed(void **state)
 	assert_string_equal(c.rot, "tpm2");
 	assert_string_equal(c.rot_param, "device:/dev/tpmrm0");
 	assert_int_equal(c.max_clients, 4096);
+	assert_int_equal(c.event_loops, 16);
 	assert_int_equal(c.io_timeout_ms, 600000);
 	assert_int_equal(c.rot_sync_ms, 1000);
 	assert_int_equal(c.audit_checkpoint_every, 1000000);
@@ -232,6 +234,7 @@ static void test_config_out_of_range_rejected(void **state)
 	(void)state;
 	assert_kv_invalid("max_clients", "0");
 	assert_kv_invalid("max_clients", "4097");
+	assert_kv_invalid("event_loops", "17");
 	assert_kv_invalid("io_timeout_ms", "9");
 	assert_kv_invalid("io_timeout_ms", "600001");
 	assert_kv_invalid("rot_sync_ms", "1001");

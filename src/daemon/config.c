@@ -260,6 +260,10 @@ static bool apply(vg_config *c, const char *k, const char *v)
 		c->max_clients = (uint32_t)x;
 		return true;
 	}
+	if (strcmp(k, "event_loops") == 0 && parse_u64(v, 0, 16, 10, &x)) {
+		c->event_loops = (uint32_t)x;
+		return true;
+	}
 	if (strcmp(k, "io_timeout_ms") == 0 && parse_u64(v, 10, 600000, 10, &x)) {
 		c->io_timeout_ms = (uint32_t)x;
 		return true;
@@ -432,7 +436,8 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 {
 	int n = snprintf(out, cap,
 			 "user = %s\nadmin_group = %s\nsocket_group = %s\nsocket_mode = %04o\n"
-			 "rot = %s\nrot_param = %s\nmax_clients = %u\nio_timeout_ms = %u\n"
+			 "rot = %s\nrot_param = %s\nmax_clients = %u\nevent_loops = %u\n"
+			 "io_timeout_ms = %u\n"
 			 "rot_sync_ms = %u\naudit_checkpoint_every = %u\n"
 			 "audit_max_records = %llu\naudit_max_bytes = %llu\n"
 			 "audit_rate_per_s = %u\naudit_burst = %u\n"
@@ -440,7 +445,7 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 			 "reset_button = %s\nmanifest = %s\nupdate_slots = %s\nbootloader = %s\n"
 			 "bootloader_param = %s\nboot_tries = %u\nboot_cmdline = %s\nboot_id = %s\n",
 			 c->user, c->admin_group, c->socket_group, c->socket_mode, c->rot,
-			 c->rot_param, c->max_clients, c->io_timeout_ms, c->rot_sync_ms,
+			 c->rot_param, c->max_clients, c->event_loops, c->io_timeout_ms, c->rot_sync_ms,
 			 c->audit_checkpoint_every, (unsigned long long)c->audit_max_records,
 			 (unsigned long long)c->audit_max_bytes, c->audit_rate_per_s, c->audit_burst,
 			 c->admin_session_s, c->admin_pw_cost, c->reset_button, c->manifest,

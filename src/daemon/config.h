@@ -19,6 +19,8 @@
  *   rot             = file          # root-of-trust backend
  *   rot_param       =               # backend parameter (e.g. a TCTI)
  *   max_clients     = 256
+ *   event_loops     = 0             # threads serving connections (0: one
+ *                                   # per online core, at most 4; server.h)
  *   io_timeout_ms   = 5000          # a whole request must arrive within this
  *   rot_sync_ms     = 50            # RoT counter follows commits within this
  *                                   # (0: in every commit; see storage/db.h)
@@ -113,6 +115,7 @@ typedef struct vg_config {
 	char rot[VG_CFG_STR];
 	char rot_param[256];
 	uint32_t max_clients;
+	uint32_t event_loops;
 	uint32_t io_timeout_ms;
 	uint32_t rot_sync_ms;
 	uint32_t audit_checkpoint_every;

@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,8 +22,11 @@
 
 enum conn_state { C_HEADER, C_PAYLOAD, C_WAITING, C_WRITING };
 
+struct loop;
+
 struct conn {
 	int fd;
+	struct loop *lp; /* the event loop that owns it (reads it, frees it) */
 	vg_peer peer;
 	enum conn_state state;
 	uint8_t hdr[VG_WIRE_HDR_LEN];
@@ -82,10 +87,40 @@ struct refusal {
 	vg_peer peer; /* the latest refused caller (the audit actor) */
 };
 
+/*
+ * One event loop: a thread, its epoll set and the connections it owns.
+ * Only the owner reads a connection and frees it; another loop may answer
+ * it (a reply that waited for the pool, the group commit or the audit
+ * flush) and mark it dead, and then pokes the owner to sweep it.
+ */
+struct loop {
+	struct server *sv;
+	int ep;
+	int wake;           /* eventfd: poked to stop, or to sweep */
+	struct conn *conns; /* owned */
+	size_t n;           /* of them */
+	int round_ready;    /* events in this round of the loop */
+	pthread_t th;
+	bool thread;        /* th runs (loops after the first) */
+};
+
+/*
+ * The state all loops share, under one lock: the accounting below, every
+ * connection's fields, and every call into the service (the request
+ * manager, the audit log, the store, the budgets). A loop holds the lock
+ * for a whole round of its events except while it waits in epoll_wait()
+ * and while a light job (a signature: the bulk of a signing request's
+ * cost) runs inline: that is what runs in parallel on several cores.
+ */
 struct server {
 	vg_service *s;
-	int ep;
-	struct conn *conns;
+	pthread_mutex_t lock;
+	struct loop *loops;
+	unsigned n_loops;
+	int listen_fd;
+	volatile sig_atomic_t *stop;
+	bool stopping; /* under the lock: every loop ends its round and exits */
+	vg_rc rc;      /* a loop's fatal error (epoll) */
 	size_t n_conns;
 	size_t buffered;    /* every request byte buffered (<= VG_SERVER_MAX_BUFFERED) */
 	size_t bulk;        /* the part of it above each uid's small share */
@@ -94,8 +129,33 @@ struct server {
 	struct uid_use *uids;
 	struct refusal ref[REF_SLOTS + 1];
 	vg_workers *pool; /* NULL: deferred work runs inline */
-	int round_ready;  /* events in this round of the loop */
 };
+
+/* Every connection of every loop (under the lock). */
+#define FOR_EACH_CONN(sv, c)                                                                      \
+	for (unsigned li_ = 0; li_ < (sv)->n_loops; li_++)                                        \
+		for (struct conn *c = (sv)->loops[li_].conns; c; c = c->next)
+
+/* The loop this thread runs (NULL on none). */
+static __thread struct loop *this_loop;
+
+static void poke(struct loop *lp)
+{
+	uint64_t one = 1;
+
+	if (write(lp->wake, &one, sizeof one) < 0) {
+		/* Full (2^64 - 2 pokes pending) or closed: it is awake anyway. */
+	}
+}
+
+/* c is to be closed: by its own loop at the end of its round, or soon
+ * (poked) when another loop found it so. */
+static void mark_dead(struct conn *c)
+{
+	c->dead = true;
+	if (c->lp != this_loop)
+		poke(c->lp);
+}
 
 vg_rc vg_server_listen(const char *path, unsigned mode, gid_t group, int *fd, char *err,
 		       size_t err_len)
@@ -355,7 +415,7 @@ static bool meter(void *ctx, uint32_t uid, vg_budget_use *use, vg_budget *limit)
 	use->conns = u->conns;
 	use->inflight_bytes = u->inflight;
 	if (limit)
-		for (struct conn *c = sv->conns; c; c = c->next)
+		FOR_EACH_CONN(sv, c)
 			if (c->use == u) {
 				*limit = c->budget;
 				return true;
@@ -367,13 +427,14 @@ static void conn_free(struct server *sv, struct conn *c)
 {
 	struct conn **pp;
 
-	for (pp = &sv->conns; *pp; pp = &(*pp)->next) {
+	for (pp = &c->lp->conns; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
 	}
-	(void)epoll_ctl(sv->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	c->lp->n--;
+	(void)epoll_ctl(c->lp->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	(void)close(c->fd);
 	release_buf(sv, c);
 	vg_free(c->out, c->out_len);
@@ -388,7 +449,8 @@ static void conn_events(struct server *sv, struct conn *c, uint32_t ev)
 {
 	struct epoll_event e = {.events = ev, .data.ptr = c};
 
-	(void)epoll_ctl(sv->ep, EPOLL_CTL_MOD, c->fd, &e);
+	(void)sv;
+	(void)epoll_ctl(c->lp->ep, EPOLL_CTL_MOD, c->fd, &e);
 }
 
 /* Admits a new connection of peer, or says why not (VG_ERR_QUOTA and the
@@ -467,23 +529,29 @@ static void do_accept(struct server *sv, int lfd)
 			continue;
 		}
 		c->use->conns++;
+		/* To the loop with the fewest connections. */
+		c->lp = &sv->loops[0];
+		for (unsigned i = 1; i < sv->n_loops; i++)
+			if (sv->loops[i].n < c->lp->n)
+				c->lp = &sv->loops[i];
 		e.events = EPOLLIN | EPOLLRDHUP;
 		e.data.ptr = c;
-		if (epoll_ctl(sv->ep, EPOLL_CTL_ADD, fd, &e) != 0) {
+		if (epoll_ctl(c->lp->ep, EPOLL_CTL_ADD, fd, &e) != 0) {
 			uid_put(sv, c->use);
 			(void)close(fd);
 			free(c);
 			continue;
 		}
 		c->deadline = vg_mono_ms() + c->budget.idle_ms;
-		c->next = sv->conns;
-		sv->conns = c;
+		c->next = c->lp->conns;
+		c->lp->conns = c;
+		c->lp->n++;
 		sv->n_conns++;
 	}
 }
 
 static bool do_write(struct server *sv, struct conn *c);
-static void sweep(struct server *sv);
+static void sweep(struct server *sv, struct loop *lp);
 
 /*
  * Sends a reply now, or holds it until this round's audit flush when any
@@ -513,12 +581,14 @@ static bool send_held(struct server *sv)
 {
 	bool closed = false;
 
-	for (struct conn *c = sv->conns; c; c = c->next) {
+	FOR_EACH_CONN(sv, c) {
 		if (!c->held)
 			continue;
 		c->held = false;
-		if (!c->dead && !do_write(sv, c))
-			c->dead = closed = true;
+		if (!c->dead && !do_write(sv, c)) {
+			mark_dead(c);
+			closed = true;
+		}
 	}
 	return closed;
 }
@@ -535,7 +605,7 @@ static void flush_batch(struct server *sv)
 	rc = vg_secstore_batch_commit(sv->s->store);
 	if (rc != VG_OK)
 		vg_service_audit(sv->s, &sv->s->self, "store.commit", "failure", vg_rc_str(rc));
-	for (struct conn *c = sv->conns; c; c = c->next) {
+	FOR_EACH_CONN(sv, c) {
 		if (!c->deferred)
 			continue;
 		c->deferred = false;
@@ -549,10 +619,10 @@ static void flush_batch(struct server *sv)
 							"storage is nearly full"
 						      : "not stored: the commit failed",
 						  &c->out, &c->out_len) != VG_OK)
-				c->dead = true;
+				mark_dead(c);
 		}
 		if (!c->dead && !send_reply(sv, c))
-			c->dead = true;
+			mark_dead(c);
 	}
 }
 
@@ -653,18 +723,27 @@ static void start_reply(struct server *sv, struct conn *c)
 	 * of the loop has to do and no worker is busy. The hand-off costs two
 	 * thread wake-ups, which on a 2-core VM cost more than the signature
 	 * (inline when busy: 4 signing clients 10.6k -> 14.7k signatures/s;
-	 * inline when alone: one client 10.1k -> 14.9k/s). The uid's budget of
+	 * inline when alone: one client 10.1k -> 14.9k/s). With several event
+	 * loops (one per core) the loops are the parallelism: a light job
+	 * always runs on its loop, outside the lock. The uid's budget of
 	 * deferred operations holds either way. Heavy jobs always go
 	 * to the pool. The loop serves one request per ready connection per
 	 * round, so a flood of signatures delays another uid's request by one
 	 * signature per flooding connection at most. */
 	size_t busy = pending ? vg_workers_busy(sv->pool) : 0;
 	if (pending && vg_reqmgr_cost(pending) == VG_COST_LIGHT &&
-	    (busy >= vg_workers_threads(sv->pool) || (busy == 0 && sv->round_ready == 1))) {
+	    (sv->n_loops > 1 || busy >= vg_workers_threads(sv->pool) ||
+	     (busy == 0 && c->lp->round_ready == 1))) {
 		vg_job *j = vg_reqmgr_job(pending);
 
 		if (!over_jobs_budget(sv, c, pending, &reply, &reply_len)) {
+			/* Outside the lock: the job owns its inputs (workers.h),
+			 * and no other loop touches c meanwhile (it is neither
+			 * waiting, deferred nor held, and only its own loop
+			 * frees it). Other loops serve their clients. */
+			(void)pthread_mutex_unlock(&sv->lock);
 			j->run(j);
+			(void)pthread_mutex_lock(&sv->lock);
 			VG_IGNORE(vg_reqmgr_complete(pending, VG_OK, NULL, &reply, &reply_len));
 			rc = VG_OK;
 		}
@@ -747,16 +826,41 @@ static bool read_allowed(struct server *sv, struct conn *c)
 }
 
 /* Lets the throttled connections whose time has come be read again. */
-static void unthrottle(struct server *sv)
+static void unthrottle(struct server *sv, struct loop *lp)
 {
 	uint64_t now = vg_mono_ms();
 
-	for (struct conn *c = sv->conns; c; c = c->next)
+	for (struct conn *c = lp->conns; c; c = c->next)
 		if (c->throttled && c->throttled <= now) {
 			c->throttled = 0;
 			if (!c->dead && (c->state == C_HEADER || c->state == C_PAYLOAD))
 				conn_events(sv, c, EPOLLIN | EPOLLRDHUP);
 		}
+}
+
+/*
+ * A read (or a send) on c, outside the lock when c's own loop does it: the
+ * system call is most of a small request's cost here (a VM exit each), and
+ * other loops serve their clients meanwhile. Safe because no other loop
+ * touches the buffer in use, or frees c (only its own loop does); another
+ * loop answering one of c's replies (the pool's, the group commit's, the
+ * audit flush's) sends with the lock held, and only to a connection that
+ * is not reading or writing (waiting, deferred, held).
+ */
+static ssize_t conn_io(struct server *sv, struct conn *c, void *p, size_t n, bool out)
+{
+	bool own = c->lp == this_loop && sv->n_loops > 1;
+	ssize_t r;
+	int e;
+
+	if (own)
+		(void)pthread_mutex_unlock(&sv->lock);
+	r = out ? send(c->fd, p, n, MSG_NOSIGNAL) : read(c->fd, p, n);
+	e = errno;
+	if (own)
+		(void)pthread_mutex_lock(&sv->lock);
+	errno = e;
+	return r;
 }
 
 /* Returns false when the connection must be closed. */
@@ -769,7 +873,7 @@ static bool do_read(struct server *sv, struct conn *c)
 			return true;
 
 		if (c->state == C_HEADER) {
-			n = read(c->fd, c->hdr + c->hdr_got, VG_WIRE_HDR_LEN - c->hdr_got);
+			n = conn_io(sv, c, c->hdr + c->hdr_got, VG_WIRE_HDR_LEN - c->hdr_got, false);
 		} else {
 			size_t room;
 			if (c->got == c->cap) {
@@ -793,7 +897,7 @@ static bool do_read(struct server *sv, struct conn *c)
 				c->cap = ncap;
 			}
 			room = c->cap - c->got;
-			n = read(c->fd, c->buf + c->got, room);
+			n = conn_io(sv, c, c->buf + c->got, room, false);
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -827,7 +931,7 @@ static bool do_read(struct server *sv, struct conn *c)
 static bool do_write(struct server *sv, struct conn *c)
 {
 	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		ssize_t n = conn_io(sv, c, c->out + c->out_off, c->out_len - c->out_off, true);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -893,16 +997,16 @@ static void take_finished(struct server *sv)
 				c->in_off = false;
 			}
 			if (!reply || !send_reply(sv, c))
-				c->dead = true;
+				mark_dead(c);
 		}
 		uid_release(sv, w->u);
 		free(w);
 	}
 }
 
-static void sweep(struct server *sv)
+static void sweep(struct server *sv, struct loop *lp)
 {
-	struct conn *c = sv->conns, *next;
+	struct conn *c = lp->conns, *next;
 
 	for (; c; c = next) {
 		next = c->next;
@@ -911,11 +1015,11 @@ static void sweep(struct server *sv)
 	}
 }
 
-static int next_timeout(struct server *sv)
+static int next_timeout(struct server *sv, struct loop *lp)
 {
 	uint64_t now = vg_mono_ms(), best = UINT64_MAX;
 
-	for (struct conn *c = sv->conns; c; c = c->next) {
+	for (struct conn *c = lp->conns; c; c = c->next) {
 		if (c->deadline && c->deadline < best)
 			best = c->deadline;
 		if (c->throttled && c->throttled < best)
@@ -931,10 +1035,10 @@ static int next_timeout(struct server *sv)
 	return rot_due >= 0 && rot_due < t ? rot_due : t;
 }
 
-static void expire(struct server *sv)
+static void expire(struct server *sv, struct loop *lp)
 {
 	uint64_t now = vg_mono_ms();
-	struct conn *c = sv->conns, *next;
+	struct conn *c = lp->conns, *next;
 
 	for (; c; c = next) {
 		next = c->next;
@@ -943,104 +1047,240 @@ static void expire(struct server *sv)
 	}
 }
 
+/* One round of lp's events, under the lock. */
+static void loop_round(struct server *sv, struct loop *lp, const struct epoll_event *events, int n)
+{
+	lp->round_ready = n;
+	for (int i = 0; i < n; i++) {
+		struct conn *c = events[i].data.ptr;
+		bool keep = true;
+
+		if (!c) {
+			do_accept(sv, sv->listen_fd);
+			continue;
+		}
+		if ((void *)c == (void *)&sv->pool) {
+			take_finished(sv);
+			continue;
+		}
+		if ((void *)c == (void *)lp) {
+			uint64_t v;
+			if (read(lp->wake, &v, sizeof v) < 0) {
+				/* Nothing pending: another read took it. */
+			}
+			continue; /* stop, or a connection to sweep: below */
+		}
+		if (c->dead)
+			continue; /* closed at the end of this round */
+		if (c->state == C_WAITING) {
+			/* A hang-up ends it; bytes sent before the reply
+			 * wait in the socket, unpolled until it is sent. */
+			if (events[i].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+				keep = false;
+			} else if ((events[i].events & EPOLLIN) && !c->in_off) {
+				conn_events(sv, c, EPOLLRDHUP);
+				c->in_off = true;
+			}
+		} else if (c->state == C_WRITING) {
+			if (events[i].events & (EPOLLERR | EPOLLHUP))
+				keep = false;
+			else if ((events[i].events & EPOLLOUT) && !c->held && !c->deferred)
+				keep = do_write(sv, c);
+		} else if (c->throttled) {
+			/* Not polled for input: only a hang-up or an
+			 * error (always reported) can come. */
+			if (events[i].events & (EPOLLERR | EPOLLHUP))
+				keep = false;
+		} else if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+			keep = do_read(sv, c);
+			/* Try the reply at once: most fit the socket buffer.
+			 * A batched put's waits for the group commit. */
+			if (keep && c->state == C_WRITING && !c->deferred)
+				keep = c->out ? send_reply(sv, c) : false;
+		}
+		if (!keep)
+			c->dead = true;
+	}
+	/* Group commit of this round's puts, then their replies. */
+	flush_batch(sv);
+	sweep(sv, lp);
+	expire(sv, lp);
+	unthrottle(sv, lp);
+	refusals_flush(sv, false);
+	/* Group commit: one transaction for the audit events queued by every
+	 * loop, then the replies that waited for it. */
+	VG_IGNORE(vg_audit_flush(sv->s->audit));
+	if (send_held(sv))
+		sweep(sv, lp);
+	/* The RoT counter follows the commits within rot_sync_ms. */
+	if (vg_db_rot_sync(sv->s->db, false) != VG_OK)
+		vg_service_audit(sv->s, &sv->s->self, "rot.counter", "failure",
+				 "cannot advance the root of trust counter");
+}
+
+/* Only the first loop reads *stop: its thread is the one signals reach
+ * (the others block them), and it tells the others (sv->stopping). */
+static bool stopping(const struct server *sv, const struct loop *lp)
+{
+	return sv->stopping || (lp == &sv->loops[0] && *sv->stop);
+}
+
+/* Runs lp until the service stops (all loops: the first on the caller's
+ * thread). The one that sees the stop first tells the others. */
+static void loop_run(struct loop *lp)
+{
+	struct server *sv = lp->sv;
+	struct epoll_event events[64];
+
+	this_loop = lp;
+	(void)pthread_mutex_lock(&sv->lock);
+	while (!stopping(sv, lp)) {
+		int t = next_timeout(sv, lp), n;
+
+		(void)pthread_mutex_unlock(&sv->lock);
+		n = epoll_wait(lp->ep, events, (int)VG_ARRAY_LEN(events), t);
+		(void)pthread_mutex_lock(&sv->lock);
+		if (n < 0 && errno != EINTR) {
+			sv->rc = VG_ERR_IO;
+			sv->stopping = true;
+			break;
+		}
+		loop_round(sv, lp, events, n < 0 ? 0 : n);
+	}
+	if (!sv->stopping) {
+		sv->stopping = true;
+		for (unsigned i = 0; i < sv->n_loops; i++)
+			if (&sv->loops[i] != lp)
+				poke(&sv->loops[i]);
+	}
+	(void)pthread_mutex_unlock(&sv->lock);
+	this_loop = NULL;
+}
+
+static void *loop_thread(void *arg)
+{
+	loop_run(arg);
+	return NULL;
+}
+
+/* How many loops: event_loops, or one per online core (at most 4). */
+static unsigned loops_wanted(const vg_service *s)
+{
+	long n = s->cfg.event_loops;
+
+	if (n == 0) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		if (n < 1)
+			n = 1;
+		if (n > 4)
+			n = 4;
+	}
+	return (unsigned)n;
+}
+
+static vg_rc loop_init(struct server *sv, struct loop *lp)
+{
+	struct epoll_event we = {.events = EPOLLIN, .data.ptr = lp};
+
+	lp->sv = sv;
+	lp->ep = epoll_create1(EPOLL_CLOEXEC);
+	lp->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (lp->ep < 0 || lp->wake < 0 || epoll_ctl(lp->ep, EPOLL_CTL_ADD, lp->wake, &we) != 0)
+		return VG_ERR_IO;
+	return VG_OK;
+}
+
+static void loop_fini(struct loop *lp)
+{
+	if (lp->ep >= 0)
+		(void)close(lp->ep);
+	if (lp->wake >= 0)
+		(void)close(lp->wake);
+	lp->ep = lp->wake = -1;
+}
+
 vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 		    void (*on_ready)(void))
 {
-	struct server sv = {.s = s};
+	struct server sv = {.s = s, .listen_fd = listen_fd, .stop = stop};
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-	struct epoll_event events[64];
+	pthread_mutexattr_t ma;
+	unsigned want = loops_wanted(s);
 	vg_rc rc = VG_OK;
 
 	sv.small_share = VG_SERVER_RESERVE / (s->cfg.max_clients ? s->cfg.max_clients : 1);
 	sv.conn_reserve = s->cfg.max_clients / 8;
-	sv.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sv.ep < 0 || epoll_ctl(sv.ep, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
-		if (sv.ep >= 0)
-			(void)close(sv.ep);
-		return VG_ERR_IO;
+	/* Adaptive: the lock is held for microseconds at a time, and a
+	 * sleeping waiter costs a thread wake-up (a hypervisor exit on a VM). */
+	if (pthread_mutexattr_init(&ma) != 0)
+		return VG_ERR_NOMEM;
+	(void)pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+	if (pthread_mutex_init(&sv.lock, &ma) != 0) {
+		(void)pthread_mutexattr_destroy(&ma);
+		return VG_ERR_NOMEM;
 	}
+	(void)pthread_mutexattr_destroy(&ma);
+	sv.loops = calloc(want, sizeof *sv.loops);
+	if (!sv.loops) {
+		(void)pthread_mutex_destroy(&sv.lock);
+		return VG_ERR_NOMEM;
+	}
+	for (unsigned i = 0; i < want; i++)
+		sv.loops[i].ep = sv.loops[i].wake = -1;
+	/* The first loop also takes new connections (handing each to the
+	 * loop with the fewest) and the pool's finished work. */
+	for (sv.n_loops = 0; sv.n_loops < want; sv.n_loops++)
+		if (loop_init(&sv, &sv.loops[sv.n_loops]) != VG_OK)
+			break;
+	if (sv.n_loops == 0 || epoll_ctl(sv.loops[0].ep, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
+		rc = VG_ERR_IO;
+		goto out;
+	}
+	/* Every thread started from here blocks signals: SIGTERM reaches
+	 * the first loop's thread, whose epoll_wait returns EINTR at once. */
+	sigset_t all, old;
+	(void)sigfillset(&all);
+	(void)pthread_sigmask(SIG_BLOCK, &all, &old);
 	/* Threads for CPU-heavy work, started now: they inherit the dropped
 	 * privileges and the seccomp filter. Without them, work runs inline. */
 	if (vg_workers_start(&sv.pool, 0) == VG_OK) {
 		struct epoll_event pe = {.events = EPOLLIN, .data.ptr = &sv.pool};
-		if (epoll_ctl(sv.ep, EPOLL_CTL_ADD, vg_workers_fd(sv.pool), &pe) != 0)
+		if (epoll_ctl(sv.loops[0].ep, EPOLL_CTL_ADD, vg_workers_fd(sv.pool), &pe) != 0)
 			vg_workers_stop(&sv.pool);
 	}
 	s->budget_use = (vg_budget_meter){.fn = meter, .ctx = &sv};
+	/* The other loops: signals stay with the first thread (its
+	 * epoll_wait returns EINTR on SIGTERM). A loop that cannot start
+	 * leaves fewer; new connections go only to loops that run. */
+	{
+		unsigned started = 1;
+
+		for (unsigned i = 1; i < sv.n_loops; i++) {
+			if (pthread_create(&sv.loops[i].th, NULL, loop_thread, &sv.loops[i]) != 0)
+				break;
+			sv.loops[i].thread = true;
+			started++;
+		}
+		(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+		(void)pthread_mutex_lock(&sv.lock);
+		for (unsigned i = started; i < sv.n_loops; i++)
+			loop_fini(&sv.loops[i]);
+		sv.n_loops = started;
+		(void)pthread_mutex_unlock(&sv.lock);
+	}
 	if (on_ready)
 		on_ready();
-	while (!*stop) {
-		int n = epoll_wait(sv.ep, events, (int)VG_ARRAY_LEN(events), next_timeout(&sv));
-
-		if (n < 0 && errno != EINTR) {
-			rc = VG_ERR_IO;
-			break;
-		}
-		sv.round_ready = n;
-		for (int i = 0; i < n; i++) {
-			struct conn *c = events[i].data.ptr;
-			bool keep = true;
-
-			if (!c) {
-				do_accept(&sv, listen_fd);
-				continue;
-			}
-			if ((void *)c == (void *)&sv.pool) {
-				take_finished(&sv);
-				continue;
-			}
-			if (c->dead)
-				continue; /* closed at the end of this round */
-			if (c->state == C_WAITING) {
-				/* A hang-up ends it; bytes sent before the reply
-				 * wait in the socket, unpolled until it is sent. */
-				if (events[i].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
-					keep = false;
-				} else if ((events[i].events & EPOLLIN) && !c->in_off) {
-					conn_events(&sv, c, EPOLLRDHUP);
-					c->in_off = true;
-				}
-			} else if (c->state == C_WRITING) {
-				if (events[i].events & (EPOLLERR | EPOLLHUP))
-					keep = false;
-				else if (events[i].events & EPOLLOUT)
-					keep = do_write(&sv, c);
-			} else if (c->throttled) {
-				/* Not polled for input: only a hang-up or an
-				 * error (always reported) can come. */
-				if (events[i].events & (EPOLLERR | EPOLLHUP))
-					keep = false;
-			} else if (events[i].events &
-				   (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-				keep = do_read(&sv, c);
-				/* Try the reply at once: most fit the socket buffer.
-				 * A batched put's waits for the group commit. */
-				if (keep && c->state == C_WRITING && !c->deferred)
-					keep = c->out ? send_reply(&sv, c) : false;
-			}
-			if (!keep)
-				c->dead = true;
-		}
-		/* Group commit of this round's puts, then their replies. */
-		flush_batch(&sv);
-		sweep(&sv);
-		expire(&sv);
-		unthrottle(&sv);
-		refusals_flush(&sv, false);
-		/* Group commit: one transaction for this round's audit events,
-		 * then the replies that waited for it. */
-		VG_IGNORE(vg_audit_flush(s->audit));
-		if (send_held(&sv))
-			sweep(&sv);
-		/* The RoT counter follows the commits within rot_sync_ms. */
-		if (vg_db_rot_sync(s->db, false) != VG_OK)
-			vg_service_audit(s, &s->self, "rot.counter", "failure",
-					 "cannot advance the root of trust counter");
-	}
-	/* What was acknowledged or is about to be is made durable first. */
+	loop_run(&sv.loops[0]);
+	for (unsigned i = 1; i < sv.n_loops; i++)
+		if (sv.loops[i].thread)
+			(void)pthread_join(sv.loops[i].th, NULL);
+	/* One thread from here on. What was acknowledged or is about to be is
+	 * made durable first. */
+	rc = sv.rc;
 	flush_batch(&sv);
-	while (sv.conns)
-		conn_free(&sv, sv.conns);
+	for (unsigned i = 0; i < sv.n_loops; i++)
+		while (sv.loops[i].conns)
+			conn_free(&sv, sv.loops[i].conns);
 	if (sv.pool) {
 		/* Every job submitted runs and completes (a password check
 		 * still counts), with no one left to answer. */
@@ -1051,6 +1291,10 @@ vg_rc vg_server_run(vg_service *s, int listen_fd, volatile sig_atomic_t *stop,
 	refusals_flush(&sv, true);
 	VG_IGNORE(vg_audit_flush(s->audit));
 	s->budget_use = (vg_budget_meter){0};
-	(void)close(sv.ep);
+out:
+	for (unsigned i = 0; i < want; i++)
+		loop_fini(&sv.loops[i]);
+	free(sv.loops);
+	(void)pthread_mutex_destroy(&sv.lock);
 	return rc;
 }

@@ -1,5 +1,16 @@
 /*
- * server.h - the event loop: one thread, epoll, non-blocking sockets.
+ * server.h - the event loops: epoll, non-blocking sockets, one thread per
+ * loop (config event_loops; default one per online core, at most 4).
+ *
+ * Each connection belongs to one loop, the one with the fewest connections
+ * when it was accepted; the first loop accepts and takes the worker pool's
+ * finished jobs. The loops share one lock over everything else (the
+ * budgets below, the request manager, the store, the audit log): a loop
+ * releases it only to wait for events, for its own connections' reads and
+ * sends, and to run a light job (a signature) inline. Those are most of a
+ * signing request's cost, so signatures scale with the cores while every
+ * rule below stays one rule over all loops. With one loop it is the single
+ * loop as before, and the inline light jobs are tuned for it (server.c).
  *
  * Each connection reads one frame at a time: a 4-byte length, then the
  * payload, into a buffer that grows only as bytes actually arrive. Limits:

@@ -19,7 +19,9 @@ fi
 setup_users
 # A request may take a minute to arrive: the attack holds its buffers.
 IO_TIMEOUT_MS=60000
-EXTRA_CONFIG="budget.default.idle_ms = 2000
+# Three event loops (server.h): every budget is one rule over all of them.
+EXTRA_CONFIG="event_loops = 3
+budget.default.idle_ms = 2000
 budget.group.vgclients.conns = 10
 budget.uid.$(id -u vgalice).conns = 12"
 start_daemon

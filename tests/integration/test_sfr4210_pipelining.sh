@@ -8,11 +8,21 @@
 # reply to the wrong request or to another connection, never a crash, never
 # a spin. Each signature is checked by the service against the data of the
 # request it answers.
+#
+# Three event loops, whatever the machine's cores (server.h): the four
+# connections land on different loops, which sign outside the shared lock
+# at the same time, so that replies crossing loops would show here.
 . "$(dirname "$0")/lib.sh"
 : "${IPC_PROBE:?set by ctest}"
 setup_users
+EXTRA_CONFIG="event_loops = 3"
 start_daemon
 W=$T/work; mkdir -p "$W"
+# The loops are threads of their own: 3, plus the worker pool (one per
+# online core, at most 8), and nothing else.
+cores=$(nproc); [ "$cores" -le 8 ] || cores=8
+tasks=$(ls "/proc/$DPID/task" | wc -l)
+check "SFR 4.2.10: the service runs 3 event loops and $cores workers ($tasks threads)" test "$tasks" = $((3 + cores))
 if [ "$IS_ROOT" = 1 ]; then APP="as vgalice"; else APP=; fi
 P() { $APP "$IPC_PROBE" "$SOCK" "$@"; }
 
