@@ -182,6 +182,7 @@ typedef enum vg_key_type {
 	VG_KEY_AES256 = 3,  /* AES-256-GCM */
 	VG_KEY_HMAC256 = 4, /* HMAC-SHA256 */
 	VG_KEY_P384 = 5,    /* ECDSA P-384; signatures DER over SHA-384 */
+	VG_KEY_X25519 = 6,  /* X25519: receives audio streams (HPKE DHKEM(X25519)); no signing */
 } vg_key_type;
 
 /* Usage bits, fixed when the key is created. */
@@ -190,8 +191,12 @@ typedef enum vg_key_type {
 #define VG_USE_ENCRYPT 0x04u
 #define VG_USE_DECRYPT 0x08u
 #define VG_USE_MAC     0x10u
-
-/* "p256", "ed25519", "aes256", "hmac256", "p384" <-> vg_key_type; 0 if unknown. */
+/* The key may decapsulate a stream key (HPKE, RFC 9180: vg_key_decap()) and,
+ * as the sender's key of auth mode, encapsulate one (vg_key_auth_encap()).
+ * Allowed for X25519 and P-256 keys, and in their defaults. */
+#define VG_USE_DERIVE 0x20u
+/* "p256", "ed25519", "aes256", "hmac256", "p384", "x25519" <-> vg_key_type;
+ * 0 if unknown. */
 VG_EXPORT vg_key_type vg_key_type_from_str(const char *s);
 VG_EXPORT const char *vg_key_type_str(vg_key_type t);
 /* The usage bits a type allows, and its defaults when none are given. */
@@ -214,7 +219,8 @@ VG_EXPORT VG_NODISCARD vg_rc vg_key_info_get(vg_client *c, const char *name, vg_
 /* The caller's keys; *out is an array of *n entries, freed with vg_free(*out,
  * *n * sizeof **out). */
 VG_EXPORT VG_NODISCARD vg_rc vg_key_list(vg_client *c, vg_key_info **out, size_t *n);
-/* SubjectPublicKeyInfo as PEM (NUL-terminated) for P-256, P-384 and Ed25519 keys. */
+/* SubjectPublicKeyInfo as PEM (NUL-terminated) for P-256, P-384, Ed25519 and
+ * X25519 keys (what `voxguard stream encrypt --to` takes). */
 VG_EXPORT VG_NODISCARD vg_rc vg_key_public_pem(vg_client *c, const char *name, char **pem,
 					       size_t *len);
 VG_EXPORT VG_NODISCARD vg_rc vg_key_sign(vg_client *c, const char *name, const uint8_t *msg,
