@@ -249,6 +249,37 @@ VG_EXPORT VG_NODISCARD vg_rc vg_key_decrypt(vg_client *c, const char *name, cons
 VG_EXPORT VG_NODISCARD vg_rc vg_key_mac(vg_client *c, const char *name, const uint8_t *msg,
 					size_t msg_len, uint8_t mac[static 32]);
 
+/*
+ * HPKE decapsulation inside the service (RFC 9180 4.1 Decap, or AuthDecap
+ * when pkS is given; SFR 4.2.8 note 7, profile 2.3.1): the key `name`
+ * (usage VG_USE_DERIVE; type X25519 for kem 0x0020 DHKEM(X25519,
+ * HKDF-SHA256), P-256 for kem 0x0010 DHKEM(P-256, HKDF-SHA256)) opens the
+ * encapsulated key `enc` (Nenc bytes: 32 or 65) and the KEM shared secret
+ * (32 bytes) is written to shared_secret; the private key never leaves
+ * the service. pkS: the sender's raw public key in auth mode, or NULL.
+ * The caller runs the key schedule on the secret and wipes it.
+ * VG_ERR_POLICY: no DERIVE usage, or a key of the other type;
+ * VG_ERR_INVALID: a malformed enc or pkS (wrong length, not on the curve);
+ * VG_ERR_CRYPTO: the DH failed (an X25519 small-order point);
+ * VG_ERR_UNSUPPORTED: another kem. shared_secret is wiped on failure.
+ */
+#define VG_KEM_SECRET_LEN 32u
+VG_EXPORT VG_NODISCARD vg_rc vg_key_decap(vg_client *c, const char *name, uint16_t kem,
+					  const uint8_t *enc, size_t enc_len, const uint8_t *pkS,
+					  size_t pkS_len,
+					  uint8_t shared_secret[static VG_KEM_SECRET_LEN]);
+/*
+ * HPKE AuthEncap inside the service (RFC 9180 5.1.3): the key `name`
+ * (DERIVE, of kem's type as above) is the sender's key; the service makes
+ * a fresh ephemeral key, encapsulates to the recipient's raw public key
+ * pkR and returns enc (*enc_len bytes, at most 65) and the KEM shared
+ * secret. Errors as vg_key_decap.
+ */
+VG_EXPORT VG_NODISCARD vg_rc vg_key_auth_encap(vg_client *c, const char *name, uint16_t kem,
+					       const uint8_t *pkR, size_t pkR_len,
+					       uint8_t enc[static 65], size_t *enc_len,
+					       uint8_t shared_secret[static VG_KEM_SECRET_LEN]);
+
 /* ------------------------------------------------------------------ */
 /* Secure storage (SFR 4.2.4)                                          */
 
