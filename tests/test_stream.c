@@ -361,6 +361,16 @@ static void test_stream_auth_mode_sender_checked(void **state)
 		vg_stream_receiver_free(&r);
 		assert_int_equal(receiver(&a, &other, hdr, hdr_len, &r), VG_ERR_INTEGRITY);
 		assert_null(r);
+		/* A sender key of the other KEM is the wrong sender too. */
+		{
+			struct party odd;
+			party_new(kems[k] == VG_HPKE_KEM_X25519_SHA256 ? VG_HPKE_KEM_P256_SHA256
+								       : VG_HPKE_KEM_X25519_SHA256,
+				  &odd);
+			assert_int_equal(receiver(&a, &odd, hdr, hdr_len, &r), VG_ERR_INTEGRITY);
+			assert_null(r);
+			party_free(&odd);
+		}
 		assert_int_equal(receiver(&a, NULL, hdr, hdr_len, &r), VG_ERR_VERIFY_FAILED);
 		assert_int_equal(vg_stream_sender_new_cb(to, 1, NULL, NULL, bhdr, &bhdr_len, &s),
 				 VG_OK);

@@ -135,8 +135,10 @@ typedef struct vg_stream_receiver vg_stream_receiver;
  * VG_ERR_PROTOCOL: a malformed header; VG_ERR_NOT_FOUND: the key is not
  * a recipient of this stream; VG_ERR_INTEGRITY: the entry does not open
  * (a changed header, the wrong sender); VG_ERR_POLICY: the key may not
- * derive; VG_ERR_VERIFY_FAILED: the stream's mode is not the one
- * expected (base when a sender was named, or auth when none was).
+ * derive, or is of a type that cannot receive streams (not X25519 or
+ * P-256); VG_ERR_VERIFY_FAILED: the stream's mode is not the one expected
+ * (base when a sender was named, or auth when none was); errors of
+ * vg_key_public_pem() and vg_key_decap() (VG_ERR_DENIED, ...).
  */
 VG_EXPORT VG_NODISCARD vg_rc vg_stream_receiver_new(vg_client *c, const char *key_name,
 						    const uint8_t *expected_sender,

@@ -445,8 +445,10 @@ vg_rc vg_stream_receiver_new_cb(const uint8_t *my_spki, size_t my_spki_len,
 	 * when a sender is named, no unauthenticated acceptance of auth. */
 	if ((h.mode == VG_HPKE_MODE_AUTH) != (expected_sender != NULL))
 		return VG_ERR_VERIFY_FAILED;
-	if (my_kem != h.suite.kem || (expected_sender && s_kem != h.suite.kem))
-		return VG_ERR_NOT_FOUND;
+	if (my_kem != h.suite.kem)
+		return VG_ERR_NOT_FOUND; /* a key of another KEM is no recipient */
+	if (expected_sender && s_kem != h.suite.kem)
+		return VG_ERR_INTEGRITY; /* not the stream's sender */
 	for (size_t i = 0; i < h.n; i++)
 		if (memcmp(h.e[i].id, my_id, sizeof my_id) == 0)
 			mine = &h.e[i];
@@ -515,9 +517,19 @@ VG_EXPORT vg_rc vg_stream_receiver_new(vg_client *c, const char *key_name,
 	bio = BIO_new_mem_buf(pem, (int)pem_len);
 	pub = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
 	dl = pub ? i2d_PUBKEY(pub, &der) : 0;
-	if (dl <= 0)
+	if (dl <= 0) {
 		rc = VG_ERR_PROTOCOL;
-	else
+	} else {
+		/* A key type that cannot receive streams (Ed25519, P-384): the
+		 * key's policy, not a malformed argument. */
+		uint8_t pk[VG_HPKE_MAX_PK], id[VG_STREAM_KEY_ID_LEN];
+		size_t pk_len = 0;
+		uint16_t kem = 0;
+		rc = vg_stream_pub_parse(der, (size_t)dl, &kem, pk, &pk_len, id) == VG_OK
+			 ? VG_OK
+			 : VG_ERR_POLICY;
+	}
+	if (rc == VG_OK)
 		rc = vg_stream_receiver_new_cb(der, (size_t)dl, svc_decap, &k, expected_sender,
 					       expected_sender_len, header, header_len, out);
 	OPENSSL_free(der);

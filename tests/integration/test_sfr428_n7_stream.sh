@@ -159,6 +159,9 @@ refused "SFR 4.2.11: a key without derive usage cannot decapsulate (policy)" 2 \
 	'usage|policy' dec vgalice nod "$W/nod.vgs"
 refused "SFR 4.2.8 note 7: usage derive is refused for an ed25519 key" 2 'usage' \
 	as vgalice $V key create e1 --type ed25519 --usage derive
+as vgalice $V key create e2 --type ed25519
+refused "SFR 4.2.8 note 7: an ed25519 key cannot receive a stream (its type)" 2 \
+	'usage policy' dec vgalice e2 "$M"
 
 # ---- the service still serves ----
 check "SFR 4.2.10: the service still serves after all of it" as vgalice $V status
