@@ -62,6 +62,14 @@ case ${BENCH_ONLY:-sframe} in
 	else
 		echo "bench: sframe_bench not built"
 	fi
+	# HPKE set-ups: decapsulation in the service vs in process vs one
+	# raw X25519 derivation.
+	if [ -x "$build/bench/stream_bench" ]; then
+		echo
+		"$build/bench/stream_bench" "$build/voxguardd" "${BENCH_STREAM_SECONDS:-1}" || true
+	else
+		echo "bench: stream_bench not built"
+	fi
 	;;
 esac
 

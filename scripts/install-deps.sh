@@ -13,6 +13,9 @@ nftables iproute2 socat"
 # The OpenSSL provider's interop test (test_sfr427_mtls_interop): nginx
 # and curl as the mutual-TLS peers.
 PKGS="$PKGS nginx curl"
+# The audio stream test (test_sfr428_n7_stream): real speech from espeak-ng,
+# converted by sox to 16 kHz mono and 48 kHz stereo raw audio.
+PKGS="$PKGS espeak-ng sox"
 
 # npm for the tuf-js interop test: Debian's package when the Node.js
 # installed does not bring its own.

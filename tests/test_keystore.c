@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "helpers.h"
+#include "audio/hpke.h"
 
 #define ALICE    1000u
 #define BOB      1001u
@@ -171,8 +172,9 @@ static void test_keystore_create_each_type_default_and_explicit(void **state)
 		vg_key_type t;
 		uint32_t defaults, explicit_usage;
 	} types[] = {
-	    {VG_KEY_P256, VG_USE_SIGN | VG_USE_VERIFY, VG_USE_VERIFY},
+	    {VG_KEY_P256, VG_USE_SIGN | VG_USE_VERIFY | VG_USE_DERIVE, VG_USE_VERIFY},
 	    {VG_KEY_ED25519, VG_USE_SIGN | VG_USE_VERIFY, VG_USE_SIGN},
+	    {VG_KEY_X25519, VG_USE_DERIVE, VG_USE_DERIVE},
 	    {VG_KEY_AES256, VG_USE_ENCRYPT | VG_USE_DECRYPT, VG_USE_DECRYPT},
 	    {VG_KEY_HMAC256, VG_USE_MAC | VG_USE_VERIFY, VG_USE_MAC},
 	    {VG_KEY_P384, VG_USE_SIGN | VG_USE_VERIFY, VG_USE_SIGN},
@@ -208,8 +210,8 @@ static void test_keystore_create_each_type_default_and_explicit(void **state)
 static void test_keystore_create_usage_outside_type_policy(void **state)
 {
 	vgt_stack *s = *state;
-	static const vg_key_type types[] = {VG_KEY_P256, VG_KEY_ED25519, VG_KEY_AES256,
-					    VG_KEY_HMAC256, VG_KEY_P384};
+	static const vg_key_type types[] = {VG_KEY_P256,    VG_KEY_ED25519, VG_KEY_AES256,
+					    VG_KEY_HMAC256, VG_KEY_P384,    VG_KEY_X25519};
 	vg_key_info info;
 
 	for (size_t i = 0; i < VG_ARRAY_LEN(types); i++) {
@@ -241,7 +243,7 @@ static void test_keystore_create_rejects_bad_type_and_name(void **state)
 
 	assert_int_equal(vg_keystore_create(s->ks, ALICE, "k", (vg_key_type)0, 0),
 			 VG_ERR_UNSUPPORTED);
-	assert_int_equal(vg_keystore_create(s->ks, ALICE, "k", (vg_key_type)6, 0),
+	assert_int_equal(vg_keystore_create(s->ks, ALICE, "k", (vg_key_type)7, 0),
 			 VG_ERR_UNSUPPORTED);
 	assert_int_equal(vg_keystore_create(s->ks, ALICE, "", VG_KEY_P256, 0), VG_ERR_INVALID);
 	assert_int_equal(vg_keystore_create(s->ks, ALICE, NULL, VG_KEY_P256, 0), VG_ERR_INVALID);
@@ -938,8 +940,8 @@ static void test_keystore_blob_decode_valid(void **state)
 {
 	vgt_stack *s = *state;
 	static const vg_key_type types[] = {VG_KEY_P256, VG_KEY_ED25519, VG_KEY_AES256,
-					    VG_KEY_HMAC256};
-	static const char *const names[] = {"p", "e", "a", "h"};
+					    VG_KEY_HMAC256, VG_KEY_X25519};
+	static const char *const names[] = {"p", "e", "a", "h", "x"};
 
 	for (size_t i = 0; i < VG_ARRAY_LEN(types); i++) {
 		size_t len;
@@ -955,7 +957,8 @@ static void test_keystore_blob_decode_valid(void **state)
 		assert_int_equal(info.type, types[i]);
 		assert_int_equal(info.usage, vg_key_type_usage_allowed(types[i]));
 		assert_int_equal(info.owner_uid, ALICE);
-		if (types[i] == VG_KEY_P256 || types[i] == VG_KEY_ED25519) {
+		if (types[i] == VG_KEY_P256 || types[i] == VG_KEY_ED25519 ||
+		    types[i] == VG_KEY_X25519) {
 			assert_non_null(pk);
 			assert_null(secret);
 		} else {
@@ -1082,6 +1085,8 @@ static void test_keystore_blob_decode_rejects_wrong_curve_and_der(void **state)
 	    {VG_KEY_ED25519, "EC", "P-256"}, {VG_KEY_ED25519, "X25519", NULL},
 	    {VG_KEY_ED25519, "ED448", NULL}, {VG_KEY_P384, "EC", "P-256"},
 	    {VG_KEY_P384, "EC", "P-521"},    {VG_KEY_P384, "ED25519", NULL},
+	    {VG_KEY_X25519, "ED25519", NULL}, {VG_KEY_X25519, "EC", "P-256"},
+	    {VG_KEY_X25519, "X448", NULL},
 	};
 	size_t dl, bl;
 	uint8_t *der, *b, *t;
@@ -1116,7 +1121,10 @@ static void test_keystore_blob_decode_rejects_wrong_curve_and_der(void **state)
 
 	for (size_t i = 0; i < VG_ARRAY_LEN(wrong); i++) {
 		der = fresh_der(wrong[i].alg, wrong[i].group, &dl);
-		b = make_blob(wrong[i].type, VG_USE_SIGN, ALICE, der, dl, &bl);
+		/* A usage the type allows, so that only the key can be wrong. */
+		b = make_blob(wrong[i].type,
+			      wrong[i].type == VG_KEY_X25519 ? VG_USE_DERIVE : VG_USE_SIGN, ALICE,
+			      der, dl, &bl);
 		{
 			EVP_PKEY *pk = NULL;
 			uint8_t *secret = NULL;
@@ -1139,6 +1147,95 @@ static void assert_key_count(vgt_stack *s, uint32_t owner, uint64_t want)
 
 	assert_int_equal(vg_keystore_count(s->ks, owner, &n), VG_OK);
 	assert_int_equal(n, want);
+}
+
+/* SFR 4.2.8 note 7, profile 2.3.1: a stream key is decapsulated with a
+ * keystore key: X25519 for DHKEM(X25519), P-256 for DHKEM(P-256), the
+ * same KEM shared secret as the sender's in-process Encap and AuthEncap;
+ * the private key is handed out only as a reference inside the service.
+ * Refused: a key without DERIVE usage, a key of the other KEM's type, a
+ * signing-only type, another kem, another uid's key. */
+static void test_keystore_kem_key_decapsulates(void **state)
+{
+	vgt_stack *s = *state;
+	static const struct {
+		vg_key_type type;
+		uint16_t kem;
+	} kinds[] = {{VG_KEY_X25519, VG_HPKE_KEM_X25519_SHA256},
+		     {VG_KEY_P256, VG_HPKE_KEM_P256_SHA256}};
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(kinds); i++) {
+		vg_hpke_suite suite = {kinds[i].kem, VG_HPKE_KDF_SHA256, VG_HPKE_AEAD_AES128GCM};
+		EVP_PKEY *sk = NULL, *skS = NULL;
+		uint8_t pk[VG_HPKE_MAX_PK], pkS[VG_HPKE_MAX_PK], enc[VG_HPKE_MAX_ENC];
+		uint8_t ss[32], ss2[32];
+		size_t pk_len = 0, pkS_len = 0, enc_len = 0;
+
+		create_ok(s, ALICE, "r", kinds[i].type, 0);
+		assert_int_equal(vg_keystore_kem_key(s->ks, ALICE, "r", kinds[i].kem, &sk), VG_OK);
+		assert_non_null(sk);
+		assert_int_equal(vg_hpke_pk_to_raw(kinds[i].kem, sk, pk, &pk_len), VG_OK);
+		/* Base mode. */
+		assert_int_equal(vg_hpke_encap(&suite, pk, pk_len, NULL, NULL, 0, enc, &enc_len, ss),
+				 VG_OK);
+		assert_int_equal(vg_hpke_decap(&suite, enc, enc_len, sk, NULL, 0, ss2), VG_OK);
+		assert_memory_equal(ss, ss2, sizeof ss);
+		/* Auth mode, the sender's key in the keystore too. */
+		create_ok(s, ALICE, "s", kinds[i].type, VG_USE_DERIVE);
+		assert_int_equal(vg_keystore_kem_key(s->ks, ALICE, "s", kinds[i].kem, &skS), VG_OK);
+		assert_int_equal(vg_hpke_pk_to_raw(kinds[i].kem, skS, pkS, &pkS_len), VG_OK);
+		assert_int_equal(vg_hpke_encap(&suite, pk, pk_len, skS, NULL, 0, enc, &enc_len, ss),
+				 VG_OK);
+		assert_int_equal(vg_hpke_decap(&suite, enc, enc_len, sk, pkS, pkS_len, ss2), VG_OK);
+		assert_memory_equal(ss, ss2, sizeof ss);
+		/* The wrong sender gives another secret. */
+		assert_int_equal(vg_hpke_decap(&suite, enc, enc_len, sk, pk, pk_len, ss2), VG_OK);
+		assert_memory_not_equal(ss, ss2, sizeof ss);
+		EVP_PKEY_free(sk);
+		EVP_PKEY_free(skS);
+		sk = skS = NULL;
+		/* The other KEM, with this key: refused by type. */
+		assert_int_equal(vg_keystore_kem_key(s->ks, ALICE, "r",
+						     kinds[i].kem == VG_HPKE_KEM_P256_SHA256
+							 ? VG_HPKE_KEM_X25519_SHA256
+							 : VG_HPKE_KEM_P256_SHA256,
+						     &sk),
+				 VG_ERR_POLICY);
+		assert_null(sk);
+		/* Another uid's key does not exist for BOB. */
+		assert_int_equal(vg_keystore_kem_key(s->ks, BOB, "r", kinds[i].kem, &sk),
+				 VG_ERR_NOT_FOUND);
+		assert_int_equal(vg_keystore_delete(s->ks, ALICE, "r"), VG_OK);
+		assert_int_equal(vg_keystore_delete(s->ks, ALICE, "s"), VG_OK);
+		vg_wipe(ss, sizeof ss);
+		vg_wipe(ss2, sizeof ss2);
+	}
+	/* A P-256 key whose usage leaves out derive. */
+	create_ok(s, ALICE, "signer", VG_KEY_P256, VG_USE_SIGN | VG_USE_VERIFY);
+	{
+		EVP_PKEY *sk = NULL;
+		assert_int_equal(
+		    vg_keystore_kem_key(s->ks, ALICE, "signer", VG_HPKE_KEM_P256_SHA256, &sk),
+		    VG_ERR_POLICY);
+		assert_null(sk);
+		create_ok(s, ALICE, "ed", VG_KEY_ED25519, 0);
+		assert_int_equal(
+		    vg_keystore_kem_key(s->ks, ALICE, "ed", VG_HPKE_KEM_X25519_SHA256, &sk),
+		    VG_ERR_POLICY);
+		create_ok(s, ALICE, "x", VG_KEY_X25519, 0);
+		assert_int_equal(vg_keystore_kem_key(s->ks, ALICE, "x", 0x0021, &sk),
+				 VG_ERR_UNSUPPORTED);
+		assert_null(sk);
+		/* An X25519 key signs nothing. */
+		{
+			uint8_t *sig = NULL;
+			size_t sig_len = 0;
+			assert_int_equal(
+			    vg_keystore_sign(s->ks, ALICE, "x", (const uint8_t *)"m", 1, &sig, &sig_len),
+			    VG_ERR_POLICY);
+			assert_null(sig);
+		}
+	}
 }
 
 static void test_keystore_quota_max_keys(void **state)
@@ -1235,6 +1332,7 @@ int main(void)
 	    T(test_keystore_blob_decode_rejects_truncated),
 	    T(test_keystore_blob_decode_rejects_bad_header),
 	    T(test_keystore_blob_decode_rejects_wrong_curve_and_der),
+	    T(test_keystore_kem_key_decapsulates),
 	    T(test_keystore_quota_max_keys),
 	    T(test_keystore_quota_create_refused_on_nearly_full_disk),
 	};

@@ -29,6 +29,9 @@
 static const vg_op use_ops[] = {
     VG_OP_KEY_SIGN, VG_OP_KEY_VERIFY, VG_OP_KEY_ENCRYPT, VG_OP_KEY_DECRYPT,
     VG_OP_KEY_MAC,  VG_OP_STORE_GET,  VG_OP_STORE_PUT,   VG_OP_KEY_CREATE,
+    /* SFR 4.2.8 note 7: a stream key is decapsulated with the caller's own
+     * key only, never another uid's (not even an admin's use) */
+    VG_OP_KEY_DECAP, VG_OP_KEY_AUTH_ENCAP,
 };
 static const vg_op admin_ops[] = {
     VG_OP_KEY_LIST,   VG_OP_KEY_INFO,   VG_OP_KEY_PUBLIC,
@@ -154,7 +157,7 @@ static void test_policy_status_open_to_all(void **state)
  * (default deny). */
 static void test_policy_unknown_op_denied(void **state)
 {
-	static const uint32_t unknown[] = {0,  2,  9,  21,   29,         34,
+	static const uint32_t unknown[] = {0,  2,  9,  23,   29,         34,
 					   49, 52, 99, 1000, 0x7fffffff, 0xffffffff};
 
 	(void)state;
@@ -211,7 +214,8 @@ static void test_policy_identity_tls_group(void **state)
 	static const vg_op granted[] = {VG_OP_KEY_SIGN_DIGEST, VG_OP_KEY_PUBLIC, VG_OP_KEY_INFO};
 	static const vg_op others[] = {VG_OP_KEY_SIGN,   VG_OP_KEY_DELETE,  VG_OP_KEY_VERIFY,
 				       VG_OP_KEY_CREATE, VG_OP_KEY_ENCRYPT, VG_OP_KEY_MAC,
-				       VG_OP_STORE_GET,  VG_OP_KEY_LIST};
+				       VG_OP_STORE_GET,  VG_OP_KEY_LIST,    VG_OP_KEY_DECAP,
+				       VG_OP_KEY_AUTH_ENCAP};
 	vg_peer in = peer(ALICE, false), out = peer(BOB, false), admin = peer(0, true);
 	vg_config cfg;
 	vg_policy p;

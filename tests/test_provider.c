@@ -374,6 +374,11 @@ static void test_provider_load_refusals(void **state)
 	assert_null(k);
 	assert_int_equal(vg_provider_load_key(f->libctx, "../mine", &k), VG_ERR_INVALID);
 	assert_int_equal(vg_provider_load_key(f->libctx, NULL, &k), VG_ERR_INVALID);
+	/* An x25519 key (audio streams, issue 13) signs nothing: the
+	 * provider does not offer it, cleanly. */
+	create_key(f, "rx", VG_KEY_X25519);
+	assert_int_equal(vg_provider_load_key(f->libctx, "rx", &k), VG_ERR_UNSUPPORTED);
+	assert_null(k);
 	/* The service's own keys are not the caller's (no identity_tls_group). */
 	assert_int_not_equal(vg_provider_load_key(f->libctx, "device-identity", &k), VG_OK);
 	assert_null(k);

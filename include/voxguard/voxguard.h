@@ -182,6 +182,7 @@ typedef enum vg_key_type {
 	VG_KEY_AES256 = 3,  /* AES-256-GCM */
 	VG_KEY_HMAC256 = 4, /* HMAC-SHA256 */
 	VG_KEY_P384 = 5,    /* ECDSA P-384; signatures DER over SHA-384 */
+	VG_KEY_X25519 = 6,  /* X25519: receives audio streams (HPKE DHKEM(X25519)); no signing */
 } vg_key_type;
 
 /* Usage bits, fixed when the key is created. */
@@ -190,8 +191,12 @@ typedef enum vg_key_type {
 #define VG_USE_ENCRYPT 0x04u
 #define VG_USE_DECRYPT 0x08u
 #define VG_USE_MAC     0x10u
-
-/* "p256", "ed25519", "aes256", "hmac256", "p384" <-> vg_key_type; 0 if unknown. */
+/* The key may decapsulate a stream key (HPKE, RFC 9180: vg_key_decap()) and,
+ * as the sender's key of auth mode, encapsulate one (vg_key_auth_encap()).
+ * Allowed for X25519 and P-256 keys, and in their defaults. */
+#define VG_USE_DERIVE 0x20u
+/* "p256", "ed25519", "aes256", "hmac256", "p384", "x25519" <-> vg_key_type;
+ * 0 if unknown. */
 VG_EXPORT vg_key_type vg_key_type_from_str(const char *s);
 VG_EXPORT const char *vg_key_type_str(vg_key_type t);
 /* The usage bits a type allows, and its defaults when none are given. */
@@ -214,7 +219,8 @@ VG_EXPORT VG_NODISCARD vg_rc vg_key_info_get(vg_client *c, const char *name, vg_
 /* The caller's keys; *out is an array of *n entries, freed with vg_free(*out,
  * *n * sizeof **out). */
 VG_EXPORT VG_NODISCARD vg_rc vg_key_list(vg_client *c, vg_key_info **out, size_t *n);
-/* SubjectPublicKeyInfo as PEM (NUL-terminated) for P-256, P-384 and Ed25519 keys. */
+/* SubjectPublicKeyInfo as PEM (NUL-terminated) for P-256, P-384, Ed25519 and
+ * X25519 keys (what `voxguard stream encrypt --to` takes). */
 VG_EXPORT VG_NODISCARD vg_rc vg_key_public_pem(vg_client *c, const char *name, char **pem,
 					       size_t *len);
 VG_EXPORT VG_NODISCARD vg_rc vg_key_sign(vg_client *c, const char *name, const uint8_t *msg,
@@ -242,6 +248,37 @@ VG_EXPORT VG_NODISCARD vg_rc vg_key_decrypt(vg_client *c, const char *name, cons
 /* HMAC-SHA256 tag (32 bytes) into mac. */
 VG_EXPORT VG_NODISCARD vg_rc vg_key_mac(vg_client *c, const char *name, const uint8_t *msg,
 					size_t msg_len, uint8_t mac[static 32]);
+
+/*
+ * HPKE decapsulation inside the service (RFC 9180 4.1 Decap, or AuthDecap
+ * when pkS is given; SFR 4.2.8 note 7, profile 2.3.1): the key `name`
+ * (usage VG_USE_DERIVE; type X25519 for kem 0x0020 DHKEM(X25519,
+ * HKDF-SHA256), P-256 for kem 0x0010 DHKEM(P-256, HKDF-SHA256)) opens the
+ * encapsulated key `enc` (Nenc bytes: 32 or 65) and the KEM shared secret
+ * (32 bytes) is written to shared_secret; the private key never leaves
+ * the service. pkS: the sender's raw public key in auth mode, or NULL.
+ * The caller runs the key schedule on the secret and wipes it.
+ * VG_ERR_POLICY: no DERIVE usage, or a key of the other type;
+ * VG_ERR_INVALID: a malformed enc or pkS (wrong length, not on the curve);
+ * VG_ERR_CRYPTO: the DH failed (an X25519 small-order point);
+ * VG_ERR_UNSUPPORTED: another kem. shared_secret is wiped on failure.
+ */
+#define VG_KEM_SECRET_LEN 32u
+VG_EXPORT VG_NODISCARD vg_rc vg_key_decap(vg_client *c, const char *name, uint16_t kem,
+					  const uint8_t *enc, size_t enc_len, const uint8_t *pkS,
+					  size_t pkS_len,
+					  uint8_t shared_secret[static VG_KEM_SECRET_LEN]);
+/*
+ * HPKE AuthEncap inside the service (RFC 9180 5.1.3): the key `name`
+ * (DERIVE, of kem's type as above) is the sender's key; the service makes
+ * a fresh ephemeral key, encapsulates to the recipient's raw public key
+ * pkR and returns enc (*enc_len bytes, at most 65) and the KEM shared
+ * secret. Errors as vg_key_decap.
+ */
+VG_EXPORT VG_NODISCARD vg_rc vg_key_auth_encap(vg_client *c, const char *name, uint16_t kem,
+					       const uint8_t *pkR, size_t pkR_len,
+					       uint8_t enc[static 65], size_t *enc_len,
+					       uint8_t shared_secret[static VG_KEM_SECRET_LEN]);
 
 /* ------------------------------------------------------------------ */
 /* Secure storage (SFR 4.2.4)                                          */

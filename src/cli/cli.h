@@ -49,6 +49,8 @@ int cmd_bundle(struct cli *cli, int argc, char **argv);
 int cmd_update(struct cli *cli, int argc, char **argv);
 int cmd_endpoint(struct cli *cli, int argc, char **argv);
 int cmd_netpolicy(struct cli *cli, int argc, char **argv);
+/* `voxguard stream encrypt|decrypt` (cmd_stream.c): audio streams. */
+int cmd_stream(struct cli *cli, int argc, char **argv);
 /* `voxguard connect ENDPOINT` (cmd_connect.c). */
 int cmd_connect(struct cli *cli, int argc, char **argv);
 /* Hands root.json (path) to the service as its trusted TUF root and

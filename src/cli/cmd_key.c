@@ -18,7 +18,8 @@ static uint32_t parse_usage(const char *s, bool *ok)
 		    {"verify", VG_USE_VERIFY},
 		    {"encrypt", VG_USE_ENCRYPT},
 		    {"decrypt", VG_USE_DECRYPT},
-		    {"mac", VG_USE_MAC}};
+		    {"mac", VG_USE_MAC},
+		    {"derive", VG_USE_DERIVE}};
 	uint32_t u = 0;
 
 	*ok = true;
@@ -41,9 +42,10 @@ static uint32_t parse_usage(const char *s, bool *ok)
 
 static void usage_str(uint32_t u, char *out, size_t cap)
 {
-	(void)snprintf(out, cap, "%s%s%s%s%s", u & VG_USE_SIGN ? "sign," : "",
+	(void)snprintf(out, cap, "%s%s%s%s%s%s", u & VG_USE_SIGN ? "sign," : "",
 		       u & VG_USE_VERIFY ? "verify," : "", u & VG_USE_ENCRYPT ? "encrypt," : "",
-		       u & VG_USE_DECRYPT ? "decrypt," : "", u & VG_USE_MAC ? "mac," : "");
+		       u & VG_USE_DECRYPT ? "decrypt," : "", u & VG_USE_MAC ? "mac," : "",
+		       u & VG_USE_DERIVE ? "derive," : "");
 	if (*out)
 		out[strlen(out) - 1] = '\0';
 }
@@ -63,11 +65,12 @@ static int key_create(struct cli *cli, int argc, char **argv)
 		return e;
 	type = vg_key_type_from_str(cli_opt(&o, spec, "type"));
 	if (!type)
-		return cli_fail("key create: --type p256|p384|ed25519|aes256|hmac256 is required");
+		return cli_fail(
+		    "key create: --type p256|p384|ed25519|x25519|aes256|hmac256 is required");
 	if (cli_opt(&o, spec, "usage"))
 		usage = parse_usage(cli_opt(&o, spec, "usage"), &ok);
 	if (!ok || (cli_opt(&o, spec, "usage") && !usage))
-		return cli_fail("key create: --usage takes sign,verify,encrypt,decrypt,mac");
+		return cli_fail("key create: --usage takes sign,verify,encrypt,decrypt,mac,derive");
 	if ((e = cli_connect(cli, &c)))
 		return e;
 	rc = vg_key_create(c, o.pos[0], type, usage);
@@ -325,10 +328,11 @@ static int key_reference(struct cli *cli, int argc, char **argv)
 
 static const struct cli_cmd key_cmds[] = {
     {"create", key_create,
-     "NAME --type p256|p384|ed25519|aes256|hmac256 [--usage sign,verify,...]"},
+     "NAME --type p256|p384|ed25519|x25519|aes256|hmac256 [--usage sign,verify,derive,...]"},
     {"list", key_list, "list your keys"},
     {"info", key_info, "NAME: type, usage, owner, creation time"},
-    {"public", key_public, "NAME [--out F]: public key as PEM"},
+    {"public", key_public,
+     "NAME [--out F]: public key as PEM (what `stream encrypt --to` takes)"},
     {"delete", key_delete, "NAME"},
     {"sign", key_sign, "NAME --in F --out SIG (P-256/P-384: DER ECDSA/SHA-256/384; Ed25519)"},
     {"verify", key_verify, "NAME --in F --sig SIG (exit 0 valid, 1 invalid)"},

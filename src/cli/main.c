@@ -62,6 +62,9 @@ static const struct cli_cmd commands[] = {
     {"connect", cmd_connect,
      "ENDPOINT: a TLS pipe to a listed endpoint with its policy (stdin to the peer, the peer "
      "to stdout)"},
+    {"stream", cmd_stream,
+     "encrypted audio streams (HPKE + SFrame): encrypt --to PUB.pem, decrypt --key NAME "
+     "(stdin to stdout)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this help"},
 };

@@ -730,6 +730,70 @@ VG_EXPORT vg_rc vg_key_sign_digest(vg_client *c, const char *name, const char *a
 	return rc;
 }
 
+/* KEY_DECAP / KEY_AUTH_ENCAP: the KEM shared secret (and enc) back. */
+static vg_rc kem_call(vg_client *c, vg_op op, const char *name, uint16_t kem, const uint8_t *in,
+		      size_t in_len, const uint8_t *peer, size_t peer_len, uint8_t *enc,
+		      size_t *enc_len, uint8_t secret[static VG_KEM_SECRET_LEN])
+{
+	vg_msgb b;
+	vg_msg r;
+	const uint8_t *p = NULL, *sp = NULL;
+	size_t n = 0, sn = 0;
+	vg_rc rc;
+
+	vg_wipe(secret, VG_KEM_SECRET_LEN);
+	if (!in || in_len == 0 || in_len > 65 || (peer && (peer_len == 0 || peer_len > 65)))
+		return VG_ERR_INVALID;
+	rc = named(&b, name);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_uint(&b, VG_A_KEM, kem);
+	vg_msgb_bytes(&b, op == VG_OP_KEY_DECAP ? VG_A_ENC : VG_A_PEER_PUB, in, in_len);
+	if (peer)
+		vg_msgb_bytes(&b, VG_A_PEER_PUB, peer, peer_len);
+	rc = call(c, op, &b, &r);
+	if (rc == VG_OK) {
+		rc = vg_msg_bytes(&r, VG_A_SECRET, &sp, &sn);
+		if (rc != VG_OK || sn != VG_KEM_SECRET_LEN)
+			rc = VG_ERR_PROTOCOL;
+		else
+			memcpy(secret, sp, sn);
+	}
+	if (rc == VG_OK && enc) {
+		rc = vg_msg_bytes(&r, VG_A_ENC, &p, &n);
+		if (rc != VG_OK || n == 0 || n > 65)
+			rc = VG_ERR_PROTOCOL;
+		else {
+			memcpy(enc, p, n);
+			*enc_len = n;
+		}
+	}
+	if (rc != VG_OK)
+		vg_wipe(secret, VG_KEM_SECRET_LEN);
+	/* The reply held the secret: wipe it in the decoded message. */
+	if (sp && sn)
+		vg_wipe((void *)sp, sn);
+	vg_msg_free(&r);
+	return rc;
+}
+
+VG_EXPORT vg_rc vg_key_decap(vg_client *c, const char *name, uint16_t kem, const uint8_t *enc,
+			     size_t enc_len, const uint8_t *pkS, size_t pkS_len,
+			     uint8_t shared_secret[static VG_KEM_SECRET_LEN])
+{
+	return kem_call(c, VG_OP_KEY_DECAP, name, kem, enc, enc_len, pkS, pkS_len, NULL, NULL,
+			shared_secret);
+}
+
+VG_EXPORT vg_rc vg_key_auth_encap(vg_client *c, const char *name, uint16_t kem,
+				  const uint8_t *pkR, size_t pkR_len, uint8_t enc[static 65],
+				  size_t *enc_len, uint8_t shared_secret[static VG_KEM_SECRET_LEN])
+{
+	*enc_len = 0;
+	return kem_call(c, VG_OP_KEY_AUTH_ENCAP, name, kem, pkR, pkR_len, NULL, 0, enc, enc_len,
+			shared_secret);
+}
+
 VG_EXPORT vg_rc vg_key_verify(vg_client *c, const char *name, const uint8_t *msg, size_t msg_len,
 			      const uint8_t *sig, size_t sig_len)
 {

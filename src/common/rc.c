@@ -84,11 +84,14 @@ static const struct {
 	vg_key_type type;
 	uint32_t allowed;
 } key_types[] = {
-    {"p256", VG_KEY_P256, VG_USE_SIGN | VG_USE_VERIFY},
+    /* A P-256 key can receive audio streams (issue 13) unless its usage
+     * says otherwise. */
+    {"p256", VG_KEY_P256, VG_USE_SIGN | VG_USE_VERIFY | VG_USE_DERIVE},
     {"ed25519", VG_KEY_ED25519, VG_USE_SIGN | VG_USE_VERIFY},
     {"aes256", VG_KEY_AES256, VG_USE_ENCRYPT | VG_USE_DECRYPT},
     {"hmac256", VG_KEY_HMAC256, VG_USE_MAC | VG_USE_VERIFY},
     {"p384", VG_KEY_P384, VG_USE_SIGN | VG_USE_VERIFY},
+    {"x25519", VG_KEY_X25519, VG_USE_DERIVE},
 };
 
 VG_EXPORT vg_key_type vg_key_type_from_str(const char *s)

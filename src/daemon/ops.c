@@ -23,6 +23,10 @@ static const vg_op_def table[] = {
 	ROW(VG_OP_KEY_DECRYPT, "key.decrypt", VG_ACCESS_OWN, VG_OPF_NAME, VG_COST_LIGHT, vg_op_key),
 	ROW(VG_OP_KEY_MAC, "key.mac", VG_ACCESS_OWN, VG_OPF_NAME, VG_COST_LIGHT, vg_op_key),
 	ROW(VG_OP_KEY_SIGN_DIGEST, "key.sign_digest", VG_ACCESS_OWN, VG_OPF_NAME, VG_COST_LIGHT, vg_op_key),
+	/* audio stream keys (SFR 4.2.8 note 7; profile 2.3.1): the KEM's DH
+	 * with the key in the service, on the worker pool like a signature */
+	ROW(VG_OP_KEY_DECAP, "key.decap", VG_ACCESS_OWN, VG_OPF_NAME, VG_COST_LIGHT, vg_op_key),
+	ROW(VG_OP_KEY_AUTH_ENCAP, "key.auth_encap", VG_ACCESS_OWN, VG_OPF_NAME, VG_COST_LIGHT, vg_op_key),
 
 	/* secure storage (SFR 4.2.4) */
 	ROW(VG_OP_STORE_PUT, "store.put", VG_ACCESS_OWN, VG_OPF_NAME | VG_OPF_BATCH, VG_COST_LIGHT, vg_op_store),

@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "audio/hpke.h"
 #include "common/util.h"
 #include "crypto/seal.h"
 #include "crypto/wrap.h"
@@ -31,7 +32,7 @@ struct cached {
 	bool used;
 	uint64_t last_use;
 	vg_key_info info;
-	EVP_PKEY *pkey;  /* P-256, P-384, Ed25519 */
+	EVP_PKEY *pkey;  /* P-256, P-384, Ed25519, X25519 */
 	uint8_t *secret; /* AES, HMAC: VG_KEY_LEN bytes of secret memory */
 	/* Initialised signing contexts, made on first use and copied for each
 	 * signature (vg_keystore_signer): initialising one fetches the
@@ -149,11 +150,14 @@ vg_rc vg_keystore_blob_decode(const uint8_t *blob, size_t len, vg_key_info *info
 	case VG_KEY_P256:
 	case VG_KEY_P384:
 	case VG_KEY_ED25519:
-		k = d2i_PrivateKey(info->type == VG_KEY_ED25519 ? EVP_PKEY_ED25519 : EVP_PKEY_EC,
+	case VG_KEY_X25519:
+		k = d2i_PrivateKey(info->type == VG_KEY_ED25519   ? EVP_PKEY_ED25519
+				   : info->type == VG_KEY_X25519 ? EVP_PKEY_X25519
+								 : EVP_PKEY_EC,
 				   NULL, &p, (long)n);
 		if (!k || p != blob + len)
 			goto bad;
-		if (info->type != VG_KEY_ED25519) {
+		if (info->type == VG_KEY_P256 || info->type == VG_KEY_P384) {
 			char group[32];
 			size_t gl = 0;
 			if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
@@ -337,6 +341,9 @@ static vg_rc create(vg_keystore *ks, uint32_t owner, const char *name, vg_key_ty
 	case VG_KEY_ED25519:
 		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 		break;
+	case VG_KEY_X25519:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+		break;
 	default:
 		secret = vg_secret_alloc(VG_KEY_LEN);
 		if (secret && RAND_priv_bytes(secret, VG_KEY_LEN) != 1) {
@@ -432,6 +439,31 @@ vg_rc vg_keystore_unwrap(vg_keystore *ks, uint32_t owner, const char *name, cons
 	if (memcmp(mine, kid, 32) != 0)
 		return VG_ERR_NOT_FOUND;
 	return vg_unwrap_key(c->pkey, epk, epk_len, wrapped, cek);
+}
+
+vg_rc vg_keystore_kem_key(vg_keystore *ks, uint32_t owner, const char *name, uint16_t kem,
+			  EVP_PKEY **out)
+{
+	struct cached *c;
+	vg_key_type want = kem == VG_HPKE_KEM_X25519_SHA256 ? VG_KEY_X25519
+			   : kem == VG_HPKE_KEM_P256_SHA256 ? VG_KEY_P256
+							    : (vg_key_type)0;
+	vg_rc rc;
+
+	*out = NULL;
+	if (!want)
+		return VG_ERR_UNSUPPORTED;
+	rc = load(ks, owner, name, &c);
+	if (rc != VG_OK)
+		return rc;
+	if ((rc = need(c, VG_USE_DERIVE)) != VG_OK)
+		return rc;
+	if (c->info.type != want || !c->pkey)
+		return VG_ERR_POLICY; /* the key is not of the KEM's type */
+	if (EVP_PKEY_up_ref(c->pkey) != 1)
+		return VG_ERR_CRYPTO;
+	*out = c->pkey;
+	return VG_OK;
 }
 
 vg_rc vg_keystore_delete(vg_keystore *ks, uint32_t owner, const char *name)

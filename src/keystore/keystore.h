@@ -18,7 +18,8 @@
  *   13     8     created, seconds since the epoch
  *   21     2     secret length n
  *   23     n     secret: i2d_PrivateKey DER (RFC 5915 ECPrivateKey for P-256
- *                and P-384, PKCS#8 for Ed25519) or 32 raw bytes (AES, HMAC)
+ *                and P-384, PKCS#8 for Ed25519 and X25519) or 32 raw bytes
+ *                (AES, HMAC)
  *
  * Unsealed keys are cached (bounded) in the OpenSSL secure heap; deleting a
  * key evicts it and the store scrubs the WAL.
@@ -73,6 +74,15 @@ VG_NODISCARD vg_rc vg_keystore_import(vg_keystore *ks, uint32_t owner, const cha
 VG_NODISCARD vg_rc vg_keystore_unwrap(vg_keystore *ks, uint32_t owner, const char *name,
 				      const uint8_t kid[32], const uint8_t *epk, size_t epk_len,
 				      const uint8_t wrapped[40], uint8_t cek[32]);
+/* The private key for an HPKE KEM operation in the service (decapsulation
+ * of a stream key, or the sender's half of AuthEncap; audio/hpke.h): key
+ * `name` must have VG_USE_DERIVE and be of kem's type (X25519 for
+ * DHKEM(X25519), P-256 for DHKEM(P-256)): VG_ERR_POLICY otherwise;
+ * another kem is VG_ERR_UNSUPPORTED. *out is a new reference
+ * (EVP_PKEY_free), so the DH may run off the event loop; it never leaves
+ * the service. */
+VG_NODISCARD vg_rc vg_keystore_kem_key(vg_keystore *ks, uint32_t owner, const char *name,
+				       uint16_t kem, struct evp_pkey_st **out);
 VG_NODISCARD vg_rc vg_keystore_delete(vg_keystore *ks, uint32_t owner, const char *name);
 VG_NODISCARD vg_rc vg_keystore_info(vg_keystore *ks, uint32_t owner, const char *name,
 				    vg_key_info *out);

@@ -47,6 +47,8 @@ typedef enum vg_op {
 	VG_OP_KEY_DECRYPT = 18,
 	VG_OP_KEY_MAC = 19,
 	VG_OP_KEY_SIGN_DIGEST = 20, /* ECDSA over a digest the caller made (provider, TLS) */
+	VG_OP_KEY_DECAP = 21,       /* HPKE Decap/AuthDecap of a stream key (audio, issue 13) */
+	VG_OP_KEY_AUTH_ENCAP = 22,  /* HPKE AuthEncap with the sender's key (audio, issue 13) */
 	VG_OP_STORE_PUT = 30,
 	VG_OP_STORE_GET = 31,
 	VG_OP_STORE_DELETE = 32,
@@ -166,6 +168,11 @@ enum vg_arg {
 	VG_A_OK = 73,           /* uint 0/1: ENDPOINT_REPORT: accepted or refused */
 	/* 90-: identity and lifecycle */
 	VG_A_LIFECYCLE_WHY = 90, /* text: STATUS, IDENTITY: why the lifecycle is unknown (0) */
+	/* 91-: HPKE stream keys (KEY_DECAP, KEY_AUTH_ENCAP; audio/hpke.h) */
+	VG_A_KEM = 91,          /* uint: the HPKE KEM id (0x0010, 0x0020) */
+	VG_A_ENC = 92,          /* bytes: the encapsulated key (request of DECAP, reply of AUTH_ENCAP) */
+	VG_A_PEER_PUB = 93,     /* bytes: DECAP: the sender's raw public key (auth mode); AUTH_ENCAP: the recipient's */
+	VG_A_SECRET = 94,       /* bytes: the KEM shared secret (reply) */
 };
 
 /* A decoded message. `args` points into `root`. */
