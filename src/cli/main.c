@@ -62,6 +62,8 @@ static const struct cli_cmd commands[] = {
     {"connect", cmd_connect,
      "ENDPOINT: a TLS pipe to a listed endpoint with its policy (stdin to the peer, the peer "
      "to stdout)"},
+    {"display", cmd_display,
+     "the display IPC guard (AVS 1.14): token (launcher), redeem (gateway)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this help"},
 };

@@ -51,6 +51,14 @@
  *                                   # below it, and a ballast file of this
  *                                   # size is released when the disk is
  *                                   # full (storage/reserve.h); 0: off
+ *   The display IPC guard (AVS 1.14; docs/DISPLAY.md, display/token.h):
+ *   display_launcher_uids  =        # uids that may issue display tokens
+ *                                   # (decimal, comma-separated, at most
+ *                                   # VG_CFG_MAX_DISPLAY_UIDS; empty: none)
+ *   display_gateway_uids   =        # uids that may redeem them (the gateway)
+ *   display_token_ttl_ms   = 30000  # a token's lifetime (100..600000)
+ *   display_tokens_per_uid = 4      # outstanding tokens per launcher (1..64)
+ *   display_tokens_max     = 32     # outstanding in all (1..256)
  *   Per-uid budgets of the shared resources (SFR 4.2.10; daemon/budget.h
  *   has the defaults and the resolution), one rule a line:
  *   budget.default.RES   = N        # every uid without a closer rule
@@ -66,6 +74,7 @@
 #ifndef VG_CONFIG_H
 #define VG_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -104,6 +113,14 @@ typedef struct vg_budget_rule {
  * of range. */
 const char *vg_config_budget_res_name(unsigned res);
 
+#define VG_CFG_MAX_DISPLAY_UIDS 8u
+typedef struct vg_cfg_uids {
+	uint32_t n;
+	uint32_t uid[VG_CFG_MAX_DISPLAY_UIDS];
+} vg_cfg_uids;
+/* Is uid in the list? */
+bool vg_cfg_uids_has(const vg_cfg_uids *l, uint32_t uid);
+
 typedef struct vg_config {
 	char user[VG_CFG_STR];
 	char admin_group[VG_CFG_STR];
@@ -131,6 +148,12 @@ typedef struct vg_config {
 	char boot_cmdline[256];
 	char boot_id[256];
 	uint64_t storage_reserve_bytes; /* storage/reserve.h */
+	/* The display IPC guard (display/token.h). */
+	vg_cfg_uids display_launcher_uids;
+	vg_cfg_uids display_gateway_uids;
+	uint32_t display_token_ttl_ms;
+	uint32_t display_tokens_per_uid;
+	uint32_t display_tokens_max;
 	/* Budget rules, kept sorted (scope, uid or group, resource) so that
 	 * the canonical dump does not depend on the order of the lines. */
 	uint32_t n_budget;
