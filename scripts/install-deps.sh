@@ -13,6 +13,9 @@ nftables iproute2 socat"
 # The OpenSSL provider's interop test (test_sfr427_mtls_interop): nginx
 # and curl as the mutual-TLS peers.
 PKGS="$PKGS nginx curl"
+# The display IPC guard: libwebsockets for voxguard-displayd, and Debian's
+# chromium as the display client in its tests (AVS 1.14).
+PKGS="$PKGS libwebsockets-dev chromium"
 
 # npm for the tuf-js interop test: Debian's package when the Node.js
 # installed does not bring its own.

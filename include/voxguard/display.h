@@ -58,4 +58,14 @@ VG_EXPORT VG_NODISCARD vg_rc vg_display_token_issue(vg_client *c, const char *or
 VG_EXPORT VG_NODISCARD vg_rc vg_display_token_redeem(vg_client *c, const char *token,
 						     const char *origin);
 
+/*
+ * A refusal the gateway saw without the service (a bad Origin, a second
+ * client, no token, a client that is not a browser): recorded as a
+ * display.refused audit event under the caller's uid. reason: 1-120
+ * printable ASCII characters, never a token; origin: what the client sent
+ * (NULL or "" when none), at most 255. VG_ERR_DENIED: not a gateway uid.
+ */
+VG_EXPORT VG_NODISCARD vg_rc vg_display_report(vg_client *c, const char *reason,
+					       const char *origin);
+
 #endif

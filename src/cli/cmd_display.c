@@ -135,8 +135,8 @@ static bool subject(vg_client *c, X509_NAME *n, bool client)
 		vg_hex_encode(id.instance_id + 1, sizeof id.instance_id - 1, hex);
 		(void)snprintf(cn, sizeof cn, "%.60s display %s %.16s", id.model,
 			       client ? "client" : "server", hex);
-		ok = X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)id.oem,
-						-1, -1, 0) == 1 &&
+		ok = X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8,
+						(const unsigned char *)id.oem, -1, -1, 0) == 1 &&
 		     X509_NAME_add_entry_by_txt(n, "serialNumber", MBSTRING_ASC,
 						(const unsigned char *)hex, -1, -1, 0) == 1;
 	} else {
@@ -144,7 +144,7 @@ static bool subject(vg_client *c, X509_NAME *n, bool client)
 			       client ? "client" : "server");
 	}
 	return ok && X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
-						 -1, -1, 0) == 1;
+						-1, -1, 0) == 1;
 }
 
 /* The certificate of key (through the provider: the key signs itself;
@@ -209,7 +209,8 @@ static int make_cert(struct cli *cli, vg_client *c, const char *key, bool client
 	/* What Chromium's --ignore-certificate-errors-spki-list takes: the
 	 * base64 SHA-256 of the SubjectPublicKeyInfo. */
 	der_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
-	if (der_len <= 0 || EVP_Digest(der, (size_t)der_len, digest, &dlen, EVP_sha256(), NULL) != 1 ||
+	if (der_len <= 0 ||
+	    EVP_Digest(der, (size_t)der_len, digest, &dlen, EVP_sha256(), NULL) != 1 ||
 	    EVP_EncodeBlock((unsigned char *)spki_b64, digest, (int)dlen) != 44) {
 		e = ossl_fail("cannot hash the public key");
 		goto out;

@@ -74,3 +74,24 @@ VG_EXPORT vg_rc vg_display_token_redeem(vg_client *c, const char *token, const c
 	vg_msg_free(&r);
 	return rc;
 }
+
+VG_EXPORT vg_rc vg_display_report(vg_client *c, const char *reason, const char *origin)
+{
+	vg_msgb b;
+	vg_msg r = {0};
+	vg_rc rc;
+
+	if (!c || !reason || !*reason ||
+	    strnlen(reason, VG_DISPLAY_REASON_MAX + 1) > VG_DISPLAY_REASON_MAX ||
+	    (origin && strnlen(origin, VG_DISPLAY_ORIGIN_MAX + 1) > VG_DISPLAY_ORIGIN_MAX))
+		return VG_ERR_INVALID;
+	rc = vg_msgb_init(&b);
+	if (rc != VG_OK)
+		return rc;
+	vg_msgb_text(&b, VG_A_REASON, reason);
+	if (origin && *origin)
+		vg_msgb_text(&b, VG_A_ORIGIN, origin);
+	rc = vg_client_call(c, VG_OP_DISPLAY_REPORT, &b, &r);
+	vg_msg_free(&r);
+	return rc;
+}

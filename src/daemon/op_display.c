@@ -144,6 +144,38 @@ static vg_rc redeem(vg_req *r)
 	}
 }
 
+/* A refusal the gateway saw alone (a bad Origin, a second client, no
+ * token, plain ws://): recorded as display.refused under its uid. The
+ * text is the gateway's: bounded and printable, never a token (the
+ * gateway reports before it has one, or says "no token"). */
+static vg_rc report(vg_req *r)
+{
+	char reason[VG_DISPLAY_REASON_MAX + 1], origin[VG_DISPLAY_ORIGIN_MAX + 1], what[400];
+	vg_rc rc;
+
+	if (!vg_cfg_uids_has(&r->s->cfg.display_gateway_uids, r->peer->uid))
+		return deny(r, "gateway", "display_gateway_uids");
+	rc = vg_req_text(r, VG_A_REASON, reason, sizeof reason, true);
+	if (rc == VG_OK)
+		rc = vg_req_text(r, VG_A_ORIGIN, origin, sizeof origin, false);
+	if (rc != VG_OK)
+		return rc;
+	for (const char *p = reason; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			rc = VG_ERR_INVALID;
+	for (const char *p = origin; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			rc = VG_ERR_INVALID;
+	if (rc != VG_OK) {
+		r->why = "reason and origin must be printable ASCII";
+		return rc;
+	}
+	(void)snprintf(what, sizeof what, "gateway: %s from %.255s", reason,
+		       origin[0] ? origin : "(no origin)");
+	vg_req_audit(r, "display.refused", "denied", what);
+	return VG_OK;
+}
+
 vg_rc vg_op_display(vg_req *r)
 {
 	switch (r->op) {
@@ -151,6 +183,8 @@ vg_rc vg_op_display(vg_req *r)
 		return issue(r);
 	case VG_OP_DISPLAY_TOKEN_REDEEM:
 		return redeem(r);
+	case VG_OP_DISPLAY_REPORT:
+		return report(r);
 	default:
 		return VG_ERR_UNSUPPORTED;
 	}

@@ -99,6 +99,7 @@ static const vg_op_def table[] = {
 	 * refuses as display.denied and audits every outcome itself. */
 	ROW(VG_OP_DISPLAY_TOKEN_ISSUE, "display.token_issue", VG_ACCESS_ANY, 0, VG_COST_LIGHT, vg_op_display),
 	ROW(VG_OP_DISPLAY_TOKEN_REDEEM, "display.token_redeem", VG_ACCESS_ANY, 0, VG_COST_LIGHT, vg_op_display),
+	ROW(VG_OP_DISPLAY_REPORT, "display.report", VG_ACCESS_ANY, 0, VG_COST_LIGHT, vg_op_display),
 };
 /* clang-format on */
 

@@ -38,6 +38,7 @@
 #define VG_DISPLAY_ORIGIN_MAX    255u
 #define VG_DISPLAY_MAX_TOTAL     256u /* the largest max_total a table takes */
 #define VG_DISPLAY_TOMBSTONES    256u
+#define VG_DISPLAY_REASON_MAX    120u /* a gateway's reported reason (vg_display_report) */
 
 /* Strict Origin (RFC 6454 serialisation as browsers send it):
  * "https://" HOST [":" PORT], where HOST is a lower-case DNS name (labels

@@ -87,6 +87,7 @@ typedef enum vg_op {
 	/* 110-119: the display IPC guard (AVS 1.14; display/token.h) */
 	VG_OP_DISPLAY_TOKEN_ISSUE = 110,  /* a launcher uid: ORIGIN -> TOKEN, TTL_MS */
 	VG_OP_DISPLAY_TOKEN_REDEEM = 111, /* a gateway uid: TOKEN, ORIGIN -> ok or why */
+	VG_OP_DISPLAY_REPORT = 112,       /* a gateway uid: REASON [, ORIGIN]: a refusal it saw */
 } vg_op;
 
 /* Argument and result keys. */
