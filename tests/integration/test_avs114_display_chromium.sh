@@ -86,7 +86,7 @@ check "AVS 1.14: a non-browser client without Origin is refused" \
 check "AVS 1.14: after all that, the display still connects (control)" ok_page "$O/#t=$(tok)"
 
 # VG_KEEP=DIR: a copy of the work dir (pages' outcomes, logs) for a look after.
-[ -n "${VG_KEEP:-}" ] && { rm -rf "$VG_KEEP"; cp -r "$W" "$VG_KEEP"; }
+if [ -n "${VG_KEEP:-}" ]; then rm -rf "$VG_KEEP"; cp -r "$W" "$VG_KEEP"; fi
 audit
 has() { grep '"display.refused"' "$W/a.json" | grep -q -- "$1"; }
 check "SFR 4.2.9: the replay is display.refused: replayed" has "replayed from $O1"
