@@ -20,14 +20,27 @@ TTL_MS=60000
 start_gateway
 echo "machine: $(nproc) cores, $(uname -m), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 echo "display gateway bench: $n round trips of 64 bytes, $rounds rounds"
+# line: one round's figures, direct beside gateway, and their ratios.
+line() {
+	dm=$(sed -n 's/^msgs_per_s //p' "$W/direct.out"); gm=$(sed -n 's/^msgs_per_s //p' "$W/gw.out2")
+	set -- $(sed -n 's/^rtt_us //p' "$W/direct.out"); d50=$1; d99=$2
+	set -- $(sed -n 's/^rtt_us //p' "$W/gw.out2"); g50=$1; g99=$2
+	echo "direct $dm msg/s (p50 $d50 us, p99 $d99 us); gateway $gm msg/s (p50 $g50 us, p99 $g99 us); throughput ratio $(awk "BEGIN { printf \"%.2f\", $gm / $dm }"), p99 added $((g99 - d99)) us"
+}
+if [ -x "$build/bench/display_bench" ]; then
+	echo "C client (bench/display_bench.c), the same loop both ways:"
+	for r in $(seq "$rounds"); do
+		as vgbob "$build/bench/display_bench" direct "$IPC" "$n" >"$W/direct.out"
+		"$build/bench/display_bench" gateway "$PORT" "$CERT" "$O" "$(tok)" "$n" >"$W/gw.out2"
+		echo "C round $r: $(line)"
+	done
+fi
+echo "Python client (tests/display/ipc_bench.py, ws_client.py --bench):"
 for r in $(seq "$rounds"); do
 	as vgbob $PY "$src/tests/display/ipc_bench.py" "$IPC" "$n" >"$W/direct.out"
 	$PY "$src/tests/display/ws_client.py" "$PORT" "$CERT" --origin "$O" --token "$(tok)" \
 		--bench "$n" >"$W/gw.out2"
-	dm=$(sed -n 's/^msgs_per_s //p' "$W/direct.out"); gm=$(sed -n 's/^msgs_per_s //p' "$W/gw.out2")
-	set -- $(sed -n 's/^rtt_us //p' "$W/direct.out"); d50=$1; d99=$2
-	set -- $(sed -n 's/^rtt_us //p' "$W/gw.out2"); g50=$1; g99=$2
-	echo "round $r: direct $dm msg/s (p50 $d50 us, p99 $d99 us); gateway $gm msg/s (p50 $g50 us, p99 $g99 us); throughput ratio $(awk "BEGIN { printf \"%.2f\", $gm / $dm }"), p99 added $((g99 - d99)) us"
+	echo "Python round $r: $(line)"
 done
 display_cleanup
 stop_daemon >/dev/null
