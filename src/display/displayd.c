@@ -26,6 +26,8 @@
  * service: the redeem op records its own; what the gateway sees alone (no
  * Origin, a foreign Origin, no token, a second client, a wrong IPC peer)
  * it reports (vg_display_report). Prints "ready" once it accepts.
+ * VG_DISPLAYD_DEBUG=1 in the environment turns on libwebsockets' own
+ * logging down to its info level (handshakes, TLS errors) on stderr.
  */
 #include <errno.h>
 #include <fcntl.h>
