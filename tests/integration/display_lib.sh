@@ -37,7 +37,10 @@ PORT=$(free_port)
 O=https://localhost:$PORT
 IPC=$W/ipc.sock
 
-as vgcarol $PY "$VG_SRC/tests/display/echo_ipc.py" "$IPC" >"$W/echo.out" 2>&1 &
+# Started with setpriv itself, not the `as` function: a function run in
+# the background is a subshell, and $! would be that shell, not the server.
+setpriv --reuid=vgcarol --regid=vgcarol --init-groups -- $PY "$VG_SRC/tests/display/echo_ipc.py" \
+	"$IPC" >"$W/echo.out" 2>&1 &
 PIDS="$PIDS $!"
 for _i in $(seq 100); do grep -q listening "$W/echo.out" 2>/dev/null && break; sleep 0.05; done
 
@@ -47,7 +50,8 @@ for _i in $(seq 100); do grep -q listening "$W/echo.out" 2>/dev/null && break; s
 start_gateway() {
 	PORT=$(free_port)
 	O=https://localhost:$PORT
-	as vgbob env VOXGUARD_SOCKET="$SOCK" "$DISPLAYD" --port "$PORT" --cert "$CERT" \
+	setpriv --reuid=vgbob --regid=vgbob --init-groups -- env VOXGUARD_SOCKET="$SOCK" \
+		"$DISPLAYD" --port "$PORT" --cert "$CERT" \
 		--key display-tls --key-ref "$D/display-server.keyref.pem" --www "$WWW" \
 		--origin "$O" --ipc "$IPC" --ipc-uid "${IPC_UID:-$CAROL_UID}" "$@" \
 		>"$W/gw.out" 2>&1 &
@@ -57,7 +61,11 @@ start_gateway() {
 	cat "$W/gw.out"
 	return 1
 }
-stop_gateway() { kill -TERM "$GW"; wait "$GW" 2>/dev/null || true; }
+stop_gateway() {
+	kill -TERM "$GW"
+	wait "$GW" 2>/dev/null || true
+	! kill -0 "$GW" 2>/dev/null
+}
 
 tok() { as vgalice $V display token --origin "${1:-$O}"; }
 # A token of another device: a second service on its own state dir,
