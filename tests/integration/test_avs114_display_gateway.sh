@@ -31,6 +31,8 @@ check "SFR 4.2.7: plain ws:// is refused" sh -c "
 T1=$(tok)
 check "AVS 1.14: a client with the token and the allowed Origin is upgraded" \
 	ws --origin "$O" --token "$T1" --send "from display" --send second --expect 3
+# When that failed, what the client and the gateway said, for the log.
+grep -q 'status 101' "$W/ws.out" || { sed 's/^/# client: /' "$W/ws.out"; sed 's/^/# gateway: /' "$W/gw.out"; }
 check "AVS 1.14: ... the answer names vg-display, never the token" sh -c "
 grep -qx 'status 101' '$W/ws.out' && grep -qx 'subprotocol vg-display' '$W/ws.out' && ! grep -qF -- '$T1' '$W/ws.out'"
 check "AVS 1.14: ... the IPC server's message reaches the display" grep -qx 'recv: hello from ipc' "$W/ws.out"
