@@ -25,6 +25,8 @@ chmod 755 "$D"
 mkdir -m 700 "$D/state"; mkdir -m 755 "$D/run"
 chown vgbsvc "$D/state" "$D/run"
 printf 'user = vgbsvc\nsocket_mode = 0660\nbudget.default.store_bytes = 8M\n' >"$D/conf"
+# BENCH_EVENT_LOOPS=N: the service's event_loops (default its own: one per core).
+[ -z "${BENCH_EVENT_LOOPS:-}" ] || printf 'event_loops = %s\n' "$BENCH_EVENT_LOOPS" >>"$D/conf"
 # The socket's group: everyone here may connect (a device grants it to its apps).
 "$build/voxguardd" --state-dir "$D/state" --socket "$D/run/vg.sock" --config "$D/conf" >"$D/log" 2>&1 &
 pid=$!

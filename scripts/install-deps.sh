@@ -16,6 +16,9 @@ PKGS="$PKGS nginx curl"
 # The audio stream test (test_sfr428_n7_stream): real speech from espeak-ng,
 # converted by sox to 16 kHz mono and 48 kHz stereo raw audio.
 PKGS="$PKGS espeak-ng sox"
+# The display IPC guard: libwebsockets for voxguard-displayd, and Debian's
+# chromium as the display client in its tests (AVS 1.14).
+PKGS="$PKGS libwebsockets-dev chromium"
 
 # npm for the tuf-js interop test: Debian's package when the Node.js
 # installed does not bring its own.

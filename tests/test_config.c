@@ -59,6 +59,7 @@ static void test_config_defaults(void **state)
 	assert_string_equal(c.rot, "file");
 	assert_string_equal(c.rot_param, "");
 	assert_int_equal(c.max_clients, 256);
+	assert_int_equal(c.event_loops, 1);
 	assert_int_equal(c.io_timeout_ms, 5000);
 	assert_int_equal(c.audit_checkpoint_every, 256);
 	assert_int_equal(c.audit_max_records, 0); /* the bound is audit_max_bytes */

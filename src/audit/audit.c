@@ -2394,6 +2394,11 @@ size_t vg_audit_pending(const vg_audit *a)
 	return a ? a->nq : 0;
 }
 
+uint64_t vg_audit_queued_seq(const vg_audit *a)
+{
+	return a ? a->next_seq + a->nq : 0;
+}
+
 void vg_audit_stats_get(const vg_audit *a, vg_audit_stats *out)
 {
 	memset(out, 0, sizeof *out);

@@ -195,6 +195,10 @@ uint64_t vg_audit_next_seq(const vg_audit *a);
 vg_rc vg_audit_state(const vg_audit *a);
 /* Events queued in memory, not yet committed. */
 size_t vg_audit_pending(const vg_audit *a);
+/* The sequence number the next queued event will get: it moves whenever an
+ * event is queued (a caller compares it around a request to learn whether
+ * the request queued any). */
+uint64_t vg_audit_queued_seq(const vg_audit *a);
 
 typedef struct vg_audit_stats {
 	uint64_t stored_bytes;       /* the log's stored size now */

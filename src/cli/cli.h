@@ -51,6 +51,8 @@ int cmd_endpoint(struct cli *cli, int argc, char **argv);
 int cmd_netpolicy(struct cli *cli, int argc, char **argv);
 /* `voxguard stream encrypt|decrypt` (cmd_stream.c): audio streams. */
 int cmd_stream(struct cli *cli, int argc, char **argv);
+/* `voxguard display ...` (cmd_display.c): the display IPC guard. */
+int cmd_display(struct cli *cli, int argc, char **argv);
 /* `voxguard connect ENDPOINT` (cmd_connect.c). */
 int cmd_connect(struct cli *cli, int argc, char **argv);
 /* Hands root.json (path) to the service as its trusted TUF root and

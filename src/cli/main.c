@@ -65,6 +65,8 @@ static const struct cli_cmd commands[] = {
     {"stream", cmd_stream,
      "encrypted audio streams (HPKE + SFrame): encrypt --to PUB.pem, decrypt --key NAME "
      "(stdin to stdout)"},
+    {"display", cmd_display,
+     "the display IPC guard (AVS 1.14): token (launcher), redeem (gateway)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this help"},
 };

@@ -313,7 +313,9 @@ static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
 	if (rc != VG_OK)
 		return rc;
 	if (reply->code != VG_OK) {
-		rc = reply->code > VG_ERR_UNTRUSTED ? VG_ERR_PROTOCOL : (vg_rc)reply->code;
+		/* Any code of the enum (VG_ERR_REPLAY: a display token
+		 * presented twice or too late), nothing past it. */
+		rc = reply->code > VG_ERR_TRUNCATED ? VG_ERR_PROTOCOL : (vg_rc)reply->code;
 		VG_IGNORE(vg_msg_text(reply, VG_A_MSG, c->last_error, sizeof c->last_error));
 		vg_msg_free(reply);
 		return rc;

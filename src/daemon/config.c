@@ -20,6 +20,7 @@ void vg_config_defaults(vg_config *c)
 	strcpy(c->rot, "file");
 	c->socket_mode = 0660;
 	c->max_clients = 256;
+	c->event_loops = 1;
 	c->io_timeout_ms = 5000;
 	c->rot_sync_ms = 50;
 	c->audit_checkpoint_every = 256;
@@ -34,6 +35,9 @@ void vg_config_defaults(vg_config *c)
 	strcpy(c->boot_cmdline, "/proc/cmdline");
 	strcpy(c->boot_id, "/proc/sys/kernel/random/boot_id");
 	c->storage_reserve_bytes = VG_RESERVE_DEFAULT_BYTES;
+	c->display_token_ttl_ms = 30000;
+	c->display_tokens_per_uid = 4;
+	c->display_tokens_max = 32;
 }
 
 static bool parse_u64(const char *v, uint64_t min, uint64_t max, int base, uint64_t *out)
@@ -231,6 +235,73 @@ static size_t format_budget(const vg_config *c, char *out, size_t cap)
 
 /* ---- end of budget rules ---- */
 
+bool vg_cfg_uids_has(const vg_cfg_uids *l, uint32_t uid)
+{
+	for (uint32_t i = 0; i < l->n; i++)
+		if (l->uid[i] == uid)
+			return true;
+	return false;
+}
+
+/* "UID[,UID]..." (spaces allowed around commas), no repeats; "" is none. */
+static bool parse_uids(const char *v, vg_cfg_uids *out)
+{
+	vg_cfg_uids l = {0};
+	const char *p = v;
+
+	while (*p) {
+		char num[16];
+		size_t n = 0;
+		uint64_t x;
+
+		while (*p == ' ')
+			p++;
+		while (p[n] >= '0' && p[n] <= '9')
+			n++;
+		if (n == 0 || n >= sizeof num || l.n == VG_CFG_MAX_DISPLAY_UIDS)
+			return false;
+		memcpy(num, p, n);
+		num[n] = '\0';
+		if (!parse_u64(num, 0, UINT32_MAX - 1, 10, &x) ||
+		    vg_cfg_uids_has(&l, (uint32_t)x))
+			return false;
+		l.uid[l.n++] = (uint32_t)x;
+		p += n;
+		while (*p == ' ')
+			p++;
+		if (*p == ',') {
+			p++;
+			if (!*p)
+				return false;
+		} else if (*p) {
+			return false;
+		}
+	}
+	*out = l;
+	return true;
+}
+
+static size_t format_uids(const char *key, const vg_cfg_uids *l, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s = ", key);
+	size_t len;
+
+	if (n < 0 || (size_t)n >= cap)
+		return 0;
+	len = (size_t)n;
+	for (uint32_t i = 0; i < l->n; i++) {
+		n = snprintf(out + len, cap - len, "%s%u", i ? "," : "", l->uid[i]);
+		if (n < 0 || (size_t)n >= cap - len)
+			return 0;
+		len += (size_t)n;
+	}
+	if (len + 1 >= cap)
+		return 0;
+	out[len++] = '\n';
+	out[len] = '\0';
+	return len;
+}
+
 static bool apply(vg_config *c, const char *k, const char *v)
 {
 	uint64_t x;
@@ -325,6 +396,22 @@ static bool apply(vg_config *c, const char *k, const char *v)
 		return set_str(c->boot_cmdline, sizeof c->boot_cmdline, v, false) && *v == '/';
 	if (strcmp(k, "boot_id") == 0)
 		return set_str(c->boot_id, sizeof c->boot_id, v, false) && *v == '/';
+	if (strcmp(k, "display_launcher_uids") == 0)
+		return parse_uids(v, &c->display_launcher_uids);
+	if (strcmp(k, "display_gateway_uids") == 0)
+		return parse_uids(v, &c->display_gateway_uids);
+	if (strcmp(k, "display_token_ttl_ms") == 0 && parse_u64(v, 100, 600000, 10, &x)) {
+		c->display_token_ttl_ms = (uint32_t)x;
+		return true;
+	}
+	if (strcmp(k, "display_tokens_per_uid") == 0 && parse_u64(v, 1, 64, 10, &x)) {
+		c->display_tokens_per_uid = (uint32_t)x;
+		return true;
+	}
+	if (strcmp(k, "display_tokens_max") == 0 && parse_u64(v, 1, 256, 10, &x)) {
+		c->display_tokens_max = (uint32_t)x;
+		return true;
+	}
 	/* The storage reserve: 0 (off) or 64 KiB .. 1 GiB. */
 	if (strcmp(k, "storage_reserve_bytes") == 0 && parse_u64(v, 0, UINT64_C(1) << 30, 10, &x) &&
 	    (x == 0 || x >= 65536)) {
@@ -460,6 +547,24 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 				 (unsigned long long)c->storage_reserve_bytes,
 				 c->identity_tls_group);
 		n = m < 0 ? -1 : n + m;
+	}
+	if (n >= 0 && (size_t)n < cap) {
+		int m = snprintf(out + n, cap - (size_t)n,
+				 "display_token_ttl_ms = %u\ndisplay_tokens_per_uid = %u\n"
+				 "display_tokens_max = %u\n",
+				 c->display_token_ttl_ms, c->display_tokens_per_uid,
+				 c->display_tokens_max);
+		n = m < 0 ? -1 : n + m;
+	}
+	if (n >= 0 && (size_t)n < cap) {
+		size_t m = format_uids("display_launcher_uids", &c->display_launcher_uids,
+				       out + n, cap - (size_t)n);
+		n = m == 0 ? -1 : n + (int)m;
+	}
+	if (n >= 0 && (size_t)n < cap) {
+		size_t m = format_uids("display_gateway_uids", &c->display_gateway_uids, out + n,
+				       cap - (size_t)n);
+		n = m == 0 ? -1 : n + (int)m;
 	}
 	if (n < 0 || (size_t)n >= cap)
 		return 0;

@@ -19,8 +19,9 @@
  *   rot             = file          # root-of-trust backend
  *   rot_param       =               # backend parameter (e.g. a TCTI)
  *   max_clients     = 256
- *   event_loops     = 0             # threads serving connections (0: one
- *                                   # per online core, at most 4; server.h)
+ *   event_loops     = 1             # threads serving connections (0: one
+ *                                   # per online core, at most 4; server.h:
+ *                                   # more throughput, less isolation)
  *   io_timeout_ms   = 5000          # a whole request must arrive within this
  *   rot_sync_ms     = 50            # RoT counter follows commits within this
  *                                   # (0: in every commit; see storage/db.h)
@@ -53,6 +54,14 @@
  *                                   # below it, and a ballast file of this
  *                                   # size is released when the disk is
  *                                   # full (storage/reserve.h); 0: off
+ *   The display IPC guard (AVS 1.14; docs/DISPLAY.md, display/token.h):
+ *   display_launcher_uids  =        # uids that may issue display tokens
+ *                                   # (decimal, comma-separated, at most
+ *                                   # VG_CFG_MAX_DISPLAY_UIDS; empty: none)
+ *   display_gateway_uids   =        # uids that may redeem them (the gateway)
+ *   display_token_ttl_ms   = 30000  # a token's lifetime (100..600000)
+ *   display_tokens_per_uid = 4      # outstanding tokens per launcher (1..64)
+ *   display_tokens_max     = 32     # outstanding in all (1..256)
  *   Per-uid budgets of the shared resources (SFR 4.2.10; daemon/budget.h
  *   has the defaults and the resolution), one rule a line:
  *   budget.default.RES   = N        # every uid without a closer rule
@@ -68,6 +77,7 @@
 #ifndef VG_CONFIG_H
 #define VG_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -106,6 +116,14 @@ typedef struct vg_budget_rule {
  * of range. */
 const char *vg_config_budget_res_name(unsigned res);
 
+#define VG_CFG_MAX_DISPLAY_UIDS 8u
+typedef struct vg_cfg_uids {
+	uint32_t n;
+	uint32_t uid[VG_CFG_MAX_DISPLAY_UIDS];
+} vg_cfg_uids;
+/* Is uid in the list? */
+bool vg_cfg_uids_has(const vg_cfg_uids *l, uint32_t uid);
+
 typedef struct vg_config {
 	char user[VG_CFG_STR];
 	char admin_group[VG_CFG_STR];
@@ -134,6 +152,12 @@ typedef struct vg_config {
 	char boot_cmdline[256];
 	char boot_id[256];
 	uint64_t storage_reserve_bytes; /* storage/reserve.h */
+	/* The display IPC guard (display/token.h). */
+	vg_cfg_uids display_launcher_uids;
+	vg_cfg_uids display_gateway_uids;
+	uint32_t display_token_ttl_ms;
+	uint32_t display_tokens_per_uid;
+	uint32_t display_tokens_max;
 	/* Budget rules, kept sorted (scope, uid or group, resource) so that
 	 * the canonical dump does not depend on the order of the lines. */
 	uint32_t n_budget;

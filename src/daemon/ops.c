@@ -97,6 +97,13 @@ static const vg_op_def table[] = {
 	ROW(VG_OP_ENDPOINT_LIST, "endpoint.list", VG_ACCESS_ANY, VG_OPF_RECOVERY, VG_COST_LIGHT, vg_op_endpoint),
 	ROW(VG_OP_ENDPOINT_GET, "endpoint.get", VG_ACCESS_ANY, VG_OPF_NAME | VG_OPF_RECOVERY, VG_COST_LIGHT, vg_op_endpoint),
 	ROW(VG_OP_ENDPOINT_REPORT, "endpoint.report", VG_ACCESS_ANY, VG_OPF_NAME | VG_OPF_RECOVERY, VG_COST_LIGHT, vg_op_endpoint),
+
+	/* the display IPC guard (AVS 1.14): who may issue (launchers) and
+	 * redeem (gateways) is configuration; the handler checks the uid,
+	 * refuses as display.denied and audits every outcome itself. */
+	ROW(VG_OP_DISPLAY_TOKEN_ISSUE, "display.token_issue", VG_ACCESS_ANY, 0, VG_COST_LIGHT, vg_op_display),
+	ROW(VG_OP_DISPLAY_TOKEN_REDEEM, "display.token_redeem", VG_ACCESS_ANY, 0, VG_COST_LIGHT, vg_op_display),
+	ROW(VG_OP_DISPLAY_REPORT, "display.report", VG_ACCESS_ANY, 0, VG_COST_LIGHT, vg_op_display),
 };
 /* clang-format on */
 

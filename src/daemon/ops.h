@@ -7,7 +7,7 @@
  * its handler. An operation without a row is refused (VG_ERR_UNSUPPORTED)
  * and audited as ipc.unknown_op; adding an operation is one row here and
  * one handler in its capability's file (op_keys.c, op_store.c, op_log.c,
- * op_identity.c, op_admin.c, op_device.c, op_endpoint.c).
+ * op_identity.c, op_admin.c, op_device.c, op_endpoint.c, op_display.c).
  * tests/test_policy.c walks the table.
  */
 #ifndef VG_DAEMON_OPS_H
@@ -79,5 +79,6 @@ vg_rc vg_op_platform_verify(vg_req *r);
 vg_rc vg_op_update(vg_req *r);
 bool vg_op_update_changes_trust(const vg_req *r);
 vg_rc vg_op_endpoint(vg_req *r);        /* op_endpoint.c */
+vg_rc vg_op_display(vg_req *r);         /* op_display.c */
 
 #endif

@@ -43,6 +43,7 @@ struct conn {
 	bool in_off;           /* C_WAITING: input disarmed (bytes came early) */
 	bool deferred;         /* reply held until this round's group commit */
 	bool held;             /* reply held until this round's audit flush */
+	bool audited;          /* the request being answered queued audit events */
 	bool dead;             /* closed at the end of the round */
 	uint64_t throttled;    /* not read until then: the uid's request_rate */
 	struct waiter *waiter; /* C_WAITING: the request on the pool */
@@ -554,19 +555,20 @@ static bool do_write(struct server *sv, struct conn *c);
 static void sweep(struct server *sv, struct loop *lp);
 
 /*
- * Sends a reply now, or holds it until this round's audit flush when any
- * audit event is queued: a reply never reaches a client before the audit
- * records queued ahead of it are durable (SFR 4.2.9). Before, an audited
- * operation (a key delete) was answered first and its record committed at
- * the end of the round, and a power cut in between lost the record of an
- * operation the caller had seen succeed. A round commits its events once
- * (group commit), so holding costs the held replies that one fsync's wait
- * and nothing else; requests that audit nothing (signatures, gets) in
- * rounds that audit nothing are answered at once as before.
+ * Sends a reply now, or, when its request queued audit events that are not
+ * committed yet, holds it until this round's audit flush: a caller never
+ * sees an operation succeed before its audit records are durable (SFR
+ * 4.2.9). Before, an audited operation (a key delete) was answered first
+ * and its record committed at the end of the round, and a power cut in
+ * between lost the record of an operation the caller had seen succeed. A
+ * round commits its events once (group commit), so holding costs the held
+ * replies that one fsync's wait; requests that audit nothing (signatures,
+ * gets) are answered at once, whatever other uids' requests audit (an
+ * audit flood does not slow anyone else's replies).
  */
 static bool send_reply(struct server *sv, struct conn *c)
 {
-	if (vg_audit_pending(sv->s->audit) > 0) {
+	if (c->audited && vg_audit_pending(sv->s->audit) > 0) {
 		c->held = true;
 		return true;
 	}
@@ -709,6 +711,8 @@ static void start_reply(struct server *sv, struct conn *c)
 	 * another batched put: it decodes the operation anyway. */
 	vg_reqmgr_pending *pending = NULL;
 
+	uint64_t queued = vg_audit_queued_seq(sv->s->audit);
+
 	rc = vg_reqmgr_handle(sv->s, &c->peer, c->buf, c->want, &batch, &reply, &reply_len,
 			      &deferred, sv->pool ? &pending : NULL);
 	c->deferred = deferred;
@@ -749,6 +753,9 @@ static void start_reply(struct server *sv, struct conn *c)
 		}
 	} else if (pending && submit(sv, c, pending, &reply, &reply_len))
 		return; /* the reply comes when the work is done */
+	/* (With several loops another loop may have queued events while the
+	 * lock was released: then this reply waits too, which is harmless.) */
+	c->audited = vg_audit_queued_seq(sv->s->audit) != queued;
 	if (!reply) {
 		c->close_after = true;
 		c->state = C_WRITING;
@@ -982,10 +989,13 @@ static void take_finished(struct server *sv)
 			w->u->jobs--;
 			w->u->heavy -= w->heavy;
 		}
+		uint64_t queued = vg_audit_queued_seq(sv->s->audit);
+
 		VG_IGNORE(vg_reqmgr_complete(w->p, VG_OK, NULL, c ? &reply : NULL,
 					     c ? &reply_len : NULL));
 		if (c) {
 			c->waiter = NULL;
+			c->audited = vg_audit_queued_seq(sv->s->audit) != queued;
 			c->close_after = !reply;
 			c->out = reply;
 			c->out_len = reply_len;
@@ -1163,7 +1173,7 @@ static void *loop_thread(void *arg)
 	return NULL;
 }
 
-/* How many loops: event_loops, or one per online core (at most 4). */
+/* How many loops: event_loops, or for 0 one per online core (at most 4). */
 static unsigned loops_wanted(const vg_service *s)
 {
 	long n = s->cfg.event_loops;

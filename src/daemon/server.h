@@ -1,6 +1,7 @@
 /*
  * server.h - the event loops: epoll, non-blocking sockets, one thread per
- * loop (config event_loops; default one per online core, at most 4).
+ * loop (config event_loops: default 1; 0 for one per online core, at most
+ * 4).
  *
  * Each connection belongs to one loop, the one with the fewest connections
  * when it was accepted; the first loop accepts and takes the worker pool's
@@ -11,6 +12,11 @@
  * signing request's cost, so signatures scale with the cores while every
  * rule below stays one rule over all loops. With one loop it is the single
  * loop as before, and the inline light jobs are tuned for it (server.c).
+ * One loop is the default because it isolates better: measured on 2 cores
+ * (docs/BENCHMARKS.md), two loops sign 10-35 % faster, but a hostile uid's
+ * load then takes both cores from the other applications (a well-behaved
+ * client kept 0.47 of its throughput under the stress set instead of 0.64,
+ * 0.23 under 8 signing connections instead of 0.33).
  *
  * Each connection reads one frame at a time: a 4-byte length, then the
  * payload, into a buffer that grows only as bytes actually arrive. Limits:

@@ -11,6 +11,7 @@
 #include "common/util.h"
 #include "daemon/op_endpoint.h"
 #include "daemon/update.h"
+#include "display/token.h"
 #include "platform/secinit.h"
 #include "version.h"
 
@@ -620,6 +621,7 @@ void vg_service_close(vg_service **ps)
 	vg_budget_rate_free(&s->write_rate);
 	vg_budget_rate_free(&s->read_rate);
 	vg_ep_seen_free(&s->ep_seen);
+	vg_dtok_table_free(&s->display_tokens);
 	free(s->platform);
 	free(s);
 	*ps = NULL;

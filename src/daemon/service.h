@@ -47,6 +47,9 @@ typedef struct vg_service {
 	uint64_t started_ms;
 	vg_secinit_report *platform; /* secure initialization (SFR 4.2.5) */
 	struct vg_ep_seen *ep_seen;  /* tls.connected rate limit (daemon/op_endpoint.h) */
+	/* One-time display tokens (display/token.h), memory only: created
+	 * on first use, gone with the process. */
+	struct vg_dtok_table *display_tokens;
 } vg_service;
 
 /* The service's own records (persistent across factory reset) have one

@@ -86,6 +86,10 @@ typedef enum vg_op {
 	VG_OP_ENDPOINT_LIST = 102,   /* an admin: all; anyone else: those listing its uid */
 	VG_OP_ENDPOINT_GET = 103,    /* one, if listed for the caller's uid (or an admin) */
 	VG_OP_ENDPOINT_REPORT = 104, /* a connection's outcome, for the audit log */
+	/* 110-119: the display IPC guard (AVS 1.14; display/token.h) */
+	VG_OP_DISPLAY_TOKEN_ISSUE = 110,  /* a launcher uid: ORIGIN -> TOKEN, TTL_MS */
+	VG_OP_DISPLAY_TOKEN_REDEEM = 111, /* a gateway uid: TOKEN, ORIGIN -> ok or why */
+	VG_OP_DISPLAY_REPORT = 112,       /* a gateway uid: REASON [, ORIGIN]: a refusal it saw */
 } vg_op;
 
 /* Argument and result keys. */
@@ -166,6 +170,10 @@ enum vg_arg {
 	VG_A_PEER = 71,         /* text: ENDPOINT_REPORT: the peer's address */
 	VG_A_REASON = 72,       /* text: ENDPOINT_REPORT: why it was refused */
 	VG_A_OK = 73,           /* uint 0/1: ENDPOINT_REPORT: accepted or refused */
+	/* 110-119: the display IPC guard (display/token.h); TOKEN (35) carries
+	 * the display token both ways */
+	VG_A_ORIGIN = 110,      /* text: DISPLAY_TOKEN_*: the page's Origin */
+	VG_A_TTL_MS = 111,      /* uint: DISPLAY_TOKEN_ISSUE reply: the token's lifetime */
 	/* 90-: identity and lifecycle */
 	VG_A_LIFECYCLE_WHY = 90, /* text: STATUS, IDENTITY: why the lifecycle is unknown (0) */
 	/* 91-: HPKE stream keys (KEY_DECAP, KEY_AUTH_ENCAP; audio/hpke.h) */

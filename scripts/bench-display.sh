@@ -1,0 +1,46 @@
+#!/bin/sh
+# The display IPC guard's bench (issue 13; AVS 1.14): round trips of a
+# 64-byte message, one at a time, to the same echo IPC server
+# (tests/display/echo_ipc.py) straight on its Unix socket and through
+# voxguard-displayd (WSS: TLS, WebSocket framing, the bridge), from the
+# same Python loop (tests/display/ipc_bench.py, ws_client.py --bench), run
+# alternately ROUNDS times. Prints messages/s and the p50/p99 round trip of
+# each, and the ratios. Needs root (the test users).
+#   sh scripts/bench-display.sh BUILD_DIR [N] [ROUNDS]
+set -eu
+build=$(cd "${1:-build}" && pwd)
+n=${2:-5000}
+rounds=${3:-3}
+src=$(cd "$(dirname "$0")/.." && pwd)
+export VOXGUARDD=$build/voxguardd VOXGUARD=$build/voxguard DISPLAYD=$build/voxguard-displayd
+export VG_SRC=$src VG_BUILD=$build
+. "$src/tests/integration/lib.sh"
+TTL_MS=60000
+. "$src/tests/integration/display_lib.sh"
+start_gateway
+echo "machine: $(nproc) cores, $(uname -m), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+echo "display gateway bench: $n round trips of 64 bytes, $rounds rounds"
+# line: one round's figures, direct beside gateway, and their ratios.
+line() {
+	dm=$(sed -n 's/^msgs_per_s //p' "$W/direct.out"); gm=$(sed -n 's/^msgs_per_s //p' "$W/gw.out2")
+	set -- $(sed -n 's/^rtt_us //p' "$W/direct.out"); d50=$1; d99=$2
+	set -- $(sed -n 's/^rtt_us //p' "$W/gw.out2"); g50=$1; g99=$2
+	echo "direct $dm msg/s (p50 $d50 us, p99 $d99 us); gateway $gm msg/s (p50 $g50 us, p99 $g99 us); throughput ratio $(awk "BEGIN { printf \"%.2f\", $gm / $dm }"), p99 added $((g99 - d99)) us"
+}
+if [ -x "$build/bench/display_bench" ]; then
+	echo "C client (bench/display_bench.c), the same loop both ways:"
+	for r in $(seq "$rounds"); do
+		as vgbob "$build/bench/display_bench" direct "$IPC" "$n" >"$W/direct.out"
+		"$build/bench/display_bench" gateway "$PORT" "$CERT" "$O" "$(tok)" "$n" >"$W/gw.out2"
+		echo "C round $r: $(line)"
+	done
+fi
+echo "Python client (tests/display/ipc_bench.py, ws_client.py --bench):"
+for r in $(seq "$rounds"); do
+	as vgbob $PY "$src/tests/display/ipc_bench.py" "$IPC" "$n" >"$W/direct.out"
+	$PY "$src/tests/display/ws_client.py" "$PORT" "$CERT" --origin "$O" --token "$(tok)" \
+		--bench "$n" >"$W/gw.out2"
+	echo "Python round $r: $(line)"
+done
+display_cleanup
+stop_daemon >/dev/null
