@@ -9,7 +9,7 @@
 # under load). The race is made certain here: the service is stopped, a
 # key delete and many store puts are queued so that one round of the loop
 # serves them all, and the service is killed (SIGKILL) the instant the
-# delete's reply arrives.
+# delete's reply arrives (test_sfr429_audit_before_reply).
 #
 # With three event loops (server.h): the delete and the puts are spread
 # over them, and the reply held on one loop is released by whichever loop
