@@ -4,8 +4,9 @@
 # prove the signature with OpenSSL, show that the state dir holds nothing in
 # the clear, catch a rollback of the store, verify the audit log, provision
 # and attest, set up admin access, check the platform against its signed
-# manifest, fetch an update through TUF, and install an encrypted bundle
-# into the inactive A/B slot.
+# manifest, fetch an update through TUF, install an encrypted bundle
+# into the inactive A/B slot, talk mutual TLS with the key in the service,
+# encrypt and decrypt speech, and hand a display client a one-time token.
 set -eu
 build=${1:-build}
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +36,8 @@ bootloader = file
 bootloader_param = $T/bootenv
 boot_cmdline = $T/cmdline
 boot_id = $T/boot_id
+display_launcher_uids = $(id -u)
+display_gateway_uids = $(id -u)
 CONF
 echo "console=ttyS0 voxguard.slot=a" >"$T/cmdline"
 echo "boot-1" >"$T/boot_id"
@@ -243,6 +246,34 @@ echo hello | timeout 10 "$VG" --socket "$SOCK" connect cloud-revoked || echo "(e
 kill "$SP1" "$SP2" 2>/dev/null || true
 echo "both connections in the audit log (SFR 4.2.9):"
 vg log show | grep ' tls\.' || true
+
+step "12. Audio streams: speech encrypted for the service's key, decrypted by the service (SFR 4.2.8 note 7, HPKE + SFrame)"
+run "$VG" --socket "$SOCK" key create speaker-rx --type x25519
+vg key public speaker-rx >"$T/speaker-rx.pub"
+echo "its public key (what a sender's --to takes):"; cat "$T/speaker-rx.pub"
+espeak-ng -w "$T/hello.wav" "voxguard keeps the speaker's audio private" 2>/dev/null
+sox "$T/hello.wav" -r 16000 -c 1 -b 16 -e signed-integer -t raw "$T/hello.raw"
+echo "speech from espeak-ng, 16 kHz mono S16 from sox: $(wc -c <"$T/hello.raw") bytes"
+echo '$ voxguard stream encrypt --to speaker-rx.pub < hello.raw > hello.vgs'
+vg stream encrypt --to "$T/speaker-rx.pub" <"$T/hello.raw" >"$T/hello.vgs"
+echo '$ voxguard stream decrypt --key speaker-rx < hello.vgs > back.raw'
+vg stream decrypt --key speaker-rx <"$T/hello.vgs" >"$T/back.raw"
+cmp "$T/hello.raw" "$T/back.raw" && echo "decrypted bit for bit (the stream key was opened inside the service)"
+python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[len(b)//2]^=1; open(sys.argv[2],"wb").write(b)' \
+	"$T/hello.vgs" "$T/tampered.vgs"
+echo '$ voxguard stream decrypt --key speaker-rx < tampered.vgs   (one bit flipped)'
+vg stream decrypt --key speaker-rx <"$T/tampered.vgs" >/dev/null || echo "(exit $?: refused, as it must be)"
+
+step "13. The display IPC guard: a one-time token for the display client (AVS 1.14)"
+echo "the launcher (uid $(id -u), display_launcher_uids) asks for a token bound to the page's Origin:"
+echo '$ voxguard display token --origin https://localhost:8443 > token'
+vg display token --origin https://localhost:8443 >"$T/token"
+echo "the gateway (display_gateway_uids) redeems it once:"
+echo '$ voxguard display redeem --origin https://localhost:8443 < token'
+vg display redeem --origin https://localhost:8443 <"$T/token"
+echo '$ voxguard display redeem --origin https://localhost:8443 < token   (again)'
+vg display redeem --origin https://localhost:8443 <"$T/token" || echo "(exit $?: a token is valid once)"
+echo "(voxguard-displayd does this for a browser; docs/DISPLAY.md)"
 stop
 echo
 echo "demo: done. Everything above ran against a real voxguardd; see README.md for the tour."
