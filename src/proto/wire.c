@@ -402,10 +402,38 @@ void vg_map_add_text(cbor_item_t *map, unsigned key, const char *s, bool *failed
 		cbor_decref(&val);
 }
 
+/* Zeroes every byte and text string in item, depth-first: a message may
+ * carry a secret (a record value, a KEM shared secret, a password) in
+ * memory libcbor frees without wiping. */
+static void wipe_strings(cbor_item_t *item, unsigned depth)
+{
+	if (!item || depth > VG_WIRE_MAX_DEPTH)
+		return;
+	if (cbor_isa_bytestring(item) && cbor_bytestring_is_definite(item)) {
+		if (cbor_bytestring_handle(item))
+			vg_wipe(cbor_bytestring_handle(item), cbor_bytestring_length(item));
+	} else if (cbor_isa_string(item) && cbor_string_is_definite(item)) {
+		if (cbor_string_handle(item))
+			vg_wipe(cbor_string_handle(item), cbor_string_length(item));
+	} else if (cbor_isa_array(item)) {
+		for (size_t i = 0; i < cbor_array_size(item); i++)
+			wipe_strings(cbor_array_handle(item)[i], depth + 1);
+	} else if (cbor_isa_map(item)) {
+		struct cbor_pair *pairs = cbor_map_handle(item);
+		for (size_t i = 0; i < cbor_map_size(item); i++)
+			wipe_strings(pairs[i].value, depth + 1);
+	}
+}
+
 void vg_msgb_free(vg_msgb *b)
 {
-	if (b && b->args)
+	if (b && b->args) {
+		/* The last reference (vg_wire_encode's root released its own
+		 * first): nobody reads these bytes again. */
+		if (cbor_refcount(b->args) == 1)
+			wipe_strings(b->args, 0);
 		cbor_decref(&b->args);
+	}
 }
 
 vg_rc vg_wire_encode(uint64_t code, vg_msgb *b, uint8_t **out, size_t *len)
