@@ -139,6 +139,12 @@ struct server {
 
 /* The loop this thread runs (NULL on none). */
 static __thread struct loop *this_loop;
+/* Non-zero while this thread releases replies that waited for a commit
+ * (the group commit, the audit flush, the pool): those sends keep the
+ * lock (conn_io), so that no other loop can queue a new put or audit
+ * record in between and have its reply released with the others before
+ * its own commit. */
+static __thread unsigned keep_lock;
 
 static void poke(struct loop *lp)
 {
@@ -583,6 +589,7 @@ static bool send_held(struct server *sv)
 {
 	bool closed = false;
 
+	keep_lock++;
 	FOR_EACH_CONN(sv, c) {
 		if (!c->held)
 			continue;
@@ -592,6 +599,7 @@ static bool send_held(struct server *sv)
 			closed = true;
 		}
 	}
+	keep_lock--;
 	return closed;
 }
 
@@ -607,6 +615,7 @@ static void flush_batch(struct server *sv)
 	rc = vg_secstore_batch_commit(sv->s->store);
 	if (rc != VG_OK)
 		vg_service_audit(sv->s, &sv->s->self, "store.commit", "failure", vg_rc_str(rc));
+	keep_lock++;
 	FOR_EACH_CONN(sv, c) {
 		if (!c->deferred)
 			continue;
@@ -626,6 +635,7 @@ static void flush_batch(struct server *sv)
 		if (!c->dead && !send_reply(sv, c))
 			mark_dead(c);
 	}
+	keep_lock--;
 }
 
 static void flush_batch_cb(void *ctx)
@@ -856,7 +866,7 @@ static void unthrottle(struct server *sv, struct loop *lp)
  */
 static ssize_t conn_io(struct server *sv, struct conn *c, void *p, size_t n, bool out)
 {
-	bool own = c->lp == this_loop && sv->n_loops > 1;
+	bool own = c->lp == this_loop && sv->n_loops > 1 && !keep_lock;
 	ssize_t r;
 	int e;
 
@@ -978,6 +988,7 @@ static void take_finished(struct server *sv)
 	/* A completion may write to the store: nothing before the batch. */
 	if (list)
 		flush_batch(sv);
+	keep_lock++;
 	for (vg_job *j = list; j; j = next) {
 		struct waiter *w = j->owner;
 		struct conn *c = w->c;
@@ -1012,6 +1023,7 @@ static void take_finished(struct server *sv)
 		uid_release(sv, w->u);
 		free(w);
 	}
+	keep_lock--;
 }
 
 static void sweep(struct server *sv, struct loop *lp)
