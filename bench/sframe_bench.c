@@ -28,6 +28,8 @@
 
 #include "audio/sframe.h"
 
+#include "bench_util.h"
+
 #define FRAME   3840u
 #define NFRAMES 64u /* distinct frames cycled through */
 
@@ -49,24 +51,6 @@ static double cpu_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void die(const char *what)
-{
-	(void)fprintf(stderr, "sframe_bench: %s\n", what);
-	exit(2);
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp);
-	return v[n / 2];
-}
-
 /* frames/s of sealing n frames with a fresh sender of suite. */
 static double run_seal(vg_sframe_suite suite, unsigned n)
 {
@@ -75,12 +59,12 @@ static double run_seal(vg_sframe_suite suite, unsigned n)
 	double t0, t1;
 
 	if (vg_sframe_sender_new(suite, base_key, sizeof base_key, 7, sid, &s) != VG_OK)
-		die("sender");
+		bench_die("sender");
 	t0 = cpu_now();
 	for (unsigned i = 0; i < n; i++)
 		if (vg_sframe_seal(s, frames[i % NFRAMES], FRAME, false, out, sizeof out, &len) !=
 		    VG_OK)
-			die("seal");
+			bench_die("seal");
 	t1 = cpu_now();
 	vg_sframe_sender_free(&s);
 	return n / (t1 - t0);
@@ -92,7 +76,7 @@ static EVP_CIPHER_CTX *raw_ctx(int enc)
 	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
 
 	if (!c || !x || EVP_CipherInit_ex2(x, c, raw_key, NULL, enc, NULL) != 1)
-		die("raw cipher");
+		bench_die("raw cipher");
 	EVP_CIPHER_free(c);
 	return x;
 }
@@ -119,7 +103,7 @@ static double run_raw_seal(unsigned n)
 		    EVP_EncryptUpdate(x, out, &l, frames[i % NFRAMES], FRAME) != 1 ||
 		    EVP_EncryptFinal_ex(x, out + l, &l) != 1 ||
 		    EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, 16, out + FRAME) != 1)
-			die("raw seal");
+			bench_die("raw seal");
 	}
 	t1 = cpu_now();
 	EVP_CIPHER_CTX_free(x);
@@ -139,12 +123,12 @@ static double run_open(unsigned n)
 	for (unsigned done = 0; done < n; done += NFRAMES) {
 		if (vg_sframe_receiver_new(VG_SFRAME_AES_128_GCM_SHA256_128, base_key,
 					   sizeof base_key, 7, sid, &r) != VG_OK)
-			die("receiver");
+			bench_die("receiver");
 		t0 = cpu_now();
 		for (unsigned k = 0; k < NFRAMES; k++)
 			if (vg_sframe_open(r, wire[k], wire_len[k], out, sizeof out, &len, &flags,
 					   NULL) != VG_OK)
-				die("open");
+				bench_die("open");
 		t += cpu_now() - t0;
 		vg_sframe_receiver_free(&r);
 	}
@@ -167,7 +151,7 @@ static double run_raw_open(unsigned n)
 		    EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, 16, raw_ct[k] + FRAME) != 1 ||
 		    EVP_DecryptUpdate(x, out, &l, raw_ct[k], FRAME) != 1 ||
 		    EVP_DecryptFinal_ex(x, out + l, &l) != 1)
-			die("raw open");
+			bench_die("raw open");
 	}
 	t1 = cpu_now();
 	EVP_CIPHER_CTX_free(x);
@@ -186,17 +170,17 @@ static void prepare(void)
 			frames[f][i] = (uint8_t)(i * 31 + f * 7 + (i >> 5));
 	if (vg_sframe_sender_new(VG_SFRAME_AES_128_GCM_SHA256_128, base_key, sizeof base_key, 7,
 				 sid, &s) != VG_OK)
-		die("sender");
+		bench_die("sender");
 	for (unsigned f = 0; f < NFRAMES; f++) {
 		if (vg_sframe_seal(s, frames[f], FRAME, false, wire[f], sizeof wire[f],
 				   &wire_len[f]) != VG_OK)
-			die("seal");
+			bench_die("seal");
 		nonce_of(f, iv);
 		if (EVP_EncryptInit_ex2(x, NULL, NULL, iv, NULL) != 1 ||
 		    EVP_EncryptUpdate(x, raw_ct[f], &l, frames[f], FRAME) != 1 ||
 		    EVP_EncryptFinal_ex(x, raw_ct[f] + l, &l) != 1 ||
 		    EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, 16, raw_ct[f] + FRAME) != 1)
-			die("raw seal");
+			bench_die("raw seal");
 	}
 	vg_sframe_sender_free(&s);
 	EVP_CIPHER_CTX_free(x);
@@ -216,7 +200,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (rounds < 1 || rounds > 64 || n < NFRAMES)
-		die("usage: sframe_bench [ROUNDS 1..64] [FRAMES_PER_ROUND >= 64]");
+		bench_die("usage: sframe_bench [ROUNDS 1..64] [FRAMES_PER_ROUND >= 64]");
 	prepare();
 	(void)run_seal(VG_SFRAME_AES_128_GCM_SHA256_128, n / 4); /* warm up */
 	(void)run_raw_seal(n / 4);
@@ -232,15 +216,18 @@ int main(int argc, char **argv)
 		     "thread, median of %d alternating rounds of %u frames\n",
 		     rounds, n);
 	{
-		double seal = median(so, rounds), seal_b = median(sb, rounds);
-		double open = median(oo, rounds), open_b = median(ob, rounds);
+		double seal = bench_median(so, (size_t)rounds),
+		       seal_b = bench_median(sb, (size_t)rounds);
+		double open = bench_median(oo, (size_t)rounds),
+		       open_b = bench_median(ob, (size_t)rounds);
 
 		line("SFrame seal, AES_128_GCM_SHA256_128", seal, "raw EVP AES-128-GCM", seal_b);
 		line("SFrame open, AES_128_GCM_SHA256_128", open, "raw EVP AES-128-GCM", open_b);
 		for (int s = 1; s <= 5; s++) {
 			char what[64];
 			(void)snprintf(what, sizeof what, "  seal %s", vg_sframe_suite_name(s));
-			line(what, median(su[s], rounds), "raw EVP AES-128-GCM", seal_b);
+			line(what, bench_median(su[s], (size_t)rounds), "raw EVP AES-128-GCM",
+			     seal_b);
 		}
 		(void)printf("%-44s %9.4f %% of one core (seal)   %9.4f %% (open)\n",
 			     "one real-time stream (50 frames/s)", 100.0 * 50.0 / seal,

@@ -11,14 +11,10 @@
  *
  *   stream_bench VOXGUARDD [SECONDS]
  */
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -31,10 +27,11 @@
 #include "voxguard/stream.h"
 #include "voxguard/voxguard.h"
 
+#include "bench_util.h"
+
 #define ROUNDS 5
 
 static double secs = 1.0;
-static pid_t daemon_pid;
 static vg_client *g_client;
 static EVP_PKEY *g_local, *g_peer;
 static uint8_t g_enc[VG_HPKE_MAX_ENC], g_enc_local[VG_HPKE_MAX_ENC];
@@ -43,51 +40,6 @@ static uint8_t g_hdr[VG_STREAM_HDR_MAX];
 static size_t g_hdr_len;
 static const vg_hpke_suite suite = {VG_HPKE_KEM_X25519_SHA256, VG_HPKE_KDF_SHA256,
 				    VG_HPKE_AEAD_AES128GCM};
-
-static double now(void)
-{
-	struct timespec t;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-	(void)fprintf(stderr, "stream_bench: %s\n", what);
-	if (daemon_pid > 0)
-		(void)kill(daemon_pid, SIGTERM);
-	exit(1);
-}
-
-static void start_daemon(const char *vgd, const char *state, const char *sock, const char *conf)
-{
-	int p[2];
-	char buf[512];
-	size_t got = 0;
-
-	if (pipe(p) != 0)
-		die("pipe");
-	daemon_pid = fork();
-	if (daemon_pid == 0) {
-		(void)dup2(p[1], 1);
-		(void)close(p[0]);
-		execl(vgd, vgd, "--state-dir", state, "--socket", sock, "--config", conf,
-		      (char *)NULL);
-		_exit(127);
-	}
-	(void)close(p[1]);
-	for (;;) {
-		ssize_t n = read(p[0], buf + got, sizeof buf - 1 - got);
-		if (n <= 0)
-			die("voxguardd did not start");
-		got += (size_t)n;
-		buf[got] = '\0';
-		if (strstr(buf, "ready"))
-			break;
-	}
-	(void)close(p[0]);
-}
 
 /* SetupBaseR with the key in the service: decap there, key schedule here. */
 static void setup_service(void)
@@ -98,7 +50,7 @@ static void setup_service(void)
 	if (vg_key_decap(g_client, "rx", suite.kem, g_enc, g_enc_len, NULL, 0, ss) != VG_OK ||
 	    vg_hpke_context_new(&suite, VG_HPKE_MODE_BASE, VG_HPKE_RECIPIENT, ss, sizeof ss,
 				(const uint8_t *)"bench", 5, NULL, 0, NULL, 0, &ctx) != VG_OK)
-		die("service set-up");
+		bench_die("service set-up");
 	vg_hpke_context_free(&ctx);
 }
 
@@ -111,7 +63,7 @@ static void setup_local(void)
 	if (vg_hpke_decap(&suite, g_enc_local, g_enc_local_len, g_local, NULL, 0, ss) != VG_OK ||
 	    vg_hpke_context_new(&suite, VG_HPKE_MODE_BASE, VG_HPKE_RECIPIENT, ss, sizeof ss,
 				(const uint8_t *)"bench", 5, NULL, 0, NULL, 0, &ctx) != VG_OK)
-		die("local set-up");
+		bench_die("local set-up");
 	vg_hpke_context_free(&ctx);
 }
 
@@ -124,7 +76,7 @@ static void raw_derive(void)
 
 	if (!c || EVP_PKEY_derive_init(c) != 1 || EVP_PKEY_derive_set_peer(c, g_peer) != 1 ||
 	    EVP_PKEY_derive(c, out, &n) != 1)
-		die("derive");
+		bench_die("derive");
 	EVP_PKEY_CTX_free(c);
 }
 
@@ -134,7 +86,7 @@ static void stream_open_service(void)
 	vg_stream_receiver *r = NULL;
 
 	if (vg_stream_receiver_new(g_client, "rx", NULL, 0, g_hdr, g_hdr_len, &r) != VG_OK)
-		die("stream receiver");
+		bench_die("stream receiver");
 	vg_stream_receiver_free(&r);
 }
 
@@ -149,35 +101,22 @@ static void stream_open_local(void)
 
 	if (vg_stream_receiver_new_cb(g_local_spki, g_local_spki_len, vg_stream_decap_local, g_local,
 				      NULL, 0, g_hdr_local, g_hdr_local_len, &r) != VG_OK)
-		die("local stream receiver");
+		bench_die("local stream receiver");
 	vg_stream_receiver_free(&r);
 }
 
 static double rate(void (*fn)(void))
 {
-	double t0 = now(), t;
+	double t0 = bench_now(), t;
 	unsigned long n = 0;
 
 	do {
 		for (int i = 0; i < 16; i++)
 			fn();
 		n += 16;
-		t = now();
+		t = bench_now();
 	} while (t - t0 < secs);
 	return (double)n / (t - t0);
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-	qsort(v, ROUNDS, sizeof *v, cmp);
-	return v[ROUNDS / 2];
 }
 
 static void line(const char *what, double ours, const char *base_name, double base)
@@ -188,7 +127,7 @@ static void line(const char *what, double ours, const char *base_name, double ba
 
 int main(int argc, char **argv)
 {
-	char dir[] = "/tmp/vgbench-stream.XXXXXX", state[256], sock[256], conf[256];
+	bench_svc svc;
 	char *pem = NULL;
 	size_t pem_len = 0;
 	uint8_t pk[VG_HPKE_MAX_PK], ss[VG_HPKE_SECRET_LEN], *der = NULL;
@@ -198,63 +137,45 @@ int main(int argc, char **argv)
 	vg_stream_pub to;
 	EVP_PKEY *svc_pub;
 	BIO *b;
-	FILE *f;
 	int dl;
 
 	if (argc < 2)
-		die("usage: stream_bench VOXGUARDD [SECONDS]");
+		bench_die("usage: stream_bench VOXGUARDD [SECONDS]");
 	if (argc > 2)
 		secs = atof(argv[2]);
 	if (secs <= 0)
 		secs = 1.0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	(void)signal(SIGPIPE, SIG_IGN);
-	if (!mkdtemp(dir))
-		die("mkdtemp");
-	(void)snprintf(state, sizeof state, "%s/state", dir);
-	(void)snprintf(sock, sizeof sock, "%s/vg.sock", dir);
-	(void)snprintf(conf, sizeof conf, "%s/voxguardd.conf", dir);
-	if (mkdir(state, 0700) != 0 || chmod(dir, 0711) != 0)
-		die("mkdir");
-	f = fopen(conf, "w");
-	if (!f)
-		die("config");
-	if (geteuid() == 0) {
-		struct passwd *pw = getpwnam("nobody");
-		if (!pw || chown(state, pw->pw_uid, pw->pw_gid) != 0)
-			die("chown state dir to nobody");
-		(void)fprintf(f, "user = nobody\n");
-		(void)setenv("VOXGUARD_SERVICE_USER", "nobody", 1);
-	}
-	(void)fclose(f);
-	start_daemon(argv[1], state, sock, conf);
+	bench_svc_prepare(&svc, "vgbench-stream", NULL, 0);
+	(void)bench_svc_start(&svc, argv[1]);
 
-	if (vg_client_open(&g_client, sock) != VG_OK ||
+	if (vg_client_open(&g_client, svc.sock) != VG_OK ||
 	    vg_key_create(g_client, "rx", VG_KEY_X25519, 0) != VG_OK ||
 	    vg_key_public_pem(g_client, "rx", &pem, &pem_len) != VG_OK)
-		die("service key");
+		bench_die("service key");
 	b = BIO_new_mem_buf(pem, (int)pem_len);
 	svc_pub = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
 	if (!svc_pub || vg_hpke_pk_to_raw(suite.kem, svc_pub, pk, &pk_len) != VG_OK ||
 	    vg_hpke_encap(&suite, pk, pk_len, NULL, NULL, 0, g_enc, &g_enc_len, ss) != VG_OK)
-		die("encap to the service key");
+		bench_die("encap to the service key");
 	dl = i2d_PUBKEY(svc_pub, &der);
 	to = (vg_stream_pub){der, (size_t)dl};
 	if (dl <= 0 || vg_stream_sender_new(&to, 1, NULL, NULL, g_hdr, &g_hdr_len, &s) != VG_OK)
-		die("stream header");
+		bench_die("stream header");
 	vg_stream_sender_free(&s);
 	if (vg_hpke_generate_keypair(suite.kem, &g_local) != VG_OK ||
 	    vg_hpke_generate_keypair(suite.kem, &g_peer) != VG_OK ||
 	    vg_hpke_pk_to_raw(suite.kem, g_local, pk, &pk_len) != VG_OK ||
 	    vg_hpke_encap(&suite, pk, pk_len, NULL, NULL, 0, g_enc_local, &g_enc_local_len, ss) !=
 		VG_OK)
-		die("local keys");
+		bench_die("local keys");
 	dl = i2d_PUBKEY(g_local, &g_local_spki);
 	to = (vg_stream_pub){g_local_spki, (size_t)dl};
 	if (dl <= 0 ||
 	    vg_stream_sender_new(&to, 1, NULL, NULL, g_hdr_local, &g_hdr_local_len, &s) != VG_OK)
-		die("local stream header");
+		bench_die("local stream header");
 	g_local_spki_len = (size_t)dl;
 	vg_stream_sender_free(&s);
 
@@ -271,8 +192,9 @@ int main(int argc, char **argv)
 		     "mode (%.1f s per figure, medians of %d alternating rounds, one thread)\n",
 		     secs, ROUNDS);
 	{
-		double msv = median(sv), mlo = median(lo), mrw = median(rw), mst = median(st);
-		double msl = median(sl);
+		double msv = bench_median(sv, ROUNDS), mlo = bench_median(lo, ROUNDS),
+		       mrw = bench_median(rw, ROUNDS), mst = bench_median(st, ROUNDS);
+		double msl = bench_median(sl, ROUNDS);
 		line("SetupBaseR, X25519 key in the service (decap op)", msv,
 		     "one raw X25519 EVP_PKEY_derive", mrw);
 		line("SetupBaseR, X25519 key in process", mlo, "one raw X25519 EVP_PKEY_derive",
@@ -289,13 +211,6 @@ int main(int argc, char **argv)
 	EVP_PKEY_free(g_local);
 	EVP_PKEY_free(g_peer);
 	vg_free(pem, pem_len);
-	(void)kill(daemon_pid, SIGTERM);
-	(void)waitpid(daemon_pid, NULL, 0);
-	{
-		char cmd[300];
-		(void)snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			(void)fprintf(stderr, "stream_bench: could not remove %s\n", dir);
-	}
+	bench_svc_cleanup(&svc);
 	return 0;
 }

@@ -10,16 +10,11 @@
  *
  *   tls_bench VOXGUARDD SECONDS
  */
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -33,54 +28,11 @@
 #include "provider/provider.h"
 #include "voxguard/voxguard.h"
 
+#include "bench_util.h"
+
 #define ROUNDS 5
 
 static double secs = 2.0;
-static pid_t daemon_pid;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-	(void)fprintf(stderr, "tls_bench: %s\n", what);
-	ERR_print_errors_fp(stderr);
-	exit(2);
-}
-
-static void start_daemon(const char *vgd, const char *state, const char *sock, const char *conf)
-{
-	int p[2];
-	char buf[512];
-	size_t got = 0;
-
-	if (pipe(p) != 0)
-		die("pipe");
-	daemon_pid = fork();
-	if (daemon_pid == 0) {
-		(void)dup2(p[1], 1);
-		(void)close(p[0]);
-		execl(vgd, vgd, "--state-dir", state, "--socket", sock, "--config", conf,
-		      (char *)NULL);
-		_exit(127);
-	}
-	(void)close(p[1]);
-	for (;;) {
-		ssize_t n = read(p[0], buf + got, sizeof buf - 1 - got);
-		if (n <= 0)
-			die("voxguardd did not start");
-		got += (size_t)n;
-		buf[got] = '\0';
-		if (strstr(buf, "ready"))
-			break;
-	}
-	(void)close(p[0]);
-}
 
 static X509 *make_cert(EVP_PKEY *subject, const char *cn, EVP_PKEY *issuer_key, X509 *issuer)
 {
@@ -88,24 +40,25 @@ static X509 *make_cert(EVP_PKEY *subject, const char *cn, EVP_PKEY *issuer_key, 
 	X509_NAME *nm;
 
 	if (!x || X509_set_version(x, 2) != 1 ||
-	    ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(now() * 1000) & 0x7fffffff) != 1 ||
+	    ASN1_INTEGER_set(X509_get_serialNumber(x),
+			     (long)(bench_now() * 1000) & 0x7fffffff) != 1 ||
 	    !X509_gmtime_adj(X509_getm_notBefore(x), -60) ||
 	    !X509_gmtime_adj(X509_getm_notAfter(x), 3600) || X509_set_pubkey(x, subject) != 1)
-		die("certificate");
+		bench_die("certificate");
 	nm = X509_get_subject_name(x);
 	if (X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
 				       0) != 1 ||
 	    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : nm) != 1)
-		die("certificate name");
+		bench_die("certificate name");
 	if (!issuer) {
 		X509_EXTENSION *e =
 		    X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "critical,CA:TRUE");
 		if (!e || X509_add_ext(x, e, -1) != 1)
-			die("CA extension");
+			bench_die("CA extension");
 		X509_EXTENSION_free(e);
 	}
 	if (X509_sign(x, issuer_key, EVP_sha256()) <= 0)
-		die("sign certificate");
+		bench_die("sign certificate");
 	return x;
 }
 
@@ -120,7 +73,7 @@ static int handshake_once(SSL_CTX *cctx, X509 *want)
 	int ok = 0;
 
 	if (!s || !c || BIO_new_bio_pair(&b1, 0, &b2, 0) != 1)
-		die("SSL_new");
+		bench_die("SSL_new");
 	SSL_set_bio(c, b1, b1);
 	SSL_set_bio(s, b2, b2);
 	SSL_set_connect_state(c);
@@ -154,14 +107,14 @@ static int handshake_once(SSL_CTX *cctx, X509 *want)
 
 static double handshakes(SSL_CTX *cctx, X509 *want)
 {
-	double t0 = now(), t;
+	double t0 = bench_now(), t;
 	long n = 0;
 
 	do {
 		if (!handshake_once(cctx, want))
-			die("handshake failed");
+			bench_die("handshake failed");
 		n++;
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	return (double)n / t;
 }
@@ -181,7 +134,7 @@ static uint8_t g_dgst[32];
 
 static double service_sign_digest(void)
 {
-	double t0 = now(), t;
+	double t0 = bench_now(), t;
 	long n = 0;
 
 	do {
@@ -189,10 +142,10 @@ static double service_sign_digest(void)
 		size_t sl = 0;
 		if (vg_key_sign_digest(g_client, "tls", "sha256", g_dgst, sizeof g_dgst, &sig,
 				       &sl) != VG_OK)
-			die("sign_digest");
+			bench_die("sign_digest");
 		vg_free(sig, sl);
 		n++;
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	return (double)n / t;
 }
@@ -207,13 +160,13 @@ static OSSL_LIB_CTX *g_libctx;
  * of the gap between the handshake figure and its floor). */
 static void cold_round_trip(void)
 {
-	double sum = 0, t0 = now();
+	double sum = 0, t0 = bench_now();
 	long n = 0;
 	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(g_local, NULL);
 
 	if (!pc || EVP_PKEY_sign_init(pc) != 1)
-		die("local sign");
-	while (now() - t0 < secs) {
+		bench_die("local sign");
+	while (bench_now() - t0 < secs) {
 		uint8_t *sig = NULL;
 		size_t sl = 0;
 		double a;
@@ -222,14 +175,14 @@ static void cold_round_trip(void)
 			uint8_t lsig[80];
 			size_t ll = sizeof lsig;
 			if (EVP_PKEY_sign(pc, lsig, &ll, g_dgst, sizeof g_dgst) != 1)
-				die("local sign");
+				bench_die("local sign");
 		}
-		a = now();
+		a = bench_now();
 		if (vg_key_sign_digest(g_client, "tls", "sha256", g_dgst, sizeof g_dgst, &sig,
 				       &sl) != VG_OK)
-			die("sign_digest");
+			bench_die("sign_digest");
 		vg_free(sig, sl);
-		sum += now() - a;
+		sum += bench_now() - a;
 		n++;
 	}
 	EVP_PKEY_CTX_free(pc);
@@ -241,7 +194,7 @@ static void cold_round_trip(void)
 static double provider_digest_sign(void)
 {
 	static const uint8_t msg[130] = {0x20};
-	double t0 = now(), t;
+	double t0 = bench_now(), t;
 	long n = 0;
 
 	do {
@@ -250,58 +203,41 @@ static double provider_digest_sign(void)
 		size_t sl = sizeof sig;
 		if (!m || EVP_DigestSignInit_ex(m, NULL, "SHA256", g_libctx, NULL, g_vgkey, NULL) != 1 ||
 		    EVP_DigestSign(m, sig, &sl, msg, sizeof msg) != 1)
-			die("provider DigestSign");
+			bench_die("provider DigestSign");
 		EVP_MD_CTX_free(m);
 		n++;
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	return (double)n / t;
 }
 
 static double local_sign_digest(void)
 {
-	double t0 = now(), t;
+	double t0 = bench_now(), t;
 	long n = 0;
 	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(g_local, NULL);
 
 	if (!pc || EVP_PKEY_sign_init(pc) != 1 ||
 	    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) != 1)
-		die("local sign");
+		bench_die("local sign");
 	do {
 		uint8_t sig[80];
 		size_t sl = sizeof sig;
 		if (EVP_PKEY_sign(pc, sig, &sl, g_dgst, sizeof g_dgst) != 1)
-			die("local sign");
+			bench_die("local sign");
 		n++;
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	EVP_PKEY_CTX_free(pc);
 	return (double)n / t;
 }
 
-static int cmp_d(const void *a, const void *b)
+static void figure(const char *what, bench_meter ours, bench_meter base, const char *base_name)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
+	bench_medians m = bench_alternate(ours, base, ROUNDS, &secs);
 
-typedef double (*meter)(void);
-static void figure(const char *what, meter ours, meter base, const char *base_name)
-{
-	double o[ROUNDS], b[ROUNDS], r[ROUNDS], total = secs;
-
-	secs = total / ROUNDS;
-	for (int i = 0; i < ROUNDS; i++) {
-		b[i] = base();
-		o[i] = ours();
-		r[i] = o[i] / b[i];
-	}
-	secs = total;
-	qsort(o, ROUNDS, sizeof o[0], cmp_d);
-	qsort(b, ROUNDS, sizeof b[0], cmp_d);
-	qsort(r, ROUNDS, sizeof r[0], cmp_d);
-	(void)printf("%-52s %9.0f /s   %-26s %9.0f /s   ratio %5.2f\n", what, o[ROUNDS / 2],
-		     base_name, b[ROUNDS / 2], r[ROUNDS / 2]);
+	(void)printf("%-52s %9.0f /s   %-26s %9.0f /s   ratio %5.2f\n", what, m.ours, base_name,
+		     m.base, m.ratio);
 }
 
 static SSL_CTX *client_ctx(OSSL_LIB_CTX *libctx, X509 *ca, X509 *cert, EVP_PKEY *key)
@@ -313,7 +249,7 @@ static SSL_CTX *client_ctx(OSSL_LIB_CTX *libctx, X509 *ca, X509 *cert, EVP_PKEY 
 	    SSL_CTX_check_private_key(c) != 1 ||
 	    X509_STORE_add_cert(SSL_CTX_get_cert_store(c), ca) != 1 ||
 	    SSL_CTX_set1_groups_list(c, "X25519") != 1)
-		die("client context");
+		bench_die("client context");
 	SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
 	return c;
@@ -321,7 +257,8 @@ static SSL_CTX *client_ctx(OSSL_LIB_CTX *libctx, X509 *ca, X509 *cert, EVP_PKEY 
 
 int main(int argc, char **argv)
 {
-	char dir[] = "/tmp/vgtlsbench.XXXXXX", state[300], sock[300], conf[300], pemf[300];
+	char pemf[320];
+	bench_svc svc;
 	OSSL_LIB_CTX *libctx;
 	EVP_PKEY *ca_key, *skey, *vg_key = NULL, *vg_pub, *pem_key;
 	X509 *ca, *scert;
@@ -331,36 +268,20 @@ int main(int argc, char **argv)
 	BIO *b;
 
 	if (argc != 3)
-		die("usage: tls_bench VOXGUARDD SECONDS");
+		bench_die("usage: tls_bench VOXGUARDD SECONDS");
 	secs = atof(argv[2]);
 	if (secs <= 0)
 		secs = 2.0;
 	(void)signal(SIGPIPE, SIG_IGN);
-	if (!mkdtemp(dir))
-		die("mkdtemp");
-	(void)snprintf(state, sizeof state, "%s/state", dir);
-	(void)snprintf(sock, sizeof sock, "%s/vg.sock", dir);
-	(void)snprintf(conf, sizeof conf, "%s/voxguardd.conf", dir);
-	(void)snprintf(pemf, sizeof pemf, "%s/client.key", dir);
-	if (mkdir(state, 0700) != 0 || chmod(dir, 0711) != 0)
-		die("mkdir");
-	f = fopen(conf, "w");
-	if (!f)
-		die("config");
-	if (geteuid() == 0) {
-		struct passwd *pw = getpwnam("nobody");
-		if (!pw || chown(state, pw->pw_uid, pw->pw_gid) != 0)
-			die("chown state dir to nobody");
-		(void)fprintf(f, "user = nobody\n");
-		(void)setenv("VOXGUARD_SERVICE_USER", "nobody", 1);
-	}
-	(void)fclose(f);
-	start_daemon(argv[1], state, sock, conf);
+	bench_svc_prepare(&svc, "vgtlsbench", NULL, 0);
+	if (snprintf(pemf, sizeof pemf, "%s/client.key", svc.dir) >= (int)sizeof pemf)
+		bench_die("temporary directory path too long");
+	(void)bench_svc_start(&svc, argv[1]);
 
-	if (vg_client_open(&g_client, sock) != VG_OK ||
+	if (vg_client_open(&g_client, svc.sock) != VG_OK ||
 	    vg_key_create(g_client, "tls", VG_KEY_P256, 0) != VG_OK ||
 	    vg_key_public_pem(g_client, "tls", &pub_pem, &pub_len) != VG_OK)
-		die("service key");
+		bench_die("service key");
 	b = BIO_new_mem_buf(pub_pem, (int)pub_len);
 	vg_pub = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
 	BIO_free(b);
@@ -371,10 +292,10 @@ int main(int argc, char **argv)
 	skey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	g_local = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (!vg_pub || !ca_key || !skey || !g_local)
-		die("keys");
+		bench_die("keys");
 	f = fopen(pemf, "w");
 	if (!f || PEM_write_PrivateKey(f, g_local, NULL, NULL, 0, NULL, NULL) != 1)
-		die("PEM key file");
+		bench_die("PEM key file");
 	(void)fclose(f);
 	ca = make_cert(ca_key, "bench CA", ca_key, NULL);
 	scert = make_cert(skey, "server", ca_key, ca);
@@ -386,7 +307,7 @@ int main(int argc, char **argv)
 	    SSL_CTX_use_PrivateKey(sctx, skey) != 1 ||
 	    X509_STORE_add_cert(SSL_CTX_get_cert_store(sctx), ca) != 1 ||
 	    SSL_CTX_set_min_proto_version(sctx, TLS1_3_VERSION) != 1)
-		die("server context");
+		bench_die("server context");
 	SSL_CTX_set_verify(sctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	SSL_CTX_set_session_cache_mode(sctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(sctx, 0);
@@ -394,19 +315,19 @@ int main(int argc, char **argv)
 	/* One library context for both clients: the provider is loaded in
 	 * it either way; only where the key lives differs. */
 	libctx = OSSL_LIB_CTX_new();
-	if (!libctx || vg_provider_load_into(libctx, sock) != 1 ||
+	if (!libctx || vg_provider_load_into(libctx, svc.sock) != 1 ||
 	    vg_provider_load_key(libctx, "tls", &vg_key) != VG_OK)
-		die("provider");
+		bench_die("provider");
 	f = fopen(pemf, "r");
 	pem_key = f ? PEM_read_PrivateKey_ex(f, NULL, NULL, NULL, libctx, NULL) : NULL;
 	if (f)
 		(void)fclose(f);
 	if (!pem_key)
-		die("PEM key");
+		bench_die("PEM key");
 	cctx_vg = client_ctx(libctx, ca, client_cert_vg, vg_key);
 	cctx_pem = client_ctx(libctx, ca, client_cert_pem, pem_key);
 	if (RAND_bytes(g_dgst, sizeof g_dgst) != 1)
-		die("rand");
+		bench_die("rand");
 
 	(void)printf("TLS client key in the service (%.1f s per figure, medians of %d rounds)\n",
 		     secs, ROUNDS);
@@ -428,15 +349,7 @@ int main(int argc, char **argv)
 	vg_provider_unload(libctx);
 	OSSL_LIB_CTX_free(libctx);
 	vg_client_close(&g_client);
-	(void)kill(daemon_pid, SIGTERM);
-	(void)waitpid(daemon_pid, NULL, 0);
 	(void)unlink(pemf);
-	(void)unlink(conf);
-	{
-		char cmd[400];
-		(void)snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			(void)fprintf(stderr, "tls_bench: could not remove %s\n", dir);
-	}
+	bench_svc_cleanup(&svc);
 	return 0;
 }

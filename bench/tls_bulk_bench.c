@@ -29,6 +29,8 @@
 
 #include "tls/channel.h"
 
+#include "bench_util.h"
+
 #define CHUNK 16384
 #define SUITE "TLS_AES_256_GCM_SHA384"
 
@@ -51,13 +53,6 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void die(const char *what)
-{
-	(void)fprintf(stderr, "tls_bulk_bench: %s\n", what);
-	ERR_print_errors_fp(stderr);
-	exit(2);
-}
-
 /* A P-256 key and a self-signed certificate for localhost: the server's
  * and, as the endpoint's CA set, the client's trust anchor. */
 static void make_cert(void)
@@ -71,7 +66,7 @@ static void make_cert(void)
 	srv_key = EVP_EC_gen("P-256");
 	srv_cert = X509_new();
 	if (!srv_key || !srv_cert)
-		die("key");
+		bench_die("key");
 	(void)X509_set_version(srv_cert, 2);
 	(void)ASN1_INTEGER_set(X509_get_serialNumber(srv_cert), 1);
 	(void)X509_gmtime_adj(X509_getm_notBefore(srv_cert), -3600);
@@ -84,13 +79,13 @@ static void make_cert(void)
 	X509V3_set_ctx(&v3, srv_cert, srv_cert, NULL, NULL, 0);
 	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "DNS:localhost");
 	if (!ext || !X509_add_ext(srv_cert, ext, -1))
-		die("SAN");
+		bench_die("SAN");
 	X509_EXTENSION_free(ext);
 	if (!X509_sign(srv_cert, srv_key, EVP_sha256()))
-		die("sign");
+		bench_die("sign");
 	b = BIO_new(BIO_s_mem());
 	if (!b || !PEM_write_bio_X509(b, srv_cert))
-		die("PEM");
+		bench_die("PEM");
 	BIO_get_mem_ptr(b, &m);
 	ca_pem = strndup(m->data, m->length);
 	BIO_free(b);
@@ -113,23 +108,23 @@ static void *server(void *arg)
 	if (!ctx || !SSL_CTX_set_ciphersuites(ctx, SUITE) ||
 	    !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
 	    !SSL_CTX_use_certificate(ctx, srv_cert) || !SSL_CTX_use_PrivateKey(ctx, srv_key))
-		die("server ctx");
+		bench_die("server ctx");
 	(void)SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	ssl = SSL_new(ctx);
 	if (!ssl || !SSL_set_fd(ssl, s->fd) || SSL_accept(ssl) != 1)
-		die("server handshake");
+		bench_die("server handshake");
 	memset(buf, 'v', sizeof buf);
 	while (done < total) {
 		int n = SSL_write(ssl, buf, CHUNK);
 		if (n <= 0)
-			die("server write");
+			bench_die("server write");
 		done += (size_t)n;
 	}
 	done = 0;
 	while (done < total) {
 		int n = SSL_read(ssl, buf, CHUNK);
 		if (n <= 0)
-			die("server read");
+			bench_die("server read");
 		done += (size_t)n;
 	}
 	(void)SSL_shutdown(ssl);
@@ -160,10 +155,10 @@ static void round_channel(double *rd, double *wr)
 	ep.port = 443;
 	ep.ca_pem = ca_pem;
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
-		die("socketpair");
+		bench_die("socketpair");
 	s.fd = sv[1];
 	if (pthread_create(&th, NULL, server, &s) != 0)
-		die("thread");
+		bench_die("thread");
 	if (vg_tls_ctx_for(&ep, NULL, &ctx, why, sizeof why) != VG_OK ||
 	    vg_tls_handshake(ctx, &ep, sv[0], &t, why, sizeof why) != VG_OK) {
 		(void)fprintf(stderr, "tls_bulk_bench: channel: %s\n", why);
@@ -171,12 +166,12 @@ static void round_channel(double *rd, double *wr)
 	}
 	SSL_CTX_free(ctx);
 	if (strcmp(vg_tls_cipher(t), SUITE) != 0)
-		die("the channel negotiated another suite");
+		bench_die("the channel negotiated another suite");
 	t0 = now();
 	while (done < total) {
 		ssize_t n = vg_tls_read(t, buf, sizeof buf);
 		if (n <= 0)
-			die("channel read");
+			bench_die("channel read");
 		done += (size_t)n;
 	}
 	*rd = now() - t0;
@@ -186,14 +181,14 @@ static void round_channel(double *rd, double *wr)
 	while (done < total) {
 		ssize_t n = vg_tls_write(t, buf, sizeof buf);
 		if (n <= 0)
-			die("channel write");
+			bench_die("channel write");
 		done += (size_t)n;
 	}
 	*wr = now() - t0;
 	vg_tls_close(t);
 	(void)pthread_join(th, NULL);
 	if (!s.ok)
-		die("server");
+		bench_die("server");
 }
 
 static void round_plain(double *rd, double *wr)
@@ -210,23 +205,23 @@ static void round_plain(double *rd, double *wr)
 
 	if (!ctx || !st || !X509_STORE_add_cert(st, srv_cert) ||
 	    !SSL_CTX_set_ciphersuites(ctx, SUITE))
-		die("plain ctx");
+		bench_die("plain ctx");
 	SSL_CTX_set_cert_store(ctx, st);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
-		die("socketpair");
+		bench_die("socketpair");
 	s.fd = sv[1];
 	if (pthread_create(&th, NULL, server, &s) != 0)
-		die("thread");
+		bench_die("thread");
 	ssl = SSL_new(ctx);
 	if (!ssl || !SSL_set_fd(ssl, sv[0]) || !SSL_set1_host(ssl, "localhost") ||
 	    SSL_connect(ssl) != 1)
-		die("plain handshake");
+		bench_die("plain handshake");
 	t0 = now();
 	while (done < total) {
 		int n = SSL_read(ssl, buf, sizeof buf);
 		if (n <= 0)
-			die("plain read");
+			bench_die("plain read");
 		done += (size_t)n;
 	}
 	*rd = now() - t0;
@@ -236,7 +231,7 @@ static void round_plain(double *rd, double *wr)
 	while (done < total) {
 		int n = SSL_write(ssl, buf, sizeof buf);
 		if (n <= 0)
-			die("plain write");
+			bench_die("plain write");
 		done += (size_t)n;
 	}
 	*wr = now() - t0;
@@ -246,20 +241,7 @@ static void round_plain(double *rd, double *wr)
 	(void)close(sv[0]);
 	(void)pthread_join(th, NULL);
 	if (!s.ok)
-		die("server");
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp);
-	return v[n / 2];
+		bench_die("server");
 }
 
 int main(int argc, char **argv)
@@ -285,10 +267,10 @@ int main(int argc, char **argv)
 		}
 	}
 	mb = (double)mib;
-	c_r = mb / median(crd, rounds);
-	c_w = mb / median(cwr, rounds);
-	p_r = mb / median(prd, rounds);
-	p_w = mb / median(pwr, rounds);
+	c_r = mb / bench_median(crd, (size_t)rounds);
+	c_w = mb / bench_median(cwr, (size_t)rounds);
+	p_r = mb / bench_median(prd, (size_t)rounds);
+	p_w = mb / bench_median(pwr, (size_t)rounds);
 	(void)printf("%-52s %10s %10s %8s\n",
 		     getenv("BENCH_CPU") ? "TLS bulk, " SUITE " (MiB per CPU-s, median)"
 					 : "TLS bulk, " SUITE " (MiB/s, median)",

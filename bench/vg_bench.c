@@ -23,8 +23,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +31,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -50,67 +47,11 @@
 #include "storage/db.h"
 #include "voxguard/voxguard.h"
 
+#include "bench_util.h"
+
 static double secs = 2.0;
-static char dir[256];
 
-static double now(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-	(void)fprintf(stderr, "vg_bench: %s\n", what);
-	exit(2);
-}
-
-/* ---- the service under test ---- */
-
-static pid_t daemon_pid;
-
-static char conf[300];
-
-static double start_daemon(const char *vgd, const char *state, const char *sock)
-{
-	int p[2];
-	char buf[512];
-	size_t got = 0;
-	double t0 = now();
-
-	if (pipe(p) != 0)
-		die("pipe");
-	daemon_pid = fork();
-	if (daemon_pid == 0) {
-		(void)dup2(p[1], 1);
-		(void)close(p[0]);
-		execl(vgd, vgd, "--state-dir", state, "--socket", sock, "--config", conf,
-		      (char *)NULL);
-		_exit(127);
-	}
-	(void)close(p[1]);
-	for (;;) {
-		ssize_t n = read(p[0], buf + got, sizeof buf - 1 - got);
-		if (n <= 0)
-			die("voxguardd did not start");
-		got += (size_t)n;
-		buf[got] = '\0';
-		if (strstr(buf, "ready"))
-			break;
-	}
-	(void)close(p[0]);
-	return now() - t0;
-}
-
-static void stop_daemon(void)
-{
-	int st;
-
-	(void)kill(daemon_pid, SIGTERM);
-	(void)waitpid(daemon_pid, &st, 0);
-}
+static bench_svc svc;
 
 struct mem {
 	long rss, pss, anon, private_dirty;
@@ -197,7 +138,7 @@ static double inproc_sign(const char *alg)
 	const char *md = strcmp(alg, "p256") == 0 ? "SHA256" : NULL;
 	uint8_t sig[128];
 	long n = 0;
-	double t0 = now(), t;
+	double t0 = bench_now(), t;
 
 	do {
 		for (int i = 0; i < 50; i++) {
@@ -205,11 +146,11 @@ static double inproc_sign(const char *alg)
 			size_t sl = sizeof sig;
 			if (EVP_DigestSignInit_ex(c, NULL, md, NULL, NULL, k, NULL) != 1 ||
 			    EVP_DigestSign(c, sig, &sl, msg, sizeof msg) != 1)
-				die("in-process sign");
+				bench_die("in-process sign");
 			EVP_MD_CTX_free(c);
 		}
 		n += 50;
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	EVP_PKEY_free(k);
 	return (double)n / t;
@@ -227,8 +168,8 @@ static double run_clients(int clients, client_fn fn, const char *sock, const cha
 	double t0;
 
 	if (pipe(p) != 0 || clients > 16)
-		die("pipe");
-	t0 = now();
+		bench_die("pipe");
+	t0 = bench_now();
 	for (int i = 0; i < clients; i++) {
 		if ((pids[i] = fork()) == 0) {
 			long n = fn(sock, arg, i);
@@ -242,25 +183,25 @@ static double run_clients(int clients, client_fn fn, const char *sock, const cha
 	for (int i = 0; i < clients; i++) {
 		long n;
 		if (read(p[0], &n, sizeof n) != sizeof n)
-			die("a client failed");
+			bench_die("a client failed");
 		total += n;
 	}
 	(void)close(p[0]);
 	for (int i = 0; i < clients; i++)
 		(void)waitpid(pids[i], NULL, 0);
-	return (double)total / (now() - t0);
+	return (double)total / (bench_now() - t0);
 }
 
 static long sign_loop(const char *sock, const char *key, int id)
 {
 	vg_client *c = NULL;
 	long n = 0;
-	double s = now();
+	double s = bench_now();
 
 	(void)id;
 	if (vg_client_open(&c, sock) != VG_OK)
 		_exit(1);
-	while (now() - s < secs) {
+	while (bench_now() - s < secs) {
 		uint8_t *sig = NULL;
 		size_t sl = 0;
 		if (vg_key_sign(c, key, msg, sizeof msg, &sig, &sl) != VG_OK)
@@ -298,12 +239,12 @@ static double raw_server(int clients, int servers, EVP_PKEY *key)
 	double t0;
 
 	if (clients > 16 || pipe(p) != 0)
-		die("echo pipe");
+		bench_die("echo pipe");
 	for (int i = 0; i < clients; i++)
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]) != 0)
-			die("socketpair");
+			bench_die("socketpair");
 	if (servers < 1 || servers > 2)
-		die("servers");
+		bench_die("servers");
 	for (int s = 0; s < servers; s++) {
 		int mine = 0;
 		if ((server[s] = fork()) != 0)
@@ -348,13 +289,13 @@ static double raw_server(int clients, int servers, EVP_PKEY *key)
 		}
 		_exit(0);
 	}
-	t0 = now();
+	t0 = bench_now();
 	for (int i = 0; i < clients; i++) {
 		if ((pids[i] = fork()) == 0) {
 			uint8_t req[64] = {1}, rep[96];
 			long n = 0;
-			double s = now();
-			while (now() - s < secs) {
+			double s = bench_now();
+			while (bench_now() - s < secs) {
 				size_t got = 0;
 				if (write(sv[i][0], req, sizeof req) != (ssize_t)sizeof req)
 					_exit(1);
@@ -376,10 +317,10 @@ static double raw_server(int clients, int servers, EVP_PKEY *key)
 	for (int i = 0; i < clients; i++) {
 		long n;
 		if (read(p[0], &n, sizeof n) != sizeof n)
-			die("an echo client failed");
+			bench_die("an echo client failed");
 		total += n;
 	}
-	t0 = now() - t0;
+	t0 = bench_now() - t0;
 	for (int i = 0; i < clients; i++) {
 		(void)waitpid(pids[i], NULL, 0);
 		(void)close(sv[i][1]);
@@ -399,13 +340,13 @@ static long attest_loop(const char *sock, const char *arg, int id)
 {
 	vg_client *c = NULL;
 	long n = 0;
-	double s = now();
+	double s = bench_now();
 
 	(void)arg;
 	(void)id;
 	if (vg_client_open(&c, sock) != VG_OK)
 		_exit(1);
-	while (now() - s < secs) {
+	while (bench_now() - s < secs) {
 		uint8_t *tok = NULL;
 		size_t len = 0;
 		if (vg_attest(c, nonce, sizeof nonce, &tok, &len) != VG_OK)
@@ -430,13 +371,13 @@ static double login_ms(const char *sock, int n)
 	double t0;
 
 	if (vg_client_open(&c, sock) != VG_OK)
-		die("connect");
-	t0 = now();
+		bench_die("connect");
+	t0 = bench_now();
 	for (int i = 0; i < n; i++)
 		if (vg_admin_login(c, (const uint8_t *)bench_pw, sizeof bench_pw - 1, tok) != VG_OK)
-			die("login");
+			bench_die("login");
 	vg_client_close(&c);
-	return (now() - t0) / n * 1e3;
+	return (bench_now() - t0) / n * 1e3;
 }
 
 /* The same scrypt in process (the baseline: the hash is the cost). */
@@ -444,12 +385,12 @@ static double scrypt_ms(int n)
 {
 	vg_pw_params p = VG_PW_PARAMS_DEFAULT;
 	char enc[VG_PW_ENCODED_MAX];
-	double t0 = now();
+	double t0 = bench_now();
 
 	for (int i = 0; i < n; i++)
 		if (vg_pw_hash(bench_pw, sizeof bench_pw - 1, &p, enc, sizeof enc) != VG_OK)
-			die("scrypt");
-	return (now() - t0) / n * 1e3;
+			bench_die("scrypt");
+	return (bench_now() - t0) / n * 1e3;
 }
 
 /* A token and the device key, for the verify figures. */
@@ -461,15 +402,15 @@ static double token_verify(void)
 	vg_psa_verify_opts o = {
 	    .nonce = nonce, .nonce_len = sizeof nonce, .bind_instance_id = true};
 	long n = 0;
-	double t0 = now(), t;
+	double t0 = bench_now(), t;
 
 	do {
 		for (int i = 0; i < 50; i++)
 			if (vg_psa_token_verify(g_token, g_token_len, g_pub, g_pub_len, &o, NULL,
 						NULL, NULL, 0) != VG_OK)
-				die("token verify");
+				bench_die("token verify");
 		n += 50;
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	return (double)n / t;
 }
@@ -488,9 +429,9 @@ static double inproc_verify(void)
 
 	if (dl <= 0 || EVP_DigestSignInit_ex(c, NULL, "SHA256", NULL, NULL, k, NULL) != 1 ||
 	    EVP_DigestSign(c, sig, &sl, msg, sizeof msg) != 1)
-		die("baseline verify setup");
+		bench_die("baseline verify setup");
 	EVP_MD_CTX_free(c);
-	t0 = now();
+	t0 = bench_now();
 	do {
 		for (int i = 0; i < 50; i++) {
 			const unsigned char *p = der;
@@ -499,12 +440,12 @@ static double inproc_verify(void)
 			if (!pk ||
 			    EVP_DigestVerifyInit_ex(c, NULL, "SHA256", NULL, NULL, pk, NULL) != 1 ||
 			    EVP_DigestVerify(c, sig, sl, msg, sizeof msg) != 1)
-				die("baseline verify");
+				bench_die("baseline verify");
 			EVP_MD_CTX_free(c);
 			EVP_PKEY_free(pk);
 		}
 		n += 50;
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	OPENSSL_free(der);
 	EVP_PKEY_free(k);
@@ -532,8 +473,8 @@ static double raw_sqlite_put(const char *path)
 		NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO r VALUES ('u/0', ?, ?, ?)", -1, &st,
 			       NULL) != SQLITE_OK)
-		die("raw sqlite");
-	t0 = now();
+		bench_die("raw sqlite");
+	t0 = bench_now();
 	do {
 		(void)snprintf(name, sizeof name, "k0-%ld", n % 1000);
 		(void)sqlite3_reset(st);
@@ -541,9 +482,9 @@ static double raw_sqlite_put(const char *path)
 		(void)sqlite3_bind_int64(st, 2, n);
 		(void)sqlite3_bind_blob(st, 3, value, sizeof value, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			die("raw sqlite insert");
+			bench_die("raw sqlite insert");
 		n++;
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	sqlite3_finalize(st);
 	(void)sqlite3_close(db);
@@ -561,16 +502,16 @@ static double raw_sqlite_get(const char *path)
 	if (sqlite3_open(path, &db) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT blob FROM r WHERE ns = 'u/0' AND name = ?", -1, &st,
 			       NULL) != SQLITE_OK)
-		die("raw sqlite");
-	t0 = now();
+		bench_die("raw sqlite");
+	t0 = bench_now();
 	do {
 		(void)snprintf(name, sizeof name, "k0-%ld", n % 1000);
 		(void)sqlite3_reset(st);
 		(void)sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(st) != SQLITE_ROW)
-			die("raw sqlite select");
+			bench_die("raw sqlite select");
 		n++;
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	sqlite3_finalize(st);
 	(void)sqlite3_close(db);
@@ -588,7 +529,7 @@ static long store_loop(const char *sock, const char *arg, int id)
 
 	if (vg_client_open(&c, sock) != VG_OK)
 		_exit(1);
-	t0 = now();
+	t0 = bench_now();
 	do {
 		(void)snprintf(name, sizeof name, "k%d-%ld", id, n % 1000);
 		if (ping) {
@@ -607,7 +548,7 @@ static long store_loop(const char *sock, const char *arg, int id)
 			vg_free(v, l);
 		}
 		n++;
-	} while (now() - t0 < secs);
+	} while (bench_now() - t0 < secs);
 	vg_client_close(&c);
 	return n;
 }
@@ -630,7 +571,7 @@ static vg_rc bench_sign(void *ctx, const uint8_t *m, size_t len, uint8_t **sig, 
 	if (!c || !*sig ||
 	    EVP_DigestSignInit_ex(c, NULL, "SHA256", NULL, NULL, audit_key, NULL) != 1 ||
 	    EVP_DigestSign(c, *sig, sl, m, len) != 1)
-		die("audit sign");
+		bench_die("audit sign");
 	EVP_MD_CTX_free(c);
 	return VG_OK;
 }
@@ -660,16 +601,16 @@ static double audit_appends(const char *state)
 	if (mkdir(state, 0700) != 0 || vg_rot_file_open(&rot, state) != VG_OK ||
 	    vg_db_open(&db, path, rot) != VG_OK ||
 	    vg_audit_open(&a, db, &o, bench_sign, NULL, der, (size_t)dl) != VG_OK)
-		die("audit open");
-	t0 = now();
+		bench_die("audit open");
+	t0 = bench_now();
 	do {
 		for (int i = 0; i < 64; i++)
 			if (vg_audit_append(a, &ev) != VG_OK)
-				die("append");
+				bench_die("append");
 		if (vg_audit_flush(a) != VG_OK)
-			die("flush");
+			bench_die("flush");
 		n += 64;
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	vg_audit_close(&a);
 	vg_db_close(&db);
@@ -695,8 +636,8 @@ static double raw_sqlite_insert(const char *path, int batch)
 		"CREATE TABLE IF NOT EXISTS log(seq INTEGER PRIMARY KEY, rec BLOB, hash BLOB);",
 		NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO log VALUES (?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
-		die("raw sqlite");
-	t0 = now();
+		bench_die("raw sqlite");
+	t0 = bench_now();
 	do {
 		if (batch > 1)
 			(void)sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
@@ -706,12 +647,12 @@ static double raw_sqlite_insert(const char *path, int batch)
 			(void)sqlite3_bind_blob(st, 2, rec, sizeof rec, SQLITE_STATIC);
 			(void)sqlite3_bind_blob(st, 3, rec, 32, SQLITE_STATIC);
 			if (sqlite3_step(st) != SQLITE_DONE)
-				die("raw insert");
+				bench_die("raw insert");
 			n++;
 		}
 		if (batch > 1)
 			(void)sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	sqlite3_finalize(st);
 	(void)sqlite3_close(db);
@@ -724,37 +665,20 @@ static void row(const char *what, double ours, double base, const char *base_nam
 		     base, ratio);
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 #define ROUNDS 5
 
-/* The machine's speed drifts (shared VMs especially): measure baseline and
- * ours in alternating short rounds and report the medians and the median
- * of the per-round ratios. */
-typedef double (*meter)(void);
-static void figure(const char *what, meter ours, meter base, const char *base_name)
+/* Baseline and ours in alternating short rounds (bench_alternate): the
+ * medians and the median of the per-round ratios. */
+static void figure(const char *what, bench_meter ours, bench_meter base, const char *base_name)
 {
-	double o[ROUNDS], b[ROUNDS], r[ROUNDS], total = secs;
 	const char *only = getenv("BENCH_ONLY");
+	bench_medians m;
 
 	/* BENCH_ONLY=text runs only the figures whose name contains it. */
 	if (only && *only && !strstr(what, only))
 		return;
-	secs = total / ROUNDS;
-	for (int i = 0; i < ROUNDS; i++) {
-		b[i] = base();
-		o[i] = ours();
-		r[i] = o[i] / b[i];
-	}
-	secs = total;
-	qsort(o, ROUNDS, sizeof o[0], cmp_d);
-	qsort(b, ROUNDS, sizeof b[0], cmp_d);
-	qsort(r, ROUNDS, sizeof r[0], cmp_d);
-	row(what, o[ROUNDS / 2], b[ROUNDS / 2], base_name, r[ROUNDS / 2]);
+	m = bench_alternate(ours, base, ROUNDS, &secs);
+	row(what, m.ours, m.base, base_name, m.ratio);
 }
 
 /* ---- secure initialization: platform verification vs sha256sum ---- */
@@ -766,25 +690,25 @@ static size_t g_img_mib = 256;
 static double run_sha256sum(void)
 {
 	char cmd[400];
-	double t0 = now();
+	double t0 = bench_now();
 
 	(void)snprintf(cmd, sizeof cmd, "sha256sum '%s' >/dev/null", g_img);
 	if (system(cmd) != 0)
-		die("sha256sum");
-	return (double)g_img_mib / (now() - t0); /* MiB/s */
+		bench_die("sha256sum");
+	return (double)g_img_mib / (bench_now() - t0); /* MiB/s */
 }
 
 static double run_measure(size_t which)
 {
 	vg_component_result res[VG_MANIFEST_MAX_COMPONENTS];
 	vg_manifest one = *g_man;
-	double t0 = now();
+	double t0 = bench_now();
 
 	one.c[0] = g_man->c[which];
 	one.n = 1;
 	if (vg_manifest_measure(&one, NULL, res) != 0)
-		die("platform measure");
-	return (double)g_img_mib / (now() - t0);
+		bench_die("platform measure");
+	return (double)g_img_mib / (bench_now() - t0);
 }
 static double m_measure_sha(void)
 {
@@ -808,7 +732,7 @@ static void bench_platform(const char *where)
 	if (!g_man || system(cmd) != 0 ||
 	    vg_manifest_add(g_man, "rootfs", "1", g_img, g_img, 0, NULL, why) != VG_OK ||
 	    vg_manifest_add(g_man, "rootfs-m", "1", g_img, g_img, 1u << 20, NULL, why) != VG_OK)
-		die("platform bench setup");
+		bench_die("platform bench setup");
 	/* One pass per round is the figure: a verification is one pass. */
 	secs = 0;
 	figure("platform verify, 256 MiB, SHA-256 (MiB/s)", m_measure_sha, run_sha256sum,
@@ -842,7 +766,7 @@ static double minsigner(int servers)
 	double r;
 
 	if (!k)
-		die("keygen");
+		bench_die("keygen");
 	r = raw_server(4, servers, k);
 	EVP_PKEY_free(k);
 	return r;
@@ -929,7 +853,6 @@ static double m_audit(void)
 
 int main(int argc, char **argv)
 {
-	char state[300], sock[300];
 	double t_first, t_warm = 0;
 	vg_client *c = NULL;
 	struct mem m;
@@ -937,51 +860,27 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	if (argc < 2)
-		die("usage: vg_bench VOXGUARDD [SECONDS]");
+		bench_die("usage: vg_bench VOXGUARDD [SECONDS]");
 	if (argc > 2)
 		secs = atof(argv[2]);
-	/* A disk-backed dir, as on a device: /var/tmp, not tmpfs. */
-	(void)snprintf(dir, sizeof dir, "%s/vgbench.XXXXXX",
-		       getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp");
-	if (!mkdtemp(dir))
-		die("mkdtemp");
-	(void)snprintf(state, sizeof state, "%s/state", dir);
-	(void)snprintf(sock, sizeof sock, "%s/vg.sock", dir);
-	if (mkdir(state, 0700) != 0 || chmod(dir, 0711) != 0)
-		die("mkdir");
-	(void)snprintf(conf, sizeof conf, "%s/voxguardd.conf", dir);
 	{
-		/* As root the service drops to an unprivileged user, as it
-		 * would on a device: nobody, owning the state dir. */
-		FILE *f = fopen(conf, "w");
-		if (!f)
-			die("config");
 		/* BENCH_EVENT_LOOPS=N: the service's event_loops (default: its
 		 * own, one per core), to compare one loop with several. */
+		char extra[64] = "";
 		if (getenv("BENCH_EVENT_LOOPS"))
-			(void)fprintf(f, "event_loops = %u\n",
-				      (unsigned)strtoul(getenv("BENCH_EVENT_LOOPS"), NULL, 10));
-		if (geteuid() == 0) {
-			struct passwd *pw = getpwnam("nobody");
-			if (!pw || chown(state, pw->pw_uid, pw->pw_gid) != 0)
-				die("chown state dir to nobody");
-			(void)fprintf(f, "user = nobody\n");
-		} else {
-			/* Provisioning is an admin operation. */
-			struct group *gr = getgrgid(getegid());
-			if (!gr)
-				die("own group");
-			(void)fprintf(f, "admin_group = %s\n", gr->gr_name);
-		}
-		(void)fclose(f);
+			(void)snprintf(extra, sizeof extra, "event_loops = %u\n",
+				       (unsigned)strtoul(getenv("BENCH_EVENT_LOOPS"), NULL, 10));
+		/* Provisioning is an admin operation. */
+		bench_svc_prepare(&svc, "vgbench", extra, BENCH_SVC_ADMIN);
 	}
 	memset(value, 0xa5, sizeof value);
 
-	(void)printf("voxguard benchmarks (%.1f s per figure; state dir on %s)\n\n", secs, dir);
-	t_first = start_daemon(argv[1], state, sock);
-	if (vg_client_open(&c, sock) != VG_OK || vg_key_create(c, "p", VG_KEY_P256, 0) != VG_OK ||
+	(void)printf("voxguard benchmarks (%.1f s per figure; state dir on %s)\n\n", secs, svc.dir);
+	t_first = bench_svc_start(&svc, argv[1]);
+	if (vg_client_open(&c, svc.sock) != VG_OK ||
+	    vg_key_create(c, "p", VG_KEY_P256, 0) != VG_OK ||
 	    vg_key_create(c, "e", VG_KEY_ED25519, 0) != VG_OK)
-		die("setup keys");
+		bench_die("setup keys");
 	{
 		vg_provision_req req = {.oem = "Acme", .model = "Speaker", .hw_rev = "1"};
 		vg_device_identity id;
@@ -994,12 +893,12 @@ int main(int argc, char **argv)
 				   g_tok) != VG_OK ||
 		    vg_device_identity_get(c, &id) != VG_OK ||
 		    vg_attest(c, nonce, sizeof nonce, &g_token, &g_token_len) != VG_OK)
-			die("provision and attest");
+			bench_die("provision and attest");
 		b = BIO_new_mem_buf(id.attestation_key_pem, -1);
 		pk = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
 		g_pub = NULL;
 		if (!pk || (dl = i2d_PUBKEY(pk, &g_pub)) <= 0)
-			die("attestation key");
+			bench_die("attestation key");
 		g_pub_len = (size_t)dl;
 		EVP_PKEY_free(pk);
 		BIO_free(b);
@@ -1008,7 +907,7 @@ int main(int argc, char **argv)
 
 	(void)printf("%-44s %13s   %-22s %13s   (median of %d alternating rounds)\n", "voxguard",
 		     "", "baseline (same run)", "", ROUNDS);
-	g_sock = sock;
+	g_sock = svc.sock;
 	figure("P-256 sign, service, 1 client", m_svc_p256_1, m_inproc_p256, "in-process OpenSSL");
 	figure("P-256 sign, service, 4 clients", m_svc_p256_4, m_inproc_p256, "in-process OpenSSL");
 	/* The floor of the two rows above on this machine: a request and
@@ -1036,41 +935,41 @@ int main(int argc, char **argv)
 	figure("attestation token verify (library)", token_verify, inproc_verify,
 	       "OpenSSL ECDSA verify");
 	{
-		double lo = login_ms(sock, 10), base = scrypt_ms(10);
+		double lo = login_ms(svc.sock, 10), base = scrypt_ms(10);
 		(void)printf("%-44s %10.1f ms   %-22s %10.1f ms   ratio %5.2f\n",
 			     "admin login latency (scrypt N=2^15)", lo, "in-process scrypt", base,
 			     lo / base);
 	}
-	(void)snprintf(g_raw, sizeof g_raw, "%s/raw.db", dir);
+	(void)snprintf(g_raw, sizeof g_raw, "%s/raw.db", svc.dir);
 	figure("store put (durable, 256 B), 1 client", m_svc_put, m_raw_put, "raw SQLite WAL+FULL");
 	figure("store put (durable, 256 B), 1 client", m_svc_put, m_raw_put_rtt,
 	       "raw SQLite + 1 IPC trip");
 	figure("store put (durable, 256 B), 4 clients", m_svc_put4, m_raw_put,
 	       "raw SQLite WAL+FULL");
 	figure("store get (256 B)", m_svc_get, m_raw_get, "raw SQLite SELECT");
-	(void)snprintf(g_audit_state, sizeof g_audit_state, "%s/audit-state", dir);
-	(void)snprintf(g_raw_log1, sizeof g_raw_log1, "%s/raw-log1.db", dir);
-	(void)snprintf(g_raw_log64, sizeof g_raw_log64, "%s/raw-log64.db", dir);
+	(void)snprintf(g_audit_state, sizeof g_audit_state, "%s/audit-state", svc.dir);
+	(void)snprintf(g_raw_log1, sizeof g_raw_log1, "%s/raw-log1.db", svc.dir);
+	(void)snprintf(g_raw_log64, sizeof g_raw_log64, "%s/raw-log64.db", svc.dir);
 	figure("audit append (group commit 64)", m_audit, m_raw_ins1, "raw insert, 1 per txn");
 	figure("audit append (group commit 64)", m_audit, m_raw_ins64, "raw insert, 64 per txn");
 
 	{
 		const char *only = getenv("BENCH_ONLY");
 		if (!only || !*only || strstr("platform verify", only))
-			bench_platform(dir);
+			bench_platform(svc.dir);
 	}
 
 	/* Idle RSS: after the work above settles. */
 	(void)sleep(1);
-	m = mem_of(daemon_pid);
-	stop_daemon();
+	m = mem_of(svc.pid);
+	bench_svc_stop(&svc);
 	for (int i = 0; i < 5; i++) {
-		t_warm += start_daemon(argv[1], state, sock);
+		t_warm += bench_svc_start(&svc, argv[1]);
 		if (i == 4) {
 			(void)usleep(200000);
 			(void)printf("\n");
 			print_mem("idle after the benchmarks", m);
-			struct mem w = mem_of(daemon_pid), fl = floor_mem(argv[1]);
+			struct mem w = mem_of(svc.pid), fl = floor_mem(argv[1]);
 			print_mem("idle after a warm start", w);
 			(void)printf("baseline: a minimal OpenSSL 3 process (bench/rss_floor): RSS %ld "
 				     "KiB (PSS %ld), its own %ld KiB\n",
@@ -1082,17 +981,12 @@ int main(int argc, char **argv)
 					     "minimal OpenSSL proc", fl.rss,
 					     (double)w.rss / (double)fl.rss, w.rss - fl.rss);
 		}
-		stop_daemon();
+		bench_svc_stop(&svc);
 	}
 	(void)printf(
 	    "service start-up (exec to ready): first start %.1f ms (creates the audit key), "
 	    "warm start %.1f ms\n",
 	    t_first * 1e3, t_warm / 5 * 1e3);
-	{
-		char cmd[400];
-		(void)snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			(void)fprintf(stderr, "vg_bench: could not remove %s\n", dir);
-	}
+	bench_svc_cleanup(&svc);
 	return 0;
 }

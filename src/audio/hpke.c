@@ -1036,48 +1036,99 @@ static vg_rc setup_check(const vg_hpke_suite *suite, vg_hpke_mode mode, bool pee
 	return rc;
 }
 
+/* One role's KEM inputs and output (RFC 9180 5.1.1-5.1.4): the sender
+ * encapsulates to pk = pkR (with sk = skS in the auth modes) and writes
+ * enc; the recipient decapsulates pk = enc with sk = skR (and pkS in the
+ * auth modes). */
+struct setup_kem {
+	const uint8_t *pk;
+	size_t pk_len;
+	EVP_PKEY *sk;
+	const uint8_t *pkS; /* recipient only */
+	size_t pkS_len;
+	uint8_t *enc; /* sender only */
+	size_t *enc_len;
+};
+
+#ifdef VG_HAVE_OSSL_HPKE
+/* The set-up by the platform's HPKE: a context that only carries its
+ * handle (and Nh, for the export length check). */
+static vg_rc setup_platform(const vg_hpke_suite *suite, vg_hpke_mode mode, vg_hpke_role role,
+			    const struct setup_kem *k, const uint8_t *info, size_t info_len,
+			    const uint8_t *psk, size_t psk_len, const uint8_t *psk_id,
+			    size_t psk_id_len, vg_hpke_ctx **out)
+{
+	vg_hpke_ctx *ctx = NULL;
+	vg_rc rc = ctx_alloc(suite, role, &ctx);
+
+	if (rc != VG_OK)
+		return rc;
+	ctx->nh = kdf_nh(suite->kdf, &(const char *){NULL});
+	if (role == VG_HPKE_SENDER)
+		rc = vg_hpke_platform_sender(suite, mode, k->pk, k->pk_len, k->sk, info, info_len,
+					     psk, psk_len, psk_id, psk_id_len, k->enc, k->enc_len,
+					     &ctx->platform);
+	else
+		rc = vg_hpke_platform_recipient(suite, mode, k->pk, k->pk_len, k->sk, k->pkS,
+						k->pkS_len, info, info_len, psk, psk_len, psk_id,
+						psk_id_len, &ctx->platform);
+	if (rc != VG_OK) {
+		vg_hpke_context_free(&ctx);
+		return rc;
+	}
+	*out = ctx;
+	return VG_OK;
+}
+#endif
+
+/* Both one-shot set-ups: the checks, then the platform's HPKE where it
+ * serves the suite and PSK, else the composed KEM step of the role and
+ * the key schedule (RFC 9180 5.1.1-5.1.4). */
+static vg_rc setup_one_shot(const vg_hpke_suite *suite, vg_hpke_mode mode, vg_hpke_role role,
+			    const struct setup_kem *k, const uint8_t *info, size_t info_len,
+			    const uint8_t *psk, size_t psk_len, const uint8_t *psk_id,
+			    size_t psk_id_len, vg_hpke_ctx **out)
+{
+	bool sender = role == VG_HPKE_SENDER;
+	uint8_t ss[VG_HPKE_SECRET_LEN];
+	vg_rc rc;
+
+	*out = NULL;
+	rc = setup_check(suite, mode, sender ? k->sk != NULL : k->pkS != NULL, info, info_len, psk,
+			 psk_len, psk_id, psk_id_len);
+	if (rc != VG_OK)
+		return rc;
+#ifdef VG_HAVE_OSSL_HPKE
+	if (vg_hpke_platform_serves(suite, mode, psk_id, psk_id_len))
+		return setup_platform(suite, mode, role, k, info, info_len, psk, psk_len, psk_id,
+				      psk_id_len, out);
+#endif
+	if (sender)
+		rc = vg_hpke_encap(suite, k->pk, k->pk_len, k->sk, NULL, 0, k->enc, k->enc_len, ss);
+	else
+		rc = vg_hpke_decap(suite, k->pk, k->pk_len, k->sk, k->pkS, k->pkS_len, ss);
+	if (rc == VG_OK)
+		rc = vg_hpke_context_new(suite, mode, role, ss, sizeof ss, info, info_len, psk,
+					 psk_len, psk_id, psk_id_len, out);
+	vg_wipe(ss, sizeof ss);
+	return rc;
+}
+
 vg_rc vg_hpke_setup_sender(const vg_hpke_suite *suite, vg_hpke_mode mode, const uint8_t *pkR,
 			   size_t pkR_len, EVP_PKEY *skS, const uint8_t *info, size_t info_len,
 			   const uint8_t *psk, size_t psk_len, const uint8_t *psk_id,
 			   size_t psk_id_len, uint8_t enc[static VG_HPKE_MAX_ENC], size_t *enc_len,
 			   vg_hpke_ctx **out)
 {
-	uint8_t ss[VG_HPKE_SECRET_LEN];
+	const struct setup_kem k = {
+	    .pk = pkR, .pk_len = pkR_len, .sk = skS, .enc = enc, .enc_len = enc_len};
 	vg_rc rc;
 
 	if (!out || !enc_len)
 		return VG_ERR_INVALID;
-	*out = NULL;
 	*enc_len = 0;
-	rc = setup_check(suite, mode, skS != NULL, info, info_len, psk, psk_len, psk_id,
-			 psk_id_len);
-	if (rc != VG_OK)
-		return rc;
-#ifdef VG_HAVE_OSSL_HPKE
-	if (vg_hpke_platform_serves(suite, mode, psk_id, psk_id_len)) {
-		vg_hpke_ctx *ctx = NULL;
-
-		rc = ctx_alloc(suite, VG_HPKE_SENDER, &ctx);
-		if (rc != VG_OK)
-			return rc;
-		ctx->nh = kdf_nh(suite->kdf, &(const char *){NULL});
-		rc = vg_hpke_platform_sender(suite, mode, pkR, pkR_len, skS, info, info_len, psk,
-					     psk_len, psk_id, psk_id_len, enc, enc_len,
-					     &ctx->platform);
-		if (rc != VG_OK) {
-			vg_hpke_context_free(&ctx);
-			*enc_len = 0;
-			return rc;
-		}
-		*out = ctx;
-		return VG_OK;
-	}
-#endif
-	rc = vg_hpke_encap(suite, pkR, pkR_len, skS, NULL, 0, enc, enc_len, ss);
-	if (rc == VG_OK)
-		rc = vg_hpke_context_new(suite, mode, VG_HPKE_SENDER, ss, sizeof ss, info, info_len,
-					 psk, psk_len, psk_id, psk_id_len, out);
-	vg_wipe(ss, sizeof ss);
+	rc = setup_one_shot(suite, mode, VG_HPKE_SENDER, &k, info, info_len, psk, psk_len, psk_id,
+			    psk_id_len, out);
 	if (rc != VG_OK)
 		*enc_len = 0;
 	return rc;
@@ -1089,39 +1140,11 @@ vg_rc vg_hpke_setup_recipient(const vg_hpke_suite *suite, vg_hpke_mode mode, con
 			      size_t psk_len, const uint8_t *psk_id, size_t psk_id_len,
 			      vg_hpke_ctx **out)
 {
-	uint8_t ss[VG_HPKE_SECRET_LEN];
-	vg_rc rc;
+	const struct setup_kem k = {
+	    .pk = enc, .pk_len = enc_len, .sk = skR, .pkS = pkS, .pkS_len = pkS_len};
 
 	if (!out)
 		return VG_ERR_INVALID;
-	*out = NULL;
-	rc = setup_check(suite, mode, pkS != NULL, info, info_len, psk, psk_len, psk_id,
-			 psk_id_len);
-	if (rc != VG_OK)
-		return rc;
-#ifdef VG_HAVE_OSSL_HPKE
-	if (vg_hpke_platform_serves(suite, mode, psk_id, psk_id_len)) {
-		vg_hpke_ctx *ctx = NULL;
-
-		rc = ctx_alloc(suite, VG_HPKE_RECIPIENT, &ctx);
-		if (rc != VG_OK)
-			return rc;
-		ctx->nh = kdf_nh(suite->kdf, &(const char *){NULL});
-		rc = vg_hpke_platform_recipient(suite, mode, enc, enc_len, skR, pkS, pkS_len, info,
-						info_len, psk, psk_len, psk_id, psk_id_len,
-						&ctx->platform);
-		if (rc != VG_OK) {
-			vg_hpke_context_free(&ctx);
-			return rc;
-		}
-		*out = ctx;
-		return VG_OK;
-	}
-#endif
-	rc = vg_hpke_decap(suite, enc, enc_len, skR, pkS, pkS_len, ss);
-	if (rc == VG_OK)
-		rc = vg_hpke_context_new(suite, mode, VG_HPKE_RECIPIENT, ss, sizeof ss, info,
-					 info_len, psk, psk_len, psk_id, psk_id_len, out);
-	vg_wipe(ss, sizeof ss);
-	return rc;
+	return setup_one_shot(suite, mode, VG_HPKE_RECIPIENT, &k, info, info_len, psk, psk_len,
+			      psk_id, psk_id_len, out);
 }
