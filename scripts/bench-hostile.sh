@@ -9,6 +9,8 @@
 # cpu.shares 2048 against 1024; skipped where no cgroup can be made). An
 # alone run sits between loads: each ratio is against the two around it.
 #   scripts/bench-hostile.sh BUILD_DIR [SECONDS]
+#   (BENCH_VOXGUARDD=PATH: another service binary, e.g. to compare two builds;
+#   BENCH_ROWS=PATTERN runs only the loads whose attackers match, e.g. cpu)
 set -eu
 build=$1
 secs=${2:-10}
@@ -28,7 +30,7 @@ printf 'user = vgbsvc\nsocket_mode = 0660\nbudget.default.store_bytes = 8M\n' >"
 # BENCH_EVENT_LOOPS=N: the service's event_loops (default its own: one per core).
 [ -z "${BENCH_EVENT_LOOPS:-}" ] || printf 'event_loops = %s\n' "$BENCH_EVENT_LOOPS" >>"$D/conf"
 # The socket's group: everyone here may connect (a device grants it to its apps).
-"$build/voxguardd" --state-dir "$D/state" --socket "$D/run/vg.sock" --config "$D/conf" >"$D/log" 2>&1 &
+"${BENCH_VOXGUARDD:-$build/voxguardd}" --state-dir "$D/state" --socket "$D/run/vg.sock" --config "$D/conf" >"$D/log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$D"' EXIT
 i=0; while ! grep -q ready "$D/log"; do i=$((i + 1)); [ $i -lt 100 ] || { cat "$D/log"; exit 1; }; sleep 0.05; done
@@ -96,6 +98,8 @@ table() { # every load once, in this mode, with an alone run between loads
 	for row in "slow-loris: 16 x 16 MiB frames|loris" "audit flood: admin logout|audit" \
 		"storage fill: 1 MiB records|fill" "the stress test's set: the three above|loris audit fill" \
 		"CPU: 8 connections signing|cpu" "all four at once (the set and CPU)|loris audit fill cpu"; do
+		# BENCH_ROWS=PATTERN: only the loads whose attackers match (grep -E)
+		if [ -n "${BENCH_ROWS:-}" ] && ! echo "${row#*|}" | grep -Eq "$BENCH_ROWS"; then continue; fi
 		# shellcheck disable=SC2086 # the attackers are words
 		run "${row%%|*}" ${row#*|}
 		run "alone"

@@ -57,6 +57,13 @@ struct uid_use {
 	uint64_t inflight; /* request bytes buffered on all its connections */
 	uint32_t jobs;     /* its requests waiting for a worker (workers.h) */
 	uint32_t heavy;    /* ... of them CPU-heavy (ops.h: VG_COST_HEAVY) */
+	/* Turns (loop_round): when it last started a request, and how many
+	 * it started in which round of which loop. */
+	uint64_t last_req_ms;
+	const struct loop *turn_loop;
+	uint64_t turn_round;
+	uint32_t turn_n;
+	unsigned home; /* the loop its connections gather on while contended */
 	struct uid_use *next;
 };
 
@@ -101,6 +108,9 @@ struct loop {
 	struct conn *conns; /* owned */
 	size_t n;           /* of them */
 	int round_ready;    /* events in this round of the loop */
+	uint64_t round_no;  /* rounds so far */
+	bool fair;          /* this round: one request per uid (contended) */
+	unsigned homed;     /* uids whose home this loop is */
 	pthread_t th;
 	bool thread;        /* th runs (loops after the first) */
 };
@@ -246,6 +256,10 @@ static struct uid_use *uid_get(struct server *sv, uint32_t uid)
 	if (!u)
 		return NULL;
 	u->uid = uid;
+	for (unsigned i = 1; i < sv->n_loops; i++)
+		if (sv->loops[i].homed < sv->loops[u->home].homed)
+			u->home = i;
+	sv->loops[u->home].homed++;
 	u->next = sv->uids;
 	sv->uids = u;
 	return u;
@@ -264,6 +278,7 @@ static void uid_release(struct server *sv, struct uid_use *u)
 			break;
 		}
 	}
+	sv->loops[u->home].homed--;
 	free(u);
 }
 
@@ -273,6 +288,70 @@ static void uid_put(struct server *sv, struct uid_use *u)
 		return;
 	u->conns--;
 	uid_release(sv, u);
+}
+
+/*
+ * Turns. A loop's round serves one request per ready connection, so a uid
+ * with eight connections would get eight requests served for another's
+ * one. While two or more uids are active (a request started within
+ * FAIR_WINDOW_MS: contended), a round serves at most one new request per
+ * uid; the rest stay in their sockets (epoll is level-triggered) for the
+ * next round, which follows at once. A uid alone keeps every connection
+ * served per round.
+ *
+ * Homes. With several loops, turns alone would not do: a uid with
+ * connections on every loop is served on all of them, in parallel, while
+ * another waits its turn on one. So each uid has a home loop (the one with
+ * the fewest uids at home when the uid appears), and while contended its
+ * connections gather there: a new one is placed there, and at the end of
+ * each round a loop hands its idle connections of other homes to their
+ * home loop (rebalance). Uids then share loops only when there are more
+ * uids than loops, and take turns there. A uid alone spreads its
+ * connections over the loops again, so that one application with several
+ * connections uses every core.
+ */
+#define FAIR_WINDOW_MS 10
+
+static bool contended(const struct server *sv, uint64_t now)
+{
+	unsigned active = 0;
+
+	for (const struct uid_use *u = sv->uids; u; u = u->next)
+		if (u->last_req_ms && now - u->last_req_ms <= FAIR_WINDOW_MS && ++active >= 2)
+			return true;
+	return false;
+}
+
+/* Is another uid than uid active? (A new connection of uid goes home.) */
+static bool others_active(const struct server *sv, uint32_t uid, uint64_t now)
+{
+	for (const struct uid_use *u = sv->uids; u; u = u->next)
+		if (u->uid != uid && u->last_req_ms && now - u->last_req_ms <= FAIR_WINDOW_MS)
+			return true;
+	return false;
+}
+
+/* Has c's uid had its turn in this round of its loop? */
+static bool had_turn(const struct conn *c)
+{
+	const struct uid_use *u = c->use;
+
+	return u && u->turn_loop == c->lp && u->turn_round == c->lp->round_no && u->turn_n > 0;
+}
+
+static void take_turn(struct conn *c)
+{
+	struct uid_use *u = c->use;
+
+	if (!u)
+		return;
+	if (u->turn_loop != c->lp || u->turn_round != c->lp->round_no) {
+		u->turn_loop = c->lp;
+		u->turn_round = c->lp->round_no;
+		u->turn_n = 0;
+	}
+	u->turn_n++;
+	u->last_req_ms = vg_mono_ms();
 }
 
 static size_t bulk_part(const struct server *sv, uint64_t inflight)
@@ -536,11 +615,13 @@ static void do_accept(struct server *sv, int lfd)
 			continue;
 		}
 		c->use->conns++;
-		/* To the loop with the fewest connections. */
-		c->lp = &sv->loops[0];
-		for (unsigned i = 1; i < sv->n_loops; i++)
-			if (sv->loops[i].n < c->lp->n)
-				c->lp = &sv->loops[i];
+		/* To its uid's home loop while another uid is active (homes,
+		 * above), else to the loop with the fewest connections. */
+		c->lp = &sv->loops[c->use->home];
+		if (!others_active(sv, c->peer.uid, vg_mono_ms()))
+			for (unsigned i = 0; i < sv->n_loops; i++)
+				if (sv->loops[i].n < c->lp->n)
+					c->lp = &sv->loops[i];
 		e.events = EPOLLIN | EPOLLRDHUP;
 		e.data.ptr = c;
 		if (epoll_ctl(c->lp->ep, EPOLL_CTL_ADD, fd, &e) != 0) {
@@ -723,6 +804,7 @@ static void start_reply(struct server *sv, struct conn *c)
 
 	uint64_t queued = vg_audit_queued_seq(sv->s->audit);
 
+	take_turn(c);
 	rc = vg_reqmgr_handle(sv->s, &c->peer, c->buf, c->want, &batch, &reply, &reply_len,
 			      &deferred, sv->pool ? &pending : NULL);
 	c->deferred = deferred;
@@ -741,9 +823,10 @@ static void start_reply(struct server *sv, struct conn *c)
 	 * loops (one per core) the loops are the parallelism: a light job
 	 * always runs on its loop, outside the lock. The uid's budget of
 	 * deferred operations holds either way. Heavy jobs always go
-	 * to the pool. The loop serves one request per ready connection per
-	 * round, so a flood of signatures delays another uid's request by one
-	 * signature per flooding connection at most. */
+	 * to the pool. The loop serves one request per uid per round while
+	 * several uids are active (turns, above), so a flood of signatures on
+	 * many connections delays another uid's request by one signature per
+	 * loop at most. */
 	size_t busy = pending ? vg_workers_busy(sv->pool) : 0;
 	if (pending && vg_reqmgr_cost(pending) == VG_COST_LIGHT &&
 	    (sv->n_loops > 1 || busy >= vg_workers_threads(sv->pool) ||
@@ -1069,10 +1152,80 @@ static void expire(struct server *sv, struct loop *lp)
 	}
 }
 
+/* May c move to another loop now? Only between requests: nothing read,
+ * nothing to send, no work or reply pending anywhere. (Bytes of its next
+ * request may wait in the socket: the new loop's epoll reports them.) */
+static bool movable(const struct conn *c)
+{
+	return !c->dead && c->use && c->state == C_HEADER && c->hdr_got == 0 && !c->cap &&
+	       !c->out && !c->waiter && !c->held && !c->deferred && !c->throttled &&
+	       !c->out_armed && !c->in_off;
+}
+
+/* Moves c (lp's, movable) to loop to. False if the kernel refused: then
+ * it stays where it was. */
+static bool move_conn(struct conn *c, struct loop *to)
+{
+	struct loop *from = c->lp;
+	struct epoll_event e = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+	struct conn **pp;
+
+	if (epoll_ctl(to->ep, EPOLL_CTL_ADD, c->fd, &e) != 0)
+		return false;
+	(void)epoll_ctl(from->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	for (pp = &from->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	from->n--;
+	c->lp = to;
+	c->next = to->conns;
+	to->conns = c;
+	to->n++;
+	return true;
+}
+
+/* Homes (above), at the end of lp's round: while contended, lp hands its
+ * idle connections of uids homed elsewhere to their home loop; otherwise
+ * it hands idle connections to the loop with the fewest while it has two
+ * more than that one. Only a connection's own loop moves it, between its
+ * requests, so no other loop is reading or writing it. */
+static void rebalance(struct server *sv, struct loop *lp)
+{
+	struct conn *c = lp->conns, *next;
+	bool gather = contended(sv, vg_mono_ms());
+
+	if (sv->n_loops < 2)
+		return;
+	for (; c; c = next) {
+		struct loop *to = NULL;
+
+		next = c->next;
+		if (!movable(c))
+			continue;
+		if (gather) {
+			to = &sv->loops[c->use->home];
+		} else {
+			to = &sv->loops[0];
+			for (unsigned i = 1; i < sv->n_loops; i++)
+				if (sv->loops[i].n < to->n)
+					to = &sv->loops[i];
+			if (to->n + 1 >= lp->n)
+				to = NULL;
+		}
+		if (to && to != lp)
+			(void)move_conn(c, to);
+	}
+}
+
 /* One round of lp's events, under the lock. */
 static void loop_round(struct server *sv, struct loop *lp, const struct epoll_event *events, int n)
 {
 	lp->round_ready = n;
+	lp->round_no++;
+	lp->fair = contended(sv, vg_mono_ms());
 	for (int i = 0; i < n; i++) {
 		struct conn *c = events[i].data.ptr;
 		bool keep = true;
@@ -1113,6 +1266,9 @@ static void loop_round(struct server *sv, struct loop *lp, const struct epoll_ev
 			 * error (always reported) can come. */
 			if (events[i].events & (EPOLLERR | EPOLLHUP))
 				keep = false;
+		} else if (lp->fair && c->state == C_HEADER && c->hdr_got == 0 &&
+			   !(events[i].events & (EPOLLHUP | EPOLLERR)) && had_turn(c)) {
+			/* Its uid's turn is taken: the next round reads it. */
 		} else if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 			keep = do_read(sv, c);
 			/* Try the reply at once: most fit the socket buffer.
@@ -1127,6 +1283,7 @@ static void loop_round(struct server *sv, struct loop *lp, const struct epoll_ev
 	flush_batch(sv);
 	sweep(sv, lp);
 	expire(sv, lp);
+	rebalance(sv, lp);
 	unthrottle(sv, lp);
 	refusals_flush(sv, false);
 	/* Group commit: one transaction for the audit events queued by every

@@ -47,6 +47,11 @@
  *                                   password check on the worker pool) and
  *                                   N status requests sent at once; prints
  *                                   each reply's code as above
+ *   ipc_probe SOCKET turns K N      K connections, N status requests written
+ *                                   on each before any reply (run it against
+ *                                   a stopped service), "sent" once written;
+ *                                   then each reply's arrival time, one per
+ *                                   line ("T_NS"), and "done R" (test_sfr4210_turns.sh)
  *   ipc_probe SOCKET regular N MS   one connection, a status request every
  *                                   MS milliseconds for N seconds: "ok C"
  *                                   or "closed after C requests"
@@ -727,6 +732,60 @@ static int probe_pipeline(const char *sock, const char *key, int n, int k, const
 }
 
 /* dribble K SECS: bytes one at a time, so the service reads one at a time. */
+/* turns K N: the arrival time of each reply to K connections' N
+ * pipelined status requests. */
+static int probe_turns(const char *sock, int k, int n)
+{
+	struct pollfd pf[64];
+	uint64_t *at;
+	int got = 0, want;
+	uint8_t *req = NULL;
+	size_t req_len = 0;
+
+	if (k < 1 || k > 64 || n < 1 || n > 1000)
+		return 2;
+	want = k * n;
+	at = calloc((size_t)want, sizeof *at);
+	if (!at)
+		return 2;
+	for (int i = 0; i < n; i++) {
+		vg_msgb b;
+		if (vg_msgb_init(&b) != VG_OK || append_frame(&req, &req_len, VG_OP_STATUS, &b, false))
+			return 2; /* (the encoding releases b) */
+	}
+	for (int i = 0; i < k; i++) {
+		pf[i].fd = dial(sock);
+		pf[i].events = POLLIN;
+		if (pf[i].fd < 0 || send_all(pf[i].fd, req, req_len) != 0)
+			return 2;
+	}
+	free(req);
+	(void)printf("sent\n");
+	(void)fflush(stdout);
+	while (got < want && poll(pf, (nfds_t)k, 30000) > 0) {
+		for (int i = 0; i < k; i++) {
+			uint8_t *payload;
+			size_t len;
+			struct timespec t;
+
+			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (read_frame(pf[i].fd, &payload, &len) != 0) {
+				pf[i].fd = -1; /* closed: poll ignores it */
+				continue;
+			}
+			free(payload);
+			(void)clock_gettime(CLOCK_MONOTONIC, &t);
+			at[got++] = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+		}
+	}
+	for (int i = 0; i < got; i++)
+		(void)printf("%llu\n", (unsigned long long)at[i]);
+	(void)printf("done %d\n", got);
+	free(at);
+	return got == want ? 0 : 1;
+}
+
 static int probe_dribble(const char *sock, int k, int secs)
 {
 	static const uint8_t hdr[4] = {0, 0xf4, 0x24, 0}; /* 16 000 000 bytes */
@@ -900,6 +959,8 @@ int main(int argc, char **argv)
 	if (strcmp(argv[2], "pipelines") == 0 && (argc == 6 || argc == 7))
 		return probe_pipeline(argv[1], argv[3], atoi(argv[4]), atoi(argv[5]),
 				      argc == 7 ? argv[6] : NULL);
+	if (strcmp(argv[2], "turns") == 0 && argc == 5)
+		return probe_turns(argv[1], atoi(argv[3]), atoi(argv[4]));
 	if (strcmp(argv[2], "connflood") == 0 && argc == 4)
 		return probe_connflood(argv[1], atoi(argv[3]));
 	if (strcmp(argv[2], "latency") == 0 && argc == 4)
