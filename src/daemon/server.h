@@ -3,9 +3,13 @@
  * loop (config event_loops: default 1; 0 for one per online core, at most
  * 4).
  *
- * Each connection belongs to one loop, the one with the fewest connections
- * when it was accepted; the first loop accepts and takes the worker pool's
- * finished jobs. The loops share one lock over everything else (the
+ * Each connection belongs to one loop; the first loop accepts and takes the
+ * worker pool's finished jobs. Fairness between uids (server.c, turns and
+ * homes): while two or more uids are active, a loop's round serves one
+ * request per uid, not one per connection, and each uid's connections
+ * gather on its home loop (a uid alone spreads them over the loops), so a
+ * uid with many connections gets neither more turns nor more loops than
+ * another. The loops share one lock over everything else (the
  * budgets below, the request manager, the store, the audit log): a loop
  * releases it only to wait for events, for its own connections' reads and
  * sends, and to run a light job (a signature) inline. Those are most of a
