@@ -62,8 +62,8 @@
 _Static_assert(VG_DISPLAYD_BATCH < 65536u, "a batched frame's length fits in 16 bits");
 /* Bytes waiting for the IPC server before the gateway writes them at once. */
 #define VG_DISPLAYD_OUT_MAX (256u * 1024u)
-#define SUBPROTOCOL            "vg-display"
-#define TOKEN_PREFIX           "vg-token."
+#define SUBPROTOCOL         "vg-display"
+#define TOKEN_PREFIX        "vg-token."
 
 static volatile sig_atomic_t stop;
 
