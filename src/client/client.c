@@ -384,8 +384,9 @@ static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
 			/* The stream is out of step or gone: never reused. */
 			c->broken = true;
 			if (rc == VG_ERR_UNAVAILABLE && (err == EAGAIN || err == EWOULDBLOCK))
-				vg_client_set_error(c, "the service did not answer in %d s; the "
-						       "request may or may not have taken effect",
+				vg_client_set_error(c,
+						    "the service did not answer in %d s; the "
+						    "request may or may not have taken effect",
 						    CLIENT_TIMEOUT_MS / 1000);
 			else if (rc == VG_ERR_UNAVAILABLE)
 				vg_client_set_error(c, "the service closed the connection "
@@ -463,18 +464,35 @@ static vg_rc named(vg_msgb *b, const char *name)
 	return rc;
 }
 
-/* Simple call: named request, no result beyond the code. */
-static vg_rc call_named(vg_client *c, vg_op op, const char *name)
+vg_rc vg_client_call_texts(vg_client *c, vg_op op, const struct vg_text_arg *args, size_t n,
+			   vg_msg *reply)
 {
 	vg_msgb b;
 	vg_msg r;
-	vg_rc rc = named(&b, name);
+	vg_rc rc = vg_msgb_init(&b);
 
-	if (rc != VG_OK)
+	if (rc != VG_OK) {
+		if (reply)
+			memset(reply, 0, sizeof *reply);
 		return rc;
-	rc = call(c, op, &b, &r);
-	vg_msg_free(&r);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (args[i].text)
+			vg_msgb_text(&b, args[i].key, args[i].text);
+	rc = call(c, op, &b, reply ? reply : &r);
+	if (!reply)
+		vg_msg_free(&r);
 	return rc;
+}
+
+/* Simple call: named request, no result beyond the code. */
+static vg_rc call_named(vg_client *c, vg_op op, const char *name)
+{
+	const struct vg_text_arg a[] = {{VG_A_NAME, name}};
+
+	if (!name || !vg_name_valid(name, strlen(name)))
+		return VG_ERR_INVALID;
+	return vg_client_call_texts(c, op, a, 1, NULL);
 }
 
 /* Copies a bytes result out of the reply. */
