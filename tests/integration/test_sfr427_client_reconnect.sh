@@ -9,7 +9,8 @@
 # again, and the call after it succeeds; while the service is down a call
 # fails with the open error and the next one, once it is back, succeeds;
 # a fake server of another uid at the path after a restart is refused
-# exactly as at open, without a byte sent to it.
+# exactly as at open, without a byte sent to it; the session token set
+# before a restart goes with the first request after it.
 #
 # Root, whole script (throw-away users).
 . "$(dirname "$0")/lib.sh"
@@ -128,10 +129,47 @@ check "SFR 4.2.10: ... the same refusal as a new client's open" \
 	grep -qF "is served by uid $(id -u vgbob) (vgbob), not by the voxguard service user 'vgsvc'" "$T/open.err"
 step "sign k"; check "SFR 4.2.10: ... and again on the next call" said "err 22:"
 check "SFR 4.2.10: ... the fake server received no byte" sh -c "! grep -q 'bytes [1-9]' '$T/fake.out'"
-kill "$FAKE"; wait "$FAKE" 2>/dev/null || true; FAKE=
+kill "$FAKE" 2>/dev/null || true; wait "$FAKE" 2>/dev/null || true; FAKE=
 rm -f "$SOCK"
 restart
 step "sign k"; check "SFR 4.2.7: the real service back, the next call succeeds" is_ok
+
+# ---- the session token is kept across a reconnect ----
+# A recorder run as the service user (accepted by the client's check) at
+# the path after a restart keeps what arrives: the request carries the
+# session token set before the restart.
+TOKEN=$(printf '%064x' 4242)
+step "session $TOKEN"
+step status; check "SFR 4.2.13: a call with a session token set" is_ok
+kill_daemon TERM
+rm -f "$SOCK"
+setpriv --reuid=vgsvc --regid=vgsvc --init-groups -- /usr/bin/python3 -c '
+import os, socket, sys
+os.umask(0)
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
+print("listening", flush=True)
+while True:
+    c, _ = s.accept()
+    c.settimeout(1.0)
+    try:
+        d = c.recv(65536)
+    except OSError:
+        d = b""
+    with open(sys.argv[2], "ab") as f:
+        f.write(d)
+    c.close()
+' "$SOCK" "$RUN/recorded" >"$T/rec.out" 2>&1 3>&- &
+FAKE=$!
+for _i in $(seq 100); do grep -q listening "$T/rec.out" && break; sleep 0.05; done
+step status
+check "SFR 4.2.7: the recorder (no reply) makes the call fail as a lost reply" said "may or may not"
+check "SFR 4.2.13: the request after the reconnect carried the session token" \
+	grep -qF "$TOKEN" "$RUN/recorded"
+kill "$FAKE" 2>/dev/null || true; wait "$FAKE" 2>/dev/null || true; FAKE=
+rm -f "$SOCK"
+restart
+step "session -"
+step status; check "SFR 4.2.7: the real service back, the next call succeeds" is_ok
 
 exec 3>&-
 wait "$CPID" 2>/dev/null; crc=$?

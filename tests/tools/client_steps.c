@@ -9,6 +9,7 @@
  *   psign KEY   a signature through the OpenSSL provider with the key
  *               voxguard:key=KEY (loaded at the first psign and kept, as
  *               a TLS server keeps its key), verified with its public half
+ *   session T   vg_client_set_session(T) ("-": none); always "ok"
  * "ok" or "err RC: REASON" (RC the vg_rc's number). */
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -85,6 +86,9 @@ int main(int argc, char **argv)
 			rc = vg_key_sign(c, line + 5, msg, sizeof msg, &sig, &n);
 			vg_free(sig, n);
 			report(rc, vg_client_last_error(c));
+		} else if (strncmp(line, "session ", 8) == 0) {
+			vg_client_set_session(c, strcmp(line + 8, "-") == 0 ? NULL : line + 8);
+			report(VG_OK, NULL);
 		} else if (strncmp(line, "psign ", 6) == 0) {
 			rc = VG_OK;
 			if (!pkey) {
