@@ -1,11 +1,15 @@
 /*
- * display_bench - round trips of a 64-byte message, one at a time, to the
- * display IPC server straight on its Unix socket and through
- * voxguard-displayd (TLS 1.3, WebSocket), from the same C loop, so that
- * the difference is the gateway's (issue 13; scripts/bench-display.sh).
- *   display_bench direct IPC_PATH N
- *   display_bench gateway PORT CERT ORIGIN TOKEN N
- * Prints "rtt_us P50 P99" and "msgs_per_s X". Exit 0, or 1 with a reason.
+ * display_bench - round trips of a 64-byte message to the display IPC
+ * server straight on its Unix socket and through voxguard-displayd (TLS
+ * 1.3, WebSocket), from the same C loop, so that the difference is the
+ * gateway's (issue 13; scripts/bench-display.sh). W is the window: the
+ * messages in flight (1, the default: lock-step, one at a time; W > 1: W
+ * sent at once, then one more for each reply, as a display streaming
+ * updates would).
+ *   display_bench direct IPC_PATH N [W]
+ *   display_bench gateway PORT CERT ORIGIN TOKEN N [W]
+ * Prints "rtt_us P50 P99" (send to reply of each message) and
+ * "msgs_per_s X". Exit 0, or 1 with a reason.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -97,14 +101,16 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int run(struct io *c, bool ws, long n)
+static int run(struct io *c, bool ws, long n, long w)
 {
 	uint8_t out[6 + MSG], in[1024];
 	size_t got;
-	double *rtt = calloc((size_t)n, sizeof *rtt), t0;
+	double *sent = calloc((size_t)n, sizeof *sent), *rtt = calloc((size_t)n, sizeof *rtt), t0;
+	long next = 0;
+	int ret = 1;
 
-	if (!rtt)
-		return 1;
+	if (!sent || !rtt)
+		goto out;
 	if (ws) {
 		out[0] = 0x81;
 		out[1] = 0x80 | MSG;
@@ -116,27 +122,37 @@ static int run(struct io *c, bool ws, long n)
 		out[3] = MSG;
 		memset(out + 4, 'x', MSG);
 	}
-	if ((ws ? ws_msg : ipc_msg)(c, in, sizeof in, &got)) { /* the greeting */
-		free(rtt);
-		return 1;
-	}
+	if ((ws ? ws_msg : ipc_msg)(c, in, sizeof in, &got)) /* the greeting */
+		goto out;
+	if (w < 1)
+		w = 1;
 	t0 = now();
+	/* Replies come back in order (one stream, an echo server): reply i
+	 * answers message i. Up to w messages are in flight. */
 	for (long i = 0; i < n; i++) {
-		double t = now();
-		if (wr(c, out, ws ? 6 + MSG : 4 + MSG) || (ws ? ws_msg : ipc_msg)(c, in, sizeof in, &got) ||
-		    got != MSG + 5) {
-			(void)fprintf(stderr, "display_bench: round trip %ld failed\n", i);
-			free(rtt);
-			return 1;
+		while (next < n && next < i + w) {
+			sent[next] = now();
+			if (wr(c, out, ws ? 6 + MSG : 4 + MSG)) {
+				(void)fprintf(stderr, "display_bench: send %ld failed\n", next);
+				goto out;
+			}
+			next++;
 		}
-		rtt[i] = now() - t;
+		if ((ws ? ws_msg : ipc_msg)(c, in, sizeof in, &got) || got != MSG + 5) {
+			(void)fprintf(stderr, "display_bench: round trip %ld failed\n", i);
+			goto out;
+		}
+		rtt[i] = now() - sent[i];
 	}
 	t0 = now() - t0;
 	qsort(rtt, (size_t)n, sizeof *rtt, cmp);
 	(void)printf("rtt_us %.0f %.0f\nmsgs_per_s %.0f\n", rtt[n / 2] * 1e6,
 		     rtt[(long)((double)n * 0.99)] * 1e6, (double)n / t0);
+	ret = 0;
+out:
+	free(sent);
 	free(rtt);
-	return 0;
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -144,7 +160,7 @@ int main(int argc, char **argv)
 	static struct io c;
 	int one = 1;
 
-	if (argc == 4 && !strcmp(argv[1], "direct")) {
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "direct")) {
 		struct sockaddr_un a = {.sun_family = AF_UNIX};
 		if (strlen(argv[2]) >= sizeof a.sun_path)
 			return 1;
@@ -152,9 +168,9 @@ int main(int argc, char **argv)
 		c.fd = socket(AF_UNIX, SOCK_STREAM, 0);
 		if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&a, sizeof a))
 			return perror("display_bench: connect"), 1;
-		return run(&c, false, atol(argv[3]));
+		return run(&c, false, atol(argv[3]), argc == 5 ? atol(argv[4]) : 1);
 	}
-	if (argc == 7 && !strcmp(argv[1], "gateway")) {
+	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "gateway")) {
 		struct sockaddr_in a = {.sin_family = AF_INET,
 					.sin_port = htons((uint16_t)atoi(argv[2])),
 					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -195,8 +211,8 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(head, "HTTP/1.1 101") != 0)
 			return fprintf(stderr, "display_bench: refused (%s)\n", head), 1;
-		return run(&c, true, atol(argv[6]));
+		return run(&c, true, atol(argv[6]), argc == 8 ? atol(argv[7]) : 1);
 	}
-	(void)fprintf(stderr, "usage: display_bench direct IPC N | gateway PORT CERT ORIGIN TOKEN N\n");
+	(void)fprintf(stderr, "usage: display_bench direct IPC N [W] | gateway PORT CERT ORIGIN TOKEN N [W]\n");
 	return 2;
 }

@@ -1,16 +1,20 @@
 #!/bin/sh
 # The display IPC guard's bench (issue 13; AVS 1.14): round trips of a
-# 64-byte message, one at a time, to the same echo IPC server
+# 64-byte message, one at a time (lock-step) and with WINDOWS messages in
+# flight (C client only), to the same echo IPC server
 # (tests/display/echo_ipc.py) straight on its Unix socket and through
 # voxguard-displayd (WSS: TLS, WebSocket framing, the bridge), from the
 # same Python loop (tests/display/ipc_bench.py, ws_client.py --bench), run
 # alternately ROUNDS times. Prints messages/s and the p50/p99 round trip of
-# each, and the ratios. Needs root (the test users).
-#   sh scripts/bench-display.sh BUILD_DIR [N] [ROUNDS]
+# each, and the ratios against direct in the same round. Needs root (the
+# test users). WINDOWS: a list of windows, "1 16 64" by default (1:
+# lock-step).
+#   sh scripts/bench-display.sh BUILD_DIR [N] [ROUNDS] [WINDOWS]
 set -eu
 build=$(cd "${1:-build}" && pwd)
 n=${2:-5000}
 rounds=${3:-3}
+windows=${4:-1 16 64}
 src=$(cd "$(dirname "$0")/.." && pwd)
 export VOXGUARDD=$build/voxguardd VOXGUARD=$build/voxguard DISPLAYD=$build/voxguard-displayd
 export VG_SRC=$src VG_BUILD=$build
@@ -19,7 +23,8 @@ TTL_MS=60000
 . "$src/tests/integration/display_lib.sh"
 start_gateway
 echo "machine: $(nproc) cores, $(uname -m), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
-echo "display gateway bench: $n round trips of 64 bytes, $rounds rounds"
+echo "display gateway bench: $n round trips of 64 bytes, $rounds rounds, windows $windows"
+echo "load: $(uptime)"
 # line: one round's figures, direct beside gateway, and their ratios.
 line() {
 	dm=$(sed -n 's/^msgs_per_s //p' "$W/direct.out"); gm=$(sed -n 's/^msgs_per_s //p' "$W/gw.out2")
@@ -30,9 +35,12 @@ line() {
 if [ -x "$build/bench/display_bench" ]; then
 	echo "C client (bench/display_bench.c), the same loop both ways:"
 	for r in $(seq "$rounds"); do
-		as vgbob "$build/bench/display_bench" direct "$IPC" "$n" >"$W/direct.out"
-		"$build/bench/display_bench" gateway "$PORT" "$CERT" "$O" "$(tok)" "$n" >"$W/gw.out2"
-		echo "C round $r: $(line)"
+		for wnd in $windows; do
+			as vgbob "$build/bench/display_bench" direct "$IPC" "$n" "$wnd" >"$W/direct.out"
+			"$build/bench/display_bench" gateway "$PORT" "$CERT" "$O" "$(tok)" "$n" "$wnd" \
+				>"$W/gw.out2"
+			echo "C round $r, window $wnd: $(line)"
+		done
 	done
 fi
 echo "Python client (tests/display/ipc_bench.py, ws_client.py --bench):"
@@ -42,5 +50,6 @@ for r in $(seq "$rounds"); do
 		--bench "$n" >"$W/gw.out2"
 	echo "Python round $r: $(line)"
 done
+echo "load: $(uptime)"
 display_cleanup
 stop_daemon >/dev/null

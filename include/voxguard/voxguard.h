@@ -98,6 +98,23 @@ typedef struct vg_client vg_client;
  * connection is closed without a byte written. The service user is
  * $VOXGUARD_SERVICE_USER (a name or a numeric uid) if set, else the
  * build's default (CMake VG_SERVICE_USER, "voxguard").
+ *
+ * A client outlives restarts of the service (an update, a crash,
+ * systemd's Restart=). Every call, before it sends its request, replaces a
+ * connection that an earlier call lost, or whose service is gone (hung
+ * up, at end of file), with a new one to the same path, checked against
+ * the same service user as here: a fake server at the path is
+ * VG_ERR_UNTRUSTED with this function's reason, and gets no byte. The
+ * session token (vg_client_set_session) and owner (vg_client_set_owner)
+ * are kept; whether the service still honours the session is its
+ * business. A request is sent at most once: if the connection is lost
+ * after it went out and before its reply came, the call fails with
+ * VG_ERR_UNAVAILABLE and "the service closed the connection (restarted?)
+ * before answering; the request may or may not have taken effect", and
+ * the next call reconnects. When the service is not back yet, the call
+ * fails with the open error (VG_ERR_UNAVAILABLE) and the next call tries
+ * again: the library never sleeps or retries on its own. A client is
+ * used by one thread at a time, reconnects included.
  */
 VG_EXPORT VG_NODISCARD vg_rc vg_client_open(vg_client **out, const char *socket_path);
 /* As vg_client_open(), with the service user named by the caller (a name

@@ -27,7 +27,8 @@
 #endif
 
 struct vg_client {
-	int fd;
+	int fd;      /* -1 after a reconnect failed */
+	bool broken; /* a call failed on the socket: reconnect before the next */
 	int64_t owner;
 	char last_error[256];
 	char session[VG_SESSION_TOKEN_SIZE]; /* "" when none */
@@ -119,10 +120,41 @@ static vg_rc check_server(int fd, const char *path, const char *user)
 	return VG_ERR_UNTRUSTED;
 }
 
+/* Connects to path and checks who serves it (check_server), as at open
+ * and at every reconnect. Returns the connected socket in *fd, or an error
+ * with its reason in open_error. */
+static vg_rc connect_checked(const char *path, const char *user, int *fd)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = CLIENT_TIMEOUT_MS / 1000};
+	vg_rc rc;
+	int s;
+
+	*fd = -1;
+	strcpy(sa.sun_path, path); /* checked by vg_client_open_as */
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s >= 0) {
+		(void)setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		(void)setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	}
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		(void)snprintf(open_error, sizeof open_error, "%s: %s", path, strerror(errno));
+		if (s >= 0)
+			(void)close(s);
+		return VG_ERR_UNAVAILABLE;
+	}
+	rc = check_server(s, path, user);
+	if (rc != VG_OK) {
+		(void)close(s);
+		return rc;
+	}
+	*fd = s;
+	return VG_OK;
+}
+
 VG_EXPORT vg_rc vg_client_open_as(vg_client **out, const char *socket_path,
 				  const char *service_user)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	vg_client *c;
 	vg_rc rc;
 
@@ -136,7 +168,7 @@ VG_EXPORT vg_rc vg_client_open_as(vg_client **out, const char *socket_path,
 		service_user = getenv("VOXGUARD_SERVICE_USER");
 	if (!service_user || !*service_user)
 		service_user = VG_SERVICE_USER;
-	if (strlen(socket_path) >= sizeof sa.sun_path) {
+	if (strlen(socket_path) > VG_CLIENT_SOCKET_MAX) {
 		(void)snprintf(open_error, sizeof open_error, "socket path too long");
 		return VG_ERR_INVALID;
 	}
@@ -144,35 +176,19 @@ VG_EXPORT vg_rc vg_client_open_as(vg_client **out, const char *socket_path,
 		(void)snprintf(open_error, sizeof open_error, "service user name too long");
 		return VG_ERR_INVALID;
 	}
-	strcpy(sa.sun_path, socket_path);
 	c = calloc(1, sizeof *c);
 	if (!c)
 		return VG_ERR_NOMEM;
 	c->owner = -1;
 	strcpy(c->socket_path, socket_path);
 	strcpy(c->service_user, service_user);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd >= 0) {
-		struct timeval tv = {.tv_sec = CLIENT_TIMEOUT_MS / 1000};
-		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-		(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	rc = connect_checked(c->socket_path, c->service_user, &c->fd);
+	if (rc != VG_OK) {
+		free(c);
+		return rc;
 	}
-	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		(void)snprintf(open_error, sizeof open_error, "%s: %s", socket_path,
-			       strerror(errno));
-		rc = VG_ERR_UNAVAILABLE;
-		goto fail;
-	}
-	rc = check_server(c->fd, socket_path, service_user);
-	if (rc != VG_OK)
-		goto fail;
 	*out = c;
 	return VG_OK;
-fail:
-	if (c->fd >= 0)
-		(void)close(c->fd);
-	free(c);
-	return rc;
 }
 
 VG_EXPORT vg_rc vg_client_open(vg_client **out, const char *socket_path)
@@ -190,7 +206,8 @@ VG_EXPORT void vg_client_close(vg_client **c)
 {
 	if (!c || !*c)
 		return;
-	(void)close((*c)->fd);
+	if ((*c)->fd >= 0)
+		(void)close((*c)->fd);
 	vg_wipe((*c)->session, sizeof(*c)->session);
 	free(*c);
 	*c = NULL;
@@ -277,16 +294,66 @@ static vg_rc recv_frame(int fd, uint8_t **payload, size_t *len)
 	return VG_OK;
 }
 
+/* Whether the service is gone from c's socket: hung up, in error, or at
+ * end of file. Pending bytes (a refusal the service sent before it
+ * closed, SFR 4.2.10) are not "gone": the call reads them as today. */
+static bool peer_gone(int fd)
+{
+	struct pollfd pf = {.fd = fd, .events = POLLIN | POLLRDHUP};
+	uint8_t byte;
+	ssize_t n;
+
+	if (poll(&pf, 1, 0) != 1)
+		return false;
+	if (pf.revents & POLLIN) {
+		n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+		return n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
+	}
+	return (pf.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+/* Before a request: a connection known broken, or whose service is gone
+ * (restarted), is replaced by a new one to the same path, checked the
+ * same way as at open. Nothing has been sent on it yet, so nothing is
+ * sent twice. A failure (the service is not back yet, or someone else
+ * serves the path) is the open error; the next call tries again. */
+static vg_rc ensure_connected(vg_client *c)
+{
+	vg_rc rc;
+
+	if (c->fd >= 0 && !c->broken && !peer_gone(c->fd))
+		return VG_OK;
+	if (c->fd >= 0)
+		(void)close(c->fd);
+	c->fd = -1;
+	c->broken = true;
+	rc = connect_checked(c->socket_path, c->service_user, &c->fd);
+	if (rc != VG_OK) {
+		(void)snprintf(c->last_error, sizeof c->last_error, "%s", open_error);
+		return rc;
+	}
+	c->broken = false;
+	return VG_OK;
+}
+
 /* Sends op with args b (consumed), receives and decodes the reply into
- * *reply. Returns the service's result code. */
+ * *reply. Returns the service's result code. At most once: a request is
+ * sent on one connection only; a reply lost with its connection is an
+ * error, and the next call reconnects. */
 static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
 {
 	uint8_t *frame = NULL, *payload = NULL;
 	size_t frame_len = 0, len = 0;
 	vg_rc rc;
+	int err;
 
 	memset(reply, 0, sizeof *reply);
 	c->last_error[0] = '\0';
+	rc = ensure_connected(c);
+	if (rc != VG_OK) {
+		vg_msgb_free(b);
+		return rc;
+	}
 	if (c->owner >= 0 && op != VG_OP_STATUS && op < VG_OP_LOG_EXPORT)
 		vg_msgb_uint(b, VG_A_OWNER, (uint64_t)c->owner);
 	if (c->session[0])
@@ -299,13 +366,33 @@ static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
 	if (rc != VG_OK) {
 		/* A service that refused the connection (a budget, SFR 4.2.10)
 		 * replies and closes, maybe before the request went out: its
-		 * reason is still there to read, without blocking. */
+		 * reason is still there to read, without blocking. The whole
+		 * frame did not go out: the request did not take effect. */
 		struct pollfd pf = {.fd = c->fd, .events = POLLIN};
-		if (poll(&pf, 1, 0) != 1 || recv_frame(c->fd, &payload, &len) != VG_OK)
+		c->broken = true;
+		if (poll(&pf, 1, 0) != 1 || recv_frame(c->fd, &payload, &len) != VG_OK) {
+			vg_client_set_error(c, "the service closed the connection (restarted?) "
+					       "before the request was sent");
 			return rc;
+		}
 		rc = VG_OK;
 	} else {
+		errno = 0;
 		rc = recv_frame(c->fd, &payload, &len);
+		err = errno;
+		if (rc != VG_OK) {
+			/* The stream is out of step or gone: never reused. */
+			c->broken = true;
+			if (rc == VG_ERR_UNAVAILABLE && (err == EAGAIN || err == EWOULDBLOCK))
+				vg_client_set_error(c,
+						    "the service did not answer in %d s; the "
+						    "request may or may not have taken effect",
+						    CLIENT_TIMEOUT_MS / 1000);
+			else if (rc == VG_ERR_UNAVAILABLE)
+				vg_client_set_error(c, "the service closed the connection "
+						       "(restarted?) before answering; the request "
+						       "may or may not have taken effect");
+		}
 	}
 	if (rc == VG_OK)
 		rc = vg_wire_decode(payload, len, reply);
@@ -377,18 +464,35 @@ static vg_rc named(vg_msgb *b, const char *name)
 	return rc;
 }
 
-/* Simple call: named request, no result beyond the code. */
-static vg_rc call_named(vg_client *c, vg_op op, const char *name)
+vg_rc vg_client_call_texts(vg_client *c, vg_op op, const struct vg_text_arg *args, size_t n,
+			   vg_msg *reply)
 {
 	vg_msgb b;
 	vg_msg r;
-	vg_rc rc = named(&b, name);
+	vg_rc rc = vg_msgb_init(&b);
 
-	if (rc != VG_OK)
+	if (rc != VG_OK) {
+		if (reply)
+			memset(reply, 0, sizeof *reply);
 		return rc;
-	rc = call(c, op, &b, &r);
-	vg_msg_free(&r);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (args[i].text)
+			vg_msgb_text(&b, args[i].key, args[i].text);
+	rc = call(c, op, &b, reply ? reply : &r);
+	if (!reply)
+		vg_msg_free(&r);
 	return rc;
+}
+
+/* Simple call: named request, no result beyond the code. */
+static vg_rc call_named(vg_client *c, vg_op op, const char *name)
+{
+	const struct vg_text_arg a[] = {{VG_A_NAME, name}};
+
+	if (!name || !vg_name_valid(name, strlen(name)))
+		return VG_ERR_INVALID;
+	return vg_client_call_texts(c, op, a, 1, NULL);
 }
 
 /* Copies a bytes result out of the reply. */

@@ -14,9 +14,8 @@ _Static_assert(VG_DISPLAY_TOKEN_LEN == VG_DISPLAY_TOKEN_B64_LEN, "one token leng
 VG_EXPORT vg_rc vg_display_token_issue(vg_client *c, const char *origin, char *token_out,
 				       size_t cap)
 {
-	char tok[VG_DISPLAY_TOKEN_B64_LEN + 2];
+	char tok[VG_DISPLAY_TOKEN_B64_LEN + 2] = "";
 	uint8_t raw[VG_DISPLAY_TOKEN_BYTES];
-	vg_msgb b;
 	vg_msg r = {0};
 	vg_rc rc;
 
@@ -30,11 +29,8 @@ VG_EXPORT vg_rc vg_display_token_issue(vg_client *c, const char *origin, char *t
 		vg_client_set_error(c, "origin: longer than 255 bytes");
 		return VG_ERR_INVALID;
 	}
-	rc = vg_msgb_init(&b);
-	if (rc != VG_OK)
-		return rc;
-	vg_msgb_text(&b, VG_A_ORIGIN, origin);
-	rc = vg_client_call(c, VG_OP_DISPLAY_TOKEN_ISSUE, &b, &r);
+	rc = vg_client_call_texts(c, VG_OP_DISPLAY_TOKEN_ISSUE,
+				  (const struct vg_text_arg[]){{VG_A_ORIGIN, origin}}, 1, &r);
 	if (rc == VG_OK) {
 		rc = vg_msg_text(&r, VG_A_TOKEN, tok, sizeof tok);
 		if (rc != VG_OK || vg_display_token_decode(tok, strlen(tok), raw) != VG_OK) {
@@ -52,10 +48,6 @@ VG_EXPORT vg_rc vg_display_token_issue(vg_client *c, const char *origin, char *t
 
 VG_EXPORT vg_rc vg_display_token_redeem(vg_client *c, const char *token, const char *origin)
 {
-	vg_msgb b;
-	vg_msg r = {0};
-	vg_rc rc;
-
 	if (!c || !token || !origin)
 		return VG_ERR_INVALID;
 	/* Longer than a token's encoding cannot be one: the service would
@@ -65,33 +57,20 @@ VG_EXPORT vg_rc vg_display_token_redeem(vg_client *c, const char *token, const c
 		vg_client_set_error(c, "display token refused: malformed");
 		return VG_ERR_INVALID;
 	}
-	rc = vg_msgb_init(&b);
-	if (rc != VG_OK)
-		return rc;
-	vg_msgb_text(&b, VG_A_TOKEN, token);
-	vg_msgb_text(&b, VG_A_ORIGIN, origin);
-	rc = vg_client_call(c, VG_OP_DISPLAY_TOKEN_REDEEM, &b, &r);
-	vg_msg_free(&r);
-	return rc;
+	return vg_client_call_texts(
+	    c, VG_OP_DISPLAY_TOKEN_REDEEM,
+	    (const struct vg_text_arg[]){{VG_A_TOKEN, token}, {VG_A_ORIGIN, origin}}, 2, NULL);
 }
 
 VG_EXPORT vg_rc vg_display_report(vg_client *c, const char *reason, const char *origin)
 {
-	vg_msgb b;
-	vg_msg r = {0};
-	vg_rc rc;
-
 	if (!c || !reason || !*reason ||
 	    strnlen(reason, VG_DISPLAY_REASON_MAX + 1) > VG_DISPLAY_REASON_MAX ||
 	    (origin && strnlen(origin, VG_DISPLAY_ORIGIN_MAX + 1) > VG_DISPLAY_ORIGIN_MAX))
 		return VG_ERR_INVALID;
-	rc = vg_msgb_init(&b);
-	if (rc != VG_OK)
-		return rc;
-	vg_msgb_text(&b, VG_A_REASON, reason);
-	if (origin && *origin)
-		vg_msgb_text(&b, VG_A_ORIGIN, origin);
-	rc = vg_client_call(c, VG_OP_DISPLAY_REPORT, &b, &r);
-	vg_msg_free(&r);
-	return rc;
+	return vg_client_call_texts(
+	    c, VG_OP_DISPLAY_REPORT,
+	    (const struct vg_text_arg[]){{VG_A_REASON, reason},
+					 {VG_A_ORIGIN, origin && *origin ? origin : NULL}},
+	    2, NULL);
 }

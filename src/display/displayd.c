@@ -56,8 +56,14 @@
 #define VG_DISPLAYD_MAX_MSG    (64u * 1024u)
 #define VG_DISPLAYD_MAX_ORIGIN 8
 #define VG_DISPLAYD_QUEUE      256u
-#define SUBPROTOCOL            "vg-display"
-#define TOKEN_PREFIX           "vg-token."
+/* The most bytes of small messages to the display written at once (a
+ * TLS record's plaintext); below 65536, so two-byte lengths suffice. */
+#define VG_DISPLAYD_BATCH (16u * 1024u)
+_Static_assert(VG_DISPLAYD_BATCH < 65536u, "a batched frame's length fits in 16 bits");
+/* Bytes waiting for the IPC server before the gateway writes them at once. */
+#define VG_DISPLAYD_OUT_MAX (256u * 1024u)
+#define SUBPROTOCOL         "vg-display"
+#define TOKEN_PREFIX        "vg-token."
 
 static volatile sig_atomic_t stop;
 
@@ -90,6 +96,11 @@ static struct {
 	size_t in_len;
 	uint8_t *rx; /* a WebSocket message being assembled */
 	size_t rx_len;
+	/* Messages for the IPC server, framed, written together when its
+	 * socket is writable: the frames of one TLS read go out in one
+	 * write, not one write each. */
+	uint8_t *out;
+	size_t out_len, out_cap;
 	struct msg q[VG_DISPLAYD_QUEUE];
 	size_t q_head, q_n;
 } S = {.pending_fd = -1, .ipc_fd = -1};
@@ -258,6 +269,9 @@ static void session_end(void)
 	free(S.rx);
 	S.rx = NULL;
 	S.rx_len = 0;
+	free(S.out);
+	S.out = NULL;
+	S.out_len = S.out_cap = 0;
 	S.in_len = 0;
 	S.ws = NULL;
 	S.raw = NULL;
@@ -277,6 +291,93 @@ static bool write_all(int fd, const uint8_t *p, size_t n)
 		n -= (size_t)w;
 	}
 	return true;
+}
+
+/* Writes what it can of the frames waiting for the IPC server; the rest
+ * when its socket is writable again. -1: the IPC server is gone. */
+static int out_flush(void)
+{
+	size_t off = 0;
+
+	while (off < S.out_len) {
+		ssize_t w = write(S.ipc_fd, S.out + off, S.out_len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	memmove(S.out, S.out + off, S.out_len - off);
+	S.out_len -= off;
+	if (S.out_len && S.raw)
+		lws_callback_on_writable(S.raw);
+	return 0;
+}
+
+/* Queues one framed message (4-byte length + payload) for the IPC server.
+ * At most VG_DISPLAYD_OUT_MAX bytes wait: beyond, what waits is written
+ * first, blocking as a message at a time did. */
+static int out_add(const uint8_t *frame, size_t n)
+{
+	if (S.out_len + n > VG_DISPLAYD_OUT_MAX) {
+		if (S.ipc_fd < 0 || !write_all(S.ipc_fd, S.out, S.out_len))
+			return -1;
+		S.out_len = 0;
+		if (n > VG_DISPLAYD_OUT_MAX)
+			return write_all(S.ipc_fd, frame, n) ? 0 : -1;
+	}
+	if (S.out_len + n > S.out_cap) {
+		size_t cap = S.out_cap ? S.out_cap : 16384;
+		uint8_t *p;
+		while (cap < S.out_len + n)
+			cap *= 2;
+		p = realloc(S.out, cap);
+		if (!p)
+			return -1;
+		S.out = p;
+		S.out_cap = cap;
+	}
+	memcpy(S.out + S.out_len, frame, n);
+	S.out_len += n;
+	if (S.raw)
+		lws_callback_on_writable(S.raw);
+	return 0;
+}
+
+/* The queued messages that fit in VG_DISPLAYD_BATCH bytes, as WebSocket
+ * text frames from the server (RFC 6455 section 5.2: FIN, opcode 1, no
+ * mask, the shortest length encoding), one after the other in batch after
+ * LWS_PRE; they leave the queue. Returns the bytes written; the first
+ * message always fits (the caller checks). */
+static uint8_t batch[LWS_PRE + VG_DISPLAYD_BATCH];
+static size_t batch_frames(void)
+{
+	uint8_t *p = batch + LWS_PRE;
+	size_t n = 0;
+
+	while (S.q_n) {
+		struct msg *m = &S.q[S.q_head];
+		size_t h = m->len < 126 ? 2 : 4; /* len < VG_DISPLAYD_BATCH < 65536 */
+		if (n + h + m->len > VG_DISPLAYD_BATCH)
+			break;
+		p[n] = 0x81;
+		if (h == 2) {
+			p[n + 1] = (uint8_t)m->len;
+		} else {
+			p[n + 1] = 126;
+			p[n + 2] = (uint8_t)(m->len >> 8);
+			p[n + 3] = (uint8_t)m->len;
+		}
+		memcpy(p + n + h, m->buf + LWS_PRE, m->len);
+		n += h + m->len;
+		free(m->buf);
+		m->buf = NULL;
+		S.q_head = (S.q_head + 1) % VG_DISPLAYD_QUEUE;
+		S.q_n--;
+	}
+	return n;
 }
 
 static int cb_display(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -323,21 +424,31 @@ static int cb_display(struct lws *wsi, enum lws_callback_reasons reason, void *u
 		S.rx[1] = (uint8_t)(S.rx_len >> 16);
 		S.rx[2] = (uint8_t)(S.rx_len >> 8);
 		S.rx[3] = (uint8_t)S.rx_len;
-		if (S.ipc_fd < 0 || !write_all(S.ipc_fd, S.rx, S.rx_len + 4))
+		if (S.ipc_fd < 0 || out_add(S.rx, S.rx_len + 4) != 0)
 			return -1;
 		S.rx_len = 0;
 		return 0;
 	}
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (S.q_n) {
-			struct msg *m = &S.q[S.q_head];
-			int w = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-			free(m->buf);
-			m->buf = NULL;
-			S.q_head = (S.q_head + 1) % VG_DISPLAYD_QUEUE;
-			S.q_n--;
-			if (w < (int)m->len)
-				return -1;
+			int w;
+			if (S.q_n > 1 && S.q[S.q_head].len + 10 <= VG_DISPLAYD_BATCH) {
+				/* Several small messages: their frames in one write, one
+				 * TLS record, instead of a record and a send each. */
+				size_t n = batch_frames();
+				w = lws_write(wsi, batch + LWS_PRE, n, LWS_WRITE_RAW);
+				if (w < (int)n)
+					return -1;
+			} else {
+				struct msg *m = &S.q[S.q_head];
+				w = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+				free(m->buf);
+				m->buf = NULL;
+				S.q_head = (S.q_head + 1) % VG_DISPLAYD_QUEUE;
+				S.q_n--;
+				if (w < (int)m->len)
+					return -1;
+			}
 			if (S.q_n)
 				lws_callback_on_writable(wsi);
 			return 0;
@@ -403,6 +514,13 @@ static int cb_ipc(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	switch (reason) {
 	case LWS_CALLBACK_RAW_RX_FILE:
 		if (ipc_rx() == 0)
+			return 0;
+		S.ipc_closed = true;
+		if (S.ws)
+			lws_callback_on_writable(S.ws);
+		return -1;
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		if (S.ipc_fd < 0 || out_flush() == 0)
 			return 0;
 		S.ipc_closed = true;
 		if (S.ws)

@@ -122,6 +122,27 @@ check "SFR 4.2.9: each admitted display is display.redeemed" \
 check "SFR 4.2.11: the TLS handshakes were signed in the service (key display-tls)" \
 	grep -q 'display-tls' "$W/a.json"
 check "SFR 4.2.9: no token in the audit log" sh -c "! grep -qF -- '$T1' '$W/a.json'"
+# Many messages at once, whose echoes ("echo:" + message) are of sizes on
+# both sides of the one-byte and two-byte WebSocket lengths (125, 126, 127
+# bytes) and of the gateway's batch (16 KiB): the gateway writes the
+# display's frames to the IPC server together and the IPC server's to the
+# display together; each must arrive whole, in order. After the audit
+# checks: its connection's events would count in the rates above.
+start_gateway
+burst_msg() { # burst_msg I: message I, exactly its size
+	case $(($1 % 6)) in 0) l=0 ;; 1) l=120 ;; 2) l=121 ;; 3) l=122 ;; 4) l=8995 ;; 5) l=19995 ;; esac
+	[ "$l" = 0 ] && l=5
+	printf "%-${l}s" "m$1-" | tr ' ' x
+}
+BURST=
+for i in $(seq 1 24); do BURST="$BURST --send $(burst_msg "$i")"; done
+# shellcheck disable=SC2086
+check "AVS 1.14: a burst of 24 messages (echoes of 10 B to 20 kB) is upgraded and answered" \
+	ws --origin "$O" --token "$(tok)" $BURST --expect 25
+for i in $(seq 1 24); do echo "recv: echo:$(burst_msg "$i")"; done >"$W/burst.want"
+check "AVS 1.14: ... each echo whole and in order" sh -c "
+grep '^recv: echo:' '$W/ws.out' | cmp -s - '$W/burst.want'"
+stop_gateway
 check "the service keeps serving" vg status
 display_cleanup
 stop_daemon
