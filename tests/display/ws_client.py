@@ -82,7 +82,14 @@ def main():
     p.add_argument("--client-cert")
     p.add_argument("--client-key")
     p.add_argument("--bench", type=int, default=0)
-    a = p.parse_args()
+    # A token is base64url: one in 64 starts with "-", which argparse
+    # would take for an option ("--token -x..."): pass it as --token=VALUE.
+    argv = sys.argv[1:]
+    for i in range(len(argv) - 1):
+        if argv[i] == "--token":
+            argv[i : i + 2] = ["--token=" + argv[i + 1]]
+            break
+    a = p.parse_args(argv)
     try:
         s = connect(a)
     except (OSError, ssl.SSLError) as e:
