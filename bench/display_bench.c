@@ -8,6 +8,11 @@
  * updates would).
  *   display_bench direct IPC_PATH N [W]
  *   display_bench gateway PORT CERT ORIGIN TOKEN N [W]
+ *   display_bench tlsproxy PORT CERT N [W]
+ * tlsproxy is the peer baseline: a generic TLS-terminating proxy (socat)
+ * in front of the same IPC socket, the IPC framing inside TLS, no
+ * WebSocket, no token: what one more hop and TLS on every message cost
+ * by themselves.
  * Prints "rtt_us P50 P99" (send to reply of each message) and
  * "msgs_per_s X". Exit 0, or 1 with a reason.
  */
@@ -155,10 +160,34 @@ out:
 	return ret;
 }
 
+/* A TLS 1.3 connection to 127.0.0.1:port, the server's certificate
+ * checked against cert (for "localhost"). */
+static int tls_open(struct io *c, const char *port, const char *cert)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)atoi(port)),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int one = 1;
+
+	if (!ctx || SSL_CTX_load_verify_locations(ctx, cert, NULL) != 1)
+		return 1;
+	X509_STORE_set_flags(SSL_CTX_get_cert_store(ctx), X509_V_FLAG_PARTIAL_CHAIN);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof a))
+		return perror("display_bench: connect"), 1;
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	c->ssl = SSL_new(ctx);
+	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd) || !SSL_set1_host(c->ssl, "localhost") ||
+	    SSL_connect(c->ssl) != 1)
+		return fprintf(stderr, "display_bench: TLS failed\n"), 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct io c;
-	int one = 1;
 
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "direct")) {
 		struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -170,26 +199,17 @@ int main(int argc, char **argv)
 			return perror("display_bench: connect"), 1;
 		return run(&c, false, atol(argv[3]), argc == 5 ? atol(argv[4]) : 1);
 	}
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "tlsproxy")) {
+		if (tls_open(&c, argv[2], argv[3]))
+			return 1;
+		return run(&c, false, atol(argv[4]), argc == 6 ? atol(argv[5]) : 1);
+	}
 	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "gateway")) {
-		struct sockaddr_in a = {.sin_family = AF_INET,
-					.sin_port = htons((uint16_t)atoi(argv[2])),
-					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-		SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 		char req[1024], line[4], head[13] = "";
 		size_t hl = 0;
 		int n;
-		if (!ctx || SSL_CTX_load_verify_locations(ctx, argv[3], NULL) != 1)
+		if (tls_open(&c, argv[2], argv[3]))
 			return 1;
-		X509_STORE_set_flags(SSL_CTX_get_cert_store(ctx), X509_V_FLAG_PARTIAL_CHAIN);
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-		c.fd = socket(AF_INET, SOCK_STREAM, 0);
-		if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&a, sizeof a))
-			return perror("display_bench: connect"), 1;
-		(void)setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		c.ssl = SSL_new(ctx);
-		if (!c.ssl || !SSL_set_fd(c.ssl, c.fd) || !SSL_set1_host(c.ssl, "localhost") ||
-		    SSL_connect(c.ssl) != 1)
-			return fprintf(stderr, "display_bench: TLS failed\n"), 1;
 		n = snprintf(req, sizeof req,
 			     "GET / HTTP/1.1\r\nHost: localhost:%s\r\nUpgrade: websocket\r\n"
 			     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -213,6 +233,7 @@ int main(int argc, char **argv)
 			return fprintf(stderr, "display_bench: refused (%s)\n", head), 1;
 		return run(&c, true, atol(argv[6]), argc == 8 ? atol(argv[7]) : 1);
 	}
-	(void)fprintf(stderr, "usage: display_bench direct IPC N [W] | gateway PORT CERT ORIGIN TOKEN N [W]\n");
+	(void)fprintf(stderr, "usage: display_bench direct IPC N [W] | gateway PORT CERT ORIGIN TOKEN N [W] | "
+			      "tlsproxy PORT CERT N [W]\n");
 	return 2;
 }

@@ -5,7 +5,10 @@
 # (tests/display/echo_ipc.py) straight on its Unix socket and through
 # voxguard-displayd (WSS: TLS, WebSocket framing, the bridge), from the
 # same Python loop (tests/display/ipc_bench.py, ws_client.py --bench), run
-# alternately ROUNDS times. Prints messages/s and the p50/p99 round trip of
+# alternately ROUNDS times. The C client also runs a peer baseline: socat
+# as a plain TLS-terminating proxy in front of the same IPC socket (the IPC
+# framing inside TLS, no WebSocket, no token): the cost of one more hop
+# and TLS on every message by themselves, which no gateway avoids. Prints messages/s and the p50/p99 round trip of
 # each, and the ratios against direct in the same round. Needs root (the
 # test users). WINDOWS: a list of windows, "1 16 64" by default (1:
 # lock-step).
@@ -32,14 +35,33 @@ line() {
 	set -- $(sed -n 's/^rtt_us //p' "$W/gw.out2"); g50=$1; g99=$2
 	echo "direct $dm msg/s (p50 $d50 us, p99 $d99 us); gateway $gm msg/s (p50 $g50 us, p99 $g99 us); throughput ratio $(awk "BEGIN { printf \"%.2f\", $gm / $dm }"), p99 added $((g99 - d99)) us"
 }
+# The peer baseline: socat terminating TLS 1.3 (a P-256 certificate, as the
+# gateway's) and forwarding to the IPC socket, as vgbob like the gateway.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+	-addext subjectAltName=DNS:localhost -keyout "$W/px.key" -out "$W/px.pem" 2>/dev/null
+chmod 644 "$W/px.key"
+PXPORT=$(free_port)
+setpriv --reuid=vgbob --regid=vgbob --init-groups -- socat \
+	"OPENSSL-LISTEN:$PXPORT,bind=127.0.0.1,reuseaddr,fork,nodelay,cert=$W/px.pem,key=$W/px.key,verify=0" \
+	"UNIX-CONNECT:$IPC" 2>"$W/socat.err" &
+PIDS="$PIDS $!"
+sleep 0.3
+# pxline: the gateway against the peer proxy in the same round.
+pxline() {
+	pm=$(sed -n 's/^msgs_per_s //p' "$W/px.out"); gm=$(sed -n 's/^msgs_per_s //p' "$W/gw.out2")
+	set -- $(sed -n 's/^rtt_us //p' "$W/px.out")
+	echo "   TLS proxy (socat) $pm msg/s (p50 $1 us, p99 $2 us); gateway vs TLS proxy $(awk "BEGIN { printf \"%.2f\", $gm / $pm }"), TLS proxy vs direct $(awk "BEGIN { printf \"%.2f\", $pm / $(sed -n 's/^msgs_per_s //p' "$W/direct.out") }")"
+}
 if [ -x "$build/bench/display_bench" ]; then
-	echo "C client (bench/display_bench.c), the same loop both ways:"
+	echo "C client (bench/display_bench.c), the same loop every way:"
 	for r in $(seq "$rounds"); do
 		for wnd in $windows; do
 			as vgbob "$build/bench/display_bench" direct "$IPC" "$n" "$wnd" >"$W/direct.out"
 			"$build/bench/display_bench" gateway "$PORT" "$CERT" "$O" "$(tok)" "$n" "$wnd" \
 				>"$W/gw.out2"
+			"$build/bench/display_bench" tlsproxy "$PXPORT" "$W/px.pem" "$n" "$wnd" >"$W/px.out"
 			echo "C round $r, window $wnd: $(line)"
+			echo "$(pxline)"
 		done
 	done
 fi
