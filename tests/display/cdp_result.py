@@ -4,8 +4,11 @@
 SECONDS of real time. Drives chromium over --remote-debugging-pipe (the
 DevTools protocol on file descriptors 3 and 4, NUL-terminated JSON), with
 nothing but the standard library: no virtual time, whose timers run ahead
-of the network.
-  cdp_result.py SECONDS URL CHROMIUM-ARGS..."""
+of the network. URL "-" reads the URL from standard input: a URL holding a
+token must never be on a command line, which every uid can read in
+/proc/PID/cmdline (chromium itself starts on about:blank and gets the URL
+over the pipe).
+  cdp_result.py SECONDS URL|- CHROMIUM-ARGS..."""
 import json
 import os
 import subprocess
@@ -15,6 +18,8 @@ import time
 
 def main():
     secs, url, extra = float(sys.argv[1]), sys.argv[2], sys.argv[3:]
+    if url == "-":
+        url = sys.stdin.readline().strip()
     to_chrome_r, to_chrome_w = os.pipe()
     from_chrome_r, from_chrome_w = os.pipe()
     # chromium reads commands on fd 3 and writes replies on fd 4.

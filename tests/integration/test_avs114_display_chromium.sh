@@ -18,12 +18,14 @@ O1=$O
 # browser URL: chromium loads URL and prints the page's outcome (#result),
 # read over the DevTools pipe (tests/display/cdp_result.py) as soon as the
 # page has one. The launcher hands the token in the URL fragment, which the
-# browser never sends; the page drops it from the address at once. A
+# browser never sends; the page drops it from the address at once. The URL
+# goes to the driver on its standard input and to chromium over the pipe,
+# never on a command line (/proc/PID/cmdline is world-readable). A
 # fresh profile each time (mktemp: this runs in $(...), where a counter
 # would not be kept).
 browser() {
 	N=$(basename "$(mktemp -d "$W/profile.XXXXXX")")
-	timeout 90 $PY "$VG_SRC/tests/display/cdp_result.py" 30 "$1" --no-sandbox --disable-gpu \
+	printf '%s\n' "$1" | timeout 90 $PY "$VG_SRC/tests/display/cdp_result.py" 30 - --no-sandbox --disable-gpu \
 		--no-first-run --user-data-dir="$W/$N" \
 		--ignore-certificate-errors-spki-list="$SPKI,${EXTRA_SPKI:-}" | tee "$W/$N.result"
 }
@@ -31,8 +33,18 @@ ok_page() { case "$(browser "$1")" in "OK protocol=vg-display open:vg-display|re
 refused_page() { case "$(browser "$1")" in CLOSED*|ERROR*) return 0 ;; *) return 1 ;; esac; }
 
 T1=$(tok)
+# Meanwhile another uid (vgbob) reads every process's command line, as a
+# local attacker racing the display for its token would (a non-browser
+# client can send any Origin).
+printf '%s\n' "$T1" >"$W/t1"; chmod 600 "$W/t1"
+as vgbob sh -c 'while [ ! -e "$1/stop" ]; do cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\0" "\n"; done' \
+	sh "$W" >"$W/cmdlines" 2>/dev/null &
+WATCH=$!
 check "AVS 1.14: chromium loads the page over HTTPS, connects with the token, a message each way" \
 	ok_page "$O/#t=$T1"
+: >"$W/stop"; wait "$WATCH" || true
+check "AVS 1.14: ... another uid reading every command line meanwhile never saw the token" \
+	sh -c "[ -s '$W/cmdlines' ] && grep -q -- '--remote-debugging-pipe' '$W/cmdlines' && ! grep -qF -f '$W/t1' '$W/cmdlines'"
 check "AVS 1.14: ... the token never reached the server in a URL (no request line holds it)" \
 	sh -c "! grep -qF -- '$T1' '$W/gw.out'"
 check "AVS 1.14: the same token again (replayed) is refused" refused_page "$O/#t=$T1"
