@@ -107,7 +107,7 @@ mkdir -p "$E"
 dpkg-deb -x "$main" "$E"
 systemd-sysusers --root="$E" >/dev/null 2>&1 || true
 systemd-tmpfiles --root="$E" --create >/dev/null 2>&1 || true
-svc_uid=$(awk -F: '$1 == "voxguard" {print $3}' "$E/etc/passwd" 2>/dev/null)
+svc_uid=$(awk -F: '$1 == "voxguard" {print $3}' "$E/etc/passwd" 2>/dev/null || true)
 check "sysusers.d: systemd-sysusers creates the user voxguard (a system uid)" \
 	sh -c "[ -n '$svc_uid' ] && [ '$svc_uid' -gt 0 ] && [ '$svc_uid' -lt 1000 ]"
 check "sysusers.d: and its group" grep -q '^voxguard:' "$E/etc/group"
@@ -134,7 +134,7 @@ dpkg --root="$R" --force-script-chrootless --force-depends --force-not-root \
 check "dpkg installs the three packages into a throw-away root" test "$dok" = 1
 check "dpkg lists them installed" sh -c \
 	"[ \"\$(dpkg-query --admindir='$R/var/lib/dpkg' -W -f='\${db:Status-Abbrev}\n' voxguard libvoxguard0 libvoxguard-dev | grep -c '^ii')\" = 3 ]"
-r_uid=$(awk -F: '$1 == "voxguard" {print $3}' "$R/etc/passwd" 2>/dev/null)
+r_uid=$(awk -F: '$1 == "voxguard" {print $3}' "$R/etc/passwd" 2>/dev/null || true)
 check "postinst created the user voxguard (systemd-sysusers)" test -n "$r_uid"
 check "postinst created the group voxguard" grep -q '^voxguard:' "$R/etc/group"
 check "postinst created /var/lib/voxguard, 0700, owned by voxguard (systemd-tmpfiles)" sh -c \
