@@ -8,13 +8,15 @@
 #   make bench    benchmarks, printed as ratios against in-run baselines
 #   make fuzz     longer fuzzing (FUZZ_SECONDS per target, default 300)
 #   make install  DESTDIR=... PREFIX=/usr
+#   make deb      Debian packages in build-deb/ (docs/DEVICE.md), rebuilt
+#                 only when a source file changed
 
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 300
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan build-fuzz check test test-asan fuzz-smoke demo bench fuzz install clean
+.PHONY: all deps build build-asan build-fuzz check test test-asan fuzz-smoke demo bench fuzz install deb clean
 
 all: build
 
@@ -33,7 +35,8 @@ build-fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DVG_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
 	cmake --build build-fuzz -j $(JOBS)
 
-test: build
+# The package test (tests/integration/test_deb.sh) reads build-deb/.
+test: build deb
 	cd build && ctest --output-on-failure -j $(JOBS)
 
 test-asan: build-asan
@@ -57,5 +60,14 @@ fuzz: build-fuzz
 install: build
 	DESTDIR=$(DESTDIR) cmake --install build --prefix $(PREFIX)
 
+# What the package is built from: the files git tracks or would track.
+DEB_INPUTS := $(wildcard $(shell git ls-files --cached --others --exclude-standard 2>/dev/null))
+
+deb: deps build-deb/voxguard.stamp
+
+build-deb/voxguard.stamp: $(DEB_INPUTS)
+	sh scripts/build-deb.sh build-deb
+	touch $@
+
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-deb

@@ -19,6 +19,9 @@ PKGS="$PKGS espeak-ng sox"
 # The display IPC guard: libwebsockets for voxguard-displayd, and Debian's
 # chromium as the display client in its tests (AVS 1.14).
 PKGS="$PKGS libwebsockets-dev chromium"
+# The Debian packages (make deb, test_deb): dpkg-buildpackage with
+# debhelper, checked by lintian.
+PKGS="$PKGS dpkg-dev debhelper lintian"
 
 # npm for the tuf-js interop test: Debian's package when the Node.js
 # installed does not bring its own.
