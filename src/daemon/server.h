@@ -17,10 +17,11 @@
  * rule below stays one rule over all loops. With one loop it is the single
  * loop as before, and the inline light jobs are tuned for it (server.c).
  * One loop is the default because it isolates better: measured on 2 cores
- * (docs/BENCHMARKS.md), two loops sign 10-35 % faster, but a hostile uid's
- * load then takes both cores from the other applications (a well-behaved
- * client kept 0.47 of its throughput under the stress set instead of 0.64,
- * 0.23 under 8 signing connections instead of 0.33).
+ * (docs/BENCHMARKS.md, "Turns and homes"), two loops sign 10-35 % faster,
+ * but a well-behaved client under 8 signing connections of another uid
+ * kept 0.30-0.33 of its throughput with two loops against 0.48-0.62 with
+ * one: its non-signing requests wait for the shared lock, which the busy
+ * loop takes back first.
  *
  * Each connection reads one frame at a time: a 4-byte length, then the
  * payload, into a buffer that grows only as bytes actually arrive. Limits:
