@@ -294,7 +294,8 @@ static void uid_put(struct server *sv, struct uid_use *u)
  * Turns. A loop's round serves one request per ready connection, so a uid
  * with eight connections would get eight requests served for another's
  * one. While two or more uids are active (a request started within
- * FAIR_WINDOW_MS: contended), a round serves at most one new request per
+ * FAIR_WINDOW_MS, 100 ms: long enough that a loop thread the kernel
+ * put aside for a while does not end it: contended), a round serves at most one new request per
  * uid; the rest stay in their sockets (epoll is level-triggered) for the
  * next round, which follows at once. A uid alone keeps every connection
  * served per round.
@@ -310,7 +311,7 @@ static void uid_put(struct server *sv, struct uid_use *u)
  * connections over the loops again, so that one application with several
  * connections uses every core.
  */
-#define FAIR_WINDOW_MS 10
+#define FAIR_WINDOW_MS 100
 
 static bool contended(const struct server *sv, uint64_t now)
 {
@@ -1283,7 +1284,6 @@ static void loop_round(struct server *sv, struct loop *lp, const struct epoll_ev
 	flush_batch(sv);
 	sweep(sv, lp);
 	expire(sv, lp);
-	rebalance(sv, lp);
 	unthrottle(sv, lp);
 	refusals_flush(sv, false);
 	/* Group commit: one transaction for the audit events queued by every
@@ -1291,6 +1291,9 @@ static void loop_round(struct server *sv, struct loop *lp, const struct epoll_ev
 	VG_IGNORE(vg_audit_flush(sv->s->audit));
 	if (send_held(sv))
 		sweep(sv, lp);
+	/* Last: the replies held above are sent, so their connections are
+	 * between two requests and may move home. */
+	rebalance(sv, lp);
 	/* The RoT counter follows the commits within rot_sync_ms. */
 	if (vg_db_rot_sync(sv->s->db, false) != VG_OK)
 		vg_service_audit(sv->s, &sv->s->self, "rot.counter", "failure",

@@ -47,9 +47,12 @@
  *                                   password check on the worker pool) and
  *                                   N status requests sent at once; prints
  *                                   each reply's code as above
- *   ipc_probe SOCKET turns K N      K connections, N status requests written
- *                                   on each before any reply (run it against
- *                                   a stopped service), "sent" once written;
+ *   ipc_probe SOCKET turns K N [NAME]
+ *                                   K connections, N status requests (or
+ *                                   deletions of key NAME, each an audit
+ *                                   record: the service's order) written on
+ *                                   each before any reply (run it against a
+ *                                   stopped service), "sent" once written;
  *                                   then each reply's arrival time, one per
  *                                   line ("T_NS"), and "done R" (test_sfr4210_turns.sh)
  *   ipc_probe SOCKET regular N MS   one connection, a status request every
@@ -734,7 +737,7 @@ static int probe_pipeline(const char *sock, const char *key, int n, int k, const
 /* dribble K SECS: bytes one at a time, so the service reads one at a time. */
 /* turns K N: the arrival time of each reply to K connections' N
  * pipelined status requests. */
-static int probe_turns(const char *sock, int k, int n)
+static int probe_turns(const char *sock, int k, int n, const char *name)
 {
 	struct pollfd pf[64];
 	uint64_t *at;
@@ -750,7 +753,11 @@ static int probe_turns(const char *sock, int k, int n)
 		return 2;
 	for (int i = 0; i < n; i++) {
 		vg_msgb b;
-		if (vg_msgb_init(&b) != VG_OK || append_frame(&req, &req_len, VG_OP_STATUS, &b, false))
+		if (vg_msgb_init(&b) != VG_OK)
+			return 2;
+		if (name)
+			vg_msgb_text(&b, VG_A_NAME, name);
+		if (append_frame(&req, &req_len, name ? VG_OP_KEY_DELETE : VG_OP_STATUS, &b, false))
 			return 2; /* (the encoding releases b) */
 	}
 	for (int i = 0; i < k; i++) {
@@ -959,8 +966,8 @@ int main(int argc, char **argv)
 	if (strcmp(argv[2], "pipelines") == 0 && (argc == 6 || argc == 7))
 		return probe_pipeline(argv[1], argv[3], atoi(argv[4]), atoi(argv[5]),
 				      argc == 7 ? argv[6] : NULL);
-	if (strcmp(argv[2], "turns") == 0 && argc == 5)
-		return probe_turns(argv[1], atoi(argv[3]), atoi(argv[4]));
+	if (strcmp(argv[2], "turns") == 0 && (argc == 5 || argc == 6))
+		return probe_turns(argv[1], atoi(argv[3]), atoi(argv[4]), argc == 6 ? argv[5] : NULL);
 	if (strcmp(argv[2], "connflood") == 0 && argc == 4)
 		return probe_connflood(argv[1], atoi(argv[3]));
 	if (strcmp(argv[2], "latency") == 0 && argc == 4)
