@@ -19,9 +19,9 @@
  * One loop is the default because it isolates better: measured on 2 cores
  * (docs/BENCHMARKS.md, "Turns and homes"), two loops sign 10-35 % faster,
  * but a well-behaved client under 8 signing connections of another uid
- * kept 0.30-0.33 of its throughput with two loops against 0.48-0.62 with
- * one: its non-signing requests wait for the shared lock, which the busy
- * loop takes back first.
+ * kept 0.38-0.45 of its throughput with two loops (p99 3.5 ms: a time
+ * slice of the kernel's, with two busy service threads on two cores)
+ * against 0.51-0.70 with one (p99 0.7 ms).
  *
  * Each connection reads one frame at a time: a 4-byte length, then the
  * payload, into a buffer that grows only as bytes actually arrive. Limits:
