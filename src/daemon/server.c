@@ -313,23 +313,18 @@ static void uid_put(struct server *sv, struct uid_use *u)
  */
 #define FAIR_WINDOW_MS 100
 
-static bool contended(const struct server *sv, uint64_t now)
-{
-	unsigned active = 0;
+#define NO_UID UINT32_MAX /* (uid_t)-1 is no one's uid */
 
-	for (const struct uid_use *u = sv->uids; u; u = u->next)
-		if (u->last_req_ms && now - u->last_req_ms <= FAIR_WINDOW_MS && ++active >= 2)
-			return true;
-	return false;
-}
-
-/* Is another uid than uid active? (A new connection of uid goes home.) */
-static bool others_active(const struct server *sv, uint32_t uid, uint64_t now)
+/* How many uids but except are active (counted up to 2: all a caller asks
+ * is whether it is contended, or whether another uid is active). */
+static unsigned active_uids(const struct server *sv, uint32_t except, uint64_t now)
 {
-	for (const struct uid_use *u = sv->uids; u; u = u->next)
-		if (u->uid != uid && u->last_req_ms && now - u->last_req_ms <= FAIR_WINDOW_MS)
-			return true;
-	return false;
+	unsigned n = 0;
+
+	for (const struct uid_use *u = sv->uids; u && n < 2; u = u->next)
+		if (u->uid != except && u->last_req_ms && now - u->last_req_ms <= FAIR_WINDOW_MS)
+			n++;
+	return n;
 }
 
 /* Has c's uid had its turn in this round of its loop? */
@@ -619,7 +614,7 @@ static void do_accept(struct server *sv, int lfd)
 		/* To its uid's home loop while another uid is active (homes,
 		 * above), else to the loop with the fewest connections. */
 		c->lp = &sv->loops[c->use->home];
-		if (!others_active(sv, c->peer.uid, vg_mono_ms()))
+		if (active_uids(sv, c->peer.uid, vg_mono_ms()) == 0)
 			for (unsigned i = 0; i < sv->n_loops; i++)
 				if (sv->loops[i].n < c->lp->n)
 					c->lp = &sv->loops[i];
@@ -1188,7 +1183,8 @@ static bool move_conn(struct conn *c, struct loop *to)
 	return true;
 }
 
-/* Homes (above), at the end of lp's round: while contended, lp hands its
+/* Homes (above), at the end of lp's round: while contended (lp->fair, as
+ * found at the round's start), lp hands its
  * idle connections of uids homed elsewhere to their home loop; otherwise
  * it hands idle connections to the loop with the fewest while it has two
  * more than that one. Only a connection's own loop moves it, between its
@@ -1196,7 +1192,7 @@ static bool move_conn(struct conn *c, struct loop *to)
 static void rebalance(struct server *sv, struct loop *lp)
 {
 	struct conn *c = lp->conns, *next;
-	bool gather = contended(sv, vg_mono_ms());
+	bool gather = lp->fair;
 
 	if (sv->n_loops < 2)
 		return;
@@ -1226,7 +1222,7 @@ static void loop_round(struct server *sv, struct loop *lp, const struct epoll_ev
 {
 	lp->round_ready = n;
 	lp->round_no++;
-	lp->fair = contended(sv, vg_mono_ms());
+	lp->fair = active_uids(sv, NO_UID, vg_mono_ms()) >= 2;
 	for (int i = 0; i < n; i++) {
 		struct conn *c = events[i].data.ptr;
 		bool keep = true;
