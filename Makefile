@@ -10,13 +10,20 @@
 #   make install  DESTDIR=... PREFIX=/usr
 #   make deb      Debian packages in build-deb/ (docs/DEVICE.md), rebuilt
 #                 only when a source file changed
+#   make image    the x86_64 device image in build-image/ (docs/DEVICE.md):
+#                 Debian 12 with the packages, GRUB A/B slots, a TPM
+#   make device-test   boot it in QEMU and play a device's life (in check)
+#   make device-shell  boot it with a root console on this terminal
 
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 300
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan build-fuzz check test test-asan fuzz-smoke demo bench fuzz install deb clean
+IMAGE_DIR ?= build-image
+IMAGE_VARIANT ?= test
+
+.PHONY: all deps build build-asan build-fuzz check test test-asan fuzz-smoke demo bench fuzz install deb image device-test device-shell clean
 
 all: build
 
@@ -45,8 +52,8 @@ test-asan: build-asan
 fuzz-smoke: build-fuzz
 	sh scripts/fuzz.sh build-fuzz 20
 
-check: test test-asan fuzz-smoke
-	@echo "make check: all tests passed (release, ASan+UBSan, fuzz smoke)"
+check: test test-asan fuzz-smoke device-test
+	@echo "make check: all tests passed (release, ASan+UBSan, fuzz smoke, device)"
 
 demo: build
 	sh scripts/demo.sh build
@@ -61,7 +68,9 @@ install: build
 	DESTDIR=$(DESTDIR) cmake --install build --prefix $(PREFIX)
 
 # What the package is built from: the files git tracks or would track.
-DEB_INPUTS := $(wildcard $(shell git ls-files --cached --others --exclude-standard 2>/dev/null))
+# Not the device image's files (device/): they go into the image, not the
+# packages.
+DEB_INPUTS := $(filter-out device/%,$(wildcard $(shell git ls-files --cached --others --exclude-standard 2>/dev/null)))
 
 deb: deps build-deb/voxguard.stamp
 
@@ -69,5 +78,16 @@ build-deb/voxguard.stamp: $(DEB_INPUTS)
 	sh scripts/build-deb.sh build-deb
 	touch $@
 
+# The device image (device/): rebuilt when its inputs changed, the Debian
+# base system cached in $(IMAGE_DIR)/base-*/.
+image: build deb
+	sh device/build-image.sh $(IMAGE_DIR) $(IMAGE_VARIANT)
+
+device-test: image
+	sh device/device-test.sh $(IMAGE_DIR)
+
+device-shell: image
+	sh device/shell.sh $(IMAGE_DIR)
+
 clean:
-	rm -rf build build-asan build-fuzz build-deb
+	rm -rf build build-asan build-fuzz build-deb build-image

@@ -22,6 +22,12 @@ PKGS="$PKGS libwebsockets-dev chromium"
 # The Debian packages (make deb, test_deb): dpkg-buildpackage with
 # debhelper, checked by lintian.
 PKGS="$PKGS dpkg-dev debhelper lintian"
+# The device image and its test (make image, make device-test; docs/DEVICE.md):
+# debootstrap for the root file system, GRUB for EFI, the file-system tools
+# that fill partitions without mounting them, QEMU with OVMF as firmware
+# and swtpm (above) as the TPM.
+PKGS="$PKGS debootstrap grub-efi-amd64-bin dosfstools mtools fdisk e2fsprogs
+qemu-system-x86 qemu-utils ovmf"
 
 # npm for the tuf-js interop test: Debian's package when the Node.js
 # installed does not bring its own.

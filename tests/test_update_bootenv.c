@@ -521,10 +521,12 @@ static void test_sfr426_bootenv_uboot_redundant(void **state)
 }
 
 /* GRUB: open creates a missing block (GRUB's save_env cannot), a valid
- * 1 KiB block that GRUB's own tool reads back with our values. */
+ * 1 KiB block that GRUB's own tool reads back with our values; later
+ * writes rewrite it in place. */
 static void test_sfr426_bootenv_grub_block(void **state)
 {
 	struct fx *f = *state;
+	struct stat before, after;
 	char why[VG_BOOTENV_WHY_LEN] = "";
 	uint8_t *c = NULL;
 	size_t n = 0;
@@ -538,7 +540,12 @@ static void test_sfr426_bootenv_grub_block(void **state)
 	assert_memory_equal(c, "# GRUB Environment Block\n", 25);
 	free(c);
 	raw_set(f, "other", "kept");
+	assert_int_equal(stat(f->param, &before), 0);
 	assert_int_equal(vg_bootenv_activate(b, 'b', why), VG_OK);
+	/* Rewritten in place, as GRUB's save_env does: the same file, no
+	 * rename (a rename on a FAT ESP did not survive a power cut). */
+	assert_int_equal(stat(f->param, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
 	assert_int_equal(vgt_read(f->param, &c, &n), 0);
 	assert_int_equal(n, 1024);
 	assert_non_null(memmem(c, n, "VG_BOOT_ORDER=b a\n", 18));

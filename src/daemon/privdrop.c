@@ -82,7 +82,9 @@ vg_rc vg_privdrop(const char *user, char *err, size_t err_len)
 			return VG_ERR_INTERNAL;
 		}
 	}
-	if (caps_clear() != 0 || !vg_caps_empty()) {
+	/* Only when there is something to clear: under its systemd unit the
+	 * service starts with none, and the unit's filter refuses capset(2). */
+	if ((!vg_caps_empty() && caps_clear() != 0) || !vg_caps_empty()) {
 		(void)snprintf(err, err_len, "cannot clear capabilities: %s", strerror(errno));
 		return VG_ERR_IO;
 	}

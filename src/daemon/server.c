@@ -225,8 +225,12 @@ vg_rc vg_server_listen(const char *path, unsigned mode, gid_t group, int *fd, ch
 			return VG_ERR_IO;
 		}
 	}
-	if ((group != (gid_t)-1 && chown(path, (uid_t)-1, group) != 0) || chmod(path, mode) != 0 ||
-	    listen(s, 128) != 0) {
+	/* chown only when the group is not already the one asked for: under
+	 * its systemd unit the service runs as the socket's group, and the
+	 * unit's system-call filter refuses the chown family (@privileged). */
+	if ((group != (gid_t)-1 && (lstat(path, &st) != 0 || st.st_gid != group) &&
+	     chown(path, (uid_t)-1, group) != 0) ||
+	    chmod(path, mode) != 0 || listen(s, 128) != 0) {
 		(void)snprintf(err, err_len, "socket %s: %s", path, strerror(errno));
 		(void)close(s);
 		(void)unlink(path);

@@ -410,7 +410,46 @@ static size_t format_state(const vg_boot_state *st, char out[64])
 
 /* ---- the backends ---- */
 
-/* GRUB: the block is edited in a copy that is renamed over it. */
+/* GRUB: the block is edited in a copy by grub-editenv. A new block is
+ * renamed into place; an existing one is rewritten in place, as GRUB's own
+ * save_env does, never replaced: on the FAT of an EFI system partition a
+ * rename allocates a cluster, and a power cut before the FAT itself
+ * reaches the disk left a file that fsck.fat truncated to nothing (the
+ * device test cut the power after mark-good and found an empty block:
+ * GRUB then boots its defaults, the old slot). An in-place write of the
+ * same 1024 bytes changes no allocation, and our three variables sit in
+ * its first 512-byte sector, the rest being the same '#' padding. */
+/* Copies the edited block in tmp over the one at path, in place: the same
+ * size (grub-editenv keeps it), one write, fsync. */
+static vg_rc grub_write_in_place(const char *path, const char *tmp, off_t size, char *why)
+{
+	uint8_t *blk = NULL;
+	size_t len = 0;
+	vg_rc rc = vg_read_file(tmp, VG_BOOTENV_MAX_INPUT, &blk, &len);
+	int fd;
+
+	if (rc != VG_OK)
+		return fail(why, VG_ERR_IO, "%s: cannot read the edited block", tmp);
+	if ((off_t)len != size) {
+		free(blk);
+		return fail(why, VG_ERR_INVALID,
+			    "%s: the edited block is %zu bytes, the block in place %lld: "
+			    "not rewritten",
+			    path, len, (long long)size);
+	}
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		rc = fail(why, VG_ERR_IO, "%s: %s", path, strerror(errno));
+	else if (pwrite(fd, blk, len, 0) != (ssize_t)len)
+		rc = fail(why, VG_ERR_IO, "%s: write: %s", path, strerror(errno));
+	else if (fsync(fd) != 0)
+		rc = fail(why, VG_ERR_IO, "%s: fsync: %s", path, strerror(errno));
+	if (fd >= 0)
+		(void)close(fd);
+	free(blk);
+	return rc;
+}
+
 static vg_rc grub_replace(const vg_bootenv *b, const vg_boot_state *st, char *why)
 {
 	char tmp[PATH_MAX], a[3][32];
@@ -464,6 +503,11 @@ static vg_rc grub_replace(const vg_bootenv *b, const vg_boot_state *st, char *wh
 		(void)snprintf(a[1], sizeof a[1], "%s=%u", var_names[1], st->left[0]);
 		(void)snprintf(a[2], sizeof a[2], "%s=%u", var_names[2], st->left[1]);
 		rc = run_tool(b->set_tool, argv, NULL, 0, NULL, NULL, why);
+	}
+	if (rc == VG_OK && have) {
+		rc = grub_write_in_place(b->path, tmp, sb.st_size, why);
+		(void)unlink(tmp);
+		return rc;
 	}
 	if (rc == VG_OK) {
 		/* grub-editenv fsyncs too; this is ours, before the rename. */
