@@ -10,13 +10,19 @@
 #   make install  DESTDIR=... PREFIX=/usr
 #   make deb      Debian packages in build-deb/ (docs/DEVICE.md), rebuilt
 #                 only when a source file changed
+#   make cross-arm64  arm64 cross build in build-arm64/ with Debian's cross
+#                 toolchain (installs it: install-deps.sh --cross-arm64),
+#                 binaries checked, unit tests run under qemu-user; not part
+#                 of make check (docs/DEVICE.md, "Cross builds, Yocto and
+#                 Buildroot", which also covers integration/yocto and
+#                 integration/buildroot, checked by make check)
 
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 300
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan build-fuzz check test test-asan fuzz-smoke demo bench fuzz install deb clean
+.PHONY: all deps build build-asan build-fuzz check test test-asan fuzz-smoke demo bench fuzz install deb cross-arm64 clean
 
 all: build
 
@@ -69,5 +75,9 @@ build-deb/voxguard.stamp: $(DEB_INPUTS)
 	sh scripts/build-deb.sh build-deb
 	touch $@
 
+# At most 2 jobs whatever JOBS says (scripts/cross-arm64.sh).
+cross-arm64:
+	JOBS=$(JOBS) sh scripts/cross-arm64.sh build-arm64
+
 clean:
-	rm -rf build build-asan build-fuzz build-deb
+	rm -rf build build-asan build-fuzz build-deb build-arm64
