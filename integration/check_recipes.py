@@ -443,12 +443,28 @@ def check_buildroot(pkgdir, modules, version):
     except ImportError:
         err("python3-kconfiglib is missing (scripts/install-deps.sh installs it)")
         return
+    # As a BR2_EXTERNAL tree (integration/buildroot/external.desc): its
+    # Config.in must reach the package's, and external.mk its .mk.
+    src_cfg = cfg
+    ext = os.path.dirname(os.path.dirname(os.path.abspath(pkgdir)))
+    desc = os.path.join(ext, "external.desc")
+    if os.path.isfile(desc):
+        m = re.search(r"^name:\s*(\S+)", open(desc).read(), re.M)
+        if not m:
+            err("external.desc: no name")
+            return
+        var = f"BR2_EXTERNAL_{m.group(1)}_PATH"
+        os.environ[var] = ext
+        src_cfg = os.path.join(ext, "Config.in")
+        emk = os.path.join(ext, "external.mk")
+        if not os.path.isfile(emk) or "$(" + var + ")/package/" not in open(emk).read():
+            err(f"external.mk: does not include the packages' .mk files under $({var})")
     top = os.path.join(ARGS.work, "Kconfig.stub")
     with open(top, "w") as f:
         f.write('mainmenu "stub"\n')
         for s in sorted(BR_SYMBOLS | {br_symbol(p) for p in want}):
             f.write(f"config {s}\n\tbool\n" + ("" if s in BR_SYMBOLS_N else "\tdefault y\n"))
-        f.write(f'source "{cfg}"\n')
+        f.write(f'source "{src_cfg}"\n')
     try:
         kc = kconfiglib.Kconfig(top, warn_to_stderr=False)
     except kconfiglib.KconfigError as e:
@@ -483,6 +499,9 @@ def check_buildroot(pkgdir, modules, version):
     dest, files = installed_files(args + mv.get("CONF_OPTS", "").split())
     if dest is None:
         return
+    user = re.search(r"^u\s+(\S+)", open(os.path.join(dest, "usr/lib/sysusers.d/voxguard.conf")).read(), re.M)
+    if not user or not users or users[0] != user.group(1):
+        err(f"voxguard.mk: VOXGUARD_USERS creates {users[0] if users else 'nobody'}, sysusers.d {user.group(1) if user else 'nobody'}")
     # target-finalize removes these from the target (Buildroot's Makefile).
     gone = re.compile(r"^/usr/(include|lib/pkgconfig|share/pkgconfig|lib/cmake|share/cmake|share/man|share/doc|man|doc)/|\.a$|\.la$")
     target = {f for f in files if not gone.search(f)}

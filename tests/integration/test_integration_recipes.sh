@@ -14,6 +14,8 @@
 # a file left out of FILES, a stale FILES entry, a dependency dropped, a
 # new pkg_check_modules in CMakeLists.txt, a syntax error in each of the
 # three languages, a select missing, a target file missing.
+# BitBake's ${...} are meant literally in the sed scripts below.
+# shellcheck disable=SC2016
 . "$(dirname "$0")/lib.sh"
 : "${VG_SRC:?set by ctest}" "${VG_BUILD:?set by ctest}"
 # The recipes do not depend on the build type: the release build checks them.
@@ -49,8 +51,6 @@ must_find() {
 	fi
 }
 
-# BitBake's ${...} are meant literally in the sed scripts below.
-# shellcheck disable=SC2016
 fresh
 sed -i '/voxguard-netpolicy\.path/d' "$BB"
 must_find "a unit left out of the recipe's FILES" 'voxguard-netpolicy\.path is installed but in no package'
@@ -97,6 +97,9 @@ must_find "a file left out of VOXGUARD_TARGET_FILES" 'tmpfiles\.d/voxguard\.conf
 fresh
 sed -i 's|^\tusr/bin/voxguardd \\|&\n\tusr/bin/voxguard-old \\|' "$T/m/br/voxguard.mk"
 must_find "a file in VOXGUARD_TARGET_FILES that is not installed (and the hook fails)" 'voxguard-old, which the install does not put.*|hooks fail'
+fresh
+sed -i 's/^\tvoxguard -1 voxguard -1 /\tvgsvc -1 vgsvc -1 /' "$T/m/br/voxguard.mk"
+must_find "a Buildroot user that is not the service's" 'VOXGUARD_USERS creates vgsvc, sysusers.d voxguard'
 fresh
 sed -i 's/^VOXGUARD_VERSION = .*/VOXGUARD_VERSION = 0.0.9/' "$T/m/br/voxguard.mk"
 must_find "a package version that is not the project's" 'VOXGUARD_VERSION 0\.0\.9 is not'
