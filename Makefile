@@ -14,6 +14,12 @@
 #                 Debian 12 with the packages, GRUB A/B slots, a TPM
 #   make device-test   boot it in QEMU and play a device's life (in check)
 #   make device-shell  boot it with a root console on this terminal
+#   make cross-arm64  arm64 cross build in build-arm64/ with Debian's cross
+#                 toolchain (installs it: install-deps.sh --cross-arm64),
+#                 binaries checked, unit tests run under qemu-user; not part
+#                 of make check (docs/DEVICE.md, "Cross builds, Yocto and
+#                 Buildroot", which also covers integration/yocto and
+#                 integration/buildroot, checked by make check)
 
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -23,7 +29,7 @@ CMAKE_FLAGS ?=
 IMAGE_DIR ?= build-image
 IMAGE_VARIANT ?= test
 
-.PHONY: all deps build build-asan build-fuzz check test test-asan fuzz-smoke demo bench fuzz install deb image device-test device-shell clean
+.PHONY: all deps build build-asan build-fuzz check test test-asan fuzz-smoke demo bench fuzz install deb image device-test device-shell cross-arm64 clean
 
 all: build
 
@@ -78,6 +84,10 @@ build-deb/voxguard.stamp: $(DEB_INPUTS)
 	sh scripts/build-deb.sh build-deb
 	touch $@
 
+# At most 2 jobs whatever JOBS says (scripts/cross-arm64.sh).
+cross-arm64:
+	JOBS=$(JOBS) sh scripts/cross-arm64.sh build-arm64
+
 # The device image (device/): rebuilt when its inputs changed, the Debian
 # base system cached in $(IMAGE_DIR)/base-*/.
 image: build deb
@@ -90,4 +100,4 @@ device-shell: image
 	sh device/shell.sh $(IMAGE_DIR)
 
 clean:
-	rm -rf build build-asan build-fuzz build-deb build-image
+	rm -rf build build-asan build-fuzz build-deb build-image build-arm64

@@ -2,8 +2,35 @@
 # Installs the Debian 12 packages voxguard needs to build, test, fuzz and
 # benchmark, when they are missing. Idempotent; needs root (apt-get) only
 # when something is actually missing.
+#
+#   scripts/install-deps.sh               what make, make check need
+#   scripts/install-deps.sh --cross-arm64 what make cross-arm64 needs
+#                                         (scripts/cross-arm64.sh) instead
 set -eu
 
+# The arm64 cross build (docs/DEVICE.md, "Cross builds, Yocto and
+# Buildroot"): Debian's cross toolchain, the arm64 multiarch -dev packages
+# of CMakeLists.txt's pkg_check_modules (and cmocka for the unit tests),
+# and qemu-user-static to run the unit tests. A flag of its own, so that
+# make and make check never pull in arm64 packages.
+if [ "${1:-}" = --cross-arm64 ]; then
+    # Multi-Arch: same libraries must be at one version on both
+    # architectures: apt upgrades the amd64 ones (libssl3, ...) to match.
+    PKGS="crossbuild-essential-arm64 cmake pkg-config file binutils qemu-user-static"
+    # libwebsockets-dev:arm64 cannot be installed beside the amd64 one
+    # (both ship a different /usr/include/lws_config.h): only its library
+    # and the libcap the .pc requires here; cross-arm64.sh unpacks the -dev
+    # package into build-arm64/deps/.
+    for p in libssl-dev libsqlite3-dev libcbor-dev libjansson-dev libseccomp-dev \
+        libcurl4-openssl-dev libtss2-dev libwebsockets17 libcap-dev libcmocka-dev; do
+        PKGS="$PKGS $p:arm64"
+    done
+    NEED_ARCH=arm64
+else
+    NEED_ARCH=
+fi
+
+if [ -z "$NEED_ARCH" ]; then
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev llvm
 libssl-dev openssl libsqlite3-dev sqlite3 libcbor-dev libjansson-dev nodejs
 libcmocka-dev libsystemd-dev libseccomp-dev binutils file procps
@@ -28,10 +55,14 @@ PKGS="$PKGS dpkg-dev debhelper lintian"
 # and swtpm (above) as the TPM.
 PKGS="$PKGS debootstrap grub-efi-amd64-bin dosfstools mtools fdisk e2fsprogs
 qemu-system-x86 qemu-utils ovmf"
+# The Yocto and Buildroot checker (integration/check_recipes.py,
+# test_integration_recipes): a real Kconfig parser for Config.in.
+PKGS="$PKGS python3-kconfiglib"
 
 # npm for the tuf-js interop test: Debian's package when the Node.js
 # installed does not bring its own.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+fi
 
 missing=""
 for p in $PKGS; do
@@ -54,6 +85,9 @@ else
     SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
+if [ -n "$NEED_ARCH" ] && ! dpkg --print-foreign-architectures | grep -qx "$NEED_ARCH"; then
+    $SUDO dpkg --add-architecture "$NEED_ARCH"
+fi
 $SUDO apt-get update -q >/dev/null
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
