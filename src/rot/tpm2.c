@@ -99,8 +99,9 @@
  * lives in the job (struct tpm_call), never on the caller's stack, and
  * the thread wipes and frees an abandoned one. The open runs on the thread
  * too (a TPM that never answers fails the start with VG_ERR_TIMEOUT); a
- * close that meets an unanswered command waits timeout_ms, then leaves the
- * thread and the context to the process's exit instead of hanging.
+ * close that meets an unanswered command returns instead of hanging, and
+ * leaves the context to the thread, which releases it (flushing the
+ * session) if the TPM ever answers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -178,6 +179,7 @@ struct tpm2_rot {
 	pthread_cond_t done; /* a call finished */
 	struct tpm_call *queued, *running;
 	bool stop;
+	bool orphaned; /* closed while busy: the thread frees the handle */
 	uint32_t timeout_ms;
 	uint64_t down_since; /* Unix time of the unanswered command; 0: answering */
 	uint64_t timeouts, recoveries;
@@ -1054,8 +1056,11 @@ static void call_free(struct tpm_call *c)
 	free(c);
 }
 
+static void tpm2_free(struct tpm2_rot *t);
+
 static void *tpm_thread(void *arg)
 {
+	bool orphaned;
 	struct tpm2_rot *t = arg;
 
 	(void)pthread_mutex_lock(&t->mu);
@@ -1094,7 +1099,12 @@ static void *tpm_thread(void *arg)
 		}
 		(void)pthread_cond_broadcast(&t->done);
 	}
+	orphaned = t->orphaned;
 	(void)pthread_mutex_unlock(&t->mu);
+	/* Closed while the TPM did not answer, and it has answered since:
+	 * what the close could not release is released now. */
+	if (orphaned)
+		tpm2_free(t);
 	return NULL;
 }
 
@@ -1347,8 +1357,9 @@ static vg_rc run_flush(struct tpm2_rot *t, struct tpm_call *c)
 }
 
 /* Stops the thread; false when a command is still unanswered after
- * timeout_ms: the thread, and t with it, are then left to the process's
- * exit (freeing them under a thread blocked in tpm2-tss is no option). */
+ * timeout_ms: t then belongs to the thread, which frees it once the TPM
+ * answers (freeing it under a thread blocked in tpm2-tss is no option),
+ * or the process's exit does. */
 static bool thread_stop(struct tpm2_rot *t)
 {
 	struct timespec dl;
@@ -1374,10 +1385,12 @@ static bool thread_stop(struct tpm2_rot *t)
 	(void)pthread_mutex_lock(&t->mu);
 	t->stop = true;
 	(void)pthread_cond_signal(&t->work);
+	busy = t->running || t->queued;
+	t->orphaned = busy;
 	(void)pthread_mutex_unlock(&t->mu);
 	if (busy) {
 		(void)fprintf(stderr, "voxguard: tpm2: closed while the TPM does not answer: "
-				      "its context is left to the process's exit\n");
+				      "its thread releases the context if it ever answers\n");
 		(void)pthread_detach(t->th);
 		return false;
 	}
@@ -1385,31 +1398,30 @@ static bool thread_stop(struct tpm2_rot *t)
 	return true;
 }
 
+/* Everything but the thread; on the thread that last uses the context. */
+static void tpm2_free(struct tpm2_rot *t)
+{
+	if (t->ctx) {
+		flush(t, &t->srk);
+		flush(t, &t->sess);
+		Esys_Finalize(&t->ctx);
+	}
+	if (t->tcti)
+		Tss2_TctiLdr_Finalize(&t->tcti);
+	vg_secret_free(t->root, VG_KEY_LEN);
+	(void)pthread_mutex_destroy(&t->mu);
+	(void)pthread_cond_destroy(&t->work);
+	(void)pthread_cond_destroy(&t->done);
+	vg_wipe(t, sizeof *t);
+	free(t);
+}
+
 static void tpm2_close(vg_rot *r)
 {
 	struct tpm2_rot *t = r->priv;
 
-	if (t) {
-		if (t->th_started) {
-			if (!thread_stop(t)) {
-				free(r);
-				return;
-			}
-		} else if (t->ctx) {
-			flush(t, &t->srk);
-			flush(t, &t->sess);
-		}
-		if (t->ctx)
-			Esys_Finalize(&t->ctx);
-		if (t->tcti)
-			Tss2_TctiLdr_Finalize(&t->tcti);
-		vg_secret_free(t->root, VG_KEY_LEN);
-		(void)pthread_mutex_destroy(&t->mu);
-		(void)pthread_cond_destroy(&t->work);
-		(void)pthread_cond_destroy(&t->done);
-		vg_wipe(t, sizeof *t);
-		free(t);
-	}
+	if (t && (!t->th_started || thread_stop(t)))
+		tpm2_free(t);
 	free(r);
 }
 
