@@ -197,8 +197,8 @@ struct tpm_call {
 	bool detached;      /* started without a waiter (counter_start) */
 	uint64_t sent_ms;   /* monotonic time it was queued */
 	uint64_t sent_unix; /* and the same in Unix time */
-	uint64_t u64; /* in: a counter target; out: a counter value */
-	bool flag;    /* in: rotate (erase secret) */
+	uint64_t u64;       /* in: a counter target; out: a counter value */
+	bool flag;          /* in: rotate (erase secret) */
 	uint8_t digest[32];
 	uint8_t *buf; /* out: secret bytes (len), vg_secret_alloc'ed */
 	size_t len;
@@ -1158,7 +1158,8 @@ static vg_rc tpm_call(struct tpm2_rot *t, struct tpm_call **pc, const char *what
 		if (b->detached) {
 			uint64_t left = b->sent_ms + t->timeout_ms, now = vg_mono_ms();
 			deadline_in(&bg, left > now ? (uint32_t)(left - now) : 0);
-			if (bg.tv_sec > dl.tv_sec || (bg.tv_sec == dl.tv_sec && bg.tv_nsec > dl.tv_nsec))
+			if (bg.tv_sec > dl.tv_sec ||
+			    (bg.tv_sec == dl.tv_sec && bg.tv_nsec > dl.tv_nsec))
 				bg = dl;
 		}
 		if (pthread_cond_timedwait(&t->done, &t->mu, &bg) == ETIMEDOUT &&
