@@ -16,9 +16,11 @@
  * counters and the erase secret in TPM NV; src/rot/tpm2.c, docs/TPM2.md). Each lives in src/rot/<name>.c and fills a
  * vg_rot_ops table.
  *
- * Time (SFR 4.2.10: bounded time): every call that talks to a device is
- * bounded by the open's timeout_ms. A backend that meets a device that
- * does not answer in that time fails the call with VG_ERR_TIMEOUT, and
+ * Time (SFR 4.2.10: bounded time): every command a call sends to a device
+ * is bounded by the open's timeout_ms (a call of many commands, a counter
+ * raised by 1024 steps, takes as long as they do while each is answered
+ * in time). A backend that meets a device that does not answer a command
+ * in that time fails the call with VG_ERR_TIMEOUT, and
  * every later call that needs the device fails at once with
  * VG_ERR_TIMEOUT until the unanswered command has come back
  * (vg_rot_health says so, and since when). derive() needs no device
@@ -155,7 +157,8 @@ VG_NODISCARD vg_rc vg_rot_file_open(vg_rot **out, const char *state_dir);
 /* tcti: a TCTI configuration string ("swtpm:host=127.0.0.1,port=2321",
  * "device:/dev/tpmrm0"); NULL or "" for the tpm2-tss default. Every TPM
  * command runs on a thread of the handle's own and is waited for at most
- * timeout_ms (src/rot/tpm2.c, "Time"). */
+ * timeout_ms after the one before it was answered (src/rot/tpm2.c,
+ * "Time"). */
 VG_NODISCARD vg_rc vg_rot_tpm2_open(vg_rot **out, const char *state_dir, const char *tcti,
 				    uint32_t timeout_ms);
 

@@ -87,8 +87,10 @@
  * a timeout: the late response has to be read before the next command, or
  * the TCTI, the context, the storage key and the session rebuilt. So each
  * handle has one thread of its own that makes every TPM call (the ESYS
- * context is only ever used there), and the caller waits for it at most
- * timeout_ms (tpm_call()). A caller that gives up leaves the command
+ * context is only ever used there), and the caller waits for it while
+ * the TPM answers each command within timeout_ms (tpm_call(): the thread
+ * notes each answer, answered(), so a call of 1024 counter steps is not
+ * cut short, only a silence is). A caller that gives up leaves the command
  * running: the handle is then "not answering" (vg_rot_health), and every
  * later call fails at once with VG_ERR_TIMEOUT, without queueing, until
  * the TPM answers that command; its result is discarded (a late counter
@@ -181,6 +183,10 @@ struct tpm2_rot {
 	bool stop;
 	bool orphaned; /* closed while busy: the thread frees the handle */
 	uint32_t timeout_ms;
+	/* Monotonic time the TPM last answered a command of the running call
+	 * (or the call started): the bound is on each command, not on a call
+	 * of many (an advance of 1024 steps). Written by the thread alone. */
+	uint64_t progress_ms;
 	uint64_t down_since; /* Unix time of the unanswered command; 0: answering */
 	uint64_t timeouts, recoveries;
 	/* Counter advances started without waiting (counter_start). */
@@ -194,11 +200,10 @@ struct tpm_call {
 	vg_rc (*fn)(struct tpm2_rot *t, struct tpm_call *c);
 	vg_rc rc;
 	bool done, abandoned;
-	bool detached;      /* started without a waiter (counter_start) */
-	uint64_t sent_ms;   /* monotonic time it was queued */
-	uint64_t sent_unix; /* and the same in Unix time */
-	uint64_t u64;       /* in: a counter target; out: a counter value */
-	bool flag;          /* in: rotate (erase secret) */
+	bool detached;    /* started without a waiter (counter_start) */
+	uint64_t sent_ms; /* monotonic time it was queued */
+	uint64_t u64;     /* in: a counter target; out: a counter value */
+	bool flag;        /* in: rotate (erase secret) */
 	uint8_t digest[32];
 	uint8_t *buf; /* out: secret bytes (len), vg_secret_alloc'ed */
 	size_t len;
@@ -207,6 +212,12 @@ struct tpm_call {
 	char pub_path[4096], priv_path[4096];
 	bool has_pub;
 };
+
+/* The TPM answered a command: on the TPM thread, before the next one. */
+static void answered(struct tpm2_rot *t)
+{
+	__atomic_store_n(&t->progress_ms, vg_mono_ms(), __ATOMIC_RELEASE);
+}
 
 /* ---- errors ---- */
 
@@ -287,8 +298,12 @@ static void tss_quiet(void)
  * ENCRYPT) only where the command's first parameter is a sized buffer. */
 static vg_rc sess_use(struct tpm2_rot *t, TPMA_SESSION bits)
 {
-	TSS2_RC rc =
-	    Esys_TRSess_SetAttributes(t->ctx, t->sess, TPMA_SESSION_CONTINUESESSION | bits, 0xff);
+	TSS2_RC rc;
+
+	/* Called before every command in the session: the one before it
+	 * was answered. */
+	answered(t);
+	rc = Esys_TRSess_SetAttributes(t->ctx, t->sess, TPMA_SESSION_CONTINUESESSION | bits, 0xff);
 
 	return rc == TSS2_RC_SUCCESS ? VG_OK : tss_fail("session attributes", rc, VG_ERR_INTERNAL);
 }
@@ -343,6 +358,7 @@ static vg_rc create_srk(struct tpm2_rot *t)
 	rc = Esys_CreatePrimary(t->ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 				ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &t->srk, NULL, NULL,
 				NULL, NULL);
+	answered(t);
 	if (rc != TSS2_RC_SUCCESS) {
 		t->srk = ESYS_TR_NONE;
 		return tss_fail("CreatePrimary (owner storage key)", rc, VG_ERR_IO);
@@ -352,8 +368,10 @@ static vg_rc create_srk(struct tpm2_rot *t)
 
 static void flush(struct tpm2_rot *t, ESYS_TR *h)
 {
-	if (*h != ESYS_TR_NONE)
+	if (*h != ESYS_TR_NONE) {
 		(void)Esys_FlushContext(t->ctx, *h);
+		answered(t);
+	}
 	*h = ESYS_TR_NONE;
 }
 
@@ -365,6 +383,7 @@ static vg_rc nv_find(struct tpm2_rot *t, TPM2_HANDLE index, ESYS_TR *tr, bool *m
 	TSS2_RC rc =
 	    Esys_TR_FromTPMPublic(t->ctx, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, tr);
 
+	answered(t);
 	*missing = false;
 	if (rc == TSS2_RC_SUCCESS)
 		return VG_OK;
@@ -389,6 +408,7 @@ static vg_rc nv_check_state(struct tpm2_rot *t, ESYS_TR tr, TPM2_HANDLE index, T
 	    Esys_NV_ReadPublic(t->ctx, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
 	vg_rc ret = VG_OK;
 
+	answered(t);
 	if (rc != TSS2_RC_SUCCESS)
 		return tss_fail("NV_ReadPublic", rc, VG_ERR_IO);
 	if (pub->nvPublic.nvIndex != index ||
@@ -1058,6 +1078,24 @@ static void call_free(struct tpm_call *c)
 
 static void tpm2_free(struct tpm2_rot *t);
 
+/* Handles closed while their TPM did not answer (thread_stop), until
+ * their thread frees them: held here so that what the process leaves at
+ * its exit is reachable, not a leak (LeakSanitizer agrees). */
+#define MAX_ORPHANS 8
+static pthread_mutex_t orphans_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct tpm2_rot *orphans[MAX_ORPHANS];
+
+static void orphan_hold(struct tpm2_rot *t, bool hold)
+{
+	(void)pthread_mutex_lock(&orphans_mu);
+	for (size_t i = 0; i < MAX_ORPHANS; i++)
+		if (orphans[i] == (hold ? NULL : t)) {
+			orphans[i] = hold ? t : NULL;
+			break;
+		}
+	(void)pthread_mutex_unlock(&orphans_mu);
+}
+
 static void *tpm_thread(void *arg)
 {
 	bool orphaned;
@@ -1075,6 +1113,7 @@ static void *tpm_thread(void *arg)
 		c = t->queued;
 		t->queued = NULL;
 		t->running = c;
+		answered(t);
 		(void)pthread_mutex_unlock(&t->mu);
 		rc = c->fn(t, c);
 		(void)pthread_mutex_lock(&t->mu);
@@ -1103,8 +1142,10 @@ static void *tpm_thread(void *arg)
 	(void)pthread_mutex_unlock(&t->mu);
 	/* Closed while the TPM did not answer, and it has answered since:
 	 * what the close could not release is released now. */
-	if (orphaned)
+	if (orphaned) {
+		orphan_hold(t, false);
 		tpm2_free(t);
+	}
 	return NULL;
 }
 
@@ -1119,21 +1160,50 @@ static void deadline_in(struct timespec *ts, uint32_t ms)
 	}
 }
 
+/* Under mu: when b's silence began: when it was queued, or, running, when
+ * the TPM last answered one of its commands. */
+static uint64_t quiet_from(struct tpm2_rot *t, const struct tpm_call *b)
+{
+	uint64_t p = __atomic_load_n(&t->progress_ms, __ATOMIC_ACQUIRE);
+
+	return b == t->running && p > b->sent_ms ? p : b->sent_ms;
+}
+
+static bool overdue(struct tpm2_rot *t, const struct tpm_call *b)
+{
+	return quiet_from(t, b) + t->timeout_ms <= vg_mono_ms();
+}
+
 /* Under mu: command c got no answer within the bound. */
 static void mark_down(struct tpm2_rot *t, const struct tpm_call *c, const char *what)
 {
 	t->timeouts++;
 	if (t->down_since)
 		return;
-	t->down_since = c->sent_unix ? c->sent_unix : 1;
+	/* Unix time of the silence's start (the monotonic clock measured it). */
+	{
+		uint64_t quiet = vg_mono_ms() - quiet_from(t, c), now = (uint64_t)time(NULL);
+		t->down_since = now > quiet / 1000u ? now - quiet / 1000u : 1;
+	}
 	(void)fprintf(stderr,
 		      "voxguard: tpm2: %s: the TPM did not answer within %u ms; commands to it "
 		      "fail until it answers\n",
 		      what, (unsigned)t->timeout_ms);
 }
 
+/* Under mu: waits for the thread to finish something, or for b's bound. */
+static void wait_for(struct tpm2_rot *t, const struct tpm_call *b)
+{
+	uint64_t at = quiet_from(t, b) + t->timeout_ms, now = vg_mono_ms();
+	struct timespec ts;
+
+	deadline_in(&ts, at > now ? (uint32_t)(at - now) : 0);
+	(void)pthread_cond_timedwait(&t->done, &t->mu, &ts);
+}
+
 /*
- * Runs *pc on the TPM thread and waits for it at most t->timeout_ms. On
+ * Runs *pc on the TPM thread and waits for it as long as the TPM answers
+ * its commands, each within t->timeout_ms. On
  * return *pc is the caller's again (its outputs filled when the result is
  * VG_OK), or NULL when the caller gave up waiting (VG_ERR_TIMEOUT: the
  * thread owns it now). A TPM already not answering fails at once
@@ -1142,41 +1212,29 @@ static void mark_down(struct tpm2_rot *t, const struct tpm_call *c, const char *
 static vg_rc tpm_call(struct tpm2_rot *t, struct tpm_call **pc, const char *what)
 {
 	struct tpm_call *c = *pc;
-	struct timespec dl;
-	uint64_t sent = (uint64_t)time(NULL);
 	vg_rc rc;
 
-	deadline_in(&dl, t->timeout_ms);
 	(void)pthread_mutex_lock(&t->mu);
 	/* A counter advance started without a waiter may be under way: wait
-	 * for it, but no longer than its own bound. A command known to be
-	 * unanswered: nothing queues behind it. */
+	 * for it, while the TPM answers it. A command known to be unanswered:
+	 * nothing queues behind it. */
 	while ((t->running || t->queued) && !t->down_since) {
-		struct timespec bg = dl;
 		const struct tpm_call *b = t->running ? t->running : t->queued;
 
-		if (b->detached) {
-			uint64_t left = b->sent_ms + t->timeout_ms, now = vg_mono_ms();
-			deadline_in(&bg, left > now ? (uint32_t)(left - now) : 0);
-			if (bg.tv_sec > dl.tv_sec ||
-			    (bg.tv_sec == dl.tv_sec && bg.tv_nsec > dl.tv_nsec))
-				bg = dl;
-		}
-		if (pthread_cond_timedwait(&t->done, &t->mu, &bg) == ETIMEDOUT &&
-		    (t->running || t->queued))
-			mark_down(t, t->running ? t->running : t->queued, what);
+		if (overdue(t, b))
+			mark_down(t, b, what);
+		else
+			wait_for(t, b);
 	}
 	if (t->running || t->queued) {
 		(void)pthread_mutex_unlock(&t->mu);
 		return VG_ERR_TIMEOUT;
 	}
 	c->sent_ms = vg_mono_ms();
-	c->sent_unix = sent;
 	t->queued = c;
 	(void)pthread_cond_signal(&t->work);
-	while (!c->done)
-		if (pthread_cond_timedwait(&t->done, &t->mu, &dl) == ETIMEDOUT && !c->done)
-			break;
+	while (!c->done && !overdue(t, c))
+		wait_for(t, c);
 	if (c->done) {
 		rc = c->rc;
 		(void)pthread_mutex_unlock(&t->mu);
@@ -1220,7 +1278,7 @@ static vg_rc tpm2_counter_start(vg_rot *r, uint64_t value, bool *done)
 	} else if (t->running || t->queued) {
 		const struct tpm_call *b = t->running ? t->running : t->queued;
 
-		if (!t->down_since && b->sent_ms + t->timeout_ms <= vg_mono_ms())
+		if (!t->down_since && overdue(t, b))
 			mark_down(t, b, "counter advance");
 		if (t->down_since)
 			rc = VG_ERR_TIMEOUT;
@@ -1231,7 +1289,6 @@ static vg_rc tpm2_counter_start(vg_rot *r, uint64_t value, bool *done)
 		c->u64 = value;
 		c->detached = true;
 		c->sent_ms = vg_mono_ms();
-		c->sent_unix = (uint64_t)time(NULL);
 		t->queued = c;
 		(void)pthread_cond_signal(&t->work);
 	}
@@ -1337,8 +1394,7 @@ static void tpm2_health(vg_rot *r, vg_rot_health *h)
 	struct tpm2_rot *t = r->priv;
 
 	(void)pthread_mutex_lock(&t->mu);
-	if (!t->down_since && t->running && t->running->detached &&
-	    t->running->sent_ms + t->timeout_ms <= vg_mono_ms())
+	if (!t->down_since && t->running && t->running->detached && overdue(t, t->running))
 		mark_down(t, t->running, "counter advance");
 	h->answering = t->down_since == 0;
 	h->down_since = t->down_since;
@@ -1363,16 +1419,19 @@ static vg_rc run_flush(struct tpm2_rot *t, struct tpm_call *c)
  * or the process's exit does. */
 static bool thread_stop(struct tpm2_rot *t)
 {
-	struct timespec dl;
 	struct tpm_call *c;
 	bool busy;
 
-	deadline_in(&dl, t->timeout_ms);
 	(void)pthread_mutex_lock(&t->mu);
 	/* Known not to answer: no second wait. */
-	while ((t->running || t->queued) && !t->down_since)
-		if (pthread_cond_timedwait(&t->done, &t->mu, &dl) == ETIMEDOUT)
-			break;
+	while ((t->running || t->queued) && !t->down_since) {
+		const struct tpm_call *b = t->running ? t->running : t->queued;
+
+		if (overdue(t, b))
+			mark_down(t, b, "close");
+		else
+			wait_for(t, b);
+	}
 	busy = t->running || t->queued;
 	(void)pthread_mutex_unlock(&t->mu);
 	if (!busy && t->ctx) {
@@ -1388,6 +1447,8 @@ static bool thread_stop(struct tpm2_rot *t)
 	(void)pthread_cond_signal(&t->work);
 	busy = t->running || t->queued;
 	t->orphaned = busy;
+	if (busy)
+		orphan_hold(t, true); /* before the thread can see it */
 	(void)pthread_mutex_unlock(&t->mu);
 	if (busy) {
 		(void)fprintf(stderr, "voxguard: tpm2: closed while the TPM does not answer: "
@@ -1466,6 +1527,7 @@ static vg_rc run_open(struct tpm2_rot *t, struct tpm_call *c)
 	/* A simulator or a bare TPM may need TPM2_Startup; a started one
 	 * answers TPM2_RC_INITIALIZE, which is fine. */
 	rc = Esys_Startup(t->ctx, TPM2_SU_CLEAR);
+	answered(t);
 	if (rc != TSS2_RC_SUCCESS && rc != TPM2_RC_INITIALIZE)
 		return tss_fail("Startup (is the TPM reachable?)", rc, VG_ERR_IO);
 	v = create_srk(t);

@@ -175,7 +175,23 @@ echo "# a status sent 300 ms into the first unanswered TPM command took $2 ms"
 check "SFR 4.2.10: meanwhile another client's status waits at most the bound ($2 ms)" \
 	sh -c "[ $1 = 0 ] && [ $2 -le $((BOUND + SLACK)) ]"
 
+kill -CONT "$SWPID"
+check "status: answering again" wait_answering
+stop_daemon
+
+# The two runs below end with the TPM thread still blocked in tpm2-tss,
+# waiting for an answer that never comes: LeakSanitizer then reports
+# OpenSSL's per-thread state of that thread (it does not see it through
+# the blocked thread), so the ASan build does not look for leaks there.
+# Everything above ran with leak detection; test_rot_tpm2 checks that a
+# handle closed while its TPM was silent is freed once the TPM answers.
+ASAN_SAVED=$ASAN_OPTIONS
+export ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0"
+
 # Stopping the service while the TPM does not answer: it exits.
+start_daemon
+sleep 0.3
+kill -STOP "$SWPID"
 check_fails "a TPM request fails while stopped" 2 $V verify-platform
 t0=$(now_ms)
 kill -TERM "$DPID"
@@ -205,4 +221,5 @@ sed 's/^/#   /' "$W/start.log"
 check "SFR 4.2.10: a start on a TPM that does not answer fails within the bound" \
 	sh -c "[ $rc != 0 ] && [ $rc != 137 ] && grep -q 'did not answer' '$W/start.log'"
 cat "$W/start.log" >>"$ALLLOG"
+export ASAN_OPTIONS="$ASAN_SAVED"
 finish
