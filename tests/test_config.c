@@ -77,7 +77,7 @@ static void test_config_defaults(void **state)
  * its store parses back to the same settings. */
 static void test_config_format_roundtrip(void **state)
 {
-	static const char in[] = "admin_group = adm\nrot_sync_ms = 0\n";
+	static const char in[] = "admin_group = adm\nrot_sync_ms = 0\nrot_timeout_ms = 2500\n";
 	vg_config a, b;
 	char text[4096], err[128];
 	size_t n;
@@ -86,6 +86,7 @@ static void test_config_format_roundtrip(void **state)
 	vg_config_defaults(&a);
 	assert_int_equal(vg_config_parse(&a, in, sizeof in - 1, err, sizeof err), VG_OK);
 	assert_int_equal(a.rot_sync_ms, 0);
+	assert_int_equal(a.rot_timeout_ms, 2500);
 	n = vg_config_format(&a, text, sizeof text);
 	assert_true(n > 0);
 	vg_config_defaults(&b);
