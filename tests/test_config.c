@@ -67,6 +67,7 @@ static void test_config_defaults(void **state)
 	assert_int_equal(c.audit_rate_per_s, 20);
 	assert_int_equal(c.audit_burst, 200);
 	assert_int_equal(c.rot_sync_ms, 50);
+	assert_int_equal(c.rot_timeout_ms, 10000); /* SFR 4.2.10: every TPM command bounded */
 	/* An empty file leaves the defaults. */
 	assert_int_equal(vg_config_parse(&c, "", 0, NULL, 0), VG_OK);
 	assert_int_equal(c.socket_mode, 0660);
@@ -76,7 +77,7 @@ static void test_config_defaults(void **state)
  * its store parses back to the same settings. */
 static void test_config_format_roundtrip(void **state)
 {
-	static const char in[] = "admin_group = adm\nrot_sync_ms = 0\n";
+	static const char in[] = "admin_group = adm\nrot_sync_ms = 0\nrot_timeout_ms = 2500\n";
 	vg_config a, b;
 	char text[4096], err[128];
 	size_t n;
@@ -85,6 +86,7 @@ static void test_config_format_roundtrip(void **state)
 	vg_config_defaults(&a);
 	assert_int_equal(vg_config_parse(&a, in, sizeof in - 1, err, sizeof err), VG_OK);
 	assert_int_equal(a.rot_sync_ms, 0);
+	assert_int_equal(a.rot_timeout_ms, 2500);
 	n = vg_config_format(&a, text, sizeof text);
 	assert_true(n > 0);
 	vg_config_defaults(&b);
@@ -108,6 +110,7 @@ static void test_config_every_key_parsed(void **state)
 				   "event_loops = 16\n"
 				   "io_timeout_ms = 600000\n"
 				   "rot_sync_ms = 1000\n"
+				   "rot_timeout_ms = 600000\n"
 				   "audit_checkpoint_every = 1000000\n"
 				   "audit_max_records = 1099511627776\n";
 
@@ -123,6 +126,7 @@ static void test_config_every_key_parsed(void **state)
 	assert_int_equal(c.event_loops, 16);
 	assert_int_equal(c.io_timeout_ms, 600000);
 	assert_int_equal(c.rot_sync_ms, 1000);
+	assert_int_equal(c.rot_timeout_ms, 600000);
 	assert_int_equal(c.audit_checkpoint_every, 1000000);
 	assert_true(c.audit_max_records == (UINT64_C(1) << 40));
 
@@ -240,6 +244,9 @@ static void test_config_out_of_range_rejected(void **state)
 	assert_kv_invalid("io_timeout_ms", "600001");
 	assert_kv_invalid("rot_sync_ms", "1001");
 	assert_kv_invalid("rot_sync_ms", "-1");
+	assert_kv_invalid("rot_timeout_ms", "99"); /* no bound, or none that works */
+	assert_kv_invalid("rot_timeout_ms", "600001");
+	assert_kv_invalid("rot_timeout_ms", "0");
 	assert_kv_invalid("io_timeout_ms", "4294967306"); /* 2^32 + 10: no wrap */
 	assert_kv_invalid("audit_checkpoint_every", "0");
 	assert_kv_invalid("audit_checkpoint_every", "1000001");

@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <time.h>
 
 #include "helpers.h"
 
@@ -641,6 +643,159 @@ static void test_sfr4211_tpm2_tpm_goes_away(void **state)
 	vgt_rmrf(c.dir);
 }
 
+/* swtpm's pid, from the pid file scripts/swtpm.sh writes. */
+static long tpm_pid(const struct tpm *t)
+{
+	char p[VGT_PATH];
+	uint8_t *b = NULL;
+	size_t n = 0;
+	long pid = -1;
+
+	vgt_path(p, t->dir, "swtpm.pid");
+	if (vgt_read(p, &b, &n) == 0 && n > 0 && n < 32) {
+		char txt[32];
+		memcpy(txt, b, n);
+		txt[n] = '\0';
+		pid = strtol(txt, NULL, 10);
+	}
+	free(b);
+	return pid;
+}
+
+/* SFR 4.2.10/4.2.11: a TPM that stops answering (swtpm SIGSTOPped: its
+ * sockets stay open, nothing comes back). Each call is bounded by the
+ * open's timeout and fails with VG_ERR_TIMEOUT; the handle says it is not
+ * answering and since when; later calls fail at once; derive needs no
+ * TPM; a counter advance started without waiting returns at once; once
+ * the TPM answers again the same handle works, and the counter is
+ * right. */
+static void test_sfr4211_tpm2_timeout_and_recovery(void **state)
+{
+	struct fx *f = *state;
+	const uint32_t bound = 500;
+	struct tpm c;
+	uint8_t k1[VG_KEY_LEN], k2[VG_KEY_LEN], buf[40];
+	uint64_t v = 77, t0, ms, before = (uint64_t)time(NULL);
+	vg_rot_health h;
+	vg_rot *r = NULL;
+	bool done = true;
+	long pid;
+
+	memset(&c, 0, sizeof c);
+	assert_int_equal(tpm_start(&c), 0);
+	pid = tpm_pid(&c);
+	assert_true(pid > 0);
+	assert_int_equal(vg_rot_open_bounded(&r, "tpm2", f->dir, c.tcti, bound), VG_OK);
+	assert_int_equal(vg_rot_counter_advance(r, 2), VG_OK);
+	derive(r, "x", k1);
+	vg_rot_health_get(r, &h);
+	assert_true(h.answering);
+	assert_int_equal(h.timeout_ms, bound);
+	assert_int_equal(h.down_since, 0);
+
+	assert_int_equal(sh("kill -STOP %ld", pid), 0);
+	t0 = vg_mono_ms();
+	assert_int_equal(vg_rot_counter_read(r, &v), VG_ERR_TIMEOUT);
+	ms = vg_mono_ms() - t0;
+	print_message("# the first call timed out after %llu ms (bound %u)\n",
+		      (unsigned long long)ms, (unsigned)bound);
+	assert_true(ms >= bound - 10 && ms < bound + 1000);
+	vg_rot_health_get(r, &h);
+	assert_false(h.answering);
+	assert_true(h.down_since >= before && h.down_since <= (uint64_t)time(NULL));
+	assert_int_equal(h.timeouts, 1);
+	/* Everything else fails at once, and never with a value. */
+	t0 = vg_mono_ms();
+	v = 77;
+	assert_int_equal(vg_rot_secver_read(r, &v), VG_ERR_TIMEOUT);
+	assert_int_equal(v, 0);
+	assert_int_equal(vg_rot_counter_advance(r, 3), VG_ERR_TIMEOUT);
+	assert_int_equal(vg_rot_random(r, buf, sizeof buf), VG_ERR_TIMEOUT);
+	assert_int_equal(vg_rot_measure(r, "x", buf), VG_ERR_TIMEOUT);
+	memset(buf, 0xa5, sizeof buf);
+	assert_int_equal(vg_rot_erase_secret(r, false, buf), VG_ERR_TIMEOUT);
+	for (size_t i = 0; i < VG_KEY_LEN; i++)
+		assert_int_equal(buf[i], 0); /* wiped, never a stale secret */
+	assert_int_equal(vg_rot_counter_start(r, 3, &done), VG_ERR_TIMEOUT);
+	assert_false(done);
+	assert_true(vg_mono_ms() - t0 < 200);
+	derive(r, "x", k2); /* no round trip */
+	assert_memory_equal(k1, k2, VG_KEY_LEN);
+
+	/* It answers the command it had: the handle recovers by itself. */
+	assert_int_equal(sh("kill -CONT %ld", pid), 0);
+	t0 = vg_mono_ms();
+	do {
+		vg_rot_health_get(r, &h);
+	} while (!h.answering && vg_mono_ms() - t0 < 5000 && usleep(10000) == 0);
+	assert_true(h.answering);
+	assert_int_equal(h.recoveries, 1);
+	assert_int_equal(ctr(r), 2);
+	assert_int_equal(vg_rot_counter_advance(r, 3), VG_OK);
+	assert_int_equal(ctr(r), 3);
+
+	/* Started without waiting: at once, confirmed later. The TPM stopped
+	 * under a started advance is found out by the bound, not by a caller
+	 * that waited. */
+	assert_int_equal(vg_rot_counter_start(r, 4, &done), VG_OK);
+	t0 = vg_mono_ms();
+	while (!done && vg_mono_ms() - t0 < 5000) {
+		assert_int_equal(vg_rot_counter_start(r, 4, &done), VG_OK);
+		(void)usleep(5000);
+	}
+	assert_true(done);
+	assert_int_equal(sh("kill -STOP %ld", pid), 0);
+	t0 = vg_mono_ms();
+	assert_int_equal(vg_rot_counter_start(r, 5, &done), VG_OK);
+	assert_false(done);
+	assert_true(vg_mono_ms() - t0 < 100);
+	do {
+		(void)usleep(20000);
+		vg_rot_health_get(r, &h);
+	} while (h.answering && vg_mono_ms() - t0 < 5000);
+	ms = vg_mono_ms() - t0;
+	assert_false(h.answering);
+	assert_true(ms >= bound - 10 && ms < bound + 1000);
+	assert_int_equal(vg_rot_counter_start(r, 5, &done), VG_ERR_TIMEOUT);
+	assert_int_equal(sh("kill -CONT %ld", pid), 0);
+	t0 = vg_mono_ms();
+	do {
+		(void)usleep(10000);
+		vg_rot_health_get(r, &h);
+	} while (!h.answering && vg_mono_ms() - t0 < 5000);
+	assert_true(h.answering);
+	assert_int_equal(h.recoveries, 2);
+	assert_int_equal(vg_rot_counter_start(r, 5, &done), VG_OK);
+	assert_true(done); /* the late advance was done */
+	assert_int_equal(ctr(r), 5);
+
+	/* A close while it does not answer returns (the thread is left to
+	 * the process); an open on a silent TPM fails within the bound. */
+	assert_int_equal(sh("kill -STOP %ld", pid), 0);
+	assert_int_equal(vg_rot_counter_read(r, &v), VG_ERR_TIMEOUT);
+	t0 = vg_mono_ms();
+	vg_rot_close(&r);
+	assert_true(vg_mono_ms() - t0 < 200);
+	t0 = vg_mono_ms();
+	assert_int_equal(vg_rot_open_bounded(&r, "tpm2", f->dir, c.tcti, bound), VG_ERR_TIMEOUT);
+	assert_null(r);
+	ms = vg_mono_ms() - t0;
+	assert_true(ms >= bound - 10 && ms < 2 * bound + 1000);
+	assert_int_equal(sh("kill -CONT %ld", pid), 0);
+	/* The abandoned open now runs to its end on its thread, which then
+	 * frees the handle (LeakSanitizer checks); give it the time before
+	 * this TPM gets a second client. */
+	(void)usleep(2000 * 1000);
+	/* The bound's limits. */
+	assert_int_equal(vg_rot_open_bounded(&r, "tpm2", f->dir, c.tcti, VG_ROT_TIMEOUT_MS_MIN - 1),
+			 VG_ERR_INVALID);
+	r = open_on(f->dir, &c);
+	assert_int_equal(ctr(r), 5);
+	vg_rot_close(&r);
+	tpm_stop(&c);
+	vgt_rmrf(c.dir);
+}
+
 /* ---- the security-version counter (SFR 4.2.6) ---- */
 
 #define SECVER      "0x01500018"
@@ -914,6 +1069,7 @@ int main(void)
 	    T(test_sfr4212_tpm2_erase_secret),
 	    T(test_sfr4211_tpm2_unreachable),
 	    T(test_sfr4211_tpm2_tpm_goes_away),
+	    T(test_sfr4211_tpm2_timeout_and_recovery),
 	    T(test_sfr426_tpm2_secver_monotonic),
 	    T(test_sfr426_tpm2_secver_survives_state_dir),
 	    T(test_sfr426_tpm2_secver_upgrade_existing),

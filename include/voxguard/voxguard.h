@@ -72,6 +72,7 @@ typedef enum vg_rc {
 	VG_ERR_UNTRUSTED = 22,     /* the socket is not served by the voxguard service */
 	VG_ERR_REPLAY = 23,        /* a message or frame was already received, or is too old */
 	VG_ERR_TRUNCATED = 24,     /* a stream ended before its authenticated final frame */
+	VG_ERR_TIMEOUT = 25,       /* the root of trust (TPM) did not answer within rot_timeout_ms */
 } vg_rc;
 
 /* A static English description of rc; never NULL. */
@@ -166,6 +167,12 @@ typedef struct vg_status {
 	 * whether the device was provisioned, e.g. "secure storage refused:
 	 * rollback detected" (never reported as "not provisioned"). */
 	char *lifecycle_why;
+	/* The root of trust's health: "answering", or "not-answering" when a
+	 * command to it (a TPM) got no answer within the service's
+	 * rot_timeout_ms; then rot_down_since is the Unix time (seconds) that
+	 * command was sent (0 while it answers). NULL from an older service. */
+	char *rot_state;
+	uint64_t rot_down_since;
 } vg_status;
 VG_EXPORT VG_NODISCARD vg_rc vg_status_get(vg_client *c, vg_status *out);
 VG_EXPORT void vg_status_free(vg_status *st);

@@ -2,6 +2,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 
@@ -70,6 +72,22 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		     st.rot_is_dev ? " (DEVELOPMENT backend: root key in a file, no hardware "
 				     "protection; not for production devices)"
 				   : "");
+	if (st.rot_state && strcmp(st.rot_state, "answering") != 0) {
+		char when[32] = "?";
+		time_t t = (time_t)st.rot_down_since;
+		struct tm tm;
+		uint64_t now = (uint64_t)time(NULL);
+
+		if (gmtime_r(&t, &tm))
+			(void)strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		(void)printf(
+		    "rot state:      NOT ANSWERING since %s (%llu s): operations that "
+		    "need the root of trust fail until it answers\n",
+		    when,
+		    (unsigned long long)(now > st.rot_down_since ? now - st.rot_down_since : 0));
+	} else if (st.rot_state) {
+		(void)printf("rot state:      %s\n", st.rot_state);
+	}
 	(void)printf("rot counter:    %llu\n", (unsigned long long)st.rot_counter);
 	(void)printf("secure store:   %s%s\n", st.store_state,
 		     st.store_state[0] == 'o'

@@ -402,7 +402,7 @@ static vg_rc call(vg_client *c, vg_op op, vg_msgb *b, vg_msg *reply)
 	if (reply->code != VG_OK) {
 		/* Any code of the enum (VG_ERR_REPLAY: a display token
 		 * presented twice or too late), nothing past it. */
-		rc = reply->code > VG_ERR_TRUNCATED ? VG_ERR_PROTOCOL : (vg_rc)reply->code;
+		rc = reply->code > VG_ERR_TIMEOUT ? VG_ERR_PROTOCOL : (vg_rc)reply->code;
 		VG_IGNORE(vg_msg_text(reply, VG_A_MSG, c->last_error, sizeof c->last_error));
 		vg_msg_free(reply);
 		return rc;
@@ -624,6 +624,8 @@ VG_EXPORT vg_rc vg_status_get(vg_client *c, vg_status *out)
 	out->platform_why = take_text(&r, VG_A_PLATFORM_WHY, 320);
 	out->platform_version = take_text(&r, VG_A_PLATFORM_VERSION, 64);
 	VG_IGNORE(vg_msg_uint(&r, VG_A_SECVER, &out->security_version));
+	out->rot_state = take_text(&r, VG_A_ROT_STATE, 32);
+	VG_IGNORE(vg_msg_uint(&r, VG_A_ROT_SINCE, &out->rot_down_since));
 	vg_msg_free(&r);
 	if (!out->version || !out->rot_backend || !out->store_state || !out->role) {
 		vg_status_free(out);
@@ -644,6 +646,7 @@ VG_EXPORT void vg_status_free(vg_status *st)
 	free(st->platform_why);
 	free(st->platform_version);
 	free(st->lifecycle_why);
+	free(st->rot_state);
 	memset(st, 0, sizeof *st);
 }
 

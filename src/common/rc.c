@@ -58,6 +58,9 @@ VG_EXPORT const char *vg_rc_str(vg_rc rc)
 		return "replayed or too old";
 	case VG_ERR_TRUNCATED:
 		return "truncated: the stream ended before its final frame";
+	case VG_ERR_TIMEOUT:
+		return "the root of trust (TPM) did not answer in time (rot_timeout_ms): "
+		       "operations that need it fail until it answers";
 	}
 	return "unknown error";
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "rot/rot.h"
 #include "storage/reserve.h"
 
 #define MAX_FILE (64u * 1024u)
@@ -23,6 +24,7 @@ void vg_config_defaults(vg_config *c)
 	c->event_loops = 1;
 	c->io_timeout_ms = 5000;
 	c->rot_sync_ms = 50;
+	c->rot_timeout_ms = VG_ROT_TIMEOUT_MS_DEFAULT;
 	c->audit_checkpoint_every = 256;
 	c->audit_max_records = 0;
 	c->audit_max_bytes = 16u * 1024u * 1024u;
@@ -343,6 +345,11 @@ static bool apply(vg_config *c, const char *k, const char *v)
 		c->rot_sync_ms = (uint32_t)x;
 		return true;
 	}
+	if (strcmp(k, "rot_timeout_ms") == 0 &&
+	    parse_u64(v, VG_ROT_TIMEOUT_MS_MIN, VG_ROT_TIMEOUT_MS_MAX, 10, &x)) {
+		c->rot_timeout_ms = (uint32_t)x;
+		return true;
+	}
 	if (strcmp(k, "audit_checkpoint_every") == 0 && parse_u64(v, 1, 1000000, 10, &x)) {
 		c->audit_checkpoint_every = (uint32_t)x;
 		return true;
@@ -525,7 +532,7 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 			 "user = %s\nadmin_group = %s\nsocket_group = %s\nsocket_mode = %04o\n"
 			 "rot = %s\nrot_param = %s\nmax_clients = %u\nevent_loops = %u\n"
 			 "io_timeout_ms = %u\n"
-			 "rot_sync_ms = %u\naudit_checkpoint_every = %u\n"
+			 "rot_sync_ms = %u\nrot_timeout_ms = %u\naudit_checkpoint_every = %u\n"
 			 "audit_max_records = %llu\naudit_max_bytes = %llu\n"
 			 "audit_rate_per_s = %u\naudit_burst = %u\n"
 			 "admin_session_s = %u\nadmin_pw_cost = %u\n"
@@ -533,6 +540,7 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 			 "bootloader_param = %s\nboot_tries = %u\nboot_cmdline = %s\nboot_id = %s\n",
 			 c->user, c->admin_group, c->socket_group, c->socket_mode, c->rot,
 			 c->rot_param, c->max_clients, c->event_loops, c->io_timeout_ms, c->rot_sync_ms,
+			 c->rot_timeout_ms,
 			 c->audit_checkpoint_every, (unsigned long long)c->audit_max_records,
 			 (unsigned long long)c->audit_max_bytes, c->audit_rate_per_s, c->audit_burst,
 			 c->admin_session_s, c->admin_pw_cost, c->reset_button, c->manifest,

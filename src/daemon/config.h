@@ -25,6 +25,11 @@
  *   io_timeout_ms   = 5000          # a whole request must arrive within this
  *   rot_sync_ms     = 50            # RoT counter follows commits within this
  *                                   # (0: in every commit; see storage/db.h)
+ *   rot_timeout_ms  = 10000         # bound on one command to the root of
+ *                                   # trust (a TPM; 100..600000): past it
+ *                                   # the command fails, status says "not
+ *                                   # answering", rot.timeout is audited
+ *                                   # (rot/rot.h, docs/TPM2.md)
  *   audit_checkpoint_every = 256
  *   audit_max_records      = 0      # secondary bound on records (0: none)
  *   audit_max_bytes        = 16777216 # the audit log's stored size bound
@@ -136,6 +141,7 @@ typedef struct vg_config {
 	uint32_t event_loops;
 	uint32_t io_timeout_ms;
 	uint32_t rot_sync_ms;
+	uint32_t rot_timeout_ms;
 	uint32_t audit_checkpoint_every;
 	uint64_t audit_max_records;
 	uint64_t audit_max_bytes;

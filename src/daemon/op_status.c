@@ -34,7 +34,8 @@ static vg_rc budget_report(vg_req *r, uint32_t uid)
 vg_rc vg_op_status(vg_req *r)
 {
 	vg_service *s = r->s;
-	uint64_t who = 0, counter = 0;
+	uint64_t who = 0;
+	vg_rot_health h;
 	vg_rc rc = vg_msg_uint(&r->msg, VG_A_BUDGET_UID, &who), st;
 
 	/* With BUDGET_UID: the budget report alone (above UINT32_MAX: the
@@ -45,15 +46,21 @@ vg_rc vg_op_status(vg_req *r)
 		return rc;
 	st = vg_db_state(s->db);
 
-	VG_IGNORE(vg_rot_counter_read(s->rot, &counter));
+	/* Status never waits for the root of trust (it is how a device that
+	 * lost its TPM is diagnosed): the counter is the value last read or
+	 * advanced, the health what the backend knows without asking. */
+	vg_rot_health_get(s->rot, &h);
 	vg_msgb_text(&r->out, VG_A_VERSION, VG_VERSION_STRING);
 	vg_msgb_text(&r->out, VG_A_ROT, vg_rot_name(s->rot));
 	vg_msgb_uint(&r->out, VG_A_ROT_DEV, vg_rot_is_dev(s->rot));
+	vg_msgb_text(&r->out, VG_A_ROT_STATE, h.answering ? "answering" : "not-answering");
+	if (!h.answering)
+		vg_msgb_uint(&r->out, VG_A_ROT_SINCE, h.down_since);
 	vg_msgb_text(&r->out, VG_A_STORE,
 		     st == VG_OK             ? "ok"
 		     : st == VG_ERR_ROLLBACK ? "rollback"
 					     : "integrity-error");
-	vg_msgb_uint(&r->out, VG_A_COUNTER, counter);
+	vg_msgb_uint(&r->out, VG_A_COUNTER, vg_db_rot_value(s->db));
 	vg_msgb_uint(&r->out, VG_A_AUDIT_SEQ, vg_audit_next_seq(s->audit));
 	{
 		/* Retention (SFR 4.2.9): what the log holds, and what it let go. */

@@ -1294,10 +1294,15 @@ static void loop_round(struct server *sv, struct loop *lp, const struct epoll_ev
 	/* Last: the replies held above are sent, so their connections are
 	 * between two requests and may move home. */
 	rebalance(sv, lp);
-	/* The RoT counter follows the commits within rot_sync_ms. */
-	if (vg_db_rot_sync(sv->s->db, false) != VG_OK)
-		vg_service_audit(sv->s, &sv->s->self, "rot.counter", "failure",
-				 "cannot advance the root of trust counter");
+	/* The RoT counter follows the commits within rot_sync_ms. A root
+	 * of trust that does not answer is rot.timeout (below), once. */
+	{
+		vg_rc rc = vg_db_rot_sync(sv->s->db, false);
+		if (rc != VG_OK && rc != VG_ERR_TIMEOUT)
+			vg_service_audit(sv->s, &sv->s->self, "rot.counter", "failure",
+					 "cannot advance the root of trust counter");
+	}
+	vg_service_rot_watch(sv->s);
 }
 
 /* Only the first loop reads *stop: its thread is the one signals reach

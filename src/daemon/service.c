@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -58,6 +59,57 @@ void vg_service_audit(vg_service *s, const vg_peer *peer, const char *type, cons
 
 	if (!s->audit || vg_audit_append(s->audit, &ev) != VG_OK)
 		(void)fprintf(stderr, "voxguardd: audit: could not record %s/%s\n", type, outcome);
+}
+
+/* Unix time as 2026-12-07T03:41:05Z. */
+static void utc_text(uint64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		(void)snprintf(out, 32, "%llu", (unsigned long long)t);
+}
+
+void vg_service_rot_watch(vg_service *s)
+{
+	vg_rot_health h;
+	char detail[200], when[32];
+
+	if (!s->rot)
+		return;
+	vg_rot_health_get(s->rot, &h);
+	if (h.recoveries != s->rot_recoveries_seen) {
+		uint64_t now = (uint64_t)time(NULL), since = s->rot_down_seen;
+
+		if (since) {
+			utc_text(since, when);
+			(void)snprintf(detail, sizeof detail,
+				       "the root of trust (%s) answers again; it did not answer "
+				       "from %s for about %llu s",
+				       vg_rot_name(s->rot), when,
+				       (unsigned long long)(now > since ? now - since : 0));
+			vg_service_audit(s, &s->self, "rot.recovered", "success", detail);
+		} else {
+			/* Out and back between two looks. */
+			(void)snprintf(detail, sizeof detail,
+				       "the root of trust (%s) did not answer a command within %u "
+				       "ms, and answers again",
+				       vg_rot_name(s->rot), (unsigned)h.timeout_ms);
+			vg_service_audit(s, &s->self, "rot.timeout", "failure", detail);
+		}
+		s->rot_recoveries_seen = h.recoveries;
+		s->rot_down_seen = 0;
+	}
+	if (!h.answering && !s->rot_down_seen) {
+		utc_text(h.down_since, when);
+		(void)snprintf(detail, sizeof detail,
+			       "the root of trust (%s) did not answer a command within %u ms "
+			       "(sent %s); what needs it fails until it answers",
+			       vg_rot_name(s->rot), (unsigned)h.timeout_ms, when);
+		vg_service_audit(s, &s->self, "rot.timeout", "failure", detail);
+		s->rot_down_seen = h.down_since;
+	}
 }
 
 static vg_rc audit_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t **sig, size_t *sig_len)
@@ -183,6 +235,7 @@ vg_rc vg_service_platform_check(vg_service *s)
 	size_t key_len = 0, minv_len = 0;
 	vg_rc rc = VG_OK;
 	char detail[VG_MANIFEST_WHY_LEN + 96];
+	bool again = s->platform != NULL;
 
 	if (!s->platform) {
 		s->platform = calloc(1, sizeof *s->platform);
@@ -205,6 +258,14 @@ vg_rc vg_service_platform_check(vg_service *s)
 			 * raising the counter and the record leaves only the
 			 * counter knowing it). */
 			vg_rc r2 = vg_sysrec_min_secver(s->store, s->rot, &in.min_security_version);
+			if (r2 == VG_ERR_TIMEOUT && again) {
+				/* A TPM that does not answer says nothing about the
+				 * platform: a re-check fails and the state of the
+				 * last check stands (rot.timeout is audited). At
+				 * start, the first check goes to recovery below. */
+				vg_free(key, key_len);
+				return r2;
+			}
 			if (r2 != VG_OK)
 				rc = r2;
 		}
@@ -553,7 +614,7 @@ vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *
 	rc = vg_budget_table_init(&s->budgets, cfg, s->self.uid, err, err_len);
 	if (rc != VG_OK)
 		goto fail;
-	rc = vg_rot_open(&s->rot, cfg->rot, state_dir, cfg->rot_param);
+	rc = vg_rot_open_bounded(&s->rot, cfg->rot, state_dir, cfg->rot_param, cfg->rot_timeout_ms);
 	if (rc != VG_OK) {
 		(void)snprintf(err, err_len, "root of trust '%s': %s", cfg->rot, vg_rc_str(rc));
 		goto fail;

@@ -50,6 +50,9 @@ typedef struct vg_service {
 	/* One-time display tokens (display/token.h), memory only: created
 	 * on first use, gone with the process. */
 	struct vg_dtok_table *display_tokens;
+	/* What vg_service_rot_watch() last reported: the root of trust's
+	 * down_since (0: answering) and how many recoveries it had seen. */
+	uint64_t rot_down_seen, rot_recoveries_seen;
 } vg_service;
 
 /* The service's own records (persistent across factory reset) have one
@@ -80,6 +83,15 @@ VG_NODISCARD vg_rc vg_service_open(vg_service **out, const char *state_dir, cons
 				   char *err, size_t err_len);
 /* Records service.stop, seals the audit log, closes everything. */
 void vg_service_close(vg_service **s);
+
+/*
+ * Watches the root of trust's health (rot/rot.h vg_rot_health; no device
+ * call): the first time a command to it timed out is one "rot.timeout"
+ * audit event (failure, naming the bound and since when), its answering
+ * again one "rot.recovered" (success, with how long it was out). Called by
+ * the event loop after every round, and at the end of the open.
+ */
+void vg_service_rot_watch(vg_service *s);
 
 /* Appends an audit record (queued; the event loop flushes each round). */
 void vg_service_audit(vg_service *s, const vg_peer *peer, const char *type, const char *outcome,

@@ -181,6 +181,9 @@ enum vg_arg {
 	VG_A_ENC = 92,          /* bytes: the encapsulated key (request of DECAP, reply of AUTH_ENCAP) */
 	VG_A_PEER_PUB = 93,     /* bytes: DECAP: the sender's raw public key (auth mode); AUTH_ENCAP: the recipient's */
 	VG_A_SECRET = 94,       /* bytes: the KEM shared secret (reply) */
+	/* 96-: the root of trust's health (STATUS; rot/rot.h vg_rot_health) */
+	VG_A_ROT_STATE = 96,    /* text: "answering" or "not-answering" */
+	VG_A_ROT_SINCE = 97,    /* uint: Unix time of the unanswered command (not-answering) */
 };
 
 /* A decoded message. `args` points into `root`. */

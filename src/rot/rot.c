@@ -5,12 +5,28 @@
 
 vg_rc vg_rot_open(vg_rot **out, const char *name, const char *state_dir, const char *param)
 {
+	return vg_rot_open_bounded(out, name, state_dir, param, VG_ROT_TIMEOUT_MS_DEFAULT);
+}
+
+vg_rc vg_rot_open_bounded(vg_rot **out, const char *name, const char *state_dir, const char *param,
+			  uint32_t timeout_ms)
+{
 	*out = NULL;
+	if (timeout_ms < VG_ROT_TIMEOUT_MS_MIN || timeout_ms > VG_ROT_TIMEOUT_MS_MAX)
+		return VG_ERR_INVALID;
 	if (!name || strcmp(name, "file") == 0)
 		return vg_rot_file_open(out, state_dir);
 	if (strcmp(name, "tpm2") == 0)
-		return vg_rot_tpm2_open(out, state_dir, param);
+		return vg_rot_tpm2_open(out, state_dir, param, timeout_ms);
 	return VG_ERR_UNSUPPORTED;
+}
+
+void vg_rot_health_get(vg_rot *r, vg_rot_health *h)
+{
+	memset(h, 0, sizeof *h);
+	h->answering = true;
+	if (r->ops->health)
+		r->ops->health(r, h);
 }
 
 void vg_rot_close(vg_rot **r)
@@ -35,6 +51,17 @@ vg_rc vg_rot_counter_read(vg_rot *r, uint64_t *value)
 vg_rc vg_rot_counter_advance(vg_rot *r, uint64_t value)
 {
 	return r->ops->counter_advance(r, value);
+}
+
+vg_rc vg_rot_counter_start(vg_rot *r, uint64_t value, bool *done)
+{
+	vg_rc rc;
+
+	if (r->ops->counter_start)
+		return r->ops->counter_start(r, value, done);
+	rc = r->ops->counter_advance(r, value);
+	*done = rc == VG_OK;
+	return rc;
 }
 
 vg_rc vg_rot_random(vg_rot *r, uint8_t *buf, size_t len)

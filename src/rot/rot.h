@@ -15,6 +15,16 @@
  * dir; vg_rot_is_dev() says so) and `tpm2` (the key sealed in the TPM, the
  * counters and the erase secret in TPM NV; src/rot/tpm2.c, docs/TPM2.md). Each lives in src/rot/<name>.c and fills a
  * vg_rot_ops table.
+ *
+ * Time (SFR 4.2.10: bounded time): every command a call sends to a device
+ * is bounded by the open's timeout_ms (a call of many commands, a counter
+ * raised by 1024 steps, takes as long as they do while each is answered
+ * in time). A backend that meets a device that does not answer a command
+ * in that time fails the call with VG_ERR_TIMEOUT, and
+ * every later call that needs the device fails at once with
+ * VG_ERR_TIMEOUT until the unanswered command has come back
+ * (vg_rot_health says so, and since when). derive() needs no device
+ * round trip in either backend and is never refused for this.
  */
 #ifndef VG_ROT_H
 #define VG_ROT_H
@@ -27,6 +37,21 @@
 #include "voxguard/voxguard.h"
 
 typedef struct vg_rot vg_rot;
+
+/* The default bound on one call to a root-of-trust device (config
+ * rot_timeout_ms), and its limits. */
+#define VG_ROT_TIMEOUT_MS_DEFAULT 10000u
+#define VG_ROT_TIMEOUT_MS_MIN     100u
+#define VG_ROT_TIMEOUT_MS_MAX     600000u
+
+/* What vg_rot_health reports; no device round trip. */
+typedef struct vg_rot_health {
+	bool answering;      /* false: a command got no answer within timeout_ms */
+	uint64_t down_since; /* Unix time (s) that command was sent; 0 when answering */
+	uint32_t timeout_ms; /* the bound in force */
+	uint64_t timeouts;   /* calls that timed out since the open */
+	uint64_t recoveries; /* times the device answered again after a timeout */
+} vg_rot_health;
 
 /* The largest raise secver_advance accepts in one call: a TPM NV counter
  * steps by one per command. */
@@ -63,6 +88,11 @@ typedef struct vg_rot_ops {
 	/* Raises it to value if lower (never lowers); durable before return.
 	 * VG_ERR_INVALID if value - current > VG_ROT_SECVER_MAX_STEP. */
 	vg_rc (*secver_advance)(vg_rot *r, uint64_t value);
+	/* Optional (NULL: always answering): see vg_rot_health. */
+	void (*health)(vg_rot *r, struct vg_rot_health *h);
+	/* Optional (NULL: counter_advance, waited for): see
+	 * vg_rot_counter_start. */
+	vg_rc (*counter_start)(vg_rot *r, uint64_t value, bool *done);
 	void (*close)(vg_rot *r);
 } vg_rot_ops;
 
@@ -78,12 +108,29 @@ struct vg_rot {
  */
 VG_NODISCARD vg_rc vg_rot_open(vg_rot **out, const char *name, const char *state_dir,
 			       const char *param);
+/* The same, each device call bounded by timeout_ms (see Time above;
+ * vg_rot_open uses VG_ROT_TIMEOUT_MS_DEFAULT). An open whose device does
+ * not answer in time fails with VG_ERR_TIMEOUT. */
+VG_NODISCARD vg_rc vg_rot_open_bounded(vg_rot **out, const char *name, const char *state_dir,
+				       const char *param, uint32_t timeout_ms);
+/* The backend's health, without talking to the device (status, the
+ * service's rot.timeout / rot.recovered audit events). Thread-safe. */
+void vg_rot_health_get(vg_rot *r, vg_rot_health *h);
 void vg_rot_close(vg_rot **r);
 
 VG_NODISCARD vg_rc vg_rot_derive(vg_rot *r, const char *label, const uint8_t *ctx, size_t ctx_len,
 				 uint8_t out[static VG_KEY_LEN]);
 VG_NODISCARD vg_rc vg_rot_counter_read(vg_rot *r, uint64_t *value);
 VG_NODISCARD vg_rc vg_rot_counter_advance(vg_rot *r, uint64_t value);
+/*
+ * counter_advance without waiting for the device (the database's RoT sync
+ * at the end of an event-loop round). *done: value is confirmed (durable).
+ * VG_OK and !*done: under way, ask again later with the same or a higher
+ * value; VG_ERR_TIMEOUT: the device does not answer (see Time); another
+ * error: the last advance started this way failed (reported once). A
+ * backend without it advances and waits, as vg_rot_counter_advance.
+ */
+VG_NODISCARD vg_rc vg_rot_counter_start(vg_rot *r, uint64_t value, bool *done);
 VG_NODISCARD vg_rc vg_rot_random(vg_rot *r, uint8_t *buf, size_t len);
 /* VG_ERR_UNSUPPORTED when the backend has no erase secret. */
 VG_NODISCARD vg_rc vg_rot_erase_secret(vg_rot *r, bool rotate, uint8_t out[static VG_KEY_LEN]);
@@ -108,7 +155,11 @@ bool vg_rot_is_dev(const vg_rot *r);
 /* Backends. */
 VG_NODISCARD vg_rc vg_rot_file_open(vg_rot **out, const char *state_dir);
 /* tcti: a TCTI configuration string ("swtpm:host=127.0.0.1,port=2321",
- * "device:/dev/tpmrm0"); NULL or "" for the tpm2-tss default. */
-VG_NODISCARD vg_rc vg_rot_tpm2_open(vg_rot **out, const char *state_dir, const char *tcti);
+ * "device:/dev/tpmrm0"); NULL or "" for the tpm2-tss default. Every TPM
+ * command runs on a thread of the handle's own and is waited for at most
+ * timeout_ms after the one before it was answered (src/rot/tpm2.c,
+ * "Time"). */
+VG_NODISCARD vg_rc vg_rot_tpm2_open(vg_rot **out, const char *state_dir, const char *tcti,
+				    uint32_t timeout_ms);
 
 #endif

@@ -71,15 +71,44 @@
  * empty authValues and no policy, so whoever can talk to this TPM and read
  * the state dir can unseal the root key on this device (binding the object
  * to a PCR policy comes with the secure-initialization issue); one
- * voxguard state dir per TPM (the NV indices are the device's); a TPM that
- * accepts the connection and never answers blocks the caller (the kernel
- * TPM driver times out for real hardware). tpm2-tss keeps copies of command
+ * voxguard state dir per TPM (the NV indices are the device's). tpm2-tss keeps copies of command
  * parameters in its context and does not wipe them: at creation the
  * plaintext sealed data may linger in that heap until reused; everything
  * this file holds is wiped.
+ *
+ * Time: a TPM that stops answering must not stop the service (the socket
+ * TCTIs, swtpm and mssim, wait for a response forever). tpm2-tss 3.2 does
+ * not bound the synchronous ESYS calls this file makes: Esys_SetTimeout
+ * only reaches the receive step of Esys_*_Finish, and every synchronous
+ * Esys_* sets the timeout back to -1 (block) and calls its _Finish again
+ * while it returns TRY_AGAIN; the swtpm TCTI also connects and sends
+ * without a bound. Going asynchronous (_Async/_Finish for each of the 20
+ * commands) would still leave a context with a command outstanding after
+ * a timeout: the late response has to be read before the next command, or
+ * the TCTI, the context, the storage key and the session rebuilt. So each
+ * handle has one thread of its own that makes every TPM call (the ESYS
+ * context is only ever used there), and the caller waits for it while
+ * the TPM answers each command within timeout_ms (tpm_call(): the thread
+ * notes each answer, answered(), so a call of 1024 counter steps is not
+ * cut short, only a silence is). A caller that gives up leaves the command
+ * running: the handle is then "not answering" (vg_rot_health), and every
+ * later call fails at once with VG_ERR_TIMEOUT, without queueing, until
+ * the TPM answers that command; its result is discarded (a late counter
+ * increment or NV write is still done: counters only go up, and an erase
+ * secret rotated late is the interrupted factory reset that the reset's
+ * marker completes at the next start). Then the handle answers again, with
+ * the same context and session: nothing to rebuild. What the call owns
+ * lives in the job (struct tpm_call), never on the caller's stack, and
+ * the thread wipes and frees an abandoned one. The open runs on the thread
+ * too (a TPM that never answers fails the start with VG_ERR_TIMEOUT); a
+ * close that meets an unanswered command returns instead of hanging, and
+ * leaves the context to the thread, which releases it (flushing the
+ * session) if the TPM ever answers.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +173,51 @@ struct tpm2_rot {
 	bool secver_ready;
 	ESYS_TR secver;
 	uint64_t secver_base; /* NV value that reads as security version 0 */
+	/* The TPM thread (see Time): the fields below are under mu. */
+	pthread_t th;
+	bool th_started;
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* a call was queued, or stop */
+	pthread_cond_t done; /* a call finished */
+	struct tpm_call *queued, *running;
+	bool stop;
+	bool orphaned; /* closed while busy: the thread frees the handle */
+	uint32_t timeout_ms;
+	/* Monotonic time the TPM last answered a command of the running call
+	 * (or the call started): the bound is on each command, not on a call
+	 * of many (an advance of 1024 steps). Written by the thread alone. */
+	uint64_t progress_ms;
+	uint64_t down_since; /* Unix time of the unanswered command; 0: answering */
+	uint64_t timeouts, recoveries;
+	/* Counter advances started without waiting (counter_start). */
+	uint64_t bg_confirmed; /* the highest value the TPM confirmed */
+	vg_rc bg_rc;           /* a failed one's error, reported once */
 };
+
+/* One TPM call, owned by the caller until it gives up waiting, then by the
+ * thread (which wipes and frees it when the TPM answers). */
+struct tpm_call {
+	vg_rc (*fn)(struct tpm2_rot *t, struct tpm_call *c);
+	vg_rc rc;
+	bool done, abandoned;
+	bool detached;    /* started without a waiter (counter_start) */
+	uint64_t sent_ms; /* monotonic time it was queued */
+	uint64_t u64;     /* in: a counter target; out: a counter value */
+	bool flag;        /* in: rotate (erase secret) */
+	uint8_t digest[32];
+	uint8_t *buf; /* out: secret bytes (len), vg_secret_alloc'ed */
+	size_t len;
+	/* the open's inputs */
+	char tcti[512];
+	char pub_path[4096], priv_path[4096];
+	bool has_pub;
+};
+
+/* The TPM answered a command: on the TPM thread, before the next one. */
+static void answered(struct tpm2_rot *t)
+{
+	__atomic_store_n(&t->progress_ms, vg_mono_ms(), __ATOMIC_RELEASE);
+}
 
 /* ---- errors ---- */
 
@@ -225,8 +298,12 @@ static void tss_quiet(void)
  * ENCRYPT) only where the command's first parameter is a sized buffer. */
 static vg_rc sess_use(struct tpm2_rot *t, TPMA_SESSION bits)
 {
-	TSS2_RC rc =
-	    Esys_TRSess_SetAttributes(t->ctx, t->sess, TPMA_SESSION_CONTINUESESSION | bits, 0xff);
+	TSS2_RC rc;
+
+	/* Called before every command in the session: the one before it
+	 * was answered. */
+	answered(t);
+	rc = Esys_TRSess_SetAttributes(t->ctx, t->sess, TPMA_SESSION_CONTINUESESSION | bits, 0xff);
 
 	return rc == TSS2_RC_SUCCESS ? VG_OK : tss_fail("session attributes", rc, VG_ERR_INTERNAL);
 }
@@ -281,6 +358,7 @@ static vg_rc create_srk(struct tpm2_rot *t)
 	rc = Esys_CreatePrimary(t->ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 				ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &t->srk, NULL, NULL,
 				NULL, NULL);
+	answered(t);
 	if (rc != TSS2_RC_SUCCESS) {
 		t->srk = ESYS_TR_NONE;
 		return tss_fail("CreatePrimary (owner storage key)", rc, VG_ERR_IO);
@@ -290,8 +368,10 @@ static vg_rc create_srk(struct tpm2_rot *t)
 
 static void flush(struct tpm2_rot *t, ESYS_TR *h)
 {
-	if (*h != ESYS_TR_NONE)
+	if (*h != ESYS_TR_NONE) {
 		(void)Esys_FlushContext(t->ctx, *h);
+		answered(t);
+	}
 	*h = ESYS_TR_NONE;
 }
 
@@ -303,6 +383,7 @@ static vg_rc nv_find(struct tpm2_rot *t, TPM2_HANDLE index, ESYS_TR *tr, bool *m
 	TSS2_RC rc =
 	    Esys_TR_FromTPMPublic(t->ctx, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, tr);
 
+	answered(t);
 	*missing = false;
 	if (rc == TSS2_RC_SUCCESS)
 		return VG_OK;
@@ -327,6 +408,7 @@ static vg_rc nv_check_state(struct tpm2_rot *t, ESYS_TR tr, TPM2_HANDLE index, T
 	    Esys_NV_ReadPublic(t->ctx, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
 	vg_rc ret = VG_OK;
 
+	answered(t);
 	if (rc != TSS2_RC_SUCCESS)
 		return tss_fail("NV_ReadPublic", rc, VG_ERR_IO);
 	if (pub->nvPublic.nvIndex != index ||
@@ -722,15 +804,14 @@ static vg_rc counter_now(struct tpm2_rot *t, uint64_t *value)
 	return VG_OK;
 }
 
-static vg_rc tpm2_counter_read(vg_rot *r, uint64_t *value)
+static vg_rc run_counter_read(struct tpm2_rot *t, struct tpm_call *c)
 {
-	return counter_now(r->priv, value);
+	return counter_now(t, &c->u64);
 }
 
-static vg_rc tpm2_counter_advance(vg_rot *r, uint64_t value)
+static vg_rc run_counter_advance(struct tpm2_rot *t, struct tpm_call *c)
 {
-	struct tpm2_rot *t = r->priv;
-	uint64_t cur;
+	uint64_t cur, value = c->u64;
 	vg_rc v = counter_now(t, &cur);
 
 	if (v != VG_OK || value <= cur)
@@ -747,26 +828,21 @@ static vg_rc tpm2_counter_advance(vg_rot *r, uint64_t value)
 	return VG_OK;
 }
 
-static vg_rc tpm2_random(vg_rot *r, uint8_t *buf, size_t len)
+static vg_rc run_random(struct tpm2_rot *t, struct tpm_call *c)
 {
-	if (!buf && len)
-		return VG_ERR_INVALID;
-	return tpm_random(r->priv, buf, len);
+	return tpm_random(t, c->buf, c->len);
 }
 
-static vg_rc tpm2_measure(vg_rot *r, const char *what, const uint8_t digest[32])
+static vg_rc run_measure(struct tpm2_rot *t, struct tpm_call *c)
 {
-	struct tpm2_rot *t = r->priv;
 	TPML_DIGEST_VALUES dv;
 	TSS2_RC rc;
 	vg_rc v;
 
-	if (!what || !*what)
-		return VG_ERR_INVALID;
 	memset(&dv, 0, sizeof dv);
 	dv.count = 1;
 	dv.digests[0].hashAlg = TPM2_ALG_SHA256;
-	memcpy(dv.digests[0].digest.sha256, digest, 32);
+	memcpy(dv.digests[0].digest.sha256, c->digest, 32);
 	v = sess_use(t, 0);
 	if (v != VG_OK)
 		return v;
@@ -777,9 +853,10 @@ static vg_rc tpm2_measure(vg_rot *r, const char *what, const uint8_t digest[32])
 	return VG_OK;
 }
 
-static vg_rc tpm2_erase_secret(vg_rot *r, bool rotate, uint8_t out[VG_KEY_LEN])
+static vg_rc run_erase_secret(struct tpm2_rot *t, struct tpm_call *c)
 {
-	struct tpm2_rot *t = r->priv;
+	bool rotate = c->flag;
+	uint8_t *out = c->buf; /* VG_KEY_LEN */
 	ESYS_TR tr = ESYS_TR_NONE;
 	bool missing, written = false;
 	vg_rc v = nv_find(t, VG_TPM2_NV_ERASE, &tr, &missing);
@@ -948,19 +1025,14 @@ static vg_rc secver_now(struct tpm2_rot *t, uint64_t *value)
 	return VG_OK;
 }
 
-static vg_rc tpm2_secver_read(vg_rot *r, uint64_t *value)
+static vg_rc run_secver_read(struct tpm2_rot *t, struct tpm_call *c)
 {
-	vg_rc v = secver_now(r->priv, value);
-
-	if (v != VG_OK)
-		*value = 0;
-	return v;
+	return secver_now(t, &c->u64);
 }
 
-static vg_rc tpm2_secver_advance(vg_rot *r, uint64_t value)
+static vg_rc run_secver_advance(struct tpm2_rot *t, struct tpm_call *c)
 {
-	struct tpm2_rot *t = r->priv;
-	uint64_t cur;
+	uint64_t cur, value = c->u64;
 	vg_rc v = secver_now(t, &cur);
 
 	if (v != VG_OK || value <= cur)
@@ -977,22 +1049,441 @@ static vg_rc tpm2_secver_advance(vg_rot *r, uint64_t value)
 	return VG_OK;
 }
 
+/* ---- the TPM thread (see Time) ---- */
+
+static struct tpm_call *call_new(vg_rc (*fn)(struct tpm2_rot *, struct tpm_call *), size_t len)
+{
+	struct tpm_call *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return NULL;
+	c->fn = fn;
+	c->len = len;
+	if (len && !(c->buf = vg_secret_alloc(len))) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void call_free(struct tpm_call *c)
+{
+	if (!c)
+		return;
+	if (c->buf)
+		vg_secret_free(c->buf, c->len);
+	vg_wipe(c, sizeof *c);
+	free(c);
+}
+
+static void tpm2_free(struct tpm2_rot *t);
+
+/* Handles closed while their TPM did not answer (thread_stop), until
+ * their thread frees them: held here so that what the process leaves at
+ * its exit is reachable, not a leak (LeakSanitizer agrees). */
+#define MAX_ORPHANS 8
+static pthread_mutex_t orphans_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct tpm2_rot *orphans[MAX_ORPHANS];
+
+static void orphan_hold(struct tpm2_rot *t, bool hold)
+{
+	(void)pthread_mutex_lock(&orphans_mu);
+	for (size_t i = 0; i < MAX_ORPHANS; i++)
+		if (orphans[i] == (hold ? NULL : t)) {
+			orphans[i] = hold ? t : NULL;
+			break;
+		}
+	(void)pthread_mutex_unlock(&orphans_mu);
+}
+
+static void *tpm_thread(void *arg)
+{
+	bool orphaned;
+	struct tpm2_rot *t = arg;
+
+	(void)pthread_mutex_lock(&t->mu);
+	for (;;) {
+		struct tpm_call *c;
+		vg_rc rc;
+
+		while (!t->queued && !t->stop)
+			(void)pthread_cond_wait(&t->work, &t->mu);
+		if (!t->queued)
+			break;
+		c = t->queued;
+		t->queued = NULL;
+		t->running = c;
+		answered(t);
+		(void)pthread_mutex_unlock(&t->mu);
+		rc = c->fn(t, c);
+		(void)pthread_mutex_lock(&t->mu);
+		t->running = NULL;
+		c->rc = rc;
+		if (c->detached) {
+			if (rc == VG_OK && c->u64 > t->bg_confirmed)
+				t->bg_confirmed = c->u64;
+			else if (rc != VG_OK)
+				t->bg_rc = rc;
+		}
+		if (c->abandoned || c->detached) {
+			/* The TPM answered the command its caller gave up on. */
+			if (t->down_since) {
+				t->down_since = 0;
+				t->recoveries++;
+				(void)fprintf(stderr, "voxguard: tpm2: the TPM answers again\n");
+			}
+			call_free(c);
+		} else {
+			c->done = true;
+		}
+		(void)pthread_cond_broadcast(&t->done);
+	}
+	orphaned = t->orphaned;
+	(void)pthread_mutex_unlock(&t->mu);
+	/* Closed while the TPM did not answer, and it has answered since:
+	 * what the close could not release is released now. */
+	if (orphaned) {
+		orphan_hold(t, false);
+		tpm2_free(t);
+	}
+	return NULL;
+}
+
+static void deadline_in(struct timespec *ts, uint32_t ms)
+{
+	(void)clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)(ms / 1000u);
+	ts->tv_nsec += (long)(ms % 1000u) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Under mu: when b's silence began: when it was queued, or, running, when
+ * the TPM last answered one of its commands. */
+static uint64_t quiet_from(struct tpm2_rot *t, const struct tpm_call *b)
+{
+	uint64_t p = __atomic_load_n(&t->progress_ms, __ATOMIC_ACQUIRE);
+
+	return b == t->running && p > b->sent_ms ? p : b->sent_ms;
+}
+
+static bool overdue(struct tpm2_rot *t, const struct tpm_call *b)
+{
+	return quiet_from(t, b) + t->timeout_ms <= vg_mono_ms();
+}
+
+/* Under mu: command c got no answer within the bound. */
+static void mark_down(struct tpm2_rot *t, const struct tpm_call *c, const char *what)
+{
+	t->timeouts++;
+	if (t->down_since)
+		return;
+	/* Unix time of the silence's start (the monotonic clock measured it). */
+	{
+		uint64_t quiet = vg_mono_ms() - quiet_from(t, c), now = (uint64_t)time(NULL);
+		t->down_since = now > quiet / 1000u ? now - quiet / 1000u : 1;
+	}
+	(void)fprintf(stderr,
+		      "voxguard: tpm2: %s: the TPM did not answer within %u ms; commands to it "
+		      "fail until it answers\n",
+		      what, (unsigned)t->timeout_ms);
+}
+
+/* Under mu: waits for the thread to finish something, or for b's bound. */
+static void wait_for(struct tpm2_rot *t, const struct tpm_call *b)
+{
+	uint64_t at = quiet_from(t, b) + t->timeout_ms, now = vg_mono_ms();
+	struct timespec ts;
+
+	deadline_in(&ts, at > now ? (uint32_t)(at - now) : 0);
+	(void)pthread_cond_timedwait(&t->done, &t->mu, &ts);
+}
+
+/*
+ * Runs *pc on the TPM thread and waits for it as long as the TPM answers
+ * its commands, each within t->timeout_ms. On
+ * return *pc is the caller's again (its outputs filled when the result is
+ * VG_OK), or NULL when the caller gave up waiting (VG_ERR_TIMEOUT: the
+ * thread owns it now). A TPM already not answering fails at once
+ * (VG_ERR_TIMEOUT, *pc still the caller's).
+ */
+static vg_rc tpm_call(struct tpm2_rot *t, struct tpm_call **pc, const char *what)
+{
+	struct tpm_call *c = *pc;
+	vg_rc rc;
+
+	(void)pthread_mutex_lock(&t->mu);
+	/* A counter advance started without a waiter may be under way: wait
+	 * for it, while the TPM answers it. A command known to be unanswered:
+	 * nothing queues behind it. */
+	while ((t->running || t->queued) && !t->down_since) {
+		const struct tpm_call *b = t->running ? t->running : t->queued;
+
+		if (overdue(t, b))
+			mark_down(t, b, what);
+		else
+			wait_for(t, b);
+	}
+	if (t->running || t->queued) {
+		(void)pthread_mutex_unlock(&t->mu);
+		return VG_ERR_TIMEOUT;
+	}
+	c->sent_ms = vg_mono_ms();
+	t->queued = c;
+	(void)pthread_cond_signal(&t->work);
+	while (!c->done && !overdue(t, c))
+		wait_for(t, c);
+	if (c->done) {
+		rc = c->rc;
+		(void)pthread_mutex_unlock(&t->mu);
+		return rc;
+	}
+	if (t->queued == c) {
+		/* Never sent: the thread did not get to it. */
+		t->timeouts++;
+		t->queued = NULL;
+		(void)pthread_mutex_unlock(&t->mu);
+		return VG_ERR_TIMEOUT;
+	}
+	c->abandoned = true;
+	*pc = NULL;
+	mark_down(t, c, what);
+	(void)pthread_mutex_unlock(&t->mu);
+	return VG_ERR_TIMEOUT;
+}
+
+/*
+ * Raises the counter to value without waiting for the TPM (the database's
+ * RoT sync at the end of an event-loop round: a TPM that stops answering
+ * there must not hold the loop). *done: the TPM has confirmed value. VG_OK
+ * with !*done: under way (ask again later); VG_ERR_TIMEOUT: the TPM does
+ * not answer (or a command it has not answered is older than the bound);
+ * another error: the last advance started this way failed (reported once).
+ */
+static vg_rc tpm2_counter_start(vg_rot *r, uint64_t value, bool *done)
+{
+	struct tpm2_rot *t = r->priv;
+	struct tpm_call *c;
+	vg_rc rc = VG_OK;
+
+	*done = false;
+	(void)pthread_mutex_lock(&t->mu);
+	if (t->bg_rc != VG_OK) {
+		rc = t->bg_rc;
+		t->bg_rc = VG_OK;
+	} else if (t->bg_confirmed >= value) {
+		*done = true;
+	} else if (t->running || t->queued) {
+		const struct tpm_call *b = t->running ? t->running : t->queued;
+
+		if (!t->down_since && overdue(t, b))
+			mark_down(t, b, "counter advance");
+		if (t->down_since)
+			rc = VG_ERR_TIMEOUT;
+		/* else: under way (or another command is): ask again later */
+	} else if ((c = call_new(run_counter_advance, 0)) == NULL) {
+		rc = VG_ERR_NOMEM;
+	} else {
+		c->u64 = value;
+		c->detached = true;
+		c->sent_ms = vg_mono_ms();
+		t->queued = c;
+		(void)pthread_cond_signal(&t->work);
+	}
+	(void)pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
+/* A call with a counter in and out (u64) and len secret bytes out. */
+static vg_rc call_u64(struct tpm2_rot *t, vg_rc (*fn)(struct tpm2_rot *, struct tpm_call *),
+		      const char *what, uint64_t in, uint64_t *out)
+{
+	struct tpm_call *c = call_new(fn, 0);
+	vg_rc v;
+
+	if (!c)
+		return VG_ERR_NOMEM;
+	c->u64 = in;
+	v = tpm_call(t, &c, what);
+	if (c && v == VG_OK && out)
+		*out = c->u64;
+	call_free(c);
+	return v;
+}
+
+static vg_rc tpm2_counter_read(vg_rot *r, uint64_t *value)
+{
+	return call_u64(r->priv, run_counter_read, "counter read", 0, value);
+}
+
+static vg_rc tpm2_counter_advance(vg_rot *r, uint64_t value)
+{
+	return call_u64(r->priv, run_counter_advance, "counter advance", value, NULL);
+}
+
+static vg_rc tpm2_secver_read(vg_rot *r, uint64_t *value)
+{
+	vg_rc v = call_u64(r->priv, run_secver_read, "security-version read", 0, value);
+
+	if (v != VG_OK)
+		*value = 0;
+	return v;
+}
+
+static vg_rc tpm2_secver_advance(vg_rot *r, uint64_t value)
+{
+	return call_u64(r->priv, run_secver_advance, "security-version advance", value, NULL);
+}
+
+static vg_rc tpm2_random(vg_rot *r, uint8_t *buf, size_t len)
+{
+	struct tpm_call *c;
+	vg_rc v;
+
+	if (!buf && len)
+		return VG_ERR_INVALID;
+	if (!len)
+		return VG_OK;
+	c = call_new(run_random, len);
+	if (!c)
+		return VG_ERR_NOMEM;
+	v = tpm_call(r->priv, &c, "GetRandom");
+	if (c && v == VG_OK)
+		memcpy(buf, c->buf, len);
+	call_free(c);
+	return v;
+}
+
+static vg_rc tpm2_measure(vg_rot *r, const char *what, const uint8_t digest[32])
+{
+	struct tpm_call *c;
+	vg_rc v;
+
+	if (!what || !*what)
+		return VG_ERR_INVALID;
+	c = call_new(run_measure, 0);
+	if (!c)
+		return VG_ERR_NOMEM;
+	memcpy(c->digest, digest, 32);
+	v = tpm_call(r->priv, &c, "PCR_Extend");
+	call_free(c);
+	return v;
+}
+
+static vg_rc tpm2_erase_secret(vg_rot *r, bool rotate, uint8_t out[VG_KEY_LEN])
+{
+	struct tpm_call *c = call_new(run_erase_secret, VG_KEY_LEN);
+	vg_rc v;
+
+	if (!c)
+		return VG_ERR_NOMEM;
+	c->flag = rotate;
+	v = tpm_call(r->priv, &c, "erase secret");
+	if (c && v == VG_OK)
+		memcpy(out, c->buf, VG_KEY_LEN);
+	else
+		vg_wipe(out, VG_KEY_LEN);
+	call_free(c);
+	return v;
+}
+
+static void tpm2_health(vg_rot *r, vg_rot_health *h)
+{
+	struct tpm2_rot *t = r->priv;
+
+	(void)pthread_mutex_lock(&t->mu);
+	if (!t->down_since && t->running && t->running->detached && overdue(t, t->running))
+		mark_down(t, t->running, "counter advance");
+	h->answering = t->down_since == 0;
+	h->down_since = t->down_since;
+	h->timeout_ms = t->timeout_ms;
+	h->timeouts = t->timeouts;
+	h->recoveries = t->recoveries;
+	(void)pthread_mutex_unlock(&t->mu);
+}
+
+/* The transient objects go back to the TPM before the context closes. */
+static vg_rc run_flush(struct tpm2_rot *t, struct tpm_call *c)
+{
+	(void)c;
+	flush(t, &t->srk);
+	flush(t, &t->sess);
+	return VG_OK;
+}
+
+/* Stops the thread; false when a command is still unanswered after
+ * timeout_ms: t then belongs to the thread, which frees it once the TPM
+ * answers (freeing it under a thread blocked in tpm2-tss is no option),
+ * or the process's exit does. */
+static bool thread_stop(struct tpm2_rot *t)
+{
+	struct tpm_call *c;
+	bool busy;
+
+	(void)pthread_mutex_lock(&t->mu);
+	/* Known not to answer: no second wait. */
+	while ((t->running || t->queued) && !t->down_since) {
+		const struct tpm_call *b = t->running ? t->running : t->queued;
+
+		if (overdue(t, b))
+			mark_down(t, b, "close");
+		else
+			wait_for(t, b);
+	}
+	busy = t->running || t->queued;
+	(void)pthread_mutex_unlock(&t->mu);
+	if (!busy && t->ctx) {
+		c = call_new(run_flush, 0);
+		if (!c)
+			return false;
+		if (tpm_call(t, &c, "close") != VG_OK && !c)
+			busy = true;
+		call_free(c);
+	}
+	(void)pthread_mutex_lock(&t->mu);
+	t->stop = true;
+	(void)pthread_cond_signal(&t->work);
+	busy = t->running || t->queued;
+	t->orphaned = busy;
+	if (busy)
+		orphan_hold(t, true); /* before the thread can see it */
+	(void)pthread_mutex_unlock(&t->mu);
+	if (busy) {
+		(void)fprintf(stderr, "voxguard: tpm2: closed while the TPM does not answer: "
+				      "its thread releases the context if it ever answers\n");
+		(void)pthread_detach(t->th);
+		return false;
+	}
+	(void)pthread_join(t->th, NULL);
+	return true;
+}
+
+/* Everything but the thread; on the thread that last uses the context. */
+static void tpm2_free(struct tpm2_rot *t)
+{
+	if (t->ctx) {
+		flush(t, &t->srk);
+		flush(t, &t->sess);
+		Esys_Finalize(&t->ctx);
+	}
+	if (t->tcti)
+		Tss2_TctiLdr_Finalize(&t->tcti);
+	vg_secret_free(t->root, VG_KEY_LEN);
+	(void)pthread_mutex_destroy(&t->mu);
+	(void)pthread_cond_destroy(&t->work);
+	(void)pthread_cond_destroy(&t->done);
+	vg_wipe(t, sizeof *t);
+	free(t);
+}
+
 static void tpm2_close(vg_rot *r)
 {
 	struct tpm2_rot *t = r->priv;
 
-	if (t) {
-		if (t->ctx) {
-			flush(t, &t->srk);
-			flush(t, &t->sess);
-			Esys_Finalize(&t->ctx);
-		}
-		if (t->tcti)
-			Tss2_TctiLdr_Finalize(&t->tcti);
-		vg_secret_free(t->root, VG_KEY_LEN);
-		vg_wipe(t, sizeof *t);
-		free(t);
-	}
+	if (t && (!t->th_started || thread_stop(t)))
+		tpm2_free(t);
 	free(r);
 }
 
@@ -1007,93 +1498,50 @@ static const vg_rot_ops tpm2_ops = {
     .erase_secret = tpm2_erase_secret,
     .secver_read = tpm2_secver_read,
     .secver_advance = tpm2_secver_advance,
+    .health = tpm2_health,
+    .counter_start = tpm2_counter_start,
     .close = tpm2_close,
 };
 
-vg_rc vg_rot_tpm2_open(vg_rot **out, const char *state_dir, const char *tcti)
+/* The open's TPM part, on the TPM thread: connect, start up, the storage
+ * key and session, the sealed root key (created on first use), the
+ * counter. */
+static vg_rc run_open(struct tpm2_rot *t, struct tpm_call *c)
 {
-	char pub_path[4096], priv_path[4096];
-	struct tpm2_rot *t = NULL;
-	vg_rot *r = NULL;
-	int has_pub, has_priv;
 	bool missing, written;
 	uint64_t now;
 	TSS2_RC rc;
 	vg_rc v;
 
-	*out = NULL;
-	if (!state_dir)
-		return VG_ERR_INVALID;
-	v = vg_tss2_load();
-	if (v != VG_OK)
-		return v;
-	if ((size_t)snprintf(pub_path, sizeof pub_path, "%s/" PUB_FILE, state_dir) >=
-		sizeof pub_path ||
-	    (size_t)snprintf(priv_path, sizeof priv_path, "%s/" PRIV_FILE, state_dir) >=
-		sizeof priv_path)
-		return VG_ERR_INVALID;
-	r = calloc(1, sizeof *r);
-	t = calloc(1, sizeof *t);
-	if (!r || !t) {
-		free(r);
-		free(t);
-		return VG_ERR_NOMEM;
-	}
-	t->srk = t->sess = t->nv = t->secver = ESYS_TR_NONE;
-	r->ops = &tpm2_ops;
-	r->priv = t;
-	t->root = vg_secret_alloc(VG_KEY_LEN);
-	if (!t->root) {
-		v = VG_ERR_NOMEM;
-		goto fail;
-	}
-
-	/* Neither file: a fresh device; the private blob alone: a first start
-	 * interrupted between the two writes (seal_new() writes it first),
-	 * provisioned afresh. The public blob alone is never a crash. */
-	has_pub = present(pub_path);
-	has_priv = present(priv_path);
-	if (has_pub < 0 || has_priv < 0) {
-		v = fail("cannot examine the state dir", VG_ERR_IO);
-		goto fail;
-	}
-	if (has_pub && !has_priv) {
-		v = fail("tpm2-root.pub without tpm2-root.priv: refused", VG_ERR_INTEGRITY);
-		goto fail;
-	}
-
 	tss_quiet();
-	rc = Tss2_TctiLdr_Initialize(tcti && *tcti ? tcti : NULL, &t->tcti);
+	rc = Tss2_TctiLdr_Initialize(c->tcti[0] ? c->tcti : NULL, &t->tcti);
 	if (rc != TSS2_RC_SUCCESS) {
 		t->tcti = NULL;
-		v = tss_fail("cannot reach the TPM", rc, VG_ERR_IO);
-		goto fail;
+		return tss_fail("cannot reach the TPM", rc, VG_ERR_IO);
 	}
 	rc = Esys_Initialize(&t->ctx, t->tcti, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		t->ctx = NULL;
-		v = tss_fail("Esys_Initialize", rc, VG_ERR_IO);
-		goto fail;
+		return tss_fail("Esys_Initialize", rc, VG_ERR_IO);
 	}
 	/* A simulator or a bare TPM may need TPM2_Startup; a started one
 	 * answers TPM2_RC_INITIALIZE, which is fine. */
 	rc = Esys_Startup(t->ctx, TPM2_SU_CLEAR);
-	if (rc != TSS2_RC_SUCCESS && rc != TPM2_RC_INITIALIZE) {
-		v = tss_fail("Startup (is the TPM reachable?)", rc, VG_ERR_IO);
-		goto fail;
-	}
+	answered(t);
+	if (rc != TSS2_RC_SUCCESS && rc != TPM2_RC_INITIALIZE)
+		return tss_fail("Startup (is the TPM reachable?)", rc, VG_ERR_IO);
 	v = create_srk(t);
 	if (v == VG_OK)
 		v = start_session(t);
-	if (v == VG_OK && !has_pub)
-		v = seal_new(t, pub_path, priv_path);
+	if (v == VG_OK && !c->has_pub)
+		v = seal_new(t, c->pub_path, c->priv_path);
 	if (v == VG_OK)
-		v = unseal(t, pub_path, priv_path);
+		v = unseal(t, c->pub_path, c->priv_path);
 	/* The storage key has done its work (the session is salted, the object
 	 * unsealed): free the TPM's scarce transient slot. */
 	flush(t, &t->srk);
 	if (v != VG_OK)
-		goto fail;
+		return v;
 
 	/* The sealed blob exists, so its counter must too: a TPM without the
 	 * index was cleared, or the state dir belongs to another TPM. */
@@ -1109,11 +1557,102 @@ vg_rc vg_rot_tpm2_open(vg_rot **out, const char *state_dir, const char *tcti)
 			 VG_ERR_INTEGRITY);
 	if (v == VG_OK)
 		v = counter_now(t, &now);
+	return v;
+}
+
+static vg_rc thread_start(struct tpm2_rot *t)
+{
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	int e;
+
+	if (pthread_condattr_init(&ca) != 0)
+		return VG_ERR_NOMEM;
+	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (pthread_mutex_init(&t->mu, NULL) != 0 || pthread_cond_init(&t->work, &ca) != 0 ||
+	    pthread_cond_init(&t->done, &ca) != 0) {
+		(void)pthread_condattr_destroy(&ca);
+		return VG_ERR_NOMEM;
+	}
+	(void)pthread_condattr_destroy(&ca);
+	/* Signals stay with the service's threads. */
+	(void)sigfillset(&all);
+	(void)pthread_sigmask(SIG_BLOCK, &all, &old);
+	e = pthread_create(&t->th, NULL, tpm_thread, t);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0)
+		return VG_ERR_NOMEM;
+	t->th_started = true;
+	return VG_OK;
+}
+
+vg_rc vg_rot_tpm2_open(vg_rot **out, const char *state_dir, const char *tcti, uint32_t timeout_ms)
+{
+	struct tpm_call *c = NULL;
+	struct tpm2_rot *t = NULL;
+	vg_rot *r = NULL;
+	int has_pub, has_priv;
+	vg_rc v;
+
+	*out = NULL;
+	if (!state_dir || (tcti && strlen(tcti) >= sizeof c->tcti))
+		return VG_ERR_INVALID;
+	v = vg_tss2_load();
+	if (v != VG_OK)
+		return v;
+	r = calloc(1, sizeof *r);
+	t = calloc(1, sizeof *t);
+	c = call_new(run_open, 0);
+	if (!r || !t || !c) {
+		free(r);
+		free(t);
+		call_free(c);
+		return VG_ERR_NOMEM;
+	}
+	if ((size_t)snprintf(c->pub_path, sizeof c->pub_path, "%s/" PUB_FILE, state_dir) >=
+		sizeof c->pub_path ||
+	    (size_t)snprintf(c->priv_path, sizeof c->priv_path, "%s/" PRIV_FILE, state_dir) >=
+		sizeof c->priv_path) {
+		free(r);
+		free(t);
+		call_free(c);
+		return VG_ERR_INVALID;
+	}
+	(void)snprintf(c->tcti, sizeof c->tcti, "%s", tcti ? tcti : "");
+	t->srk = t->sess = t->nv = t->secver = ESYS_TR_NONE;
+	t->timeout_ms = timeout_ms;
+	r->ops = &tpm2_ops;
+	r->priv = t;
+	t->root = vg_secret_alloc(VG_KEY_LEN);
+	if (!t->root) {
+		v = VG_ERR_NOMEM;
+		goto fail;
+	}
+
+	/* Neither file: a fresh device; the private blob alone: a first start
+	 * interrupted between the two writes (seal_new() writes it first),
+	 * provisioned afresh. The public blob alone is never a crash. */
+	has_pub = present(c->pub_path);
+	has_priv = present(c->priv_path);
+	if (has_pub < 0 || has_priv < 0) {
+		v = fail("cannot examine the state dir", VG_ERR_IO);
+		goto fail;
+	}
+	if (has_pub && !has_priv) {
+		v = fail("tpm2-root.pub without tpm2-root.priv: refused", VG_ERR_INTEGRITY);
+		goto fail;
+	}
+	c->has_pub = has_pub != 0;
+	v = thread_start(t);
+	if (v == VG_OK)
+		v = tpm_call(t, &c, "open");
 	if (v != VG_OK)
 		goto fail;
+	call_free(c);
 	*out = r;
 	return VG_OK;
 fail:
+	call_free(c);
 	tpm2_close(r);
 	return v;
 }

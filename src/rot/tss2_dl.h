@@ -13,7 +13,8 @@
  * tpm2-tss and its dependencies (docs/BENCHMARKS.md, idle RSS).
  *
  * The table is written once, then made read-only (mprotect), like a
- * RELRO'd GOT. Thread-safe for the daemon's single-threaded use only.
+ * RELRO'd GOT. Load it from one thread: the tpm2 backend does, at open,
+ * before its TPM thread starts; the thread then only reads it.
  */
 #ifndef VG_ROT_TSS2_DL_H
 #define VG_ROT_TSS2_DL_H

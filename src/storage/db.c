@@ -33,6 +33,7 @@ struct vg_db {
 	uint32_t rot_sync_ms;   /* 0: advance the RoT in every commit */
 	bool rot_pending;       /* committed counter not yet in the RoT */
 	uint64_t rot_synced_ms; /* monotonic time of the last RoT advance */
+	uint64_t rot_retry_ms;  /* after a failed advance: not again before */
 	struct anchor anchors[MAX_ANCHORS];
 	size_t n_anchors;
 	/* copies restored when a transaction is rolled back */
@@ -514,18 +515,38 @@ vg_rc vg_db_commit(vg_db *db)
 vg_rc vg_db_rot_sync(vg_db *db, bool force)
 {
 	uint64_t now;
+	bool done;
 	vg_rc rc;
 
 	if (!db || !db->rot_pending)
 		return VG_OK;
 	now = vg_mono_ms();
-	if (!force && now - db->rot_synced_ms < db->rot_sync_ms)
+	if (!force && (now - db->rot_synced_ms < db->rot_sync_ms || now < db->rot_retry_ms))
 		return VG_OK;
-	rc = vg_rot_counter_advance(db->rot, db->epoch);
-	if (rc == VG_OK) {
+	/* Forced (a commit with rot_sync_ms 0, the close): waited for.
+	 * Otherwise started, and confirmed at a later call: a root of trust
+	 * that stops answering must not hold the event loop. */
+	if (force) {
+		rc = vg_rot_counter_advance(db->rot, db->epoch);
+		done = rc == VG_OK;
+	} else {
+		rc = vg_rot_counter_start(db->rot, db->epoch, &done);
+	}
+	if (rc == VG_OK && !done) {
+		/* Under way: look again in VG_DB_ROT_POLL_MS. */
+		db->rot_retry_ms = now + VG_DB_ROT_POLL_MS;
+	} else if (rc == VG_OK) {
 		db->rot_value = db->epoch;
 		db->rot_pending = false;
 		db->rot_synced_ms = now;
+		db->rot_retry_ms = 0;
+	} else {
+		/* A root of trust that fails (or does not answer: it then
+		 * fails at once) is tried again after the window, at least
+		 * VG_DB_ROT_RETRY_MS later, not in every round of the loop. */
+		db->rot_retry_ms =
+		    now +
+		    (db->rot_sync_ms > VG_DB_ROT_RETRY_MS ? db->rot_sync_ms : VG_DB_ROT_RETRY_MS);
 	}
 	return rc;
 }
@@ -538,7 +559,14 @@ int vg_db_rot_sync_due_ms(const vg_db *db)
 		return -1;
 	now = vg_mono_ms();
 	due = db->rot_synced_ms + db->rot_sync_ms;
+	if (db->rot_retry_ms > due)
+		due = db->rot_retry_ms;
 	return due <= now ? 0 : (int)(due - now);
+}
+
+uint64_t vg_db_rot_value(const vg_db *db)
+{
+	return db->rot_value;
 }
 
 void vg_db_set_rot_sync_ms(vg_db *db, uint32_t ms)

@@ -82,11 +82,26 @@ VG_NODISCARD vg_rc vg_db_anchor_get(const vg_db *db, const char *name, uint8_t *
 /* Sets the RoT batching window (0 = advance the RoT in every commit). */
 void vg_db_set_rot_sync_ms(vg_db *db, uint32_t ms);
 /* Advances the RoT counter to the committed epoch if one is pending and
- * the window has passed (or force). */
+ * the window has passed (or force). Not forced, it does not wait for the
+ * RoT (vg_rot_counter_start): the advance is confirmed by a later call,
+ * and VG_OK means started or done. Forced, it waits (bounded by the RoT's
+ * rot_timeout_ms). */
 VG_NODISCARD vg_rc vg_db_rot_sync(vg_db *db, bool force);
 /* Milliseconds until a pending RoT advance is due, 0 if due now, -1 if
- * none is pending (for the event loop's timeout). */
+ * none is pending (for the event loop's timeout). After a failed advance
+ * the next is due no sooner than VG_DB_ROT_RETRY_MS (or the window, if
+ * longer): a root of trust that does not answer fails every call at once
+ * (rot/rot.h, Time), and the loop must not spin on it. While it fails,
+ * commits still go in and the RoT lags: a copy of the database taken
+ * since the last advance can be restored undetected (the window above,
+ * widened by the outage; docs/TPM2.md). */
 int vg_db_rot_sync_due_ms(const vg_db *db);
+#define VG_DB_ROT_RETRY_MS 1000u
+/* An advance under way (vg_rot_counter_start) is looked at again this
+ * much later. */
+#define VG_DB_ROT_POLL_MS 5u
+/* The RoT counter as last read or advanced by this handle: no RoT call. */
+uint64_t vg_db_rot_value(const vg_db *db);
 
 /* Checkpoints the WAL and truncates it, so that deleted or superseded
  * secrets do not linger in the WAL file (secure_delete does not cover it). */
