@@ -64,7 +64,7 @@ check: test test-asan fuzz-smoke device-test
 demo: build
 	sh scripts/demo.sh build
 
-bench: build
+bench: build image
 	sh scripts/bench.sh build
 
 fuzz: build-fuzz

@@ -89,11 +89,15 @@ if [ ! -f "$BASE.trim-v2" ]; then
 		rm -rf "$M/net/$d"
 	done
 	for d in "$M"/fs/*; do
-		case ${d##*/} in ext4 jbd2 fat nls overlayfs squashfs fuse mbcache.ko* crypto verity) ;; *) rm -rf "$d" ;; esac
+		case ${d##*/} in
+		ext4 | jbd2 | fat | nls | overlayfs | squashfs | fuse | mbcache.ko* | crypto | verity) ;;
+		*) rm -rf "$d" ;;
+		esac
 	done
 	chroot "$BASE" depmod -a "$KVER"
 	echo MODULES=list >"$BASE/etc/initramfs-tools/conf.d/voxguard-device"
-	printf '%s\n' virtio_pci virtio_blk ext4 >>"$BASE/etc/initramfs-tools/modules"
+	grep -q '^virtio_blk$' "$BASE/etc/initramfs-tools/modules" ||
+		printf '%s\n' virtio_pci virtio_blk ext4 >>"$BASE/etc/initramfs-tools/modules"
 	chroot "$BASE" update-initramfs -u -k "$KVER" >"$OUT/initramfs.log" 2>&1 ||
 		{ tail "$OUT/initramfs.log" >&2; exit 1; }
 	rm -f "$BASE"/boot/*.old "$BASE"/initrd.img.old "$BASE"/vmlinuz.old

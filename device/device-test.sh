@@ -15,6 +15,13 @@
 #   3. an update from a TUF repository the host serves on its loopback:
 #      slot B written, the reboot into it on trial, mark-good by the health
 #      check, the minimum security version read back from the TPM's NV;
+#      then a release whose health check never passes: tried 3 times,
+#      then GRUB falls back to the good slot by itself;
+#   4. rollback: the data partition restored from an older copy is
+#      refused against the TPM's counter; the disk with another TPM
+#      cannot unseal its root key;
+#   5. factory reset on the device: user data crypto-erased, identity
+#      kept, the next boot as delivered;
 #   6. the service's sandbox as its unit runs it.
 #
 # The host reaches the guest only through the QEMU guest agent on a
@@ -67,6 +74,8 @@ trap cleanup EXIT INT TERM
 G() { python3 "$SRC/device/qga.py" "$RUN/qga.sock" exec --timeout 120 -- "$@"; }
 GSH() { G /bin/sh -c "$1"; }
 GV() { G /usr/bin/voxguard --socket /run/voxguard/voxguard.sock "$@"; }
+# As the admin: the session token in /run (the root file system is read-only).
+GA() { G /usr/bin/env VOXGUARD_SESSION=/run/vg-admin.session /usr/bin/voxguard --socket /run/voxguard/voxguard.sock "$@"; }
 boot_id() { G /bin/cat /proc/sys/kernel/random/boot_id 2>/dev/null || true; }
 
 # Boot and wait for the agent; then for the boot to finish (systemd's
@@ -158,7 +167,12 @@ PY
 	rm -f "$W/rel.img"
 }
 make_release 0.2.0 2 "$W/speaker-0.2.0.vgb"
+# 0.3.0 never passes its health check: vg-health.service is masked in it.
+printf '%s\n' "rm /etc/systemd/system/vg-health.service" \
+	"symlink /etc/systemd/system/vg-health.service /dev/null" >"$W/unhealthy.debugfs"
+make_release 0.3.0 3 "$W/speaker-0.3.0.vgb" "$W/unhealthy.debugfs"
 $H repo add "$REPO" --name speaker-0.2.0.vgb "$W/speaker-0.2.0.vgb" >/dev/null
+$H repo add "$REPO" --name speaker-0.3.0.vgb "$W/speaker-0.3.0.vgb" >/dev/null
 $H repo sign "$REPO" targets --key "$W/tuf/targets.key" >/dev/null
 $H repo publish "$REPO" --snapshot-key "$W/tuf/snapshot.key" --timestamp-key "$W/tuf/timestamp.key" >/dev/null
 URL=$(sh "$SRC/scripts/http-server.sh" start "$RUN/http" "$W/www")
@@ -179,6 +193,7 @@ python3 "$SRC/device/qga.py" "$RUN/qga.sock" put "$REPO/metadata/1.root.json" /r
 check "SFR 4.2.1: provisioning at the factory (identity, release key, TUF root)" \
 	GV provision --oem voxguard --model qemu-speaker --hw-rev x86_64 \
 	--release-key /etc/voxguard/release.pub --tuf-root /run/root.json --setup-code-out /run/setup-code
+python3 "$SRC/device/qga.py" "$RUN/qga.sock" get /run/setup-code "$W/setup-code" 2>/dev/null || true
 GV identity --public-key >"$W/device.pem" 2>"$W/err" || cat "$W/err"
 check "SFR 4.2.2: the device's public identity key comes out" openssl pkey -pubin -in "$W/device.pem" -noout
 
@@ -207,6 +222,8 @@ check "SFR 4.2.10: the voice application runs as its own user" GSH 'p=$(systemct
 check "SFR 4.2.5: the voice application's key is in the service" GSH 'runuser -u avs -- voxguard --socket /run/voxguard/voxguard.sock key public voice-app'
 
 power_off
+# For step 4: the data partition as it is now.
+dd if="$DISK" of="$W/data-old.img" bs=1M skip="$OFF_DATA" count="$SIZE_DATA" status=none
 slot_a_out
 cp "$W/a.img" "$W/a-good.img"
 debugfs -R "cat /usr/local/bin/vg-voice-app" "$W/a.img" >"$W/voice-app.orig" 2>/dev/null
@@ -245,6 +262,65 @@ GV update status >"$W/ustatus2" 2>&1 || true
 check "SFR 4.2.6: the update is confirmed (idle, running slot b)" sh -c "grep -q '^state: *idle' '$W/ustatus2' && grep -q '^running slot: *b' '$W/ustatus2'"
 check_in "SFR 4.2.6: the minimum security version is 2" "$W/ustatus2" -q '^min security ver: *2'
 check "SFR 4.2.6, 4.2.9: the audit log has the update's steps" GSH 'voxguard --socket /run/voxguard/voxguard.sock log show | grep -q update.confirmed'
+
+# A release whose health check never passes: installed into slot A, tried
+# on each boot (a device's watchdog would reboot it; here the host does),
+# and after 3 attempts GRUB boots slot B again by itself.
+GSH "voxguard --socket /run/voxguard/voxguard.sock update install --repo $GURL/metadata --targets-url $GURL/targets --target speaker-0.3.0.vgb" >"$W/install3.out" 2>&1 || true
+check_in "SFR 4.2.6: release 0.3.0 installs into slot A" "$W/install3.out" -q 'version 0.3.0 activated in slot a'
+for try in 1 2 3; do
+	reboot_guest "trial boot $try of the unhealthy release"
+	GSH 'cat /proc/cmdline; cat /etc/voxguard-release' >"$W/trial$try" 2>&1 || true
+	check_in "SFR 4.2.6: trial boot $try runs slot A (0.3.0), health check not passed" "$W/trial$try" -q 'voxguard.slot=a'
+done
+reboot_guest "the boot after 3 failed trials"
+check "SFR 4.2.6: after 3 failed trials GRUB fell back to slot B" GSH 'grep -q "voxguard.slot=b" /proc/cmdline && test "$(cat /etc/voxguard-release)" = 0.2.0'
+GV update status >"$W/ustatus3" 2>&1 || true
+check_in "SFR 4.2.6: the update is recorded as failed" "$W/ustatus3" -qi 'fail\|fell back'
+check_in "SFR 4.2.6: the minimum security version stayed 2" "$W/ustatus3" -q '^min security ver: *2'
+check "SFR 4.2.6, 4.2.9: the fallback is in the audit log (update.failed)" GSH 'voxguard --socket /run/voxguard/voxguard.sock log show | grep -q update.failed'
+
+###########################################################################
+step "4. rollback: an older data partition, another TPM"
+power_off
+dd if="$DISK" of="$W/data-now.img" bs=1M skip="$OFF_DATA" count="$SIZE_DATA" status=none
+dd if="$W/data-old.img" of="$DISK" bs=1M seek="$OFF_DATA" conv=notrunc status=none
+boot "boot with the data partition of step 2"
+GV status >"$W/status-rb" 2>&1 || true
+check_in "SFR 4.2.4: the restored older state is refused (rollback detected against the TPM counter)" "$W/status-rb" -qi 'rollback'
+check "SFR 4.2.4: no application record is served from it" GSH '! runuser -u avs -- voxguard --socket /run/voxguard/voxguard.sock store get last-start'
+power_off
+dd if="$W/data-now.img" of="$DISK" bs=1M seek="$OFF_DATA" conv=notrunc status=none
+mv "$TPM" "$TPM.device"
+boot "boot with another TPM"
+G /bin/systemctl is-active voxguardd.service >"$W/other-tpm" 2>&1 || true
+G /bin/journalctl -b -u voxguardd.service --no-pager >>"$W/other-tpm" 2>&1 || true
+check_in "SFR 4.2.11: on another TPM the root key does not unseal: the service does not start" "$W/other-tpm" -q '^failed\|^activating'
+check "SFR 4.2.11: ... and the voice application does not run" GSH '! systemctl is-active -q vg-voice-app.service'
+power_off
+rm -rf "$TPM"
+mv "$TPM.device" "$TPM"
+boot "boot with the device's own TPM"
+check "SFR 4.2.4, 4.2.11: back on its own TPM and data, the device is normal" GSH 'systemctl is-active -q vg-voice-app.service && voxguard --socket /run/voxguard/voxguard.sock status | grep -q "platform: *normal"'
+
+###########################################################################
+step "5. factory reset on the device"
+openssl rand -base64 24 >"$W/pw"
+python3 "$SRC/device/qga.py" "$RUN/qga.sock" put "$W/pw" /run/pw
+check "SFR 4.2.13: the admin is set up with the device's setup code" \
+	GA admin setup --code "$(cat "$W/setup-code" 2>/dev/null)" --password-file /run/pw
+GA admin login --password-file /run/pw >/dev/null 2>&1 || true
+check "SFR 4.2.12: before: the voice application's record is there" GSH 'runuser -u avs -- voxguard --socket /run/voxguard/voxguard.sock store get last-start'
+GA factory-reset --yes >"$W/reset.out" 2>&1 || true
+check_in "SFR 4.2.12: the admin resets the device" "$W/reset.out" -q 'factory reset done'
+check "SFR 4.2.12: the voice application's record is gone" GSH '! runuser -u avs -- voxguard --socket /run/voxguard/voxguard.sock store get last-start'
+check "SFR 4.2.12: and its key" GSH '! runuser -u avs -- voxguard --socket /run/voxguard/voxguard.sock key public voice-app'
+check "SFR 4.2.12: the admin credential is gone" GSH '! VOXGUARD_SESSION=/run/vg-admin.session voxguard --socket /run/voxguard/voxguard.sock admin login --password-file /run/pw'
+GV identity --public-key >"$W/device-after.pem" 2>/dev/null || true
+check "SFR 4.2.12: the device's identity is kept" cmp -s "$W/device.pem" "$W/device-after.pem"
+reboot_guest "the boot after the reset"
+check "SFR 4.2.12: the next boot is as delivered: genuine platform, the voice application starts anew" \
+	GSH 'systemctl is-active -q voxguard-verify-platform.service && systemctl is-active -q vg-voice-app.service && runuser -u avs -- voxguard --socket /run/voxguard/voxguard.sock key public voice-app'
 
 ###########################################################################
 step "6. the service's sandbox as its unit runs it"

@@ -115,3 +115,14 @@ if command -v swupdate >/dev/null 2>&1 && command -v cpio >/dev/null 2>&1; then
 else
 	echo "bench: swupdate or cpio not installed, SWUpdate comparison skipped"
 fi
+
+# In the device image under QEMU (docs/DEVICE.md): boot, platform
+# verification and a 256 MiB install, each against its baseline in the
+# same guest. Needs the image (make image, as root); skipped without it.
+IMG_DIR=$(dirname "$0")/../build-image
+if [ -f "$IMG_DIR/image.env" ] && [ "$(id -u)" = 0 ]; then
+	echo
+	sh "$(dirname "$0")/bench-device.sh" "$IMG_DIR" 3
+else
+	echo "bench: no device image (make image, as root): the in-guest figures skipped"
+fi
