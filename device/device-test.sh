@@ -15,8 +15,9 @@
 #   3. an update from a TUF repository the host serves on its loopback:
 #      slot B written, the reboot into it on trial, mark-good by the health
 #      check, the minimum security version read back from the TPM's NV;
-#      then a release whose health check never passes: tried 3 times,
-#      then GRUB falls back to the good slot by itself;
+#      then a release whose install has a power cut (QEMU killed) while
+#      slot A is written, resumed after the reboot, and whose health check
+#      never passes: tried 3 times, then GRUB falls back to the good slot;
 #   4. rollback: the data partition restored from an older copy is
 #      refused against the TPM's counter; the disk with another TPM
 #      cannot unseal its root key;
@@ -266,7 +267,23 @@ check "SFR 4.2.6, 4.2.9: the audit log has the update's steps" GSH 'voxguard --s
 # A release whose health check never passes: installed into slot A, tried
 # on each boot (a device's watchdog would reboot it; here the host does),
 # and after 3 attempts GRUB boots slot B again by itself.
-GSH "voxguard --socket /run/voxguard/voxguard.sock update install --repo $GURL/metadata --targets-url $GURL/targets --target speaker-0.3.0.vgb" >"$W/install3.out" 2>&1 || true
+# Its install first has the power cut while the agent writes slot A (QEMU
+# killed once the service has accepted the downloaded bundle).
+INSTALL3="voxguard --socket /run/voxguard/voxguard.sock update install --repo $GURL/metadata --targets-url $GURL/targets --target speaker-0.3.0.vgb"
+GSH "nohup $INSTALL3 </dev/null >/run/install-cut.out 2>&1 &" >/dev/null 2>&1 || true
+i=0
+while [ $i -lt 600 ] && ! GV update status 2>/dev/null | grep -q '^state: *installing'; do
+	i=$((i + 1))
+	sleep 0.5
+done
+sleep 3
+$VM kill "$RUN"
+boot "boot after a power cut during the install"
+check "SFR 4.2.6: after the power cut the running slot B still boots (0.2.0)" GSH 'grep -q "voxguard.slot=b" /proc/cmdline && test "$(cat /etc/voxguard-release)" = 0.2.0'
+GV update status >"$W/ustatus-cut" 2>&1 || true
+check_in "SFR 4.2.6: the cut install is left unfinished (state installing), nothing activated" "$W/ustatus-cut" -q '^state: *installing'
+GSH "$INSTALL3" >"$W/install3.out" 2>&1 || true
+check_in "SFR 4.2.6: the same install resumes" "$W/install3.out" -q 'resuming'
 check_in "SFR 4.2.6: release 0.3.0 installs into slot A" "$W/install3.out" -q 'version 0.3.0 activated in slot a'
 for try in 1 2 3; do
 	reboot_guest "trial boot $try of the unhealthy release"
