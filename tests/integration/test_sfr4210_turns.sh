@@ -16,7 +16,11 @@
 # has had 100 of its 400 (about 60 expected); one request per connection
 # per round served 392 of A's 400 first. With two loops: 57-65 with homes,
 # 356 without; the bound there is 150, as the loops are threads and which
-# one runs is the kernel's choice on a loaded machine.
+# one runs is the kernel's choice on a loaded machine. On a CI machine busy
+# with other tests one round gave 152: a loop thread the kernel puts aside
+# lets the other serve A alone. Scheduling only ever adds to the count, so
+# with two loops the best of up to three rounds is checked; without homes
+# every round gives 356.
 . "$(dirname "$0")/lib.sh"
 : "${IPC_PROBE:?set by ctest}"
 if [ "$IS_ROOT" != 1 ]; then
@@ -26,10 +30,11 @@ fi
 setup_users
 W=$T/work; mkdir -p "$W"
 
-# round LOOPS BOUND: A (vgalice, 8 connections) and B (vgbob, 1) against a
+# round LABEL: A (vgalice, 8 connections) and B (vgbob, 1) against a
 # stopped service, then resumed; the audit log says who was served when.
+# Sets before (A's requests served before B's last).
 round() {
-	l=$1 bound=$2
+	l=$1
 	kill -STOP "$DPID"
 	as vgalice "$IPC_PROBE" "$SOCK" turns 8 50 "turnsa$l" >"$W/a$l" 2>&1 &
 	a=$!
@@ -41,17 +46,28 @@ round() {
 	done
 	kill -CONT "$DPID"
 	wait "$a" "$b" || true
-	check "$l loop(s): all of A's 400 requests were answered" grep -q '^done 400' "$W/a$l"
-	check "$l loop(s): all of B's 50 requests were answered" grep -q '^done 50' "$W/b$l"
+	check "round $l: all of A's 400 requests were answered" grep -q '^done 400' "$W/a$l"
+	check "round $l: all of B's 50 requests were answered" grep -q '^done 50' "$W/b$l"
 	vg log export --out "$W/log$l.vgl" >/dev/null
 	vg log show --in "$W/log$l.vgl" --json >"$W/log$l.json"
-	check "$l loop(s): the audit log holds all 450 requests" \
+	check "round $l: the audit log holds all 450 requests" \
 		test "$(grep -c '"type":"key.delete".*turns[ab]'"$l" "$W/log$l.json")" -eq 450
 	before=$(awk -v a="key.delete turnsa$l " -v b="key.delete turnsb$l " '
 		index($0, a) { na++ } index($0, b) { at = na } END { print at + 0 }' "$W/log$l.json")
-	echo "# $l loop(s): A's requests served before B's last: $before of 400"
-	check "SFR 4.2.10: $l loop(s): B was served in turn with A's 8 connections ($before of A's 400 before B's 50, at most $bound)" \
-		test "$before" -le "$bound"
+	echo "# $l: A's requests served before B's last: $before of 400"
+}
+
+# turns LOOPS BOUND TRIES: the best of up to TRIES rounds is at most BOUND.
+turns() {
+	n=$1 bound=$2 tries=$3 t=1 best=400
+	while [ $t -le "$tries" ]; do
+		round "${n}t$t"
+		[ "$before" -lt "$best" ] && best=$before
+		[ "$best" -le "$bound" ] && break
+		t=$((t + 1))
+	done
+	check "SFR 4.2.10: $n loop(s): B was served in turn with A's 8 connections ($best of A's 400 before B's 50, at most $bound)" \
+		test "$best" -le "$bound"
 }
 
 # Every request is audited here: the per-uid audit rate must not summarise them.
@@ -59,13 +75,13 @@ EXTRA_CONFIG="event_loops = 1
 audit_rate_per_s = 100000
 audit_burst = 100000"
 start_daemon
-round 1 100
+turns 1 100 1
 stop_daemon
 rm -f "$CONF"
 EXTRA_CONFIG="event_loops = 2
 audit_rate_per_s = 100000
 audit_burst = 100000"
 start_daemon
-round 2 150
+turns 2 150 3
 stop_daemon
 finish
