@@ -107,15 +107,19 @@ KVER=$(ls "$BASE/lib/modules" | head -1)
 
 # The whole image's key: the base, the packages, the image's own files.
 KEY=$( (echo "$BASE_KEY trim-v2 $VARIANT"; sha256sum "$DEBS"/*.deb | grep -v dbgsym | cut -d' ' -f1
+	dpkg-query -W ovmf qemu-system-x86
 	cd "$SRC" && find device/build-image.sh device/rootfs device/rootfs-test boot/grub-voxguard.cfg \
+		device/pcr-predict.py device/vm.sh \
 		-type f | LC_ALL=C sort | xargs sha256sum) |
 	sha256sum | cut -c1-16)
-if [ -f "$OUT/disk-$KEY.raw" ] && [ -f "$OUT/image-$KEY.env" ] && [ -f "$OUT/platform-$KEY.json" ]; then
+if [ -f "$OUT/disk-$KEY.raw" ] && [ -f "$OUT/image-$KEY.env" ] && [ -f "$OUT/platform-$KEY.json" ] &&
+	[ -f "$OUT/boot-$KEY/cmdline-a" ]; then
 	log "up to date ($KEY)"
 	ln -sf "disk-$KEY.raw" "$OUT/disk.raw"
 	ln -sf "image-$KEY.env" "$OUT/image.env"
 	ln -sf "slot-a-$KEY.img" "$OUT/slot-a.img"
 	ln -sf "platform-$KEY.json" "$OUT/platform.json"
+	ln -sfn "boot-$KEY" "$OUT/boot"
 	exit 0
 fi
 T0=$(date +%s)
@@ -188,6 +192,16 @@ if [ ! -f "$K/release.key" ]; then
 	openssl pkey -in "$K/release.key" -pubout -out "$K/release.pub"
 fi
 cp "$K/release.pub" "$R/etc/voxguard/release.pub"
+# The OEM's PCR-policy key (docs/TPM2.md): the root key the service seals
+# at the first start opens only in a boot this key signed for. Its public
+# half is in the image (rot_policy_key); each release ships the signed
+# PCR values of its own boot (rot_policy, written below).
+if [ ! -f "$K/pcr-policy.key" ]; then
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$K/pcr-policy.key" 2>/dev/null
+	openssl pkey -in "$K/pcr-policy.key" -pubout -out "$K/pcr-policy.pub"
+fi
+cp "$K/pcr-policy.pub" "$R/etc/voxguard/pcr-policy.pub"
+chmod 644 "$R/etc/voxguard/pcr-policy.pub"
 VERSION=$(dpkg-deb -f "$(ls "$DEBS"/voxguard_*.deb | head -1)" Version)
 SECVER=${VG_IMAGE_SECURITY_VERSION:-1}
 "$VOXGUARD" manifest create --out "$W/platform.json" --version "$VERSION" \
@@ -228,13 +242,24 @@ mke2fs -q -t ext4 -L vg-data -d "$W/data" "$W/data.img" ${DATA_MB}M
 # from), the boot script and an empty environment block.
 mkdir -p "$W/esp"
 grub-mkimage -O x86_64-efi -o "$W/esp/BOOTX64.EFI" -p /grub \
-	part_gpt fat ext2 normal linux echo test loadenv sleep reboot tpm configfile \
-	serial terminal efi_gop all_video boot search
+	part_gpt fat ext2 normal linux linuxefi echo test loadenv sleep reboot tpm \
+	configfile serial terminal efi_gop all_video boot search
+# reboot=acpi: the kernel started by its EFI stub resets through the
+# firmware (EFI ResetSystem), which OVMF under QEMU's TCG never finishes
+# (a guest reboot hung for 7 minutes at full CPU); QEMU's ACPI reset
+# register reboots at once. A device maker sets what its board needs.
+BOOTARGS="ro console=ttyS0,115200 quiet systemd.show_status=1 reboot=acpi"
+# linuxefi and initrdefi (Debian's GRUB): the kernel starts through its EFI
+# stub (the handover protocol), which hands the firmware's TPM event log on
+# to the kernel (/sys/kernel/security/tpm0/binary_bios_measurements, what
+# a verifier replays against the token's PCR values); plain `linux` on EFI
+# skips the stub outside Secure Boot, and the log is lost.
 sed -e "s|^set vg_a_root=.*|set vg_a_root=/dev/vda2|" \
+	-e "s|^linux |linuxefi |" -e "s|^\(\s*\)initrd |\1initrdefi |" \
 	-e "s|^set vg_b_root=.*|set vg_b_root=/dev/vda3|" \
 	-e "s|^set vg_kernel=.*|set vg_kernel=/vmlinuz|" \
 	-e "s|^set vg_initrd=.*|set vg_initrd=/initrd.img|" \
-	-e "s|^set vg_bootargs=.*|set vg_bootargs=\"ro console=ttyS0,115200 quiet systemd.show_status=1\"|" \
+	-e "s|^set vg_bootargs=.*|set vg_bootargs=\"$BOOTARGS\"|" \
 	"$SRC/boot/grub-voxguard.cfg" >"$W/esp/voxguard.cfg"
 cat >"$W/esp/grub.cfg" <<'EOF'
 # The device image's grub.cfg (device/build-image.sh): the serial console,
@@ -253,6 +278,20 @@ export MTOOLS_SKIP_CHECK=1
 mmd -i "$W/esp.img" ::/EFI ::/EFI/BOOT ::/grub
 mcopy -i "$W/esp.img" "$W/esp/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
 mcopy -i "$W/esp.img" "$W/esp/grub.cfg" "$W/esp/voxguard.cfg" "$W/esp/grubenv" ::/grub/
+
+# What the measured boot measures, for the host's verifier (reference.py):
+# GRUB (PCR 4, by its Authenticode hash), the files GRUB reads (PCR 9: its
+# two scripts, the kernel, the initrd) and the kernel command line it
+# gives each slot (PCR 8).
+rm -rf "$OUT/boot-$KEY"
+mkdir -p "$OUT/boot-$KEY"
+cp "$W/esp/BOOTX64.EFI" "$W/esp/grub.cfg" "$W/esp/voxguard.cfg" "$OUT/boot-$KEY/"
+cp "$R/boot/vmlinuz-$KVER" "$OUT/boot-$KEY/vmlinuz"
+cp "$R/boot/initrd.img-$KVER" "$OUT/boot-$KEY/initrd.img"
+for s in a b; do
+	dev=/dev/vda2; [ $s = a ] || dev=/dev/vda3
+	echo "/vmlinuz root=$dev $BOOTARGS voxguard.slot=$s" >"$OUT/boot-$KEY/cmdline-$s"
+done
 
 # The disk: GPT, partition names the fstab and the tests use.
 log "assembling the disk"
@@ -291,6 +330,43 @@ OFF_B=$OFF_b SIZE_B=$SIZE_b
 OFF_DATA=$OFF_data SIZE_DATA=$SIZE_data
 BUILD_SECONDS=$(($(date +%s) - T0))
 EOF
+# The signed PCR policy of this image's boot (docs/TPM2.md, "The root key
+# sealed to the measured boot"): PCRs 0, 2, 4, 7 and 9 as a device boots
+# this disk, predicted by device/pcr-predict.py from the firmware's event
+# log on the reference device and the boot files above, signed with the
+# OEM's PCR-policy key, and written into slot A as /etc/voxguard/pcr-policy.
+# The firmware's log is the firmware's, not the image's: it is recorded
+# once per OVMF, QEMU and vm.sh by booting this disk on a throwaway TPM
+# (the test variant: its guest agent hands the log over), and kept in OUT.
+FW_KEY=$( (dpkg-query -W ovmf qemu-system-x86; sha256sum "$SRC/device/vm.sh" | cut -d' ' -f1) |
+	sha256sum | cut -c1-16)
+FWLOG=$OUT/firmware-$FW_KEY.eventlog
+if [ ! -s "$FWLOG" ]; then
+	[ "$VARIANT" = test ] || { echo "build-image: no reference event log of this firmware: build the test image first" >&2; exit 1; }
+	log "recording the firmware's event log (a reference boot, about a minute)"
+	REF=$W/refboot
+	mkdir -p "$REF/tpm"
+	cp --sparse=always "$D" "$REF/disk.raw"
+	sh "$SRC/device/vm.sh" start "$REF" "$REF/disk.raw" "$REF/tpm" >/dev/null
+	if sh "$SRC/device/vm.sh" wait "$REF" 600 >/dev/null &&
+		python3 "$SRC/device/qga.py" "$REF/qga.sock" get \
+			/sys/kernel/security/tpm0/binary_bios_measurements "$FWLOG.new"; then
+		mv "$FWLOG.new" "$FWLOG"
+	fi
+	sh "$SRC/device/vm.sh" kill "$REF" >/dev/null 2>&1 || true
+	[ -s "$FWLOG" ] || { echo "build-image: the reference boot gave no event log (console: $REF/console.log)" >&2; exit 1; }
+	rm -rf "$REF"
+fi
+cp "$FWLOG" "$OUT/boot-$KEY/firmware.eventlog"
+# shellcheck disable=SC2046 # the PCR=VALUE words
+"$VOXGUARD" pcr-policy sign --key "$K/pcr-policy.key" --out "$W/pcr-policy" \
+	$(python3 "$SRC/device/pcr-predict.py" --firmware-log "$FWLOG" --boot-dir "$OUT/boot-$KEY") >/dev/null
+debugfs -w -R "write $W/pcr-policy /etc/voxguard/pcr-policy" "$W/a.img" >/dev/null 2>&1
+debugfs -w -R "set_inode_field /etc/voxguard/pcr-policy mode 0100644" "$W/a.img" >/dev/null 2>&1
+debugfs -R "cat /etc/voxguard/pcr-policy" "$W/a.img" 2>/dev/null | cmp -s - "$W/pcr-policy" ||
+	{ echo "build-image: cannot write the PCR policy into slot A" >&2; exit 1; }
+dd if="$W/a.img" of="$D" bs=1M seek="$OFF_a" conv=notrunc,sparse status=none
+
 # Keep the slot A file system image: updates are built from it.
 mv "$W/a.img" "$OUT/slot-a-$KEY.img"
 mv "$D" "$OUT/disk-$KEY.raw"
@@ -299,9 +375,13 @@ mv "$W/image.env" "$OUT/image-$KEY.env"
 for f in "$OUT"/disk-*.raw "$OUT"/image-*.env "$OUT"/slot-a-*.img "$OUT"/platform-*.json; do
 	case $f in *"$KEY"*) ;; *) rm -f "$f" ;; esac
 done
+for d in "$OUT"/boot-*; do
+	case $d in *"$KEY") ;; *) rm -rf "$d" ;; esac
+done
 ln -sf "disk-$KEY.raw" "$OUT/disk.raw"
 ln -sf "image-$KEY.env" "$OUT/image.env"
 ln -sf "slot-a-$KEY.img" "$OUT/slot-a.img"
 ln -sf "platform-$KEY.json" "$OUT/platform.json"
+ln -sfn "boot-$KEY" "$OUT/boot"
 rm -rf "$W"
 log "done: $OUT/disk.raw ($KEY, $(($(date +%s) - T0)) s)"

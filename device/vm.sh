@@ -12,7 +12,10 @@
 #   vm.sh stop RUN           power the guest off cleanly, wait for QEMU
 #   vm.sh kill RUN           cut the power: SIGKILL to QEMU, no shutdown
 #   vm.sh reboot RUN         reboot inside the guest (the same QEMU: the
-#                            firmware, GRUB and the TPM reset as on a device)
+#                            firmware, GRUB and the TPM reset as on a device;
+#                            under TCG OVMF's warm reset after a kernel
+#                            started by its EFI stub can take minutes, so
+#                            device-test.sh power-cycles: stop, start)
 #
 # TCG (software emulation): these machines have no KVM. The guest's network
 # card is on QEMU's user network, restricted (restrict=on: no route out of

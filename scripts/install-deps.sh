@@ -55,6 +55,10 @@ PKGS="$PKGS dpkg-dev debhelper lintian"
 # and swtpm (above) as the TPM.
 PKGS="$PKGS debootstrap grub-efi-amd64-bin dosfstools mtools fdisk e2fsprogs
 qemu-system-x86 qemu-utils ovmf"
+# The device test's measured-boot check (device/reference.py): pesign for
+# the Authenticode hash the firmware measures GRUB by, tpm2-tools (above)
+# to replay the event log, python3-yaml to read what it says.
+PKGS="$PKGS pesign python3-yaml"
 # The Yocto and Buildroot checker (integration/check_recipes.py,
 # test_integration_recipes): a real Kconfig parser for Config.in.
 PKGS="$PKGS python3-kconfiglib"

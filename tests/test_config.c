@@ -77,7 +77,8 @@ static void test_config_defaults(void **state)
  * its store parses back to the same settings. */
 static void test_config_format_roundtrip(void **state)
 {
-	static const char in[] = "admin_group = adm\nrot_sync_ms = 0\nrot_timeout_ms = 2500\n";
+	static const char in[] =
+	    "admin_group = adm\nrot_sync_ms = 0\nrot_timeout_ms = 2500\nattest_pcrs = 0-2,4,7-9\n";
 	vg_config a, b;
 	char text[4096], err[128];
 	size_t n;
@@ -87,6 +88,7 @@ static void test_config_format_roundtrip(void **state)
 	assert_int_equal(vg_config_parse(&a, in, sizeof in - 1, err, sizeof err), VG_OK);
 	assert_int_equal(a.rot_sync_ms, 0);
 	assert_int_equal(a.rot_timeout_ms, 2500);
+	assert_int_equal(a.attest_pcrs, 0x397u);
 	n = vg_config_format(&a, text, sizeof text);
 	assert_true(n > 0);
 	vg_config_defaults(&b);
@@ -415,6 +417,29 @@ static void test_config_file_over_64k_rejected(void **state)
  * NULL. */
 /* SFR 4.2.6: the A/B update settings: slots per image, the bootloader;
  * malformed ones are rejected (fail closed). */
+/* AVS 1.16: the PCRs the token carries: numbers and ranges of PCRs 0-23,
+ * each once; anything else is refused with its line. */
+static void test_config_attest_pcrs(void **state)
+{
+	static const char *bad[] = {"24", "0-24", "3-1", "1,", ",1", "1,,2", "1,1",
+				    "0-3,2", "a", "1 2", "-1", "1-", "0x1", "007"};
+	vg_config c;
+
+	(void)state;
+	vg_config_defaults(&c);
+	assert_int_equal(c.attest_pcrs, 0);
+	assert_int_equal(parse_kv(&c, "attest_pcrs", "0-9"), VG_OK);
+	assert_int_equal(c.attest_pcrs, 0x3ffu);
+	assert_int_equal(parse_kv(&c, "attest_pcrs", "23"), VG_OK);
+	assert_int_equal(c.attest_pcrs, 1u << 23);
+	assert_int_equal(parse_kv(&c, "attest_pcrs", "0,2,4,7,9"), VG_OK);
+	assert_int_equal(c.attest_pcrs, 0x295u);
+	assert_int_equal(parse_kv(&c, "attest_pcrs", ""), VG_OK);
+	assert_int_equal(c.attest_pcrs, 0);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_kv_invalid("attest_pcrs", bad[i]);
+}
+
 static void test_config_update_settings(void **state)
 {
 	static const char good[] = "update_slots = rootfs /dev/p2 /dev/p3; kernel /dev/p1 /dev/p4\n"
@@ -586,6 +611,7 @@ int main(void)
 	    cmocka_unit_test(test_config_file_over_64k_rejected),
 	    cmocka_unit_test(test_config_error_names_line),
 	    cmocka_unit_test(test_config_update_settings),
+	    cmocka_unit_test(test_config_attest_pcrs),
 	    cmocka_unit_test(test_config_budget_rules),
 	    cmocka_unit_test(test_config_budget_rules_rejected),
 	};

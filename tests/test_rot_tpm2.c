@@ -26,9 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "helpers.h"
+#include "rot/pcrpolicy.h"
 
 #define BLOB_HDR 6
 
@@ -510,8 +512,8 @@ static void test_sfr4211_tpm2_random(void **state)
 	vg_rot_close(&r);
 }
 
-/* PCR 23 of the SHA-256 bank, read with tpm2_pcrread. */
-static void pcr23(const struct tpm *t, uint8_t out[32])
+/* PCR i of the SHA-256 bank, read with tpm2_pcrread. */
+static void pcr_tools(const struct tpm *t, unsigned i, uint8_t out[32])
 {
 	char cmd[512], line[128];
 	size_t n = 0;
@@ -519,8 +521,8 @@ static void pcr23(const struct tpm *t, uint8_t out[32])
 
 	(void)snprintf(
 	    cmd, sizeof cmd,
-	    "TPM2TOOLS_TCTI='%s' tpm2_pcrread sha256:23 2>/dev/null | grep -o '0x[0-9A-Fa-f]*'",
-	    t->tcti);
+	    "TPM2TOOLS_TCTI='%s' tpm2_pcrread sha256:%u 2>/dev/null | grep -o '0x[0-9A-Fa-f]*'",
+	    t->tcti, i);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	assert_non_null(fgets(line, sizeof line, p));
@@ -530,6 +532,218 @@ static void pcr23(const struct tpm *t, uint8_t out[32])
 		*c = (char)tolower((unsigned char)*c);
 	assert_true(vg_hex_decode(line + 2, out, 32, &n));
 	assert_int_equal(n, 32);
+}
+
+static void pcr23(const struct tpm *t, uint8_t out[32])
+{
+	pcr_tools(t, 23, out);
+}
+
+/* SFR 4.2.11 / AVS 1.16 (the attestation token carries the measured
+ * boot): pcr_read gives each asked PCR's SHA-256 value as the TPM holds
+ * it (tpm2_pcrread says the same), over the 8-per-command limit, leaves
+ * the others alone, and follows an extend; a mask of none or beyond PCR
+ * 23 is refused. */
+static void test_sfr4211_tpm2_pcr_read(void **state)
+{
+	struct fx *f = *state;
+	uint8_t vals[VG_ROT_PCRS][32], want[32], d[32];
+	vg_rot *r = open_on(f->dir, &tpm_a);
+
+	/* Values that differ from one another. */
+	assert_int_equal(tools(&tpm_a, "tpm2_pcrextend 16:sha256=" /* debug PCR */
+				       "1111111111111111111111111111111111111111111111111111111111111111"),
+			 0);
+	memset(d, 0x33, sizeof d);
+	assert_int_equal(vg_rot_measure(r, "x", d), VG_OK);
+	memset(vals, 0xee, sizeof vals);
+	assert_int_equal(vg_rot_pcr_read(r, 0xffffffu, vals), VG_OK);
+	for (unsigned i = 0; i < VG_ROT_PCRS; i++) {
+		pcr_tools(&tpm_a, i, want);
+		assert_memory_equal(vals[i], want, 32);
+	}
+	/* Only what was asked. */
+	memset(vals, 0xee, sizeof vals);
+	assert_int_equal(vg_rot_pcr_read(r, 1u << 16 | 1u << 4, vals), VG_OK);
+	pcr_tools(&tpm_a, 16, want);
+	assert_memory_equal(vals[16], want, 32);
+	memset(want, 0xee, sizeof want);
+	assert_memory_equal(vals[15], want, 32);
+	assert_memory_equal(vals[23], want, 32);
+	/* An extend shows. */
+	assert_int_equal(vg_rot_measure(r, "y", d), VG_OK);
+	assert_int_equal(vg_rot_pcr_read(r, 1u << 23, vals), VG_OK);
+	pcr23(&tpm_a, want);
+	assert_memory_equal(vals[23], want, 32);
+	assert_int_equal(vg_rot_pcr_read(r, 0, vals), VG_ERR_INVALID);
+	assert_int_equal(vg_rot_pcr_read(r, 1u << 24, vals), VG_ERR_INVALID);
+	vg_rot_close(&r);
+}
+
+/* ---- the root key sealed to the measured boot (rot/pcrpolicy.h) ---- */
+
+static vg_rc open_policy(const char *dir, const struct tpm *t, const char *key, const char *pol,
+			 vg_rot **r)
+{
+	const vg_rot_opts o = {.param = t->tcti,
+			       .timeout_ms = VG_ROT_TIMEOUT_MS_DEFAULT,
+			       .policy_key = key,
+			       .policy = pol};
+	vg_rot *x = NULL;
+	vg_rc rc = vg_rot_open_opts(&x, "tpm2", dir, &o);
+
+	if (r)
+		*r = x;
+	else
+		vg_rot_close(&x);
+	return rc;
+}
+
+/* Signs PCRs 0, 16 and 23 as the TPM has them now into the policy file
+ * (appended when append). */
+static void sign_now(const struct tpm *t, const char *key, const char *pol, bool append)
+{
+	uint8_t v[VG_ROT_PCRS][32];
+	char line[2048];
+	FILE *f;
+
+	pcr_tools(t, 0, v[0]);
+	pcr_tools(t, 16, v[16]);
+	pcr_tools(t, 23, v[23]);
+	assert_int_equal(vg_pcrpol_sign_line(key, 1u | 1u << 16 | 1u << 23,
+					     (const uint8_t(*)[32])v, line, sizeof line),
+			 VG_OK);
+	f = fopen(pol, append ? "a" : "w");
+	assert_non_null(f);
+	assert_true(fputs(line, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void extend16(const struct tpm *t, char c)
+{
+	char args[128];
+
+	(void)snprintf(args, sizeof args, "tpm2_pcrextend 16:sha256=%064d", c - '0');
+	assert_int_equal(tools(t, args), 0);
+}
+
+/* SFR 4.2.5, 4.2.11 (the root key bound to the measured boot): with the
+ * OEM's policy key configured, a new root key opens only in a boot the
+ * OEM signed for: the same boot again does (same key), a changed one
+ * (PCR 16 extended, as a changed kernel or command line changes 8 or 9)
+ * does not (VG_ERR_STATE, nothing derived), nor an entry edited to this
+ * boot's values (the TPM refuses the signature), nor one signed by
+ * another key; the entry an update ships for its own boot opens it again
+ * with nothing re-sealed. No policy key, or another one: refused. And the
+ * TPM itself refuses to unseal the object without the policy (tpm2-tools,
+ * as root on the device could try). */
+static void test_sfr4211_tpm2_root_key_sealed_to_measured_boot(void **state)
+{
+	struct fx *f = *state;
+	char key[VGT_PATH], pub[VGT_PATH], other[VGT_PATH], otherpub[VGT_PATH], pol[VGT_PATH];
+	uint8_t a[VG_KEY_LEN], b[VG_KEY_LEN];
+	vg_rot *r = NULL;
+
+	vgt_path(key, f->dir, "oem.pem");
+	vgt_path(pub, f->dir, "oem.pub");
+	vgt_path(other, f->dir, "other.pem");
+	vgt_path(otherpub, f->dir, "other.pub");
+	vgt_path(pol, f->dir, "pcr-policy");
+	assert_int_equal(sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s "
+			    "&& openssl pkey -in %s -pubout -out %s "
+			    "&& openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s "
+			    "&& openssl pkey -in %s -pubout -out %s",
+			    key, key, pub, other, other, otherpub),
+			 0);
+	assert_int_equal(tools(&tpm_a, "tpm2_pcrreset 16"), 0);
+	extend16(&tpm_a, '1');
+	sign_now(&tpm_a, key, pol, false);
+
+	/* Sealed bound at creation, and opened again in the same boot. */
+	assert_int_equal(open_policy(f->dir, &tpm_a, pub, pol, &r), VG_OK);
+	derive(r, "k", a);
+	vg_rot_close(&r);
+	assert_int_equal(open_policy(f->dir, &tpm_a, pub, pol, &r), VG_OK);
+	derive(r, "k", b);
+	assert_memory_equal(a, b, sizeof a);
+	vg_rot_close(&r);
+
+	/* The TPM will not unseal it without the policy. */
+	assert_int_equal(sh("cd %s && tail -c +7 tpm2-root.pub >o.pub && tail -c +7 tpm2-root.priv "
+			    ">o.priv && TPM2TOOLS_TCTI='%s' tpm2_createprimary -Q -C o -g sha256 "
+			    "-G ecc256:aes128cfb -a 'fixedtpm|fixedparent|sensitivedataorigin|"
+			    "userwithauth|noda|restricted|decrypt' -c srk.ctx && "
+			    "TPM2TOOLS_TCTI='%s' tpm2_load -Q -C srk.ctx -u o.pub -r o.priv -c o.ctx",
+			    f->dir, tpm_a.tcti, tpm_a.tcti),
+			 0);
+	assert_int_not_equal(sh("cd %s && TPM2TOOLS_TCTI='%s' tpm2_unseal -c o.ctx >/dev/null 2>&1",
+				f->dir, tpm_a.tcti),
+			     0);
+	(void)tools(&tpm_a, "tpm2_flushcontext -t");
+
+	/* Another boot: refused, whatever else the device has. */
+	extend16(&tpm_a, '2');
+	assert_int_equal(open_policy(f->dir, &tpm_a, pub, pol, &r), VG_ERR_STATE);
+	assert_null(r);
+	/* The file edited to this boot's values, the old signature kept. */
+	{
+		uint8_t v16[32];
+		char hex[65], cmd[VGT_PATH * 3];
+		pcr_tools(&tpm_a, 16, v16);
+		vg_hex_encode(v16, 32, hex);
+		/* PCR 16's value is the second of the three in the line. */
+		(void)snprintf(cmd, sizeof cmd,
+			       "awk '!/^#/ { $2 = substr($2, 1, 64) \"%s\" substr($2, 129) } 1' "
+			       "%s >%s.edit",
+			       hex, pol, pol);
+		assert_int_equal(sh("%s", cmd), 0);
+		(void)snprintf(cmd, sizeof cmd, "%s.edit", pol);
+		assert_int_equal(open_policy(f->dir, &tpm_a, pub, cmd, NULL), VG_ERR_VERIFY_FAILED);
+	}
+	/* This boot signed by another key. */
+	{
+		char pol2[VGT_PATH + 8];
+		(void)snprintf(pol2, sizeof pol2, "%s.other", pol);
+		sign_now(&tpm_a, other, pol2, false);
+		assert_int_equal(open_policy(f->dir, &tpm_a, pub, pol2, NULL), VG_ERR_VERIFY_FAILED);
+		/* and the other key configured: the object is not bound to it */
+		assert_int_equal(open_policy(f->dir, &tpm_a, otherpub, pol2, NULL),
+				 VG_ERR_INTEGRITY);
+	}
+	/* No key configured, or no policy file: refused. */
+	assert_int_equal(open_policy(f->dir, &tpm_a, NULL, NULL, NULL), VG_ERR_STATE);
+	assert_int_equal(open_policy(f->dir, &tpm_a, pub, NULL, NULL), VG_ERR_STATE);
+
+	/* The update ships the entry for its boot: opens, the same key. */
+	sign_now(&tpm_a, key, pol, true);
+	assert_int_equal(open_policy(f->dir, &tpm_a, pub, pol, &r), VG_OK);
+	derive(r, "k", b);
+	assert_memory_equal(a, b, sizeof a);
+	vg_rot_close(&r);
+
+	/* A root key sealed before the key was configured stays unbound and
+	 * opens as before. */
+	vgt_rmrf(f->dir);
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	{
+		vg_rot *u = open_on(f->dir, &tpm_a);
+		derive(u, "k", a);
+		vg_rot_close(&u);
+	}
+	assert_int_equal(sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s "
+			    "&& openssl pkey -in %s -pubout -out %s",
+			    key, key, pub),
+			 0);
+	sign_now(&tpm_a, key, pol, false);
+	assert_int_equal(open_policy(f->dir, &tpm_a, pub, pol, &r), VG_OK);
+	derive(r, "k", b);
+	assert_memory_equal(a, b, sizeof a);
+	vg_rot_close(&r);
+	/* The file backend cannot bind. */
+	{
+		const vg_rot_opts o = {.timeout_ms = VG_ROT_TIMEOUT_MS_DEFAULT, .policy_key = pub};
+		assert_int_equal(vg_rot_open_opts(&r, "file", f->dir, &o), VG_ERR_UNSUPPORTED);
+	}
 }
 
 /* SFR 4.2.1 (measurements into hardware): measure() extends exactly the
@@ -1066,6 +1280,8 @@ int main(void)
 	    T(test_sfr4211_tpm2_foreign_nv_index_refused),
 	    T(test_sfr4211_tpm2_random),
 	    T(test_sfr4211_tpm2_measure_extends_pcr),
+	    T(test_sfr4211_tpm2_pcr_read),
+	    T(test_sfr4211_tpm2_root_key_sealed_to_measured_boot),
 	    T(test_sfr4212_tpm2_erase_secret),
 	    T(test_sfr4211_tpm2_unreachable),
 	    T(test_sfr4211_tpm2_tpm_goes_away),

@@ -47,7 +47,7 @@
 #define VG_PSA_IMPL_ID_LEN     32u
 #define VG_PSA_MAX_HASH        64u /* psa-hash-type: 32, 48 or 64 bytes */
 #define VG_PSA_MAX_BOOT_SEED   32u
-#define VG_PSA_MAX_COMPONENTS  16u
+#define VG_PSA_MAX_COMPONENTS  48u /* the manifest's 16, the manifest, 24 PCRs */
 #define VG_PSA_ES256_SIG_LEN   64u
 /* Larger tokens are refused before any parsing. */
 #define VG_PSA_MAX_TOKEN 8192u

@@ -43,6 +43,8 @@ int cmd_factory_reset(struct cli *cli, int argc, char **argv);
 int cmd_debug(struct cli *cli, int argc, char **argv);
 int cmd_manifest(struct cli *cli, int argc, char **argv);
 int cmd_verify_platform(struct cli *cli, int argc, char **argv);
+/* `voxguard pcr-policy sign|verify|show` (cmd_pcrpolicy.c). */
+int cmd_pcr_policy(struct cli *cli, int argc, char **argv);
 int cmd_tuf_client(struct cli *cli, int argc, char **argv);
 int cmd_repo(struct cli *cli, int argc, char **argv);
 int cmd_bundle(struct cli *cli, int argc, char **argv);

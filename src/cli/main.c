@@ -49,6 +49,9 @@ static const struct cli_cmd commands[] = {
     {"manifest", cmd_manifest, "signed platform manifest (build host): create, sign, verify, show"},
     {"verify-platform", cmd_verify_platform,
      "secure initialization: exit 0 only if the platform is genuine"},
+    {"pcr-policy", cmd_pcr_policy,
+     "signed PCR policies for a root key sealed to the measured boot (build host): sign, "
+     "verify, show"},
     {"bundle", cmd_bundle, "update bundles: create (build host), verify, install into a slot"},
     {"update", cmd_update,
      "A/B updates on the device: install, check, download, mark-good, status, key"},

@@ -304,6 +304,67 @@ static size_t format_uids(const char *key, const vg_cfg_uids *l, char *out, size
 	return len;
 }
 
+/* One PCR number at *p: decimal, no leading zero, below VG_ROT_PCRS. */
+static bool pcr_number(const char **p, uint64_t min, uint64_t *out)
+{
+	char num[3];
+	size_t n = strspn(*p, "0123456789");
+
+	if (n == 0 || n >= sizeof num || (n > 1 && **p == '0'))
+		return false;
+	memcpy(num, *p, n);
+	num[n] = '\0';
+	*p += n;
+	return parse_u64(num, min, VG_ROT_PCRS - 1, 10, out);
+}
+
+/* "0-9", "0,2,4,7,9", "0-7,9" or empty: PCR numbers below VG_ROT_PCRS,
+ * each at most once. */
+static bool parse_pcrs(const char *v, uint32_t *mask)
+{
+	uint32_t m = 0;
+	const char *p = v;
+
+	while (*p) {
+		uint64_t a, b;
+
+		if (!pcr_number(&p, 0, &a))
+			return false;
+		b = a;
+		if (*p == '-') {
+			p++;
+			if (!pcr_number(&p, a, &b))
+				return false;
+		}
+		for (uint64_t i = a; i <= b; i++) {
+			if (m & (1u << i))
+				return false;
+			m |= 1u << i;
+		}
+		if (*p == ',' && p[1])
+			p++;
+		else if (*p)
+			return false;
+	}
+	*mask = m;
+	return true;
+}
+
+/* The inverse of parse_pcrs: single numbers, comma-separated. */
+static void format_pcrs(uint32_t m, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < VG_ROT_PCRS; i++)
+		if (m & (1u << i)) {
+			int k = snprintf(out + len, cap - len, "%s%u", len ? "," : "", i);
+			if (k < 0 || (size_t)k >= cap - len)
+				return;
+			len += (size_t)k;
+		}
+}
+
 static bool apply(vg_config *c, const char *k, const char *v)
 {
 	uint64_t x;
@@ -350,6 +411,8 @@ static bool apply(vg_config *c, const char *k, const char *v)
 		c->rot_timeout_ms = (uint32_t)x;
 		return true;
 	}
+	if (strcmp(k, "attest_pcrs") == 0)
+		return parse_pcrs(v, &c->attest_pcrs);
 	if (strcmp(k, "audit_checkpoint_every") == 0 && parse_u64(v, 1, 1000000, 10, &x)) {
 		c->audit_checkpoint_every = (uint32_t)x;
 		return true;
@@ -384,6 +447,11 @@ static bool apply(vg_config *c, const char *k, const char *v)
 		       (!*v || *v == '/');
 	if (strcmp(k, "manifest") == 0)
 		return set_str(c->manifest, sizeof c->manifest, v, true) && (!*v || *v == '/');
+	if (strcmp(k, "rot_policy_key") == 0)
+		return set_str(c->rot_policy_key, sizeof c->rot_policy_key, v, true) &&
+		       (!*v || *v == '/');
+	if (strcmp(k, "rot_policy") == 0)
+		return set_str(c->rot_policy, sizeof c->rot_policy, v, true) && (!*v || *v == '/');
 	if (strcmp(k, "update_slots") == 0) {
 		vg_slot_map m;
 		return set_str(c->update_slots, sizeof c->update_slots, v, true) &&
@@ -562,6 +630,16 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 				 "display_tokens_max = %u\n",
 				 c->display_token_ttl_ms, c->display_tokens_per_uid,
 				 c->display_tokens_max);
+		n = m < 0 ? -1 : n + m;
+	}
+	if (n >= 0 && (size_t)n < cap) {
+		char pcrs[VG_ROT_PCRS * 3 + 1];
+		int m;
+
+		format_pcrs(c->attest_pcrs, pcrs, sizeof pcrs);
+		m = snprintf(out + n, cap - (size_t)n,
+			     "attest_pcrs = %s\nrot_policy_key = %s\nrot_policy = %s\n", pcrs,
+			     c->rot_policy_key, c->rot_policy);
 		n = m < 0 ? -1 : n + m;
 	}
 	if (n >= 0 && (size_t)n < cap) {

@@ -30,6 +30,17 @@
  *                                   # the command fails, status says "not
  *                                   # answering", rot.timeout is audited
  *                                   # (rot/rot.h, docs/TPM2.md)
+ *   rot_policy_key  =               # absolute path of the OEM's PCR-policy
+ *                                   # public key (PEM, ECDSA P-256): a new
+ *                                   # tpm2 root key is sealed so that only a
+ *                                   # boot the OEM signed for opens it
+ *   rot_policy      =               # absolute path of the running release's
+ *                                   # signed PCR policy (voxguard pcr-policy
+ *                                   # sign; rot/pcrpolicy.h, docs/TPM2.md)
+ *   attest_pcrs     =               # PCRs the attestation token carries,
+ *                                   # e.g. "0-9" or "0,2,4,7,9" (a TPM root
+ *                                   # of trust; empty: none), read at each
+ *                                   # platform check (docs/ATTESTATION.md)
  *   audit_checkpoint_every = 256
  *   audit_max_records      = 0      # secondary bound on records (0: none)
  *   audit_max_bytes        = 16777216 # the audit log's stored size bound
@@ -142,6 +153,9 @@ typedef struct vg_config {
 	uint32_t io_timeout_ms;
 	uint32_t rot_sync_ms;
 	uint32_t rot_timeout_ms;
+	/* attest_pcrs: bit i, PCR i's SHA-256 value goes into the attestation
+	 * token (0: none). */
+	uint32_t attest_pcrs;
 	uint32_t audit_checkpoint_every;
 	uint64_t audit_max_records;
 	uint64_t audit_max_bytes;
@@ -151,6 +165,9 @@ typedef struct vg_config {
 	uint32_t admin_pw_cost;
 	char reset_button[256];
 	char manifest[256];
+	/* The root key sealed to the measured boot (tpm2; docs/TPM2.md). */
+	char rot_policy_key[256];
+	char rot_policy[256];
 	char update_slots[448];
 	char bootloader[16];
 	char bootloader_param[256];

@@ -99,6 +99,11 @@ vg_rc vg_op_identity(vg_req *r)
 
 	if (rc != VG_OK)
 		return rc;
+	/* The measured boot's registers are the token's (attest_pcrs): the
+	 * identity lists the software components. */
+	c.n_components -= vg_identity_n_registers(id) < c.n_components
+				  ? vg_identity_n_registers(id)
+				  : c.n_components;
 	/* 2: unknown -- a refused store cannot say (never "not provisioned"). */
 	vg_msgb_uint(&r->out, VG_A_PROVISIONED, p ? 1 : vg_identity_unknown(id) != VG_OK ? 2 : 0);
 	vg_msgb_bytes(&r->out, VG_A_IMPL, c.implementation_id, sizeof c.implementation_id);

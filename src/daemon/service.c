@@ -227,6 +227,45 @@ static void report_components(const vg_secinit_report *r, vg_psa_sw_component *o
 	*n = k;
 }
 
+/* The measured boot's PCRs (config attest_pcrs) after the components,
+ * each as "PCR<i>", its SHA-256 value, an all-zero signer ID: a verifier replays the
+ * firmware's event log against them (docs/ATTESTATION.md). Read at each
+ * platform check; PCRs 0-9 do not change after boot. A TPM that cannot
+ * say leaves them out (audited): the token then lacks them, which a
+ * verifier that asks for them refuses. */
+static void pcr_components(vg_service *s, vg_psa_sw_component *out, size_t *n)
+{
+	uint8_t (*v)[32] = calloc(VG_ROT_PCRS, 32);
+	char why[96];
+	vg_rc rc;
+
+	if (!s->cfg.attest_pcrs)
+		goto out;
+	rc = v ? vg_rot_pcr_read(s->rot, s->cfg.attest_pcrs, v) : VG_ERR_NOMEM;
+	if (rc != VG_OK) {
+		(void)snprintf(why, sizeof why, "the token goes without its PCRs: %s",
+			       vg_rc_str(rc));
+		vg_service_audit(s, &s->self, "rot.pcr_read", "failure", why);
+		goto out;
+	}
+	for (unsigned i = 0; i < VG_ROT_PCRS; i++) {
+		vg_psa_sw_component *c;
+		if (!(s->cfg.attest_pcrs & (1u << i)))
+			continue;
+		c = &out[(*n)++];
+		memset(c, 0, sizeof *c);
+		(void)snprintf(c->measurement_type, sizeof c->measurement_type, "PCR%u", i);
+		(void)snprintf(c->measurement_desc, sizeof c->measurement_desc, "sha-256");
+		memcpy(c->measurement, v[i], 32);
+		c->measurement_len = 32;
+		/* The profile asks for a signer ID; a register has none that
+		 * voxguard knows: all zero says so. */
+		c->signer_id_len = 32;
+	}
+out:
+	free(v);
+}
+
 vg_rc vg_service_platform_check(vg_service *s)
 {
 	vg_secinit_input in = {.manifest_path = s->cfg.manifest, .root = ""};
@@ -316,6 +355,15 @@ vg_rc vg_service_platform_check(vg_service *s)
 		size_t n = 0;
 		report_components(s->platform, comps, &n);
 		rc = vg_identity_set_components(s->identity, comps, n);
+	}
+	if (rc == VG_OK && s->cfg.attest_pcrs) {
+		vg_psa_sw_component *regs = calloc(VG_ROT_PCRS, sizeof *regs);
+		size_t n = 0;
+		if (!regs)
+			return VG_ERR_NOMEM;
+		pcr_components(s, regs, &n);
+		rc = vg_identity_set_registers(s->identity, regs, n);
+		free(regs);
 	}
 	return rc;
 }
@@ -614,9 +662,20 @@ vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *
 	rc = vg_budget_table_init(&s->budgets, cfg, s->self.uid, err, err_len);
 	if (rc != VG_OK)
 		goto fail;
-	rc = vg_rot_open_bounded(&s->rot, cfg->rot, state_dir, cfg->rot_param, cfg->rot_timeout_ms);
+	{
+		const vg_rot_opts ro = {.param = cfg->rot_param,
+					.timeout_ms = cfg->rot_timeout_ms,
+					.policy_key = cfg->rot_policy_key,
+					.policy = cfg->rot_policy};
+		rc = vg_rot_open_opts(&s->rot, cfg->rot, state_dir, &ro);
+	}
 	if (rc != VG_OK) {
-		(void)snprintf(err, err_len, "root of trust '%s': %s", cfg->rot, vg_rc_str(rc));
+		(void)snprintf(err, err_len, "root of trust '%s': %s%s", cfg->rot, vg_rc_str(rc),
+			       rc == VG_ERR_UNSUPPORTED && cfg->rot_policy_key[0]
+				   ? " (rot_policy_key needs rot = tpm2)"
+			       : rc == VG_ERR_STATE ? " (the root key is sealed to the measured boot "
+						      "and does not open in this boot: see above)"
+						    : "");
 		goto fail;
 	}
 	(void)snprintf(path, sizeof path, "%s/%s", state_dir, VG_DB_FILE);

@@ -45,6 +45,8 @@ struct vg_identity {
 	uint8_t boot_seed[32];
 	vg_psa_sw_component comp[VG_PSA_MAX_COMPONENTS];
 	size_t n_comp;
+	vg_psa_sw_component reg[VG_PSA_MAX_COMPONENTS]; /* after comp in the token */
+	size_t n_reg;
 };
 
 /* ---- measurements ---- */
@@ -304,6 +306,20 @@ vg_rc vg_identity_open(vg_identity **out, vg_secstore *store, vg_keystore *ks, v
 	return VG_OK;
 }
 
+vg_rc vg_identity_set_registers(vg_identity *id, const vg_psa_sw_component *c, size_t n)
+{
+	if (n > VG_PSA_MAX_COMPONENTS - id->n_comp)
+		return VG_ERR_INVALID;
+	memcpy(id->reg, c, n * sizeof c[0]);
+	id->n_reg = n;
+	return VG_OK;
+}
+
+size_t vg_identity_n_registers(const vg_identity *id)
+{
+	return id->n_reg;
+}
+
 vg_rc vg_identity_set_components(vg_identity *id, const vg_psa_sw_component *c, size_t n)
 {
 	if (n > VG_PSA_MAX_COMPONENTS)
@@ -517,6 +533,8 @@ vg_rc vg_identity_claims(const vg_identity *id, vg_psa_claims *c)
 			       id->plat.verification_service);
 	memcpy(c->components, id->comp, id->n_comp * sizeof id->comp[0]);
 	c->n_components = id->n_comp;
+	for (size_t i = 0; i < id->n_reg && c->n_components < VG_PSA_MAX_COMPONENTS; i++)
+		c->components[c->n_components++] = id->reg[i];
 	return VG_OK;
 }
 

@@ -88,6 +88,18 @@ void vg_identity_close(vg_identity **id);
 VG_NODISCARD vg_rc vg_identity_set_components(vg_identity *id, const vg_psa_sw_component *c,
 					      size_t n);
 
+/* Sets the registers the token carries after the components (the
+ * measured boot's PCRs, config attest_pcrs), replacing earlier ones; not
+ * measured again (they are the root of trust's own values). At most
+ * VG_PSA_MAX_COMPONENTS in all with the components: VG_ERR_INVALID. */
+VG_NODISCARD vg_rc vg_identity_set_registers(vg_identity *id, const vg_psa_sw_component *c,
+					     size_t n);
+/* How many registers vg_identity_claims() puts after the components (the
+ * last n of its components): the token's alone; the identity operation
+ * lists the components without them (vg_device_identity has room for
+ * VG_MAX_COMPONENTS, the manifest's). */
+size_t vg_identity_n_registers(const vg_identity *id);
+
 /* True once the provisioning record and its keys are loaded. False both
  * before provisioning and when that cannot be told: see
  * vg_identity_unknown(). */

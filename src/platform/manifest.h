@@ -47,7 +47,7 @@
 #define VG_MANIFEST_TYPE           "voxguard-platform-manifest"
 #define VG_MANIFEST_FORMAT         1
 #define VG_MANIFEST_MAX_BYTES      (1u << 20)
-#define VG_MANIFEST_MAX_COMPONENTS 16u /* = VG_PSA_MAX_COMPONENTS: all go in the token */
+#define VG_MANIFEST_MAX_COMPONENTS 16u /* all go in the token (VG_PSA_MAX_COMPONENTS) */
 #define VG_MANIFEST_MAX_SIGS       8u
 #define VG_MANIFEST_PATH_MAX       256u
 

@@ -11,13 +11,21 @@ vg_rc vg_rot_open(vg_rot **out, const char *name, const char *state_dir, const c
 vg_rc vg_rot_open_bounded(vg_rot **out, const char *name, const char *state_dir, const char *param,
 			  uint32_t timeout_ms)
 {
+	const vg_rot_opts o = {.param = param, .timeout_ms = timeout_ms};
+
+	return vg_rot_open_opts(out, name, state_dir, &o);
+}
+
+vg_rc vg_rot_open_opts(vg_rot **out, const char *name, const char *state_dir, const vg_rot_opts *o)
+{
 	*out = NULL;
-	if (timeout_ms < VG_ROT_TIMEOUT_MS_MIN || timeout_ms > VG_ROT_TIMEOUT_MS_MAX)
+	if (o->timeout_ms < VG_ROT_TIMEOUT_MS_MIN || o->timeout_ms > VG_ROT_TIMEOUT_MS_MAX)
 		return VG_ERR_INVALID;
 	if (!name || strcmp(name, "file") == 0)
-		return vg_rot_file_open(out, state_dir);
+		return o->policy_key && *o->policy_key ? VG_ERR_UNSUPPORTED
+						       : vg_rot_file_open(out, state_dir);
 	if (strcmp(name, "tpm2") == 0)
-		return vg_rot_tpm2_open(out, state_dir, param, timeout_ms);
+		return vg_rot_tpm2_open_opts(out, state_dir, o);
 	return VG_ERR_UNSUPPORTED;
 }
 
@@ -72,6 +80,13 @@ vg_rc vg_rot_random(vg_rot *r, uint8_t *buf, size_t len)
 vg_rc vg_rot_measure(vg_rot *r, const char *what, const uint8_t digest[static 32])
 {
 	return r->ops->measure ? r->ops->measure(r, what, digest) : VG_ERR_UNSUPPORTED;
+}
+
+vg_rc vg_rot_pcr_read(vg_rot *r, uint32_t mask, uint8_t out[][32])
+{
+	if (mask == 0 || (VG_ROT_PCRS < 32 && (mask >> VG_ROT_PCRS) != 0))
+		return VG_ERR_INVALID;
+	return r->ops->pcr_read ? r->ops->pcr_read(r, mask, out) : VG_ERR_UNSUPPORTED;
 }
 
 vg_rc vg_rot_erase_secret(vg_rot *r, bool rotate, uint8_t out[static VG_KEY_LEN])

@@ -53,6 +53,9 @@ typedef struct vg_rot_health {
 	uint64_t recoveries; /* times the device answered again after a timeout */
 } vg_rot_health;
 
+/* The PCRs a TPM has (PC Client: 24, 0-23). */
+#define VG_ROT_PCRS 24u
+
 /* The largest raise secver_advance accepts in one call: a TPM NV counter
  * steps by one per command. */
 #define VG_ROT_SECVER_MAX_STEP 4096u
@@ -88,6 +91,10 @@ typedef struct vg_rot_ops {
 	/* Raises it to value if lower (never lowers); durable before return.
 	 * VG_ERR_INVALID if value - current > VG_ROT_SECVER_MAX_STEP. */
 	vg_rc (*secver_advance)(vg_rot *r, uint64_t value);
+	/* Optional (NULL: VG_ERR_UNSUPPORTED): the SHA-256 bank's values of
+	 * the PCRs in mask (bit i: PCR i, i < VG_ROT_PCRS) into out[i]; the
+	 * others are left alone. See vg_rot_pcr_read. */
+	vg_rc (*pcr_read)(vg_rot *r, uint32_t mask, uint8_t out[][32]);
 	/* Optional (NULL: always answering): see vg_rot_health. */
 	void (*health)(vg_rot *r, struct vg_rot_health *h);
 	/* Optional (NULL: counter_advance, waited for): see
@@ -113,6 +120,27 @@ VG_NODISCARD vg_rc vg_rot_open(vg_rot **out, const char *name, const char *state
  * not answer in time fails with VG_ERR_TIMEOUT. */
 VG_NODISCARD vg_rc vg_rot_open_bounded(vg_rot **out, const char *name, const char *state_dir,
 				       const char *param, uint32_t timeout_ms);
+/* Binding the root key to the measured boot (tpm2 only; rot/pcrpolicy.h,
+ * docs/TPM2.md): policy_key, the OEM's PCR-policy public key (a PEM file,
+ * ECDSA P-256), seals a new root key so that only a boot the OEM signed
+ * for can unseal it; policy, the signed PCR policy file of the running
+ * release, names those boots. NULL or "": not bound (a root key sealed
+ * before a key was configured stays unbound; one sealed bound needs both). */
+typedef struct vg_rot_opts {
+	const char *param;
+	uint32_t timeout_ms;
+	const char *policy_key;
+	const char *policy;
+} vg_rot_opts;
+
+/* The same with every option. A file backend asked for a policy key:
+ * VG_ERR_UNSUPPORTED. A tpm2 root key sealed to the measured boot that
+ * this boot cannot unseal: VG_ERR_STATE (no signed entry names this
+ * boot's PCR values, or the policy file is missing or malformed; stderr
+ * says which PCRs differ), VG_ERR_VERIFY_FAILED (the TPM refuses the
+ * entry's signature), VG_ERR_INTEGRITY (sealed to another policy key). */
+VG_NODISCARD vg_rc vg_rot_open_opts(vg_rot **out, const char *name, const char *state_dir,
+				    const vg_rot_opts *o);
 /* The backend's health, without talking to the device (status, the
  * service's rot.timeout / rot.recovered audit events). Thread-safe. */
 void vg_rot_health_get(vg_rot *r, vg_rot_health *h);
@@ -135,6 +163,17 @@ VG_NODISCARD vg_rc vg_rot_random(vg_rot *r, uint8_t *buf, size_t len);
 /* VG_ERR_UNSUPPORTED when the backend has no erase secret. */
 VG_NODISCARD vg_rc vg_rot_erase_secret(vg_rot *r, bool rotate, uint8_t out[static VG_KEY_LEN]);
 VG_NODISCARD vg_rc vg_rot_measure(vg_rot *r, const char *what, const uint8_t digest[static 32]);
+/*
+ * The measured boot's registers, as the root of trust holds them: the
+ * SHA-256 bank's value of each PCR i whose bit is set in mask (i <
+ * VG_ROT_PCRS) into out[i] (an array of VG_ROT_PCRS); the others are
+ * left alone. tpm2: TPM2_PCR_Read in the salted session used for audit,
+ * so the values are HMAC-checked against a tampered bus. The attestation
+ * token carries them (config attest_pcrs) for a verifier to replay the
+ * firmware's event log against. VG_ERR_UNSUPPORTED: the backend has no
+ * PCRs (file); VG_ERR_INVALID: a bit at or above VG_ROT_PCRS, or none.
+ */
+VG_NODISCARD vg_rc vg_rot_pcr_read(vg_rot *r, uint32_t mask, uint8_t out[][32]);
 /*
  * The security-version counter (the ops above; SFR 4.2.6 anti-rollback).
  * read: *value = the current minimum security version (0 on a device that
@@ -161,5 +200,8 @@ VG_NODISCARD vg_rc vg_rot_file_open(vg_rot **out, const char *state_dir);
  * "Time"). */
 VG_NODISCARD vg_rc vg_rot_tpm2_open(vg_rot **out, const char *state_dir, const char *tcti,
 				    uint32_t timeout_ms);
+/* With the policy options of vg_rot_opts (policy_key, policy). */
+VG_NODISCARD vg_rc vg_rot_tpm2_open_opts(vg_rot **out, const char *state_dir,
+					 const vg_rot_opts *o);
 
 #endif

@@ -67,10 +67,17 @@
  * response encryption; the erase secret likewise), and NV, PCR and Unseal responses are
  * HMAC-verified by ESYS.
  *
- * Limits, stated plainly: the sealed object and the owner hierarchy have
- * empty authValues and no policy, so whoever can talk to this TPM and read
- * the state dir can unseal the root key on this device (binding the object
- * to a PCR policy comes with the secure-initialization issue); one
+ * The measured boot (rot/pcrpolicy.h): with the OEM's PCR-policy key
+ * configured, a new sealed object has no userWithAuth and the policy
+ * PolicyAuthorize(that key, VG_PCRPOL_REF); the unseal then runs in a
+ * policy session where the TPM checks the entry of the signed policy file
+ * whose values are this boot's PCRs (PolicyPCR), the OEM's signature over
+ * it (VerifySignature, PolicyAuthorize), and unseals (unseal_bound()).
+ *
+ * Limits, stated plainly: the owner hierarchy has an empty authValue, and
+ * without a policy key so has the sealed object, so whoever can talk to
+ * this TPM and read the state dir can unseal the root key on this device
+ * (with one, only in a boot the OEM signed for); one
  * voxguard state dir per TPM (the NV indices are the device's). tpm2-tss keeps copies of command
  * parameters in its context and does not wipe them: at creation the
  * plaintext sealed data may linger in that heap until reused; everything
@@ -117,6 +124,8 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "crypto/seal.h"
+#include "rot/pcrpolicy.h"
 #include "rot/rot.h"
 #include "rot/tss2_dl.h" /* tpm2-tss, dlopen()ed at the first open */
 
@@ -160,6 +169,10 @@
 #define SEAL_ATTRS                                                                                 \
 	((TPMA_OBJECT)(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_USERWITHAUTH | \
 		       TPMA_OBJECT_NODA))
+/* Sealed to the measured boot: no userWithAuth, so only its policy
+ * (PolicyAuthorize by the OEM's key) authorizes the unseal. */
+#define SEAL_ATTRS_BOUND \
+	((TPMA_OBJECT)(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_NODA))
 
 struct tpm2_rot {
 	uint8_t *root; /* VG_KEY_LEN bytes of secret memory */
@@ -192,6 +205,16 @@ struct tpm2_rot {
 	/* Counter advances started without waiting (counter_start). */
 	uint64_t bg_confirmed; /* the highest value the TPM confirmed */
 	vg_rc bg_rc;           /* a failed one's error, reported once */
+	/* The measured boot (rot/pcrpolicy.h), read at open: the OEM's
+	 * policy key, and the running release's signed entries or why there
+	 * are none (pol_rc, pol_why). */
+	bool has_policy_key;
+	uint8_t policy_x[32], policy_y[32];
+	vg_pcrpol_entry *pol;
+	size_t n_pol;
+	vg_rc pol_rc;
+	char pol_why[256];
+	bool bound; /* the root key is sealed to the measured boot */
 };
 
 /* One TPM call, owned by the caller until it gives up waiting, then by the
@@ -637,9 +660,125 @@ static bool sealed_public_ok(const TPM2B_PUBLIC *p)
 	const TPMT_PUBLIC *a = &p->publicArea;
 
 	return a->type == TPM2_ALG_KEYEDHASH && a->nameAlg == TPM2_ALG_SHA256 &&
-	       a->objectAttributes == SEAL_ATTRS && a->authPolicy.size == 0 &&
+	       ((a->objectAttributes == SEAL_ATTRS && a->authPolicy.size == 0) ||
+		(a->objectAttributes == SEAL_ATTRS_BOUND && a->authPolicy.size == 32)) &&
 	       a->parameters.keyedHashDetail.scheme.scheme == TPM2_ALG_NULL &&
 	       a->unique.keyedHash.size == 32;
+}
+
+/* ---- the measured boot (rot/pcrpolicy.h) ---- */
+
+/* The OEM's policy key as the TPM knows it: an ECC P-256 public key, no
+ * scheme, fixed attributes (its name, and so every sealed object's
+ * policy, depends on each field: never change them). */
+static void policy_key_public(const struct tpm2_rot *t, TPM2B_PUBLIC *p)
+{
+	memset(p, 0, sizeof *p);
+	p->publicArea.type = TPM2_ALG_ECC;
+	p->publicArea.nameAlg = TPM2_ALG_SHA256;
+	p->publicArea.objectAttributes = TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_USERWITHAUTH;
+	p->publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	p->publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+	p->publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+	p->publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+	p->publicArea.unique.ecc.x.size = 32;
+	memcpy(p->publicArea.unique.ecc.x.buffer, t->policy_x, 32);
+	p->publicArea.unique.ecc.y.size = 32;
+	memcpy(p->publicArea.unique.ecc.y.buffer, t->policy_y, 32);
+}
+
+/* Loads the policy key (public part, owner hierarchy: a verification
+ * ticket of the null hierarchy would not satisfy PolicyAuthorize) and
+ * gives its handle, its name and the authPolicy it makes. */
+static vg_rc policy_key_load(struct tpm2_rot *t, ESYS_TR *h, TPM2B_NAME *name,
+			     uint8_t auth[32])
+{
+	TPM2B_PUBLIC pub;
+	TPM2B_NAME *n = NULL;
+	TSS2_RC rc;
+	vg_rc v;
+
+	policy_key_public(t, &pub);
+	rc = Esys_LoadExternal(t->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, &pub,
+			       ESYS_TR_RH_OWNER, h);
+	answered(t);
+	if (rc != TSS2_RC_SUCCESS) {
+		*h = ESYS_TR_NONE;
+		return tss_fail("LoadExternal (the PCR policy key)", rc, VG_ERR_IO);
+	}
+	rc = Esys_TR_GetName(t->ctx, *h, &n);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("the PCR policy key's name", rc, VG_ERR_INTERNAL);
+	*name = *n;
+	Esys_Free(n);
+	v = vg_pcrpol_auth_policy(name->name, name->size, auth);
+	return v;
+}
+
+static void pcr_selection(uint32_t mask, TPML_PCR_SELECTION *sel)
+{
+	memset(sel, 0, sizeof *sel);
+	sel->count = 1;
+	sel->pcrSelections[0].hash = TPM2_ALG_SHA256;
+	sel->pcrSelections[0].sizeofSelect = 3;
+	for (unsigned i = 0; i < VG_ROT_PCRS; i++)
+		if (mask & (1u << i))
+			sel->pcrSelections[0].pcrSelect[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
+/* PCR_Read of the SHA-256 bank for the PCRs in mask into buf (VG_ROT_PCRS
+ * * 32 bytes, PCR i at 32 * i). The TPM answers at most 8 digests per
+ * command (what fits a TPML_DIGEST), so it is asked again for the rest.
+ * The session rides along for audit: ESYS checks the response's HMAC. */
+static vg_rc pcrs_read(struct tpm2_rot *t, uint32_t mask, uint8_t *buf)
+{
+	uint32_t left = mask;
+
+	while (left) {
+		TPML_PCR_SELECTION sel;
+		TPML_PCR_SELECTION *got = NULL;
+		TPML_DIGEST *vals = NULL;
+		uint32_t update = 0, asked;
+		unsigned k = 0;
+		TSS2_RC rc;
+		vg_rc v;
+
+		pcr_selection(left, &sel);
+		v = sess_use(t, TPMA_SESSION_AUDIT);
+		if (v != VG_OK)
+			return v;
+		rc = Esys_PCR_Read(t->ctx, t->sess, ESYS_TR_NONE, ESYS_TR_NONE, &sel, &update, &got,
+				   &vals);
+		if (rc != TSS2_RC_SUCCESS)
+			return tss_fail("PCR_Read", rc, VG_ERR_IO);
+		/* The TPM says which it answered: in ascending order, each a
+		 * 32-byte digest, only ones asked for, at least one. */
+		asked = left;
+		v = got->count == 1 && got->pcrSelections[0].hash == TPM2_ALG_SHA256 &&
+			    got->pcrSelections[0].sizeofSelect <= 3
+			? VG_OK
+			: VG_ERR_INTEGRITY;
+		for (unsigned i = 0; v == VG_OK && i < 8u * got->pcrSelections[0].sizeofSelect;
+		     i++) {
+			if (!(got->pcrSelections[0].pcrSelect[i / 8] & (1u << (i % 8))))
+				continue;
+			if (!(asked & (1u << i)) || k >= vals->count ||
+			    vals->digests[k].size != 32) {
+				v = VG_ERR_INTEGRITY;
+				break;
+			}
+			memcpy(buf + 32u * i, vals->digests[k].buffer, 32);
+			left &= ~(1u << i);
+			k++;
+		}
+		if (v == VG_OK && (k == 0 || k != vals->count))
+			v = VG_ERR_INTEGRITY;
+		Esys_Free(got);
+		Esys_Free(vals);
+		if (v != VG_OK)
+			return fail("PCR_Read: an answer that is not what was asked", v);
+	}
+	return VG_OK;
 }
 
 /* ---- creation and loading ---- */
@@ -650,7 +789,7 @@ static bool sealed_public_ok(const TPM2B_PUBLIC *p)
 static vg_rc seal_new(struct tpm2_rot *t, const char *pub_path, const char *priv_path)
 {
 	TPM2B_SENSITIVE_CREATE *sens = NULL;
-	const TPM2B_PUBLIC tmpl = {
+	TPM2B_PUBLIC tmpl = {
 	    .publicArea =
 		{
 		    .type = TPM2_ALG_KEYEDHASH,
@@ -670,6 +809,19 @@ static vg_rc seal_new(struct tpm2_rot *t, const char *pub_path, const char *priv
 	TSS2_RC rc;
 	vg_rc v;
 
+	/* Sealed to the measured boot: only a PolicyAuthorize by the OEM's
+	 * key opens it. */
+	if (t->has_policy_key) {
+		ESYS_TR key = ESYS_TR_NONE;
+		TPM2B_NAME name;
+
+		v = policy_key_load(t, &key, &name, tmpl.publicArea.authPolicy.buffer);
+		flush(t, &key);
+		if (v != VG_OK)
+			return v;
+		tmpl.publicArea.authPolicy.size = 32;
+		tmpl.publicArea.objectAttributes = SEAL_ATTRS_BOUND;
+	}
 	v = nv_find(t, VG_TPM2_NV_COUNTER, &t->nv, &missing);
 	if (v == VG_OK) /* left by an earlier installation: reused */
 		v = nv_check(t, t->nv, VG_TPM2_NV_COUNTER, COUNTER_ATTRS, 8, &written);
@@ -720,6 +872,201 @@ out:
 	return v;
 }
 
+/* One signed entry: a policy session (salted to the storage key, the
+ * response encrypted) in which the TPM checks this boot's PCRs against
+ * the entry's values (PolicyPCR) and the OEM's signature over them
+ * (VerifySignature, PolicyAuthorize), then unseals. */
+static vg_rc policy_unseal(struct tpm2_rot *t, ESYS_TR obj, ESYS_TR key, const TPM2B_NAME *name,
+			   const vg_pcrpol_entry *e, TPM2B_SENSITIVE_DATA **out)
+{
+	const TPMT_SYM_DEF sym = {
+	    .algorithm = TPM2_ALG_AES,
+	    .keyBits.aes = 128,
+	    .mode.aes = TPM2_ALG_CFB,
+	};
+	uint8_t cat[VG_ROT_PCRS * 32], want[32];
+	TPM2B_DIGEST pcr_digest = {.size = 32}, ahash = {.size = 32};
+	TPM2B_NONCE ref = {.size = sizeof VG_PCRPOL_REF - 1};
+	TPM2B_DIGEST *approved = NULL;
+	TPMT_TK_VERIFIED *ticket = NULL;
+	TPMT_SIGNATURE sig;
+	TPML_PCR_SELECTION sel;
+	ESYS_TR ps = ESYS_TR_NONE;
+	size_t k = 0;
+	TSS2_RC rc;
+	vg_rc v;
+
+	memcpy(ref.buffer, VG_PCRPOL_REF, ref.size);
+	for (unsigned i = 0; i < VG_ROT_PCRS; i++)
+		if (e->mask & (1u << i))
+			memcpy(cat + 32 * k++, e->values[i], 32);
+	v = vg_sha256(cat, 32 * k, pcr_digest.buffer);
+	if (v == VG_OK)
+		v = vg_pcrpol_approved(e->mask, e->values, want);
+	memset(&sig, 0, sizeof sig);
+	sig.sigAlg = TPM2_ALG_ECDSA;
+	sig.signature.ecdsa.hash = TPM2_ALG_SHA256;
+	sig.signature.ecdsa.signatureR.size = 32;
+	sig.signature.ecdsa.signatureS.size = 32;
+	if (v == VG_OK &&
+	    vg_pcrpol_sig_rs(e->sig, e->sig_len, sig.signature.ecdsa.signatureR.buffer,
+			     sig.signature.ecdsa.signatureS.buffer) != VG_OK)
+		return fail("signed PCR policy: a signature that is not DER ECDSA", VG_ERR_VERIFY_FAILED);
+	if (v != VG_OK)
+		return v;
+	pcr_selection(e->mask, &sel);
+
+	rc = Esys_StartAuthSession(t->ctx, t->srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, &ps);
+	answered(t);
+	if (rc != TSS2_RC_SUCCESS)
+		return tss_fail("StartAuthSession (policy)", rc, VG_ERR_IO);
+	rc = Esys_PolicyPCR(t->ctx, ps, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pcr_digest, &sel);
+	answered(t);
+	if (rc != TSS2_RC_SUCCESS) {
+		v = tss_fail("PolicyPCR (the PCRs changed since they were read?)", rc, VG_ERR_STATE);
+		goto out;
+	}
+	rc = Esys_PolicyGetDigest(t->ctx, ps, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &approved);
+	answered(t);
+	if (rc != TSS2_RC_SUCCESS) {
+		v = tss_fail("PolicyGetDigest", rc, VG_ERR_IO);
+		goto out;
+	}
+	/* What the OEM signed is computed the same way (pcrpolicy.c). */
+	if (approved->size != 32 || memcmp(approved->buffer, want, 32) != 0) {
+		v = fail("PolicyPCR: the TPM's policy digest is not the computed one", VG_ERR_INTERNAL);
+		goto out;
+	}
+	v = vg_pcrpol_ahash(want, ahash.buffer);
+	if (v != VG_OK)
+		goto out;
+	rc = Esys_VerifySignature(t->ctx, key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &ahash, &sig,
+				  &ticket);
+	answered(t);
+	if (rc != TSS2_RC_SUCCESS) {
+		v = tss_fail("VerifySignature (the signed PCR policy's signature)", rc,
+			     VG_ERR_VERIFY_FAILED);
+		goto out;
+	}
+	rc = Esys_PolicyAuthorize(t->ctx, ps, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, approved, &ref,
+				  name, ticket);
+	answered(t);
+	if (rc != TSS2_RC_SUCCESS) {
+		v = tss_fail("PolicyAuthorize", rc, VG_ERR_VERIFY_FAILED);
+		goto out;
+	}
+	/* Not continued: the TPM ends the session with the unseal. */
+	rc = Esys_TRSess_SetAttributes(t->ctx, ps, TPMA_SESSION_ENCRYPT, 0xff);
+	if (rc == TSS2_RC_SUCCESS) {
+		rc = Esys_Unseal(t->ctx, obj, ps, ESYS_TR_NONE, ESYS_TR_NONE, out);
+		answered(t);
+		if (rc == TSS2_RC_SUCCESS)
+			ps = ESYS_TR_NONE;
+	}
+	if (rc != TSS2_RC_SUCCESS)
+		v = tss_fail("Unseal (policy)", rc, VG_ERR_INTEGRITY);
+out:
+	flush(t, &ps);
+	Esys_Free(approved);
+	Esys_Free(ticket);
+	return v;
+}
+
+/* The PCR numbers in mask as "0, 4 and 9". */
+static void pcr_list(uint32_t mask, char *out, size_t cap)
+{
+	size_t len = 0;
+	unsigned left = 0;
+
+	out[0] = '\0';
+	for (uint32_t m = mask; m; m &= m - 1)
+		left++;
+	for (unsigned i = 0; i < VG_ROT_PCRS && len < cap; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		left--;
+		len += (size_t)snprintf(out + len, cap - len, "%s%u",
+					len == 0 ? "" : left == 0 ? " and " : ", ", i);
+	}
+}
+
+/* A root key sealed to the measured boot: the signed entry whose values
+ * are this boot's PCRs opens it. */
+static vg_rc unseal_bound(struct tpm2_rot *t, ESYS_TR obj, const TPM2B_PUBLIC *pub,
+			  TPM2B_SENSITIVE_DATA **out)
+{
+	uint8_t auth[32], *now = NULL;
+	ESYS_TR key = ESYS_TR_NONE;
+	TPM2B_NAME name;
+	uint32_t all = 0, best_diff = 0;
+	unsigned best = 0, best_n = VG_ROT_PCRS + 1;
+	size_t best_i = 0;
+	char msg[512], pcrs[96];
+	vg_rc v;
+
+	if (!t->has_policy_key)
+		return fail("the root key is sealed to the measured boot, and no PCR policy key "
+			    "is configured (rot_policy_key)",
+			    VG_ERR_STATE);
+	v = policy_key_load(t, &key, &name, auth);
+	if (v != VG_OK)
+		goto out;
+	if (memcmp(auth, pub->publicArea.authPolicy.buffer, 32) != 0) {
+		v = fail("the root key is sealed to another PCR policy key than rot_policy_key",
+			 VG_ERR_INTEGRITY);
+		goto out;
+	}
+	if (t->pol_rc != VG_OK) {
+		(void)snprintf(msg, sizeof msg, "the signed PCR policy (rot_policy): %s",
+			       t->pol_why);
+		v = fail(msg, VG_ERR_STATE);
+		goto out;
+	}
+	for (size_t i = 0; i < t->n_pol; i++)
+		all |= t->pol[i].mask;
+	now = calloc(VG_ROT_PCRS, 32);
+	v = now ? pcrs_read(t, all, now) : VG_ERR_NOMEM;
+	if (v != VG_OK)
+		goto out;
+	v = VG_ERR_STATE;
+	for (size_t i = 0; i < t->n_pol; i++) {
+		uint32_t d = vg_pcrpol_differs(&t->pol[i], (const uint8_t(*)[32])now);
+		unsigned nd = 0;
+
+		for (uint32_t m = d; m; m &= m - 1)
+			nd++;
+		if (nd < best_n) {
+			best_n = nd;
+			best_diff = d;
+			best_i = i;
+		}
+		if (d)
+			continue;
+		v = policy_unseal(t, obj, key, &name, &t->pol[i], out);
+		if (v == VG_OK) {
+			(void)fprintf(stderr,
+				      "voxguard: tpm2: the root key is sealed to the measured boot; "
+				      "opened by the signed PCR policy's line %u\n",
+				      t->pol[i].line);
+			goto out;
+		}
+		best = 1; /* an entry matched but did not open: its error stands */
+	}
+	if (!best) {
+		pcr_list(best_diff, pcrs, sizeof pcrs);
+		(void)snprintf(msg, sizeof msg,
+			       "this boot is not one the OEM signed for: PCR %s differ%s from the "
+			       "nearest of the %zu signed entries (line %u of the policy file)",
+			       pcrs, best_n == 1 ? "s" : "", t->n_pol, t->pol[best_i].line);
+		v = fail(msg, VG_ERR_STATE);
+	}
+out:
+	free(now);
+	flush(t, &key);
+	return v;
+}
+
 static vg_rc unseal(struct tpm2_rot *t, const char *pub_path, const char *priv_path)
 {
 	TPM2B_SENSITIVE_DATA *out = NULL;
@@ -758,11 +1105,21 @@ static vg_rc unseal(struct tpm2_rot *t, const char *pub_path, const char *priv_p
 		return tss_fail("Load (sealed root key; another TPM, a cleared TPM or a damaged "
 				"blob)",
 				rc, VG_ERR_INTEGRITY);
-	v = sess_use(t, TPMA_SESSION_ENCRYPT);
-	if (v == VG_OK) {
-		rc = Esys_Unseal(t->ctx, obj, t->sess, ESYS_TR_NONE, ESYS_TR_NONE, &out);
-		if (rc != TSS2_RC_SUCCESS)
-			v = tss_fail("Unseal", rc, VG_ERR_INTEGRITY);
+	t->bound = pub.publicArea.authPolicy.size != 0;
+	if (t->bound) {
+		v = unseal_bound(t, obj, &pub, &out);
+	} else {
+		if (t->has_policy_key)
+			(void)fprintf(stderr,
+				      "voxguard: tpm2: the root key was sealed before rot_policy_key "
+				      "was set: it is not bound to the measured boot (a new state dir "
+				      "is)\n");
+		v = sess_use(t, TPMA_SESSION_ENCRYPT);
+		if (v == VG_OK) {
+			rc = Esys_Unseal(t->ctx, obj, t->sess, ESYS_TR_NONE, ESYS_TR_NONE, &out);
+			if (rc != TSS2_RC_SUCCESS)
+				v = tss_fail("Unseal", rc, VG_ERR_INTEGRITY);
+		}
 	}
 	flush(t, &obj);
 	if (v != VG_OK)
@@ -851,6 +1208,11 @@ static vg_rc run_measure(struct tpm2_rot *t, struct tpm_call *c)
 	if (rc != TSS2_RC_SUCCESS)
 		return tss_fail("PCR_Extend", rc, VG_ERR_IO);
 	return VG_OK;
+}
+
+static vg_rc run_pcr_read(struct tpm2_rot *t, struct tpm_call *c)
+{
+	return pcrs_read(t, (uint32_t)c->u64, c->buf);
 }
 
 static vg_rc run_erase_secret(struct tpm2_rot *t, struct tpm_call *c)
@@ -1372,6 +1734,23 @@ static vg_rc tpm2_measure(vg_rot *r, const char *what, const uint8_t digest[32])
 	return v;
 }
 
+static vg_rc tpm2_pcr_read(vg_rot *r, uint32_t mask, uint8_t out[][32])
+{
+	struct tpm_call *c = call_new(run_pcr_read, (size_t)VG_ROT_PCRS * 32u);
+	vg_rc v;
+
+	if (!c)
+		return VG_ERR_NOMEM;
+	c->u64 = mask;
+	v = tpm_call(r->priv, &c, "PCR_Read");
+	if (v == VG_OK)
+		for (unsigned i = 0; i < VG_ROT_PCRS; i++)
+			if (mask & (1u << i))
+				memcpy(out[i], c->buf + 32u * i, 32);
+	call_free(c);
+	return v;
+}
+
 static vg_rc tpm2_erase_secret(vg_rot *r, bool rotate, uint8_t out[VG_KEY_LEN])
 {
 	struct tpm_call *c = call_new(run_erase_secret, VG_KEY_LEN);
@@ -1471,6 +1850,7 @@ static void tpm2_free(struct tpm2_rot *t)
 	if (t->tcti)
 		Tss2_TctiLdr_Finalize(&t->tcti);
 	vg_secret_free(t->root, VG_KEY_LEN);
+	free(t->pol);
 	(void)pthread_mutex_destroy(&t->mu);
 	(void)pthread_cond_destroy(&t->work);
 	(void)pthread_cond_destroy(&t->done);
@@ -1495,6 +1875,7 @@ static const vg_rot_ops tpm2_ops = {
     .counter_advance = tpm2_counter_advance,
     .random = tpm2_random,
     .measure = tpm2_measure,
+    .pcr_read = tpm2_pcr_read,
     .erase_secret = tpm2_erase_secret,
     .secver_read = tpm2_secver_read,
     .secver_advance = tpm2_secver_advance,
@@ -1588,6 +1969,45 @@ static vg_rc thread_start(struct tpm2_rot *t)
 
 vg_rc vg_rot_tpm2_open(vg_rot **out, const char *state_dir, const char *tcti, uint32_t timeout_ms)
 {
+	const vg_rot_opts o = {.param = tcti, .timeout_ms = timeout_ms};
+
+	return vg_rot_tpm2_open_opts(out, state_dir, &o);
+}
+
+/* The policy key (needed: a configured key that does not load fails the
+ * open) and the signed policy (read now, judged only if the root key is
+ * sealed to the measured boot: its absence is this boot's problem, not
+ * the open's). */
+static vg_rc policy_setup(struct tpm2_rot *t, const vg_rot_opts *o)
+{
+	char msg[512];
+	vg_rc v;
+
+	t->pol_rc = VG_ERR_NOT_FOUND;
+	(void)snprintf(t->pol_why, sizeof t->pol_why, "none configured");
+	if (!o->policy_key || !*o->policy_key)
+		return VG_OK;
+	v = vg_pcrpol_key_load(o->policy_key, t->policy_x, t->policy_y);
+	if (v != VG_OK) {
+		(void)snprintf(msg, sizeof msg,
+			       "PCR policy key %s: %s (a PEM ECDSA P-256 public key is needed)",
+			       o->policy_key, vg_rc_str(v));
+		return fail(msg, v);
+	}
+	t->has_policy_key = true;
+	if (o->policy && *o->policy) {
+		char why[200];
+		t->pol_rc = vg_pcrpol_load(o->policy, &t->pol, &t->n_pol, why, sizeof why);
+		if (t->pol_rc != VG_OK)
+			(void)snprintf(t->pol_why, sizeof t->pol_why, "%s: %s", o->policy, why);
+	}
+	return VG_OK;
+}
+
+vg_rc vg_rot_tpm2_open_opts(vg_rot **out, const char *state_dir, const vg_rot_opts *o)
+{
+	const char *tcti = o->param;
+	uint32_t timeout_ms = o->timeout_ms;
 	struct tpm_call *c = NULL;
 	struct tpm2_rot *t = NULL;
 	vg_rot *r = NULL;
@@ -1628,6 +2048,9 @@ vg_rc vg_rot_tpm2_open(vg_rot **out, const char *state_dir, const char *tcti, ui
 		v = VG_ERR_NOMEM;
 		goto fail;
 	}
+	v = policy_setup(t, o);
+	if (v != VG_OK)
+		goto fail;
 
 	/* Neither file: a fresh device; the private blob alone: a first start
 	 * interrupted between the two writes (seal_new() writes it first),

@@ -43,6 +43,13 @@
 	X(ESYS, Esys_Unseal)                                                                       \
 	X(ESYS, Esys_GetRandom)                                                                    \
 	X(ESYS, Esys_PCR_Extend)                                                                   \
+	X(ESYS, Esys_PCR_Read)                                                                     \
+	X(ESYS, Esys_LoadExternal)                                                                 \
+	X(ESYS, Esys_TR_GetName)                                                                   \
+	X(ESYS, Esys_PolicyPCR)                                                                    \
+	X(ESYS, Esys_PolicyGetDigest)                                                              \
+	X(ESYS, Esys_PolicyAuthorize)                                                              \
+	X(ESYS, Esys_VerifySignature)                                                              \
 	X(ESYS, Esys_NV_DefineSpace)                                                               \
 	X(ESYS, Esys_NV_ReadPublic)                                                                \
 	X(ESYS, Esys_NV_Read)                                                                      \
@@ -86,6 +93,13 @@ extern const struct vg_tss2_api *vg_tss2;
 #define Esys_Unseal (vg_tss2->Esys_Unseal)
 #define Esys_GetRandom (vg_tss2->Esys_GetRandom)
 #define Esys_PCR_Extend (vg_tss2->Esys_PCR_Extend)
+#define Esys_PCR_Read (vg_tss2->Esys_PCR_Read)
+#define Esys_LoadExternal (vg_tss2->Esys_LoadExternal)
+#define Esys_TR_GetName (vg_tss2->Esys_TR_GetName)
+#define Esys_PolicyPCR (vg_tss2->Esys_PolicyPCR)
+#define Esys_PolicyGetDigest (vg_tss2->Esys_PolicyGetDigest)
+#define Esys_PolicyAuthorize (vg_tss2->Esys_PolicyAuthorize)
+#define Esys_VerifySignature (vg_tss2->Esys_VerifySignature)
 #define Esys_NV_DefineSpace (vg_tss2->Esys_NV_DefineSpace)
 #define Esys_NV_ReadPublic (vg_tss2->Esys_NV_ReadPublic)
 #define Esys_NV_Read (vg_tss2->Esys_NV_Read)

@@ -17,9 +17,14 @@ TCTI_B=$(sh "$VG_SRC/scripts/swtpm.sh" start "$TPMB")
 V="$VOXGUARD --socket $SOCK"
 if [ "$IS_ROOT" = 1 ]; then USER="as vgalice"; else USER=""; fi
 U() { $USER $V "$@"; }
+# The token carries all 24 PCRs (16, the debug PCR, given a value first so
+# that it is not the reset value).
+TPM2TOOLS_TCTI=$TCTI_A tpm2_pcrextend \
+	16:sha256=2222222222222222222222222222222222222222222222222222222222222222 2>/dev/null
 EXTRA_CONFIG="rot = tpm2
 rot_param = $TCTI_A
-rot_sync_ms = 0"
+rot_sync_ms = 0
+attest_pcrs = 0-23"
 start_daemon
 
 $V status >"$W/status"
@@ -45,6 +50,25 @@ check "SFR 4.2.3: a token from the TPM-backed device verifies" \
 	env VOXGUARD_SOCKET=/nonexistent "$VOXGUARD" verify-token "$W/tok" --key "$W/pub.pem" --nonce "$N"
 TPM2TOOLS_TCTI=$TCTI_A tpm2_pcrread sha256:23 >"$W/pcr" 2>/dev/null || true
 check "SFR 4.2.1: the components were measured into PCR 23" sh -c "grep -q '0x' '$W/pcr' && ! grep -q '0x0000000000000000000000000000000000000000000000000000000000000000' '$W/pcr'"
+# AVS 1.16 (the measured boot attested): the token's PCRs are the TPM's
+# (tpm2_pcrread), and only those asked for.
+env VOXGUARD_SOCKET=/nonexistent "$VOXGUARD" verify-token "$W/tok" --key "$W/pub.pem" \
+	--nonce "$N" --json >"$W/tok.json"
+for i in 0 16 23; do
+	want=$(TPM2TOOLS_TCTI=$TCTI_A tpm2_pcrread sha256:$i 2>/dev/null | grep -o '0x[0-9A-Fa-f]*' |
+		cut -c3- | tr 'A-F' 'a-f')
+	got=$(python3 -c 'import json,sys
+t=json.load(open(sys.argv[1]))
+print(" ".join(c["measurement_value"] for c in t["components"] if c.get("measurement_type")=="PCR"+sys.argv[2]))' "$W/tok.json" $i)
+	check "AVS 1.16: the token carries PCR $i as the TPM has it" test -n "$want" -a "$got" = "$want"
+done
+check "AVS 1.16: the token carries the 24 PCRs asked for, each once" \
+	test "$(grep -o '"PCR[0-9]*"' "$W/tok.json" | sort -u | wc -l)" -eq 24 -a \
+	"$(grep -o '"PCR[0-9]*"' "$W/tok.json" | wc -l)" -eq 24
+# The identity lists the software components only (the registers are the
+# token's; vg_device_identity has room for 16).
+check "AVS 1.16: identity still answers, without the PCRs" \
+	sh -c "$V identity --json >'$W/id.json' && ! grep -q '\"PCR' '$W/id.json'"
 TPM2TOOLS_TCTI=$TCTI_A tpm2_nvread -C o 0x01500017 >"$W/erase-before" 2>/dev/null || true
 check "SFR 4.2.12: a factory reset on the TPM-backed device" $V factory-reset --yes
 TPM2TOOLS_TCTI=$TCTI_A tpm2_nvread -C o 0x01500017 >"$W/erase-after" 2>/dev/null || true
@@ -71,6 +95,52 @@ kill $pid 2>/dev/null; wait $pid; rc=$?
 set -e
 check "SFR 4.2.11: the state dir is useless with another TPM (refuses to start)" sh -c "[ $rc != 0 ] && grep -q 'root of trust' '$W/other.log'"
 cat "$W/other.log" >>"$ALLLOG"
+
+# SFR 4.2.5, 4.2.11: the root key sealed to the measured boot. The OEM's
+# policy key configured, a fresh state dir: the root key is sealed so that
+# only a boot the OEM signed for (PCR 16 standing in for the boot's PCRs
+# here; on the device, 0, 2, 4, 7 and 9) opens it. A changed boot: the
+# service does not start, and says why; the update's entry for its own
+# boot (appended to the policy file) opens it again with every record.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/oem-policy.pem" 2>/dev/null
+openssl pkey -in "$W/oem-policy.pem" -pubout -out "$W/oem-policy.pub"
+chmod 644 "$W/oem-policy.pub"
+pcr16() { TPM2TOOLS_TCTI=$TCTI_A tpm2_pcrread sha256:16 | grep -o '0x[0-9A-Fa-f]*' | cut -c3- | tr 'A-F' 'a-f'; }
+"$VOXGUARD" pcr-policy sign --key "$W/oem-policy.pem" --out "$W/pcr-policy" 16="$(pcr16)" >/dev/null
+chmod 644 "$W/pcr-policy"
+check "SFR 4.2.11: the signed PCR policy verifies with the OEM's key" \
+	"$VOXGUARD" pcr-policy verify --key "$W/oem-policy.pub" "$W/pcr-policy"
+stop_daemon
+EXTRA_CONFIG="rot = tpm2
+rot_param = $TCTI_A
+rot_policy_key = $W/oem-policy.pub
+rot_policy = $W/pcr-policy"
+write_config
+rm -rf "$STATE"
+start_daemon
+printf 'sealed' | U store put bound
+check "SFR 4.2.11: the service starts with its root key sealed to the measured boot" U store get bound
+stop_daemon
+start_daemon
+check "SFR 4.2.11: and starts again in the same boot, its records readable" U store get bound
+stop_daemon
+TPM2TOOLS_TCTI=$TCTI_A tpm2_pcrextend \
+	16:sha256=3333333333333333333333333333333333333333333333333333333333333333 2>/dev/null
+set +e
+"$VOXGUARDD" --state-dir "$STATE" --socket "$SOCK" --config "$CONF" >"$W/unsigned.log" 2>&1 &
+pid=$!; i=0
+while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
+kill $pid 2>/dev/null; wait $pid; rc=$?
+set -e
+cat "$W/unsigned.log" >>"$ALLLOG"
+check "SFR 4.2.5: a boot the OEM did not sign for cannot unseal: the service does not start" \
+	sh -c "[ $rc != 0 ] && grep -q 'PCR 16 differs' '$W/unsigned.log'"
+"$VOXGUARD" pcr-policy sign --key "$W/oem-policy.pem" --out "$W/pcr-policy" --append 16="$(pcr16)" >/dev/null
+chmod 644 "$W/pcr-policy"
+start_daemon
+check "SFR 4.2.6: the entry an update ships for its boot opens the same root key (the records read)" \
+	U store get bound
+stop_daemon
 
 # A device without a TPM does not map tpm2-tss at all (dlopen()ed for
 # rot = tpm2 only: src/rot/tss2_dl.c).
