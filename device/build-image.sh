@@ -109,7 +109,7 @@ KVER=$(ls "$BASE/lib/modules" | head -1)
 KEY=$( (echo "$BASE_KEY trim-v2 $VARIANT"; sha256sum "$DEBS"/*.deb | grep -v dbgsym | cut -d' ' -f1
 	dpkg-query -W ovmf qemu-system-x86
 	cd "$SRC" && find device/build-image.sh device/rootfs device/rootfs-test boot/grub-voxguard.cfg \
-		device/pcr-predict.py device/vm.sh \
+		device/pcr-predict.py device/measuredboot.py device/vm.sh \
 		-type f | LC_ALL=C sort | xargs sha256sum) |
 	sha256sum | cut -c1-16)
 if [ -f "$OUT/disk-$KEY.raw" ] && [ -f "$OUT/image-$KEY.env" ] && [ -f "$OUT/platform-$KEY.json" ] &&

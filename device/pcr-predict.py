@@ -20,73 +20,49 @@ it changes from boot to boot. Exits 1 when LOG lacks what a PCR needs."""
 import argparse
 import hashlib
 import os
-import subprocess
 import sys
 
-import yaml
-
-
-def fail(msg):
-    print("pcr-predict.py: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.digest()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from measuredboot import Failed, PCR9_FILES, grub_hash, main, read_log, sha256_file, sha256_of  # noqa: E402
 
 
 def extend(pcr, digest):
     return hashlib.sha256(pcr + digest).digest()
 
 
-def digest_of(event):
-    for d in event.get("Digests") or []:
-        if d.get("AlgorithmId") == "sha256":
-            return bytes.fromhex(d["Digest"])
-    fail("event %s has no SHA-256 digest" % event.get("EventNum"))
+def run():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--firmware-log", required=True)
+    ap.add_argument("--boot-dir", required=True)
+    ap.add_argument("--pcrs", default="0,2,4,7,9")
+    args = ap.parse_args()
+    pcrs = [int(x) for x in args.pcrs.split(",")]
+    events, _ = read_log(args.firmware_log)
+    grub = grub_hash(args.boot_dir)
+
+    values = []
+    for i in pcrs:
+        v = bytes(32)
+        if i == 9:
+            for f in PCR9_FILES:
+                v = extend(v, sha256_file(os.path.join(args.boot_dir, f)))
+        elif 0 <= i <= 7:
+            apps = 0
+            for e in events:
+                if e["PCRIndex"] != i or e["EventType"] == "EV_NO_ACTION":
+                    continue
+                d = sha256_of(e)
+                if i == 4 and e["EventType"] == "EV_EFI_BOOT_SERVICES_APPLICATION":
+                    d = grub
+                    apps += 1
+                v = extend(v, d)
+            if i == 4 and apps != 1:
+                raise Failed("the firmware log starts %d EFI applications, not one" % apps)
+        else:
+            raise Failed("PCR %d is not predicted (8 changes with every boot; 10-23 are not "
+                         "the boot's)" % i)
+        values.append("%d=%s" % (i, v.hex()))
+    print(" ".join(values))
 
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--firmware-log", required=True)
-ap.add_argument("--boot-dir", required=True)
-ap.add_argument("--pcrs", default="0,2,4,7,9")
-args = ap.parse_args()
-pcrs = [int(x) for x in args.pcrs.split(",")]
-
-out = subprocess.run(["tpm2_eventlog", args.firmware_log], capture_output=True, text=True)
-if out.returncode != 0:
-    fail("tpm2_eventlog cannot read %s: %s" % (args.firmware_log, out.stderr.strip()))
-events = yaml.safe_load(out.stdout).get("events") or []
-
-grub = subprocess.run(["pesign", "-h", "-i", os.path.join(args.boot_dir, "BOOTX64.EFI")],
-                      capture_output=True, text=True)
-if grub.returncode != 0 or "hash:" not in grub.stdout:
-    fail("pesign cannot hash BOOTX64.EFI: %s" % grub.stderr.strip())
-grub_hash = bytes.fromhex(grub.stdout.split("hash:")[-1].strip())
-
-values = []
-for i in pcrs:
-    v = bytes(32)
-    if i == 9:
-        for f in ("grub.cfg", "voxguard.cfg", "vmlinuz", "initrd.img"):
-            v = extend(v, sha256_file(os.path.join(args.boot_dir, f)))
-    elif i in (0, 1, 2, 3, 4, 5, 6, 7):
-        apps = 0
-        for e in events:
-            if e["PCRIndex"] != i or e["EventType"] == "EV_NO_ACTION":
-                continue
-            d = digest_of(e)
-            if i == 4 and e["EventType"] == "EV_EFI_BOOT_SERVICES_APPLICATION":
-                d = grub_hash
-                apps += 1
-            v = extend(v, d)
-        if i == 4 and apps != 1:
-            fail("the firmware log starts %d EFI applications, not one" % apps)
-    else:
-        fail("PCR %d is not predicted (8 changes with every boot; 10-23 are not the boot's)" % i)
-    values.append("%d=%s" % (i, v.hex()))
-print(" ".join(values))
+main("pcr-predict.py", run)

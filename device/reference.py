@@ -37,10 +37,10 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 
-import yaml
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from measuredboot import Failed, PCR9_FILES, grub_hash, main, read_log, sha256_file, sha256_of  # noqa: E402
 
 FIRMWARE_EVENTS = {
     "EV_NO_ACTION", "EV_SEPARATOR", "EV_S_CRTM_VERSION", "EV_POST_CODE",
@@ -55,23 +55,7 @@ FIRMWARE_EVENTS = {
 
 
 def fail(msg):
-    print("reference.py: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def sha256_of(event):
-    for d in event.get("Digests") or []:
-        if d.get("AlgorithmId") == "sha256":
-            return d["Digest"].lower()
-    fail("event %s has no SHA-256 digest" % event.get("EventNum"))
+    raise Failed(msg)
 
 
 def event_string(event):
@@ -87,11 +71,7 @@ def event_string(event):
 
 
 def measured_boot(log, boot, slot):
-    out = subprocess.run(["tpm2_eventlog", log], capture_output=True, text=True)
-    if out.returncode != 0:
-        fail("tpm2_eventlog cannot read %s: %s" % (log, out.stderr.strip()))
-    doc = yaml.safe_load(out.stdout)
-    events = doc.get("events") or []
+    events, replay = read_log(log)
     by_pcr = {}
     for e in events:
         by_pcr.setdefault(e["PCRIndex"], []).append(e)
@@ -99,14 +79,10 @@ def measured_boot(log, boot, slot):
     # PCR 4: the boot manager's code. The firmware's actions and
     # separators, and one application: GRUB.
     apps = [e for e in by_pcr.get(4, []) if e["EventType"] == "EV_EFI_BOOT_SERVICES_APPLICATION"]
-    grub = subprocess.run(["pesign", "-h", "-i", os.path.join(boot, "BOOTX64.EFI")],
-                          capture_output=True, text=True)
-    want = grub.stdout.split("hash:")[-1].strip().lower() if grub.returncode == 0 else None
-    if not want:
-        fail("pesign cannot hash BOOTX64.EFI: %s" % grub.stderr.strip())
+    want = grub_hash(boot)
     if len(apps) != 1 or sha256_of(apps[0]) != want:
         fail("PCR 4: the firmware started %s, not the image's GRUB (%s)" %
-             ([sha256_of(a) for a in apps], want))
+             ([sha256_of(a).hex() for a in apps], want.hex()))
     for e in by_pcr.get(4, []):
         if e["EventType"] not in ("EV_EFI_ACTION", "EV_SEPARATOR", "EV_EFI_BOOT_SERVICES_APPLICATION"):
             fail("PCR 4: unexpected event %s (%s)" % (e["EventNum"], e["EventType"]))
@@ -122,7 +98,7 @@ def measured_boot(log, boot, slot):
             fail("PCR 8: event %s is not a GRUB command" % e["EventNum"])
         # GRUB hashes the command (or command line) without its prefix.
         text = s.split(": ", 1)[1]
-        if hashlib.sha256(text.encode()).hexdigest() != sha256_of(e):
+        if hashlib.sha256(text.encode()).digest() != sha256_of(e):
             fail("PCR 8: event %s's digest is not that of its text" % e["EventNum"])
         lines.append(s)
     got = [s[len("kernel_cmdline: "):] for s in lines if s.startswith("kernel_cmdline: ")]
@@ -131,13 +107,13 @@ def measured_boot(log, boot, slot):
              (got, slot, cmdline))
 
     # PCR 9: the files GRUB read, in order.
-    files = ["grub.cfg", "voxguard.cfg", "vmlinuz", "initrd.img"]
+    files = PCR9_FILES
     want9 = [sha256_file(os.path.join(boot, f)) for f in files]
     got9 = [sha256_of(e) for e in by_pcr.get(9, [])]
     if got9 != want9 or any(e["EventType"] != "EV_IPL" for e in by_pcr.get(9, [])):
         names = {h: f for h, f in zip(want9, files)}
         fail("PCR 9: GRUB read %s, the image has %s" %
-             ([names.get(h, "unknown " + h[:16]) for h in got9], files))
+             ([names.get(h, "unknown " + h.hex()[:16]) for h in got9], list(files)))
 
     # The firmware's PCRs: only the kinds of event a UEFI firmware logs.
     for i in (0, 1, 2, 3, 5, 6, 7):
@@ -148,7 +124,6 @@ def measured_boot(log, boot, slot):
         if i > 9:
             fail("PCR %d: measured before the kernel (event %s)" % (i, by_pcr[i][0]["EventNum"]))
 
-    replay = (doc.get("pcrs") or {}).get("sha256") or {}
     out = []
     for i in range(10):
         v = replay.get(i)
@@ -160,31 +135,35 @@ def measured_boot(log, boot, slot):
     return out
 
 
-ap = argparse.ArgumentParser()
-ap.add_argument("platform")
-ap.add_argument("--event-log")
-ap.add_argument("--boot-dir")
-ap.add_argument("--slot", default="a", choices=["a", "b"])
-args = ap.parse_args()
+def run():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("platform")
+    ap.add_argument("--event-log")
+    ap.add_argument("--boot-dir")
+    ap.add_argument("--slot", default="a", choices=["a", "b"])
+    args = ap.parse_args()
 
-with open(args.platform, "rb") as f:
-    raw = f.read()
-signed = json.loads(raw)["signed"]
-out = []
-for c in signed["components"]:
-    e = {"measurement_type": c["name"], "measurement_value": c["sha256"],
-         "signer_id": c["signer"]}
-    if c.get("version"):
-        e["version"] = c["version"]
-    out.append(e)
-if signed["components"]:
-    out.append({"measurement_type": "platform-manifest",
-                "measurement_value": hashlib.sha256(raw).hexdigest(),
-                "signer_id": signed["components"][0]["signer"],
-                "version": signed["version"]})
-if args.event_log:
-    if not args.boot_dir:
-        fail("--event-log needs --boot-dir")
-    out += measured_boot(args.event_log, args.boot_dir, args.slot)
-json.dump({"components": out}, sys.stdout, indent=1)
-print()
+    with open(args.platform, "rb") as f:
+        raw = f.read()
+    signed = json.loads(raw)["signed"]
+    out = []
+    for c in signed["components"]:
+        e = {"measurement_type": c["name"], "measurement_value": c["sha256"],
+             "signer_id": c["signer"]}
+        if c.get("version"):
+            e["version"] = c["version"]
+        out.append(e)
+    if signed["components"]:
+        out.append({"measurement_type": "platform-manifest",
+                    "measurement_value": hashlib.sha256(raw).hexdigest(),
+                    "signer_id": signed["components"][0]["signer"],
+                    "version": signed["version"]})
+    if args.event_log:
+        if not args.boot_dir:
+            fail("--event-log needs --boot-dir")
+        out += measured_boot(args.event_log, args.boot_dir, args.slot)
+    json.dump({"components": out}, sys.stdout, indent=1)
+    print()
+
+
+main("reference.py", run)
