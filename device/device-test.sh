@@ -294,8 +294,8 @@ check "SFR 4.2.5, 4.2.9: the failure is in the audit log" GSH 'voxguard --socket
 # A changed kernel command line: voxguard.cfg on the ESP edited offline
 # (one argument more), the component above put back. GRUB measures the
 # script into PCR 9, so no entry of the signed PCR policy names this boot:
-# the root key stays sealed, the service does not start, nor anything
-# after it.
+# the root key stays sealed, the service starts in recovery and says why,
+# and nothing after it starts.
 power_off
 cp "$W/a-good.img" "$W/a.img"
 slot_a_in
@@ -306,8 +306,12 @@ mcopy -o -i "$DISK@@${OFF_ESP}M" "$W/voxguard.cfg.bad" ::/grub/voxguard.cfg
 boot "boot with a changed kernel command line"
 check "SFR 4.2.5: GRUB booted the changed command line" GSH 'grep -q "loglevel=7" /proc/cmdline'
 G /bin/journalctl -b -u voxguardd.service --no-pager >"$W/cmdline-journal" 2>&1 || true
-check "SFR 4.2.5, 4.2.11: the root key does not unseal: voxguardd does not run" GSH '! systemctl is-active -q voxguardd.service'
-check_in "SFR 4.2.5, 4.2.11: the journal names the cause (PCR 9 is not a boot the OEM signed for)" "$W/cmdline-journal" -q 'PCR 9 differs'
+GV status >"$W/status-sealed" 2>&1 || true
+check "SFR 4.2.5, 4.2.11: the root key does not unseal: voxguardd runs in recovery" GSH 'systemctl is-active -q voxguardd.service'
+check_in "SFR 4.2.5, 4.2.11: status names the cause (PCR 9 is not a boot the OEM signed for)" "$W/status-sealed" -q 'RECOVERY: the root key does not open: .*PCR 9 differs'
+check_in "SFR 4.2.9: the journal has the event (the audit log is sealed with the key)" "$W/cmdline-journal" -q 'rot.sealed failure: .*PCR 9 differs'
+check "SFR 4.2.5: voxguard-verify-platform.service failed" GSH '! systemctl is-active -q voxguard-verify-platform.service'
+check "SFR 4.2.5, 4.2.11: the voice application's key is not served" GSH '! runuser -u avs -- voxguard --socket /run/voxguard/voxguard.sock key public voice-app'
 check "SFR 4.2.5: the voice application does not run" GSH '! systemctl is-active -q vg-voice-app.service && test -z "$(pidof -x vg-voice-app)"'
 power_off
 mcopy -o -i "$DISK@@${OFF_ESP}M" "$W/voxguard.cfg.good" ::/grub/voxguard.cfg

@@ -746,6 +746,132 @@ static void test_sfr4211_tpm2_root_key_sealed_to_measured_boot(void **state)
 	}
 }
 
+/* SFR 4.2.5, 4.2.11 (the service starts in recovery): an open asked with
+ * open_sealed, in a boot the OEM did not sign for, gives a handle in the
+ * sealed state that says why (the PCR that differs) and refuses whatever
+ * needs the root key or changes the device: nothing derived, the storage
+ * counter neither read nor moved, the erase secret neither read nor
+ * rotated, the security version not raised. What reads works (PCRs,
+ * random, the security version). Back in the signed boot the same key
+ * opens with the counter, erase secret and security version as they
+ * were. An open that fails for another reason is not turned into a
+ * sealed handle. */
+static void test_sfr4211_tpm2_sealed_boot_gives_a_sealed_handle(void **state)
+{
+	struct fx *f = *state;
+	char key[VGT_PATH], pub[VGT_PATH], pol[VGT_PATH];
+	uint8_t a[VG_KEY_LEN], b[VG_KEY_LEN], e1[VG_KEY_LEN], e2[VG_KEY_LEN], vals[VG_ROT_PCRS][32];
+	uint64_t c0 = 0, c1 = 0, s0 = 0, s1 = 0;
+	vg_rot_opts o = {.param = tpm_a.tcti, .timeout_ms = VG_ROT_TIMEOUT_MS_DEFAULT};
+	vg_rot *r = NULL;
+	bool done = false;
+	const char *why;
+
+	vgt_path(key, f->dir, "oem.pem");
+	vgt_path(pub, f->dir, "oem.pub");
+	vgt_path(pol, f->dir, "pcr-policy");
+	assert_int_equal(
+	    sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s "
+	       "&& openssl pkey -in %s -pubout -out %s",
+	       key, key, pub),
+	    0);
+	o.policy_key = pub;
+	o.policy = pol;
+	o.open_sealed = true;
+	assert_int_equal(tools(&tpm_a, "tpm2_pcrreset 16"), 0);
+	extend16(&tpm_a, '1');
+	sign_now(&tpm_a, key, pol, false);
+
+	/* The signed boot: open, and not sealed. */
+	assert_int_equal(vg_rot_open_opts(&r, "tpm2", f->dir, &o), VG_OK);
+	assert_null(vg_rot_sealed_why(r));
+	derive(r, "k", a);
+	assert_int_equal(vg_rot_counter_advance(r, 3), VG_OK);
+	assert_int_equal(vg_rot_counter_read(r, &c0), VG_OK);
+	assert_int_equal(vg_rot_erase_secret(r, false, e1), VG_OK);
+	assert_int_equal(vg_rot_secver_advance(r, 2), VG_OK);
+	assert_int_equal(vg_rot_secver_read(r, &s0), VG_OK);
+	vg_rot_close(&r);
+
+	/* Another boot: a handle, sealed, saying which PCR differs. */
+	extend16(&tpm_a, '2');
+	assert_int_equal(vg_rot_open_opts(&r, "tpm2", f->dir, &o), VG_OK);
+	why = vg_rot_sealed_why(r);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "PCR 16 differs"));
+	assert_int_equal(vg_rot_derive(r, "k", NULL, 0, b), VG_ERR_STATE);
+	assert_int_equal(vg_rot_counter_read(r, &c1), VG_ERR_STATE);
+	assert_int_equal(vg_rot_counter_advance(r, c0 + 5), VG_ERR_STATE);
+	assert_int_equal(vg_rot_counter_start(r, c0 + 5, &done), VG_ERR_STATE);
+	assert_false(done);
+	memset(e2, 0x77, sizeof e2);
+	assert_int_equal(vg_rot_erase_secret(r, false, e2), VG_ERR_STATE);
+	{
+		static const uint8_t zero[VG_KEY_LEN];
+		assert_memory_equal(e2, zero, sizeof zero); /* wiped, not left */
+	}
+	assert_int_equal(vg_rot_erase_secret(r, true, e2), VG_ERR_STATE);
+	assert_int_equal(vg_rot_secver_advance(r, s0 + 1), VG_ERR_STATE);
+	assert_int_equal(vg_rot_secver_read(r, &s1), VG_OK);
+	assert_int_equal(s1, s0);
+	assert_int_equal(vg_rot_pcr_read(r, 1u << 16, vals), VG_OK);
+	assert_int_equal(vg_rot_random(r, b, sizeof b), VG_OK);
+	vg_rot_close(&r);
+	/* Without open_sealed the same boot is still an open error. */
+	o.open_sealed = false;
+	assert_int_equal(vg_rot_open_opts(&r, "tpm2", f->dir, &o), VG_ERR_STATE);
+	assert_null(r);
+	o.open_sealed = true;
+	/* A forged entry for this boot: sealed too, and says the TPM refused. */
+	{
+		char forged[VGT_PATH + 8];
+		uint8_t v16[32];
+		char hex[65];
+		(void)snprintf(forged, sizeof forged, "%s.edit", pol);
+		pcr_tools(&tpm_a, 16, v16);
+		vg_hex_encode(v16, 32, hex);
+		assert_int_equal(
+		    sh("awk '!/^#/ { $2 = substr($2, 1, 64) \"%s\" substr($2, 129) } 1' "
+		       "%s >%s",
+		       hex, pol, forged),
+		    0);
+		o.policy = forged;
+		assert_int_equal(vg_rot_open_opts(&r, "tpm2", f->dir, &o), VG_OK);
+		why = vg_rot_sealed_why(r);
+		assert_non_null(why);
+		assert_non_null(strstr(why, "the TPM refused it"));
+		vg_rot_close(&r);
+		o.policy = pol;
+	}
+
+	/* The signed boot again (the update's entry): all as it was. */
+	sign_now(&tpm_a, key, pol, true);
+	assert_int_equal(vg_rot_open_opts(&r, "tpm2", f->dir, &o), VG_OK);
+	assert_null(vg_rot_sealed_why(r));
+	derive(r, "k", b);
+	assert_memory_equal(a, b, sizeof a);
+	assert_int_equal(vg_rot_counter_read(r, &c1), VG_OK);
+	assert_int_equal(c1, c0);
+	assert_int_equal(vg_rot_erase_secret(r, false, e2), VG_OK);
+	assert_memory_equal(e1, e2, sizeof e1);
+	vg_rot_close(&r);
+
+	/* Another failure (a damaged blob) is no sealed handle. */
+	assert_int_equal(sh("cd %s && printf x >>tpm2-root.pub", f->dir), 0);
+	assert_int_not_equal(vg_rot_open_opts(&r, "tpm2", f->dir, &o), VG_OK);
+	assert_null(r);
+	/* The file backend never gives one. */
+	{
+		const vg_rot_opts fo = {.timeout_ms = VG_ROT_TIMEOUT_MS_DEFAULT,
+					.open_sealed = true};
+		vgt_rmrf(f->dir);
+		assert_int_equal(mkdir(f->dir, 0700), 0);
+		assert_int_equal(vg_rot_open_opts(&r, "file", f->dir, &fo), VG_OK);
+		assert_null(vg_rot_sealed_why(r));
+		vg_rot_close(&r);
+	}
+}
+
 /* SFR 4.2.1 (measurements into hardware): measure() extends exactly the
  * digest given into PCR 23: new = SHA-256(old || digest). */
 static void test_sfr4211_tpm2_measure_extends_pcr(void **state)
@@ -1282,6 +1408,7 @@ int main(void)
 	    T(test_sfr4211_tpm2_measure_extends_pcr),
 	    T(test_sfr4211_tpm2_pcr_read),
 	    T(test_sfr4211_tpm2_root_key_sealed_to_measured_boot),
+	    T(test_sfr4211_tpm2_sealed_boot_gives_a_sealed_handle),
 	    T(test_sfr4212_tpm2_erase_secret),
 	    T(test_sfr4211_tpm2_unreachable),
 	    T(test_sfr4211_tpm2_tpm_goes_away),

@@ -142,7 +142,7 @@ typedef struct vg_status {
 	char *version;        /* voxguard version */
 	char *rot_backend;    /* "file", "tpm2", ... */
 	int rot_is_dev;       /* 1 if the root of trust is a development backend */
-	char *store_state;    /* "ok", "rollback", "integrity-error" */
+	char *store_state;    /* "ok", "rollback", "integrity-error", "sealed" */
 	uint64_t rot_counter; /* the root of trust's monotonic counter */
 	uint64_t audit_seq;   /* next audit sequence number */
 	uint32_t uid;         /* the caller as the service sees it */

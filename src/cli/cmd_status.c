@@ -27,6 +27,23 @@ static void print_budget(const vg_budget_info *b)
 			     (unsigned long long)b->use_refused);
 }
 
+/* The audit log's line: where it is and what it let go (SFR 4.2.9). */
+static void print_audit(const vg_status *st)
+{
+	(void)printf("audit log:      next record #%llu, %llu of %llu KiB",
+		     (unsigned long long)st->audit_seq,
+		     (unsigned long long)(st->audit_bytes / 1024),
+		     (unsigned long long)(st->audit_capacity / 1024));
+	if (st->audit_dropped)
+		(void)printf("; %llu records dropped to make room (listed in the signed "
+			     "drop summary of every export)",
+			     (unsigned long long)st->audit_dropped);
+	if (st->audit_suppressed)
+		(void)printf("; %llu repeated events summarised (audit.suppressed)",
+			     (unsigned long long)st->audit_suppressed);
+	(void)printf("\n");
+}
+
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	static const char spec[] = "uid=";
@@ -36,6 +53,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	vg_budget_info bi;
 	int e = cli_parse(spec, argc, argv, &o, 0, 0);
 	const char *uid_s;
+	bool sealed;
 	vg_rc rc;
 
 	if (e)
@@ -88,23 +106,22 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	} else if (st.rot_state) {
 		(void)printf("rot state:      %s\n", st.rot_state);
 	}
-	(void)printf("rot counter:    %llu\n", (unsigned long long)st.rot_counter);
+	sealed = strcmp(st.store_state, "sealed") == 0;
+	if (sealed)
+		(void)printf("rot counter:    not read (its base is sealed with the root key)\n");
+	else
+		(void)printf("rot counter:    %llu\n", (unsigned long long)st.rot_counter);
 	(void)printf("secure store:   %s%s\n", st.store_state,
-		     st.store_state[0] == 'o'
-			 ? ""
-			 : " (records are refused; the detection is on the service's "
-			   "journal: nothing is written to a store in this state)");
-	(void)printf("audit log:      next record #%llu, %llu of %llu KiB",
-		     (unsigned long long)st.audit_seq, (unsigned long long)(st.audit_bytes / 1024),
-		     (unsigned long long)(st.audit_capacity / 1024));
-	if (st.audit_dropped)
-		(void)printf("; %llu records dropped to make room (listed in the signed "
-			     "drop summary of every export)",
-			     (unsigned long long)st.audit_dropped);
-	if (st.audit_suppressed)
-		(void)printf("; %llu repeated events summarised (audit.suppressed)",
-			     (unsigned long long)st.audit_suppressed);
-	(void)printf("\n");
+		     st.store_state[0] == 'o' ? ""
+		     : sealed ? " (the root key does not open in this boot, so nothing it protects "
+				"is read or written: see platform below)"
+			      : " (records are refused; the detection is on the service's "
+				"journal: nothing is written to a store in this state)");
+	if (sealed)
+		(void)printf("audit log:      sealed with the root key (this boot's events are on "
+			     "the service's journal)\n");
+	else
+		print_audit(&st);
 	if (st.lifecycle == 0x0000)
 		/* The service cannot tell (a refused store): say so and why,
 		 * never "not provisioned". */
@@ -117,7 +134,9 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 						     : st.lifecycle == 0x4000 ? "non-PSA-RoT debug"
 									      : "other");
 	(void)printf("admin:          %s\n",
-		     st.admin_configured < 0
+		     sealed ? "unknown: sealed with the root key; no admin operation is served "
+			      "in this boot"
+		     : st.admin_configured < 0
 			 ? "unknown: the sealed store is refused, so no admin credential can be "
 			   "checked and admin operations are refused; a local admin's factory "
 			   "reset is the way out (docs/FIELD.md)"

@@ -30,7 +30,7 @@ struct vg_client {
 	int fd;      /* -1 after a reconnect failed */
 	bool broken; /* a call failed on the socket: reconnect before the next */
 	int64_t owner;
-	char last_error[256];
+	char last_error[512];                /* the service's why_buf (daemon/req.h) fits */
 	char session[VG_SESSION_TOKEN_SIZE]; /* "" when none */
 	/* Whom c talks to, as resolved at open (vg_client_service): the
 	 * provider of the TLS channel talks to the same service. */

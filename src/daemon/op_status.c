@@ -22,6 +22,8 @@ static vg_rc budget_report(vg_req *r, uint32_t uid)
 	}
 	vg_budget_encode(&r->out, uid, &limit, &use);
 	(void)snprintf(ns, sizeof ns, "u/%u", uid);
+	if (!r->s->store) /* sealed (service.h): nothing stored can be counted */
+		return VG_OK;
 	if (vg_secstore_usage(r->s->store, ns, &records, &bytes) == VG_OK) {
 		vg_msgb_uint(&r->out, VG_A_BUDGET_USE_RECORDS, records);
 		vg_msgb_uint(&r->out, VG_A_BUDGET_USE_BYTES, bytes);
@@ -44,7 +46,7 @@ vg_rc vg_op_status(vg_req *r)
 		return budget_report(r, who > UINT32_MAX ? r->peer->uid : (uint32_t)who);
 	if (rc != VG_ERR_NOT_FOUND)
 		return rc;
-	st = vg_db_state(s->db);
+	st = s->sealed ? VG_ERR_STATE : vg_db_state(s->db);
 
 	/* Status never waits for the root of trust (it is how a device that
 	 * lost its TPM is diagnosed): the counter is the value last read or
@@ -59,8 +61,9 @@ vg_rc vg_op_status(vg_req *r)
 	vg_msgb_text(&r->out, VG_A_STORE,
 		     st == VG_OK             ? "ok"
 		     : st == VG_ERR_ROLLBACK ? "rollback"
+		     : st == VG_ERR_STATE    ? "sealed"
 					     : "integrity-error");
-	vg_msgb_uint(&r->out, VG_A_COUNTER, vg_db_rot_value(s->db));
+	vg_msgb_uint(&r->out, VG_A_COUNTER, s->db ? vg_db_rot_value(s->db) : 0);
 	vg_msgb_uint(&r->out, VG_A_AUDIT_SEQ, vg_audit_next_seq(s->audit));
 	{
 		/* Retention (SFR 4.2.9): what the log holds, and what it let go. */
@@ -86,6 +89,14 @@ vg_rc vg_op_status(vg_req *r)
 			vg_msgb_text(&r->out, VG_A_PLATFORM_VERSION, s->platform->version);
 			vg_msgb_uint(&r->out, VG_A_SECVER, s->platform->security_version);
 		}
+	}
+	if (s->sealed) {
+		/* The provisioning record is sealed with everything else. */
+		vg_msgb_uint(&r->out, VG_A_LIFECYCLE, 0);
+		vg_msgb_text(&r->out, VG_A_LIFECYCLE_WHY,
+			     "the root key is sealed in this boot: the provisioning record "
+			     "cannot be read");
+		return VG_OK;
 	}
 	vg_msgb_uint(&r->out, VG_A_LIFECYCLE, vg_identity_lifecycle(s->identity));
 	/* A refused store cannot say whether the device was provisioned:

@@ -50,7 +50,7 @@ struct vg_req {
 	uint32_t owner; /* the namespace addressed; the caller's by default */
 	vg_msgb out;
 	const char *why; /* detail for an error reply */
-	char why_buf[320];
+	char why_buf[512];
 	bool recovery_denied; /* refused because the platform is in recovery */
 	bool deferred;        /* a batched put: reply after the group commit */
 	bool presence;        /* factory reset by the reset button */

@@ -57,6 +57,16 @@ void vg_service_audit(vg_service *s, const vg_peer *peer, const char *type, cons
 	    .role = peer == &s->self ? "service" : vg_policy_role(peer),
 	};
 
+	if (s->sealed) {
+		/* Nowhere to keep a record: the service's own events go to the
+		 * journal; an application's refused requests do not (a flood
+		 * would only fill it, and nothing changes in this state). */
+		if (peer == &s->self)
+			(void)fprintf(
+			    stderr, "voxguardd: event (not in the audit log, sealed): %s %s%s%s\n",
+			    type, outcome, detail ? ": " : "", detail ? detail : "");
+		return;
+	}
 	if (!s->audit || vg_audit_append(s->audit, &ev) != VG_OK)
 		(void)fprintf(stderr, "voxguardd: audit: could not record %s/%s\n", type, outcome);
 }
@@ -269,13 +279,16 @@ out:
 vg_rc vg_service_platform_check(vg_service *s)
 {
 	vg_secinit_input in = {.manifest_path = s->cfg.manifest, .root = ""};
-	const vg_platform *p = vg_identity_platform(s->identity);
+	const vg_platform *p;
 	uint8_t *key = NULL, *minv = NULL;
 	size_t key_len = 0, minv_len = 0;
 	vg_rc rc = VG_OK;
 	char detail[VG_MANIFEST_WHY_LEN + 96];
 	bool again = s->platform != NULL;
 
+	if (s->sealed)
+		return VG_OK; /* recovery, for as long as the process runs (open_sealed) */
+	p = vg_identity_platform(s->identity);
 	if (!s->platform) {
 		s->platform = calloc(1, sizeof *s->platform);
 		if (!s->platform)
@@ -371,6 +384,36 @@ vg_rc vg_service_platform_check(vg_service *s)
 bool vg_service_in_recovery(const vg_service *s)
 {
 	return s->platform && s->platform->state == VG_PLATFORM_RECOVERY;
+}
+
+bool vg_service_sealed_serves(const vg_service *s, unsigned op)
+{
+	return !s->sealed || op == VG_OP_STATUS || op == VG_OP_PLATFORM_VERIFY;
+}
+
+/*
+ * The root key did not open in this boot (vg_rot_sealed_why): everything
+ * above the root of trust stays closed, the database is not opened, and
+ * the platform is in recovery with the reason, so that status and
+ * verify-platform say why the voice application does not start. A boot
+ * the OEM signed for opens everything as it was.
+ */
+static vg_rc open_sealed(vg_service *s)
+{
+	const char *why = vg_rot_sealed_why(s->rot);
+
+	s->sealed = true;
+	s->platform = calloc(1, sizeof *s->platform);
+	if (!s->platform)
+		return VG_ERR_NOMEM;
+	s->platform->state = VG_PLATFORM_RECOVERY;
+	(void)snprintf(s->platform->reason, sizeof s->platform->reason,
+		       "the root key does not open: %s", why ? why : "?");
+	vg_service_audit(s, &s->self, "service.start", "success",
+			 "voxguard " VG_VERSION_STRING ", in recovery: the root key is sealed");
+	vg_service_audit(s, &s->self, "rot.sealed", "failure", why);
+	vg_service_audit(s, &s->self, "platform.verify", "failure", s->platform->reason);
+	return VG_OK;
 }
 
 /* Secure initialization (SFR 4.2.5): with a release key provisioned, the
@@ -666,17 +709,25 @@ vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *
 		const vg_rot_opts ro = {.param = cfg->rot_param,
 					.timeout_ms = cfg->rot_timeout_ms,
 					.policy_key = cfg->rot_policy_key,
-					.policy = cfg->rot_policy};
+					.policy = cfg->rot_policy,
+					.open_sealed = true};
 		rc = vg_rot_open_opts(&s->rot, cfg->rot, state_dir, &ro);
 	}
 	if (rc != VG_OK) {
 		(void)snprintf(err, err_len, "root of trust '%s': %s%s", cfg->rot, vg_rc_str(rc),
 			       rc == VG_ERR_UNSUPPORTED && cfg->rot_policy_key[0]
 				   ? " (rot_policy_key needs rot = tpm2)"
-			       : rc == VG_ERR_STATE ? " (the root key is sealed to the measured boot "
-						      "and does not open in this boot: see above)"
-						    : "");
+				   : "");
 		goto fail;
+	}
+	if (vg_rot_sealed_why(s->rot)) {
+		rc = open_sealed(s);
+		if (rc != VG_OK) {
+			(void)snprintf(err, err_len, "recovery start: %s", vg_rc_str(rc));
+			goto fail;
+		}
+		*out = s;
+		return VG_OK;
 	}
 	(void)snprintf(path, sizeof path, "%s/%s", state_dir, VG_DB_FILE);
 	rc = vg_db_open(&s->db, path, s->rot);
@@ -727,6 +778,8 @@ void vg_service_close(vg_service **ps)
 	if (!ps || !*ps)
 		return;
 	s = *ps;
+	if (s->sealed)
+		vg_service_audit(s, &s->self, "service.stop", "success", NULL);
 	if (s->audit) {
 		vg_service_audit(s, &s->self, "service.stop", "success", NULL);
 		vg_audit_close(&s->audit); /* flushes and seals */

@@ -53,6 +53,11 @@ typedef struct vg_service {
 	/* What vg_service_rot_watch() last reported: the root of trust's
 	 * down_since (0: answering) and how many recoveries it had seen. */
 	uint64_t rot_down_seen, rot_recoveries_seen;
+	/* The root key stayed sealed in this boot (vg_rot_sealed_why): the
+	 * service runs without store, keystore, identity, admin or audit log
+	 * (all NULL), in recovery, serving status and platform.verify only.
+	 * See vg_service_open. */
+	bool sealed;
 } vg_service;
 
 /* The service's own records (persistent across factory reset) have one
@@ -71,6 +76,10 @@ VG_NODISCARD vg_rc vg_service_platform_check(vg_service *s);
 /* True when only recovery operations may be served (SFR 4.2.5). */
 bool vg_service_in_recovery(const vg_service *s);
 
+/* The operations served while the root key is sealed (s->sealed): status
+ * and platform.verify, which need nothing the key opens. */
+bool vg_service_sealed_serves(const vg_service *s, unsigned op);
+
 /*
  * Checks the state dir (a directory owned by the effective uid with no
  * group or world access), opens the root of trust and everything on top,
@@ -78,6 +87,15 @@ bool vg_service_in_recovery(const vg_service *s);
  * A store in rollback or integrity-error state is not an open error: the
  * service runs and refuses the records (see vg_db_state), and the
  * detection is an audit event.
+ *
+ * Nor is a tpm2 root key sealed to the measured boot that this boot cannot
+ * open (rot_policy_key; docs/TPM2.md): the service starts in recovery
+ * with s->sealed set. Nothing the key protects opens (the database is not
+ * even read), nothing on the device changes (no counter, no erase secret,
+ * no file written), status and verify-platform say why ("this boot is not
+ * one the OEM signed for: PCR 9 differs ..."), every other operation is
+ * refused with that reason, and the service's own events go to stderr
+ * (the journal), as the audit log is sealed too.
  */
 VG_NODISCARD vg_rc vg_service_open(vg_service **out, const char *state_dir, const vg_config *cfg,
 				   char *err, size_t err_len);

@@ -105,6 +105,11 @@ vg_rc vg_rot_secver_advance(vg_rot *r, uint64_t value)
 	return r->ops->secver_advance ? r->ops->secver_advance(r, value) : VG_ERR_UNSUPPORTED;
 }
 
+const char *vg_rot_sealed_why(const vg_rot *r)
+{
+	return r && r->ops->sealed_why ? r->ops->sealed_why(r) : NULL;
+}
+
 const char *vg_rot_name(const vg_rot *r)
 {
 	return r->ops->name;

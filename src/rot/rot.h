@@ -97,6 +97,8 @@ typedef struct vg_rot_ops {
 	vg_rc (*pcr_read)(vg_rot *r, uint32_t mask, uint8_t out[][32]);
 	/* Optional (NULL: always answering): see vg_rot_health. */
 	void (*health)(vg_rot *r, struct vg_rot_health *h);
+	/* Optional (NULL: never): see vg_rot_sealed_why. */
+	const char *(*sealed_why)(const vg_rot *r);
 	/* Optional (NULL: counter_advance, waited for): see
 	 * vg_rot_counter_start. */
 	vg_rc (*counter_start)(vg_rot *r, uint64_t value, bool *done);
@@ -131,6 +133,11 @@ typedef struct vg_rot_opts {
 	uint32_t timeout_ms;
 	const char *policy_key;
 	const char *policy;
+	/* A root key sealed to the measured boot that this boot cannot open
+	 * (VG_ERR_STATE, VG_ERR_VERIFY_FAILED or VG_ERR_INTEGRITY below) still
+	 * gives a handle, in the sealed state (vg_rot_sealed_why): the service
+	 * starts in recovery and says why, instead of not starting. */
+	bool open_sealed;
 } vg_rot_opts;
 
 /* The same with every option. A file backend asked for a policy key:
@@ -141,6 +148,19 @@ typedef struct vg_rot_opts {
  * entry's signature), VG_ERR_INTEGRITY (sealed to another policy key). */
 VG_NODISCARD vg_rc vg_rot_open_opts(vg_rot **out, const char *name, const char *state_dir,
 				    const vg_rot_opts *o);
+/*
+ * NULL when the root key is open (every backend, every open without
+ * open_sealed). Otherwise the root key stayed sealed in this boot (an
+ * open with open_sealed, see vg_rot_opts) and this says why, in one line
+ * ("this boot is not one the OEM signed for: PCR 9 differs ..."). In that
+ * state nothing that needs the root key or could change the device's
+ * state works: derive, erase_secret, the storage counter (read, advance,
+ * start) and secver_advance fail with VG_ERR_STATE, so a boot the OEM did
+ * not sign can neither read the sealed store nor make the signed boot's
+ * store look rolled back. What reads or reports works: random, pcr_read,
+ * measure, secver_read, health.
+ */
+const char *vg_rot_sealed_why(const vg_rot *r);
 /* The backend's health, without talking to the device (status, the
  * service's rot.timeout / rot.recovered audit events). Thread-safe. */
 void vg_rot_health_get(vg_rot *r, vg_rot_health *h);

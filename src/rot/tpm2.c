@@ -215,6 +215,11 @@ struct tpm2_rot {
 	vg_rc pol_rc;
 	char pol_why[256];
 	bool bound; /* the root key is sealed to the measured boot */
+	/* The bound root key did not open in this boot, and the open asked
+	 * for a handle anyway (vg_rot_opts.open_sealed): why, and the ops
+	 * that need the key refuse (vg_rot_sealed_why). Set by the open. */
+	bool sealed;
+	char sealed_why[512];
 };
 
 /* One TPM call, owned by the caller until it gives up waiting, then by the
@@ -226,7 +231,7 @@ struct tpm_call {
 	bool detached;    /* started without a waiter (counter_start) */
 	uint64_t sent_ms; /* monotonic time it was queued */
 	uint64_t u64;     /* in: a counter target; out: a counter value */
-	bool flag;        /* in: rotate (erase secret) */
+	bool flag;        /* in: rotate (erase secret); open_sealed (open) */
 	uint8_t digest[32];
 	uint8_t *buf; /* out: secret bytes (len), vg_secret_alloc'ed */
 	size_t len;
@@ -991,6 +996,13 @@ static void pcr_list(uint32_t mask, char *out, size_t cap)
 	}
 }
 
+/* This boot cannot open the root key: why, kept for vg_rot_sealed_why. */
+static vg_rc sealed_fail(struct tpm2_rot *t, const char *why, vg_rc rc)
+{
+	(void)snprintf(t->sealed_why, sizeof t->sealed_why, "%s", why);
+	return fail(why, rc);
+}
+
 /* A root key sealed to the measured boot: the signed entry whose values
  * are this boot's PCRs opens it. */
 static vg_rc unseal_bound(struct tpm2_rot *t, ESYS_TR obj, const TPM2B_PUBLIC *pub,
@@ -1006,21 +1018,24 @@ static vg_rc unseal_bound(struct tpm2_rot *t, ESYS_TR obj, const TPM2B_PUBLIC *p
 	vg_rc v;
 
 	if (!t->has_policy_key)
-		return fail("the root key is sealed to the measured boot, and no PCR policy key "
-			    "is configured (rot_policy_key)",
-			    VG_ERR_STATE);
+		return sealed_fail(t,
+				   "the root key is sealed to the measured boot, and no PCR "
+				   "policy key is configured (rot_policy_key)",
+				   VG_ERR_STATE);
 	v = policy_key_load(t, &key, &name, auth);
 	if (v != VG_OK)
 		goto out;
 	if (memcmp(auth, pub->publicArea.authPolicy.buffer, 32) != 0) {
-		v = fail("the root key is sealed to another PCR policy key than rot_policy_key",
-			 VG_ERR_INTEGRITY);
+		v = sealed_fail(t,
+				"the root key is sealed to another PCR policy key than "
+				"rot_policy_key",
+				VG_ERR_INTEGRITY);
 		goto out;
 	}
 	if (t->pol_rc != VG_OK) {
 		(void)snprintf(msg, sizeof msg, "the signed PCR policy (rot_policy): %s",
 			       t->pol_why);
-		v = fail(msg, VG_ERR_STATE);
+		v = sealed_fail(t, msg, VG_ERR_STATE);
 		goto out;
 	}
 	for (size_t i = 0; i < t->n_pol; i++)
@@ -1051,7 +1066,13 @@ static vg_rc unseal_bound(struct tpm2_rot *t, ESYS_TR obj, const TPM2B_PUBLIC *p
 				      t->pol[i].line);
 			goto out;
 		}
-		best = 1; /* an entry matched but did not open: its error stands */
+		/* An entry matched but did not open: its error stands. */
+		best = 1;
+		(void)snprintf(msg, sizeof msg,
+			       "the signed PCR policy's line %u names this boot, but the TPM "
+			       "refused it: %s",
+			       t->pol[i].line, vg_rc_str(v));
+		(void)snprintf(t->sealed_why, sizeof t->sealed_why, "%s", msg);
 	}
 	if (!best) {
 		pcr_list(best_diff, pcrs, sizeof pcrs);
@@ -1059,7 +1080,7 @@ static vg_rc unseal_bound(struct tpm2_rot *t, ESYS_TR obj, const TPM2B_PUBLIC *p
 			       "this boot is not one the OEM signed for: PCR %s differ%s from the "
 			       "nearest of the %zu signed entries (line %u of the policy file)",
 			       pcrs, best_n == 1 ? "s" : "", t->n_pol, t->pol[best_i].line);
-		v = fail(msg, VG_ERR_STATE);
+		v = sealed_fail(t, msg, VG_ERR_STATE);
 	}
 out:
 	free(now);
@@ -1144,6 +1165,8 @@ static vg_rc tpm2_derive(vg_rot *r, const char *label, const uint8_t *ctx, size_
 {
 	struct tpm2_rot *t = r->priv;
 
+	if (t->sealed)
+		return VG_ERR_STATE;
 	return vg_hkdf(t->root, VG_KEY_LEN, label, ctx, ctx_len, out);
 }
 
@@ -1631,6 +1654,8 @@ static vg_rc tpm2_counter_start(vg_rot *r, uint64_t value, bool *done)
 	vg_rc rc = VG_OK;
 
 	*done = false;
+	if (t->sealed)
+		return VG_ERR_STATE;
 	(void)pthread_mutex_lock(&t->mu);
 	if (t->bg_rc != VG_OK) {
 		rc = t->bg_rc;
@@ -1675,13 +1700,23 @@ static vg_rc call_u64(struct tpm2_rot *t, vg_rc (*fn)(struct tpm2_rot *, struct 
 	return v;
 }
 
+/* The storage counter reads through the base sealed with the root key:
+ * a sealed handle has none (and must not move it). */
 static vg_rc tpm2_counter_read(vg_rot *r, uint64_t *value)
 {
+	const struct tpm2_rot *t = r->priv;
+
+	if (t->sealed)
+		return VG_ERR_STATE;
 	return call_u64(r->priv, run_counter_read, "counter read", 0, value);
 }
 
 static vg_rc tpm2_counter_advance(vg_rot *r, uint64_t value)
 {
+	const struct tpm2_rot *t = r->priv;
+
+	if (t->sealed)
+		return VG_ERR_STATE;
 	return call_u64(r->priv, run_counter_advance, "counter advance", value, NULL);
 }
 
@@ -1696,6 +1731,10 @@ static vg_rc tpm2_secver_read(vg_rot *r, uint64_t *value)
 
 static vg_rc tpm2_secver_advance(vg_rot *r, uint64_t value)
 {
+	const struct tpm2_rot *t = r->priv;
+
+	if (t->sealed)
+		return VG_ERR_STATE;
 	return call_u64(r->priv, run_secver_advance, "security-version advance", value, NULL);
 }
 
@@ -1753,9 +1792,17 @@ static vg_rc tpm2_pcr_read(vg_rot *r, uint32_t mask, uint8_t out[][32])
 
 static vg_rc tpm2_erase_secret(vg_rot *r, bool rotate, uint8_t out[VG_KEY_LEN])
 {
-	struct tpm_call *c = call_new(run_erase_secret, VG_KEY_LEN);
+	const struct tpm2_rot *t = r->priv;
+	struct tpm_call *c;
 	vg_rc v;
 
+	if (t->sealed) {
+		/* Neither read (user data stays closed) nor rotated (a boot
+		 * the OEM did not sign cannot erase the device's data). */
+		vg_wipe(out, VG_KEY_LEN);
+		return VG_ERR_STATE;
+	}
+	c = call_new(run_erase_secret, VG_KEY_LEN);
 	if (!c)
 		return VG_ERR_NOMEM;
 	c->flag = rotate;
@@ -1858,6 +1905,13 @@ static void tpm2_free(struct tpm2_rot *t)
 	free(t);
 }
 
+static const char *tpm2_sealed_why(const vg_rot *r)
+{
+	const struct tpm2_rot *t = r->priv;
+
+	return t->sealed ? t->sealed_why : NULL;
+}
+
 static void tpm2_close(vg_rot *r)
 {
 	struct tpm2_rot *t = r->priv;
@@ -1880,6 +1934,7 @@ static const vg_rot_ops tpm2_ops = {
     .secver_read = tpm2_secver_read,
     .secver_advance = tpm2_secver_advance,
     .health = tpm2_health,
+    .sealed_why = tpm2_sealed_why,
     .counter_start = tpm2_counter_start,
     .close = tpm2_close,
 };
@@ -1921,6 +1976,15 @@ static vg_rc run_open(struct tpm2_rot *t, struct tpm_call *c)
 	/* The storage key has done its work (the session is salted, the object
 	 * unsealed): free the TPM's scarce transient slot. */
 	flush(t, &t->srk);
+	if (v != VG_OK && c->flag && t->bound && t->sealed_why[0] &&
+	    (v == VG_ERR_STATE || v == VG_ERR_VERIFY_FAILED || v == VG_ERR_INTEGRITY)) {
+		/* The key is this device's and bound to the measured boot, and
+		 * this boot is not one the OEM signed for: a handle without the
+		 * key (vg_rot_opts.open_sealed). The counter stays unread: its
+		 * base is sealed with the key. */
+		t->sealed = true;
+		return VG_OK;
+	}
 	if (v != VG_OK)
 		return v;
 
@@ -2066,6 +2130,7 @@ vg_rc vg_rot_tpm2_open_opts(vg_rot **out, const char *state_dir, const vg_rot_op
 		goto fail;
 	}
 	c->has_pub = has_pub != 0;
+	c->flag = o->open_sealed;
 	v = thread_start(t);
 	if (v == VG_OK)
 		v = tpm_call(t, &c, "open");

@@ -688,7 +688,7 @@ vg_rc vg_secstore_put_batched_quota(vg_secstore *s, const char *ns, const char *
 
 bool vg_secstore_batch_pending(const vg_secstore *s)
 {
-	return s->batching;
+	return s && s->batching;
 }
 
 vg_rc vg_secstore_batch_commit(vg_secstore *s)
