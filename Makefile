@@ -29,7 +29,7 @@ CMAKE_FLAGS ?=
 IMAGE_DIR ?= build-image
 IMAGE_VARIANT ?= test
 
-.PHONY: all deps build build-asan build-fuzz check test test-asan fuzz-smoke demo bench fuzz install deb image device-test device-shell cross-arm64 clean
+.PHONY: all deps build build-asan build-fuzz check test test-asan fuzz-smoke demo bench fuzz install deb image image-product device-test device-shell cross-arm64 clean
 
 all: build
 
@@ -93,8 +93,14 @@ cross-arm64:
 image: build deb
 	sh device/build-image.sh $(IMAGE_DIR) $(IMAGE_VARIANT)
 
-device-test: image
+# The image as it ships (no guest agent, no console shell), built beside the
+# test image with the same base and keys (docs/DEVICE.md, "The product image").
+image-product: image
+	VG_IMAGE_SHARED=$(IMAGE_DIR) sh device/build-image.sh $(IMAGE_DIR)/product product
+
+device-test: image image-product
 	sh device/device-test.sh $(IMAGE_DIR)
+	sh device/product-test.sh $(IMAGE_DIR)/product
 
 device-shell: image
 	sh device/shell.sh $(IMAGE_DIR)

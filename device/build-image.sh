@@ -44,6 +44,13 @@ ls "$DEBS"/voxguard_*.deb >/dev/null 2>&1 || { echo "build-image: no packages in
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+# What images built into different OUTs share (VG_IMAGE_SHARED, default
+# OUT): the base system, the OEM's keys and the firmware's event log. The
+# product variant is built into OUT/product with the test variant's OUT
+# shared, so both are signed by the same keys and cached side by side.
+SHARED=${VG_IMAGE_SHARED:-$OUT}
+mkdir -p "$SHARED"
+SHARED=$(cd "$SHARED" && pwd)
 log() { printf '%s build-image: %s\n' "$(date +%T)" "$*"; }
 
 # The base system: Debian packages only. Its key is the list and the suite.
@@ -51,13 +58,13 @@ BASE_PKGS="systemd-sysv udev linux-image-amd64 initramfs-tools kmod tpm-udev
 libtss2-esys-3.0.2-0 libtss2-mu0 libtss2-rc0 libtss2-tctildr0 libtss2-tcti-device0
 grub-common e2fsprogs libssl3 libsqlite3-0 libcurl4 qemu-guest-agent"
 BASE_KEY=$(printf '%s\n' "$SUITE" $BASE_PKGS base-v1 | sha256sum | cut -c1-16)
-BASE=$OUT/base-$BASE_KEY
+BASE=$SHARED/base-$BASE_KEY
 if [ ! -f "$BASE.done" ]; then
 	log "debootstrap $SUITE into $BASE (once; a few minutes)"
 	rm -rf "$BASE" "$BASE.tmp"
 	debootstrap --variant=minbase --include="$(echo $BASE_PKGS | tr ' ' ,)" \
-		"$SUITE" "$BASE.tmp" "$MIRROR" >"$OUT/debootstrap.log" 2>&1 ||
-		{ echo "build-image: debootstrap failed; see $OUT/debootstrap.log" >&2; exit 1; }
+		"$SUITE" "$BASE.tmp" "$MIRROR" >"$SHARED/debootstrap.log" 2>&1 ||
+		{ echo "build-image: debootstrap failed; see $SHARED/debootstrap.log" >&2; exit 1; }
 	mv "$BASE.tmp" "$BASE"
 	touch "$BASE.done"
 fi
@@ -98,8 +105,8 @@ if [ ! -f "$BASE.trim-v2" ]; then
 	echo MODULES=list >"$BASE/etc/initramfs-tools/conf.d/voxguard-device"
 	grep -q '^virtio_blk$' "$BASE/etc/initramfs-tools/modules" ||
 		printf '%s\n' virtio_pci virtio_blk ext4 >>"$BASE/etc/initramfs-tools/modules"
-	chroot "$BASE" update-initramfs -u -k "$KVER" >"$OUT/initramfs.log" 2>&1 ||
-		{ tail "$OUT/initramfs.log" >&2; exit 1; }
+	chroot "$BASE" update-initramfs -u -k "$KVER" >"$SHARED/initramfs.log" 2>&1 ||
+		{ tail "$SHARED/initramfs.log" >&2; exit 1; }
 	rm -f "$BASE"/boot/*.old "$BASE"/initrd.img.old "$BASE"/vmlinuz.old
 	touch "$BASE.trim-v2"
 fi
@@ -162,9 +169,12 @@ chroot "$R" systemd-sysusers >/dev/null
 chroot "$R" systemctl enable voxguard-verify-platform.service vg-voice-app.service \
 	vg-health.service >/dev/null 2>&1
 chroot "$R" systemctl enable /usr/share/systemd/tmp.mount >/dev/null 2>&1
-# Nothing listens and nothing else runs: no getty on the screen, no timers.
-chroot "$R" systemctl mask getty@tty1.service e2scrub_all.timer e2scrub_reap.service \
-	fstrim.timer >/dev/null 2>&1 || true
+# Nothing listens and nothing else runs: no getty on the screen (tty1, nor
+# tty2-6, which Debian's getty-static starts when there is no logind), no
+# timers.
+chroot "$R" systemctl mask getty@tty1.service getty-static.service e2scrub_all.timer \
+	e2scrub_reap.service fstrim.timer apt-daily.timer apt-daily-upgrade.timer \
+	dpkg-db-backup.timer >/dev/null 2>&1 || true
 if [ "$VARIANT" = test ]; then
 	cp -a "$SRC/device/rootfs-test/." "$R/"
 	chroot "$R" systemctl enable systemd-networkd.service >/dev/null 2>&1
@@ -184,7 +194,7 @@ rm -f "$R/var/lib/dbus/machine-id"
 # The platform manifest (SFR 4.2.5): the components of this root file
 # system, signed with the OEM release key; the key's public half is what
 # the factory provisions.
-K=$OUT/keys
+K=$SHARED/keys
 if [ ! -f "$K/release.key" ]; then
 	mkdir -p "$K"
 	chmod 700 "$K"
@@ -340,7 +350,7 @@ EOF
 # (the test variant: its guest agent hands the log over), and kept in OUT.
 FW_KEY=$( (dpkg-query -W ovmf qemu-system-x86; sha256sum "$SRC/device/vm.sh" | cut -d' ' -f1) |
 	sha256sum | cut -c1-16)
-FWLOG=$OUT/firmware-$FW_KEY.eventlog
+FWLOG=$SHARED/firmware-$FW_KEY.eventlog
 if [ ! -s "$FWLOG" ]; then
 	[ "$VARIANT" = test ] || { echo "build-image: no reference event log of this firmware: build the test image first" >&2; exit 1; }
 	log "recording the firmware's event log (a reference boot, about a minute)"
