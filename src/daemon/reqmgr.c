@@ -166,21 +166,14 @@ static vg_rc dispatch(vg_req *r)
 
 	if (!r->def)
 		return VG_ERR_UNSUPPORTED;
-	if (!vg_service_sealed_serves(r->s, r->def->op)) {
-		(void)snprintf(
-		    r->why_buf, sizeof r->why_buf,
-		    "the platform is in recovery (%.*s): only status and verify-platform "
-		    "are served until the device boots a release the OEM signed",
-		    (int)(sizeof r->why_buf - 140), r->s->platform->reason);
-		r->why = r->why_buf;
-		r->recovery_denied = true;
-		return VG_ERR_STATE;
-	}
-	if (vg_service_in_recovery(r->s) && !(r->def->flags & VG_OPF_RECOVERY)) {
+	if (!vg_service_recovery_serves(r->s, r->def)) {
 		(void)snprintf(r->why_buf, sizeof r->why_buf,
-			       "the platform is in recovery (%.*s): only status, audit log, "
-			       "identity, attestation, update and factory reset are served",
-			       (int)(sizeof r->why_buf - 120), r->s->platform->reason);
+			       "the platform is in recovery (%.*s): only %s",
+			       (int)(sizeof r->why_buf - 140), r->s->platform->reason,
+			       r->s->sealed ? "status and verify-platform are served until the "
+					      "device boots a release the OEM signed"
+					    : "status, audit log, identity, attestation, update and "
+					      "factory reset are served");
 		r->why = r->why_buf;
 		r->recovery_denied = true;
 		return VG_ERR_STATE;

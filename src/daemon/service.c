@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "daemon/op_endpoint.h"
+#include "daemon/ops.h"
 #include "daemon/update.h"
 #include "display/token.h"
 #include "platform/secinit.h"
@@ -386,9 +387,13 @@ bool vg_service_in_recovery(const vg_service *s)
 	return s->platform && s->platform->state == VG_PLATFORM_RECOVERY;
 }
 
-bool vg_service_sealed_serves(const vg_service *s, unsigned op)
+bool vg_service_recovery_serves(const vg_service *s, const struct vg_op_def *def)
 {
-	return !s->sealed || op == VG_OP_STATUS || op == VG_OP_PLATFORM_VERIFY;
+	if (!vg_service_in_recovery(s))
+		return true;
+	if (s->sealed) /* the root key did not open: nothing it protects can answer */
+		return def->op == VG_OP_STATUS || def->op == VG_OP_PLATFORM_VERIFY;
+	return (def->flags & VG_OPF_RECOVERY) != 0;
 }
 
 /*
@@ -778,12 +783,9 @@ void vg_service_close(vg_service **ps)
 	if (!ps || !*ps)
 		return;
 	s = *ps;
-	if (s->sealed)
+	if (s->sealed || s->audit)
 		vg_service_audit(s, &s->self, "service.stop", "success", NULL);
-	if (s->audit) {
-		vg_service_audit(s, &s->self, "service.stop", "success", NULL);
-		vg_audit_close(&s->audit); /* flushes and seals */
-	}
+	vg_audit_close(&s->audit); /* flushes and seals */
 	vg_adminsvc_close(&s->admin);
 	vg_identity_close(&s->identity);
 	vg_keystore_close(&s->ks);

@@ -76,9 +76,12 @@ VG_NODISCARD vg_rc vg_service_platform_check(vg_service *s);
 /* True when only recovery operations may be served (SFR 4.2.5). */
 bool vg_service_in_recovery(const vg_service *s);
 
-/* The operations served while the root key is sealed (s->sealed): status
- * and platform.verify, which need nothing the key opens. */
-bool vg_service_sealed_serves(const vg_service *s, unsigned op);
+/* Whether an operation is served in the platform's current state: every
+ * one outside recovery; in recovery those whose row has VG_OPF_RECOVERY;
+ * while the root key is sealed (s->sealed) only status and
+ * platform.verify, which need nothing the key opens. */
+struct vg_op_def;
+bool vg_service_recovery_serves(const vg_service *s, const struct vg_op_def *def);
 
 /*
  * Checks the state dir (a directory owned by the effective uid with no

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "common/util.h"
+
 vg_rc vg_rot_open(vg_rot **out, const char *name, const char *state_dir, const char *param)
 {
 	return vg_rot_open_bounded(out, name, state_dir, param, VG_ROT_TIMEOUT_MS_DEFAULT);
@@ -45,19 +47,33 @@ void vg_rot_close(vg_rot **r)
 	*r = NULL;
 }
 
+/* A handle whose root key stayed sealed (vg_rot_sealed_why) refuses what
+ * needs the key or changes the device, whatever the backend: checked
+ * here, once, for each of those calls. */
+static bool sealed(const vg_rot *r)
+{
+	return r->ops->sealed_why && r->ops->sealed_why(r);
+}
+
 vg_rc vg_rot_derive(vg_rot *r, const char *label, const uint8_t *ctx, size_t ctx_len,
 		    uint8_t out[static VG_KEY_LEN])
 {
+	if (sealed(r))
+		return VG_ERR_STATE;
 	return r->ops->derive(r, label, ctx, ctx_len, out);
 }
 
 vg_rc vg_rot_counter_read(vg_rot *r, uint64_t *value)
 {
+	if (sealed(r))
+		return VG_ERR_STATE; /* read through a base sealed with the key */
 	return r->ops->counter_read(r, value);
 }
 
 vg_rc vg_rot_counter_advance(vg_rot *r, uint64_t value)
 {
+	if (sealed(r))
+		return VG_ERR_STATE;
 	return r->ops->counter_advance(r, value);
 }
 
@@ -65,6 +81,9 @@ vg_rc vg_rot_counter_start(vg_rot *r, uint64_t value, bool *done)
 {
 	vg_rc rc;
 
+	*done = false;
+	if (sealed(r))
+		return VG_ERR_STATE;
 	if (r->ops->counter_start)
 		return r->ops->counter_start(r, value, done);
 	rc = r->ops->counter_advance(r, value);
@@ -91,6 +110,12 @@ vg_rc vg_rot_pcr_read(vg_rot *r, uint32_t mask, uint8_t out[][32])
 
 vg_rc vg_rot_erase_secret(vg_rot *r, bool rotate, uint8_t out[static VG_KEY_LEN])
 {
+	if (sealed(r)) {
+		/* Neither read (user data stays closed) nor rotated (a boot the
+		 * OEM did not sign cannot erase the device's data). */
+		vg_wipe(out, VG_KEY_LEN);
+		return VG_ERR_STATE;
+	}
 	return r->ops->erase_secret ? r->ops->erase_secret(r, rotate, out) : VG_ERR_UNSUPPORTED;
 }
 
@@ -102,6 +127,8 @@ vg_rc vg_rot_secver_read(vg_rot *r, uint64_t *value)
 
 vg_rc vg_rot_secver_advance(vg_rot *r, uint64_t value)
 {
+	if (sealed(r))
+		return VG_ERR_STATE;
 	return r->ops->secver_advance ? r->ops->secver_advance(r, value) : VG_ERR_UNSUPPORTED;
 }
 

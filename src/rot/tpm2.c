@@ -216,8 +216,8 @@ struct tpm2_rot {
 	char pol_why[256];
 	bool bound; /* the root key is sealed to the measured boot */
 	/* The bound root key did not open in this boot, and the open asked
-	 * for a handle anyway (vg_rot_opts.open_sealed): why, and the ops
-	 * that need the key refuse (vg_rot_sealed_why). Set by the open. */
+	 * for a handle anyway (vg_rot_opts.open_sealed): why. rot.c refuses
+	 * the calls that need the key (vg_rot_sealed_why). Set by the open. */
 	bool sealed;
 	char sealed_why[512];
 };
@@ -1165,8 +1165,6 @@ static vg_rc tpm2_derive(vg_rot *r, const char *label, const uint8_t *ctx, size_
 {
 	struct tpm2_rot *t = r->priv;
 
-	if (t->sealed)
-		return VG_ERR_STATE;
 	return vg_hkdf(t->root, VG_KEY_LEN, label, ctx, ctx_len, out);
 }
 
@@ -1654,8 +1652,6 @@ static vg_rc tpm2_counter_start(vg_rot *r, uint64_t value, bool *done)
 	vg_rc rc = VG_OK;
 
 	*done = false;
-	if (t->sealed)
-		return VG_ERR_STATE;
 	(void)pthread_mutex_lock(&t->mu);
 	if (t->bg_rc != VG_OK) {
 		rc = t->bg_rc;
@@ -1700,23 +1696,13 @@ static vg_rc call_u64(struct tpm2_rot *t, vg_rc (*fn)(struct tpm2_rot *, struct 
 	return v;
 }
 
-/* The storage counter reads through the base sealed with the root key:
- * a sealed handle has none (and must not move it). */
 static vg_rc tpm2_counter_read(vg_rot *r, uint64_t *value)
 {
-	const struct tpm2_rot *t = r->priv;
-
-	if (t->sealed)
-		return VG_ERR_STATE;
 	return call_u64(r->priv, run_counter_read, "counter read", 0, value);
 }
 
 static vg_rc tpm2_counter_advance(vg_rot *r, uint64_t value)
 {
-	const struct tpm2_rot *t = r->priv;
-
-	if (t->sealed)
-		return VG_ERR_STATE;
 	return call_u64(r->priv, run_counter_advance, "counter advance", value, NULL);
 }
 
@@ -1731,10 +1717,6 @@ static vg_rc tpm2_secver_read(vg_rot *r, uint64_t *value)
 
 static vg_rc tpm2_secver_advance(vg_rot *r, uint64_t value)
 {
-	const struct tpm2_rot *t = r->priv;
-
-	if (t->sealed)
-		return VG_ERR_STATE;
 	return call_u64(r->priv, run_secver_advance, "security-version advance", value, NULL);
 }
 
@@ -1792,17 +1774,9 @@ static vg_rc tpm2_pcr_read(vg_rot *r, uint32_t mask, uint8_t out[][32])
 
 static vg_rc tpm2_erase_secret(vg_rot *r, bool rotate, uint8_t out[VG_KEY_LEN])
 {
-	const struct tpm2_rot *t = r->priv;
-	struct tpm_call *c;
+	struct tpm_call *c = call_new(run_erase_secret, VG_KEY_LEN);
 	vg_rc v;
 
-	if (t->sealed) {
-		/* Neither read (user data stays closed) nor rotated (a boot
-		 * the OEM did not sign cannot erase the device's data). */
-		vg_wipe(out, VG_KEY_LEN);
-		return VG_ERR_STATE;
-	}
-	c = call_new(run_erase_secret, VG_KEY_LEN);
 	if (!c)
 		return VG_ERR_NOMEM;
 	c->flag = rotate;
