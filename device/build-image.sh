@@ -149,11 +149,15 @@ rm -f "$R"/tmp/debs/*dbgsym*
 # apt-get installs the files with dpkg and takes what their Depends: name
 # from Debian (the libraries dpkg-shlibdeps found), as on a device maker's
 # build host.
-log "installing $(cd "$R/tmp/debs" && echo *.deb)"
+# The test variant also gets what its guest tests drive (device/guest-tests/):
+# BlueZ's btmgmt and the virtual controllers of btvirt (bluetooth.sh).
+TEST_PKGS=
+[ "$VARIANT" = test ] && TEST_PKGS="bluez bluez-test-tools"
+log "installing $(cd "$R/tmp/debs" && echo *.deb) $TEST_PKGS"
 cp /etc/resolv.conf "$R/etc/resolv.conf" 2>/dev/null || true
 echo "deb $MIRROR $SUITE main" >"$R/etc/apt/sources.list"
 { chroot "$R" apt-get update -q && chroot "$R" sh -c \
-	"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends /tmp/debs/*.deb"; } \
+	"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends /tmp/debs/*.deb $TEST_PKGS"; } \
 	>"$W/dpkg.log" 2>&1 ||
 	{ tail -30 "$W/dpkg.log" >&2; echo "build-image: installing the packages failed" >&2; exit 1; }
 chroot "$R" dpkg-query -W voxguard libvoxguard0 >>"$W/dpkg.log"

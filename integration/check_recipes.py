@@ -60,6 +60,7 @@ PROVIDERS = {
     "tss2-mu": ("tpm2-tss", "tpm2-tss"),
     "tss2-rc": ("tpm2-tss", "tpm2-tss"),
     "libwebsockets": ("libwebsockets", "libwebsockets"),
+    "libxcrypt": ("libxcrypt", "libxcrypt"),
 }
 # Kconfig options of a dependency that a package may select beside it.
 BR_SUB_OPTIONS = {

@@ -33,10 +33,13 @@ fi
 if [ -z "$NEED_ARCH" ]; then
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev llvm
 libssl-dev openssl libsqlite3-dev sqlite3 libcbor-dev libjansson-dev nodejs
-libcmocka-dev libsystemd-dev libseccomp-dev binutils file procps
+libcmocka-dev libsystemd-dev libseccomp-dev binutils file procps libcrypt-dev
 libtss2-dev swtpm swtpm-tools tpm2-tools libcurl4-openssl-dev python3 faketime time bc
 libubootenv-tool grub-common swupdate cpio ca-certificates
 nftables iproute2 socat"
+# The units' least-privilege test (test_sdk_units): systemd-analyze
+# security --offline and verify; setpriv (util-linux) runs the unit's user.
+PKGS="$PKGS systemd util-linux"
 # The OpenSSL provider's interop test (test_sfr427_mtls_interop): nginx
 # and curl as the mutual-TLS peers.
 PKGS="$PKGS nginx curl"

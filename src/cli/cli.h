@@ -50,13 +50,22 @@ int cmd_repo(struct cli *cli, int argc, char **argv);
 int cmd_bundle(struct cli *cli, int argc, char **argv);
 int cmd_update(struct cli *cli, int argc, char **argv);
 int cmd_endpoint(struct cli *cli, int argc, char **argv);
+int cmd_config(struct cli *cli, int argc, char **argv);
 int cmd_netpolicy(struct cli *cli, int argc, char **argv);
 /* `voxguard stream encrypt|decrypt` (cmd_stream.c): audio streams. */
 int cmd_stream(struct cli *cli, int argc, char **argv);
 /* `voxguard display ...` (cmd_display.c): the display IPC guard. */
 int cmd_display(struct cli *cli, int argc, char **argv);
+/* `voxguard bluetooth ...` (cmd_bluetooth.c): SC Only, LE Privacy (AVS 1.9-1.12). */
+int cmd_bluetooth(struct cli *cli, int argc, char **argv);
+/* `voxguard mic ...` (cmd_mic.c): the mute switch, its indicator (AVS 1.15). */
+int cmd_mic(struct cli *cli, int argc, char **argv);
+/* `voxguard doctor` (cmd_doctor.c): the posture audit (AVS 1.2, 1.13). */
+int cmd_doctor(struct cli *cli, int argc, char **argv);
 /* `voxguard connect ENDPOINT` (cmd_connect.c). */
 int cmd_connect(struct cli *cli, int argc, char **argv);
+/* `voxguard sandbox ... -- PROGRAM` (cmd_sandbox.c): Landlock launcher. */
+int cmd_sandbox(struct cli *cli, int argc, char **argv);
 /* Hands root.json (path) to the service as its trusted TUF root and
  * prints the version it trusts afterwards (`update trust-root`, and
  * `provision --tuf-root`). */

@@ -57,9 +57,14 @@ static const struct cli_cmd commands[] = {
      "A/B updates on the device: install, check, download, mark-good, status, key"},
     {"endpoint", cmd_endpoint,
      "secure communication endpoints (SFR 4.2.8): add, list, show, remove"},
+    {"config", cmd_config,
+     "configuration sealed for one application (AVS SDK): seal, remove, list, get, exec"},
     {"repo", cmd_repo, "TUF repository (build host): init, add, sign, root, publish, expire"},
     {"tuf-client", cmd_tuf_client,
      "TUF client (tuf-conformance CLI): --metadata-dir D init ROOT | refresh | download"},
+    {"bluetooth", cmd_bluetooth,
+     "Bluetooth Secure Connections Only and LE Privacy (AVS 1.9-1.12): enforce, check, "
+     "irk-id"},
     {"netpolicy", cmd_netpolicy,
      "nftables enforcement of the endpoint list (SFR 4.2.8): apply, show"},
     {"connect", cmd_connect,
@@ -70,6 +75,13 @@ static const struct cli_cmd commands[] = {
      "(stdin to stdout)"},
     {"display", cmd_display,
      "the display IPC guard (AVS 1.14): token (launcher), redeem (gateway)"},
+    {"mic", cmd_mic,
+     "the microphone's mute switch (AVS 1.15): watch (switch -> indicator, audit), status"},
+    {"sandbox", cmd_sandbox,
+     "--ro P... --rw P... --exec P... -- PROGRAM ARGS: run PROGRAM under Landlock rules"},
+    {"doctor", cmd_doctor,
+     "[--root DIR] [--json] [--fail-on SEV]: the posture audit of the device or an image "
+     "(AVS 1.2, 1.13)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this help"},
 };

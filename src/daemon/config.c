@@ -447,6 +447,9 @@ static bool apply(vg_config *c, const char *k, const char *v)
 		       (!*v || *v == '/');
 	if (strcmp(k, "manifest") == 0)
 		return set_str(c->manifest, sizeof c->manifest, v, true) && (!*v || *v == '/');
+	if (strcmp(k, "encrypted_dir") == 0)
+		return set_str(c->encrypted_dir, sizeof c->encrypted_dir, v, true) &&
+		       (!*v || (*v == '/' && v[1]));
 	if (strcmp(k, "rot_policy_key") == 0)
 		return set_str(c->rot_policy_key, sizeof c->rot_policy_key, v, true) &&
 		       (!*v || *v == '/');
@@ -475,6 +478,8 @@ static bool apply(vg_config *c, const char *k, const char *v)
 		return parse_uids(v, &c->display_launcher_uids);
 	if (strcmp(k, "display_gateway_uids") == 0)
 		return parse_uids(v, &c->display_gateway_uids);
+	if (strcmp(k, "mic_uids") == 0)
+		return parse_uids(v, &c->mic_uids);
 	if (strcmp(k, "display_token_ttl_ms") == 0 && parse_u64(v, 100, 600000, 10, &x)) {
 		c->display_token_ttl_ms = (uint32_t)x;
 		return true;
@@ -619,9 +624,10 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 	/* The storage reserve (storage/reserve.h). */
 	if (n >= 0 && (size_t)n < cap) {
 		int m = snprintf(out + n, cap - (size_t)n,
-				 "storage_reserve_bytes = %llu\nidentity_tls_group = %s\n",
+				 "storage_reserve_bytes = %llu\nidentity_tls_group = %s\n"
+				 "encrypted_dir = %s\n",
 				 (unsigned long long)c->storage_reserve_bytes,
-				 c->identity_tls_group);
+				 c->identity_tls_group, c->encrypted_dir);
 		n = m < 0 ? -1 : n + m;
 	}
 	if (n >= 0 && (size_t)n < cap) {
@@ -650,6 +656,10 @@ size_t vg_config_format(const vg_config *c, char *out, size_t cap)
 	if (n >= 0 && (size_t)n < cap) {
 		size_t m = format_uids("display_gateway_uids", &c->display_gateway_uids, out + n,
 				       cap - (size_t)n);
+		n = m == 0 ? -1 : n + (int)m;
+	}
+	if (n >= 0 && (size_t)n < cap) {
+		size_t m = format_uids("mic_uids", &c->mic_uids, out + n, cap - (size_t)n);
 		n = m == 0 ? -1 : n + (int)m;
 	}
 	if (n < 0 || (size_t)n >= cap)

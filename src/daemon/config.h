@@ -78,6 +78,13 @@
  *   display_token_ttl_ms   = 30000  # a token's lifetime (100..600000)
  *   display_tokens_per_uid = 4      # outstanding tokens per launcher (1..64)
  *   display_tokens_max     = 32     # outstanding in all (1..256)
+ *   The SDK's persistent state (SDK rule 3; docs/PRIVACY.md, sdkstate.h):
+ *   encrypted_dir   =               # a directory the service keeps
+ *                                   # encrypted by the kernel (fscrypt v2)
+ *                                   # for the voice application; empty: none
+ *   The microphone's mute switch (AVS 1.15; docs/PRIVACY.md):
+ *   mic_uids        =               # uids besides root and admins that may
+ *                                   # report it (mic.report; the watcher's)
  *   Per-uid budgets of the shared resources (SFR 4.2.10; daemon/budget.h
  *   has the defaults and the resolution), one rule a line:
  *   budget.default.RES   = N        # every uid without a closer rule
@@ -165,6 +172,8 @@ typedef struct vg_config {
 	uint32_t admin_pw_cost;
 	char reset_button[256];
 	char manifest[256];
+	/* The SDK's state, encrypted by the kernel (daemon/sdkstate.h). */
+	char encrypted_dir[256];
 	/* The root key sealed to the measured boot (tpm2; docs/TPM2.md). */
 	char rot_policy_key[256];
 	char rot_policy[256];
@@ -178,6 +187,8 @@ typedef struct vg_config {
 	/* The display IPC guard (display/token.h). */
 	vg_cfg_uids display_launcher_uids;
 	vg_cfg_uids display_gateway_uids;
+	/* uids that may report the microphone's switch (op_mic.c; AVS 1.15) */
+	vg_cfg_uids mic_uids;
 	uint32_t display_token_ttl_ms;
 	uint32_t display_tokens_per_uid;
 	uint32_t display_tokens_max;

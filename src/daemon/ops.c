@@ -104,6 +104,30 @@ static const vg_op_def table[] = {
 	ROW(VG_OP_DISPLAY_TOKEN_ISSUE, "display.token_issue", VG_ACCESS_ANY, 0, VG_COST_LIGHT, vg_op_display),
 	ROW(VG_OP_DISPLAY_TOKEN_REDEEM, "display.token_redeem", VG_ACCESS_ANY, 0, VG_COST_LIGHT, vg_op_display),
 	ROW(VG_OP_DISPLAY_REPORT, "display.report", VG_ACCESS_ANY, 0, VG_COST_LIGHT, vg_op_display),
+
+	/* the microphone's mute switch (AVS 1.15): reported by the watcher
+	 * (root, an admin or mic_uids: the handler checks and refuses as
+	 * mic.denied) and audited as mic.mute / mic.unmute; read by anyone
+	 * (the voice app's gate starts from it). */
+	ROW(VG_OP_MIC_REPORT, "mic.report", VG_ACCESS_ANY, VG_OPF_RECOVERY, VG_COST_LIGHT, vg_op_mic),
+	ROW(VG_OP_MIC_STATE, "mic.state", VG_ACCESS_ANY, VG_OPF_RECOVERY, VG_COST_LIGHT, vg_op_mic),
+
+	/* sealed configuration (AVS SDK rule 1): sealed and removed by an
+	 * admin with a session, for one uid (VG_A_OWNER); read only by that
+	 * uid (the handler refuses any other as config.denied). */
+	ROW(VG_OP_CONFIG_SEAL, "config.seal", VG_ACCESS_ADMIN,
+	    VG_OPF_NAME | VG_OPF_SESSION | VG_OPF_AUDIT, VG_COST_LIGHT, vg_op_config),
+	ROW(VG_OP_CONFIG_REMOVE, "config.remove", VG_ACCESS_ADMIN,
+	    VG_OPF_NAME | VG_OPF_SESSION | VG_OPF_AUDIT, VG_COST_LIGHT, vg_op_config),
+	ROW(VG_OP_CONFIG_GET, "config.get", VG_ACCESS_ANY, VG_OPF_NAME, VG_COST_LIGHT, vg_op_config),
+	ROW(VG_OP_CONFIG_LIST, "config.list", VG_ACCESS_ANY, 0, VG_COST_LIGHT, vg_op_config),
+
+	/* Bluetooth security (AVS 1.9-1.12): the LE Privacy IRK derived from
+	 * the root of trust, for `voxguard bluetooth enforce` (root, no
+	 * session: it runs at boot); the outcomes of enforce and check,
+	 * audited by the handler as bluetooth.<stage>. */
+	ROW(VG_OP_BT_IRK, "bluetooth.irk", VG_ACCESS_ADMIN, VG_OPF_AUDIT, VG_COST_LIGHT, vg_op_bluetooth),
+	ROW(VG_OP_BT_REPORT, "bluetooth.report", VG_ACCESS_ADMIN, 0, VG_COST_LIGHT, vg_op_bluetooth),
 };
 /* clang-format on */
 

@@ -80,5 +80,8 @@ vg_rc vg_op_update(vg_req *r);
 bool vg_op_update_changes_trust(const vg_req *r);
 vg_rc vg_op_endpoint(vg_req *r);        /* op_endpoint.c */
 vg_rc vg_op_display(vg_req *r);         /* op_display.c */
+vg_rc vg_op_mic(vg_req *r);             /* op_mic.c */
+vg_rc vg_op_config(vg_req *r);          /* op_config.c */
+vg_rc vg_op_bluetooth(vg_req *r);       /* op_bluetooth.c */
 
 #endif

@@ -498,6 +498,11 @@ static vg_rc reset_steps(vg_service *s, const vg_peer *peer, const char *trigger
 		       "seq %llu, head %s...",
 		       trigger, (unsigned long long)old_next, head_hex);
 	vg_service_audit(s, peer, "factory.reset", "success", detail);
+	/* The SDK's encrypted state (after the truncation, so that its
+	 * records stay): its key out of the kernel, a new directory under a
+	 * key from the new erase secret. Audited; a failure does not stop the
+	 * reset: the old key is gone with the old erase secret either way. */
+	VG_IGNORE(vg_sdkstate_reset(s, peer));
 	rc = vg_audit_checkpoint(s->audit);
 	if (rc != VG_OK)
 		return rc;
@@ -676,6 +681,7 @@ static vg_rc open_upper(vg_service *s, bool resume, char *err, size_t err_len)
 				return rc;
 			}
 		}
+		vg_sdkstate_open(s);
 	}
 	return VG_OK;
 }

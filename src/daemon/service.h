@@ -15,6 +15,7 @@
 #include "daemon/config.h"
 #include "daemon/debug.h"
 #include "daemon/policy.h"
+#include "daemon/sdkstate.h"
 #include "identity/identity.h"
 #include "keystore/keystore.h"
 #include "platform/secinit.h"
@@ -22,6 +23,7 @@
 #include "storage/db.h"
 #include "storage/secstore.h"
 #include "storage/sysrec.h"
+#include "voxguard/mic.h"
 
 /* The service's audit-signing key, in the service namespace. */
 #define VG_AUDIT_KEY_NAME "audit-signing"
@@ -58,6 +60,14 @@ typedef struct vg_service {
 	 * (all NULL), in recovery, serving status and platform.verify only.
 	 * See vg_service_open. */
 	bool sealed;
+	vg_sdkstate sdkstate; /* the SDK's encrypted state dir (sdkstate.h) */
+	/* The microphone's mute state as the watcher last reported it
+	 * (op_mic.c; AVS 1.15): in memory only, unknown after a restart. */
+	struct vg_mic_seen {
+		vg_mic_state state;
+		uint64_t since, mono_ms;
+		char source[VG_MIC_SOURCE_MAX + 1];
+	} mic;
 } vg_service;
 
 /* The service's own records (persistent across factory reset) have one

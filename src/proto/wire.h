@@ -90,6 +90,17 @@ typedef enum vg_op {
 	VG_OP_DISPLAY_TOKEN_ISSUE = 110,  /* a launcher uid: ORIGIN -> TOKEN, TTL_MS */
 	VG_OP_DISPLAY_TOKEN_REDEEM = 111, /* a gateway uid: TOKEN, ORIGIN -> ok or why */
 	VG_OP_DISPLAY_REPORT = 112,       /* a gateway uid: REASON [, ORIGIN]: a refusal it saw */
+	/* 120-129: the microphone's mute switch (AVS 1.15; include/voxguard/mic.h) */
+	VG_OP_MIC_REPORT = 120, /* root, admin or mic_uids: MIC_STATE, MIC_SOURCE */
+	VG_OP_MIC_STATE = 121,  /* anyone: -> MIC_STATE, MIC_SOURCE, MIC_SINCE */
+	/* sealed configuration for applications (include/voxguard/config.h) */
+	VG_OP_CONFIG_SEAL = 130,   /* admin, session: NAME, OWNER, VALUE */
+	VG_OP_CONFIG_REMOVE = 131, /* admin, session: NAME, OWNER */
+	VG_OP_CONFIG_GET = 132,    /* the uid it is sealed for: NAME -> VALUE */
+	VG_OP_CONFIG_LIST = 133,   /* an admin: all; anyone else: its own */
+	/* 140-149: Bluetooth security (AVS 1.9-1.12; src/bluetooth/policy.h) */
+	VG_OP_BT_IRK = 140,    /* admin: -> DATA: the local LE IRK (16 bytes, derived) */
+	VG_OP_BT_REPORT = 141, /* admin: STAGE (enforce|watch|check), OK, REASON: audited */
 } vg_op;
 
 /* Argument and result keys. */
@@ -174,6 +185,13 @@ enum vg_arg {
 	 * the display token both ways */
 	VG_A_ORIGIN = 110,      /* text: DISPLAY_TOKEN_*: the page's Origin */
 	VG_A_TTL_MS = 111,      /* uint: DISPLAY_TOKEN_ISSUE reply: the token's lifetime */
+	/* 140-149: the microphone's mute switch (MIC_REPORT, MIC_STATE) */
+	VG_A_MIC_STATE = 140,   /* uint: vg_mic_state (1 muted, 2 unmuted; 0 unknown in replies) */
+	VG_A_MIC_SOURCE = 141,  /* text: the switch read (e.g. /dev/input/event3) */
+	VG_A_MIC_SINCE = 142,   /* uint: Unix time of the last report (0: none) */
+	/* 120-129: sealed configuration (CONFIG_LIST entries) */
+	VG_A_SIZE = 120,        /* uint: a configuration's length in bytes */
+	VG_A_SHA256 = 121,      /* bytes: its SHA-256 */
 	/* 90-: identity and lifecycle */
 	VG_A_LIFECYCLE_WHY = 90, /* text: STATUS, IDENTITY: why the lifecycle is unknown (0) */
 	/* 91-: HPKE stream keys (KEY_DECAP, KEY_AUTH_ENCAP; audio/hpke.h) */

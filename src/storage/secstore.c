@@ -387,7 +387,7 @@ uint64_t vg_secstore_count(const vg_secstore *s)
 
 static bool app_ns(const char *ns)
 {
-	return (strncmp(ns, "u/", 2) == 0 || strncmp(ns, "k/", 2) == 0) &&
+	return (strncmp(ns, "u/", 2) == 0 || strncmp(ns, "k/", 2) == 0 || strcmp(ns, "cfg") == 0) &&
 	       strcmp(ns, "k/service") != 0;
 }
 

@@ -104,7 +104,8 @@ VG_NODISCARD vg_rc vg_secstore_usage(vg_secstore *s, const char *ns, uint64_t *r
 
 /*
  * Secure debugging (SFR 4.3.1): while debug is unlocked the applications'
- * records and keys (namespaces "u/<uid>" and "k/<uid>") are sealed away:
+ * records, keys and sealed configuration (namespaces "u/<uid>", "k/<uid>"
+ * and "cfg", daemon/op_config.c) are sealed away:
  * every access is VG_ERR_STATE. The service's own namespaces stay usable.
  */
 void vg_secstore_seal_away(vg_secstore *s, bool sealed);

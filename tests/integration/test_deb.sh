@@ -52,12 +52,14 @@ for f in /usr/bin/voxguardd /usr/bin/voxguard /usr/bin/voxguard-displayd \
 	/usr/lib/sysusers.d/voxguard.conf /usr/lib/tmpfiles.d/voxguard.conf \
 	/etc/voxguard/voxguardd.conf "/usr/lib/$multiarch/ossl-modules/voxguard.so" \
 	/usr/share/voxguard/ca/amazon-trust-services.pem \
-	/usr/share/doc/voxguard/examples/voxguardd-tpm2.conf /usr/share/doc/voxguard/copyright; do
+	/usr/share/doc/voxguard/examples/voxguardd-tpm2.conf /usr/share/doc/voxguard/copyright \
+	/usr/share/doc/voxguard/examples/voice-app.service \
+	/usr/share/doc/voxguard/examples/display-client.service; do
 	check "voxguard: $f" has main "$f"
 done
 check "libvoxguard0: libvoxguard.so.0" sh -c "grep -q '^/usr/lib/$multiarch/libvoxguard\.so\.0' '$T/lib.list'"
 for f in /usr/include/voxguard/voxguard.h /usr/include/voxguard/tls.h /usr/include/voxguard/stream.h \
-	/usr/include/voxguard/display.h "/usr/lib/$multiarch/libvoxguard.so" "/usr/lib/$multiarch/libvoxguard.a" \
+	/usr/include/voxguard/display.h /usr/include/voxguard/config.h "/usr/lib/$multiarch/libvoxguard.so" "/usr/lib/$multiarch/libvoxguard.a" \
 	"/usr/lib/$multiarch/pkgconfig/voxguard.pc"; do
 	check "libvoxguard-dev: $f" has dev "$f"
 done

@@ -18,7 +18,7 @@ VOXGUARD_INSTALL_STAGING = YES
 # headers: the libraries are dlopen()ed; libsystemd for sd_notify too, so
 # systemd is no build dependency). host-pkgconf and host-cmake come with
 # cmake-package.
-VOXGUARD_DEPENDENCIES = openssl sqlite libcbor jansson libseccomp libcurl tpm2-tss libwebsockets
+VOXGUARD_DEPENDENCIES = openssl sqlite libcbor jansson libseccomp libcurl libxcrypt tpm2-tss libwebsockets
 
 # No tests on the target build (make check runs them on the build
 # machine), no -Werror under another compiler; OpenSSL's modules
@@ -59,6 +59,8 @@ VOXGUARD_TARGET_FILES = \
 	usr/lib/systemd/system/voxguard-netpolicy.service \
 	usr/lib/systemd/system/voxguard-netpolicy.timer \
 	usr/lib/systemd/system/voxguard-netpolicy.path \
+	usr/lib/systemd/system/voxguard-mic.service \
+	usr/lib/systemd/system/voxguard-bluetooth.service \
 	usr/lib/sysusers.d/voxguard.conf \
 	usr/lib/tmpfiles.d/voxguard.conf \
 	usr/share/voxguard/ca/amazon-trust-services.pem

@@ -24,10 +24,11 @@ S = "${WORKDIR}/git"
 # One recipe per pkg_check_modules() of CMakeLists.txt: libcrypto and
 # libssl (openssl), sqlite3, libcbor, jansson, libseccomp, libcurl (curl),
 # tss2-esys, tss2-tctildr, tss2-mu and tss2-rc (tpm2-tss: headers only,
-# the libraries are dlopen()ed) and libwebsockets. cmake and pkg-config
+# the libraries are dlopen()ed), libwebsockets and libxcrypt (crypt(3) for
+# `voxguard doctor`'s default-password check). cmake and pkg-config
 # come with the classes. libsystemd is dlopen()ed for sd_notify only, so
 # systemd is no build dependency.
-DEPENDS = "openssl sqlite3 libcbor jansson libseccomp curl tpm2-tss libwebsockets"
+DEPENDS = "openssl sqlite3 libcbor jansson libseccomp curl libxcrypt tpm2-tss libwebsockets"
 
 inherit cmake pkgconfig systemd useradd
 
@@ -71,6 +72,8 @@ FILES:${PN} = "\
     ${systemd_system_unitdir}/voxguard-netpolicy.service \
     ${systemd_system_unitdir}/voxguard-netpolicy.timer \
     ${systemd_system_unitdir}/voxguard-netpolicy.path \
+    ${systemd_system_unitdir}/voxguard-mic.service \
+    ${systemd_system_unitdir}/voxguard-bluetooth.service \
     ${nonarch_libdir}/sysusers.d/voxguard.conf \
     ${nonarch_libdir}/tmpfiles.d/voxguard.conf \
     ${datadir}/voxguard/ca/amazon-trust-services.pem \
@@ -85,6 +88,10 @@ FILES:${PN}-doc = "\
     ${mandir}/man1/voxguard.1 \
     ${mandir}/man1/voxguard-displayd.1 \
     ${docdir}/voxguard/examples/voxguardd-tpm2.conf \
+    ${docdir}/voxguard/examples/voice-app.service \
+    ${docdir}/voxguard/examples/voice-app.sysusers \
+    ${docdir}/voxguard/examples/display-client.service \
+    ${docdir}/voxguard/examples/display-client.sysusers \
 "
 CONFFILES:${PN} = "${sysconfdir}/voxguard/voxguardd.conf"
 
