@@ -763,7 +763,7 @@ static void get(const char *dir, const char *name, char *out, size_t cap)
  * and 0 when not; a malformed max_brightness is refused. */
 static void test_avs115_indicator_sysfs_led(void **state)
 {
-	char dir[] = "/tmp/vg-led-XXXXXX", why[512], got[32];
+	char dir[] = "/tmp/vg-led-XXXXXX", why[512], got[64];
 	vg_mute_led l;
 
 	(void)state;

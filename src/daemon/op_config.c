@@ -18,6 +18,7 @@
 #include "voxguard/config.h"
 
 #define CFG_NS "cfg"
+_Static_assert(VG_CONFIG_NAME_MAX == 64, "record_name() and the audit detail bound names at 64");
 
 static vg_rc check_name(vg_req *r)
 {
@@ -33,7 +34,8 @@ static vg_rc check_name(vg_req *r)
 
 static void record_name(char out[static VG_MAX_NAME_LEN + 1], uint32_t uid, const char *name)
 {
-	(void)snprintf(out, VG_MAX_NAME_LEN + 1, "%u.%s", uid, name);
+	/* name: at most VG_CONFIG_NAME_MAX (check_name), so it fits. */
+	(void)snprintf(out, VG_MAX_NAME_LEN + 1, "%u.%.64s", uid, name);
 }
 
 /* "U.NAME" -> U and NAME; false for a record not ours to show. */
@@ -94,9 +96,8 @@ static vg_rc cfg_seal(vg_req *r)
 		/* Which content, in the record the row's audit writes too:
 		 * a change can be told from a reinstall of the same file. */
 		char hex[17];
-		for (size_t i = 0; i < 8; i++)
-			(void)snprintf(hex + 2 * i, 3, "%02x", md[i]);
-		(void)snprintf(detail, sizeof detail, "%s for uid %u: %zu bytes, sha256 %s...",
+		vg_hex_encode(md, 8, hex);
+		(void)snprintf(detail, sizeof detail, "%.64s for uid %u: %zu bytes, sha256 %s...",
 			       r->name, r->owner, len, hex);
 		vg_service_audit(r->s, r->peer, "config.content", "success", detail);
 	}

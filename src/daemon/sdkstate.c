@@ -11,6 +11,9 @@
 #include "common/util.h"
 #include "daemon/service.h"
 
+/* An audit detail: the directory, a reason and some words around them. */
+#define DETAIL_LEN (sizeof(((vg_config *)0)->encrypted_dir) + VG_FSCRYPT_WHY_LEN + 160)
+
 /* The directory's key: 64 bytes from the root of trust, bound to the
  * directory's path and to the erase secret (a factory reset replaces it). */
 static vg_rc derive_key(vg_service *s, uint8_t key[static VG_FSCRYPT_KEY_LEN])
@@ -93,7 +96,7 @@ static vg_rc prepare(vg_service *s, const uint8_t key[static VG_FSCRYPT_KEY_LEN]
  * something to erase. */
 static void erase_aside(vg_service *s, const vg_peer *peer)
 {
-	char why[VG_FSCRYPT_WHY_LEN] = "", detail[VG_FSCRYPT_WHY_LEN + 64];
+	char why[VG_FSCRYPT_WHY_LEN] = "", detail[DETAIL_LEN];
 	uint64_t erased = 0;
 	vg_rc rc = vg_fscrypt_erase_aside(s->cfg.encrypted_dir, &erased, why, sizeof why);
 
@@ -113,7 +116,7 @@ static void erase_aside(vg_service *s, const vg_peer *peer)
 static void report(vg_service *s, const vg_peer *peer, vg_rc rc, const vg_fscrypt_outcome *out,
 		   bool set_aside, const char *why)
 {
-	char detail[VG_FSCRYPT_WHY_LEN + 96], hex[17];
+	char detail[DETAIL_LEN], hex[17];
 
 	if (rc == VG_OK) {
 		s->sdkstate.ready = true;
@@ -160,7 +163,7 @@ void vg_sdkstate_open(vg_service *s)
 
 vg_rc vg_sdkstate_reset(vg_service *s, const vg_peer *peer)
 {
-	char why[VG_FSCRYPT_WHY_LEN] = "", detail[VG_FSCRYPT_WHY_LEN + 64];
+	char why[VG_FSCRYPT_WHY_LEN] = "", detail[DETAIL_LEN];
 	vg_fscrypt_outcome out;
 	bool busy = false, others = false, set_aside = false;
 	uint8_t *key;

@@ -1096,9 +1096,11 @@ vg_rc vg_fscrypt_set_aside(const char *dir, char *why, size_t why_len)
 	} else if (RAND_bytes(rnd, sizeof rnd) != 1) {
 		rc = vg_why(why, why_len, VG_ERR_CRYPTO, "no random bytes");
 	} else {
-		(void)snprintf(aside, sizeof aside, ".%s" ASIDE_TAG "%02x%02x%02x%02x", name,
-			       rnd[0], rnd[1], rnd[2], rnd[3]);
-		if (renameat(pfd, name, pfd, aside) != 0)
+		int n = snprintf(aside, sizeof aside, ".%s" ASIDE_TAG "%02x%02x%02x%02x", name,
+				 rnd[0], rnd[1], rnd[2], rnd[3]);
+		if (n < 0 || (size_t)n >= sizeof aside)
+			rc = vg_why(why, why_len, VG_ERR_INVALID, "%s: the name is too long", dir);
+		else if (renameat(pfd, name, pfd, aside) != 0)
 			rc = vg_why(why, why_len, VG_ERR_IO, "%s: cannot set it aside: %s", dir,
 				    strerror(errno));
 		else if (fsync(pfd) != 0)
