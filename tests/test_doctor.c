@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -195,6 +196,58 @@ static void test_avs12_doctor_accounts(void **state)
 	expect_none(VG_DOC_ACCOUNTS, NULL, VG_SEV_INFO);
 	free(h);
 	free(good);
+}
+
+/* AVS 1.2: a hostile image's shadow file cannot stall the audit: hashes
+ * that ask for a cost no device uses are not tried (10^9 SHA-crypt rounds
+ * would take minutes each, bcrypt cost 31 days), and the time budget
+ * bounds the rest; both are reported, and a default password in a hash of
+ * ordinary cost is still found. */
+static void test_avs12_doctor_accounts_hostile_cost(void **state)
+{
+	char shadow[4096], *h = hash_of("root");
+	vg_doc_opts *o = calloc(1, sizeof *o);
+	vg_doc_report *r;
+	const vg_doc_finding *f;
+	struct timespec t0, t1;
+	size_t n = 0;
+	(void)state;
+
+	assert_non_null(o);
+	wr("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0644);
+	n += (size_t)snprintf(
+	    shadow + n, sizeof shadow - n, "%s",
+	    "a:$6$rounds=999999999$salt$AAAA:1::::::\n"
+	    "b:$5$rounds=1000000$salt$AAAA:1::::::\n"
+	    "c:$2b$31$abcdefghijklmnopqrstuuAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA:1::::::\n"
+	    "d:$y$jzT$salt$AAAA:1::::::\n"
+	    "e:$y$j9T$salt$AAAA$extra:1::::::\n"
+	    "f:$gy$j9T$salt$AAAA:1::::::\n"
+	    "g:$6$rounds=18446744073709551616$salt$AAAA:1::::::\n");
+	(void)snprintf(shadow + n, sizeof shadow - n, "root:%s:1::::::\n", h);
+	wr("etc/shadow", shadow, 0640);
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &t0), 0);
+	r = run(VG_DOC_ACCOUNTS, NULL);
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &t1), 0);
+	assert_true(t1.tv_sec - t0.tv_sec < 60);
+	assert_non_null(vg_doctor_find(r, "accounts.default-password"));
+	f = vg_doctor_find(r, "accounts.untested");
+	assert_non_null(f);
+	assert_int_equal(f->sev, VG_SEV_INFO);
+	if (!strstr(f->text, "6 password hash(es)"))
+		fail_msg("accounts.untested: %s", f->text);
+	vg_doctor_free(&r);
+
+	/* the time budget: 1 ms is spent on the first hash, the second is
+	 * not tried */
+	o->crypt_budget_ms = 1;
+	(void)snprintf(shadow, sizeof shadow, "a:%s:1::::::\nroot:%s:1::::::\n", h, h);
+	wr("etc/shadow", shadow, 0640);
+	r = run(VG_DOC_ACCOUNTS, o);
+	assert_non_null(vg_doctor_find(r, "accounts.untested"));
+	vg_doctor_free(&r);
+	free(o);
+	free(h);
 }
 
 /* AVS 1.2: sshd's password logins; includes; first value wins; no sshd */
@@ -725,6 +778,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_avs12_doctor_accounts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_avs12_doctor_accounts_hostile_cost, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_avs12_doctor_ssh, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_avs12_doctor_perms, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_avs12_doctor_setuid, setup, teardown),

@@ -86,6 +86,7 @@ typedef struct vg_doc_opts {
 	size_t n_units;
 	char vuln_db[VG_DOC_MAX_PATH]; /* "" : no vulnerability check */
 	char release[64];              /* "" : the root's VERSION_CODENAME */
+	unsigned crypt_budget_ms;      /* 0: 20 s for the default-password test */
 	vg_doc_sev fail_on;            /* exit 1 for a finding at or above it */
 	bool fail_on_set;
 } vg_doc_opts;
