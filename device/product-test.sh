@@ -12,8 +12,9 @@
 #      account locked, the signed PCR policy in slot A;
 #   2. booted once in QEMU on a fresh TPM, as it leaves the image build,
 #      before the factory provisions it: voxguardd starts, the platform
-#      check fails (no release key: not verified) and so the voice
-#      application does not start; nothing else fails; the login prompt
+#      check fails (no release key: not verified), saying why on the
+#      console, and so the voice application does not start; nothing
+#      else fails; the login prompt
 #      is on the serial console; the guest agent's port gets no answer
 #      (nothing in the guest listens on it). (The provisioned boots are
 #      the test image's, device-test.sh: the product has no channel for
@@ -93,6 +94,10 @@ console >"$W/console.txt"
 check "SFR 4.2.10: voxguardd starts under its unit" grep -q 'Started voxguardd.service' "$W/console.txt"
 check "SFR 4.2.5: not provisioned yet, the platform check fails (not verified)" \
 	grep -q 'Failed to start voxguard-v' "$W/console.txt"
+# The check's own words on the console (its unit prints them there).
+grep -ao 'platform: [^[:cntrl:]]*' "$W/console.txt" | head -3 | sed 's/^/# console: /'
+check "SFR 4.2.5: ... and says why on the console (not a timeout)" \
+	sh -c "grep -ao 'platform: [^[:cntrl:]]*' '$W/console.txt' | grep -qv 'genuine'"
 check "SFR 4.2.5: so the voice application does not start ($BOOT_S s after power-on)" \
 	sh -c "grep -q 'Dependency failed for vg-v' '$W/console.txt' && ! grep -q 'Started vg-voice-app' '$W/console.txt'"
 check "no other unit fails" sh -c "! grep -E '\\[FAILED\\]|Failed to start' '$W/console.txt' | grep -v 'voxguard-v'"
@@ -118,6 +123,12 @@ check "AVS 1.2: no guest agent and no network daemon started" \
 	sh -c "! grep -E '^(qemu-guest-agent|systemd-networkd|ssh)' '$W/started'"
 
 $VM kill "$RUN" >/dev/null 2>&1 || true
+if [ "$FAILS" != 0 ]; then # what CI shows of a failed boot
+	echo "# the console's last lines:"
+	tail -40 "$W/console.txt" | sed 's/^/#   /'
+	echo "# swtpm's log, last lines:"
+	tail -10 "$RUN/swtpm.log" 2>/dev/null | sed 's/^/#   /'
+fi
 echo "# figures: power-on to the platform check's outcome ${BOOT_S} s; whole test $(($(date +%s) - T_START)) s"
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]
