@@ -173,3 +173,15 @@ vg() { "$VOXGUARD" --socket "$SOCK" "$@"; }
 
 # sqlite3 on the service's database (the service must be stopped).
 db() { sqlite3 "$STATE/voxguard.db" "$@"; }
+
+# An example SDK configuration (AlexaClientSDKConfig.json's shape) with a
+# secret in it, readable by all (as a device maker's file would be before
+# it is sealed): write_sdk_config PATH SECRET.
+write_sdk_config() {
+	cat >"$1" <<JSON
+{ "deviceInfo": { "clientId": "amzn1.application-oa2-client.example",
+  "productId": "speaker", "deviceSerialNumber": "SN-1" },
+  "cblAuthDelegate": { "secret": "$2" } }
+JSON
+	chmod 0644 "$1"
+}

@@ -26,12 +26,7 @@ start_daemon
 
 # The example configuration: a secret no one but alice may read.
 MARK="client-secret-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')"
-cat >"$W/AlexaClientSDKConfig.json" <<JSON
-{ "deviceInfo": { "clientId": "amzn1.application-oa2-client.example",
-  "productId": "speaker", "deviceSerialNumber": "SN-1" },
-  "cblAuthDelegate": { "secret": "$MARK" } }
-JSON
-chmod 644 "$W/AlexaClientSDKConfig.json"
+write_sdk_config "$W/AlexaClientSDKConfig.json" "$MARK"
 mkdir -p "$W/units/voice.service.d"
 printf '[Unit]\nDescription=voice\n[Service]\nUser=root\nExecStart=/bin/true\n' >"$W/units/voice.service"
 printf '[Service]\nUser=vgalice\n' >"$W/units/voice.service.d/10-user.conf"
