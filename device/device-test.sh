@@ -447,9 +447,12 @@ check "AVS 1.2: the root file system is read-only" GSH 'grep -q " / ext4 ro," /p
 # dm-verity) run inside the guest: each device/guest-tests/*.sh is copied
 # in and run as root with sh; its "ok - " and "not ok - " lines count here.
 step "7. tests inside the guest (device/guest-tests/)"
-# Their tools built on the host (glibc only): the mute switch's player.
-python3 "$SRC/device/qga.py" "$RUN/qga.sock" put "$(dirname "$VOXGUARD")/tests/uinput_switch" \
-	/run/uinput_switch >/dev/null 2>&1 || true
+# Their tools built on the host (glibc only): the mute switch's player,
+# the Bluetooth pairing agent.
+for tool in uinput_switch bt_agent; do
+	python3 "$SRC/device/qga.py" "$RUN/qga.sock" put "$(dirname "$VOXGUARD")/tests/$tool" \
+		"/run/$tool" >/dev/null 2>&1 || true
+done
 for t in "$SRC"/device/guest-tests/*.sh; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t")

@@ -6,13 +6,17 @@
  *
  * Part 1: the whole input as one message through vg_bt_decode() and, for
  * a Command Complete, every result parser; a decoded message must be
- * self-consistent (param inside the input, lengths as the header says).
+ * self-consistent (param inside the input, lengths as the header says);
+ * a New Link Key or New Long Term Key must carry a key within the
+ * protocol's bounds, and its Level 4 verdict and name are computed.
  * Part 2: the input cut into messages (a 2-octet length before each)
  * queued on a SOCK_SEQPACKET socketpair as the "kernel", then one
  * vg_bt_enforce() and one watcher step run against them; they must end
- * (timeouts of 1 ms) with no sanitizer report, whatever the replies.
+ * (timeouts of 1 ms) with no sanitizer report, whatever the replies
+ * (a key event there reaches the watcher's unpairing).
  * Seed corpus: fuzz/corpus/btmgmt/.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -31,6 +35,37 @@ static int no_probe(uint16_t index, void *ctx)
 	return 1;
 }
 
+/* The watcher's reports: why must be one terminated line. */
+static void on_report(void *ctx, vg_bt_watch_what what, uint16_t index, vg_rc rc,
+		      const vg_bt_ctrl *c, const char *why)
+{
+	(void)ctx;
+	(void)index;
+	(void)rc;
+	(void)c;
+	if (!why || strnlen(why, 256) == 256)
+		__builtin_trap();
+	if ((what == VG_BT_W_BONDED || what == VG_BT_W_UNPAIRED) && why[0] == '\0')
+		__builtin_trap();
+}
+
+static void check_key(const vg_bt_evt *e)
+{
+	const vg_bt_key *k = &e->key;
+	const char *name = vg_bt_key_type_str(k);
+	uint8_t l4_type = k->le ? VG_BT_LTK_P256_AUTH : VG_BT_LK_AUTH_P256;
+	char a[18];
+
+	if (k->le != (e->code == VG_BT_EV_NEW_LONG_TERM_KEY) || k->enc_size > 16 ||
+	    (!k->le && k->enc_size != 16) || !name || strlen(name) > 64)
+		__builtin_trap();
+	if (vg_bt_key_level4(k) && (k->enc_size != 16 || k->key_type != l4_type))
+		__builtin_trap();
+	if (memcmp(k->addr, e->param + 1, VG_BT_ADDR_LEN) != 0)
+		__builtin_trap();
+	vg_bt_addr_str(k->addr, a);
+}
+
 static void decode_all(const uint8_t *data, size_t size)
 {
 	vg_bt_evt e;
@@ -46,6 +81,12 @@ static void decode_all(const uint8_t *data, size_t size)
 		return;
 	if (e.param && (e.param < data || e.param + e.param_len > data + size))
 		__builtin_trap();
+	if (e.code == VG_BT_EV_NEW_LINK_KEY || e.code == VG_BT_EV_NEW_LONG_TERM_KEY) {
+		if (e.param_len != (e.code == VG_BT_EV_NEW_LINK_KEY ? 26u : 37u))
+			__builtin_trap();
+		check_key(&e);
+		return;
+	}
 	if (e.code != VG_BT_EV_CMD_COMPLETE)
 		return;
 	if (vg_bt_parse_info(e.param, e.param_len, &info) == VG_OK) {
@@ -93,8 +134,9 @@ static void run_policy(const uint8_t *data, size_t size)
 	p.cmd_timeout_ms = 1;
 	p.power_timeout_ms = 1;
 	(void)vg_bt_enforce(m, 0, &p, &c, why, sizeof why);
-	if (vg_bt_watch_start(&w, m, &p, NULL, NULL) == VG_OK)
-		(void)vg_bt_watch_step(&w, 0, true);
+	if (vg_bt_watch_start(&w, m, &p, on_report, NULL) == VG_OK)
+		for (int k = 0; k < 4 && vg_bt_watch_step(&w, 0, true) == VG_OK; k++)
+			;
 	vg_bt_mgmt_close(&m);
 	(void)close(sv[1]);
 }

@@ -55,6 +55,8 @@ struct flog {
 	uint8_t v;
 	bool powered; /* the controller was powered when the command came */
 	uint8_t status;
+	uint8_t param[8]; /* the first octets of the parameters */
+	size_t len;       /* the parameters' length */
 };
 
 struct fake {
@@ -68,6 +70,11 @@ struct fake {
 	uint16_t fail_op; /* a command the fake fails with fail_status */
 	uint8_t fail_status;
 	bool malformed_info; /* Read Info answered with a short result */
+	/* An event sent just before the answer to inject_op (once): one
+	 * that arrives while the policy waits for a reply. */
+	uint16_t inject_op, inject_code, inject_index;
+	uint8_t inject[64];
+	size_t inject_len;
 };
 
 /* A dual-mode Bluetooth 5 controller with SC and privacy: what btvirt
@@ -165,6 +172,13 @@ static void serve(struct fake *f, uint16_t op, uint16_t index, const uint8_t *p,
 		l->index = index;
 		l->v = v;
 		l->powered = c && (c->cur & VG_BT_S_POWERED);
+		l->len = len;
+		if (len)
+			memcpy(l->param, p, len < sizeof l->param ? len : sizeof l->param);
+	}
+	if (f->inject_op && op == f->inject_op) {
+		f->inject_op = 0;
+		fsend(f->fd, f->inject_code, f->inject_index, f->inject, f->inject_len);
 	}
 #define FAIL(s)            \
 	do {               \
@@ -257,6 +271,12 @@ static void serve(struct fake *f, uint16_t op, uint16_t index, const uint8_t *p,
 			FAIL(VG_BT_ST_INVALID_PARAMS);
 		c->io = v;
 		reply_complete(f, op, index, NULL, 0);
+		return;
+	case VG_BT_OP_UNPAIR_DEVICE:
+		/* addr, addr type, disconnect; the result: addr and type. */
+		if (len != 8 || p[6] > VG_BT_ADDR_LE_RANDOM || p[7] > 1)
+			FAIL(VG_BT_ST_INVALID_PARAMS);
+		reply_complete(f, op, index, p, 7);
 		return;
 	default:
 		FAIL(VG_BT_ST_UNKNOWN_COMMAND);
@@ -437,6 +457,39 @@ static size_t mk(uint8_t *b, uint16_t code, uint16_t index, const uint8_t *p, si
 	return 6 + len;
 }
 
+/* A peer as sent (least significant octet first): 00:1A:7D:DA:71:13. */
+static const uint8_t PEER[6] = {0x13, 0x71, 0xda, 0x7d, 0x1a, 0x00};
+#define PEER_STR "00:1A:7D:DA:71:13"
+
+/* New Long Term Key's 37 octets: store_hint, addr, addr_type, key_type,
+ * central, enc_size, ediv[2], rand[8], value[16]. */
+static size_t ltk_param(uint8_t p[static 37], const uint8_t addr[static 6], uint8_t addr_type,
+			uint8_t type, uint8_t enc_size)
+{
+	memset(p, 0x5a, 37);
+	p[0] = 1;
+	memcpy(p + 1, addr, 6);
+	p[7] = addr_type;
+	p[8] = type;
+	p[9] = 0;
+	p[10] = enc_size;
+	return 37;
+}
+
+/* New Link Key's 26 octets: store_hint, addr, addr_type, key_type,
+ * value[16], pin_len. */
+static size_t lk_param(uint8_t p[static 26], const uint8_t addr[static 6], uint8_t addr_type,
+		       uint8_t type)
+{
+	memset(p, 0x5a, 26);
+	p[0] = 1;
+	memcpy(p + 1, addr, 6);
+	p[7] = addr_type;
+	p[8] = type;
+	p[25] = 0;
+	return 26;
+}
+
 /* AVS 1.9: the events the policy acts on decode to their fields. */
 static void test_avs19_codec_decode_events(void **state)
 {
@@ -589,6 +642,115 @@ static void test_avs19_codec_malformed(void **state)
 	put16(p, 3);
 	assert_int_equal(vg_bt_parse_index_list(p, 8, idx, 2, &n), VG_ERR_TOO_LARGE);
 	assert_int_equal(n, 0);
+}
+
+/* AVS 1.10/1.11: New Link Key and New Long Term Key decode to the bond's
+ * peer, address type, key type and size; any other length, or an LTK of
+ * more than 16 octets, is refused with nothing half-parsed; Level 4 is an
+ * authenticated P-256 key of 16 octets and nothing else. */
+static void test_avs111_codec_decode_new_keys(void **state)
+{
+	static const size_t bad_len[] = {0, 25, 27, 36, 38};
+	static const uint16_t codes[] = {VG_BT_EV_NEW_LINK_KEY, VG_BT_EV_NEW_LONG_TERM_KEY};
+	static const uint8_t ltk_no[] = {VG_BT_LTK_UNAUTH, VG_BT_LTK_AUTH, VG_BT_LTK_P256_UNAUTH,
+					 VG_BT_LTK_P256_DEBUG};
+	static const uint8_t lk_no[] = {0x04, 0x05, 0x07, 0x00};
+	uint8_t b[128], p[64];
+	vg_bt_evt e, zero;
+	char a[18];
+	size_t n;
+
+	(void)state;
+	memset(&zero, 0, sizeof zero);
+	/* New Long Term Key: an authenticated P-256 LTK of 16 octets. */
+	n = mk(b, VG_BT_EV_NEW_LONG_TERM_KEY, 2, p,
+	       ltk_param(p, PEER, VG_BT_ADDR_LE_RANDOM, VG_BT_LTK_P256_AUTH, 16));
+	assert_int_equal(vg_bt_decode(b, n, &e), VG_OK);
+	assert_int_equal(e.code, VG_BT_EV_NEW_LONG_TERM_KEY);
+	assert_int_equal(e.index, 2);
+	assert_int_equal(e.param_len, 37);
+	assert_memory_equal(e.key.addr, PEER, 6);
+	assert_int_equal(e.key.addr_type, VG_BT_ADDR_LE_RANDOM);
+	assert_int_equal(e.key.key_type, VG_BT_LTK_P256_AUTH);
+	assert_int_equal(e.key.enc_size, 16);
+	assert_true(e.key.le);
+	vg_bt_addr_str(e.key.addr, a);
+	assert_string_equal(a, PEER_STR);
+	assert_true(vg_bt_key_level4(&e.key));
+	assert_non_null(strstr(vg_bt_key_type_str(&e.key), "P-256"));
+	/* The same with 7 octets: decoded, not Level 4. */
+	n = mk(b, VG_BT_EV_NEW_LONG_TERM_KEY, 0, p,
+	       ltk_param(p, PEER, VG_BT_ADDR_LE_PUBLIC, VG_BT_LTK_P256_AUTH, 7));
+	assert_int_equal(vg_bt_decode(b, n, &e), VG_OK);
+	assert_int_equal(e.key.enc_size, 7);
+	assert_int_equal(e.key.addr_type, VG_BT_ADDR_LE_PUBLIC);
+	assert_false(vg_bt_key_level4(&e.key));
+	/* 16 octets at most: 17 and 255 are malformed. */
+	n = mk(b, VG_BT_EV_NEW_LONG_TERM_KEY, 0, p,
+	       ltk_param(p, PEER, VG_BT_ADDR_LE_PUBLIC, VG_BT_LTK_P256_AUTH, 17));
+	memset(&e, 0xa5, sizeof e);
+	assert_int_equal(vg_bt_decode(b, n, &e), VG_ERR_PROTOCOL);
+	assert_memory_equal(&e, &zero, sizeof e);
+	n = mk(b, VG_BT_EV_NEW_LONG_TERM_KEY, 0, p,
+	       ltk_param(p, PEER, VG_BT_ADDR_LE_PUBLIC, VG_BT_LTK_P256_AUTH, 255));
+	assert_int_equal(vg_bt_decode(b, n, &e), VG_ERR_PROTOCOL);
+	assert_memory_equal(&e, &zero, sizeof e);
+
+	/* New Link Key: an authenticated P-256 combination key. */
+	n = mk(b, VG_BT_EV_NEW_LINK_KEY, 1, p, lk_param(p, PEER, VG_BT_ADDR_BREDR, 0x08));
+	assert_int_equal(vg_bt_decode(b, n, &e), VG_OK);
+	assert_int_equal(e.code, VG_BT_EV_NEW_LINK_KEY);
+	assert_int_equal(e.index, 1);
+	assert_int_equal(e.param_len, 26);
+	assert_memory_equal(e.key.addr, PEER, 6);
+	assert_int_equal(e.key.addr_type, VG_BT_ADDR_BREDR);
+	assert_int_equal(e.key.key_type, VG_BT_LK_AUTH_P256);
+	assert_int_equal(e.key.enc_size, 16);
+	assert_false(e.key.le);
+	assert_true(vg_bt_key_level4(&e.key));
+	assert_non_null(strstr(vg_bt_key_type_str(&e.key), "P-256"));
+
+	/* Every other length of either event: refused, *e zeroed. */
+	for (size_t c = 0; c < VG_ARRAY_LEN(codes); c++)
+		for (size_t i = 0; i < VG_ARRAY_LEN(bad_len); i++) {
+			memset(p, 0, sizeof p);
+			memcpy(p + 1, PEER, 6);
+			p[8] = 0x03;
+			p[10] = 16; /* a valid LTK size: only the length is wrong */
+			n = mk(b, codes[c], 0, p, bad_len[i]);
+			memset(&e, 0xa5, sizeof e);
+			assert_int_equal(vg_bt_decode(b, n, &e), VG_ERR_PROTOCOL);
+			assert_memory_equal(&e, &zero, sizeof e);
+		}
+
+	/* Level 4 verdicts: LE legacy (Just Works, passkey), P-256
+	 * unauthenticated and debug keys are not; neither is a short key. */
+	for (size_t i = 0; i < VG_ARRAY_LEN(ltk_no); i++) {
+		n = mk(b, VG_BT_EV_NEW_LONG_TERM_KEY, 0, p,
+		       ltk_param(p, PEER, VG_BT_ADDR_LE_PUBLIC, ltk_no[i], 16));
+		assert_int_equal(vg_bt_decode(b, n, &e), VG_OK);
+		assert_int_equal(e.key.key_type, ltk_no[i]);
+		assert_false(vg_bt_key_level4(&e.key));
+		assert_non_null(vg_bt_key_type_str(&e.key));
+		assert_true(vg_bt_key_type_str(&e.key)[0] != '\0');
+	}
+	/* BR/EDR: P-192 (unauthenticated, authenticated), P-256
+	 * unauthenticated and legacy combination keys are not. */
+	for (size_t i = 0; i < VG_ARRAY_LEN(lk_no); i++) {
+		n = mk(b, VG_BT_EV_NEW_LINK_KEY, 0, p,
+		       lk_param(p, PEER, VG_BT_ADDR_BREDR, lk_no[i]));
+		assert_int_equal(vg_bt_decode(b, n, &e), VG_OK);
+		assert_int_equal(e.key.key_type, lk_no[i]);
+		assert_false(vg_bt_key_level4(&e.key));
+		assert_non_null(vg_bt_key_type_str(&e.key));
+		assert_true(vg_bt_key_type_str(&e.key)[0] != '\0');
+	}
+	/* The same type numbers mean other things on the other transport:
+	 * an LTK of type 0x08 and a link key of type 0x03 are not Level 4. */
+	vg_bt_key k = {.key_type = 0x08, .enc_size = 16, .le = true};
+	assert_false(vg_bt_key_level4(&k));
+	k = (vg_bt_key){.key_type = VG_BT_LTK_P256_AUTH, .enc_size = 16, .le = false};
+	assert_false(vg_bt_key_level4(&k));
 }
 
 /* AVS 1.9: a malformed reply on the socket ends the exchange with an
@@ -880,12 +1042,63 @@ static void test_avs19_check_verdicts(void **state)
 	fake_free(f, &m);
 }
 
+/* AVS 1.11: with sc_mode VG_BT_SC_ON (a kernel whose SC Only mode drops
+ * LE links), enforce sends Set Secure Connections 0x01 and the result is
+ * compliant although SC Only is known to be off; the default policy
+ * (Only) judges the same controller not compliant. */
+static void test_avs111_enforce_sc_on_mode(void **state)
+{
+	struct fake *f = fake_new();
+	vg_bt_mgmt *m = fake_mgmt(f);
+	vg_bt_policy p, q;
+	vg_bt_ctrl c;
+	char why[256];
+	int sc;
+
+	(void)state;
+	fake_add(f, 0, SUP_DUAL, CUR_BLUEZ);
+	policy_for(&p, f);
+	assert_int_equal(p.sc_mode, VG_BT_SC_ONLY); /* the default */
+	p.sc_mode = VG_BT_SC_ON;
+	assert_int_equal(vg_bt_enforce(m, 0, &p, &c, why, sizeof why), VG_OK);
+	assert_true(c.compliant);
+	assert_true(c.sc);
+	assert_true(c.sc_on_enough);
+	assert_int_equal(c.sc_only, 0);
+	assert_true(c.privacy);
+	assert_string_equal(c.why, "");
+	pthread_mutex_lock(&f->mu);
+	sc = log_find(f, VG_BT_OP_SET_SECURE_CONN, 0, 0);
+	assert_true(sc >= 0);
+	assert_int_equal(f->log[sc].len, 1);
+	assert_int_equal(f->log[sc].v, VG_BT_SC_ON);
+	assert_int_equal(f->log[sc].status, 0);
+	assert_int_equal(log_find(f, VG_BT_OP_SET_SECURE_CONN, 0, (size_t)sc + 1), -1);
+	assert_int_equal(f->c[0].sc_only, 0);
+	assert_true(f->c[0].cur & VG_BT_S_SECURE_CONN);
+	pthread_mutex_unlock(&f->mu);
+
+	/* The default policy: the same controller is not compliant. */
+	policy_for(&q, f);
+	assert_int_equal(vg_bt_read(m, 0, &q, &c, why, sizeof why), VG_OK);
+	assert_false(c.compliant);
+	assert_false(c.sc_on_enough);
+	assert_int_equal(c.sc_only, 0);
+	assert_non_null(strstr(c.why, "not Only"));
+	/* And the SC-on policy still judges it compliant. */
+	assert_int_equal(vg_bt_read(m, 0, &p, &c, why, sizeof why), VG_OK);
+	assert_true(c.compliant);
+	fake_free(f, &m);
+}
+
 /* ------------------------------------------------------------------ */
 /* The watcher                                                         */
 
 struct seen {
-	unsigned enforced[8], removed, throttled;
+	unsigned enforced[8], removed, throttled, bonded, unpaired;
 	vg_rc last_rc;
+	uint16_t last_index;
+	char last_why[256]; /* of the last BONDED or UNPAIRED */
 };
 
 static void on_report(void *ctx, vg_bt_watch_what what, uint16_t index, vg_rc rc,
@@ -894,13 +1107,21 @@ static void on_report(void *ctx, vg_bt_watch_what what, uint16_t index, vg_rc rc
 	struct seen *s = ctx;
 
 	(void)c;
-	(void)why;
 	if (what == VG_BT_W_ENFORCED && index < 8)
 		s->enforced[index]++;
 	else if (what == VG_BT_W_REMOVED)
 		s->removed++;
 	else if (what == VG_BT_W_THROTTLED)
 		s->throttled++;
+	if (what == VG_BT_W_BONDED || what == VG_BT_W_UNPAIRED) {
+		if (what == VG_BT_W_BONDED)
+			s->bonded++;
+		else
+			s->unpaired++;
+		assert_non_null(why);
+		(void)snprintf(s->last_why, sizeof s->last_why, "%s", why);
+	}
+	s->last_index = index;
 	s->last_rc = rc;
 }
 
@@ -1070,6 +1291,227 @@ static void test_avs19_transport_keeps_events(void **state)
 	fake_free(f, &m);
 }
 
+/* A watcher on a fake with one dual-mode controller at index 0. */
+static void watch_on(struct fake *f, vg_bt_mgmt *m, vg_bt_policy *p, vg_bt_watch *w, struct seen *s)
+{
+	fake_add(f, 0, SUP_DUAL, CUR_BLUEZ);
+	policy_for(p, f);
+	assert_int_equal(vg_bt_watch_start(w, m, p, on_report, s), VG_OK);
+	assert_int_equal(s->enforced[0], 1);
+	assert_int_equal(s->last_rc, VG_OK);
+}
+
+/* The log entry of the Unpair Device at or after from: for index, of
+ * PEER with addr_type, disconnecting, answered with success. */
+static int unpair_logged(struct fake *f, uint16_t index, uint8_t addr_type, size_t from)
+{
+	int i = log_find(f, VG_BT_OP_UNPAIR_DEVICE, index, from);
+
+	assert_true(i >= 0);
+	assert_int_equal(f->log[i].len, 8);
+	assert_memory_equal(f->log[i].param, PEER, 6);
+	assert_int_equal(f->log[i].param[6], addr_type);
+	assert_int_equal(f->log[i].param[7], 1); /* disconnect */
+	return i;
+}
+
+/* AVS 1.11: a bond made with LE legacy pairing (an authenticated legacy
+ * LTK) is unpaired at once, with its link dropped, and reported. */
+static void test_avs111_watch_unpairs_legacy_ltk(void **state)
+{
+	struct fake *f = fake_new();
+	vg_bt_mgmt *m = fake_mgmt(f);
+	vg_bt_policy p;
+	vg_bt_watch w;
+	struct seen s = {0};
+	uint8_t k[64];
+	size_t before;
+	int i;
+
+	(void)state;
+	watch_on(f, m, &p, &w, &s);
+	pthread_mutex_lock(&f->mu);
+	before = f->n_log;
+	pthread_mutex_unlock(&f->mu);
+	fsend(f->fd, VG_BT_EV_NEW_LONG_TERM_KEY, 0, k,
+	      ltk_param(k, PEER, VG_BT_ADDR_LE_PUBLIC, VG_BT_LTK_AUTH, 16));
+	assert_int_equal(vg_bt_watch_step(&w, 2000, false), VG_OK);
+	assert_int_equal(s.unpaired, 1);
+	assert_int_equal(s.bonded, 0);
+	assert_int_equal(s.last_rc, VG_OK);
+	assert_int_equal(s.last_index, 0);
+	assert_non_null(strstr(s.last_why, PEER_STR));
+	assert_non_null(strstr(s.last_why, "not Level 4"));
+	assert_int_equal(s.enforced[0], 1); /* nothing re-enforced */
+	pthread_mutex_lock(&f->mu);
+	i = unpair_logged(f, 0, VG_BT_ADDR_LE_PUBLIC, before);
+	assert_int_equal(f->log[i].status, 0);
+	assert_int_equal(f->n_log, (size_t)i + 1); /* the one command sent */
+	pthread_mutex_unlock(&f->mu);
+	assert_int_equal(vg_bt_watch_step(&w, 20, false), VG_ERR_TIMEOUT);
+
+	/* The kernel refuses the unpairing: reported with its error, and
+	 * the watch goes on. */
+	pthread_mutex_lock(&f->mu);
+	f->fail_op = VG_BT_OP_UNPAIR_DEVICE;
+	f->fail_status = VG_BT_ST_REJECTED;
+	pthread_mutex_unlock(&f->mu);
+	fsend(f->fd, VG_BT_EV_NEW_LONG_TERM_KEY, 0, k,
+	      ltk_param(k, PEER, VG_BT_ADDR_LE_RANDOM, VG_BT_LTK_UNAUTH, 16));
+	assert_int_equal(vg_bt_watch_step(&w, 2000, false), VG_OK);
+	assert_int_equal(s.unpaired, 2);
+	assert_int_equal(s.last_rc, VG_ERR_STATE);
+	assert_non_null(strstr(s.last_why, "could not unpair"));
+	assert_non_null(strstr(s.last_why, "Rejected"));
+	pthread_mutex_lock(&f->mu);
+	i = unpair_logged(f, 0, VG_BT_ADDR_LE_RANDOM, (size_t)i + 1);
+	assert_int_equal(f->log[i].status, VG_BT_ST_REJECTED);
+	/* A legacy pairing brings two LTKs (each side's): the second finds
+	 * the bond gone ("Not Paired", seen on Linux 6.1): no failure, no
+	 * second report, and the watch goes on. */
+	f->fail_status = VG_BT_ST_NOT_PAIRED;
+	pthread_mutex_unlock(&f->mu);
+	fsend(f->fd, VG_BT_EV_NEW_LONG_TERM_KEY, 0, k,
+	      ltk_param(k, PEER, VG_BT_ADDR_LE_PUBLIC, VG_BT_LTK_AUTH, 16));
+	assert_int_equal(vg_bt_watch_step(&w, 2000, false), VG_OK);
+	assert_int_equal(s.unpaired, 2);
+	assert_int_equal(vg_bt_watch_step(&w, 20, false), VG_ERR_TIMEOUT);
+	fake_free(f, &m);
+}
+
+/* AVS 1.11: a bond with an authenticated P-256 LTK of 16 octets (LE
+ * Secure Connections, Mode 1 Level 4) is kept: no Unpair Device. A short
+ * one is not. */
+static void test_avs111_watch_keeps_level4_ltk(void **state)
+{
+	struct fake *f = fake_new();
+	vg_bt_mgmt *m = fake_mgmt(f);
+	vg_bt_policy p;
+	vg_bt_watch w;
+	struct seen s = {0};
+	uint8_t k[64];
+	size_t before;
+
+	(void)state;
+	watch_on(f, m, &p, &w, &s);
+	pthread_mutex_lock(&f->mu);
+	before = f->n_log;
+	pthread_mutex_unlock(&f->mu);
+	fsend(f->fd, VG_BT_EV_NEW_LONG_TERM_KEY, 0, k,
+	      ltk_param(k, PEER, VG_BT_ADDR_LE_RANDOM, VG_BT_LTK_P256_AUTH, 16));
+	assert_int_equal(vg_bt_watch_step(&w, 2000, false), VG_OK);
+	assert_int_equal(s.bonded, 1);
+	assert_int_equal(s.unpaired, 0);
+	assert_int_equal(s.last_rc, VG_OK);
+	assert_non_null(strstr(s.last_why, PEER_STR));
+	pthread_mutex_lock(&f->mu);
+	assert_int_equal(log_find(f, VG_BT_OP_UNPAIR_DEVICE, 0, 0), -1);
+	assert_int_equal(f->n_log, before); /* nothing sent at all */
+	pthread_mutex_unlock(&f->mu);
+
+	/* The same key type with 7 octets is not Level 4. */
+	fsend(f->fd, VG_BT_EV_NEW_LONG_TERM_KEY, 0, k,
+	      ltk_param(k, PEER, VG_BT_ADDR_LE_RANDOM, VG_BT_LTK_P256_AUTH, 7));
+	assert_int_equal(vg_bt_watch_step(&w, 2000, false), VG_OK);
+	assert_int_equal(s.bonded, 1);
+	assert_int_equal(s.unpaired, 1);
+	pthread_mutex_lock(&f->mu);
+	(void)unpair_logged(f, 0, VG_BT_ADDR_LE_RANDOM, before);
+	pthread_mutex_unlock(&f->mu);
+	fake_free(f, &m);
+}
+
+/* AVS 1.10: on BR/EDR a P-192 link key (Security Mode 4 Level 3) is
+ * unpaired; an authenticated P-256 one (Level 4) is kept. */
+static void test_avs110_watch_unpairs_p192_link_key(void **state)
+{
+	struct fake *f = fake_new();
+	vg_bt_mgmt *m = fake_mgmt(f);
+	vg_bt_policy p;
+	vg_bt_watch w;
+	struct seen s = {0};
+	uint8_t k[64];
+	size_t before;
+	int i;
+
+	(void)state;
+	watch_on(f, m, &p, &w, &s);
+	pthread_mutex_lock(&f->mu);
+	before = f->n_log;
+	pthread_mutex_unlock(&f->mu);
+	fsend(f->fd, VG_BT_EV_NEW_LINK_KEY, 0, k, lk_param(k, PEER, VG_BT_ADDR_BREDR, 0x05));
+	assert_int_equal(vg_bt_watch_step(&w, 2000, false), VG_OK);
+	assert_int_equal(s.unpaired, 1);
+	assert_int_equal(s.bonded, 0);
+	assert_int_equal(s.last_rc, VG_OK);
+	assert_non_null(strstr(s.last_why, PEER_STR));
+	assert_non_null(strstr(s.last_why, "not Level 4"));
+	pthread_mutex_lock(&f->mu);
+	i = unpair_logged(f, 0, VG_BT_ADDR_BREDR, before);
+	assert_int_equal(f->log[i].status, 0);
+	before = f->n_log;
+	pthread_mutex_unlock(&f->mu);
+
+	fsend(f->fd, VG_BT_EV_NEW_LINK_KEY, 0, k,
+	      lk_param(k, PEER, VG_BT_ADDR_BREDR, VG_BT_LK_AUTH_P256));
+	assert_int_equal(vg_bt_watch_step(&w, 2000, false), VG_OK);
+	assert_int_equal(s.unpaired, 1);
+	assert_int_equal(s.bonded, 1);
+	assert_int_equal(s.last_rc, VG_OK);
+	pthread_mutex_lock(&f->mu);
+	assert_int_equal(f->n_log, before);
+	assert_int_equal(log_find(f, VG_BT_OP_UNPAIR_DEVICE, 0, (size_t)i + 1), -1);
+	pthread_mutex_unlock(&f->mu);
+	fake_free(f, &m);
+}
+
+/* AVS 1.11: a New Long Term Key that arrives while the watcher waits for
+ * a command's reply (here: in the middle of re-enforcing a controller
+ * after an Index Added) is kept and acted on by the next step. */
+static void test_avs111_watch_key_event_during_command(void **state)
+{
+	struct fake *f = fake_new();
+	vg_bt_mgmt *m = fake_mgmt(f);
+	vg_bt_policy p;
+	vg_bt_watch w;
+	struct seen s = {0};
+	int sc, i;
+
+	(void)state;
+	watch_on(f, m, &p, &w, &s);
+	pthread_mutex_lock(&f->mu);
+	f->inject_op = VG_BT_OP_SET_SECURE_CONN;
+	f->inject_code = VG_BT_EV_NEW_LONG_TERM_KEY;
+	f->inject_index = 0;
+	f->inject_len = ltk_param(f->inject, PEER, VG_BT_ADDR_LE_RANDOM, VG_BT_LTK_UNAUTH, 16);
+	pthread_mutex_unlock(&f->mu);
+	fsend(f->fd, VG_BT_EV_INDEX_ADDED, 0, NULL, 0);
+	/* The Index Added: enforced; the key event came meanwhile. */
+	assert_int_equal(vg_bt_watch_step(&w, 2000, false), VG_OK);
+	assert_int_equal(s.enforced[0], 2);
+	assert_int_equal(s.last_rc, VG_OK);
+	assert_int_equal(s.unpaired, 0);
+	pthread_mutex_lock(&f->mu);
+	assert_int_equal(f->inject_op, 0); /* it was sent */
+	assert_int_equal(log_find(f, VG_BT_OP_UNPAIR_DEVICE, 0, 0), -1);
+	pthread_mutex_unlock(&f->mu);
+	/* The next step takes the kept event, without waiting. */
+	assert_int_equal(vg_bt_watch_step(&w, 0, false), VG_OK);
+	assert_int_equal(s.unpaired, 1);
+	assert_int_equal(s.last_rc, VG_OK);
+	assert_non_null(strstr(s.last_why, PEER_STR));
+	pthread_mutex_lock(&f->mu);
+	sc = log_find(f, VG_BT_OP_SET_SECURE_CONN, 0, 0);
+	sc = log_find(f, VG_BT_OP_SET_SECURE_CONN, 0, (size_t)sc + 1); /* the second enforce's */
+	assert_true(sc >= 0);
+	i = unpair_logged(f, 0, VG_BT_ADDR_LE_RANDOM, 0);
+	assert_true(i > sc);
+	pthread_mutex_unlock(&f->mu);
+	assert_int_equal(vg_bt_watch_step(&w, 20, false), VG_ERR_TIMEOUT);
+	assert_int_equal(s.unpaired, 1);
+	fake_free(f, &m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1077,6 +1519,7 @@ int main(void)
 	    cmocka_unit_test(test_avs112_codec_encode_set_privacy),
 	    cmocka_unit_test(test_avs19_codec_decode_events),
 	    cmocka_unit_test(test_avs19_codec_malformed),
+	    cmocka_unit_test(test_avs111_codec_decode_new_keys),
 	    cmocka_unit_test(test_avs19_transport_malformed_reply),
 	    cmocka_unit_test(test_avs19_transport_no_bluetooth),
 	    cmocka_unit_test(test_avs19_transport_keeps_events),
@@ -1088,10 +1531,15 @@ int main(void)
 	    cmocka_unit_test(test_avs19_enforce_unsupported_controller),
 	    cmocka_unit_test(test_avs19_enforce_kernel_refusal),
 	    cmocka_unit_test(test_avs19_check_verdicts),
+	    cmocka_unit_test(test_avs111_enforce_sc_on_mode),
 	    cmocka_unit_test(test_avs19_watch_index_added),
 	    cmocka_unit_test(test_avs112_watch_drift_repaired),
 	    cmocka_unit_test(test_avs110_watch_recheck_sc_only),
 	    cmocka_unit_test(test_avs19_watch_throttled),
+	    cmocka_unit_test(test_avs111_watch_unpairs_legacy_ltk),
+	    cmocka_unit_test(test_avs111_watch_keeps_level4_ltk),
+	    cmocka_unit_test(test_avs110_watch_unpairs_p192_link_key),
+	    cmocka_unit_test(test_avs111_watch_key_event_during_command),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

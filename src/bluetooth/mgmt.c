@@ -87,6 +87,27 @@ vg_rc vg_bt_decode(const uint8_t *buf, size_t len, vg_bt_evt *e)
 			goto bad;
 		e->settings = get32(e->param);
 		break;
+	case VG_BT_EV_NEW_LINK_KEY:
+		/* store_hint, addr, addr_type, key type, value[16], pin length */
+		if (plen != 26)
+			goto bad;
+		memcpy(e->key.addr, e->param + 1, VG_BT_ADDR_LEN);
+		e->key.addr_type = e->param[7];
+		e->key.key_type = e->param[8];
+		e->key.enc_size = 16;
+		e->key.le = false;
+		break;
+	case VG_BT_EV_NEW_LONG_TERM_KEY:
+		/* store_hint, addr, addr_type, key type, central, enc_size,
+		 * ediv[2], rand[8], value[16] */
+		if (plen != 37 || e->param[10] > 16)
+			goto bad;
+		memcpy(e->key.addr, e->param + 1, VG_BT_ADDR_LEN);
+		e->key.addr_type = e->param[7];
+		e->key.key_type = e->param[8];
+		e->key.enc_size = e->param[10];
+		e->key.le = true;
+		break;
 	default:
 		break;
 	}
@@ -94,6 +115,51 @@ vg_rc vg_bt_decode(const uint8_t *buf, size_t len, vg_bt_evt *e)
 bad:
 	memset(e, 0, sizeof *e);
 	return VG_ERR_PROTOCOL;
+}
+
+bool vg_bt_key_level4(const vg_bt_key *k)
+{
+	if (k->le)
+		return k->key_type == VG_BT_LTK_P256_AUTH && k->enc_size == 16;
+	return k->key_type == VG_BT_LK_AUTH_P256;
+}
+
+const char *vg_bt_key_type_str(const vg_bt_key *k)
+{
+	if (k->le) {
+		switch (k->key_type) {
+		case VG_BT_LTK_UNAUTH:
+			return "legacy, unauthenticated (Just Works)";
+		case VG_BT_LTK_AUTH:
+			return "legacy, authenticated";
+		case VG_BT_LTK_P256_UNAUTH:
+			return "P-256, unauthenticated (Just Works)";
+		case VG_BT_LTK_P256_AUTH:
+			return "P-256, authenticated";
+		case VG_BT_LTK_P256_DEBUG:
+			return "P-256 debug key";
+		default:
+			return "unknown LTK type";
+		}
+	}
+	switch (k->key_type) {
+	case 0x00:
+		return "combination (legacy PIN)";
+	case 0x03:
+		return "debug combination";
+	case 0x04:
+		return "P-192, unauthenticated";
+	case 0x05:
+		return "P-192, authenticated";
+	case 0x06:
+		return "changed combination";
+	case 0x07:
+		return "P-256, unauthenticated";
+	case VG_BT_LK_AUTH_P256:
+		return "P-256, authenticated";
+	default:
+		return "unknown link key type";
+	}
 }
 
 vg_rc vg_bt_parse_version(const uint8_t *p, size_t len, uint8_t *version, uint16_t *revision)
@@ -258,6 +324,7 @@ vg_rc vg_bt_status_rc(uint8_t status)
 struct kept {
 	uint16_t code, index;
 	uint32_t settings;
+	vg_bt_key key;
 };
 
 struct vg_bt_mgmt {
@@ -376,7 +443,8 @@ static void keep(vg_bt_mgmt *m, const vg_bt_evt *e)
 	struct kept *k;
 
 	if (e->code != VG_BT_EV_INDEX_ADDED && e->code != VG_BT_EV_INDEX_REMOVED &&
-	    e->code != VG_BT_EV_NEW_SETTINGS)
+	    e->code != VG_BT_EV_NEW_SETTINGS && e->code != VG_BT_EV_NEW_LINK_KEY &&
+	    e->code != VG_BT_EV_NEW_LONG_TERM_KEY)
 		return;
 	if (m->n_kept == KEPT_MAX) {
 		m->overflow = true;
@@ -386,6 +454,7 @@ static void keep(vg_bt_mgmt *m, const vg_bt_evt *e)
 	k->code = e->code;
 	k->index = e->index;
 	k->settings = e->settings;
+	k->key = e->key;
 	m->n_kept++;
 }
 
@@ -448,6 +517,7 @@ vg_rc vg_bt_mgmt_next(vg_bt_mgmt *m, vg_bt_evt *e, bool *overflow, int timeout_m
 		e->code = k->code;
 		e->index = k->index;
 		e->settings = k->settings;
+		e->key = k->key;
 		m->first = (m->first + 1) % KEPT_MAX;
 		m->n_kept--;
 		return VG_OK;

@@ -63,6 +63,7 @@ enum {
 	VG_BT_OP_SET_SSP = 0x000B,
 	VG_BT_OP_SET_LE = 0x000D,
 	VG_BT_OP_SET_IO_CAP = 0x0018,
+	VG_BT_OP_UNPAIR_DEVICE = 0x001B,
 	VG_BT_OP_SET_BREDR = 0x002A,
 	VG_BT_OP_SET_SECURE_CONN = 0x002D,
 	VG_BT_OP_SET_DEBUG_KEYS = 0x002E,
@@ -76,6 +77,8 @@ enum {
 	VG_BT_EV_INDEX_ADDED = 0x0004,
 	VG_BT_EV_INDEX_REMOVED = 0x0005,
 	VG_BT_EV_NEW_SETTINGS = 0x0006,
+	VG_BT_EV_NEW_LINK_KEY = 0x0009,      /* BR/EDR: a bond's link key */
+	VG_BT_EV_NEW_LONG_TERM_KEY = 0x000A, /* LE: a bond's LTK */
 };
 
 /* Status codes of Command Complete and Command Status. */
@@ -83,6 +86,7 @@ enum {
 	VG_BT_ST_SUCCESS = 0x00,
 	VG_BT_ST_UNKNOWN_COMMAND = 0x01,
 	VG_BT_ST_FAILED = 0x03,
+	VG_BT_ST_NOT_PAIRED = 0x06,
 	VG_BT_ST_BUSY = 0x0A,
 	VG_BT_ST_REJECTED = 0x0B,
 	VG_BT_ST_NOT_SUPPORTED = 0x0C,
@@ -124,6 +128,37 @@ enum {
 #define VG_BT_IO_NO_INPUT_OUTPUT  0x03
 #define VG_BT_IO_KEYBOARD_DISPLAY 0x04
 
+/* Address types of mgmt (Unpair Device, the key events). */
+#define VG_BT_ADDR_BREDR     0x00
+#define VG_BT_ADDR_LE_PUBLIC 0x01
+#define VG_BT_ADDR_LE_RANDOM 0x02
+
+/* Key types: New Link Key (BR/EDR, the HCI link key types) and New Long
+ * Term Key (LE, mgmt's own). Level 4 (Security Mode 4 Level 4 on BR/EDR,
+ * Mode 1 Level 4 on LE) is an authenticated P-256 key of 16 octets. */
+#define VG_BT_LK_AUTH_P256    0x08 /* Authenticated Combination Key from P-256 */
+#define VG_BT_LTK_UNAUTH      0x00 /* legacy pairing, Just Works */
+#define VG_BT_LTK_AUTH        0x01 /* legacy pairing, passkey or OOB */
+#define VG_BT_LTK_P256_UNAUTH 0x02
+#define VG_BT_LTK_P256_AUTH   0x03
+#define VG_BT_LTK_P256_DEBUG  0x04
+
+/* What a New Link Key or New Long Term Key event says of the bond (the
+ * key itself is not copied: it stays in the kernel). */
+typedef struct vg_bt_key {
+	uint8_t addr[VG_BT_ADDR_LEN]; /* the peer, as sent */
+	uint8_t addr_type;            /* VG_BT_ADDR_* */
+	uint8_t key_type;             /* VG_BT_LK_* or VG_BT_LTK_* */
+	uint8_t enc_size;             /* LE: the key's octets; BR/EDR: 16 */
+	bool le;                      /* a Long Term Key */
+} vg_bt_key;
+
+/* The key gives Level 4: authenticated, P-256, 16 octets. */
+bool vg_bt_key_level4(const vg_bt_key *k);
+/* "P-256, authenticated", "legacy, unauthenticated (Just Works)", ... for
+ * k's type. */
+const char *vg_bt_key_type_str(const vg_bt_key *k);
+
 /* One decoded message. Pointers point into the buffer given to
  * vg_bt_decode() and live as long as it does. */
 typedef struct vg_bt_evt {
@@ -138,6 +173,8 @@ typedef struct vg_bt_evt {
 	size_t param_len;
 	/* New Settings: */
 	uint32_t settings;
+	/* New Link Key, New Long Term Key: */
+	vg_bt_key key;
 } vg_bt_evt;
 
 /* Read Controller Information's result. */
@@ -167,7 +204,9 @@ VG_NODISCARD vg_rc vg_bt_encode(uint16_t op, uint16_t index, const uint8_t *para
  * VG_ERR_PROTOCOL, *e zeroed, when: shorter than a header; the header's
  * length differs from what follows; a Command Complete shorter than 3
  * octets; a Command Status not exactly 3; a New Settings not exactly 4;
- * an Index Added or Removed with parameters. Other event codes are
+ * an Index Added or Removed with parameters; a New Link Key not exactly
+ * 26, a New Long Term Key not exactly 37 (or an LTK of more than 16
+ * octets). Other event codes are
  * returned as they are (code, index, param) for the caller to ignore.
  */
 VG_NODISCARD vg_rc vg_bt_decode(const uint8_t *buf, size_t len, vg_bt_evt *e);
@@ -219,7 +258,7 @@ void vg_bt_mgmt_close(vg_bt_mgmt **m);
  * its status; on VG_BT_ST_SUCCESS with a Command Complete, rparam and
  * rlen (both may be NULL) its return parameters, valid until the next
  * call on m. Events that arrive meanwhile (Index Added, Index Removed,
- * New Settings) are kept for vg_bt_mgmt_next(), the oldest first; when
+ * New Settings, New Link Key, New Long Term Key) are kept for vg_bt_mgmt_next(), the oldest first; when
  * more arrive than are kept, vg_bt_mgmt_next() reports an overflow.
  * Returns VG_OK when an answer came (whatever its status), VG_ERR_TIMEOUT,
  * VG_ERR_IO (socket closed or failed) or VG_ERR_PROTOCOL (a malformed

@@ -31,6 +31,8 @@ int vg_bt_sc_only_debugfs(uint16_t index, void *ctx)
 void vg_bt_policy_init(vg_bt_policy *p)
 {
 	memset(p, 0, sizeof *p);
+	p->sc_mode = VG_BT_SC_ONLY;
+	p->watch_index = -1;
 	p->bondable = true;
 	p->io_cap = VG_BT_IO_KEYBOARD_DISPLAY;
 	p->sc_only_probe = vg_bt_sc_only_debugfs;
@@ -137,7 +139,7 @@ void vg_bt_judge(vg_bt_ctrl *c)
 	else if (!c->sc)
 		(void)snprintf(c->why, sizeof c->why, "hci%u: Secure Connections is off (AVS 1.9)",
 			       (unsigned)c->index);
-	else if (c->sc_only == 0)
+	else if (c->sc_only == 0 && !c->sc_on_enough)
 		(void)snprintf(c->why, sizeof c->why,
 			       "hci%u: Secure Connections is on but not Only: legacy pairing is "
 			       "still accepted (AVS 1.10, 1.11)",
@@ -176,6 +178,7 @@ vg_rc vg_bt_read(vg_bt_mgmt *m, uint16_t index, const vg_bt_policy *p, vg_bt_ctr
 		return VG_ERR_PROTOCOL;
 	}
 	c->sc_only = (c->info.current & VG_BT_S_SECURE_CONN) ? probe(index, p->sc_only_ctx) : 0;
+	c->sc_on_enough = p->sc_mode == VG_BT_SC_ON;
 	vg_bt_judge(c);
 	return VG_OK;
 }
@@ -231,8 +234,11 @@ vg_rc vg_bt_enforce(vg_bt_mgmt *m, uint16_t index, const vg_bt_policy *p, vg_bt_
 		rc = set1(m, index, VG_BT_OP_SET_DEBUG_KEYS, 0, t, "set debug keys off", &cur, why,
 			  why_cap);
 	if (rc == VG_OK)
-		rc = set1(m, index, VG_BT_OP_SET_SECURE_CONN, VG_BT_SC_ONLY, t,
-			  "set secure connections only", &cur, why, why_cap);
+		rc = set1(m, index, VG_BT_OP_SET_SECURE_CONN,
+			  p->sc_mode == VG_BT_SC_ON ? VG_BT_SC_ON : VG_BT_SC_ONLY, t,
+			  p->sc_mode == VG_BT_SC_ON ? "set secure connections"
+						    : "set secure connections only",
+			  &cur, why, why_cap);
 	if (rc == VG_OK && (sup & VG_BT_S_PRIVACY) && (cur & VG_BT_S_LE)) {
 		priv[0] = 0x01;
 		memcpy(priv + 1, p->irk, VG_BT_IRK_LEN);
@@ -323,6 +329,57 @@ static void enforce_one(vg_bt_watch *w, uint16_t index)
 		w->report(w->ctx, VG_BT_W_ENFORCED, index, rc, &c, why);
 }
 
+/* A new bond: kept if its key is Level 4, else unpaired (and the link
+ * dropped) at once. One pairing can bring two keys (each side's LTK of a
+ * legacy pairing): the second finds the bond gone ("Not Paired"), which
+ * is no failure and no second report. Only the socket's failure ends the
+ * watch, never the kernel's answer. */
+static vg_rc check_key(vg_bt_watch *w, uint16_t index, const vg_bt_key *k)
+{
+	uint8_t param[VG_BT_ADDR_LEN + 2], status = VG_BT_ST_FAILED;
+	char a[18], why[256];
+	vg_rc rc;
+
+	vg_bt_addr_str(k->addr, a);
+	if (vg_bt_key_level4(k)) {
+		(void)snprintf(why, sizeof why, "hci%u: bonded with %s (%s): %s key, %u octets",
+			       (unsigned)index, a, k->le ? "LE" : "BR/EDR", vg_bt_key_type_str(k),
+			       (unsigned)k->enc_size);
+		if (w->report)
+			w->report(w->ctx, VG_BT_W_BONDED, index, VG_OK, NULL, why);
+		return VG_OK;
+	}
+	memcpy(param, k->addr, VG_BT_ADDR_LEN);
+	param[VG_BT_ADDR_LEN] = k->addr_type;
+	param[VG_BT_ADDR_LEN + 1] = 1; /* disconnect */
+	rc = vg_bt_mgmt_cmd(w->m, VG_BT_OP_UNPAIR_DEVICE, index, param, sizeof param, &status, NULL,
+			    NULL, cmd_timeout(w->p));
+	if (rc == VG_OK && status == VG_BT_ST_NOT_PAIRED)
+		return VG_OK; /* already unpaired (its other key) */
+	if (rc == VG_OK && status != VG_BT_ST_SUCCESS)
+		(void)snprintf(why, sizeof why,
+			       "hci%u: could not unpair %s (%s): its key is %s, %u octets, not "
+			       "Level 4: the kernel said %s (0x%02x)",
+			       (unsigned)index, a, k->le ? "LE" : "BR/EDR", vg_bt_key_type_str(k),
+			       (unsigned)k->enc_size, vg_bt_status_str(status), status);
+	else if (rc != VG_OK)
+		(void)snprintf(why, sizeof why,
+			       "hci%u: could not unpair %s (%s): its key is %s, not Level 4: "
+			       "management socket: %s",
+			       (unsigned)index, a, k->le ? "LE" : "BR/EDR", vg_bt_key_type_str(k),
+			       vg_rc_str(rc));
+	else
+		(void)snprintf(why, sizeof why,
+			       "hci%u: unpaired %s (%s): its key is %s, %u octets, not Level 4 "
+			       "(AVS 1.10, 1.11)",
+			       (unsigned)index, a, k->le ? "LE" : "BR/EDR", vg_bt_key_type_str(k),
+			       (unsigned)k->enc_size);
+	if (w->report)
+		w->report(w->ctx, VG_BT_W_UNPAIRED, index,
+			  rc != VG_OK ? rc : vg_bt_status_rc(status), NULL, why);
+	return rc == VG_ERR_IO || rc == VG_ERR_PROTOCOL ? rc : VG_OK;
+}
+
 static vg_rc enforce_all(vg_bt_watch *w)
 {
 	uint16_t idx[VG_BT_MAX_INDEXES];
@@ -334,7 +391,8 @@ static vg_rc enforce_all(vg_bt_watch *w)
 	if (rc != VG_OK)
 		return rc;
 	for (size_t i = 0; i < n; i++)
-		enforce_one(w, idx[i]);
+		if (w->p->watch_index < 0 || idx[i] == (uint16_t)w->p->watch_index)
+			enforce_one(w, idx[i]);
 	return VG_OK;
 }
 
@@ -385,6 +443,8 @@ vg_rc vg_bt_watch_step(vg_bt_watch *w, int timeout_ms, bool recheck)
 	}
 	if (rc != VG_OK)
 		return rc;
+	if (w->p->watch_index >= 0 && e.index != (uint16_t)w->p->watch_index)
+		return VG_OK; /* another controller: not ours to watch */
 	switch (e.code) {
 	case VG_BT_EV_INDEX_ADDED:
 		enforce_one(w, e.index);
@@ -401,6 +461,11 @@ vg_rc vg_bt_watch_step(vg_bt_watch *w, int timeout_ms, bool recheck)
 		if (i < 0 || vg_bt_drifted(w->ctl[i].supported, e.settings, w->p))
 			enforce_one(w, e.index);
 		break;
+	case VG_BT_EV_NEW_LINK_KEY:
+	case VG_BT_EV_NEW_LONG_TERM_KEY: {
+		vg_bt_key k = e.key;
+		return check_key(w, e.index, &k);
+	}
 	default:
 		break;
 	}

@@ -19,7 +19,12 @@
  *   6. Secure Connections Only (0x02): AVS 1.9, and with it Security
  *      Mode 4 Level 4 (BR/EDR) and Mode 1 Level 4 (LE): the kernel then
  *      accepts only Secure Connections pairing, and on BR/EDR only an
- *      authenticated P-256 link key (AVS 1.10, 1.11);
+ *      authenticated P-256 link key (AVS 1.10, 1.11). Or, with sc_mode
+ *      VG_BT_SC_ON, Secure Connections on (0x01) and Level 4 held by the
+ *      watcher's key check (below): Linux 6.1 in SC Only mode drops every
+ *      LE link once it is encrypted (hci_conn_check_link_mode() wants a
+ *      BR/EDR P-256 link key type, which an LE link never has), so a
+ *      device that pairs over LE needs this form on such a kernel;
  *   7. LE Privacy (0x01) with the IRK the caller gives (voxguard's
  *      service derives it from the root of trust): AVS 1.12;
  *   8. Bondable as configured;
@@ -55,11 +60,13 @@ typedef int (*vg_bt_sc_only_fn)(uint16_t index, void *ctx);
 int vg_bt_sc_only_debugfs(uint16_t index, void *ctx);
 
 typedef struct vg_bt_policy {
+	uint8_t sc_mode; /* VG_BT_SC_ONLY (default) or VG_BT_SC_ON (Level 4 by the watcher) */
 	bool bondable;
 	uint8_t io_cap;                 /* VG_BT_IO_* (KeyboardDisplay) */
 	uint8_t irk[VG_BT_IRK_LEN];     /* the local IRK: a secret, wipe it */
 	vg_bt_sc_only_fn sc_only_probe; /* NULL: vg_bt_sc_only_debugfs */
 	void *sc_only_ctx;
+	int watch_index;      /* the watcher's one controller; -1 (default): every one */
 	int cmd_timeout_ms;   /* 0: VG_BT_CMD_TIMEOUT_MS */
 	int power_timeout_ms; /* 0: VG_BT_POWER_TIMEOUT_MS */
 } vg_bt_policy;
@@ -74,6 +81,7 @@ typedef struct vg_bt_ctrl {
 	bool privacy;   /* AVS 1.12: LE Privacy on (or no LE) */
 	bool ssp;       /* Secure Simple Pairing on (or no BR/EDR) */
 	bool no_debug_keys;
+	bool sc_on_enough; /* the policy's sc_mode is VG_BT_SC_ON: Only is not required */
 	char why[256]; /* the first failed requirement, in one line ("" when compliant) */
 } vg_bt_ctrl;
 
@@ -91,8 +99,9 @@ VG_NODISCARD vg_rc vg_bt_read(vg_bt_mgmt *m, uint16_t index, const vg_bt_policy 
 			      char *why, size_t why_cap);
 
 /* The verdict on c (already read): sets c->sc ... c->compliant, c->why.
- * Secure Connections Only known to be off is a failure; unknown is not
- * (mgmt cannot show it), and c->sc_only says so. */
+ * Secure Connections Only known to be off is a failure (unless
+ * c->sc_on_enough); unknown is not (mgmt cannot show it), and c->sc_only
+ * says so. */
 void vg_bt_judge(vg_bt_ctrl *c);
 
 /* The steps above on one controller; after (may be NULL) gets the read
@@ -110,7 +119,12 @@ bool vg_bt_drifted(uint32_t sup, uint32_t s, const vg_bt_policy *p);
 /*
  * The watcher: re-asserts the policy when a controller appears or its
  * settings drift (another program, e.g. bluetoothd at its start, changed
- * them). A controller enforced more than VG_BT_WATCH_BURST times within
+ * them), and checks every new bond's key (New Link Key, New Long Term
+ * Key): a key that is not Level 4 (authenticated, P-256, 16 octets) is
+ * removed at once with Unpair Device, which also drops the link (in SC
+ * Only mode the kernel makes no such key; with VG_BT_SC_ON this is what
+ * refuses legacy and unauthenticated pairing, a few milliseconds after
+ * it completed). A controller enforced more than VG_BT_WATCH_BURST times within
  * VG_BT_WATCH_WINDOW_MS is left alone until the window ends (someone
  * keeps undoing it: reported, not fought).
  */
@@ -122,6 +136,8 @@ typedef enum vg_bt_watch_what {
 	VG_BT_W_ENFORCED = 1, /* rc, c, why: after an Index Added, drift or recheck */
 	VG_BT_W_REMOVED,      /* the controller went away */
 	VG_BT_W_THROTTLED,    /* enforced too often: left alone for now */
+	VG_BT_W_BONDED,       /* a new bond with a Level 4 key: kept (why names it) */
+	VG_BT_W_UNPAIRED,     /* a new bond below Level 4: unpaired (rc: the unpairing's) */
 } vg_bt_watch_what;
 
 typedef void (*vg_bt_watch_report)(void *ctx, vg_bt_watch_what what, uint16_t index, vg_rc rc,

@@ -3,14 +3,17 @@
  * controller, through the kernel's management API (AVS 1.9-1.12;
  * src/bluetooth/policy.h, docs/HARDENING.md).
  *
- *   enforce [--index N] [--watch] [--no-bondable] [--io-cap CAP]
- *   check [--index N] [--json]
+ *   enforce [--index N] [--watch] [--sc only|on] [--no-bondable] [--io-cap CAP]
+ *   check [--index N] [--sc only|on] [--json]
  *   irk-id
  *
  * enforce takes the LE Privacy IRK from voxguardd (bluetooth.irk, admin,
  * audited), holds it in locked memory while it runs and wipes it after;
  * with --watch it stays, re-asserting the policy when a controller
- * appears or its settings drift (systemd/voxguard-bluetooth.service).
+ * appears or its settings drift (systemd/voxguard-bluetooth.service),
+ * and unpairing every new bond whose key is not Level 4. --sc on keeps
+ * Secure Connections on but not Only (Linux 6.1 drops LE links in Only
+ * mode): Level 4 then holds while the watcher runs.
  * enforce, the watcher's re-assertions and check each send their
  * outcome to the service (bluetooth.report), which audits it. The
  * service calls use libvoxguard's internal request helper: no public API
@@ -219,6 +222,19 @@ static int parse_io_cap(const char *s, uint8_t *io)
 	return 0;
 }
 
+static int parse_sc(const char *cmd, const char *s, uint8_t *mode)
+{
+	if (!s || strcmp(s, "only") == 0)
+		*mode = VG_BT_SC_ONLY;
+	else if (strcmp(s, "on") == 0)
+		*mode = VG_BT_SC_ON;
+	else
+		return cli_fail("bluetooth %s: --sc: only (Secure Connections Only) or on "
+				"(Secure Connections, Level 4 kept by the watcher's key check)",
+				cmd);
+	return 0;
+}
+
 struct watch_ctx {
 	vg_client *c;
 };
@@ -234,18 +250,19 @@ static void on_watch(void *ctx, vg_bt_watch_what what, uint16_t index, vg_rc rc,
 		(void)fflush(stdout);
 		return;
 	}
-	if (what == VG_BT_W_THROTTLED)
-		(void)snprintf(line, sizeof line, "hci%u: %s", (unsigned)index, why);
+	if (what == VG_BT_W_THROTTLED || what == VG_BT_W_BONDED || what == VG_BT_W_UNPAIRED)
+		(void)snprintf(line, sizeof line, "%s", why);
 	else if (rc == VG_OK)
-		(void)snprintf(line, sizeof line, "hci%u enforced: secure connections only, %s",
-			       (unsigned)index,
+		(void)snprintf(line, sizeof line, "hci%u enforced: secure connections%s, %s",
+			       (unsigned)index, c && c->sc_on_enough ? "" : " only",
 			       (c && (c->info.current & VG_BT_S_LE)) ? "le privacy" : "no le");
 	else
 		(void)snprintf(line, sizeof line, "hci%u: %s", (unsigned)index,
 			       why && *why ? why : vg_rc_str(rc));
 	(void)printf("%s\n", line);
 	(void)fflush(stdout);
-	report_or_warn(w->c, "watch", what == VG_BT_W_ENFORCED && rc == VG_OK, line);
+	report_or_warn(w->c, what == VG_BT_W_BONDED || what == VG_BT_W_UNPAIRED ? "bond" : "watch",
+		       (what == VG_BT_W_ENFORCED || what == VG_BT_W_BONDED) && rc == VG_OK, line);
 }
 
 static int bt_watch(vg_bt_mgmt *m, const vg_bt_policy *p, vg_client *c)
@@ -268,7 +285,7 @@ static int bt_watch(vg_bt_mgmt *m, const vg_bt_policy *p, vg_client *c)
 		return cli_fail("bluetooth enforce --watch: cannot list the controllers: %s",
 				vg_rc_str(rc));
 	}
-	(void)printf("watching for new controllers and settings changes\n");
+	(void)printf("watching for new controllers, settings changes and new bonds\n");
 	(void)fflush(stdout);
 	while (!stop_flag) {
 		uint64_t now = vg_mono_ms();
@@ -289,7 +306,7 @@ static int bt_watch(vg_bt_mgmt *m, const vg_bt_policy *p, vg_client *c)
 
 static int bt_enforce(struct cli *cli, int argc, char **argv)
 {
-	static const char spec[] = "index=,watch,no-bondable,io-cap=";
+	static const char spec[] = "index=,watch,sc=,no-bondable,io-cap=";
 	struct cli_opts o;
 	vg_bt_mgmt *m = NULL;
 	vg_client *c = NULL;
@@ -304,16 +321,19 @@ static int bt_enforce(struct cli *cli, int argc, char **argv)
 	if (e)
 		return e;
 	watch = cli_flag(&o, spec, "watch");
-	if (watch && cli_opt(&o, spec, "index"))
-		return cli_fail("bluetooth enforce: --watch covers every controller: no --index");
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* the IRK is in this process */
 	p = vg_secret_alloc(sizeof *p);
 	if (!p)
 		return cli_fail("bluetooth enforce: out of memory");
 	vg_bt_policy_init(p);
 	p->bondable = !cli_flag(&o, spec, "no-bondable");
-	if ((e = parse_io_cap(cli_opt(&o, spec, "io-cap"), &p->io_cap)))
+	if ((e = parse_io_cap(cli_opt(&o, spec, "io-cap"), &p->io_cap)) ||
+	    (e = parse_sc("enforce", cli_opt(&o, spec, "sc"), &p->sc_mode)))
 		goto out;
+	if (p->sc_mode == VG_BT_SC_ON && !watch)
+		(void)fprintf(stderr, "voxguard: bluetooth enforce: --sc on without --watch: "
+				      "nothing refuses a legacy or unauthenticated bond (Level 4 "
+				      "needs the watcher)\n");
 	if ((e = open_mgmt(cli, "enforce", &m)))
 		goto out;
 	if ((e = cli_connect(cli, &c)))
@@ -324,6 +344,12 @@ static int bt_enforce(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (watch) {
+		const char *one = cli_opt(&o, spec, "index");
+		if (one) { /* watch that controller only */
+			if ((e = indexes(m, one, idx, VG_ARRAY_LEN(idx), &n, "enforce")))
+				goto out;
+			p->watch_index = idx[0];
+		}
 		e = bt_watch(m, p, c);
 		goto out;
 	}
@@ -362,7 +388,7 @@ out:
 
 static int bt_check(struct cli *cli, int argc, char **argv)
 {
-	static const char spec[] = "index=,json";
+	static const char spec[] = "index=,sc=,json";
 	struct cli_opts o;
 	vg_bt_mgmt *m = NULL;
 	vg_client *c = NULL;
@@ -379,6 +405,8 @@ static int bt_check(struct cli *cli, int argc, char **argv)
 		return e;
 	json = cli_flag(&o, spec, "json");
 	vg_bt_policy_init(&p);
+	if ((e = parse_sc("check", cli_opt(&o, spec, "sc"), &p.sc_mode)))
+		return e;
 	if ((e = open_mgmt(cli, "check", &m)))
 		return e;
 	if ((e = indexes(m, cli_opt(&o, spec, "index"), idx, VG_ARRAY_LEN(idx), &n, "check")))
@@ -472,12 +500,13 @@ int cmd_bluetooth(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_cmd sub[] = {
 	    {"enforce", bt_enforce,
-	     "[--index N] [--watch] [--no-bondable] [--io-cap keyboard-display|display-yesno|"
-	     "keyboard-only]: Secure Connections Only, LE Privacy (the service's IRK), bondable "
-	     "and IO capability on every controller (AVS 1.9-1.12)"},
+	     "[--index N] [--watch] [--sc only|on] [--no-bondable] [--io-cap keyboard-display|"
+	     "display-yesno|keyboard-only]: Secure Connections Only (or on, with the watcher "
+	     "unpairing bonds below Level 4), LE Privacy (the service's IRK), bondable and IO "
+	     "capability on every controller (AVS 1.9-1.12)"},
 	    {"check", bt_check,
-	     "[--index N] [--json]: each controller's actual settings; exit 1 if one is not "
-	     "compliant"},
+	     "[--index N] [--sc only|on] [--json]: each controller's actual settings; exit 1 if "
+	     "one is not compliant"},
 	    {"irk-id", bt_irk_id, "a fingerprint of the LE Privacy IRK the service derives"},
 	};
 	return cli_dispatch(cli, "bluetooth", sub, VG_ARRAY_LEN(sub), argc, argv);

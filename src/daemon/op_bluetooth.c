@@ -56,10 +56,10 @@ static vg_rc report(vg_req *r)
 	}
 	rc = vg_req_text(r, VG_A_STAGE, stage, sizeof stage, true);
 	if (rc == VG_OK && strcmp(stage, "enforce") != 0 && strcmp(stage, "watch") != 0 &&
-	    strcmp(stage, "check") != 0)
+	    strcmp(stage, "check") != 0 && strcmp(stage, "bond") != 0)
 		rc = VG_ERR_INVALID;
 	if (rc != VG_OK) {
-		r->why = "stage: enforce, watch or check";
+		r->why = "stage: enforce, watch, check or bond";
 		return rc == VG_ERR_TOO_LARGE ? VG_ERR_INVALID : rc;
 	}
 	rc = vg_req_text(r, VG_A_REASON, reason, sizeof reason, true);
