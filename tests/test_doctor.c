@@ -277,6 +277,24 @@ static void test_avs12_doctor_ssh(void **state)
 	   "  PasswordAuthentication yes\n",
 	   0644);
 	expect_none(VG_DOC_SSH, NULL, VG_SEV_INFO);
+	/* A hostile image: 20 files that each include all 20 (20^8 reads
+	 * without a bound) end after 256 files, reported; what was read
+	 * before still counts. */
+	wr("etc/ssh/sshd_config", "Include sshd_config.d/*.conf\n", 0644);
+	for (int i = 0; i < 20; i++) {
+		char rel[64];
+		(void)snprintf(rel, sizeof rel, "etc/ssh/sshd_config.d/%02d.conf", i);
+		wr(rel, i == 0 ? "PermitRootLogin yes\nInclude sshd_config.d/*.conf\n"
+			       : "Include sshd_config.d/*.conf\n",
+		   0644);
+	}
+	expect(VG_DOC_SSH, NULL, "ssh.include-loop", "sshd_config");
+	expect(VG_DOC_SSH, NULL, "ssh.root-login", "00.conf");
+	for (int i = 0; i < 20; i++) {
+		char rel[64];
+		(void)snprintf(rel, sizeof rel, "etc/ssh/sshd_config.d/%02d.conf", i);
+		rm(rel);
+	}
 	rm("usr/sbin/sshd");
 }
 

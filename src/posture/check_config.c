@@ -20,10 +20,17 @@ static const char *const ssh_keys[SSH_N] = {"passwordauthentication",
 					    "kbdinteractiveauthentication", "permitrootlogin",
 					    "permitemptypasswords", "usepam"};
 
+/* Files sshd_config may pull in through Include, in all: an image's files
+ * are outside input, and files that include each other would otherwise
+ * be read N^depth times. */
+#define SSH_MAX_FILES 256u
+
 struct sshconf {
 	char val[SSH_N][32];
 	char where[SSH_N][VG_DOC_MAX_PATH];
 	bool in_match;
+	unsigned files;  /* read so far */
+	bool too_many;   /* SSH_MAX_FILES reached: the rest not read */
 };
 
 static void ssh_file(vg_doc_ctx *c, const char *rel, struct sshconf *s, int depth);
@@ -62,9 +69,16 @@ static void ssh_file(vg_doc_ctx *c, const char *rel, struct sshconf *s, int dept
 	char *buf, *save = NULL;
 	size_t len;
 
-	if (depth > 8 || vg_doc_read(c, rel, VG_DOC_MAX_FILE, &buf, &len) != VG_OK)
+	if (depth > 8)
 		return;
-	for (char *l = strtok_r(buf, "\n", &save); l && !s->in_match;
+	if (s->files >= SSH_MAX_FILES) {
+		s->too_many = true;
+		return;
+	}
+	s->files++;
+	if (vg_doc_read(c, rel, VG_DOC_MAX_FILE, &buf, &len) != VG_OK)
+		return;
+	for (char *l = strtok_r(buf, "\n", &save); l && !s->in_match && !s->too_many;
 	     l = strtok_r(NULL, "\n", &save)) {
 		char *k = vg_doc_trim(l), *v;
 		size_t kl;
@@ -150,6 +164,13 @@ void vg_doc_check_ssh(vg_doc_ctx *c)
 			   "sshd lets accounts with an empty password log in (PermitEmptyPasswords "
 			   "yes)");
 		vg_doc_fix(c, "PermitEmptyPasswords no");
+	}
+	if (s->too_many) {
+		vg_doc_add(c, VG_DOC_SSH, VG_SEV_LOW, "ssh.include-loop", "/etc/ssh/sshd_config",
+			   "sshd_config's Include lines pull in more than %u files (files that "
+			   "include each other?): the rest was not read",
+			   SSH_MAX_FILES);
+		vg_doc_fix(c, "remove the Include loop (sshd itself refuses one)");
 	}
 	if (s->in_match)
 		vg_doc_state_set(c, VG_DOC_SSH, VG_DOC_RAN,
