@@ -189,7 +189,10 @@ static int key_transform(struct cli *cli, int argc, char **argv, const char *wha
 		return e;
 	rc = cli_read(cli_opt(&o, spec, "in"), VG_MAX_DATA_LEN + 64, &in, &in_len);
 	if (rc != VG_OK)
-		return cli_fail("%s: cannot read input: %s", what, vg_rc_str(rc));
+		return cli_fail("%s: cannot read %s: %s", what,
+				cli_opt(&o, spec, "in") ? cli_opt(&o, spec, "in")
+							: "standard input",
+				vg_rc_str(rc));
 	if ((e = cli_connect(cli, &c))) {
 		vg_free(in, in_len);
 		return e;
@@ -236,11 +239,16 @@ static int key_verify(struct cli *cli, int argc, char **argv)
 	if (!cli_opt(&o, spec, "sig"))
 		return cli_fail("key verify: --sig FILE is required");
 	rc = cli_read(cli_opt(&o, spec, "in"), VG_MAX_DATA_LEN, &in, &in_len);
-	if (rc == VG_OK)
-		rc = cli_read(cli_opt(&o, spec, "sig"), 1024, &sig, &sig_len);
+	if (rc != VG_OK)
+		return cli_fail("key verify: cannot read %s: %s",
+				cli_opt(&o, spec, "in") ? cli_opt(&o, spec, "in")
+							: "standard input",
+				vg_rc_str(rc));
+	rc = cli_read(cli_opt(&o, spec, "sig"), 1024, &sig, &sig_len);
 	if (rc != VG_OK) {
 		vg_free(in, in_len);
-		return cli_fail("key verify: cannot read input: %s", vg_rc_str(rc));
+		return cli_fail("key verify: cannot read the signature %s: %s",
+				cli_opt(&o, spec, "sig"), vg_rc_str(rc));
 	}
 	if (!(e = cli_connect(cli, &c))) {
 		rc = vg_key_verify(c, o.pos[0], in, in_len, sig, sig_len);
@@ -274,7 +282,10 @@ static int key_mac(struct cli *cli, int argc, char **argv)
 		return e;
 	rc = cli_read(cli_opt(&o, spec, "in"), VG_MAX_DATA_LEN, &in, &in_len);
 	if (rc != VG_OK)
-		return cli_fail("key mac: cannot read input: %s", vg_rc_str(rc));
+		return cli_fail("key mac: cannot read %s: %s",
+				cli_opt(&o, spec, "in") ? cli_opt(&o, spec, "in")
+							: "standard input",
+				vg_rc_str(rc));
 	if (!(e = cli_connect(cli, &c))) {
 		rc = vg_key_mac(c, o.pos[0], in, in_len, mac);
 		if (rc != VG_OK) {

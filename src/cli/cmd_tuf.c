@@ -14,7 +14,7 @@
  * servers are checked against (default: the system's trust store).
  *
  * Exit 0 on full success, 1 on any failure (the protocol's codes), with
- * one line on stderr saying why.
+ * one line on stderr saying why; 2 on a usage error, as every command.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +33,7 @@ static int usage(void)
 		      "       voxguard tuf-client --metadata-dir DIR --metadata-url URL refresh\n"
 		      "       voxguard tuf-client --metadata-dir DIR --metadata-url URL "
 		      "--target-name P [...] --target-base-url URL --target-dir DIR download\n");
-	return EXIT_NEGATIVE;
+	return EXIT_ERROR;
 }
 
 static int failed(const char *what, const char *why)

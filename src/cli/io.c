@@ -1,6 +1,7 @@
 /* io.c - option parsing, files and errors for the CLI */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -31,12 +32,76 @@ int cli_fail(const char *fmt, ...)
 	return EXIT_ERROR;
 }
 
+/* The group that may open path: its own, or its directory's when the
+ * directory is what keeps the caller out. "" when neither can be read. */
+static void socket_group(const char *path, char *out, size_t cap)
+{
+	char dir[108];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	struct group *g;
+
+	out[0] = '\0';
+	if (stat(path, &st) != 0) {
+		if (!slash || (size_t)(slash - path) >= sizeof dir)
+			return;
+		(void)snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+		if (stat(dir[0] ? dir : "/", &st) != 0)
+			return;
+	}
+	g = getgrgid(st.st_gid);
+	if (g)
+		(void)snprintf(out, cap, "%s", g->gr_name);
+	else
+		(void)snprintf(out, cap, "%u", (unsigned)st.st_gid);
+}
+
+/* Why the service could not be reached, from the client's "PATH: REASON"
+ * (vg_client_last_error(NULL) after a failed open): the path tried and
+ * what to do about the reason (issue 16, item 3). */
+static int fail_unreachable(const char *what, const char *why)
+{
+	char path[108] = "", grp[64];
+	const char *sep = why ? strrchr(why, ':') : NULL;
+	const char *reason = sep ? sep + 2 : "";
+
+	if (sep && sep[1] == ' ' && (size_t)(sep - why) < sizeof path)
+		(void)snprintf(path, sizeof path, "%.*s", (int)(sep - why), why);
+	if (!path[0])
+		return cli_fail("%s: cannot reach voxguardd (is it running? --socket or "
+				"VOXGUARD_SOCKET)",
+				what);
+	if (strcmp(reason, strerror(EACCES)) == 0) {
+		socket_group(path, grp, sizeof grp);
+		if (grp[0])
+			return cli_fail(
+			    "%s: permission denied on %s: only voxguardd's socket group "
+			    "'%s' may connect (an admin adds you: usermod -aG %s "
+			    "USER, then log in again)",
+			    what, path, grp, grp);
+		return cli_fail("%s: permission denied on %s (voxguardd's socket is open to its "
+				"socket group only: voxguardd.conf socket_group)",
+				what, path);
+	}
+	if (strcmp(reason, strerror(ENOENT)) == 0)
+		return cli_fail("%s: no voxguardd socket at %s (is voxguardd running? another "
+				"socket: --socket PATH or VOXGUARD_SOCKET)",
+				what, path);
+	if (strcmp(reason, strerror(ECONNREFUSED)) == 0)
+		return cli_fail("%s: nothing answers on %s (voxguardd stopped and left its "
+				"socket? systemctl status voxguardd)",
+				what, path);
+	return cli_fail("%s: cannot reach voxguardd at %s: %s", what, path, reason);
+}
+
 int cli_fail_rc(vg_client *c, const char *what, vg_rc rc)
 {
 	const char *why = vg_client_last_error(c);
 
 	if (rc == VG_ERR_UNTRUSTED && why && *why)
 		return cli_fail("%s: %s", what, why);
+	if (rc == VG_ERR_UNAVAILABLE && !c)
+		return fail_unreachable(what, why);
 	if (rc == VG_ERR_UNAVAILABLE)
 		return cli_fail("%s: cannot reach voxguardd (is it running? --socket or "
 				"VOXGUARD_SOCKET)",

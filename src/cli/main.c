@@ -86,17 +86,22 @@ static const struct cli_cmd commands[] = {
     {"help", cmd_help, "this help"},
 };
 
+static void usage(FILE *out)
+{
+	(void)fprintf(out, "usage: voxguard [--socket PATH] [--service-user USER] [--owner UID] "
+			   "COMMAND ...\n\n");
+	for (size_t i = 0; i < VG_ARRAY_LEN(commands); i++)
+		(void)fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
+	(void)fprintf(out, "\n'voxguard COMMAND' alone lists its subcommands. Exit status: 0 "
+			   "success, 1 negative answer, 2 error.\n");
+}
+
 static int cmd_help(struct cli *cli, int argc, char **argv)
 {
 	(void)cli;
 	(void)argc;
 	(void)argv;
-	(void)printf("usage: voxguard [--socket PATH] [--service-user USER] [--owner UID] COMMAND "
-		     "...\n\n");
-	for (size_t i = 0; i < VG_ARRAY_LEN(commands); i++)
-		(void)printf("  %-12s %s\n", commands[i].name, commands[i].help);
-	(void)printf("\n'voxguard COMMAND' alone lists its subcommands. Exit status: 0 "
-		     "success, 1 negative answer, 2 error.\n");
+	usage(stdout);
 	return 0;
 }
 
@@ -127,8 +132,8 @@ int main(int argc, char **argv)
 			return cli_fail("unknown option %s (see voxguard help)", argv[i]);
 		}
 	}
-	if (i >= argc) {
-		(void)cmd_help(&cli, 0, NULL);
+	if (i >= argc) { /* a usage error: the usage goes with the other errors */
+		usage(stderr);
 		return EXIT_ERROR;
 	}
 	for (size_t k = 0; k < VG_ARRAY_LEN(commands); k++)

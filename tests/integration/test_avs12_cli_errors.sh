@@ -1,0 +1,65 @@
+#!/bin/sh
+# AVS 1.2 (input validation shows in clear errors; issue 16, items 3 and
+# 7): when the CLI cannot reach the service it names the socket it tried
+# and the cause, with what to do about it; usage errors exit 2 with the
+# usage on standard error.
+#   - a user outside the socket group: "permission denied", the socket,
+#     the group to be added to (control: a member of the group gets in);
+#   - no socket at the path: the path, "is voxguardd running?";
+#   - a socket file nobody listens on (left by a stopped service):
+#     "nothing answers";
+#   - a file it cannot read: named (key sign --in);
+#   - bare `voxguard`: exit 2, the usage on stderr, nothing on stdout;
+#   - `voxguard tuf-client` alone: exit 2 (a usage error, not the
+#     protocol's failure 1).
+. "$(dirname "$0")/lib.sh"
+[ "$IS_ROOT" = 1 ] || { echo "skip: needs root (users and groups)"; exit 77; }
+setup_users
+start_daemon
+
+# run_err OUT CMD...: runs CMD, its stderr into OUT, prints its exit code.
+run_err() { o=$1; shift; if "$@" >"$o.out" 2>"$o"; then echo 0; else echo $?; fi; }
+
+# A user outside the socket group.
+rc=$(run_err "$T/nobody.err" setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+	"$VOXGUARD" --socket "$SOCK" status)
+sed 's/^/# nobody: /' "$T/nobody.err"
+check "AVS 1.2: outside the socket group, status exits 2" test "$rc" = 2
+check "AVS 1.2: ... naming the cause, permission denied, and the socket" \
+	grep -q "permission denied on $SOCK" "$T/nobody.err"
+check "AVS 1.2: ... and the group to join (vgclients)" grep -q "'vgclients'.*usermod -aG vgclients" "$T/nobody.err"
+check "AVS 1.2: control: a member of the socket group gets in" as vgalice "$VOXGUARD" --socket "$SOCK" status
+
+# No socket at the path.
+rc=$(run_err "$T/none.err" "$VOXGUARD" --socket "$T/none.sock" status)
+sed 's/^/# no socket: /' "$T/none.err"
+check "AVS 1.2: no socket at the path: exit 2, the path named, is voxguardd running?" \
+	sh -c "[ $rc = 2 ] && grep -q 'no voxguardd socket at $T/none.sock (is voxguardd running?' '$T/none.err'"
+rc=$(run_err "$T/env.err" env VOXGUARD_SOCKET="$T/env.sock" "$VOXGUARD" status)
+check "AVS 1.2: ... also when it came from VOXGUARD_SOCKET" \
+	sh -c "[ $rc = 2 ] && grep -q 'no voxguardd socket at $T/env.sock' '$T/env.err'"
+
+# A socket file that nobody listens on.
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$T/stale.sock"
+rc=$(run_err "$T/stale.err" "$VOXGUARD" --socket "$T/stale.sock" status)
+sed 's/^/# stale socket: /' "$T/stale.err"
+check "AVS 1.2: a socket left by a stopped service: exit 2, nothing answers on it" \
+	sh -c "[ $rc = 2 ] && grep -q 'nothing answers on $T/stale.sock' '$T/stale.err'"
+
+# A file the CLI cannot read is named.
+rc=$(run_err "$T/in.err" "$VOXGUARD" --socket "$SOCK" key sign k1 --in "$T/missing.txt")
+sed 's/^/# key sign: /' "$T/in.err"
+check "AVS 1.2: key sign --in a missing file: exit 2, the file named" \
+	sh -c "[ $rc = 2 ] && grep -q 'cannot read $T/missing.txt: not found' '$T/in.err'"
+
+# Usage errors.
+rc=$(run_err "$T/bare.err" "$VOXGUARD")
+check "AVS 1.2: bare voxguard: exit 2, the usage on stderr, nothing on stdout" \
+	sh -c "[ $rc = 2 ] && grep -q '^usage: voxguard' '$T/bare.err' && [ ! -s '$T/bare.err.out' ]"
+check "AVS 1.2: voxguard help: the usage on stdout, exit 0" sh -c "'$VOXGUARD' help | grep -q '^usage: voxguard'"
+rc=$(run_err "$T/tuf.err" "$VOXGUARD" tuf-client)
+check "AVS 1.2: tuf-client alone: a usage error, exit 2, with its usage" \
+	sh -c "[ $rc = 2 ] && grep -q '^usage: voxguard tuf-client' '$T/tuf.err'"
+
+stop_daemon
+finish
