@@ -81,7 +81,14 @@ struct cli_bar {
 void cli_bar_start(struct cli_bar *b, const char *label);
 void cli_bar_progress(void *ctx, uint64_t done, uint64_t total);
 
-/* Runs the subcommand named argv[0] from table (argc >= 1). */
+/* The command about to run ("key sign", its table help "NAME --in F ...:
+ * what it does"): cli_parse() names a missing argument from it and prints
+ * it for --help. main() sets it for top-level commands, cli_dispatch()
+ * for subcommands. */
+void cli_set_usage(const char *group, const char *name, const char *help);
+
+/* Runs the subcommand named argv[0] from table (argc >= 1); "GROUP --help"
+ * lists the subcommands on stdout (exit 0). */
 int cli_dispatch(struct cli *cli, const char *group, const struct cli_cmd *table, size_t n,
 		 int argc, char **argv);
 
@@ -117,6 +124,9 @@ struct cli_opts {
 	const char *val[CLI_MAX_OPTS];
 	bool flag[CLI_MAX_OPTS];
 };
+/* Options of spec ("in=,out=,json": '=' takes a value) and min_pos to
+ * max_pos positional arguments. A missing one is named from the command's
+ * usage (cli_set_usage); --help prints that usage on stdout and exits 0. */
 int cli_parse(const char *spec, int argc, char **argv, struct cli_opts *o, size_t min_pos,
 	      size_t max_pos);
 const char *cli_opt(const struct cli_opts *o, const char *spec, const char *name);

@@ -266,18 +266,105 @@ int cli_connect(struct cli *cli, vg_client **c)
 	return 0;
 }
 
+/* The command being run, for cli_parse's messages: the CLI runs one
+ * command per process, so one slot. */
+static char usage_cmd[64];
+static const char *usage_help;
+
+void cli_set_usage(const char *group, const char *name, const char *help)
+{
+	(void)snprintf(usage_cmd, sizeof usage_cmd, "%s%s%s", group ? group : "", group ? " " : "",
+		       name);
+	usage_help = help;
+}
+
+/* The syntax part of a table help: before ": " or " (", else all of it. */
+static size_t syntax_len(const char *help)
+{
+	const char *colon = strstr(help, ": "), *paren = strstr(help, " (");
+	size_t n = strlen(help);
+
+	if (!colon && help[0] >= 'a' && help[0] <= 'z')
+		return 0; /* "list your keys": a description only */
+
+	if (colon && (size_t)(colon - help) < n)
+		n = (size_t)(colon - help);
+	if (paren && (size_t)(paren - help) < n)
+		n = (size_t)(paren - help);
+	return n;
+}
+
+/* The n-th positional argument's name in a syntax like "NAME --in F
+ * [--out F] PATH...": words outside brackets that are no option and no
+ * option's value. */
+static bool nth_positional(const char *help, size_t want, char *out, size_t cap)
+{
+	size_t len = syntax_len(help), i = 0, seen = 0;
+	int depth = 0;
+	bool after_opt = false;
+
+	while (i < len) {
+		size_t start, wl;
+
+		while (i < len && help[i] == ' ')
+			i++;
+		start = i;
+		while (i < len && help[i] != ' ')
+			i++;
+		wl = i - start;
+		if (!wl)
+			break;
+		for (size_t k = start; k < i; k++)
+			depth += help[k] == '[' ? 1 : help[k] == ']' ? -1 : 0;
+		if (help[start] == '[' || help[i - 1] == ']' || depth > 0) {
+			after_opt = false;
+			continue;
+		}
+		if (help[start] == '-') {
+			after_opt = true;
+			continue;
+		}
+		if (after_opt) { /* the option's value */
+			after_opt = false;
+			continue;
+		}
+		if (seen++ == want) {
+			(void)snprintf(out, cap, "%.*s", (int)wl, help + start);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void print_usage(FILE *f)
+{
+	size_t sl = usage_help ? syntax_len(usage_help) : 0;
+
+	(void)fprintf(f, "usage: voxguard %s%s%.*s\n", usage_cmd, sl ? " " : "", (int)sl,
+		      usage_help ? usage_help : "");
+	if (usage_help && usage_help[sl])
+		(void)fprintf(f, "  %s\n",
+			      sl ? usage_help + sl + (usage_help[sl] == ':' ? 2 : 1) : usage_help);
+}
+
 int cli_dispatch(struct cli *cli, const char *group, const struct cli_cmd *table, size_t n,
 		 int argc, char **argv)
 {
-	if (argc >= 1) {
+	bool help = argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "help") == 0);
+
+	if (argc >= 1 && !help) {
 		for (size_t i = 0; i < n; i++)
-			if (strcmp(argv[0], table[i].name) == 0)
+			if (strcmp(argv[0], table[i].name) == 0) {
+				cli_set_usage(group, table[i].name, table[i].help);
 				return table[i].fn(cli, argc - 1, argv + 1);
+			}
 	}
-	(void)fprintf(stderr, "usage: voxguard %s COMMAND ...\n", group);
+	(void)fprintf(help ? stdout : stderr, "usage: voxguard %s COMMAND ...\n", group);
 	for (size_t i = 0; i < n; i++)
-		(void)fprintf(stderr, "  %-8s %s\n", table[i].name, table[i].help);
-	return EXIT_ERROR;
+		(void)fprintf(help ? stdout : stderr, "  %-8s %s\n", table[i].name, table[i].help);
+	if (argc >= 1 && !help)
+		(void)fprintf(stderr, "voxguard: %s: unknown command '%s'\n", group, argv[0]);
+	return help ? 0 : EXIT_ERROR;
 }
 
 /* Index of name in a spec like "in=,out=,json", or -1. */
@@ -305,9 +392,16 @@ static int spec_index(const char *spec, const char *name, bool *takes_value)
 int cli_parse(const char *spec, int argc, char **argv, struct cli_opts *o, size_t min_pos,
 	      size_t max_pos)
 {
+	bool rest = false; /* after "--": a program's own arguments */
+
 	memset(o, 0, sizeof *o);
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
+		rest = rest || strcmp(a, "--") == 0;
+		if (!rest && strcmp(a, "--help") == 0 && spec_index(spec, "help", NULL) < 0) {
+			print_usage(stdout);
+			exit(0);
+		}
 		if (strncmp(a, "--", 2) == 0 && a[2]) {
 			bool val = false;
 			int k = spec_index(spec, a + 2, &val);
@@ -326,8 +420,15 @@ int cli_parse(const char *spec, int argc, char **argv, struct cli_opts *o, size_
 			o->pos[o->n_pos++] = a;
 		}
 	}
-	if (o->n_pos < min_pos)
-		return cli_fail("missing argument (see voxguard help)");
+	if (o->n_pos < min_pos) {
+		char name[48];
+		if (usage_help && nth_positional(usage_help, o->n_pos, name, sizeof name))
+			return cli_fail("%s: missing argument %s (usage: voxguard %s %.*s)",
+					usage_cmd, name, usage_cmd, (int)syntax_len(usage_help),
+					usage_help);
+		return cli_fail("%s%smissing argument (voxguard %s --help)", usage_cmd,
+				usage_cmd[0] ? ": " : "", usage_cmd);
+	}
 	return 0;
 }
 

@@ -137,7 +137,9 @@ int main(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	for (size_t k = 0; k < VG_ARRAY_LEN(commands); k++)
-		if (strcmp(argv[i], commands[k].name) == 0)
+		if (strcmp(argv[i], commands[k].name) == 0) {
+			cli_set_usage(NULL, commands[k].name, commands[k].help);
 			return commands[k].fn(&cli, argc - i - 1, argv + i + 1);
+		}
 	return cli_fail("unknown command '%s' (see voxguard help)", argv[i]);
 }

@@ -9,6 +9,8 @@
 #   - a socket file nobody listens on (left by a stopped service):
 #     "nothing answers";
 #   - a file it cannot read: named (key sign --in);
+#   - a missing argument: named, with the command's usage; --help on
+#     every command and subcommand;
 #   - bare `voxguard`: exit 2, the usage on stderr, nothing on stdout;
 #   - `voxguard tuf-client` alone: exit 2 (a usage error, not the
 #     protocol's failure 1).
@@ -51,6 +53,26 @@ rc=$(run_err "$T/in.err" "$VOXGUARD" --socket "$SOCK" key sign k1 --in "$T/missi
 sed 's/^/# key sign: /' "$T/in.err"
 check "AVS 1.2: key sign --in a missing file: exit 2, the file named" \
 	sh -c "[ $rc = 2 ] && grep -q 'cannot read $T/missing.txt: not found' '$T/in.err'"
+
+# A missing argument names itself, with the command's usage; --help on
+# any command or subcommand prints its usage (stdout, exit 0).
+for c in "key sign:NAME" "key create:NAME" "store put:NAME" "log verify:F" \
+	"manifest create:NAME[:VERSION]=/PATH" "bundle create:NAME=IMAGE" "verify-token:TOKEN"; do
+	cmd=${c%%:*} arg=${c#*:}
+	# shellcheck disable=SC2086
+	rc=$(run_err "$T/miss.err" "$VOXGUARD" $cmd)
+	check "AVS 1.2: voxguard $cmd alone: exit 2, 'missing argument $arg' with its usage" \
+		sh -c "[ $rc = 2 ] && grep -qF '$cmd: missing argument $arg (usage: voxguard $cmd ' '$T/miss.err'"
+done
+check "AVS 1.2: voxguard key sign --help: its usage on stdout, exit 0" \
+	sh -c "'$VOXGUARD' key sign --help | grep -q '^usage: voxguard key sign NAME --in F --out SIG'"
+check "AVS 1.2: voxguard key --help: the subcommands on stdout, exit 0" \
+	sh -c "'$VOXGUARD' key --help | grep -q '^  sign ' "
+check "AVS 1.2: voxguard attest --help (a command without subcommands): its usage, exit 0" \
+	sh -c "'$VOXGUARD' attest --help | grep -q '^usage: voxguard attest --nonce HEX'"
+rc=$(run_err "$T/unk.err" "$VOXGUARD" key frobnicate)
+check "AVS 1.2: an unknown subcommand: exit 2, named, with the list" \
+	sh -c "[ $rc = 2 ] && grep -q \"unknown command 'frobnicate'\" '$T/unk.err' && grep -q '^  sign ' '$T/unk.err'"
 
 # Usage errors.
 rc=$(run_err "$T/bare.err" "$VOXGUARD")
