@@ -174,7 +174,10 @@ static int admin_logout(struct cli *cli, int argc, char **argv)
 	rc = vg_admin_logout(c);
 	drop_session();
 	vg_client_close(&c);
-	return rc == VG_OK ? 0 : cli_fail("admin logout: %s", vg_rc_str(rc));
+	if (rc != VG_OK)
+		return cli_fail("admin logout: %s", vg_rc_str(rc));
+	(void)printf("logged out (the session is ended in the service and its token removed)\n");
+	return 0;
 }
 
 static int admin_passwd(struct cli *cli, int argc, char **argv)

@@ -76,6 +76,10 @@ static int key_create(struct cli *cli, int argc, char **argv)
 	rc = vg_key_create(c, o.pos[0], type, usage);
 	if (rc != VG_OK)
 		e = cli_fail_rc(c, "key create", rc);
+	else
+		(void)printf("created key %s (%s, usage %s)\n", o.pos[0], vg_key_type_str(type),
+			     cli_opt(&o, spec, "usage") ? cli_opt(&o, spec, "usage")
+							: "the type's default");
 	vg_client_close(&c);
 	return e;
 }

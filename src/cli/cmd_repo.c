@@ -133,8 +133,11 @@ static int repo_add(int argc, char **argv)
 		return e;
 	if (np != 2)
 		return cli_fail("usage: voxguard repo add DIR [--name TARGET-PATH] FILE");
-	return done(vg_tuf_repo_add(pos[0], o[0].n ? o[0].val[0] : pos[1], pos[1], why), "add",
-		    why);
+	e = done(vg_tuf_repo_add(pos[0], o[0].n ? o[0].val[0] : pos[1], pos[1], why), "add", why);
+	if (!e)
+		(void)printf("added target %s (from %s) to %s: sign targets, then publish\n",
+			     o[0].n ? o[0].val[0] : pos[1], pos[1], pos[0]);
+	return e;
 }
 
 static int repo_sign(int argc, char **argv)
@@ -155,6 +158,9 @@ static int repo_sign(int argc, char **argv)
 		return EXIT_ERROR;
 	e = done(vg_tuf_repo_sign(pos[0], pos[1], k, why), "sign", why);
 	EVP_PKEY_free(k);
+	if (!e)
+		(void)printf("signed the staged %s metadata of %s with %s\n", pos[1], pos[0],
+			     o[0].val[0]);
 	return e;
 }
 

@@ -114,12 +114,15 @@ int cmd_tuf_client(struct cli *cli, int argc, char **argv)
 		e = failed("refresh", why[0] ? why : vg_rc_str(rc));
 	for (size_t i = 0; !e && i < n_targets; i++) {
 		const json_t *info = NULL;
+		char saved[4096] = "";
 		why[0] = '\0';
 		rc = vg_tuf_find_target(u, targets[i], &info, why);
 		if (rc == VG_OK)
-			rc = vg_tuf_download_target(u, targets[i], info, tbase, tdir, NULL, why);
+			rc = vg_tuf_download_target(u, targets[i], info, tbase, tdir, saved, why);
 		if (rc != VG_OK)
 			e = failed(targets[i], why[0] ? why : vg_rc_str(rc));
+		else /* the file name is the target path, escaped: say where it went */
+			(void)printf("%s: verified, saved as %s\n", targets[i], saved);
 	}
 	vg_tuf_updater_close(&u);
 	return e;

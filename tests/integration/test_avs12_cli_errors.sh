@@ -74,6 +74,13 @@ rc=$(run_err "$T/unk.err" "$VOXGUARD" key frobnicate)
 check "AVS 1.2: an unknown subcommand: exit 2, named, with the list" \
 	sh -c "[ $rc = 2 ] && grep -q \"unknown command 'frobnicate'\" '$T/unk.err' && grep -q '^  sign ' '$T/unk.err'"
 
+# Commands that change something say what they did (issue 16, item 8).
+as vgalice "$VOXGUARD" --socket "$SOCK" key create said1 --type p256 >"$T/created.out" 2>&1 || true
+check "AGD_OPE.1: key create says what it created" \
+	grep -qx "created key said1 (p256, usage the type's default)" "$T/created.out"
+as vgalice "$VOXGUARD" --socket "$SOCK" admin logout >"$T/logout.out" 2>&1 || true
+check "AGD_OPE.1: admin logout says so" grep -q '^logged out' "$T/logout.out"
+
 # Usage errors.
 rc=$(run_err "$T/bare.err" "$VOXGUARD")
 check "AVS 1.2: bare voxguard: exit 2, the usage on stderr, nothing on stdout" \

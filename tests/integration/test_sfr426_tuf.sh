@@ -87,10 +87,15 @@ check "SFR 4.2.6: the right snapshot is accepted" T_ refresh
 
 # A new release.
 printf 'firmware 2.0\n' >fw2.bin
-$H repo add "$R" --name firmware/speaker.bin fw2.bin
-$H repo sign "$R" targets --key targets.key >/dev/null
+$H repo add "$R" --name firmware/speaker.bin fw2.bin >add.out
+$H repo sign "$R" targets --key targets.key >sign.out
+check "AGD_OPE.1: repo add says what it added and what comes next" \
+	grep -q '^added target firmware/speaker.bin (from fw2.bin) to .*: sign targets, then publish' add.out
+check "AGD_OPE.1: repo sign says which role it signed" grep -q '^signed the staged targets metadata of ' sign.out
 $H repo publish "$R" --snapshot-key snapshot.key --timestamp-key timestamp.key >/dev/null
-check "SFR 4.2.6: a new release downloads" sh -c "$H tuf-client --metadata-dir '$C' --metadata-url '$URL/metadata' --target-name firmware/speaker.bin --target-base-url '$URL/targets' --target-dir '$O' download && cmp '$O/firmware%2Fspeaker.bin' fw2.bin"
+check "SFR 4.2.6: a new release downloads" sh -c "$H tuf-client --metadata-dir '$C' --metadata-url '$URL/metadata' --target-name firmware/speaker.bin --target-base-url '$URL/targets' --target-dir '$O' download >dl.out && cmp '$O/firmware%2Fspeaker.bin' fw2.bin"
+check "AGD_OPE.1: the download says where the target was saved (its escaped name)" \
+	grep -qF "firmware/speaker.bin: verified, saved as $O/firmware%2Fspeaker.bin" dl.out
 
 # Compromised and rotated keys: the timestamp key is replaced.
 OLD=$($H repo keyid timestamp.pub)
