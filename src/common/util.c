@@ -100,7 +100,9 @@ vg_rc vg_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 	*out = NULL;
 	*len = 0;
 	if (fd < 0)
-		return errno == ENOENT ? VG_ERR_NOT_FOUND : VG_ERR_IO;
+		return errno == ENOENT			    ? VG_ERR_NOT_FOUND
+		       : errno == EACCES || errno == EPERM ? VG_ERR_DENIED
+							    : VG_ERR_IO;
 	rc = vg_read_fd(fd, max, out, len);
 	(void)close(fd);
 	return rc;

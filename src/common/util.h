@@ -28,7 +28,9 @@ void vg_secure_heap_init(size_t size);
 void *vg_secret_alloc(size_t n);
 void vg_secret_free(void *p, size_t n);
 
-/* Reads a whole file (at most max bytes) into a malloc'ed buffer. */
+/* Reads a whole file (at most max bytes) into a malloc'ed buffer.
+ * VG_ERR_NOT_FOUND (absent), VG_ERR_DENIED (EACCES, EPERM: the caller may
+ * not read it), VG_ERR_TOO_LARGE, VG_ERR_IO. */
 VG_NODISCARD vg_rc vg_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 /* Reads all of fd (at most max bytes). */
 VG_NODISCARD vg_rc vg_read_fd(int fd, size_t max, uint8_t **out, size_t *len);

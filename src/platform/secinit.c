@@ -57,7 +57,11 @@ vg_rc vg_secinit_check(const vg_secinit_input *in, vg_secinit_report *out)
 	rc = vg_read_file(in->manifest_path, VG_MANIFEST_MAX_BYTES, &buf, &len);
 	if (rc != VG_OK) {
 		(void)snprintf(why, sizeof why, "platform manifest %s: %s", in->manifest_path,
-			       rc == VG_ERR_TOO_LARGE ? "too large" : vg_rc_str(rc));
+			       rc == VG_ERR_TOO_LARGE ? "too large"
+			       : rc == VG_ERR_DENIED
+				   ? "permission denied (voxguardd reads it as its own user: make "
+				     "it readable by that user, e.g. mode 0644)"
+				   : vg_rc_str(rc));
 		return recovery(out, why);
 	}
 	(void)EVP_Digest(buf, len, out->manifest_digest, &dl, EVP_sha256(), NULL);

@@ -95,6 +95,16 @@ check_fails "SFR 4.2.3: the token reports the changed component to a verifier" 1
 cp "$W/voice-app.good" "$R/usr/bin/voice-app"
 check "SFR 4.2.5: the component restored, verify-platform is genuine again" A verify-platform
 check "SFR 4.2.5: and applications work again" sh -c "$ASU $V store get profile | grep -q profile"
+if [ "$IS_ROOT" = 1 ]; then
+	# A manifest the service (its own user) cannot read: recovery, and
+	# the reason is "permission denied" with what to do, not "I/O error".
+	chmod 0600 "$MAN"
+	A verify-platform >"$W/vp-denied.out" 2>&1 || true
+	check "SFR 4.2.5: an unreadable manifest: recovery, permission denied and the fix named" \
+		sh -c "$V status | grep -q 'RECOVERY: platform manifest $MAN: permission denied (voxguardd reads it as its own user'"
+	chmod 0644 "$MAN"
+	check "SFR 4.2.5: readable again, verify-platform is genuine" A verify-platform
+fi
 
 # A resized component: bytes appended are not 'outside the image'.
 cp "$R/usr/lib/libwake.so" "$W/libwake.good"
