@@ -169,7 +169,15 @@ out:
 	vg_service_close(&svc);
 	if (lfd >= 0) {
 		(void)close(lfd);
-		(void)unlink(g_socket);
+		/* Made before the privilege drop, in a directory of root's, the
+		 * socket cannot be removed now: say so (the next start
+		 * replaces a socket nobody listens on). */
+		if (unlink(g_socket) != 0 && errno != ENOENT)
+			(void)fprintf(stderr,
+				      "voxguardd: socket %s left in place: %s (its directory is "
+				      "not writable by the service's user; the next start replaces "
+				      "it)\n",
+				      g_socket, strerror(errno));
 	}
 	if (status == 0)
 		(void)printf("voxguardd: stopped\n");

@@ -90,5 +90,20 @@ rc=$(run_err "$T/tuf.err" "$VOXGUARD" tuf-client)
 check "AVS 1.2: tuf-client alone: a usage error, exit 2, with its usage" \
 	sh -c "[ $rc = 2 ] && grep -q '^usage: voxguard tuf-client' '$T/tuf.err'"
 
+# The socket at SIGTERM (issue 16, item 2): removed when its directory is
+# the service user's (as systemd's RuntimeDirectory= makes it); in a
+# directory of root's, the service (dropped to its user) says it left it,
+# and the next start replaces it.
 stop_daemon
+check "voxguardd removes its socket at SIGTERM" test ! -e "$SOCK"
+chown root:root "$RUN"
+start_daemon
+stop_daemon
+check "AGD_OPE.1: in a directory of root's, voxguardd says it left its socket in place" \
+	grep -q "socket $SOCK left in place" "$DLOG"
+start_daemon
+check "AGD_OPE.1: ... and the next start replaces the socket nobody listens on" \
+	"$VOXGUARD" --socket "$SOCK" status
+stop_daemon
+chown vgsvc:vgsvc "$RUN"
 finish
