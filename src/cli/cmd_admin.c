@@ -101,6 +101,20 @@ static void drop_session(void)
 		(void)unlink(l.path);
 }
 
+/* A password the service's policy refuses is named as such (the rules:
+ * docs/ADMIN.md, "Passwords"), not as a key usage policy. */
+static int fail_password(vg_client *c, const char *what, vg_rc rc)
+{
+	const char *why = vg_client_last_error(c);
+
+	if (rc == VG_ERR_POLICY)
+		return cli_fail("%s: password refused: %s (see man voxguard, admin setup: at "
+				"least 12 characters, not common, not the device's own names; "
+				"--password-file F reads it from a file)",
+				what, why && *why ? why : "it does not meet the password rules");
+	return cli_fail_rc(c, what, rc);
+}
+
 static int admin_setup(struct cli *cli, int argc, char **argv)
 {
 	static const char spec[] = "code=,password-file=";
@@ -128,7 +142,7 @@ static int admin_setup(struct cli *cli, int argc, char **argv)
 		e = cli_connect(cli, &c);
 	if (!e) {
 		rc = vg_admin_setup(c, cli_opt(&o, spec, "code"), (const uint8_t *)pw, len, tok);
-		e = rc == VG_OK ? save_session(tok) : cli_fail_rc(c, "admin setup", rc);
+		e = rc == VG_OK ? save_session(tok) : fail_password(c, "admin setup", rc);
 	}
 	vg_wipe(pw, sizeof pw);
 	vg_wipe(tok, sizeof tok);
@@ -206,7 +220,7 @@ static int admin_passwd(struct cli *cli, int argc, char **argv)
 		e = cli_connect(cli, &c);
 	if (!e) {
 		rc = vg_admin_passwd(c, (const uint8_t *)pw, len, (const uint8_t *)npw, nlen, tok);
-		e = rc == VG_OK ? save_session(tok) : cli_fail_rc(c, "admin passwd", rc);
+		e = rc == VG_OK ? save_session(tok) : fail_password(c, "admin passwd", rc);
 	}
 	vg_wipe(pw, sizeof pw);
 	vg_wipe(npw, sizeof npw);

@@ -39,6 +39,10 @@ check "setup: the device is provisioned" $ADMIN $V provision --oem Acme --model 
 CODE=$(cat "$W/code")
 check "before setup, admin operations need no session (development device)" A log export --out "$W/pre.vgl"
 check_fails "AVS 1.2: a weak password is refused at setup" 2 A admin setup --code "$CODE" --password-file "$W/weak.pw"
+A admin setup --code "$CODE" --password-file "$W/weak.pw" 2>"$W/weak.err" || true
+sed 's/^/# weak: /' "$W/weak.err"
+check "AVS 1.2: ... named a password refusal with the rule it breaks (not a key's usage policy)" \
+	sh -c "grep -q 'admin setup: password refused: ' '$W/weak.err' && ! grep -q 'usage policy' '$W/weak.err'"
 printf '%s-%s\n' "$CODE" "extra-words-here" >"$W/derived.pw"; chmod 644 "$W/derived.pw"
 check_fails "AVS 1.2: a password containing the setup code is refused" 2 A admin setup --code "$CODE" --password-file "$W/derived.pw"
 check_fails "AVS 1.2: a wrong setup code is refused" 2 A admin setup --code AAAA-BBBB-CCCC-DDDD --password-file "$W/good.pw"
