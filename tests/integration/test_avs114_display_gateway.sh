@@ -99,6 +99,15 @@ mtls() { # mtls [CERT KEYREF]: openssl s_client as alice, with the provider
 		-CAfile "$CERT" -partial_chain "$@" >"$W/mtls.page" 2>&1
 	grep -q 'voxguard display' "$W/mtls.page"
 }
+# Seen once in a loaded `make check` (not reproduced in 12 runs under
+# load): the page did not come. Its output is kept, and one retry tells a
+# lost race from a broken feature (which fails both).
+if ! mtls -cert "$DC/display-client.pem" -key "$DC/display-client.keyref.pem"; then
+	echo "# mtls: first try got no page; its output and the gateway's:"
+	tail -5 "$W/mtls.page" "$W/mtls.out" | sed 's/^/#   /'
+	tail -5 "$W/gw.out" | sed 's/^/#   gw: /'
+	sleep 1
+fi
 check "SDK: with --client-ca, the display's certificate (key in the service) gets the page" \
 	mtls -cert "$DC/display-client.pem" -key "$DC/display-client.keyref.pem"
 check "SDK: ... without a client certificate the handshake is refused" sh -c "! curl -sf --max-time 5 --cacert '$CERT' '$O/' >/dev/null"
