@@ -102,7 +102,7 @@ static void drop_session(void)
 }
 
 /* A password the service's policy refuses is named as such (the rules:
- * docs/ADMIN.md, "Passwords"), not as a key usage policy. */
+ * docs/ADMIN.md, "Password rules"), not as a key usage policy. */
 static int fail_password(vg_client *c, const char *what, vg_rc rc)
 {
 	const char *why = vg_client_last_error(c);
