@@ -9,6 +9,8 @@
 #define VG_CLI_H
 
 #include <stdbool.h>
+
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -124,6 +126,14 @@ struct cli_opts {
 	const char *val[CLI_MAX_OPTS];
 	bool flag[CLI_MAX_OPTS];
 };
+/* A string from the service as JSON, never lost to a byte that is not
+ * UTF-8 (replaced by '?'): null for NULL (_ne: also for ""). */
+json_t *cli_json_str(const char *s);
+json_t *cli_json_str_ne(const char *s);
+/* Prints o on stdout as every --json does (2-space indent, members in
+ * order, a newline) and releases it; o NULL is "out of memory". */
+int cli_print_json(json_t *o);
+
 /* Options of spec ("in=,out=,json": '=' takes a value) and min_pos to
  * max_pos positional arguments. A missing one is named from the command's
  * usage (cli_set_usage); --help prints that usage on stdout and exits 0. */

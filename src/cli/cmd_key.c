@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
 #include "common/util.h"
 #include "keystore/keystore.h"
@@ -98,22 +100,66 @@ static void print_info(const vg_key_info *k)
 		     k->type ? vg_key_type_str(k->type) : "UNREADABLE", u, k->owner_uid, when);
 }
 
+/* A key as JSON (docs/voxguard.1, `key info --json`): type null when
+ * the key's record cannot be read (UNREADABLE in the text). */
+static json_t *info_json(const vg_key_info *k)
+{
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} bits[] = {{"sign", VG_USE_SIGN},       {"verify", VG_USE_VERIFY},
+		    {"encrypt", VG_USE_ENCRYPT}, {"decrypt", VG_USE_DECRYPT},
+		    {"mac", VG_USE_MAC},         {"derive", VG_USE_DERIVE}};
+	json_t *o = json_object(), *u = json_array();
+
+	if (!o || !u) {
+		json_decref(o);
+		json_decref(u);
+		return NULL;
+	}
+	for (size_t i = 0; i < VG_ARRAY_LEN(bits); i++)
+		if (k->usage & bits[i].bit)
+			json_array_append_new(u, json_string(bits[i].name));
+	json_object_set_new(o, "name", json_string(k->name));
+	json_object_set_new(o, "type",
+			    k->type ? json_string(vg_key_type_str(k->type)) : json_null());
+	json_object_set_new(o, "usage", u);
+	json_object_set_new(o, "owner_uid", json_integer(k->owner_uid));
+	json_object_set_new(o, "created", json_integer((json_int_t)k->created));
+	return o;
+}
+
 static int key_list(struct cli *cli, int argc, char **argv)
 {
+	static const char spec[] = "json";
 	struct cli_opts o;
 	vg_client *c = NULL;
 	vg_key_info *keys = NULL;
 	size_t n = 0;
-	int e = cli_parse("", argc, argv, &o, 0, 0);
+	int e = cli_parse(spec, argc, argv, &o, 0, 0);
 	vg_rc rc;
 
 	if (e || (e = cli_connect(cli, &c)))
 		return e;
 	rc = vg_key_list(c, &keys, &n);
-	if (rc != VG_OK)
+	if (rc != VG_OK) {
 		e = cli_fail_rc(c, "key list", rc);
-	for (size_t i = 0; i < n; i++)
-		print_info(&keys[i]);
+	} else if (cli_flag(&o, spec, "json")) {
+		json_t *obj = json_object(), *arr = json_array();
+		bool ok = obj && arr;
+		for (size_t i = 0; ok && i < n; i++)
+			ok = json_array_append_new(arr, info_json(&keys[i])) == 0;
+		ok = ok && json_object_set(obj, "keys", arr) == 0;
+		json_decref(arr);
+		if (!ok) {
+			json_decref(obj);
+			obj = NULL;
+		}
+		e = cli_print_json(obj);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			print_info(&keys[i]);
+	}
 	free(keys);
 	vg_client_close(&c);
 	return e;
@@ -121,10 +167,11 @@ static int key_list(struct cli *cli, int argc, char **argv)
 
 static int key_info(struct cli *cli, int argc, char **argv)
 {
+	static const char spec[] = "json";
 	struct cli_opts o;
 	vg_client *c = NULL;
 	vg_key_info k;
-	int e = cli_parse("", argc, argv, &o, 1, 1);
+	int e = cli_parse(spec, argc, argv, &o, 1, 1);
 	vg_rc rc;
 
 	if (e || (e = cli_connect(cli, &c)))
@@ -132,6 +179,8 @@ static int key_info(struct cli *cli, int argc, char **argv)
 	rc = vg_key_info_get(c, o.pos[0], &k);
 	if (rc != VG_OK)
 		e = cli_fail_rc(c, "key info", rc);
+	else if (cli_flag(&o, spec, "json"))
+		e = cli_print_json(info_json(&k));
 	else
 		print_info(&k);
 	vg_client_close(&c);
@@ -344,10 +393,9 @@ static int key_reference(struct cli *cli, int argc, char **argv)
 static const struct cli_cmd key_cmds[] = {
     {"create", key_create,
      "NAME --type p256|p384|ed25519|x25519|aes256|hmac256 [--usage sign,verify,derive,...]"},
-    {"list", key_list, "list your keys"},
-    {"info", key_info, "NAME: type, usage, owner, creation time"},
-    {"public", key_public,
-     "NAME [--out F]: public key as PEM (what `stream encrypt --to` takes)"},
+    {"list", key_list, "[--json]: list your keys"},
+    {"info", key_info, "NAME [--json]: type, usage, owner, creation time"},
+    {"public", key_public, "NAME [--out F]: public key as PEM (what `stream encrypt --to` takes)"},
     {"delete", key_delete, "NAME"},
     {"sign", key_sign, "NAME --in F --out SIG (P-256/P-384: DER ECDSA/SHA-256/384; Ed25519)"},
     {"verify", key_verify, "NAME --in F --sig SIG (exit 0 valid, 1 invalid)"},

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/pem.h>
 
 #include "cli/cli.h"
@@ -315,12 +316,53 @@ int cmd_manifest(struct cli *cli, int argc, char **argv)
 	return cli_dispatch(cli, "manifest", table, VG_ARRAY_LEN(table), argc, argv);
 }
 
+/* The report as one object (docs/voxguard.1); the exit status is the
+ * text's. */
+static int report_json(const vg_platform_report *r)
+{
+	json_t *o = json_object(), *arr = json_array();
+	bool ok = o && arr;
+	int e = 0;
+
+	for (size_t i = 0; ok && i < r->n; i++) {
+		json_t *m = json_object();
+		bool good = r->components[i].rc == VG_OK;
+		ok = m && json_array_append_new(arr, m) == 0;
+		if (!ok)
+			break;
+		json_object_set_new(m, "name", cli_json_str_ne(r->components[i].name));
+		json_object_set_new(m, "path", cli_json_str_ne(r->components[i].path));
+		json_object_set_new(m, "ok", json_boolean(good));
+		json_object_set_new(m, "why",
+				    good ? json_null() : cli_json_str_ne(r->components[i].why));
+	}
+	if (ok) {
+		json_object_set_new(o, "state", cli_json_str_ne(r->state));
+		json_object_set_new(o, "genuine", json_boolean(strcmp(r->state, "normal") == 0));
+		json_object_set_new(o, "reason", cli_json_str_ne(r->reason));
+		json_object_set_new(o, "version", cli_json_str_ne(r->version));
+		json_object_set_new(o, "security_version",
+				    r->version[0] ? json_integer((json_int_t)r->security_version)
+						  : json_null());
+		ok = json_object_set(o, "components", arr) == 0;
+	}
+	json_decref(arr);
+	if (!ok)
+		e = cli_fail("verify-platform: out of memory");
+	else if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+		 fputc('\n', stdout) == EOF)
+		e = cli_fail("cannot write output");
+	json_decref(o);
+	return e;
+}
+
 int cmd_verify_platform(struct cli *cli, int argc, char **argv)
 {
+	static const char spec[] = "json";
 	struct cli_opts o;
 	vg_platform_report *r;
 	vg_client *c = NULL;
-	int e = cli_parse("", argc, argv, &o, 0, 0);
+	int e = cli_parse(spec, argc, argv, &o, 0, 0);
 	vg_rc rc;
 
 	if (e)
@@ -335,6 +377,11 @@ int cmd_verify_platform(struct cli *cli, int argc, char **argv)
 	rc = vg_platform_verify(c, r);
 	if (rc != VG_OK) {
 		e = cli_fail_rc(c, "verify-platform", rc);
+	} else if (cli_flag(&o, spec, "json")) {
+		/* An output error (2) is an error whatever the state. */
+		e = report_json(r);
+		if (!e && strcmp(r->state, "normal") != 0)
+			e = EXIT_NEGATIVE;
 	} else {
 		for (size_t i = 0; i < r->n; i++)
 			(void)printf("  %-24s %-8s %s\n", r->components[i].name,

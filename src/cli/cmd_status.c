@@ -5,6 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
+#include "attest/psa_token.h"
 #include "cli/cli.h"
 
 static void print_budget(const vg_budget_info *b)
@@ -44,27 +47,139 @@ static void print_audit(const vg_status *st)
 	(void)printf("\n");
 }
 
+static json_t *budget_json(const vg_budget_info *b)
+{
+	json_t *o = json_object(), *lim = json_object(), *use = json_object();
+
+	if (!o || !lim || !use) {
+		json_decref(o);
+		json_decref(lim);
+		json_decref(use);
+		return NULL;
+	}
+	json_object_set_new(o, "uid", json_integer(b->uid));
+	json_object_set_new(lim, "connections", json_integer(b->conns));
+	json_object_set_new(lim, "idle_timeout_ms", json_integer(b->idle_ms));
+	json_object_set_new(lim, "inflight_bytes", json_integer((json_int_t)b->inflight_bytes));
+	json_object_set_new(lim, "request_rate", json_integer((json_int_t)b->request_rate));
+	json_object_set_new(lim, "records", json_integer((json_int_t)b->store_records));
+	json_object_set_new(lim, "record_bytes", json_integer((json_int_t)b->store_bytes));
+	json_object_set_new(lim, "record_write_rate",
+			    json_integer((json_int_t)b->store_write_rate));
+	json_object_set_new(lim, "keys", json_integer(b->keys));
+	json_object_set_new(lim, "heavy_requests", json_integer(b->heavy_ops));
+	json_object_set_new(o, "limits", lim);
+	json_object_set_new(use, "connections", json_integer(b->use_conns));
+	json_object_set_new(use, "inflight_bytes", json_integer((json_int_t)b->use_inflight_bytes));
+	json_object_set_new(use, "records", json_integer((json_int_t)b->use_records));
+	json_object_set_new(use, "record_bytes", json_integer((json_int_t)b->use_bytes));
+	json_object_set_new(use, "keys", json_integer((json_int_t)b->use_keys));
+	json_object_set_new(use, "refused_last_10s", json_integer((json_int_t)b->use_refused));
+	json_object_set_new(o, "use", use);
+	return o;
+}
+
+/* What the text shows, as one object (docs/voxguard.1): absent values are
+ * null, never guessed. bi is NULL when the budget could not be read. */
+static int status_json(const vg_status *st, const vg_budget_info *bi)
+{
+	json_t *o = json_object(), *rot = json_object(), *audit = json_object(), *plat = NULL;
+	bool sealed = strcmp(st->store_state, "sealed") == 0;
+	bool down = st->rot_state && strcmp(st->rot_state, "answering") != 0;
+
+	if (!o || !rot || !audit) {
+		json_decref(rot);
+		json_decref(audit);
+		json_decref(o);
+		return cli_print_json(NULL);
+	}
+	json_object_set_new(o, "version", cli_json_str(st->version));
+	json_object_set_new(rot, "backend", cli_json_str(st->rot_backend));
+	json_object_set_new(rot, "development", json_boolean(st->rot_is_dev));
+	json_object_set_new(rot, "state", cli_json_str(st->rot_state));
+	json_object_set_new(rot, "down_since",
+			    down ? json_integer((json_int_t)st->rot_down_since) : json_null());
+	/* Sealed: its base is sealed with the root key, so it is not read. */
+	json_object_set_new(rot, "counter",
+			    sealed ? json_null() : json_integer((json_int_t)st->rot_counter));
+	json_object_set_new(o, "root_of_trust", rot);
+	json_object_set_new(o, "store_state", cli_json_str(st->store_state));
+	json_object_set_new(audit, "next_record",
+			    sealed ? json_null() : json_integer((json_int_t)st->audit_seq));
+	json_object_set_new(audit, "bytes",
+			    sealed ? json_null() : json_integer((json_int_t)st->audit_bytes));
+	json_object_set_new(audit, "capacity_bytes",
+			    sealed ? json_null() : json_integer((json_int_t)st->audit_capacity));
+	json_object_set_new(audit, "dropped",
+			    sealed ? json_null() : json_integer((json_int_t)st->audit_dropped));
+	json_object_set_new(audit, "suppressed",
+			    sealed ? json_null() : json_integer((json_int_t)st->audit_suppressed));
+	json_object_set_new(o, "audit_log", audit);
+	json_object_set_new(o, "lifecycle", json_integer(st->lifecycle));
+	json_object_set_new(o, "lifecycle_state",
+			    json_string(vg_psa_lifecycle_name(st->lifecycle)));
+	json_object_set_new(
+	    o, "lifecycle_why",
+	    st->lifecycle == 0x0000
+		? cli_json_str(st->lifecycle_why ? st->lifecycle_why : "the service cannot tell")
+		: json_null());
+	/* Unknown (sealed, or a refused store) is null, never false. */
+	json_object_set_new(
+	    o, "admin_configured",
+	    sealed || st->admin_configured < 0 ? json_null() : json_boolean(st->admin_configured));
+	json_object_set_new(o, "debug_unlocked", json_boolean(st->debug_unlocked));
+	if (st->platform_state && (plat = json_object()) != NULL) {
+		bool versioned = st->platform_version != NULL;
+		json_object_set_new(plat, "state", cli_json_str(st->platform_state));
+		json_object_set_new(plat, "reason",
+				    st->platform_why && st->platform_why[0]
+					? cli_json_str(st->platform_why)
+					: json_null());
+		json_object_set_new(plat, "version", cli_json_str(st->platform_version));
+		json_object_set_new(plat, "security_version",
+				    versioned ? json_integer((json_int_t)st->security_version)
+					      : json_null());
+	}
+	json_object_set_new(o, "platform", plat ? plat : json_null());
+	json_object_set_new(o, "uid", json_integer(st->uid));
+	json_object_set_new(o, "role", cli_json_str(st->role));
+	json_object_set_new(o, "budget", bi ? budget_json(bi) : json_null());
+	return cli_print_json(o);
+}
+
+/* `status --uid UID --json`: the budget under the same name as in
+ * `status --json`. */
+static int budget_only_json(const vg_budget_info *bi)
+{
+	json_t *o = json_object();
+
+	if (o)
+		json_object_set_new(o, "budget", budget_json(bi));
+	return cli_print_json(o);
+}
+
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
-	static const char spec[] = "uid=";
+	static const char spec[] = "uid=,json";
 	struct cli_opts o;
 	vg_client *c = NULL;
 	vg_status st;
 	vg_budget_info bi;
 	int e = cli_parse(spec, argc, argv, &o, 0, 0);
 	const char *uid_s;
-	bool sealed;
+	bool sealed, json;
 	vg_rc rc;
 
 	if (e)
 		return e;
+	json = cli_flag(&o, spec, "json");
 	uid_s = cli_opt(&o, spec, "uid");
 	if (uid_s) {
 		/* An admin's look at one uid's budget (SFR 4.2.10). */
 		char *end;
 		unsigned long u = strtoul(uid_s, &end, 10);
 		if (!*uid_s || *end || u > UINT32_MAX)
-			return cli_fail("usage: voxguard status [--uid UID]");
+			return cli_fail("usage: voxguard status [--uid UID] [--json]");
 		if ((e = cli_connect(cli, &c)))
 			return e;
 		rc = vg_budget_status(c, (int64_t)u, &bi);
@@ -73,15 +188,24 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			vg_client_close(&c);
 			return e;
 		}
-		print_budget(&bi);
+		if (json)
+			e = budget_only_json(&bi);
+		else
+			print_budget(&bi);
 		vg_client_close(&c);
-		return 0;
+		return e;
 	}
 	if ((e = cli_connect(cli, &c)))
 		return e;
 	rc = vg_status_get(c, &st);
 	if (rc != VG_OK) {
 		e = cli_fail_rc(c, "status", rc);
+		vg_client_close(&c);
+		return e;
+	}
+	if (json) {
+		e = status_json(&st, vg_budget_status(c, -1, &bi) == VG_OK ? &bi : NULL);
+		vg_status_free(&st);
 		vg_client_close(&c);
 		return e;
 	}

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
 #include "common/util.h"
 
@@ -54,13 +56,35 @@ static int store_get(struct cli *cli, int argc, char **argv)
 	return e;
 }
 
+/* {"records": [{"name": ...}, ...]}: one object per record, so that
+ * what else a record shows can be added later (docs/voxguard.1). */
+static int list_json(char **names, size_t n)
+{
+	json_t *obj = json_object(), *arr = json_array();
+	bool ok = obj && arr;
+	int e = 0;
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = json_array_append_new(arr, json_pack("{s:s}", "name", names[i])) == 0;
+	ok = ok && json_object_set(obj, "records", arr) == 0;
+	json_decref(arr);
+	if (!ok)
+		e = cli_fail("store list: out of memory");
+	else if (json_dumpf(obj, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+		 fputc('\n', stdout) == EOF)
+		e = cli_fail("cannot write output");
+	json_decref(obj);
+	return e;
+}
+
 static int store_list(struct cli *cli, int argc, char **argv)
 {
+	static const char spec[] = "json";
 	struct cli_opts o;
 	vg_client *c = NULL;
 	char **names = NULL;
 	size_t n = 0;
-	int e = cli_parse("", argc, argv, &o, 0, 0);
+	int e = cli_parse(spec, argc, argv, &o, 0, 0);
 	vg_rc rc;
 
 	if (e || (e = cli_connect(cli, &c)))
@@ -68,8 +92,11 @@ static int store_list(struct cli *cli, int argc, char **argv)
 	rc = vg_store_list(c, &names, &n);
 	if (rc != VG_OK)
 		e = cli_fail_rc(c, "store list", rc);
-	for (size_t i = 0; i < n; i++)
-		(void)printf("%s\n", names[i]);
+	else if (cli_flag(&o, spec, "json"))
+		e = list_json(names, n);
+	else
+		for (size_t i = 0; i < n; i++)
+			(void)printf("%s\n", names[i]);
 	vg_strv_free(names, n);
 	vg_client_close(&c);
 	return e;
@@ -94,7 +121,7 @@ static int store_delete(struct cli *cli, int argc, char **argv)
 static const struct cli_cmd store_cmds[] = {
     {"put", store_put, "NAME [--in F]: store a value (stdin by default), 16 MiB at most"},
     {"get", store_get, "NAME [--out F]: print a value (stdout by default)"},
-    {"list", store_list, "list your records"},
+    {"list", store_list, "[--json]: list your records"},
     {"delete", store_delete, "NAME"},
 };
 

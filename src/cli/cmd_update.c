@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
 #include "update/bootenv.h"
 #include "update/bundle.h"
@@ -381,23 +383,86 @@ static int update_mark_good(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* The trusted TUF root as `update status --json` shows it: null when none
+ * is installed; its version and expiry, or why it could not be read. */
+static json_t *root_json(vg_rc r2, const uint8_t *root, size_t len)
+{
+	json_t *doc, *ver, *exp, *o;
+	const char *err;
+
+	if (r2 == VG_ERR_NOT_FOUND)
+		return json_null();
+	if (!(o = json_object()))
+		return NULL;
+	doc = r2 == VG_OK ? json_loadb((const char *)root, len, 0, NULL) : NULL;
+	ver = json_object_get(json_object_get(doc, "signed"), "version");
+	exp = json_object_get(json_object_get(doc, "signed"), "expires");
+	err = r2 != VG_OK ? vg_rc_str(r2) : !doc ? "not JSON" : NULL;
+	json_object_set_new(o, "version", json_is_integer(ver) ? json_copy(ver) : json_null());
+	json_object_set_new(o, "expires", json_is_string(exp) ? json_copy(exp) : json_null());
+	json_object_set_new(o, "error", err ? json_string(err) : json_null());
+	json_decref(doc);
+	return o;
+}
+
+static int status_json(const vg_update_status *st, json_t *root)
+{
+	json_t *o = json_object(), *up = NULL, *bl = json_object();
+	char slot[2] = {st->slot, '\0'}, booted[2] = {st->booted, '\0'};
+	int e = 0;
+
+	if (!o || !bl || !root) {
+		json_decref(o);
+		json_decref(bl);
+		json_decref(root);
+		return cli_fail("update status: out of memory");
+	}
+	json_object_set_new(o, "state", cli_json_str_ne(st->state));
+	json_object_set_new(o, "running_slot", cli_json_str_ne(booted));
+	if (st->version[0] && (up = json_object()) != NULL) {
+		json_object_set_new(up, "version", cli_json_str_ne(st->version));
+		json_object_set_new(up, "slot", cli_json_str_ne(slot));
+		json_object_set_new(up, "bundle", cli_json_str_ne(st->bundle));
+	}
+	json_object_set_new(o, "update", up ? up : json_null());
+	json_object_set_new(o, "min_security_version",
+			    json_integer((json_int_t)st->min_security_version));
+	json_object_set_new(o, "last_outcome", cli_json_str_ne(st->last));
+	json_object_set_new(bl, "type", cli_json_str_ne(st->bootloader));
+	json_object_set_new(bl, "param", cli_json_str_ne(st->boot_param));
+	json_object_set_new(bl, "tries", json_integer(st->tries));
+	json_object_set_new(o, "bootloader", bl);
+	json_object_set_new(o, "tuf_root", root);
+	if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+	    fputc('\n', stdout) == EOF)
+		e = cli_fail("cannot write output");
+	json_decref(o);
+	return e;
+}
+
 static int update_status(struct cli *cli, int argc, char **argv)
 {
+	static const char spec[] = "json";
 	struct cli_opts o;
 	vg_client *c = NULL;
 	vg_update_status st;
 	uint8_t *root = NULL;
 	size_t root_len = 0;
 	char sum[128] = "none: install it with `voxguard update trust-root ROOT.json`";
-	int e = cli_parse("", argc, argv, &o, 0, 0);
+	json_t *rootj = NULL;
+	int e = cli_parse(spec, argc, argv, &o, 0, 0);
+	bool json;
 	vg_rc rc;
 
 	if (e || (e = cli_connect(cli, &c)))
 		return e;
+	json = cli_flag(&o, spec, "json");
 	rc = vg_update_status_get(c, &st);
 	if (rc == VG_OK) {
 		vg_rc r2 = vg_update_tuf_root(c, NULL, 0, &root, &root_len);
-		if (r2 == VG_OK)
+		if (json)
+			rootj = root_json(r2, root, root_len);
+		else if (r2 == VG_OK)
 			root_summary(root, root_len, sum, sizeof sum);
 		else if (r2 != VG_ERR_NOT_FOUND)
 			(void)snprintf(sum, sizeof sum, "unreadable (%s)", vg_rc_str(r2));
@@ -409,6 +474,8 @@ static int update_status(struct cli *cli, int argc, char **argv)
 		return e;
 	}
 	vg_client_close(&c);
+	if (json)
+		return status_json(&st, rootj);
 	(void)printf("state:            %s\n", st.state);
 	(void)printf("running slot:     %c\n", st.booted ? st.booted : '?');
 	if (st.version[0])
@@ -514,7 +581,8 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 	    {"check", update_check, "--repo URL --target NAME: is the target in the repository"},
 	    {"download", update_download, "--repo URL --target NAME: fetch it, TUF-verified"},
 	    {"mark-good", update_mark_good, "the running slot is healthy: confirm the update"},
-	    {"status", update_status, "the update state, the slots and the minimum version"},
+	    {"status", update_status,
+	     "[--json]: the update state, the slots and the minimum version"},
 	    {"key", update_key, "[--fleet-key F.pem]: the device's update encryption key"},
 	    {"trust-root", update_trust_root,
 	     "ROOT.json: the TUF root the service trusts (first one, or the next version)"},

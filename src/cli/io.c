@@ -792,3 +792,40 @@ void cli_bar_progress(void *ctx, uint64_t done, uint64_t total)
 	if (done >= total)
 		(void)fputc('\n', stderr);
 }
+
+json_t *cli_json_str(const char *s)
+{
+	json_t *j;
+	char *copy;
+
+	if (!s)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	if (!(copy = strdup(s)))
+		return NULL;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+json_t *cli_json_str_ne(const char *s)
+{
+	return cli_json_str(s && *s ? s : NULL);
+}
+
+int cli_print_json(json_t *o)
+{
+	int e = 0;
+
+	if (!o)
+		return cli_fail("out of memory");
+	if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+	    fputc('\n', stdout) == EOF)
+		e = cli_fail("cannot write output");
+	json_decref(o);
+	return e;
+}

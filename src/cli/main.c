@@ -27,7 +27,7 @@ static int cmd_version(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_cmd commands[] = {
-    {"status", cmd_status, "[--uid UID]: the service's state, your identity and budget"},
+    {"status", cmd_status, "[--uid UID] [--json]: the service's state, your identity and budget"},
     {"key", cmd_key,
      "keystore: create, list, info, public, delete, sign, verify, encrypt, "
      "decrypt, mac, reference"},
@@ -48,7 +48,7 @@ static const struct cli_cmd commands[] = {
     {"debug", cmd_debug, "secure debugging: challenge, unlock, lock (OEM debug key)"},
     {"manifest", cmd_manifest, "signed platform manifest (build host): create, sign, verify, show"},
     {"verify-platform", cmd_verify_platform,
-     "secure initialization: exit 0 only if the platform is genuine"},
+     "[--json]: secure initialization: exit 0 only if the platform is genuine"},
     {"pcr-policy", cmd_pcr_policy,
      "signed PCR policies for a root key sealed to the measured boot (build host): sign, "
      "verify, show"},

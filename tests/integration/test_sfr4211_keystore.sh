@@ -7,6 +7,8 @@
 setup_users
 start_daemon
 W=$T/work; mkdir -p "$W"
+# json_has FILE EXPR: FILE is one JSON document d for which EXPR holds.
+json_has() { python3 -c "import json,sys; d=json.load(sys.stdin); assert $2, d" <"$1"; }
 printf 'the quick brown fox' >"$W/msg"
 
 for t in p256 ed25519 aes256 hmac256; do
@@ -15,6 +17,17 @@ done
 check_fails "SFR 4.2.11: creating a key twice is refused" 2 vg key create k-p256 --type p256
 check "SFR 4.2.11: key list shows all four" sh -c "'$VOXGUARD' --socket '$SOCK' key list | grep -c '^k-' | grep -qx 4"
 check "SFR 4.2.11: key info shows type and usage" sh -c "'$VOXGUARD' --socket '$SOCK' key info k-p256 | grep -q 'p256.*sign,verify'"
+vg key list --json >"$W/keys.json"
+check "SFR 4.2.11: key list --json: the four keys with their types" json_has "$W/keys.json" \
+	'sorted((k["name"], k["type"]) for k in d["keys"]) == [("k-aes256", "aes256"), ("k-ed25519", "ed25519"), ("k-hmac256", "hmac256"), ("k-p256", "p256")]'
+check "SFR 4.2.11: key list --json: usage, owner and creation time" json_has "$W/keys.json" \
+	'{k["name"]: k["usage"] for k in d["keys"]}["k-aes256"] == ["encrypt", "decrypt"] and all(k["owner_uid"] == '"$(id -u)"' and type(k["created"]) is int and k["created"] > 1700000000 for k in d["keys"])'
+vg key info k-p256 --json >"$W/key.json"
+check "SFR 4.2.11: key info --json: one object, the key's type and usage" json_has "$W/key.json" \
+	'd["name"] == "k-p256" and d["type"] == "p256" and d["usage"] == ["sign", "verify", "derive"]'
+rc=0; vg key info no-such-key --json >"$W/nokey.json" 2>"$W/nokey.err" || rc=$?
+check "SFR 4.2.11: key info --json of a missing key: exit 2, the error on stderr only" \
+	sh -c "[ $rc = 2 ] && [ ! -s '$W/nokey.json' ] && grep -q 'not found' '$W/nokey.err'"
 
 # P-256: DER ECDSA over SHA-256, verified by openssl dgst.
 vg key public k-p256 >"$W/p256.pem"

@@ -7,6 +7,7 @@
 setup_users
 start_daemon
 W=$T/work; mkdir -p "$W"
+json_has() { python3 -c "import json,sys; d=json.load(sys.stdin); assert $2, d" <"$1"; } # FILE EXPR about d
 MARKER="vgmarker-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 
 printf '%s' "$MARKER" | vg store put secret1
@@ -14,6 +15,9 @@ printf 'value-two' | vg store put two
 printf 'value-three' | vg store put three
 check "SFR 4.2.4: get returns what put stored" sh -c "[ \"\$('$VOXGUARD' --socket '$SOCK' store get secret1)\" = '$MARKER' ]"
 check "SFR 4.2.4: list shows the records" sh -c "'$VOXGUARD' --socket '$SOCK' store list | tr '\n' ' ' | grep -q 'secret1 three two'"
+vg store list --json >"$W/list.json"
+check "SFR 4.2.4: store list --json: the records by name" json_has "$W/list.json" \
+	'list(d) == ["records"] and [r["name"] for r in d["records"]] == ["secret1", "three", "two"]'
 head -c 16777216 /dev/urandom >"$W/big"
 check "SFR 4.2.4: a 16 MiB value is stored" vg store put big --in "$W/big"
 vg store get big --out "$W/big.out"

@@ -17,6 +17,8 @@ if [ "$IS_ROOT" = 1 ]; then ADMIN="as vgcarol"; USER="as vgalice"; else ADMIN=""
 U() { $USER $V "$@"; }
 ASU=""; [ "$IS_ROOT" = 1 ] && ASU="setpriv --reuid=vgalice --regid=vgalice --init-groups --"
 A() { $ADMIN $V "$@"; }
+# json_has FILE EXPR: FILE is one JSON document d for which EXPR holds.
+json_has() { python3 -c "import json,sys; d=json.load(sys.stdin); assert $2, d" <"$1"; }
 
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/release.key" 2>/dev/null
 openssl pkey -in "$W/release.key" -pubout -out "$W/release.pub"
@@ -60,10 +62,32 @@ A provision --oem Acme --model Echo --hw-rev B2 --setup-code-out "$W/code" \
 	--release-key "$W/release.pub" >/dev/null
 check "SFR 4.2.5: verify-platform: genuine, exit 0" A verify-platform
 check "SFR 4.2.5: status shows the verified platform" sh -c "$V status | grep -q 'platform:       normal (verified: platform 2026.11.0, security version 3)'"
+rc=0; A verify-platform --json >"$W/vp.json" || rc=$?
+check "SFR 4.2.5: verify-platform --json: genuine, exit 0" test "$rc" = 0
+check "SFR 4.2.5: verify-platform --json: state, version and security version" json_has "$W/vp.json" \
+	'd["state"] == "normal" and d["genuine"] is True and d["reason"] is None and d["version"] == "2026.11.0" and d["security_version"] == 3'
+check "SFR 4.2.5: verify-platform --json: every component ok, voice-app with its path" json_has "$W/vp.json" \
+	'len(d["components"]) == 3 and all(c["ok"] is True and c["why"] is None for c in d["components"]) and {c["name"]: c["path"] for c in d["components"]}["voice-app"].endswith("/usr/bin/voice-app")'
+$V status --json >"$W/st.json"
+check "SFR 4.2.5: status --json: the verified platform" json_has "$W/st.json" \
+	'd["platform"] == {"state": "normal", "reason": None, "version": "2026.11.0", "security_version": 3}'
+check "SFR 4.2.9: status --json: the audit log's figures are numbers" json_has "$W/st.json" \
+	'all(type(d["audit_log"][k]) is int for k in ("next_record", "bytes", "capacity_bytes", "dropped", "suppressed")) and d["audit_log"]["bytes"] <= d["audit_log"]["capacity_bytes"]'
+check "SFR 4.2.10: status --json: the caller, the admin and the service state" json_has "$W/st.json" \
+	'd["uid"] == '"$(id -u)"' and d["role"] in ("user", "admin") and d["admin_configured"] is False and d["store_state"] == "ok" and d["lifecycle_state"] == "secured" and d["root_of_trust"]["backend"] == "file" and d["root_of_trust"]["development"] is True and d["debug_unlocked"] is False'
+check "SFR 4.2.10: status --json: the budget's limits and use are numbers" json_has "$W/st.json" \
+	'd["budget"]["uid"] == d["uid"] and len(d["budget"]["limits"]) == 9 and all(type(v) is int and v > 0 for v in d["budget"]["limits"].values()) and all(type(v) is int for v in d["budget"]["use"].values()) and d["budget"]["use"]["connections"] >= 1'
+$V status --uid "$(id -u)" --json >"$W/st-uid.json"
+check "SFR 4.2.10: status --uid --json: the same budget under the same name" sh -c \
+	"python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); assert list(a) == [\"budget\"] and a[\"budget\"][\"limits\"] == b[\"budget\"][\"limits\"]' '$W/st-uid.json' '$W/st.json'"
+check "AGD_OPE.1: status without --json is still text" sh -c "$V status | grep -q '^voxguardd: ' && ! $V status | grep -q '{'"
 printf 'profile' | U store put profile
 check "SFR 4.2.5: in the normal state applications work" U key create k --type p256
 if [ "$IS_ROOT" = 1 ]; then
 	check_fails "SFR 4.2.5: verify-platform is an admin operation" 2 U verify-platform
+	rc=0; U verify-platform --json >"$W/vp-user.json" 2>"$W/vp-user.err" || rc=$?
+	check "SFR 4.2.5: ... with --json too: exit 2, the error on stderr, nothing on stdout" \
+		sh -c "[ $rc = 2 ] && [ ! -s '$W/vp-user.json' ] && grep -q 'verify-platform' '$W/vp-user.err'"
 fi
 stop_daemon
 start_daemon
@@ -83,6 +107,12 @@ printf '#!/bin/sh\necho VOICE\n' >"$R/usr/bin/voice-app"
 rc=0; A verify-platform >"$W/vp.out" 2>&1 || rc=$?
 check "SFR 4.2.5: a changed component fails verify-platform (exit 1)" test "$rc" = 1
 check "SFR 4.2.5: the failure names the component" grep -q 'voice-app.*FAILED' "$W/vp.out"
+rc=0; A verify-platform --json >"$W/vp.json" 2>"$W/vp.err" || rc=$?
+check "SFR 4.2.5: verify-platform --json keeps the exit status (1: not genuine)" test "$rc" = 1
+check "SFR 4.2.5: verify-platform --json: recovery, the reason and the failed component" json_has "$W/vp.json" \
+	'd["state"] == "recovery" and d["genuine"] is False and "voice-app" in d["reason"] and [c["name"] for c in d["components"] if not c["ok"]] == ["voice-app"] and all((c["why"] is None) == c["ok"] for c in d["components"])'
+check "SFR 4.2.5: status --json shows recovery and why" sh -c \
+	"$V status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"platform\"][\"state\"] == \"recovery\" and \"voice-app\" in d[\"platform\"][\"reason\"]'"
 check "SFR 4.2.5: status shows recovery and why" sh -c "$V status | grep -q 'RECOVERY: component voice-app'"
 check_fails "SFR 4.2.5: in recovery application records are refused" 2 U store get profile
 check_fails "SFR 4.2.5: and application keys" 2 U key sign k --in "$R/usr/lib/libwake.so" --out "$W/sig"

@@ -42,6 +42,8 @@ reboot_into() { # the boot script picks a slot; the kernel command line says whi
 	echo "boot-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')" >boot_id
 	stop_daemon >/dev/null; start_daemon
 }
+# json_has FILE EXPR: FILE is one JSON document d for which EXPR holds.
+json_has() { python3 -c "import json,sys; d=json.load(sys.stdin); assert $2, d" <"$1"; }
 audit() { $V log show 2>/dev/null | grep -c "$1" || true; }
 
 check_fails "SFR 4.2.6: no update before a release key is provisioned" 2 $V update install /dev/null
@@ -76,12 +78,20 @@ check "SFR 4.2.6: a plain bundle carries the image at its payload (the control)"
 check_fails "SFR 4.2.6: confidentiality: the encrypted bundle does not" 1 \
 	cmp -n 1048576 -i "0:$(payload v3.vgb)" rootfs3.img v3.vgb
 check "SFR 4.2.6: status: idle, running slot a" sh -c "$V update status | grep -q 'state: *idle' && $V update status | grep -q 'running slot: *a'"
+$V update status --json >st.json
+check "SFR 4.2.6: update status --json: idle, running slot a, no update, no TUF root" json_has st.json \
+	'd["state"] == "idle" and d["running_slot"] == "a" and d["update"] is None and d["tuf_root"] is None and type(d["min_security_version"]) is int'
+check "SFR 4.2.6: update status --json: the bootloader and its attempts" json_has st.json \
+	'd["bootloader"]["type"] == "file" and d["bootloader"]["param"].endswith("/bootenv") and d["bootloader"]["tries"] == 3'
 check "SFR 4.2.6: install v2 into the inactive slot" $V update install v2.vgb
 check "SFR 4.2.6: slot b holds the rootfs image" cmp rootfs-b rootfs2.img
 check "SFR 4.2.6: and the dsp image" cmp dsp-b dsp2.img
 check "SFR 4.2.6: the running slot a was not touched" test ! -s rootfs-a
 check "SFR 4.2.6: the bootloader tries b next, a stays the fallback" grep -q 'VG_BOOT_ORDER=b a' bootenv
 check "SFR 4.2.6: status: activated" sh -c "$V update status | grep -q 'state: *activated'"
+$V update status --json >st.json
+check "SFR 4.2.6: update status --json: activated, version 2.0 in slot b, the whole bundle ID" json_has st.json \
+	'd["state"] == "activated" and d["update"]["version"] == "2.0" and d["update"]["slot"] == "b" and len(d["update"]["bundle"]) == 64 and d["running_slot"] == "a"'
 check_fails "SFR 4.2.6: no second update while one waits for its reboot" 2 $V update install v3.vgb
 check_fails "SFR 4.2.6: mark-good before the reboot is refused" 2 $V update mark-good
 for e in update.requested update.verified update.written update.activated; do
@@ -96,6 +106,9 @@ check_fails "SFR 4.2.6: no new update while one is on trial" 2 $V update install
 check "SFR 4.2.6: mark-good confirms version 2.0" sh -c "$V update mark-good | grep -q 'version 2.0 confirmed'"
 check "SFR 4.2.9: the audit trail has update.confirmed" sh -c "$V log show | grep -q update.confirmed"
 check "A.3.3: the minimum security version is now 2" sh -c "$V update status | grep -q 'min security ver: 2'"
+$V update status --json >st.json
+check "A.3.3: update status --json: min_security_version 2 (a number), running slot b" json_has st.json \
+	'd["min_security_version"] == 2 and d["running_slot"] == "b" and isinstance(d["last_outcome"], str)'
 check "SFR 4.2.6: the bootloader keeps b first with fresh attempts" grep -q 'VG_B_LEFT=3' bootenv
 
 # Encrypted bundles: the service unwraps the content key.

@@ -82,6 +82,8 @@ check "SFR 4.2.6: provision --tuf-root installs the factory root" sh -c \
 	"$V provision --oem Acme --model Echo --hw-rev B2 --setup-code-out code --release-key rel.pub --tuf-root '$R/metadata/1.root.json' | grep -q 'trusted TUF root: version 1'"
 check "SFR 4.2.6: update status shows the trusted root" sh -c \
 	"$V update status | grep -q 'TUF root: *version 1'"
+check "SFR 4.2.6: update status --json: the trusted root's version and expiry" sh -c \
+	"$V update status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"tuf_root\"][\"version\"] == 1 and d[\"tuf_root\"][\"expires\"].endswith(\"Z\") and d[\"tuf_root\"][\"error\"] is None, d'"
 check_fails "SFR 4.2.6: a different first root is not accepted over it" 1 \
 	$V update trust-root "$E/metadata/1.root.json"
 check "SFR 4.2.6: handing over the trusted root again is fine" \
