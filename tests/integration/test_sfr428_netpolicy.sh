@@ -68,10 +68,23 @@ serve TCP4-LISTEN:443,bind=198.51.100.3 other
 serve TCP6-LISTEN:443,bind=[2001:db8:100::2] avs6
 serve TCP4-LISTEN:53,bind=198.51.100.53 dns-tcp
 serve TCP4-LISTEN:53,bind=198.51.100.2 rogue-dns-tcp
-ip netns exec "$NSN" socat UDP4-RECVFROM:53,bind=198.51.100.53,fork "SYSTEM:echo dns" 2>/dev/null &
-SRV_PIDS="$SRV_PIDS $!"
-ip netns exec "$NSN" socat UDP4-RECVFROM:53,bind=198.51.100.2,fork "SYSTEM:echo rogue-dns" 2>/dev/null &
-SRV_PIDS="$SRV_PIDS $!"
+# The UDP "DNS servers" answer each datagram from one process, with no
+# fork and shell per query (socat's UDP4-RECVFROM,fork left a query
+# unanswered twice in loaded CI runs, where the rules allowed it).
+udp_serve() { # udp_serve ADDRESS NAME
+	ip netns exec "$NSN" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+answer = sys.argv[2].encode() + b"\n"
+while True:
+    _, peer = s.recvfrom(512)
+    s.sendto(answer, peer)
+' "$1" "$2" 2>/dev/null &
+	SRV_PIDS="$SRV_PIDS $!"
+}
+udp_serve 198.51.100.53 dns
+udp_serve 198.51.100.2 rogue-dns
 ip netns exec "$NSN" socat -u UDP4-RECV:9999,bind=198.51.100.3 "OPEN:$W/leak.log,creat,append" 2>/dev/null &
 SRV_PIDS="$SRV_PIDS $!"
 # and a loopback server on the device
@@ -79,6 +92,7 @@ ip netns exec "$NSD" socat TCP4-LISTEN:9000,bind=127.0.0.1,fork,reuseaddr "SYSTE
 SRV_PIDS="$SRV_PIDS $!"
 i=0
 until ip netns exec "$NSN" ss -ltn | grep -q '198.51.100.3:443' &&
+	[ "$(ip netns exec "$NSN" ss -lun | grep -c ':53 ')" = 2 ] &&
 	ip netns exec "$NSD" ss -ltn | grep -q '127.0.0.1:9000'; do
 	i=$((i + 1)); [ $i -lt 100 ] || { echo "not ok - the servers did not start"; exit 1; }
 	sleep 0.05
@@ -110,6 +124,11 @@ dns() { # dns USER SERVER: the UDP answer of the DNS server there
 		socat -t 3 -T 3 - "UDP4:$2:53" 2>/dev/null || true)
 	[ -n "$_a" ] || _a=$(echo q | indev setpriv --reuid="$1" --regid="$1" --init-groups -- \
 		socat -t 3 -T 3 - "UDP4:$2:53" 2>/dev/null || true)
+	if [ -z "$_a" ]; then # what a failing check needs to be understood
+		echo "# no answer from $2:53 for $1; UDP listeners:" >&2
+		ip netns exec "$NSN" ss -lunp >&2 || true
+		indev nft list table inet voxguard >&2 2>/dev/null || true
+	fi
 	printf '%s\n' "$_a"
 }
 CLILOG=$W/cli.log
