@@ -129,7 +129,6 @@ static int identity_json(const vg_device_identity *id)
 {
 	char buf[2 * 64 + 1];
 	json_t *o = json_object(), *arr = json_array();
-	int e = 0;
 
 	if (!o || !arr)
 		return cli_fail("out of memory");
@@ -179,11 +178,7 @@ static int identity_json(const vg_device_identity *id)
 		json_array_append_new(arr, m);
 	}
 	json_object_set_new(o, "components", arr);
-	if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
-	    fputc('\n', stdout) == EOF)
-		e = cli_fail("cannot write output");
-	json_decref(o);
-	return e;
+	return cli_print_json(o);
 }
 
 static void identity_text(const vg_device_identity *id)

@@ -322,7 +322,6 @@ static int report_json(const vg_platform_report *r)
 {
 	json_t *o = json_object(), *arr = json_array();
 	bool ok = o && arr;
-	int e = 0;
 
 	for (size_t i = 0; ok && i < r->n; i++) {
 		json_t *m = json_object();
@@ -347,13 +346,11 @@ static int report_json(const vg_platform_report *r)
 		ok = json_object_set(o, "components", arr) == 0;
 	}
 	json_decref(arr);
-	if (!ok)
-		e = cli_fail("verify-platform: out of memory");
-	else if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
-		 fputc('\n', stdout) == EOF)
-		e = cli_fail("cannot write output");
-	json_decref(o);
-	return e;
+	if (!ok) {
+		json_decref(o);
+		return cli_fail("verify-platform: out of memory");
+	}
+	return cli_print_json(o);
 }
 
 int cmd_verify_platform(struct cli *cli, int argc, char **argv)

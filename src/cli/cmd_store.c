@@ -62,19 +62,16 @@ static int list_json(char **names, size_t n)
 {
 	json_t *obj = json_object(), *arr = json_array();
 	bool ok = obj && arr;
-	int e = 0;
 
 	for (size_t i = 0; ok && i < n; i++)
 		ok = json_array_append_new(arr, json_pack("{s:s}", "name", names[i])) == 0;
 	ok = ok && json_object_set(obj, "records", arr) == 0;
 	json_decref(arr);
-	if (!ok)
-		e = cli_fail("store list: out of memory");
-	else if (json_dumpf(obj, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
-		 fputc('\n', stdout) == EOF)
-		e = cli_fail("cannot write output");
-	json_decref(obj);
-	return e;
+	if (!ok) {
+		json_decref(obj);
+		return cli_fail("store list: out of memory");
+	}
+	return cli_print_json(obj);
 }
 
 static int store_list(struct cli *cli, int argc, char **argv)

@@ -409,7 +409,6 @@ static int status_json(const vg_update_status *st, json_t *root)
 {
 	json_t *o = json_object(), *up = NULL, *bl = json_object();
 	char slot[2] = {st->slot, '\0'}, booted[2] = {st->booted, '\0'};
-	int e = 0;
 
 	if (!o || !bl || !root) {
 		json_decref(o);
@@ -433,11 +432,7 @@ static int status_json(const vg_update_status *st, json_t *root)
 	json_object_set_new(bl, "tries", json_integer(st->tries));
 	json_object_set_new(o, "bootloader", bl);
 	json_object_set_new(o, "tuf_root", root);
-	if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
-	    fputc('\n', stdout) == EOF)
-		e = cli_fail("cannot write output");
-	json_decref(o);
-	return e;
+	return cli_print_json(o);
 }
 
 static int update_status(struct cli *cli, int argc, char **argv)
