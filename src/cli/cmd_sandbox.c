@@ -23,11 +23,16 @@
 #include "cli/cli.h"
 #include "sandbox/landlock.h"
 
+static int usage_to(FILE *f, int rc)
+{
+	(void)fprintf(f, "usage: voxguard sandbox [--best-effort] [--ro PATH...] [--rw "
+			 "PATH...] [--exec PATH...] -- PROGRAM [ARGS...]\n");
+	return rc;
+}
+
 static int usage(void)
 {
-	(void)fprintf(stderr, "usage: voxguard sandbox [--best-effort] [--ro PATH...] [--rw "
-			      "PATH...] [--exec PATH...] -- PROGRAM [ARGS...]\n");
-	return EXIT_ERROR;
+	return usage_to(stderr, EXIT_ERROR);
 }
 
 int cmd_sandbox(struct cli *cli, int argc, char **argv)
@@ -42,6 +47,8 @@ int cmd_sandbox(struct cli *cli, int argc, char **argv)
 	(void)cli;
 	if (argc < 1)
 		return usage();
+	if (strcmp(argv[0], "--help") == 0)
+		return usage_to(stdout, 0);
 	/* At most one rule per argument. */
 	rules = calloc((size_t)argc, sizeof *rules);
 	if (!rules)

@@ -26,14 +26,19 @@
 
 #define MAX_TARGETS 32
 
-static int usage(void)
+static int usage_to(FILE *f, int rc)
 {
-	(void)fprintf(stderr,
+	(void)fprintf(f,
 		      "usage: voxguard tuf-client --metadata-dir DIR init TRUSTED_ROOT\n"
 		      "       voxguard tuf-client --metadata-dir DIR --metadata-url URL refresh\n"
 		      "       voxguard tuf-client --metadata-dir DIR --metadata-url URL "
 		      "--target-name P [...] --target-base-url URL --target-dir DIR download\n");
-	return EXIT_ERROR;
+	return rc;
+}
+
+static int usage(void)
+{
+	return usage_to(stderr, EXIT_ERROR);
 }
 
 static int failed(const char *what, const char *why)
@@ -70,6 +75,8 @@ int cmd_tuf_client(struct cli *cli, int argc, char **argv)
 				targets[n_targets++] = argv[++i];
 			else
 				return failed("download", "too many --target-name");
+		} else if (strcmp(a, "--help") == 0) {
+			return usage_to(stdout, 0);
 		} else if (strncmp(a, "--", 2) == 0) {
 			return usage();
 		} else if (!cmd) {

@@ -8,9 +8,12 @@
  * else /run/voxguard/voxguard.sock. Offline commands (log verify) need no
  * service.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/util.h"
@@ -19,9 +22,12 @@
 static int cmd_help(struct cli *cli, int argc, char **argv);
 static int cmd_version(struct cli *cli, int argc, char **argv)
 {
+	struct cli_opts o;
+	int e = cli_parse("", argc, argv, &o, 0, 0);
+
 	(void)cli;
-	(void)argc;
-	(void)argv;
+	if (e)
+		return e;
 	(void)printf("voxguard %s\n", VG_VERSION_STRING);
 	return 0;
 }
@@ -83,7 +89,7 @@ static const struct cli_cmd commands[] = {
      "[--root DIR] [--json] [--fail-on SEV]: the posture audit of the device or an image "
      "(AVS 1.2, 1.13)"},
     {"version", cmd_version, "print the version"},
-    {"help", cmd_help, "this help"},
+    {"help", cmd_help, "[--all | COMMAND [SUBCOMMAND]]: this help, or a command's syntax"},
 };
 
 static void usage(FILE *out)
@@ -92,17 +98,68 @@ static void usage(FILE *out)
 			   "COMMAND ...\n\n");
 	for (size_t i = 0; i < VG_ARRAY_LEN(commands); i++)
 		(void)fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
-	(void)fprintf(out, "\n'voxguard COMMAND' alone lists its subcommands. Exit status: 0 "
-			   "success, 1 negative answer, 2 error.\n");
+	(void)fprintf(out, "\n'voxguard help COMMAND [SUBCOMMAND]' (or 'voxguard COMMAND --help') "
+			   "shows its syntax and subcommands;\n'voxguard help --all' shows every "
+			   "command's. Exit status: 0 success, 1 negative answer, 2 error.\n");
+}
+
+/* `help COMMAND [SUBCOMMAND]` is `COMMAND [SUBCOMMAND] --help`; `help --all`
+ * prints every command's usage, subcommands and their syntax included. */
+static int command_help(struct cli *cli, size_t k, int argc, char **argv)
+{
+	char *args[3];
+	int n = 0;
+
+	for (int i = 0; i < argc && i < 1; i++)
+		args[n++] = argv[i];
+	args[n++] = (char *)"--help";
+	args[n] = NULL;
+	cli_set_usage(NULL, commands[k].name, commands[k].help);
+	return commands[k].fn(cli, n, args);
 }
 
 static int cmd_help(struct cli *cli, int argc, char **argv)
 {
-	(void)cli;
-	(void)argc;
-	(void)argv;
-	usage(stdout);
-	return 0;
+	int e = 0;
+
+	if (argc == 0 || (argc == 1 && strcmp(argv[0], "--help") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[0], "--all") == 0 && argc == 1) {
+		usage(stdout);
+		for (size_t k = 0; k < VG_ARRAY_LEN(commands); k++) {
+			pid_t pid;
+			int st;
+
+			if (commands[k].fn == cmd_help)
+				continue;
+			(void)printf("\n");
+			(void)fflush(stdout);
+			/* a command's --help ends its process (cli_parse()) */
+			if ((pid = fork()) < 0)
+				return cli_fail("help: cannot fork: %s", strerror(errno));
+			if (pid == 0) {
+				int r = command_help(cli, k, 0, NULL);
+				(void)fflush(stdout);
+				_exit(r == 0 ? 0 : EXIT_ERROR);
+			}
+			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+				;
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				e = EXIT_ERROR;
+		}
+		return e;
+	}
+	if (argc > 2)
+		return cli_fail("help takes a command and a subcommand at most (voxguard help "
+				"COMMAND [SUBCOMMAND])");
+	for (size_t k = 0; k < VG_ARRAY_LEN(commands); k++)
+		if (strcmp(argv[0], commands[k].name) == 0)
+			return commands[k].fn == cmd_help
+				   ? (usage(stdout), 0)
+				   : command_help(cli, k, argc - 1, argv + 1);
+	return cli_fail("help: unknown command '%s' (see voxguard help)", argv[0]);
 }
 
 int main(int argc, char **argv)

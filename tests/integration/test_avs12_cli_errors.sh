@@ -86,6 +86,26 @@ rc=$(run_err "$T/bare.err" "$VOXGUARD")
 check "AVS 1.2: bare voxguard: exit 2, the usage on stderr, nothing on stdout" \
 	sh -c "[ $rc = 2 ] && grep -q '^usage: voxguard' '$T/bare.err' && [ ! -s '$T/bare.err.out' ]"
 check "AVS 1.2: voxguard help: the usage on stdout, exit 0" sh -c "'$VOXGUARD' help | grep -q '^usage: voxguard'"
+check "AGD_OPE.1: voxguard help key sign: the subcommand's syntax, exit 0" \
+	sh -c "'$VOXGUARD' help key sign | grep -q '^usage: voxguard key sign NAME --in F --out SIG'"
+check "AGD_OPE.1: voxguard help store: its subcommands with their syntax" \
+	sh -c "'$VOXGUARD' help store | grep -q '^  put  *NAME \\[--in F\\]'"
+# Every command's --help prints its usage on stdout and exits 0, and
+# `help --all` holds each of them.
+"$VOXGUARD" help --all >"$T/all.out" 2>"$T/all.err" && allrc=0 || allrc=$?
+for c in $("$VOXGUARD" help | awk '/^  [a-z]/ { print $1 }'); do
+	[ "$c" = help ] && continue
+	if "$VOXGUARD" "$c" --help >"$T/h.out" 2>"$T/h.err" && grep -q "^usage: voxguard $c\b" "$T/h.out"; then
+		grep -q "^usage: voxguard $c\b" "$T/all.out" || not_ok "AGD_OPE.1: help --all lacks $c"
+	else
+		not_ok "AGD_OPE.1: voxguard $c --help: no usage on stdout or exit != 0 ($(head -c 200 "$T/h.err"))"
+	fi
+done
+check "AGD_OPE.1: voxguard help --all: exit 0, nothing on stderr, every command's usage" \
+	sh -c "[ $allrc = 0 ] && [ ! -s '$T/all.err' ] && [ \$(grep -c '^usage: voxguard [a-z]' '$T/all.out') -ge 29 ]"
+rc=$(run_err "$T/hn.err" "$VOXGUARD" help frobnicate)
+check "AGD_OPE.1: voxguard help with an unknown command: exit 2, named" \
+	sh -c "[ $rc = 2 ] && grep -q \"unknown command 'frobnicate'\" '$T/hn.err'"
 rc=$(run_err "$T/tuf.err" "$VOXGUARD" tuf-client)
 check "AVS 1.2: tuf-client alone: a usage error, exit 2, with its usage" \
 	sh -c "[ $rc = 2 ] && grep -q '^usage: voxguard tuf-client' '$T/tuf.err'"
