@@ -159,6 +159,9 @@ int cli_write(const char *path, const void *buf, size_t len);
 #define CLI_OUT_REPLACE_OWN \
 	0x2u /* in a sticky shared directory of root's or the
 				  * caller's, the caller's own file may be replaced */
+#define CLI_OUT_PUBLIC \
+	0x4u /* a public document (a manifest): 0644, for the service's user
+	      * to read; never for a secret */
 int cli_write_ex(const char *path, const void *buf, size_t len, unsigned flags);
 /* The checks of cli_write without writing: before a one-time secret
  * (setup code, audit seed) is taken from the service. */

@@ -51,13 +51,16 @@ static int read_password(const char *path, const char *prompt, char *out, size_t
 		bool restore = false;
 		if (!tty)
 			return cli_fail("no terminal to ask for the password: use --password-file");
-		(void)fputs(prompt, tty);
-		(void)fflush(tty);
+		/* No stdio buffer keeps a copy of the password. */
+		(void)setvbuf(tty, NULL, _IONBF, 0);
+		/* Echo off first, then the prompt: what is typed once the
+		 * prompt shows is neither echoed nor flushed (as getpass()). */
 		if (tcgetattr(fileno(tty), &old) == 0) {
 			quiet = old;
 			quiet.c_lflag &= ~(tcflag_t)ECHO;
 			restore = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
 		}
+		(void)fputs(prompt, tty);
 		if (!fgets(out, (int)cap, tty))
 			out[0] = '\0';
 		if (restore)

@@ -53,7 +53,7 @@ static int save(const vg_manifest *m, const char *path, unsigned flags)
 	char *txt = NULL;
 	size_t len = 0;
 	vg_rc rc = vg_manifest_to_json(m, &txt, &len);
-	int e = rc == VG_OK ? cli_write_ex(path, txt, len, flags)
+	int e = rc == VG_OK ? cli_write_ex(path, txt, len, flags | CLI_OUT_PUBLIC)
 			    : cli_fail("cannot write %s: %s", path, vg_rc_str(rc));
 
 	free(txt);

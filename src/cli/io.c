@@ -560,7 +560,8 @@ static void tmp_name(const struct out_dir *d, char *out, size_t cap)
 	(void)snprintf(out, cap, ".%.200s.%016llx", d->base, (unsigned long long)r);
 }
 
-static int out_write(const char *path, struct out_dir *d, bool exists, const void *buf, size_t len)
+static int out_write(const char *path, struct out_dir *d, bool exists, const void *buf, size_t len,
+		     unsigned mode)
 {
 	char tmp[NAME_MAX + 1];
 	int fd, e = 0;
@@ -577,7 +578,7 @@ static int out_write(const char *path, struct out_dir *d, bool exists, const voi
 					      path, d->dir)
 				   : cli_fail("cannot write %s: %s", path, strerror(errno));
 		/* written in place: a failure removes the new file itself */
-		rc = vg_write_commit_at(fd, buf, len, 0600, d->fd, d->base, NULL);
+		rc = vg_write_commit_at(fd, buf, len, mode, d->fd, d->base, NULL);
 		if (rc != VG_OK)
 			return cli_fail("cannot write %s: %s", path, vg_rc_str(rc));
 	} else {
@@ -590,7 +591,7 @@ static int out_write(const char *path, struct out_dir *d, bool exists, const voi
 		}
 		if (fd < 0)
 			return cli_fail("cannot write %s: %s: %s", path, d->dir, strerror(errno));
-		rc = vg_write_commit_at(fd, buf, len, 0600, d->fd, tmp, d->base);
+		rc = vg_write_commit_at(fd, buf, len, mode, d->fd, tmp, d->base);
 		if (rc != VG_OK)
 			return cli_fail("cannot write %s: %s", path, vg_rc_str(rc));
 	}
@@ -613,7 +614,8 @@ int cli_write_ex(const char *path, const void *buf, size_t len, unsigned flags)
 	if (!e)
 		e = out_check(path, &d, &exists, &is_null);
 	if (!e && !is_null)
-		e = out_write(path, &d, exists, buf, len);
+		e = out_write(path, &d, exists, buf, len,
+			      (flags & CLI_OUT_PUBLIC) ? 0644u : 0600u);
 	if (d.fd >= 0)
 		(void)close(d.fd);
 	return e;
