@@ -614,8 +614,7 @@ int cli_write_ex(const char *path, const void *buf, size_t len, unsigned flags)
 	if (!e)
 		e = out_check(path, &d, &exists, &is_null);
 	if (!e && !is_null)
-		e = out_write(path, &d, exists, buf, len,
-			      (flags & CLI_OUT_PUBLIC) ? 0644u : 0600u);
+		e = out_write(path, &d, exists, buf, len, (flags & CLI_OUT_PUBLIC) ? 0644u : 0600u);
 	if (d.fd >= 0)
 		(void)close(d.fd);
 	return e;
