@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
 #include "common/util.h"
 #include "voxguard/config.h"
@@ -255,21 +257,36 @@ static int cfg_list(struct cli *cli, int argc, char **argv)
 	vg_config_info *l = NULL;
 	vg_client *c = NULL;
 	size_t n = 0;
-	int e = cli_parse("", argc, argv, &o, 0, 0);
+	static const char spec[] = "json";
+	int e = cli_parse(spec, argc, argv, &o, 0, 0);
+	bool json;
+	json_t *arr = NULL;
 	vg_rc rc;
 
 	if (e || (e = cli_connect(cli, &c)))
 		return e;
+	json = cli_flag(&o, spec, "json");
 	rc = vg_config_list(c, &l, &n);
 	if (rc != VG_OK)
 		e = cli_fail_rc(c, "config list", rc);
-	for (size_t i = 0; i < n; i++) {
+	else if (json && !(arr = json_array()))
+		e = cli_fail("config list: out of memory");
+	for (size_t i = 0; !e && i < n; i++) {
 		char hex[65];
 		for (size_t k = 0; k < 32; k++)
 			(void)snprintf(hex + 2 * k, 3, "%02x", l[i].sha256[k]);
-		(void)printf("%s uid=%u size=%llu sha256=%s\n", l[i].name, l[i].uid,
-			     (unsigned long long)l[i].size, hex);
+		if (!json)
+			(void)printf("%s uid=%u size=%llu sha256=%s\n", l[i].name, l[i].uid,
+				     (unsigned long long)l[i].size, hex);
+		else if (json_array_append_new(
+			     arr, json_pack("{s:o,s:I,s:I,s:s}", "name", cli_json_str(l[i].name),
+					    "uid", (json_int_t)l[i].uid, "size",
+					    (json_int_t)l[i].size, "sha256", hex)) != 0)
+			e = cli_fail("config list: out of memory");
 	}
+	if (!e && json)
+		e = cli_print_json(json_pack("{s:O}", "configs", arr));
+	json_decref(arr);
 	free(l);
 	vg_client_close(&c);
 	return e;
@@ -340,7 +357,7 @@ static const struct cli_cmd config_cmds[] = {
      "FILE --for UNIT_OR_UID [--name NAME]: seal a configuration for one application "
      "(admin)"},
     {"remove", cfg_remove, "NAME --for UNIT_OR_UID (admin)"},
-    {"list", cfg_list, "the sealed configurations you may read (an admin: all)"},
+    {"list", cfg_list, "[--json]: the sealed configurations you may read (an admin: all)"},
     {"get", cfg_get, "NAME [--out F]: your configuration NAME (stdout by default)"},
     {"exec", cfg_exec,
      "NAME -- PROGRAM [ARG...]: run PROGRAM with your configuration NAME in a sealed memfd "

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
 #include "common/util.h"
 #include "mic/mute.h"
@@ -293,7 +295,8 @@ static int mic_status(struct cli *cli, int argc, char **argv)
 	vg_mic_state st;
 	uint64_t since = 0;
 	char source[VG_MIC_SOURCE_MAX + 1];
-	int e = cli_parse("", argc, argv, &o, 0, 0);
+	static const char spec[] = "json";
+	int e = cli_parse(spec, argc, argv, &o, 0, 0);
 	vg_rc rc;
 
 	if (e)
@@ -303,6 +306,12 @@ static int mic_status(struct cli *cli, int argc, char **argv)
 	rc = vg_mic_state_get(c, &st, &since, source, sizeof source);
 	if (rc != VG_OK) {
 		e = cli_fail_rc(c, "mic status", rc);
+	} else if (cli_flag(&o, spec, "json")) {
+		bool known = st != VG_MIC_STATE_UNKNOWN;
+		e = cli_print_json(
+		    json_pack("{s:s,s:o,s:o}", "state", state_str(st), "source",
+			      known ? cli_json_str(source) : json_null(), "since",
+			      known ? json_integer((json_int_t)since) : json_null()));
 	} else {
 		(void)printf("state: %s\n", state_str(st));
 		if (st != VG_MIC_STATE_UNKNOWN)
@@ -342,7 +351,7 @@ static const struct cli_cmd mic_cmds[] = {
     {"watch", mic_watch,
      "--switch /dev/input/eventN [--initial muted|unmuted] | --gpio CHIP:LINE [--active-low]; "
      "--led /sys/class/leds/NAME | --led-input: drive the indicator, report to the service"},
-    {"status", mic_status, "the switch's state as the service knows it (any uid)"},
+    {"status", mic_status, "[--json]: the switch's state as the service knows it (any uid)"},
     {"report", mic_report,
      "muted|unmuted --source NAME: report a state (root, an admin or mic_uids)"},
 };

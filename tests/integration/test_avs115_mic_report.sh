@@ -30,6 +30,12 @@ check "AVS 1.15: root may report (muted)" $V mic report muted --source /dev/inpu
 check "AVS 1.15: any uid reads the state back: muted" test "$(state vgalice)" = muted
 as vgalice $V mic status >"$W/status"
 check "AVS 1.15: the status names the switch" grep -q "^source: /dev/input/event3$" "$W/status"
+as vgalice $V mic status --json >"$W/status.json"
+check "AGD_OPE.1: mic status --json: state, source and time" python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["state"] == "muted" and s["source"] == "/dev/input/event3" and s["since"] > 0, s
+' "$W/status.json"
 check "AVS 1.15: root reports the same state again (answered, not audited again)" \
 	$V mic report muted --source /dev/input/event3
 check "AVS 1.15: a uid in mic_uids (vgbob) may report (unmuted)" \

@@ -57,6 +57,12 @@ check_fails "SDK rule 1: an empty file is refused" 2 A config seal "$W/empty" --
 A config list >"$W/list.txt"
 check "SDK rule 1: the admin's list shows it for alice's uid with its digest" \
 	grep -q "^AlexaClientSDKConfig.json uid=$ALICE_UID size=$(wc -c <"$W/AlexaClientSDKConfig.json") sha256=$(sha256sum "$W/AlexaClientSDKConfig.json" | cut -c1-64)\$" "$W/list.txt"
+A config list --json >"$W/list.json"
+check "AGD_OPE.1: config list --json: the same, as one object" python3 -c '
+import json, sys
+c = [x for x in json.load(open(sys.argv[1]))["configs"] if x["name"] == "AlexaClientSDKConfig.json"]
+assert len(c) == 1 and c[0]["uid"] == int(sys.argv[2]) and c[0]["size"] == int(sys.argv[3]) and c[0]["sha256"] == sys.argv[4], c
+' "$W/list.json" "$ALICE_UID" "$(wc -c <"$W/AlexaClientSDKConfig.json")" "$(sha256sum "$W/AlexaClientSDKConfig.json" | cut -c1-64)"
 
 # ---- who may read ----
 ALICE config get AlexaClientSDKConfig.json >"$W/alice.json"
