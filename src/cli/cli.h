@@ -137,6 +137,9 @@ int cli_print_json(json_t *o);
 /* Options of spec ("in=,out=,json": '=' takes a value) and min_pos to
  * max_pos positional arguments. A missing one is named from the command's
  * usage (cli_set_usage); --help prints that usage on stdout and exits 0. */
+/* `--help` for a command that parses its own arguments: prints the usage
+ * set by cli_set_usage() (the table's help) on stdout and exits 0. */
+void cli_help_exit(void);
 int cli_parse(const char *spec, int argc, char **argv, struct cli_opts *o, size_t min_pos,
 	      size_t max_pos);
 const char *cli_opt(const struct cli_opts *o, const char *spec, const char *name);

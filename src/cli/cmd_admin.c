@@ -263,6 +263,8 @@ static int admin_key(struct cli *cli, int argc, char **argv)
 	int e;
 	vg_rc rc = VG_OK;
 
+	if (argc >= 1 && strcmp(argv[0], "--help") == 0)
+		cli_help_exit();
 	if (argc < 1)
 		return cli_fail("usage: voxguard admin key add NAME --in PUB.pem | delete NAME | "
 				"login NAME --key PRIV.pem");

@@ -326,6 +326,10 @@ static int cfg_exec(struct cli *cli, int argc, char **argv)
 	int fd = -1, e, first;
 	vg_rc rc;
 
+	if (argc >= 1 && strcmp(argv[0], "--help") == 0) {
+		(void)printf("usage: voxguard %s\n", exec_usage);
+		return 0;
+	}
 	if (argc < 3 || strcmp(argv[1], "--") != 0)
 		return cli_fail("usage: voxguard %s", exec_usage);
 	first = 2;

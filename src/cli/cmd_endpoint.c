@@ -83,6 +83,8 @@ static int ep_add(struct cli *cli, int argc, char **argv)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool takes = strcmp(a, "--soft-fail") != 0 && strcmp(a, "--legacy") != 0;
 
+		if (strcmp(a, "--help") == 0)
+			cli_help_exit();
 		if (strncmp(a, "--", 2) != 0) {
 			if (name)
 				return cli_fail("unexpected argument '%s' (usage: voxguard %s)", a,

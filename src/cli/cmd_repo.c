@@ -36,6 +36,8 @@ static int collect(int argc, char **argv, struct multi *opts, size_t n_opts, con
 	*n_pos = 0;
 	for (int i = 0; i < argc; i++) {
 		struct multi *m = NULL;
+		if (strcmp(argv[i], "--help") == 0)
+			cli_help_exit();
 		if (strncmp(argv[i], "--", 2) == 0) {
 			for (size_t k = 0; k < n_opts; k++)
 				if (strcmp(argv[i] + 2, opts[k].name) == 0)
@@ -248,6 +250,8 @@ static int repo_keyid(struct cli *cli, int argc, char **argv)
 	char id[65];
 
 	(void)cli;
+	if (argc >= 1 && strcmp(argv[0], "--help") == 0)
+		cli_help_exit();
 	if (argc != 1)
 		return cli_fail("usage: voxguard repo keyid PUB.pem");
 	k = read_key(argv[0], false);

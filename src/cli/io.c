@@ -347,6 +347,12 @@ static void print_usage(FILE *f)
 			      sl ? usage_help + sl + (usage_help[sl] == ':' ? 2 : 1) : usage_help);
 }
 
+void cli_help_exit(void)
+{
+	print_usage(stdout);
+	exit(fflush(stdout) == 0 ? 0 : EXIT_ERROR);
+}
+
 int cli_dispatch(struct cli *cli, const char *group, const struct cli_cmd *table, size_t n,
 		 int argc, char **argv)
 {
@@ -398,10 +404,8 @@ int cli_parse(const char *spec, int argc, char **argv, struct cli_opts *o, size_
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		rest = rest || strcmp(a, "--") == 0;
-		if (!rest && strcmp(a, "--help") == 0 && spec_index(spec, "help", NULL) < 0) {
-			print_usage(stdout);
-			exit(0);
-		}
+		if (!rest && strcmp(a, "--help") == 0 && spec_index(spec, "help", NULL) < 0)
+			cli_help_exit();
 		if (strncmp(a, "--", 2) == 0 && a[2]) {
 			bool val = false;
 			int k = spec_index(spec, a + 2, &val);

@@ -101,6 +101,20 @@ for c in $("$VOXGUARD" help | awk '/^  [a-z]/ { print $1 }'); do
 		not_ok "AGD_OPE.1: voxguard $c --help: no usage on stdout or exit != 0 ($(head -c 200 "$T/h.err"))"
 	fi
 done
+# ... and every subcommand's --help too (the subcommands read from each
+# command's own list).
+nsub=0
+for c in $("$VOXGUARD" help | awk '/^  [a-z]/ { print $1 }'); do
+	"$VOXGUARD" "$c" --help 2>/dev/null | head -1 | grep -q "^usage: voxguard $c COMMAND" || continue
+	for s in $("$VOXGUARD" "$c" --help 2>/dev/null | awk 'NR > 1 && /^  [a-z]/ { print $1 }'); do
+		nsub=$((nsub + 1))
+		if ! "$VOXGUARD" "$c" "$s" --help >"$T/h.out" 2>"$T/h.err" ||
+			! grep -q "^usage: voxguard $c $s\b" "$T/h.out"; then
+			not_ok "AGD_OPE.1: voxguard $c $s --help: no usage on stdout or exit != 0 ($(head -c 200 "$T/h.err"))"
+		fi
+	done
+done
+check "AGD_OPE.1: every subcommand answers --help with its usage ($nsub of them)" test "$nsub" -ge 60
 check "AGD_OPE.1: voxguard help --all: exit 0, nothing on stderr, every command's usage" \
 	sh -c "[ $allrc = 0 ] && [ ! -s '$T/all.err' ] && [ \$(grep -c '^usage: voxguard [a-z]' '$T/all.out') -ge 29 ]"
 rc=$(run_err "$T/hn.err" "$VOXGUARD" help frobnicate)

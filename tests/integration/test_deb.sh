@@ -54,7 +54,9 @@ for f in /usr/bin/voxguardd /usr/bin/voxguard /usr/bin/voxguard-displayd \
 	/usr/share/voxguard/ca/amazon-trust-services.pem \
 	/usr/share/doc/voxguard/examples/voxguardd-tpm2.conf /usr/share/doc/voxguard/copyright \
 	/usr/share/doc/voxguard/examples/voice-app.service \
-	/usr/share/doc/voxguard/examples/display-client.service; do
+	/usr/share/doc/voxguard/examples/display-client.service \
+	/usr/share/bash-completion/completions/voxguard \
+	/usr/share/bash-completion/completions/voxguardd; do
 	check "voxguard: $f" has main "$f"
 done
 check "libvoxguard0: libvoxguard.so.0" sh -c "grep -q '^/usr/lib/$multiarch/libvoxguard\.so\.0' '$T/lib.list'"
