@@ -52,6 +52,9 @@ PKGS="$PKGS libwebsockets-dev chromium"
 # The Debian packages (make deb, test_deb): dpkg-buildpackage with
 # debhelper, checked by lintian.
 PKGS="$PKGS dpkg-dev debhelper lintian"
+# The bash completion's test (test_agd_completion) runs it with
+# bash-completion's helpers loaded, as on a device, and without them.
+PKGS="$PKGS bash-completion"
 # The device image and its test (make image, make device-test; docs/DEVICE.md):
 # debootstrap for the root file system, GRUB for EFI, the file-system tools
 # that fill partitions without mounting them, QEMU with OVMF as firmware
@@ -65,6 +68,10 @@ PKGS="$PKGS pesign python3-yaml"
 # The Yocto and Buildroot checker (integration/check_recipes.py,
 # test_integration_recipes): a real Kconfig parser for Config.in.
 PKGS="$PKGS python3-kconfiglib"
+# The SBOM and vulnerability report (make sbom, test_avs113_sbom;
+# scripts/sbom.py, scripts/vulnreport.py): the SPDX schema check and the
+# SPDX licence list with its expression checker.
+PKGS="$PKGS python3-jsonschema python3-license-expression"
 
 # npm for the tuf-js interop test: Debian's package when the Node.js
 # installed does not bring its own.
