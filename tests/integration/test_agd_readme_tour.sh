@@ -33,6 +33,15 @@ workdir() {
 	cp "$VOXGUARDD" "$VOXGUARD" "$BUILD/voxguard.so" "$1/build/"
 	chown -R "$2" "$1"
 }
+# reap W: a service the tour left running (a tour cut off by the runner's
+# timeout) is killed, and counted as a failure.
+reap() {
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" = "$1/build/voxguardd" ] || continue
+		not_ok "the tour left its service running (pid ${p#/proc/})"
+		kill -9 "${p#/proc/}" 2>/dev/null || true
+	done
+}
 # transcript_has OUT DESCRIPTION TEXT: the transcript shows TEXT
 transcript_has() {
 	if grep '^#   ' "$1" | grep -qF -- "$3"; then ok "$2"; else not_ok "$2 (no '$3')"; fi
@@ -71,6 +80,7 @@ if unshare -m sh -c 'mount -t tmpfs -o mode=0755 tmpfs /run/voxguard &&
 		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		python3 "$2" "$1/README.md" root "$1" "$3"' sh "$W" "$RUNNER" "$PW" >"$T/root.out" 2>&1
 then rc=0; else rc=$?; fi
+reap "$W"
 rmdir /var/lib/voxguard-tour 2>/dev/null || true
 [ "$made_run" = 1 ] && rmdir /run/voxguard 2>/dev/null || true
 judge root "$T/root.out" "$rc"
@@ -86,6 +96,7 @@ if setpriv --reuid=vgalice --regid=vgalice --init-groups -- \
 	XDG_RUNTIME_DIR="$W/xdg" PATH=/usr/local/bin:/usr/bin:/bin \
 	python3 "$RUNNER" "$W/README.md" user "$W" "$PW" >"$T/user.out" 2>&1
 then rc=0; else rc=$?; fi
+reap "$W"
 judge user "$T/user.out" "$rc"
 check "AGD_OPE.1: (user) the service removed its socket at SIGTERM" test ! -e "$W/xdg/vg.sock"
 check "AGD_OPE.1: (user) the state dir is the user's own, 0700" \
