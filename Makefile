@@ -10,6 +10,13 @@
 #   make install  DESTDIR=... PREFIX=/usr
 #   make deb      Debian packages in build-deb/ (docs/DEVICE.md), rebuilt
 #                 only when a source file changed
+#   make sbom     the packages' SPDX 2.3 SBOM, build-deb/voxguard.spdx.json,
+#                 validated (docs/EVIDENCE.md; AVS 1.13, 1.17)
+#   make evidence the Security Target in build/evidence/ (ST.md, ST.html)
+#                 from docs/REQUIREMENTS.md, the last test results and
+#                 PRODUCT (default evidence/product.example.json;
+#                 docs/EVIDENCE.md): run make check first; EVIDENCE_PDF=1
+#                 also prints ST.pdf with chromium
 #   make image    the x86_64 device image in build-image/ (docs/DEVICE.md):
 #                 Debian 12 with the packages, GRUB A/B slots, a TPM
 #   make device-test   boot it in QEMU and play a device's life (in check)
@@ -29,7 +36,7 @@ CMAKE_FLAGS ?=
 IMAGE_DIR ?= build-image
 IMAGE_VARIANT ?= test
 
-.PHONY: all deps build build-asan build-fuzz check test test-asan fuzz-smoke demo bench fuzz install deb image image-product device-test device-shell cross-arm64 clean
+.PHONY: all deps build build-asan build-fuzz check test test-asan fuzz-smoke demo bench fuzz install deb sbom evidence image image-product device-test device-shell cross-arm64 clean
 
 all: build
 
@@ -48,12 +55,18 @@ build-fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DVG_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
 	cmake --build build-fuzz -j $(JOBS)
 
+# Each run leaves its results in junit.xml and the commit it tested in
+# junit.commit (-dirty when the tree differs from it), for make evidence.
+JUNIT_COMMIT = c=$$(git rev-parse HEAD 2>/dev/null || echo unknown); [ -z "$$(git status --porcelain 2>/dev/null)" ] || c=$$c-dirty; echo $$c
+
 # The package test (tests/integration/test_deb.sh) reads build-deb/.
 test: build deb
-	cd build && ctest --output-on-failure -j $(JOBS)
+	rm -f build/junit.xml; ($(JUNIT_COMMIT)) > build/junit.commit
+	cd build && ctest --output-on-failure -j $(JOBS) --output-junit junit.xml
 
 test-asan: build-asan
-	cd build-asan && ctest --output-on-failure -j $(JOBS)
+	rm -f build-asan/junit.xml; ($(JUNIT_COMMIT)) > build-asan/junit.commit
+	cd build-asan && ctest --output-on-failure -j $(JOBS) --output-junit junit.xml
 
 fuzz-smoke: build-fuzz
 	sh scripts/fuzz.sh build-fuzz 20
@@ -83,6 +96,22 @@ deb: deps build-deb/voxguard.stamp
 build-deb/voxguard.stamp: $(DEB_INPUTS)
 	sh scripts/build-deb.sh build-deb
 	touch $@
+
+# Debian's python3, which has python3-jsonschema and -license-expression.
+PY := $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
+
+sbom: deb
+	$(PY) scripts/sbom.py --deb-dir build-deb -o build-deb/voxguard.spdx.json
+	$(PY) scripts/sbom.py --check build-deb/voxguard.spdx.json
+
+# The Security Target (docs/EVIDENCE.md): a requirement is claimed only if
+# all its tests passed in the results of the last make check.
+PRODUCT ?= evidence/product.example.json
+EVIDENCE_DIR ?= build/evidence
+
+evidence:
+	python3 scripts/evidence.py --product $(PRODUCT) --out $(EVIDENCE_DIR) $(if $(EVIDENCE_PDF),--pdf) \
+		$(foreach j,$(wildcard build/junit.xml build-asan/junit.xml),--junit $(j))
 
 # At most 2 jobs whatever JOBS says (scripts/cross-arm64.sh).
 cross-arm64:
