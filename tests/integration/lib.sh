@@ -17,8 +17,6 @@ SOCK=$RUN/vg.sock
 DLOG=$T/daemon.log
 CONF=$T/voxguardd.conf
 DPID=
-FAILS=0
-PASSES=0
 
 if [ "$(id -u)" = 0 ]; then IS_ROOT=1; else IS_ROOT=0; fi
 # The clients check who serves the socket (SFR 4.2.10): as root the
@@ -42,9 +40,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# Each check prints one line, like a test runner.
-ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
-not_ok() { FAILS=$((FAILS + 1)); echo "not ok - $*"; }
+# Each check prints one line, like a test runner (tap.sh).
+. "${VG_SRC:-$(dirname "$0")/../..}/tests/integration/tap.sh"
 check() { # check "description" command...
 	d=$1; shift
 	if "$@" >/dev/null 2>&1; then ok "$d"; else not_ok "$d"; fi

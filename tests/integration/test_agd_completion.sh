@@ -208,15 +208,6 @@ drive() {
 		bash "$T/drive.bash" "$1"
 	fi
 }
-# missing "description" FILE: ok when FILE is empty, else its lines follow.
-none() {
-	if [ -s "$2" ]; then
-		not_ok "$1"
-		sed 's/^/#   /' "$2"
-	else
-		ok "$1"
-	fi
-}
 
 # What a user types (ke<TAB>: only key).
 cat >"$T/typed.want" <<'LINES'

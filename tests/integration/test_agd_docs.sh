@@ -24,19 +24,7 @@ set -eu
 SRC=${VG_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 T=$(mktemp -d /tmp/vgdocs.XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM
-PASSES=0
-FAILS=0
-ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
-not_ok() { FAILS=$((FAILS + 1)); echo "not ok - $*"; }
-# none "description" FILE: ok when FILE is empty, else its lines follow.
-none() {
-	if [ -s "$2" ]; then
-		not_ok "$1"
-		sed 's/^/#   /' "$2"
-	else
-		ok "$1"
-	fi
-}
+. "$SRC/tests/integration/tap.sh"
 # found "description" FILE: a control, ok when the check found the planted
 # mistake (FILE not empty).
 found() {

@@ -24,10 +24,7 @@ set -eu
 SRC=${VG_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 T=$(mktemp -d /tmp/vgevid.XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM
-PASSES=0
-FAILS=0
-ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
-not_ok() { FAILS=$((FAILS + 1)); echo "not ok - $*"; }
+. "$SRC/tests/integration/tap.sh"
 check() { # check "description" command...
 	d=$1; shift
 	if "$@" >"$T/last.out" 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/#   /' "$T/last.out" | head -20; fi
