@@ -63,7 +63,8 @@ VOXGUARD_TARGET_FILES = \
 	usr/lib/systemd/system/voxguard-bluetooth.service \
 	usr/lib/sysusers.d/voxguard.conf \
 	usr/lib/tmpfiles.d/voxguard.conf \
-	usr/share/voxguard/ca/amazon-trust-services.pem
+	usr/share/voxguard/ca/amazon-trust-services.pem \
+	usr/share/bash-completion/completions/voxguard
 
 define VOXGUARD_CHECK_TARGET_FILES
 	@for f in $(VOXGUARD_TARGET_FILES); do \

@@ -77,6 +77,7 @@ FILES:${PN} = "\
     ${nonarch_libdir}/sysusers.d/voxguard.conf \
     ${nonarch_libdir}/tmpfiles.d/voxguard.conf \
     ${datadir}/voxguard/ca/amazon-trust-services.pem \
+    ${datadir}/bash-completion/completions/voxguard \
 "
 FILES:${PN}-dev = "\
     ${includedir}/voxguard/*.h \
