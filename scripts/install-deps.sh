@@ -52,6 +52,9 @@ PKGS="$PKGS libwebsockets-dev chromium"
 # The Debian packages (make deb, test_deb): dpkg-buildpackage with
 # debhelper, checked by lintian.
 PKGS="$PKGS dpkg-dev debhelper lintian"
+# The reproducible-build test (test_alc_reproducible): diffoscope explains
+# a difference between two builds (about 1 MB without its recommends).
+PKGS="$PKGS diffoscope-minimal"
 # The bash completion's test (test_agd_completion) runs it with
 # bash-completion's helpers loaded, as on a device, and without them.
 PKGS="$PKGS bash-completion"
