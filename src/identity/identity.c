@@ -383,20 +383,31 @@ void vg_identity_set_debug(vg_identity *id, bool unlocked)
 	id->debug = unlocked;
 }
 
-/* 32 symbols without 0/O, 1/I/L look-alikes; 5 bits each. */
+/* 31 symbols without 0/O, 1/I/L look-alikes (the '#' is never drawn):
+ * 16 of them hold log2(31^16) = 79.3 bits. */
 static const char code_alphabet[] = "ABCDEFGHJKMNPQRSTUVWXYZ23456789#";
+#define CODE_SYMBOLS 31u
 
+/* Each symbol uniform: a random byte of 248 or more (248 = 8 * 31) is
+ * drawn again, so that no symbol is likelier than another. */
 static vg_rc new_code(vg_identity *id)
 {
 	uint8_t r[CODE_CHARS];
-	vg_rc rc = vg_rot_random(id->rot, r, sizeof r);
+	size_t n = 0;
+	vg_rc rc = VG_OK;
 
-	if (rc != VG_OK)
-		return rc;
-	for (size_t i = 0; i < CODE_CHARS; i++)
-		id->code[i] = code_alphabet[r[i] % 31u]; /* '#' never used */
-	id->code[CODE_CHARS] = '\0';
+	while (n < CODE_CHARS && rc == VG_OK) {
+		rc = vg_rot_random(id->rot, r, sizeof r);
+		for (size_t i = 0; rc == VG_OK && i < sizeof r && n < CODE_CHARS; i++)
+			if (r[i] < 256u - 256u % CODE_SYMBOLS)
+				id->code[n++] = code_alphabet[r[i] % CODE_SYMBOLS];
+	}
 	vg_wipe(r, sizeof r);
+	if (rc != VG_OK) {
+		vg_wipe(id->code, CODE_CHARS);
+		return rc;
+	}
+	id->code[CODE_CHARS] = '\0';
 	dash_code(id);
 	return VG_OK;
 }
