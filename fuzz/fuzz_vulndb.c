@@ -40,7 +40,7 @@ static void match(const vg_vulndb *db, const vg_dpkg_pkg *p, size_t np)
 	if (vg_vulndb_match(db, "bookworm", p, np, &h, &nh, &bad, why, sizeof why) != VG_OK)
 		return;
 	for (size_t i = 0; i < nh; i++)
-		if (h[i].kind < VG_VULN_FIXED || h[i].kind > VG_VULN_UNDETERMINED ||
+		if (h[i].kind < VG_VULN_FIXED || h[i].kind > VG_VULN_NOT_AFFECTED ||
 		    !memchr(h[i].binaries, '\0', sizeof h[i].binaries))
 			abort();
 	free(h);

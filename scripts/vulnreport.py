@@ -4,32 +4,33 @@ how reachable each is and the plan to fix it (AVS 1.8; docs/EVIDENCE.md,
 "SBOM and vulnerability report").
 
   vulnreport.py --sbom voxguard.spdx.json --feed tracker.json
-                [--release bookworm] [--md FILE] [--json FILE]
+                [--release bookworm] [--voxguard PATH] [--md FILE] [--json FILE]
 
 --sbom is the SPDX document of scripts/sbom.py. --feed is the Debian
 security tracker's JSON export, fetched beforehand by whoever runs this
 (https://security-tracker.debian.org/tracker/data/json; nothing is
-downloaded here):
+downloaded here).
 
-  { "<source package>": { "<CVE id>": { "description": ..., "scope": ...,
-      "releases": { "bookworm": { "status": "resolved" | "open" |
-          "undetermined", "fixed_version": ..., "urgency": ...,
-          "nodsa": ..., "nodsa_reason": "ignored" | "postponed" | "",
-          "repositories": { "bookworm": "<version>" } } } } } }
+This script does not read the feed itself: `voxguard doctor` does
+(src/posture/vulndb.c, the parser and Debian version order that the image
+scan of AVS 1.13 uses). The SBOM's Debian packages are written as a dpkg
+status file into a private temporary root, and
 
-Each Debian package of the SBOM is matched by its source package and
-source version (the purl's upstream qualifier, else the package itself)
-against the entries of the release (--release, else the SBOM's distro
-qualifier: debian-12 is bookworm). Versions are compared by
-dpkg --compare-versions.
+  voxguard doctor --root TMP --vuln-db FEED --release NAME --only vuln
+                  --vuln-not-affected --json
 
-  - "resolved" with a fixed_version newer than the installed one: fix
-    available (upgrade);
-  - "resolved" with an older or equal fixed_version: not reported;
-    fixed_version "0": not affected (noted);
-  - "open": no fix yet (tracked, with a mitigation), unless Debian marks it
-    ignored (nodsa_reason): noted;
-  - "undetermined": tracked until Debian decides.
+matches each source package at its source version (the purl's upstream
+qualifier, else the package itself) against the release (--release, else
+the SBOM's distro qualifier: debian-12 is bookworm). Its findings, with
+their "vuln" member (docs/HARDENING.md, "The JSON report"), become:
+
+  - vuln.fixed (a fixed version newer than the installed one): fix
+    available (upgrade); a fix at or below the installed version is no
+    finding, so not reported;
+  - vuln.not-affected (fixed version "0"): not affected (noted);
+  - vuln.open: no fix yet (tracked, with a mitigation), unless Debian marks
+    it ignored (nodsa_reason): noted;
+  - vuln.undetermined: tracked until Debian decides.
 
 Reachable: "yes" when a voxguard binary links the package's library or
 loads it with dlopen() (the SBOM's DYNAMIC_LINK relationships);
@@ -37,15 +38,19 @@ loads it with dlopen() (the SBOM's DYNAMIC_LINK relationships);
 by voxguard's code directly); "no" when it is a build dependency only (not
 on the device because of voxguard).
 
-Exit codes: 0 report written, 2 bad input.
+--voxguard names the CLI (default: build/voxguard of this source tree,
+else voxguard from PATH). Exit codes: 0 report written, 2 bad input (a
+malformed SBOM or feed: the doctor's reason is repeated).
 """
 import argparse
 import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.parse
 
 RELEASES = {"10": "buster", "11": "bullseye", "12": "bookworm", "13": "trixie",
@@ -55,6 +60,9 @@ URGENCY_RANK = {"high": 0, "medium": 1, "low": 2, "not yet assigned": 3,
 REACH_RANK = {"yes": 0, "possibly": 1, "no": 2}
 UPDATE_PATH = ('the signed update path (docs/UPDATE.md, "Update strategy and '
                'maintenance policy (AVS 1.4)")')
+TRACKER_URL = "https://security-tracker.debian.org/tracker/"
+PKG_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]*")
+ARCH = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 class Bad(Exception):
@@ -70,6 +78,17 @@ def load_json(path, what):
         raise Bad("%s: %s" % (what, e))
     except ValueError as e:
         raise Bad("%s %s: not JSON: %s" % (what, path, e))
+
+
+def sha256_of(path, what):
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError as e:
+        raise Bad("%s: %s" % (what, e))
+    return h.hexdigest()
 
 
 def parse_purl(purl):
@@ -148,116 +167,177 @@ def reachability(group):
                          "device for voxguard" % ", ".join(names))
 
 
-class Versions:
-    def __init__(self):
-        self.cache = {}
+def valid_version(v):
+    """dpkg's parseversion() rules, as src/posture/debver.c applies them: a
+    version the doctor could not parse would be skipped, not reported."""
+    if not v or len(v) > 256:
+        return False
+    epoch, colon, rest = v.partition(":")
+    if colon and not (re.fullmatch(r"[0-9]+", epoch) and int(epoch) <= 2 ** 31 - 1):
+        return False
+    if not colon:
+        rest = v
+    up, hyphen, rev = rest.rpartition("-")
+    if not hyphen:
+        up, rev = rest, ""
+    return bool(re.fullmatch(r"[0-9][A-Za-z0-9.+~:-]*", up) and
+                (not hyphen or re.fullmatch(r"[A-Za-z0-9.+~]+", rev)))
 
-    def lt(self, a, b):
-        key = (a, b)
-        if key not in self.cache:
-            p = subprocess.run(["dpkg", "--compare-versions", a, "lt", b],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            if p.returncode not in (0, 1) or p.stderr.strip():
-                raise Bad("dpkg --compare-versions %r lt %r: %s" % (a, b, p.stderr.strip()))
-            self.cache[key] = p.returncode == 0
-        return self.cache[key]
+
+def dpkg_status(sbom):
+    """The SBOM's Debian packages as dpkg's var/lib/dpkg/status."""
+    paras = []
+    for d in sorted(sbom.debs.values(), key=lambda d: (d["name"], d["arch"], d["version"])):
+        for what, val, ok in (("package", d["name"], PKG_NAME.fullmatch),
+                              ("source package", d["source"], PKG_NAME.fullmatch),
+                              ("version", d["version"], valid_version),
+                              ("source version", d["source_version"], valid_version)):
+            if not ok(val):
+                raise Bad("SBOM: %s %r: not a Debian %s" % (d["name"], val, what))
+        if d["arch"] and not ARCH.fullmatch(d["arch"]):
+            raise Bad("SBOM: %s: architecture %r" % (d["name"], d["arch"]))
+        p = ["Package: %s" % d["name"], "Status: install ok installed",
+             "Version: %s" % d["version"]]
+        if d["source_version"] != d["version"]:
+            p.append("Source: %s (%s)" % (d["source"], d["source_version"]))
+        elif d["source"] != d["name"]:
+            p.append("Source: %s" % d["source"])
+        if d["arch"]:
+            p.append("Architecture: %s" % d["arch"])
+        paras.append("\n".join(p) + "\n")
+    return "\n".join(paras)
 
 
-def urgency_of(rel):
-    u = str(rel.get("urgency") or "not yet assigned").strip().rstrip("*").strip()
+def default_voxguard():
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    built = os.path.join(here, "build", "voxguard")
+    if os.access(built, os.X_OK):
+        return built
+    return shutil.which("voxguard") or "voxguard"
+
+
+def doctor(cli, sbom, feed, release):
+    """voxguard doctor's vuln findings for the SBOM's packages."""
+    with tempfile.TemporaryDirectory(prefix="vulnreport-") as root:
+        os.makedirs(os.path.join(root, "var", "lib", "dpkg"))
+        with open(os.path.join(root, "var", "lib", "dpkg", "status"), "w") as f:
+            f.write(dpkg_status(sbom))
+        cmd = [cli, "doctor", "--root", root, "--vuln-db", os.path.abspath(feed),
+               "--release", release, "--only", "vuln", "--vuln-not-affected", "--json"]
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, errors="replace")
+        except OSError as e:
+            raise Bad("cannot run %s: %s (give --voxguard PATH)" % (cli, e))
+    if p.returncode not in (0, 1):  # 1: findings
+        # its error is one line; a usage text may follow it
+        lines = p.stderr.strip().splitlines() or ["exit status %d" % p.returncode]
+        raise Bad("%s (%s)" % (lines[0], cli))
+    try:
+        out = json.loads(p.stdout)
+    except ValueError as e:
+        raise Bad("%s doctor: its JSON does not parse: %s" % (cli, e))
+    if not isinstance(out, dict) or out.get("format") != "voxguard-doctor/1":
+        raise Bad("%s doctor: not the voxguard-doctor/1 JSON" % cli)
+    check = [c for c in out.get("checks") or [] if c.get("check") == "vuln"]
+    if not check or check[0].get("status") not in ("ok", "findings") or out.get("truncated"):
+        raise Bad("%s doctor: the vuln check did not run: %s" % (
+            cli, check[0].get("note") if check else "not in the report"))
+    findings = [f for f in out.get("findings") or [] if f.get("check") == "vuln"]
+    for f in findings:
+        if not isinstance(f.get("vuln"), dict):
+            raise Bad("%s doctor: finding %s has no \"vuln\" member (a voxguard older "
+                      "than this script?)" % (cli, f.get("id")))
+    return findings
+
+
+def urgency_of(v):
+    u = str(v.get("urgency") or "not yet assigned").strip().rstrip("*").strip()
     return u or "not yet assigned"
 
 
-def assess(sbom, feed, release):
-    if not isinstance(feed, dict):
-        raise Bad("the feed is not a JSON object of source packages")
-    ver = Versions()
+def matcher_version(cli):
+    try:
+        p = subprocess.run([cli, "version"], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True, errors="replace")
+    except OSError as e:
+        raise Bad("cannot run %s: %s" % (cli, e))
+    return p.stdout.strip() or "voxguard"
+
+
+def assess(sbom, findings, release):
     groups = {}
     for d in sbom.debs.values():
         groups.setdefault((d["source"], d["source_version"]), []).append(d)
     vulns, noted = [], []
-    for (src, srcver), group in sorted(groups.items()):
-        entries = feed.get(src)
-        if entries is None:
-            continue
-        if not isinstance(entries, dict):
-            raise Bad("feed: %s: not an object of issues" % src)
+    for f in findings:
+        v, fid = f["vuln"], f.get("id")
+        src, srcver, cve = v.get("source"), v.get("installed"), v.get("cve")
+        group = groups.get((src, srcver))
+        if not group:
+            raise Bad("the doctor reports %s %s, which the SBOM does not list" % (src, srcver))
         reach, on_device, reason = reachability(group)
         binaries = sorted(set(d["name"] for d in group))
-        for cve in sorted(entries):
-            e = entries[cve]
-            if not isinstance(e, dict):
-                raise Bad("feed: %s/%s: not an object" % (src, cve))
-            rels = e.get("releases") or {}
-            if not isinstance(rels, dict):
-                raise Bad("feed: %s/%s: releases is not an object" % (src, cve))
-            r = rels.get(release)
-            if r is None:
-                continue
-            if not isinstance(r, dict) or not isinstance(r.get("status"), str):
-                raise Bad("feed: %s/%s/releases/%s: no status" % (src, cve, release))
-            for k in ("fixed_version", "urgency", "nodsa", "nodsa_reason"):
-                if r.get(k) is not None and not isinstance(r.get(k), str):
-                    raise Bad("feed: %s/%s/releases/%s: %s is not a string" % (src, cve, release, k))
-            status, fixed = r["status"], r.get("fixed_version") or ""
-            urgency = urgency_of(r)
-            item = {"cve": cve, "source": src, "installed": srcver, "binaries": binaries,
-                    "urgency": urgency, "scope": e.get("scope") or "",
-                    "description": (e.get("description") or "").strip(),
-                    "tracker_status": status, "fixed_version": fixed or None,
-                    "reachable": reach, "on_device": on_device, "reason": reason}
-            nodsa = (r.get("nodsa_reason") or "").strip()
-            why = (r.get("nodsa") or "").strip()
-            if status == "resolved":
-                if not fixed or fixed == "0":
-                    item.update(status="not-affected",
-                                fix_plan="noted: Debian's %s package is not affected" % release)
-                    noted.append(item)
-                    continue
-                if not ver.lt(srcver, fixed):
-                    continue  # fixed in the installed version or before
-                item["status"] = "fix-available"
-                dev = sorted(set(d["name"] for d in group if d["runtime"] or d["links"]))
-                host = [b for b in binaries if b not in dev]
-                plan = []
-                if dev:
-                    plan.append("upgrade %s to %s or later via %s"
-                                % (", ".join(dev), fixed, UPDATE_PATH))
-                if host:
-                    plan.append("upgrade %s to %s or later on the build host before the next release "
-                                "build%s" % (", ".join(host), fixed,
-                                             "" if dev else "; nothing to ship to devices"))
-                item["fix_plan"] = "; ".join(plan)
-                vulns.append(item)
-            elif status == "open" and nodsa == "ignored":
-                item.update(status="ignored",
-                            fix_plan="noted: Debian will not fix it in %s (ignored%s); check "
-                                     "it does not apply to the device" %
-                                     (release, ": " + why if why else ""))
-                noted.append(item)
-            elif status in ("open", "undetermined"):
-                item["status"] = "no-fix-yet" if status == "open" else "undetermined"
-                head = ("no fixed version in Debian %s yet" % release if status == "open"
-                        else "Debian has not yet determined whether %s is affected" % release)
-                if nodsa == "postponed":
-                    head += " (postponed to a later point release%s)" % (": " + why if why else "")
-                if urgency == "end-of-life":
-                    head += " (Debian no longer supports it in %s)" % release
-                if reach == "yes":
-                    mit = ("check whether voxguard calls the affected code; restrict or "
-                           "disable that use until the fix, then ship it via " + UPDATE_PATH)
-                elif reach == "possibly":
-                    mit = ("voxguard does not call it; limit the exposure of the program "
-                           "that uses it, then ship the fix via " + UPDATE_PATH)
-                else:
-                    mit = "not on the device; upgrade the build host when a fix is released"
-                item["fix_plan"] = "tracked (urgency %s): %s; mitigation: %s" % (urgency, head, mit)
-                vulns.append(item)
+        status, fixed = v.get("tracker_status") or "", v.get("fixed_version") or ""
+        urgency = urgency_of(v)
+        item = {"cve": cve, "source": src, "installed": srcver, "binaries": binaries,
+                "urgency": urgency, "tracker": TRACKER_URL + cve,
+                "tracker_status": status, "fixed_version": fixed or None,
+                "reachable": reach, "on_device": on_device, "reason": reason}
+        nodsa = (v.get("nodsa_reason") or "").strip()
+        why = (v.get("nodsa") or "").strip()
+        if fid == "vuln.not-affected":
+            item.update(status="not-affected",
+                        fix_plan="noted: Debian's %s package is not affected" % release)
+            noted.append(item)
+        elif fid == "vuln.fixed":
+            item["status"] = "fix-available"
+            dev = sorted(set(d["name"] for d in group if d["runtime"] or d["links"]))
+            host = [b for b in binaries if b not in dev]
+            plan = []
+            if dev:
+                plan.append("upgrade %s to %s or later via %s"
+                            % (", ".join(dev), fixed, UPDATE_PATH))
+            if host:
+                plan.append("upgrade %s to %s or later on the build host before the next release "
+                            "build%s" % (", ".join(host), fixed,
+                                         "" if dev else "; nothing to ship to devices"))
+            item["fix_plan"] = "; ".join(plan)
+            vulns.append(item)
+        elif fid == "vuln.open" and nodsa == "ignored":
+            item.update(status="ignored",
+                        fix_plan="noted: Debian will not fix it in %s (ignored%s); check "
+                                 "it does not apply to the device" %
+                                 (release, ": " + why if why else ""))
+            noted.append(item)
+        elif fid == "vuln.open" or (fid == "vuln.undetermined" and status == "undetermined"):
+            item["status"] = "no-fix-yet" if fid == "vuln.open" else "undetermined"
+            head = ("no fixed version in Debian %s yet" % release if fid == "vuln.open"
+                    else "Debian has not yet determined whether %s is affected" % release)
+            if nodsa == "postponed":
+                head += " (postponed to a later point release%s)" % (": " + why if why else "")
+            if urgency == "end-of-life":
+                head += " (Debian no longer supports it in %s)" % release
+            if reach == "yes":
+                mit = ("check whether voxguard calls the affected code; restrict or "
+                       "disable that use until the fix, then ship it via " + UPDATE_PATH)
+            elif reach == "possibly":
+                mit = ("voxguard does not call it; limit the exposure of the program "
+                       "that uses it, then ship the fix via " + UPDATE_PATH)
             else:
-                item.update(status="undetermined",
-                            fix_plan="tracked (urgency %s): the tracker's status is %r; "
-                                     "assess by hand" % (urgency, status))
-                vulns.append(item)
+                mit = "not on the device; upgrade the build host when a fix is released"
+            item["fix_plan"] = "tracked (urgency %s): %s; mitigation: %s" % (urgency, head, mit)
+            vulns.append(item)
+        elif fid == "vuln.undetermined":
+            # another tracker status, or a fixed version that does not parse
+            item.update(status="undetermined",
+                        fix_plan="tracked (urgency %s): the tracker's status is %r%s; "
+                                 "assess by hand" % (urgency, status,
+                                                     " with fixed version %r" % fixed
+                                                     if fixed else ""))
+            vulns.append(item)
+        else:
+            raise Bad("the doctor's finding %r is not a vulnerability finding" % fid)
     key = lambda v: (REACH_RANK[v["reachable"]], URGENCY_RANK.get(v["urgency"], 6),
                      v["source"], v["cve"])
     return sorted(vulns, key=key), sorted(noted, key=key)
@@ -273,8 +353,9 @@ def markdown(report):
         report["sbom"]["name"], report["sbom"]["created"], report["sbom"]["file"],
         report["sbom"]["sha256"]))
     out.append("Vulnerability data: the Debian security tracker's export `%s` "
-               "(SHA-256 %s), release %s." % (report["feed"]["file"], report["feed"]["sha256"],
-                                              report["release"]))
+               "(SHA-256 %s), release %s, matched by `voxguard doctor --vuln-db` (%s)." % (
+                   report["feed"]["file"], report["feed"]["sha256"], report["release"],
+                   report["matcher"]))
     out.append("")
     c = report["counts"]
     out.append("%d known vulnerabilities: %d with a fix available, %d without a fix yet, "
@@ -299,11 +380,11 @@ def markdown(report):
         out.append("")
         out.append("## Descriptions")
         out.append("")
+        out.append("Each vulnerability's description, scope and history are on its page of "
+                   "the Debian security tracker:")
+        out.append("")
         for v in report["vulnerabilities"]:
-            d = v["description"] or "(no description in the feed)"
-            out.append("- **%s** (%s, scope %s): %s" % (v["cve"], v["source"],
-                                                         v["scope"] or "unknown",
-                                                         md_cell(d[:400])))
+            out.append("- **%s** (%s): <%s>" % (v["cve"], v["source"], v["tracker"]))
         out.append("")
     else:
         out.append("No known vulnerability affects the installed versions.")
@@ -326,20 +407,24 @@ def main():
     ap.add_argument("--sbom", required=True)
     ap.add_argument("--feed", required=True, help="the Debian security tracker's JSON")
     ap.add_argument("--release", help="Debian release name (default: from the SBOM)")
+    ap.add_argument("--voxguard", help="the voxguard CLI (default: build/voxguard of this "
+                    "source tree, else voxguard from PATH)")
     ap.add_argument("--md", help="Markdown report (default: stdout)")
     ap.add_argument("--json", help="JSON report")
     args = ap.parse_args()
     try:
         doc, sbom_sha = load_json(args.sbom, "SBOM")
         sbom = Sbom(doc)
-        feed, feed_sha = load_json(args.feed, "feed")
+        feed_sha = sha256_of(args.feed, "feed")
         release = args.release
         if not release:
             m = re.match(r"^debian-(\d+)", sbom.distro or "")
             release = RELEASES.get(m.group(1)) if m else None
             if not release:
                 raise Bad("no Debian release in the SBOM (distro %r): give --release" % sbom.distro)
-        vulns, noted = assess(sbom, feed, release)
+        cli = args.voxguard or default_voxguard()
+        vulns, noted = assess(sbom, doctor(cli, sbom, args.feed, release), release)
+        matcher = matcher_version(cli)
     except Bad as e:
         print("vulnreport: %s" % e, file=sys.stderr)
         return 2
@@ -355,6 +440,7 @@ def main():
                  "created": (doc.get("creationInfo") or {}).get("created")},
         "feed": {"file": os.path.basename(args.feed), "sha256": feed_sha},
         "release": release,
+        "matcher": matcher,
         "counts": counts,
         "vulnerabilities": vulns,
         "noted": noted,

@@ -576,12 +576,14 @@ static const char tracker[] =
     "\"CVE-2023-0003\": {\"releases\": {\"bookworm\": {\"status\": \"resolved\", "
     "\"fixed_version\": \"0\", \"urgency\": \"unimportant\"}}}},"
     "\"zlib\": {\"CVE-2023-0004\": {\"releases\": {\"bookworm\": {\"status\": \"open\", "
-    "\"urgency\": \"low**\"}}}},"
-    "\"curl\": {\"CVE-2023-0005\": {\"releases\": {\"bookworm\": {\"status\": \"undetermined\"}}}},"
+    "\"urgency\": \"low**\", \"nodsa\": \"Minor issue\", \"nodsa_reason\": \"postponed\"}}}},"
+    "\"curl\": {\"CVE-2023-0005\": {\"releases\": {\"bookworm\": {\"status\": \"undetermined\", "
+    "\"nodsa\": null, \"nodsa_reason\": null}}}},"
     "\"other\": {\"CVE-2023-0006\": {\"releases\": {\"bookworm\": {\"status\": \"open\"}}}}}";
 
 /* AVS 1.13: installed packages against the tracker; Source with its
- * version; binaries of one source merged */
+ * version; binaries of one source merged; never affected and Debian's
+ * no-advisory reason (nodsa) passed on */
 static void test_avs113_doctor_vulndb_match(void **state)
 {
 	vg_dpkg_pkg *p;
@@ -605,15 +607,24 @@ static void test_avs113_doctor_vulndb_match(void **state)
 	assert_int_equal(vg_vulndb_match(db, "bookworm", p, np, &h, &nh, &bad, why, sizeof why),
 			 VG_OK);
 	assert_int_equal(bad, 0);
-	assert_int_equal(nh, 3);
+	assert_int_equal(nh, 4);
 	assert_string_equal(h[0].cve, "CVE-2024-0001");
 	assert_int_equal(h[0].kind, VG_VULN_FIXED);
 	assert_string_equal(h[0].binaries, "libssl3, openssl");
 	assert_string_equal(h[0].fixed, "3.0.13-1~deb12u1");
-	assert_string_equal(h[1].cve, "CVE-2023-0004");
-	assert_int_equal(h[1].kind, VG_VULN_OPEN);
-	assert_string_equal(h[1].binaries, "zlib1g");
-	assert_int_equal(h[2].kind, VG_VULN_UNDETERMINED);
+	assert_string_equal(h[0].status, "resolved");
+	assert_string_equal(h[0].urgency, "high");
+	assert_string_equal(h[1].cve, "CVE-2023-0003");
+	assert_int_equal(h[1].kind, VG_VULN_NOT_AFFECTED);
+	assert_string_equal(h[1].fixed, "0");
+	assert_string_equal(h[2].cve, "CVE-2023-0004");
+	assert_int_equal(h[2].kind, VG_VULN_OPEN);
+	assert_string_equal(h[2].binaries, "zlib1g");
+	assert_string_equal(h[2].nodsa_reason, "postponed");
+	assert_string_equal(h[2].nodsa, "Minor issue");
+	assert_int_equal(h[3].kind, VG_VULN_UNDETERMINED);
+	assert_string_equal(h[3].status, "undetermined");
+	assert_string_equal(h[3].nodsa_reason, "");
 	free(h);
 	/* another release: trixie's fix is newer, nothing else listed */
 	assert_int_equal(vg_vulndb_match(db, "trixie", p, np, &h, &nh, &bad, why, sizeof why),
@@ -641,6 +652,10 @@ static void test_avs113_doctor_vulndb_malformed(void **state)
 	    "\"fixed_version\": 1}}}}}",
 	    "{\"a\": {\"CVE-1\": {\"releases\": {\"bookworm\": {\"status\": \"open\", "
 	    "\"urgency\": []}}}}}",
+	    "{\"a\": {\"CVE-1\": {\"releases\": {\"bookworm\": {\"status\": \"open\", "
+	    "\"nodsa_reason\": 1}}}}}",
+	    "{\"a\": {\"CVE-1\": {\"releases\": {\"bookworm\": {\"status\": \"open\", "
+	    "\"nodsa\": {}}}}}}",
 	    "{\"a\": {}, \"a\": {}}",
 	    "{\"\": {}}",
 	    "{\"a\": {\"CVE-1\": {\"releases\": {\"bookworm\": {\"status\": \"open\"}}}}",
@@ -722,7 +737,10 @@ static void test_avs113_doctor_vulndb_malformed(void **state)
 	}
 }
 
-/* AVS 1.13: the image scan through the doctor, severities from urgency */
+/* AVS 1.13: the image scan through the doctor, severities from urgency;
+ * each finding's facts (the JSON's "vuln" member, read by
+ * scripts/vulnreport.py for AVS 1.8); never-affected entries only with
+ * vuln_not_affected */
 static void test_avs113_doctor_vuln_check(void **state)
 {
 	vg_doc_opts *o = calloc(1, sizeof *o);
@@ -741,7 +759,42 @@ static void test_avs113_doctor_vuln_check(void **state)
 	assert_non_null(strstr(vg_doctor_find(r, "vuln.fixed")->text, "CVE-2024-0001"));
 	assert_int_equal(vg_doctor_find(r, "vuln.open")->sev, VG_SEV_LOW);
 	assert_int_equal(vg_doctor_find(r, "vuln.undetermined")->sev, VG_SEV_INFO);
+	{
+		const vg_doc_vuln *v = vg_doctor_find(r, "vuln.fixed")->vuln;
+		char *j;
+		assert_non_null(v);
+		assert_string_equal(v->cve, "CVE-2024-0001");
+		assert_string_equal(v->source, "openssl");
+		assert_string_equal(v->installed, "3.0.11-1~deb12u2");
+		assert_string_equal(v->fixed_version, "3.0.13-1~deb12u1");
+		assert_string_equal(v->urgency, "high");
+		assert_string_equal(v->tracker_status, "resolved");
+		v = vg_doctor_find(r, "vuln.open")->vuln;
+		assert_non_null(v);
+		assert_string_equal(v->source, "zlib");
+		assert_string_equal(v->installed, "1:1.2.13.dfsg-1");
+		assert_string_equal(v->urgency, "low**");
+		assert_string_equal(v->nodsa_reason, "postponed");
+		assert_string_equal(v->nodsa, "Minor issue");
+		assert_null(vg_doctor_find(r, "vuln.not-affected"));
+		j = vg_doctor_json(r, VG_SEV_LOW);
+		assert_non_null(j);
+		assert_non_null(strstr(j, "\"vuln\": {"));
+		assert_non_null(strstr(j, "\"fixed_version\": \"3.0.13-1~deb12u1\""));
+		assert_non_null(strstr(j, "\"nodsa_reason\": \"postponed\""));
+		free(j);
+	}
 	vg_doctor_free(&r);
+	/* asked for: the never-affected entry, info, with its facts */
+	o->vuln_not_affected = true;
+	r = run(VG_DOC_VULN, o);
+	assert_int_equal(count_id(r, "vuln.not-affected"), 1);
+	assert_int_equal(vg_doctor_find(r, "vuln.not-affected")->sev, VG_SEV_INFO);
+	assert_string_equal(vg_doctor_find(r, "vuln.not-affected")->vuln->cve, "CVE-2023-0003");
+	assert_string_equal(vg_doctor_find(r, "vuln.not-affected")->vuln->fixed_version, "0");
+	assert_int_equal(vg_doctor_count(r, VG_SEV_LOW), 2);
+	vg_doctor_free(&r);
+	o->vuln_not_affected = false;
 	/* upgraded: gone */
 	wr("var/lib/dpkg/status",
 	   "Package: libssl3\nStatus: install ok installed\nSource: openssl\nVersion: "

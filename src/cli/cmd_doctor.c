@@ -6,7 +6,8 @@
  *
  *   voxguard doctor [--root DIR] [--json] [--fail-on SEVERITY]
  *       [--allow-port N[/tcp|/udp]]... [--allow-setuid PATH]...
- *       [--voice-unit NAME]... [--vuln-db FILE [--release NAME]]
+ *       [--voice-unit NAME]...
+ *       [--vuln-db FILE [--release NAME] [--vuln-not-affected]]
  *       [--config FILE] [--only CHECKS] [--skip CHECKS]
  *
  * Exit status: 0 no finding at or above --fail-on (default low), 1
@@ -23,8 +24,8 @@
 static const char usage[] =
     "usage: voxguard doctor [--root DIR] [--json] [--fail-on info|low|medium|high]\n"
     "         [--allow-port N[/tcp|/udp]]... [--allow-setuid PATH]... [--voice-unit NAME]...\n"
-    "         [--vuln-db FILE [--release NAME]] [--config FILE] [--only CHECKS] [--skip "
-    "CHECKS]\n"
+    "         [--vuln-db FILE [--release NAME] [--vuln-not-affected]] [--config FILE]\n"
+    "         [--only CHECKS] [--skip CHECKS]\n"
     "checks: accounts network ssh perms setuid elf sysctl coredump voice bluetooth vuln\n";
 
 int cmd_doctor(struct cli *cli, int argc, char **argv)
@@ -44,7 +45,8 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 	o->fail_on = VG_SEV_LOW;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		bool takes = strcmp(a, "--json") != 0 && strcmp(a, "--help") != 0;
+		bool takes = strcmp(a, "--json") != 0 && strcmp(a, "--help") != 0 &&
+			     strcmp(a, "--vuln-not-affected") != 0;
 
 		if (takes && !v) {
 			ret = cli_fail("%s needs a value\n%s", a, usage);
@@ -52,6 +54,8 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 		}
 		if (strcmp(a, "--json") == 0) {
 			json = true;
+		} else if (strcmp(a, "--vuln-not-affected") == 0) {
+			o->vuln_not_affected = true;
 		} else if (strcmp(a, "--help") == 0) {
 			(void)fputs(usage, stdout);
 			ret = 0;
@@ -118,8 +122,9 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 		if (takes)
 			i++;
 	}
-	if (o->release[0] && !o->vuln_db[0]) {
-		ret = cli_fail("--release goes with --vuln-db");
+	if ((o->release[0] || o->vuln_not_affected) && !o->vuln_db[0]) {
+		ret = cli_fail("%s goes with --vuln-db",
+			       o->release[0] ? "--release" : "--vuln-not-affected");
 		goto out;
 	}
 	/* The configuration: --config, else the root's etc/voxguard/doctor.conf

@@ -1,7 +1,9 @@
 /*
  * check_vuln.c - `voxguard doctor` check "vuln" (AVS 1.13: the firmware
  * image is scanned for known vulnerabilities): var/lib/dpkg/status of the
- * root against the Debian security tracker's JSON (vulndb.h).
+ * root against the Debian security tracker's JSON (vulndb.h). Each
+ * finding carries its facts (vg_doc_vuln, the JSON's "vuln" member), which
+ * scripts/vulnreport.py reads for the AVS 1.8 report.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,9 +117,17 @@ vg_rc vg_doc_check_vuln(vg_doc_ctx *c, char *why, size_t cap)
 	}
 	for (size_t i = 0; i < nh; i++) {
 		const vg_vuln_hit *h = &hits[i];
+		vg_doc_vuln *v;
 		char subj[1200];
 		(void)snprintf(subj, sizeof subj, "%s %s", h->source, h->installed);
-		if (h->kind == VG_VULN_FIXED) {
+		if (h->kind == VG_VULN_NOT_AFFECTED) {
+			if (!o->vuln_not_affected)
+				continue;
+			vg_doc_add(c, VG_DOC_VULN, VG_SEV_INFO, "vuln.not-affected", subj,
+				   "%s: %s %s: the tracker says %s was never affected", h->cve,
+				   h->source, h->installed, release);
+			vg_doc_fix(c, "none needed");
+		} else if (h->kind == VG_VULN_FIXED) {
 			vg_doc_add(
 			    c, VG_DOC_VULN, urgency_sev(h->urgency, h->kind), "vuln.fixed", subj,
 			    "%s: %s %s (binary packages: %s) is vulnerable; fixed in %s in %s "
@@ -141,6 +151,21 @@ vg_rc vg_doc_check_vuln(vg_doc_ctx *c, char *why, size_t cap)
 				   "affected",
 				   h->cve, h->source, h->installed, release);
 			vg_doc_fix(c, "follow the tracker");
+		}
+		v = calloc(1, sizeof *v);
+		if (v) {
+			(void)snprintf(v->cve, sizeof v->cve, "%s", h->cve);
+			(void)snprintf(v->source, sizeof v->source, "%s", h->source);
+			(void)snprintf(v->installed, sizeof v->installed, "%s", h->installed);
+			(void)snprintf(v->fixed_version, sizeof v->fixed_version, "%s", h->fixed);
+			(void)snprintf(v->urgency, sizeof v->urgency, "%s", h->urgency);
+			(void)snprintf(v->tracker_status, sizeof v->tracker_status, "%s",
+				       h->status);
+			(void)snprintf(v->nodsa_reason, sizeof v->nodsa_reason, "%s",
+				       h->nodsa_reason);
+			(void)snprintf(v->nodsa, sizeof v->nodsa, "%s", h->nodsa);
+			vg_doc_vuln_set(c, v);
+			free(v);
 		}
 	}
 	vg_doc_state_set(c, VG_DOC_VULN, VG_DOC_RAN, "%zu installed packages against %s%s", npk,

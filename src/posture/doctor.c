@@ -114,6 +114,30 @@ void vg_doc_fix(vg_doc_ctx *c, const char *fix)
 		printable(c->r->f[c->r->n - 1].fix, sizeof c->r->f[0].fix, fix);
 }
 
+void vg_doc_vuln_set(vg_doc_ctx *c, const vg_doc_vuln *v)
+{
+	vg_doc_finding *f;
+	vg_doc_vuln *d;
+
+	if (!c->r->n || c->r->truncated)
+		return;
+	f = &c->r->f[c->r->n - 1];
+	d = f->vuln ? f->vuln : calloc(1, sizeof *d);
+	if (!d)
+		return;
+#define P(m) printable(d->m, sizeof d->m, v->m)
+	P(cve);
+	P(source);
+	P(installed);
+	P(fixed_version);
+	P(urgency);
+	P(tracker_status);
+	P(nodsa_reason);
+	P(nodsa);
+#undef P
+	f->vuln = d;
+}
+
 void vg_doc_state_set(vg_doc_ctx *c, vg_doc_check check, vg_doc_state st, const char *fmt, ...)
 {
 	char note[512];
@@ -789,6 +813,8 @@ void vg_doctor_free(vg_doc_report **r)
 {
 	if (!r || !*r)
 		return;
+	for (size_t i = 0; i < (*r)->n; i++)
+		free((*r)->f[i].vuln);
 	free((*r)->f);
 	free(*r);
 	*r = NULL;
@@ -843,6 +869,16 @@ char *vg_doctor_json(const vg_doc_report *r, vg_doc_sev fail_on)
 		n[f->sev]++;
 		if (!e || json_array_append_new(fs, e) != 0)
 			goto out;
+		if (f->vuln) {
+			const vg_doc_vuln *v = f->vuln;
+			json_t *m = json_pack(
+			    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "cve", v->cve, "source",
+			    v->source, "installed", v->installed, "fixed_version", v->fixed_version,
+			    "urgency", v->urgency, "tracker_status", v->tracker_status,
+			    "nodsa_reason", v->nodsa_reason, "nodsa", v->nodsa);
+			if (!m || json_object_set_new(e, "vuln", m) != 0)
+				goto out;
+		}
 	}
 	for (unsigned i = 0; i < VG_DOC_N_CHECKS; i++) {
 		json_t *e = json_pack("{s:s, s:s, s:I, s:s}", "check", check_names[i], "status",

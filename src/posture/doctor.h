@@ -86,10 +86,24 @@ typedef struct vg_doc_opts {
 	size_t n_units;
 	char vuln_db[VG_DOC_MAX_PATH]; /* "" : no vulnerability check */
 	char release[64];              /* "" : the root's VERSION_CODENAME */
+	bool vuln_not_affected;        /* also list vuln.not-affected (info) */
 	unsigned crypt_budget_ms;      /* 0: 20 s for the default-password test */
 	vg_doc_sev fail_on;            /* exit 1 for a finding at or above it */
 	bool fail_on_set;
 } vg_doc_opts;
+
+/* What a vuln.* finding is about, member by member (the JSON's "vuln"):
+ * printable ASCII only, "" when the tracker gives none. */
+typedef struct vg_doc_vuln {
+	char cve[64];
+	char source[128];
+	char installed[1040]; /* the source's installed version */
+	char fixed_version[1040];
+	char urgency[32];        /* as the tracker says ("low**" too) */
+	char tracker_status[32]; /* resolved, open, undetermined, ... */
+	char nodsa_reason[32];   /* ignored, postponed */
+	char nodsa[256];         /* Debian's reason for no advisory */
+} vg_doc_vuln;
 
 /* One finding: printable ASCII only. */
 typedef struct vg_doc_finding {
@@ -99,6 +113,7 @@ typedef struct vg_doc_finding {
 	char subject[512]; /* the file, account, port or package */
 	char text[1024];   /* one line */
 	char fix[512];     /* one line */
+	vg_doc_vuln *vuln; /* vuln.* findings (owned by the report); else NULL */
 } vg_doc_finding;
 
 typedef enum vg_doc_state {

@@ -28,6 +28,9 @@ __attribute__((format(printf, 6, 7))) void vg_doc_add(vg_doc_ctx *c, vg_doc_chec
 						      const char *subject, const char *fmt, ...);
 /* Sets the fix of the last finding added. */
 void vg_doc_fix(vg_doc_ctx *c, const char *fix);
+/* Attaches a copy of v (made printable) to the last finding added; out of
+ * memory: the finding goes without. */
+void vg_doc_vuln_set(vg_doc_ctx *c, const vg_doc_vuln *v);
 /* The check's state and note (printf-style). */
 __attribute__((format(printf, 4, 5))) void vg_doc_state_set(vg_doc_ctx *c, vg_doc_check check,
 							    vg_doc_state st, const char *fmt, ...);

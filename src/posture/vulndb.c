@@ -243,7 +243,7 @@ static vg_rc check_shape(json_t *root, char *why, size_t cap)
 						   "releases is not an object");
 			json_object_foreach(rels, rel, rv)
 			{
-				json_t *st, *fv, *ur;
+				json_t *st, *fv, *ur, *nd, *nr;
 
 				if (!json_is_object(rv))
 					return shape_error(why, cap, src, cve, rel,
@@ -251,6 +251,8 @@ static vg_rc check_shape(json_t *root, char *why, size_t cap)
 				st = json_object_get(rv, "status");
 				fv = json_object_get(rv, "fixed_version");
 				ur = json_object_get(rv, "urgency");
+				nd = json_object_get(rv, "nodsa");
+				nr = json_object_get(rv, "nodsa_reason");
 				if (!json_is_string(st))
 					return shape_error(why, cap, src, cve, rel,
 							   "status missing or not a string");
@@ -260,6 +262,13 @@ static vg_rc check_shape(json_t *root, char *why, size_t cap)
 				if (ur && !json_is_string(ur))
 					return shape_error(why, cap, src, cve, rel,
 							   "urgency is not a string");
+				/* the export writes null when there is none */
+				if (nd && !json_is_string(nd) && !json_is_null(nd))
+					return shape_error(why, cap, src, cve, rel,
+							   "nodsa is not a string or null");
+				if (nr && !json_is_string(nr) && !json_is_null(nr))
+					return shape_error(why, cap, src, cve, rel,
+							   "nodsa_reason is not a string or null");
 			}
 		}
 	}
@@ -390,7 +399,7 @@ vg_rc vg_vulndb_match(const vg_vulndb *db, const char *release, const vg_dpkg_pk
 		json_object_foreach(src, cve, cv)
 		{
 			json_t *r = json_object_get(json_object_get(cv, "releases"), release);
-			const char *st, *fv, *ur;
+			const char *st, *fv, *ur, *nd, *nr;
 			vg_vuln_kind kind;
 			vg_vuln_hit *h;
 
@@ -399,12 +408,14 @@ vg_rc vg_vulndb_match(const vg_vulndb *db, const char *release, const vg_dpkg_pk
 			st = json_string_value(json_object_get(r, "status"));
 			fv = json_string_value(json_object_get(r, "fixed_version"));
 			ur = json_string_value(json_object_get(r, "urgency"));
+			nd = json_string_value(json_object_get(r, "nodsa"));
+			nr = json_string_value(json_object_get(r, "nodsa_reason"));
 			if (!st)
 				continue;
 			if (strcmp(st, "resolved") == 0) {
 				if (!fv || strcmp(fv, "0") == 0)
-					continue; /* never affected */
-				if (vg_debver_parse(fv, fix, NULL, 0) != VG_OK)
+					kind = VG_VULN_NOT_AFFECTED;
+				else if (vg_debver_parse(fv, fix, NULL, 0) != VG_OK)
 					kind = VG_VULN_UNDETERMINED;
 				else if (vg_debver_cmp(inst, fix) < 0)
 					kind = VG_VULN_FIXED;
@@ -425,6 +436,9 @@ vg_rc vg_vulndb_match(const vg_vulndb *db, const char *release, const vg_dpkg_pk
 			(void)snprintf(h->installed, sizeof h->installed, "%s", p->source_version);
 			(void)snprintf(h->fixed, sizeof h->fixed, "%s", fv ? fv : "");
 			(void)snprintf(h->urgency, sizeof h->urgency, "%s", ur ? ur : "");
+			(void)snprintf(h->status, sizeof h->status, "%s", st);
+			(void)snprintf(h->nodsa_reason, sizeof h->nodsa_reason, "%s", nr ? nr : "");
+			(void)snprintf(h->nodsa, sizeof h->nodsa, "%s", nd ? nd : "");
 			add_binary(h->binaries, sizeof h->binaries, p->name);
 		}
 	}

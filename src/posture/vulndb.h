@@ -11,12 +11,14 @@
  *
  *   { "<source package>": { "CVE-YYYY-N": { "releases": { "bookworm": {
  *       "status": "resolved" | "open" | "undetermined",
- *       "fixed_version": "1.2-3", "urgency": "low" | "medium" | ... } } } } }
+ *       "fixed_version": "1.2-3", "urgency": "low" | "medium" | ...,
+ *       "nodsa": "Minor issue", "nodsa_reason": "ignored" | "postponed" } } } } }
  *
  * Other members (description, scope, debianbug, repositories) are
  * ignored. A source version below "fixed_version" (Debian version order,
- * debver.h) is vulnerable; "fixed_version": "0" means never affected;
- * "open" means no fix in that release yet.
+ * debver.h) is vulnerable; "fixed_version": "0" (or none) means never
+ * affected; "open" means no fix in that release yet; nodsa and
+ * nodsa_reason (string or null) say why Debian issues no advisory.
  *
  * Both inputs are outside bytes: bounded sizes and counts, the JSON's
  * shape checked on load (VG_ERR_INVALID naming the first bad member),
@@ -66,6 +68,7 @@ typedef enum vg_vuln_kind {
 	VG_VULN_FIXED = 1,        /* resolved in the release, installed version older */
 	VG_VULN_OPEN = 2,         /* no fix in the release */
 	VG_VULN_UNDETERMINED = 3, /* the tracker does not know yet */
+	VG_VULN_NOT_AFFECTED = 4, /* resolved, fixed_version "0" or none: never affected */
 } vg_vuln_kind;
 
 /* One vulnerability of one installed source package. */
@@ -76,6 +79,9 @@ typedef struct vg_vuln_hit {
 	char installed[VG_DPKG_MAX_FIELD + 1]; /* the source's installed version */
 	char fixed[VG_DPKG_MAX_FIELD + 1];     /* "" when none */
 	char urgency[32];                      /* as the tracker says, "" when absent */
+	char status[32];                       /* the tracker's status, as it says */
+	char nodsa_reason[32];                 /* "ignored", "postponed", "" when absent */
+	char nodsa[256];                       /* why no advisory, "" when absent */
 	char binaries[256];                    /* installed binary packages, ", "-separated */
 } vg_vuln_hit;
 
@@ -83,7 +89,9 @@ typedef struct vg_vuln_hit {
  * "bookworm"), in the order of the packages and then of the tracker.
  * A package whose version does not parse is skipped and counted in
  * *unparsed (may be NULL); an unparsable fixed_version is reported as
- * undetermined. Callee-allocated array (free()), *n hits. */
+ * undetermined; the entries that say the release was never affected are
+ * VG_VULN_NOT_AFFECTED hits (the caller decides whether to show them).
+ * Callee-allocated array (free()), *n hits. */
 VG_NODISCARD vg_rc vg_vulndb_match(const vg_vulndb *db, const char *release,
 				   const vg_dpkg_pkg *pkgs, size_t npkgs, vg_vuln_hit **out,
 				   size_t *n, size_t *unparsed, char *why, size_t cap);

@@ -12,11 +12,13 @@
 # python3-jsonschema, and broken copies must fail. libssl3 and
 # libsqlite3-0 must be listed at their installed versions with the
 # licences their copyright files declare; the artefacts' checksums must be
-# those of the files. scripts/vulnreport.py then reads the checked-in
-# tracker sample (tests/vectors/debian-security-tracker-sample.json) and
+# those of the files. scripts/vulnreport.py then matches the SBOM against
+# the checked-in tracker sample
+# (tests/vectors/debian-security-tracker-sample.json) through this build's
+# `voxguard doctor --vuln-db` ($VOXGUARD: the one parser of the feed) and
 # must report exactly the expected entries. No network.
 . "$(dirname "$0")/lib.sh"
-: "${VG_SRC:?set by ctest}"
+: "${VG_SRC:?set by ctest}" "${VOXGUARD:?set by ctest}"
 [ "$VG_SANITIZE" = 1 ] && { echo "skip: the SBOM describes the release build"; exit 77; }
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3 # Debian's, with python3-jsonschema
@@ -24,7 +26,7 @@ for m in jsonschema license_expression; do
 	$PY -c "import $m" 2>/dev/null || { echo "not ok - python3 module $m is missing (scripts/install-deps.sh installs it)"; exit 1; }
 done
 sbom() { $PY "$VG_SRC/scripts/sbom.py" "$@"; }
-vulnreport() { $PY "$VG_SRC/scripts/vulnreport.py" "$@"; }
+vulnreport() { $PY "$VG_SRC/scripts/vulnreport.py" --voxguard "$VOXGUARD" "$@"; }
 FEED=$VG_SRC/tests/vectors/debian-security-tracker-sample.json
 B=$(dirname "$VOXGUARDD")
 arch=$(dpkg --print-architecture)
@@ -205,5 +207,7 @@ check_fails "AVS 1.8: a feed entry without a status is refused" 2 \
 echo '[1, 2]' >"$T/feed-bad2.json"
 check_fails "AVS 1.8: a feed that is not an object is refused" 2 \
 	vulnreport --sbom "$DOC" --feed "$T/feed-bad2.json" --json "$T/vuln4.json"
+check_fails "AVS 1.8: without the voxguard CLI (the feed's parser) no report is written" 2 \
+	vulnreport --sbom "$DOC" --feed "$FEED" --voxguard "$T/no-such-voxguard" --json "$T/vuln5.json"
 
 finish

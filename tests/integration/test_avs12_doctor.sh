@@ -177,6 +177,10 @@ check "AVS 1.13: the CVE, the binary package and the fixed version are named" \
 	grep -q 'CVE-2024-0727: openssl 3.0.11-1~deb12u2 (binary packages: libssl3) is vulnerable; fixed in 3.0.13-1~deb12u1' "$W/weak.txt"
 check "AVS 1.13: a fixed_version of 0 (never affected) and an already fixed package are not reported" \
 	sh -c "! grep -q 'CVE-2010-0001\|CVE-2022-3715' '$W/weak.txt'"
+set +e; DOC --root "$R" $V --only vuln --vuln-not-affected --json >"$W/na.json"; set -e
+check "AVS 1.8: --vuln-not-affected lists the never-affected entry (info); each vuln finding has its facts (member vuln)" \
+	python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["findings"]; na=[x for x in f if x["id"]=="vuln.not-affected"]; assert [(x["vuln"]["cve"], x["severity"]) for x in na]==[("CVE-2010-0001", "info")]; fx=[x["vuln"] for x in f if x["id"]=="vuln.fixed"]; assert [(v["source"], v["installed"], v["fixed_version"], v["tracker_status"]) for v in fx]==[("openssl", "3.0.11-1~deb12u2", "3.0.13-1~deb12u1", "resolved")]' "$W/na.json"
+check_fails "--vuln-not-affected without --vuln-db: exit 2" 2 DOC --root "$R" --vuln-not-affected
 check "SDK exploit mitigation: the hardened program has no PIE/RELRO/canary/NX/FORTIFY finding" \
 	sh -c "! grep -Eq 'elf\.(no-pie|no-relro|partial-relro|no-canary|execstack|no-fortify): /usr/bin/strong' '$W/weak.txt'"
 walked=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["files_walked"])' "$W/weak.json")
