@@ -64,9 +64,10 @@ static const char *str(const char *s)
 }
 
 /* Prints the failed step, the reason and the state; returns its code. */
-static int report(const char *step, const char *why, int code, const char *state, const char *todo)
+static int report(const char *step, const char *why, int code, const char *state,
+		  const char *advice)
 {
-	fprintf(stderr, "voice_app: %s: %s\nstate: %s: %s\n", step, why, state, todo);
+	fprintf(stderr, "voice_app: %s: %s\nstate: %s: %s\n", step, why, state, advice);
 	return code;
 }
 
