@@ -37,7 +37,7 @@ static void match(const vg_vulndb *db, const vg_dpkg_pkg *p, size_t np)
 	size_t nh = 0, bad = 0;
 	char why[128];
 
-	if (vg_vulndb_match(db, "bookworm", p, np, &h, &nh, &bad, why, sizeof why) != VG_OK)
+	if (vg_vulndb_match(db, "bookworm", p, np, true, &h, &nh, &bad, why, sizeof why) != VG_OK)
 		return;
 	for (size_t i = 0; i < nh; i++)
 		if (h[i].kind < VG_VULN_FIXED || h[i].kind > VG_VULN_NOT_AFFECTED ||

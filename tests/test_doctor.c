@@ -604,8 +604,15 @@ static void test_avs113_doctor_vulndb_match(void **state)
 	assert_string_equal(p[3].name, "curl");
 	assert_int_equal(
 	    vg_vulndb_load((const uint8_t *)tracker, strlen(tracker), &db, why, sizeof why), VG_OK);
-	assert_int_equal(vg_vulndb_match(db, "bookworm", p, np, &h, &nh, &bad, why, sizeof why),
-			 VG_OK);
+	/* without not_affected, the never-affected entry is not held */
+	assert_int_equal(
+	    vg_vulndb_match(db, "bookworm", p, np, false, &h, &nh, &bad, why, sizeof why), VG_OK);
+	assert_int_equal(nh, 3);
+	for (size_t i = 0; i < nh; i++)
+		assert_int_not_equal(h[i].kind, VG_VULN_NOT_AFFECTED);
+	free(h);
+	assert_int_equal(
+	    vg_vulndb_match(db, "bookworm", p, np, true, &h, &nh, &bad, why, sizeof why), VG_OK);
 	assert_int_equal(bad, 0);
 	assert_int_equal(nh, 4);
 	assert_string_equal(h[0].cve, "CVE-2024-0001");
@@ -627,7 +634,7 @@ static void test_avs113_doctor_vulndb_match(void **state)
 	assert_string_equal(h[3].nodsa_reason, "");
 	free(h);
 	/* another release: trixie's fix is newer, nothing else listed */
-	assert_int_equal(vg_vulndb_match(db, "trixie", p, np, &h, &nh, &bad, why, sizeof why),
+	assert_int_equal(vg_vulndb_match(db, "trixie", p, np, true, &h, &nh, &bad, why, sizeof why),
 			 VG_OK);
 	assert_int_equal(nh, 1);
 	free(h);
@@ -728,7 +735,8 @@ static void test_avs113_doctor_vulndb_malformed(void **state)
 		assert_int_equal(
 		    vg_vulndb_load((const uint8_t *)js, strlen(js), &db, why, sizeof why), VG_OK);
 		assert_int_equal(
-		    vg_vulndb_match(db, "bookworm", p, np, &h, &nh, &bad, why, sizeof why), VG_OK);
+		    vg_vulndb_match(db, "bookworm", p, np, true, &h, &nh, &bad, why, sizeof why),
+		    VG_OK);
 		assert_int_equal(nh, 0);
 		assert_int_equal(bad, 1);
 		free(h);

@@ -110,7 +110,8 @@ vg_rc vg_doc_check_vuln(vg_doc_ctx *c, char *why, size_t cap)
 		vg_vulndb_free(&db);
 		return VG_OK;
 	}
-	rc = vg_vulndb_match(db, release, pkgs, npk, &hits, &nh, &bad, e, sizeof e);
+	rc = vg_vulndb_match(db, release, pkgs, npk, o->vuln_not_affected, &hits, &nh, &bad, e,
+			     sizeof e);
 	if (rc != VG_OK) {
 		vg_doc_state_set(c, VG_DOC_VULN, VG_DOC_ERROR, "%s", e);
 		goto out;
@@ -121,8 +122,6 @@ vg_rc vg_doc_check_vuln(vg_doc_ctx *c, char *why, size_t cap)
 		char subj[1200];
 		(void)snprintf(subj, sizeof subj, "%s %s", h->source, h->installed);
 		if (h->kind == VG_VULN_NOT_AFFECTED) {
-			if (!o->vuln_not_affected)
-				continue;
 			vg_doc_add(c, VG_DOC_VULN, VG_SEV_INFO, "vuln.not-affected", subj,
 				   "%s: %s %s: the tracker says %s was never affected", h->cve,
 				   h->source, h->installed, release);

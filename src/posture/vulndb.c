@@ -352,8 +352,8 @@ static vg_rc push_hit(vg_vuln_hit **hits, size_t *n, size_t *cap, vg_vuln_hit **
 }
 
 vg_rc vg_vulndb_match(const vg_vulndb *db, const char *release, const vg_dpkg_pkg *pkgs,
-		      size_t npkgs, vg_vuln_hit **out, size_t *n, size_t *unparsed, char *why,
-		      size_t cap)
+		      size_t npkgs, bool not_affected, vg_vuln_hit **out, size_t *n,
+		      size_t *unparsed, char *why, size_t cap)
 {
 	vg_vuln_hit *hits = NULL;
 	size_t nh = 0, hcap = 0, bad = 0;
@@ -413,9 +413,11 @@ vg_rc vg_vulndb_match(const vg_vulndb *db, const char *release, const vg_dpkg_pk
 			if (!st)
 				continue;
 			if (strcmp(st, "resolved") == 0) {
-				if (!fv || strcmp(fv, "0") == 0)
+				if (!fv || strcmp(fv, "0") == 0) {
+					if (!not_affected)
+						continue;
 					kind = VG_VULN_NOT_AFFECTED;
-				else if (vg_debver_parse(fv, fix, NULL, 0) != VG_OK)
+				} else if (vg_debver_parse(fv, fix, NULL, 0) != VG_OK)
 					kind = VG_VULN_UNDETERMINED;
 				else if (vg_debver_cmp(inst, fix) < 0)
 					kind = VG_VULN_FIXED;

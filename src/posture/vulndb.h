@@ -90,10 +90,12 @@ typedef struct vg_vuln_hit {
  * A package whose version does not parse is skipped and counted in
  * *unparsed (may be NULL); an unparsable fixed_version is reported as
  * undetermined; the entries that say the release was never affected are
- * VG_VULN_NOT_AFFECTED hits (the caller decides whether to show them).
- * Callee-allocated array (free()), *n hits. */
+ * VG_VULN_NOT_AFFECTED hits only when not_affected is set (they are many:
+ * a scan that does not show them does not hold them). Callee-allocated
+ * array (free()), *n hits. */
 VG_NODISCARD vg_rc vg_vulndb_match(const vg_vulndb *db, const char *release,
-				   const vg_dpkg_pkg *pkgs, size_t npkgs, vg_vuln_hit **out,
-				   size_t *n, size_t *unparsed, char *why, size_t cap);
+				   const vg_dpkg_pkg *pkgs, size_t npkgs, bool not_affected,
+				   vg_vuln_hit **out, size_t *n, size_t *unparsed, char *why,
+				   size_t cap);
 
 #endif
