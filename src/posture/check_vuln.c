@@ -118,7 +118,7 @@ vg_rc vg_doc_check_vuln(vg_doc_ctx *c, char *why, size_t cap)
 	}
 	for (size_t i = 0; i < nh; i++) {
 		const vg_vuln_hit *h = &hits[i];
-		vg_doc_vuln *v;
+		vg_doc_vuln v;
 		char subj[1200];
 		(void)snprintf(subj, sizeof subj, "%s %s", h->source, h->installed);
 		if (h->kind == VG_VULN_NOT_AFFECTED) {
@@ -151,21 +151,15 @@ vg_rc vg_doc_check_vuln(vg_doc_ctx *c, char *why, size_t cap)
 				   h->cve, h->source, h->installed, release);
 			vg_doc_fix(c, "follow the tracker");
 		}
-		v = calloc(1, sizeof *v);
-		if (v) {
-			(void)snprintf(v->cve, sizeof v->cve, "%s", h->cve);
-			(void)snprintf(v->source, sizeof v->source, "%s", h->source);
-			(void)snprintf(v->installed, sizeof v->installed, "%s", h->installed);
-			(void)snprintf(v->fixed_version, sizeof v->fixed_version, "%s", h->fixed);
-			(void)snprintf(v->urgency, sizeof v->urgency, "%s", h->urgency);
-			(void)snprintf(v->tracker_status, sizeof v->tracker_status, "%s",
-				       h->status);
-			(void)snprintf(v->nodsa_reason, sizeof v->nodsa_reason, "%s",
-				       h->nodsa_reason);
-			(void)snprintf(v->nodsa, sizeof v->nodsa, "%s", h->nodsa);
-			vg_doc_vuln_set(c, v);
-			free(v);
-		}
+		(void)snprintf(v.cve, sizeof v.cve, "%s", h->cve);
+		(void)snprintf(v.source, sizeof v.source, "%s", h->source);
+		(void)snprintf(v.installed, sizeof v.installed, "%s", h->installed);
+		(void)snprintf(v.fixed_version, sizeof v.fixed_version, "%s", h->fixed);
+		(void)snprintf(v.urgency, sizeof v.urgency, "%s", h->urgency);
+		(void)snprintf(v.tracker_status, sizeof v.tracker_status, "%s", h->status);
+		(void)snprintf(v.nodsa_reason, sizeof v.nodsa_reason, "%s", h->nodsa_reason);
+		(void)snprintf(v.nodsa, sizeof v.nodsa, "%s", h->nodsa);
+		vg_doc_vuln_set(c, &v);
 	}
 	vg_doc_state_set(c, VG_DOC_VULN, VG_DOC_RAN, "%zu installed packages against %s%s", npk,
 			 release, bad ? " (some versions did not parse)" : "");
