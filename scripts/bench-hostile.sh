@@ -83,6 +83,12 @@ run() { # run NAME ATTACKERS...: the well-behaved client with these attackers
 		cpu) as vgbh2 h2 "$load" "$S" signers 8 "$((secs + 2))" >/dev/null 2>&1 & apids="$apids $!" ;;
 		audit) as vgbh3 h3 "$load" "$S" logout "$((secs + 2))" >/dev/null 2>&1 & apids="$apids $!" ;;
 		fill) as vgbh4 h4 "$load" "$S" fill "$((secs + 2))" >/dev/null 2>&1 & apids="$apids $!" ;;
+		# The floor: one process of another uid that only burns CPU and
+		# never talks to the service (what any flooding process's own
+		# work costs its neighbours on these cores, whatever the service does).
+		busy) as vgbh3 h3 sh -c 'timeout "$1" sh -c "while :; do :; done" || :' sh "$((secs + 2))" >/dev/null 2>&1 & apids="$apids $!" ;;
+		# ... and eight of them: the floor of the CPU row's eight signers.
+		busy8) as vgbh2 h2 sh -c 'for i in 1 2 3 4 5 6 7 8; do timeout "$1" sh -c "while :; do :; done" & done; wait || :' sh "$((secs + 2))" >/dev/null 2>&1 & apids="$apids $!" ;;
 		esac
 	done
 	sleep 1
@@ -95,9 +101,9 @@ table() { # every load once, in this mode, with an alone run between loads
 	mode=$1
 	: >"$D/rows.$mode"
 	run "alone"
-	for row in "slow-loris: 16 x 16 MiB frames|loris" "audit flood: admin logout|audit" \
+	for row in "floor: one busy process, no request|busy" "slow-loris: 16 x 16 MiB frames|loris" "audit flood: admin logout|audit" \
 		"storage fill: 1 MiB records|fill" "the stress test's set: the three above|loris audit fill" \
-		"CPU: 8 connections signing|cpu" "all four at once (the set and CPU)|loris audit fill cpu"; do
+		"floor: eight busy processes, no request|busy8" "CPU: 8 connections signing|cpu" "all four at once (the set and CPU)|loris audit fill cpu"; do
 		# BENCH_ROWS=PATTERN: only the loads whose attackers match (grep -E)
 		if [ -n "${BENCH_ROWS:-}" ] && ! echo "${row#*|}" | grep -Eq "$BENCH_ROWS"; then continue; fi
 		# shellcheck disable=SC2086 # the attackers are words
