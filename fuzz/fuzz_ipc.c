@@ -2,7 +2,9 @@
  * fuzz_ipc.c - libFuzzer harness for the IPC decoder (SFR 4.2.10; AVS SDK:
  * treat outside input as hostile): arbitrary bytes as a request payload
  * through vg_wire_decode, then every typed accessor on the result (keys
- * 0..20, nested maps in lists), and a rebuild round trip (a message we
+ * 0..20, nested maps in lists); the same payload through the item-tree
+ * decoder alone, which must accept and refuse alike and answer every
+ * accessor the same (keys 0..40); and a rebuild round trip (a message we
  * accept, re-encoded by our own builder, must decode to the same code and
  * arguments). Seed corpus: fuzz/corpus/ipc/ (payloads, no frame header).
  */
@@ -89,29 +91,69 @@ static void rebuild(const vg_msg *m)
 		abort();
 	if (vg_wire_decode(frame + VG_WIRE_HDR_LEN, plen, &again) != VG_OK)
 		abort(); /* what we encode, we must decode */
-	if (again.code != m->code || cbor_map_size(again.args) != kept)
+	if (again.code != m->code || (again.flat ? again.n : cbor_map_size(again.args)) != kept)
 		abort();
 	vg_msg_free(&again);
 	free(frame);
 }
 
+/* The in-place decoder and the item tree agree on every argument. */
+static void same(const vg_msg *a, const vg_msg *b)
+{
+	if (a->code != b->code)
+		abort();
+	for (unsigned k = 0; k <= 40; k++) {
+		const uint8_t *pa = NULL, *pb = NULL;
+		size_t na = 0, nb = 0;
+		char ta[VG_MAX_NAME_LEN + 1], tb[VG_MAX_NAME_LEN + 1];
+		uint64_t va = 0, vb = 0;
+		cbor_item_t *ia = NULL, *ib = NULL;
+		vg_rc ra = vg_msg_bytes(a, k, &pa, &na), rb = vg_msg_bytes(b, k, &pb, &nb);
+
+		if (ra != rb || na != nb || (ra == VG_OK && na && memcmp(pa, pb, na) != 0))
+			abort();
+		ra = vg_msg_text(a, k, ta, sizeof ta);
+		rb = vg_msg_text(b, k, tb, sizeof tb);
+		if (ra != rb || strcmp(ta, tb) != 0)
+			abort();
+		ra = vg_msg_uint(a, k, &va);
+		rb = vg_msg_uint(b, k, &vb);
+		if (ra != rb || va != vb)
+			abort();
+		/* A container is an item either way; a scalar asked for as one
+		 * fails either way (callers want lists). */
+		ra = vg_msg_item(a, k, &ia);
+		rb = vg_msg_item(b, k, &ib);
+		if ((ra == VG_ERR_NOT_FOUND) != (rb == VG_ERR_NOT_FOUND))
+			abort();
+		if ((ra == VG_OK && ia && (cbor_isa_array(ia) || cbor_isa_map(ia))) !=
+		    (rb == VG_OK && ib && (cbor_isa_array(ib) || cbor_isa_map(ib))))
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	vg_msg m;
+	vg_msg m, t;
 	size_t flen;
-	vg_rc rc;
+	vg_rc rc, rt;
 
 	if (size >= VG_WIRE_HDR_LEN)
 		VG_IGNORE(vg_wire_frame_len(data, &flen));
 	VG_IGNORE(vg_cbor_validate(data, size, 3));
 	rc = vg_wire_decode(data, size, &m);
+	rt = vg_wire_decode_tree(data, size, &t);
+	if (rc != rt)
+		abort(); /* both decoders accept and refuse alike */
 	if (rc != VG_OK) {
-		if (m.root || m.args)
+		if (m.root || m.args || m.flat || t.root || t.args)
 			abort(); /* a failed decode hands nothing out */
 		return 0;
 	}
+	same(&m, &t);
 	accessors(&m);
-	rebuild(&m);
+	rebuild(&t);
 	vg_msg_free(&m);
+	vg_msg_free(&t);
 	return 0;
 }

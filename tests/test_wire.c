@@ -60,8 +60,10 @@ static vg_rc decode_rc(const uint8_t *buf, size_t len)
 
 	if (rc == VG_OK)
 		vg_msg_free(&m);
-	else
+	else {
 		assert_null(m.root); /* nothing half-built is left behind */
+		assert_null(m.flat);
+	}
 	return rc;
 }
 
@@ -645,6 +647,160 @@ static void test_wire_text_too_long_for_buffer(void **state)
 	free(p);
 }
 
+/* ---- the in-place decoder and the builder's bytes ---- */
+
+/* SFR 4.2.10: a message of uints and strings (most requests, every
+ * signature) is read in place, with no item tree; the item-tree decoder
+ * answers every getter the same for it. */
+static void test_wire_flat_and_tree_agree(void **state)
+{
+	static const uint8_t dg[32] = {1, 2, 3};
+	vg_msgb b;
+	vg_msg f, t;
+	uint8_t *p;
+	size_t len;
+	char name[32], n2[32];
+	const uint8_t *d1, *d2;
+	size_t l1, l2;
+	uint64_t v1, v2;
+
+	(void)state;
+	assert_int_equal(vg_msgb_init(&b), VG_OK);
+	vg_msgb_text(&b, VG_A_NAME, "tls");
+	vg_msgb_text(&b, VG_A_DIGEST_ALG, "sha256");
+	vg_msgb_bytes(&b, VG_A_DATA, dg, sizeof dg);
+	vg_msgb_uint(&b, VG_A_OWNER, 1000);
+	p = encode_payload(VG_OP_KEY_SIGN_DIGEST, &b, &len);
+	assert_int_equal(vg_wire_decode(p, len, &f), VG_OK);
+	assert_non_null(f.flat); /* in place */
+	assert_null(f.root);
+	assert_int_equal(vg_wire_decode_tree(p, len, &t), VG_OK);
+	assert_non_null(t.root);
+	assert_int_equal(f.code, VG_OP_KEY_SIGN_DIGEST);
+	assert_int_equal(t.code, f.code);
+	assert_int_equal(vg_msg_text(&f, VG_A_NAME, name, sizeof name), VG_OK);
+	assert_int_equal(vg_msg_text(&t, VG_A_NAME, n2, sizeof n2), VG_OK);
+	assert_string_equal(name, "tls");
+	assert_string_equal(n2, name);
+	assert_int_equal(vg_msg_bytes(&f, VG_A_DATA, &d1, &l1), VG_OK);
+	assert_int_equal(vg_msg_bytes(&t, VG_A_DATA, &d2, &l2), VG_OK);
+	assert_int_equal(l1, sizeof dg);
+	assert_int_equal(l2, l1);
+	assert_memory_equal(d1, dg, sizeof dg);
+	assert_memory_equal(d2, dg, sizeof dg);
+	assert_true(d1 < p || d1 >= p + len); /* its own copy, not the caller's */
+	assert_int_equal(vg_msg_uint(&f, VG_A_OWNER, &v1), VG_OK);
+	assert_int_equal(vg_msg_uint(&t, VG_A_OWNER, &v2), VG_OK);
+	assert_int_equal(v1, 1000);
+	assert_int_equal(v2, v1);
+	/* Wrong types and absent keys: the same answers. */
+	assert_int_equal(vg_msg_uint(&f, VG_A_NAME, &v1), VG_ERR_PROTOCOL);
+	assert_int_equal(vg_msg_uint(&t, VG_A_NAME, &v2), VG_ERR_PROTOCOL);
+	assert_int_equal(vg_msg_bytes(&f, VG_A_NAME, &d1, &l1), VG_ERR_PROTOCOL);
+	assert_int_equal(vg_msg_bytes(&t, VG_A_NAME, &d2, &l2), VG_ERR_PROTOCOL);
+	assert_int_equal(vg_msg_text(&f, VG_A_DATA, name, sizeof name), VG_ERR_PROTOCOL);
+	assert_int_equal(vg_msg_text(&t, VG_A_DATA, n2, sizeof n2), VG_ERR_PROTOCOL);
+	assert_int_equal(vg_msg_text(&f, VG_A_PEM, name, sizeof name), VG_ERR_NOT_FOUND);
+	assert_int_equal(vg_msg_text(&t, VG_A_PEM, n2, sizeof n2), VG_ERR_NOT_FOUND);
+	assert_int_equal(vg_msg_text(&f, VG_A_DIGEST_ALG, name, 4), VG_ERR_PROTOCOL); /* too long */
+	vg_msg_free(&f);
+	vg_msg_free(&t);
+	assert_null(f.flat);
+	free(p);
+}
+
+/* A message with a list among its arguments is decoded into items, and
+ * its scalars answer as before. */
+static void test_wire_list_message_uses_items(void **state)
+{
+	uint8_t *p;
+	size_t len;
+	vg_msg m;
+	cbor_item_t *list = NULL;
+	char name[32];
+
+	(void)state;
+	p = sample_payload(&len);
+	assert_int_equal(vg_wire_decode(p, len, &m), VG_OK);
+	assert_null(m.flat);
+	assert_non_null(m.root);
+	assert_int_equal(vg_msg_item(&m, VG_A_LIST, &list), VG_OK);
+	assert_true(cbor_isa_array(list));
+	assert_int_equal(vg_msg_text(&m, VG_A_NAME, name, sizeof name), VG_OK);
+	assert_string_equal(name, "door-key");
+	vg_msg_free(&m);
+	free(p);
+}
+
+/* The builder writes the shortest head for every number, so a request's
+ * bytes are exactly these (version 1, the operation, the arguments in
+ * the order they were added). */
+static void test_wire_encode_shortest_form(void **state)
+{
+	static const uint8_t want[] = {
+	    0x83, 0x01, 0x19, 0x01, 0x2c,                                     /* [1, 300, */
+	    0xa5,                                                             /* {5 args: */
+	    0x01, 0x17,                                                       /* 1: 23 */
+	    0x02, 0x18, 0x18,                                                 /* 2: 24 */
+	    0x03, 0x19, 0x01, 0x00,                                           /* 3: 256 */
+	    0x04, 0x1a, 0x00, 0x01, 0x00, 0x00,                               /* 4: 65536 */
+	    0x18, 0x20, 0x1b, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, /* 32: 2^32 */
+	};
+	vg_msgb b;
+	uint8_t *p;
+	size_t len;
+	vg_msg m;
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(vg_msgb_init(&b), VG_OK);
+	vg_msgb_uint(&b, 1, 23);
+	vg_msgb_uint(&b, 2, 24);
+	vg_msgb_uint(&b, 3, 256);
+	vg_msgb_uint(&b, 4, 65536);
+	vg_msgb_uint(&b, 32, 1ull << 32);
+	p = encode_payload(300, &b, &len);
+	assert_int_equal(len, sizeof want);
+	assert_memory_equal(p, want, sizeof want);
+	assert_int_equal(vg_wire_decode(p, len, &m), VG_OK);
+	assert_int_equal(vg_msg_uint(&m, 32, &v), VG_OK);
+	assert_int_equal(v, 1ull << 32);
+	vg_msg_free(&m);
+	free(p);
+}
+
+/* AVS SDK (hostile input): text that is not UTF-8 is refused by either
+ * decoder, as libcbor's item decoder always refused it; well-formed
+ * multi-byte text is read whole. */
+static void test_wire_text_must_be_utf8(void **state)
+{
+	/* [1, 1, {1: text}] with the text's bytes after the head. */
+	static const uint8_t ok[] = {0x83, 0x01, 0x01, 0xa1, 0x01, 0x66,
+				     0xc3, 0xa9, 0xe2, 0x82, 0xac, 'x'};
+	static const uint8_t bad[][8] = {
+	    {0x83, 0x01, 0x01, 0xa1, 0x01, 0x62, 0xc0, 0xaf}, /* overlong '/' */
+	    {0x83, 0x01, 0x01, 0xa1, 0x01, 0x62, 0xa2, 0x41}, /* a lone continuation */
+	    {0x83, 0x01, 0x01, 0xa1, 0x01, 0x62, 0xe2, 0x82}, /* cut short */
+	    {0x83, 0x01, 0x01, 0xa1, 0x01, 0x62, 0xff, 0x41}, /* never in UTF-8 */
+	};
+	static const uint8_t surrogate[] = {0x83, 0x01, 0x01, 0xa1, 0x01, 0x63, 0xed, 0xa0, 0x80};
+	vg_msg m, t;
+	char out[16];
+
+	(void)state;
+	assert_int_equal(vg_wire_decode(ok, sizeof ok, &m), VG_OK);
+	assert_int_equal(vg_msg_text(&m, 1, out, sizeof out), VG_OK);
+	assert_string_equal(out, "\xc3\xa9\xe2\x82\xacx");
+	vg_msg_free(&m);
+	for (size_t i = 0; i < VG_ARRAY_LEN(bad); i++) {
+		assert_int_equal(vg_wire_decode(bad[i], sizeof bad[i], &m), VG_ERR_PROTOCOL);
+		assert_int_equal(vg_wire_decode_tree(bad[i], sizeof bad[i], &t), VG_ERR_PROTOCOL);
+	}
+	assert_int_equal(vg_wire_decode(surrogate, sizeof surrogate, &m),
+			 vg_wire_decode_tree(surrogate, sizeof surrogate, &t));
+	assert_int_equal(vg_wire_decode(surrogate, sizeof surrogate, &m), VG_ERR_PROTOCOL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -671,6 +827,10 @@ int main(void)
 	    cmocka_unit_test(test_wire_decode_huge_declared_sizes_fail_fast),
 	    cmocka_unit_test(test_wire_text_with_embedded_nul),
 	    cmocka_unit_test(test_wire_text_too_long_for_buffer),
+	    cmocka_unit_test(test_wire_flat_and_tree_agree),
+	    cmocka_unit_test(test_wire_list_message_uses_items),
+	    cmocka_unit_test(test_wire_encode_shortest_form),
+	    cmocka_unit_test(test_wire_text_must_be_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, install_hooks, NULL);

@@ -694,6 +694,26 @@ static vg_rc info_from_map(const cbor_item_t *map, vg_key_info *out)
 	return VG_OK;
 }
 
+/* The same from a whole reply (KEY_INFO), read through the getters. */
+static vg_rc info_from_msg(const vg_msg *r, vg_key_info *out)
+{
+	uint64_t v;
+
+	memset(out, 0, sizeof *out);
+	if (vg_msg_text(r, VG_A_NAME, out->name, sizeof out->name) != VG_OK)
+		return VG_ERR_PROTOCOL;
+	if (vg_msg_uint(r, VG_A_TYPE, &v) != VG_OK)
+		return VG_ERR_INTEGRITY; /* the service could not read this key */
+	out->type = (vg_key_type)v;
+	if (vg_msg_uint(r, VG_A_USAGE, &v) == VG_OK)
+		out->usage = (uint32_t)v;
+	if (vg_msg_uint(r, VG_A_OWNER, &v) == VG_OK)
+		out->owner_uid = (uint32_t)v;
+	if (vg_msg_uint(r, VG_A_CREATED, &v) == VG_OK)
+		out->created = v;
+	return VG_OK;
+}
+
 VG_EXPORT vg_rc vg_key_info_get(vg_client *c, const char *name, vg_key_info *out)
 {
 	vg_msgb b;
@@ -705,7 +725,7 @@ VG_EXPORT vg_rc vg_key_info_get(vg_client *c, const char *name, vg_key_info *out
 		return rc;
 	rc = call(c, VG_OP_KEY_INFO, &b, &r);
 	if (rc == VG_OK)
-		rc = info_from_map(r.args, out);
+		rc = info_from_msg(&r, out);
 	vg_msg_free(&r);
 	return rc;
 }

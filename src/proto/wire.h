@@ -204,15 +204,34 @@ enum vg_arg {
 	VG_A_ROT_SINCE = 97,    /* uint: Unix time of the unanswered command (not-answering) */
 };
 
-/* A decoded message. `args` points into `root`. */
+/* A decoded message. The common one, whose arguments are all uints and
+ * strings (every request but a few, most replies), is read in place:
+ * `flat` is a private copy of the payload and `a` its arguments, with no
+ * item tree. Any other (an argument that is a list or a map) is decoded
+ * into libcbor's items: `root`, and `args` pointing into it. The accessors
+ * below answer the same for both. */
+typedef struct vg_msg_arg {
+	uint64_t key;
+	uint64_t val;  /* a uint's value, or a string's length */
+	uint32_t off;  /* a string's first byte in `flat` */
+	uint8_t major; /* 0 uint, 2 bytes, 3 text */
+} vg_msg_arg;
+
 typedef struct vg_msg {
 	uint64_t code;
-	cbor_item_t *root;
+	cbor_item_t *root; /* the item tree, or NULL */
 	cbor_item_t *args;
+	uint8_t *flat; /* the in-place form, or NULL */
+	size_t flat_len;
+	unsigned n;
+	vg_msg_arg a[VG_WIRE_MAX_ARGS];
 } vg_msg;
 
 /* Decodes one payload (without the 4-byte header). */
 VG_NODISCARD vg_rc vg_wire_decode(const uint8_t *buf, size_t len, vg_msg *out);
+/* The same through libcbor's item tree alone, whatever the shape: what
+ * vg_wire_decode() answers must be what this answers (fuzz_ipc checks it). */
+VG_NODISCARD vg_rc vg_wire_decode_tree(const uint8_t *buf, size_t len, vg_msg *out);
 void vg_msg_free(vg_msg *m);
 
 /* Typed getters. VG_ERR_NOT_FOUND when absent (callers decide if that is
@@ -226,10 +245,16 @@ VG_NODISCARD vg_rc vg_msg_item(const vg_msg *m, unsigned key, cbor_item_t **item
 /* Same lookups on any map item (for nested maps in lists). */
 VG_NODISCARD vg_rc vg_map_get(const cbor_item_t *map, unsigned key, cbor_item_t **item);
 
-/* Building: a map of args, then vg_wire_encode() frames it. */
+/* Building: a map of args, then vg_wire_encode() frames it. The arguments
+ * are written as CBOR map entries (shortest-form heads) in the order they
+ * are added, into one buffer (wiped when freed): no item tree. */
 typedef struct vg_msgb {
-	cbor_item_t *args;
-	bool failed; /* an allocation failed: encode reports VG_ERR_NOMEM */
+	bool failed; /* an allocation failed, or more than VG_WIRE_MAX_ARGS:
+	              * encode reports VG_ERR_NOMEM */
+	uint8_t *buf;
+	size_t len, cap;
+	unsigned n;
+	bool big; /* more than a message holds: encode reports VG_ERR_TOO_LARGE */
 } vg_msgb;
 VG_NODISCARD vg_rc vg_msgb_init(vg_msgb *b);
 void vg_msgb_uint(vg_msgb *b, unsigned key, uint64_t v);

@@ -573,8 +573,8 @@ static size_t take_replies(uint8_t *in, size_t len, vg_msg *replies, size_t *got
 	while (len - off >= 4 && *got < max) {
 		if (vg_wire_frame_len(in + off, &flen) != VG_OK || len - off - 4 < flen)
 			break;
-		if (vg_wire_decode(in + off + 4, flen, &replies[*got]) != VG_OK)
-			replies[*got].root = NULL;
+		/* A failed decode leaves replies[*got] zeroed. */
+		VG_IGNORE(vg_wire_decode(in + off + 4, flen, &replies[*got]));
 		(*got)++;
 		off += 4 + flen;
 	}
@@ -652,7 +652,7 @@ static int pipeline_one(const char *sock, const char *key, int n, int k, const c
 		char txt[64];
 		const uint8_t *sig;
 		size_t sl;
-		if (!replies[i].root)
+		if (!replies[i].root && !replies[i].flat) /* not decoded */
 			bad = (int)i;
 		else if (i == (size_t)n)
 			bad = replies[i].code == VG_ERR_PROTOCOL ? -1 : (int)i;
@@ -703,8 +703,7 @@ static int pipeline_one(const char *sock, const char *key, int n, int k, const c
 		(void)printf("conn %d: %zu replies, in order, %d signatures verified\n", k, got,
 			     verified);
 	for (size_t i = 0; i < got; i++)
-		if (replies[i].root)
-			vg_msg_free(&replies[i]);
+		vg_msg_free(&replies[i]); /* a failed decode left it zeroed */
 	free(replies);
 	free(in);
 	free(out);
