@@ -420,6 +420,16 @@ static const vg_msg_arg *flat_get(const vg_msg *m, unsigned key)
 	return NULL;
 }
 
+/* The in-place argument key of CBOR major type major, as the getters
+ * answer: absent VG_ERR_NOT_FOUND, another type VG_ERR_PROTOCOL. */
+static vg_rc flat_typed(const vg_msg *m, unsigned key, unsigned major, const vg_msg_arg **a)
+{
+	*a = flat_get(m, key);
+	if (!*a)
+		return VG_ERR_NOT_FOUND;
+	return (*a)->major == major ? VG_OK : VG_ERR_PROTOCOL;
+}
+
 vg_rc vg_map_get(const cbor_item_t *map, unsigned key, cbor_item_t **item)
 {
 	size_t n;
@@ -460,11 +470,9 @@ vg_rc vg_msg_bytes(const vg_msg *m, unsigned key, const uint8_t **p, size_t *len
 	*p = NULL;
 	*len = 0;
 	if (m->flat) {
-		const vg_msg_arg *a = flat_get(m, key);
-		if (!a)
-			return VG_ERR_NOT_FOUND;
-		if (a->major != 2)
-			return VG_ERR_PROTOCOL;
+		const vg_msg_arg *a;
+		if ((rc = flat_typed(m, key, 2, &a)) != VG_OK)
+			return rc;
 		*p = m->flat + a->off;
 		*len = (size_t)a->val;
 		return VG_OK;
@@ -482,33 +490,30 @@ vg_rc vg_msg_bytes(const vg_msg *m, unsigned key, const uint8_t **p, size_t *len
 vg_rc vg_msg_text(const vg_msg *m, unsigned key, char *out, size_t cap)
 {
 	cbor_item_t *it;
+	const uint8_t *src;
 	vg_rc rc;
 	size_t n;
 
 	if (cap)
 		out[0] = '\0';
 	if (m->flat) {
-		const vg_msg_arg *a = flat_get(m, key);
-		if (!a)
-			return VG_ERR_NOT_FOUND;
-		if (a->major != 3)
-			return VG_ERR_PROTOCOL;
+		const vg_msg_arg *a;
+		if ((rc = flat_typed(m, key, 3, &a)) != VG_OK)
+			return rc;
+		src = m->flat + a->off;
 		n = (size_t)a->val;
-		if (n >= cap || memchr(m->flat + a->off, 0, n))
+	} else {
+		rc = vg_map_get(m->args, key, &it);
+		if (rc != VG_OK)
+			return rc;
+		if (!cbor_isa_string(it) || !cbor_string_is_definite(it))
 			return VG_ERR_PROTOCOL;
-		memcpy(out, m->flat + a->off, n);
-		out[n] = '\0';
-		return VG_OK;
+		src = cbor_string_handle(it);
+		n = cbor_string_length(it);
 	}
-	rc = vg_map_get(m->args, key, &it);
-	if (rc != VG_OK)
-		return rc;
-	if (!cbor_isa_string(it) || !cbor_string_is_definite(it))
+	if (n >= cap || memchr(src, 0, n))
 		return VG_ERR_PROTOCOL;
-	n = cbor_string_length(it);
-	if (n >= cap || memchr(cbor_string_handle(it), 0, n))
-		return VG_ERR_PROTOCOL;
-	memcpy(out, cbor_string_handle(it), n);
+	memcpy(out, src, n);
 	out[n] = '\0';
 	return VG_OK;
 }
@@ -520,11 +525,9 @@ vg_rc vg_msg_uint(const vg_msg *m, unsigned key, uint64_t *v)
 
 	*v = 0;
 	if (m->flat) {
-		const vg_msg_arg *a = flat_get(m, key);
-		if (!a)
-			return VG_ERR_NOT_FOUND;
-		if (a->major != 0)
-			return VG_ERR_PROTOCOL;
+		const vg_msg_arg *a;
+		if ((rc = flat_typed(m, key, 0, &a)) != VG_OK)
+			return rc;
 		*v = a->val;
 		return VG_OK;
 	}
